@@ -1,0 +1,58 @@
+# The two commands of the README: `make run` and `make test`. Both install what the build needs
+# (Debian packages, only when missing), configure, build, then run or test.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+DATA       ?= var/demo
+LISTEN     ?= 127.0.0.1:8080
+COUNT      ?= 100000
+JLIS        = $(BUILD)/src/cli/jlis
+
+PACKAGES = cmake ninja-build g++ pkg-config libssl-dev libsqlite3-dev libicu-dev libboost-dev \
+           nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
+BENCH_PACKAGES = libbenchmark-dev sqlite3 wrk nginx-light
+
+.PHONY: all deps build run test test-fast test-asan bench-deps bench clean
+
+all: build
+
+# Installs the missing Debian packages of $(1).
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(PACKAGES))
+
+build: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD)
+
+run: build
+	./scripts/demo.sh $(JLIS) $(DATA) $(LISTEN) $(COUNT)
+
+# The whole suite, then again under AddressSanitizer + UndefinedBehaviorSanitizer.
+test: test-fast test-asan
+
+test-fast: build
+	cd $(BUILD) && ctest --output-on-failure -j2
+
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJLIS_SANITIZE=ON
+	cmake --build $(ASAN_BUILD)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j2
+
+bench-deps: deps
+	$(call apt_install,$(BENCH_PACKAGES))
+
+bench: bench-deps build
+	cmake --build $(BUILD) --target benchmarks
+	./bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

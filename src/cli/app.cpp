@@ -1,0 +1,46 @@
+#include "cli/app.h"
+
+#include "store/data_dir.h"
+
+namespace jlis::cli {
+namespace {
+
+Status migrate_all(store::Database& db) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, db.connect());
+  JLIS_RETURN_IF_ERROR(auth::Directory::migrate(*conn));
+  JLIS_RETURN_IF_ERROR(registry::Registry::migrate(*conn));
+  return Status::ok();
+}
+
+}  // namespace
+
+Status App::init(const std::string& data_dir) {
+  JLIS_RETURN_IF_ERROR(store::init_data_dir(data_dir));
+  JLIS_ASSIGN_OR_RETURN(auto db, store::open_sqlite(store::database_path(data_dir), {.create = true}));
+  return migrate_all(*db);
+}
+
+Result<std::unique_ptr<App>> App::open(const std::string& data_dir, const std::string& reference_dir) {
+  JLIS_RETURN_IF_ERROR(store::check_data_dir(data_dir));
+  std::unique_ptr<App> app(new App());
+  JLIS_ASSIGN_OR_RETURN(auto db, store::open_sqlite(store::database_path(data_dir)));
+  app->db_ = std::move(db);
+  JLIS_RETURN_IF_ERROR(migrate_all(*app->db_));
+  JLIS_ASSIGN_OR_RETURN(app->reference_,
+                        ReferenceData::load(reference_dir.empty() ? ReferenceData::default_dir() : reference_dir));
+  app->pool_ = std::make_unique<store::Pool>(app->db_);
+  JLIS_ASSIGN_OR_RETURN(app->writer_, store::Writer::start(*app->db_));
+  app->directory_ = std::make_unique<auth::Directory>(*app->pool_, *app->writer_);
+  app->registry_ = std::make_unique<registry::Registry>(*app->pool_, *app->writer_, app->reference_);
+  return app;
+}
+
+App::~App() {
+  // Components first, then the writer (which finishes its queue), then the connections.
+  registry_.reset();
+  directory_.reset();
+  writer_.reset();
+  pool_.reset();
+}
+
+}  // namespace jlis::cli

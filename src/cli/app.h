@@ -1,0 +1,42 @@
+// Everything a command needs, opened from a data directory: the database, its single writer, the
+// components, and the reference data. One App per process.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "auth/directory.h"
+#include "common/reference_data.h"
+#include "registry/registry.h"
+#include "store/database.h"
+#include "store/writer.h"
+
+namespace jlis::cli {
+
+class App {
+ public:
+  // Creates (or upgrades) the data directory and its schema.
+  static Status init(const std::string& data_dir);
+  // Opens an existing data directory; applies pending migrations and refuses a newer schema.
+  // `reference_dir` empty means ReferenceData::default_dir().
+  static Result<std::unique_ptr<App>> open(const std::string& data_dir, const std::string& reference_dir = "");
+  ~App();
+
+  store::Pool& pool() { return *pool_; }
+  store::Writer& writer() { return *writer_; }
+  auth::Directory& directory() { return *directory_; }
+  registry::Registry& registry() { return *registry_; }
+  const ReferenceData& reference() const { return *reference_; }
+  std::shared_ptr<const ReferenceData> reference_ptr() const { return reference_; }
+
+ private:
+  App() = default;
+  std::shared_ptr<store::Database> db_;
+  std::unique_ptr<store::Pool> pool_;
+  std::unique_ptr<store::Writer> writer_;
+  std::shared_ptr<const ReferenceData> reference_;
+  std::unique_ptr<auth::Directory> directory_;
+  std::unique_ptr<registry::Registry> registry_;
+};
+
+}  // namespace jlis::cli

@@ -1,0 +1,85 @@
+// A small HTTP/1.1 server on Boost.Beast: keep-alive, a worker pool, routing by method and path
+// pattern, JSON errors, /healthz and /metrics (Prometheus text) built in.
+//
+// Handlers run on the server's worker threads and may block (for example on a database commit);
+// they must be thread-safe. A handler that throws answers 500 with a JSON error and the message
+// "internal error" (the exception text is logged, never sent).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace jlis::http {
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // decoded path, without the query string
+  std::map<std::string, std::string> query;         // decoded query parameters (last one wins)
+  std::map<std::string, std::string> path_params;   // from the route pattern: {code} -> value
+  std::map<std::string, std::string> headers;       // lower-case names
+  std::string body;
+  std::string request_id;  // unique per request; logged and echoed as X-Request-Id
+
+  // The value of a header (lower-case name) or "".
+  std::string header(std::string_view lower_name) const;
+  // The token of "Authorization: Bearer <token>", or "" when absent.
+  std::string bearer_token() const;
+  std::string query_param(const std::string& name) const;  // "" when absent
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+
+  static Response json(int status, std::string body);
+  // {"error": {"code": "<code_name>", "message": "..."}} with code_http_status(status.code()).
+  static Response error(const Status& status);
+};
+
+using Handler = std::function<Response(const Request&)>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;        // 0 picks a free port; see Server::port()
+  int io_threads = 0;       // 0 = number of cores
+  int worker_threads = 0;   // blocking handler pool; 0 = 4 x cores
+  size_t max_body_bytes = 1 << 20;  // larger bodies answer 413
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();  // stops and joins
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Routes: pattern segments in braces bind path parameters: "/v1/residents/{code}/history".
+  // A path that matches no pattern answers 404; a known path with another method answers 405.
+  void route(std::string method, std::string pattern, Handler handler);
+  // Lines appended to /metrics (Prometheus text) on every scrape, besides the server's own.
+  void add_metrics_source(std::function<std::string()> source);
+
+  // Binds and starts serving in background threads. Fails when the address cannot be bound.
+  Status start();
+  uint16_t port() const;  // the bound port, after start()
+  // Stops accepting, closes connections, joins the threads. Idempotent.
+  void stop();
+  // Blocks until stop() is called (e.g. from a signal handler thread) or SIGINT/SIGTERM arrives.
+  void wait();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace jlis::http

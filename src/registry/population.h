@@ -1,0 +1,41 @@
+// A realistic synthetic population, built through the same event path municipalities use: births and
+// first registrations from abroad, then moves between municipalities, relocations, marriages (a new
+// surname), moves abroad and deaths, each as a ChangeEvent submitted by the municipality concerned.
+//
+// Where people live: municipalities are weighted by type (a ward of a designated city or a special
+// ward of Tokyo holds far more people than a village) and by the number of towns each has, which
+// tracks its size; see weight_of() in population.cpp. Ages follow Japan's 2020 census in ten-year
+// bands; 48.6 % are male. Names come from names.csv with their readings; addresses are real towns of
+// towns.csv with a plausible block number. Deterministic for a given seed (event ids included), so a
+// run repeated with the same seed is replayed by the idempotency keys, not applied twice.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "common/status.h"
+#include "registry/registry.h"
+
+namespace jlis::registry {
+
+struct PopulationOptions {
+  int64_t count = 1000;  // residents to create
+  uint64_t seed = 1;
+  size_t batch = 4096;  // people per writer round
+  // Called after each batch with the residents created so far.
+  std::function<void(int64_t done, int64_t total)> progress;
+};
+
+struct PopulationReport {
+  int64_t residents = 0;  // created
+  int64_t events = 0;     // applied, first registrations included
+  int64_t refused = 0;    // events the registry refused (should stay 0)
+  std::string first_refusal;  // the reason of the first refusal, for diagnosis
+};
+
+// Reads names.csv from `reference_dir` and submits the population's events to `registry`.
+Result<PopulationReport> generate_population(Registry& registry, const std::string& reference_dir,
+                                             const PopulationOptions& options);
+
+}  // namespace jlis::registry

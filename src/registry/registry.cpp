@@ -1,0 +1,523 @@
+#include "registry/registry.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "common/text.h"
+#include "store/migrations.h"
+
+namespace jlis::registry {
+namespace {
+
+using store::Connection;
+using store::Params;
+using store::Row;
+using store::Value;
+
+const std::vector<store::Migration> kMigrations = {{1, R"(
+  CREATE TABLE residents (
+    resident_code {{id}},
+    my_number BIGINT UNIQUE,
+    name TEXT NOT NULL, name_kana TEXT NOT NULL,
+    name_key TEXT NOT NULL, kana_key TEXT NOT NULL,
+    date_of_birth TEXT NOT NULL, sex TEXT NOT NULL,
+    address TEXT NOT NULL, address_key TEXT NOT NULL,
+    municipality_code TEXT NOT NULL, status TEXT NOT NULL,
+    moving_to TEXT, address_abroad TEXT,
+    last_event_date TEXT NOT NULL);
+  CREATE INDEX residents_name_key ON residents (name_key);
+  CREATE INDEX residents_kana_key ON residents (kana_key);
+  CREATE INDEX residents_date_of_birth ON residents (date_of_birth);
+  CREATE INDEX residents_address_key ON residents (address_key);
+  CREATE INDEX residents_municipality ON residents (municipality_code, status);
+  CREATE TABLE change_events (
+    seq {{id}},
+    municipality_code TEXT NOT NULL, event_id TEXT NOT NULL, request_hash TEXT NOT NULL,
+    resident_code BIGINT NOT NULL, type TEXT NOT NULL, event_date TEXT NOT NULL,
+    from_code TEXT, recorded_at TEXT NOT NULL,
+    event_json TEXT NOT NULL, resident_json TEXT NOT NULL,
+    UNIQUE (municipality_code, event_id));
+  CREATE INDEX change_events_resident ON change_events (resident_code, seq);
+  CREATE INDEX change_events_type_date ON change_events (type, event_date);
+  CREATE TABLE provisions (
+    seq {{id}},
+    resident_code BIGINT NOT NULL, agency_id TEXT NOT NULL, agency_name TEXT NOT NULL,
+    purpose TEXT NOT NULL, provided_at TEXT NOT NULL, request_id TEXT NOT NULL);
+  CREATE INDEX provisions_resident ON provisions (resident_code, seq);
+)"}};
+
+constexpr const char* kResidentColumns =
+    "resident_code, my_number, name, name_kana, date_of_birth, sex, address, municipality_code, "
+    "status, moving_to, address_abroad, last_event_date";
+
+struct Stored {
+  Resident resident;
+  Date last_event_date;
+};
+
+Stored read_resident(const Row& r) {
+  Stored s;
+  Resident& out = s.resident;
+  out.resident_code = ResidentCode::from_body(static_cast<uint64_t>(r.int64(0)));
+  if (!r.is_null(1)) out.my_number = MyNumber::from_body(static_cast<uint64_t>(r.int64(1)));
+  out.person.name = r.text(2);
+  out.person.name_kana = r.text(3);
+  out.person.date_of_birth = Date::parse_iso(r.text(4)).value();
+  out.person.sex = parse_sex(r.text(5)).value();
+  out.person.address = r.text(6);
+  out.municipality_code = LocalGovernmentCode::parse(r.text(7)).value();
+  out.status = parse_status(r.text(8)).value();
+  if (!r.is_null(9)) out.moving_to = LocalGovernmentCode::parse(r.text(9)).value();
+  out.address_abroad = r.text(10);
+  s.last_event_date = Date::parse_iso(r.text(11)).value();
+  return s;
+}
+
+Result<std::optional<Stored>> load(Connection& conn, const std::string& where, const Params& params) {
+  std::optional<Stored> found;
+  JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kResidentColumns + " FROM residents WHERE " + where,
+                                  params, [&](const Row& r) {
+                                    found = read_resident(r);
+                                    return false;
+                                  }));
+  return found;
+}
+
+Value opt_text(const std::optional<LocalGovernmentCode>& c) {
+  return c ? Value(c->str()) : Value(nullptr);
+}
+
+std::string sha256_hex(const std::string& text) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += d[md[i] >> 4];
+    out += d[md[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+// Checks one event against the record and applies it, on the writer's connection.
+struct Registry::Apply {
+  Connection& conn;
+  const ReferenceData& ref;
+  const LocalGovernmentCode& municipality;
+  const ChangeEvent& event;
+
+  Result<Applied> run() {
+    const std::string event_json = to_json(event).dump();
+    const std::string hash = sha256_hex(event_json);
+    // Idempotency: a retry answers as before.
+    std::optional<std::pair<std::string, std::string>> previous;
+    JLIS_RETURN_IF_ERROR(conn.query(
+        "SELECT request_hash, resident_json FROM change_events WHERE municipality_code = ? AND event_id = ?",
+        {municipality.str(), event.event_id}, [&](const Row& r) {
+          previous.emplace(r.text(0), r.text(1));
+          return false;
+        }));
+    if (previous) {
+      if (previous->first != hash)
+        return conflict("event_id '" + event.event_id + "' was already used for a different event");
+      JLIS_ASSIGN_OR_RETURN(auto resident, resident_from_json(nlohmann::json::parse(previous->second)));
+      return Applied{resident, true};
+    }
+    if (event.date > Date::today()) return invalid_argument("date " + event.date.to_iso() + " is in the future");
+
+    JLIS_ASSIGN_OR_RETURN(Stored s, apply_rules());
+    Resident& r = s.resident;
+    if (event.date < r.person.date_of_birth)
+      return conflict("the event is dated before the resident's date of birth");
+
+    const std::string resident_json = to_json(r).dump();
+    JLIS_RETURN_IF_ERROR(save(s));
+    JLIS_RETURN_IF_ERROR(conn.execute(
+        "INSERT INTO change_events (municipality_code, event_id, request_hash, resident_code, type, "
+        "event_date, from_code, recorded_at, event_json, resident_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {municipality.str(), event.event_id, hash, static_cast<int64_t>(r.resident_code.body()),
+         std::string(event_type_name(event.type)), event.date.to_iso(),
+         event.from.empty() ? Value(nullptr) : Value(event.from), now_iso8601(), event_json,
+         resident_json}).status());
+    return Applied{r, false};
+  }
+
+  // The rules of each event type. Answers the record as it is after the event.
+  Result<Stored> apply_rules() {
+    switch (event.type) {
+      case EventType::birth:
+        return first_registration();
+      case EventType::move_in:
+        if (event.from == "abroad" && event.person) return first_registration();
+        return complete_move_in();
+      case EventType::move_out: {
+        JLIS_ASSIGN_OR_RETURN(Stored s, own_resident());
+        if (event.to == "abroad") {
+          s.resident.status = ResidentStatus::abroad;
+          s.resident.address_abroad = event.address_abroad;
+        } else {
+          JLIS_ASSIGN_OR_RETURN(auto to, municipality_of(event.to, "to"));
+          if (to == municipality)
+            return conflict("a move within the municipality is a relocation, not a move_out");
+          s.resident.status = ResidentStatus::moved_out;
+          s.resident.moving_to = to;
+        }
+        return touched(s);
+      }
+      case EventType::relocation: {
+        JLIS_ASSIGN_OR_RETURN(Stored s, own_resident());
+        JLIS_ASSIGN_OR_RETURN(s.resident.person.address, address_here(*event.address, "relocation"));
+        return touched(s);
+      }
+      case EventType::death: {
+        JLIS_ASSIGN_OR_RETURN(Stored s, own_resident());
+        s.resident.status = ResidentStatus::deceased;
+        return touched(s);
+      }
+      case EventType::name_change:
+      case EventType::correction: {
+        JLIS_ASSIGN_OR_RETURN(Stored s, own_resident());
+        Person& p = s.resident.person;
+        if (event.name) {
+          JLIS_ASSIGN_OR_RETURN(p.name, checked_name(*event.name));
+        }
+        if (event.name_kana) {
+          JLIS_ASSIGN_OR_RETURN(p.name_kana, checked_kana(*event.name_kana));
+        }
+        if (event.date_of_birth) p.date_of_birth = *event.date_of_birth;
+        if (event.sex) p.sex = *event.sex;
+        if (event.address) {
+          JLIS_ASSIGN_OR_RETURN(p.address, address_here(*event.address, "correction"));
+        }
+        if (p.date_of_birth > event.date) return conflict("the date of birth is after the event");
+        return touched(s);
+      }
+    }
+    return internal_error("unknown event type");
+  }
+
+  // Birth, or a first registration from abroad: a new resident of this municipality.
+  Result<Stored> first_registration() {
+    Stored s;
+    Person& p = s.resident.person;
+    p = *event.person;
+    JLIS_ASSIGN_OR_RETURN(p.name, checked_name(p.name));
+    JLIS_ASSIGN_OR_RETURN(p.name_kana, checked_kana(p.name_kana));
+    JLIS_ASSIGN_OR_RETURN(p.address, address_here(p.address, event_type_name(event.type)));
+    if (p.date_of_birth > Date::today()) return invalid_argument("date_of_birth is in the future");
+    JLIS_ASSIGN_OR_RETURN(s.resident.resident_code, new_resident_code());
+    s.resident.municipality_code = municipality;
+    s.resident.status = ResidentStatus::resident;
+    s.last_event_date = event.date;
+    is_new = true;
+    return s;
+  }
+
+  // A move-in that completes a pending move-out (or the return of a resident from abroad).
+  Result<Stored> complete_move_in() {
+    JLIS_ASSIGN_OR_RETURN(Stored s, existing());
+    Resident& r = s.resident;
+    if (event.from == "abroad") {
+      if (r.status != ResidentStatus::abroad)
+        return conflict("the resident is not registered as living abroad");
+    } else {
+      if (r.status != ResidentStatus::moved_out || !r.moving_to)
+        return conflict("the resident has no pending move-out");
+      if (*r.moving_to != municipality)
+        return permission_denied("the pending move-out of this resident goes to another municipality");
+      if (r.municipality_code.str() != event.from)
+        return conflict("the resident is moving from " + r.municipality_code.str() + ", not from " + event.from);
+    }
+    JLIS_ASSIGN_OR_RETURN(r.person.address, address_here(*event.address, "move_in"));
+    r.municipality_code = municipality;
+    r.status = ResidentStatus::resident;
+    r.moving_to.reset();
+    r.address_abroad.clear();
+    return touched(s);
+  }
+
+  Result<Stored> existing() {
+    JLIS_ASSIGN_OR_RETURN(auto s, load(conn, "resident_code = ?", {static_cast<int64_t>(event.resident_code->body())}));
+    if (!s) return not_found("no resident has the code " + event.resident_code->str());
+    if (s->resident.status == ResidentStatus::deceased) return conflict("the resident is deceased");
+    return *s;
+  }
+
+  // A living resident of the submitting municipality, currently registered there.
+  Result<Stored> own_resident() {
+    JLIS_ASSIGN_OR_RETURN(Stored s, existing());
+    if (s.resident.municipality_code != municipality)
+      return permission_denied("the resident is registered in another municipality");
+    if (s.resident.status != ResidentStatus::resident)
+      return conflict(std::string("the resident's status is ") + std::string(status_name(s.resident.status)) +
+                      ", not resident");
+    return s;
+  }
+
+  Result<Stored> touched(Stored s) {
+    if (event.date < s.last_event_date)
+      return conflict("the event is dated before the resident's last change (" + s.last_event_date.to_iso() + ")");
+    s.last_event_date = event.date;
+    return s;
+  }
+
+  Result<std::string> checked_name(const std::string& name) {
+    auto n = normalize_name(name);
+    if (!n.ok()) return invalid_argument("name: " + n.status().message());
+    return *n;
+  }
+  Result<std::string> checked_kana(const std::string& kana) {
+    auto n = normalize_kana(kana);
+    if (!n.ok()) return invalid_argument("name_kana must be katakana or hiragana");
+    return *n;
+  }
+
+  // The canonical form of an address, which must lie in the submitting municipality.
+  Result<std::string> address_here(const std::string& text, std::string_view what) {
+    auto parsed = ref.parse_address(text);
+    if (!parsed.ok()) return invalid_argument("address: " + parsed.status().message());
+    if (parsed->municipality->code != municipality)
+      return conflict("the address is in " + parsed->municipality->name + " (" + parsed->municipality->code.str() +
+                      "); a " + std::string(what) + " must stay in this municipality (" + municipality.str() + ")" +
+                      (what == "relocation" ? "; a move to another municipality is a move_out" : ""));
+    return parsed->canonical();
+  }
+
+  Result<LocalGovernmentCode> municipality_of(const std::string& code, const char* field) {
+    auto c = LocalGovernmentCode::parse(code);
+    const Municipality* m = c.ok() ? ref.find(*c) : nullptr;
+    if (!m || m->type == "都道府県" || m->type == "政令市")
+      return invalid_argument(std::string(field) + " is not the code of a municipality that keeps a register");
+    return *c;
+  }
+
+  // 10 random digits and the check digit, not held by anyone yet.
+  Result<ResidentCode> new_resident_code() {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      uint64_t raw;
+      if (RAND_bytes(reinterpret_cast<unsigned char*>(&raw), sizeof raw) != 1) return internal_error("no randomness");
+      auto code = ResidentCode::from_body(raw % 10'000'000'000ULL);
+      JLIS_ASSIGN_OR_RETURN(auto taken, conn.query_int64("SELECT 1 FROM residents WHERE resident_code = ?",
+                                                         {static_cast<int64_t>(code.body())}));
+      if (!taken) return code;
+    }
+    return internal_error("no free resident code found");
+  }
+
+  Status save(const Stored& s) {
+    const Resident& r = s.resident;
+    const Person& p = r.person;
+    Params params = {r.my_number ? Value(static_cast<int64_t>(r.my_number->body())) : Value(nullptr),
+                     p.name, p.name_kana, name_key(p.name), name_key(p.name_kana), p.date_of_birth.to_iso(),
+                     std::string(sex_name(p.sex)), p.address, address_key(p.address), r.municipality_code.str(),
+                     std::string(status_name(r.status)), opt_text(r.moving_to),
+                     r.address_abroad.empty() ? Value(nullptr) : Value(r.address_abroad),
+                     s.last_event_date.to_iso(), static_cast<int64_t>(r.resident_code.body())};
+    const char* sql = is_new
+        ? "INSERT INTO residents (my_number, name, name_kana, name_key, kana_key, date_of_birth, sex, address, "
+          "address_key, municipality_code, status, moving_to, address_abroad, last_event_date, resident_code) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        : "UPDATE residents SET my_number = ?, name = ?, name_kana = ?, name_key = ?, kana_key = ?, "
+          "date_of_birth = ?, sex = ?, address = ?, address_key = ?, municipality_code = ?, status = ?, "
+          "moving_to = ?, address_abroad = ?, last_event_date = ? WHERE resident_code = ?";
+    return conn.execute(sql, params).status();
+  }
+
+  bool is_new = false;
+};
+
+Status Registry::migrate(store::Connection& conn) { return store::migrate(conn, "registry", kMigrations); }
+
+Registry::Registry(store::Pool& pool, store::Writer& writer, std::shared_ptr<const ReferenceData> reference)
+    : pool_(pool), writer_(writer), reference_(std::move(reference)) {}
+
+Result<Applied> Registry::submit(const LocalGovernmentCode& municipality, const ChangeEvent& event) {
+  auto results = submit_all({{municipality, event}});
+  return std::move(results[0]);
+}
+
+std::vector<Result<Applied>> Registry::submit_all(
+    const std::vector<std::pair<LocalGovernmentCode, ChangeEvent>>& events) {
+  std::vector<std::optional<Result<Applied>>> outcomes(events.size());
+  std::vector<store::Writer::Job> jobs;
+  jobs.reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    jobs.push_back([&, i](Connection& conn) {
+      const auto& [municipality, event] = events[i];
+      Apply apply{conn, *reference_, municipality, event};
+      outcomes[i] = apply.run();
+      return outcomes[i]->status();
+    });
+  }
+  std::vector<Status> statuses = writer_.run_all(std::move(jobs));
+  std::vector<Result<Applied>> results;
+  results.reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    // A job can succeed and its commit still fail: the commit's status wins.
+    if (!statuses[i].is_ok()) {
+      ++events_refused_;
+      results.emplace_back(statuses[i]);
+    } else {
+      ++(outcomes[i]->value().replay ? events_replayed_ : events_applied_);
+      results.push_back(std::move(*outcomes[i]));
+    }
+  }
+  return results;
+}
+
+Result<Resident> Registry::get(const ResidentCode& code) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  JLIS_ASSIGN_OR_RETURN(auto s, load(*conn, "resident_code = ?", {static_cast<int64_t>(code.body())}));
+  if (!s) return not_found("no resident has the code " + code.str());
+  return s->resident;
+}
+
+Result<Resident> Registry::find_by_my_number(const MyNumber& number) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  JLIS_ASSIGN_OR_RETURN(auto s, load(*conn, "my_number = ?", {static_cast<int64_t>(number.body())}));
+  if (!s) return not_found("no resident has this My Number");
+  return s->resident;
+}
+
+Result<SearchResult> Registry::search(const SearchQuery& q) {
+  if (q.limit < 1 || q.limit > 100) return invalid_argument("limit must be between 1 and 100");
+  std::string where;
+  Params params;
+  auto add = [&](const char* clause, Value v) {
+    where += where.empty() ? clause : std::string(" AND ") + clause;
+    params.push_back(std::move(v));
+  };
+  if (q.name) {
+    std::string key = name_key(*q.name);
+    if (key.empty()) return invalid_argument("name is empty");
+    add("name_key = ?", key);
+  }
+  if (q.name_kana) {
+    std::string key = name_key(*q.name_kana);
+    if (key.empty()) return invalid_argument("name_kana is empty");
+    add("kana_key = ?", key);
+  }
+  if (q.date_of_birth) add("date_of_birth = ?", q.date_of_birth->to_iso());
+  if (q.address) {
+    // A prefix that names a municipality is completed to the canonical form ("千代田区" → "東京都千代田区").
+    auto parsed = reference_->parse_address(*q.address);
+    std::string prefix = address_key(parsed.ok() ? parsed->canonical() : *q.address);
+    if (prefix.empty()) return invalid_argument("address is empty");
+    add("address_key >= ?", prefix);
+    add("address_key < ?", prefix + "\xFF");  // every key with the prefix sorts below this
+  }
+  if (where.empty()) return invalid_argument("a search needs name, name_kana, date_of_birth or address");
+  if (q.sex) add("sex = ?", std::string(sex_name(*q.sex)));
+  params.push_back(static_cast<int64_t>(q.limit + 1));
+
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  SearchResult out;
+  JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT ") + kResidentColumns + " FROM residents WHERE " + where +
+                                       " LIMIT ?",
+                                   params, [&](const Row& r) {
+                                     out.residents.push_back(read_resident(r).resident);
+                                     return true;
+                                   }));
+  if (static_cast<int>(out.residents.size()) > q.limit) {
+    out.residents.pop_back();
+    out.truncated = true;
+  }
+  return out;
+}
+
+Result<std::vector<HistoryEntry>> Registry::history(const ResidentCode& code) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  std::vector<HistoryEntry> out;
+  JLIS_RETURN_IF_ERROR(conn->query(
+      "SELECT seq, event_id, type, event_date, recorded_at, municipality_code, event_json, resident_json "
+      "FROM change_events WHERE resident_code = ? ORDER BY seq",
+      {static_cast<int64_t>(code.body())}, [&](const Row& r) {
+        out.push_back({r.int64(0), r.text(1), parse_event_type(r.text(2)).value(),
+                       Date::parse_iso(r.text(3)).value(), r.text(4),
+                       LocalGovernmentCode::parse(r.text(5)).value(), r.text(6), r.text(7)});
+        return true;
+      }));
+  if (out.empty()) return not_found("no resident has the code " + code.str());
+  return out;
+}
+
+Status Registry::record_provision(const std::string& agency_id, const std::string& agency_name,
+                                  const std::string& purpose, const std::vector<ResidentCode>& residents,
+                                  const std::string& request_id) {
+  if (residents.empty()) return Status::ok();
+  const std::string at = now_iso8601();
+  JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) {
+    for (const auto& code : residents) {
+      JLIS_RETURN_IF_ERROR(conn.execute(
+          "INSERT INTO provisions (resident_code, agency_id, agency_name, purpose, provided_at, request_id) "
+          "VALUES (?, ?, ?, ?, ?, ?)",
+          {static_cast<int64_t>(code.body()), agency_id, agency_name, purpose, at, request_id}).status());
+    }
+    return Status::ok();
+  }));
+  provisions_ += residents.size();
+  return Status::ok();
+}
+
+Result<std::vector<Provision>> Registry::provisions(const ResidentCode& code) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  std::vector<Provision> out;
+  JLIS_RETURN_IF_ERROR(conn->query(
+      "SELECT agency_id, agency_name, purpose, provided_at, request_id FROM provisions "
+      "WHERE resident_code = ? ORDER BY seq",
+      {static_cast<int64_t>(code.body())}, [&](const Row& r) {
+        out.push_back({r.text(0), r.text(1), r.text(2), r.text(3), r.text(4)});
+        return true;
+      }));
+  return out;
+}
+
+Result<std::vector<MigrationCount>> Registry::migration_stats(int year, int month) {
+  JLIS_ASSIGN_OR_RETURN(Date first, Date::from_ymd(year, month, 1));
+  JLIS_ASSIGN_OR_RETURN(Date next, month == 12 ? Date::from_ymd(year + 1, 1, 1) : Date::from_ymd(year, month + 1, 1));
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  std::vector<MigrationCount> out;
+  JLIS_RETURN_IF_ERROR(conn->query(
+      "SELECT municipality_code, SUM(CASE WHEN from_code = 'abroad' THEN 0 ELSE 1 END), "
+      "SUM(CASE WHEN from_code = 'abroad' THEN 1 ELSE 0 END) FROM change_events "
+      "WHERE type = 'move_in' AND event_date >= ? AND event_date < ? GROUP BY municipality_code "
+      "ORDER BY municipality_code",
+      {first.to_iso(), next.to_iso()}, [&](const Row& r) {
+        out.push_back({LocalGovernmentCode::parse(r.text(0)).value(), r.int64(1), r.int64(2)});
+        return true;
+      }));
+  return out;
+}
+
+Status Registry::for_each_resident(const std::optional<LocalGovernmentCode>& municipality,
+                                   const std::function<void(const Resident&)>& on_resident) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  std::string sql = std::string("SELECT ") + kResidentColumns + " FROM residents WHERE status = 'resident'";
+  Params params;
+  if (municipality) {
+    sql += " AND municipality_code = ?";
+    params.push_back(municipality->str());
+  }
+  sql += " ORDER BY resident_code";
+  return conn->query(sql, params, [&](const Row& r) {
+    on_resident(read_resident(r).resident);
+    return true;
+  });
+}
+
+std::string Registry::metrics() const {
+  return "# TYPE jlis_registry_events_total counter\n"
+         "jlis_registry_events_total{outcome=\"applied\"} " + std::to_string(events_applied_.load()) + "\n"
+         "jlis_registry_events_total{outcome=\"replayed\"} " + std::to_string(events_replayed_.load()) + "\n"
+         "jlis_registry_events_total{outcome=\"refused\"} " + std::to_string(events_refused_.load()) + "\n"
+         "# TYPE jlis_registry_provisions_total counter\n"
+         "jlis_registry_provisions_total " + std::to_string(provisions_.load()) + "\n";
+}
+
+}  // namespace jlis::registry

@@ -1,0 +1,127 @@
+// 住基ネット: the identity store of residents, its change flow from municipalities, its provision of
+// identity information to agencies, and the disclosure record of every provision.
+//
+// The municipalities are the source of truth: every change arrives as a ChangeEvent from the
+// municipality that holds the resident (or, for a move-in, the destination of a pending move), is
+// checked against the record, and is applied together with its history entry in one transaction.
+// A refused event changes nothing. Every event carries an idempotency key (event_id, unique per
+// municipality): a retry of the same event is answered as before and applied once; the same key for
+// a different event is refused.
+//
+// Thread-safe. Reads use pooled connections; writes go through the process's single Writer, so a
+// caller hears "done" only after the change is committed.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/reference_data.h"
+#include "common/status.h"
+#include "registry/resident.h"
+#include "store/database.h"
+#include "store/writer.h"
+
+namespace jlis::registry {
+
+// The outcome of a submitted event.
+struct Applied {
+  Resident resident;   // the record after the event
+  bool replay = false;  // true when this was a retry of an event applied before
+};
+
+// One entry of a resident's history (異動履歴).
+struct HistoryEntry {
+  int64_t seq;  // global order of changes
+  std::string event_id;
+  EventType type;
+  Date date;
+  std::string recorded_at;          // ISO 8601 UTC
+  LocalGovernmentCode municipality;  // who submitted it
+  std::string event_json;           // the event as submitted (canonical JSON)
+  std::string resident_json;        // the record after it
+};
+
+// One provision of a resident's identity information (提供状況), as the resident may see it.
+struct Provision {
+  std::string agency_id;
+  std::string agency_name;
+  std::string purpose;
+  std::string provided_at;  // ISO 8601 UTC
+  std::string request_id;
+};
+
+// A basic-four search (基本4情報検索); any subset, at least one of name, name_kana, date_of_birth or
+// address. Matching folds width, kana, spacing and variant characters; address is a prefix.
+struct SearchQuery {
+  std::optional<std::string> name = {};
+  std::optional<std::string> name_kana = {};
+  std::optional<std::string> address = {};
+  std::optional<Date> date_of_birth = {};
+  std::optional<Sex> sex = {};
+  int limit = 20;  // 1..100
+};
+struct SearchResult {
+  std::vector<Resident> residents;
+  bool truncated = false;  // more matched than the limit
+};
+
+// Move-ins of one month per municipality (住民基本台帳人口移動報告).
+struct MigrationCount {
+  LocalGovernmentCode municipality;
+  int64_t from_municipalities = 0;
+  int64_t from_abroad = 0;
+};
+
+class Registry {
+ public:
+  // Applies the registry's schema migrations.
+  static Status migrate(store::Connection& conn);
+
+  Registry(store::Pool& pool, store::Writer& writer, std::shared_ptr<const ReferenceData> reference);
+
+  // Applies `event` submitted by `municipality`. Errors: invalid_argument (malformed: bad address,
+  // future date, ...), not_found (unknown resident code), permission_denied (someone else's
+  // resident), conflict (contradicts the record, or an event_id reused for another event).
+  Result<Applied> submit(const LocalGovernmentCode& municipality, const ChangeEvent& event);
+  // The same for many events of possibly many municipalities, in as few transactions as possible;
+  // one result per event, in order. For bulk loads.
+  std::vector<Result<Applied>> submit_all(
+      const std::vector<std::pair<LocalGovernmentCode, ChangeEvent>>& events);
+
+  Result<Resident> get(const ResidentCode& code);
+  Result<Resident> find_by_my_number(const MyNumber& number);
+  Result<SearchResult> search(const SearchQuery& query);
+  Result<std::vector<HistoryEntry>> history(const ResidentCode& code);
+
+  // Records that `residents` were provided to an agency for `purpose`; committed before it returns,
+  // so no data leaves unrecorded.
+  Status record_provision(const std::string& agency_id, const std::string& agency_name,
+                          const std::string& purpose, const std::vector<ResidentCode>& residents,
+                          const std::string& request_id);
+  Result<std::vector<Provision>> provisions(const ResidentCode& code);
+
+  // Move-ins dated in [first, first + 1 month), per destination municipality, by code.
+  Result<std::vector<MigrationCount>> migration_stats(int year, int month);
+  // Calls `on_resident` for every resident with status resident (of one municipality when given),
+  // ordered by resident code.
+  Status for_each_resident(const std::optional<LocalGovernmentCode>& municipality,
+                           const std::function<void(const Resident&)>& on_resident);
+
+  // Counters for /metrics.
+  std::string metrics() const;
+
+  const ReferenceData& reference() const { return *reference_; }
+
+ private:
+  struct Apply;
+  store::Pool& pool_;
+  store::Writer& writer_;
+  std::shared_ptr<const ReferenceData> reference_;
+  std::atomic<uint64_t> events_applied_{0}, events_refused_{0}, events_replayed_{0}, provisions_{0};
+};
+
+}  // namespace jlis::registry

@@ -1,0 +1,72 @@
+// The identity information of the Basic Resident Register (本人確認情報) and the change events
+// that municipalities submit (異動).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/date.h"
+#include "common/identifiers.h"
+#include "common/status.h"
+
+namespace jlis::registry {
+
+enum class Sex { male, female };
+// Where the resident stands: 住民 / 転出予定 (a move to another municipality not yet completed) /
+// 国外転出 / 死亡.
+enum class ResidentStatus { resident, moved_out, abroad, deceased };
+
+std::string_view sex_name(Sex sex);  // "male", "female"
+Result<Sex> parse_sex(std::string_view text);
+std::string_view status_name(ResidentStatus status);  // "resident", "moved_out", "abroad", "deceased"
+Result<ResidentStatus> parse_status(std::string_view text);
+
+// The basic four (基本4情報) with the furigana.
+struct Person {
+  std::string name;       // 氏名 (kanji), canonical spacing
+  std::string name_kana;  // 氏名の振り仮名 (katakana)
+  Date date_of_birth;
+  Sex sex = Sex::male;
+  std::string address;    // canonical: prefecture + municipality + town + rest
+};
+
+struct Resident {
+  ResidentCode resident_code;
+  std::optional<MyNumber> my_number;  // empty until numbered
+  Person person;
+  LocalGovernmentCode municipality_code;  // the municipality that holds the record
+  ResidentStatus status = ResidentStatus::resident;
+  std::optional<LocalGovernmentCode> moving_to;  // a pending move-out's destination
+  std::string address_abroad;                    // after a move abroad
+};
+
+enum class EventType { birth, move_in, move_out, relocation, death, name_change, correction };
+std::string_view event_type_name(EventType type);
+Result<EventType> parse_event_type(std::string_view text);
+
+// A change as a municipality submits it. Which fields apply depends on the type (see the API doc).
+struct ChangeEvent {
+  std::string event_id;  // the idempotency key, unique per municipality
+  EventType type = EventType::birth;
+  Date date;             // 異動年月日
+  std::optional<Person> person;              // birth; move_in from abroad (first registration)
+  std::optional<ResidentCode> resident_code;  // every other event
+  std::string from;  // move_in: "abroad" or the municipality code moved from
+  std::string to;    // move_out: "abroad" or the destination municipality code
+  std::optional<std::string> address;         // move_in (completion), relocation, correction
+  std::string address_abroad;                  // move_out abroad
+  std::optional<std::string> name, name_kana;  // name_change, correction
+  std::optional<Date> date_of_birth;           // correction
+  std::optional<Sex> sex;                      // correction
+};
+
+// JSON forms of the API (field names as in docs/openapi.yaml).
+nlohmann::json to_json(const Resident& resident);
+Result<Resident> resident_from_json(const nlohmann::json& json);
+nlohmann::json to_json(const ChangeEvent& event);
+// Validates the shape: required fields per type, no fields foreign to the type, formats.
+Result<ChangeEvent> event_from_json(const nlohmann::json& json);
+
+}  // namespace jlis::registry

@@ -1,0 +1,195 @@
+#include "registry/routes.h"
+
+#include <nlohmann/json.hpp>
+
+namespace jlis::registry {
+namespace {
+
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+// The caller and, for an agency, the purpose it reads for.
+struct Reader {
+  auth::Principal principal;
+  std::string purpose;
+
+  bool is_agency() const { return principal.role == auth::Role::agency; }
+};
+
+Result<Reader> authorize_read(auth::Directory& directory, const Request& req, const std::string& purpose) {
+  JLIS_ASSIGN_OR_RETURN(auth::Principal p, directory.authenticate(req.bearer_token()));
+  if (p.role == auth::Role::agency) {
+    if (purpose.empty()) return permission_denied("an agency must name the purpose of its query (purpose=)");
+    if (!p.purposes.count(purpose)) return permission_denied("the purpose '" + purpose + "' is not granted to this agency");
+    return Reader{p, purpose};
+  }
+  if (p.role == auth::Role::municipality) return Reader{p, ""};
+  return permission_denied("this role may not read identity information");
+}
+
+// A municipality reads the residents it holds, and a resident moving in to it.
+Status check_municipality_reads(const Reader& reader, const Resident& r) {
+  if (reader.is_agency()) return Status::ok();
+  const std::string& own = reader.principal.subject;
+  if (r.municipality_code.str() == own || (r.moving_to && r.moving_to->str() == own)) return Status::ok();
+  return permission_denied("the resident is registered in another municipality");
+}
+
+Result<ResidentCode> resident_code_param(const Request& req) {
+  auto code = ResidentCode::parse(req.path_params.at("resident_code"));
+  if (!code.ok()) return invalid_argument("the resident code must be 11 digits with a valid check digit");
+  return *code;
+}
+
+Response json_response(int status, const json& body) { return Response::json(status, body.dump()); }
+
+// Records the provision, then answers: nothing leaves unrecorded.
+Response provide(Registry& registry, const Reader& reader, const Request& req,
+                 const std::vector<ResidentCode>& codes, int status, const json& body) {
+  if (reader.is_agency()) {
+    Status s = registry.record_provision(reader.principal.subject, reader.principal.name, reader.purpose, codes,
+                                         req.request_id);
+    if (!s.is_ok()) return Response::error(s);
+  }
+  return json_response(status, body);
+}
+
+Result<SearchQuery> search_query(const json& j) {
+  if (!j.is_object()) return invalid_argument("the search must be a JSON object");
+  SearchQuery q;
+  for (auto& [k, v] : j.items()) {
+    if (k == "purpose") continue;
+    if (k == "limit") {
+      if (!v.is_number_integer()) return invalid_argument("limit must be an integer");
+      q.limit = v.get<int>();
+      continue;
+    }
+    if (!v.is_string()) return invalid_argument(k + " must be a string");
+    const std::string s = v.get<std::string>();
+    if (k == "name") q.name = s;
+    else if (k == "name_kana") q.name_kana = s;
+    else if (k == "address") q.address = s;
+    else if (k == "date_of_birth") {
+      auto d = Date::parse_iso(s);
+      if (!d.ok()) return invalid_argument("date_of_birth must be a date YYYY-MM-DD");
+      q.date_of_birth = *d;
+    } else if (k == "sex") {
+      JLIS_ASSIGN_OR_RETURN(q.sex, parse_sex(s));
+    } else {
+      return invalid_argument("unknown search field '" + k + "'");
+    }
+  }
+  return q;
+}
+
+}  // namespace
+
+void add_routes(http::Server& server, Registry& registry, auth::Directory& directory) {
+  server.route("POST", "/v1/municipalities/{code}/events", [&](const Request& req) {
+    auto principal = directory.authenticate(req.bearer_token());
+    if (!principal.ok()) return Response::error(principal.status());
+    auto code = LocalGovernmentCode::parse(req.path_params.at("code"));
+    if (!code.ok()) return Response::error(invalid_argument("the municipality code must be 6 digits with a valid check digit"));
+    if (!principal->is_municipality(*code))
+      return Response::error(permission_denied("only the municipality itself may submit its events"));
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) return Response::error(invalid_argument("the body is not valid JSON"));
+    auto event = event_from_json(body);
+    if (!event.ok()) return Response::error(event.status());
+    auto applied = registry.submit(*code, *event);
+    if (!applied.ok()) return Response::error(applied.status());
+    return json_response(applied->replay ? 200 : 201, to_json(applied->resident));
+  });
+
+  server.route("GET", "/v1/residents/{resident_code}", [&](const Request& req) {
+    auto reader = authorize_read(directory, req, req.query_param("purpose"));
+    if (!reader.ok()) return Response::error(reader.status());
+    auto code = resident_code_param(req);
+    if (!code.ok()) return Response::error(code.status());
+    auto r = registry.get(*code);
+    if (!r.ok()) return Response::error(r.status());
+    if (Status s = check_municipality_reads(*reader, *r); !s.is_ok()) return Response::error(s);
+    return provide(registry, *reader, req, {r->resident_code}, 200, to_json(*r));
+  });
+
+  server.route("GET", "/v1/residents", [&](const Request& req) {
+    auto reader = authorize_read(directory, req, req.query_param("purpose"));
+    if (!reader.ok()) return Response::error(reader.status());
+    const std::string text = req.query_param("my_number");
+    if (text.empty()) return Response::error(invalid_argument("my_number is required"));
+    auto number = MyNumber::parse(text);
+    if (!number.ok()) return Response::error(invalid_argument("my_number must be 12 digits with a valid check digit"));
+    auto r = registry.find_by_my_number(*number);
+    if (!r.ok()) return Response::error(r.status());
+    if (Status s = check_municipality_reads(*reader, *r); !s.is_ok()) return Response::error(s);
+    return provide(registry, *reader, req, {r->resident_code}, 200, to_json(*r));
+  });
+
+  server.route("POST", "/v1/residents/search", [&](const Request& req) {
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) return Response::error(invalid_argument("the body is not valid JSON"));
+    std::string purpose = req.query_param("purpose");
+    if (purpose.empty() && body.is_object() && body.contains("purpose") && body["purpose"].is_string())
+      purpose = body["purpose"].get<std::string>();
+    auto reader = authorize_read(directory, req, purpose);
+    if (!reader.ok()) return Response::error(reader.status());
+    if (!reader->is_agency()) return Response::error(permission_denied("the basic-four search is for agencies"));
+    auto query = search_query(body);
+    if (!query.ok()) return Response::error(query.status());
+    auto found = registry.search(*query);
+    if (!found.ok()) return Response::error(found.status());
+    json results = json::array();
+    std::vector<ResidentCode> codes;
+    for (const auto& r : found->residents) {
+      results.push_back(to_json(r));
+      codes.push_back(r.resident_code);
+    }
+    return provide(registry, *reader, req, codes, 200, {{"results", results}, {"truncated", found->truncated}});
+  });
+
+  server.route("GET", "/v1/residents/{resident_code}/history", [&](const Request& req) {
+    auto reader = authorize_read(directory, req, req.query_param("purpose"));
+    if (!reader.ok()) return Response::error(reader.status());
+    auto code = resident_code_param(req);
+    if (!code.ok()) return Response::error(code.status());
+    auto r = registry.get(*code);
+    if (!r.ok()) return Response::error(r.status());
+    if (Status s = check_municipality_reads(*reader, *r); !s.is_ok()) return Response::error(s);
+    auto history = registry.history(*code);
+    if (!history.ok()) return Response::error(history.status());
+    json events = json::array();
+    for (const auto& h : *history) {
+      events.push_back({{"seq", h.seq}, {"event_id", h.event_id}, {"type", event_type_name(h.type)},
+                        {"date", h.date.to_iso()}, {"recorded_at", h.recorded_at},
+                        {"municipality_code", h.municipality.str()}, {"event", json::parse(h.event_json)},
+                        {"resident", json::parse(h.resident_json)}});
+    }
+    return provide(registry, *reader, req, {*code}, 200, {{"resident_code", code->str()}, {"events", events}});
+  });
+
+  server.route("GET", "/v1/residents/{resident_code}/provisions", [&](const Request& req) {
+    auto principal = directory.authenticate(req.bearer_token());
+    if (!principal.ok()) return Response::error(principal.status());
+    if (principal->role != auth::Role::municipality)
+      return Response::error(permission_denied("the disclosure record is given to the resident through their municipality"));
+    auto code = resident_code_param(req);
+    if (!code.ok()) return Response::error(code.status());
+    auto r = registry.get(*code);
+    if (!r.ok()) return Response::error(r.status());
+    if (r->municipality_code.str() != principal->subject)
+      return Response::error(permission_denied("the resident is registered in another municipality"));
+    auto list = registry.provisions(*code);
+    if (!list.ok()) return Response::error(list.status());
+    json out = json::array();
+    for (const auto& p : *list) {
+      out.push_back({{"agency_id", p.agency_id}, {"agency_name", p.agency_name}, {"purpose", p.purpose},
+                     {"provided_at", p.provided_at}, {"request_id", p.request_id}});
+    }
+    return json_response(200, {{"resident_code", code->str()}, {"provisions", out}});
+  });
+
+  server.add_metrics_source([&] { return registry.metrics(); });
+}
+
+}  // namespace jlis::registry

@@ -1,0 +1,19 @@
+// The data directory (--data DIR): everything the system keeps. `jlis init` creates it; every other
+// command refuses a directory that it does not recognise by its marker file.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+
+namespace jlis::store {
+
+// Creates DIR (and parents) with its marker. An existing data directory is accepted as it is (so
+// init can upgrade); an existing non-empty directory without the marker is refused.
+Status init_data_dir(const std::string& dir);
+// Checks that DIR is a data directory; fails with invalid_argument and a hint otherwise.
+Status check_data_dir(const std::string& dir);
+// The SQLite database inside a data directory.
+std::string database_path(const std::string& dir);
+
+}  // namespace jlis::store

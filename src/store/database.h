@@ -1,0 +1,109 @@
+// The one database interface every component uses. SQLite (embedded, the default) implements it
+// here; PostgreSQL implements the same interface, so components write portable SQL once:
+//   - placeholders are `?` (a PostgreSQL backend rewrites them to $1, $2 ...);
+//   - integers are 64-bit; text is UTF-8; dates are ISO-8601 text, which sorts correctly;
+//   - migrations may use {{id}} for an auto-assigned 64-bit primary key column type.
+//
+// Threading: a Connection is used by one thread at a time. Pool hands connections out to many
+// threads. All writes of a process go through one Writer (single writer, group commit).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/status.h"
+
+namespace jlis::store {
+
+using Value = std::variant<std::nullptr_t, int64_t, std::string>;
+using Params = std::vector<Value>;
+
+// One row of a query result; valid only inside the row callback.
+class Row {
+ public:
+  virtual ~Row() = default;
+  virtual bool is_null(int column) const = 0;
+  virtual int64_t int64(int column) const = 0;  // 0 when NULL
+  virtual std::string text(int column) const = 0;  // "" when NULL
+  std::optional<std::string> optional_text(int column) const {
+    if (is_null(column)) return std::nullopt;
+    return text(column);
+  }
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+
+  // Runs one statement with `?` parameters; answers the number of rows changed. Statements are
+  // prepared once per connection and cached by their text. A unique-constraint violation fails
+  // with Code::conflict, anything else with Code::internal.
+  virtual Result<int64_t> execute(std::string_view sql, const Params& params = {}) = 0;
+  // Runs a query and calls `on_row` for each row, in order. `on_row` returns false to stop early.
+  virtual Status query(std::string_view sql, const Params& params,
+                       const std::function<bool(const Row&)>& on_row) = 0;
+  // Runs one or more statements without parameters (schema changes).
+  virtual Status execute_script(std::string_view sql) = 0;
+  // "sqlite" or "postgresql".
+  virtual std::string_view dialect() const = 0;
+
+  // Convenience: the first column of the first row as an integer, or nullopt when no row.
+  Result<std::optional<int64_t>> query_int64(std::string_view sql, const Params& params = {});
+};
+
+// Opens connections to one database. Thread-safe.
+class Database {
+ public:
+  virtual ~Database() = default;
+  virtual Result<std::unique_ptr<Connection>> connect() = 0;
+};
+
+// SQLite in WAL mode at `path` (created when missing when `create` is true). Durability: every
+// commit is written to the WAL before the caller hears "done" (synchronous=NORMAL: a committed
+// change survives a crash of the process; FULL additionally survives power loss and is what
+// `synchronous_full` selects).
+struct SqliteOptions {
+  bool create = false;
+  bool synchronous_full = false;
+  int64_t cache_mib = 256;
+};
+Result<std::unique_ptr<Database>> open_sqlite(const std::string& path, SqliteOptions options = {});
+
+// Connections for many threads: acquire() reuses an idle one or opens a new one.
+class Pool {
+ public:
+  explicit Pool(std::shared_ptr<Database> db) : db_(std::move(db)) {}
+  using Lease = std::unique_ptr<Connection, std::function<void(Connection*)>>;
+  Result<Lease> acquire();
+  Database& database() { return *db_; }
+
+ private:
+  std::shared_ptr<Database> db_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+};
+
+// RAII transaction on one connection: rolls back unless commit() succeeded.
+// For writes, use Writer instead; Transaction is for the writer thread and for tools.
+class Transaction {
+ public:
+  static Result<Transaction> begin(Connection& conn);
+  Transaction(Transaction&& other) noexcept : conn_(other.conn_) { other.conn_ = nullptr; }
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction();
+  Status commit();
+
+ private:
+  explicit Transaction(Connection* conn) : conn_(conn) {}
+  Connection* conn_;
+};
+
+}  // namespace jlis::store

@@ -1,0 +1,101 @@
+#include "store/writer.h"
+
+#include <future>
+
+namespace jlis::store {
+
+struct Writer::Pending {
+  Job job;
+  Status result;
+  std::promise<void> done;
+};
+
+Result<std::unique_ptr<Writer>> Writer::start(Database& db, size_t max_batch) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, db.connect());
+  return std::unique_ptr<Writer>(new Writer(std::move(conn), max_batch));
+}
+
+Writer::Writer(std::unique_ptr<Connection> conn, size_t max_batch)
+    : conn_(std::move(conn)), max_batch_(max_batch), thread_([this] { loop(); }) {}
+
+Writer::~Writer() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+Status Writer::run(Job job) { return run_all({std::move(job)})[0]; }
+
+std::vector<Status> Writer::run_all(std::vector<Job> jobs) {
+  std::vector<std::shared_ptr<Pending>> pending;
+  pending.reserve(jobs.size());
+  {
+    std::lock_guard lock(mu_);
+    for (auto& j : jobs) {
+      auto p = std::make_shared<Pending>();
+      p->job = std::move(j);
+      queue_.push_back(p);
+      pending.push_back(std::move(p));
+    }
+  }
+  cv_.notify_one();
+  std::vector<Status> results;
+  results.reserve(pending.size());
+  for (auto& p : pending) {
+    p->done.get_future().wait();
+    results.push_back(std::move(p->result));
+  }
+  return results;
+}
+
+uint64_t Writer::commits() const {
+  std::lock_guard lock(mu_);
+  return commits_;
+}
+
+void Writer::loop() {
+  for (;;) {
+    std::vector<std::shared_ptr<Pending>> batch;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and nothing left
+      while (!queue_.empty() && batch.size() < max_batch_) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    auto tx = Transaction::begin(*conn_);
+    if (!tx.ok()) {
+      for (auto& p : batch) p->result = tx.status();
+    } else {
+      for (auto& p : batch) {
+        // Each job in its own savepoint, so a refused job leaves nothing behind.
+        Status s = conn_->execute("SAVEPOINT job").status();
+        if (s.is_ok()) {
+          s = p->job(*conn_);
+          if (s.is_ok()) {
+            s = conn_->execute("RELEASE SAVEPOINT job").status();
+          } else {
+            (void)conn_->execute("ROLLBACK TO SAVEPOINT job");
+            (void)conn_->execute("RELEASE SAVEPOINT job");
+          }
+        }
+        p->result = std::move(s);
+      }
+      Status c = tx->commit();
+      if (!c.is_ok()) {
+        for (auto& p : batch) p->result = c;
+      } else {
+        std::lock_guard lock(mu_);
+        ++commits_;
+      }
+    }
+    for (auto& p : batch) p->done.set_value();
+  }
+}
+
+}  // namespace jlis::store

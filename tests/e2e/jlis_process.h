@@ -1,0 +1,102 @@
+// Runs the real `jlis` binary: one-shot commands, and `jlis serve` as a child process on loopback.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace jlis::e2e {
+
+struct Output {
+  int exit_code;
+  std::string out, err;
+  // The last non-empty line of stdout (where token commands print the token).
+  std::string last_line() const {
+    std::istringstream in(out);
+    std::string line, last;
+    while (std::getline(in, line))
+      if (!line.empty()) last = line;
+    return last;
+  }
+};
+
+inline std::string quote(const std::string& arg) {
+  std::string q = "'";
+  for (char c : arg) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// Runs `jlis args...` to completion.
+inline Output jlis(const std::vector<std::string>& args) {
+  static int n = 0;
+  const std::string err_file = std::filesystem::temp_directory_path() /
+                               ("jlis-e2e-err-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+  std::string cmd = quote(JLIS_BINARY);
+  for (const auto& a : args) cmd += " " + quote(a);
+  cmd += " 2>" + quote(err_file);
+  Output o{-1, "", ""};
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return o;
+  std::array<char, 4096> buf;
+  size_t got;
+  while ((got = std::fread(buf.data(), 1, buf.size(), p)) > 0) o.out.append(buf.data(), got);
+  int status = ::pclose(p);
+  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream err(err_file);
+  o.err.assign(std::istreambuf_iterator<char>(err), {});
+  std::filesystem::remove(err_file);
+  return o;
+}
+
+// `jlis serve` on 127.0.0.1 with a port the kernel picks; stopped with SIGTERM on destruction.
+class Server {
+ public:
+  explicit Server(const std::string& data_dir) {
+    int fds[2];
+    if (::pipe(fds) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      ::execl(JLIS_BINARY, JLIS_BINARY, "serve", "--data", data_dir.c_str(), "--listen", "127.0.0.1:0",
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    // The first line names the bound address.
+    std::string line;
+    char c;
+    while (::read(fds[0], &c, 1) == 1 && c != '\n') line += c;
+    ::close(fds[0]);
+    auto colon = line.rfind(':');
+    if (line.find("http://127.0.0.1:") != std::string::npos && colon != std::string::npos)
+      port_ = static_cast<uint16_t>(std::stoi(line.substr(colon + 1)));
+  }
+  ~Server() { stop(); }
+  // Sends SIGTERM and answers the exit status (0 for a clean shutdown).
+  int stop() {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+}  // namespace jlis::e2e

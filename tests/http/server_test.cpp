@@ -1,0 +1,466 @@
+#include "http/server.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "client.h"
+#include "http/router.h"
+
+namespace jlis::http {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Client;
+using testing::Reply;
+using testing::bhttp::verb;
+using Clock = std::chrono::steady_clock;
+
+std::string header(const Reply& r, std::string_view name) {
+  auto it = r.find(boost::beast::string_view(name.data(), name.size()));
+  return it == r.end() ? "" : std::string(it->value());
+}
+
+ServerOptions small_options() {
+  ServerOptions o;
+  o.port = 0;
+  o.io_threads = 2;
+  o.worker_threads = 4;
+  return o;
+}
+
+// A server with the routes the tests use, started on an ephemeral port.
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { add_routes(server_); }
+
+  void start() { ASSERT_TRUE(server_.start().is_ok()); }
+
+  static void add_routes(Server& s) {
+    s.route("GET", "/v1/residents/{code}", [](const Request& r) {
+      return Response::json(200, "{\"code\":\"" + r.path_params.at("code") + "\"}");
+    });
+    s.route("GET", "/v1/residents/search", [](const Request&) {
+      return Response::json(200, R"({"search":true})");
+    });
+    s.route("GET", "/v1/residents/{code}/history/{n}", [](const Request& r) {
+      return Response::json(200, r.path_params.at("code") + "," + r.path_params.at("n"));
+    });
+    s.route("PUT", "/v1/residents/{code}", [](const Request& r) {
+      return Response::json(201, "put " + r.path_params.at("code") + " " + r.body);
+    });
+    s.route("GET", "/files/{name}", [](const Request& r) {
+      Response res = Response::json(200, r.path_params.at("name"));
+      res.content_type = "text/plain";
+      res.headers.emplace_back("X-Path", r.path);
+      return res;
+    });
+    s.route("GET", "/query", [](const Request& r) {
+      std::string out;
+      for (const auto& [k, v] : r.query) out += "[" + k + "=" + v + "]";
+      return Response::json(200, out);
+    });
+    s.route("POST", "/echo", [](const Request& r) { return Response::json(200, r.body); });
+    s.route("GET", "/echo/{v}", [](const Request& r) {
+      return Response::json(200, r.path_params.at("v"));
+    });
+    s.route("GET", "/whoami", [](const Request& r) {
+      return Response::json(200, r.bearer_token() + "|" + r.header("x-custom") + "|" +
+                                     r.request_id);
+    });
+    s.route("GET", "/throw", [](const Request&) -> Response {
+      throw std::runtime_error("secret detail 123456789012");
+    });
+    s.route("GET", "/slow", [](const Request&) {
+      std::this_thread::sleep_for(500ms);
+      return Response::json(200, R"({"slow":true})");
+    });
+    s.route("GET", "/fail", [](const Request&) {
+      return Response::error(conflict("record changed \"meanwhile\""));
+    });
+  }
+
+  Server server_{small_options()};
+};
+
+TEST(PercentDecode, DecodesAndRejectsMalformed) {
+  using internal::percent_decode;
+  EXPECT_EQ(percent_decode("a%20b+c", false), "a b+c");
+  EXPECT_EQ(percent_decode("a%20b+c", true), "a b c");
+  EXPECT_EQ(percent_decode("%E5%B1%B1%e7%94%b0", true), "山田");
+  EXPECT_EQ(percent_decode("%zz", true), std::nullopt);
+  EXPECT_EQ(percent_decode("%4", true), std::nullopt);
+  EXPECT_EQ(percent_decode("abc%", true), std::nullopt);
+}
+
+TEST(ParseQuery, LastWinsAndEmptyValues) {
+  std::map<std::string, std::string> q;
+  ASSERT_TRUE(internal::parse_query("a=1&b=x+y&a=2&flag&&=ignored&c=%26%3D", q));
+  EXPECT_EQ(q, (std::map<std::string, std::string>{
+                   {"a", "2"}, {"b", "x y"}, {"flag", ""}, {"c", "&="}}));
+  EXPECT_FALSE(internal::parse_query("a=%G1", q));
+}
+
+TEST_F(ServerTest, RoutesWithParameters) {
+  start();
+  Client c(server_.port());
+  auto r = c.get("/v1/residents/123");
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(r.body(), R"({"code":"123"})");
+  EXPECT_EQ(header(r, "Content-Type"), "application/json");
+  EXPECT_FALSE(header(r, "X-Request-Id").empty());
+
+  // A literal segment beats a parameter, regardless of registration order.
+  EXPECT_EQ(c.get("/v1/residents/search").body(), R"({"search":true})");
+  EXPECT_EQ(c.get("/v1/residents/7/history/2").body(), "7,2");
+
+  r = c.request(verb::put, "/v1/residents/9", "data");
+  EXPECT_EQ(r.result_int(), 201);
+  EXPECT_EQ(r.body(), "put 9 data");
+}
+
+TEST_F(ServerTest, UnknownPathIs404Json) {
+  start();
+  Client c(server_.port());
+  for (std::string path : {"/nope", "/v1/residents", "/v1/residents/1/", "/"}) {
+    auto r = c.get(path);
+    EXPECT_EQ(r.result_int(), 404) << path;
+    EXPECT_EQ(header(r, "Content-Type"), "application/json");
+    EXPECT_NE(r.body().find(R"("code":"not_found")"), std::string::npos) << r.body();
+    EXPECT_FALSE(header(r, "X-Request-Id").empty());
+  }
+}
+
+TEST_F(ServerTest, OtherMethodIs405WithAllow) {
+  start();
+  Client c(server_.port());
+  auto r = c.request(verb::delete_, "/v1/residents/5");
+  EXPECT_EQ(r.result_int(), 405);
+  EXPECT_EQ(header(r, "Allow"), "GET, PUT");
+  EXPECT_NE(r.body().find(R"({"error":{"code":)"), std::string::npos) << r.body();
+  r = c.request(verb::post, "/healthz");
+  EXPECT_EQ(r.result_int(), 405);
+  EXPECT_EQ(header(r, "Allow"), "GET");
+  // The connection is still usable after error answers.
+  EXPECT_EQ(c.get("/healthz").result_int(), 200);
+}
+
+TEST_F(ServerTest, QueryAndPathAreDecoded) {
+  start();
+  Client c(server_.port());
+  EXPECT_EQ(c.get("/query?name=%E5%B1%B1%E7%94%B0+%E5%A4%AA%E9%83%8E&x=1&x=2&flag").body(),
+            "[flag=][name=山田 太郎][x=2]");
+  EXPECT_EQ(c.get("/query").body(), "");
+  auto r = c.get("/files/a%20b+c%2Fd?ignored=1");
+  EXPECT_EQ(r.body(), "a b+c/d");  // '+' is literal in a path; %2F stays inside its segment
+  EXPECT_EQ(header(r, "X-Path"), "/files/a b+c/d");
+  EXPECT_EQ(header(r, "Content-Type"), "text/plain");
+  EXPECT_EQ(c.get("/files/%E5%B1%B1").body(), "山");
+  EXPECT_EQ(c.get("/files/%zz").result_int(), 400);
+  EXPECT_EQ(c.get("/query?a=%4").result_int(), 400);
+  // Absolute-form target.
+  EXPECT_EQ(c.get("http://127.0.0.1/files/abs?q=1").body(), "abs");
+}
+
+TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
+  start();
+  Client c(server_.port());
+  for (int i = 0; i < 100; ++i) {
+    auto r = c.get("/echo/" + std::to_string(i));
+    ASSERT_EQ(r.result_int(), 200);
+    ASSERT_EQ(r.body(), std::to_string(i));
+    ASSERT_TRUE(r.keep_alive());
+  }
+  auto r = c.request(verb::post, "/echo", std::string(5000, 'x'));
+  EXPECT_EQ(r.body().size(), 5000u);
+}
+
+TEST_F(ServerTest, ConcurrentClientsAllAnsweredCorrectly) {
+  start();
+  constexpr int kThreads = 8;
+  constexpr int kRequests = 200;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Client c(server_.port());
+      for (int i = 0; i < kRequests; ++i) {
+        const std::string v = std::to_string(t) + "-" + std::to_string(i);
+        auto r = (i % 2 == 0) ? c.get("/echo/" + v) : c.request(verb::post, "/echo", v);
+        if (r.result_int() == 200 && r.body() == v) ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), kThreads * kRequests);
+}
+
+TEST_F(ServerTest, BlockingHandlerDoesNotStallOtherConnections) {
+  start();
+  Clock::duration slow_elapsed{};
+  int slow_status = 0;
+  std::thread slow([&] {
+    Client c(server_.port());
+    auto t0 = Clock::now();
+    slow_status = c.get("/slow").result_int();
+    slow_elapsed = Clock::now() - t0;
+  });
+  std::this_thread::sleep_for(50ms);  // let the slow request reach its handler
+  Client c(server_.port());
+  auto t0 = Clock::now();
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(c.get("/healthz").result_int(), 200);
+  const auto fast_elapsed = Clock::now() - t0;
+  slow.join();
+  EXPECT_LT(fast_elapsed, 300ms);
+  EXPECT_EQ(slow_status, 200);
+  EXPECT_GE(slow_elapsed, 500ms);
+}
+
+TEST_F(ServerTest, HandlerErrorStatusBecomesJson) {
+  start();
+  Client c(server_.port());
+  auto r = c.get("/fail");
+  EXPECT_EQ(r.result_int(), 409);
+  EXPECT_EQ(r.body(), R"({"error":{"code":"conflict","message":"record changed \"meanwhile\""}})");
+}
+
+TEST_F(ServerTest, ThrowingHandlerAnswers500WithoutDetails) {
+  start();
+  Client c(server_.port());
+  auto r = c.get("/throw");
+  EXPECT_EQ(r.result_int(), 500);
+  EXPECT_EQ(r.body(), R"({"error":{"code":"internal","message":"internal error"}})");
+  EXPECT_EQ(header(r, "Content-Type"), "application/json");
+  EXPECT_FALSE(header(r, "X-Request-Id").empty());
+  EXPECT_EQ(c.get("/healthz").result_int(), 200);  // the connection survives
+}
+
+TEST(ServerLimits, BodyOverLimitIs413AndCloses) {
+  ServerOptions o = small_options();
+  o.max_body_bytes = 1024;
+  Server s(o);
+  s.route("POST", "/echo", [](const Request& r) { return Response::json(200, r.body); });
+  ASSERT_TRUE(s.start().is_ok());
+  {
+    Client c(s.port());
+    EXPECT_EQ(c.request(verb::post, "/echo", std::string(1024, 'a')).result_int(), 200);
+    auto r = c.request(verb::post, "/echo", std::string(200000, 'b'));
+    EXPECT_EQ(r.result_int(), 413);
+    EXPECT_NE(r.body().find(R"({"error":{"code":"invalid_argument")"), std::string::npos);
+    EXPECT_FALSE(r.keep_alive());
+    EXPECT_TRUE(c.server_closed());
+  }
+  {
+    // Chunked bodies have no Content-Length; the limit applies while reading.
+    Client c(s.port());
+    c.send_raw("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    std::string chunk(600, 'c');
+    for (int i = 0; i < 2; ++i) c.send_raw("258\r\n" + chunk + "\r\n");
+    c.send_raw("0\r\n\r\n");
+    EXPECT_EQ(c.read().result_int(), 413);
+  }
+  {
+    // Expect: 100-continue gets the interim answer before the body is sent.
+    Client c(s.port());
+    c.send_raw(
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    EXPECT_EQ(c.read_until("\r\n\r\n"), "HTTP/1.1 100 Continue\r\n\r\n");
+    c.send_raw("hello");
+    auto r = c.read();
+    EXPECT_EQ(r.result_int(), 200);
+    EXPECT_EQ(r.body(), "hello");
+  }
+}
+
+TEST_F(ServerTest, MalformedRequestIs400AndCloses) {
+  start();
+  for (std::string raw : {std::string("GARBAGE\r\n\r\n"),
+                          std::string("GET / HTTP/1.1\r\nNo colon here\r\n\r\n"),
+                          std::string("GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n"),
+                          std::string("POST /echo HTTP/1.1\r\nContent-Length: abc\r\n\r\n")}) {
+    Client c(server_.port());
+    c.send_raw(raw);
+    auto r = c.read();
+    EXPECT_EQ(r.result_int(), 400) << raw;
+    EXPECT_EQ(header(r, "Content-Type"), "application/json");
+    EXPECT_EQ(r.body(), R"({"error":{"code":"invalid_argument","message":"malformed HTTP request"}})");
+    EXPECT_FALSE(header(r, "X-Request-Id").empty());
+    EXPECT_TRUE(c.server_closed()) << raw;
+  }
+  // The server keeps serving others.
+  Client c(server_.port());
+  EXPECT_EQ(c.get("/healthz").result_int(), 200);
+}
+
+TEST_F(ServerTest, Healthz) {
+  start();
+  Client c(server_.port());
+  auto r = c.get("/healthz");
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(r.body(), R"({"status":"ok"})");
+  EXPECT_EQ(header(r, "Content-Type"), "application/json");
+}
+
+TEST_F(ServerTest, MetricsCountRequestsByPattern) {
+  server_.add_metrics_source([] { return "jlis_store_commits_total 42"; });
+  start();
+  Client c(server_.port());
+  for (int i = 0; i < 3; ++i) c.get("/v1/residents/" + std::to_string(i));
+  c.get("/no/such/path");
+  c.request(verb::delete_, "/v1/residents/1");
+  c.get("/throw");
+  auto r = c.get("/metrics");
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(header(r, "Content-Type"), "text/plain; version=0.0.4");
+  const std::string& text = r.body();
+  auto has = [&](const std::string& line) {
+    return text.find(line + "\n") != std::string::npos;
+  };
+  EXPECT_TRUE(has(R"(jlis_http_requests_total{route="/v1/residents/{code}",method="GET",status="200"} 3)")) << text;
+  EXPECT_TRUE(has(R"(jlis_http_requests_total{route="unmatched",method="GET",status="404"} 1)")) << text;
+  EXPECT_TRUE(has(R"(jlis_http_requests_total{route="/v1/residents/{code}",method="DELETE",status="405"} 1)")) << text;
+  EXPECT_TRUE(has(R"(jlis_http_requests_total{route="/throw",method="GET",status="500"} 1)")) << text;
+  EXPECT_TRUE(has(R"(jlis_http_request_duration_seconds_count{route="/v1/residents/{code}",method="GET"} 3)")) << text;
+  EXPECT_TRUE(has(R"(jlis_http_request_duration_seconds_bucket{route="/v1/residents/{code}",method="GET",le="+Inf"} 3)")) << text;
+  EXPECT_TRUE(has("# TYPE jlis_http_request_duration_seconds histogram"));
+  EXPECT_TRUE(has("jlis_store_commits_total 42"));
+  EXPECT_EQ(text.find("/v1/residents/1\""), std::string::npos);  // concrete paths never labels
+
+  // The scrape itself is counted for the next one.
+  r = c.get("/metrics");
+  EXPECT_TRUE(r.body().find(R"(jlis_http_requests_total{route="/metrics",method="GET",status="200"} 1)") !=
+              std::string::npos);
+}
+
+TEST_F(ServerTest, RequestIdIsUniqueOrEchoedSanitized) {
+  start();
+  Client c(server_.port());
+  std::set<std::string> ids;
+  for (int i = 0; i < 50; ++i) ids.insert(header(c.get("/healthz"), "X-Request-Id"));
+  EXPECT_EQ(ids.size(), 50u);
+
+  auto r = c.get("/whoami", {{"X-Request-Id", "abc-123<script>\"x\""}});
+  EXPECT_EQ(header(r, "X-Request-Id"), "abc-123scriptx");
+  EXPECT_EQ(r.body(), "||abc-123scriptx");
+  r = c.get("/whoami", {{"X-Request-Id", "<<>>"}});  // nothing left: a fresh id
+  EXPECT_FALSE(header(r, "X-Request-Id").empty());
+  EXPECT_EQ(header(c.get("/whoami", {{"X-Request-Id", std::string(500, 'a')}}), "X-Request-Id"),
+            std::string(128, 'a'));
+}
+
+TEST_F(ServerTest, HeadersAndBearerToken) {
+  start();
+  Client c(server_.port());
+  auto body = [&](testing::Headers h) {
+    std::string b = c.get("/whoami", h).body();
+    return b.substr(0, b.rfind('|'));
+  };
+  EXPECT_EQ(body({{"Authorization", "Bearer tok-1"}, {"X-Custom", "v"}}), "tok-1|v");
+  EXPECT_EQ(body({{"Authorization", "bEaReR   tok-2  "}}), "tok-2|");
+  EXPECT_EQ(body({{"Authorization", "Basic dXNlcjpwYXNz"}}), "|");
+  EXPECT_EQ(body({{"Authorization", "Bearer"}}), "|");
+  EXPECT_EQ(body({}), "|");
+}
+
+TEST_F(ServerTest, Http10ClosesUnlessKeepAlive) {
+  start();
+  {
+    Client c(server_.port());
+    auto r = c.request(verb::get, "/healthz", "", {}, 10);
+    EXPECT_EQ(r.result_int(), 200);
+    EXPECT_EQ(header(r, "Connection"), "close");
+    EXPECT_TRUE(c.server_closed());
+  }
+  {
+    Client c(server_.port());
+    auto r = c.request(verb::get, "/healthz", "", {{"Connection", "keep-alive"}}, 10);
+    EXPECT_EQ(header(r, "Connection"), "keep-alive");
+    EXPECT_EQ(c.request(verb::get, "/healthz", "", {{"Connection", "close"}}).result_int(), 200);
+    EXPECT_TRUE(c.server_closed());
+  }
+}
+
+TEST(ServerLifecycle, PortInUseFails) {
+  Server a(small_options());
+  ASSERT_TRUE(a.start().is_ok());
+  ASSERT_NE(a.port(), 0);
+  ServerOptions o = small_options();
+  o.port = a.port();
+  Server b(o);
+  Status st = b.start();
+  EXPECT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("bind"), std::string::npos) << st.to_string();
+  b.stop();  // stopping a server that never started is harmless
+  Client c(a.port());
+  EXPECT_EQ(c.get("/healthz").result_int(), 200);
+}
+
+TEST(ServerLifecycle, BadAddressFails) {
+  ServerOptions o = small_options();
+  o.host = "256.1.1.1.invalid";
+  Server s(o);
+  EXPECT_FALSE(s.start().is_ok());
+}
+
+TEST(ServerLifecycle, StartTwiceFails) {
+  Server s(small_options());
+  ASSERT_TRUE(s.start().is_ok());
+  EXPECT_FALSE(s.start().is_ok());
+}
+
+TEST(ServerLifecycle, StartStopRepeatedly) {
+  Server s(small_options());
+  s.route("GET", "/slow", [](const Request&) {
+    std::this_thread::sleep_for(100ms);
+    return Response::json(200, "{}");
+  });
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(s.start().is_ok()) << i;
+    Client idle(s.port());  // an idle keep-alive connection must not hold stop() up
+    EXPECT_EQ(idle.get("/healthz").result_int(), 200);
+    // A request in flight in a blocking handler while stopping.
+    std::thread busy([port = s.port()] {
+      try {
+        Client c(port);
+        c.get("/slow");
+      } catch (const std::exception&) {
+        // the server may close the connection without answering
+      }
+    });
+    std::this_thread::sleep_for(20ms);
+    s.stop();
+    s.stop();
+    busy.join();
+    EXPECT_TRUE(idle.server_closed());
+  }
+}
+
+TEST(ServerLifecycle, WaitReturnsOnStop) {
+  Server s(small_options());
+  s.wait();  // not running: returns at once
+  ASSERT_TRUE(s.start().is_ok());
+  std::atomic<bool> returned{false};
+  std::thread waiter([&] {
+    s.wait();
+    returned = true;
+  });
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(returned.load());
+  s.stop();
+  waiter.join();
+  EXPECT_TRUE(returned.load());
+}
+
+TEST(ServerLifecycle, RouteOverridesBuiltin) {
+  Server s(small_options());
+  s.route("GET", "/healthz", [](const Request&) { return Response::json(200, R"({"db":"ok"})"); });
+  ASSERT_TRUE(s.start().is_ok());
+  Client c(s.port());
+  EXPECT_EQ(c.get("/healthz").body(), R"({"db":"ok"})");
+}
+
+}  // namespace
+}  // namespace jlis::http

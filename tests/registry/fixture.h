@@ -1,0 +1,84 @@
+// A registry on a fresh SQLite database in a temporary directory, with the real reference data.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "auth/directory.h"
+#include "registry/registry.h"
+#include "store/database.h"
+#include "store/writer.h"
+
+namespace jlis::registry::testing {
+
+inline std::shared_ptr<const ReferenceData> reference() {
+  static auto ref = ReferenceData::load(JLIS_REFERENCE_DIR).value();
+  return ref;
+}
+
+inline LocalGovernmentCode lg(const char* code) { return LocalGovernmentCode::parse(code).value(); }
+inline Date date(const char* iso) { return Date::parse_iso(iso).value(); }
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("jlis-registry-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    db_ = store::open_sqlite((dir_ / "jlis.db").string(), {.create = true}).value();
+    auto conn = db_->connect().value();
+    ASSERT_TRUE(Registry::migrate(*conn).is_ok());
+    ASSERT_TRUE(auth::Directory::migrate(*conn).is_ok());
+    pool_ = std::make_unique<store::Pool>(db_);
+    writer_ = store::Writer::start(*db_).value();
+    registry_ = std::make_unique<Registry>(*pool_, *writer_, reference());
+  }
+  void TearDown() override {
+    registry_.reset();
+    writer_.reset();
+    pool_.reset();
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  static ChangeEvent birth(const std::string& id, const char* name, const char* kana, const char* dob,
+                           const char* address, Sex sex = Sex::female) {
+    ChangeEvent e;
+    e.event_id = id;
+    e.type = EventType::birth;
+    e.date = date(dob);
+    e.person = Person{name, kana, date(dob), sex, address};
+    return e;
+  }
+  static ChangeEvent on(const std::string& id, EventType type, const char* when, const ResidentCode& code) {
+    ChangeEvent e;
+    e.event_id = id;
+    e.type = type;
+    e.date = date(when);
+    e.resident_code = code;
+    return e;
+  }
+  // A resident of 千代田区 born in 1990.
+  Resident born_in_chiyoda(const std::string& id = "b1") {
+    auto r = registry_->submit(lg("131016"), birth(id, "山田　花子", "ヤマダ　ハナコ", "1990-04-01",
+                                                   "東京都千代田区丸の内一丁目1番1号"));
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r->resident;
+  }
+  int64_t count(const char* sql) {
+    auto conn = pool_->acquire().value();
+    return conn->query_int64(sql).value().value_or(0);
+  }
+
+  std::filesystem::path dir_;
+  std::shared_ptr<store::Database> db_;
+  std::unique_ptr<store::Pool> pool_;
+  std::unique_ptr<store::Writer> writer_;
+  std::unique_ptr<Registry> registry_;
+};
+
+}  // namespace jlis::registry::testing

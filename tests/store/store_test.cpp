@@ -1,0 +1,156 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "store/database.h"
+#include "store/migrations.h"
+#include "store/writer.h"
+
+namespace jlis::store {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("jlis-store-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    auto db = open_sqlite((dir_ / "test.db").string(), {.create = true});
+    ASSERT_TRUE(db.ok()) << db.status().to_string();
+    db_ = std::move(db).value();
+    auto c = db_->connect();
+    ASSERT_TRUE(c.ok());
+    conn_ = std::move(c).value();
+    ASSERT_TRUE(conn_->execute_script("CREATE TABLE t (k BIGINT PRIMARY KEY, v TEXT)").is_ok());
+  }
+  void TearDown() override {
+    conn_.reset();
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  int64_t count() { return conn_->query_int64("SELECT COUNT(*) FROM t").value().value(); }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<Connection> conn_;
+};
+
+TEST_F(StoreTest, ExecuteAndQueryWithParameters) {
+  ASSERT_EQ(conn_->execute("INSERT INTO t VALUES (?, ?)", {int64_t{1}, std::string("一")}).value(), 1);
+  ASSERT_TRUE(conn_->execute("INSERT INTO t VALUES (?, ?)", {int64_t{2}, nullptr}).ok());
+  std::vector<std::pair<int64_t, std::optional<std::string>>> rows;
+  ASSERT_TRUE(conn_->query("SELECT k, v FROM t ORDER BY k", {}, [&](const Row& r) {
+    rows.emplace_back(r.int64(0), r.optional_text(1));
+    return true;
+  }).is_ok());
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].second, "一");
+  EXPECT_FALSE(rows[1].second.has_value());
+}
+
+TEST_F(StoreTest, UniqueViolationIsConflictAndBadSqlIsInternal) {
+  ASSERT_TRUE(conn_->execute("INSERT INTO t VALUES (1, 'a')").ok());
+  auto dup = conn_->execute("INSERT INTO t VALUES (1, 'b')");
+  EXPECT_EQ(dup.status().code(), Code::conflict);
+  EXPECT_EQ(conn_->execute("SELEC nonsense").status().code(), Code::internal);
+  EXPECT_EQ(conn_->execute("INSERT INTO t VALUES (?, ?)", {int64_t{5}}).status().code(), Code::internal);
+  EXPECT_EQ(count(), 1);
+}
+
+TEST_F(StoreTest, TransactionRollsBackUnlessCommitted) {
+  {
+    auto tx = Transaction::begin(*conn_);
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE(conn_->execute("INSERT INTO t VALUES (1, 'a')").ok());
+  }
+  EXPECT_EQ(count(), 0);
+  {
+    auto tx = Transaction::begin(*conn_);
+    ASSERT_TRUE(conn_->execute("INSERT INTO t VALUES (1, 'a')").ok());
+    ASSERT_TRUE(tx->commit().is_ok());
+  }
+  EXPECT_EQ(count(), 1);
+}
+
+TEST_F(StoreTest, WriterRollsBackAFailedJobAloneAndCommitsTheRest) {
+  auto writer = Writer::start(*db_);
+  ASSERT_TRUE(writer.ok());
+  std::vector<Writer::Job> jobs;
+  jobs.push_back([](Connection& c) { return c.execute("INSERT INTO t VALUES (1, 'a')").status(); });
+  jobs.push_back([](Connection& c) {
+    // Writes, then fails: its write must not survive.
+    JLIS_RETURN_IF_ERROR(c.execute("INSERT INTO t VALUES (2, 'b')").status());
+    return conflict("refused");
+  });
+  jobs.push_back([](Connection& c) { return c.execute("INSERT INTO t VALUES (3, 'c')").status(); });
+  auto results = (*writer)->run_all(std::move(jobs));
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_TRUE(results[0].is_ok());
+  EXPECT_EQ(results[1].code(), Code::conflict);
+  EXPECT_TRUE(results[2].is_ok());
+  EXPECT_EQ(count(), 2);
+  EXPECT_EQ(conn_->query_int64("SELECT COUNT(*) FROM t WHERE k = 2").value().value(), 0);
+}
+
+TEST_F(StoreTest, WriterGroupsConcurrentJobsAndEveryCallerSeesItsCommit) {
+  auto writer = std::move(Writer::start(*db_).value());
+  Pool pool(std::shared_ptr<Database>(db_.get(), [](Database*) {}));
+  constexpr int kThreads = 8, kPerThread = 200;
+  std::atomic<int> visible{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto reader = pool.acquire().value();
+      for (int i = 0; i < kPerThread; ++i) {
+        int64_t k = t * kPerThread + i;
+        Status s = writer->run([k](Connection& c) {
+          return c.execute("INSERT INTO t VALUES (?, 'x')", {k}).status();
+        });
+        ASSERT_TRUE(s.is_ok()) << s.to_string();
+        // Committed before run() returned: another connection sees it at once.
+        if (reader->query_int64("SELECT COUNT(*) FROM t WHERE k = ?", {k}).value().value() == 1) ++visible;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(visible.load(), kThreads * kPerThread);
+  EXPECT_EQ(count(), kThreads * kPerThread);
+  EXPECT_LT(writer->commits(), static_cast<uint64_t>(kThreads * kPerThread));  // grouped
+}
+
+TEST_F(StoreTest, MigrationsApplyOnceAndRefuseANewerSchema) {
+  std::vector<Migration> v1 = {{1, "CREATE TABLE a (id {{id}}, x TEXT)"}};
+  std::vector<Migration> v2 = {v1[0], {2, "ALTER TABLE a ADD COLUMN y TEXT"}};
+  ASSERT_TRUE(migrate(*conn_, "demo", v1).is_ok());
+  ASSERT_TRUE(migrate(*conn_, "demo", v1).is_ok());  // idempotent
+  EXPECT_EQ(schema_version(*conn_, "demo").value(), 1);
+  ASSERT_TRUE(migrate(*conn_, "demo", v2).is_ok());
+  EXPECT_EQ(schema_version(*conn_, "demo").value(), 2);
+  ASSERT_TRUE(conn_->execute("INSERT INTO a (x, y) VALUES ('1', '2')").ok());
+  // The old binary (knows only v1) refuses the newer database.
+  Status old = migrate(*conn_, "demo", v1);
+  EXPECT_EQ(old.code(), Code::conflict);
+  EXPECT_NE(old.message().find("newer"), std::string::npos);
+  // Another component's versions are independent.
+  EXPECT_EQ(schema_version(*conn_, "other").value(), 0);
+}
+
+TEST_F(StoreTest, AFailedMigrationLeavesTheSchemaVersionUnchanged) {
+  std::vector<Migration> bad = {{1, "CREATE TABLE b (x TEXT); CREATE TABLE b (x TEXT)"}};
+  EXPECT_FALSE(migrate(*conn_, "bad", bad).is_ok());
+  EXPECT_EQ(schema_version(*conn_, "bad").value(), 0);
+  EXPECT_FALSE(conn_->execute("INSERT INTO b VALUES ('x')").ok());  // rolled back
+}
+
+TEST(Sqlite, OpeningAMissingDatabaseWithoutCreateFails) {
+  auto db = open_sqlite("/nonexistent-dir/none.db");
+  EXPECT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), Code::unavailable);
+}
+
+}  // namespace
+}  // namespace jlis::store
