@@ -9,9 +9,9 @@
 // strand costs a second thread wake-up per request, which measured as the largest cost of the
 // server. Completion handlers always run on the strand.
 //
-// Shutdown: stop() stops the io_context, joins its threads, then stops and joins the pool (handlers
-// already running finish; queued ones are dropped), and finally destroys the io_context, which
-// destroys every pending completion handler and with them the sessions and their sockets.
+// Shutdown: stop() stops the io_context, joins its threads, then stops the pool (handlers already
+// running finish; queued ones are dropped), and finally destroys the io_context, which destroys
+// every pending completion handler and with them the sessions and their sockets.
 #include "http/server.h"
 
 #include <fmt/format.h>
@@ -36,10 +36,10 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <charconv>
-#include <iterator>
 #include <chrono>
 #include <csignal>
 #include <ctime>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <random>

@@ -111,6 +111,7 @@ struct Registry::Apply {
   const ReferenceData& ref;
   const LocalGovernmentCode& municipality;
   const ChangeEvent& event;
+  const std::vector<ChangeListener>& listeners;
 
   Result<Applied> run() {
     const std::string event_json = to_json(event).dump();
@@ -133,6 +134,7 @@ struct Registry::Apply {
 
     JLIS_ASSIGN_OR_RETURN(Stored s, apply_rules());
     Resident& r = s.resident;
+    for (const auto& listener : listeners) JLIS_RETURN_IF_ERROR(listener(conn, event, before, r));
     if (event.date < r.person.date_of_birth)
       return conflict("the event is dated before the resident's date of birth");
 
@@ -245,6 +247,7 @@ struct Registry::Apply {
   Result<Stored> existing() {
     JLIS_ASSIGN_OR_RETURN(auto s, load(conn, "resident_code = ?", {static_cast<int64_t>(event.resident_code->body())}));
     if (!s) return not_found("no resident has the code " + event.resident_code->str());
+    before = s->resident;
     if (s->resident.status == ResidentStatus::deceased) return conflict("the resident is deceased");
     return *s;
   }
@@ -330,6 +333,7 @@ struct Registry::Apply {
   }
 
   bool is_new = false;
+  std::optional<Resident> before = {};  // the record before the event, when it existed
 };
 
 Status Registry::migrate(store::Connection& conn) { return store::migrate(conn, "registry", kMigrations); }
@@ -350,7 +354,7 @@ std::vector<Result<Applied>> Registry::submit_all(
   for (size_t i = 0; i < events.size(); ++i) {
     jobs.push_back([&, i](Connection& conn) {
       const auto& [municipality, event] = events[i];
-      Apply apply{conn, *reference_, municipality, event};
+      Apply apply{conn, *reference_, municipality, event, listeners_};
       outcomes[i] = apply.run();
       return outcomes[i]->status();
     });

@@ -76,6 +76,13 @@ struct MigrationCount {
   int64_t from_abroad = 0;
 };
 
+// Called for every applied change, inside the transaction that applies it, so that another component
+// (cards, the CA) reacts atomically with the change: a failure refuses the whole event. `before` is
+// empty for a first registration. Listeners are added before serving starts; they run on the writer
+// thread with its connection and must only touch their own component's tables.
+using ChangeListener = std::function<Status(store::Connection& conn, const ChangeEvent& event,
+                                            const std::optional<Resident>& before, const Resident& after)>;
+
 class Registry {
  public:
   // Applies the registry's schema migrations.
@@ -111,6 +118,9 @@ class Registry {
   Status for_each_resident(const std::optional<LocalGovernmentCode>& municipality,
                            const std::function<void(const Resident&)>& on_resident);
 
+  // Adds a listener for applied changes (not thread-safe: call before submitting events).
+  void add_listener(ChangeListener listener) { listeners_.push_back(std::move(listener)); }
+
   // Counters for /metrics.
   std::string metrics() const;
 
@@ -121,6 +131,7 @@ class Registry {
   store::Pool& pool_;
   store::Writer& writer_;
   std::shared_ptr<const ReferenceData> reference_;
+  std::vector<ChangeListener> listeners_;
   std::atomic<uint64_t> events_applied_{0}, events_refused_{0}, events_replayed_{0}, provisions_{0};
 };
 

@@ -85,8 +85,14 @@ Result<SearchQuery> search_query(const json& j) {
 
 }  // namespace
 
-void add_routes(http::Server& server, Registry& registry, auth::Directory& directory) {
-  server.route("POST", "/v1/municipalities/{code}/events", [&](const Request& req) {
+void add_routes(http::Server& server, Registry& registry, auth::Directory& directory, ResidentDecorator decorate) {
+  // The resident as the API shows it, with what other components add.
+  auto view = [decorate](const Resident& r) {
+    json j = to_json(r);
+    if (decorate) decorate(r, j);
+    return j;
+  };
+  server.route("POST", "/v1/municipalities/{code}/events", [&, view](const Request& req) {
     auto principal = directory.authenticate(req.bearer_token());
     if (!principal.ok()) return Response::error(principal.status());
     auto code = LocalGovernmentCode::parse(req.path_params.at("code"));
@@ -99,10 +105,10 @@ void add_routes(http::Server& server, Registry& registry, auth::Directory& direc
     if (!event.ok()) return Response::error(event.status());
     auto applied = registry.submit(*code, *event);
     if (!applied.ok()) return Response::error(applied.status());
-    return json_response(applied->replay ? 200 : 201, to_json(applied->resident));
+    return json_response(applied->replay ? 200 : 201, view(applied->resident));
   });
 
-  server.route("GET", "/v1/residents/{resident_code}", [&](const Request& req) {
+  server.route("GET", "/v1/residents/{resident_code}", [&, view](const Request& req) {
     auto reader = authorize_read(directory, req, req.query_param("purpose"));
     if (!reader.ok()) return Response::error(reader.status());
     auto code = resident_code_param(req);
@@ -110,10 +116,10 @@ void add_routes(http::Server& server, Registry& registry, auth::Directory& direc
     auto r = registry.get(*code);
     if (!r.ok()) return Response::error(r.status());
     if (Status s = check_municipality_reads(*reader, *r); !s.is_ok()) return Response::error(s);
-    return provide(registry, *reader, req, {r->resident_code}, 200, to_json(*r));
+    return provide(registry, *reader, req, {r->resident_code}, 200, view(*r));
   });
 
-  server.route("GET", "/v1/residents", [&](const Request& req) {
+  server.route("GET", "/v1/residents", [&, view](const Request& req) {
     auto reader = authorize_read(directory, req, req.query_param("purpose"));
     if (!reader.ok()) return Response::error(reader.status());
     const std::string text = req.query_param("my_number");
@@ -123,10 +129,10 @@ void add_routes(http::Server& server, Registry& registry, auth::Directory& direc
     auto r = registry.find_by_my_number(*number);
     if (!r.ok()) return Response::error(r.status());
     if (Status s = check_municipality_reads(*reader, *r); !s.is_ok()) return Response::error(s);
-    return provide(registry, *reader, req, {r->resident_code}, 200, to_json(*r));
+    return provide(registry, *reader, req, {r->resident_code}, 200, view(*r));
   });
 
-  server.route("POST", "/v1/residents/search", [&](const Request& req) {
+  server.route("POST", "/v1/residents/search", [&, view](const Request& req) {
     json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded()) return Response::error(invalid_argument("the body is not valid JSON"));
     std::string purpose = req.query_param("purpose");
@@ -142,13 +148,13 @@ void add_routes(http::Server& server, Registry& registry, auth::Directory& direc
     json results = json::array();
     std::vector<ResidentCode> codes;
     for (const auto& r : found->residents) {
-      results.push_back(to_json(r));
+      results.push_back(view(r));
       codes.push_back(r.resident_code);
     }
     return provide(registry, *reader, req, codes, 200, {{"results", results}, {"truncated", found->truncated}});
   });
 
-  server.route("GET", "/v1/residents/{resident_code}/history", [&](const Request& req) {
+  server.route("GET", "/v1/residents/{resident_code}/history", [&, view](const Request& req) {
     auto reader = authorize_read(directory, req, req.query_param("purpose"));
     if (!reader.ok()) return Response::error(reader.status());
     auto code = resident_code_param(req);
@@ -168,7 +174,7 @@ void add_routes(http::Server& server, Registry& registry, auth::Directory& direc
     return provide(registry, *reader, req, {*code}, 200, {{"resident_code", code->str()}, {"events", events}});
   });
 
-  server.route("GET", "/v1/residents/{resident_code}/provisions", [&](const Request& req) {
+  server.route("GET", "/v1/residents/{resident_code}/provisions", [&, view](const Request& req) {
     auto principal = directory.authenticate(req.bearer_token());
     if (!principal.ok()) return Response::error(principal.status());
     if (principal->role != auth::Role::municipality)

@@ -9,12 +9,18 @@
 // before the answer leaves. Municipalities read their own residents.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "auth/directory.h"
 #include "http/server.h"
 #include "registry/registry.h"
 
 namespace jlis::registry {
 
-void add_routes(http::Server& server, Registry& registry, auth::Directory& directory);
+// Adds fields of other components to a resident's JSON (the card component adds card_id).
+using ResidentDecorator = std::function<void(const Resident& resident, nlohmann::json& json)>;
+
+void add_routes(http::Server& server, Registry& registry, auth::Directory& directory,
+                ResidentDecorator decorate = nullptr);
 
 }  // namespace jlis::registry

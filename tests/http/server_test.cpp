@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <set>
@@ -452,6 +456,48 @@ TEST(ServerLifecycle, WaitReturnsOnStop) {
   s.stop();
   waiter.join();
   EXPECT_TRUE(returned.load());
+}
+
+TEST(ServerLifecycle, WaitStopsOnSigterm) {
+  // In a child process: the signal must not reach the test runner, and a SIGTERM that arrives
+  // before wait() listens is ignored (SIG_IGN) and sent again rather than fatal.
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    signal(SIGTERM, SIG_IGN);
+    Server s(small_options());
+    if (!s.start().is_ok()) _exit(2);
+    const uint16_t port = s.port();
+    if (write(fds[1], &port, sizeof port) != sizeof port) _exit(3);
+    s.wait();
+    _exit(0);
+  }
+  close(fds[1]);
+  uint16_t port = 0;
+  ASSERT_EQ(read(fds[0], &port, sizeof port), static_cast<ssize_t>(sizeof port));
+  close(fds[0]);
+  {
+    Client c(port);
+    EXPECT_EQ(c.get("/healthz").result_int(), 200);
+  }
+  int status = 0;
+  pid_t done = 0;
+  for (int attempt = 0; attempt < 25 && done == 0; ++attempt) {
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 20 && (done = waitpid(pid, &status, WNOHANG)) == 0; ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  if (done == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  ASSERT_EQ(done, pid) << "wait() did not return on SIGTERM";
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 TEST(ServerLifecycle, RouteOverridesBuiltin) {
