@@ -196,9 +196,10 @@ int run(int argc, char** argv) {
                                                         reference.empty() ? ReferenceData::default_dir() : reference,
                                                         options));
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::printf("created %lld residents with %lld events in %.1f s (%.0f residents/s)\n",
+      std::printf("created %lld residents with %lld events in %.1f s (%.0f residents/s, %llu transactions)\n",
                   static_cast<long long>(report.residents), static_cast<long long>(report.events), secs,
-                  static_cast<double>(report.residents) / std::max(secs, 1e-9));
+                  static_cast<double>(report.residents) / std::max(secs, 1e-9),
+                  static_cast<unsigned long long>(app->writer().commits()));
       if (report.refused > 0) {
         std::fprintf(stderr, "jlis: %lld events were refused; the first: %s\n",
                      static_cast<long long>(report.refused), report.first_refusal.c_str());

@@ -22,7 +22,7 @@ namespace jlis::registry {
 struct PopulationOptions {
   int64_t count = 1000;  // residents to create
   uint64_t seed = 1;
-  size_t batch = 4096;  // people per writer round
+  size_t batch = 100000;  // people per writer round (each commit rewrites the pages it dirtied)
   // Called after each batch with the residents created so far.
   std::function<void(int64_t done, int64_t total)> progress;
 };

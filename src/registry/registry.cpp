@@ -19,7 +19,8 @@ using store::Value;
 
 const std::vector<store::Migration> kMigrations = {{1, R"(
   CREATE TABLE residents (
-    resident_code {{id}},
+    id {{id}},
+    resident_code BIGINT NOT NULL UNIQUE,
     my_number BIGINT UNIQUE,
     name TEXT NOT NULL, name_kana TEXT NOT NULL,
     name_key TEXT NOT NULL, kana_key TEXT NOT NULL,
@@ -32,7 +33,6 @@ const std::vector<store::Migration> kMigrations = {{1, R"(
   CREATE INDEX residents_kana_key ON residents (kana_key);
   CREATE INDEX residents_date_of_birth ON residents (date_of_birth);
   CREATE INDEX residents_address_key ON residents (address_key);
-  CREATE INDEX residents_municipality ON residents (municipality_code, status);
   CREATE TABLE change_events (
     seq {{id}},
     municipality_code TEXT NOT NULL, event_id TEXT NOT NULL, request_hash TEXT NOT NULL,
@@ -41,7 +41,7 @@ const std::vector<store::Migration> kMigrations = {{1, R"(
     event_json TEXT NOT NULL, resident_json TEXT NOT NULL,
     UNIQUE (municipality_code, event_id));
   CREATE INDEX change_events_resident ON change_events (resident_code, seq);
-  CREATE INDEX change_events_type_date ON change_events (type, event_date);
+  CREATE INDEX change_events_move_ins ON change_events (event_date) WHERE type = 'move_in';
   CREATE TABLE provisions (
     seq {{id}},
     resident_code BIGINT NOT NULL, agency_id TEXT NOT NULL, agency_name TEXT NOT NULL,
@@ -105,17 +105,85 @@ std::string sha256_hex(const std::string& text) {
 
 }  // namespace
 
-// Checks one event against the record and applies it, on the writer's connection.
+// An event checked on its own, before it meets the record: names and kana normalised, addresses
+// parsed to their canonical form and placed in the submitting municipality, dates checked. Pure CPU
+// work, done on the caller's thread so the single writer only does what needs the database.
+struct Prepared {
+  LocalGovernmentCode municipality;
+  ChangeEvent event;       // normalised
+  std::string event_json;  // as submitted, canonical JSON: stored, and hashed for idempotency
+  std::string hash;
+};
+
+namespace {
+
+Result<std::string> checked_name(const std::string& name) {
+  auto n = normalize_name(name);
+  if (!n.ok()) return invalid_argument("name: " + n.status().message());
+  return *n;
+}
+
+Result<std::string> checked_kana(const std::string& kana) {
+  auto n = normalize_kana(kana);
+  if (!n.ok()) return invalid_argument("name_kana must be katakana or hiragana");
+  return *n;
+}
+
+// The canonical form of an address, which must lie in the submitting municipality.
+Result<std::string> address_in(const ReferenceData& ref, const LocalGovernmentCode& municipality,
+                               const std::string& text, std::string_view what) {
+  auto parsed = ref.parse_address(text);
+  if (!parsed.ok()) return invalid_argument("address: " + parsed.status().message());
+  if (parsed->municipality->code != municipality)
+    return conflict("the address is in " + parsed->municipality->name + " (" + parsed->municipality->code.str() +
+                    "); a " + std::string(what) + " must stay in this municipality (" + municipality.str() + ")" +
+                    (what == "relocation" ? "; a move to another municipality is a move_out" : ""));
+  return parsed->canonical();
+}
+
+Result<Prepared> prepare(const ReferenceData& ref, const LocalGovernmentCode& municipality, const ChangeEvent& in) {
+  Prepared p{municipality, in, to_json(in).dump(), ""};
+  p.hash = sha256_hex(p.event_json);
+  ChangeEvent& e = p.event;
+  const std::string_view what = event_type_name(e.type);
+  if (e.date > Date::today()) return invalid_argument("date " + e.date.to_iso() + " is in the future");
+  if (e.person) {
+    Person& person = *e.person;
+    JLIS_ASSIGN_OR_RETURN(person.name, checked_name(person.name));
+    JLIS_ASSIGN_OR_RETURN(person.name_kana, checked_kana(person.name_kana));
+    JLIS_ASSIGN_OR_RETURN(person.address, address_in(ref, municipality, person.address, what));
+    if (person.date_of_birth > Date::today()) return invalid_argument("date_of_birth is in the future");
+  }
+  if (e.name) {
+    JLIS_ASSIGN_OR_RETURN(*e.name, checked_name(*e.name));
+  }
+  if (e.name_kana) {
+    JLIS_ASSIGN_OR_RETURN(*e.name_kana, checked_kana(*e.name_kana));
+  }
+  if (e.address) {
+    JLIS_ASSIGN_OR_RETURN(*e.address, address_in(ref, municipality, *e.address, what));
+  }
+  if (e.type == EventType::move_out && e.to != "abroad") {
+    auto to = LocalGovernmentCode::parse(e.to);
+    const Municipality* m = to.ok() ? ref.find(*to) : nullptr;
+    if (!m || m->type == "都道府県" || m->type == "政令市")
+      return invalid_argument("to is not the code of a municipality that keeps a register");
+    if (*to == municipality) return conflict("a move within the municipality is a relocation, not a move_out");
+  }
+  return p;
+}
+
+}  // namespace
+
+// Checks one prepared event against the record and applies it, on the writer's connection.
 struct Registry::Apply {
   Connection& conn;
-  const ReferenceData& ref;
-  const LocalGovernmentCode& municipality;
-  const ChangeEvent& event;
+  const Prepared& prepared;
   const std::vector<ChangeListener>& listeners;
+  const LocalGovernmentCode& municipality = prepared.municipality;
+  const ChangeEvent& event = prepared.event;
 
   Result<Applied> run() {
-    const std::string event_json = to_json(event).dump();
-    const std::string hash = sha256_hex(event_json);
     // Idempotency: a retry answers as before.
     std::optional<std::pair<std::string, std::string>> previous;
     JLIS_RETURN_IF_ERROR(conn.query(
@@ -125,27 +193,26 @@ struct Registry::Apply {
           return false;
         }));
     if (previous) {
-      if (previous->first != hash)
+      if (previous->first != prepared.hash)
         return conflict("event_id '" + event.event_id + "' was already used for a different event");
       JLIS_ASSIGN_OR_RETURN(auto resident, resident_from_json(nlohmann::json::parse(previous->second)));
       return Applied{resident, true};
     }
-    if (event.date > Date::today()) return invalid_argument("date " + event.date.to_iso() + " is in the future");
 
     JLIS_ASSIGN_OR_RETURN(Stored s, apply_rules());
     Resident& r = s.resident;
-    for (const auto& listener : listeners) JLIS_RETURN_IF_ERROR(listener(conn, event, before, r));
     if (event.date < r.person.date_of_birth)
       return conflict("the event is dated before the resident's date of birth");
+    for (const auto& listener : listeners) JLIS_RETURN_IF_ERROR(listener(conn, event, before, r));
 
     const std::string resident_json = to_json(r).dump();
     JLIS_RETURN_IF_ERROR(save(s));
     JLIS_RETURN_IF_ERROR(conn.execute(
         "INSERT INTO change_events (municipality_code, event_id, request_hash, resident_code, type, "
         "event_date, from_code, recorded_at, event_json, resident_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        {municipality.str(), event.event_id, hash, static_cast<int64_t>(r.resident_code.body()),
+        {municipality.str(), event.event_id, prepared.hash, static_cast<int64_t>(r.resident_code.body()),
          std::string(event_type_name(event.type)), event.date.to_iso(),
-         event.from.empty() ? Value(nullptr) : Value(event.from), now_iso8601(), event_json,
+         event.from.empty() ? Value(nullptr) : Value(event.from), now_iso8601(), prepared.event_json,
          resident_json}).status());
     return Applied{r, false};
   }
@@ -164,17 +231,14 @@ struct Registry::Apply {
           s.resident.status = ResidentStatus::abroad;
           s.resident.address_abroad = event.address_abroad;
         } else {
-          JLIS_ASSIGN_OR_RETURN(auto to, municipality_of(event.to, "to"));
-          if (to == municipality)
-            return conflict("a move within the municipality is a relocation, not a move_out");
           s.resident.status = ResidentStatus::moved_out;
-          s.resident.moving_to = to;
+          s.resident.moving_to = LocalGovernmentCode::parse(event.to).value();
         }
         return touched(s);
       }
       case EventType::relocation: {
         JLIS_ASSIGN_OR_RETURN(Stored s, own_resident());
-        JLIS_ASSIGN_OR_RETURN(s.resident.person.address, address_here(*event.address, "relocation"));
+        s.resident.person.address = *event.address;
         return touched(s);
       }
       case EventType::death: {
@@ -186,17 +250,11 @@ struct Registry::Apply {
       case EventType::correction: {
         JLIS_ASSIGN_OR_RETURN(Stored s, own_resident());
         Person& p = s.resident.person;
-        if (event.name) {
-          JLIS_ASSIGN_OR_RETURN(p.name, checked_name(*event.name));
-        }
-        if (event.name_kana) {
-          JLIS_ASSIGN_OR_RETURN(p.name_kana, checked_kana(*event.name_kana));
-        }
+        if (event.name) p.name = *event.name;
+        if (event.name_kana) p.name_kana = *event.name_kana;
         if (event.date_of_birth) p.date_of_birth = *event.date_of_birth;
         if (event.sex) p.sex = *event.sex;
-        if (event.address) {
-          JLIS_ASSIGN_OR_RETURN(p.address, address_here(*event.address, "correction"));
-        }
+        if (event.address) p.address = *event.address;
         if (p.date_of_birth > event.date) return conflict("the date of birth is after the event");
         return touched(s);
       }
@@ -207,12 +265,7 @@ struct Registry::Apply {
   // Birth, or a first registration from abroad: a new resident of this municipality.
   Result<Stored> first_registration() {
     Stored s;
-    Person& p = s.resident.person;
-    p = *event.person;
-    JLIS_ASSIGN_OR_RETURN(p.name, checked_name(p.name));
-    JLIS_ASSIGN_OR_RETURN(p.name_kana, checked_kana(p.name_kana));
-    JLIS_ASSIGN_OR_RETURN(p.address, address_here(p.address, event_type_name(event.type)));
-    if (p.date_of_birth > Date::today()) return invalid_argument("date_of_birth is in the future");
+    s.resident.person = *event.person;
     JLIS_ASSIGN_OR_RETURN(s.resident.resident_code, new_resident_code());
     s.resident.municipality_code = municipality;
     s.resident.status = ResidentStatus::resident;
@@ -236,7 +289,7 @@ struct Registry::Apply {
       if (r.municipality_code.str() != event.from)
         return conflict("the resident is moving from " + r.municipality_code.str() + ", not from " + event.from);
     }
-    JLIS_ASSIGN_OR_RETURN(r.person.address, address_here(*event.address, "move_in"));
+    r.person.address = *event.address;
     r.municipality_code = municipality;
     r.status = ResidentStatus::resident;
     r.moving_to.reset();
@@ -268,36 +321,6 @@ struct Registry::Apply {
       return conflict("the event is dated before the resident's last change (" + s.last_event_date.to_iso() + ")");
     s.last_event_date = event.date;
     return s;
-  }
-
-  Result<std::string> checked_name(const std::string& name) {
-    auto n = normalize_name(name);
-    if (!n.ok()) return invalid_argument("name: " + n.status().message());
-    return *n;
-  }
-  Result<std::string> checked_kana(const std::string& kana) {
-    auto n = normalize_kana(kana);
-    if (!n.ok()) return invalid_argument("name_kana must be katakana or hiragana");
-    return *n;
-  }
-
-  // The canonical form of an address, which must lie in the submitting municipality.
-  Result<std::string> address_here(const std::string& text, std::string_view what) {
-    auto parsed = ref.parse_address(text);
-    if (!parsed.ok()) return invalid_argument("address: " + parsed.status().message());
-    if (parsed->municipality->code != municipality)
-      return conflict("the address is in " + parsed->municipality->name + " (" + parsed->municipality->code.str() +
-                      "); a " + std::string(what) + " must stay in this municipality (" + municipality.str() + ")" +
-                      (what == "relocation" ? "; a move to another municipality is a move_out" : ""));
-    return parsed->canonical();
-  }
-
-  Result<LocalGovernmentCode> municipality_of(const std::string& code, const char* field) {
-    auto c = LocalGovernmentCode::parse(code);
-    const Municipality* m = c.ok() ? ref.find(*c) : nullptr;
-    if (!m || m->type == "都道府県" || m->type == "政令市")
-      return invalid_argument(std::string(field) + " is not the code of a municipality that keeps a register");
-    return *c;
   }
 
   // 10 random digits and the check digit, not held by anyone yet.
@@ -348,25 +371,48 @@ Result<Applied> Registry::submit(const LocalGovernmentCode& municipality, const 
 
 std::vector<Result<Applied>> Registry::submit_all(
     const std::vector<std::pair<LocalGovernmentCode, ChangeEvent>>& events) {
+  // Chunks are prepared here while the writer applies the ones before: the two overlap.
+  constexpr size_t kChunk = 1024;
+  std::vector<std::optional<Result<Prepared>>> prepared(events.size());
   std::vector<std::optional<Result<Applied>>> outcomes(events.size());
-  std::vector<store::Writer::Job> jobs;
-  jobs.reserve(events.size());
-  for (size_t i = 0; i < events.size(); ++i) {
-    jobs.push_back([&, i](Connection& conn) {
-      const auto& [municipality, event] = events[i];
-      Apply apply{conn, *reference_, municipality, event, listeners_};
-      outcomes[i] = apply.run();
-      return outcomes[i]->status();
-    });
+  std::vector<std::pair<size_t, store::Writer::Ticket>> tickets;  // first index of the chunk, ticket
+  for (size_t first = 0; first < events.size(); first += kChunk) {
+    const size_t last = std::min(events.size(), first + kChunk);
+    std::vector<store::Writer::Job> jobs;
+    for (size_t i = first; i < last; ++i) {
+      prepared[i] = prepare(*reference_, events[i].first, events[i].second);
+      if (!prepared[i]->ok()) {
+        outcomes[i] = prepared[i]->status();
+        continue;
+      }
+      jobs.push_back([this, i, &prepared, &outcomes](Connection& conn) {
+        Apply apply{conn, prepared[i]->value(), listeners_};
+        outcomes[i] = apply.run();
+        return outcomes[i]->status();
+      });
+    }
+    tickets.emplace_back(first, writer_.enqueue(std::move(jobs)));
   }
-  std::vector<Status> statuses = writer_.run_all(std::move(jobs));
   std::vector<Result<Applied>> results;
   results.reserve(events.size());
+  size_t t = 0;
+  std::vector<Status> statuses;
+  size_t next_status = 0;
   for (size_t i = 0; i < events.size(); ++i) {
-    // A job can succeed and its commit still fail: the commit's status wins.
-    if (!statuses[i].is_ok()) {
+    if (t < tickets.size() && tickets[t].first == i) {
+      statuses = tickets[t++].second.wait();
+      next_status = 0;
+    }
+    if (!prepared[i]->ok()) {
       ++events_refused_;
-      results.emplace_back(statuses[i]);
+      results.push_back(std::move(*outcomes[i]));
+      continue;
+    }
+    // A job can succeed and its commit still fail: the commit's status wins.
+    const Status& status = statuses[next_status++];
+    if (!status.is_ok()) {
+      ++events_refused_;
+      results.emplace_back(status);
     } else {
       ++(outcomes[i]->value().replay ? events_replayed_ : events_applied_);
       results.push_back(std::move(*outcomes[i]));

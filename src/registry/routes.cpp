@@ -61,8 +61,9 @@ Result<SearchQuery> search_query(const json& j) {
   for (auto& [k, v] : j.items()) {
     if (k == "purpose") continue;
     if (k == "limit") {
-      if (!v.is_number_integer()) return invalid_argument("limit must be an integer");
-      q.limit = v.get<int>();
+      if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 100)
+        return invalid_argument("limit must be an integer between 1 and 100");
+      q.limit = static_cast<int>(v.get<int64_t>());
       continue;
     }
     if (!v.is_string()) return invalid_argument(k + " must be a string");
@@ -133,6 +134,7 @@ void add_routes(http::Server& server, Registry& registry, auth::Directory& direc
   });
 
   server.route("POST", "/v1/residents/search", [&, view](const Request& req) {
+    if (auto who = directory.authenticate(req.bearer_token()); !who.ok()) return Response::error(who.status());
     json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded()) return Response::error(invalid_argument("the body is not valid JSON"));
     std::string purpose = req.query_param("purpose");

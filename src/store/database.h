@@ -73,7 +73,7 @@ class Database {
 struct SqliteOptions {
   bool create = false;
   bool synchronous_full = false;
-  int64_t cache_mib = 256;
+  int64_t cache_mib = 1024;  // page cache per connection; pages are only allocated as used
 };
 Result<std::unique_ptr<Database>> open_sqlite(const std::string& path, SqliteOptions options = {});
 

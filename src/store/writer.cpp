@@ -10,6 +10,17 @@ struct Writer::Pending {
   std::promise<void> done;
 };
 
+std::vector<Status> Writer::Ticket::wait() {
+  std::vector<Status> results;
+  results.reserve(pending_.size());
+  for (auto& p : pending_) {
+    p->done.get_future().wait();
+    results.push_back(std::move(p->result));
+  }
+  pending_.clear();
+  return results;
+}
+
 Result<std::unique_ptr<Writer>> Writer::start(Database& db, size_t max_batch) {
   JLIS_ASSIGN_OR_RETURN(auto conn, db.connect());
   return std::unique_ptr<Writer>(new Writer(std::move(conn), max_batch));
@@ -27,33 +38,65 @@ Writer::~Writer() {
   thread_.join();
 }
 
-Status Writer::run(Job job) { return run_all({std::move(job)})[0]; }
+Status Writer::run(Job job) {
+  std::vector<Job> jobs;
+  jobs.push_back(std::move(job));
+  return run_all(std::move(jobs))[0];
+}
 
-std::vector<Status> Writer::run_all(std::vector<Job> jobs) {
-  std::vector<std::shared_ptr<Pending>> pending;
-  pending.reserve(jobs.size());
+Writer::Ticket Writer::enqueue(std::vector<Job> jobs) {
+  Ticket ticket;
+  ticket.pending_.reserve(jobs.size());
   {
     std::lock_guard lock(mu_);
     for (auto& j : jobs) {
       auto p = std::make_shared<Pending>();
       p->job = std::move(j);
       queue_.push_back(p);
-      pending.push_back(std::move(p));
+      ticket.pending_.push_back(std::move(p));
     }
   }
   cv_.notify_one();
-  std::vector<Status> results;
-  results.reserve(pending.size());
-  for (auto& p : pending) {
-    p->done.get_future().wait();
-    results.push_back(std::move(p->result));
-  }
-  return results;
+  return ticket;
 }
 
 uint64_t Writer::commits() const {
   std::lock_guard lock(mu_);
   return commits_;
+}
+
+bool Writer::run_batch(std::vector<std::shared_ptr<Pending>>& batch, bool savepoints) {
+  auto tx = Transaction::begin(*conn_);
+  if (!tx.ok()) {
+    for (auto& p : batch) p->result = tx.status();
+    return true;
+  }
+  for (auto& p : batch) {
+    if (!savepoints) {
+      p->result = p->job(*conn_);
+      if (!p->result.is_ok()) return false;  // the Transaction rolls back on destruction
+      continue;
+    }
+    Status s = conn_->execute("SAVEPOINT job").status();
+    if (s.is_ok()) {
+      s = p->job(*conn_);
+      if (s.is_ok()) {
+        s = conn_->execute("RELEASE SAVEPOINT job").status();
+      } else {
+        (void)conn_->execute("ROLLBACK TO SAVEPOINT job");
+        (void)conn_->execute("RELEASE SAVEPOINT job");
+      }
+    }
+    p->result = std::move(s);
+  }
+  Status c = tx->commit();
+  if (!c.is_ok()) {
+    for (auto& p : batch) p->result = c;
+  } else {
+    std::lock_guard lock(mu_);
+    ++commits_;
+  }
+  return true;
 }
 
 void Writer::loop() {
@@ -68,32 +111,8 @@ void Writer::loop() {
         queue_.pop_front();
       }
     }
-    auto tx = Transaction::begin(*conn_);
-    if (!tx.ok()) {
-      for (auto& p : batch) p->result = tx.status();
-    } else {
-      for (auto& p : batch) {
-        // Each job in its own savepoint, so a refused job leaves nothing behind.
-        Status s = conn_->execute("SAVEPOINT job").status();
-        if (s.is_ok()) {
-          s = p->job(*conn_);
-          if (s.is_ok()) {
-            s = conn_->execute("RELEASE SAVEPOINT job").status();
-          } else {
-            (void)conn_->execute("ROLLBACK TO SAVEPOINT job");
-            (void)conn_->execute("RELEASE SAVEPOINT job");
-          }
-        }
-        p->result = std::move(s);
-      }
-      Status c = tx->commit();
-      if (!c.is_ok()) {
-        for (auto& p : batch) p->result = c;
-      } else {
-        std::lock_guard lock(mu_);
-        ++commits_;
-      }
-    }
+    // Most batches succeed whole; savepoints (which copy every page a job touches) only when not.
+    if (!run_batch(batch, /*savepoints=*/false)) run_batch(batch, /*savepoints=*/true);
     for (auto& p : batch) p->done.set_value();
   }
 }

@@ -1,10 +1,12 @@
 // The single writer of a process: every change to the database runs here, one job after another on
 // one connection, and jobs that arrive together share one transaction (group commit).
 //
-// A job runs inside its own savepoint: a job that fails is rolled back alone and the others in the
-// batch still commit. The caller of run() is answered only after the batch committed, so "done"
-// always means "in the database". If the commit itself fails, every job of the batch fails.
-// Thread-safe; run() blocks the calling thread until its job committed or failed.
+// A failed job leaves nothing behind and the others in its batch still commit: a batch first runs
+// without savepoints; if any job fails, the whole transaction is rolled back and the batch runs again
+// with a savepoint per job. So a job may run twice: it must act only through the connection and
+// its own captured state, which its second run overwrites. The caller hears the outcome only after
+// the batch committed, so "done" always means "in the database"; if the commit fails, every job of
+// the batch fails. Thread-safe.
 #pragma once
 
 #include <condition_variable>
@@ -23,25 +25,41 @@ namespace jlis::store {
 class Writer {
  public:
   using Job = std::function<Status(Connection&)>;
+  struct Pending;
 
-  // Takes its own connection from `db`. `max_batch` bounds the jobs per transaction.
-  static Result<std::unique_ptr<Writer>> start(Database& db, size_t max_batch = 2048);
+  // The outcome of queued jobs, to wait for.
+  class Ticket {
+   public:
+    // Blocks until every job of the ticket committed or failed; one Status per job, in order.
+    std::vector<Status> wait();
+
+   private:
+    friend class Writer;
+    std::vector<std::shared_ptr<Pending>> pending_;
+  };
+
+  // Takes its own connection from `db`. `max_batch` bounds the jobs per transaction: large enough
+  // that a bulk load commits rarely (each commit rewrites every page it dirtied).
+  static Result<std::unique_ptr<Writer>> start(Database& db, size_t max_batch = 65536);
   ~Writer();  // finishes queued jobs, then stops
 
   // Runs `job` in the writer's transaction and waits for the commit. Returns the job's own failure,
   // or the commit's. The job must not block on anything but the connection.
   Status run(Job job);
-  // Runs the jobs in order, in as few transactions as possible, and waits for them all; answers
-  // one Status per job. For bulk work (population generation, migrations of data).
-  std::vector<Status> run_all(std::vector<Job> jobs);
+  // Queues jobs to run in order and returns at once; the jobs and what they capture must live
+  // until the ticket has been waited for.
+  Ticket enqueue(std::vector<Job> jobs);
+  // enqueue(jobs).wait().
+  std::vector<Status> run_all(std::vector<Job> jobs) { return enqueue(std::move(jobs)).wait(); }
 
   // Transactions committed so far (for metrics).
   uint64_t commits() const;
 
  private:
-  struct Pending;
   explicit Writer(std::unique_ptr<Connection> conn, size_t max_batch);
   void loop();
+  // Runs the batch in one transaction; false when a job failed and the batch was rolled back.
+  bool run_batch(std::vector<std::shared_ptr<Pending>>& batch, bool savepoints);
 
   std::unique_ptr<Connection> conn_;
   size_t max_batch_;

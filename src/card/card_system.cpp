@@ -1,0 +1,332 @@
+#include "card/card_system.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "card/ledger.h"
+#include "card/validity.h"
+#include "common/clock.h"
+#include "store/migrations.h"
+
+namespace jlis::card {
+namespace {
+
+using auth::Role;
+using store::Connection;
+using store::Row;
+
+std::string actor_of(const auth::Principal& p) { return std::string(auth::role_name(p.role)) + ":" + p.subject; }
+
+bool valid_email(const std::string& e) {
+  if (e.size() < 3 || e.size() > 254) return false;
+  size_t at = e.find('@');
+  if (at == 0 || at == std::string::npos || e.find('@', at + 1) != std::string::npos) return false;
+  if (e.find('.', at) == std::string::npos || e.back() == '.') return false;
+  return std::none_of(e.begin(), e.end(), [](unsigned char c) { return c <= ' ' || c == 0x7f; });
+}
+
+Result<Date> first_of_month(const std::string& text) {
+  auto bad = invalid_argument("the month must be YYYY-MM");
+  if (text.size() != 7 || text[4] != '-') return bad;
+  for (size_t i : {0, 1, 2, 3, 5, 6})
+    if (text[i] < '0' || text[i] > '9') return bad;
+  auto d = Date::from_ymd(std::stoi(text.substr(0, 4)), std::stoi(text.substr(5, 2)), 1);
+  if (!d.ok()) return bad;
+  return *d;
+}
+
+Status check_card_id(const std::string& id) {
+  if (!internal::is_card_id(id)) return invalid_argument("a card id is 16 lower-case hexadecimal digits");
+  return Status::ok();
+}
+
+// Runs one job on the writer and answers its result (or the commit's failure).
+template <class T, class F>
+Result<T> on_writer(store::Writer& writer, F&& job) {
+  std::optional<Result<T>> out;
+  Status s = writer.run([&](Connection& conn) {
+    out.emplace(job(conn));
+    return out->status();
+  });
+  if (!s.is_ok()) return s;
+  return std::move(*out);
+}
+
+}  // namespace
+
+std::string_view notice_kind_name(NoticeKind kind) { return kind == NoticeKind::letter ? "letter" : "email"; }
+
+Status CardSystem::migrate(Connection& conn) { return store::migrate(conn, "card", internal::kMigrations); }
+
+CardSystem::CardSystem(store::Pool& pool, store::Writer& writer, registry::Registry& registry, CardSystemOptions options)
+    : pool_(pool), writer_(writer), registry_(registry), options_(std::move(options)) {
+  if (options_.production_batch == 0) options_.production_batch = 1;
+}
+
+void CardSystem::attach(registry::Registry& registry) {
+  registry.add_listener([this](Connection& conn, const registry::ChangeEvent& event,
+                               const std::optional<registry::Resident>&, const registry::Resident& after) {
+    // A move abroad leaves the card as it is: cards stay usable abroad since May 2024.
+    if (event.type != registry::EventType::death) return Status::ok();
+    Status s = internal::on_death(conn, after.resident_code, {event.date, "registry", now_iso8601()});
+    if (s.is_ok()) ++invalidated_;
+    return s;
+  });
+}
+
+Date CardSystem::today() const { return options_.clock ? options_.clock() : Date::today(); }
+
+Result<ApplicationOutcome> CardSystem::apply(const auth::Principal& by, const ApplicationRequest& req) {
+  if (by.role == Role::card_centre) {
+    if (req.channel == Channel::window)
+      return permission_denied("an application at the window is taken by the resident's municipality");
+  } else if (by.role != Role::municipality) {
+    return permission_denied("only a municipality or the card centre may submit applications");
+  }
+  if (req.email && !valid_email(*req.email)) return invalid_argument("email is not an e-mail address");
+  JLIS_ASSIGN_OR_RETURN(registry::Resident resident, registry_.get(req.resident_code));
+  if (by.role == Role::municipality && resident.municipality_code.str() != by.subject)
+    return permission_denied("the resident is registered in another municipality");
+  internal::Holder holder = internal::holder_of(resident);
+  if (req.express == Express::returnee) {
+    JLIS_ASSIGN_OR_RETURN(auto history, registry_.history(req.resident_code));
+    for (const auto& h : history) {
+      if (h.type != registry::EventType::move_in) continue;
+      auto e = nlohmann::json::parse(h.event_json, nullptr, false);
+      if (e.is_object() && e.value("from", "") == "abroad") holder.returned_from_abroad_on = h.date;
+    }
+  }
+  const internal::Stamp stamp{today(), actor_of(by), now_iso8601()};
+  auto out = on_writer<ApplicationOutcome>(writer_, [&](Connection& c) { return internal::apply(c, holder, req, stamp); });
+  if (out.ok()) ++(out->rejection.is_ok() ? accepted_ : rejected_);
+  return out;
+}
+
+Result<Application> CardSystem::application(const auth::Principal& by, int64_t id) {
+  if (by.role != Role::card_centre && by.role != Role::municipality)
+    return permission_denied("only a municipality or the card centre may read applications");
+  std::optional<Application> a;
+  {
+    JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+    JLIS_ASSIGN_OR_RETURN(a, internal::load_application(*conn, id));
+  }
+  if (!a) return not_found("no application has the id " + std::to_string(id));
+  if (by.role == Role::municipality && a->municipality_code.str() != by.subject) {
+    JLIS_ASSIGN_OR_RETURN(auto resident, registry_.get(a->resident_code));
+    if (resident.municipality_code.str() != by.subject)
+      return permission_denied("the resident is registered in another municipality");
+  }
+  return std::move(*a);
+}
+
+Result<std::vector<Application>> CardSystem::late_applications(const auth::Principal& by, size_t limit) {
+  if (by.role != Role::card_centre) return permission_denied("the list of late applications is the card centre's");
+  if (limit < 1 || limit > 1000) return invalid_argument("limit must be between 1 and 1000");
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  std::vector<int64_t> ids;
+  JLIS_RETURN_IF_ERROR(conn->query(
+      "SELECT application_id FROM card_applications WHERE status IN ('accepted', 'shipped') AND due_on < ? "
+      "ORDER BY due_on, application_id LIMIT ?",
+      {today().to_iso(), static_cast<int64_t>(limit)}, [&](const Row& r) {
+        ids.push_back(r.int64(0));
+        return true;
+      }));
+  std::vector<Application> out;
+  for (int64_t id : ids) {
+    JLIS_ASSIGN_OR_RETURN(auto a, internal::load_application(*conn, id));
+    if (a) out.push_back(std::move(*a));
+  }
+  return out;
+}
+
+Result<ProductionReport> CardSystem::produce(size_t max_applications, const std::function<void(int64_t)>& progress) {
+  const auto started = std::chrono::steady_clock::now();
+  const Date on = today();
+  ProductionReport report;
+  while (static_cast<size_t>(report.produced) < max_applications) {
+    const size_t n = std::min(options_.production_batch, max_applications - static_cast<size_t>(report.produced));
+    int64_t made = 0, express = 0;
+    JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) {
+      const internal::Stamp stamp{on, "factory", now_iso8601()};
+      JLIS_ASSIGN_OR_RETURN(auto queued, internal::queue_head(conn, n));
+      for (const auto& q : queued) {
+        JLIS_RETURN_IF_ERROR(internal::produce(conn, q, stamp).status());
+        ++made;
+        if (q.express != Express::none) ++express;
+      }
+      return Status::ok();
+    }));
+    if (made == 0) break;
+    report.produced += made;
+    report.express += express;
+    ++report.batches;
+    produced_ += static_cast<uint64_t>(made);
+    if (progress) progress(report.produced);
+    if (static_cast<size_t>(made) < n) break;  // the queue is empty
+  }
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  JLIS_ASSIGN_OR_RETURN(auto remaining,
+                        conn->query_int64("SELECT COUNT(*) FROM card_applications WHERE status = 'accepted'"));
+  report.remaining = remaining.value_or(0);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+Result<std::pair<Card, registry::Resident>> CardSystem::card_and_holder(const std::string& card_id) {
+  JLIS_RETURN_IF_ERROR(check_card_id(card_id));
+  std::optional<Card> card;
+  {
+    JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+    JLIS_ASSIGN_OR_RETURN(card, internal::load_card(*conn, card_id, true));
+  }
+  if (!card) return not_found("no card has the id " + card_id);
+  JLIS_ASSIGN_OR_RETURN(auto resident, registry_.get(card->resident_code));
+  return std::pair{std::move(*card), std::move(resident)};
+}
+
+Result<Card> CardSystem::card(const auth::Principal& by, const std::string& card_id) {
+  if (by.role != Role::card_centre && by.role != Role::call_centre && by.role != Role::municipality)
+    return permission_denied("this role may not read cards");
+  JLIS_ASSIGN_OR_RETURN(auto found, card_and_holder(card_id));
+  if (by.role == Role::municipality && found.second.municipality_code.str() != by.subject)
+    return permission_denied("the resident is registered in another municipality");
+  return std::move(found.first);
+}
+
+Result<Card> CardSystem::handover(const auth::Principal& by, const std::string& card_id, bool identity_checked) {
+  if (by.role != Role::municipality) return permission_denied("only the resident's municipality hands a card over");
+  JLIS_RETURN_IF_ERROR(check_card_id(card_id));
+  if (!identity_checked)
+    return invalid_argument("the holder's identity must be checked before the handover (identity_checked: true)");
+  JLIS_ASSIGN_OR_RETURN(auto found, card_and_holder(card_id));
+  if (found.second.municipality_code.str() != by.subject)
+    return permission_denied("only the resident's municipality hands a card over");
+  const internal::Holder holder = internal::holder_of(found.second);
+  const internal::Stamp stamp{today(), actor_of(by), now_iso8601()};
+  auto out = on_writer<Card>(writer_, [&](Connection& c) { return internal::handover(c, card_id, holder, stamp); });
+  if (out.ok()) ++handed_over_;
+  return out;
+}
+
+Result<Card> CardSystem::act(const auth::Principal& by, const std::string& card_id, CardAction action,
+                             const std::string& note) {
+  const Role needed = action == CardAction::return_ ? Role::municipality : Role::call_centre;
+  if (by.role != needed)
+    return permission_denied(action == CardAction::return_ ? "cards are returned at the resident's municipality"
+                                                           : "suspensions and loss reports go through the call centre");
+  JLIS_ASSIGN_OR_RETURN(auto found, card_and_holder(card_id));
+  if (needed == Role::municipality && found.second.municipality_code.str() != by.subject)
+    return permission_denied("the resident is registered in another municipality");
+  const internal::Stamp stamp{today(), actor_of(by), now_iso8601()};
+  return on_writer<Card>(writer_,
+                         [&](Connection& c) { return internal::transition(c, card_id, action, stamp, note); });
+}
+
+Result<Card> CardSystem::suspend(const auth::Principal& by, const std::string& card_id) {
+  auto out = act(by, card_id, CardAction::suspend, "");
+  if (out.ok()) ++suspended_;
+  return out;
+}
+
+Result<Card> CardSystem::resume(const auth::Principal& by, const std::string& card_id) {
+  auto out = act(by, card_id, CardAction::resume, "");
+  if (out.ok()) ++resumed_;
+  return out;
+}
+
+Result<Card> CardSystem::report_lost(const auth::Principal& by, const std::string& card_id, LossReason reason) {
+  auto out = act(by, card_id, CardAction::report_lost, std::string(loss_reason_name(reason)));
+  if (out.ok()) ++lost_;
+  return out;
+}
+
+Result<Card> CardSystem::return_card(const auth::Principal& by, const std::string& card_id) {
+  auto out = act(by, card_id, CardAction::return_, "");
+  if (out.ok()) ++returned_;
+  return out;
+}
+
+Result<std::optional<std::string>> CardSystem::current_card_id(const ResidentCode& resident) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  return internal::current_card_id(*conn, resident, today());
+}
+
+void CardSystem::decorate(const registry::Resident& resident, nlohmann::json& json) {
+  auto id = current_card_id(resident.resident_code);
+  json["card_id"] = id.ok() && *id ? nlohmann::json(**id) : nlohmann::json(nullptr);
+}
+
+Result<NoticeRun> CardSystem::expiry_notices(const std::string& month) {
+  JLIS_ASSIGN_OR_RETURN(const Date first, first_of_month(month));
+  NoticeRun run;
+  run.covers_from = add_months(first, 2);
+  run.covers_until = add_months(first, 3).add_days(-1);
+  const store::Params range = {run.covers_from.to_iso(), run.covers_until.to_iso()};
+  std::vector<ExpiryNotice> candidates;
+  {
+    JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+    JLIS_RETURN_IF_ERROR(conn->query(
+        "SELECT c.card_id, c.resident_code, c.expires_on, c.email FROM card_cards c "
+        "WHERE c.expires_on >= ? AND c.expires_on <= ? AND c.status IN ('active', 'suspended') AND NOT EXISTS "
+        "(SELECT 1 FROM card_notices n WHERE n.card_id = c.card_id AND n.expires_on = c.expires_on) "
+        "ORDER BY c.expires_on, c.card_id",
+        range, [&](const Row& r) {
+          ExpiryNotice n;
+          n.card_id = r.text(0);
+          n.resident_code = ResidentCode::from_body(static_cast<uint64_t>(r.int64(1)));
+          n.expires_on = Date::parse_iso(r.text(2)).value();
+          n.email = r.optional_text(3);
+          candidates.push_back(std::move(n));
+          return true;
+        }));
+  }
+  for (auto& n : candidates) {
+    JLIS_ASSIGN_OR_RETURN(auto resident, registry_.get(n.resident_code));
+    n.municipality_code = resident.municipality_code;
+    if (resident.status == registry::ResidentStatus::abroad) {
+      n.kind = NoticeKind::email;
+      n.email_missing = !n.email;
+    } else {
+      n.kind = NoticeKind::letter;
+      n.name = resident.person.name;
+      n.address = resident.person.address;
+      n.email.reset();
+    }
+  }
+  // Recording decides: a notice that another run recorded in the meantime is not sent twice.
+  const std::string at = now_iso8601();
+  std::vector<bool> fresh(candidates.size(), false);
+  JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) {
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      const auto& n = candidates[i];
+      JLIS_ASSIGN_OR_RETURN(auto changed, conn.execute(
+          "INSERT INTO card_notices (card_id, expires_on, month, kind, recorded_at) VALUES (?, ?, ?, ?, ?) "
+          "ON CONFLICT (card_id, expires_on) DO NOTHING",
+          {n.card_id, n.expires_on.to_iso(), month, std::string(notice_kind_name(n.kind)), at}));
+      fresh[i] = changed == 1;
+    }
+    return Status::ok();
+  }));
+  for (size_t i = 0; i < candidates.size(); ++i)
+    if (fresh[i]) run.notices.push_back(std::move(candidates[i]));
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  JLIS_ASSIGN_OR_RETURN(auto total, conn->query_int64(
+      "SELECT COUNT(*) FROM card_notices WHERE expires_on >= ? AND expires_on <= ?", range));
+  run.already_recorded = total.value_or(0) - static_cast<int64_t>(run.notices.size());
+  notices_ += run.notices.size();
+  return run;
+}
+
+std::string CardSystem::metrics() const {
+  auto line = [](const char* op, const std::atomic<uint64_t>& n) {
+    return std::string("jlis_card_operations_total{operation=\"") + op + "\"} " + std::to_string(n.load()) + "\n";
+  };
+  return "# TYPE jlis_card_operations_total counter\n" + line("application_accepted", accepted_) +
+         line("application_rejected", rejected_) + line("produced", produced_) + line("handover", handed_over_) +
+         line("suspend", suspended_) + line("resume", resumed_) + line("report_lost", lost_) +
+         line("return", returned_) + line("death", invalidated_) + line("expiry_notice", notices_);
+}
+
+}  // namespace jlis::card

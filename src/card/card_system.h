@@ -1,0 +1,179 @@
+// 個人番号カード管理システム: applications, production, handover, suspension, loss, return, the
+// reaction to deaths in the register, and expiry notices. Records are in card.h, validity rules
+// in validity.h, the HTTP API in routes.h, population generation in population.h.
+//
+// Who may do what (each refusal is permission_denied):
+//   apply            the resident's municipality (any channel); the card centre for post, web and
+//                    photo-booth applications (it runs the processing centre for them; an
+//                    application at the window is the municipality's)
+//   read application the resident's municipality, the card centre
+//   late listing     the card centre
+//   read card        the resident's municipality, the card centre, the call centre
+//   handover, return the resident's municipality ("the resident's" always means the municipality
+//                    that holds the resident in the register now)
+//   suspend, resume,
+//   report lost      the call centre (24 hours)
+//   produce, notices the operator (no principal: CLI on the data directory)
+//
+// Rules an application must meet; one that does not is recorded as rejected with its reason
+// (ApplicationOutcome::rejection) and changes nothing else:
+//   - the resident lives in Japan or abroad (since May 2024 people abroad keep and obtain cards;
+//     their card goes to the municipality they left, which hands it over); not deceased, and not
+//     in the middle of a move between municipalities (apply after the move-in);
+//   - a photo, except for a child under 1 (cards of infants carry no photo);
+//   - express newborn: under 1 year old; returnee: a move-in from abroad within the last year;
+//     reissue: the resident's newest card was reported lost (report the loss first);
+//   - no application already waiting for production, no card waiting for handover, and no
+//     active or suspended card unless it expires within three months (renewal) or has expired.
+// Requests that are not applications of a known resident at all (unknown resident: not_found,
+// a caller who may not apply: permission_denied) are refused without a record.
+//
+// Decisions:
+//   - Production ships in the same batch: an application goes accepted → shipped; the card is
+//     created with status shipped, its history has "produced" and "shipped".
+//   - The card's validity counts from production (発行日, the day J-LIS makes the card, as the
+//     rules and municipalities state it); the certificates' from the handover (see validity.h).
+//   - A card reported lost is invalid at once and for good (its holder may apply for an express
+//     reissue). A card that is found is returned to the municipality.
+//   - When a new card is handed over, any other card of the resident still shipped, active or
+//     suspended becomes invalid ("replaced by card ...").
+//   - A death in the register invalidates the resident's shipped, active and suspended cards and
+//     cancels an application waiting for production, in the death's own transaction. A move
+//     abroad leaves the card active (continued use abroad since May 2024).
+//   - A change of name or address does not touch the card here (the card face update, 券面事項
+//     変更, is the municipality's; the certificates' revocation is the CA's).
+//   - Expiry notices of month M cover the active and suspended cards expiring in month M+2, so a
+//     notice run at the start of a month reaches its holders two to three months ahead, inside
+//     the renewal window. A letter to the registered address for residents in Japan, an e-mail
+//     for residents abroad (to the address given when applying; noted missing when none was).
+//     Each card and expiry gets one notice, however often the month is run.
+//   - A resident who dies between the registry check and the commit of an application leaves an
+//     accepted application behind; handover re-checks the register, so no card reaches anyone.
+//
+// Thread-safe. Reads use pooled connections; every change goes through the Writer and is
+// committed before the call returns.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "auth/directory.h"
+#include "card/card.h"
+#include "registry/registry.h"
+#include "store/database.h"
+#include "store/writer.h"
+
+namespace jlis::card {
+
+struct CardSystemOptions {
+  // Today in Japan; Date::today when empty. Tests set it.
+  std::function<Date()> clock = {};
+  // Applications produced per writer transaction.
+  size_t production_batch = 1000;
+};
+
+// The result of an application: recorded either way.
+struct ApplicationOutcome {
+  Application application = {};  // status accepted or rejected
+  Status rejection = {};          // why it was rejected; ok when accepted
+};
+
+struct ProductionReport {
+  int64_t produced = 0;   // cards produced and shipped
+  int64_t express = 0;    // of which express
+  int64_t batches = 0;    // writer transactions
+  int64_t remaining = 0;  // applications still waiting
+  double seconds = 0;
+};
+
+enum class NoticeKind { letter, email };
+std::string_view notice_kind_name(NoticeKind kind);  // "letter", "email"
+
+// One expiry notice (有効期限通知書) to send.
+struct ExpiryNotice {
+  std::string card_id = {};
+  ResidentCode resident_code = {};
+  LocalGovernmentCode municipality_code = {};
+  Date expires_on = {};
+  NoticeKind kind = NoticeKind::letter;
+  std::string name = {};     // letter: the addressee
+  std::string address = {};  // letter: the registered address
+  std::optional<std::string> email = {};  // e-mail: the address, when one was given
+  bool email_missing = false;             // e-mail notice without an address to send it to
+};
+
+struct NoticeRun {
+  Date covers_from = {}, covers_until = {};  // expiries in [from, until]
+  std::vector<ExpiryNotice> notices = {};    // recorded by this run, to be sent
+  int64_t already_recorded = 0;              // expiring cards noticed by an earlier run
+};
+
+class CardSystem {
+ public:
+  // Applies the card component's migrations (tables card_*).
+  static Status migrate(store::Connection& conn);
+
+  // All references must outlive the CardSystem.
+  CardSystem(store::Pool& pool, store::Writer& writer, registry::Registry& registry, CardSystemOptions options = {});
+
+  // Adds the registry listener that invalidates cards on death. Call once, before events flow.
+  void attach(registry::Registry& registry);
+
+  Date today() const;
+
+  // Submits an application on behalf of `by`. Fails without a record for callers who may not
+  // apply (permission_denied), unknown residents (not_found), a malformed e-mail
+  // (invalid_argument); otherwise records it, accepted or rejected.
+  Result<ApplicationOutcome> apply(const auth::Principal& by, const ApplicationRequest& request);
+  Result<Application> application(const auth::Principal& by, int64_t application_id);
+  // Express applications past due and not handed over, oldest due first (card centre).
+  Result<std::vector<Application>> late_applications(const auth::Principal& by, size_t limit = 100);
+
+  // Produces up to `max_applications` accepted applications, express first, then oldest first,
+  // `production_batch` per transaction; a new card per application, shipped to the municipality.
+  // `progress` (optional) hears the count produced after each batch.
+  Result<ProductionReport> produce(size_t max_applications,
+                                   const std::function<void(int64_t produced)>& progress = {});
+
+  Result<Card> card(const auth::Principal& by, const std::string& card_id);
+  // Hands a shipped card over (交付): `identity_checked` is the municipality's confirmation that it
+  // checked the holder's identity; without it the handover is refused (invalid_argument).
+  Result<Card> handover(const auth::Principal& by, const std::string& card_id, bool identity_checked);
+  Result<Card> suspend(const auth::Principal& by, const std::string& card_id);
+  Result<Card> resume(const auth::Principal& by, const std::string& card_id);
+  Result<Card> report_lost(const auth::Principal& by, const std::string& card_id, LossReason reason);
+  Result<Card> return_card(const auth::Principal& by, const std::string& card_id);
+
+  // The resident's current card: active or suspended, not expired; nullopt when none.
+  Result<std::optional<std::string>> current_card_id(const ResidentCode& resident);
+  // Adds "card_id" (the current card, or null) to a resident's JSON; a registry::ResidentDecorator.
+  void decorate(const registry::Resident& resident, nlohmann::json& json);
+
+  // Records and answers the expiry notices of `month` ("YYYY-MM"); see the decisions above.
+  Result<NoticeRun> expiry_notices(const std::string& month);
+
+  // Counters for /metrics.
+  std::string metrics() const;
+
+ private:
+  friend struct Population;
+  Result<Card> act(const auth::Principal& by, const std::string& card_id, CardAction action, const std::string& note);
+  // The card with its history, and its holder as the register has it now.
+  Result<std::pair<Card, registry::Resident>> card_and_holder(const std::string& card_id);
+
+  store::Pool& pool_;
+  store::Writer& writer_;
+  registry::Registry& registry_;
+  CardSystemOptions options_;
+  std::atomic<uint64_t> accepted_{0}, rejected_{0}, produced_{0}, handed_over_{0}, suspended_{0}, resumed_{0},
+      lost_{0}, returned_{0}, invalidated_{0}, notices_{0};
+};
+
+}  // namespace jlis::card

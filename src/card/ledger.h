@@ -1,0 +1,71 @@
+// Private to the card component: the lifecycle rules and their SQL, run on the writer's connection
+// inside one job. CardSystem (the API: callers, clock, register reads) and the population generator
+// (back-dated histories) both change records only through these functions, so every record obeys
+// the same rules whoever made it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "card/card_system.h"
+#include "registry/resident.h"
+#include "store/database.h"
+#include "store/migrations.h"
+
+namespace jlis::card::internal {
+
+extern const std::vector<store::Migration> kMigrations;
+
+// What the rules need to know of a resident, read from the register before the job.
+struct Holder {
+  ResidentCode resident_code = {};
+  Date date_of_birth = {};
+  LocalGovernmentCode municipality_code = {};
+  registry::ResidentStatus status = registry::ResidentStatus::resident;
+  std::optional<Date> returned_from_abroad_on = {};  // latest move-in from abroad (express returnee)
+};
+Holder holder_of(const registry::Resident& resident);
+
+// When (the day the rules apply to) and by whom an operation happens.
+struct Stamp {
+  Date on = {};
+  std::string actor = {};
+  std::string recorded_at = {};  // ISO 8601 UTC
+};
+
+// Checks the application against the holder and the resident's cards and records it, accepted or
+// rejected. Fails only when the database does.
+Result<ApplicationOutcome> apply(store::Connection& conn, const Holder& holder, const ApplicationRequest& request,
+                                 const Stamp& stamp);
+
+// An accepted application as production needs it.
+struct Queued {
+  int64_t application_id = 0;
+  ResidentCode resident_code = {};
+  LocalGovernmentCode municipality_code = {};
+  Express express = Express::none;
+  Date date_of_birth = {};
+  Date applied_on = {};
+  std::optional<std::string> email = {};
+};
+// The next `limit` accepted applications in production order: express first, then oldest first.
+Result<std::vector<Queued>> queue_head(store::Connection& conn, size_t limit);
+// Produces the card of a queued application and ships it; answers the new card id.
+Result<std::string> produce(store::Connection& conn, const Queued& queued, const Stamp& stamp);
+
+Result<Card> handover(store::Connection& conn, const std::string& card_id, const Holder& holder, const Stamp& stamp);
+// suspend, resume, report_lost (note: the loss reason), return_.
+Result<Card> transition(store::Connection& conn, const std::string& card_id, CardAction action, const Stamp& stamp,
+                        const std::string& note);
+// The death of the holder: invalidates current cards, cancels a waiting application.
+Status on_death(store::Connection& conn, const ResidentCode& resident, const Stamp& stamp);
+
+Result<std::optional<Application>> load_application(store::Connection& conn, int64_t application_id);
+Result<std::optional<Card>> load_card(store::Connection& conn, const std::string& card_id, bool with_history);
+Result<std::optional<std::string>> current_card_id(store::Connection& conn, const ResidentCode& resident, Date today);
+
+// True for 16 lower-case hex digits.
+bool is_card_id(const std::string& text);
+
+}  // namespace jlis::card::internal

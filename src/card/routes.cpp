@@ -1,0 +1,154 @@
+#include "card/routes.h"
+
+#include <nlohmann/json.hpp>
+
+namespace jlis::card {
+namespace {
+
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+Response json_response(int status, const json& body) { return Response::json(status, body.dump()); }
+
+// The body as a JSON object; an empty body is {}.
+Result<json> object_body(const Request& req) {
+  if (req.body.empty()) return json::object();
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded()) return invalid_argument("the body is not valid JSON");
+  if (!body.is_object()) return invalid_argument("the body must be a JSON object");
+  return body;
+}
+
+// Refuses fields other than `allowed`.
+Status only_fields(const json& body, std::initializer_list<std::string_view> allowed, std::string_view action) {
+  for (const auto& [k, v] : body.items()) {
+    bool known = false;
+    for (auto a : allowed) known = known || k == a;
+    if (!known) return invalid_argument("unknown field '" + k + "' for " + std::string(action));
+  }
+  return Status::ok();
+}
+
+Result<int64_t> application_id_param(const Request& req) {
+  const std::string& text = req.path_params.at("application_id");
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+    return invalid_argument("the application id must be a positive integer");
+  return std::stoll(text);
+}
+
+// Performs a card action from its HTTP request.
+Result<Card> perform(CardSystem& cards, const auth::Principal& by, const std::string& card_id, CardAction action,
+                     const json& body) {
+  switch (action) {
+    case CardAction::handover: {
+      JLIS_RETURN_IF_ERROR(only_fields(body, {"identity_checked"}, "handover"));
+      bool checked = false;
+      if (body.contains("identity_checked")) {
+        if (!body["identity_checked"].is_boolean()) return invalid_argument("identity_checked must be true or false");
+        checked = body["identity_checked"].get<bool>();
+      }
+      return cards.handover(by, card_id, checked);
+    }
+    case CardAction::report_lost: {
+      JLIS_RETURN_IF_ERROR(only_fields(body, {"reason"}, "report-lost"));
+      LossReason reason = LossReason::lost;
+      if (body.contains("reason")) {
+        if (!body["reason"].is_string()) return invalid_argument("reason must be \"lost\" or \"stolen\"");
+        JLIS_ASSIGN_OR_RETURN(reason, parse_loss_reason(body["reason"].get<std::string>()));
+      }
+      return cards.report_lost(by, card_id, reason);
+    }
+    case CardAction::suspend:
+      JLIS_RETURN_IF_ERROR(only_fields(body, {}, "suspend"));
+      return cards.suspend(by, card_id);
+    case CardAction::resume:
+      JLIS_RETURN_IF_ERROR(only_fields(body, {}, "resume"));
+      return cards.resume(by, card_id);
+    case CardAction::return_:
+      JLIS_RETURN_IF_ERROR(only_fields(body, {}, "return"));
+      return cards.return_card(by, card_id);
+  }
+  return internal_error("unknown card action");
+}
+
+}  // namespace
+
+registry::ResidentDecorator resident_decorator(CardSystem& cards) {
+  return [&cards](const registry::Resident& r, json& j) { cards.decorate(r, j); };
+}
+
+void add_routes(http::Server& server, CardSystem& cards, auth::Directory& directory) {
+  server.route("POST", "/v1/cards/applications", [&](const Request& req) {
+    auto by = directory.authenticate(req.bearer_token());
+    if (!by.ok()) return Response::error(by.status());
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) return Response::error(invalid_argument("the body is not valid JSON"));
+    auto request = application_request_from_json(body);
+    if (!request.ok()) return Response::error(request.status());
+    auto outcome = cards.apply(*by, *request);
+    if (!outcome.ok()) return Response::error(outcome.status());
+    if (outcome->rejection.is_ok()) return json_response(201, to_json(outcome->application, cards.today()));
+    // A rejected application is recorded: the error says why and names the record.
+    Response r = Response::error(outcome->rejection);
+    json error = json::parse(r.body);
+    error["application_id"] = outcome->application.application_id;
+    error["status"] = "rejected";
+    r.body = error.dump();
+    return r;
+  });
+
+  server.route("GET", "/v1/cards/applications", [&](const Request& req) {
+    auto by = directory.authenticate(req.bearer_token());
+    if (!by.ok()) return Response::error(by.status());
+    if (req.query_param("late") != "true")
+      return Response::error(invalid_argument("only late=true is supported: express applications past due"));
+    size_t limit = 100;
+    if (std::string l = req.query_param("limit"); !l.empty()) {
+      if (l.size() > 4 || l.find_first_not_of("0123456789") != std::string::npos)
+        return Response::error(invalid_argument("limit must be between 1 and 1000"));
+      limit = std::stoul(l);
+    }
+    auto late = cards.late_applications(*by, limit);
+    if (!late.ok()) return Response::error(late.status());
+    json list = json::array();
+    for (const auto& a : *late) list.push_back(to_json(a, cards.today()));
+    return json_response(200, {{"applications", list}});
+  });
+
+  server.route("GET", "/v1/cards/applications/{application_id}", [&](const Request& req) {
+    auto by = directory.authenticate(req.bearer_token());
+    if (!by.ok()) return Response::error(by.status());
+    auto id = application_id_param(req);
+    if (!id.ok()) return Response::error(id.status());
+    auto a = cards.application(*by, *id);
+    if (!a.ok()) return Response::error(a.status());
+    return json_response(200, to_json(*a, cards.today()));
+  });
+
+  server.route("GET", "/v1/cards/{card_id}", [&](const Request& req) {
+    auto by = directory.authenticate(req.bearer_token());
+    if (!by.ok()) return Response::error(by.status());
+    auto c = cards.card(*by, req.path_params.at("card_id"));
+    if (!c.ok()) return Response::error(c.status());
+    return json_response(200, to_json(*c, cards.today()));
+  });
+
+  server.route("POST", "/v1/cards/{card_id}/{action}", [&](const Request& req) {
+    auto action = parse_card_action(req.path_params.at("action"));
+    if (!action.ok())
+      return Response::error(not_found("unknown card action '" + req.path_params.at("action") +
+                                       "' (handover, suspend, resume, report-lost, return)"));
+    auto by = directory.authenticate(req.bearer_token());
+    if (!by.ok()) return Response::error(by.status());
+    auto body = object_body(req);
+    if (!body.ok()) return Response::error(body.status());
+    auto c = perform(cards, *by, req.path_params.at("card_id"), *action, *body);
+    if (!c.ok()) return Response::error(c.status());
+    return json_response(200, to_json(*c, cards.today()));
+  });
+
+  server.add_metrics_source([&cards] { return cards.metrics(); });
+}
+
+}  // namespace jlis::card
