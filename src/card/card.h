@@ -100,7 +100,8 @@ struct CardEvent {
 };
 
 struct Card {
-  std::string card_id = {};  // 16 lower-case hex digits, random (not derived from anyone's data)
+  // 16 lower-case hex digits: 8 of the production sequence, 8 random; derived from no one's data.
+  std::string card_id = {};
   int64_t application_id = 0;
   ResidentCode resident_code = {};
   LocalGovernmentCode municipality_code = {};  // where it was shipped

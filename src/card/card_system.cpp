@@ -149,6 +149,7 @@ Result<ProductionReport> CardSystem::produce(size_t max_applications, const std:
     const size_t n = std::min(options_.production_batch, max_applications - static_cast<size_t>(report.produced));
     int64_t made = 0, express = 0;
     JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) {
+      made = express = 0;  // the writer may run a job twice
       const internal::Stamp stamp{on, "factory", now_iso8601()};
       JLIS_ASSIGN_OR_RETURN(auto queued, internal::queue_head(conn, n));
       for (const auto& q : queued) {
@@ -206,8 +207,9 @@ Result<Card> CardSystem::handover(const auth::Principal& by, const std::string& 
   const internal::Holder holder = internal::holder_of(found.second);
   const internal::Stamp stamp{today(), actor_of(by), now_iso8601()};
   auto out = on_writer<Card>(writer_, [&](Connection& c) { return internal::handover(c, card_id, holder, stamp); });
-  if (out.ok()) ++handed_over_;
-  return out;
+  if (!out.ok()) return out;
+  ++handed_over_;
+  return with_history(card_id);
 }
 
 Result<Card> CardSystem::act(const auth::Principal& by, const std::string& card_id, CardAction action,
@@ -220,8 +222,17 @@ Result<Card> CardSystem::act(const auth::Principal& by, const std::string& card_
   if (needed == Role::municipality && found.second.municipality_code.str() != by.subject)
     return permission_denied("the resident is registered in another municipality");
   const internal::Stamp stamp{today(), actor_of(by), now_iso8601()};
-  return on_writer<Card>(writer_,
-                         [&](Connection& c) { return internal::transition(c, card_id, action, stamp, note); });
+  auto out = on_writer<Card>(writer_,
+                             [&](Connection& c) { return internal::transition(c, card_id, action, stamp, note); });
+  if (!out.ok()) return out;
+  return with_history(card_id);
+}
+
+Result<Card> CardSystem::with_history(const std::string& card_id) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  JLIS_ASSIGN_OR_RETURN(auto card, internal::load_card(*conn, card_id, true));
+  if (!card) return not_found("no card has the id " + card_id);
+  return std::move(*card);
 }
 
 Result<Card> CardSystem::suspend(const auth::Principal& by, const std::string& card_id) {
@@ -269,7 +280,8 @@ Result<NoticeRun> CardSystem::expiry_notices(const std::string& month) {
     JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
     JLIS_RETURN_IF_ERROR(conn->query(
         "SELECT c.card_id, c.resident_code, c.expires_on, c.email FROM card_cards c "
-        "WHERE c.expires_on >= ? AND c.expires_on <= ? AND c.status IN ('active', 'suspended') AND NOT EXISTS "
+        "WHERE c.expires_on >= ? AND c.expires_on <= ? AND c.delivered_on IS NOT NULL "
+        "AND c.status IN ('active', 'suspended') AND NOT EXISTS "
         "(SELECT 1 FROM card_notices n WHERE n.card_id = c.card_id AND n.expires_on = c.expires_on) "
         "ORDER BY c.expires_on, c.card_id",
         range, [&](const Row& r) {

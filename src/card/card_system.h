@@ -75,8 +75,10 @@ namespace jlis::card {
 struct CardSystemOptions {
   // Today in Japan; Date::today when empty. Tests set it.
   std::function<Date()> clock = {};
-  // Applications produced per writer transaction.
-  size_t production_batch = 1000;
+  // Applications produced per writer job (one factory batch; the writer commits each batch, or
+  // a few together). Large batches matter: each commit rewrites every page it dirtied, and new
+  // cards land on random pages of the card-id index.
+  size_t production_batch = 10000;
 };
 
 // The result of an application: recorded either way.
@@ -165,6 +167,7 @@ class CardSystem {
  private:
   friend struct Population;
   Result<Card> act(const auth::Principal& by, const std::string& card_id, CardAction action, const std::string& note);
+  Result<Card> with_history(const std::string& card_id);
   // The card with its history, and its holder as the register has it now.
   Result<std::pair<Card, registry::Resident>> card_and_holder(const std::string& card_id);
 

@@ -17,22 +17,27 @@ const std::vector<store::Migration> kMigrations = {{1, R"(
     status TEXT NOT NULL, reason_code TEXT, reason TEXT,
     applied_on TEXT NOT NULL, due_on TEXT, shipped_on TEXT, delivered_on TEXT,
     card_id TEXT, submitted_by TEXT NOT NULL, recorded_at TEXT NOT NULL);
-  CREATE INDEX card_applications_queue ON card_applications (status, queue_rank, application_id);
+  -- Partial indexes: the queue holds only waiting applications, the due dates only express ones.
+  CREATE INDEX card_applications_queue ON card_applications (queue_rank, application_id)
+    WHERE status = 'accepted';
+  -- Also the way to a resident's cards (through card_id), so that production, which makes cards
+  -- with random ids for residents in no particular order, mostly appends to indexes.
   CREATE INDEX card_applications_resident ON card_applications (resident_code);
-  CREATE INDEX card_applications_due ON card_applications (status, due_on);
+  CREATE INDEX card_applications_due ON card_applications (status, due_on) WHERE due_on IS NOT NULL;
   CREATE TABLE card_cards (
-    card_id TEXT PRIMARY KEY,
+    card_seq {{id}},
+    card_id TEXT NOT NULL UNIQUE,
     application_id BIGINT NOT NULL, resident_code BIGINT NOT NULL, municipality_code TEXT NOT NULL,
     status TEXT NOT NULL, express TEXT, email TEXT,
     issued_on TEXT NOT NULL, expires_on TEXT NOT NULL,
     delivered_on TEXT, cert_expires_on TEXT, signature_certificate_allowed INTEGER NOT NULL);
-  CREATE INDEX card_cards_resident ON card_cards (resident_code, application_id);
-  CREATE INDEX card_cards_expiry ON card_cards (expires_on);
+  -- Expiry notices concern cards handed over; production does not touch this index.
+  CREATE INDEX card_cards_expiry ON card_cards (expires_on) WHERE delivered_on IS NOT NULL;
   CREATE TABLE card_events (
     seq {{id}},
-    card_id TEXT NOT NULL, action TEXT NOT NULL, event_date TEXT NOT NULL,
+    card_seq BIGINT NOT NULL, action TEXT NOT NULL, event_date TEXT NOT NULL,
     actor TEXT NOT NULL, note TEXT NOT NULL, recorded_at TEXT NOT NULL);
-  CREATE INDEX card_events_card ON card_events (card_id, seq);
+  CREATE INDEX card_events_card ON card_events (card_seq, seq);
   CREATE TABLE card_notices (
     card_id TEXT NOT NULL, expires_on TEXT NOT NULL, month TEXT NOT NULL, kind TEXT NOT NULL,
     recorded_at TEXT NOT NULL,
@@ -49,9 +54,14 @@ using store::Value;
 constexpr const char* kApplicationColumns =
     "application_id, resident_code, municipality_code, channel, photo, express, status, reason_code, reason, "
     "applied_on, due_on, shipped_on, delivered_on, card_id, submitted_by";
+// From card_cards c (joined with card_applications a for a resident's cards).
 constexpr const char* kCardColumns =
-    "card_id, application_id, resident_code, municipality_code, status, express, email, issued_on, expires_on, "
-    "delivered_on, cert_expires_on, signature_certificate_allowed";
+    "c.card_id, c.application_id, c.resident_code, c.municipality_code, c.status, c.express, c.email, c.issued_on, "
+    "c.expires_on, c.delivered_on, c.cert_expires_on, c.signature_certificate_allowed";
+// A resident's cards, newest first: through the applications, whose resident index is written when
+// the application arrives, not when the card is made.
+constexpr const char* kResidentCards =
+    " FROM card_applications a JOIN card_cards c ON c.card_id = a.card_id WHERE a.resident_code = ?";
 
 Value code_value(const ResidentCode& c) { return static_cast<int64_t>(c.body()); }
 Value opt(const std::optional<std::string>& s) { return s ? Value(*s) : Value(nullptr); }
@@ -89,28 +99,30 @@ Application read_application(const Row& r) {
   return a;
 }
 
-Card read_card(const Row& r) {
+// The kCardColumns of a row, starting at column `at`.
+Card read_card(const Row& r, int at = 0) {
   Card c;
-  c.card_id = r.text(0);
-  c.application_id = r.int64(1);
-  c.resident_code = ResidentCode::from_body(static_cast<uint64_t>(r.int64(2)));
-  c.municipality_code = LocalGovernmentCode::parse(r.text(3)).value();
-  c.status = parse_card_status(r.text(4)).value();
-  c.express = read_express(r, 5);
-  c.email = r.optional_text(6);
-  c.issued_on = Date::parse_iso(r.text(7)).value();
-  c.expires_on = Date::parse_iso(r.text(8)).value();
-  c.delivered_on = opt_date(r, 9);
-  c.cert_expires_on = opt_date(r, 10);
-  c.signature_certificate_allowed = r.int64(11) != 0;
+  c.card_id = r.text(at);
+  c.application_id = r.int64(at + 1);
+  c.resident_code = ResidentCode::from_body(static_cast<uint64_t>(r.int64(at + 2)));
+  c.municipality_code = LocalGovernmentCode::parse(r.text(at + 3)).value();
+  c.status = parse_card_status(r.text(at + 4)).value();
+  c.express = read_express(r, at + 5);
+  c.email = r.optional_text(at + 6);
+  c.issued_on = Date::parse_iso(r.text(at + 7)).value();
+  c.expires_on = Date::parse_iso(r.text(at + 8)).value();
+  c.delivered_on = opt_date(r, at + 9);
+  c.cert_expires_on = opt_date(r, at + 10);
+  c.signature_certificate_allowed = r.int64(at + 11) != 0;
   return c;
 }
 
 Status record_event(Connection& conn, const std::string& card_id, std::string_view action, const Stamp& stamp,
                     const std::string& note) {
   return conn.execute(
-      "INSERT INTO card_events (card_id, action, event_date, actor, note, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
-      {card_id, std::string(action), stamp.on.to_iso(), stamp.actor, note, stamp.recorded_at}).status();
+      "INSERT INTO card_events (card_seq, action, event_date, actor, note, recorded_at) "
+      "SELECT card_seq, ?, ?, ?, ?, ? FROM card_cards WHERE card_id = ?",
+      {std::string(action), stamp.on.to_iso(), stamp.actor, note, stamp.recorded_at, card_id}).status();
 }
 
 Status set_status(Connection& conn, const std::string& card_id, CardStatus status) {
@@ -127,7 +139,7 @@ Status invalidate(Connection& conn, const std::string& card_id, const Stamp& sta
 Result<std::vector<std::string>> current_cards(Connection& conn, const ResidentCode& resident) {
   std::vector<std::string> ids;
   JLIS_RETURN_IF_ERROR(conn.query(
-      "SELECT card_id FROM card_cards WHERE resident_code = ? AND status IN ('shipped', 'active', 'suspended')",
+      std::string("SELECT c.card_id") + kResidentCards + " AND c.status IN ('shipped', 'active', 'suspended')",
       {code_value(resident)}, [&](const Row& r) {
         ids.push_back(r.text(0));
         return true;
@@ -135,15 +147,18 @@ Result<std::vector<std::string>> current_cards(Connection& conn, const ResidentC
   return ids;
 }
 
-Result<std::string> new_card_id() {
-  unsigned char raw[8];
+// 8 hex digits of the card's production sequence, then 8 of randomness: ids cannot be enumerated,
+// and a new id sorts after the others, so production appends to the index instead of dirtying a
+// random page of it per card (the reason UUIDv7 is time-ordered).
+Result<std::string> card_id_for(int64_t card_seq) {
+  if (card_seq < 1 || card_seq > 0xFFFFFFFFLL) return internal_error("card sequence exhausted");
+  unsigned char raw[4];
   if (RAND_bytes(raw, sizeof raw) != 1) return internal_error("no randomness");
+  const uint64_t v = (static_cast<uint64_t>(card_seq) << 32) | (uint64_t{raw[0]} << 24) | (uint64_t{raw[1]} << 16) |
+                     (uint64_t{raw[2]} << 8) | raw[3];
   static const char* d = "0123456789abcdef";
   std::string id(16, '0');
-  for (size_t i = 0; i < sizeof raw; ++i) {
-    id[2 * i] = d[raw[i] >> 4];
-    id[2 * i + 1] = d[raw[i] & 15];
-  }
+  for (int i = 0; i < 16; ++i) id[static_cast<size_t>(i)] = d[(v >> (60 - 4 * i)) & 15];
   return id;
 }
 
@@ -173,15 +188,15 @@ struct Records {
 
 Result<Records> read_records(Connection& conn, const ResidentCode& resident) {
   Records out;
-  JLIS_ASSIGN_OR_RETURN(out.waiting, conn.query_int64(
-      "SELECT application_id FROM card_applications WHERE resident_code = ? AND status = 'accepted' LIMIT 1",
-      {code_value(resident)}));
-  JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kCardColumns +
-                                      " FROM card_cards WHERE resident_code = ? ORDER BY application_id DESC LIMIT 1",
-                                  {code_value(resident)}, [&](const Row& r) {
-                                    out.newest = read_card(r);
-                                    return false;
-                                  }));
+  JLIS_RETURN_IF_ERROR(conn.query(
+      std::string("SELECT a.application_id, a.status, ") + kCardColumns +
+          " FROM card_applications a LEFT JOIN card_cards c ON c.card_id = a.card_id WHERE a.resident_code = ? "
+          "ORDER BY a.application_id DESC",
+      {code_value(resident)}, [&](const Row& r) {
+        if (r.text(1) == "accepted" && !out.waiting) out.waiting = r.int64(0);
+        if (!r.is_null(2) && !out.newest) out.newest = read_card(r, 2);
+        return true;
+      }));
   return out;
 }
 
@@ -239,18 +254,19 @@ Result<ApplicationOutcome> apply(Connection& conn, const Holder& h, const Applic
     a.reason = out.rejection.message();
   }
   const bool rejected = a.status == ApplicationStatus::rejected;
-  JLIS_ASSIGN_OR_RETURN(auto id, conn.query_int64(
-      "INSERT INTO card_applications (resident_code, municipality_code, channel, photo, express, queue_rank, "
-      "date_of_birth, email, status, reason_code, reason, applied_on, due_on, submitted_by, recorded_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING application_id",
-      {code_value(h.resident_code), h.municipality_code.str(), std::string(channel_name(req.channel)),
+  // The single writer numbers applications (cheaper than RETURNING, and portable).
+  JLIS_ASSIGN_OR_RETURN(auto last, conn.query_int64("SELECT MAX(application_id) FROM card_applications"));
+  a.application_id = last.value_or(0) + 1;
+  JLIS_RETURN_IF_ERROR(conn.execute(
+      "INSERT INTO card_applications (application_id, resident_code, municipality_code, channel, photo, express, "
+      "queue_rank, date_of_birth, email, status, reason_code, reason, applied_on, due_on, submitted_by, recorded_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {a.application_id, code_value(h.resident_code), h.municipality_code.str(), std::string(channel_name(req.channel)),
        int64_t{req.photo}, express_value(req.express), int64_t{req.express == Express::none ? 1 : 0},
        h.date_of_birth.to_iso(), opt(req.email), std::string(application_status_name(a.status)),
        rejected ? Value(std::string(code_name(a.reason_code))) : Value(nullptr),
        rejected ? Value(a.reason) : Value(nullptr), stamp.on.to_iso(),
-       a.due_on ? Value(a.due_on->to_iso()) : Value(nullptr), stamp.actor, stamp.recorded_at}));
-  if (!id) return internal_error("the application was not recorded");
-  a.application_id = *id;
+       a.due_on ? Value(a.due_on->to_iso()) : Value(nullptr), stamp.actor, stamp.recorded_at}).status());
   return out;
 }
 
@@ -271,25 +287,26 @@ Result<std::vector<Queued>> queue_head(Connection& conn, size_t limit) {
 
 Result<std::string> produce(Connection& conn, const Queued& q, const Stamp& stamp) {
   const CardValidity validity = card_validity(q.date_of_birth, stamp.on, q.applied_on);
-  std::string card_id;
-  for (int attempt = 0;; ++attempt) {
-    JLIS_ASSIGN_OR_RETURN(card_id, new_card_id());
-    auto inserted = conn.execute(
-        "INSERT INTO card_cards (card_id, application_id, resident_code, municipality_code, status, express, email, "
-        "issued_on, expires_on, signature_certificate_allowed) VALUES (?, ?, ?, ?, 'shipped', ?, ?, ?, ?, 0)",
-        {card_id, q.application_id, code_value(q.resident_code), q.municipality_code.str(), express_value(q.express),
-         opt(q.email), stamp.on.to_iso(), validity.expires_on.to_iso()});
-    if (inserted.ok()) break;
-    // 64 random bits: a collision is rare; try another id.
-    if (inserted.status().code() != Code::conflict || attempt == 3) return inserted.status();
-  }
+  // The single writer numbers cards (cheaper than RETURNING, and portable).
+  JLIS_ASSIGN_OR_RETURN(auto last, conn.query_int64("SELECT MAX(card_seq) FROM card_cards"));
+  const int64_t card_seq = last.value_or(0) + 1;
+  JLIS_ASSIGN_OR_RETURN(const std::string card_id, card_id_for(card_seq));
+  JLIS_RETURN_IF_ERROR(conn.execute(
+      "INSERT INTO card_cards (card_seq, card_id, application_id, resident_code, municipality_code, status, express, "
+      "email, issued_on, expires_on, signature_certificate_allowed) VALUES (?, ?, ?, ?, ?, 'shipped', ?, ?, ?, ?, 0)",
+      {card_seq, card_id, q.application_id, code_value(q.resident_code), q.municipality_code.str(),
+       express_value(q.express), opt(q.email), stamp.on.to_iso(), validity.expires_on.to_iso()}).status());
   JLIS_ASSIGN_OR_RETURN(auto changed, conn.execute(
       "UPDATE card_applications SET status = 'shipped', card_id = ?, shipped_on = ? "
       "WHERE application_id = ? AND status = 'accepted'",
       {card_id, stamp.on.to_iso(), q.application_id}));
   if (changed != 1) return conflict("application " + std::to_string(q.application_id) + " is not waiting for production");
-  JLIS_RETURN_IF_ERROR(record_event(conn, card_id, "produced", stamp, ""));
-  JLIS_RETURN_IF_ERROR(record_event(conn, card_id, "shipped", stamp, "to municipality " + q.municipality_code.str()));
+  const std::string on = stamp.on.to_iso();
+  JLIS_RETURN_IF_ERROR(conn.execute(
+      "INSERT INTO card_events (card_seq, action, event_date, actor, note, recorded_at) VALUES "
+      "(?, 'produced', ?, ?, '', ?), (?, 'shipped', ?, ?, ?, ?)",
+      {card_seq, on, stamp.actor, stamp.recorded_at, card_seq, on, stamp.actor,
+       "to municipality " + q.municipality_code.str(), stamp.recorded_at}).status());
   return card_id;
 }
 
@@ -316,8 +333,11 @@ Result<Card> handover(Connection& conn, const std::string& card_id, const Holder
   JLIS_RETURN_IF_ERROR(conn.execute(
       "UPDATE card_applications SET status = 'delivered', delivered_on = ? WHERE application_id = ?",
       {stamp.on.to_iso(), card->application_id}).status());
-  JLIS_ASSIGN_OR_RETURN(auto done, load_card(conn, card_id, true));
-  return std::move(*done);
+  card->status = CardStatus::active;
+  card->delivered_on = stamp.on;
+  card->cert_expires_on = cert.expires_on;
+  card->signature_certificate_allowed = cert.signature_certificate_allowed;
+  return std::move(*card);
 }
 
 Result<Card> transition(Connection& conn, const std::string& card_id, CardAction action, const Stamp& stamp,
@@ -355,8 +375,8 @@ Result<Card> transition(Connection& conn, const std::string& card_id, CardAction
     return conflict("the card expired on " + card->expires_on.to_iso());
   JLIS_RETURN_IF_ERROR(set_status(conn, card_id, rule.to));
   JLIS_RETURN_IF_ERROR(record_event(conn, card_id, rule.event, stamp, note));
-  JLIS_ASSIGN_OR_RETURN(auto done, load_card(conn, card_id, true));
-  return std::move(*done);
+  card->status = rule.to;
+  return std::move(*card);
 }
 
 Status on_death(Connection& conn, const ResidentCode& resident, const Stamp& stamp) {
@@ -381,14 +401,15 @@ Result<std::optional<Application>> load_application(Connection& conn, int64_t id
 
 Result<std::optional<Card>> load_card(Connection& conn, const std::string& card_id, bool with_history) {
   std::optional<Card> out;
-  JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kCardColumns + " FROM card_cards WHERE card_id = ?",
+  JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kCardColumns + " FROM card_cards c WHERE c.card_id = ?",
                                   {card_id}, [&](const Row& r) {
                                     out = read_card(r);
                                     return false;
                                   }));
   if (out && with_history) {
     JLIS_RETURN_IF_ERROR(conn.query(
-        "SELECT action, event_date, actor, note, recorded_at FROM card_events WHERE card_id = ? ORDER BY seq",
+        "SELECT e.action, e.event_date, e.actor, e.note, e.recorded_at FROM card_cards c "
+        "JOIN card_events e ON e.card_seq = c.card_seq WHERE c.card_id = ? ORDER BY e.seq",
         {card_id}, [&](const Row& r) {
           out->history.push_back({r.text(0), Date::parse_iso(r.text(1)).value(), r.text(2), r.text(3), r.text(4)});
           return true;
@@ -400,8 +421,8 @@ Result<std::optional<Card>> load_card(Connection& conn, const std::string& card_
 Result<std::optional<std::string>> current_card_id(Connection& conn, const ResidentCode& resident, Date today) {
   std::optional<std::string> out;
   JLIS_RETURN_IF_ERROR(conn.query(
-      "SELECT card_id, expires_on FROM card_cards WHERE resident_code = ? AND status IN ('active', 'suspended') "
-      "ORDER BY application_id DESC LIMIT 1",
+      std::string("SELECT c.card_id, c.expires_on") + kResidentCards +
+          " AND c.status IN ('active', 'suspended') ORDER BY a.application_id DESC LIMIT 1",
       {code_value(resident)}, [&](const Row& r) {
         if (Date::parse_iso(r.text(1)).value() >= today) out = r.text(0);
         return false;

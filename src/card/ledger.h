@@ -54,6 +54,7 @@ Result<std::vector<Queued>> queue_head(store::Connection& conn, size_t limit);
 // Produces the card of a queued application and ships it; answers the new card id.
 Result<std::string> produce(store::Connection& conn, const Queued& queued, const Stamp& stamp);
 
+// The card operations answer the card as it is after them, without its history.
 Result<Card> handover(store::Connection& conn, const std::string& card_id, const Holder& holder, const Stamp& stamp);
 // suspend, resume, report_lost (note: the loss reason), return_.
 Result<Card> transition(store::Connection& conn, const std::string& card_id, CardAction action, const Stamp& stamp,

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <random>
+#include <deque>
 #include <unordered_set>
 
 #include "card/ledger.h"
@@ -17,6 +17,20 @@ using store::Connection;
 
 const Date kFirstCards = Date::from_ymd(2016, 1, 4).value();  // the first cards were handed over
 
+// SplitMix64: a tiny generator, cheap to seed once per resident (a Mersenne Twister is not).
+struct SplitMix64 {
+  using result_type = uint64_t;
+  uint64_t state;
+  static constexpr uint64_t min() { return 0; }
+  static constexpr uint64_t max() { return ~uint64_t{0}; }
+  uint64_t operator()() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+};
+
 enum class Outcome { none, active, suspended, lost, returned, expired, shipped, queued };
 
 struct Tally {
@@ -28,7 +42,7 @@ struct Tally {
 class Story {
  public:
   Story(Connection& conn, const Holder& h, Date today, uint64_t seed, const std::string& at, Tally& tally)
-      : conn_(conn), h_(h), today_(today), rng_(seed ^ (h.resident_code.body() * 0x9E3779B97F4A7C15ULL)), at_(at),
+      : conn_(conn), h_(h), today_(today), rng_{seed ^ (h.resident_code.body() * 0xD1B54A32D192ED03ULL)}, at_(at),
         tally_(tally) {}
 
   Status tell(double applied_share) {
@@ -44,8 +58,9 @@ class Story {
       const int64_t span = std::max<int64_t>(0, today_.days_since_epoch() - 10 - start.days_since_epoch());
       const double f = std::max(unit(), unit());  // more applications recently
       on = start.add_days(static_cast<int64_t>(f * static_cast<double>(span)));
-      if (chance(0.075)) {  // a first application without a photo, rejected
-        JLIS_RETURN_IF_ERROR(apply(std::max(start, on.add_days(-uniform(7, 30))), Express::none, false).status());
+      const Date first = std::max(start, on.add_days(-uniform(7, 30)));
+      if (chance(0.075) && age_on(h_.date_of_birth, first) >= 1) {  // without a photo: rejected
+        JLIS_RETURN_IF_ERROR(apply(first, Express::none, false).status());
       }
     }
     for (int round = 0; round < 4; ++round) {
@@ -64,7 +79,7 @@ class Story {
       const double fate = unit();
       if (fate < 0.015) {
         JLIS_RETURN_IF_ERROR(act(card_id, CardAction::suspend, between(handed, last), "call-centre:population", ""));
-        return end(Outcome::suspended);
+        return end(card.expires_on < today_ ? Outcome::expired : Outcome::suspended);
       }
       if (fate < 0.022) {
         const Date lost_on = between(handed, last);
@@ -118,9 +133,11 @@ class Story {
     return Status::ok();
   }
   Stamp stamp(Date on, std::string actor) const { return {on, std::move(actor), at_}; }
-  double unit() { return std::uniform_real_distribution<double>(0, 1)(rng_); }
+  double unit() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
   bool chance(double p) { return unit() < p; }
-  int64_t uniform(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng_); }
+  int64_t uniform(int64_t lo, int64_t hi) {  // inclusive; the modulo bias is far below what matters here
+    return lo + static_cast<int64_t>(rng_() % static_cast<uint64_t>(hi - lo + 1));
+  }
   Date between(Date a, Date b) {
     if (b <= a) return a;
     return Date::from_days(uniform(a.days_since_epoch(), b.days_since_epoch()));
@@ -129,7 +146,7 @@ class Story {
   Connection& conn_;
   const Holder& h_;
   Date today_;
-  std::mt19937_64 rng_;
+  SplitMix64 rng_;
   const std::string& at_;
   Tally& tally_;
   std::string rejection_;
@@ -161,30 +178,42 @@ struct Population {
       }
     }));
     report.residents = static_cast<int64_t>(holders.size());
+    // Rounds are pipelined: the next is queued while the writer commits the one before.
     const size_t batch = std::max<size_t>(1, o.batch);
-    for (size_t begin = 0; begin < holders.size(); begin += batch) {
-      const size_t end = std::min(holders.size(), begin + batch);
-      const std::string at = now_iso8601();
-      std::vector<Tally> tallies(end - begin);
-      std::vector<store::Writer::Job> jobs;
-      jobs.reserve(end - begin);
-      for (size_t i = begin; i < end; ++i) {
-        jobs.push_back([&, i](Connection& conn) {
-          Tally& t = tallies[i - begin];
-          t = {};
-          return Story(conn, holders[i], today, o.seed, at, t).tell(o.applied_share);
-        });
-      }
-      std::vector<Status> statuses = cards.writer_.run_all(std::move(jobs));
+    const std::string at = now_iso8601();
+    std::vector<Tally> tallies(holders.size());
+    struct Round {
+      size_t begin, end;
+      store::Writer::Ticket ticket;
+    };
+    std::deque<Round> in_flight;
+    auto collect = [&] {
+      Round& round = in_flight.front();
+      std::vector<Status> statuses = round.ticket.wait();
       for (size_t k = 0; k < statuses.size(); ++k) {
         if (!statuses[k].is_ok()) {
           if (report.failures++ == 0) report.first_failure = statuses[k].to_string();
           continue;
         }
-        add(report, tallies[k]);
+        add(report, tallies[round.begin + k]);
       }
-      if (o.progress) o.progress(static_cast<int64_t>(end), report.residents);
+      if (o.progress) o.progress(static_cast<int64_t>(round.end), report.residents);
+      in_flight.pop_front();
+    };
+    for (size_t begin = 0; begin < holders.size(); begin += batch) {
+      const size_t end = std::min(holders.size(), begin + batch);
+      std::vector<store::Writer::Job> jobs;
+      jobs.reserve(end - begin);
+      for (size_t i = begin; i < end; ++i) {
+        jobs.push_back([&, i](Connection& conn) {
+          tallies[i] = {};  // the writer may run a job twice
+          return Story(conn, holders[i], today, o.seed, at, tallies[i]).tell(o.applied_share);
+        });
+      }
+      in_flight.push_back({begin, end, cards.writer_.enqueue(std::move(jobs))});
+      if (in_flight.size() > 1) collect();
     }
+    while (!in_flight.empty()) collect();
     cards.accepted_ += static_cast<uint64_t>(report.applications - report.rejected);
     cards.rejected_ += static_cast<uint64_t>(report.rejected);
     cards.produced_ += static_cast<uint64_t>(report.cards);

@@ -27,7 +27,7 @@ namespace jlis::card {
 struct CardPopulationOptions {
   uint64_t seed = 1;
   double applied_share = 0.75;
-  size_t batch = 2048;  // residents per writer round
+  size_t batch = 4096;  // residents per writer round
   // Called after each round with the residents done so far.
   std::function<void(int64_t done, int64_t total)> progress = {};
 };

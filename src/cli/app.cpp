@@ -16,14 +16,14 @@ Status migrate_all(store::Database& db) {
 
 Status App::init(const std::string& data_dir) {
   JLIS_RETURN_IF_ERROR(store::init_data_dir(data_dir));
-  JLIS_ASSIGN_OR_RETURN(auto db, store::open_sqlite(store::database_path(data_dir), {.create = true}));
+  JLIS_ASSIGN_OR_RETURN(auto db, store::open_data_dir_database(data_dir, /*create=*/true));
   return migrate_all(*db);
 }
 
 Result<std::unique_ptr<App>> App::open(const std::string& data_dir, const std::string& reference_dir) {
   JLIS_RETURN_IF_ERROR(store::check_data_dir(data_dir));
   std::unique_ptr<App> app(new App());
-  JLIS_ASSIGN_OR_RETURN(auto db, store::open_sqlite(store::database_path(data_dir)));
+  JLIS_ASSIGN_OR_RETURN(auto db, store::open_data_dir_database(data_dir, /*create=*/false));
   app->db_ = std::move(db);
   JLIS_RETURN_IF_ERROR(migrate_all(*app->db_));
   JLIS_ASSIGN_OR_RETURN(app->reference_,

@@ -177,6 +177,7 @@ int run(int argc, char** argv) {
       options.worker_threads = threads;
       http::Server server(options);
       registry::add_routes(server, app->registry(), app->directory());
+      server.add_metrics_source([&] { return app->writer().metrics(); });
       check(server.start());
       // The first line on stdout names the bound address (with --listen HOST:0, the port chosen).
       std::printf("jlis serving %s on http://%s:%u\n", components.c_str(), host.c_str(), server.port());

@@ -42,11 +42,11 @@ const std::vector<store::Migration> kMigrations = {{1, R"(
     UNIQUE (municipality_code, event_id));
   CREATE INDEX change_events_resident ON change_events (resident_code, seq);
   CREATE INDEX change_events_move_ins ON change_events (event_date) WHERE type = 'move_in';
-  CREATE TABLE provisions (
+  CREATE TABLE audit.provisions (
     seq {{id}},
     resident_code BIGINT NOT NULL, agency_id TEXT NOT NULL, agency_name TEXT NOT NULL,
     purpose TEXT NOT NULL, provided_at TEXT NOT NULL, request_id TEXT NOT NULL);
-  CREATE INDEX provisions_resident ON provisions (resident_code, seq);
+  CREATE INDEX audit.provisions_resident ON provisions (resident_code, seq);
 )"}};
 
 constexpr const char* kResidentColumns =
@@ -505,7 +505,7 @@ Status Registry::record_provision(const std::string& agency_id, const std::strin
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) {
     for (const auto& code : residents) {
       JLIS_RETURN_IF_ERROR(conn.execute(
-          "INSERT INTO provisions (resident_code, agency_id, agency_name, purpose, provided_at, request_id) "
+          "INSERT INTO audit.provisions (resident_code, agency_id, agency_name, purpose, provided_at, request_id) "
           "VALUES (?, ?, ?, ?, ?, ?)",
           {static_cast<int64_t>(code.body()), agency_id, agency_name, purpose, at, request_id}).status());
     }
@@ -519,7 +519,7 @@ Result<std::vector<Provision>> Registry::provisions(const ResidentCode& code) {
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
   std::vector<Provision> out;
   JLIS_RETURN_IF_ERROR(conn->query(
-      "SELECT agency_id, agency_name, purpose, provided_at, request_id FROM provisions "
+      "SELECT agency_id, agency_name, purpose, provided_at, request_id FROM audit.provisions "
       "WHERE resident_code = ? ORDER BY seq",
       {static_cast<int64_t>(code.body())}, [&](const Row& r) {
         out.push_back({r.text(0), r.text(1), r.text(2), r.text(3), r.text(4)});

@@ -14,6 +14,10 @@ constexpr const char* kMarkerText = "OpenJLIS data directory, format 1\n";
 
 std::string database_path(const std::string& dir) { return (fs::path(dir) / "jlis.db").string(); }
 
+Result<std::unique_ptr<Database>> open_data_dir_database(const std::string& dir, bool create) {
+  return open_sqlite(database_path(dir), {.create = create, .attach = {{"audit", (fs::path(dir) / "audit.db").string()}}});
+}
+
 Status init_data_dir(const std::string& dir) {
   std::error_code ec;
   if (fs::exists(fs::path(dir) / kMarker, ec)) return Status::ok();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "store/database.h"
 
 namespace jlis::store {
 
@@ -15,5 +16,9 @@ Status init_data_dir(const std::string& dir);
 Status check_data_dir(const std::string& dir);
 // The SQLite database inside a data directory.
 std::string database_path(const std::string& dir);
+
+// Opens the data directory's databases: jlis.db, with audit.db (the provision record, an
+// append-only log written on every read of personal data) attached as schema `audit`.
+Result<std::unique_ptr<Database>> open_data_dir_database(const std::string& dir, bool create);
 
 }  // namespace jlis::store

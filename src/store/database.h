@@ -72,6 +72,9 @@ class Database {
 // `synchronous_full` selects).
 struct SqliteOptions {
   bool create = false;
+  // Further database files attached to every connection under an alias (schema name), each with
+  // its own WAL: a commit to one does not invalidate the readers' page caches of the others.
+  std::vector<std::pair<std::string, std::string>> attach = {};  // alias, path
   bool synchronous_full = false;
   int64_t cache_mib = 1024;  // page cache per connection; pages are only allocated as used
 };

@@ -146,6 +146,11 @@ class SqliteDatabase final : public Database {
                           "; PRAGMA cache_size=-" + std::to_string(options_.cache_mib * 1024) +
                           "; PRAGMA temp_store=MEMORY;";
     JLIS_RETURN_IF_ERROR(conn->execute_script(pragmas));
+    for (const auto& [alias, path] : options_.attach) {
+      JLIS_RETURN_IF_ERROR(conn->execute("ATTACH DATABASE ? AS " + alias, {path}).status());
+      JLIS_RETURN_IF_ERROR(conn->execute_script("PRAGMA " + alias + ".journal_mode=WAL; PRAGMA " + alias +
+                                                ".synchronous=" + (options_.synchronous_full ? "FULL" : "NORMAL")));
+    }
     return std::unique_ptr<Connection>(std::move(conn));
   }
 

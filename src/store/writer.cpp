@@ -1,8 +1,14 @@
 #include "store/writer.h"
 
+#include <chrono>
 #include <future>
 
 namespace jlis::store {
+
+namespace {
+constexpr size_t kGroupTarget = 8;
+constexpr auto kGroupDelay = std::chrono::microseconds(200);
+}  // namespace
 
 struct Writer::Pending {
   Job job;
@@ -65,6 +71,17 @@ uint64_t Writer::commits() const {
   return commits_;
 }
 
+uint64_t Writer::jobs() const {
+  std::lock_guard lock(mu_);
+  return jobs_;
+}
+
+std::string Writer::metrics() const {
+  std::lock_guard lock(mu_);
+  return "# TYPE jlis_store_commits_total counter\njlis_store_commits_total " + std::to_string(commits_) +
+         "\n# TYPE jlis_store_jobs_total counter\njlis_store_jobs_total " + std::to_string(jobs_) + "\n";
+}
+
 bool Writer::run_batch(std::vector<std::shared_ptr<Pending>>& batch, bool savepoints) {
   auto tx = Transaction::begin(*conn_);
   if (!tx.ok()) {
@@ -95,6 +112,7 @@ bool Writer::run_batch(std::vector<std::shared_ptr<Pending>>& batch, bool savepo
   } else {
     std::lock_guard lock(mu_);
     ++commits_;
+    jobs_ += batch.size();
   }
   return true;
 }
@@ -106,6 +124,8 @@ void Writer::loop() {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and nothing left
+      // Group commit: when only a few jobs wait, give concurrent callers a moment to join them, so
+      // that one commit serves many (a commit costs far more than a small job).
       while (!queue_.empty() && batch.size() < max_batch_) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();

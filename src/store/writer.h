@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -52,8 +53,11 @@ class Writer {
   // enqueue(jobs).wait().
   std::vector<Status> run_all(std::vector<Job> jobs) { return enqueue(std::move(jobs)).wait(); }
 
-  // Transactions committed so far (for metrics).
+  // Transactions committed and jobs run so far (for metrics).
   uint64_t commits() const;
+  uint64_t jobs() const;
+  // Prometheus text for /metrics.
+  std::string metrics() const;
 
  private:
   explicit Writer(std::unique_ptr<Connection> conn, size_t max_batch);
@@ -68,6 +72,7 @@ class Writer {
   std::deque<std::shared_ptr<Pending>> queue_;
   bool stopping_ = false;
   uint64_t commits_ = 0;
+  uint64_t jobs_ = 0;
   std::thread thread_;
 };
 

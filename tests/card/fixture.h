@@ -12,6 +12,7 @@
 #include "auth/directory.h"
 #include "card/card_system.h"
 #include "registry/registry.h"
+#include "store/data_dir.h"
 #include "store/database.h"
 #include "store/writer.h"
 
@@ -36,9 +37,10 @@ class CardTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    db_ = store::open_sqlite((dir_ / "jlis.db").string(), {.create = true}).value();
+    db_ = store::open_data_dir_database(dir_.string(), /*create=*/true).value();
     auto conn = db_->connect().value();
-    ASSERT_TRUE(registry::Registry::migrate(*conn).is_ok());
+    Status rs = registry::Registry::migrate(*conn);
+    ASSERT_TRUE(rs.is_ok()) << rs.to_string();
     ASSERT_TRUE(auth::Directory::migrate(*conn).is_ok());
     Status s = CardSystem::migrate(*conn);
     ASSERT_TRUE(s.is_ok()) << s.to_string();
@@ -144,7 +146,7 @@ class CardTest : public ::testing::Test {
                                "delivered_on", "card_id"}},
         {"card_cards", {"card_id", "status", "issued_on", "expires_on", "delivered_on", "cert_expires_on",
                         "signature_certificate_allowed"}},
-        {"card_events", {"seq", "card_id", "action", "event_date", "note"}},
+        {"card_events", {"seq", "card_seq", "action", "event_date", "note"}},
         {"card_notices", {"card_id", "expires_on", "month", "kind"}}};
     for (const auto& [table, columns] : tables) {
       std::string sql = "SELECT ";

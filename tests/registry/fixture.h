@@ -8,6 +8,7 @@
 
 #include "auth/directory.h"
 #include "registry/registry.h"
+#include "store/data_dir.h"
 #include "store/database.h"
 #include "store/writer.h"
 
@@ -29,7 +30,7 @@ class RegistryTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    db_ = store::open_sqlite((dir_ / "jlis.db").string(), {.create = true}).value();
+    db_ = store::open_data_dir_database(dir_.string(), /*create=*/true).value();
     auto conn = db_->connect().value();
     ASSERT_TRUE(Registry::migrate(*conn).is_ok());
     ASSERT_TRUE(auth::Directory::migrate(*conn).is_ok());

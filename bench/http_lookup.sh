@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Resident-code lookups over HTTP (keep-alive, wrk on loopback) beside nginx serving a static JSON
+# file of the same size from the same machine. Runs alternate, RUNS times each; prints the medians.
+# Usage: bench/http_lookup.sh JLIS DATA_DIR [SECONDS] [RUNS]
+set -euo pipefail
+jlis=$1 data=$2 secs=${3:-10} runs=${4:-3}
+work=$(mktemp -d)
+chmod 755 "$work"  # nginx workers read www/ as an unprivileged user
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+
+token=$("$jlis" agency add --data "$data" --name "benchmark" --purposes bench | tail -n 1)
+"$jlis" residents export --data "$data" | tail -n +2 | cut -d, -f1 | shuf -n 100000 --random-source=<(yes) > "$work/codes.txt"
+
+"$jlis" serve --data "$data" --listen 127.0.0.1:18080 ${JLIS_SERVE_ARGS:-} > "$work/jlis.out" 2> "$work/jlis.err" &
+until grep -q serving "$work/jlis.out" 2>/dev/null; do sleep 0.2; done
+
+mkdir -p "$work/www" "$work/nginx"
+curl -sf -H "Authorization: Bearer $token" \
+  "http://127.0.0.1:18080/v1/residents/$(head -n 1 "$work/codes.txt")?purpose=bench" > "$work/www/resident.json"
+cat > "$work/nginx.conf" <<CONF
+worker_processes auto;
+daemon off;
+error_log $work/nginx/error.log;
+pid $work/nginx/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  default_type application/json;
+  server { listen 127.0.0.1:18081; root $work/www; }
+}
+CONF
+nginx -c "$work/nginx.conf" -p "$work/nginx" &
+until curl -sf http://127.0.0.1:18081/resident.json > /dev/null; do sleep 0.2; done
+
+cat > "$work/lookup.lua" <<LUA
+local codes = {}
+for line in io.lines("$work/codes.txt") do codes[#codes + 1] = line end
+local headers = { ["Authorization"] = "Bearer $token" }
+request = function()
+  return wrk.format("GET", "/v1/residents/" .. codes[math.random(#codes)] .. "?purpose=bench", headers)
+end
+LUA
+cat > "$work/static.lua" <<LUA
+local headers = { ["Authorization"] = "Bearer $token" }
+request = function() return wrk.format("GET", "/resident.json", headers) end
+LUA
+
+rate() { wrk -t2 -c64 -d"${secs}s" -s "$2" "$1" | awk '/Requests\/sec/ {print $2}'; }
+ours=() theirs=()
+for i in $(seq "$runs"); do
+  ours+=("$(rate http://127.0.0.1:18080 "$work/lookup.lua")")
+  theirs+=("$(rate http://127.0.0.1:18081 "$work/static.lua")")
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+o=$(median "${ours[@]}") t=$(median "${theirs[@]}")
+echo "http lookups: jlis ${ours[*]} req/s; nginx static ${theirs[*]} req/s"
+echo "http lookups: median jlis $o req/s, nginx $t req/s, ratio $(awk -v a="$o" -v b="$t" 'BEGIN {printf "%.2f", a / b}') (body $(wc -c < "$work/www/resident.json") bytes)"

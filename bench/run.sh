@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# All registry benchmarks, side by side with their references. Usage: bench/run.sh BUILD_DIR [COUNT]
+# Makes a population of COUNT (default 1,000,000) residents in a fresh data directory.
+set -euo pipefail
+build=$1 count=${2:-1000000}
+jlis=$build/src/cli/jlis
+data=$(mktemp -d)/data
+trap 'rm -rf "$(dirname "$data")"' EXIT
+"$jlis" init --data "$data" > /dev/null
+echo "== population generation, $count residents"
+"$jlis" population generate --data "$data" --count "$count" --seed 1 2> /dev/null
+for i in 1 2 3; do
+  rm -f "$data/raw.db"*
+  "$build/bench/raw_sqlite_insert" "$data/jlis.db" "$data/raw.db"
+done
+rm -f "$data/raw.db"*
+echo "== basic-four search latency"
+"$build/bench/search_latency" --data "$data" --queries 6000
+echo "== resident-code lookups over HTTP"
+"$(dirname "$0")/http_lookup.sh" "$jlis" "$data" 10 3

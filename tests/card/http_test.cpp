@@ -1,0 +1,234 @@
+// The card API over loopback: a real server, real tokens, the registry's routes with the card
+// decorator beside it.
+#include "card/routes.h"
+
+#include <nlohmann/json.hpp>
+
+#include "../http/client.h"
+#include "fixture.h"
+#include "registry/routes.h"
+
+namespace jlis::card::testing {
+namespace {
+
+using http::testing::Client;
+using http::testing::Headers;
+using http::testing::Reply;
+using nlohmann::json;
+namespace bhttp = boost::beast::http;
+
+class CardHttpTest : public CardTest {
+ protected:
+  void SetUp() override {
+    CardTest::SetUp();
+    http::ServerOptions options;
+    options.io_threads = 1;
+    options.worker_threads = 2;
+    server_ = std::make_unique<http::Server>(options);
+    add_routes(*server_, *cards_, *directory_);
+    registry::add_routes(*server_, *registry_, *directory_, resident_decorator(*cards_));
+    ASSERT_TRUE(server_->start().is_ok());
+    chiyoda_ = directory_->create_token(auth::Role::municipality, kChiyoda, kChiyoda).value();
+    chuo_ = directory_->create_token(auth::Role::municipality, kChuo, kChuo).value();
+    centre_ = directory_->create_token(auth::Role::card_centre, "centre", "card centre").value();
+    calls_ = directory_->create_token(auth::Role::call_centre, "calls", "call centre").value();
+  }
+  void TearDown() override {
+    server_->stop();
+    server_.reset();
+    CardTest::TearDown();
+  }
+
+  Reply post(const std::string& target, const std::string& body, const std::string& token) {
+    Headers h;
+    if (!token.empty()) h.push_back({"Authorization", "Bearer " + token});
+    return Client(server_->port()).request(bhttp::verb::post, target, body, h);
+  }
+  Reply get(const std::string& target, const std::string& token) {
+    Headers h;
+    if (!token.empty()) h.push_back({"Authorization", "Bearer " + token});
+    return Client(server_->port()).get(target, h);
+  }
+  static json body(const Reply& r) { return json::parse(r.body()); }
+  static std::string error_code(const Reply& r) {
+    json j = json::parse(r.body(), nullptr, false);
+    return j.is_object() && j.contains("error") ? j["error"]["code"].get<std::string>() : "(no error) " + r.body();
+  }
+  static std::string application(const ResidentCode& code, const std::string& extra = "") {
+    return R"({"resident_code": ")" + code.str() + R"(", "channel": "web", "photo": true)" + extra + "}";
+  }
+
+  std::unique_ptr<http::Server> server_;
+  std::string chiyoda_, chuo_, centre_, calls_;
+};
+
+TEST_F(CardHttpTest, TheWholeLifecycle) {
+  auto r = born("b1", "1990-04-01");
+  auto applied = post("/v1/cards/applications", application(r.resident_code), centre_);
+  ASSERT_EQ(applied.result_int(), 201) << applied.body();
+  json a = body(applied);
+  EXPECT_EQ(a["status"], "accepted");
+  EXPECT_TRUE(a["express"].is_null());
+  EXPECT_TRUE(a["due_on"].is_null());
+  EXPECT_TRUE(a["card_id"].is_null());
+  const std::string app = "/v1/cards/applications/" + std::to_string(a["application_id"].get<int64_t>());
+  EXPECT_EQ(body(get(app, chiyoda_))["status"], "accepted");
+
+  ASSERT_TRUE(cards_->produce(SIZE_MAX).ok());
+  json shipped = body(get(app, centre_));
+  EXPECT_EQ(shipped["status"], "shipped");
+  ASSERT_TRUE(shipped["card_id"].is_string());
+  const std::string id = shipped["card_id"];
+  const std::string card = "/v1/cards/" + id;
+  json c = body(get(card, chiyoda_));
+  EXPECT_EQ(c["card_id"], id);
+  EXPECT_EQ(c["resident_code"], r.resident_code.str());
+  EXPECT_EQ(c["status"], "shipped");
+  EXPECT_EQ(c["issued_on"], today_.to_iso());
+  EXPECT_EQ(c["expires_on"], "2035-04-01");
+  EXPECT_TRUE(c["express"].is_null());
+  EXPECT_EQ(c["history"].size(), 2u);
+
+  EXPECT_EQ(error_code(post(card + "/handover", "", chiyoda_)), "invalid_argument");
+  EXPECT_EQ(error_code(post(card + "/handover", R"({"identity_checked": false})", chiyoda_)), "invalid_argument");
+  EXPECT_EQ(error_code(post(card + "/handover", R"({"identity_checked": "yes"})", chiyoda_)), "invalid_argument");
+  EXPECT_EQ(post(card + "/handover", R"({"identity_checked": true})", chuo_).result_int(), 403);
+  auto handed = post(card + "/handover", R"({"identity_checked": true})", chiyoda_);
+  ASSERT_EQ(handed.result_int(), 200) << handed.body();
+  EXPECT_EQ(body(handed)["status"], "active");
+  EXPECT_EQ(body(handed)["delivered_on"], today_.to_iso());
+  EXPECT_EQ(body(handed)["signature_certificate_allowed"], true);
+  EXPECT_EQ(body(get(app, centre_))["status"], "delivered");
+
+  // The registry's resident JSON names the card.
+  auto resident = get("/v1/residents/" + r.resident_code.str(), chiyoda_);
+  ASSERT_EQ(resident.result_int(), 200) << resident.body();
+  EXPECT_EQ(body(resident)["card_id"], id);
+
+  EXPECT_EQ(post(card + "/suspend", "", chiyoda_).result_int(), 403);
+  auto suspended = post(card + "/suspend", "", calls_);
+  ASSERT_EQ(suspended.result_int(), 200) << suspended.body();
+  EXPECT_EQ(body(suspended)["status"], "suspended");
+  EXPECT_EQ(post(card + "/suspend", "{}", calls_).result_int(), 409);
+  EXPECT_EQ(body(post(card + "/resume", "{}", calls_))["status"], "active");
+  EXPECT_EQ(error_code(post(card + "/report-lost", R"({"reason": "eaten"})", calls_)), "invalid_argument");
+  auto lost = post(card + "/report-lost", R"({"reason": "stolen"})", calls_);
+  ASSERT_EQ(lost.result_int(), 200) << lost.body();
+  EXPECT_EQ(body(lost)["status"], "lost");
+  EXPECT_EQ(body(lost)["history"].back()["note"], "stolen");
+  EXPECT_TRUE(body(get("/v1/residents/" + r.resident_code.str(), chiyoda_))["card_id"].is_null());
+  EXPECT_EQ(post(card + "/return", "", calls_).result_int(), 403);
+  auto returned = post(card + "/return", "", chiyoda_);
+  ASSERT_EQ(returned.result_int(), 200) << returned.body();
+  EXPECT_EQ(body(returned)["status"], "returned");
+  EXPECT_EQ(post(card + "/return", "", chiyoda_).result_int(), 409);
+}
+
+TEST_F(CardHttpTest, RejectionsAreAnsweredWithTheirReasonAndRecorded) {
+  auto r = born("b1", "1990-04-01");
+  auto no_photo = post("/v1/cards/applications",
+                       R"({"resident_code": ")" + r.resident_code.str() + R"(", "channel": "post", "photo": false})",
+                       centre_);
+  ASSERT_EQ(no_photo.result_int(), 400) << no_photo.body();
+  json rejected = body(no_photo);
+  EXPECT_EQ(rejected["error"]["code"], "invalid_argument");
+  EXPECT_NE(rejected["error"]["message"].get<std::string>().find("photo"), std::string::npos);
+  EXPECT_EQ(rejected["status"], "rejected");
+  const std::string app = "/v1/cards/applications/" + std::to_string(rejected["application_id"].get<int64_t>());
+  json stored = body(get(app, centre_));
+  EXPECT_EQ(stored["status"], "rejected");
+  EXPECT_EQ(stored["reason"]["code"], "invalid_argument");
+
+  ASSERT_EQ(post("/v1/cards/applications", application(r.resident_code), chiyoda_).result_int(), 201);
+  auto twice = post("/v1/cards/applications", application(r.resident_code), centre_);
+  EXPECT_EQ(twice.result_int(), 409) << twice.body();
+  EXPECT_EQ(body(twice)["status"], "rejected");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM card_applications"), 3);
+}
+
+TEST_F(CardHttpTest, MalformedRequestsRolesAndUnknownThings) {
+  auto r = born("b1", "1990-04-01");
+  const std::string before = state();
+  EXPECT_EQ(error_code(post("/v1/cards/applications", "{not json", centre_)), "invalid_argument");
+  EXPECT_EQ(error_code(post("/v1/cards/applications", "[]", centre_)), "invalid_argument");
+  EXPECT_EQ(error_code(post("/v1/cards/applications", application(r.resident_code, R"(, "colour": "blue")"), centre_)),
+            "invalid_argument");
+  EXPECT_EQ(error_code(post("/v1/cards/applications", application(r.resident_code, R"(, "express": "soon")"), centre_)),
+            "invalid_argument");
+  EXPECT_EQ(error_code(post("/v1/cards/applications", R"({"resident_code": "12345", "channel": "web", "photo": true})",
+                            centre_)),
+            "invalid_argument");
+  EXPECT_EQ(error_code(post("/v1/cards/applications",
+                            R"({"resident_code": ")" + r.resident_code.str() + R"(", "channel": "fax", "photo": true})",
+                            centre_)),
+            "invalid_argument");
+  EXPECT_EQ(error_code(post("/v1/cards/applications",
+                            R"({"resident_code": ")" + r.resident_code.str() + R"(", "channel": "web"})", centre_)),
+            "invalid_argument");
+  EXPECT_EQ(post("/v1/cards/applications", application(r.resident_code), "").result_int(), 401);
+  EXPECT_EQ(post("/v1/cards/applications", application(r.resident_code), "jlis_unknown").result_int(), 401);
+  EXPECT_EQ(post("/v1/cards/applications", application(r.resident_code), calls_).result_int(), 403);
+  EXPECT_EQ(post("/v1/cards/applications", application(r.resident_code), chuo_).result_int(), 403);
+  EXPECT_EQ(post("/v1/cards/applications",
+                 R"({"resident_code": ")" + r.resident_code.str() + R"(", "channel": "window", "photo": true})", centre_)
+                .result_int(),
+            403);
+  EXPECT_EQ(post("/v1/cards/applications", application(ResidentCode::from_body(1234567890)), centre_).result_int(),
+            404);
+  EXPECT_EQ(state(), before);
+
+  EXPECT_EQ(get("/v1/cards/applications/999", centre_).result_int(), 404);
+  EXPECT_EQ(get("/v1/cards/applications/abc", centre_).result_int(), 400);
+  EXPECT_EQ(get("/v1/cards/applications/1", calls_).result_int(), 403);
+  EXPECT_EQ(get("/v1/cards/0123456789abcdef", centre_).result_int(), 404);
+  EXPECT_EQ(get("/v1/cards/XYZ", centre_).result_int(), 400);
+  EXPECT_EQ(get("/v1/cards/0123456789abcdef", "").result_int(), 401);
+  auto unknown = post("/v1/cards/0123456789abcdef/shred", "", calls_);
+  EXPECT_EQ(unknown.result_int(), 404);
+  EXPECT_EQ(error_code(unknown), "not_found");
+  EXPECT_EQ(post("/v1/cards/0123456789abcdef/suspend", "", calls_).result_int(), 404);
+
+  std::string id = produced(accepted(request(r.resident_code)).application_id);
+  EXPECT_EQ(get("/v1/cards/" + id, chuo_).result_int(), 403);
+  EXPECT_EQ(get("/v1/cards/" + id, calls_).result_int(), 200);
+  EXPECT_EQ(error_code(post("/v1/cards/" + id + "/handover", "{oops", chiyoda_)), "invalid_argument");
+  EXPECT_EQ(error_code(post("/v1/cards/" + id + "/handover", "[true]", chiyoda_)), "invalid_argument");
+  EXPECT_EQ(error_code(post("/v1/cards/" + id + "/suspend", R"({"why": "x"})", calls_)), "invalid_argument");
+  EXPECT_EQ(body(get("/v1/cards/" + id, centre_))["status"], "shipped");
+}
+
+TEST_F(CardHttpTest, ExpressApplicationsAndTheLateList) {
+  auto baby = born("n1", "2025-05-01");
+  auto applied = post("/v1/cards/applications",
+                      R"({"resident_code": ")" + baby.resident_code.str() +
+                          R"(", "channel": "post", "photo": false, "express": "newborn", "email": null})",
+                      centre_);
+  ASSERT_EQ(applied.result_int(), 201) << applied.body();
+  EXPECT_EQ(body(applied)["express"], "newborn");
+  EXPECT_EQ(body(applied)["due_on"], "2025-06-09");
+  EXPECT_EQ(body(applied)["late"], false);
+  EXPECT_EQ(body(get("/v1/cards/applications?late=true", centre_))["applications"].size(), 0u);
+  today_ = date("2025-06-12");
+  auto late = get("/v1/cards/applications?late=true", centre_);
+  ASSERT_EQ(late.result_int(), 200) << late.body();
+  ASSERT_EQ(body(late)["applications"].size(), 1u);
+  EXPECT_EQ(body(late)["applications"][0]["late"], true);
+  EXPECT_EQ(body(late)["applications"][0]["resident_code"], baby.resident_code.str());
+  EXPECT_EQ(get("/v1/cards/applications?late=true", chiyoda_).result_int(), 403);
+  EXPECT_EQ(get("/v1/cards/applications", centre_).result_int(), 400);
+  EXPECT_EQ(get("/v1/cards/applications?late=true&limit=0", centre_).result_int(), 400);
+  EXPECT_EQ(get("/v1/cards/applications?late=true&limit=x", centre_).result_int(), 400);
+  EXPECT_EQ(body(get("/v1/cards/applications?late=true&limit=1", centre_))["applications"].size(), 1u);
+}
+
+TEST_F(CardHttpTest, MetricsCountOperations) {
+  auto r = born("b1", "1990-04-01");
+  ASSERT_EQ(post("/v1/cards/applications", application(r.resident_code), centre_).result_int(), 201);
+  auto metrics = get("/metrics", "");
+  ASSERT_EQ(metrics.result_int(), 200);
+  EXPECT_NE(metrics.body().find("jlis_card_operations_total{operation=\"application_accepted\"} 1"), std::string::npos)
+      << metrics.body();
+}
+
+}  // namespace
+}  // namespace jlis::card::testing

@@ -1,0 +1,132 @@
+// Cards for a generated population: plausible shares, consistent records, nothing added on a rerun;
+// and the production rate on a deep queue.
+#include "card/population.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include <nlohmann/json.hpp>
+
+#include "fixture.h"
+#include "registry/population.h"
+
+namespace jlis::card::testing {
+namespace {
+
+TEST_F(CardTest, GeneratedCardsAreConsistentAndPlausible) {
+  today_ = Date::today();  // the population's ages are counted from today
+  registry::PopulationOptions people;
+  const char* env = std::getenv("JLIS_CARD_RESIDENTS");  // 100000 for the size of `make run`
+  people.count = env ? std::atoll(env) : 3000;
+  people.seed = 5;
+  auto made = registry::generate_population(*registry_, JLIS_REFERENCE_DIR, people);
+  ASSERT_TRUE(made.ok()) << made.status().to_string();
+  const int64_t living = count("SELECT COUNT(*) FROM residents WHERE status = 'resident'");
+
+  auto report = generate_cards(*cards_, {.seed = 9});
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  const auto& r = *report;
+  EXPECT_EQ(r.failures, 0) << r.first_failure;
+  EXPECT_EQ(r.residents, living);
+  EXPECT_NEAR(static_cast<double>(r.applicants) / static_cast<double>(r.residents), 0.75, 0.04);
+  EXPECT_GT(r.rejected, 0);
+  EXPECT_LT(r.rejected, r.applicants / 8);
+  EXPECT_EQ(r.applicants, r.active + r.suspended + r.lost + r.returned + r.expired + r.shipped + r.queued);
+  EXPECT_GT(r.active, r.applicants * 8 / 10);
+  std::printf("cards for %lld residents: %lld applications (%lld rejected), %lld cards; active %lld, suspended %lld, "
+              "lost %lld, returned %lld, expired %lld, shipped %lld, queued %lld; %.0f cards/s\n",
+              static_cast<long long>(r.residents), static_cast<long long>(r.applications),
+              static_cast<long long>(r.rejected), static_cast<long long>(r.cards), static_cast<long long>(r.active),
+              static_cast<long long>(r.suspended), static_cast<long long>(r.lost),
+              static_cast<long long>(r.returned), static_cast<long long>(r.expired),
+              static_cast<long long>(r.shipped), static_cast<long long>(r.queued),
+              static_cast<double>(r.cards) / r.seconds);
+
+  // The records agree with the report and with the rules.
+  const std::string t = "'" + today_.to_iso() + "'";
+  EXPECT_EQ(count("SELECT COUNT(*) FROM card_applications"), r.applications);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM card_applications WHERE status = 'rejected'"), r.rejected);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM card_cards"), r.cards);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM card_cards WHERE status = 'active' AND expires_on >= " + t), r.active);
+  // An expired card whose renewal is queued or shipped counts as that.
+  EXPECT_EQ(count("SELECT COUNT(*) FROM card_cards c WHERE status IN ('active', 'suspended') AND expires_on < " + t +
+                  " AND NOT EXISTS (SELECT 1 FROM card_applications p WHERE p.resident_code = c.resident_code AND "
+                  "p.status IN ('accepted', 'shipped'))"), r.expired);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM card_cards WHERE status = 'suspended' AND expires_on >= " + t), r.suspended);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM card_cards WHERE status = 'shipped'"), r.shipped);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM card_applications WHERE status = 'accepted'"), r.queued);
+  // One card in hand at most; a renewal's card may wait for handover beside the old one.
+  EXPECT_EQ(count("SELECT COUNT(*) FROM (SELECT resident_code FROM card_cards WHERE status IN "
+                  "('active', 'suspended') GROUP BY resident_code HAVING COUNT(*) > 1)"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM (SELECT resident_code FROM card_cards WHERE status = 'shipped' "
+                  "GROUP BY resident_code HAVING COUNT(*) > 1)"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM card_applications a JOIN card_cards c ON c.card_id = a.card_id "
+                  "WHERE a.status = 'delivered' AND c.delivered_on IS NULL"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM card_cards WHERE issued_on > " + t + " OR delivered_on > " + t), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM card_cards WHERE delivered_on < issued_on"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM card_cards c WHERE (SELECT COUNT(*) FROM card_events e "
+                  "WHERE e.card_seq = c.card_seq AND e.action IN ('produced', 'shipped')) <> 2"), 0);
+  EXPECT_GT(count("SELECT COUNT(*) FROM card_cards WHERE status = 'invalid'"), 0);  // renewed
+  EXPECT_GT(count("SELECT COUNT(*) FROM card_applications WHERE express = 'reissue'"), 0);
+
+  // Every generated resident's JSON shows the current card.
+  int64_t decorated = 0;
+  ASSERT_TRUE(registry_->for_each_resident(std::nullopt, [&](const registry::Resident& res) {
+    nlohmann::json j;
+    cards_->decorate(res, j);
+    if (!j["card_id"].is_null()) ++decorated;
+  }).is_ok());
+  // (A resident whose renewal is still shipped is shown the old card while it is valid.)
+  EXPECT_EQ(decorated, count("SELECT COUNT(DISTINCT resident_code) FROM card_cards WHERE status IN "
+                             "('active', 'suspended') AND expires_on >= " + t));
+  EXPECT_GE(decorated, r.active + r.suspended);
+
+  // A second run leaves everyone with an application alone.
+  const std::string before = state();
+  auto again = generate_cards(*cards_, {.seed = 9});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->skipped, r.applicants);
+  EXPECT_EQ(again->residents, living - r.applicants);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM card_applications"), r.applications + again->applications);
+}
+
+// The production rate on a deep queue; JLIS_CARD_QUEUE=1000000 for the benchmark's size.
+TEST_F(CardTest, ProductionRateOnADeepQueue) {
+  const char* env = std::getenv("JLIS_CARD_QUEUE");
+  const int64_t n = env ? std::atoll(env) : 50000;
+  // Queue applications directly, as if accepted: the residents need not exist for production.
+  ASSERT_TRUE(writer_->run([&](store::Connection& conn) {
+    for (int64_t i = 0; i < n; ++i) {
+      JLIS_RETURN_IF_ERROR(conn.execute(
+          "INSERT INTO card_applications (resident_code, municipality_code, channel, photo, express, queue_rank, "
+          "date_of_birth, status, applied_on, due_on, submitted_by, recorded_at) "
+          "VALUES (?, '131016', 'web', 1, ?, ?, '1980-01-01', 'accepted', '2025-05-01', ?, 'test', 'now')",
+          {i + 1, i % 50 == 0 ? store::Value(std::string("newborn")) : store::Value(nullptr),
+           int64_t{i % 50 == 0 ? 0 : 1},
+           i % 50 == 0 ? store::Value(std::string("2025-05-08")) : store::Value(nullptr)}).status());
+    }
+    return Status::ok();
+  }).is_ok());
+  CardSystemOptions options;
+  options.clock = [this] { return today_; };
+  if (const char* b = std::getenv("JLIS_CARD_BATCH")) options.production_batch = std::atoll(b);
+  CardSystem factory(*pool_, *writer_, *registry_, options);
+  auto report = factory.produce(SIZE_MAX);
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_EQ(report->produced, n);
+  EXPECT_EQ(report->express, (n + 49) / 50);
+  EXPECT_EQ(report->remaining, 0);
+  std::printf("produced %lld cards in %.2f s: %.0f applications/s\n", static_cast<long long>(n), report->seconds,
+              static_cast<double>(n) / report->seconds);
+  // Express first: every express card was made before any ordinary one.
+  const char* seq = "SELECT %s(e.seq) FROM card_events e JOIN card_cards c ON c.card_seq = e.card_seq "
+                    "WHERE e.action = 'produced' AND c.express IS %s";
+  char last_express[256], first_ordinary[256];
+  std::snprintf(last_express, sizeof last_express, seq, "MAX", "NOT NULL");
+  std::snprintf(first_ordinary, sizeof first_ordinary, seq, "MIN", "NULL");
+  EXPECT_LT(count(last_express), count(first_ordinary));
+}
+
+}  // namespace
+}  // namespace jlis::card::testing
