@@ -10,7 +10,7 @@ JLIS        = $(BUILD)/src/cli/jlis
 
 PACKAGES = cmake ninja-build g++ pkg-config libssl-dev libsqlite3-dev libicu-dev libboost-dev \
            nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
-BENCH_PACKAGES = libbenchmark-dev sqlite3 wrk nginx-light
+BENCH_PACKAGES = wrk nginx-light curl
 
 .PHONY: all deps build run test test-fast test-asan bench-deps bench clean
 
