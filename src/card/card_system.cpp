@@ -65,9 +65,18 @@ CardSystem::CardSystem(store::Pool& pool, store::Writer& writer, registry::Regis
   if (options_.production_batch == 0) options_.production_batch = 1;
 }
 
+using store::Params;
+
 void CardSystem::attach(registry::Registry& registry) {
   registry.add_listener([this](Connection& conn, const registry::ChangeEvent& event,
-                               const std::optional<registry::Resident>&, const registry::Resident& after) {
+                               const std::optional<registry::Resident>& before, const registry::Resident& after) {
+    // A new resident code (住民票コードの変更): the holder's applications and cards follow it.
+    if (event.type == registry::EventType::resident_code_change && before) {
+      const Params codes = {static_cast<int64_t>(after.resident_code.body()),
+                            static_cast<int64_t>(before->resident_code.body())};
+      JLIS_RETURN_IF_ERROR(conn.execute("UPDATE card_applications SET resident_code = ? WHERE resident_code = ?", codes).status());
+      return conn.execute("UPDATE card_cards SET resident_code = ? WHERE resident_code = ?", codes).status();
+    }
     // A move abroad leaves the card as it is: cards stay usable abroad since May 2024.
     if (event.type != registry::EventType::death) return Status::ok();
     Status s = internal::on_death(conn, after.resident_code, {event.date, "registry", now_iso8601()});

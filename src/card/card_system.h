@@ -6,7 +6,8 @@
 //   apply            the resident's municipality (any channel); the card centre for post, web and
 //                    photo-booth applications (it runs the processing centre for them; an
 //                    application at the window is the municipality's)
-//   read application the resident's municipality, the card centre
+//   read application the municipality it was made to or that holds the resident now; the card
+//                    centre
 //   late listing     the card centre
 //   read card        the resident's municipality, the card centre, the call centre
 //   handover, return the resident's municipality ("the resident's" always means the municipality
@@ -30,7 +31,12 @@
 //
 // Decisions:
 //   - Production ships in the same batch: an application goes accepted → shipped; the card is
-//     created with status shipped, its history has "produced" and "shipped".
+//     created with status shipped, its history has "produced" and "shipped". Express applications
+//     go first, then the oldest; the card goes to the municipality that held the resident when
+//     they applied (a resident who moved since is handed it by the new one).
+//   - A card id is 16 hex digits: 8 of the card's production sequence and 8 random. It is not
+//     derived from anyone's data and cannot be enumerated; its ordered prefix keeps production
+//     appending to the index (with fully random ids every new card dirtied a random index page).
 //   - The card's validity counts from production (発行日, the day J-LIS makes the card, as the
 //     rules and municipalities state it); the certificates' from the handover (see validity.h).
 //   - A card reported lost is invalid at once and for good (its holder may apply for an express

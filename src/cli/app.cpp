@@ -1,5 +1,7 @@
 #include "cli/app.h"
 
+#include <cstdio>
+
 #include "store/data_dir.h"
 
 namespace jlis::cli {
@@ -9,6 +11,8 @@ Status migrate_all(store::Database& db) {
   JLIS_ASSIGN_OR_RETURN(auto conn, db.connect());
   JLIS_RETURN_IF_ERROR(auth::Directory::migrate(*conn));
   JLIS_RETURN_IF_ERROR(registry::Registry::migrate(*conn));
+  JLIS_RETURN_IF_ERROR(numbering::Numbering::migrate(*conn));
+  JLIS_RETURN_IF_ERROR(card::CardSystem::migrate(*conn));
   return Status::ok();
 }
 
@@ -17,12 +21,14 @@ Status migrate_all(store::Database& db) {
 Status App::init(const std::string& data_dir) {
   JLIS_RETURN_IF_ERROR(store::init_data_dir(data_dir));
   JLIS_ASSIGN_OR_RETURN(auto db, store::open_data_dir_database(data_dir, /*create=*/true));
-  return migrate_all(*db);
+  JLIS_RETURN_IF_ERROR(migrate_all(*db));
+  return numbering::Numbering::create_key_file(data_dir);
 }
 
 Result<std::unique_ptr<App>> App::open(const std::string& data_dir, const std::string& reference_dir) {
   JLIS_RETURN_IF_ERROR(store::check_data_dir(data_dir));
   std::unique_ptr<App> app(new App());
+  JLIS_ASSIGN_OR_RETURN(app->numbering_, numbering::Numbering::open(data_dir));
   JLIS_ASSIGN_OR_RETURN(auto db, store::open_data_dir_database(data_dir, /*create=*/false));
   app->db_ = std::move(db);
   JLIS_RETURN_IF_ERROR(migrate_all(*app->db_));
@@ -31,15 +37,26 @@ Result<std::unique_ptr<App>> App::open(const std::string& data_dir, const std::s
   app->pool_ = std::make_unique<store::Pool>(app->db_);
   JLIS_ASSIGN_OR_RETURN(app->writer_, store::Writer::start(*app->db_));
   app->directory_ = std::make_unique<auth::Directory>(*app->pool_, *app->writer_);
-  app->registry_ = std::make_unique<registry::Registry>(*app->pool_, *app->writer_, app->reference_);
+  app->registry_ = std::make_unique<registry::Registry>(*app->pool_, *app->writer_, app->reference_,
+                                                        app->numbering_.get());
+  app->cards_ = std::make_unique<card::CardSystem>(*app->pool_, *app->writer_, *app->registry_);
+  app->cards_->attach(*app->registry_);  // before any event: a death must reach the cards
+  // Residents registered before My Numbers existed get theirs now (a no-op once done).
+  JLIS_ASSIGN_OR_RETURN(int64_t numbered, app->registry_->assign_missing_my_numbers([](int64_t done, int64_t total) {
+    if (total >= 10000) std::fprintf(stderr, "assigning My Numbers to existing residents: %lld/%lld\n",
+                                     static_cast<long long>(done), static_cast<long long>(total));
+  }));
+  if (numbered > 0) std::fprintf(stderr, "assigned My Numbers to %lld existing residents\n", static_cast<long long>(numbered));
   return app;
 }
 
 App::~App() {
   // Components first, then the writer (which finishes its queue), then the connections.
+  cards_.reset();
   registry_.reset();
   directory_.reset();
   writer_.reset();
+  numbering_.reset();
   pool_.reset();
 }
 

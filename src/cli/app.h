@@ -7,6 +7,8 @@
 
 #include "auth/directory.h"
 #include "common/reference_data.h"
+#include "card/card_system.h"
+#include "numbering/numbering.h"
 #include "registry/registry.h"
 #include "store/database.h"
 #include "store/writer.h"
@@ -15,9 +17,12 @@ namespace jlis::cli {
 
 class App {
  public:
-  // Creates (or upgrades) the data directory and its schema.
+  // Creates (or upgrades) the data directory and its schema, and creates the My Number key
+  // (DIR/keys/my-number.key, mode 0600) unless it exists.
   static Status init(const std::string& data_dir);
   // Opens an existing data directory; applies pending migrations and refuses a newer schema.
+  // Refuses a directory whose My Number key is missing or not 32 bytes. Residents without a My
+  // Number (registered before numbering existed) get one here, with progress on stderr if many.
   // `reference_dir` empty means ReferenceData::default_dir().
   static Result<std::unique_ptr<App>> open(const std::string& data_dir, const std::string& reference_dir = "");
   ~App();
@@ -26,6 +31,8 @@ class App {
   store::Writer& writer() { return *writer_; }
   auth::Directory& directory() { return *directory_; }
   registry::Registry& registry() { return *registry_; }
+  numbering::Numbering& numbering() { return *numbering_; }
+  card::CardSystem& cards() { return *cards_; }
   const ReferenceData& reference() const { return *reference_; }
   std::shared_ptr<const ReferenceData> reference_ptr() const { return reference_; }
 
@@ -36,7 +43,9 @@ class App {
   std::unique_ptr<store::Writer> writer_;
   std::shared_ptr<const ReferenceData> reference_;
   std::unique_ptr<auth::Directory> directory_;
+  std::unique_ptr<numbering::Numbering> numbering_;
   std::unique_ptr<registry::Registry> registry_;
+  std::unique_ptr<card::CardSystem> cards_;
 };
 
 }  // namespace jlis::cli

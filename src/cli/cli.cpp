@@ -3,16 +3,20 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <openssl/rand.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include "cli/app.h"
 #include "http/server.h"
+#include "card/population.h"
+#include "card/routes.h"
 #include "registry/population.h"
 #include "registry/routes.h"
 
@@ -83,6 +87,33 @@ std::pair<std::string, uint16_t> parse_listen(const std::string& listen) {
   return {listen.substr(0, colon), static_cast<uint16_t>(port)};
 }
 
+// An event_id for an operator command: the given one (so a retried command is applied once), or a
+// fresh random one.
+std::string operator_event_id(const std::string& given, const char* prefix) {
+  if (!given.empty()) return given;
+  unsigned char raw[8];
+  if (RAND_bytes(raw, sizeof raw) != 1) throw Failure{internal_error("no randomness")};
+  std::string id = prefix;
+  static const char* hex = "0123456789abcdef";
+  for (unsigned char c : raw) id += {hex[c >> 4], hex[c & 15]};
+  return id;
+}
+
+// Submits an operator-initiated event for a resident, as the municipality that holds the record.
+registry::Applied submit_for_holder(App& app, const std::string& resident, registry::EventType type,
+                                    const std::string& event_id, const std::string& reason = "") {
+  auto code = ResidentCode::parse(resident);
+  if (!code.ok()) throw Failure{invalid_argument("--resident must be an 11-digit resident code")};
+  registry::Resident r = check(app.registry().get(*code));
+  registry::ChangeEvent e;
+  e.event_id = event_id;
+  e.type = type;
+  e.date = Date::today();
+  e.resident_code = *code;
+  e.reason = reason;
+  return check(app.registry().submit(r.municipality_code, e));
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -102,7 +133,7 @@ int run(int argc, char** argv) {
 
   auto* serve = cli.add_subcommand("serve", "Serve the HTTP API");
   add_data(serve);
-  std::string listen = "127.0.0.1:8080", components = "registry";
+  std::string listen = "127.0.0.1:8080", components = "registry,card";
   int threads = 0;
   serve->add_option("--listen", listen, "HOST:PORT to listen on")->capture_default_str();
   serve->add_option("--components", components, "Components to serve, comma-separated")->capture_default_str();
@@ -139,10 +170,19 @@ int run(int argc, char** argv) {
   token_create->add_option("--role", role, "card-centre, call-centre, verifier or operator")->required();
   token_create->add_option("--name", subject, "Who holds it");
 
+  auto* cards_cmd = cli.add_subcommand("cards", "My Number cards")->require_subcommand(1);
+  auto* produce = cards_cmd->add_subcommand("produce", "Produce and ship the queued applications, express first");
+  add_data(produce);
+  size_t max_applications = 10'000'000;
+  produce->add_option("--max", max_applications, "At most this many applications")->capture_default_str();
+  auto* notices = cards_cmd->add_subcommand("notices", "Record and print the expiry notices of a month, as CSV");
+  add_data(notices);
+  std::string month;
+  notices->add_option("--month", month, "YYYY-MM")->required();
+
   auto* stats = cli.add_subcommand("stats", "Statistics")->require_subcommand(1);
   auto* migration = stats->add_subcommand("migration", "Move-ins per municipality in a month, as CSV");
   add_data(migration);
-  std::string month;
   migration->add_option("--month", month, "YYYY-MM")->required();
 
   auto* residents = cli.add_subcommand("residents", "Residents")->require_subcommand(1);
@@ -151,6 +191,28 @@ int run(int argc, char** argv) {
   std::string export_municipality, output;
   export_cmd->add_option("--municipality", export_municipality, "Only this municipality");
   export_cmd->add_option("--output", output, "File to write (default: standard output)");
+
+  auto* new_code = residents->add_subcommand(
+      "new-code", "Give a resident a new resident code at their request; the old code is retired for ever");
+  add_data(new_code);
+  std::string resident_arg, event_id_arg;
+  new_code->add_option("--resident", resident_arg, "Current resident code (11 digits)")->required();
+  new_code->add_option("--event-id", event_id_arg, "Idempotency key (default: random)");
+
+  auto* mynumber = cli.add_subcommand("mynumber", "My Numbers (個人番号)")->require_subcommand(1);
+  auto* reissue = mynumber->add_subcommand("reissue", "Give a resident a new My Number because theirs leaked");
+  add_data(reissue);
+  std::string reason_arg;
+  reissue->add_option("--resident", resident_arg, "Resident code (11 digits)")->required();
+  reissue->add_option("--reason", reason_arg, "Must be 'leak': a My Number changes only when it has leaked")->required();
+  reissue->add_option("--event-id", event_id_arg, "Idempotency key (default: random)");
+  auto* letters = mynumber->add_subcommand(
+      "letters", "Print the pending notification letters (個人番号通知書) of a municipality as CSV");
+  add_data(letters);
+  std::string letters_municipality;
+  bool mark_printed = false;
+  letters->add_option("--municipality", letters_municipality, "Local government code (6 digits)")->required();
+  letters->add_flag("--mark-printed", mark_printed, "Mark the letters printed once written");
 
   try {
     cli.parse(argc, argv);
@@ -164,19 +226,29 @@ int run(int argc, char** argv) {
       std::cout << "initialised " << data << "\n";
       return 0;
     }
+    if (*reissue && reason_arg != "leak")
+      throw Failure{invalid_argument("--reason must be 'leak': a My Number is changed only when it has leaked")};
     auto app = check(App::open(data, reference));
 
     if (*serve) {
       auto [host, port] = parse_listen(listen);
+      std::set<std::string> serving;
       std::stringstream list(components);
-      for (std::string c; std::getline(list, c, ',');)
-        if (c != "registry") throw Failure{invalid_argument("unknown component '" + c + "' (available: registry)")};
+      for (std::string c; std::getline(list, c, ',');) {
+        if (c != "registry" && c != "card")
+          throw Failure{invalid_argument("unknown component '" + c + "' (available: registry, card)")};
+        serving.insert(c);
+      }
       http::ServerOptions options;
       options.host = host;
       options.port = port;
       options.worker_threads = threads;
       http::Server server(options);
-      registry::add_routes(server, app->registry(), app->directory());
+      const bool cards = serving.count("card") > 0;
+      if (serving.count("registry"))
+        registry::add_routes(server, app->registry(), app->directory(),
+                             cards ? card::resident_decorator(app->cards()) : registry::ResidentDecorator());
+      if (cards) card::add_routes(server, app->cards(), app->directory());
       server.add_metrics_source([&] { return app->writer().metrics(); });
       check(server.start());
       // The first line on stdout names the bound address (with --listen HOST:0, the port chosen).
@@ -206,6 +278,46 @@ int run(int argc, char** argv) {
                      static_cast<long long>(report.refused), report.first_refusal.c_str());
         return 1;
       }
+      // A plausible share of them hold a card, in a plausible state, made through the card operations.
+      Progress card_progress("residents considered for cards");
+      card::CardPopulationOptions card_options;
+      card_options.seed = seed;
+      card_options.progress = [&](int64_t done, int64_t total) { card_progress.update(done, total); };
+      auto cards = check(card::generate_cards(app->cards(), card_options));
+      std::printf("cards: %lld applications (%lld rejected), %lld cards: %lld active, %lld suspended, %lld lost, "
+                  "%lld returned, %lld expired, %lld shipped, %lld queued\n",
+                  static_cast<long long>(cards.applications), static_cast<long long>(cards.rejected),
+                  static_cast<long long>(cards.cards), static_cast<long long>(cards.active),
+                  static_cast<long long>(cards.suspended), static_cast<long long>(cards.lost),
+                  static_cast<long long>(cards.returned), static_cast<long long>(cards.expired),
+                  static_cast<long long>(cards.shipped), static_cast<long long>(cards.queued));
+      if (cards.failures > 0) {
+        std::fprintf(stderr, "jlis: %lld card histories failed; the first: %s\n",
+                     static_cast<long long>(cards.failures), cards.first_failure.c_str());
+        return 1;
+      }
+      return 0;
+    }
+    if (*produce) {
+      auto report = check(app->cards().produce(max_applications, [](int64_t produced) {
+        std::fprintf(stderr, "produced %lld\n", static_cast<long long>(produced));
+      }));
+      std::printf("produced %lld cards (%lld express) in %lld batches, %.1f s; %lld applications remain\n",
+                  static_cast<long long>(report.produced), static_cast<long long>(report.express),
+                  static_cast<long long>(report.batches), report.seconds, static_cast<long long>(report.remaining));
+      return 0;
+    }
+    if (*notices) {
+      auto run = check(app->cards().expiry_notices(month));
+      std::cout << "card_id,resident_code,municipality_code,expires_on,kind,name,address,email\n";
+      for (const auto& n : run.notices) {
+        std::cout << n.card_id << "," << n.resident_code.str() << "," << n.municipality_code.str() << ","
+                  << n.expires_on.to_iso() << "," << card::notice_kind_name(n.kind) << "," << csv_field(n.name) << ","
+                  << csv_field(n.address) << "," << csv_field(n.email.value_or("")) << "\n";
+      }
+      std::fprintf(stderr, "%zu notices for cards expiring %s to %s (%lld recorded earlier)\n", run.notices.size(),
+                   run.covers_from.to_iso().c_str(), run.covers_until.to_iso().c_str(),
+                   static_cast<long long>(run.already_recorded));
       return 0;
     }
     if (*agency_add) {
@@ -250,6 +362,56 @@ int run(int argc, char** argv) {
         std::cout << c.municipality.str() << "," << (m ? m->prefecture : "") << "," << (m ? m->name : "") << ","
                   << c.from_municipalities + c.from_abroad << "," << c.from_municipalities << "," << c.from_abroad
                   << "\n";
+      }
+      return 0;
+    }
+    if (*new_code) {
+      auto applied = submit_for_holder(*app, resident_arg, registry::EventType::resident_code_change,
+                                       operator_event_id(event_id_arg, "cli-new-code-"));
+      std::cout << (applied.replay ? "already applied: " : "") << "resident code " << resident_arg
+                << " retired; new resident code\n" << applied.resident.resident_code.str() << "\n";
+      return 0;
+    }
+    if (*reissue) {
+      auto applied = submit_for_holder(*app, resident_arg, registry::EventType::my_number_reissue,
+                                       operator_event_id(event_id_arg, "cli-reissue-"), reason_arg);
+      // The number itself goes out in the notification letter only (jlis mynumber letters).
+      std::cout << (applied.replay ? "already applied: " : "") << "My Number of resident "
+                << applied.resident.resident_code.str()
+                << " reissued; a notification letter is pending for municipality "
+                << applied.resident.municipality_code.str() << "\n";
+      return 0;
+    }
+    if (*letters) {
+      auto c = LocalGovernmentCode::parse(letters_municipality);
+      if (!c.ok()) throw Failure{invalid_argument("--municipality must be a 6-digit local government code")};
+      std::vector<numbering::Letter> pending;
+      {
+        auto conn = check(app->pool().acquire());
+        pending = check(app->numbering().pending_letters(*conn, *c));
+      }
+      std::cout << "municipality_code,resident_code,my_number,name,name_kana,address,reason,created_at\n";
+      std::vector<MyNumber> ids;
+      for (const auto& l : pending) {
+        // The current record of the holder: its code may have changed since the number was issued.
+        auto r = app->registry().find_by_my_number(l.my_number);
+        std::string name, kana, address, code = l.resident_code.str();
+        if (r.ok()) {
+          name = r->person.name;
+          kana = r->person.name_kana;
+          address = r->person.address;
+          code = r->resident_code.str();
+        }
+        std::cout << l.municipality.str() << "," << code << "," << l.my_number.str()
+                  << "," << csv_field(name) << "," << csv_field(kana) << "," << csv_field(address) << "," << l.reason
+                  << "," << l.created_at << "\n";
+        ids.push_back(l.my_number);
+      }
+      std::cout.flush();
+      if (!std::cout) throw Failure{internal_error("writing the CSV failed")};
+      if (mark_printed && !ids.empty()) {
+        check(app->writer().run([&](store::Connection& conn) { return app->numbering().mark_printed(conn, ids); }));
+        std::fprintf(stderr, "marked %zu letters printed\n", ids.size());
       }
       return 0;
     }

@@ -180,6 +180,7 @@ struct Registry::Apply {
   Connection& conn;
   const Prepared& prepared;
   const std::vector<ChangeListener>& listeners;
+  numbering::Numbering* numbering;
   const LocalGovernmentCode& municipality = prepared.municipality;
   const ChangeEvent& event = prepared.event;
 
@@ -206,6 +207,7 @@ struct Registry::Apply {
     for (const auto& listener : listeners) JLIS_RETURN_IF_ERROR(listener(conn, event, before, r));
 
     const std::string resident_json = to_json(r).dump();
+    if (before && before->resident_code != r.resident_code) JLIS_RETURN_IF_ERROR(move_code(before->resident_code, r.resident_code));
     JLIS_RETURN_IF_ERROR(save(s));
     JLIS_RETURN_IF_ERROR(conn.execute(
         "INSERT INTO change_events (municipality_code, event_id, request_hash, resident_code, type, "
@@ -258,6 +260,23 @@ struct Registry::Apply {
         if (p.date_of_birth > event.date) return conflict("the date of birth is after the event");
         return touched(s);
       }
+      case EventType::resident_code_change: {
+        if (!numbering) return internal_error("resident-code changes need the numbering component");
+        JLIS_ASSIGN_OR_RETURN(Stored s, own_resident());
+        JLIS_ASSIGN_OR_RETURN(s.resident.resident_code,
+                              numbering->change_code(conn, s.resident.resident_code, municipality, event.date,
+                                                     s.resident.my_number));
+        return touched(s);
+      }
+      case EventType::my_number_reissue: {
+        if (!numbering) return internal_error("My Number reissue needs the numbering component");
+        JLIS_ASSIGN_OR_RETURN(Stored s, own_resident());
+        Resident& r = s.resident;
+        if (!r.my_number) return conflict("the resident has no My Number yet");
+        JLIS_ASSIGN_OR_RETURN(r.my_number, numbering->reissue_my_number(conn, r.resident_code, *r.my_number,
+                                                                          municipality, event.date, event.reason));
+        return touched(s);
+      }
     }
     return internal_error("unknown event type");
   }
@@ -266,7 +285,14 @@ struct Registry::Apply {
   Result<Stored> first_registration() {
     Stored s;
     s.resident.person = *event.person;
-    JLIS_ASSIGN_OR_RETURN(s.resident.resident_code, new_resident_code());
+    if (numbering) {
+      JLIS_ASSIGN_OR_RETURN(s.resident.resident_code, numbering->take_code(conn, municipality));
+      JLIS_ASSIGN_OR_RETURN(s.resident.my_number, numbering->issue_my_number(conn, s.resident.resident_code,
+                                                                              municipality, event.date,
+                                                                              "first_registration"));
+    } else {
+      JLIS_ASSIGN_OR_RETURN(s.resident.resident_code, new_resident_code());
+    }
     s.resident.municipality_code = municipality;
     s.resident.status = ResidentStatus::resident;
     s.last_event_date = event.date;
@@ -299,7 +325,15 @@ struct Registry::Apply {
 
   Result<Stored> existing() {
     JLIS_ASSIGN_OR_RETURN(auto s, load(conn, "resident_code = ?", {static_cast<int64_t>(event.resident_code->body())}));
-    if (!s) return not_found("no resident has the code " + event.resident_code->str());
+    if (!s) {
+      if (numbering) {
+        JLIS_ASSIGN_OR_RETURN(auto state, numbering->code_state(conn, *event.resident_code));
+        if (state == numbering::CodeState::retired)
+          return conflict("the resident code " + event.resident_code->str() +
+                          " was changed at the resident's request; use the new code");
+      }
+      return not_found("no resident has the code " + event.resident_code->str());
+    }
     before = s->resident;
     if (s->resident.status == ResidentStatus::deceased) return conflict("the resident is deceased");
     return *s;
@@ -323,7 +357,15 @@ struct Registry::Apply {
     return s;
   }
 
-  // 10 random digits and the check digit, not held by anyone yet.
+  // A resident-code change: the record, its history and its provision record follow the new code.
+  Status move_code(const ResidentCode& from, const ResidentCode& to) {
+    const Params p = {static_cast<int64_t>(to.body()), static_cast<int64_t>(from.body())};
+    JLIS_RETURN_IF_ERROR(conn.execute("UPDATE residents SET resident_code = ? WHERE resident_code = ?", p).status());
+    JLIS_RETURN_IF_ERROR(conn.execute("UPDATE change_events SET resident_code = ? WHERE resident_code = ?", p).status());
+    return conn.execute("UPDATE audit.provisions SET resident_code = ? WHERE resident_code = ?", p).status();
+  }
+
+  // Without numbering: 10 random digits and the check digit, not held by anyone yet.
   Result<ResidentCode> new_resident_code() {
     for (int attempt = 0; attempt < 100; ++attempt) {
       uint64_t raw;
@@ -361,8 +403,9 @@ struct Registry::Apply {
 
 Status Registry::migrate(store::Connection& conn) { return store::migrate(conn, "registry", kMigrations); }
 
-Registry::Registry(store::Pool& pool, store::Writer& writer, std::shared_ptr<const ReferenceData> reference)
-    : pool_(pool), writer_(writer), reference_(std::move(reference)) {}
+Registry::Registry(store::Pool& pool, store::Writer& writer, std::shared_ptr<const ReferenceData> reference,
+                   numbering::Numbering* numbering)
+    : pool_(pool), writer_(writer), reference_(std::move(reference)), numbering_(numbering) {}
 
 Result<Applied> Registry::submit(const LocalGovernmentCode& municipality, const ChangeEvent& event) {
   auto results = submit_all({{municipality, event}});
@@ -386,7 +429,7 @@ std::vector<Result<Applied>> Registry::submit_all(
         continue;
       }
       jobs.push_back([this, i, &prepared, &outcomes](Connection& conn) {
-        Apply apply{conn, prepared[i]->value(), listeners_};
+        Apply apply{conn, prepared[i]->value(), listeners_, numbering_};
         outcomes[i] = apply.run();
         return outcomes[i]->status();
       });
@@ -424,15 +467,74 @@ std::vector<Result<Applied>> Registry::submit_all(
 Result<Resident> Registry::get(const ResidentCode& code) {
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
   JLIS_ASSIGN_OR_RETURN(auto s, load(*conn, "resident_code = ?", {static_cast<int64_t>(code.body())}));
-  if (!s) return not_found("no resident has the code " + code.str());
+  if (!s) {
+    if (numbering_) {
+      JLIS_ASSIGN_OR_RETURN(auto state, numbering_->code_state(*conn, code));
+      if (state == numbering::CodeState::retired)
+        return conflict("the resident code " + code.str() + " was changed at the resident's request");
+    }
+    return not_found("no resident has the code " + code.str());
+  }
   return s->resident;
 }
 
 Result<Resident> Registry::find_by_my_number(const MyNumber& number) {
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
   JLIS_ASSIGN_OR_RETURN(auto s, load(*conn, "my_number = ?", {static_cast<int64_t>(number.body())}));
-  if (!s) return not_found("no resident has this My Number");
+  if (!s) {
+    if (numbering_) {
+      JLIS_ASSIGN_OR_RETURN(auto record, numbering_->find_my_number(*conn, number));
+      if (record && record->retired) return conflict("this My Number was changed");
+    }
+    return not_found("no resident has this My Number");
+  }
   return s->resident;
+}
+
+Result<int64_t> Registry::assign_missing_my_numbers(const std::function<void(int64_t, int64_t)>& progress) {
+  if (!numbering_) return int64_t{0};
+  int64_t total = 0;
+  {
+    JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+    JLIS_ASSIGN_OR_RETURN(auto n, conn->query_int64("SELECT COUNT(*) FROM residents WHERE my_number IS NULL"));
+    total = n.value_or(0);
+  }
+  if (total == 0) return int64_t{0};
+  constexpr int64_t kBatch = 5000;
+  const Date today = Date::today();
+  int64_t done = 0, after = -1;
+  for (;;) {
+    std::vector<std::pair<ResidentCode, LocalGovernmentCode>> batch;
+    {
+      JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+      JLIS_RETURN_IF_ERROR(conn->query(
+          "SELECT resident_code, municipality_code FROM residents WHERE resident_code > ? AND my_number IS NULL "
+          "ORDER BY resident_code LIMIT ?",
+          {after, kBatch}, [&](const Row& r) {
+            batch.emplace_back(ResidentCode::from_body(static_cast<uint64_t>(r.int64(0))),
+                               LocalGovernmentCode::parse(r.text(1)).value());
+            return true;
+          }));
+    }
+    if (batch.empty()) break;
+    after = static_cast<int64_t>(batch.back().first.body());
+    JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
+      for (const auto& [code, muni] : batch) {
+        // Numbered meanwhile by another writer (a second process): nothing to do.
+        JLIS_ASSIGN_OR_RETURN(auto missing, conn.query_int64(
+            "SELECT 1 FROM residents WHERE resident_code = ? AND my_number IS NULL", {static_cast<int64_t>(code.body())}));
+        if (!missing) continue;
+        JLIS_RETURN_IF_ERROR(numbering_->adopt_code(conn, code, muni));
+        JLIS_ASSIGN_OR_RETURN(MyNumber n, numbering_->issue_my_number(conn, code, muni, today, "backfill"));
+        JLIS_RETURN_IF_ERROR(conn.execute("UPDATE residents SET my_number = ? WHERE resident_code = ?",
+                                          {static_cast<int64_t>(n.body()), static_cast<int64_t>(code.body())}).status());
+      }
+      return Status::ok();
+    }));
+    done += static_cast<int64_t>(batch.size());
+    if (progress) progress(done, total);
+  }
+  return done;
 }
 
 Result<SearchResult> Registry::search(const SearchQuery& q) {

@@ -21,6 +21,7 @@
 
 #include "common/reference_data.h"
 #include "common/status.h"
+#include "numbering/numbering.h"
 #include "registry/resident.h"
 #include "store/database.h"
 #include "store/writer.h"
@@ -88,7 +89,13 @@ class Registry {
   // Applies the registry's schema migrations.
   static Status migrate(store::Connection& conn);
 
-  Registry(store::Pool& pool, store::Writer& writer, std::shared_ptr<const ReferenceData> reference);
+  // With `numbering` (not owned; must outlive the Registry), first registrations take their
+  // resident code from the municipality's pool and get a My Number and a notification letter in the
+  // same transaction, and resident_code_change / my_number_reissue events are accepted. Without it
+  // (tests of other components only) codes are random, no My Number is assigned, and those two
+  // event types are refused with `internal`.
+  Registry(store::Pool& pool, store::Writer& writer, std::shared_ptr<const ReferenceData> reference,
+           numbering::Numbering* numbering = nullptr);
 
   // Applies `event` submitted by `municipality`. Errors: invalid_argument (malformed: bad address,
   // future date, ...), not_found (unknown resident code), permission_denied (someone else's
@@ -99,7 +106,11 @@ class Registry {
   std::vector<Result<Applied>> submit_all(
       const std::vector<std::pair<LocalGovernmentCode, ChangeEvent>>& events);
 
+  // A retired resident code (changed at the resident's request) answers conflict
+  // "the resident code ... was changed"; the new code is not revealed.
   Result<Resident> get(const ResidentCode& code);
+  // A My Number retired after a leak answers conflict "this My Number was changed" (the new number
+  // is not revealed); a number never issued answers not_found.
   Result<Resident> find_by_my_number(const MyNumber& number);
   Result<SearchResult> search(const SearchQuery& query);
   Result<std::vector<HistoryEntry>> history(const ResidentCode& code);
@@ -118,6 +129,14 @@ class Registry {
   Status for_each_resident(const std::optional<LocalGovernmentCode>& municipality,
                            const std::function<void(const Resident&)>& on_resident);
 
+  // Gives a My Number (and a letter) to every resident without one: the residents registered before
+  // the numbering component existed. Their resident codes are adopted into the numbering register
+  // so no pool hands them out. Runs in batches through the writer; `progress` (optional) is called
+  // after each batch. Answers how many were numbered (0 without numbering, or when none lacks one).
+  Result<int64_t> assign_missing_my_numbers(const std::function<void(int64_t done, int64_t total)>& progress = {});
+
+  numbering::Numbering* numbering() const { return numbering_; }
+
   // Adds a listener for applied changes (not thread-safe: call before submitting events).
   void add_listener(ChangeListener listener) { listeners_.push_back(std::move(listener)); }
 
@@ -131,6 +150,7 @@ class Registry {
   store::Pool& pool_;
   store::Writer& writer_;
   std::shared_ptr<const ReferenceData> reference_;
+  numbering::Numbering* numbering_ = nullptr;
   std::vector<ChangeListener> listeners_;
   std::atomic<uint64_t> events_applied_{0}, events_refused_{0}, events_replayed_{0}, provisions_{0};
 };

@@ -12,8 +12,9 @@ using nlohmann::json;
 
 constexpr std::array<std::string_view, 2> kSex = {"male", "female"};
 constexpr std::array<std::string_view, 4> kStatus = {"resident", "moved_out", "abroad", "deceased"};
-constexpr std::array<std::string_view, 7> kEventTypes = {
-    "birth", "move_in", "move_out", "relocation", "death", "name_change", "correction"};
+constexpr std::array<std::string_view, 9> kEventTypes = {
+    "birth", "move_in", "move_out", "relocation", "death", "name_change", "correction", "resident_code_change",
+    "my_number_reissue"};
 
 template <class Enum, size_t N>
 Result<Enum> parse_enum(const std::array<std::string_view, N>& names, std::string_view text,
@@ -125,6 +126,7 @@ json to_json(const ChangeEvent& e) {
   if (e.name_kana) j["name_kana"] = *e.name_kana;
   if (e.date_of_birth) j["date_of_birth"] = e.date_of_birth->to_iso();
   if (e.sex) j["sex"] = sex_name(*e.sex);
+  if (!e.reason.empty()) j["reason"] = e.reason;
   return j;
 }
 
@@ -138,7 +140,7 @@ Result<ChangeEvent> event_from_json(const json& j) {
   JLIS_ASSIGN_OR_RETURN(e.date, req_date(j, "date"));
 
   // The fields each type may carry, besides event_id, type and date.
-  static const std::array<std::set<std::string>, 7> allowed = {{
+  static const std::array<std::set<std::string>, 9> allowed = {{
       {"person"},                                                           // birth
       {"person", "resident_code", "from", "address"},                       // move_in
       {"resident_code", "to", "address_abroad"},                            // move_out
@@ -146,6 +148,8 @@ Result<ChangeEvent> event_from_json(const json& j) {
       {"resident_code"},                                                    // death
       {"resident_code", "name", "name_kana"},                               // name_change
       {"resident_code", "name", "name_kana", "date_of_birth", "sex", "address"},  // correction
+      {"resident_code"},                                                    // resident_code_change
+      {"resident_code", "reason"},                                          // my_number_reissue
   }};
   for (auto& [k, v] : j.items()) {
     (void)v;
@@ -175,6 +179,8 @@ Result<ChangeEvent> event_from_json(const json& j) {
   if (j.contains("date_of_birth")) {
     JLIS_ASSIGN_OR_RETURN(e.date_of_birth, req_date(j, "date_of_birth"));
   }
+  JLIS_ASSIGN_OR_RETURN(auto reason, opt_string(j, "reason"));
+  e.reason = reason.value_or("");
   JLIS_ASSIGN_OR_RETURN(auto sex, opt_string(j, "sex"));
   if (sex) {
     JLIS_ASSIGN_OR_RETURN(e.sex, parse_sex(*sex));
@@ -231,6 +237,15 @@ Result<ChangeEvent> event_from_json(const json& j) {
       JLIS_RETURN_IF_ERROR(need(e.resident_code.has_value(), "resident_code"));
       if (!e.name && !e.name_kana && !e.date_of_birth && !e.sex && !e.address)
         return invalid_argument("a correction needs at least one of name, name_kana, date_of_birth, sex, address");
+      return e;
+    case EventType::resident_code_change:
+      JLIS_RETURN_IF_ERROR(need(e.resident_code.has_value(), "resident_code"));
+      return e;
+    case EventType::my_number_reissue:
+      JLIS_RETURN_IF_ERROR(need(e.resident_code.has_value(), "resident_code"));
+      JLIS_RETURN_IF_ERROR(need(!e.reason.empty(), "reason"));
+      if (e.reason != "leak")
+        return invalid_argument("reason must be \"leak\": a My Number is changed only when it has leaked");
       return e;
   }
   return e;

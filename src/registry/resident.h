@@ -42,7 +42,12 @@ struct Resident {
   std::string address_abroad;                    // after a move abroad
 };
 
-enum class EventType { birth, move_in, move_out, relocation, death, name_change, correction };
+// resident_code_change: the resident asked for a new resident code (住民票コードの変更請求); the old
+// code is retired for ever. my_number_reissue: a new My Number because the old one leaked
+// (個人番号の変更請求, reason "leak"). Both are recorded in the history like every other change.
+enum class EventType {
+  birth, move_in, move_out, relocation, death, name_change, correction, resident_code_change, my_number_reissue
+};
 std::string_view event_type_name(EventType type);
 Result<EventType> parse_event_type(std::string_view text);
 
@@ -60,6 +65,7 @@ struct ChangeEvent {
   std::optional<std::string> name, name_kana;  // name_change, correction
   std::optional<Date> date_of_birth;           // correction
   std::optional<Sex> sex;                      // correction
+  std::string reason = {};                     // my_number_reissue: "leak"
 };
 
 // JSON forms of the API (field names as in docs/openapi.yaml).

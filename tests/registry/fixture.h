@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "auth/directory.h"
+#include "numbering/numbering.h"
 #include "registry/registry.h"
 #include "store/data_dir.h"
 #include "store/database.h"
@@ -34,13 +35,17 @@ class RegistryTest : public ::testing::Test {
     auto conn = db_->connect().value();
     ASSERT_TRUE(Registry::migrate(*conn).is_ok());
     ASSERT_TRUE(auth::Directory::migrate(*conn).is_ok());
+    ASSERT_TRUE(numbering::Numbering::migrate(*conn).is_ok());
     pool_ = std::make_unique<store::Pool>(db_);
     writer_ = store::Writer::start(*db_).value();
-    registry_ = std::make_unique<Registry>(*pool_, *writer_, reference());
+    ASSERT_TRUE(numbering::Numbering::create_key_file(dir_.string()).is_ok());
+    numbering_ = numbering::Numbering::open(dir_.string()).value();
+    registry_ = std::make_unique<Registry>(*pool_, *writer_, reference(), numbering_.get());
   }
   void TearDown() override {
     registry_.reset();
     writer_.reset();
+    numbering_.reset();
     pool_.reset();
     db_.reset();
     std::filesystem::remove_all(dir_);
@@ -79,6 +84,7 @@ class RegistryTest : public ::testing::Test {
   std::shared_ptr<store::Database> db_;
   std::unique_ptr<store::Pool> pool_;
   std::unique_ptr<store::Writer> writer_;
+  std::unique_ptr<numbering::Numbering> numbering_;
   std::unique_ptr<Registry> registry_;
 };
 

@@ -1,0 +1,123 @@
+// The card lifecycle as its users meet it: municipalities, the card centre and the call centre over
+// HTTP, the factory run by `jlis cards produce`, notices by `jlis cards notices`.
+#include <nlohmann/json.hpp>
+
+#include "../http/client.h"
+#include "jlis_process.h"
+
+namespace jlis::e2e {
+namespace {
+
+using http::testing::Client;
+using http::testing::Headers;
+using http::testing::Reply;
+using nlohmann::json;
+namespace bhttp = boost::beast::http;
+
+class CardE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = (std::filesystem::temp_directory_path() / ("jlis-e2e-cards-" + std::to_string(::getpid()))).string();
+    std::filesystem::remove_all(dir_);
+    ASSERT_EQ(jlis({"init", "--data", dir_}).exit_code, 0);
+    chiyoda_ = jlis({"municipality", "token", "--data", dir_, "--code", "131016"}).last_line();
+    chuo_ = jlis({"municipality", "token", "--data", dir_, "--code", "131024"}).last_line();
+    card_centre_ = jlis({"token", "create", "--data", dir_, "--role", "card-centre"}).last_line();
+    call_centre_ = jlis({"token", "create", "--data", dir_, "--role", "call-centre"}).last_line();
+    ASSERT_EQ(call_centre_.rfind("jlis_", 0), 0u);
+    server_ = new Server(dir_);
+    ASSERT_NE(server_->port(), 0);
+  }
+  static void TearDownTestSuite() {
+    EXPECT_EQ(server_->stop(), 0);
+    delete server_;
+    std::filesystem::remove_all(dir_);
+  }
+
+  Reply get(const std::string& target, const std::string& token) {
+    return Client(server_->port()).get(target, {{"Authorization", "Bearer " + token}});
+  }
+  Reply post(const std::string& target, const std::string& body, const std::string& token) {
+    return Client(server_->port()).request(bhttp::verb::post, target, body, {{"Authorization", "Bearer " + token}});
+  }
+  static json body(const Reply& r) { return json::parse(r.body()); }
+
+  std::string adult(const std::string& id) {
+    json e = {{"event_id", id}, {"type", "birth"}, {"date", "1990-06-15"},
+              {"person", {{"name", "青木　蓮"}, {"name_kana", "アオキ　レン"}, {"date_of_birth", "1990-06-15"},
+                          {"sex", "male"}, {"address", "東京都千代田区丸の内一丁目1番1号"}}}};
+    auto r = post("/v1/municipalities/131016/events", e.dump(), chiyoda_);
+    EXPECT_EQ(r.result_int(), 201) << r.body();
+    return body(r)["resident_code"];
+  }
+
+  static inline std::string dir_, chiyoda_, chuo_, card_centre_, call_centre_;
+  static inline Server* server_ = nullptr;
+};
+
+TEST_F(CardE2E, ApplicationProductionHandoverSuspensionAndLoss) {
+  const std::string resident = adult("card-e2e-1");
+  auto applied = post("/v1/cards/applications",
+                      json{{"resident_code", resident}, {"channel", "window"}, {"photo", true}}.dump(), chiyoda_);
+  ASSERT_EQ(applied.result_int(), 201) << applied.body();
+  const int64_t application = body(applied)["application_id"];
+  EXPECT_EQ(body(applied)["status"], "accepted");
+  // A second application while one is pending is refused with its reason.
+  auto again = post("/v1/cards/applications",
+                    json{{"resident_code", resident}, {"channel", "web"}, {"photo", true}}.dump(), card_centre_);
+  EXPECT_EQ(again.result_int() / 100, 4) << again.body();
+  EXPECT_FALSE(body(again)["error"]["message"].get<std::string>().empty());
+
+  auto produced = jlis({"cards", "produce", "--data", dir_});
+  ASSERT_EQ(produced.exit_code, 0) << produced.err;
+  EXPECT_NE(produced.out.find("produced 1"), std::string::npos) << produced.out;
+
+  auto status = get("/v1/cards/applications/" + std::to_string(application), chiyoda_);
+  ASSERT_EQ(status.result_int(), 200) << status.body();
+  EXPECT_EQ(body(status)["status"], "shipped");
+  const std::string card = body(status)["card_id"];
+
+  EXPECT_EQ(post("/v1/cards/" + card + "/handover", R"({"identity_checked":true})", chuo_).result_int(), 403);
+  EXPECT_EQ(post("/v1/cards/" + card + "/handover", R"({"identity_checked":false})", chiyoda_).result_int() / 100, 4);
+  auto handed = post("/v1/cards/" + card + "/handover", R"({"identity_checked":true})", chiyoda_);
+  ASSERT_EQ(handed.result_int(), 200) << handed.body();
+  EXPECT_EQ(body(handed)["status"], "active");
+  EXPECT_EQ(body(get("/v1/residents/" + resident, chiyoda_))["card_id"], card);
+
+  EXPECT_EQ(post("/v1/cards/" + card + "/suspend", "", chiyoda_).result_int(), 403);
+  auto suspended = post("/v1/cards/" + card + "/suspend", "", call_centre_);
+  ASSERT_EQ(suspended.result_int(), 200) << suspended.body();
+  EXPECT_EQ(body(suspended)["status"], "suspended");
+  EXPECT_EQ(body(post("/v1/cards/" + card + "/resume", "", call_centre_))["status"], "active");
+  auto lost = post("/v1/cards/" + card + "/report-lost", R"({"reason":"stolen"})", call_centre_);
+  ASSERT_EQ(lost.result_int(), 200) << lost.body();
+  EXPECT_NE(body(lost)["status"], "active");
+  EXPECT_EQ(post("/v1/cards/" + card + "/resume", "", call_centre_).result_int(), 409);
+  auto shown = get("/v1/cards/" + card, chiyoda_);
+  ASSERT_EQ(shown.result_int(), 200);
+  EXPECT_GE(body(shown)["history"].size(), 4u);
+  EXPECT_EQ(post("/v1/cards/" + card + "/fly", "", call_centre_).result_int(), 404);
+}
+
+TEST_F(CardE2E, InvalidApplicationsAreRejectedWithTheirReason) {
+  const std::string resident = adult("card-e2e-2");
+  auto no_photo = post("/v1/cards/applications",
+                       json{{"resident_code", resident}, {"channel", "post"}, {"photo", false}}.dump(), card_centre_);
+  EXPECT_EQ(no_photo.result_int() / 100, 4) << no_photo.body();
+  EXPECT_EQ(body(no_photo)["status"], "rejected");
+  EXPECT_EQ(post("/v1/cards/applications", "{oops", chiyoda_).result_int(), 400);
+  EXPECT_EQ(post("/v1/cards/applications",
+                 json{{"resident_code", resident}, {"channel", "fax"}, {"photo", true}}.dump(), chiyoda_).result_int(),
+            400);
+  EXPECT_EQ(get("/v1/cards/applications/999999", chiyoda_).result_int(), 404);
+}
+
+TEST_F(CardE2E, ExpiryNoticesAreACsvForTheMonth) {
+  auto notices = jlis({"cards", "notices", "--data", dir_, "--month", "2030-01"});
+  ASSERT_EQ(notices.exit_code, 0) << notices.err;
+  EXPECT_EQ(notices.out.rfind("card_id,", 0), 0u) << notices.out;
+  EXPECT_EQ(jlis({"cards", "notices", "--data", dir_, "--month", "2030-1"}).exit_code, 1);
+}
+
+}  // namespace
+}  // namespace jlis::e2e
