@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# All registry benchmarks, side by side with their references. Usage: bench/run.sh BUILD_DIR [COUNT]
+# All benchmarks, side by side with their references. Usage: bench/run.sh BUILD_DIR [COUNT]
 # Makes a population of COUNT (default 1,000,000) residents in a fresh data directory.
 set -euo pipefail
 build=$1 count=${2:-1000000}
@@ -16,5 +16,9 @@ done
 rm -f "$data/raw.db"*
 echo "== basic-four search latency"
 "$build/bench/search_latency" --data "$data" --queries 6000
+echo "== My Numbers per second beside raw AES-256"
+"$build/bench/my_number_rate"
+echo "== card production with 1,000,000 applications queued"
+"$build/bench/card_production" 1000000
 echo "== resident-code lookups over HTTP"
 "$(dirname "$0")/http_lookup.sh" "$jlis" "$data" 10 3
