@@ -1,11 +1,11 @@
 #include "auth/directory.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <sstream>
 
+#include "common/digest.h"
 #include "store/migrations.h"
 
 namespace jlis::auth {
@@ -24,12 +24,6 @@ std::string hex(const unsigned char* p, size_t n) {
   return out;
 }
 
-std::string sha256_hex(const std::string& text) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
-  return hex(md, len);
-}
 
 Result<std::string> random_hex(size_t bytes) {
   std::vector<unsigned char> buf(bytes);

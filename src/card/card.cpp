@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/enum_names.h"
+
 namespace jlis::card {
 namespace {
 
@@ -19,15 +21,6 @@ constexpr std::array<std::string_view, 6> kCardStatuses = {"shipped", "active", 
 constexpr std::array<std::string_view, 2> kLossReasons = {"lost", "stolen"};
 constexpr std::array<std::string_view, 5> kActions = {"handover", "suspend", "resume", "report-lost", "return"};
 
-template <class E, size_t N>
-Result<E> parse(const std::array<std::string_view, N>& names, std::string_view text, const char* what) {
-  for (size_t i = 0; i < N; ++i)
-    if (!names[i].empty() && names[i] == text) return static_cast<E>(i);
-  std::string allowed;
-  for (auto n : names)
-    if (!n.empty()) allowed += (allowed.empty() ? "" : ", ") + std::string(n);
-  return invalid_argument(std::string(what) + " must be one of " + allowed);
-}
 
 json opt_date(const std::optional<Date>& d) { return d ? json(d->to_iso()) : json(nullptr); }
 json express_json(Express e) { return e == Express::none ? json(nullptr) : json(express_name(e)); }
@@ -35,19 +28,19 @@ json express_json(Express e) { return e == Express::none ? json(nullptr) : json(
 }  // namespace
 
 std::string_view channel_name(Channel c) { return kChannels[static_cast<size_t>(c)]; }
-Result<Channel> parse_channel(std::string_view t) { return parse<Channel>(kChannels, t, "channel"); }
+Result<Channel> parse_channel(std::string_view t) { return parse_enum_name<Channel>(kChannels, t, "channel"); }
 std::string_view express_name(Express e) { return kExpress[static_cast<size_t>(e)]; }
-Result<Express> parse_express(std::string_view t) { return parse<Express>(kExpress, t, "express"); }
+Result<Express> parse_express(std::string_view t) { return parse_enum_name<Express>(kExpress, t, "express"); }
 std::string_view application_status_name(ApplicationStatus s) { return kApplicationStatuses[static_cast<size_t>(s)]; }
 Result<ApplicationStatus> parse_application_status(std::string_view t) {
-  return parse<ApplicationStatus>(kApplicationStatuses, t, "application status");
+  return parse_enum_name<ApplicationStatus>(kApplicationStatuses, t, "application status");
 }
 std::string_view card_status_name(CardStatus s) { return kCardStatuses[static_cast<size_t>(s)]; }
-Result<CardStatus> parse_card_status(std::string_view t) { return parse<CardStatus>(kCardStatuses, t, "card status"); }
+Result<CardStatus> parse_card_status(std::string_view t) { return parse_enum_name<CardStatus>(kCardStatuses, t, "card status"); }
 std::string_view loss_reason_name(LossReason r) { return kLossReasons[static_cast<size_t>(r)]; }
-Result<LossReason> parse_loss_reason(std::string_view t) { return parse<LossReason>(kLossReasons, t, "reason"); }
+Result<LossReason> parse_loss_reason(std::string_view t) { return parse_enum_name<LossReason>(kLossReasons, t, "reason"); }
 std::string_view card_action_name(CardAction a) { return kActions[static_cast<size_t>(a)]; }
-Result<CardAction> parse_card_action(std::string_view t) { return parse<CardAction>(kActions, t, "action"); }
+Result<CardAction> parse_card_action(std::string_view t) { return parse_enum_name<CardAction>(kActions, t, "action"); }
 
 bool Application::late(Date today) const {
   return due_on && today > *due_on &&

@@ -1,11 +1,11 @@
 #include "registry/registry.h"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
+#include "common/digest.h"
 #include "common/text.h"
 #include "store/migrations.h"
 
@@ -90,18 +90,6 @@ Value opt_text(const std::optional<LocalGovernmentCode>& c) {
   return c ? Value(c->str()) : Value(nullptr);
 }
 
-std::string sha256_hex(const std::string& text) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* d = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += d[md[i] >> 4];
-    out += d[md[i] & 15];
-  }
-  return out;
-}
 
 }  // namespace
 

@@ -1,5 +1,7 @@
 #include "registry/resident.h"
 
+#include "common/enum_names.h"
+
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -16,15 +18,6 @@ constexpr std::array<std::string_view, 9> kEventTypes = {
     "birth", "move_in", "move_out", "relocation", "death", "name_change", "correction", "resident_code_change",
     "my_number_reissue"};
 
-template <class Enum, size_t N>
-Result<Enum> parse_enum(const std::array<std::string_view, N>& names, std::string_view text,
-                        std::string_view what) {
-  for (size_t i = 0; i < N; ++i)
-    if (names[i] == text) return static_cast<Enum>(i);
-  std::string all;
-  for (auto n : names) all += (all.empty() ? "" : ", ") + std::string(n);
-  return invalid_argument(std::string(what) + " must be one of " + all);
-}
 
 // Reads an optional string field, failing when present but not a string.
 Result<std::optional<std::string>> opt_string(const json& j, const char* key) {
@@ -72,14 +65,14 @@ json person_json(const Person& p) {
 }  // namespace
 
 std::string_view sex_name(Sex sex) { return kSex[static_cast<int>(sex)]; }
-Result<Sex> parse_sex(std::string_view text) { return parse_enum<Sex>(kSex, text, "sex"); }
+Result<Sex> parse_sex(std::string_view text) { return parse_enum_name<Sex>(kSex, text, "sex"); }
 std::string_view status_name(ResidentStatus s) { return kStatus[static_cast<int>(s)]; }
 Result<ResidentStatus> parse_status(std::string_view text) {
-  return parse_enum<ResidentStatus>(kStatus, text, "status");
+  return parse_enum_name<ResidentStatus>(kStatus, text, "status");
 }
 std::string_view event_type_name(EventType t) { return kEventTypes[static_cast<int>(t)]; }
 Result<EventType> parse_event_type(std::string_view text) {
-  return parse_enum<EventType>(kEventTypes, text, "type");
+  return parse_enum_name<EventType>(kEventTypes, text, "type");
 }
 
 json to_json(const Resident& r) {
