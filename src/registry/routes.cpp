@@ -42,6 +42,16 @@ Result<ResidentCode> resident_code_param(const Request& req) {
   return *code;
 }
 
+// The resident named in the path, for a caller allowed to read it: token and purpose (401/403), code
+// (400), existence (404), a municipality's scope (403), in that order.
+Result<std::pair<Reader, Resident>> read_resident(auth::Directory& directory, Registry& registry, const Request& req) {
+  JLIS_ASSIGN_OR_RETURN(Reader reader, authorize_read(directory, req, req.query_param("purpose")));
+  JLIS_ASSIGN_OR_RETURN(ResidentCode code, resident_code_param(req));
+  JLIS_ASSIGN_OR_RETURN(Resident resident, registry.get(code));
+  JLIS_RETURN_IF_ERROR(check_municipality_reads(reader, resident));
+  return std::make_pair(std::move(reader), std::move(resident));
+}
+
 Response json_response(int status, const json& body) { return Response::json(status, body.dump()); }
 
 // Records the provision, then answers: nothing leaves unrecorded.
@@ -110,14 +120,9 @@ void add_routes(http::Server& server, Registry& registry, auth::Directory& direc
   });
 
   server.route("GET", "/v1/residents/{resident_code}", [&, view](const Request& req) {
-    auto reader = authorize_read(directory, req, req.query_param("purpose"));
-    if (!reader.ok()) return Response::error(reader.status());
-    auto code = resident_code_param(req);
-    if (!code.ok()) return Response::error(code.status());
-    auto r = registry.get(*code);
-    if (!r.ok()) return Response::error(r.status());
-    if (Status s = check_municipality_reads(*reader, *r); !s.is_ok()) return Response::error(s);
-    return provide(registry, *reader, req, {r->resident_code}, 200, view(*r));
+    auto found = read_resident(directory, registry, req);
+    if (!found.ok()) return Response::error(found.status());
+    return provide(registry, found->first, req, {found->second.resident_code}, 200, view(found->second));
   });
 
   server.route("GET", "/v1/residents", [&, view](const Request& req) {
@@ -157,14 +162,10 @@ void add_routes(http::Server& server, Registry& registry, auth::Directory& direc
   });
 
   server.route("GET", "/v1/residents/{resident_code}/history", [&, view](const Request& req) {
-    auto reader = authorize_read(directory, req, req.query_param("purpose"));
-    if (!reader.ok()) return Response::error(reader.status());
-    auto code = resident_code_param(req);
-    if (!code.ok()) return Response::error(code.status());
-    auto r = registry.get(*code);
-    if (!r.ok()) return Response::error(r.status());
-    if (Status s = check_municipality_reads(*reader, *r); !s.is_ok()) return Response::error(s);
-    auto history = registry.history(*code);
+    auto found = read_resident(directory, registry, req);
+    if (!found.ok()) return Response::error(found.status());
+    const ResidentCode code = found->second.resident_code;
+    auto history = registry.history(code);
     if (!history.ok()) return Response::error(history.status());
     json events = json::array();
     for (const auto& h : *history) {
@@ -173,7 +174,7 @@ void add_routes(http::Server& server, Registry& registry, auth::Directory& direc
                         {"municipality_code", h.municipality.str()}, {"event", json::parse(h.event_json)},
                         {"resident", json::parse(h.resident_json)}});
     }
-    return provide(registry, *reader, req, {*code}, 200, {{"resident_code", code->str()}, {"events", events}});
+    return provide(registry, found->first, req, {code}, 200, {{"resident_code", code.str()}, {"events", events}});
   });
 
   server.route("GET", "/v1/residents/{resident_code}/provisions", [&, view](const Request& req) {
