@@ -123,6 +123,29 @@ struct Card {
   bool usable(Date today) const { return status == CardStatus::active && today <= expires_on; }
 };
 
+// The public keys that a card's chip generated at the window for its JPKI certificates, as PEM
+// SubjectPublicKeyInfo (the private keys never leave the card). The signature key is absent for a
+// holder under 15, who gets no signature certificate.
+struct CardKeys {
+  std::string signature = {};
+  std::string authentication = {};
+};
+
+// A change to a card, as a CardListener (card_system.h) hears it.
+struct CardChange {
+  enum class Kind { handed_over, suspended, resumed, lost, stolen, returned, invalidated };
+  Kind kind = Kind::handed_over;
+  std::string card_id = {};
+  ResidentCode resident_code = {};
+  Date on = {};             // the day it happened
+  std::string actor = {};   // as in CardEvent
+  std::string note = {};    // invalidated: why ("replaced by card ...", "the holder died")
+  // handed_over only: what the CA needs to write the certificates onto the card.
+  Date cert_expires_on = {};
+  bool signature_certificate_allowed = false;
+  const CardKeys* keys = nullptr;  // null when the handover carried no keys
+};
+
 // JSON forms of the API.
 // {"resident_code", "channel", "photo", "express" (optional), "email" (optional)}; no other fields.
 Result<ApplicationRequest> application_request_from_json(const nlohmann::json& json);

@@ -79,7 +79,7 @@ void CardSystem::attach(registry::Registry& registry) {
     }
     // A move abroad leaves the card as it is: cards stay usable abroad since May 2024.
     if (event.type != registry::EventType::death) return Status::ok();
-    Status s = internal::on_death(conn, after.resident_code, {event.date, "registry", now_iso8601()});
+    Status s = internal::on_death(conn, after.resident_code, {event.date, "registry", now_iso8601(), &listeners_});
     if (s.is_ok()) ++invalidated_;
     return s;
   });
@@ -205,7 +205,8 @@ Result<Card> CardSystem::card(const auth::Principal& by, const std::string& card
   return std::move(found.first);
 }
 
-Result<Card> CardSystem::handover(const auth::Principal& by, const std::string& card_id, bool identity_checked) {
+Result<Card> CardSystem::handover(const auth::Principal& by, const std::string& card_id, bool identity_checked,
+                                  const std::optional<CardKeys>& keys) {
   if (by.role != Role::municipality) return permission_denied("only the resident's municipality hands a card over");
   JLIS_RETURN_IF_ERROR(check_card_id(card_id));
   if (!identity_checked)
@@ -214,8 +215,10 @@ Result<Card> CardSystem::handover(const auth::Principal& by, const std::string& 
   if (found.second.municipality_code.str() != by.subject)
     return permission_denied("only the resident's municipality hands a card over");
   const internal::Holder holder = internal::holder_of(found.second);
-  const internal::Stamp stamp{today(), actor_of(by), now_iso8601()};
-  auto out = on_writer<Card>(writer_, [&](Connection& c) { return internal::handover(c, card_id, holder, stamp); });
+  const internal::Stamp stamp{today(), actor_of(by), now_iso8601(), &listeners_};
+  auto out = on_writer<Card>(writer_, [&](Connection& c) {
+    return internal::handover(c, card_id, holder, stamp, keys ? &*keys : nullptr);
+  });
   if (!out.ok()) return out;
   ++handed_over_;
   return with_history(card_id);
@@ -230,7 +233,7 @@ Result<Card> CardSystem::act(const auth::Principal& by, const std::string& card_
   JLIS_ASSIGN_OR_RETURN(auto found, card_and_holder(card_id));
   if (needed == Role::municipality && found.second.municipality_code.str() != by.subject)
     return permission_denied("the resident is registered in another municipality");
-  const internal::Stamp stamp{today(), actor_of(by), now_iso8601()};
+  const internal::Stamp stamp{today(), actor_of(by), now_iso8601(), &listeners_};
   auto out = on_writer<Card>(writer_,
                              [&](Connection& c) { return internal::transition(c, card_id, action, stamp, note); });
   if (!out.ok()) return out;

@@ -78,6 +78,11 @@
 
 namespace jlis::card {
 
+// Hears every change to a card inside the transaction that makes it, on the writer's connection,
+// so another component (the JPKI CA) acts atomically with it: a failure refuses the change. Runs
+// for the API's operations and for generated populations alike.
+using CardListener = std::function<Status(store::Connection& conn, const CardChange& change)>;
+
 struct CardSystemOptions {
   // Today in Japan; Date::today when empty. Tests set it.
   std::function<Date()> clock = {};
@@ -152,8 +157,10 @@ class CardSystem {
 
   Result<Card> card(const auth::Principal& by, const std::string& card_id);
   // Hands a shipped card over (交付): `identity_checked` is the municipality's confirmation that it
-  // checked the holder's identity; without it the handover is refused (invalid_argument).
-  Result<Card> handover(const auth::Principal& by, const std::string& card_id, bool identity_checked);
+  // checked the holder's identity; without it the handover is refused (invalid_argument). `keys`
+  // are the public keys the card generated for its certificates; listeners decide what they need.
+  Result<Card> handover(const auth::Principal& by, const std::string& card_id, bool identity_checked,
+                        const std::optional<CardKeys>& keys = std::nullopt);
   Result<Card> suspend(const auth::Principal& by, const std::string& card_id);
   Result<Card> resume(const auth::Principal& by, const std::string& card_id);
   Result<Card> report_lost(const auth::Principal& by, const std::string& card_id, LossReason reason);
@@ -166,6 +173,9 @@ class CardSystem {
 
   // Records and answers the expiry notices of `month` ("YYYY-MM"); see the decisions above.
   Result<NoticeRun> expiry_notices(const std::string& month);
+
+  // Adds a listener for card changes (not thread-safe: call before serving).
+  void add_listener(CardListener listener) { listeners_.push_back(std::move(listener)); }
 
   // Counters for /metrics.
   std::string metrics() const;
@@ -181,6 +191,7 @@ class CardSystem {
   store::Writer& writer_;
   registry::Registry& registry_;
   CardSystemOptions options_;
+  std::vector<CardListener> listeners_;
   std::atomic<uint64_t> accepted_{0}, rejected_{0}, produced_{0}, handed_over_{0}, suspended_{0}, resumed_{0},
       lost_{0}, returned_{0}, invalidated_{0}, notices_{0};
 };

@@ -130,9 +130,25 @@ Status set_status(Connection& conn, const std::string& card_id, CardStatus statu
                       {std::string(card_status_name(status)), card_id}).status();
 }
 
-Status invalidate(Connection& conn, const std::string& card_id, const Stamp& stamp, const std::string& why) {
+// Tells the stamp's listeners of a change.
+Status notify(Connection& conn, const Stamp& stamp, CardChange change) {
+  if (stamp.listeners == nullptr) return Status::ok();
+  change.on = stamp.on;
+  change.actor = stamp.actor;
+  for (const auto& listener : *stamp.listeners) JLIS_RETURN_IF_ERROR(listener(conn, change));
+  return Status::ok();
+}
+
+Status invalidate(Connection& conn, const std::string& card_id, const ResidentCode& resident, const Stamp& stamp,
+                  const std::string& why) {
   JLIS_RETURN_IF_ERROR(set_status(conn, card_id, CardStatus::invalid));
-  return record_event(conn, card_id, "invalidated", stamp, why);
+  JLIS_RETURN_IF_ERROR(record_event(conn, card_id, "invalidated", stamp, why));
+  CardChange change;
+  change.kind = CardChange::Kind::invalidated;
+  change.card_id = card_id;
+  change.resident_code = resident;
+  change.note = why;
+  return notify(conn, stamp, std::move(change));
 }
 
 // The resident's cards that are still shipped, active or suspended.
@@ -310,7 +326,8 @@ Result<std::string> produce(Connection& conn, const Queued& q, const Stamp& stam
   return card_id;
 }
 
-Result<Card> handover(Connection& conn, const std::string& card_id, const Holder& h, const Stamp& stamp) {
+Result<Card> handover(Connection& conn, const std::string& card_id, const Holder& h, const Stamp& stamp,
+                      const CardKeys* keys) {
   JLIS_ASSIGN_OR_RETURN(auto card, load_card(conn, card_id, false));
   if (!card) return not_found("no card has the id " + card_id);
   if (card->status != CardStatus::shipped)
@@ -328,7 +345,8 @@ Result<Card> handover(Connection& conn, const std::string& card_id, const Holder
   JLIS_RETURN_IF_ERROR(record_event(conn, card_id, "handed_over", stamp, "identity checked"));
   JLIS_ASSIGN_OR_RETURN(auto others, current_cards(conn, h.resident_code));
   for (const auto& other : others) {
-    if (other != card_id) JLIS_RETURN_IF_ERROR(invalidate(conn, other, stamp, "replaced by card " + card_id));
+    if (other != card_id)
+      JLIS_RETURN_IF_ERROR(invalidate(conn, other, h.resident_code, stamp, "replaced by card " + card_id));
   }
   JLIS_RETURN_IF_ERROR(conn.execute(
       "UPDATE card_applications SET status = 'delivered', delivered_on = ? WHERE application_id = ?",
@@ -337,6 +355,14 @@ Result<Card> handover(Connection& conn, const std::string& card_id, const Holder
   card->delivered_on = stamp.on;
   card->cert_expires_on = cert.expires_on;
   card->signature_certificate_allowed = cert.signature_certificate_allowed;
+  CardChange change;
+  change.kind = CardChange::Kind::handed_over;
+  change.card_id = card_id;
+  change.resident_code = h.resident_code;
+  change.cert_expires_on = cert.expires_on;
+  change.signature_certificate_allowed = cert.signature_certificate_allowed;
+  change.keys = keys;
+  JLIS_RETURN_IF_ERROR(notify(conn, stamp, std::move(change)));
   return std::move(*card);
 }
 
@@ -376,12 +402,25 @@ Result<Card> transition(Connection& conn, const std::string& card_id, CardAction
   JLIS_RETURN_IF_ERROR(set_status(conn, card_id, rule.to));
   JLIS_RETURN_IF_ERROR(record_event(conn, card_id, rule.event, stamp, note));
   card->status = rule.to;
+  CardChange change;
+  change.card_id = card_id;
+  change.resident_code = card->resident_code;
+  switch (action) {
+    case CardAction::suspend: change.kind = CardChange::Kind::suspended; break;
+    case CardAction::resume: change.kind = CardChange::Kind::resumed; break;
+    case CardAction::report_lost:
+      change.kind = note == "stolen" ? CardChange::Kind::stolen : CardChange::Kind::lost;
+      break;
+    case CardAction::return_: change.kind = CardChange::Kind::returned; break;
+    case CardAction::handover: break;
+  }
+  JLIS_RETURN_IF_ERROR(notify(conn, stamp, std::move(change)));
   return std::move(*card);
 }
 
 Status on_death(Connection& conn, const ResidentCode& resident, const Stamp& stamp) {
   JLIS_ASSIGN_OR_RETURN(auto cards, current_cards(conn, resident));
-  for (const auto& id : cards) JLIS_RETURN_IF_ERROR(invalidate(conn, id, stamp, "the holder died"));
+  for (const auto& id : cards) JLIS_RETURN_IF_ERROR(invalidate(conn, id, resident, stamp, "the holder died"));
   return conn.execute(
       "UPDATE card_applications SET status = 'cancelled', reason_code = 'conflict', "
       "reason = 'the resident died before production' WHERE resident_code = ? AND status = 'accepted'",

@@ -32,6 +32,7 @@ struct Stamp {
   Date on = {};
   std::string actor = {};
   std::string recorded_at = {};  // ISO 8601 UTC
+  const std::vector<CardListener>* listeners = nullptr;  // who hears the changes made (may be null)
 };
 
 // Checks the application against the holder and the resident's cards and records it, accepted or
@@ -55,7 +56,8 @@ Result<std::vector<Queued>> queue_head(store::Connection& conn, size_t limit);
 Result<std::string> produce(store::Connection& conn, const Queued& queued, const Stamp& stamp);
 
 // The card operations answer the card as it is after them, without its history.
-Result<Card> handover(store::Connection& conn, const std::string& card_id, const Holder& holder, const Stamp& stamp);
+Result<Card> handover(store::Connection& conn, const std::string& card_id, const Holder& holder, const Stamp& stamp,
+                      const CardKeys* keys = nullptr);
 // suspend, resume, report_lost (note: the loss reason), return_.
 Result<Card> transition(store::Connection& conn, const std::string& card_id, CardAction action, const Stamp& stamp,
                         const std::string& note);

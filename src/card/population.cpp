@@ -41,9 +41,10 @@ struct Tally {
 // One resident's card history, told through the ledger's rules.
 class Story {
  public:
-  Story(Connection& conn, const Holder& h, Date today, uint64_t seed, const std::string& at, Tally& tally)
+  Story(Connection& conn, const Holder& h, Date today, uint64_t seed, const std::string& at, Tally& tally,
+        const std::vector<CardListener>* listeners, const std::function<CardKeys(uint64_t)>& card_keys)
       : conn_(conn), h_(h), today_(today), rng_{seed ^ (h.resident_code.body() * 0xD1B54A32D192ED03ULL)}, at_(at),
-        tally_(tally) {}
+        tally_(tally), listeners_(listeners), card_keys_(card_keys) {}
 
   Status tell(double applied_share) {
     if (!chance(applied_share)) return Status::ok();
@@ -74,7 +75,10 @@ class Story {
       const Date handed = produced_on.add_days(fast ? uniform(1, 3) : uniform(3, 40));
       if (handed > today_) return end(Outcome::shipped);
       const std::string window = "municipality:" + h_.municipality_code.str();
-      JLIS_ASSIGN_OR_RETURN(Card card, internal::handover(conn_, card_id, h_, stamp(handed, window)));
+      std::optional<CardKeys> keys;
+      if (card_keys_) keys = card_keys_(rng_());
+      JLIS_ASSIGN_OR_RETURN(Card card,
+                            internal::handover(conn_, card_id, h_, stamp(handed, window), keys ? &*keys : nullptr));
       const Date last = std::min(today_, card.expires_on);
       const double fate = unit();
       if (fate < 0.015) {
@@ -132,7 +136,7 @@ class Story {
     tally_.outcome = o;
     return Status::ok();
   }
-  Stamp stamp(Date on, std::string actor) const { return {on, std::move(actor), at_}; }
+  Stamp stamp(Date on, std::string actor) const { return {on, std::move(actor), at_, listeners_}; }
   double unit() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
   bool chance(double p) { return unit() < p; }
   int64_t uniform(int64_t lo, int64_t hi) {  // inclusive; the modulo bias is far below what matters here
@@ -149,6 +153,8 @@ class Story {
   SplitMix64 rng_;
   const std::string& at_;
   Tally& tally_;
+  const std::vector<CardListener>* listeners_;
+  const std::function<CardKeys(uint64_t)>& card_keys_;
   std::string rejection_;
 };
 
@@ -207,7 +213,8 @@ struct Population {
       for (size_t i = begin; i < end; ++i) {
         jobs.push_back([&, i](Connection& conn) {
           tallies[i] = {};  // the writer may run a job twice
-          return Story(conn, holders[i], today, o.seed, at, tallies[i]).tell(o.applied_share);
+          return Story(conn, holders[i], today, o.seed, at, tallies[i], &cards.listeners_, o.card_keys)
+              .tell(o.applied_share);
         });
       }
       in_flight.push_back({begin, end, cards.writer_.enqueue(std::move(jobs))});

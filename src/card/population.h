@@ -28,6 +28,10 @@ struct CardPopulationOptions {
   uint64_t seed = 1;
   double applied_share = 0.75;
   size_t batch = 4096;  // residents per writer round
+  // The key pairs of simulated cards: each handover draws the public keys its chip would have
+  // generated from here (a pool of pre-generated pairs, `--key-pool N`), so the CA's listener can
+  // write certificates. Empty: handovers carry no keys. Called on the writer thread.
+  std::function<CardKeys(uint64_t draw)> card_keys = {};
   // Called after each round with the residents done so far.
   std::function<void(int64_t done, int64_t total)> progress = {};
 };

@@ -42,13 +42,17 @@ Result<Card> perform(CardSystem& cards, const auth::Principal& by, const std::st
                      const json& body) {
   switch (action) {
     case CardAction::handover: {
-      JLIS_RETURN_IF_ERROR(only_fields(body, {"identity_checked"}, "handover"));
+      JLIS_RETURN_IF_ERROR(only_fields(body, {"identity_checked", "public_keys"}, "handover"));
       bool checked = false;
       if (body.contains("identity_checked")) {
         if (!body["identity_checked"].is_boolean()) return invalid_argument("identity_checked must be true or false");
         checked = body["identity_checked"].get<bool>();
       }
-      return cards.handover(by, card_id, checked);
+      std::optional<CardKeys> keys;
+      if (body.contains("public_keys")) {
+        JLIS_ASSIGN_OR_RETURN(keys, card_keys_from_json(body["public_keys"]));
+      }
+      return cards.handover(by, card_id, checked, keys);
     }
     case CardAction::report_lost: {
       JLIS_RETURN_IF_ERROR(only_fields(body, {"reason"}, "report-lost"));
@@ -73,6 +77,20 @@ Result<Card> perform(CardSystem& cards, const auth::Principal& by, const std::st
 }
 
 }  // namespace
+
+Result<CardKeys> card_keys_from_json(const json& j) {
+  if (!j.is_object()) return invalid_argument("public_keys must be an object {\"signature\", \"authentication\"}");
+  CardKeys keys;
+  for (const auto& [k, v] : j.items()) {
+    if (k != "signature" && k != "authentication")
+      return invalid_argument("unknown field '" + k + "' in public_keys (signature, authentication)");
+    if (!v.is_string() || v.get<std::string>().empty())
+      return invalid_argument("public_keys." + k + " must be a PEM public key");
+    (k == "signature" ? keys.signature : keys.authentication) = v.get<std::string>();
+  }
+  if (keys.signature.empty() && keys.authentication.empty()) return invalid_argument("public_keys is empty");
+  return keys;
+}
 
 registry::ResidentDecorator resident_decorator(CardSystem& cards) {
   return [&cards](const registry::Resident& r, json& j) { cards.decorate(r, j); };

@@ -5,7 +5,9 @@
 //   GET  /v1/cards/applications?late=true[&limit=] express applications past due, not handed over
 //   GET  /v1/cards/applications/{application_id}
 //   GET  /v1/cards/{card_id}                      the card with its history
-//   POST /v1/cards/{card_id}/{action}             handover {"identity_checked": true},
+//   POST /v1/cards/{card_id}/{action}             handover {"identity_checked": true, "public_keys":
+//                                                 {"signature": PEM, "authentication": PEM}} (the
+//                                                 keys the card generated; see card_keys_from_json),
 //                                                 suspend, resume, report-lost {"reason": "lost" |
 //                                                 "stolen"} (default lost), return; an unknown
 //                                                 action answers 404. The body of the others is
@@ -20,6 +22,10 @@
 namespace jlis::card {
 
 void add_routes(http::Server& server, CardSystem& cards, auth::Directory& directory);
+
+// {"signature": PEM, "authentication": PEM}: the card's public keys, at least one (the signature
+// key is absent for a holder under 15). Only the shape is checked here; the CA parses them.
+Result<CardKeys> card_keys_from_json(const nlohmann::json& json);
 
 // CardSystem::decorate as a registry::ResidentDecorator: adds "card_id" to resident JSON.
 registry::ResidentDecorator resident_decorator(CardSystem& cards);
