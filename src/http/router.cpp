@@ -89,8 +89,13 @@ void Router::add(std::string method, std::string_view pattern, Handler handler) 
       const size_t slash = rest.find('/');
       std::string_view s = rest.substr(0, slash);
       const bool param = s.size() >= 2 && s.front() == '{' && s.back() == '}';
-      fresh.segments.push_back(
-          {std::string(param ? s.substr(1, s.size() - 2) : s), param});
+      std::string_view name = param ? s.substr(1, s.size() - 2) : s;
+      const bool is_rest = param && name.size() > 3 && name.substr(name.size() - 3) == "...";
+      if (is_rest) name.remove_suffix(3);
+      assert(!is_rest || slash == std::string_view::npos);  // a rest parameter ends the pattern
+      fresh.segments.push_back({std::string(name), is_rest ? Segment::kRest
+                                                   : param ? Segment::kParam
+                                                           : Segment::kLiteral});
       if (slash == std::string_view::npos) break;
       rest.remove_prefix(slash + 1);
     }
@@ -111,16 +116,18 @@ void Router::add(std::string method, std::string_view pattern, Handler handler) 
 }
 
 bool Router::matches(const Pattern& p, const std::vector<std::string>& segments) {
-  if (p.segments.size() != segments.size()) return false;
-  for (size_t i = 0; i < segments.size(); ++i) {
-    if (!p.segments[i].param && p.segments[i].text != segments[i]) return false;
+  const bool rest = p.segments.back().kind == Segment::kRest;
+  if (rest ? segments.size() < p.segments.size() : segments.size() != p.segments.size()) return false;
+  for (size_t i = 0; i < p.segments.size(); ++i) {
+    if (p.segments[i].kind == Segment::kLiteral && p.segments[i].text != segments[i]) return false;
   }
   return true;
 }
 
 bool Router::more_specific(const Pattern& a, const Pattern& b) {
-  for (size_t i = 0; i < a.segments.size(); ++i) {
-    if (a.segments[i].param != b.segments[i].param) return !a.segments[i].param;
+  const size_t n = std::min(a.segments.size(), b.segments.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a.segments[i].kind != b.segments[i].kind) return a.segments[i].kind > b.segments[i].kind;
   }
   return false;
 }
@@ -143,8 +150,18 @@ Router::Match Router::match(std::string_view method, const std::vector<std::stri
 
   Match m;
   if (best != nullptr) {
-    for (size_t i = 0; i < segments.size(); ++i) {
-      if (best->segments[i].param) params.insert_or_assign(best->segments[i].text, segments[i]);
+    for (size_t i = 0; i < best->segments.size(); ++i) {
+      const Segment& s = best->segments[i];
+      if (s.kind == Segment::kParam) {
+        params.insert_or_assign(s.text, segments[i]);
+      } else if (s.kind == Segment::kRest) {
+        std::string joined = segments[i];
+        for (size_t j = i + 1; j < segments.size(); ++j) {
+          joined += '/';
+          joined += segments[j];
+        }
+        params.insert_or_assign(s.text, std::move(joined));
+      }
     }
     m.kind = Match::kFound;
     m.route = best_route;

@@ -48,16 +48,19 @@ class Router {
   // Adds or replaces the handler of (method, pattern).
   void add(std::string method, std::string_view pattern, Handler handler);
 
-  // Matches decoded segments. On kFound fills params from the pattern's {name} segments. When
-  // several patterns match, the one with a literal segment where the other has a parameter wins
-  // ("/residents/search" over "/residents/{code}").
+  // Matches decoded segments. On kFound fills params from the pattern's {name} segments. A last
+  // segment {name...} (a rest parameter) matches one or more remaining segments and binds them
+  // joined with "/" (the decoded segments: "/ocsp/a%2Fb/c" binds "a/b/c"). When several patterns
+  // match, the first segment where they differ decides: a literal beats a parameter, which beats a
+  // rest parameter ("/residents/search" over "/residents/{code}" over "/residents/{rest...}").
   Match match(std::string_view method, const std::vector<std::string>& segments,
               std::map<std::string, std::string>& params) const;
 
  private:
   struct Segment {
+    enum Kind { kRest, kParam, kLiteral };  // in increasing order of precedence
     std::string text;  // literal text, or the parameter name
-    bool param;
+    Kind kind;
   };
   struct Pattern {
     std::string text;
