@@ -9,10 +9,13 @@ COUNT      ?= 100000
 JLIS        = $(BUILD)/src/cli/jlis
 
 PACKAGES = cmake ninja-build g++ pkg-config libssl-dev libsqlite3-dev libicu-dev libboost-dev \
-           nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
+           nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev \
+           libp11-dev libp11-kit-dev softhsm2 openssl
+# The real clients the PKI tests run against our certificates, CRLs and OCSP responses.
+TEST_PACKAGES = gnutls-bin libnss3-tools python3-cryptography
 BENCH_PACKAGES = wrk nginx-light curl
 
-.PHONY: all deps build run test test-fast test-asan bench-deps bench clean
+.PHONY: all deps test-deps build run test test-fast test-asan bench-deps bench clean
 
 all: build
 
@@ -39,10 +42,13 @@ run: build
 # The whole suite, then again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test: test-fast test-asan
 
-test-fast: build
+test-deps: deps
+	$(call apt_install,$(TEST_PACKAGES))
+
+test-fast: build test-deps
 	cd $(BUILD) && ctest --output-on-failure -j2
 
-test-asan: deps
+test-asan: test-deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJLIS_SANITIZE=ON
 	cmake --build $(ASAN_BUILD)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j2

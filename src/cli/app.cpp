@@ -1,6 +1,7 @@
 #include "cli/app.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "store/data_dir.h"
 
@@ -13,10 +14,19 @@ Status migrate_all(store::Database& db) {
   JLIS_RETURN_IF_ERROR(registry::Registry::migrate(*conn));
   JLIS_RETURN_IF_ERROR(numbering::Numbering::migrate(*conn));
   JLIS_RETURN_IF_ERROR(card::CardSystem::migrate(*conn));
+  JLIS_RETURN_IF_ERROR(pki::CertificateAuthority::migrate(*conn));
   return Status::ok();
 }
 
 }  // namespace
+
+pki::CaSecrets App::ca_secrets() {
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v ? v : "");
+  };
+  return {env("JLIS_CA_PASSPHRASE"), env("JLIS_PKCS11_PIN")};
+}
 
 Status App::init(const std::string& data_dir) {
   JLIS_RETURN_IF_ERROR(store::init_data_dir(data_dir));
@@ -41,6 +51,11 @@ Result<std::unique_ptr<App>> App::open(const std::string& data_dir, const std::s
                                                         app->numbering_.get());
   app->cards_ = std::make_unique<card::CardSystem>(*app->pool_, *app->writer_, *app->registry_);
   app->cards_->attach(*app->registry_);  // before any event: a death must reach the cards
+  if (pki::CertificateAuthority::exists(data_dir)) {
+    JLIS_ASSIGN_OR_RETURN(app->ca_, pki::CertificateAuthority::open(data_dir, *app->pool_, *app->writer_,
+                                                                     *app->registry_, ca_secrets()));
+    app->ca_->attach(*app->registry_, *app->cards_);  // revocation and issuance join the changes
+  }
   // Residents registered before My Numbers existed get theirs now (a no-op once done).
   JLIS_ASSIGN_OR_RETURN(int64_t numbered, app->registry_->assign_missing_my_numbers([](int64_t done, int64_t total) {
     if (total >= 10000) std::fprintf(stderr, "assigning My Numbers to existing residents: %lld/%lld\n",
@@ -52,6 +67,7 @@ Result<std::unique_ptr<App>> App::open(const std::string& data_dir, const std::s
 
 App::~App() {
   // Components first, then the writer (which finishes its queue), then the connections.
+  ca_.reset();
   cards_.reset();
   registry_.reset();
   directory_.reset();

@@ -9,6 +9,7 @@
 #include "common/reference_data.h"
 #include "card/card_system.h"
 #include "numbering/numbering.h"
+#include "pki/ca.h"
 #include "registry/registry.h"
 #include "store/database.h"
 #include "store/writer.h"
@@ -20,7 +21,11 @@ class App {
   // Creates (or upgrades) the data directory and its schema, and creates the My Number key
   // (DIR/keys/my-number.key, mode 0600) unless it exists.
   static Status init(const std::string& data_dir);
+  // The operator's secrets for the CA keys, from the environment: JLIS_CA_PASSPHRASE (encrypted key
+  // files) and JLIS_PKCS11_PIN (a PKCS#11 token).
+  static pki::CaSecrets ca_secrets();
   // Opens an existing data directory; applies pending migrations and refuses a newer schema.
+  // When DIR has a CA (jlis ca init), opens it too and joins it to the register and the cards.
   // Refuses a directory whose My Number key is missing or not 32 bytes. Residents without a My
   // Number (registered before numbering existed) get one here, with progress on stderr if many.
   // `reference_dir` empty means ReferenceData::default_dir().
@@ -33,6 +38,8 @@ class App {
   registry::Registry& registry() { return *registry_; }
   numbering::Numbering& numbering() { return *numbering_; }
   card::CardSystem& cards() { return *cards_; }
+  // The JPKI CA; null when the data directory has none.
+  pki::CertificateAuthority* ca() { return ca_.get(); }
   const ReferenceData& reference() const { return *reference_; }
   std::shared_ptr<const ReferenceData> reference_ptr() const { return reference_; }
 
@@ -46,6 +53,7 @@ class App {
   std::unique_ptr<numbering::Numbering> numbering_;
   std::unique_ptr<registry::Registry> registry_;
   std::unique_ptr<card::CardSystem> cards_;
+  std::unique_ptr<pki::CertificateAuthority> ca_;
 };
 
 }  // namespace jlis::cli

@@ -12,11 +12,15 @@
 #include <iostream>
 #include <set>
 #include <sstream>
+#include <thread>
+#include <atomic>
 
 #include "cli/app.h"
+#include "store/data_dir.h"
 #include "http/server.h"
 #include "card/population.h"
 #include "card/routes.h"
+#include "pki/routes.h"
 #include "registry/population.h"
 #include "registry/routes.h"
 
@@ -133,10 +137,13 @@ int run(int argc, char** argv) {
 
   auto* serve = cli.add_subcommand("serve", "Serve the HTTP API");
   add_data(serve);
-  std::string listen = "127.0.0.1:8080", components = "registry,card";
+  std::string listen = "127.0.0.1:8080", components, public_url;
   int threads = 0;
   serve->add_option("--listen", listen, "HOST:PORT to listen on")->capture_default_str();
-  serve->add_option("--components", components, "Components to serve, comma-separated")->capture_default_str();
+  serve->add_option("--components", components,
+                    "Components to serve, comma-separated: registry, card, pki (default: all, pki when the CA exists)");
+  serve->add_option("--public-url", public_url,
+                    "Base of the CRL and OCSP URLs written into certificates (default: http://LISTEN)");
   serve->add_option("--threads", threads, "Worker threads (0: 4 per core)");
 
   auto* population = cli.add_subcommand("population", "Synthetic populations")->require_subcommand(1);
@@ -146,6 +153,34 @@ int run(int argc, char** argv) {
   uint64_t seed = 1;
   generate->add_option("--count", count, "Residents to create")->required()->check(CLI::NonNegativeNumber);
   generate->add_option("--seed", seed, "Random seed")->capture_default_str();
+  int key_pool = 0;
+  generate->add_option("--key-pool", key_pool,
+                       "Simulated cards draw their key pairs from N pre-generated RSA-2048 pairs, so handovers get "
+                       "certificates (needs a CA; 0: cards without certificates)")
+      ->check(CLI::Range(0, 100000));
+
+  auto* ca_cmd = cli.add_subcommand("ca", "The JPKI certification authority")->require_subcommand(1);
+  auto* ca_init = ca_cmd->add_subcommand(
+      "init", "Create the CA hierarchy; keys encrypted with JLIS_CA_PASSPHRASE, or on a PKCS#11 token (JLIS_PKCS11_PIN)");
+  add_data(ca_init);
+  std::string pkcs11_module, pkcs11_token, ca_public_url = "http://127.0.0.1:8080";
+  ca_init->add_option("--pkcs11-module", pkcs11_module, "PKCS#11 module: keep the keys on a token");
+  ca_init->add_option("--pkcs11-token", pkcs11_token, "Label of the PKCS#11 token");
+  ca_init->add_option("--public-url", ca_public_url,
+                      "Base of the CRL and OCSP URLs in certificates issued outside jlis serve")
+      ->capture_default_str();
+  auto* ca_crl = ca_cmd->add_subcommand("crl", "Generate the CRLs now (DIR/pki/crl/*.crl)");
+  add_data(ca_crl);
+
+  auto* verifier = cli.add_subcommand("verifier", "Verifiers registered with the CA")->require_subcommand(1);
+  auto* verifier_add = verifier->add_subcommand("add", "Register a verifier; prints its token on the last line");
+  add_data(verifier_add);
+  bool consent = false;
+  std::string verifier_name;
+  verifier_add->add_option("--name", verifier_name, "Verifier name")->required();
+  verifier_add->add_flag("--consent", consent, "May receive the basic four with the holder's consent");
+  auto* verifier_list = verifier->add_subcommand("list", "List the registered verifiers");
+  add_data(verifier_list);
 
   auto* agency = cli.add_subcommand("agency", "Agencies that query identity information")->require_subcommand(1);
   auto* agency_add = agency->add_subcommand("add", "Register an agency; prints its token on the last line");
@@ -226,19 +261,47 @@ int run(int argc, char** argv) {
       std::cout << "initialised " << data << "\n";
       return 0;
     }
+    if (*ca_init) {
+      pki::CaInitOptions options;
+      options.public_url = ca_public_url;
+      const pki::CaSecrets secrets = App::ca_secrets();
+      if (!pkcs11_module.empty() || !pkcs11_token.empty()) {
+        if (pkcs11_module.empty() || pkcs11_token.empty())
+          throw Failure{invalid_argument("--pkcs11-module and --pkcs11-token go together")};
+        if (secrets.pin.empty()) throw Failure{invalid_argument("set JLIS_PKCS11_PIN to the token's user PIN")};
+        options.keys.kind = pki::KeyStoreConfig::Kind::pkcs11;
+        options.keys.module = pkcs11_module;
+        options.keys.token_label = pkcs11_token;
+        options.keys.pin = secrets.pin;
+      } else {
+        if (secrets.passphrase.empty())
+          throw Failure{invalid_argument("set JLIS_CA_PASSPHRASE: the CA keys are encrypted with it")};
+        options.keys.passphrase = secrets.passphrase;
+      }
+      check(store::check_data_dir(data));
+      check(pki::CertificateAuthority::init(data, options));
+      auto app = check(App::open(data, reference));  // the CA's tables, and a check that it opens
+      check(app->ca()->load_keys());
+      std::cout << "created the JPKI CA hierarchy in " << data << "/pki\n";
+      for (const auto& p : app->ca()->published()) std::cout << "  " << p.kind << "\n";
+      return 0;
+    }
     if (*reissue && reason_arg != "leak")
       throw Failure{invalid_argument("--reason must be 'leak': a My Number is changed only when it has leaked")};
     auto app = check(App::open(data, reference));
 
     if (*serve) {
       auto [host, port] = parse_listen(listen);
+      if (components.empty()) components = app->ca() ? "registry,card,pki" : "registry,card";
       std::set<std::string> serving;
       std::stringstream list(components);
       for (std::string c; std::getline(list, c, ',');) {
-        if (c != "registry" && c != "card")
-          throw Failure{invalid_argument("unknown component '" + c + "' (available: registry, card)")};
+        if (c != "registry" && c != "card" && c != "pki")
+          throw Failure{invalid_argument("unknown component '" + c + "' (available: registry, card, pki)")};
         serving.insert(c);
       }
+      if (serving.count("pki") && !app->ca())
+        throw Failure{invalid_argument("the data directory has no CA (create it with: jlis ca init --data " + data + ")")};
       http::ServerOptions options;
       options.host = host;
       options.port = port;
@@ -249,13 +312,59 @@ int run(int argc, char** argv) {
         registry::add_routes(server, app->registry(), app->directory(),
                              cards ? card::resident_decorator(app->cards()) : registry::ResidentDecorator());
       if (cards) card::add_routes(server, app->cards(), app->directory());
+      pki::CertificateAuthority* ca = serving.count("pki") ? app->ca() : nullptr;
+      if (ca) {
+        check(ca->load_keys());  // fail now, not at the first handover
+        check(pki::add_routes(server, *ca, app->directory()));
+      }
       server.add_metrics_source([&] { return app->writer().metrics(); });
       check(server.start());
+      // Revocations reach the OCSP responses and the CRLs within a second or a few (ca.h: tick).
+      std::atomic<bool> stopping{false};
+      std::thread ticker;
+      if (ca) {
+        ca->set_public_url(public_url.empty() ? "http://" + host + ":" + std::to_string(server.port()) : public_url);
+        ticker = std::thread([&] {
+          while (!stopping) {
+            Status s = ca->tick();
+            if (!s.is_ok()) spdlog::warn("pki: {}", s.message());
+            for (int i = 0; i < 10 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          }
+        });
+      }
       // The first line on stdout names the bound address (with --listen HOST:0, the port chosen).
       std::printf("jlis serving %s on http://%s:%u\n", components.c_str(), host.c_str(), server.port());
       std::fflush(stdout);
       server.wait();
+      stopping = true;
+      if (ticker.joinable()) ticker.join();
       server.stop();
+      return 0;
+    }
+    if (*ca_crl) {
+      if (!app->ca()) throw Failure{invalid_argument("the data directory has no CA (jlis ca init)")};
+      auto start = std::chrono::steady_clock::now();
+      auto made = check(app->ca()->generate_crls());
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      for (const auto& [kind, entries] : made)
+        std::printf("%s CRL: %lld revoked certificates, %s/pki/crl/%s.crl\n", std::string(pki::kind_name(kind)).c_str(),
+                    static_cast<long long>(entries), data.c_str(), std::string(pki::kind_name(kind)).c_str());
+      std::printf("generated in %.2f s\n", secs);
+      return 0;
+    }
+    if (*verifier_add) {
+      if (!app->ca()) throw Failure{invalid_argument("the data directory has no CA (jlis ca init)")};
+      auto [v, token] = check(app->ca()->add_verifier(app->directory(), verifier_name, consent));
+      std::cout << "verifier " << v.verifier_id << " (" << v.name << ")"
+                << (v.consent_provision ? ", basic four with consent" : "") << "\n" << token << "\n";
+      return 0;
+    }
+    if (*verifier_list) {
+      if (!app->ca()) throw Failure{invalid_argument("the data directory has no CA (jlis ca init)")};
+      std::cout << "verifier_id,name,consent_provision,registered_at\n";
+      for (const auto& v : check(app->ca()->verifiers()))
+        std::cout << v.verifier_id << "," << csv_field(v.name) << "," << (v.consent_provision ? "yes" : "no") << ","
+                  << v.registered_at << "\n";
       return 0;
     }
     if (*generate) {
@@ -282,6 +391,19 @@ int run(int argc, char** argv) {
       Progress card_progress("residents considered for cards");
       card::CardPopulationOptions card_options;
       card_options.seed = seed;
+      // Simulated cards: each handover draws its chip's key pairs from a pool (documented as such).
+      std::vector<card::CardKeys> pool;
+      if (key_pool > 0) {
+        if (!app->ca()) throw Failure{invalid_argument("--key-pool needs a CA (jlis ca init)")};
+        check(app->ca()->load_keys());
+        for (int i = 0; i < key_pool; ++i) {
+          card::CardKeys k;
+          k.signature = check(pki::public_key_pem(check(pki::generate_rsa(2048)).get()));
+          k.authentication = check(pki::public_key_pem(check(pki::generate_rsa(2048)).get()));
+          pool.push_back(std::move(k));
+        }
+        card_options.card_keys = [&pool](uint64_t draw) { return pool[draw % pool.size()]; };
+      }
       card_options.progress = [&](int64_t done, int64_t total) { card_progress.update(done, total); };
       auto cards = check(card::generate_cards(app->cards(), card_options));
       std::printf("cards: %lld applications (%lld rejected), %lld cards: %lld active, %lld suspended, %lld lost, "

@@ -1,0 +1,245 @@
+// Who may read what of the CA's register: certificates, a resident's list, the linkage; the
+// registered verifiers and the basic-four provision on the holder's consent.
+#include <openssl/rand.h>
+
+#include "common/clock.h"
+#include "pki/ca.h"
+#include "pki/ca_internal.h"
+
+namespace jlis::pki {
+namespace {
+
+using store::Connection;
+using store::Row;
+
+constexpr int64_t kChallengeSeconds = 300;
+constexpr const char* kCertificatePurpose = "jpki_certificate";
+constexpr const char* kConsentPurpose = "jpki_basic_four_consent";
+
+Result<std::string> random_hex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
+    return internal_error("no randomness");
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) out += {digits[c >> 4], digits[c & 15]};
+  return out;
+}
+
+Result<std::optional<Verifier>> load_verifier(Connection& conn, const std::string& id) {
+  std::optional<Verifier> out;
+  JLIS_RETURN_IF_ERROR(conn.query(
+      "SELECT verifier_id, name, consent_provision, registered_at FROM pki_verifiers WHERE verifier_id = ?", {id},
+      [&](const Row& r) {
+        out = Verifier{r.text(0), r.text(1), r.int64(2) != 0, r.text(3)};
+        return false;
+      }));
+  return out;
+}
+
+}  // namespace
+
+namespace {
+
+// The registered verifier behind a verifier token; permission_denied for anyone else.
+Result<Verifier> registered_verifier(store::Pool& pool, const auth::Principal& by) {
+  if (by.role != auth::Role::verifier) return permission_denied("only a registered verifier may do this");
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool.acquire());
+  JLIS_ASSIGN_OR_RETURN(auto v, load_verifier(*conn, by.subject));
+  if (!v) return permission_denied("the verifier is not registered with the CA (jlis verifier add)");
+  return std::move(*v);
+}
+
+}  // namespace
+
+Result<CertificateRecord> CertificateAuthority::certificate(const auth::Principal& by, const std::string& serial_text,
+                                                            const std::string& request_id) {
+  Impl& d = *impl_;
+  if (by.role != auth::Role::municipality && by.role != auth::Role::verifier)
+    return permission_denied("certificates are for the holder's municipality and registered verifiers");
+  std::optional<Verifier> verifier;
+  if (by.role == auth::Role::verifier) {
+    JLIS_ASSIGN_OR_RETURN(verifier, registered_verifier(d.pool, by));
+  }
+  JLIS_ASSIGN_OR_RETURN(std::string serial, normalise_serial(serial_text));
+  std::optional<CertificateRecord> rec;
+  {
+    JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
+    JLIS_ASSIGN_OR_RETURN(rec, load_certificate(*conn, serial));
+  }
+  if (!rec) return not_found("no certificate has the serial " + serial);
+  if (by.role == auth::Role::municipality) {
+    JLIS_ASSIGN_OR_RETURN(auto resident, d.registry.get(rec->resident_code));
+    if (resident.municipality_code.str() != by.subject)
+      return permission_denied("the holder is registered in another municipality");
+  } else if (rec->kind == CertificateKind::signature) {
+    // A signature certificate carries the basic four: its provision is recorded.
+    JLIS_RETURN_IF_ERROR(d.registry.record_provision(verifier->verifier_id, verifier->name, kCertificatePurpose,
+                                                     {rec->resident_code}, request_id));
+  }
+  return std::move(*rec);
+}
+
+Result<std::vector<CertificateRecord>> CertificateAuthority::certificates_of(const auth::Principal& by,
+                                                                             const ResidentCode& resident,
+                                                                             const std::string& purpose,
+                                                                             const std::string& request_id) {
+  Impl& d = *impl_;
+  if (by.role == auth::Role::agency) {
+    if (purpose.empty()) return permission_denied("an agency names its purpose (purpose=...)");
+    if (!by.purposes.count(purpose)) return permission_denied("the purpose '" + purpose + "' is not granted");
+  } else if (by.role != auth::Role::municipality) {
+    return permission_denied("a resident's certificates are for their municipality and authorised agencies");
+  }
+  JLIS_ASSIGN_OR_RETURN(auto holder, d.registry.get(resident));
+  if (by.role == auth::Role::municipality && holder.municipality_code.str() != by.subject)
+    return permission_denied("the resident is registered in another municipality");
+  std::vector<CertificateRecord> out;
+  {
+    JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
+    JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT ") + kCertificateColumns +
+                                         " FROM pki_certificates WHERE resident_code = ? ORDER BY not_before, issued_at",
+                                     {static_cast<int64_t>(holder.resident_code.body())}, [&](const Row& r) {
+                                       out.push_back(read_certificate(r));
+                                       return true;
+                                     }));
+  }
+  if (by.role == auth::Role::agency) {
+    JLIS_RETURN_IF_ERROR(d.registry.record_provision(by.subject, by.name, purpose, {holder.resident_code}, request_id));
+  }
+  return out;
+}
+
+Result<std::optional<std::string>> CertificateAuthority::linkage(const auth::Principal& by,
+                                                                 const std::string& serial_text) {
+  Impl& d = *impl_;
+  if (by.role == auth::Role::verifier) {
+    JLIS_RETURN_IF_ERROR(registered_verifier(d.pool, by).status());
+  } else if (by.role != auth::Role::municipality) {
+    return permission_denied("the linkage is for registered verifiers and the holder's municipality");
+  }
+  JLIS_ASSIGN_OR_RETURN(std::string serial, normalise_serial(serial_text));
+  std::optional<CertificateRecord> rec;
+  {
+    JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
+    JLIS_ASSIGN_OR_RETURN(rec, load_certificate(*conn, serial));
+  }
+  if (!rec) return not_found("no certificate has the serial " + serial);
+  if (by.role == auth::Role::municipality) {
+    JLIS_ASSIGN_OR_RETURN(auto resident, d.registry.get(rec->resident_code));
+    if (resident.municipality_code.str() != by.subject)
+      return permission_denied("the holder is registered in another municipality");
+  }
+  return rec->next_serial;
+}
+
+Result<std::pair<Verifier, std::string>> CertificateAuthority::add_verifier(auth::Directory& directory,
+                                                                            const std::string& name,
+                                                                            bool consent_provision) {
+  if (name.empty() || name.size() > 200) return invalid_argument("a verifier's name is 1 to 200 bytes");
+  JLIS_ASSIGN_OR_RETURN(std::string hex, random_hex(8));
+  Verifier v{"vf-" + hex, name, consent_provision, now_iso8601()};
+  JLIS_RETURN_IF_ERROR(impl_->writer.run([&](Connection& conn) {
+    return conn.execute("INSERT INTO pki_verifiers (verifier_id, name, consent_provision, registered_at) VALUES (?, ?, ?, ?)",
+                        {v.verifier_id, v.name, int64_t{v.consent_provision}, v.registered_at}).status();
+  }));
+  JLIS_ASSIGN_OR_RETURN(std::string token, directory.create_token(auth::Role::verifier, v.verifier_id, v.name));
+  return std::pair{std::move(v), std::move(token)};
+}
+
+Result<std::vector<Verifier>> CertificateAuthority::verifiers() {
+  JLIS_ASSIGN_OR_RETURN(auto conn, impl_->pool.acquire());
+  std::vector<Verifier> out;
+  JLIS_RETURN_IF_ERROR(conn->query(
+      "SELECT verifier_id, name, consent_provision, registered_at FROM pki_verifiers ORDER BY registered_at", {},
+      [&](const Row& r) {
+        out.push_back({r.text(0), r.text(1), r.int64(2) != 0, r.text(3)});
+        return true;
+      }));
+  return out;
+}
+
+Result<CertificateAuthority::Challenge> CertificateAuthority::new_challenge(const auth::Principal& by) {
+  Impl& d = *impl_;
+  JLIS_ASSIGN_OR_RETURN(Verifier v, registered_verifier(d.pool, by));
+  if (!v.consent_provision) return permission_denied("the verifier is not registered for the basic-four provision");
+  std::string raw(32, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), 32) != 1) return internal_error("no randomness");
+  JLIS_ASSIGN_OR_RETURN(std::string id, random_hex(16));
+  Challenge c{"ch-" + id, base64_encode(raw), d.now() + kChallengeSeconds};
+  JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) {
+    return conn.execute("INSERT INTO pki_challenges (challenge_id, verifier_id, challenge, expires_at) VALUES (?, ?, ?, ?)",
+                        {c.challenge_id, v.verifier_id, c.challenge, c.expires_at}).status();
+  }));
+  return c;
+}
+
+Result<ConsentProvision> CertificateAuthority::consent_provision(const auth::Principal& by,
+                                                                 const std::string& challenge_id,
+                                                                 const std::string& serial_text,
+                                                                 const std::string& signature_base64,
+                                                                 const std::string& request_id) {
+  Impl& d = *impl_;
+  JLIS_ASSIGN_OR_RETURN(Verifier v, registered_verifier(d.pool, by));
+  if (!v.consent_provision) return permission_denied("the verifier is not registered for the basic-four provision");
+  JLIS_ASSIGN_OR_RETURN(std::string serial, normalise_serial(serial_text));
+  auto signature = base64_decode(signature_base64);
+  if (!signature.ok() || signature->empty()) return invalid_argument("signature must be base64");
+  // The challenge is used once, whatever the outcome: a failed attempt needs a new one.
+  const int64_t now = d.now();
+  std::string challenge;
+  JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) -> Status {
+    challenge.clear();
+    bool found = false;
+    int64_t expires = 0, used = 0;
+    std::string owner;
+    JLIS_RETURN_IF_ERROR(conn.query(
+        "SELECT verifier_id, challenge, expires_at, used FROM pki_challenges WHERE challenge_id = ?", {challenge_id},
+        [&](const Row& r) {
+          found = true;
+          owner = r.text(0);
+          challenge = r.text(1);
+          expires = r.int64(2);
+          used = r.int64(3);
+          return false;
+        }));
+    if (!found || owner != v.verifier_id) return not_found("no such challenge");
+    if (used) return conflict("the challenge was used already; ask for a new one");
+    if (now > expires) return conflict("the challenge expired; ask for a new one");
+    return conn.execute("UPDATE pki_challenges SET used = 1 WHERE challenge_id = ?", {challenge_id}).status();
+  }));
+  std::optional<CertificateRecord> rec;
+  {
+    JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
+    JLIS_ASSIGN_OR_RETURN(rec, load_certificate(*conn, serial));
+  }
+  if (!rec) return not_found("no certificate has the serial " + serial);
+  if (rec->kind != CertificateKind::signature) return invalid_argument("the consent is given with a signature certificate");
+  if (now > rec->not_after) return conflict("the certificate has expired");
+  // A certificate revoked because the basic four changed (or renewed) still proves its holder:
+  // that is when a verifier needs the latest basic four. A compromised key or a death does not.
+  if (rec->revoked_at && rec->reason != RevocationReason::affiliation_changed &&
+      rec->reason != RevocationReason::superseded)
+    return conflict("the certificate was revoked (" + std::string(reason_name(rec->reason)) + ")");
+  JLIS_ASSIGN_OR_RETURN(auto cert, x509_from_der(rec->der));
+  EvpPkeyPtr key(X509_get_pubkey(cert.get()));
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  JLIS_ASSIGN_OR_RETURN(std::string challenge_bytes, base64_decode(challenge));
+  if (!key || !ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1)
+    return openssl_error("preparing the verification");
+  const int ok = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature->data()),
+                                  signature->size(), reinterpret_cast<const unsigned char*>(challenge_bytes.data()),
+                                  challenge_bytes.size());
+  if (ok != 1) {
+    (void)openssl_error("verifying");  // clears the queue
+    return permission_denied("the signature does not verify with the certificate's key");
+  }
+  JLIS_ASSIGN_OR_RETURN(auto resident, d.registry.get(rec->resident_code));
+  if (resident.status == registry::ResidentStatus::deceased) return conflict("the holder is deceased");
+  JLIS_RETURN_IF_ERROR(
+      d.registry.record_provision(v.verifier_id, v.name, kConsentPurpose, {resident.resident_code}, request_id));
+  ++d.consents;
+  return ConsentProvision{serial, std::move(resident)};
+}
+
+}  // namespace jlis::pki

@@ -1,0 +1,557 @@
+#include "pki/ca.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "card/validity.h"
+#include "common/clock.h"
+#include "pki/ca_internal.h"
+#include "store/migrations.h"
+
+namespace jlis::pki {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using store::Connection;
+using store::Row;
+
+constexpr CertificateKind kKinds[] = {CertificateKind::signature, CertificateKind::authentication};
+
+fs::path pki_dir(const std::string& data_dir) { return fs::path(data_dir) / "pki"; }
+fs::path config_path(const std::string& data_dir) { return pki_dir(data_dir) / "ca.json"; }
+std::string label(CertificateKind kind, const char* role) { return std::string(kind_name(kind)) + "-" + role; }
+
+// Writes `data` to `path` through a temporary file and a rename, so readers never see half a file.
+Status write_atomically(const fs::path& path, const std::string& data, mode_t mode) {
+  const std::string tmp = path.string() + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return internal_error("cannot write " + path.string());
+  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && ::fsync(fd) == 0;
+  ok = ::close(fd) == 0 && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return internal_error("cannot write " + path.string());
+  }
+  return Status::ok();
+}
+
+Result<std::string> read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return not_found("cannot read " + path.string());
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+const std::vector<store::Migration> kMigrations = {
+    {1, R"sql(
+CREATE TABLE pki_certificates (
+  serial TEXT PRIMARY KEY,           -- 32 lower-case hex digits
+  ca TEXT NOT NULL,                  -- signature | authentication
+  device TEXT NOT NULL,              -- card | smartphone
+  resident_code INTEGER NOT NULL,
+  card_id TEXT NOT NULL,
+  not_before INTEGER NOT NULL,       -- seconds since the epoch
+  not_after INTEGER NOT NULL,
+  issued_at TEXT NOT NULL,
+  revoked_at INTEGER,
+  reason INTEGER,                    -- RFC 5280 CRLReason
+  revocation_seq INTEGER UNIQUE,     -- order of revocations: responders follow it
+  next_serial TEXT,                  -- 新旧紐付け
+  der TEXT NOT NULL                  -- base64
+);
+CREATE INDEX pki_certificates_resident ON pki_certificates (resident_code);
+CREATE INDEX pki_certificates_card ON pki_certificates (card_id);
+CREATE TABLE pki_crls (
+  ca TEXT NOT NULL,
+  crl_number INTEGER NOT NULL,
+  this_update INTEGER NOT NULL,
+  next_update INTEGER NOT NULL,
+  entries INTEGER NOT NULL,
+  revocation_seq INTEGER NOT NULL,   -- the newest revocation it includes
+  PRIMARY KEY (ca, crl_number)
+);
+CREATE TABLE pki_verifiers (
+  verifier_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  consent_provision INTEGER NOT NULL,
+  registered_at TEXT NOT NULL
+);
+CREATE TABLE pki_challenges (
+  challenge_id TEXT PRIMARY KEY,
+  verifier_id TEXT NOT NULL,
+  challenge TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used INTEGER NOT NULL DEFAULT 0
+);
+)sql"}};
+
+// Runs one job on the writer and answers its result.
+template <class T, class F>
+Result<T> on_writer(store::Writer& writer, F&& job) {
+  std::optional<Result<T>> out;
+  Status s = writer.run([&](Connection& conn) {
+    out.emplace(job(conn));
+    return out->status();
+  });
+  if (!s.is_ok()) return s;
+  return std::move(*out);
+}
+
+// The good (unrevoked, unexpired) certificates matching a WHERE clause.
+Result<std::vector<std::string>> good_serials(Connection& conn, const std::string& where, const store::Params& params,
+                                              int64_t now) {
+  std::vector<std::string> out;
+  store::Params p = params;
+  p.push_back(now);
+  JLIS_RETURN_IF_ERROR(conn.query("SELECT serial FROM pki_certificates WHERE " + where +
+                                      " AND revoked_at IS NULL AND not_after >= ?",
+                                  p, [&](const Row& r) {
+                                    out.push_back(r.text(0));
+                                    return true;
+                                  }));
+  return out;
+}
+
+}  // namespace
+
+
+std::string_view CertificateRecord::status(int64_t now) const {
+  if (revoked_at) return "revoked";
+  return now > not_after ? "expired" : "good";
+}
+
+int64_t CertificateAuthority::Impl::now() const {
+  return options.clock ? options.clock() : static_cast<int64_t>(std::time(nullptr));
+}
+Date CertificateAuthority::Impl::today() const { return Date::from_days((now() + 9 * 3600) / 86400); }
+
+CertificateRecord read_certificate(const Row& r) {
+  CertificateRecord c;
+  c.serial = r.text(0);
+  c.kind = parse_kind(r.text(1)).value();
+  c.device = r.text(2) == "smartphone" ? Device::smartphone : Device::card;
+  c.resident_code = ResidentCode::from_body(static_cast<uint64_t>(r.int64(3)));
+  c.card_id = r.text(4);
+  c.not_before = r.int64(5);
+  c.not_after = r.int64(6);
+  c.issued_at = r.text(7);
+  if (!r.is_null(8)) c.revoked_at = r.int64(8);
+  c.reason = static_cast<RevocationReason>(r.int64(9));
+  c.next_serial = r.optional_text(10);
+  c.der = base64_decode(r.text(11)).value();
+  return c;
+}
+
+Result<std::optional<CertificateRecord>> load_certificate(Connection& conn, const std::string& serial) {
+  std::optional<CertificateRecord> out;
+  JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kCertificateColumns + " FROM pki_certificates WHERE serial = ?",
+                                  {serial}, [&](const Row& r) {
+                                    out = read_certificate(r);
+                                    return false;
+                                  }));
+  return out;
+}
+
+Result<std::string> normalise_serial(std::string_view text) {
+  if (text.empty() || text.size() > 40 || text.find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos)
+    return invalid_argument("a serial number is 1 to 40 hexadecimal digits");
+  std::string s(text);
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  size_t first = s.find_first_not_of('0');
+  return first == std::string::npos ? std::string("0") : s.substr(first);
+}
+
+Status CertificateAuthority::migrate(Connection& conn) { return store::migrate(conn, "pki", kMigrations); }
+
+bool CertificateAuthority::exists(const std::string& data_dir) {
+  std::error_code ec;
+  return fs::exists(config_path(data_dir), ec);
+}
+
+Status CertificateAuthority::init(const std::string& data_dir, const CaInitOptions& options) {
+  if (exists(data_dir)) return conflict("the CA of " + data_dir + " exists already");
+  std::error_code ec;
+  fs::create_directories(pki_dir(data_dir) / "crl", ec);
+  if (ec) return internal_error("cannot create " + pki_dir(data_dir).string());
+  ::chmod(pki_dir(data_dir).c_str(), 0700);
+  KeyStoreConfig keys = options.keys;
+  if (keys.kind == KeyStoreConfig::Kind::file) keys.directory = (pki_dir(data_dir) / "keys").string();
+  JLIS_ASSIGN_OR_RETURN(auto store, KeyStore::open(keys));
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  constexpr int64_t kYear = 365 * 86400 + 21600;
+  for (CertificateKind kind : kKinds) {
+    JLIS_ASSIGN_OR_RETURN(auto ca_key, store->generate(label(kind, "ca")));
+    JLIS_ASSIGN_OR_RETURN(auto ca, make_ca_certificate({kind, ca_key.get(), now - 3600, now + 20 * kYear}));
+    JLIS_ASSIGN_OR_RETURN(auto responder_key, store->generate(label(kind, "ocsp")));
+    JLIS_ASSIGN_OR_RETURN(std::string serial, new_serial());
+    JLIS_ASSIGN_OR_RETURN(auto responder, make_responder_certificate({ca.get(), ca_key.get(), responder_key.get(),
+                                                                      now - 3600, now + 10 * kYear, serial}));
+    JLIS_ASSIGN_OR_RETURN(std::string ca_pem, x509_pem(ca.get()));
+    JLIS_ASSIGN_OR_RETURN(std::string responder_pem, x509_pem(responder.get()));
+    JLIS_RETURN_IF_ERROR(write_atomically(pki_dir(data_dir) / (label(kind, "ca") + ".pem"), ca_pem, 0644));
+    JLIS_RETURN_IF_ERROR(write_atomically(pki_dir(data_dir) / (label(kind, "ocsp") + ".pem"), responder_pem, 0644));
+  }
+  json config = {{"format", 1},
+                 {"keys", keys.kind == KeyStoreConfig::Kind::file ? "file" : "pkcs11"},
+                 {"public_url", options.public_url}};
+  if (keys.kind == KeyStoreConfig::Kind::pkcs11) {
+    config["pkcs11_module"] = keys.module;
+    config["pkcs11_token"] = keys.token_label;
+  }
+  // Written last: its presence says the hierarchy is complete.
+  return write_atomically(config_path(data_dir), config.dump(2) + "\n", 0600);
+}
+
+CertificateAuthority::CertificateAuthority(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CertificateAuthority::~CertificateAuthority() = default;
+
+Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::open(const std::string& data_dir, store::Pool& pool,
+                                                                       store::Writer& writer,
+                                                                       registry::Registry& registry,
+                                                                       CaSecrets secrets, CaOptions options) {
+  JLIS_ASSIGN_OR_RETURN(std::string text, read_file(config_path(data_dir)));
+  json config = json::parse(text, nullptr, false);
+  if (!config.is_object() || !config.contains("keys"))
+    return internal_error(config_path(data_dir).string() + " is damaged");
+  auto impl = std::make_unique<Impl>(pool, writer, registry);
+  impl->dir = data_dir;
+  impl->secrets = std::move(secrets);
+  impl->options = std::move(options);
+  impl->key_kind = config.value("keys", "file") == "pkcs11" ? KeyStoreConfig::Kind::pkcs11 : KeyStoreConfig::Kind::file;
+  impl->pkcs11_module = config.value("pkcs11_module", "");
+  impl->pkcs11_token = config.value("pkcs11_token", "");
+  impl->public_url = config.value("public_url", "http://127.0.0.1:8080");
+  for (CertificateKind kind : kKinds) {
+    JLIS_ASSIGN_OR_RETURN(std::string ca_pem, read_file(pki_dir(data_dir) / (label(kind, "ca") + ".pem")));
+    JLIS_ASSIGN_OR_RETURN(std::string responder_pem, read_file(pki_dir(data_dir) / (label(kind, "ocsp") + ".pem")));
+    JLIS_ASSIGN_OR_RETURN(impl->authority(kind).cert, x509_from_pem(ca_pem));
+    JLIS_ASSIGN_OR_RETURN(impl->authority(kind).responder_cert, x509_from_pem(responder_pem));
+  }
+  {
+    JLIS_ASSIGN_OR_RETURN(auto conn, pool.acquire());
+    JLIS_ASSIGN_OR_RETURN(auto seq, conn->query_int64("SELECT MAX(revocation_seq) FROM pki_certificates"));
+    impl->seen_revocation_seq = seq.value_or(0);
+    JLIS_ASSIGN_OR_RETURN(auto crl_at, conn->query_int64("SELECT MIN(t) FROM (SELECT MAX(this_update) AS t FROM pki_crls GROUP BY ca) x"));
+    JLIS_ASSIGN_OR_RETURN(auto crl_seq, conn->query_int64("SELECT MIN(revocation_seq) FROM (SELECT MAX(revocation_seq) AS revocation_seq FROM pki_crls GROUP BY ca) x"));
+    impl->last_crl_at = crl_at.value_or(0);
+    impl->crl_pending = crl_seq.value_or(0) < impl->seen_revocation_seq;
+  }
+  return std::unique_ptr<CertificateAuthority>(new CertificateAuthority(std::move(impl)));
+}
+
+Status CertificateAuthority::load_keys() {
+  Impl& d = *impl_;
+  std::lock_guard lock(d.mu);
+  if (d.keys_loaded) return Status::ok();
+  KeyStoreConfig config;
+  config.kind = d.key_kind;
+  if (d.key_kind == KeyStoreConfig::Kind::file) {
+    if (d.secrets.passphrase.empty())
+      return unavailable("the CA keys are encrypted: set JLIS_CA_PASSPHRASE to the passphrase given to jlis ca init");
+    config.directory = (pki_dir(d.dir) / "keys").string();
+    config.passphrase = d.secrets.passphrase;
+  } else {
+    if (d.secrets.pin.empty()) return unavailable("the CA keys are on a PKCS#11 token: set JLIS_PKCS11_PIN");
+    config.module = d.pkcs11_module;
+    config.token_label = d.pkcs11_token;
+    config.pin = d.secrets.pin;
+  }
+  JLIS_ASSIGN_OR_RETURN(d.keystore, KeyStore::open(config));
+  for (CertificateKind kind : kKinds) {
+    JLIS_ASSIGN_OR_RETURN(d.authority(kind).key, d.keystore->load(label(kind, "ca")));
+    JLIS_ASSIGN_OR_RETURN(d.authority(kind).responder_key, d.keystore->load(label(kind, "ocsp")));
+    if (X509_check_private_key(d.authority(kind).cert.get(), d.authority(kind).key.get()) != 1 &&
+        d.key_kind == KeyStoreConfig::Kind::file)
+      return openssl_error("the " + label(kind, "ca") + " key does not match its certificate");
+  }
+  d.keys_loaded = true;
+  return Status::ok();
+}
+
+void CertificateAuthority::set_public_url(std::string url) {
+  std::lock_guard lock(impl_->mu);
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  impl_->public_url = std::move(url);
+}
+
+std::string CertificateAuthority::public_url() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->public_url;
+}
+
+std::vector<CertificateAuthority::Published> CertificateAuthority::published() const {
+  std::vector<Published> out;
+  for (CertificateKind kind : kKinds) {
+    const auto& a = impl_->authorities[static_cast<size_t>(kind)];
+    out.push_back({label(kind, "ca"), x509_pem(a.cert.get()).value()});
+    out.push_back({label(kind, "ocsp"), x509_pem(a.responder_cert.get()).value()});
+  }
+  return out;
+}
+
+Result<CertificateRecord> CertificateAuthority::issue(Connection& conn, CertificateKind kind, Device device,
+                                                      const registry::Resident& resident, const std::string& card_id,
+                                                      const std::string& public_key_pem, int64_t not_before,
+                                                      int64_t not_after) {
+  Impl& d = *impl_;
+  JLIS_RETURN_IF_ERROR(load_keys());
+  auto key = public_key_from_pem(public_key_pem);
+  if (!key.ok()) return invalid_argument("the " + std::string(kind_name(kind)) + " public key is not a PEM public key");
+  if (EVP_PKEY_get_base_id(key->get()) != EVP_PKEY_RSA || EVP_PKEY_get_bits(key->get()) != 2048)
+    return invalid_argument("the " + std::string(kind_name(kind)) + " public key must be RSA-2048 (the JPKI profile)");
+  if (kind == CertificateKind::signature && resident.status == registry::ResidentStatus::deceased)
+    return conflict("the resident is deceased");
+  std::optional<BasicFourValues> four;
+  if (kind == CertificateKind::signature) {
+    JLIS_ASSIGN_OR_RETURN(four, basic_four_values(resident));
+  }
+  JLIS_ASSIGN_OR_RETURN(std::string serial, new_serial());
+  EndEntityParams p;
+  p.kind = kind;
+  p.device = device;
+  p.ca = d.authority(kind).cert.get();
+  p.ca_key = d.authority(kind).key.get();
+  p.public_key = key->get();
+  p.serial_hex = serial;
+  p.not_before = not_before;
+  p.not_after = not_after;
+  p.public_url = public_url();
+  p.basic_four = four ? &*four : nullptr;
+  JLIS_ASSIGN_OR_RETURN(auto cert, make_end_entity_certificate(p));
+  CertificateRecord rec;
+  rec.serial = serial;
+  rec.kind = kind;
+  rec.device = device;
+  rec.resident_code = resident.resident_code;
+  rec.card_id = card_id;
+  rec.not_before = not_before;
+  rec.not_after = not_after;
+  rec.issued_at = now_iso8601();
+  JLIS_ASSIGN_OR_RETURN(rec.der, x509_der(cert.get()));
+  JLIS_RETURN_IF_ERROR(conn.execute(
+      "INSERT INTO pki_certificates (serial, ca, device, resident_code, card_id, not_before, not_after, issued_at, der) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {serial, std::string(kind_name(kind)), std::string(device_name(device)),
+       static_cast<int64_t>(resident.resident_code.body()), card_id, not_before, not_after, rec.issued_at,
+       base64_encode(rec.der)}).status());
+  if (kind == CertificateKind::signature) {
+    // 新旧紐付け: the newest earlier signature certificate revoked by a change or superseded.
+    std::optional<std::string> previous;
+    JLIS_RETURN_IF_ERROR(conn.query(
+        "SELECT serial FROM pki_certificates WHERE resident_code = ? AND ca = 'signature' AND serial <> ? "
+        "AND next_serial IS NULL AND revoked_at IS NOT NULL AND reason IN (?, ?) "
+        "ORDER BY revocation_seq DESC LIMIT 1",
+        {static_cast<int64_t>(resident.resident_code.body()), serial,
+         static_cast<int64_t>(RevocationReason::affiliation_changed), static_cast<int64_t>(RevocationReason::superseded)},
+        [&](const Row& r) {
+          previous = r.text(0);
+          return false;
+        }));
+    if (previous) {
+      JLIS_RETURN_IF_ERROR(
+          conn.execute("UPDATE pki_certificates SET next_serial = ? WHERE serial = ?", {serial, *previous}).status());
+    }
+  }
+  ++d.issued;
+  return rec;
+}
+
+Status CertificateAuthority::revoke_in(Connection& conn, const std::string& serial, RevocationReason reason,
+                                       int64_t at) {
+  JLIS_ASSIGN_OR_RETURN(auto changed, conn.execute(
+      "UPDATE pki_certificates SET revoked_at = ?, reason = ?, revocation_seq = "
+      "(SELECT COALESCE(MAX(revocation_seq), 0) + 1 FROM pki_certificates) WHERE serial = ? AND revoked_at IS NULL",
+      {at, static_cast<int64_t>(reason), serial}));
+  if (changed > 0) ++impl_->revoked;
+  return Status::ok();
+}
+
+void CertificateAuthority::attach(registry::Registry& registry, card::CardSystem& cards) {
+  impl_->cards = &cards;
+  registry.add_listener([this](Connection& conn, const registry::ChangeEvent& event,
+                               const std::optional<registry::Resident>& before, const registry::Resident& after) {
+    if (!before) return Status::ok();
+    const int64_t code = static_cast<int64_t>(before->resident_code.body());
+    if (event.type == registry::EventType::resident_code_change) {
+      return conn.execute("UPDATE pki_certificates SET resident_code = ? WHERE resident_code = ?",
+                          {static_cast<int64_t>(after.resident_code.body()), code}).status();
+    }
+    const int64_t now = impl_->now();
+    if (after.status == registry::ResidentStatus::deceased && before->status != registry::ResidentStatus::deceased) {
+      JLIS_ASSIGN_OR_RETURN(auto serials, good_serials(conn, "resident_code = ?", {code}, now));
+      for (const auto& s : serials)
+        JLIS_RETURN_IF_ERROR(revoke_in(conn, s, RevocationReason::cessation_of_operation, now));
+      return Status::ok();
+    }
+    auto old_four = basic_four_values(*before);
+    auto new_four = basic_four_values(after);
+    if (!old_four.ok() || !new_four.ok()) return Status::ok();  // dates before 明治: no certificate carries them
+    const auto& a = *old_four;
+    const auto& b = *new_four;
+    if (a.name == b.name && a.sex == b.sex && a.date_of_birth == b.date_of_birth && a.address == b.address)
+      return Status::ok();
+    JLIS_ASSIGN_OR_RETURN(auto serials, good_serials(conn, "resident_code = ? AND ca = 'signature'", {code}, now));
+    for (const auto& s : serials) JLIS_RETURN_IF_ERROR(revoke_in(conn, s, RevocationReason::affiliation_changed, now));
+    return Status::ok();
+  });
+
+  cards.add_listener([this](Connection& conn, const card::CardChange& change) -> Status {
+    Impl& d = *impl_;
+    const int64_t now = d.now();
+    // The moment of a back-dated change (generated populations): noon of its day in Japan.
+    const int64_t at = change.on < d.today() ? start_of_day_jst(change.on) + 12 * 3600 : now;
+    using Kind = card::CardChange::Kind;
+    auto revoke_card = [&](RevocationReason reason) -> Status {
+      JLIS_ASSIGN_OR_RETURN(auto serials, good_serials(conn, "card_id = ?", {change.card_id}, at));
+      for (const auto& s : serials) JLIS_RETURN_IF_ERROR(revoke_in(conn, s, reason, at));
+      return Status::ok();
+    };
+    switch (change.kind) {
+      case Kind::lost:
+      case Kind::stolen: return revoke_card(RevocationReason::key_compromise);
+      case Kind::returned: return revoke_card(RevocationReason::cessation_of_operation);
+      case Kind::invalidated:
+        return revoke_card(change.note.rfind("replaced", 0) == 0 ? RevocationReason::superseded
+                                                                 : RevocationReason::cessation_of_operation);
+      case Kind::suspended:
+      case Kind::resumed: return Status::ok();
+      case Kind::handed_over: break;
+    }
+    if (change.keys == nullptr || change.cert_expires_on < d.today()) return Status::ok();
+    JLIS_ASSIGN_OR_RETURN(registry::Resident resident, d.registry.get(change.resident_code));
+    const int64_t not_before = change.on < d.today() ? start_of_day_jst(change.on) : now - 60;
+    const int64_t not_after = start_of_day_jst(change.cert_expires_on.add_days(1)) - 1;
+    JLIS_RETURN_IF_ERROR(issue(conn, CertificateKind::authentication, Device::card, resident, change.card_id,
+                               change.keys->authentication, not_before, not_after).status());
+    if (change.signature_certificate_allowed && !change.keys->signature.empty()) {
+      JLIS_RETURN_IF_ERROR(issue(conn, CertificateKind::signature, Device::card, resident, change.card_id,
+                                 change.keys->signature, not_before, not_after).status());
+    }
+    return Status::ok();
+  });
+}
+
+namespace {
+
+// The card as the window sees it for a renewal or a smartphone: the resident's municipality, the
+// card usable today.
+Result<std::pair<card::Card, registry::Resident>> usable_card(card::CardSystem* cards, registry::Registry& registry,
+                                                             const auth::Principal& by, const std::string& card_id,
+                                                             Date today) {
+  if (cards == nullptr) return internal_error("the CA is not attached to the card system");
+  if (by.role != auth::Role::municipality) return permission_denied("only the resident's municipality may do this");
+  JLIS_ASSIGN_OR_RETURN(card::Card card, cards->card(by, card_id));
+  if (!card.usable(today)) return conflict("the card is " + std::string(card.display_status(today)) + ", not usable");
+  JLIS_ASSIGN_OR_RETURN(registry::Resident resident, registry.get(card.resident_code));
+  if (resident.status == registry::ResidentStatus::deceased) return conflict("the resident is deceased");
+  return std::pair{std::move(card), std::move(resident)};
+}
+
+}  // namespace
+
+Result<std::vector<CertificateRecord>> CertificateAuthority::renew(const auth::Principal& by,
+                                                                   const std::string& card_id,
+                                                                   const card::CardKeys& keys) {
+  Impl& d = *impl_;
+  const Date today = d.today();
+  JLIS_ASSIGN_OR_RETURN(auto found, usable_card(d.cards, d.registry, by, card_id, today));
+  auto& [card, resident] = found;
+  const auto validity = card::certificate_validity(resident.person.date_of_birth, today, card.expires_on);
+  if (!keys.signature.empty() && !validity.signature_certificate_allowed)
+    return invalid_argument("no signature certificate is issued to a holder under 15");
+  JLIS_RETURN_IF_ERROR(load_keys());
+  const int64_t now = d.now();
+  const int64_t not_after = start_of_day_jst(validity.expires_on.add_days(1)) - 1;
+  return on_writer<std::vector<CertificateRecord>>(d.writer, [&](Connection& conn) -> Result<std::vector<CertificateRecord>> {
+    std::vector<CertificateRecord> out;
+    for (CertificateKind kind : kKinds) {
+      const std::string& pem = kind == CertificateKind::signature ? keys.signature : keys.authentication;
+      if (pem.empty()) continue;
+      JLIS_ASSIGN_OR_RETURN(auto serials, good_serials(conn, "card_id = ? AND ca = ? AND device = 'card'",
+                                                       {card_id, std::string(kind_name(kind))}, now));
+      for (const auto& s : serials) JLIS_RETURN_IF_ERROR(revoke_in(conn, s, RevocationReason::superseded, now));
+      JLIS_ASSIGN_OR_RETURN(auto rec, issue(conn, kind, Device::card, resident, card_id, pem, now - 60, not_after));
+      out.push_back(std::move(rec));
+    }
+    if (out.empty()) return invalid_argument("no public key given");
+    return out;
+  });
+}
+
+Result<std::vector<CertificateRecord>> CertificateAuthority::issue_smartphone(const auth::Principal& by,
+                                                                              const std::string& card_id,
+                                                                              const card::CardKeys& keys) {
+  Impl& d = *impl_;
+  const Date today = d.today();
+  JLIS_ASSIGN_OR_RETURN(auto found, usable_card(d.cards, d.registry, by, card_id, today));
+  auto& [card, resident] = found;
+  if (!card.cert_expires_on) return conflict("the card has not been handed over");
+  if (!keys.signature.empty() && age_on(resident.person.date_of_birth, today) < 15)
+    return invalid_argument("no signature certificate is issued to a holder under 15");
+  JLIS_RETURN_IF_ERROR(load_keys());
+  const int64_t now = d.now();
+  const int64_t not_after = start_of_day_jst(card.cert_expires_on->add_days(1)) - 1;
+  return on_writer<std::vector<CertificateRecord>>(d.writer, [&](Connection& conn) -> Result<std::vector<CertificateRecord>> {
+    std::vector<CertificateRecord> out;
+    for (CertificateKind kind : kKinds) {
+      const std::string& pem = kind == CertificateKind::signature ? keys.signature : keys.authentication;
+      if (pem.empty()) continue;
+      // One smartphone at a time: an earlier smartphone certificate of the kind is superseded.
+      JLIS_ASSIGN_OR_RETURN(auto serials, good_serials(conn, "card_id = ? AND ca = ? AND device = 'smartphone'",
+                                                       {card_id, std::string(kind_name(kind))}, now));
+      for (const auto& s : serials) JLIS_RETURN_IF_ERROR(revoke_in(conn, s, RevocationReason::superseded, now));
+      JLIS_ASSIGN_OR_RETURN(auto rec, issue(conn, kind, Device::smartphone, resident, card_id, pem, now - 60, not_after));
+      out.push_back(std::move(rec));
+    }
+    if (out.empty()) return invalid_argument("no public key given");
+    return out;
+  });
+}
+
+Result<CertificateRecord> CertificateAuthority::revoke(const auth::Principal& by, const std::string& serial_text,
+                                                       RevocationReason reason) {
+  Impl& d = *impl_;
+  if (by.role != auth::Role::municipality && by.role != auth::Role::call_centre)
+    return permission_denied("revocation on request goes through the resident's municipality or the call centre");
+  if (reason != RevocationReason::unspecified && reason != RevocationReason::key_compromise)
+    return invalid_argument("a holder's revocation reason is unspecified or keyCompromise");
+  JLIS_ASSIGN_OR_RETURN(std::string serial, normalise_serial(serial_text));
+  std::optional<CertificateRecord> rec;
+  {
+    JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
+    JLIS_ASSIGN_OR_RETURN(rec, load_certificate(*conn, serial));
+  }
+  if (!rec) return not_found("no certificate has the serial " + serial);
+  if (by.role == auth::Role::municipality) {
+    JLIS_ASSIGN_OR_RETURN(auto resident, d.registry.get(rec->resident_code));
+    if (resident.municipality_code.str() != by.subject)
+      return permission_denied("the holder is registered in another municipality");
+  }
+  if (rec->revoked_at) return conflict("the certificate is already revoked");
+  const int64_t now = d.now();
+  JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) { return revoke_in(conn, serial, reason, now); }));
+  JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
+  JLIS_ASSIGN_OR_RETURN(rec, load_certificate(*conn, serial));
+  return std::move(*rec);
+}
+
+std::string CertificateAuthority::metrics() const {
+  const Impl& d = *impl_;
+  auto line = [](const char* op, const std::atomic<uint64_t>& n) {
+    return std::string("jlis_pki_operations_total{operation=\"") + op + "\"} " + std::to_string(n.load()) + "\n";
+  };
+  std::string out = "# TYPE jlis_pki_operations_total counter\n" + line("issued", d.issued) +
+                    line("revoked", d.revoked) + line("crl_generated", d.crls) + line("consent_provision", d.consents);
+  std::lock_guard lock(d.mu);
+  if (d.responder) out += d.responder->metrics();
+  return out;
+}
+
+}  // namespace jlis::pki

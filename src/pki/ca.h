@@ -1,0 +1,222 @@
+// 公的個人認証サービス (JPKI): the certification authority of the signature and user-authentication
+// certificates, their revocation, the old-to-new linkage, the CRLs and the OCSP responder's status
+// source, and the registered verifiers with the basic-four provision on the holder's consent.
+//
+// Hierarchy (`jlis ca init`): one self-signed CA per kind (signature, authentication), each with a
+// delegated OCSP responder certificate. Public certificates in DIR/pki/<kind>-ca.pem and
+// DIR/pki/<kind>-ocsp.pem; private keys in a KeyStore (keys.h): encrypted files under
+// DIR/pki/keys or a PKCS#11 token, as DIR/pki/ca.json says (which holds no secret).
+//
+// Issuance (profile.h for the contents):
+//   - at card handover, from the public keys the card generated (card::CardChange::keys): the
+//     authentication certificate always, the signature certificate from age 15; valid from the
+//     handover day to the card's cert_expires_on (the 5th birthday after handover, never past the
+//     card). A back-dated handover (generated populations) whose certificates would already have
+//     expired gets none; a handover without keys gets none (the card has no certificates yet and
+//     can get them by renewal);
+//   - on renewal (更新) or after a revocation by change, for the current card: new certificates
+//     from new keys; a certificate of the same kind still good is revoked as superseded;
+//   - smartphone certificates (移動端末設備用): the same two kinds under their own policy, tied to
+//     the card that authorised them, revoked with it.
+//
+// Revocation (one table, the reasons RFC 5280 §5.3.1 defines):
+//   what happened                                      signature  authentication  reasonCode
+//   a change of the basic four (name, date of birth,   revoked    stays good      affiliationChanged
+//     sex, address; a move abroad changes the address)
+//   the holder's death                                 revoked    revoked         cessationOfOperation
+//   the card reported lost or stolen                   revoked    revoked         keyCompromise
+//   the card returned                                  revoked    revoked         cessationOfOperation
+//   the card replaced by a newer card handed over      revoked    revoked         superseded
+//   renewal: new certificates of the same kind         revoked    revoked         superseded
+//   the holder's request (at the window or the 24-hour per request    per request  unspecified, or
+//     call centre)                                                                 keyCompromise
+// Each applies to the card's certificates and to the smartphone certificates it authorised.
+// Revocations by the register and the card lifecycle run inside the change's own transaction (a
+// change is never committed without its revocation). Suspension of a card (一時停止) does not touch
+// the certificates.
+//
+// Old-to-new linkage (新旧紐付け): when a resident gets a new signature certificate and their
+// newest earlier one was revoked as affiliationChanged or superseded, the old serial links to the
+// new; chains follow.
+//
+// Who may see what: a signature certificate is personal data (the basic four). The resident's
+// municipality and registered verifiers may fetch it; a verifier's fetch is recorded as a provision
+// the resident can see. The certificate list of a resident: its municipality, and agencies for a
+// granted purpose (recorded). Revocation on request: the resident's municipality, the call centre.
+// Linkage: registered verifiers and the resident's municipality.
+//
+// Thread-safe. Keys are loaded on first use (serve loads them at start); writes go through the
+// Writer; listeners run on the writer's connection.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/directory.h"
+#include "card/card_system.h"
+#include "common/status.h"
+#include "pki/crl.h"
+#include "pki/keys.h"
+#include "pki/ocsp.h"
+#include "pki/profile.h"
+#include "registry/registry.h"
+#include "store/database.h"
+#include "store/writer.h"
+
+namespace jlis::pki {
+
+// An issued certificate as the register of the CA keeps it.
+struct CertificateRecord {
+  std::string serial;  // 32 lower-case hex digits
+  CertificateKind kind = CertificateKind::signature;
+  Device device = Device::card;
+  ResidentCode resident_code = {};
+  std::string card_id = {};
+  int64_t not_before = 0, not_after = 0;  // seconds since the epoch
+  std::string issued_at = {};             // ISO 8601 UTC
+  std::optional<int64_t> revoked_at = {};
+  RevocationReason reason = RevocationReason::unspecified;
+  std::optional<std::string> next_serial = {};  // linkage: its successor
+  std::string der = {};
+
+  // "good", "revoked" or "expired" at `now`.
+  std::string_view status(int64_t now) const;
+};
+
+// A registered verifier (署名検証者 / 利用者証明検証者).
+struct Verifier {
+  std::string verifier_id;  // "vf-<16 hex>"
+  std::string name;
+  bool consent_provision = false;  // may receive the basic four with the holder's consent
+  std::string registered_at;
+};
+
+// The basic four given to a verifier with the holder's consent.
+struct ConsentProvision {
+  std::string serial;  // the certificate the holder signed with
+  registry::Resident resident;  // the latest record
+};
+
+struct CaInitOptions {
+  KeyStoreConfig keys;  // kind and, for pkcs11, module and token; secrets come from the caller
+  std::string public_url = "http://127.0.0.1:8080";  // for certificates issued outside `jlis serve`
+};
+
+// What unlocks the keys, given by the operator: the passphrase of encrypted key files, or the
+// PKCS#11 user PIN (whichever DIR/pki/ca.json says the keys need).
+struct CaSecrets {
+  std::string passphrase = {};
+  std::string pin = {};
+};
+
+struct CaOptions {
+  std::function<int64_t()> clock = {};  // seconds since the epoch; time() when empty (tests)
+  OcspOptions ocsp = {};
+  std::chrono::seconds crl_validity{std::chrono::hours(48)};  // nextUpdate; regenerated daily
+};
+
+class CertificateAuthority {
+ public:
+  static Status migrate(store::Connection& conn);
+
+  // True when DIR holds a CA hierarchy.
+  static bool exists(const std::string& data_dir);
+  // Creates the hierarchy (keys, CA and responder certificates, DIR/pki/ca.json). Refuses (conflict)
+  // when one exists. `options.keys` carries the passphrase or PIN.
+  static Status init(const std::string& data_dir, const CaInitOptions& options);
+
+  // Opens the CA of DIR (which must exist). `secrets` unlock the keys on first use; when the one
+  // needed is empty, signing fails with unavailable and a message that says what to set.
+  static Result<std::unique_ptr<CertificateAuthority>> open(const std::string& data_dir, store::Pool& pool,
+                                                           store::Writer& writer, registry::Registry& registry,
+                                                           CaSecrets secrets, CaOptions options = {});
+  ~CertificateAuthority();
+
+  // Joins the register (revocation on changes of the basic four and on death; certificates follow
+  // a new resident code) and the card lifecycle (issuance at handover; revocation on loss, return,
+  // replacement). Call once, before events flow.
+  void attach(registry::Registry& registry, card::CardSystem& cards);
+
+  // Loads the keys now (so `serve` fails at start, not at the first handover).
+  Status load_keys();
+  // The base of the URLs written into new certificates.
+  void set_public_url(std::string url);
+  std::string public_url() const;
+
+  // The CA and responder certificates, PEM.
+  struct Published {
+    std::string kind;  // "signature-ca", "signature-ocsp", "authentication-ca", "authentication-ocsp"
+    std::string pem;
+  };
+  std::vector<Published> published() const;
+
+  // Issues, on the writer's connection (inside a card change or a renewal job). `resident` is the
+  // current record (signature certificates carry its basic four).
+  Result<CertificateRecord> issue(store::Connection& conn, CertificateKind kind, Device device,
+                                  const registry::Resident& resident, const std::string& card_id,
+                                  const std::string& public_key_pem, int64_t not_before, int64_t not_after);
+
+  // Renewal or re-issuance at the window for the resident's current card (the municipality): new
+  // certificates for the kinds whose keys are given; a good one of the same kind is superseded.
+  Result<std::vector<CertificateRecord>> renew(const auth::Principal& by, const std::string& card_id,
+                                               const card::CardKeys& keys);
+  // Smartphone certificates authorised by a card (the resident's municipality on their behalf).
+  Result<std::vector<CertificateRecord>> issue_smartphone(const auth::Principal& by, const std::string& card_id,
+                                                          const card::CardKeys& keys);
+
+  // Revokes on request. `reason` unspecified or key_compromise (others are the CA's own).
+  Result<CertificateRecord> revoke(const auth::Principal& by, const std::string& serial, RevocationReason reason);
+  // Revokes inside the caller's transaction; a certificate already revoked is left as it is.
+  Status revoke_in(store::Connection& conn, const std::string& serial, RevocationReason reason, int64_t at);
+
+  // Reads, with the access rules above (request_id goes into the provision record).
+  Result<CertificateRecord> certificate(const auth::Principal& by, const std::string& serial,
+                                        const std::string& request_id);
+  Result<std::vector<CertificateRecord>> certificates_of(const auth::Principal& by, const ResidentCode& resident,
+                                                         const std::string& purpose, const std::string& request_id);
+  Result<std::optional<std::string>> linkage(const auth::Principal& by, const std::string& serial);
+
+  // CRLs: generates and stores a new full CRL of each CA (DIR/pki/crl/<kind>.crl); answers the
+  // entries listed per kind.
+  Result<std::vector<std::pair<CertificateKind, int64_t>>> generate_crls();
+  // The newest CRL of `kind`, DER (generating one if none exists).
+  Result<std::string> crl(CertificateKind kind);
+
+  // The OCSP responder over this CA's register (created on first use; needs the keys).
+  Result<OcspResponder*> responder();
+  // Re-signs the OCSP responses of certificates revoked since the last call (also by other
+  // processes) and regenerates the CRLs when they are older than a day or revocations happened;
+  // `jlis serve` runs it every second.
+  Status tick();
+
+  // Verifiers. add_verifier also creates its token (answered once).
+  Result<std::pair<Verifier, std::string>> add_verifier(auth::Directory& directory, const std::string& name,
+                                                        bool consent_provision);
+  Result<std::vector<Verifier>> verifiers();
+  // Basic-four provision with consent: the verifier asks for a challenge, the holder signs it with
+  // the signature key of their card (RSA PKCS#1 v1.5, SHA-256, over the challenge bytes), and the
+  // verifier exchanges the signature for the latest basic four; recorded as a provision.
+  struct Challenge {
+    std::string challenge_id, challenge;  // challenge: base64 of 32 random bytes
+    int64_t expires_at = 0;
+  };
+  Result<Challenge> new_challenge(const auth::Principal& by);
+  Result<ConsentProvision> consent_provision(const auth::Principal& by, const std::string& challenge_id,
+                                             const std::string& serial, const std::string& signature_base64,
+                                             const std::string& request_id);
+
+  std::string metrics() const;
+
+ private:
+  struct Impl;
+  explicit CertificateAuthority(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace jlis::pki

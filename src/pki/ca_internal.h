@@ -1,0 +1,61 @@
+// Private to the CA: its state, shared by ca.cpp (hierarchy, issuance, revocation, listeners),
+// access.cpp (reads, verifiers, consent) and publication.cpp (CRLs, OCSP status).
+#pragma once
+
+#include <array>
+#include <mutex>
+
+#include "pki/ca.h"
+
+namespace jlis::pki {
+
+
+struct CertificateAuthority::Impl {
+  std::string dir;
+  store::Pool& pool;
+  store::Writer& writer;
+  registry::Registry& registry;
+  card::CardSystem* cards = nullptr;
+  CaSecrets secrets;
+  CaOptions options;
+  KeyStoreConfig::Kind key_kind = KeyStoreConfig::Kind::file;
+  std::string pkcs11_module, pkcs11_token;
+
+  mutable std::mutex mu;  // guards what follows
+  std::string public_url;
+  struct Authority {
+    X509Ptr cert, responder_cert;
+    EvpPkeyPtr key, responder_key;
+  };
+  std::array<Authority, 2> authorities;  // by CertificateKind
+  std::unique_ptr<KeyStore> keystore;
+  bool keys_loaded = false;
+  std::unique_ptr<OcspResponder> responder;
+
+  std::mutex tick_mu;  // one tick at a time
+  int64_t seen_revocation_seq = 0;
+  int64_t last_crl_at = 0;     // thisUpdate of the newest CRL
+  bool crl_pending = false;    // revocations not yet in a CRL
+
+  std::atomic<uint64_t> issued{0}, revoked{0}, crls{0}, consents{0};
+
+  Impl(store::Pool& p, store::Writer& w, registry::Registry& r) : pool(p), writer(w), registry(r) {}
+
+  int64_t now() const;
+  Date today() const;  // in Japan
+  Authority& authority(CertificateKind kind) { return authorities[static_cast<size_t>(kind)]; }
+};
+
+// Record I/O.
+inline constexpr const char* kCertificateColumns =
+    "serial, ca, device, resident_code, card_id, not_before, not_after, issued_at, revoked_at, reason, "
+    "next_serial, der";
+CertificateRecord read_certificate(const store::Row& row);
+Result<std::optional<CertificateRecord>> load_certificate(store::Connection& conn, const std::string& serial);
+// Normalises a serial from a URL: lower-case hex, 1..40 digits, no leading zeros.
+Result<std::string> normalise_serial(std::string_view text);
+
+// Seconds since the epoch of 00:00 in Japan on `day`.
+inline int64_t start_of_day_jst(Date day) { return day.days_since_epoch() * 86400 - 9 * 3600; }
+
+}  // namespace jlis::pki

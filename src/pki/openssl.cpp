@@ -1,0 +1,173 @@
+#include "pki/openssl.h"
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include <array>
+#include <cstdint>
+#include <ctime>
+
+namespace jlis::pki {
+
+Status openssl_error(std::string_view what, Code code) {
+  std::string message(what);
+  unsigned long e = ERR_get_error();
+  if (e != 0) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    message += ": ";
+    message += buf;
+  }
+  ERR_clear_error();
+  return Status(code, message);
+}
+
+namespace {
+
+BioPtr memory_bio(std::string_view data) {
+  return BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
+}
+
+std::string bio_string(BIO* bio) {
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  return n > 0 ? std::string(data, static_cast<size_t>(n)) : std::string();
+}
+
+}  // namespace
+
+Result<X509Ptr> x509_from_der(std::string_view der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (!cert) return openssl_error("not a DER certificate", Code::invalid_argument);
+  return cert;
+}
+
+Result<X509Ptr> x509_from_pem(std::string_view pem) {
+  BioPtr bio = memory_bio(pem);
+  X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!cert) return openssl_error("not a PEM certificate", Code::invalid_argument);
+  return cert;
+}
+
+Result<std::string> x509_der(X509* cert) {
+  unsigned char* out = nullptr;
+  int n = i2d_X509(cert, &out);
+  if (n <= 0) return openssl_error("encoding a certificate");
+  std::string der(reinterpret_cast<char*>(out), static_cast<size_t>(n));
+  OPENSSL_free(out);
+  return der;
+}
+
+Result<std::string> x509_pem(X509* cert) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) return openssl_error("writing a PEM certificate");
+  return bio_string(bio.get());
+}
+
+Result<EvpPkeyPtr> public_key_from_pem(std::string_view pem) {
+  BioPtr bio = memory_bio(pem);
+  EvpPkeyPtr key(bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!key) return openssl_error("not a PEM public key", Code::invalid_argument);
+  return key;
+}
+
+Result<EvpPkeyPtr> public_key_from_der(std::string_view der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  EvpPkeyPtr key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
+  if (!key) return openssl_error("not a DER public key", Code::invalid_argument);
+  return key;
+}
+
+Result<std::string> public_key_pem(EVP_PKEY* key) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PUBKEY(bio.get(), key) != 1) return openssl_error("writing a PEM public key");
+  return bio_string(bio.get());
+}
+
+Result<EvpPkeyPtr> generate_rsa(int bits) {
+  EVP_PKEY* raw = EVP_RSA_gen(static_cast<unsigned>(bits));
+  if (raw == nullptr) return openssl_error("generating an RSA key");
+  return EvpPkeyPtr(raw);
+}
+
+std::string serial_hex(const ASN1_INTEGER* serial) {
+  static const char* digits = "0123456789abcdef";
+  const unsigned char* data = ASN1_STRING_get0_data(serial);
+  const int len = ASN1_STRING_length(serial);
+  std::string out;
+  out.reserve(static_cast<size_t>(len) * 2);
+  for (int i = 0; i < len; ++i) {
+    out += digits[data[i] >> 4];
+    out += digits[data[i] & 15];
+  }
+  size_t first = out.find_first_not_of('0');
+  if (first == std::string::npos) return "0";
+  return out.substr(first);
+}
+
+Result<Asn1IntegerPtr> serial_from_hex(std::string_view hex) {
+  if (hex.empty() || hex.size() > 40 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos)
+    return invalid_argument("a serial number is 1 to 40 hexadecimal digits");
+  BIGNUM* bn = nullptr;
+  const std::string text(hex);
+  if (BN_hex2bn(&bn, text.c_str()) == 0) return openssl_error("parsing a serial number", Code::invalid_argument);
+  Asn1IntegerPtr serial(BN_to_ASN1_INTEGER(bn, nullptr));
+  BN_free(bn);
+  if (!serial) return openssl_error("converting a serial number");
+  return serial;
+}
+
+Result<Asn1TimePtr> asn1_time(int64_t unix_seconds) {
+  Asn1TimePtr t(ASN1_TIME_set(nullptr, static_cast<time_t>(unix_seconds)));
+  if (!t) return openssl_error("encoding a time");
+  // ASN1_TIME_set already picks UTCTime for 1950..2049 and GeneralizedTime otherwise.
+  return t;
+}
+
+Result<int64_t> unix_seconds(const ASN1_TIME* time) {
+  struct tm tm {};
+  if (ASN1_TIME_to_tm(time, &tm) != 1) return openssl_error("reading a time", Code::invalid_argument);
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+std::string base64_encode(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+Result<std::string> base64_decode(std::string_view text) {
+  // One pass with a table: this decodes every OCSP GET request (find_first_not_of over the
+  // alphabet costs a memchr per character).
+  static constexpr auto kClass = [] {
+    std::array<uint8_t, 256> c{};  // 0 invalid, 1 alphabet or '=', 2 skipped whitespace
+    for (const char* p = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="; *p != '\0'; ++p)
+      c[static_cast<unsigned char>(*p)] = 1;
+    c['\n'] = c['\r'] = c[' '] = 2;
+    return c;
+  }();
+  std::string clean;
+  clean.reserve(text.size());
+  for (char c : text) {
+    const uint8_t k = kClass[static_cast<unsigned char>(c)];
+    if (k == 0) return invalid_argument("not base64");
+    if (k == 1) clean += c;
+  }
+  if (clean.size() % 4 != 0) return invalid_argument("not base64");
+  std::string out(3 * clean.size() / 4 + 1, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(clean.data()), static_cast<int>(clean.size()));
+  if (n < 0) return invalid_argument("not base64");
+  size_t pad = 0;
+  for (size_t i = clean.size(); i > 0 && clean[i - 1] == '='; --i) ++pad;
+  if (pad > 2) return invalid_argument("not base64");
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
+}
+
+}  // namespace jlis::pki

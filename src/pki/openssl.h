@@ -1,0 +1,69 @@
+// OpenSSL objects owned by std::unique_ptr, and the small conversions every part of the CA needs.
+// Every OpenSSL failure becomes a Status whose message names the operation and OpenSSL's reason;
+// OpenSSL's error strings never carry key material.
+#pragma once
+
+#include <openssl/evp.h>
+#include <openssl/ocsp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace jlis::pki {
+
+template <auto Free>
+struct OpensslDeleter {
+  template <class T>
+  void operator()(T* p) const { Free(p); }
+};
+using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, OpensslDeleter<EVP_PKEY_free>>;
+using X509Ptr = std::unique_ptr<X509, OpensslDeleter<X509_free>>;
+using X509CrlPtr = std::unique_ptr<X509_CRL, OpensslDeleter<X509_CRL_free>>;
+using X509NamePtr = std::unique_ptr<X509_NAME, OpensslDeleter<X509_NAME_free>>;
+using X509ExtensionPtr = std::unique_ptr<X509_EXTENSION, OpensslDeleter<X509_EXTENSION_free>>;
+using Asn1IntegerPtr = std::unique_ptr<ASN1_INTEGER, OpensslDeleter<ASN1_INTEGER_free>>;
+using Asn1TimePtr = std::unique_ptr<ASN1_TIME, OpensslDeleter<ASN1_TIME_free>>;
+using BioPtr = std::unique_ptr<BIO, OpensslDeleter<BIO_free_all>>;
+using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, OpensslDeleter<EVP_MD_CTX_free>>;
+using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, OpensslDeleter<EVP_PKEY_CTX_free>>;
+using OcspRequestPtr = std::unique_ptr<OCSP_REQUEST, OpensslDeleter<OCSP_REQUEST_free>>;
+using OcspResponsePtr = std::unique_ptr<OCSP_RESPONSE, OpensslDeleter<OCSP_RESPONSE_free>>;
+using OcspBasicRespPtr = std::unique_ptr<OCSP_BASICRESP, OpensslDeleter<OCSP_BASICRESP_free>>;
+using OcspCertIdPtr = std::unique_ptr<OCSP_CERTID, OpensslDeleter<OCSP_CERTID_free>>;
+
+// A failed Status of `code` "<what>: <OpenSSL's reason>"; clears OpenSSL's error queue.
+Status openssl_error(std::string_view what, Code code = Code::internal);
+
+// Certificates and keys in DER and PEM.
+Result<X509Ptr> x509_from_der(std::string_view der);
+Result<X509Ptr> x509_from_pem(std::string_view pem);
+Result<std::string> x509_der(X509* cert);
+Result<std::string> x509_pem(X509* cert);
+// A public key (SubjectPublicKeyInfo) from PEM ("-----BEGIN PUBLIC KEY-----") or DER.
+Result<EvpPkeyPtr> public_key_from_pem(std::string_view pem);
+Result<EvpPkeyPtr> public_key_from_der(std::string_view der);
+Result<std::string> public_key_pem(EVP_PKEY* key);
+// A new RSA key pair of `bits` bits.
+Result<EvpPkeyPtr> generate_rsa(int bits = 2048);
+
+// Serial numbers as the API writes them: lower-case hex without leading zeros ("1f3a...").
+std::string serial_hex(const ASN1_INTEGER* serial);
+// Parses lower-case or upper-case hex (1..40 digits) into an ASN1_INTEGER; invalid_argument otherwise.
+Result<Asn1IntegerPtr> serial_from_hex(std::string_view hex);
+
+// Seconds since the Unix epoch as an ASN1_TIME (UTCTime before 2050, GeneralizedTime after, as
+// RFC 5280 requires).
+Result<Asn1TimePtr> asn1_time(int64_t unix_seconds);
+// An ASN1_TIME back to seconds since the epoch.
+Result<int64_t> unix_seconds(const ASN1_TIME* time);
+
+// Standard base64 (with padding) and its inverse; nullopt-like failure as invalid_argument.
+std::string base64_encode(std::string_view data);
+Result<std::string> base64_decode(std::string_view text);
+
+}  // namespace jlis::pki

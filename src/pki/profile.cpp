@@ -1,0 +1,229 @@
+#include "pki/profile.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+#include "common/date.h"
+#include "common/text.h"
+
+namespace jlis::pki {
+namespace {
+
+constexpr const char* kJlisOu = "Japan Agency for Local Authority Information Systems";
+
+const char* ca_ou(CertificateKind kind) {
+  return kind == CertificateKind::signature ? "JPKI for digital signature" : "JPKI for user authentication";
+}
+
+const char* policy_oid(CertificateKind kind, Device device) {
+  if (kind == CertificateKind::signature)
+    return device == Device::card ? "1.2.392.200149.8.5.1.1.10" : "1.2.392.200149.8.5.1.1.30";
+  return device == Device::card ? "1.2.392.200149.8.5.1.3.10" : "1.2.392.200149.8.5.1.3.30";
+}
+
+Status add_entry(X509_NAME* name, const char* field, const std::string& value) {
+  if (X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(value.c_str()),
+                                 -1, -1, 0) != 1)
+    return openssl_error("building a name");
+  return Status::ok();
+}
+
+Result<X509NamePtr> ca_name(CertificateKind kind) {
+  X509NamePtr name(X509_NAME_new());
+  if (!name) return openssl_error("allocating a name");
+  JLIS_RETURN_IF_ERROR(add_entry(name.get(), "C", "JP"));
+  JLIS_RETURN_IF_ERROR(add_entry(name.get(), "O", "JPKI"));
+  JLIS_RETURN_IF_ERROR(add_entry(name.get(), "OU", ca_ou(kind)));
+  JLIS_RETURN_IF_ERROR(add_entry(name.get(), "OU", kJlisOu));
+  return name;
+}
+
+// A certificate with version, serial, validity, subject, issuer and public key set.
+Result<X509Ptr> skeleton(const std::string& serial_hex, int64_t not_before, int64_t not_after, X509_NAME* subject,
+                         X509_NAME* issuer, EVP_PKEY* public_key) {
+  X509Ptr cert(X509_new());
+  if (!cert) return openssl_error("allocating a certificate");
+  JLIS_ASSIGN_OR_RETURN(auto serial, serial_from_hex(serial_hex));
+  JLIS_ASSIGN_OR_RETURN(auto from, asn1_time(not_before));
+  JLIS_ASSIGN_OR_RETURN(auto until, asn1_time(not_after));
+  if (X509_set_version(cert.get(), X509_VERSION_3) != 1 || X509_set_serialNumber(cert.get(), serial.get()) != 1 ||
+      X509_set1_notBefore(cert.get(), from.get()) != 1 || X509_set1_notAfter(cert.get(), until.get()) != 1 ||
+      X509_set_subject_name(cert.get(), subject) != 1 || X509_set_issuer_name(cert.get(), issuer) != 1 ||
+      X509_set_pubkey(cert.get(), public_key) != 1)
+    return openssl_error("building a certificate");
+  return cert;
+}
+
+// Adds an extension from its OpenSSL configuration text ("critical,digitalSignature").
+Status add_ext(X509* cert, X509* issuer, int nid, const std::string& value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
+  if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) return openssl_error("adding a certificate extension");
+  return Status::ok();
+}
+
+Status sign(X509* cert, EVP_PKEY* key) {
+  if (X509_sign(cert, key, EVP_sha256()) <= 0) return openssl_error("signing a certificate");
+  return Status::ok();
+}
+
+// certificatePolicies with one policy OID (built directly: the configuration parser wants a
+// database for this extension).
+Status add_policy(X509* cert, const char* oid) {
+  using PoliciesPtr = std::unique_ptr<CERTIFICATEPOLICIES, OpensslDeleter<CERTIFICATEPOLICIES_free>>;
+  PoliciesPtr policies(CERTIFICATEPOLICIES_new());
+  POLICYINFO* info = POLICYINFO_new();
+  if (!policies || !info) {
+    POLICYINFO_free(info);
+    return openssl_error("allocating certificatePolicies");
+  }
+  info->policyid = OBJ_txt2obj(oid, 1);
+  if (info->policyid == nullptr || sk_POLICYINFO_push(policies.get(), info) == 0) {
+    POLICYINFO_free(info);
+    return openssl_error("building certificatePolicies");
+  }
+  if (X509_add1_ext_i2d(cert, NID_certificate_policies, policies.get(), 0, X509V3_ADD_DEFAULT) != 1)
+    return openssl_error("adding certificatePolicies");
+  return Status::ok();
+}
+
+using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, OpensslDeleter<GENERAL_NAMES_free>>;
+
+// subjectAltName with the basic four as otherName UTF8String values under kBasicFourArc.
+Status add_basic_four(X509* cert, const BasicFourValues& v) {
+  GeneralNamesPtr names(sk_GENERAL_NAME_new_null());
+  if (!names) return openssl_error("allocating subjectAltName");
+  const std::string* values[] = {&v.name, &v.name_substitute, &v.sex, &v.date_of_birth, &v.address,
+                                 &v.address_substitute};
+  for (int i = 0; i < 6; ++i) {
+    const std::string oid_text = std::string(kBasicFourArc) + "." + std::to_string(i + 1);
+    ASN1_OBJECT* oid = OBJ_txt2obj(oid_text.c_str(), 1);
+    ASN1_UTF8STRING* text = ASN1_UTF8STRING_new();
+    ASN1_TYPE* value = ASN1_TYPE_new();
+    GENERAL_NAME* name = GENERAL_NAME_new();
+    if (!oid || !text || !value || !name ||
+        ASN1_STRING_set(text, values[i]->data(), static_cast<int>(values[i]->size())) != 1) {
+      ASN1_OBJECT_free(oid);
+      ASN1_UTF8STRING_free(text);
+      ASN1_TYPE_free(value);
+      GENERAL_NAME_free(name);
+      return openssl_error("building a basic-four value");
+    }
+    ASN1_TYPE_set(value, V_ASN1_UTF8STRING, text);  // takes text
+    if (GENERAL_NAME_set0_othername(name, oid, value) != 1) {  // takes oid and value
+      ASN1_OBJECT_free(oid);
+      ASN1_TYPE_free(value);
+      GENERAL_NAME_free(name);
+      return openssl_error("building a basic-four value");
+    }
+    if (sk_GENERAL_NAME_push(names.get(), name) == 0) {
+      GENERAL_NAME_free(name);
+      return openssl_error("building subjectAltName");
+    }
+  }
+  if (X509_add1_ext_i2d(cert, NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT) != 1)
+    return openssl_error("adding subjectAltName");
+  return Status::ok();
+}
+
+}  // namespace
+
+std::string_view kind_name(CertificateKind kind) {
+  return kind == CertificateKind::signature ? "signature" : "authentication";
+}
+
+Result<CertificateKind> parse_kind(std::string_view text) {
+  if (text == "signature") return CertificateKind::signature;
+  if (text == "authentication") return CertificateKind::authentication;
+  return invalid_argument("a certificate kind is \"signature\" or \"authentication\"");
+}
+
+std::string_view device_name(Device device) { return device == Device::card ? "card" : "smartphone"; }
+
+Result<BasicFourValues> basic_four_values(const registry::Resident& r) {
+  BasicFourValues v;
+  v.name = r.person.name;
+  v.name_substitute = fold_variants(r.person.name);
+  v.sex = r.person.sex == registry::Sex::male ? "1" : "2";
+  JLIS_ASSIGN_OR_RETURN(EraDate era, to_era(r.person.date_of_birth));
+  std::string ymd = r.person.date_of_birth.to_iso();
+  ymd.erase(std::remove(ymd.begin(), ymd.end(), '-'), ymd.end());
+  v.date_of_birth = std::to_string(era_digit(era.era)) + ymd;
+  v.address = r.status == registry::ResidentStatus::abroad && !r.address_abroad.empty() ? r.address_abroad
+                                                                                         : r.person.address;
+  v.address_substitute = fold_variants(v.address);
+  return v;
+}
+
+Result<std::string> new_serial() {
+  unsigned char raw[16];
+  if (RAND_bytes(raw, sizeof raw) != 1) return openssl_error("drawing a serial number");
+  raw[0] &= 0x7f;
+  if ((raw[0] >> 4) == 0) raw[0] |= 0x10;
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+Result<X509Ptr> make_ca_certificate(const CaCertificateParams& p) {
+  JLIS_ASSIGN_OR_RETURN(auto name, ca_name(p.kind));
+  JLIS_ASSIGN_OR_RETURN(std::string serial, new_serial());
+  JLIS_ASSIGN_OR_RETURN(auto cert, skeleton(serial, p.not_before, p.not_after, name.get(), name.get(), p.key));
+  JLIS_RETURN_IF_ERROR(add_ext(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE"));
+  JLIS_RETURN_IF_ERROR(add_ext(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign"));
+  JLIS_RETURN_IF_ERROR(add_ext(cert.get(), cert.get(), NID_subject_key_identifier, "hash"));
+  JLIS_RETURN_IF_ERROR(sign(cert.get(), p.key));
+  return cert;
+}
+
+Result<X509Ptr> make_responder_certificate(const ResponderCertificateParams& p) {
+  X509NamePtr subject(X509_NAME_dup(X509_get_subject_name(p.ca)));
+  if (!subject) return openssl_error("copying a name");
+  JLIS_RETURN_IF_ERROR(add_entry(subject.get(), "CN", "OCSP Responder"));
+  JLIS_ASSIGN_OR_RETURN(auto cert, skeleton(p.serial_hex, p.not_before, p.not_after, subject.get(),
+                                            X509_get_subject_name(p.ca), p.responder_public_key));
+  JLIS_RETURN_IF_ERROR(add_ext(cert.get(), p.ca, NID_key_usage, "critical,digitalSignature"));
+  JLIS_RETURN_IF_ERROR(add_ext(cert.get(), p.ca, NID_ext_key_usage, "OCSPSigning"));
+  JLIS_RETURN_IF_ERROR(add_ext(cert.get(), p.ca, NID_id_pkix_OCSP_noCheck, "ignored"));
+  JLIS_RETURN_IF_ERROR(add_ext(cert.get(), p.ca, NID_subject_key_identifier, "hash"));
+  JLIS_RETURN_IF_ERROR(add_ext(cert.get(), p.ca, NID_authority_key_identifier, "keyid:always"));
+  JLIS_RETURN_IF_ERROR(sign(cert.get(), p.ca_key));
+  return cert;
+}
+
+Result<X509Ptr> make_end_entity_certificate(const EndEntityParams& p) {
+  if (p.kind == CertificateKind::signature && p.basic_four == nullptr)
+    return internal_error("a signature certificate needs the basic four");
+  X509NamePtr subject(X509_NAME_new());
+  if (!subject) return openssl_error("allocating a name");
+  JLIS_RETURN_IF_ERROR(add_entry(subject.get(), "C", "JP"));
+  JLIS_RETURN_IF_ERROR(add_entry(subject.get(), "O", "JPKI"));
+  JLIS_RETURN_IF_ERROR(add_entry(subject.get(), "CN", p.serial_hex));
+  JLIS_ASSIGN_OR_RETURN(auto cert, skeleton(p.serial_hex, p.not_before, p.not_after, subject.get(),
+                                            X509_get_subject_name(p.ca), p.public_key));
+  X509* c = cert.get();
+  if (p.kind == CertificateKind::signature) {
+    JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_key_usage, "critical,digitalSignature,nonRepudiation"));
+    JLIS_RETURN_IF_ERROR(add_basic_four(c, *p.basic_four));
+  } else {
+    JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_key_usage, "critical,digitalSignature"));
+    JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_ext_key_usage, "clientAuth"));
+  }
+  JLIS_RETURN_IF_ERROR(add_policy(c, policy_oid(p.kind, p.device)));
+  JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_crl_distribution_points,
+                               "URI:" + p.public_url + "/crl/" + std::string(kind_name(p.kind)) + ".crl"));
+  JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_info_access, "OCSP;URI:" + p.public_url + "/ocsp"));
+  JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_subject_key_identifier, "hash"));
+  JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_authority_key_identifier, "keyid:always"));
+  JLIS_RETURN_IF_ERROR(sign(c, p.ca_key));
+  return cert;
+}
+
+}  // namespace jlis::pki

@@ -1,0 +1,92 @@
+// The JPKI certificate profile (公的個人認証サービス): what the CA certificates, the delegated OCSP
+// responder certificates and the two kinds of end-entity certificate contain. Every certificate is
+// X.509 v3, RSA-2048, signed with sha256WithRSAEncryption.
+//
+//   CA (per kind)          subject C=JP, O=JPKI, OU=<kind's OU>, OU=Japan Agency for Local Authority
+//                          Information Systems; self-signed; basicConstraints CA:TRUE (critical);
+//                          keyUsage keyCertSign, cRLSign (critical); subject key identifier.
+//   OCSP responder         issued by its CA; extendedKeyUsage OCSPSigning; id-pkix-ocsp-nocheck;
+//                          keyUsage digitalSignature (critical).
+//   signature (署名用)      keyUsage digitalSignature, nonRepudiation (critical); the basic four in
+//                          subjectAltName otherName values (below); the kind's certificate policy;
+//                          CRL distribution point and OCSP access location under the public URL.
+//   authentication (利用者証明用)
+//                          keyUsage digitalSignature (critical); extendedKeyUsage clientAuth; no
+//                          personal data at all; policy, CRL DP and OCSP as above.
+// End-entity subjects are C=JP, O=JPKI, CN=<serial>: nothing personal. Smartphone certificates
+// (移動端末設備用) are the same two kinds under their own policies.
+//
+// The basic four (基本4情報) in subjectAltName, each an otherName whose type-id is under
+// 1.2.392.200149.8.5.5 and whose value is a UTF8String:
+//   .1 name (氏名)                       .2 the name with variant characters replaced by their
+//   .3 sex: "1" male, "2" female            standard forms (代替文字, fold_variants in common/text.h)
+//   .4 date of birth: era digit (1 明治 … 5 令和) + Gregorian YYYYMMDD, e.g. "319800115"
+//   .5 address (住所)                     .6 the address with variant characters replaced
+//
+// Certificate policies (J-LIS's arc 1.2.392.200149.8.5.1; the numbers after it are this
+// implementation's): signature card .1.1.10, authentication card .1.3.10, signature smartphone
+// .1.1.30, authentication smartphone .1.3.30.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+#include "pki/openssl.h"
+#include "registry/resident.h"
+
+namespace jlis::pki {
+
+// The two certification authorities of JPKI.
+enum class CertificateKind { signature, authentication };
+// Where the end-entity key lives.
+enum class Device { card, smartphone };
+
+std::string_view kind_name(CertificateKind kind);  // "signature", "authentication"
+Result<CertificateKind> parse_kind(std::string_view text);
+std::string_view device_name(Device device);  // "card", "smartphone"
+
+inline constexpr const char* kBasicFourArc = "1.2.392.200149.8.5.5";
+
+// The basic four as the signature certificate carries them (values of .1 to .6).
+struct BasicFourValues {
+  std::string name, name_substitute, sex, date_of_birth, address, address_substitute;
+};
+// From the register's record: the domestic address, or the address abroad for a resident abroad.
+Result<BasicFourValues> basic_four_values(const registry::Resident& resident);
+
+struct CaCertificateParams {
+  CertificateKind kind = CertificateKind::signature;
+  EVP_PKEY* key = nullptr;  // the CA's key pair (signs itself)
+  int64_t not_before = 0, not_after = 0;
+};
+Result<X509Ptr> make_ca_certificate(const CaCertificateParams& params);
+
+struct ResponderCertificateParams {
+  X509* ca = nullptr;
+  EVP_PKEY* ca_key = nullptr;
+  EVP_PKEY* responder_public_key = nullptr;
+  int64_t not_before = 0, not_after = 0;
+  std::string serial_hex;  // unpredictable, from new_serial()
+};
+Result<X509Ptr> make_responder_certificate(const ResponderCertificateParams& params);
+
+struct EndEntityParams {
+  CertificateKind kind = CertificateKind::signature;
+  Device device = Device::card;
+  X509* ca = nullptr;
+  EVP_PKEY* ca_key = nullptr;
+  EVP_PKEY* public_key = nullptr;  // generated on the card or the smartphone
+  std::string serial_hex;
+  int64_t not_before = 0, not_after = 0;
+  std::string public_url;  // "http://127.0.0.1:8080": CRL DP <url>/crl/<kind>.crl, OCSP <url>/ocsp
+  const BasicFourValues* basic_four = nullptr;  // signature only (required there)
+};
+Result<X509Ptr> make_end_entity_certificate(const EndEntityParams& params);
+
+// A fresh unpredictable serial: 128 random bits from OpenSSL's DRBG, the top bit cleared and the
+// first nibble never zero, so every serial is positive and exactly 32 hex digits long (which makes
+// text order equal numeric order).
+Result<std::string> new_serial();
+
+}  // namespace jlis::pki

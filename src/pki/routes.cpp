@@ -1,0 +1,203 @@
+#include "pki/routes.h"
+
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+#include "card/routes.h"
+#include "pki/ca_internal.h"
+
+namespace jlis::pki {
+namespace {
+
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+Response json_response(int status, const json& body) { return Response::json(status, body.dump()); }
+
+std::string iso_time(int64_t t) {
+  const time_t tt = static_cast<time_t>(t);
+  struct tm tm {};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json to_json(const CertificateRecord& c, int64_t now) {
+  json j = {{"serial", c.serial},
+            {"kind", kind_name(c.kind)},
+            {"device", device_name(c.device)},
+            {"status", c.status(now)},
+            {"not_before", iso_time(c.not_before)},
+            {"not_after", iso_time(c.not_after)},
+            {"card_id", c.card_id},
+            {"next", c.next_serial ? json(*c.next_serial) : json(nullptr)}};
+  if (c.revoked_at) {
+    j["revoked_at"] = iso_time(*c.revoked_at);
+    j["reason"] = reason_name(c.reason);
+  }
+  return j;
+}
+
+Result<json> object_body(const Request& req) {
+  if (req.body.empty()) return json::object();
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded()) return invalid_argument("the body is not valid JSON");
+  if (!body.is_object()) return invalid_argument("the body must be a JSON object");
+  return body;
+}
+
+Result<card::CardKeys> keys_body(const Request& req) {
+  JLIS_ASSIGN_OR_RETURN(json body, object_body(req));
+  for (const auto& [k, v] : body.items())
+    if (k != "public_keys") return invalid_argument("unknown field '" + k + "' (public_keys)");
+  if (!body.contains("public_keys")) return invalid_argument("public_keys is required");
+  return card::card_keys_from_json(body["public_keys"]);
+}
+
+// Authenticates, then runs `f(principal)`, which answers a Response or a failed Status.
+template <class F>
+Response with_caller(auth::Directory& directory, const Request& req, F&& f) {
+  auto by = directory.authenticate(req.bearer_token());
+  if (!by.ok()) return Response::error(by.status());
+  Result<Response> r = f(*by);
+  return r.ok() ? std::move(*r) : Response::error(r.status());
+}
+
+json certificate_list(const std::vector<CertificateRecord>& list, int64_t now) {
+  json out = json::array();
+  for (const auto& c : list) out.push_back(to_json(c, now));
+  return out;
+}
+
+}  // namespace
+
+Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Directory& directory) {
+  JLIS_ASSIGN_OR_RETURN(OcspResponder * responder, ca.responder());
+  add_ocsp_routes(server, *responder);
+  auto now = [] { return static_cast<int64_t>(std::time(nullptr)); };
+
+  server.route("GET", "/v1/pki/ca", [&ca](const Request&) {
+    json list = json::array();
+    for (const auto& p : ca.published()) list.push_back({{"kind", p.kind}, {"pem", p.pem}});
+    return json_response(200, {{"certificates", list}});
+  });
+
+  server.route("GET", "/crl/{file}", [&ca](const Request& req) {
+    const std::string& file = req.path_params.at("file");
+    const size_t dot = file.rfind(".crl");
+    if (dot == std::string::npos || dot + 4 != file.size()) return Response::error(not_found("no such CRL"));
+    auto kind = parse_kind(file.substr(0, dot));
+    if (!kind.ok()) return Response::error(not_found("no such CRL"));
+    auto der = ca.crl(*kind);
+    if (!der.ok()) return Response::error(der.status());
+    Response r;
+    r.content_type = "application/pkix-crl";
+    r.body = std::move(*der);
+    return r;
+  });
+
+  server.route("GET", "/v1/pki/certificates/{serial}", [&, now](const Request& req) {
+    return with_caller(directory, req, [&](const auth::Principal& by) -> Result<Response> {
+      JLIS_ASSIGN_OR_RETURN(auto rec, ca.certificate(by, req.path_params.at("serial"), req.request_id));
+      Response r;
+      if (req.header("accept").find("application/x-pem-file") != std::string::npos) {
+        JLIS_ASSIGN_OR_RETURN(auto cert, x509_from_der(rec.der));
+        JLIS_ASSIGN_OR_RETURN(r.body, x509_pem(cert.get()));
+        r.content_type = "application/x-pem-file";
+      } else {
+        r.body = rec.der;
+        r.content_type = "application/pkix-cert";
+      }
+      r.headers.emplace_back("X-Certificate-Status", std::string(rec.status(now())));
+      return r;
+    });
+  });
+
+  server.route("POST", "/v1/pki/certificates/{serial}/revoke", [&, now](const Request& req) {
+    return with_caller(directory, req, [&](const auth::Principal& by) -> Result<Response> {
+      JLIS_ASSIGN_OR_RETURN(json body, object_body(req));
+      RevocationReason reason = RevocationReason::unspecified;
+      for (const auto& [k, v] : body.items()) {
+        if (k != "reason") return invalid_argument("unknown field '" + k + "' (reason)");
+        if (!v.is_string()) return invalid_argument("reason must be \"unspecified\" or \"keyCompromise\"");
+        JLIS_ASSIGN_OR_RETURN(reason, parse_reason(v.get<std::string>()));
+      }
+      JLIS_ASSIGN_OR_RETURN(auto rec, ca.revoke(by, req.path_params.at("serial"), reason));
+      return json_response(200, to_json(rec, now()));
+    });
+  });
+
+  server.route("GET", "/v1/pki/linkage/{serial}", [&](const Request& req) {
+    return with_caller(directory, req, [&](const auth::Principal& by) -> Result<Response> {
+      JLIS_ASSIGN_OR_RETURN(auto next, ca.linkage(by, req.path_params.at("serial")));
+      JLIS_ASSIGN_OR_RETURN(std::string serial, normalise_serial(req.path_params.at("serial")));
+      return json_response(200, {{"serial", serial}, {"next", next ? json(*next) : json(nullptr)}});
+    });
+  });
+
+  server.route("GET", "/v1/residents/{resident_code}/certificates", [&, now](const Request& req) {
+    return with_caller(directory, req, [&](const auth::Principal& by) -> Result<Response> {
+      auto code = ResidentCode::parse(req.path_params.at("resident_code"));
+      if (!code.ok()) return invalid_argument("the resident code must be 11 digits with a valid check digit");
+      JLIS_ASSIGN_OR_RETURN(auto list, ca.certificates_of(by, *code, req.query_param("purpose"), req.request_id));
+      return json_response(200, {{"certificates", certificate_list(list, now())}});
+    });
+  });
+
+  server.route("POST", "/v1/cards/{card_id}/certificates", [&, now](const Request& req) {
+    return with_caller(directory, req, [&](const auth::Principal& by) -> Result<Response> {
+      JLIS_ASSIGN_OR_RETURN(auto keys, keys_body(req));
+      JLIS_ASSIGN_OR_RETURN(auto list, ca.renew(by, req.path_params.at("card_id"), keys));
+      return json_response(201, {{"certificates", certificate_list(list, now())}});
+    });
+  });
+
+  server.route("POST", "/v1/cards/{card_id}/smartphone-certificates", [&, now](const Request& req) {
+    return with_caller(directory, req, [&](const auth::Principal& by) -> Result<Response> {
+      JLIS_ASSIGN_OR_RETURN(auto keys, keys_body(req));
+      JLIS_ASSIGN_OR_RETURN(auto list, ca.issue_smartphone(by, req.path_params.at("card_id"), keys));
+      return json_response(201, {{"certificates", certificate_list(list, now())}});
+    });
+  });
+
+  server.route("POST", "/v1/pki/consent/challenges", [&](const Request& req) {
+    return with_caller(directory, req, [&](const auth::Principal& by) -> Result<Response> {
+      JLIS_ASSIGN_OR_RETURN(auto c, ca.new_challenge(by));
+      return json_response(201, {{"challenge_id", c.challenge_id},
+                                 {"challenge", c.challenge},
+                                 {"expires_at", iso_time(c.expires_at)}});
+    });
+  });
+
+  server.route("POST", "/v1/pki/consent/basic-four", [&](const Request& req) {
+    return with_caller(directory, req, [&](const auth::Principal& by) -> Result<Response> {
+      JLIS_ASSIGN_OR_RETURN(json body, object_body(req));
+      for (const char* f : {"challenge_id", "serial", "signature"})
+        if (!body.contains(f) || !body[f].is_string()) return invalid_argument(std::string(f) + " is required (a string)");
+      for (const auto& [k, v] : body.items())
+        if (k != "challenge_id" && k != "serial" && k != "signature")
+          return invalid_argument("unknown field '" + k + "' (challenge_id, serial, signature)");
+      JLIS_ASSIGN_OR_RETURN(auto p, ca.consent_provision(by, body["challenge_id"], body["serial"], body["signature"],
+                                                         req.request_id));
+      const registry::Person& person = p.resident.person;
+      return json_response(200, {{"serial", p.serial},
+                                 {"basic_four",
+                                  {{"name", person.name},
+                                   {"name_kana", person.name_kana},
+                                   {"date_of_birth", person.date_of_birth.to_iso()},
+                                   {"sex", registry::sex_name(person.sex)},
+                                   {"address", p.resident.status == registry::ResidentStatus::abroad
+                                                   ? p.resident.address_abroad
+                                                   : person.address}}},
+                                 {"status", registry::status_name(p.resident.status)}});
+    });
+  });
+
+  server.add_metrics_source([&ca] { return ca.metrics(); });
+  return Status::ok();
+}
+
+}  // namespace jlis::pki

@@ -1,0 +1,27 @@
+// The CA's HTTP API (docs/openapi.yaml). Bearer tokens; who may do what is in ca.h.
+//   GET  /v1/pki/ca                                 the CA and responder certificates, PEM, with kind (public)
+//   GET  /v1/pki/certificates/{serial}              DER (application/pkix-cert), or PEM with
+//                                                   Accept: application/x-pem-file
+//   POST /v1/pki/certificates/{serial}/revoke       {"reason": "unspecified" | "keyCompromise"} (optional)
+//   GET  /v1/pki/linkage/{serial}                   {"serial", "next"} (next: null when none)
+//   GET  /v1/residents/{resident_code}/certificates [?purpose=] the resident's certificates
+//   POST /v1/cards/{card_id}/certificates           renewal: {"public_keys": {"signature", "authentication"}}
+//   POST /v1/cards/{card_id}/smartphone-certificates  the same keys, from the smartphone
+//   POST /v1/pki/consent/challenges                 a verifier's challenge for the holder to sign
+//   POST /v1/pki/consent/basic-four                 {"challenge_id", "serial", "signature"}: the latest
+//                                                   basic four, recorded as a provision
+//   GET  /crl/{kind}.crl                            the newest full CRL, DER (public)
+//   POST /ocsp, GET /ocsp/{request...}              the OCSP responder (ocsp.h; public)
+// Serials are lower-case hex in answers; any case is accepted in paths.
+#pragma once
+
+#include "auth/directory.h"
+#include "http/server.h"
+#include "pki/ca.h"
+
+namespace jlis::pki {
+
+// Needs the CA's keys (the OCSP responder signs): call after load_keys() succeeded.
+Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Directory& directory);
+
+}  // namespace jlis::pki
