@@ -3,12 +3,26 @@
 set -euo pipefail
 jlis=$1 data=$2 listen=$3 count=$4
 
+# The CA keys are encrypted with a passphrase kept beside (not inside) the data directory: a demo
+# stand-in for the operator's secret.
+passphrase_file="$data.passphrase"
+if [ ! -f "$passphrase_file" ]; then
+  mkdir -p "$(dirname "$passphrase_file")"
+  (umask 077 && openssl rand -hex 24 > "$passphrase_file")
+fi
+JLIS_CA_PASSPHRASE=$(cat "$passphrase_file")
+export JLIS_CA_PASSPHRASE
+
 if [ ! -f "$data/openjlis-data" ]; then
   "$jlis" init --data "$data"
-  "$jlis" population generate --data "$data" --count "$count" --seed 1
+  "$jlis" ca init --data "$data" --public-url "http://$listen"
+  # Simulated cards draw their key pairs from 32 pre-generated ones, so handed-over cards carry
+  # certificates (signing them is most of the time this takes).
+  "$jlis" population generate --data "$data" --count "$count" --seed 1 --key-pool 32
 fi
 agency=$("$jlis" agency add --data "$data" --name "Demo agency" --purposes pension,tax | tail -n 1)
 municipality=$("$jlis" municipality token --data "$data" --code 131016 | tail -n 1)
+verifier=$("$jlis" verifier add --data "$data" --name "Demo bank" --consent | tail -n 1)
 resident=$("$jlis" residents export --data "$data" --municipality 131016 | sed -n 2p | cut -d, -f1)
 base="http://$listen"
 
@@ -17,15 +31,21 @@ cat <<MSG
 OpenJLIS is starting on $base with the population in $data.
   agency token (purposes pension, tax):  $agency
   千代田区 (131016) municipality token:    $municipality
+  verifier token (Demo bank):             $verifier
+  CA passphrase (JLIS_CA_PASSPHRASE):      in $passphrase_file
 
 Try:
   curl -s -H "Authorization: Bearer $agency" "$base/v1/residents/$resident?purpose=pension"
   curl -s -H "Authorization: Bearer $agency" -X POST "$base/v1/residents/search?purpose=pension" \\
        -d '{"address": "東京都千代田区", "limit": 3}'
   curl -s -H "Authorization: Bearer $municipality" "$base/v1/residents/$resident/provisions"
+  curl -s -H "Authorization: Bearer $municipality" "$base/v1/residents/$resident/certificates"
   curl -s -H "Authorization: Bearer $municipality" -X POST "$base/v1/municipalities/131016/events" \\
        -d '{"event_id": "demo-1", "type": "relocation", "date": "$(date +%F)", "resident_code": "$resident", "address": "東京都千代田区丸の内一丁目1番1号"}'
+  curl -s "$base/v1/pki/ca"
+  curl -s -o signature.crl "$base/crl/signature.crl" && openssl crl -inform DER -in signature.crl -noout -text | head
   curl -s "$base/metrics"
+  (OCSP: openssl ocsp -issuer CA.pem -cert CERT.pem -url $base/ocsp -CAfile CA.pem)
 Stop with Ctrl-C.
 
 MSG
