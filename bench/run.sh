@@ -22,3 +22,9 @@ echo "== card production with 1,000,000 applications queued"
 "$build/bench/card_production" 1000000
 echo "== resident-code lookups over HTTP"
 "$(dirname "$0")/http_lookup.sh" "$jlis" "$data" 10 3
+echo "== JPKI certificate issuance beside openssl speed rsa2048"
+"$build/bench/issuance_rate" 2000 3
+echo "== CRL generation with 1,000,000 revoked entries beside openssl ca -gencrl"
+"$build/bench/crl_generation" 1000000 3
+echo "== OCSP GET throughput beside nginx (same DER bytes) and openssl ocsp"
+"$(dirname "$0")/ocsp_throughput.sh" "$build" 10 3 1000

@@ -302,10 +302,10 @@ Result<CertificateRecord> CertificateAuthority::issue(Connection& conn, Certific
                                                       int64_t not_after) {
   Impl& d = *impl_;
   JLIS_RETURN_IF_ERROR(load_keys());
-  auto key = public_key_from_pem(public_key_pem);
-  if (!key.ok()) return invalid_argument("the " + std::string(kind_name(kind)) + " public key is not a PEM public key");
-  if (EVP_PKEY_get_base_id(key->get()) != EVP_PKEY_RSA || EVP_PKEY_get_bits(key->get()) != 2048)
-    return invalid_argument("the " + std::string(kind_name(kind)) + " public key must be RSA-2048 (the JPKI profile)");
+  auto key = rsa_public_key_from_pem(public_key_pem, 2048);
+  if (!key.ok())
+    return invalid_argument("the " + std::string(kind_name(kind)) +
+                            " public key must be an RSA-2048 key as PEM SubjectPublicKeyInfo (the JPKI profile)");
   if (kind == CertificateKind::signature && resident.status == registry::ResidentStatus::deceased)
     return conflict("the resident is deceased");
   std::optional<BasicFourValues> four;
@@ -318,7 +318,7 @@ Result<CertificateRecord> CertificateAuthority::issue(Connection& conn, Certific
   p.device = device;
   p.ca = d.authority(kind).cert.get();
   p.ca_key = d.authority(kind).key.get();
-  p.public_key = key->get();
+  p.rsa_public_key = *key;
   p.serial_hex = serial;
   p.not_before = not_before;
   p.not_after = not_after;

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <ctime>
 
 namespace jlis::pki {
@@ -85,6 +86,63 @@ Result<std::string> public_key_pem(EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_PUBKEY(bio.get(), key) != 1) return openssl_error("writing a PEM public key");
   return bio_string(bio.get());
+}
+
+namespace {
+
+// One DER TLV at `p` (OpenSSL's ASN1_get_object): its tag and content; advances `p` past it.
+bool next_tlv(const unsigned char*& p, long& remaining, int expected_tag, const unsigned char*& content, long& length) {
+  int tag = 0, cls = 0;
+  const unsigned char* q = p;
+  const int ret = ASN1_get_object(&q, &length, &tag, &cls, remaining);
+  if ((ret & 0x80) != 0 || tag != expected_tag || cls != V_ASN1_UNIVERSAL) return false;
+  content = q;
+  remaining -= (q - p) + length;
+  p = q + length;
+  return remaining >= 0;
+}
+
+}  // namespace
+
+Result<std::string> rsa_public_key_from_pem(std::string_view pem, int bits) {
+  const auto bad = invalid_argument("not an RSA-" + std::to_string(bits) + " public key (PEM SubjectPublicKeyInfo)");
+  constexpr std::string_view kBegin = "-----BEGIN PUBLIC KEY-----", kEnd = "-----END PUBLIC KEY-----";
+  const size_t begin = pem.find(kBegin), end = pem.find(kEnd);
+  if (begin == std::string_view::npos || end == std::string_view::npos || end < begin) return bad;
+  auto der = base64_decode(pem.substr(begin + kBegin.size(), end - begin - kBegin.size()));
+  if (!der.ok()) return bad;
+  // SubjectPublicKeyInfo ::= SEQUENCE { AlgorithmIdentifier rsaEncryption NULL, BIT STRING }
+  static const unsigned char kRsaAlgorithm[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+                                                0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00};
+  const auto* p = reinterpret_cast<const unsigned char*>(der->data());
+  long remaining = static_cast<long>(der->size()), length = 0;
+  const unsigned char* content = nullptr;
+  if (!next_tlv(p, remaining, V_ASN1_SEQUENCE, content, length) || remaining != 0) return bad;
+  p = content;
+  remaining = length;
+  if (remaining < static_cast<long>(sizeof kRsaAlgorithm) || std::memcmp(p, kRsaAlgorithm, sizeof kRsaAlgorithm) != 0)
+    return bad;
+  p += sizeof kRsaAlgorithm;
+  remaining -= sizeof kRsaAlgorithm;
+  if (!next_tlv(p, remaining, V_ASN1_BIT_STRING, content, length) || remaining != 0 || length < 2 || content[0] != 0)
+    return bad;
+  std::string key(reinterpret_cast<const char*>(content + 1), static_cast<size_t>(length - 1));
+  // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
+  p = reinterpret_cast<const unsigned char*>(key.data());
+  remaining = static_cast<long>(key.size());
+  if (!next_tlv(p, remaining, V_ASN1_SEQUENCE, content, length) || remaining != 0) return bad;
+  p = content;
+  remaining = length;
+  const unsigned char* n = nullptr;
+  const unsigned char* e = nullptr;
+  long n_len = 0, e_len = 0;
+  if (!next_tlv(p, remaining, V_ASN1_INTEGER, n, n_len) || !next_tlv(p, remaining, V_ASN1_INTEGER, e, e_len) ||
+      remaining != 0)
+    return bad;
+  // A positive modulus of exactly `bits` bits: a zero sign byte, then a byte with its top bit set.
+  if (n_len != bits / 8 + 1 || n[0] != 0 || (n[1] & 0x80) == 0) return bad;
+  if (e_len < 1 || e_len > 8 || (e[0] & 0x80) != 0 || (e[e_len - 1] & 1) == 0) return bad;
+  return key;
 }
 
 Result<EvpPkeyPtr> generate_rsa(int bits) {

@@ -3,6 +3,8 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cstring>
+#include <map>
 
 #include "common/date.h"
 #include "common/text.h"
@@ -39,9 +41,32 @@ Result<X509NamePtr> ca_name(CertificateKind kind) {
   return name;
 }
 
+// The public key of a certificate: an EVP_PKEY, or the RSAPublicKey DER copied in as it is.
+struct PublicKey {
+  EVP_PKEY* key = nullptr;
+  std::string_view rsa_der = {};
+};
+
+Status set_public_key(X509* cert, const PublicKey& pk) {
+  if (pk.key != nullptr) {
+    if (X509_set_pubkey(cert, pk.key) != 1) return openssl_error("setting the public key");
+    return Status::ok();
+  }
+  auto* bits = static_cast<unsigned char*>(OPENSSL_malloc(pk.rsa_der.size()));
+  if (bits == nullptr) return internal_error("out of memory");
+  std::memcpy(bits, pk.rsa_der.data(), pk.rsa_der.size());
+  // Takes `bits`; rsaEncryption's parameters are NULL.
+  if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), OBJ_nid2obj(NID_rsaEncryption), V_ASN1_NULL, nullptr, bits,
+                             static_cast<int>(pk.rsa_der.size())) != 1) {
+    OPENSSL_free(bits);
+    return openssl_error("setting the public key");
+  }
+  return Status::ok();
+}
+
 // A certificate with version, serial, validity, subject, issuer and public key set.
 Result<X509Ptr> skeleton(const std::string& serial_hex, int64_t not_before, int64_t not_after, X509_NAME* subject,
-                         X509_NAME* issuer, EVP_PKEY* public_key) {
+                         X509_NAME* issuer, const PublicKey& public_key) {
   X509Ptr cert(X509_new());
   if (!cert) return openssl_error("allocating a certificate");
   JLIS_ASSIGN_OR_RETURN(auto serial, serial_from_hex(serial_hex));
@@ -49,9 +74,9 @@ Result<X509Ptr> skeleton(const std::string& serial_hex, int64_t not_before, int6
   JLIS_ASSIGN_OR_RETURN(auto until, asn1_time(not_after));
   if (X509_set_version(cert.get(), X509_VERSION_3) != 1 || X509_set_serialNumber(cert.get(), serial.get()) != 1 ||
       X509_set1_notBefore(cert.get(), from.get()) != 1 || X509_set1_notAfter(cert.get(), until.get()) != 1 ||
-      X509_set_subject_name(cert.get(), subject) != 1 || X509_set_issuer_name(cert.get(), issuer) != 1 ||
-      X509_set_pubkey(cert.get(), public_key) != 1)
+      X509_set_subject_name(cert.get(), subject) != 1 || X509_set_issuer_name(cert.get(), issuer) != 1)
     return openssl_error("building a certificate");
+  JLIS_RETURN_IF_ERROR(set_public_key(cert.get(), public_key));
   return cert;
 }
 
@@ -175,7 +200,7 @@ Result<std::string> new_serial() {
 Result<X509Ptr> make_ca_certificate(const CaCertificateParams& p) {
   JLIS_ASSIGN_OR_RETURN(auto name, ca_name(p.kind));
   JLIS_ASSIGN_OR_RETURN(std::string serial, new_serial());
-  JLIS_ASSIGN_OR_RETURN(auto cert, skeleton(serial, p.not_before, p.not_after, name.get(), name.get(), p.key));
+  JLIS_ASSIGN_OR_RETURN(auto cert, skeleton(serial, p.not_before, p.not_after, name.get(), name.get(), {p.key}));
   JLIS_RETURN_IF_ERROR(add_ext(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE"));
   JLIS_RETURN_IF_ERROR(add_ext(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign"));
   JLIS_RETURN_IF_ERROR(add_ext(cert.get(), cert.get(), NID_subject_key_identifier, "hash"));
@@ -188,7 +213,7 @@ Result<X509Ptr> make_responder_certificate(const ResponderCertificateParams& p) 
   if (!subject) return openssl_error("copying a name");
   JLIS_RETURN_IF_ERROR(add_entry(subject.get(), "CN", "OCSP Responder"));
   JLIS_ASSIGN_OR_RETURN(auto cert, skeleton(p.serial_hex, p.not_before, p.not_after, subject.get(),
-                                            X509_get_subject_name(p.ca), p.responder_public_key));
+                                            X509_get_subject_name(p.ca), {p.responder_public_key}));
   JLIS_RETURN_IF_ERROR(add_ext(cert.get(), p.ca, NID_key_usage, "critical,digitalSignature"));
   JLIS_RETURN_IF_ERROR(add_ext(cert.get(), p.ca, NID_ext_key_usage, "OCSPSigning"));
   JLIS_RETURN_IF_ERROR(add_ext(cert.get(), p.ca, NID_id_pkix_OCSP_noCheck, "ignored"));
@@ -197,6 +222,50 @@ Result<X509Ptr> make_responder_certificate(const ResponderCertificateParams& p) 
   JLIS_RETURN_IF_ERROR(sign(cert.get(), p.ca_key));
   return cert;
 }
+
+namespace {
+
+// The extensions every end-entity certificate of one CA, kind, device and public URL shares, made
+// once: parsing their configuration text costs more than copying them.
+Result<const std::vector<X509ExtensionPtr>*> shared_extensions(const EndEntityParams& p) {
+  thread_local std::map<std::string, std::vector<X509ExtensionPtr>> cache;
+  const std::string key = std::to_string(reinterpret_cast<uintptr_t>(p.ca)) + "|" + std::string(kind_name(p.kind)) +
+                          "|" + std::string(device_name(p.device)) + "|" + p.public_url;
+  if (auto it = cache.find(key); it != cache.end()) return &it->second;
+  std::vector<X509ExtensionPtr> exts;
+  auto conf = [&](int nid, const std::string& value) -> Status {
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, p.ca, nullptr, nullptr, nullptr, 0);
+    X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
+    if (!ext) return openssl_error("making a certificate extension");
+    exts.push_back(std::move(ext));
+    return Status::ok();
+  };
+  if (p.kind == CertificateKind::signature) {
+    JLIS_RETURN_IF_ERROR(conf(NID_key_usage, "critical,digitalSignature,nonRepudiation"));
+  } else {
+    JLIS_RETURN_IF_ERROR(conf(NID_key_usage, "critical,digitalSignature"));
+    JLIS_RETURN_IF_ERROR(conf(NID_ext_key_usage, "clientAuth"));
+  }
+  {
+    // certificatePolicies through a scratch certificate (the configuration parser wants a
+    // database for this extension).
+    X509Ptr scratch(X509_new());
+    if (!scratch) return openssl_error("allocating a certificate");
+    JLIS_RETURN_IF_ERROR(add_policy(scratch.get(), policy_oid(p.kind, p.device)));
+    exts.emplace_back(X509_EXTENSION_dup(X509_get_ext(scratch.get(), 0)));
+    if (!exts.back()) return openssl_error("copying certificatePolicies");
+  }
+  JLIS_RETURN_IF_ERROR(conf(NID_crl_distribution_points,
+                            "URI:" + p.public_url + "/crl/" + std::string(kind_name(p.kind)) + ".crl"));
+  JLIS_RETURN_IF_ERROR(conf(NID_info_access, "OCSP;URI:" + p.public_url + "/ocsp"));
+  JLIS_RETURN_IF_ERROR(conf(NID_authority_key_identifier, "keyid:always"));
+  if (cache.size() > 64) cache.clear();  // public URLs or CAs changed many times: start over
+  return &(cache[key] = std::move(exts));
+}
+
+}  // namespace
 
 Result<X509Ptr> make_end_entity_certificate(const EndEntityParams& p) {
   if (p.kind == CertificateKind::signature && p.basic_four == nullptr)
@@ -207,21 +276,13 @@ Result<X509Ptr> make_end_entity_certificate(const EndEntityParams& p) {
   JLIS_RETURN_IF_ERROR(add_entry(subject.get(), "O", "JPKI"));
   JLIS_RETURN_IF_ERROR(add_entry(subject.get(), "CN", p.serial_hex));
   JLIS_ASSIGN_OR_RETURN(auto cert, skeleton(p.serial_hex, p.not_before, p.not_after, subject.get(),
-                                            X509_get_subject_name(p.ca), p.public_key));
+                                            X509_get_subject_name(p.ca), {nullptr, p.rsa_public_key}));
   X509* c = cert.get();
-  if (p.kind == CertificateKind::signature) {
-    JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_key_usage, "critical,digitalSignature,nonRepudiation"));
-    JLIS_RETURN_IF_ERROR(add_basic_four(c, *p.basic_four));
-  } else {
-    JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_key_usage, "critical,digitalSignature"));
-    JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_ext_key_usage, "clientAuth"));
-  }
-  JLIS_RETURN_IF_ERROR(add_policy(c, policy_oid(p.kind, p.device)));
-  JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_crl_distribution_points,
-                               "URI:" + p.public_url + "/crl/" + std::string(kind_name(p.kind)) + ".crl"));
-  JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_info_access, "OCSP;URI:" + p.public_url + "/ocsp"));
+  JLIS_ASSIGN_OR_RETURN(const auto* shared, shared_extensions(p));
+  for (const auto& ext : *shared)
+    if (X509_add_ext(c, ext.get(), -1) != 1) return openssl_error("adding a certificate extension");
+  if (p.kind == CertificateKind::signature) JLIS_RETURN_IF_ERROR(add_basic_four(c, *p.basic_four));
   JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_subject_key_identifier, "hash"));
-  JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_authority_key_identifier, "keyid:always"));
   JLIS_RETURN_IF_ERROR(sign(c, p.ca_key));
   return cert;
 }

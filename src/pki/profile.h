@@ -76,7 +76,7 @@ struct EndEntityParams {
   Device device = Device::card;
   X509* ca = nullptr;
   EVP_PKEY* ca_key = nullptr;
-  EVP_PKEY* public_key = nullptr;  // generated on the card or the smartphone
+  std::string_view rsa_public_key;  // RSAPublicKey DER (rsa_public_key_from_pem), from the card or smartphone
   std::string serial_hex;
   int64_t not_before = 0, not_after = 0;
   std::string public_url;  // "http://127.0.0.1:8080": CRL DP <url>/crl/<kind>.crl, OCSP <url>/ocsp
