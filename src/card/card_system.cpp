@@ -42,17 +42,6 @@ Status check_card_id(const std::string& id) {
   return Status::ok();
 }
 
-// Runs one job on the writer and answers its result (or the commit's failure).
-template <class T, class F>
-Result<T> on_writer(store::Writer& writer, F&& job) {
-  std::optional<Result<T>> out;
-  Status s = writer.run([&](Connection& conn) {
-    out.emplace(job(conn));
-    return out->status();
-  });
-  if (!s.is_ok()) return s;
-  return std::move(*out);
-}
 
 }  // namespace
 
@@ -108,7 +97,8 @@ Result<ApplicationOutcome> CardSystem::apply(const auth::Principal& by, const Ap
     }
   }
   const internal::Stamp stamp{today(), actor_of(by), now_iso8601()};
-  auto out = on_writer<ApplicationOutcome>(writer_, [&](Connection& c) { return internal::apply(c, holder, req, stamp); });
+  auto out = store::run_for<ApplicationOutcome>(writer_,
+                                                [&](Connection& c) { return internal::apply(c, holder, req, stamp); });
   if (out.ok()) ++(out->rejection.is_ok() ? accepted_ : rejected_);
   return out;
 }
@@ -216,7 +206,7 @@ Result<Card> CardSystem::handover(const auth::Principal& by, const std::string& 
     return permission_denied("only the resident's municipality hands a card over");
   const internal::Holder holder = internal::holder_of(found.second);
   const internal::Stamp stamp{today(), actor_of(by), now_iso8601(), &listeners_};
-  auto out = on_writer<Card>(writer_, [&](Connection& c) {
+  auto out = store::run_for<Card>(writer_, [&](Connection& c) {
     return internal::handover(c, card_id, holder, stamp, keys ? &*keys : nullptr);
   });
   if (!out.ok()) return out;
@@ -234,7 +224,7 @@ Result<Card> CardSystem::act(const auth::Principal& by, const std::string& card_
   if (needed == Role::municipality && found.second.municipality_code.str() != by.subject)
     return permission_denied("the resident is registered in another municipality");
   const internal::Stamp stamp{today(), actor_of(by), now_iso8601(), &listeners_};
-  auto out = on_writer<Card>(writer_,
+  auto out = store::run_for<Card>(writer_,
                              [&](Connection& c) { return internal::transition(c, card_id, action, stamp, note); });
   if (!out.ok()) return out;
   return with_history(card_id);

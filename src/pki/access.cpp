@@ -61,23 +61,14 @@ Result<CertificateRecord> CertificateAuthority::certificate(const auth::Principa
   if (by.role == auth::Role::verifier) {
     JLIS_ASSIGN_OR_RETURN(verifier, registered_verifier(d.pool, by));
   }
-  JLIS_ASSIGN_OR_RETURN(std::string serial, normalise_serial(serial_text));
-  std::optional<CertificateRecord> rec;
-  {
-    JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
-    JLIS_ASSIGN_OR_RETURN(rec, load_certificate(*conn, serial));
-  }
-  if (!rec) return not_found("no certificate has the serial " + serial);
-  if (by.role == auth::Role::municipality) {
-    JLIS_ASSIGN_OR_RETURN(auto resident, d.registry.get(rec->resident_code));
-    if (resident.municipality_code.str() != by.subject)
-      return permission_denied("the holder is registered in another municipality");
-  } else if (rec->kind == CertificateKind::signature) {
+  JLIS_ASSIGN_OR_RETURN(CertificateRecord rec, d.find(serial_text));
+  JLIS_RETURN_IF_ERROR(d.check_holder(by, rec));
+  if (verifier && rec.kind == CertificateKind::signature) {
     // A signature certificate carries the basic four: its provision is recorded.
     JLIS_RETURN_IF_ERROR(d.registry.record_provision(verifier->verifier_id, verifier->name, kCertificatePurpose,
-                                                     {rec->resident_code}, request_id));
+                                                     {rec.resident_code}, request_id));
   }
-  return std::move(*rec);
+  return rec;
 }
 
 Result<std::vector<CertificateRecord>> CertificateAuthority::certificates_of(const auth::Principal& by,
@@ -118,19 +109,9 @@ Result<std::optional<std::string>> CertificateAuthority::linkage(const auth::Pri
   } else if (by.role != auth::Role::municipality) {
     return permission_denied("the linkage is for registered verifiers and the holder's municipality");
   }
-  JLIS_ASSIGN_OR_RETURN(std::string serial, normalise_serial(serial_text));
-  std::optional<CertificateRecord> rec;
-  {
-    JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
-    JLIS_ASSIGN_OR_RETURN(rec, load_certificate(*conn, serial));
-  }
-  if (!rec) return not_found("no certificate has the serial " + serial);
-  if (by.role == auth::Role::municipality) {
-    JLIS_ASSIGN_OR_RETURN(auto resident, d.registry.get(rec->resident_code));
-    if (resident.municipality_code.str() != by.subject)
-      return permission_denied("the holder is registered in another municipality");
-  }
-  return rec->next_serial;
+  JLIS_ASSIGN_OR_RETURN(CertificateRecord rec, d.find(serial_text));
+  JLIS_RETURN_IF_ERROR(d.check_holder(by, rec));
+  return rec.next_serial;
 }
 
 Result<std::pair<Verifier, std::string>> CertificateAuthority::add_verifier(auth::Directory& directory,
@@ -182,7 +163,7 @@ Result<ConsentProvision> CertificateAuthority::consent_provision(const auth::Pri
   Impl& d = *impl_;
   JLIS_ASSIGN_OR_RETURN(Verifier v, registered_verifier(d.pool, by));
   if (!v.consent_provision) return permission_denied("the verifier is not registered for the basic-four provision");
-  JLIS_ASSIGN_OR_RETURN(std::string serial, normalise_serial(serial_text));
+  JLIS_RETURN_IF_ERROR(normalise_serial(serial_text).status());  // malformed input before the challenge is spent
   auto signature = base64_decode(signature_base64);
   if (!signature.ok() || signature->empty()) return invalid_argument("signature must be base64");
   // The challenge is used once, whatever the outcome: a failed attempt needs a new one.
@@ -208,20 +189,15 @@ Result<ConsentProvision> CertificateAuthority::consent_provision(const auth::Pri
     if (now > expires) return conflict("the challenge expired; ask for a new one");
     return conn.execute("UPDATE pki_challenges SET used = 1 WHERE challenge_id = ?", {challenge_id}).status();
   }));
-  std::optional<CertificateRecord> rec;
-  {
-    JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
-    JLIS_ASSIGN_OR_RETURN(rec, load_certificate(*conn, serial));
-  }
-  if (!rec) return not_found("no certificate has the serial " + serial);
-  if (rec->kind != CertificateKind::signature) return invalid_argument("the consent is given with a signature certificate");
-  if (now > rec->not_after) return conflict("the certificate has expired");
+  JLIS_ASSIGN_OR_RETURN(auto rec, d.find(serial_text));
+  if (rec.kind != CertificateKind::signature) return invalid_argument("the consent is given with a signature certificate");
+  if (now > rec.not_after) return conflict("the certificate has expired");
   // A certificate revoked because the basic four changed (or renewed) still proves its holder:
   // that is when a verifier needs the latest basic four. A compromised key or a death does not.
-  if (rec->revoked_at && rec->reason != RevocationReason::affiliation_changed &&
-      rec->reason != RevocationReason::superseded)
-    return conflict("the certificate was revoked (" + std::string(reason_name(rec->reason)) + ")");
-  JLIS_ASSIGN_OR_RETURN(auto cert, x509_from_der(rec->der));
+  if (rec.revoked_at && rec.reason != RevocationReason::affiliation_changed &&
+      rec.reason != RevocationReason::superseded)
+    return conflict("the certificate was revoked (" + std::string(reason_name(rec.reason)) + ")");
+  JLIS_ASSIGN_OR_RETURN(auto cert, x509_from_der(rec.der));
   EvpPkeyPtr key(X509_get_pubkey(cert.get()));
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   JLIS_ASSIGN_OR_RETURN(std::string challenge_bytes, base64_decode(challenge));
@@ -234,12 +210,12 @@ Result<ConsentProvision> CertificateAuthority::consent_provision(const auth::Pri
     (void)openssl_error("verifying");  // clears the queue
     return permission_denied("the signature does not verify with the certificate's key");
   }
-  JLIS_ASSIGN_OR_RETURN(auto resident, d.registry.get(rec->resident_code));
+  JLIS_ASSIGN_OR_RETURN(auto resident, d.registry.get(rec.resident_code));
   if (resident.status == registry::ResidentStatus::deceased) return conflict("the holder is deceased");
   JLIS_RETURN_IF_ERROR(
       d.registry.record_provision(v.verifier_id, v.name, kConsentPurpose, {resident.resident_code}, request_id));
   ++d.consents;
-  return ConsentProvision{serial, std::move(resident)};
+  return ConsentProvision{rec.serial, std::move(resident)};
 }
 
 }  // namespace jlis::pki

@@ -92,17 +92,6 @@ CREATE TABLE pki_challenges (
 );
 )sql"}};
 
-// Runs one job on the writer and answers its result.
-template <class T, class F>
-Result<T> on_writer(store::Writer& writer, F&& job) {
-  std::optional<Result<T>> out;
-  Status s = writer.run([&](Connection& conn) {
-    out.emplace(job(conn));
-    return out->status();
-  });
-  if (!s.is_ok()) return s;
-  return std::move(*out);
-}
 
 // The good (unrevoked, unexpired) certificates matching a WHERE clause.
 Result<std::vector<std::string>> good_serials(Connection& conn, const std::string& where, const store::Params& params,
@@ -157,6 +146,22 @@ Result<std::optional<CertificateRecord>> load_certificate(Connection& conn, cons
                                     return false;
                                   }));
   return out;
+}
+
+Result<CertificateRecord> CertificateAuthority::Impl::find(std::string_view serial_text) {
+  JLIS_ASSIGN_OR_RETURN(std::string serial, normalise_serial(serial_text));
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool.acquire());
+  JLIS_ASSIGN_OR_RETURN(auto rec, load_certificate(*conn, serial));
+  if (!rec) return not_found("no certificate has the serial " + serial);
+  return std::move(*rec);
+}
+
+Status CertificateAuthority::Impl::check_holder(const auth::Principal& by, const CertificateRecord& rec) {
+  if (by.role != auth::Role::municipality) return Status::ok();
+  JLIS_ASSIGN_OR_RETURN(auto resident, registry.get(rec.resident_code));
+  if (resident.municipality_code.str() != by.subject)
+    return permission_denied("the holder is registered in another municipality");
+  return Status::ok();
 }
 
 Result<std::string> normalise_serial(std::string_view text) {
@@ -456,6 +461,33 @@ Result<std::pair<card::Card, registry::Resident>> usable_card(card::CardSystem* 
 
 }  // namespace
 
+Result<std::vector<CertificateRecord>> CertificateAuthority::replace_certificates(Device device,
+                                                                                  const std::string& card_id,
+                                                                                  const registry::Resident& resident,
+                                                                                  const card::CardKeys& keys,
+                                                                                  int64_t not_after) {
+  Impl& d = *impl_;
+  const int64_t now = d.now();
+  using Records = std::vector<CertificateRecord>;
+  return store::run_for<Records>(d.writer, [&](Connection& conn) -> Result<Records> {
+    Records out;
+    for (CertificateKind kind : kKinds) {
+      const std::string& pem = kind == CertificateKind::signature ? keys.signature : keys.authentication;
+      if (pem.empty()) continue;
+      // One card, and one smartphone, at a time: a good certificate of the kind is superseded.
+      JLIS_ASSIGN_OR_RETURN(auto serials, good_serials(conn, "card_id = ? AND ca = ? AND device = ?",
+                                                       {card_id, std::string(kind_name(kind)),
+                                                        std::string(device_name(device))},
+                                                       now));
+      for (const auto& s : serials) JLIS_RETURN_IF_ERROR(revoke_in(conn, s, RevocationReason::superseded, now));
+      JLIS_ASSIGN_OR_RETURN(auto rec, issue(conn, kind, device, resident, card_id, pem, now - 60, not_after));
+      out.push_back(std::move(rec));
+    }
+    if (out.empty()) return invalid_argument("no public key given");
+    return out;
+  });
+}
+
 Result<std::vector<CertificateRecord>> CertificateAuthority::renew(const auth::Principal& by,
                                                                    const std::string& card_id,
                                                                    const card::CardKeys& keys) {
@@ -467,22 +499,8 @@ Result<std::vector<CertificateRecord>> CertificateAuthority::renew(const auth::P
   if (!keys.signature.empty() && !validity.signature_certificate_allowed)
     return invalid_argument("no signature certificate is issued to a holder under 15");
   JLIS_RETURN_IF_ERROR(load_keys());
-  const int64_t now = d.now();
   const int64_t not_after = start_of_day_jst(validity.expires_on.add_days(1)) - 1;
-  return on_writer<std::vector<CertificateRecord>>(d.writer, [&](Connection& conn) -> Result<std::vector<CertificateRecord>> {
-    std::vector<CertificateRecord> out;
-    for (CertificateKind kind : kKinds) {
-      const std::string& pem = kind == CertificateKind::signature ? keys.signature : keys.authentication;
-      if (pem.empty()) continue;
-      JLIS_ASSIGN_OR_RETURN(auto serials, good_serials(conn, "card_id = ? AND ca = ? AND device = 'card'",
-                                                       {card_id, std::string(kind_name(kind))}, now));
-      for (const auto& s : serials) JLIS_RETURN_IF_ERROR(revoke_in(conn, s, RevocationReason::superseded, now));
-      JLIS_ASSIGN_OR_RETURN(auto rec, issue(conn, kind, Device::card, resident, card_id, pem, now - 60, not_after));
-      out.push_back(std::move(rec));
-    }
-    if (out.empty()) return invalid_argument("no public key given");
-    return out;
-  });
+  return replace_certificates(Device::card, card_id, resident, keys, not_after);
 }
 
 Result<std::vector<CertificateRecord>> CertificateAuthority::issue_smartphone(const auth::Principal& by,
@@ -496,23 +514,8 @@ Result<std::vector<CertificateRecord>> CertificateAuthority::issue_smartphone(co
   if (!keys.signature.empty() && age_on(resident.person.date_of_birth, today) < 15)
     return invalid_argument("no signature certificate is issued to a holder under 15");
   JLIS_RETURN_IF_ERROR(load_keys());
-  const int64_t now = d.now();
   const int64_t not_after = start_of_day_jst(card.cert_expires_on->add_days(1)) - 1;
-  return on_writer<std::vector<CertificateRecord>>(d.writer, [&](Connection& conn) -> Result<std::vector<CertificateRecord>> {
-    std::vector<CertificateRecord> out;
-    for (CertificateKind kind : kKinds) {
-      const std::string& pem = kind == CertificateKind::signature ? keys.signature : keys.authentication;
-      if (pem.empty()) continue;
-      // One smartphone at a time: an earlier smartphone certificate of the kind is superseded.
-      JLIS_ASSIGN_OR_RETURN(auto serials, good_serials(conn, "card_id = ? AND ca = ? AND device = 'smartphone'",
-                                                       {card_id, std::string(kind_name(kind))}, now));
-      for (const auto& s : serials) JLIS_RETURN_IF_ERROR(revoke_in(conn, s, RevocationReason::superseded, now));
-      JLIS_ASSIGN_OR_RETURN(auto rec, issue(conn, kind, Device::smartphone, resident, card_id, pem, now - 60, not_after));
-      out.push_back(std::move(rec));
-    }
-    if (out.empty()) return invalid_argument("no public key given");
-    return out;
-  });
+  return replace_certificates(Device::smartphone, card_id, resident, keys, not_after);
 }
 
 Result<CertificateRecord> CertificateAuthority::revoke(const auth::Principal& by, const std::string& serial_text,
@@ -522,24 +525,12 @@ Result<CertificateRecord> CertificateAuthority::revoke(const auth::Principal& by
     return permission_denied("revocation on request goes through the resident's municipality or the call centre");
   if (reason != RevocationReason::unspecified && reason != RevocationReason::key_compromise)
     return invalid_argument("a holder's revocation reason is unspecified or keyCompromise");
-  JLIS_ASSIGN_OR_RETURN(std::string serial, normalise_serial(serial_text));
-  std::optional<CertificateRecord> rec;
-  {
-    JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
-    JLIS_ASSIGN_OR_RETURN(rec, load_certificate(*conn, serial));
-  }
-  if (!rec) return not_found("no certificate has the serial " + serial);
-  if (by.role == auth::Role::municipality) {
-    JLIS_ASSIGN_OR_RETURN(auto resident, d.registry.get(rec->resident_code));
-    if (resident.municipality_code.str() != by.subject)
-      return permission_denied("the holder is registered in another municipality");
-  }
-  if (rec->revoked_at) return conflict("the certificate is already revoked");
+  JLIS_ASSIGN_OR_RETURN(CertificateRecord rec, d.find(serial_text));
+  JLIS_RETURN_IF_ERROR(d.check_holder(by, rec));
+  if (rec.revoked_at) return conflict("the certificate is already revoked");
   const int64_t now = d.now();
-  JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) { return revoke_in(conn, serial, reason, now); }));
-  JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
-  JLIS_ASSIGN_OR_RETURN(rec, load_certificate(*conn, serial));
-  return std::move(*rec);
+  JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) { return revoke_in(conn, rec.serial, reason, now); }));
+  return d.find(rec.serial);
 }
 
 std::string CertificateAuthority::metrics() const {

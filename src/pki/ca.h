@@ -216,6 +216,11 @@ class CertificateAuthority {
  private:
   struct Impl;
   explicit CertificateAuthority(std::unique_ptr<Impl> impl);
+  // Supersedes the good certificates of `device` on the card for the kinds whose keys are given and
+  // issues new ones, in one writer job.
+  Result<std::vector<CertificateRecord>> replace_certificates(Device device, const std::string& card_id,
+                                                              const registry::Resident& resident,
+                                                              const card::CardKeys& keys, int64_t not_after);
   std::unique_ptr<Impl> impl_;
 };
 

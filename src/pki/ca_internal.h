@@ -43,6 +43,10 @@ struct CertificateAuthority::Impl {
 
   int64_t now() const;
   Date today() const;  // in Japan
+  // The certificate with `serial` (any case, as in a URL): invalid_argument, not_found.
+  Result<CertificateRecord> find(std::string_view serial);
+  // For a municipality caller: permission_denied unless it holds the certificate's holder now.
+  Status check_holder(const auth::Principal& by, const CertificateRecord& rec);
   Authority& authority(CertificateKind kind) { return authorities[static_cast<size_t>(kind)]; }
 };
 

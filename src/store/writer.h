@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -75,5 +76,17 @@ class Writer {
   uint64_t jobs_ = 0;
   std::thread thread_;
 };
+
+// Runs one job on the writer and answers the value it produced, or its failure, or the commit's.
+template <class T, class F>
+Result<T> run_for(Writer& writer, F&& job) {
+  std::optional<Result<T>> out;
+  Status s = writer.run([&](Connection& conn) {
+    out.emplace(job(conn));  // a second run (see above) replaces the first's value
+    return out->status();
+  });
+  if (!s.is_ok()) return s;
+  return std::move(*out);
+}
 
 }  // namespace jlis::store
