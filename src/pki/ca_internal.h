@@ -23,14 +23,15 @@ struct CertificateAuthority::Impl {
 
   mutable std::mutex mu;  // guards what follows
   std::string public_url;
+  // Declared before the keys it hands out, so it outlives them (PKCS#11 handles refer to it).
+  std::unique_ptr<KeyStore> keystore;
   struct Authority {
     X509Ptr cert, responder_cert;
     EvpPkeyPtr key, responder_key;
   };
   std::array<Authority, 2> authorities;  // by CertificateKind
-  std::unique_ptr<KeyStore> keystore;
   bool keys_loaded = false;
-  std::unique_ptr<OcspResponder> responder;
+  std::unique_ptr<OcspResponder> responder;  // signs with the keys above: destroyed first
 
   std::mutex tick_mu;  // one tick at a time
   int64_t seen_revocation_seq = 0;
