@@ -347,12 +347,30 @@ TEST_F(PkiE2E, CardLossDeathAndRequestsRevokeWithTheirReasons) {
   auto certs = certificates(resident);
   save_certificate(certs["signature"]["serial"], "lost-sig.pem");
   save_certificate(certs["authentication"]["serial"], "lost-auth.pem");
+  // Smartphone certificates, authorised by the card, under their own policies.
+  const CardKey phone_sig = CardKey::make(), phone_auth = CardKey::make();
+  auto phone = post("/v1/cards/" + card + "/smartphone-certificates",
+                    json{{"public_keys", {{"signature", phone_sig.public_pem}, {"authentication", phone_auth.public_pem}}}}
+                        .dump(),
+                    chiyoda_);
+  ASSERT_EQ(phone.result_int(), 201) << phone.body();
+  const json phone_certs = body(phone)["certificates"];
+  ASSERT_EQ(phone_certs.size(), 2u);
+  for (const auto& c : phone_certs) EXPECT_EQ(c["device"], "smartphone");
+  save_certificate(phone_certs[0]["serial"], "phone.pem");
+  auto policy = shell("openssl x509 -noout -text -in " + file("phone.pem"));
+  EXPECT_NE(policy.out.find("Policy: 1.2.392.200149.8.5.1.1.30"), std::string::npos) << policy.out;
   ASSERT_EQ(post("/v1/cards/" + card + "/report-lost", R"({"reason":"stolen"})", call_centre_).result_int(), 200);
   auto o1 = ocsp_until("signature", "lost-sig.pem", "revoked");
   EXPECT_NE(o1.out.find("Reason: keyCompromise"), std::string::npos) << o1.out;
   auto o2 = ocsp_until("authentication", "lost-auth.pem", "revoked");
   EXPECT_NE(o2.out.find("Reason: keyCompromise"), std::string::npos) << o2.out;
-  for (const auto& [kind, c] : certificates(resident)) EXPECT_EQ(c["status"], "revoked") << kind;
+  const json all = body(get("/v1/residents/" + resident + "/certificates", chiyoda_))["certificates"];
+  ASSERT_EQ(all.size(), 4u);  // the card's two and the smartphone's two, all revoked with the card
+  for (const auto& c : all) {
+    EXPECT_EQ(c["status"], "revoked") << c.dump();
+    EXPECT_EQ(c["reason"], "keyCompromise") << c.dump();
+  }
 
   // A child of 10: an authentication certificate only; a request revokes it; death revokes all.
   const CardKey auth3 = CardKey::make(), ignored = CardKey::make();
