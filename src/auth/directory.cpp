@@ -14,22 +14,6 @@ namespace {
 constexpr std::string_view kRoles[] = {"municipality", "agency", "card-centre",
                                        "call-centre", "verifier", "operator"};
 
-std::string hex(const unsigned char* p, size_t n) {
-  static const char* d = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = d[p[i] >> 4];
-    out[2 * i + 1] = d[p[i] & 15];
-  }
-  return out;
-}
-
-
-Result<std::string> random_hex(size_t bytes) {
-  std::vector<unsigned char> buf(bytes);
-  if (RAND_bytes(buf.data(), static_cast<int>(bytes)) != 1) return internal_error("no randomness");
-  return hex(buf.data(), bytes);
-}
 
 bool valid_purpose(const std::string& p) {
   if (p.empty() || p.size() > 64) return false;

@@ -16,6 +16,7 @@
 #include <atomic>
 
 #include "cli/app.h"
+#include "common/digest.h"
 #include "store/data_dir.h"
 #include "http/server.h"
 #include "card/population.h"
@@ -95,12 +96,7 @@ std::pair<std::string, uint16_t> parse_listen(const std::string& listen) {
 // fresh random one.
 std::string operator_event_id(const std::string& given, const char* prefix) {
   if (!given.empty()) return given;
-  unsigned char raw[8];
-  if (RAND_bytes(raw, sizeof raw) != 1) throw Failure{internal_error("no randomness")};
-  std::string id = prefix;
-  static const char* hex = "0123456789abcdef";
-  for (unsigned char c : raw) id += {hex[c >> 4], hex[c & 15]};
-  return id;
+  return prefix + check(random_hex(8));
 }
 
 // Submits an operator-initiated event for a resident, as the municipality that holds the record.

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include "common/clock.h"
+#include "common/digest.h"
 #include "pki/ca.h"
 #include "pki/ca_internal.h"
 
@@ -16,15 +17,6 @@ constexpr int64_t kChallengeSeconds = 300;
 constexpr const char* kCertificatePurpose = "jpki_certificate";
 constexpr const char* kConsentPurpose = "jpki_basic_four_consent";
 
-Result<std::string> random_hex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
-    return internal_error("no randomness");
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) out += {digits[c >> 4], digits[c & 15]};
-  return out;
-}
 
 Result<std::optional<Verifier>> load_verifier(Connection& conn, const std::string& id) {
   std::optional<Verifier> out;

@@ -395,12 +395,9 @@ void CertificateAuthority::attach(registry::Registry& registry, card::CardSystem
         JLIS_RETURN_IF_ERROR(revoke_in(conn, s, RevocationReason::cessation_of_operation, now));
       return Status::ok();
     }
-    auto old_four = basic_four_values(*before);
-    auto new_four = basic_four_values(after);
-    if (!old_four.ok() || !new_four.ok()) return Status::ok();  // dates before 明治: no certificate carries them
-    const auto& a = *old_four;
-    const auto& b = *new_four;
-    if (a.name == b.name && a.sex == b.sex && a.date_of_birth == b.date_of_birth && a.address == b.address)
+    const registry::Person &a = before->person, &b = after.person;
+    if (a.name == b.name && a.sex == b.sex && a.date_of_birth == b.date_of_birth &&
+        certified_address(*before) == certified_address(after))
       return Status::ok();
     JLIS_ASSIGN_OR_RETURN(auto serials, good_serials(conn, "resident_code = ? AND ca = 'signature'", {code}, now));
     for (const auto& s : serials) JLIS_RETURN_IF_ERROR(revoke_in(conn, s, RevocationReason::affiliation_changed, now));
@@ -467,6 +464,8 @@ Result<std::vector<CertificateRecord>> CertificateAuthority::replace_certificate
                                                                                   const card::CardKeys& keys,
                                                                                   int64_t not_after) {
   Impl& d = *impl_;
+  if (!keys.signature.empty() && age_on(resident.person.date_of_birth, d.today()) < 15)
+    return invalid_argument("no signature certificate is issued to a holder under 15");
   const int64_t now = d.now();
   using Records = std::vector<CertificateRecord>;
   return store::run_for<Records>(d.writer, [&](Connection& conn) -> Result<Records> {
@@ -496,9 +495,6 @@ Result<std::vector<CertificateRecord>> CertificateAuthority::renew(const auth::P
   JLIS_ASSIGN_OR_RETURN(auto found, usable_card(d.cards, d.registry, by, card_id, today));
   auto& [card, resident] = found;
   const auto validity = card::certificate_validity(resident.person.date_of_birth, today, card.expires_on);
-  if (!keys.signature.empty() && !validity.signature_certificate_allowed)
-    return invalid_argument("no signature certificate is issued to a holder under 15");
-  JLIS_RETURN_IF_ERROR(load_keys());
   const int64_t not_after = start_of_day_jst(validity.expires_on.add_days(1)) - 1;
   return replace_certificates(Device::card, card_id, resident, keys, not_after);
 }
@@ -511,9 +507,6 @@ Result<std::vector<CertificateRecord>> CertificateAuthority::issue_smartphone(co
   JLIS_ASSIGN_OR_RETURN(auto found, usable_card(d.cards, d.registry, by, card_id, today));
   auto& [card, resident] = found;
   if (!card.cert_expires_on) return conflict("the card has not been handed over");
-  if (!keys.signature.empty() && age_on(resident.person.date_of_birth, today) < 15)
-    return invalid_argument("no signature certificate is issued to a holder under 15");
-  JLIS_RETURN_IF_ERROR(load_keys());
   const int64_t not_after = start_of_day_jst(card.cert_expires_on->add_days(1)) - 1;
   return replace_certificates(Device::smartphone, card_id, resident, keys, not_after);
 }

@@ -19,6 +19,8 @@
 
 #include <libp11.h>
 
+#include "common/digest.h"
+
 namespace jlis::pki {
 namespace {
 
@@ -47,17 +49,6 @@ Status bad_label() { return invalid_argument("a key label is 1 to 64 characters 
 
 std::string errno_text(int e) { return std::system_category().message(e); }
 
-Result<std::string> random_hex(size_t bytes) {
-  std::vector<unsigned char> raw(bytes);
-  if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) return openssl_error("drawing random bytes");
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : raw) {
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // file

@@ -1,5 +1,7 @@
 #include "pki/openssl.h"
 
+#include "common/digest.h"
+
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -152,15 +154,8 @@ Result<EvpPkeyPtr> generate_rsa(int bits) {
 }
 
 std::string serial_hex(const ASN1_INTEGER* serial) {
-  static const char* digits = "0123456789abcdef";
-  const unsigned char* data = ASN1_STRING_get0_data(serial);
-  const int len = ASN1_STRING_length(serial);
-  std::string out;
-  out.reserve(static_cast<size_t>(len) * 2);
-  for (int i = 0; i < len; ++i) {
-    out += digits[data[i] >> 4];
-    out += digits[data[i] & 15];
-  }
+  const std::string out = to_hex(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(serial)),
+                                                  static_cast<size_t>(ASN1_STRING_length(serial))));
   size_t first = out.find_first_not_of('0');
   if (first == std::string::npos) return "0";
   return out.substr(first);

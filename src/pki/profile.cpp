@@ -7,6 +7,7 @@
 #include <map>
 
 #include "common/date.h"
+#include "common/digest.h"
 #include "common/text.h"
 
 namespace jlis::pki {
@@ -168,6 +169,11 @@ Result<CertificateKind> parse_kind(std::string_view text) {
 
 std::string_view device_name(Device device) { return device == Device::card ? "card" : "smartphone"; }
 
+const std::string& certified_address(const registry::Resident& r) {
+  return r.status == registry::ResidentStatus::abroad && !r.address_abroad.empty() ? r.address_abroad
+                                                                                   : r.person.address;
+}
+
 Result<BasicFourValues> basic_four_values(const registry::Resident& r) {
   BasicFourValues v;
   v.name = r.person.name;
@@ -177,8 +183,7 @@ Result<BasicFourValues> basic_four_values(const registry::Resident& r) {
   std::string ymd = r.person.date_of_birth.to_iso();
   ymd.erase(std::remove(ymd.begin(), ymd.end(), '-'), ymd.end());
   v.date_of_birth = std::to_string(era_digit(era.era)) + ymd;
-  v.address = r.status == registry::ResidentStatus::abroad && !r.address_abroad.empty() ? r.address_abroad
-                                                                                         : r.person.address;
+  v.address = certified_address(r);
   v.address_substitute = fold_variants(v.address);
   return v;
 }
@@ -188,13 +193,7 @@ Result<std::string> new_serial() {
   if (RAND_bytes(raw, sizeof raw) != 1) return openssl_error("drawing a serial number");
   raw[0] &= 0x7f;
   if ((raw[0] >> 4) == 0) raw[0] |= 0x10;
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
+  return to_hex(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
 }
 
 Result<X509Ptr> make_ca_certificate(const CaCertificateParams& p) {

@@ -52,8 +52,11 @@ inline constexpr const char* kBasicFourArc = "1.2.392.200149.8.5.5";
 struct BasicFourValues {
   std::string name, name_substitute, sex, date_of_birth, address, address_substitute;
 };
-// From the register's record: the domestic address, or the address abroad for a resident abroad.
+// From the register's record, with the address certified_address() gives.
 Result<BasicFourValues> basic_four_values(const registry::Resident& resident);
+// The address a signature certificate carries: the domestic one, or the address abroad for a
+// resident abroad.
+const std::string& certified_address(const registry::Resident& resident);
 
 struct CaCertificateParams {
   CertificateKind kind = CertificateKind::signature;

@@ -189,9 +189,7 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
                                    {"name_kana", person.name_kana},
                                    {"date_of_birth", person.date_of_birth.to_iso()},
                                    {"sex", registry::sex_name(person.sex)},
-                                   {"address", p.resident.status == registry::ResidentStatus::abroad
-                                                   ? p.resident.address_abroad
-                                                   : person.address}}},
+                                   {"address", certified_address(p.resident)}}},
                                  {"status", registry::status_name(p.resident.status)}});
     });
   });
