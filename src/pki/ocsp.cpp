@@ -299,6 +299,12 @@ std::shared_ptr<const OcspAnswer> OcspResponder::Impl::answer_parsed(std::string
       count(fallback ? kCached : kError);
       return fallback ? fallback : try_later;
     }
+    // No status for a certificate not issued here: the unsigned, pre-built unauthorized answer
+    // (RFC 5019 §2.2.3, RFC 6960 §2.3), so that asking about random serials costs no signature.
+    if (status->kind == CertificateStatus::Kind::unknown) {
+      count(kUnauthorized);
+      return unauthorized;
+    }
     ids.push_back(item.id);
     statuses.push_back(*status);
   }

@@ -8,8 +8,10 @@
 // signs one certificate's at once (on revocation). A response found past half its validity by a
 // request (no refresher, or one that is behind) is re-signed by that request, while concurrent
 // requests keep getting the old one as long as it is valid. No nonce is echoed (RFC 5019 §2.2.1:
-// responses are pre-produced). A request for several certificates, and one for a certificate
-// whose status is unknown, is answered on the fly, uncached.
+// responses are pre-produced). A request for several certificates is answered on the fly, uncached.
+// A request about a certificate the lookup does not know (a serial never issued, a negative
+// serial) answers the unsigned `unauthorized` response (RFC 5019 §2.2.3: the responder is not
+// authoritative for it), built once: unknown serials never cost a signature.
 //
 // The cache holds one response per certificate and CertID as sent (hash algorithm and its
 // parameters: the response echoes the CertID), at most four CertIDs per certificate; a

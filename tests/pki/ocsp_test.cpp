@@ -238,7 +238,22 @@ TEST_F(OcspTest, GoodRevokedAndUnknownVerifyAgainstTheCa) {
   EXPECT_EQ(unspecified.reason, OCSP_REVOKED_STATUS_NOSTATUS);  // no revocationReason written
   EXPECT_EQ(unspecified.revoked_at, kRevokedAt);
 
-  EXPECT_EQ(ask(*r, f.unknown.get()).status, V_OCSP_CERTSTATUS_UNKNOWN);
+  // Not issued here: the unsigned unauthorized answer (RFC 5019 §2.2.3), not a signed "unknown".
+  auto c = cert_id(f.unknown.get(), f.ca.cert.get());
+  EXPECT_EQ(error_status(*r, request_der({c.get()})), OCSP_RESPONSE_STATUS_UNAUTHORIZED);
+}
+
+// Rule (issue 18, defect 7): asking about serials never issued costs no signature, however many.
+TEST_F(OcspTest, UnknownSerialsCostNoSignature) {
+  auto r = responder();
+  for (int i = 0; i < 50; ++i) {
+    X509Ptr leaf = f.ca.leaf(std::to_string(5000 + i), f.leaf_key.get());
+    auto c = cert_id(leaf.get(), f.ca.cert.get());
+    EXPECT_EQ(error_status(*r, request_der({c.get()})), OCSP_RESPONSE_STATUS_UNAUTHORIZED);
+  }
+  EXPECT_NE(r->metrics().find("jlis_ocsp_signatures_total 0\n"), std::string::npos) << r->metrics();
+  EXPECT_NE(r->metrics().find("jlis_ocsp_requests_total{outcome=\"unauthorized\"} 50\n"), std::string::npos)
+      << r->metrics();
 }
 
 TEST_F(OcspTest, SignedByTheResponderCertificateNamedByKey) {
@@ -462,7 +477,7 @@ TEST_F(OcspTest, SeveralCertificatesAreSignedTogetherUncached) {
   auto r = responder();
   auto a = cert_id(f.good.get(), f.ca.cert.get());
   auto b = cert_id(f.revoked.get(), f.ca.cert.get(), EVP_sha256());
-  auto c = cert_id(f.unknown.get(), f.ca.cert.get());
+  auto c = cert_id(f.revoked_unspecified.get(), f.ca.cert.get());
   const std::string request = request_der({a.get(), b.get(), c.get()});
   auto answer = r->answer(request);
   Parsed p = parse(answer->der);
@@ -471,7 +486,7 @@ TEST_F(OcspTest, SeveralCertificatesAreSignedTogetherUncached) {
   EXPECT_EQ(OCSP_resp_count(p.basic.get()), 3);
   EXPECT_EQ(find(p.basic.get(), a.get()).status, V_OCSP_CERTSTATUS_GOOD);
   EXPECT_EQ(find(p.basic.get(), b.get()).status, V_OCSP_CERTSTATUS_REVOKED);
-  EXPECT_EQ(find(p.basic.get(), c.get()).status, V_OCSP_CERTSTATUS_UNKNOWN);
+  EXPECT_EQ(find(p.basic.get(), c.get()).status, V_OCSP_CERTSTATUS_REVOKED);
   r->answer(request);
   EXPECT_NE(r->metrics().find("jlis_ocsp_requests_total{outcome=\"signed\"} 2\n"), std::string::npos);
   EXPECT_NE(r->metrics().find("jlis_ocsp_cached_responses 0\n"), std::string::npos);
@@ -479,7 +494,8 @@ TEST_F(OcspTest, SeveralCertificatesAreSignedTogetherUncached) {
 
 TEST_F(OcspTest, UnknownCertificatesAreNotCached) {
   auto r = responder();
-  EXPECT_EQ(ask(*r, f.unknown.get()).status, V_OCSP_CERTSTATUS_UNKNOWN);
+  auto c = cert_id(f.unknown.get(), f.ca.cert.get());
+  EXPECT_EQ(error_status(*r, request_der({c.get()})), OCSP_RESPONSE_STATUS_UNAUTHORIZED);
   const int lookups = table.lookups();
   table.set(0, "1004", StatusTable::good());  // issued since
   EXPECT_EQ(ask(*r, f.unknown.get()).status, V_OCSP_CERTSTATUS_GOOD);
@@ -490,7 +506,7 @@ TEST_F(OcspTest, ConcurrentRequestsAndRefreshes) {
   auto r = responder();
   std::vector<std::string> requests;
   std::vector<OcspCertIdPtr> ids;
-  for (X509* leaf : {f.good.get(), f.revoked.get(), f.revoked_unspecified.get(), f.unknown.get()}) {
+  for (X509* leaf : {f.good.get(), f.revoked.get(), f.revoked_unspecified.get()}) {
     for (const EVP_MD* md : {EVP_sha1(), EVP_sha256()}) {
       ids.push_back(cert_id(leaf, f.ca.cert.get(), md));
       requests.push_back(request_der({ids.back().get()}));
