@@ -132,6 +132,9 @@ struct CardKeys {
 };
 
 // A change to a card, as a CardListener (card_system.h) hears it.
+// The note of a suspension that also holds the smartphone certificates the card authorised.
+inline constexpr const char* kSuspendSmartphoneToo = "smartphone certificates too";
+
 struct CardChange {
   enum class Kind { handed_over, suspended, resumed, lost, stolen, returned, invalidated };
   Kind kind = Kind::handed_over;
@@ -139,7 +142,8 @@ struct CardChange {
   ResidentCode resident_code = {};
   Date on = {};             // the day it happened
   std::string actor = {};   // as in CardEvent
-  std::string note = {};    // invalidated: why ("replaced by card ...", "the holder died")
+  std::string note = {};    // invalidated: why ("replaced by card ...", "the holder died");
+                            // suspended: kSuspendSmartphoneToo when the holder asked for it
   // handed_over only: what the CA needs to write the certificates onto the card.
   Date cert_expires_on = {};
   bool signature_certificate_allowed = false;

@@ -237,8 +237,8 @@ Result<Card> CardSystem::with_history(const std::string& card_id) {
   return std::move(*card);
 }
 
-Result<Card> CardSystem::suspend(const auth::Principal& by, const std::string& card_id) {
-  auto out = act(by, card_id, CardAction::suspend, "");
+Result<Card> CardSystem::suspend(const auth::Principal& by, const std::string& card_id, bool smartphone_too) {
+  auto out = act(by, card_id, CardAction::suspend, smartphone_too ? kSuspendSmartphoneToo : "");
   if (out.ok()) ++suspended_;
   return out;
 }

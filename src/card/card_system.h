@@ -161,7 +161,9 @@ class CardSystem {
   // are the public keys the card generated for its certificates; listeners decide what they need.
   Result<Card> handover(const auth::Principal& by, const std::string& card_id, bool identity_checked,
                         const std::optional<CardKeys>& keys = std::nullopt);
-  Result<Card> suspend(const auth::Principal& by, const std::string& card_id);
+  // Suspension (一時停止); with `smartphone_too` the holder asked that the smartphone certificates
+  // the card authorised be held as well (the CA puts the certificates on hold).
+  Result<Card> suspend(const auth::Principal& by, const std::string& card_id, bool smartphone_too = false);
   Result<Card> resume(const auth::Principal& by, const std::string& card_id);
   Result<Card> report_lost(const auth::Principal& by, const std::string& card_id, LossReason reason);
   Result<Card> return_card(const auth::Principal& by, const std::string& card_id);

@@ -406,7 +406,10 @@ Result<Card> transition(Connection& conn, const std::string& card_id, CardAction
   change.card_id = card_id;
   change.resident_code = card->resident_code;
   switch (action) {
-    case CardAction::suspend: change.kind = CardChange::Kind::suspended; break;
+    case CardAction::suspend:
+      change.kind = CardChange::Kind::suspended;
+      change.note = note;
+      break;
     case CardAction::resume: change.kind = CardChange::Kind::resumed; break;
     case CardAction::report_lost:
       change.kind = note == "stolen" ? CardChange::Kind::stolen : CardChange::Kind::lost;

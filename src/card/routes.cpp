@@ -64,8 +64,15 @@ Result<Card> perform(CardSystem& cards, const auth::Principal& by, const std::st
       return cards.report_lost(by, card_id, reason);
     }
     case CardAction::suspend:
-      JLIS_RETURN_IF_ERROR(only_fields(body, {}, "suspend"));
-      return cards.suspend(by, card_id);
+    {
+      JLIS_RETURN_IF_ERROR(only_fields(body, {"smartphone"}, "suspend"));
+      bool smartphone = false;
+      if (body.contains("smartphone")) {
+        if (!body["smartphone"].is_boolean()) return invalid_argument("smartphone must be true or false");
+        smartphone = body["smartphone"].get<bool>();
+      }
+      return cards.suspend(by, card_id, smartphone);
+    }
     case CardAction::resume:
       JLIS_RETURN_IF_ERROR(only_fields(body, {}, "resume"));
       return cards.resume(by, card_id);

@@ -132,6 +132,112 @@ Result<std::vector<Verifier>> CertificateAuthority::verifiers() {
   return out;
 }
 
+namespace {
+
+// permission_denied unless `signature` is the RSA PKCS#1 v1.5 SHA-256 signature of the challenge
+// bytes (base64 `challenge`) by the key of `rec`.
+Status verify_challenge_signature(const CertificateRecord& rec, const std::string& challenge,
+                                  const std::string& signature) {
+  JLIS_ASSIGN_OR_RETURN(auto cert, x509_from_der(rec.der));
+  EvpPkeyPtr key(X509_get_pubkey(cert.get()));
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  JLIS_ASSIGN_OR_RETURN(std::string challenge_bytes, base64_decode(challenge));
+  if (!key || !ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1)
+    return openssl_error("preparing the verification");
+  const int ok = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                                  signature.size(), reinterpret_cast<const unsigned char*>(challenge_bytes.data()),
+                                  challenge_bytes.size());
+  if (ok != 1) {
+    (void)openssl_error("verifying");  // clears the queue
+    return permission_denied("the signature does not verify with the certificate's key");
+  }
+  return Status::ok();
+}
+
+// Spends the challenge `challenge_id` of `owner` on the writer's connection, whatever comes next;
+// answers its base64 bytes.
+Result<std::string> spend_challenge(store::Writer& writer, const std::string& challenge_id, const std::string& owner,
+                                    int64_t now) {
+  std::string challenge;
+  JLIS_RETURN_IF_ERROR(writer.run([&](Connection& conn) -> Status {
+    challenge.clear();
+    bool found = false;
+    int64_t expires = 0, used = 0;
+    std::string by;
+    JLIS_RETURN_IF_ERROR(conn.query(
+        "SELECT verifier_id, challenge, expires_at, used FROM pki_challenges WHERE challenge_id = ?", {challenge_id},
+        [&](const Row& r) {
+          found = true;
+          by = r.text(0);
+          challenge = r.text(1);
+          expires = r.int64(2);
+          used = r.int64(3);
+          return false;
+        }));
+    if (!found || by != owner) return not_found("no such challenge");
+    if (used) return conflict("the challenge was used already; ask for a new one");
+    if (now > expires) return conflict("the challenge expired; ask for a new one");
+    return conn.execute("UPDATE pki_challenges SET used = 1 WHERE challenge_id = ?", {challenge_id}).status();
+  }));
+  return challenge;
+}
+
+std::string release_owner(const std::string& serial) { return "release:" + serial; }
+
+Status check_releasable(const CertificateRecord& rec) {
+  if (rec.device != Device::smartphone || rec.kind != CertificateKind::authentication)
+    return invalid_argument("only a smartphone's user-authentication certificate is released by its holder");
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<CertificateAuthority::Challenge> CertificateAuthority::new_release_challenge(const std::string& serial_text) {
+  Impl& d = *impl_;
+  JLIS_ASSIGN_OR_RETURN(CertificateRecord rec, d.find(serial_text));
+  JLIS_RETURN_IF_ERROR(check_releasable(rec));
+  if (!rec.on_hold()) return conflict("the certificate is not on hold");
+  std::string raw(32, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), 32) != 1) return internal_error("no randomness");
+  JLIS_ASSIGN_OR_RETURN(std::string id, random_hex(16));
+  Challenge c{"rc-" + id, base64_encode(raw), d.now() + kChallengeSeconds};
+  JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) {
+    return conn.execute("INSERT INTO pki_challenges (challenge_id, verifier_id, challenge, expires_at) VALUES (?, ?, ?, ?)",
+                        {c.challenge_id, release_owner(rec.serial), c.challenge, c.expires_at}).status();
+  }));
+  return c;
+}
+
+Result<CertificateRecord> CertificateAuthority::release_hold(const std::string& challenge_id,
+                                                             const std::string& serial_text,
+                                                             const std::string& signature_base64) {
+  Impl& d = *impl_;
+  JLIS_ASSIGN_OR_RETURN(std::string serial, normalise_serial(serial_text));
+  auto signature = base64_decode(signature_base64);
+  if (!signature.ok() || signature->empty()) return invalid_argument("signature must be base64");
+  const int64_t now = d.now();
+  JLIS_ASSIGN_OR_RETURN(std::string challenge, spend_challenge(d.writer, challenge_id, release_owner(serial), now));
+  JLIS_ASSIGN_OR_RETURN(CertificateRecord rec, d.find(serial));
+  JLIS_RETURN_IF_ERROR(check_releasable(rec));
+  JLIS_RETURN_IF_ERROR(verify_challenge_signature(rec, challenge, *signature));
+  JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) -> Status {
+    JLIS_ASSIGN_OR_RETURN(bool released, release_in(conn, rec.serial));
+    if (!released) return conflict("the certificate is not on hold");
+    std::vector<std::string> signature_serials;
+    JLIS_RETURN_IF_ERROR(conn.query(
+        "SELECT serial FROM pki_certificates WHERE card_id = ? AND device = 'smartphone' AND ca = 'signature' "
+        "AND (revoked_at IS NULL OR reason = ?)",
+        {rec.card_id, static_cast<int64_t>(RevocationReason::certificate_hold)}, [&](const Row& r) {
+          signature_serials.push_back(r.text(0));
+          return true;
+        }));
+    for (const auto& s : signature_serials)
+      JLIS_RETURN_IF_ERROR(revoke_in(conn, s, RevocationReason::cessation_of_operation, now));
+    return Status::ok();
+  }));
+  return d.find(rec.serial);
+}
+
 Result<CertificateAuthority::Challenge> CertificateAuthority::new_challenge(const auth::Principal& by) {
   Impl& d = *impl_;
   JLIS_ASSIGN_OR_RETURN(Verifier v, registered_verifier(d.pool, by));
@@ -160,48 +266,18 @@ Result<ConsentProvision> CertificateAuthority::consent_provision(const auth::Pri
   if (!signature.ok() || signature->empty()) return invalid_argument("signature must be base64");
   // The challenge is used once, whatever the outcome: a failed attempt needs a new one.
   const int64_t now = d.now();
-  std::string challenge;
-  JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) -> Status {
-    challenge.clear();
-    bool found = false;
-    int64_t expires = 0, used = 0;
-    std::string owner;
-    JLIS_RETURN_IF_ERROR(conn.query(
-        "SELECT verifier_id, challenge, expires_at, used FROM pki_challenges WHERE challenge_id = ?", {challenge_id},
-        [&](const Row& r) {
-          found = true;
-          owner = r.text(0);
-          challenge = r.text(1);
-          expires = r.int64(2);
-          used = r.int64(3);
-          return false;
-        }));
-    if (!found || owner != v.verifier_id) return not_found("no such challenge");
-    if (used) return conflict("the challenge was used already; ask for a new one");
-    if (now > expires) return conflict("the challenge expired; ask for a new one");
-    return conn.execute("UPDATE pki_challenges SET used = 1 WHERE challenge_id = ?", {challenge_id}).status();
-  }));
+  JLIS_ASSIGN_OR_RETURN(std::string challenge, spend_challenge(d.writer, challenge_id, v.verifier_id, now));
   JLIS_ASSIGN_OR_RETURN(auto rec, d.find(serial_text));
   if (rec.kind != CertificateKind::signature) return invalid_argument("the consent is given with a signature certificate");
   if (now > rec.not_after) return conflict("the certificate has expired");
   // A certificate revoked because the basic four changed (or renewed) still proves its holder:
   // that is when a verifier needs the latest basic four. A compromised key or a death does not.
+  // A certificate on hold (a suspended card) may not be used until the hold ends.
+  if (rec.on_hold()) return conflict("the certificate is on hold (certificateHold): the card is suspended");
   if (rec.revoked_at && rec.reason != RevocationReason::affiliation_changed &&
       rec.reason != RevocationReason::superseded)
     return conflict("the certificate was revoked (" + std::string(reason_name(rec.reason)) + ")");
-  JLIS_ASSIGN_OR_RETURN(auto cert, x509_from_der(rec.der));
-  EvpPkeyPtr key(X509_get_pubkey(cert.get()));
-  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  JLIS_ASSIGN_OR_RETURN(std::string challenge_bytes, base64_decode(challenge));
-  if (!key || !ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1)
-    return openssl_error("preparing the verification");
-  const int ok = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature->data()),
-                                  signature->size(), reinterpret_cast<const unsigned char*>(challenge_bytes.data()),
-                                  challenge_bytes.size());
-  if (ok != 1) {
-    (void)openssl_error("verifying");  // clears the queue
-    return permission_denied("the signature does not verify with the certificate's key");
-  }
+  JLIS_RETURN_IF_ERROR(verify_challenge_signature(rec, challenge, *signature));
   JLIS_ASSIGN_OR_RETURN(auto resident, d.registry.get(rec.resident_code));
   if (resident.status == registry::ResidentStatus::deceased) return conflict("the holder is deceased");
   JLIS_RETURN_IF_ERROR(

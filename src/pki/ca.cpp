@@ -90,17 +90,24 @@ CREATE TABLE pki_challenges (
   expires_at INTEGER NOT NULL,
   used INTEGER NOT NULL DEFAULT 0
 );
+)sql"},
+    // A CRL number is committed before its file is published; published says it was.
+    {2, R"sql(
+ALTER TABLE pki_crls ADD COLUMN published INTEGER NOT NULL DEFAULT 1;
 )sql"}};
 
 
-// The good (unrevoked, unexpired) certificates matching a WHERE clause.
-Result<std::vector<std::string>> good_serials(Connection& conn, const std::string& where, const store::Params& params,
-                                              int64_t now) {
+// The unexpired certificates matching a WHERE clause that are good (unrevoked), or with `held`
+// good or on hold (not yet revoked for good: what a permanent revocation applies to).
+Result<std::vector<std::string>> matching_serials(Connection& conn, const std::string& where,
+                                                  const store::Params& params, int64_t now, bool held) {
   std::vector<std::string> out;
   store::Params p = params;
   p.push_back(now);
-  JLIS_RETURN_IF_ERROR(conn.query("SELECT serial FROM pki_certificates WHERE " + where +
-                                      " AND revoked_at IS NULL AND not_after >= ?",
+  const std::string state = held ? " AND (revoked_at IS NULL OR reason = " +
+                                       std::to_string(static_cast<int>(RevocationReason::certificate_hold)) + ")"
+                                 : " AND revoked_at IS NULL";
+  JLIS_RETURN_IF_ERROR(conn.query("SELECT serial FROM pki_certificates WHERE " + where + state + " AND not_after >= ?",
                                   p, [&](const Row& r) {
                                     out.push_back(r.text(0));
                                     return true;
@@ -108,10 +115,22 @@ Result<std::vector<std::string>> good_serials(Connection& conn, const std::strin
   return out;
 }
 
+Result<std::vector<std::string>> good_serials(Connection& conn, const std::string& where, const store::Params& params,
+                                              int64_t now) {
+  return matching_serials(conn, where, params, now, false);
+}
+Result<std::vector<std::string>> live_serials(Connection& conn, const std::string& where, const store::Params& params,
+                                              int64_t now) {
+  return matching_serials(conn, where, params, now, true);
+}
+
 }  // namespace
 
 
+bool CertificateRecord::on_hold() const { return revoked_at && reason == RevocationReason::certificate_hold; }
+
 std::string_view CertificateRecord::status(int64_t now) const {
+  if (on_hold()) return "onHold";
   if (revoked_at) return "revoked";
   return now > not_after ? "expired" : "good";
 }
@@ -243,8 +262,8 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::open(const s
     JLIS_ASSIGN_OR_RETURN(auto conn, pool.acquire());
     JLIS_ASSIGN_OR_RETURN(auto seq, conn->query_int64("SELECT MAX(revocation_seq) FROM pki_certificates"));
     impl->seen_revocation_seq = seq.value_or(0);
-    JLIS_ASSIGN_OR_RETURN(auto crl_at, conn->query_int64("SELECT MIN(t) FROM (SELECT MAX(this_update) AS t FROM pki_crls GROUP BY ca) x"));
-    JLIS_ASSIGN_OR_RETURN(auto crl_seq, conn->query_int64("SELECT MIN(revocation_seq) FROM (SELECT MAX(revocation_seq) AS revocation_seq FROM pki_crls GROUP BY ca) x"));
+    JLIS_ASSIGN_OR_RETURN(auto crl_at, conn->query_int64("SELECT MIN(t) FROM (SELECT MAX(this_update) AS t FROM pki_crls WHERE published = 1 GROUP BY ca) x"));
+    JLIS_ASSIGN_OR_RETURN(auto crl_seq, conn->query_int64("SELECT MIN(revocation_seq) FROM (SELECT MAX(revocation_seq) AS revocation_seq FROM pki_crls WHERE published = 1 GROUP BY ca) x"));
     impl->last_crl_at = crl_at.value_or(0);
     impl->crl_pending = crl_seq.value_or(0) < impl->seen_revocation_seq;
   }
@@ -372,10 +391,23 @@ Status CertificateAuthority::revoke_in(Connection& conn, const std::string& seri
                                        int64_t at) {
   JLIS_ASSIGN_OR_RETURN(auto changed, conn.execute(
       "UPDATE pki_certificates SET revoked_at = ?, reason = ?, revocation_seq = "
-      "(SELECT COALESCE(MAX(revocation_seq), 0) + 1 FROM pki_certificates) WHERE serial = ? AND revoked_at IS NULL",
-      {at, static_cast<int64_t>(reason), serial}));
+      "(SELECT COALESCE(MAX(revocation_seq), 0) + 1 FROM pki_certificates) WHERE serial = ? "
+      "AND (revoked_at IS NULL OR (reason = ? AND ? <> ?))",
+      {at, static_cast<int64_t>(reason), serial, static_cast<int64_t>(RevocationReason::certificate_hold),
+       static_cast<int64_t>(reason), static_cast<int64_t>(RevocationReason::certificate_hold)}));
   if (changed > 0) ++impl_->revoked;
   return Status::ok();
+}
+
+Result<bool> CertificateAuthority::release_in(Connection& conn, const std::string& serial) {
+  // A release is a change of status like a revocation: it takes the next sequence number, so the
+  // responders (tick) and the CRL see it.
+  JLIS_ASSIGN_OR_RETURN(auto changed, conn.execute(
+      "UPDATE pki_certificates SET revoked_at = NULL, reason = NULL, revocation_seq = "
+      "(SELECT COALESCE(MAX(revocation_seq), 0) + 1 FROM pki_certificates) WHERE serial = ? "
+      "AND revoked_at IS NOT NULL AND reason = ?",
+      {serial, static_cast<int64_t>(RevocationReason::certificate_hold)}));
+  return changed > 0;
 }
 
 void CertificateAuthority::attach(registry::Registry& registry, card::CardSystem& cards) {
@@ -390,7 +422,7 @@ void CertificateAuthority::attach(registry::Registry& registry, card::CardSystem
     }
     const int64_t now = impl_->now();
     if (after.status == registry::ResidentStatus::deceased && before->status != registry::ResidentStatus::deceased) {
-      JLIS_ASSIGN_OR_RETURN(auto serials, good_serials(conn, "resident_code = ?", {code}, now));
+      JLIS_ASSIGN_OR_RETURN(auto serials, live_serials(conn, "resident_code = ?", {code}, now));
       for (const auto& s : serials)
         JLIS_RETURN_IF_ERROR(revoke_in(conn, s, RevocationReason::cessation_of_operation, now));
       return Status::ok();
@@ -399,7 +431,7 @@ void CertificateAuthority::attach(registry::Registry& registry, card::CardSystem
     if (a.name == b.name && a.sex == b.sex && a.date_of_birth == b.date_of_birth &&
         certified_address(*before) == certified_address(after))
       return Status::ok();
-    JLIS_ASSIGN_OR_RETURN(auto serials, good_serials(conn, "resident_code = ? AND ca = 'signature'", {code}, now));
+    JLIS_ASSIGN_OR_RETURN(auto serials, live_serials(conn, "resident_code = ? AND ca = 'signature'", {code}, now));
     for (const auto& s : serials) JLIS_RETURN_IF_ERROR(revoke_in(conn, s, RevocationReason::affiliation_changed, now));
     return Status::ok();
   });
@@ -410,9 +442,35 @@ void CertificateAuthority::attach(registry::Registry& registry, card::CardSystem
     // The moment of a back-dated change (generated populations): noon of its day in Japan.
     const int64_t at = change.on < d.today() ? start_of_day_jst(change.on) + 12 * 3600 : now;
     using Kind = card::CardChange::Kind;
+    // Permanent revocations apply to the certificates good or on hold.
     auto revoke_card = [&](RevocationReason reason) -> Status {
-      JLIS_ASSIGN_OR_RETURN(auto serials, good_serials(conn, "card_id = ?", {change.card_id}, at));
+      JLIS_ASSIGN_OR_RETURN(auto serials, live_serials(conn, "card_id = ?", {change.card_id}, at));
       for (const auto& s : serials) JLIS_RETURN_IF_ERROR(revoke_in(conn, s, reason, at));
+      return Status::ok();
+    };
+    // 一時保留: the card's good certificates, and the smartphone's when the holder asked.
+    auto hold = [&]() -> Status {
+      const bool smartphone = change.note == card::kSuspendSmartphoneToo;
+      JLIS_ASSIGN_OR_RETURN(auto serials, good_serials(conn, smartphone ? "card_id = ?" : "card_id = ? AND device = 'card'",
+                                                       {change.card_id}, at));
+      for (const auto& s : serials) JLIS_RETURN_IF_ERROR(revoke_in(conn, s, RevocationReason::certificate_hold, at));
+      return Status::ok();
+    };
+    // A card's hold is never released: when the card is found and resumed, the certificates on
+    // hold are revoked for good (cessationOfOperation: the card no longer uses those keys; no
+    // compromise is known) and new ones are issued on request, from new keys. The smartphone's
+    // stay on hold until the holder releases them from the smartphone (release_hold).
+    auto end_hold = [&]() -> Status {
+      std::vector<std::string> serials;
+      JLIS_RETURN_IF_ERROR(conn.query(
+          "SELECT serial FROM pki_certificates WHERE card_id = ? AND device = 'card' AND reason = ? "
+          "AND revoked_at IS NOT NULL",
+          {change.card_id, static_cast<int64_t>(RevocationReason::certificate_hold)}, [&](const Row& r) {
+            serials.push_back(r.text(0));
+            return true;
+          }));
+      for (const auto& s : serials)
+        JLIS_RETURN_IF_ERROR(revoke_in(conn, s, RevocationReason::cessation_of_operation, at));
       return Status::ok();
     };
     switch (change.kind) {
@@ -422,8 +480,8 @@ void CertificateAuthority::attach(registry::Registry& registry, card::CardSystem
       case Kind::invalidated:
         return revoke_card(change.note.rfind("replaced", 0) == 0 ? RevocationReason::superseded
                                                                  : RevocationReason::cessation_of_operation);
-      case Kind::suspended:
-      case Kind::resumed: return Status::ok();
+      case Kind::suspended: return hold();
+      case Kind::resumed: return end_hold();
       case Kind::handed_over: break;
     }
     if (change.keys == nullptr || change.cert_expires_on < d.today()) return Status::ok();
@@ -520,7 +578,7 @@ Result<CertificateRecord> CertificateAuthority::revoke(const auth::Principal& by
     return invalid_argument("a holder's revocation reason is unspecified or keyCompromise");
   JLIS_ASSIGN_OR_RETURN(CertificateRecord rec, d.find(serial_text));
   JLIS_RETURN_IF_ERROR(d.check_holder(by, rec));
-  if (rec.revoked_at) return conflict("the certificate is already revoked");
+  if (rec.revoked_at && !rec.on_hold()) return conflict("the certificate is already revoked");
   const int64_t now = d.now();
   JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) { return revoke_in(conn, rec.serial, reason, now); }));
   return d.find(rec.serial);

@@ -30,10 +30,21 @@
 //   renewal: new certificates of the same kind         revoked    revoked         superseded
 //   the holder's request (at the window or the 24-hour per request    per request  unspecified, or
 //     call centre)                                                                 keyCompromise
-// Each applies to the card's certificates and to the smartphone certificates it authorised.
-// Revocations by the register and the card lifecycle run inside the change's own transaction (a
-// change is never committed without its revocation). Suspension of a card (一時停止) does not touch
-// the certificates.
+//   suspension of the card (一時停止 → 一時保留)        on hold    on hold         certificateHold
+//     (the smartphone's too when the holder asks)
+//   the card resumed (found): its held certificates    revoked    revoked         cessationOfOperation
+//     (a card's hold is never released; new ones on request by renewal, from new keys)
+//   a smartphone found, the holder's own release       revoked    released        cessationOfOperation
+//     (signed by the smartphone's authentication key)             (good again)    (signature)
+//   loss, theft, death, return, replacement, a change  the row's reason replaces certificateHold, with
+//     of the basic four while on hold                  the time of the new event
+//   a resident-code change                             the certificates follow the new code, unchanged
+// Each applies to the card's certificates and to the smartphone certificates it authorised (the
+// hold: to the smartphone's only when asked). Revocations, holds and releases by the register and
+// the card lifecycle run inside the change's own transaction (a change is never committed without
+// them). A certificate on hold is "revoked" with reason certificateHold in OCSP and the CRL
+// (RFC 5280 §5.3.1); released, it is good again and leaves the next CRL. Only certificateHold is
+// not final.
 //
 // Old-to-new linkage (新旧紐付け): when a resident gets a new signature certificate and their
 // newest earlier one was revoked as affiliationChanged or superseded, the old serial links to the
@@ -85,8 +96,9 @@ struct CertificateRecord {
   std::optional<std::string> next_serial = {};  // linkage: its successor
   std::string der = {};
 
-  // "good", "revoked" or "expired" at `now`.
+  // "good", "onHold" (revoked with certificateHold: not final), "revoked" or "expired" at `now`.
   std::string_view status(int64_t now) const;
+  bool on_hold() const;
 };
 
 // A registered verifier (署名検証者 / 利用者証明検証者).
@@ -172,8 +184,15 @@ class CertificateAuthority {
 
   // Revokes on request. `reason` unspecified or key_compromise (others are the CA's own).
   Result<CertificateRecord> revoke(const auth::Principal& by, const std::string& serial, RevocationReason reason);
-  // Revokes inside the caller's transaction; a certificate already revoked is left as it is.
+  // Revokes (or, with certificate_hold, holds) inside the caller's transaction; a certificate
+  // already revoked is left as it is, except that a permanent reason replaces certificateHold
+  // (with `at` as the new revocation time). The holder's request and the call centre may revoke a
+  // certificate on hold.
   Status revoke_in(store::Connection& conn, const std::string& serial, RevocationReason reason, int64_t at);
+  // Releases a certificate on hold inside the caller's transaction: good again. Answers false when
+  // it was not on hold (nothing changed).
+  Result<bool> release_in(store::Connection& conn, const std::string& serial);
+
 
   // Reads, with the access rules above (request_id goes into the provision record).
   Result<CertificateRecord> certificate(const auth::Principal& by, const std::string& serial,
@@ -210,6 +229,19 @@ class CertificateAuthority {
   Result<ConsentProvision> consent_provision(const auth::Principal& by, const std::string& challenge_id,
                                              const std::string& serial, const std::string& signature_base64,
                                              const std::string& request_id);
+
+  // A smartphone found again (the holder's own app, no token: the proof is the signature): a
+  // single-use challenge (5 minutes) for the smartphone authentication certificate `serial` on
+  // hold; then the holder signs the challenge bytes with that certificate's key (RSA PKCS#1 v1.5,
+  // SHA-256) and release_hold releases it and revokes the smartphone signature certificate of the
+  // same card for good (cessationOfOperation; a new one by issue_smartphone). Errors: not_found
+  // (no such certificate or challenge; a challenge of another certificate), invalid_argument (not
+  // a smartphone authentication certificate, bad base64), conflict (not on hold, challenge used
+  // or expired), permission_denied (the signature does not verify). The challenge is spent by any
+  // attempt. The checks that guard the release run in the releasing transaction.
+  Result<Challenge> new_release_challenge(const std::string& serial);
+  Result<CertificateRecord> release_hold(const std::string& challenge_id, const std::string& serial,
+                                         const std::string& signature_base64);
 
   std::string metrics() const;
 

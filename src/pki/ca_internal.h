@@ -37,6 +37,7 @@ struct CertificateAuthority::Impl {
   int64_t seen_revocation_seq = 0;
   int64_t last_crl_at = 0;     // thisUpdate of the newest CRL
   bool crl_pending = false;    // revocations not yet in a CRL
+  int64_t crl_retry_at = 0;    // after a failed generation, not before
 
   std::atomic<uint64_t> issued{0}, revoked{0}, crls{0}, consents{0};
 

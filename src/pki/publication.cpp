@@ -20,6 +20,7 @@ using store::Row;
 constexpr CertificateKind kKinds[] = {CertificateKind::signature, CertificateKind::authentication};
 constexpr int64_t kCrlPeriod = 86400;   // a new CRL daily
 constexpr int64_t kCrlDebounce = 5;     // and a few seconds after revocations
+constexpr int64_t kCrlRetry = 10;       // after a failed generation
 
 fs::path crl_path(const std::string& dir, CertificateKind kind) {
   return fs::path(dir) / "pki" / "crl" / (std::string(kind_name(kind)) + ".crl");
@@ -69,13 +70,15 @@ Result<std::vector<std::pair<CertificateKind, int64_t>>> CertificateAuthority::g
       JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
       JLIS_ASSIGN_OR_RETURN(auto last, conn->query_int64("SELECT MAX(crl_number) FROM pki_crls WHERE ca = ?", {ca}));
       number = last.value_or(0) + 1;
-      // Entries stay listed until the certificate expires (RFC 5280 §3.3).
+      // The newest change of status it includes (a release of a hold too).
+      JLIS_ASSIGN_OR_RETURN(auto seq, conn->query_int64("SELECT MAX(revocation_seq) FROM pki_certificates WHERE ca = ?", {ca}));
+      newest_seq = seq.value_or(0);
+      // Entries stay listed until the certificate expires (RFC 5280 §3.3); a released hold is gone.
       JLIS_RETURN_IF_ERROR(conn->query(
-          "SELECT serial, revoked_at, reason, revocation_seq FROM pki_certificates "
-          "WHERE revocation_seq IS NOT NULL AND ca = ? AND not_after >= ?",
-          {ca, now}, [&](const Row& r) {
+          "SELECT serial, revoked_at, reason FROM pki_certificates "
+          "WHERE revoked_at IS NOT NULL AND ca = ? AND not_after >= ? AND revocation_seq <= ?",
+          {ca, now, newest_seq}, [&](const Row& r) {
             entries.push_back({serial_bytes(r.text(0)), r.int64(1), static_cast<RevocationReason>(r.int64(2))});
-            newest_seq = std::max(newest_seq, r.int64(3));
             return true;
           }));
     }
@@ -87,6 +90,15 @@ Result<std::vector<std::pair<CertificateKind, int64_t>>> CertificateAuthority::g
     params.next_update = now + d.options.crl_validity.count();
     params.crl_number = number;
     JLIS_ASSIGN_OR_RETURN(std::string der, build_crl(params, entries));
+    // The number is committed before the file is published (published = 0 until it is), so that
+    // a crash or a failed write never publishes two CRLs with one number, nor a number that goes
+    // back: a number whose CRL was never published is simply skipped.
+    JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) {
+      return conn.execute("INSERT INTO pki_crls (ca, crl_number, this_update, next_update, entries, revocation_seq, "
+                          "published) VALUES (?, ?, ?, ?, ?, ?, 0)",
+                          {ca, number, params.this_update, params.next_update, static_cast<int64_t>(entries.size()),
+                           newest_seq}).status();
+    }));
     const fs::path path = crl_path(d.dir, kind);
     const std::string tmp = path.string() + ".tmp";
     {
@@ -98,10 +110,7 @@ Result<std::vector<std::pair<CertificateKind, int64_t>>> CertificateAuthority::g
     fs::rename(tmp, path, ec);
     if (ec) return internal_error("cannot write " + path.string());
     JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) {
-      return conn.execute("INSERT INTO pki_crls (ca, crl_number, this_update, next_update, entries, revocation_seq) "
-                          "VALUES (?, ?, ?, ?, ?, ?)",
-                          {ca, number, params.this_update, params.next_update, static_cast<int64_t>(entries.size()),
-                           newest_seq}).status();
+      return conn.execute("UPDATE pki_crls SET published = 1 WHERE ca = ? AND crl_number = ?", {ca, number}).status();
     }));
     ++d.crls;
     out.emplace_back(kind, static_cast<int64_t>(entries.size()));
@@ -174,15 +183,24 @@ Status CertificateAuthority::tick() {
   d.seen_revocation_seq = newest;
   const int64_t now = d.now();
   if (revocations) d.crl_pending = true;
-  const bool crl_due = d.last_crl_at == 0 || now - d.last_crl_at >= kCrlPeriod ||
-                       (d.crl_pending && now - d.last_crl_at >= kCrlDebounce);
+  const bool crl_due = now >= d.crl_retry_at && (d.last_crl_at == 0 || now - d.last_crl_at >= kCrlPeriod ||
+                                                 (d.crl_pending && now - d.last_crl_at >= kCrlDebounce));
   if (crl_due) d.crl_pending = false;
   lock.unlock();
   if (!revoked.empty()) {
     JLIS_ASSIGN_OR_RETURN(OcspResponder * responder, responder());
     for (const auto& [issuer, serial] : revoked) responder->refresh(issuer, serial);
   }
-  if (crl_due) JLIS_RETURN_IF_ERROR(generate_crls().status());
+  if (crl_due) {
+    Status s = generate_crls().status();
+    if (!s.is_ok()) {
+      // Still pending: retried by a later tick, well within a minute.
+      std::lock_guard relock(d.tick_mu);
+      d.crl_pending = true;
+      d.crl_retry_at = d.now() + kCrlRetry;
+      return s;
+    }
+  }
   return Status::ok();
 }
 

@@ -194,6 +194,33 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
     });
   });
 
+  // A smartphone found again: the holder's own app releases the hold of its user-authentication
+  // certificate. No token: the proof is the signature by that certificate's key over the challenge.
+  auto answer = [](Result<Response> r) { return r.ok() ? std::move(*r) : Response::error(r.status()); };
+  server.route("POST", "/v1/pki/certificates/{serial}/release/challenges", [&, answer](const Request& req) {
+    return answer([&]() -> Result<Response> {
+      JLIS_ASSIGN_OR_RETURN(json body, object_body(req));
+      if (!body.empty()) return invalid_argument("the body must be empty");
+      JLIS_ASSIGN_OR_RETURN(auto c, ca.new_release_challenge(req.path_params.at("serial")));
+      return json_response(201, {{"challenge_id", c.challenge_id},
+                                 {"challenge", c.challenge},
+                                 {"expires_at", iso_time(c.expires_at)}});
+    }());
+  });
+  server.route("POST", "/v1/pki/certificates/{serial}/release", [&, answer, now](const Request& req) {
+    return answer([&]() -> Result<Response> {
+      JLIS_ASSIGN_OR_RETURN(json body, object_body(req));
+      for (const char* f : {"challenge_id", "signature"})
+        if (!body.contains(f) || !body[f].is_string()) return invalid_argument(std::string(f) + " is required (a string)");
+      for (const auto& [k, v] : body.items())
+        if (k != "challenge_id" && k != "signature")
+          return invalid_argument("unknown field '" + k + "' (challenge_id, signature)");
+      JLIS_ASSIGN_OR_RETURN(auto rec, ca.release_hold(body["challenge_id"], req.path_params.at("serial"),
+                                                      body["signature"]));
+      return json_response(200, to_json(rec, now()));
+    }());
+  });
+
   server.add_metrics_source([&ca] { return ca.metrics(); });
   return Status::ok();
 }
