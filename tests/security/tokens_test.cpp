@@ -198,7 +198,7 @@ TEST_F(Tokens, AgencyPurposesChangeAtOnce) {
             0);
   EXPECT_EQ(world_->table_digest(), before);
   Output log = jlis({"token", "log", "--data", world_->dir()});
-  EXPECT_NE(log.out.find(",operator:carol,agency.purposes," + agency + ",child,tax -> pension"), std::string::npos)
+  EXPECT_NE(log.out.find(",operator:carol,agency.purposes," + agency + ",\"child,tax -> pension\""), std::string::npos)
       << log.out;
 }
 
