@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include <ctime>
 #include <sstream>
 
 #include "common/digest.h"
@@ -37,7 +38,64 @@ std::set<std::string> split(const std::string& s) {
   return out;
 }
 
+int64_t now_seconds() { return static_cast<int64_t>(std::time(nullptr)); }
+
+std::string iso(int64_t t) {
+  const time_t tt = static_cast<time_t>(t);
+  struct tm tm {};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Status check_purposes(const std::vector<std::string>& purposes) {
+  for (const auto& p : purposes)
+    if (!valid_purpose(p)) return invalid_argument("purpose '" + p + "' is not 1-64 characters of a-z 0-9 _ . -");
+  return Status::ok();
+}
+
+// Records a change to a token or a grant, on the connection of the transaction that makes it.
+Status record_change(store::Connection& c, const std::string& at, const std::string& by, const std::string& action,
+                     const std::string& target, const std::string& detail) {
+  return c.execute("INSERT INTO auth_changes (at, by_whom, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+                   {at, by, action, target, detail}).status();
+}
+
 }  // namespace
+
+Result<int64_t> parse_expiry(std::string_view text, int64_t now) {
+  const std::string t(text);
+  const auto bad = [&](const std::string& why) {
+    return invalid_argument("--expires '" + t + "' " + why +
+                            " (a duration such as 90d, 1y, 12h, 2w, or a date YYYY-MM-DD)");
+  };
+  int64_t at = 0;
+  if (t.size() == 10 && t[4] == '-' && t[7] == '-') {
+    struct tm tm {};
+    const char* end = strptime(t.c_str(), "%Y-%m-%d", &tm);
+    if (!end || *end != '\0') return bad("is not a date");
+    at = static_cast<int64_t>(timegm(&tm)) + 86400;  // valid through that day
+  } else {
+    if (t.size() < 2 || t.size() > 8 || t.find_first_not_of("0123456789", 0) != t.size() - 1)
+      return bad("is not a duration");
+    const int64_t n = std::stoll(t.substr(0, t.size() - 1));
+    int64_t unit = 0;
+    switch (t.back()) {
+      case 's': unit = 1; break;
+      case 'm': unit = 60; break;
+      case 'h': unit = 3600; break;
+      case 'd': unit = 86400; break;
+      case 'w': unit = 7 * 86400; break;
+      case 'y': unit = 365 * 86400; break;
+      default: return bad("has an unknown unit");
+    }
+    at = now + n * unit;
+  }
+  if (at <= now) return bad("is not in the future");
+  if (at - now > 10 * kDefaultTokenLifetime) return bad("is more than ten years away");
+  return at;
+}
 
 std::string_view role_name(Role role) { return kRoles[static_cast<int>(role)]; }
 
@@ -55,11 +113,23 @@ Status Directory::migrate(store::Connection& conn) {
     CREATE TABLE tokens (
       token_hash TEXT PRIMARY KEY, role TEXT NOT NULL, subject TEXT NOT NULL, name TEXT NOT NULL,
       created_at TEXT NOT NULL);
+  )"}, {2, R"(
+    ALTER TABLE tokens ADD COLUMN token_id TEXT;
+    ALTER TABLE tokens ADD COLUMN expires_at BIGINT;
+    ALTER TABLE tokens ADD COLUMN revoked_at TEXT;
+    UPDATE tokens SET token_id = 'tk-' || lower(hex(randomblob(8))),
+                      expires_at = CAST(strftime('%s', created_at) AS INTEGER) + 31536000,
+                      created_at = strftime('%Y-%m-%dT%H:%M:%SZ', created_at);
+    CREATE UNIQUE INDEX tokens_id ON tokens (token_id);
+    CREATE TABLE auth_changes (
+      seq {{id}}, at TEXT NOT NULL, by_whom TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
+      detail TEXT NOT NULL);
   )"}});
 }
 
 Result<std::pair<Agency, std::string>> Directory::add_agency(const std::string& name,
-                                                             const std::vector<std::string>& purposes) {
+                                                             const std::vector<std::string>& purposes,
+                                                             const TokenGrant& grant) {
   if (name.empty()) return invalid_argument("an agency needs a name");
   Agency agency;
   agency.name = name;
@@ -71,11 +141,15 @@ Result<std::pair<Agency, std::string>> Directory::add_agency(const std::string& 
   if (agency.purposes.empty()) return invalid_argument("an agency needs at least one purpose");
   JLIS_ASSIGN_OR_RETURN(std::string id, random_hex(8));
   agency.agency_id = "ag-" + id;
+  if (grant.expires_at && *grant.expires_at <= now_seconds())
+    return invalid_argument("the token's expiry is not in the future");
+  const std::string at = iso(now_seconds());
   JLIS_RETURN_IF_ERROR(writer_.run([&](store::Connection& c) {
-    return c.execute("INSERT INTO agencies VALUES (?, ?, ?, CURRENT_TIMESTAMP)",
-                     {agency.agency_id, agency.name, join(agency.purposes)}).status();
+    JLIS_RETURN_IF_ERROR(c.execute("INSERT INTO agencies VALUES (?, ?, ?, ?)",
+                                   {agency.agency_id, agency.name, join(agency.purposes), at}).status());
+    return record_change(c, at, grant.by, "agency.add", agency.agency_id, join(agency.purposes));
   }));
-  JLIS_ASSIGN_OR_RETURN(std::string token, create_token(Role::agency, agency.agency_id, name));
+  JLIS_ASSIGN_OR_RETURN(std::string token, create_token(Role::agency, agency.agency_id, name, grant));
   return std::make_pair(agency, token);
 }
 
@@ -90,14 +164,98 @@ Result<std::vector<Agency>> Directory::agencies() {
   return out;
 }
 
-Result<std::string> Directory::create_token(Role role, const std::string& subject, const std::string& name) {
-  JLIS_ASSIGN_OR_RETURN(std::string secret, random_hex(32));
-  std::string token = "jlis_" + secret;
+Result<Agency> Directory::set_purposes(const std::string& agency_id, PurposeChange change,
+                                       const std::vector<std::string>& purposes, const std::string& by) {
+  JLIS_RETURN_IF_ERROR(check_purposes(purposes));
+  if (change != PurposeChange::set && purposes.empty()) return invalid_argument("name at least one purpose");
+  Agency agency;
+  const std::string at = iso(now_seconds());
   JLIS_RETURN_IF_ERROR(writer_.run([&](store::Connection& c) {
-    return c.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, CURRENT_TIMESTAMP)",
-                     {sha256_hex(token), std::string(role_name(role)), subject, name}).status();
+    // Read, change and write in one transaction: a concurrent change cannot be lost.
+    bool found = false;
+    JLIS_RETURN_IF_ERROR(c.query("SELECT agency_id, name, purposes FROM agencies WHERE agency_id = ?", {agency_id},
+                                 [&](const store::Row& r) {
+                                   agency = {r.text(0), r.text(1), split(r.text(2))};
+                                   found = true;
+                                   return false;
+                                 }));
+    if (!found) return not_found("no agency " + agency_id);
+    const std::string before = join(agency.purposes);
+    if (change == PurposeChange::set) agency.purposes.clear();
+    for (const auto& p : purposes) {
+      if (change == PurposeChange::remove) agency.purposes.erase(p);
+      else agency.purposes.insert(p);
+    }
+    JLIS_RETURN_IF_ERROR(
+        c.execute("UPDATE agencies SET purposes = ? WHERE agency_id = ?", {join(agency.purposes), agency_id}).status());
+    return record_change(c, at, by, "agency.purposes", agency_id, before + " -> " + join(agency.purposes));
+  }));
+  return agency;
+}
+
+Result<std::string> Directory::create_token(Role role, const std::string& subject, const std::string& name,
+                                            const TokenGrant& grant) {
+  const int64_t now = now_seconds();
+  const int64_t expires_at = grant.expires_at.value_or(now + kDefaultTokenLifetime);
+  if (expires_at <= now) return invalid_argument("the token's expiry is not in the future");
+  JLIS_ASSIGN_OR_RETURN(std::string secret, random_hex(32));
+  JLIS_ASSIGN_OR_RETURN(std::string id, random_hex(8));
+  const std::string token = "jlis_" + secret, token_id = "tk-" + id, at = iso(now);
+  JLIS_RETURN_IF_ERROR(writer_.run([&](store::Connection& c) {
+    JLIS_RETURN_IF_ERROR(c.execute("INSERT INTO tokens (token_hash, role, subject, name, created_at, token_id, "
+                                   "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                   {sha256_hex(token), std::string(role_name(role)), subject, name, at, token_id,
+                                    expires_at}).status());
+    return record_change(c, at, grant.by, "token.create", token_id,
+                         std::string(role_name(role)) + " " + subject + " expires " + iso(expires_at));
   }));
   return token;
+}
+
+Result<std::vector<TokenInfo>> Directory::tokens() {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  std::vector<TokenInfo> out;
+  Status bad = Status::ok();
+  JLIS_RETURN_IF_ERROR(conn->query(
+      "SELECT token_id, role, subject, name, created_at, expires_at, revoked_at FROM tokens ORDER BY created_at, token_id",
+      {}, [&](const store::Row& r) {
+        auto role = parse_role(r.text(1));
+        if (!role.ok()) {
+          bad = role.status();
+          return false;
+        }
+        out.push_back({r.text(0), *role, r.text(2), r.text(3), r.text(4), r.int64(5), r.optional_text(6)});
+        return true;
+      }));
+  JLIS_RETURN_IF_ERROR(bad);
+  return out;
+}
+
+Status Directory::revoke_token(const std::string& token_id, const std::string& by) {
+  const std::string at = iso(now_seconds());
+  return writer_.run([&](store::Connection& c) {
+    std::optional<std::optional<std::string>> revoked;  // outer: found
+    JLIS_RETURN_IF_ERROR(c.query("SELECT revoked_at FROM tokens WHERE token_id = ?", {token_id},
+                                 [&](const store::Row& r) {
+                                   revoked = r.optional_text(0);
+                                   return false;
+                                 }));
+    if (!revoked) return not_found("no token " + token_id + " (jlis token list)");
+    if (*revoked) return conflict("token " + token_id + " was already revoked at " + **revoked);
+    JLIS_RETURN_IF_ERROR(c.execute("UPDATE tokens SET revoked_at = ? WHERE token_id = ?", {at, token_id}).status());
+    return record_change(c, at, by, "token.revoke", token_id, "");
+  });
+}
+
+Result<std::vector<Change>> Directory::changes() {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  std::vector<Change> out;
+  JLIS_RETURN_IF_ERROR(conn->query("SELECT seq, at, by_whom, action, target, detail FROM auth_changes ORDER BY seq", {},
+                                   [&](const store::Row& r) {
+                                     out.push_back({r.int64(0), r.text(1), r.text(2), r.text(3), r.text(4), r.text(5)});
+                                     return true;
+                                   }));
+  return out;
 }
 
 Result<Principal> Directory::authenticate(const std::string& token) {
@@ -106,19 +264,25 @@ Result<Principal> Directory::authenticate(const std::string& token) {
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
   std::optional<Principal> found;
   std::string stored_hash, role;
+  int64_t expires_at = 0;
+  bool revoked = false;
   JLIS_RETURN_IF_ERROR(conn->query(
-      "SELECT t.token_hash, t.role, t.subject, t.name, a.purposes FROM tokens t "
+      "SELECT t.token_hash, t.role, t.subject, t.name, a.purposes, t.expires_at, t.revoked_at FROM tokens t "
       "LEFT JOIN agencies a ON t.role = 'agency' AND a.agency_id = t.subject WHERE t.token_hash = ?",
       {hash}, [&](const store::Row& r) {
         stored_hash = r.text(0);
         role = r.text(1);
         found = Principal{Role::operator_, r.text(2), r.text(3), split(r.text(4))};
+        expires_at = r.int64(5);
+        revoked = !r.is_null(6);
         return false;
       }));
   // The lookup is by hash; the final comparison is constant-time all the same.
   if (!found || stored_hash.size() != hash.size() ||
       CRYPTO_memcmp(stored_hash.data(), hash.data(), hash.size()) != 0)
     return unauthenticated("unknown token");
+  if (revoked) return unauthenticated("the token was revoked");
+  if (now_seconds() >= expires_at) return unauthenticated("the token expired");
   JLIS_ASSIGN_OR_RETURN(found->role, parse_role(role));
   return *found;
 }

@@ -2,6 +2,10 @@
 //
 // Tokens are 256-bit random values shown once, when created; only their SHA-256 is stored, and the
 // stored hash is compared in constant time. A token never reaches a log or an error message.
+// Every token expires (one year by default) and can be revoked; authenticate reads the table on
+// every call, so a revocation, an expiry or a change of an agency's purposes applies to the very
+// next request of a running server. Every change to a token or a grant is recorded in
+// auth_changes with who made it (TokenGrant::by).
 // Thread-safe: every call takes a connection from the pool; writes go through the Writer.
 #pragma once
 
@@ -41,6 +45,38 @@ struct Principal {
   }
 };
 
+// How a token is made: when it expires, and who makes it (recorded in auth_changes).
+struct TokenGrant {
+  std::optional<int64_t> expires_at;  // Unix seconds; default: one year (kDefaultTokenLifetime) from now
+  std::string by = "operator:unknown";  // who: "operator:<name>" for the CLI
+};
+constexpr int64_t kDefaultTokenLifetime = 365 * 86400;
+
+// Parses an expiry as the CLI takes it: a duration "90d", "1y" (365 days), "12h", "30m", "45s",
+// "2w", or an ISO date "2027-03-31" (valid through that day, UTC: expires at the next midnight).
+// Answers Unix seconds; invalid_argument for anything else or a time not after `now`, or beyond
+// ten years.
+Result<int64_t> parse_expiry(std::string_view text, int64_t now);
+
+// A token as `jlis token list` shows it: never its secret nor its hash.
+struct TokenInfo {
+  std::string token_id;  // "tk-" and 16 hex digits: the public name of the token
+  Role role;
+  std::string subject, name;
+  std::string created_at;               // ISO 8601 UTC
+  int64_t expires_at = 0;               // Unix seconds
+  std::optional<std::string> revoked_at;  // ISO 8601 UTC
+};
+
+// One recorded change to a token or a grant.
+struct Change {
+  int64_t seq;
+  std::string at, by, action, target, detail;  // action: token.create, token.revoke, agency.add, agency.purposes
+};
+
+// How `set_purposes` changes an agency's purposes.
+enum class PurposeChange { set, add, remove };
+
 struct Agency {
   std::string agency_id;
   std::string name;
@@ -55,13 +91,30 @@ class Directory {
   // Registers an agency with its purposes (non-empty, each [a-z0-9_.-]{1,64}) and creates its
   // first token. Answers the agency and the token (the only time the token is visible).
   Result<std::pair<Agency, std::string>> add_agency(const std::string& name,
-                                                     const std::vector<std::string>& purposes);
+                                                     const std::vector<std::string>& purposes,
+                                                     const TokenGrant& grant = {});
   Result<std::vector<Agency>> agencies();
 
-  // Creates a new token for `role` and `subject` (a municipality code for municipalities).
-  Result<std::string> create_token(Role role, const std::string& subject, const std::string& name);
+  // Sets, adds or removes purposes of an agency (each [a-z0-9_.-]{1,64}). Removing the last one
+  // withdraws the agency's access: its token then reads nothing. not_found for an unknown agency;
+  // the change and the before/after are recorded with `by`, in the transaction that writes.
+  Result<Agency> set_purposes(const std::string& agency_id, PurposeChange change,
+                              const std::vector<std::string>& purposes, const std::string& by);
 
-  // The caller of a bearer token: unauthenticated when empty or unknown.
+  // Creates a new token for `role` and `subject` (a municipality code for municipalities).
+  // invalid_argument when grant.expires_at is not in the future.
+  Result<std::string> create_token(Role role, const std::string& subject, const std::string& name,
+                                   const TokenGrant& grant = {});
+
+  // Every token, oldest first, without secrets.
+  Result<std::vector<TokenInfo>> tokens();
+  // Revokes a token by its id: not_found when unknown, conflict when already revoked (both
+  // checked in the transaction that writes). Recorded with `by`.
+  Status revoke_token(const std::string& token_id, const std::string& by);
+  // The recorded changes, oldest first.
+  Result<std::vector<Change>> changes();
+
+  // The caller of a bearer token: unauthenticated when empty, unknown, revoked or expired.
   Result<Principal> authenticate(const std::string& token);
 
  private:

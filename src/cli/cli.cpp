@@ -4,9 +4,11 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <openssl/rand.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -114,6 +116,30 @@ registry::Applied submit_for_holder(App& app, const std::string& resident, regis
   return check(app.registry().submit(r.municipality_code, e));
 }
 
+// Who runs an operator command, as auth_changes records it: --by NAME, or the user running the CLI.
+std::string operator_identity(const std::string& by) {
+  if (!by.empty()) return "operator:" + by;
+  const struct passwd* pw = ::getpwuid(::geteuid());
+  return "operator:" + (pw && pw->pw_name ? std::string(pw->pw_name) : "uid-" + std::to_string(::geteuid()));
+}
+
+// The grant of a token-making command: --expires (default one year) and who.
+auth::TokenGrant token_grant(const std::string& expires, const std::string& by) {
+  auth::TokenGrant g;
+  g.by = operator_identity(by);
+  if (!expires.empty()) g.expires_at = check(auth::parse_expiry(expires, static_cast<int64_t>(std::time(nullptr))));
+  return g;
+}
+
+std::string iso_seconds(int64_t t) {
+  const time_t tt = static_cast<time_t>(t);
+  struct tm tm {};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -126,6 +152,15 @@ int run(int argc, char** argv) {
   auto add_data = [&](CLI::App* c) {
     c->add_option("--data", data, "Data directory")->required();
     c->add_option("--reference", reference, "Reference data directory (default: " + ReferenceData::default_dir() + ")");
+  };
+  // Who makes a change to tokens or grants (recorded), and when a new token expires.
+  std::string by, expires;
+  auto add_by = [&](CLI::App* c) {
+    c->add_option("--by", by, "Who makes this change, as recorded (default: the user running jlis)");
+  };
+  auto add_grant = [&](CLI::App* c) {
+    add_by(c);
+    c->add_option("--expires", expires, "When the token expires: 90d, 1y, 12h, 2w, or a date YYYY-MM-DD (default: 1y)");
   };
 
   auto* init = cli.add_subcommand("init", "Create a data directory (or upgrade its schema)");
@@ -175,6 +210,7 @@ int run(int argc, char** argv) {
   std::string verifier_name;
   verifier_add->add_option("--name", verifier_name, "Verifier name")->required();
   verifier_add->add_flag("--consent", consent, "May receive the basic four with the holder's consent");
+  add_grant(verifier_add);
   auto* verifier_list = verifier->add_subcommand("list", "List the registered verifiers");
   add_data(verifier_list);
 
@@ -185,14 +221,28 @@ int run(int argc, char** argv) {
   std::vector<std::string> purposes;
   agency_add->add_option("--name", name, "Agency name")->required();
   agency_add->add_option("--purposes", purposes, "Granted purposes")->required()->delimiter(',');
+  add_grant(agency_add);
   auto* agency_list = agency->add_subcommand("list", "List the agencies and their purposes");
   add_data(agency_list);
+  auto* agency_purposes = agency->add_subcommand(
+      "purposes", "Change an agency's purposes at once (removing the last withdraws its access)");
+  add_data(agency_purposes);
+  add_by(agency_purposes);
+  std::string agency_id;
+  std::vector<std::string> set_purposes, add_purposes, remove_purposes;
+  agency_purposes->add_option("--agency", agency_id, "Agency id (ag-...)")->required();
+  auto* set_opt = agency_purposes->add_option("--set", set_purposes, "Replace the purposes")->delimiter(',');
+  auto* add_opt = agency_purposes->add_option("--add", add_purposes, "Grant more purposes")->delimiter(',');
+  auto* remove_opt = agency_purposes->add_option("--remove", remove_purposes, "Withdraw purposes")->delimiter(',');
+  set_opt->excludes(add_opt)->excludes(remove_opt);
+  add_opt->excludes(remove_opt);
 
   auto* municipality = cli.add_subcommand("municipality", "Municipalities")->require_subcommand(1);
   auto* muni_token = municipality->add_subcommand("token", "Create a municipality token; prints it on the last line");
   add_data(muni_token);
   std::string code;
   muni_token->add_option("--code", code, "Local government code (6 digits)")->required();
+  add_grant(muni_token);
 
   auto* token = cli.add_subcommand("token", "Tokens of the other roles")->require_subcommand(1);
   auto* token_create = token->add_subcommand("create", "Create a token; prints it on the last line");
@@ -200,6 +250,16 @@ int run(int argc, char** argv) {
   std::string role, subject;
   token_create->add_option("--role", role, "card-centre, call-centre, verifier or operator")->required();
   token_create->add_option("--name", subject, "Who holds it");
+  add_grant(token_create);
+  auto* token_list = token->add_subcommand("list", "List every token as CSV, without secrets");
+  add_data(token_list);
+  auto* token_revoke = token->add_subcommand("revoke", "Revoke a token: refused at once, also by a running server");
+  add_data(token_revoke);
+  add_by(token_revoke);
+  std::string token_id;
+  token_revoke->add_option("--id", token_id, "Token id (tk-..., from jlis token list)")->required();
+  auto* token_log = token->add_subcommand("log", "Every change to tokens and agencies' purposes, with who made it, as CSV");
+  add_data(token_log);
 
   auto* cards_cmd = cli.add_subcommand("cards", "My Number cards")->require_subcommand(1);
   auto* produce = cards_cmd->add_subcommand("produce", "Produce and ship the queued applications, express first");
@@ -350,7 +410,8 @@ int run(int argc, char** argv) {
     }
     if (*verifier_add) {
       if (!app->ca()) throw Failure{invalid_argument("the data directory has no CA (jlis ca init)")};
-      auto [v, token] = check(app->ca()->add_verifier(app->directory(), verifier_name, consent));
+      auto [v, token] = check(app->ca()->add_verifier(app->directory(), verifier_name, consent,
+                                                      token_grant(expires, by)));
       std::cout << "verifier " << v.verifier_id << " (" << v.name << ")"
                 << (v.consent_provision ? ", basic four with consent" : "") << "\n" << token << "\n";
       return 0;
@@ -439,7 +500,7 @@ int run(int argc, char** argv) {
       return 0;
     }
     if (*agency_add) {
-      auto [a, t] = check(app->directory().add_agency(name, purposes));
+      auto [a, t] = check(app->directory().add_agency(name, purposes, token_grant(expires, by)));
       std::cout << "agency " << a.agency_id << " (" << a.name << ") registered\n" << t << "\n";
       return 0;
     }
@@ -457,7 +518,8 @@ int run(int argc, char** argv) {
       const Municipality* m = app->reference().find(*c);
       if (!m || m->type == "都道府県" || m->type == "政令市")
         throw Failure{invalid_argument("--code " + code + " is not a municipality that keeps a resident register")};
-      std::string t = check(app->directory().create_token(auth::Role::municipality, c->str(), m->name));
+      std::string t =
+          check(app->directory().create_token(auth::Role::municipality, c->str(), m->name, token_grant(expires, by)));
       std::cout << "token for " << m->prefecture << m->name << " (" << c->str() << ")\n" << t << "\n";
       return 0;
     }
@@ -467,7 +529,46 @@ int run(int argc, char** argv) {
         throw Failure{invalid_argument("use 'jlis municipality token' or 'jlis agency add' for that role")};
       std::string holder = subject.empty() ? std::string(auth::role_name(r)) : subject;
       std::cout << "token for " << auth::role_name(r) << " (" << holder << ")\n"
-                << check(app->directory().create_token(r, holder, holder)) << "\n";
+                << check(app->directory().create_token(r, holder, holder, token_grant(expires, by))) << "\n";
+      return 0;
+    }
+    if (*token_list) {
+      std::cout << "id,role,subject,name,created,expires,revoked\n";
+      for (const auto& t : check(app->directory().tokens()))
+        std::cout << t.token_id << "," << auth::role_name(t.role) << "," << csv_field(t.subject) << ","
+                  << csv_field(t.name) << "," << t.created_at << "," << iso_seconds(t.expires_at) << ","
+                  << t.revoked_at.value_or("") << "\n";
+      return 0;
+    }
+    if (*token_revoke) {
+      check(app->directory().revoke_token(token_id, operator_identity(by)));
+      std::cout << "token " << token_id << " revoked\n";
+      return 0;
+    }
+    if (*token_log) {
+      std::cout << "seq,at,by,action,target,detail\n";
+      for (const auto& c : check(app->directory().changes()))
+        std::cout << c.seq << "," << c.at << "," << csv_field(c.by) << "," << c.action << "," << c.target << ","
+                  << csv_field(c.detail) << "\n";
+      return 0;
+    }
+    if (*agency_purposes) {
+      auth::PurposeChange change = auth::PurposeChange::set;
+      const std::vector<std::string>* list = &set_purposes;
+      if (add_opt->count()) {
+        change = auth::PurposeChange::add;
+        list = &add_purposes;
+      } else if (remove_opt->count()) {
+        change = auth::PurposeChange::remove;
+        list = &remove_purposes;
+      } else if (!set_opt->count()) {
+        throw Failure{invalid_argument("name one of --set, --add or --remove")};
+      }
+      auto a = check(app->directory().set_purposes(agency_id, change, *list, operator_identity(by)));
+      std::string p;
+      for (const auto& x : a.purposes) p += (p.empty() ? "" : ",") + x;
+      std::cout << "agency " << a.agency_id << " (" << a.name << ") purposes: " << (p.empty() ? "none (withdrawn)" : p)
+                << "\n";
       return 0;
     }
     if (*migration) {

@@ -2,6 +2,8 @@
 // registered verifiers and the basic-four provision on the holder's consent.
 #include <openssl/rand.h>
 
+#include <ctime>
+
 #include "common/clock.h"
 #include "common/digest.h"
 #include "pki/ca.h"
@@ -108,15 +110,18 @@ Result<std::optional<std::string>> CertificateAuthority::linkage(const auth::Pri
 
 Result<std::pair<Verifier, std::string>> CertificateAuthority::add_verifier(auth::Directory& directory,
                                                                             const std::string& name,
-                                                                            bool consent_provision) {
+                                                                            bool consent_provision,
+                                                                            const auth::TokenGrant& grant) {
   if (name.empty() || name.size() > 200) return invalid_argument("a verifier's name is 1 to 200 bytes");
+  if (grant.expires_at && *grant.expires_at <= static_cast<int64_t>(std::time(nullptr)))
+    return invalid_argument("the token's expiry is not in the future");
   JLIS_ASSIGN_OR_RETURN(std::string hex, random_hex(8));
   Verifier v{"vf-" + hex, name, consent_provision, now_iso8601()};
   JLIS_RETURN_IF_ERROR(impl_->writer.run([&](Connection& conn) {
     return conn.execute("INSERT INTO pki_verifiers (verifier_id, name, consent_provision, registered_at) VALUES (?, ?, ?, ?)",
                         {v.verifier_id, v.name, int64_t{v.consent_provision}, v.registered_at}).status();
   }));
-  JLIS_ASSIGN_OR_RETURN(std::string token, directory.create_token(auth::Role::verifier, v.verifier_id, v.name));
+  JLIS_ASSIGN_OR_RETURN(std::string token, directory.create_token(auth::Role::verifier, v.verifier_id, v.name, grant));
   return std::pair{std::move(v), std::move(token)};
 }
 

@@ -214,9 +214,10 @@ class CertificateAuthority {
   // `jlis serve` runs it every second.
   Status tick();
 
-  // Verifiers. add_verifier also creates its token (answered once).
+  // Verifiers. add_verifier also creates its token (answered once), made with `grant` (expiry,
+  // who registers it).
   Result<std::pair<Verifier, std::string>> add_verifier(auth::Directory& directory, const std::string& name,
-                                                        bool consent_provision);
+                                                        bool consent_provision, const auth::TokenGrant& grant = {});
   Result<std::vector<Verifier>> verifiers();
   // Basic-four provision with consent: the verifier asks for a challenge, the holder signs it with
   // the signature key of their card (RSA PKCS#1 v1.5, SHA-256, over the challenge bytes), and the
