@@ -1,0 +1,201 @@
+// The per-role access table of docs/ARCHITECTURE.md §3, proven over HTTP against `jlis serve`:
+// every role is refused every route it must not reach (403 JSON), every route refuses a missing,
+// revoked or expired token (401 JSON), and an agency without a granted purpose (403 JSON). Each
+// refusal changes nothing (table_digest) and provides nothing (no provision row).
+#include <thread>
+
+#include "world.h"
+
+namespace jlis::security {
+namespace {
+
+// The roles of World::Tokens::by_name. "municipality" is the resident's own (千代田区);
+// "other-municipality" (中央区) stands for every municipality that does not hold the resident.
+const std::vector<std::string> kRoles = {"municipality", "other-municipality", "agency", "card-centre",
+                                         "call-centre", "verifier", "unregistered-verifier", "operator"};
+
+// One route of `jlis serve` (the routes of registry/routes.cpp, card/routes.cpp, pki/routes.cpp),
+// aimed at the world's resident: {R} resident code, {M} My Number, {C} card, {A} application, {S}
+// signature certificate serial, {K} the card's public keys (JSON), {P} the agency's purpose.
+struct Route {
+  std::string label, method, path, body;
+  std::set<std::string> allowed;  // the roles that may reach it: THE TABLE OF ARCHITECTURE.md §3
+  bool personal_data;             // answers identity information (name, address, ...)
+};
+
+const std::vector<Route>& routes() {
+  static const std::vector<Route> r = {
+      {"submit_event", "POST", "/v1/municipalities/131016/events",
+       R"({"event_id":"attack-1","type":"birth","date":"2020-01-01","person":{"name":"攻撃　太郎","name_kana":"コウゲキ　タロウ","date_of_birth":"2020-01-01","sex":"male","address":"東京都千代田区丸の内一丁目1番1号"}})",
+       {"municipality"}, false},
+      {"read_resident", "GET", "/v1/residents/{R}?purpose={P}", "", {"municipality", "agency"}, true},
+      {"read_by_my_number", "GET", "/v1/residents?my_number={M}&purpose={P}", "", {"municipality", "agency"}, true},
+      {"search", "POST", "/v1/residents/search?purpose={P}", R"({"name":"髙橋　花子"})", {"agency"}, true},
+      {"history", "GET", "/v1/residents/{R}/history?purpose={P}", "", {"municipality", "agency"}, true},
+      {"provisions", "GET", "/v1/residents/{R}/provisions", "", {"municipality"}, true},
+      {"certificates_of", "GET", "/v1/residents/{R}/certificates?purpose={P}", "", {"municipality", "agency"}, true},
+      {"apply", "POST", "/v1/cards/applications", R"({"resident_code":"{R}","channel":"post","photo":true})",
+       {"municipality", "card-centre"}, false},
+      {"late_applications", "GET", "/v1/cards/applications?late=true", "", {"card-centre"}, false},
+      {"application", "GET", "/v1/cards/applications/{A}", "", {"municipality", "card-centre"}, true},
+      {"card", "GET", "/v1/cards/{C}", "", {"municipality", "card-centre", "call-centre"}, false},
+      {"handover", "POST", "/v1/cards/{C}/handover", R"({"identity_checked":true})", {"municipality"}, false},
+      {"suspend", "POST", "/v1/cards/{C}/suspend", "{}", {"call-centre"}, false},
+      {"resume", "POST", "/v1/cards/{C}/resume", "{}", {"call-centre"}, false},
+      {"report_lost", "POST", "/v1/cards/{C}/report-lost", R"({"reason":"lost"})", {"call-centre"}, false},
+      {"return", "POST", "/v1/cards/{C}/return", "{}", {"municipality"}, false},
+      {"certificate", "GET", "/v1/pki/certificates/{S}", "", {"municipality", "verifier"}, true},
+      {"revoke_certificate", "POST", "/v1/pki/certificates/{S}/revoke", "{}", {"municipality", "call-centre"}, false},
+      {"linkage", "GET", "/v1/pki/linkage/{S}", "", {"municipality", "verifier"}, false},
+      {"renew", "POST", "/v1/cards/{C}/certificates", R"({"public_keys":{K}})", {"municipality"}, false},
+      {"smartphone", "POST", "/v1/cards/{C}/smartphone-certificates", R"({"public_keys":{K}})", {"municipality"},
+       false},
+      {"consent_challenge", "POST", "/v1/pki/consent/challenges", "{}", {"verifier"}, false},
+      {"consent_basic_four", "POST", "/v1/pki/consent/basic-four",
+       R"({"challenge_id":"ch-00000000000000000000000000000000","serial":"{S}","signature":"AAAA"})", {"verifier"},
+       true},
+  };
+  return r;
+}
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) s.replace(pos, from.size(), to);
+  return s;
+}
+
+class Access : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    world_ = World::create("access").release();
+    if (!world_->ok()) return;
+    const std::string dir = world_->dir();
+    // Tokens of the allowed roles, then revoked; and tokens already expired.
+    revoked_municipality_ = world_->token({"municipality", "token", "--data", dir, "--code", "131016"});
+    revoked_agency_ = world_->token({"agency", "add", "--data", dir, "--name", "Revoked", "--purposes", World::kPurpose});
+    expired_municipality_ =
+        world_->token({"municipality", "token", "--data", dir, "--code", "131016", "--expires", "1s"});
+    Output list = jlis({"token", "list", "--data", dir});
+    // The two newest tokens before the expired one: revoke them by id (the list is oldest first).
+    std::vector<std::string> ids;
+    std::istringstream in(list.out);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("tk-", 0) == 0) ids.push_back(line.substr(0, line.find(',')));
+    ASSERT_GE(ids.size(), 3u);
+    for (size_t i = ids.size() - 3; i < ids.size() - 1; ++i)
+      ASSERT_EQ(jlis({"token", "revoke", "--data", dir, "--id", ids[i]}).exit_code, 0);
+    // Wait until the 1 s token has expired (at most 15 s).
+    for (int i = 0; i < 150 && world_->get("/v1/cards/" + world_->resident().card_id, expired_municipality_)
+                                        .result_int() != 401; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  static void TearDownTestSuite() {
+    delete world_;
+    world_ = nullptr;
+  }
+  void SetUp() override { ASSERT_TRUE(world_ && world_->ok()) << "the world was not built"; }
+
+  static std::string fill(const std::string& s, const std::string& purpose = World::kPurpose) {
+    const Resident& r = world_->resident();
+    json keys = {{"signature", world_->signature_key().public_pem},
+                 {"authentication", world_->authentication_key().public_pem}};
+    std::string out = replace_all(s, "{R}", r.resident_code);
+    out = replace_all(out, "{M}", r.my_number);
+    out = replace_all(out, "{C}", r.card_id);
+    out = replace_all(out, "{A}", r.application_id);
+    out = replace_all(out, "{S}", r.signature_serial);
+    out = replace_all(out, "{K}", keys.dump());
+    return replace_all(out, "{P}", purpose);
+  }
+  static Reply send(const Route& route, const std::string& token, const std::string& purpose = World::kPurpose) {
+    return world_->request(route.method == "GET" ? bhttp::verb::get : bhttp::verb::post, fill(route.path, purpose),
+                           fill(route.body, purpose), token);
+  }
+  // Sends and asserts: `status` JSON error, nothing changed, nothing provided.
+  static void refused(const Route& route, const std::string& who, const std::string& token, int status,
+                      const std::string& purpose = World::kPurpose) {
+    SCOPED_TRACE(who + " " + route.method + " " + route.path);
+    const std::string before = world_->table_digest();
+    const int64_t provisions = world_->provision_count();
+    auto r = send(route, token, purpose);
+    EXPECT_TRUE(is_error_json(r, status));
+    EXPECT_EQ(world_->table_digest(), before);
+    EXPECT_EQ(world_->provision_count(), provisions);
+  }
+
+  static inline World* world_ = nullptr;
+  static inline std::string revoked_municipality_, revoked_agency_, expired_municipality_;
+};
+
+// Rule (ARCHITECTURE §3): each role reaches only the routes of its row; any other route answers
+// 403 JSON, changes nothing, and provides nothing.
+TEST_F(Access, EveryRoleIsRefusedEveryRouteOutsideItsRow) {
+  const auto tokens = world_->tokens().by_name();
+  int cells = 0;
+  for (const auto& route : routes())
+    for (const auto& role : kRoles)
+      if (!route.allowed.count(role)) {
+        refused(route, role, tokens.at(role), 403);
+        ++cells;
+      }
+  EXPECT_EQ(cells, 23 * 8 - 34);  // every cell of the table outside the allowed ones
+}
+
+// Rule: the table is not vacuous: each allowed role does reach each reading route (2xx, or a
+// refusal that is not about who it is).
+TEST_F(Access, AllowedRolesReachTheReadingRoutes) {
+  const auto tokens = world_->tokens().by_name();
+  for (const auto& route : routes()) {
+    if (route.method != "GET") continue;
+    for (const auto& role : route.allowed) {
+      auto r = send(route, tokens.at(role));
+      EXPECT_EQ(r.result_int(), 200) << role << " " << route.path << ": " << r.body();
+    }
+  }
+}
+
+// Rule: every route but the public ones (CA certificates, CRLs, OCSP) refuses a caller without a
+// token, with a revoked token and with an expired one: 401 JSON, nothing changed, nothing provided.
+TEST_F(Access, MissingRevokedAndExpiredTokensAreRefusedEverywhere) {
+  for (const auto& route : routes()) {
+    refused(route, "no token", "", 401);
+    refused(route, "revoked municipality", revoked_municipality_, 401);
+    refused(route, "revoked agency", revoked_agency_, 401);
+    refused(route, "expired municipality", expired_municipality_, 401);
+    refused(route, "unknown token", "jlis_" + std::string(64, '0'), 401);
+  }
+}
+
+// Rule: an agency reads personal data only for a purpose it names and was granted: without one,
+// or with another, 403 JSON, nothing changed, no provision.
+TEST_F(Access, AgencyWithoutAGrantedPurposeIsRefusedEveryPersonalDataRoute) {
+  int checked = 0;
+  for (const auto& route : routes()) {
+    if (!route.personal_data || !route.allowed.count("agency")) continue;
+    refused(route, "agency without purpose", world_->tokens().agency, 403, "");
+    refused(route, "agency with another purpose", world_->tokens().agency, 403, "tax");
+    ++checked;
+  }
+  EXPECT_EQ(checked, 5);
+}
+
+// Rule: another municipality reaches none of the personal-data routes of a resident it does not
+// hold (403 JSON, nothing changed, no provision).
+TEST_F(Access, AnotherMunicipalityReachesNoPersonalData) {
+  int checked = 0;
+  for (const auto& route : routes()) {
+    if (!route.personal_data) continue;
+    refused(route, "other municipality", world_->tokens().chuo, 403);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 9);
+}
+
+// Rule: the public routes stay public: CA certificates and CRLs need no token.
+TEST_F(Access, PublicRoutesNeedNoToken) {
+  EXPECT_EQ(world_->get("/v1/pki/ca", "").result_int(), 200);
+  EXPECT_EQ(world_->get("/crl/signature.crl", "").result_int(), 200);
+  EXPECT_EQ(world_->get("/crl/authentication.crl", "").result_int(), 200);
+}
+
+}  // namespace
+}  // namespace jlis::security
