@@ -62,6 +62,7 @@ struct CaCertificateParams {
   CertificateKind kind = CertificateKind::signature;
   EVP_PKEY* key = nullptr;  // the CA's key pair (signs itself)
   int64_t not_before = 0, not_after = 0;
+  bool test_hierarchy = false;  // O=JPKI-TEST (a simulation) instead of O=JPKI
 };
 Result<X509Ptr> make_ca_certificate(const CaCertificateParams& params);
 
