@@ -1,0 +1,303 @@
+// The security test harness: a data directory with a CA, a token of every role, a resident with a
+// handed-over card and both certificates, and `jlis serve` on 127.0.0.1. Attacks go through HTTP
+// and the CLI only, as an attacker's would; each asserts the refusal (4xx JSON), that nothing
+// changed (table_digest before == after) and, where data would have left, that no provision was
+// recorded (provision_count).
+//
+// Usage (one world per test suite: it is slow to build, RSA keys and a CA):
+//   class MyAttacks : public ::testing::Test {
+//    protected:
+//     static void SetUpTestSuite() { world_ = World::create("my-attacks").release(); }
+//     static void TearDownTestSuite() { delete world_; }
+//     static inline World* world_ = nullptr;
+//   };
+//   TEST_F(MyAttacks, ...) {
+//     const std::string before = world_->table_digest();
+//     auto r = world_->get("/v1/residents/" + world_->resident().resident_code, world_->tokens().chuo);
+//     EXPECT_TRUE(is_error_json(r, 403));
+//     EXPECT_EQ(world_->table_digest(), before);
+//   }
+#pragma once
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <set>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "../e2e/card_key.h"
+#include "../e2e/jlis_process.h"
+#include "../http/client.h"
+#include "common/digest.h"
+
+namespace jlis::security {
+
+using e2e::CardKey;
+using e2e::jlis;
+using e2e::Output;
+using http::testing::Client;
+using http::testing::Reply;
+using nlohmann::json;
+namespace bhttp = boost::beast::http;
+namespace fs = std::filesystem;
+
+// One token of every role (each printed by the CLI on the last line).
+struct Tokens {
+  std::string chiyoda;                // municipality 131016 (千代田区): holds the world's resident
+  std::string chuo;                   // municipality 131024 (中央区): holds none of them
+  std::string agency;                 // agency "Pension" granted the purpose World::kPurpose only
+  std::string card_centre;            // card-centre
+  std::string call_centre;            // call-centre
+  std::string verifier;               // a verifier registered with the CA, with consent provision
+  std::string unregistered_verifier;  // role verifier, never registered with `jlis verifier add`
+  std::string operator_;              // operator (its power is the CLI, not HTTP)
+
+  // Every role's token by a readable name, for table-driven tests.
+  std::map<std::string, std::string> by_name() const {
+    return {{"municipality", chiyoda},          {"other-municipality", chuo},
+            {"agency", agency},                 {"card-centre", card_centre},
+            {"call-centre", call_centre},       {"verifier", verifier},
+            {"unregistered-verifier", unregistered_verifier}, {"operator", operator_}};
+  }
+};
+
+// A resident of 千代田区 with a handed-over card and both certificates.
+struct Resident {
+  std::string resident_code, my_number, card_id, application_id, signature_serial, authentication_serial;
+};
+
+// Answers success when `r` is a 4xx (exactly `status` when non-zero) with the JSON body
+// {"error": {"code": "...", "message": "..."}} and no token in it.
+inline ::testing::AssertionResult is_error_json(const Reply& r, int status = 0) {
+  const int got = r.result_int();
+  if (got < 400 || got > 499 || (status != 0 && got != status))
+    return ::testing::AssertionFailure() << "status " << got << " (want " << (status ? std::to_string(status) : "4xx")
+                                         << "): " << r.body();
+  if (std::string(r[bhttp::field::content_type]).rfind("application/json", 0) != 0)
+    return ::testing::AssertionFailure() << "content type '" << r[bhttp::field::content_type] << "'";
+  json body = json::parse(r.body(), nullptr, false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("error") || !body["error"].is_object())
+    return ::testing::AssertionFailure() << "not {\"error\": {...}}: " << r.body();
+  const json& e = body["error"];
+  if (!e.contains("code") || !e["code"].is_string() || e["code"].get<std::string>().empty() ||
+      !e.contains("message") || !e["message"].is_string() || e["message"].get<std::string>().empty())
+    return ::testing::AssertionFailure() << "error without a code and a message: " << r.body();
+  if (r.body().find("jlis_") != std::string::npos)
+    return ::testing::AssertionFailure() << "a token in the answer: " << r.body();
+  return ::testing::AssertionSuccess();
+}
+
+class World {
+ public:
+  static constexpr const char* kPurpose = "pension";
+  static constexpr const char* kPassphrase = "security test passphrase, not a real one";
+
+  // Builds the world under the temporary directory, named `name` and the process id. Failures are
+  // reported with ADD_FAILURE; check ok() before using it.
+  static std::unique_ptr<World> create(const std::string& name) {
+    std::unique_ptr<World> w(new World());
+    w->dir_ = (fs::temp_directory_path() / ("jlis-security-" + name + "-" + std::to_string(::getpid()))).string();
+    fs::remove_all(w->dir_);
+    ::setenv("JLIS_CA_PASSPHRASE", kPassphrase, 1);
+    if (!w->cli_ok({"init", "--data", w->dir_}) || !w->cli_ok({"ca", "init", "--data", w->dir_})) return w;
+    Tokens& t = w->tokens_;
+    t.chiyoda = w->token({"municipality", "token", "--data", w->dir_, "--code", "131016"});
+    t.chuo = w->token({"municipality", "token", "--data", w->dir_, "--code", "131024"});
+    t.agency = w->token({"agency", "add", "--data", w->dir_, "--name", "Pension", "--purposes", kPurpose});
+    t.card_centre = w->token({"token", "create", "--data", w->dir_, "--role", "card-centre"});
+    t.call_centre = w->token({"token", "create", "--data", w->dir_, "--role", "call-centre"});
+    t.verifier = w->token({"verifier", "add", "--data", w->dir_, "--name", "Bank", "--consent"});
+    t.unregistered_verifier =
+        w->token({"token", "create", "--data", w->dir_, "--role", "verifier", "--name", "Unregistered"});
+    t.operator_ = w->token({"token", "create", "--data", w->dir_, "--role", "operator"});
+    w->start();
+    if (w->port() == 0) return w;
+    w->resident_ = w->resident_with_card("world-1", "1985-04-02", w->sig_key_, w->auth_key_);
+    w->ok_ = !::testing::Test::HasFailure();
+    return w;
+  }
+  ~World() {
+    if (server_) {
+      EXPECT_EQ(server_->stop(), 0);
+    }
+    server_.reset();
+    fs::remove_all(dir_);
+  }
+
+  bool ok() const { return ok_; }
+  const std::string& dir() const { return dir_; }
+  uint16_t port() const { return server_ ? server_->port() : 0; }
+  const Tokens& tokens() const { return tokens_; }
+  // The world's resident, with its card and certificates.
+  const Resident& resident() const { return resident_; }
+  const CardKey& signature_key() const { return sig_key_; }
+  const CardKey& authentication_key() const { return auth_key_; }
+
+  // (Re)starts `jlis serve` on the data directory.
+  void start() {
+    if (server_) server_->stop();
+    server_ = std::make_unique<e2e::Server>(dir_);
+    EXPECT_NE(server_->port(), 0) << "jlis serve did not start";
+  }
+
+  // Runs `jlis ARGS` (add "--data", dir() yourself).
+  Output cli(const std::vector<std::string>& args) const { return jlis(args); }
+  // Runs a token-making command and answers the token on its last line.
+  std::string token(const std::vector<std::string>& args) {
+    Output o = jlis(args);
+    EXPECT_EQ(o.exit_code, 0) << o.err;
+    std::string t = o.last_line();
+    EXPECT_EQ(t.rfind("jlis_", 0), 0u) << o.out;
+    return t;
+  }
+
+  Reply request(bhttp::verb method, const std::string& target, const std::string& body, const std::string& token,
+                const http::testing::Headers& extra = {}) const {
+    http::testing::Headers h = extra;
+    if (!token.empty()) h.emplace_back("Authorization", "Bearer " + token);
+    return Client(port()).request(method, target, body, h);
+  }
+  Reply get(const std::string& target, const std::string& token) const {
+    return request(bhttp::verb::get, target, "", token);
+  }
+  Reply post(const std::string& target, const std::string& body, const std::string& token) const {
+    return request(bhttp::verb::post, target, body, token);
+  }
+
+  // A resident of 千代田区 born on `dob` (ISO), registered by birth under `event_id`, whose card is
+  // applied for, produced and handed over with `sig` (signature, optional) and `auth`.
+  Resident resident_with_card(const std::string& event_id, const std::string& dob, const CardKey& sig,
+                              const CardKey& auth) {
+    Resident out;
+    json e = {{"event_id", event_id}, {"type", "birth"}, {"date", dob},
+              {"person", {{"name", "髙橋　花子"}, {"name_kana", "タカハシ　ハナコ"}, {"date_of_birth", dob},
+                          {"sex", "female"}, {"address", "東京都千代田区丸の内一丁目1番1号"}}}};
+    auto r = post("/v1/municipalities/131016/events", e.dump(), tokens_.chiyoda);
+    EXPECT_EQ(r.result_int(), 201) << r.body();
+    if (r.result_int() != 201) return out;
+    json resident = json::parse(r.body());
+    out.resident_code = resident["resident_code"].get<std::string>();
+    if (resident.contains("my_number") && resident["my_number"].is_string()) out.my_number = resident["my_number"].get<std::string>();
+    auto applied = post("/v1/cards/applications",
+                        json{{"resident_code", out.resident_code}, {"channel", "window"}, {"photo", true}}.dump(),
+                        tokens_.chiyoda);
+    EXPECT_EQ(applied.result_int(), 201) << applied.body();
+    if (applied.result_int() != 201) return out;
+    out.application_id = std::to_string(json::parse(applied.body())["application_id"].get<int64_t>());
+    Output produced = jlis({"cards", "produce", "--data", dir_});
+    EXPECT_EQ(produced.exit_code, 0) << produced.err;
+    auto a = get("/v1/cards/applications/" + out.application_id, tokens_.chiyoda);
+    EXPECT_EQ(a.result_int(), 200) << a.body();
+    out.card_id = json::parse(a.body())["card_id"].get<std::string>();
+    json keys = {{"authentication", auth.public_pem}, {"signature", sig.public_pem}};
+    auto h = post("/v1/cards/" + out.card_id + "/handover",
+                  json{{"identity_checked", true}, {"public_keys", keys}}.dump(), tokens_.chiyoda);
+    EXPECT_EQ(h.result_int(), 200) << h.body();
+    auto certs = get("/v1/residents/" + out.resident_code + "/certificates", tokens_.chiyoda);
+    EXPECT_EQ(certs.result_int(), 200) << certs.body();
+    const json list = json::parse(certs.body())["certificates"];
+    for (const auto& c : list)
+      (c["kind"] == "signature" ? out.signature_serial : out.authentication_serial) = c["serial"].get<std::string>();
+    EXPECT_FALSE(out.signature_serial.empty()) << certs.body();
+    EXPECT_FALSE(out.authentication_serial.empty());
+    return out;
+  }
+
+  // SHA-256 over every row of every table of jlis.db and audit.db (one read snapshot, read-only,
+  // safe beside a running server in WAL mode). Rows are hashed in a canonical order, so the digest
+  // changes exactly when some row was added, removed or changed.
+  std::string table_digest() const {
+    std::string all;
+    sqlite3* db = nullptr;
+    const std::string main = "file:" + (fs::path(dir_) / "jlis.db").string() + "?mode=ro";
+    if (sqlite3_open_v2(main.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << "cannot open " << main << ": " << sqlite3_errmsg(db);
+      sqlite3_close(db);
+      return "";
+    }
+    sqlite3_busy_timeout(db, 10000);
+    const std::string audit = "file:" + (fs::path(dir_) / "audit.db").string() + "?mode=ro";
+    bool has_audit = fs::exists(fs::path(dir_) / "audit.db");
+    if (has_audit) exec(db, "ATTACH DATABASE '" + audit + "' AS audit");
+    exec(db, "BEGIN");
+    for (const std::string schema : {"main", "audit"}) {
+      if (schema == "audit" && !has_audit) continue;
+      std::vector<std::string> tables;
+      each_row(db, "SELECT name FROM " + schema + ".sqlite_master WHERE type = 'table' ORDER BY name",
+               [&](sqlite3_stmt* s) { tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(s, 0))); });
+      for (const auto& table : tables) {
+        std::vector<std::string> rows;
+        each_row(db, "SELECT * FROM " + schema + ".\"" + table + "\"", [&](sqlite3_stmt* s) {
+          std::string row;
+          for (int i = 0; i < sqlite3_column_count(s); ++i) {
+            const int type = sqlite3_column_type(s, i);
+            const char* p = static_cast<const char*>(sqlite3_column_blob(s, i));
+            const int n = sqlite3_column_bytes(s, i);
+            row += std::to_string(type) + ":" + std::to_string(n) + ":" + std::string(p ? p : "", p ? n : 0) + ";";
+          }
+          rows.push_back(std::move(row));
+        });
+        std::sort(rows.begin(), rows.end());
+        all += schema + "." + table + "#" + std::to_string(rows.size()) + "\n";
+        for (const auto& r : rows) all += sha256_hex(r) + "\n";
+      }
+    }
+    exec(db, "COMMIT");
+    sqlite3_close(db);
+    return sha256_hex(all);
+  }
+
+  // Rows in the provision record (audit.provisions): what left to whom.
+  int64_t provision_count() const {
+    int64_t n = -1;
+    sqlite3* db = nullptr;
+    const std::string audit = "file:" + (fs::path(dir_) / "audit.db").string() + "?mode=ro";
+    if (sqlite3_open_v2(audit.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr) == SQLITE_OK) {
+      sqlite3_busy_timeout(db, 10000);
+      each_row(db, "SELECT COUNT(*) FROM provisions", [&](sqlite3_stmt* s) { n = sqlite3_column_int64(s, 0); });
+    }
+    sqlite3_close(db);
+    return n;
+  }
+
+ private:
+  World() : sig_key_(CardKey::make()), auth_key_(CardKey::make()) {}
+
+  bool cli_ok(const std::vector<std::string>& args) {
+    Output o = jlis(args);
+    EXPECT_EQ(o.exit_code, 0) << args[0] << ": " << o.err;
+    return o.exit_code == 0;
+  }
+  static void exec(sqlite3* db, const std::string& sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) ADD_FAILURE() << sql << ": " << err;
+    sqlite3_free(err);
+  }
+  template <class F>
+  static void each_row(sqlite3* db, const std::string& sql, F&& f) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
+      return;
+    }
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) f(s);
+    if (rc != SQLITE_DONE) ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
+    sqlite3_finalize(s);
+  }
+
+  std::string dir_;
+  std::unique_ptr<e2e::Server> server_;
+  Tokens tokens_;
+  CardKey sig_key_, auth_key_;
+  Resident resident_;
+  bool ok_ = false;
+};
+
+}  // namespace jlis::security
