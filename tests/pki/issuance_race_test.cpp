@@ -82,7 +82,9 @@ TEST_F(CaTest, RenewalQueuedBehindALossIsRefused) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM pki_certificates WHERE card_id = '" + card_id + "'"), 2);
 }
 
-// A death registered just before a smartphone issuance's job: refused, nothing issued.
+// A death registered just before a smartphone issuance's job: refused, nothing issued. (Here the
+// holder's authorisation, checked in the job against the card's good certificates, also refuses:
+// the death revoked them.)
 TEST_F(CaTest, SmartphoneIssuanceQueuedBehindADeathIsRefused) {
   const registry::Resident r = born("race-3", "1980-01-01");
   const std::string card_id = shipped(r);
@@ -114,6 +116,38 @@ TEST_F(CaTest, SmartphoneIssuanceQueuedBehindADeathIsRefused) {
   ASSERT_FALSE(phone.ok()) << "a deceased holder's card authorised smartphone certificates";
   EXPECT_EQ(good_certificates_of_card(card_id), 0);
   EXPECT_EQ(count("SELECT COUNT(*) FROM pki_certificates WHERE device = 'smartphone'"), 0);
+}
+
+// A death registered just before a renewal's job: refused, nothing issued (the card is invalidated
+// and its certificates revoked in the death's transaction; the renewal must see both).
+TEST_F(CaTest, RenewalQueuedBehindADeathIsRefused) {
+  const registry::Resident r = born("race-4", "1980-01-01");
+  const std::string card_id = shipped(r);
+  ASSERT_TRUE(cards_->handover(municipality(), card_id, true, CardKeys{new_key_pem(), new_key_pem()}).ok());
+  auto challenge = ca_->new_issuance_challenge(municipality(), card_id).value();
+  EvpPkeyPtr fresh = generate_rsa(2048).value();
+  CertificateAuthority::CertificateRequests requests;
+  requests.challenge_id = challenge.challenge_id;
+  requests.authentication = request_pem({fresh.get(), nullptr, challenge.challenge});
+
+  Status died;
+  Result<std::vector<CertificateRecord>> renewed = internal_error("not run");
+  hold_writer();
+  std::thread a([&] {
+    died = change(card::testing::kChiyoda,
+                  event("race-4-death", registry::EventType::death, today_.add_days(-1).to_iso().c_str(), r.resident_code));
+  });
+  wait_queued(1);
+  std::thread b([&] { renewed = ca_->renew(municipality(), card_id, requests); });
+  wait_queued(2);
+  release();
+  a.join();
+  b.join();
+  ASSERT_TRUE(died.is_ok()) << died.to_string();
+  ASSERT_FALSE(renewed.ok()) << "a deceased holder got a fresh certificate";
+  EXPECT_EQ(renewed.status().code(), Code::conflict) << renewed.status().to_string();
+  EXPECT_EQ(good_certificates_of_card(card_id), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM pki_certificates WHERE card_id = '" + card_id + "'"), 2);
 }
 
 }  // namespace
