@@ -82,18 +82,23 @@ bool is_square(const BIGNUM* b2, BIGNUM* scratch, BN_CTX* ctx) {
 }
 
 // Fermat: a = ceil(sqrt(n)); while a^2 - n is not a square, a += 1; bounded by kFermatRounds.
+// b2 = a^2 - n is carried from round to round ((a + 1)^2 - n = b2 + 2a + 1): additions only.
 Result<bool> fermat_factors(const BIGNUM* n) {
   BnCtxPtr ctx(BN_CTX_new());
-  BignumPtr a(BN_new()), b2(BN_new()), scratch(BN_new()), sq(BN_new());
-  if (!ctx || !a || !b2 || !scratch || !sq) return openssl_error("allocating numbers");
-  if (!isqrt(a.get(), n, ctx.get()) || BN_sqr(sq.get(), a.get(), ctx.get()) != 1)
+  BignumPtr a(BN_new()), b2(BN_new()), scratch(BN_new()), step(BN_new());
+  if (!ctx || !a || !b2 || !scratch || !step) return openssl_error("allocating numbers");
+  if (!isqrt(a.get(), n, ctx.get()) || BN_sqr(b2.get(), a.get(), ctx.get()) != 1)
     return openssl_error("a square root");
-  if (BN_cmp(sq.get(), n) < 0 && BN_add_word(a.get(), 1) != 1) return openssl_error("a square root");
+  if (BN_cmp(b2.get(), n) < 0) {
+    if (BN_add_word(a.get(), 1) != 1 || BN_sqr(b2.get(), a.get(), ctx.get()) != 1) return openssl_error("a square root");
+  }
+  if (BN_sub(b2.get(), b2.get(), n) != 1) return openssl_error("Fermat's method");
   for (int i = 0; i < kFermatRounds; ++i) {
-    if (BN_sqr(b2.get(), a.get(), ctx.get()) != 1 || BN_sub(b2.get(), b2.get(), n) != 1)
-      return openssl_error("Fermat's method");
     if (is_square(b2.get(), scratch.get(), ctx.get())) return true;
-    if (BN_add_word(a.get(), 1) != 1) return openssl_error("Fermat's method");
+    // step = 2a + 1; b2 += step; a += 1
+    if (BN_lshift1(step.get(), a.get()) != 1 || BN_add_word(step.get(), 1) != 1 ||
+        BN_add(b2.get(), b2.get(), step.get()) != 1 || BN_add_word(a.get(), 1) != 1)
+      return openssl_error("Fermat's method");
   }
   return false;
 }

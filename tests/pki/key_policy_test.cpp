@@ -160,6 +160,29 @@ TEST(KeyPolicy, RefusesPrimesCloseEnoughForFermat) {
   EXPECT_NE(s.message().find("Fermat"), std::string::npos) << s.message();
 }
 
+// p and the next prime after p + 2^gap_bits: Fermat needs about 2^(2*gap_bits - 1027) rounds.
+BignumPtr primes_apart(int gap_bits) {
+  BnCtxPtr ctx(BN_CTX_new());
+  BignumPtr p(BN_new()), q(BN_new()), n(BN_new());
+  EXPECT_EQ(BN_generate_prime_ex(p.get(), 1024, 0, nullptr, nullptr, nullptr), 1);
+  BN_copy(q.get(), p.get());
+  BignumPtr gap(BN_new());
+  BN_set_bit(gap.get(), gap_bits);
+  BN_add(q.get(), q.get(), gap.get());
+  BN_set_bit(q.get(), 0);
+  while (BN_check_prime(q.get(), ctx.get(), nullptr) != 1) BN_add_word(q.get(), 2);
+  BN_mul(n.get(), p.get(), q.get(), ctx.get());
+  return n;
+}
+
+TEST(KeyPolicy, FermatIsBoundedByItsRounds) {
+  // A few dozen rounds (well inside kFermatRounds = 100): found.
+  Status close = verdict(pem_of(primes_apart(516).get(), bn(65537).get()));
+  EXPECT_NE(close.message().find("Fermat"), std::string::npos) << close.message();
+  // Hundreds of rounds: beyond the bound, and not the policy's business.
+  EXPECT_TRUE(verdict(pem_of(primes_apart(520).get(), bn(65537).get())).is_ok());
+}
+
 TEST(KeyPolicy, RefusesTheRocaFingerprint) {
   // n = 65537^k mod M + t*M, M the product of the detector's primes: the structure of RSALib's
   // primes (k*M + 65537^a mod M) survives in their product.
