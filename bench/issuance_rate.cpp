@@ -44,9 +44,11 @@ int main(int argc, char** argv) {
   const auto dir = std::filesystem::temp_directory_path() / ("jlis-bench-issuance-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   ::setenv("JLIS_CA_PASSPHRASE", "benchmark passphrase", 1);
-  if (!cli::App::init(dir.string()).is_ok()) return 1;
+  // A simulation: every certificate certifies the same key (production refuses a key seen before).
+  if (!cli::App::init(dir.string(), /*simulation=*/true).is_ok()) return 1;
   pki::CaInitOptions init;
   init.keys.passphrase = "benchmark passphrase";
+  init.simulation = true;
   if (Status s = pki::CertificateAuthority::init(dir.string(), init); !s.is_ok()) {
     std::fprintf(stderr, "%s\n", s.to_string().c_str());
     return 1;

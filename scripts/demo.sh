@@ -14,7 +14,8 @@ JLIS_CA_PASSPHRASE=$(cat "$passphrase_file")
 export JLIS_CA_PASSPHRASE
 
 if [ ! -f "$data/openjlis-data" ]; then
-  "$jlis" init --data "$data"
+  # A simulation: generated people sharing test keys, a CA named O=JPKI-TEST (/healthz says so).
+  "$jlis" init --data "$data" --simulation
   "$jlis" ca init --data "$data" --public-url "http://$listen"
   # Simulated cards draw their key pairs from 32 pre-generated ones, so handed-over cards carry
   # certificates (signing them is most of the time this takes).

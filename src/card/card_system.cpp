@@ -195,6 +195,13 @@ Result<Card> CardSystem::card(const auth::Principal& by, const std::string& card
   return std::move(found.first);
 }
 
+Result<Card> CardSystem::card(store::Connection& conn, const std::string& card_id) {
+  JLIS_RETURN_IF_ERROR(check_card_id(card_id));
+  JLIS_ASSIGN_OR_RETURN(auto card, internal::load_card(conn, card_id, false));
+  if (!card) return not_found("no card has the id " + card_id);
+  return std::move(*card);
+}
+
 Result<Card> CardSystem::handover(const auth::Principal& by, const std::string& card_id, bool identity_checked,
                                   const std::optional<CardKeys>& keys) {
   if (by.role != Role::municipality) return permission_denied("only the resident's municipality hands a card over");

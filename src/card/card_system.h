@@ -156,6 +156,9 @@ class CardSystem {
                                    const std::function<void(int64_t produced)>& progress = {});
 
   Result<Card> card(const auth::Principal& by, const std::string& card_id);
+  // The card as `conn`'s transaction sees it (no access check, no history): for a check that
+  // guards a write of another component, inside that write's writer job. not_found when unknown.
+  Result<Card> card(store::Connection& conn, const std::string& card_id);
   // Hands a shipped card over (交付): `identity_checked` is the municipality's confirmation that it
   // checked the holder's identity; without it the handover is refused (invalid_argument). `keys`
   // are the public keys the card generated for its certificates; listeners decide what they need.

@@ -165,6 +165,10 @@ int run(int argc, char** argv) {
 
   auto* init = cli.add_subcommand("init", "Create a data directory (or upgrade its schema)");
   init->add_option("--data", data, "Data directory")->required();
+  bool simulation = false;
+  init->add_flag("--simulation", simulation,
+                 "A simulation: generated populations may share key pairs (population generate --key-pool), the CA "
+                 "is named O=JPKI-TEST and /healthz says \"simulation\": true");
 
   auto* serve = cli.add_subcommand("serve", "Serve the HTTP API");
   add_data(serve);
@@ -313,13 +317,14 @@ int run(int argc, char** argv) {
 
   try {
     if (*init) {
-      check(App::init(data));
+      check(App::init(data, simulation));
       std::cout << "initialised " << data << "\n";
       return 0;
     }
     if (*ca_init) {
       pki::CaInitOptions options;
       options.public_url = ca_public_url;
+      options.simulation = store::is_simulation(data);
       const pki::CaSecrets secrets = App::ca_secrets();
       if (!pkcs11_module.empty() || !pkcs11_token.empty()) {
         if (pkcs11_module.empty() || pkcs11_token.empty())
@@ -362,6 +367,7 @@ int run(int argc, char** argv) {
       options.host = host;
       options.port = port;
       options.worker_threads = threads;
+      options.simulation = store::is_simulation(data);
       http::Server server(options);
       const bool cards = serving.count("card") > 0;
       if (serving.count("registry"))
@@ -451,6 +457,9 @@ int run(int argc, char** argv) {
       // Simulated cards: each handover draws its chip's key pairs from a pool (documented as such).
       std::vector<card::CardKeys> pool;
       if (key_pool > 0) {
+        if (!store::is_simulation(data))
+          throw Failure{invalid_argument("--key-pool shares key pairs between cards: only in a simulation's data "
+                                         "directory (jlis init --simulation)")};
         if (!app->ca()) throw Failure{invalid_argument("--key-pool needs a CA (jlis ca init)")};
         check(app->ca()->load_keys());
         for (int i = 0; i < key_pool; ++i) {

@@ -696,7 +696,9 @@ void Server::Impl::wait() {
 // Server
 
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
-  route("GET", "/healthz", [](const Request&) { return Response::json(200, R"({"status":"ok"})"); });
+  route("GET", "/healthz", [simulation = impl_->options.simulation](const Request&) {
+    return Response::json(200, simulation ? R"({"status":"ok","simulation":true})" : R"({"status":"ok","simulation":false})");
+  });
   route("GET", "/metrics", [impl = impl_.get()](const Request&) {
     Response r;
     r.content_type = "text/plain; version=0.0.4";

@@ -54,6 +54,7 @@ struct ServerOptions {
   int io_threads = 0;       // 0 = number of cores
   int worker_threads = 0;   // blocking handler pool; 0 = 4 x cores
   size_t max_body_bytes = 1 << 20;  // larger bodies answer 413
+  bool simulation = false;  // /healthz answers "simulation": true (a simulation's data directory)
 };
 
 class Server {

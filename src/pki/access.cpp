@@ -16,7 +16,6 @@ using store::Connection;
 using store::Row;
 
 constexpr int64_t kChallengeSeconds = 300;
-constexpr const char* kCertificatePurpose = "jpki_certificate";
 constexpr const char* kConsentPurpose = "jpki_basic_four_consent";
 
 
@@ -57,11 +56,16 @@ Result<CertificateRecord> CertificateAuthority::certificate(const auth::Principa
   }
   JLIS_ASSIGN_OR_RETURN(CertificateRecord rec, d.find(serial_text));
   JLIS_RETURN_IF_ERROR(d.check_holder(by, rec));
-  if (verifier && rec.kind == CertificateKind::signature) {
-    // A signature certificate carries the basic four: its provision is recorded.
-    JLIS_RETURN_IF_ERROR(d.registry.record_provision(verifier->verifier_id, verifier->name, kCertificatePurpose,
-                                                     {rec.resident_code}, request_id));
+  if (verifier) {
+    // A verifier learns what validation needs and nothing that names the holder: a signature
+    // certificate carries the basic four (its subjectAltName), and the certificate itself leaves
+    // only through the holder's consent (consent_provision). Nothing personal leaves, so nothing
+    // is recorded.
+    rec.der.clear();
+    rec.card_id.clear();
+    rec.resident_code = {};
   }
+  (void)request_id;
   return rec;
 }
 
@@ -285,10 +289,20 @@ Result<ConsentProvision> CertificateAuthority::consent_provision(const auth::Pri
   JLIS_RETURN_IF_ERROR(verify_challenge_signature(rec, challenge, *signature));
   JLIS_ASSIGN_OR_RETURN(auto resident, d.registry.get(rec.resident_code));
   if (resident.status == registry::ResidentStatus::deceased) return conflict("the holder is deceased");
+  // The newest signature certificate along the old-to-new linkage, when it is good: the holder's
+  // consent covers it (it carries the same basic four).
+  std::optional<CertificateRecord> latest;
+  {
+    CertificateRecord at = rec;
+    for (int hops = 0; at.next_serial && hops < 1000; ++hops) {
+      JLIS_ASSIGN_OR_RETURN(at, d.find(*at.next_serial));
+    }
+    if (at.status(now) == "good") latest = std::move(at);
+  }
   JLIS_RETURN_IF_ERROR(
       d.registry.record_provision(v.verifier_id, v.name, kConsentPurpose, {resident.resident_code}, request_id));
   ++d.consents;
-  return ConsentProvision{rec.serial, std::move(resident)};
+  return ConsentProvision{rec.serial, std::move(resident), std::move(latest)};
 }
 
 }  // namespace jlis::pki

@@ -12,7 +12,10 @@
 
 #include "card/validity.h"
 #include "common/clock.h"
+#include "common/digest.h"
 #include "pki/ca_internal.h"
+#include "pki/key_policy.h"
+#include "pki/request.h"
 #include "store/migrations.h"
 
 namespace jlis::pki {
@@ -94,6 +97,20 @@ CREATE TABLE pki_challenges (
     // A CRL number is committed before its file is published; published says it was.
     {2, R"sql(
 ALTER TABLE pki_crls ADD COLUMN published INTEGER NOT NULL DEFAULT 1;
+)sql"},
+    {3, R"sql(
+ALTER TABLE pki_certificates ADD COLUMN spki_sha256 TEXT;  -- SHA-256 of the certified SubjectPublicKeyInfo
+CREATE INDEX pki_certificates_key ON pki_certificates (spki_sha256);
+)sql"},
+    {4, R"sql(
+CREATE TABLE pki_issuance_challenges (
+  challenge_id TEXT PRIMARY KEY,
+  municipality TEXT NOT NULL,        -- who asked
+  card_id TEXT NOT NULL,             -- the card it is for
+  challenge TEXT NOT NULL,           -- 64 hex digits, the requests' challengePassword
+  expires_at INTEGER NOT NULL,
+  used INTEGER NOT NULL DEFAULT 0
+);
 )sql"}};
 
 
@@ -212,7 +229,8 @@ Status CertificateAuthority::init(const std::string& data_dir, const CaInitOptio
   constexpr int64_t kYear = 365 * 86400 + 21600;
   for (CertificateKind kind : kKinds) {
     JLIS_ASSIGN_OR_RETURN(auto ca_key, store->generate(label(kind, "ca")));
-    JLIS_ASSIGN_OR_RETURN(auto ca, make_ca_certificate({kind, ca_key.get(), now - 3600, now + 20 * kYear}));
+    JLIS_ASSIGN_OR_RETURN(auto ca, make_ca_certificate({kind, ca_key.get(), now - 3600, now + 20 * kYear,
+                                                        options.simulation}));
     JLIS_ASSIGN_OR_RETURN(auto responder_key, store->generate(label(kind, "ocsp")));
     JLIS_ASSIGN_OR_RETURN(std::string serial, new_serial());
     JLIS_ASSIGN_OR_RETURN(auto responder, make_responder_certificate({ca.get(), ca_key.get(), responder_key.get(),
@@ -224,7 +242,8 @@ Status CertificateAuthority::init(const std::string& data_dir, const CaInitOptio
   }
   json config = {{"format", 1},
                  {"keys", keys.kind == KeyStoreConfig::Kind::file ? "file" : "pkcs11"},
-                 {"public_url", options.public_url}};
+                 {"public_url", options.public_url},
+                 {"simulation", options.simulation}};
   if (keys.kind == KeyStoreConfig::Kind::pkcs11) {
     config["pkcs11_module"] = keys.module;
     config["pkcs11_token"] = keys.token_label;
@@ -252,6 +271,7 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::open(const s
   impl->pkcs11_module = config.value("pkcs11_module", "");
   impl->pkcs11_token = config.value("pkcs11_token", "");
   impl->public_url = config.value("public_url", "http://127.0.0.1:8080");
+  impl->simulation = config.value("simulation", false);
   for (CertificateKind kind : kKinds) {
     JLIS_ASSIGN_OR_RETURN(std::string ca_pem, read_file(pki_dir(data_dir) / (label(kind, "ca") + ".pem")));
     JLIS_ASSIGN_OR_RETURN(std::string responder_pem, read_file(pki_dir(data_dir) / (label(kind, "ocsp") + ".pem")));
@@ -326,10 +346,22 @@ Result<CertificateRecord> CertificateAuthority::issue(Connection& conn, Certific
                                                       int64_t not_after) {
   Impl& d = *impl_;
   JLIS_RETURN_IF_ERROR(load_keys());
-  auto key = rsa_public_key_from_pem(public_key_pem, 2048);
+  auto key = rsa_public_key_der_from_pem(public_key_pem, 2048);
   if (!key.ok())
     return invalid_argument("the " + std::string(kind_name(kind)) +
                             " public key must be an RSA-2048 key as PEM SubjectPublicKeyInfo (the JPKI profile)");
+  if (Status s = check_key_policy(key->rsa_public_key); !s.is_ok())
+    return invalid_argument("the " + std::string(kind_name(kind)) + " public key is refused: " + s.message());
+  // A key is certified once: a key seen before was copied or shared (another card, another holder,
+  // or the card's other certificate). A simulation's shared key pool is the one exception.
+  const std::string key_hash = sha256_hex(key->spki);
+  if (!d.simulation) {
+    JLIS_ASSIGN_OR_RETURN(auto seen, conn.query_int64("SELECT COUNT(*) FROM pki_certificates WHERE spki_sha256 = ?",
+                                                      {key_hash}));
+    if (seen.value_or(0) > 0)
+      return invalid_argument("the " + std::string(kind_name(kind)) +
+                              " public key is refused: it was certified before (each certificate needs its own new key)");
+  }
   if (kind == CertificateKind::signature && resident.status == registry::ResidentStatus::deceased)
     return conflict("the resident is deceased");
   std::optional<BasicFourValues> four;
@@ -342,7 +374,7 @@ Result<CertificateRecord> CertificateAuthority::issue(Connection& conn, Certific
   p.device = device;
   p.ca = d.authority(kind).cert.get();
   p.ca_key = d.authority(kind).key.get();
-  p.rsa_public_key = *key;
+  p.rsa_public_key = key->rsa_public_key;
   p.serial_hex = serial;
   p.not_before = not_before;
   p.not_after = not_after;
@@ -360,11 +392,11 @@ Result<CertificateRecord> CertificateAuthority::issue(Connection& conn, Certific
   rec.issued_at = now_iso8601();
   JLIS_ASSIGN_OR_RETURN(rec.der, x509_der(cert.get()));
   JLIS_RETURN_IF_ERROR(conn.execute(
-      "INSERT INTO pki_certificates (serial, ca, device, resident_code, card_id, not_before, not_after, issued_at, der) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO pki_certificates (serial, ca, device, resident_code, card_id, not_before, not_after, issued_at, der, "
+      "spki_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       {serial, std::string(kind_name(kind)), std::string(device_name(device)),
        static_cast<int64_t>(resident.resident_code.body()), card_id, not_before, not_after, rec.issued_at,
-       base64_encode(rec.der)}).status());
+       base64_encode(rec.der), key_hash}).status());
   if (kind == CertificateKind::signature) {
     // 新旧紐付け: the newest earlier signature certificate revoked by a change or superseded.
     std::optional<std::string> previous;
@@ -485,7 +517,8 @@ void CertificateAuthority::attach(registry::Registry& registry, card::CardSystem
       case Kind::handed_over: break;
     }
     if (change.keys == nullptr || change.cert_expires_on < d.today()) return Status::ok();
-    JLIS_ASSIGN_OR_RETURN(registry::Resident resident, d.registry.get(change.resident_code));
+    // On the writer's connection: a change of the basic four earlier in this group commit is seen.
+    JLIS_ASSIGN_OR_RETURN(registry::Resident resident, d.registry.get(conn, change.resident_code));
     const int64_t not_before = change.on < d.today() ? start_of_day_jst(change.on) : now - 60;
     const int64_t not_after = start_of_day_jst(change.cert_expires_on.add_days(1)) - 1;
     JLIS_RETURN_IF_ERROR(issue(conn, CertificateKind::authentication, Device::card, resident, change.card_id,
@@ -500,73 +533,180 @@ void CertificateAuthority::attach(registry::Registry& registry, card::CardSystem
 
 namespace {
 
-// The card as the window sees it for a renewal or a smartphone: the resident's municipality, the
-// card usable today.
-Result<std::pair<card::Card, registry::Resident>> usable_card(card::CardSystem* cards, registry::Registry& registry,
-                                                             const auth::Principal& by, const std::string& card_id,
-                                                             Date today) {
-  if (cards == nullptr) return internal_error("the CA is not attached to the card system");
-  if (by.role != auth::Role::municipality) return permission_denied("only the resident's municipality may do this");
-  JLIS_ASSIGN_OR_RETURN(card::Card card, cards->card(by, card_id));
+// The card and its holder as the window needs them for a renewal or a smartphone, read on the
+// writer's connection inside the issuing job: the resident's municipality, the card usable today,
+// the holder alive.
+Result<std::pair<card::Card, registry::Resident>> usable_card(Connection& conn, card::CardSystem& cards,
+                                                             registry::Registry& registry, const auth::Principal& by,
+                                                             const std::string& card_id, Date today) {
+  JLIS_ASSIGN_OR_RETURN(card::Card card, cards.card(conn, card_id));
+  JLIS_ASSIGN_OR_RETURN(registry::Resident resident, registry.get(conn, card.resident_code));
+  if (resident.municipality_code.str() != by.subject)
+    return permission_denied("the resident is registered in another municipality");
   if (!card.usable(today)) return conflict("the card is " + std::string(card.display_status(today)) + ", not usable");
-  JLIS_ASSIGN_OR_RETURN(registry::Resident resident, registry.get(card.resident_code));
   if (resident.status == registry::ResidentStatus::deceased) return conflict("the resident is deceased");
   return std::pair{std::move(card), std::move(resident)};
 }
 
 }  // namespace
 
-Result<std::vector<CertificateRecord>> CertificateAuthority::replace_certificates(Device device,
-                                                                                  const std::string& card_id,
-                                                                                  const registry::Resident& resident,
-                                                                                  const card::CardKeys& keys,
-                                                                                  int64_t not_after) {
+namespace {
+
+// The holder's authorisation of smartphone certificates: a signature by the key of one of the
+// card's good certificates (read on the issuing transaction's connection).
+Status check_authorisation(Connection& conn, const std::string& card_id, const std::string& message,
+                           const std::string& signature, int64_t now) {
+  if (signature.empty()) return permission_denied("smartphone certificates need the holder's authorisation");
+  std::vector<std::string> ders;
+  JLIS_RETURN_IF_ERROR(conn.query(
+      "SELECT der FROM pki_certificates WHERE card_id = ? AND device = 'card' AND revoked_at IS NULL AND not_after >= ?",
+      {card_id, now}, [&](const Row& r) {
+        ders.push_back(r.text(0));
+        return true;
+      }));
+  for (const auto& b64 : ders) {
+    JLIS_ASSIGN_OR_RETURN(std::string der, base64_decode(b64));
+    JLIS_ASSIGN_OR_RETURN(auto cert, x509_from_der(der));
+    EvpPkeyPtr key(X509_get_pubkey(cert.get()));
+    EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+    if (!key || !ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1)
+      return openssl_error("preparing the verification");
+    const int ok = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                                    signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
+                                    message.size());
+    (void)openssl_error("verifying");  // clears the queue
+    if (ok == 1) return Status::ok();
+  }
+  return permission_denied("the authorisation does not verify with a good certificate of the card");
+}
+
+}  // namespace
+
+std::string CertificateAuthority::authorisation_message(const std::string& challenge,
+                                                        const std::string& signature_request_der,
+                                                        const std::string& authentication_request_der) {
+  auto length = [](const std::string& s) {
+    std::string n = std::to_string(s.size());
+    return std::string(8 - std::min<size_t>(8, n.size()), '0') + n;
+  };
+  return "jlis-smartphone-authorisation\n" + challenge + "\n" + length(signature_request_der) + signature_request_der +
+         length(authentication_request_der) + authentication_request_der;
+}
+
+Result<CertificateAuthority::IssuanceChallenge> CertificateAuthority::new_issuance_challenge(
+    const auth::Principal& by, const std::string& card_id) {
   Impl& d = *impl_;
-  if (!keys.signature.empty() && age_on(resident.person.date_of_birth, d.today()) < 15)
-    return invalid_argument("no signature certificate is issued to a holder under 15");
+  if (d.cards == nullptr) return internal_error("the CA is not attached to the card system");
+  if (by.role != auth::Role::municipality) return permission_denied("only the resident's municipality may do this");
+  JLIS_RETURN_IF_ERROR(d.cards->card(by, card_id).status());  // exists, and is of the caller's resident
+  JLIS_ASSIGN_OR_RETURN(std::string id, random_hex(16));
+  JLIS_ASSIGN_OR_RETURN(std::string challenge, random_hex(32));
+  IssuanceChallenge c{"ic-" + id, challenge, d.now() + kIssuanceChallengeSeconds};
+  JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) {
+    return conn.execute("INSERT INTO pki_issuance_challenges (challenge_id, municipality, card_id, challenge, expires_at) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        {c.challenge_id, by.subject, card_id, c.challenge, c.expires_at}).status();
+  }));
+  return c;
+}
+
+Result<std::vector<CertificateRecord>> CertificateAuthority::replace_certificates(const auth::Principal& by,
+                                                                                  Device device,
+                                                                                  const std::string& card_id,
+                                                                                  const CertificateRequests& requests) {
+  Impl& d = *impl_;
+  if (d.cards == nullptr) return internal_error("the CA is not attached to the card system");
+  if (by.role != auth::Role::municipality) return permission_denied("only the resident's municipality may do this");
+  if (requests.signature.empty() && requests.authentication.empty())
+    return invalid_argument("no certification request given");
+  if (requests.challenge_id.empty()) return invalid_argument("challenge_id is required");
+  // Parsing and the proof of possession need nothing from the database: done before queuing.
+  std::optional<CertificationRequest> parsed[2];
+  for (CertificateKind kind : kKinds) {
+    const std::string& text = kind == CertificateKind::signature ? requests.signature : requests.authentication;
+    if (text.empty()) continue;
+    auto r = parse_certification_request(text);
+    if (!r.ok()) return invalid_argument("the " + std::string(kind_name(kind)) + " request: " + r.status().message());
+    parsed[static_cast<size_t>(kind)] = std::move(*r);
+  }
+  auto der_of = [&](CertificateKind kind) {
+    const auto& p = parsed[static_cast<size_t>(kind)];
+    return p ? p->der : std::string();
+  };
   const int64_t now = d.now();
+  const Date today = d.today();
   using Records = std::vector<CertificateRecord>;
+  // Every check that guards the issuance runs here, in the issuing transaction: a loss, a death or
+  // a change committed after the request arrived is seen, and the challenge is spent with it.
   return store::run_for<Records>(d.writer, [&](Connection& conn) -> Result<Records> {
+    std::string challenge, owner, for_card;
+    int64_t expires = 0, used = 0;
+    bool found = false;
+    JLIS_RETURN_IF_ERROR(conn.query(
+        "SELECT municipality, card_id, challenge, expires_at, used FROM pki_issuance_challenges WHERE challenge_id = ?",
+        {requests.challenge_id}, [&](const Row& r) {
+          found = true;
+          owner = r.text(0);
+          for_card = r.text(1);
+          challenge = r.text(2);
+          expires = r.int64(3);
+          used = r.int64(4);
+          return false;
+        }));
+    if (!found || owner != by.subject) return not_found("no such challenge");
+    if (for_card != card_id) return invalid_argument("the challenge was given for another card");
+    if (used) return conflict("the challenge was used already; ask for a new one");
+    if (now > expires) return conflict("the challenge expired; ask for a new one");
+    for (const auto& p : parsed)
+      if (p && p->challenge_password != challenge)
+        return invalid_argument("a request's challengePassword is not the challenge (a request is used once)");
+    JLIS_RETURN_IF_ERROR(
+        conn.execute("UPDATE pki_issuance_challenges SET used = 1 WHERE challenge_id = ?", {requests.challenge_id})
+            .status());
+    JLIS_ASSIGN_OR_RETURN(auto found_card, usable_card(conn, *d.cards, d.registry, by, card_id, today));
+    auto& [card, resident] = found_card;
+    if (parsed[static_cast<size_t>(CertificateKind::signature)] && age_on(resident.person.date_of_birth, today) < 15)
+      return invalid_argument("no signature certificate is issued to a holder under 15");
+    Date expires_on;
+    if (device == Device::card) {
+      expires_on = card::certificate_validity(resident.person.date_of_birth, today, card.expires_on).expires_on;
+    } else {
+      if (!card.cert_expires_on) return conflict("the card has not been handed over");
+      expires_on = *card.cert_expires_on;
+      JLIS_RETURN_IF_ERROR(check_authorisation(
+          conn, card_id,
+          authorisation_message(challenge, der_of(CertificateKind::signature), der_of(CertificateKind::authentication)),
+          requests.authorisation, now));
+    }
+    const int64_t not_after = start_of_day_jst(expires_on.add_days(1)) - 1;
     Records out;
     for (CertificateKind kind : kKinds) {
-      const std::string& pem = kind == CertificateKind::signature ? keys.signature : keys.authentication;
-      if (pem.empty()) continue;
+      const auto& p = parsed[static_cast<size_t>(kind)];
+      if (!p) continue;
       // One card, and one smartphone, at a time: a good certificate of the kind is superseded.
       JLIS_ASSIGN_OR_RETURN(auto serials, good_serials(conn, "card_id = ? AND ca = ? AND device = ?",
                                                        {card_id, std::string(kind_name(kind)),
                                                         std::string(device_name(device))},
                                                        now));
       for (const auto& s : serials) JLIS_RETURN_IF_ERROR(revoke_in(conn, s, RevocationReason::superseded, now));
-      JLIS_ASSIGN_OR_RETURN(auto rec, issue(conn, kind, device, resident, card_id, pem, now - 60, not_after));
+      JLIS_ASSIGN_OR_RETURN(auto rec,
+                            issue(conn, kind, device, resident, card_id, spki_pem(p->key.spki), now - 60, not_after));
       out.push_back(std::move(rec));
     }
-    if (out.empty()) return invalid_argument("no public key given");
     return out;
   });
 }
 
 Result<std::vector<CertificateRecord>> CertificateAuthority::renew(const auth::Principal& by,
                                                                    const std::string& card_id,
-                                                                   const card::CardKeys& keys) {
-  Impl& d = *impl_;
-  const Date today = d.today();
-  JLIS_ASSIGN_OR_RETURN(auto found, usable_card(d.cards, d.registry, by, card_id, today));
-  auto& [card, resident] = found;
-  const auto validity = card::certificate_validity(resident.person.date_of_birth, today, card.expires_on);
-  const int64_t not_after = start_of_day_jst(validity.expires_on.add_days(1)) - 1;
-  return replace_certificates(Device::card, card_id, resident, keys, not_after);
+                                                                   const CertificateRequests& requests) {
+  return replace_certificates(by, Device::card, card_id, requests);
 }
 
 Result<std::vector<CertificateRecord>> CertificateAuthority::issue_smartphone(const auth::Principal& by,
                                                                               const std::string& card_id,
-                                                                              const card::CardKeys& keys) {
-  Impl& d = *impl_;
-  const Date today = d.today();
-  JLIS_ASSIGN_OR_RETURN(auto found, usable_card(d.cards, d.registry, by, card_id, today));
-  auto& [card, resident] = found;
-  if (!card.cert_expires_on) return conflict("the card has not been handed over");
-  const int64_t not_after = start_of_day_jst(card.cert_expires_on->add_days(1)) - 1;
-  return replace_certificates(Device::smartphone, card_id, resident, keys, not_after);
+                                                                              const CertificateRequests& requests) {
+  return replace_certificates(by, Device::smartphone, card_id, requests);
 }
 
 Result<CertificateRecord> CertificateAuthority::revoke(const auth::Principal& by, const std::string& serial_text,

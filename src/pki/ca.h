@@ -51,8 +51,11 @@
 // new; chains follow.
 //
 // Who may see what: a signature certificate is personal data (the basic four). The resident's
-// municipality and registered verifiers may fetch it; a verifier's fetch is recorded as a provision
-// the resident can see. The certificate list of a resident: its municipality, and agencies for a
+// municipality may fetch any certificate of its residents. A registered verifier fetching by serial
+// learns the status, kind, device, validity, revocation time and reason and the successor (`next`)
+// of any certificate, never the certificate (DER), its subject, the card or the holder: the
+// certificate and the basic four leave only through the consent flow (the holder's signature over
+// the verifier's challenge), which is recorded as a provision the resident can see. The certificate list of a resident: its municipality, and agencies for a
 // granted purpose (recorded). Revocation on request: the resident's municipality, the call centre.
 // Linkage: registered verifiers and the resident's municipality.
 //
@@ -113,11 +116,17 @@ struct Verifier {
 struct ConsentProvision {
   std::string serial;  // the certificate the holder signed with
   registry::Resident resident;  // the latest record
+  // The newest signature certificate along the linkage from `serial` (itself when it has no
+  // successor), when it is good; it carries the same basic four.
+  std::optional<CertificateRecord> latest_certificate = {};
 };
 
 struct CaInitOptions {
   KeyStoreConfig keys;  // kind and, for pkcs11, module and token; secrets come from the caller
   std::string public_url = "http://127.0.0.1:8080";  // for certificates issued outside `jlis serve`
+  // A simulation's CA (store::is_simulation): named under the JPKI test hierarchy (O=JPKI-TEST),
+  // and it certifies a key more than once (the generated populations' shared key pool).
+  bool simulation = false;
 };
 
 // What unlocks the keys, given by the operator: the passphrase of encrypted key files, or the
@@ -174,13 +183,46 @@ class CertificateAuthority {
                                   const registry::Resident& resident, const std::string& card_id,
                                   const std::string& public_key_pem, int64_t not_before, int64_t not_after);
 
+    // A one-time challenge for certification requests for `card_id` (the holder's municipality):
+  // 64 hex digits, valid kIssuanceChallengeSeconds, spent by the renewal or smartphone issuance
+  // that succeeds with it (a refused one leaves it unspent).
+  struct IssuanceChallenge {
+    std::string challenge_id, challenge;
+    int64_t expires_at = 0;
+  };
+  static constexpr int64_t kIssuanceChallengeSeconds = 600;
+  Result<IssuanceChallenge> new_issuance_challenge(const auth::Principal& by, const std::string& card_id);
+
+  // What a renewal or a smartphone issuance presents (request.h): a PKCS#10 request per kind
+  // wanted, each signed by its new key and carrying the challenge in challengePassword.
+  struct CertificateRequests {
+    std::string challenge_id;
+    std::string signature = {}, authentication = {};  // PEM or DER; empty: that kind is not asked for
+    // Smartphone only: the holder's authorisation, an RSA PKCS#1 v1.5 SHA-256 signature by the key
+    // of the card's current (good) authentication or signature certificate over
+    // authorisation_message(challenge, requests).
+    std::string authorisation = {};
+  };
+  // The bytes the holder signs to authorise smartphone certificates: "jlis-smartphone-authorisation\n",
+  // the challenge, "\n", then the DER of the signature request and of the authentication request
+  // (each empty when not asked for), each preceded by its length as 8 decimal digits.
+  static std::string authorisation_message(const std::string& challenge, const std::string& signature_request_der,
+                                           const std::string& authentication_request_der);
+
   // Renewal or re-issuance at the window for the resident's current card (the municipality): new
-  // certificates for the kinds whose keys are given; a good one of the same kind is superseded.
+  // certificates for the kinds requested; a good one of the same kind is superseded. Every check
+  // (the challenge, the card usable, the holder alive and of the caller's municipality, the key
+  // policy, the key never certified before) runs in the issuing transaction. Errors:
+  // invalid_argument (a bad request, a weak or reused key, a challenge that does not match),
+  // permission_denied (another municipality's card; a smartphone request not authorised by the
+  // holder), not_found (no such card or challenge), conflict (card not usable, holder deceased,
+  // challenge used or expired).
   Result<std::vector<CertificateRecord>> renew(const auth::Principal& by, const std::string& card_id,
-                                               const card::CardKeys& keys);
-  // Smartphone certificates authorised by a card (the resident's municipality on their behalf).
+                                               const CertificateRequests& requests);
+  // Smartphone certificates authorised by a card (the resident's municipality on their behalf,
+  // with the holder's authorisation).
   Result<std::vector<CertificateRecord>> issue_smartphone(const auth::Principal& by, const std::string& card_id,
-                                                          const card::CardKeys& keys);
+                                                          const CertificateRequests& requests);
 
   // Revokes on request. `reason` unspecified or key_compromise (others are the CA's own).
   Result<CertificateRecord> revoke(const auth::Principal& by, const std::string& serial, RevocationReason reason);
@@ -194,7 +236,8 @@ class CertificateAuthority {
   Result<bool> release_in(store::Connection& conn, const std::string& serial);
 
 
-  // Reads, with the access rules above (request_id goes into the provision record).
+  // Reads, with the access rules above (request_id goes into the provision record). For a verifier,
+  // certificate() answers the record without der, card_id and resident_code.
   Result<CertificateRecord> certificate(const auth::Principal& by, const std::string& serial,
                                         const std::string& request_id);
   Result<std::vector<CertificateRecord>> certificates_of(const auth::Principal& by, const ResidentCode& resident,
@@ -249,11 +292,11 @@ class CertificateAuthority {
  private:
   struct Impl;
   explicit CertificateAuthority(std::unique_ptr<Impl> impl);
-  // Supersedes the good certificates of `device` on the card for the kinds whose keys are given and
-  // issues new ones, in one writer job.
-  Result<std::vector<CertificateRecord>> replace_certificates(Device device, const std::string& card_id,
-                                                              const registry::Resident& resident,
-                                                              const card::CardKeys& keys, int64_t not_after);
+  // Checks the card and its holder, supersedes the good certificates of `device` on the card for
+  // the kinds whose keys are given and issues new ones, all in one writer job.
+  Result<std::vector<CertificateRecord>> replace_certificates(const auth::Principal& by, Device device,
+                                                              const std::string& card_id,
+                                                              const CertificateRequests& requests);
   std::unique_ptr<Impl> impl_;
 };
 

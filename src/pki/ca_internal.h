@@ -20,6 +20,9 @@ struct CertificateAuthority::Impl {
   CaOptions options;
   KeyStoreConfig::Kind key_kind = KeyStoreConfig::Kind::file;
   std::string pkcs11_module, pkcs11_token;
+  // A simulation's CA (jlis init --simulation): names under O=JPKI-TEST, and a key may be
+  // certified more than once (the generated populations' shared key pool).
+  bool simulation = false;
 
   mutable std::mutex mu;  // guards what follows
   std::string public_url;

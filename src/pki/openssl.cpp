@@ -106,18 +106,29 @@ bool next_tlv(const unsigned char*& p, long& remaining, int expected_tag, const 
 
 }  // namespace
 
-Result<std::string> rsa_public_key_from_pem(std::string_view pem, int bits) {
-  const auto bad = invalid_argument("not an RSA-" + std::to_string(bits) + " public key (PEM SubjectPublicKeyInfo)");
-  constexpr std::string_view kBegin = "-----BEGIN PUBLIC KEY-----", kEnd = "-----END PUBLIC KEY-----";
-  const size_t begin = pem.find(kBegin), end = pem.find(kEnd);
-  if (begin == std::string_view::npos || end == std::string_view::npos || end < begin) return bad;
-  auto der = base64_decode(pem.substr(begin + kBegin.size(), end - begin - kBegin.size()));
-  if (!der.ok()) return bad;
+namespace {
+
+// The modulus and exponent INTEGERs of an RSAPublicKey ::= SEQUENCE { modulus, publicExponent }.
+bool rsa_integers(std::string_view key, const unsigned char*& n, long& n_len, const unsigned char*& e, long& e_len) {
+  const auto* p = reinterpret_cast<const unsigned char*>(key.data());
+  long remaining = static_cast<long>(key.size()), length = 0;
+  const unsigned char* content = nullptr;
+  if (!next_tlv(p, remaining, V_ASN1_SEQUENCE, content, length) || remaining != 0) return false;
+  p = content;
+  remaining = length;
+  return next_tlv(p, remaining, V_ASN1_INTEGER, n, n_len) && next_tlv(p, remaining, V_ASN1_INTEGER, e, e_len) &&
+         remaining == 0;
+}
+
+}  // namespace
+
+Result<RsaPublicKeyDer> rsa_public_key_der_from_spki(std::string_view spki, int bits) {
+  const auto bad = invalid_argument("not an RSA-" + std::to_string(bits) + " public key (SubjectPublicKeyInfo)");
   // SubjectPublicKeyInfo ::= SEQUENCE { AlgorithmIdentifier rsaEncryption NULL, BIT STRING }
   static const unsigned char kRsaAlgorithm[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
                                                 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00};
-  const auto* p = reinterpret_cast<const unsigned char*>(der->data());
-  long remaining = static_cast<long>(der->size()), length = 0;
+  const auto* p = reinterpret_cast<const unsigned char*>(spki.data());
+  long remaining = static_cast<long>(spki.size()), length = 0;
   const unsigned char* content = nullptr;
   if (!next_tlv(p, remaining, V_ASN1_SEQUENCE, content, length) || remaining != 0) return bad;
   p = content;
@@ -128,23 +139,43 @@ Result<std::string> rsa_public_key_from_pem(std::string_view pem, int bits) {
   remaining -= sizeof kRsaAlgorithm;
   if (!next_tlv(p, remaining, V_ASN1_BIT_STRING, content, length) || remaining != 0 || length < 2 || content[0] != 0)
     return bad;
-  std::string key(reinterpret_cast<const char*>(content + 1), static_cast<size_t>(length - 1));
-  // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
-  p = reinterpret_cast<const unsigned char*>(key.data());
-  remaining = static_cast<long>(key.size());
-  if (!next_tlv(p, remaining, V_ASN1_SEQUENCE, content, length) || remaining != 0) return bad;
-  p = content;
-  remaining = length;
-  const unsigned char* n = nullptr;
-  const unsigned char* e = nullptr;
+  RsaPublicKeyDer out{std::string(spki), std::string(reinterpret_cast<const char*>(content + 1),
+                                                      static_cast<size_t>(length - 1))};
+  const unsigned char *n = nullptr, *e = nullptr;
   long n_len = 0, e_len = 0;
-  if (!next_tlv(p, remaining, V_ASN1_INTEGER, n, n_len) || !next_tlv(p, remaining, V_ASN1_INTEGER, e, e_len) ||
-      remaining != 0)
-    return bad;
+  if (!rsa_integers(out.rsa_public_key, n, n_len, e, e_len)) return bad;
   // A positive modulus of exactly `bits` bits: a zero sign byte, then a byte with its top bit set.
   if (n_len != bits / 8 + 1 || n[0] != 0 || (n[1] & 0x80) == 0) return bad;
-  if (e_len < 1 || e_len > 8 || (e[0] & 0x80) != 0 || (e[e_len - 1] & 1) == 0) return bad;
-  return key;
+  // A positive, odd exponent without a superfluous leading zero byte.
+  if (e_len < 1 || e_len > 8 || (e[0] & 0x80) != 0 || (e_len > 1 && e[0] == 0 && (e[1] & 0x80) == 0) || (e[e_len - 1] & 1) == 0) return bad;
+  return out;
+}
+
+Result<RsaPublicKeyDer> rsa_public_key_der_from_pem(std::string_view pem, int bits) {
+  const auto bad = invalid_argument("not an RSA-" + std::to_string(bits) + " public key (PEM SubjectPublicKeyInfo)");
+  constexpr std::string_view kBegin = "-----BEGIN PUBLIC KEY-----", kEnd = "-----END PUBLIC KEY-----";
+  const size_t begin = pem.find(kBegin), end = pem.find(kEnd);
+  if (begin == std::string_view::npos || end == std::string_view::npos || end < begin) return bad;
+  auto der = base64_decode(pem.substr(begin + kBegin.size(), end - begin - kBegin.size()));
+  if (!der.ok()) return bad;
+  auto out = rsa_public_key_der_from_spki(*der, bits);
+  if (!out.ok()) return bad;
+  return out;
+}
+
+Result<std::string> rsa_public_key_from_pem(std::string_view pem, int bits) {
+  JLIS_ASSIGN_OR_RETURN(auto der, rsa_public_key_der_from_pem(pem, bits));
+  return std::move(der.rsa_public_key);
+}
+
+Result<RsaPublicNumbers> rsa_public_numbers(std::string_view key) {
+  const unsigned char *n = nullptr, *e = nullptr;
+  long n_len = 0, e_len = 0;
+  if (!rsa_integers(key, n, n_len, e, e_len)) return invalid_argument("not an RSAPublicKey");
+  RsaPublicNumbers out{BignumPtr(BN_bin2bn(n, static_cast<int>(n_len), nullptr)),
+                       BignumPtr(BN_bin2bn(e, static_cast<int>(e_len), nullptr))};
+  if (!out.n || !out.e) return openssl_error("reading an RSA key");
+  return out;
 }
 
 Result<EvpPkeyPtr> generate_rsa(int bits) {

@@ -3,6 +3,7 @@
 // OpenSSL's error strings never carry key material.
 #pragma once
 
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
@@ -35,6 +36,9 @@ using OcspRequestPtr = std::unique_ptr<OCSP_REQUEST, OpensslDeleter<OCSP_REQUEST
 using OcspResponsePtr = std::unique_ptr<OCSP_RESPONSE, OpensslDeleter<OCSP_RESPONSE_free>>;
 using OcspBasicRespPtr = std::unique_ptr<OCSP_BASICRESP, OpensslDeleter<OCSP_BASICRESP_free>>;
 using OcspCertIdPtr = std::unique_ptr<OCSP_CERTID, OpensslDeleter<OCSP_CERTID_free>>;
+using BignumPtr = std::unique_ptr<BIGNUM, OpensslDeleter<BN_free>>;
+using BnCtxPtr = std::unique_ptr<BN_CTX, OpensslDeleter<BN_CTX_free>>;
+using X509ReqPtr = std::unique_ptr<X509_REQ, OpensslDeleter<X509_REQ_free>>;
 
 // A failed Status of `code` "<what>: <OpenSSL's reason>"; clears OpenSSL's error queue.
 Status openssl_error(std::string_view what, Code code = Code::internal);
@@ -54,6 +58,20 @@ Result<std::string> public_key_pem(EVP_PKEY* key);
 // than the CA's signature), and the CA only copies the key into the certificate. invalid_argument
 // unless it is rsaEncryption with a `bits`-bit modulus and an odd exponent.
 Result<std::string> rsa_public_key_from_pem(std::string_view pem, int bits = 2048);
+// The same read, answering both DER forms: the whole SubjectPublicKeyInfo (what the CA hashes to
+// recognise a key certified before) and the RSAPublicKey inside it.
+struct RsaPublicKeyDer {
+  std::string spki;            // SubjectPublicKeyInfo DER
+  std::string rsa_public_key;  // RSAPublicKey DER (the BIT STRING's content)
+};
+Result<RsaPublicKeyDer> rsa_public_key_der_from_pem(std::string_view pem, int bits = 2048);
+Result<RsaPublicKeyDer> rsa_public_key_der_from_spki(std::string_view spki_der, int bits = 2048);
+// The modulus and public exponent of an RSAPublicKey DER (as the functions above answer it);
+// invalid_argument when it is not one.
+struct RsaPublicNumbers {
+  BignumPtr n, e;
+};
+Result<RsaPublicNumbers> rsa_public_numbers(std::string_view rsa_public_key);
 // A new RSA key pair of `bits` bits.
 Result<EvpPkeyPtr> generate_rsa(int bits = 2048);
 

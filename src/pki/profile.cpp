@@ -32,11 +32,11 @@ Status add_entry(X509_NAME* name, const char* field, const std::string& value) {
   return Status::ok();
 }
 
-Result<X509NamePtr> ca_name(CertificateKind kind) {
+Result<X509NamePtr> ca_name(CertificateKind kind, bool test_hierarchy) {
   X509NamePtr name(X509_NAME_new());
   if (!name) return openssl_error("allocating a name");
   JLIS_RETURN_IF_ERROR(add_entry(name.get(), "C", "JP"));
-  JLIS_RETURN_IF_ERROR(add_entry(name.get(), "O", "JPKI"));
+  JLIS_RETURN_IF_ERROR(add_entry(name.get(), "O", test_hierarchy ? "JPKI-TEST" : "JPKI"));
   JLIS_RETURN_IF_ERROR(add_entry(name.get(), "OU", ca_ou(kind)));
   JLIS_RETURN_IF_ERROR(add_entry(name.get(), "OU", kJlisOu));
   return name;
@@ -197,7 +197,7 @@ Result<std::string> new_serial() {
 }
 
 Result<X509Ptr> make_ca_certificate(const CaCertificateParams& p) {
-  JLIS_ASSIGN_OR_RETURN(auto name, ca_name(p.kind));
+  JLIS_ASSIGN_OR_RETURN(auto name, ca_name(p.kind, p.test_hierarchy));
   JLIS_ASSIGN_OR_RETURN(std::string serial, new_serial());
   JLIS_ASSIGN_OR_RETURN(auto cert, skeleton(serial, p.not_before, p.not_after, name.get(), name.get(), {p.key}));
   JLIS_RETURN_IF_ERROR(add_ext(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE"));

@@ -62,6 +62,7 @@ struct CaCertificateParams {
   CertificateKind kind = CertificateKind::signature;
   EVP_PKEY* key = nullptr;  // the CA's key pair (signs itself)
   int64_t not_before = 0, not_after = 0;
+  bool test_hierarchy = false;  // O=JPKI-TEST (a simulation) instead of O=JPKI
 };
 Result<X509Ptr> make_ca_certificate(const CaCertificateParams& params);
 
@@ -87,9 +88,10 @@ struct EndEntityParams {
 };
 Result<X509Ptr> make_end_entity_certificate(const EndEntityParams& params);
 
-// A fresh unpredictable serial: 128 random bits from OpenSSL's DRBG, the top bit cleared and the
-// first nibble never zero, so every serial is positive and exactly 32 hex digits long (which makes
-// text order equal numeric order).
+// A fresh unpredictable serial: 16 bytes from OpenSSL's DRBG, the top bit cleared and the first
+// nibble never zero, so every serial is positive and exactly 32 hex digits long (which makes text
+// order equal numeric order). That leaves 126.75 bits of entropy (at least 126 bits of
+// min-entropy: no serial is likelier than 2^-126), well above the 64 bits CA/B BR 7.1 asks for.
 Result<std::string> new_serial();
 
 }  // namespace jlis::pki

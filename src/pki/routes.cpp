@@ -49,12 +49,33 @@ Result<json> object_body(const Request& req) {
   return body;
 }
 
-Result<card::CardKeys> keys_body(const Request& req) {
+// {"challenge_id", "requests": {"signature"?, "authentication"?}, "authorisation"? (base64)}
+Result<CertificateAuthority::CertificateRequests> requests_body(const Request& req) {
   JLIS_ASSIGN_OR_RETURN(json body, object_body(req));
-  for (const auto& [k, v] : body.items())
-    if (k != "public_keys") return invalid_argument("unknown field '" + k + "' (public_keys)");
-  if (!body.contains("public_keys")) return invalid_argument("public_keys is required");
-  return card::card_keys_from_json(body["public_keys"]);
+  if (body.contains("public_keys"))
+    return invalid_argument("public keys alone are not accepted: send certification requests (PKCS#10, signed by the "
+                            "new keys, challengePassword = a challenge from POST /v1/cards/{card_id}/certificate-challenges)");
+  CertificateAuthority::CertificateRequests out;
+  for (const auto& [k, v] : body.items()) {
+    if (k == "challenge_id" && v.is_string()) {
+      out.challenge_id = v.get<std::string>();
+    } else if (k == "authorisation" && v.is_string()) {
+      auto raw = base64_decode(v.get<std::string>());
+      if (!raw.ok() || raw->empty()) return invalid_argument("authorisation must be base64");
+      out.authorisation = std::move(*raw);
+    } else if (k == "requests" && v.is_object()) {
+      for (const auto& [kind, r] : v.items()) {
+        if (!r.is_string()) return invalid_argument("requests." + kind + " must be a PEM string");
+        if (kind == "signature") out.signature = r.get<std::string>();
+        else if (kind == "authentication") out.authentication = r.get<std::string>();
+        else return invalid_argument("unknown request kind '" + kind + "' (signature, authentication)");
+      }
+    } else {
+      return invalid_argument("unknown or malformed field '" + k + "' (challenge_id, requests, authorisation)");
+    }
+  }
+  if (out.challenge_id.empty()) return invalid_argument("challenge_id is required (a string)");
+  return out;
 }
 
 // Authenticates, then runs `f(principal)`, which answers a Response or a failed Status.
@@ -102,6 +123,12 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
   server.route("GET", "/v1/pki/certificates/{serial}", [&, now](const Request& req) {
     return with_caller(directory, req, [&](const auth::Principal& by) -> Result<Response> {
       JLIS_ASSIGN_OR_RETURN(auto rec, ca.certificate(by, req.path_params.at("serial"), req.request_id));
+      if (by.role == auth::Role::verifier) {
+        // Status only (ca.h: who may see what); the certificate comes with the holder's consent.
+        json j = to_json(rec, now());
+        j.erase("card_id");
+        return json_response(200, j);
+      }
       Response r;
       if (req.header("accept").find("application/x-pem-file") != std::string::npos) {
         JLIS_ASSIGN_OR_RETURN(auto cert, x509_from_der(rec.der));
@@ -149,17 +176,28 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
 
   server.route("POST", "/v1/cards/{card_id}/certificates", [&, now](const Request& req) {
     return with_caller(directory, req, [&](const auth::Principal& by) -> Result<Response> {
-      JLIS_ASSIGN_OR_RETURN(auto keys, keys_body(req));
-      JLIS_ASSIGN_OR_RETURN(auto list, ca.renew(by, req.path_params.at("card_id"), keys));
+      JLIS_ASSIGN_OR_RETURN(auto requests, requests_body(req));
+      JLIS_ASSIGN_OR_RETURN(auto list, ca.renew(by, req.path_params.at("card_id"), requests));
       return json_response(201, {{"certificates", certificate_list(list, now())}});
     });
   });
 
   server.route("POST", "/v1/cards/{card_id}/smartphone-certificates", [&, now](const Request& req) {
     return with_caller(directory, req, [&](const auth::Principal& by) -> Result<Response> {
-      JLIS_ASSIGN_OR_RETURN(auto keys, keys_body(req));
-      JLIS_ASSIGN_OR_RETURN(auto list, ca.issue_smartphone(by, req.path_params.at("card_id"), keys));
+      JLIS_ASSIGN_OR_RETURN(auto requests, requests_body(req));
+      JLIS_ASSIGN_OR_RETURN(auto list, ca.issue_smartphone(by, req.path_params.at("card_id"), requests));
       return json_response(201, {{"certificates", certificate_list(list, now())}});
+    });
+  });
+
+  server.route("POST", "/v1/cards/{card_id}/certificate-challenges", [&](const Request& req) {
+    return with_caller(directory, req, [&](const auth::Principal& by) -> Result<Response> {
+      JLIS_ASSIGN_OR_RETURN(json body, object_body(req));
+      if (!body.empty()) return invalid_argument("the body must be empty or {}");
+      JLIS_ASSIGN_OR_RETURN(auto c, ca.new_issuance_challenge(by, req.path_params.at("card_id")));
+      return json_response(201, {{"challenge_id", c.challenge_id},
+                                 {"challenge", c.challenge},
+                                 {"expires_at", iso_time(c.expires_at)}});
     });
   });
 
@@ -183,7 +221,14 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
       JLIS_ASSIGN_OR_RETURN(auto p, ca.consent_provision(by, body["challenge_id"], body["serial"], body["signature"],
                                                          req.request_id));
       const registry::Person& person = p.resident.person;
+      json latest = nullptr;
+      if (p.latest_certificate) {
+        JLIS_ASSIGN_OR_RETURN(auto cert, x509_from_der(p.latest_certificate->der));
+        JLIS_ASSIGN_OR_RETURN(std::string pem, x509_pem(cert.get()));
+        latest = {{"serial", p.latest_certificate->serial}, {"pem", pem}};
+      }
       return json_response(200, {{"serial", p.serial},
+                                 {"latest_certificate", latest},
                                  {"basic_four",
                                   {{"name", person.name},
                                    {"name_kana", person.name_kana},

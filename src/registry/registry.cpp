@@ -454,10 +454,14 @@ std::vector<Result<Applied>> Registry::submit_all(
 
 Result<Resident> Registry::get(const ResidentCode& code) {
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
-  JLIS_ASSIGN_OR_RETURN(auto s, load(*conn, "resident_code = ?", {static_cast<int64_t>(code.body())}));
+  return get(*conn, code);
+}
+
+Result<Resident> Registry::get(store::Connection& conn, const ResidentCode& code) {
+  JLIS_ASSIGN_OR_RETURN(auto s, load(conn, "resident_code = ?", {static_cast<int64_t>(code.body())}));
   if (!s) {
     if (numbering_) {
-      JLIS_ASSIGN_OR_RETURN(auto state, numbering_->code_state(*conn, code));
+      JLIS_ASSIGN_OR_RETURN(auto state, numbering_->code_state(conn, code));
       if (state == numbering::CodeState::retired)
         return conflict("the resident code " + code.str() + " was changed at the resident's request");
     }

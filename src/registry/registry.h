@@ -109,6 +109,9 @@ class Registry {
   // A retired resident code (changed at the resident's request) answers conflict
   // "the resident code ... was changed"; the new code is not revealed.
   Result<Resident> get(const ResidentCode& code);
+  // The same read on `conn`: inside a writer job, the record as this transaction sees it (an event
+  // applied earlier in the same group commit included). Checks that guard a write use this one.
+  Result<Resident> get(store::Connection& conn, const ResidentCode& code);
   // A My Number retired after a leak answers conflict "this My Number was changed" (the new number
   // is not revealed); a number never issued answers not_found.
   Result<Resident> find_by_my_number(const MyNumber& number);

@@ -11,7 +11,12 @@ namespace jlis::store {
 
 // Creates DIR (and parents) with its marker. An existing data directory is accepted as it is (so
 // init can upgrade); an existing non-empty directory without the marker is refused.
-Status init_data_dir(const std::string& dir);
+// `simulation` creates a simulation's directory (DIR/simulation): generated populations may
+// share key pairs there, its CA is named under the JPKI test hierarchy and /healthz says so. It is
+// fixed at creation: init never turns an existing directory into a simulation or back.
+Status init_data_dir(const std::string& dir, bool simulation = false);
+// True when DIR was created as a simulation.
+bool is_simulation(const std::string& dir);
 // Checks that DIR is a data directory; fails with invalid_argument and a hint otherwise.
 Status check_data_dir(const std::string& dir);
 // The SQLite database inside a data directory.

@@ -76,6 +76,11 @@ uint64_t Writer::jobs() const {
   return jobs_;
 }
 
+size_t Writer::queued() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
 std::string Writer::metrics() const {
   std::lock_guard lock(mu_);
   return "# TYPE jlis_store_commits_total counter\njlis_store_commits_total " + std::to_string(commits_) +

@@ -57,6 +57,8 @@ class Writer {
   // Transactions committed and jobs run so far (for metrics).
   uint64_t commits() const;
   uint64_t jobs() const;
+  // Jobs queued and not yet taken into a batch (tests use it to order operations deterministically).
+  size_t queued() const;
   // Prometheus text for /metrics.
   std::string metrics() const;
 

@@ -13,7 +13,9 @@
 
 #include "../http/client.h"
 #include "jlis_process.h"
+#include "../pki/requests.h"
 #include "common/date.h"
+#include "pki/ca.h"
 #include "pki/openssl.h"
 
 namespace jlis::e2e {
@@ -161,6 +163,13 @@ class PkiE2E : public ::testing::Test {
     return out;
   }
 
+  // A one-time challenge for certification requests for `card`: {challenge_id, challenge}.
+  json issuance_challenge(const std::string& card) {
+    auto r = post("/v1/cards/" + card + "/certificate-challenges", "", chiyoda_);
+    EXPECT_EQ(r.result_int(), 201) << r.body();
+    return body(r);
+  }
+
   // Saves a certificate as PEM under `name`.
   void save_certificate(const std::string& serial, const std::string& name) {
     auto r = get("/v1/pki/certificates/" + serial, chiyoda_);
@@ -214,7 +223,7 @@ TEST_F(PkiE2E, HandoverRelocationRevocationRenewalAndLinkage) {
   ASSERT_EQ(certs.size(), 2u);
   const std::string old_sig = certs["signature"]["serial"], auth_serial = certs["authentication"]["serial"];
   EXPECT_EQ(certs["signature"]["status"], "good");
-  EXPECT_EQ(old_sig.size(), 32u);  // 128 random bits
+  EXPECT_EQ(old_sig.size(), 32u);  // 16 bytes: 126 random bits (profile.h new_serial)
   save_certificate(old_sig, "old-sig.pem");
   save_certificate(auth_serial, "auth.pem");
 
@@ -253,9 +262,19 @@ TEST_F(PkiE2E, HandoverRelocationRevocationRenewalAndLinkage) {
 
   // A new signature certificate at the window: the old serial links to it.
   const CardKey sig2 = CardKey::make();
+  // Public keys alone are no longer enough: the new key must sign a request over a fresh challenge.
+  auto bare = post("/v1/cards/" + card + "/certificates", json{{"public_keys", {{"signature", sig2.public_pem}}}}.dump(),
+                   chiyoda_);
+  EXPECT_EQ(bare.result_int(), 400) << bare.body();
+  const json ic = issuance_challenge(card);
   auto renewed = post("/v1/cards/" + card + "/certificates",
-                      json{{"public_keys", {{"signature", sig2.public_pem}}}}.dump(), chiyoda_);
+                      json{{"challenge_id", ic["challenge_id"]},
+                           {"requests", {{"signature", pki::testing::request_pem({sig2.key.get(), nullptr, ic["challenge"].get<std::string>()})}}}}
+                          .dump(),
+                      chiyoda_);
   ASSERT_EQ(renewed.result_int(), 201) << renewed.body();
+  ASSERT_EQ(body(renewed)["certificates"].size(), 1u) << renewed.body();  // only the kind whose key was given
+  ASSERT_EQ(body(renewed)["certificates"][0]["kind"], "signature");
   const std::string new_sig = body(renewed)["certificates"][0]["serial"];
   auto link = get("/v1/pki/linkage/" + old_sig, verifier_);
   ASSERT_EQ(link.result_int(), 200) << link.body();
@@ -264,9 +283,28 @@ TEST_F(PkiE2E, HandoverRelocationRevocationRenewalAndLinkage) {
   EXPECT_EQ(body(get("/v1/pki/linkage/" + new_sig, verifier_))["next"], nullptr);
   EXPECT_EQ(get("/v1/pki/linkage/" + old_sig, unregistered_).result_int(), 403);
 
-  // The new certificate as a verifier fetches it (PEM): its otherName values, read by Python's
-  // cryptography, are the register's basic four with the new address.
-  auto pem = get("/v1/pki/certificates/" + new_sig, verifier_, "application/x-pem-file");
+  // A verifier fetching by serial learns the status and the linkage, never the certificate (its
+  // subjectAltName is the holder's new name and address): that takes the holder's consent.
+  for (const std::string accept : {"", "application/x-pem-file", "application/pkix-cert"}) {
+    auto status = get("/v1/pki/certificates/" + new_sig, verifier_, accept);
+    ASSERT_EQ(status.result_int(), 200) << status.body();
+    EXPECT_EQ(status[bhttp::field::content_type], "application/json");
+    const json j = body(status);
+    EXPECT_EQ(j["serial"], new_sig);
+    EXPECT_EQ(j["kind"], "signature");
+    EXPECT_EQ(j["status"], "good");
+    EXPECT_EQ(j["next"], nullptr);
+    for (const char* hidden : {"der", "pem", "subject", "card_id", "resident_code"}) EXPECT_FALSE(j.contains(hidden)) << hidden;
+    EXPECT_EQ(status.body().find("永田町"), std::string::npos);
+  }
+  auto old_status = body(get("/v1/pki/certificates/" + old_sig, verifier_));
+  EXPECT_EQ(old_status["status"], "revoked");
+  EXPECT_EQ(old_status["reason"], "affiliationChanged");
+  EXPECT_EQ(old_status["next"], new_sig);
+
+  // The new certificate as the holder's municipality fetches it (PEM): its otherName values, read
+  // by Python's cryptography, are the register's basic four with the new address.
+  auto pem = get("/v1/pki/certificates/" + new_sig, chiyoda_, "application/x-pem-file");
   ASSERT_EQ(pem.result_int(), 200) << pem.body();
   write_file(file("new-sig.pem"), pem.body());
   const std::string script = file("basic_four.py");
@@ -318,15 +356,20 @@ print(json.dumps(out, ensure_ascii=False))
   auto vfy_auth2 = shell("vfychain -d sql:" + nss + " -u 0 -a " + file("auth.pem"));
   EXPECT_EQ(vfy_auth2.exit_code, 0) << vfy_auth2.out;
 
-  // The consent flow: the holder signs the verifier's challenge with the new signature key.
+  // The consent flow: the holder signs the verifier's challenge with the old signature key (the
+  // certificate the verifier knows); the answer is the latest basic four and the newest
+  // certificate along the linkage.
   auto ch = post("/v1/pki/consent/challenges", "", verifier_);
   ASSERT_EQ(ch.result_int(), 201) << ch.body();
   const std::string challenge = pki::base64_decode(body(ch)["challenge"].get<std::string>()).value();
-  json consent = {{"challenge_id", body(ch)["challenge_id"]}, {"serial", new_sig},
-                  {"signature", pki::base64_encode(sig2.sign(challenge))}};
+  json consent = {{"challenge_id", body(ch)["challenge_id"]}, {"serial", old_sig},
+                  {"signature", pki::base64_encode(sig.sign(challenge))}};
   auto given = post("/v1/pki/consent/basic-four", consent.dump(), verifier_);
   ASSERT_EQ(given.result_int(), 200) << given.body();
   EXPECT_EQ(body(given)["basic_four"]["address"], "東京都千代田区永田町一丁目7番1号");
+  ASSERT_TRUE(body(given)["latest_certificate"].is_object()) << given.body();
+  EXPECT_EQ(body(given)["latest_certificate"]["serial"], new_sig);
+  EXPECT_EQ(body(given)["latest_certificate"]["pem"], pem.body());
   EXPECT_EQ(post("/v1/pki/consent/basic-four", consent.dump(), verifier_).result_int(), 409);  // used once
   auto ch2 = post("/v1/pki/consent/challenges", "", verifier_);
   json forged = {{"challenge_id", body(ch2)["challenge_id"]}, {"serial", new_sig},
@@ -337,7 +380,7 @@ print(json.dumps(out, ensure_ascii=False))
   int by_verifier = 0;
   for (const auto& p : provisions["provisions"])
     if (p["agency_name"] == "Bank") ++by_verifier;
-  EXPECT_EQ(by_verifier, 2) << provisions.dump();  // the PEM fetch and the consent
+  EXPECT_EQ(by_verifier, 1) << provisions.dump();  // the consent; status reads provide nothing personal
 }
 
 TEST_F(PkiE2E, CardLossDeathAndRequestsRevokeWithTheirReasons) {
@@ -348,16 +391,33 @@ TEST_F(PkiE2E, CardLossDeathAndRequestsRevokeWithTheirReasons) {
   save_certificate(certs["signature"]["serial"], "lost-sig.pem");
   save_certificate(certs["authentication"]["serial"], "lost-auth.pem");
   // Smartphone certificates, authorised by the card, under their own policies.
+  // The phone's keys sign requests over the CA's challenge; the holder authorises them with the
+  // card's authentication key.
   const CardKey phone_sig = CardKey::make(), phone_auth = CardKey::make();
-  auto phone = post("/v1/cards/" + card + "/smartphone-certificates",
-                    json{{"public_keys", {{"signature", phone_sig.public_pem}, {"authentication", phone_auth.public_pem}}}}
-                        .dump(),
-                    chiyoda_);
+  const json ic = issuance_challenge(card);
+  const std::string challenge = ic["challenge"];
+  const pki::testing::RequestSpec sig_spec{phone_sig.key.get(), nullptr, challenge},
+      auth_spec{phone_auth.key.get(), nullptr, challenge};
+  const std::string authorised = auth.sign(pki::CertificateAuthority::authorisation_message(
+      challenge, pki::testing::request_der(sig_spec), pki::testing::request_der(auth_spec)));
+  json phone_request = {{"challenge_id", ic["challenge_id"]},
+                        {"requests", {{"signature", pki::testing::request_pem(sig_spec)},
+                                      {"authentication", pki::testing::request_pem(auth_spec)}}},
+                        {"authorisation", pki::base64_encode(authorised)}};
+  auto phone = post("/v1/cards/" + card + "/smartphone-certificates", phone_request.dump(), chiyoda_);
   ASSERT_EQ(phone.result_int(), 201) << phone.body();
+  // The same requests again: the challenge is spent.
+  auto replayed = post("/v1/cards/" + card + "/smartphone-certificates", phone_request.dump(), chiyoda_);
+  EXPECT_EQ(replayed.result_int(), 409) << replayed.body();
   const json phone_certs = body(phone)["certificates"];
   ASSERT_EQ(phone_certs.size(), 2u);
-  for (const auto& c : phone_certs) EXPECT_EQ(c["device"], "smartphone");
-  save_certificate(phone_certs[0]["serial"], "phone.pem");
+  std::map<std::string, std::string> phone_serial;
+  for (const auto& c : phone_certs) {
+    EXPECT_EQ(c["device"], "smartphone");
+    phone_serial[c["kind"]] = c["serial"];
+  }
+  ASSERT_EQ(phone_serial.size(), 2u);
+  save_certificate(phone_serial.at("signature"), "phone.pem");
   auto policy = shell("openssl x509 -noout -text -in " + file("phone.pem"));
   EXPECT_NE(policy.out.find("Policy: 1.2.392.200149.8.5.1.1.30"), std::string::npos) << policy.out;
   ASSERT_EQ(post("/v1/cards/" + card + "/report-lost", R"({"reason":"stolen"})", call_centre_).result_int(), 200);
@@ -375,7 +435,7 @@ TEST_F(PkiE2E, CardLossDeathAndRequestsRevokeWithTheirReasons) {
   // A child of 10: an authentication certificate only; a request revokes it; death revokes all.
   const CardKey auth3 = CardKey::make(), ignored = CardKey::make();
   std::string child;
-  resident_with_card("pki-3", "2016-05-05", &ignored, auth3, &child);
+  resident_with_card("pki-3", Date::today().add_years(-10).add_days(-30).to_iso(), &ignored, auth3, &child);
   auto child_certs = certificates(child);
   ASSERT_EQ(child_certs.size(), 1u);
   ASSERT_EQ(child_certs.count("authentication"), 1u);
@@ -393,7 +453,11 @@ TEST_F(PkiE2E, CardLossDeathAndRequestsRevokeWithTheirReasons) {
   json death = {{"event_id", "pki-4-death"}, {"type", "death"}, {"date", Date::today().to_iso()},
                 {"resident_code", adult}};
   ASSERT_EQ(post("/v1/municipalities/131016/events", death.dump(), chiyoda_).result_int(), 201);
-  for (const auto& [kind, c] : certificates(adult)) {
+  const auto after_death = certificates(adult);
+  ASSERT_EQ(after_death.size(), 2u);
+  ASSERT_EQ(after_death.count("signature"), 1u);
+  ASSERT_EQ(after_death.count("authentication"), 1u);
+  for (const auto& [kind, c] : after_death) {
     EXPECT_EQ(c["status"], "revoked") << kind;
     EXPECT_EQ(c["reason"], "cessationOfOperation") << kind;
   }
@@ -443,7 +507,10 @@ TEST_F(PkiE2E, AccessRulesAndBadInput) {
                                                    {{"Content-Type", "application/ocsp-request"}});
   EXPECT_EQ(malformed.result_int(), 200);
   EXPECT_EQ(malformed.body(), std::string("\x30\x03\x0a\x01\x01", 5));
-  EXPECT_EQ(Client(server_->port()).get("/ocsp/not-base64!").result_int(), 200);
+  auto malformed_get = Client(server_->port()).get("/ocsp/not-base64!");
+  EXPECT_EQ(malformed_get.result_int(), 200);
+  EXPECT_EQ(malformed_get[bhttp::field::content_type], "application/ocsp-response");
+  EXPECT_EQ(malformed_get.body(), std::string("\x30\x03\x0a\x01\x01", 5));  // malformedRequest
   EXPECT_EQ(Client(server_->port()).get("/crl/nothing.crl").result_int(), 404);
 }
 

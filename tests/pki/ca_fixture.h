@@ -1,16 +1,13 @@
-// A CA attached to a real registry and card system (tests/card/fixture.h) on a fresh SQLite
-// database, with encrypted key files and the card fixture's injected "today" as its clock (noon in
-// Japan). For the revocation table: issue a card with certificates, change something, and compare
-// every certificate's state before and after.
+// A CA over the card fixture (tests/card/fixture.h): a fresh data directory with a registry, a card
+// system and a JPKI CA attached to both, as `jlis serve` assembles them; "today" is the CA's own
+// today (its clock is injectable through now_).
 #pragma once
 
-#include <map>
-#include <string>
+#include <future>
+#include <thread>
 
 #include "../card/fixture.h"
-#include "numbering/numbering.h"
 #include "pki/ca.h"
-#include "pki/ca_internal.h"
 #include "pki/openssl.h"
 
 namespace jlis::pki::testing {
@@ -19,106 +16,64 @@ class CaTest : public card::testing::CardTest {
  protected:
   void SetUp() override {
     CardTest::SetUp();
-    {
-      auto conn = db_->connect().value();
-      Status s = CertificateAuthority::migrate(*conn);
-      ASSERT_TRUE(s.is_ok()) << s.to_string();
-      ASSERT_TRUE(numbering::Numbering::migrate(*conn).is_ok());
-    }
-    // The registry again, with the numbering component (resident-code changes need it).
-    cards_.reset();
-    registry_.reset();
-    ASSERT_TRUE(numbering::Numbering::create_key_file(dir_.string()).is_ok());
-    numbering_ = numbering::Numbering::open(dir_.string()).value();
-    registry_ = std::make_unique<registry::Registry>(*pool_, *writer_, card::testing::reference(), numbering_.get());
-    card::CardSystemOptions card_options;
-    card_options.clock = [this] { return today_; };
-    cards_ = std::make_unique<card::CardSystem>(*pool_, *writer_, *registry_, card_options);
-    cards_->attach(*registry_);
+    now_ = static_cast<int64_t>(std::time(nullptr));
+    today_ = Date::from_days((now_ + 9 * 3600) / 86400);
     CaInitOptions init;
-    init.keys.passphrase = "test passphrase";
+    init.keys.passphrase = "a test passphrase";
     Status s = CertificateAuthority::init(dir_.string(), init);
     ASSERT_TRUE(s.is_ok()) << s.to_string();
+    auto conn = db_->connect().value();
+    ASSERT_TRUE(CertificateAuthority::migrate(*conn).is_ok());
     CaOptions options;
-    options.clock = [this] { return start_of_day_jst(today_) + 12 * 3600 + seconds_; };
-    ca_ = CertificateAuthority::open(dir_.string(), *pool_, *writer_, *registry_, {"test passphrase", ""}, options)
+    options.clock = [this] { return now_.load(); };
+    ca_ = CertificateAuthority::open(dir_.string(), *pool_, *writer_, *registry_, {"a test passphrase", ""}, options)
               .value();
     ca_->attach(*registry_, *cards_);
+    ASSERT_TRUE(ca_->load_keys().is_ok());
   }
   void TearDown() override {
     ca_.reset();
-    cards_.reset();
-    registry_.reset();
-    numbering_.reset();
     CardTest::TearDown();
   }
 
-  // Fresh RSA-2048 key pairs, as a card (or a smartphone) generates them.
-  struct Keys {
-    EvpPkeyPtr signature = generate_rsa(2048).value();
-    EvpPkeyPtr authentication = generate_rsa(2048).value();
-    card::CardKeys pems() const {
-      return {public_key_pem(signature.get()).value(), public_key_pem(authentication.get()).value()};
-    }
-  };
+  // A fresh key pair "generated on the card", its public half as PEM.
+  static std::string new_key_pem(EvpPkeyPtr* keep = nullptr) {
+    auto key = generate_rsa(2048).value();
+    std::string pem = public_key_pem(key.get()).value();
+    if (keep) *keep = std::move(key);
+    return pem;
+  }
+  // A produced (shipped) card of `resident`.
+  std::string shipped(const registry::Resident& r) { return produced(accepted(request(r.resident_code)).application_id); }
 
-  // Hands a new card over with certificate keys; answers its id.
-  std::string card_with_certificates(const registry::Resident& r, const Keys& keys) {
-    std::string id = produced(accepted(request(r.resident_code)).application_id);
-    auto card = cards_->handover(municipality(r.municipality_code.str().c_str()), id, true, keys.pems());
-    EXPECT_TRUE(card.ok()) << card.status().to_string();
-    return id;
+  // Holds the writer busy until release(): jobs queued meanwhile run together in the next batch.
+  void hold_writer() {
+    release_ = std::promise<void>();
+    held_ = writer_->enqueue({[f = release_.get_future().share()](store::Connection&) {
+      f.wait();
+      return Status::ok();
+    }});
+    wait_queued(0);  // the writer has taken the holding job
   }
-  std::vector<CertificateRecord> smartphone(const std::string& card_id, const Keys& keys,
-                                            const char* municipality_code = card::testing::kChiyoda) {
-    auto out = ca_->issue_smartphone(municipality(municipality_code), card_id, keys.pems());
-    EXPECT_TRUE(out.ok()) << out.status().to_string();
-    return out.ok() ? *out : std::vector<CertificateRecord>{};
+  void release() {
+    release_.set_value();
+    held_.wait();
+  }
+  // Polls (generously bounded) until `n` jobs wait in the writer's queue.
+  void wait_queued(size_t n) {
+    for (int i = 0; i < 10000 && writer_->queued() != n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_EQ(writer_->queued(), n);
   }
 
-  // "device/kind" → "status reason revoked_at" of every certificate, by serial.
-  struct State {
-    std::string what;    // "card/signature"
-    std::string status;  // as CertificateRecord::status
-    std::string reason;  // RFC 5280 name, or "" when not revoked
-    int64_t revoked_at = 0;
-    bool operator==(const State&) const = default;
-  };
-  std::map<std::string, State> certificates() {
-    std::map<std::string, State> out;
-    auto conn = pool_->acquire().value();
-    const int64_t now = start_of_day_jst(today_) + 12 * 3600 + seconds_;
-    EXPECT_TRUE(conn->query(std::string("SELECT ") + kCertificateColumns + " FROM pki_certificates", {},
-                            [&](const store::Row& r) {
-                              CertificateRecord c = read_certificate(r);
-                              out[c.serial] = {std::string(device_name(c.device)) + "/" +
-                                                   std::string(kind_name(c.kind)),
-                                               std::string(c.status(now)),
-                                               c.revoked_at ? std::string(reason_name(c.reason)) : "",
-                                               c.revoked_at.value_or(0)};
-                              return true;
-                            })
-                    .is_ok());
-    return out;
+  int64_t good_certificates_of_card(const std::string& card_id) {
+    return count("SELECT COUNT(*) FROM pki_certificates WHERE card_id = '" + card_id +
+                 "' AND revoked_at IS NULL AND not_after >= " + std::to_string(now_.load()));
   }
-  // The certificates whose state differs between two snapshots (new ones included), as
-  // "device/kind status reason".
-  static std::multiset<std::string> changed(const std::map<std::string, State>& before,
-                                            const std::map<std::string, State>& after) {
-    std::multiset<std::string> out;
-    for (const auto& [serial, s] : after) {
-      auto it = before.find(serial);
-      if (it != before.end() && it->second == s) continue;
-      out.insert(s.what + " " + s.status + (s.reason.empty() ? "" : " " + s.reason) +
-                 (it == before.end() ? " (new)" : ""));
-    }
-    return out;
-  }
-  int64_t now() const { return start_of_day_jst(today_) + 12 * 3600 + seconds_; }
 
-  int64_t seconds_ = 0;  // added to noon of today_
-  std::unique_ptr<numbering::Numbering> numbering_;
+  std::atomic<int64_t> now_{0};
   std::unique_ptr<CertificateAuthority> ca_;
+  std::promise<void> release_;
+  store::Writer::Ticket held_;
 };
 
 }  // namespace jlis::pki::testing

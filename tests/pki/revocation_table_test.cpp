@@ -8,7 +8,7 @@
 #include <fstream>
 #include <set>
 
-#include "ca_fixture.h"
+#include "table_fixture.h"
 #include "common/digest.h"
 
 namespace jlis::pki::testing {
@@ -31,10 +31,10 @@ std::string sign(EVP_PKEY* key, const std::string& challenge_base64) {
   return base64_encode(sig);
 }
 
-class RevocationTable : public CaTest {
+class RevocationTable : public TableCaTest {
  protected:
   void SetUp() override {
-    CaTest::SetUp();
+    TableCaTest::SetUp();
     resident_ = born("r1", "1990-04-01");
     card_ = card_with_certificates(resident_, card_keys_);
     ASSERT_EQ(certificates().size(), 2u);

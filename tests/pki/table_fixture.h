@@ -1,0 +1,124 @@
+// A CA attached to a real registry and card system (tests/card/fixture.h) on a fresh SQLite
+// database, with encrypted key files and the card fixture's injected "today" as its clock (noon in
+// Japan). For the revocation table: issue a card with certificates, change something, and compare
+// every certificate's state before and after.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "../card/fixture.h"
+#include "numbering/numbering.h"
+#include "pki/ca.h"
+#include "pki/ca_internal.h"
+#include "pki/openssl.h"
+
+namespace jlis::pki::testing {
+
+class TableCaTest : public card::testing::CardTest {
+ protected:
+  void SetUp() override {
+    CardTest::SetUp();
+    {
+      auto conn = db_->connect().value();
+      Status s = CertificateAuthority::migrate(*conn);
+      ASSERT_TRUE(s.is_ok()) << s.to_string();
+      ASSERT_TRUE(numbering::Numbering::migrate(*conn).is_ok());
+    }
+    // The registry again, with the numbering component (resident-code changes need it).
+    cards_.reset();
+    registry_.reset();
+    ASSERT_TRUE(numbering::Numbering::create_key_file(dir_.string()).is_ok());
+    numbering_ = numbering::Numbering::open(dir_.string()).value();
+    registry_ = std::make_unique<registry::Registry>(*pool_, *writer_, card::testing::reference(), numbering_.get());
+    card::CardSystemOptions card_options;
+    card_options.clock = [this] { return today_; };
+    cards_ = std::make_unique<card::CardSystem>(*pool_, *writer_, *registry_, card_options);
+    cards_->attach(*registry_);
+    CaInitOptions init;
+    init.keys.passphrase = "test passphrase";
+    Status s = CertificateAuthority::init(dir_.string(), init);
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+    CaOptions options;
+    options.clock = [this] { return start_of_day_jst(today_) + 12 * 3600 + seconds_; };
+    ca_ = CertificateAuthority::open(dir_.string(), *pool_, *writer_, *registry_, {"test passphrase", ""}, options)
+              .value();
+    ca_->attach(*registry_, *cards_);
+  }
+  void TearDown() override {
+    ca_.reset();
+    cards_.reset();
+    registry_.reset();
+    numbering_.reset();
+    CardTest::TearDown();
+  }
+
+  // Fresh RSA-2048 key pairs, as a card (or a smartphone) generates them.
+  struct Keys {
+    EvpPkeyPtr signature = generate_rsa(2048).value();
+    EvpPkeyPtr authentication = generate_rsa(2048).value();
+    card::CardKeys pems() const {
+      return {public_key_pem(signature.get()).value(), public_key_pem(authentication.get()).value()};
+    }
+  };
+
+  // Hands a new card over with certificate keys; answers its id.
+  std::string card_with_certificates(const registry::Resident& r, const Keys& keys) {
+    std::string id = produced(accepted(request(r.resident_code)).application_id);
+    auto card = cards_->handover(municipality(r.municipality_code.str().c_str()), id, true, keys.pems());
+    EXPECT_TRUE(card.ok()) << card.status().to_string();
+    return id;
+  }
+  std::vector<CertificateRecord> smartphone(const std::string& card_id, const Keys& keys,
+                                            const char* municipality_code = card::testing::kChiyoda) {
+    auto out = ca_->issue_smartphone(municipality(municipality_code), card_id, keys.pems());
+    EXPECT_TRUE(out.ok()) << out.status().to_string();
+    return out.ok() ? *out : std::vector<CertificateRecord>{};
+  }
+
+  // "device/kind" → "status reason revoked_at" of every certificate, by serial.
+  struct State {
+    std::string what;    // "card/signature"
+    std::string status;  // as CertificateRecord::status
+    std::string reason;  // RFC 5280 name, or "" when not revoked
+    int64_t revoked_at = 0;
+    bool operator==(const State&) const = default;
+  };
+  std::map<std::string, State> certificates() {
+    std::map<std::string, State> out;
+    auto conn = pool_->acquire().value();
+    const int64_t now = start_of_day_jst(today_) + 12 * 3600 + seconds_;
+    EXPECT_TRUE(conn->query(std::string("SELECT ") + kCertificateColumns + " FROM pki_certificates", {},
+                            [&](const store::Row& r) {
+                              CertificateRecord c = read_certificate(r);
+                              out[c.serial] = {std::string(device_name(c.device)) + "/" +
+                                                   std::string(kind_name(c.kind)),
+                                               std::string(c.status(now)),
+                                               c.revoked_at ? std::string(reason_name(c.reason)) : "",
+                                               c.revoked_at.value_or(0)};
+                              return true;
+                            })
+                    .is_ok());
+    return out;
+  }
+  // The certificates whose state differs between two snapshots (new ones included), as
+  // "device/kind status reason".
+  static std::multiset<std::string> changed(const std::map<std::string, State>& before,
+                                            const std::map<std::string, State>& after) {
+    std::multiset<std::string> out;
+    for (const auto& [serial, s] : after) {
+      auto it = before.find(serial);
+      if (it != before.end() && it->second == s) continue;
+      out.insert(s.what + " " + s.status + (s.reason.empty() ? "" : " " + s.reason) +
+                 (it == before.end() ? " (new)" : ""));
+    }
+    return out;
+  }
+  int64_t now() const { return start_of_day_jst(today_) + 12 * 3600 + seconds_; }
+
+  int64_t seconds_ = 0;  // added to noon of today_
+  std::unique_ptr<numbering::Numbering> numbering_;
+  std::unique_ptr<CertificateAuthority> ca_;
+};
+
+}  // namespace jlis::pki::testing
