@@ -77,6 +77,9 @@ struct SqliteOptions {
   std::vector<std::pair<std::string, std::string>> attach = {};  // alias, path
   bool synchronous_full = false;
   int64_t cache_mib = 1024;  // page cache per connection; pages are only allocated as used
+  // How long a statement waits for another connection's (or process's) write lock before it fails
+  // with Code::unavailable.
+  int busy_timeout_ms = 10000;
 };
 Result<std::unique_ptr<Database>> open_sqlite(const std::string& path, SqliteOptions options = {});
 

@@ -138,7 +138,7 @@ class SqliteDatabase final : public Database {
     DbPtr db(raw);
     if (rc != SQLITE_OK)
       return unavailable("cannot open database " + path_ + ": " + sqlite3_errstr(rc));
-    sqlite3_busy_timeout(db.get(), 10000);
+    sqlite3_busy_timeout(db.get(), options_.busy_timeout_ms);
     sqlite3_extended_result_codes(db.get(), 1);
     auto conn = std::make_unique<SqliteConnection>(std::move(db));
     std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=" +

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "../http/client.h"
+#include "card/validity.h"
+#include "common/date.h"
 #include "jlis_process.h"
 
 namespace jlis::e2e {
@@ -91,11 +93,19 @@ TEST_F(CardE2E, ApplicationProductionHandoverSuspensionAndLoss) {
   EXPECT_EQ(body(post("/v1/cards/" + card + "/resume", "", call_centre_))["status"], "active");
   auto lost = post("/v1/cards/" + card + "/report-lost", R"({"reason":"stolen"})", call_centre_);
   ASSERT_EQ(lost.result_int(), 200) << lost.body();
-  EXPECT_NE(body(lost)["status"], "active");
+  EXPECT_EQ(body(lost)["status"], "lost");  // invalid at once and for good
   EXPECT_EQ(post("/v1/cards/" + card + "/resume", "", call_centre_).result_int(), 409);
   auto shown = get("/v1/cards/" + card, chiyoda_);
   ASSERT_EQ(shown.result_int(), 200);
-  EXPECT_GE(body(shown)["history"].size(), 4u);
+  EXPECT_EQ(body(shown)["status"], "lost");
+  // The history is every step, once each, in order (the refused attempts left none).
+  const json shown_card = body(shown);
+  std::vector<std::string> actions;
+  for (const auto& h : shown_card["history"]) actions.push_back(h["action"]);
+  EXPECT_EQ(actions, (std::vector<std::string>{"produced", "shipped", "handed_over", "suspended", "resumed",
+                                               "reported_lost"}))
+      << shown.body();
+  EXPECT_EQ(shown_card["history"].back()["note"], "stolen");
   EXPECT_EQ(post("/v1/cards/" + card + "/fly", "", call_centre_).result_int(), 404);
 }
 
@@ -112,10 +122,51 @@ TEST_F(CardE2E, InvalidApplicationsAreRejectedWithTheirReason) {
   EXPECT_EQ(get("/v1/cards/applications/999999", chiyoda_).result_int(), 404);
 }
 
-TEST_F(CardE2E, ExpiryNoticesAreACsvForTheMonth) {
-  auto notices = jlis({"cards", "notices", "--data", dir_, "--month", "2030-01"});
+TEST_F(CardE2E, ExpiryNoticesOfMonthMListTheActiveCardsExpiringInMonthMPlus2OnceEach) {
+  // `jlis serve` and `jlis cards produce` run on today's date; everything here is relative to it.
+  // A holder who turns 40 on the 1st of next month: an adult card, valid through the 10th birthday
+  // after the production day (validity.h).
+  const Date today = Date::today();
+  const Date next_month = card::add_months(Date::from_ymd(today.year(), today.month(), 1).value(), 1);
+  const Date birth = Date::from_ymd(next_month.year() - 40, next_month.month(), 1).value();
+  json e = {{"event_id", "card-e2e-notice"}, {"type", "birth"}, {"date", birth.to_iso()},
+            {"person", {{"name", "石田　陽菜"}, {"name_kana", "イシダ　ヒナ"}, {"date_of_birth", birth.to_iso()},
+                        {"sex", "female"}, {"address", "東京都千代田区丸の内一丁目9番9号"}}}};
+  auto born = post("/v1/municipalities/131016/events", e.dump(), chiyoda_);
+  ASSERT_EQ(born.result_int(), 201) << born.body();
+  const std::string resident = body(born)["resident_code"];
+  auto applied = post("/v1/cards/applications",
+                      json{{"resident_code", resident}, {"channel", "window"}, {"photo", true}}.dump(), chiyoda_);
+  ASSERT_EQ(applied.result_int(), 201) << applied.body();
+  ASSERT_EQ(jlis({"cards", "produce", "--data", dir_}).exit_code, 0);
+  const std::string card = body(get("/v1/cards/applications/" +
+                                        std::to_string(body(applied)["application_id"].get<int64_t>()), chiyoda_))["card_id"];
+  ASSERT_EQ(post("/v1/cards/" + card + "/handover", R"({"identity_checked":true})", chiyoda_).result_int(), 200);
+
+  const Date expires = Date::from_ymd(next_month.year() + 9, next_month.month(), 1).value();  // turning 49
+  EXPECT_EQ(body(get("/v1/cards/" + card, chiyoda_))["expires_on"], expires.to_iso());
+  auto month_of = [](Date d) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%04d-%02d", d.year(), d.month());
+    return std::string(buf);
+  };
+  const std::string header = "card_id,resident_code,municipality_code,expires_on,kind,name,address,email\n";
+  // Month M = two months before the expiry: exactly this card's letter.
+  const std::string month = month_of(card::add_months(expires, -2));
+  auto notices = jlis({"cards", "notices", "--data", dir_, "--month", month});
   ASSERT_EQ(notices.exit_code, 0) << notices.err;
-  EXPECT_EQ(notices.out.rfind("card_id,", 0), 0u) << notices.out;
+  EXPECT_EQ(notices.out, header + card + "," + resident + ",131016," + expires.to_iso() +
+                             ",letter,石田　陽菜,東京都千代田区丸の内一丁目9番9号,\n");
+  // Run again: already noticed, no second row.
+  auto again = jlis({"cards", "notices", "--data", dir_, "--month", month});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out, header);
+  // The months around it do not cover this expiry.
+  for (int shift : {-3, -1}) {
+    auto other = jlis({"cards", "notices", "--data", dir_, "--month", month_of(card::add_months(expires, shift))});
+    ASSERT_EQ(other.exit_code, 0) << other.err;
+    EXPECT_EQ(other.out, header) << shift;
+  }
   EXPECT_EQ(jlis({"cards", "notices", "--data", dir_, "--month", "2030-1"}).exit_code, 1);
 }
 

@@ -181,11 +181,16 @@ TEST_F(RegistryE2E, AgenciesReadForAGrantedPurposeAndEveryProvisionIsDisclosed) 
   auto disclosed = get("/v1/residents/" + code + "/provisions", chiyoda_);
   ASSERT_EQ(disclosed.result_int(), 200);
   json list = body(disclosed)["provisions"];
-  ASSERT_GE(list.size(), 3u);
+  // Exactly one provision per successful read (the read, the history, the search that found the
+  // resident), in order; the refused reads above recorded nothing.
+  ASSERT_EQ(list.size(), 3u) << list.dump();
   EXPECT_EQ(list[0]["agency_name"], "日本年金機構");
   EXPECT_EQ(list[0]["purpose"], "pension");
   EXPECT_EQ(list[0]["request_id"], read["X-Request-Id"]);
   EXPECT_EQ(list[1]["purpose"], "benefit");
+  EXPECT_EQ(list[1]["request_id"], history["X-Request-Id"]);
+  EXPECT_EQ(list[2]["purpose"], "pension");
+  EXPECT_EQ(list[2]["request_id"], search["X-Request-Id"]);
 }
 
 TEST_F(RegistryE2E, SearchValidatesItsInput) {

@@ -136,10 +136,17 @@ TEST_F(RegistryTest, AGeneratedPopulationIsRealisticAndBuiltFromEvents) {
     ASSERT_TRUE(h.ok());
     EXPECT_EQ(nlohmann::json::parse(h->back().resident_json), to_json(r));
   }
-  // The same seed again is replayed by the idempotency keys, not applied twice.
+  // The same seed again is replayed by the idempotency keys, not applied twice: every event of the
+  // rerun is answered as before (none refused: a refusal is not a replay) and nothing is added.
+  const int64_t history_rows = count("SELECT COUNT(*) FROM change_events");
+  ASSERT_EQ(history_rows, report->events);
   auto again = generate_population(*registry_, JLIS_REFERENCE_DIR, options);
   ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->refused, 0) << again->first_refusal;
+  EXPECT_EQ(again->residents, 3000);
+  EXPECT_EQ(again->events, report->events);
   EXPECT_EQ(count("SELECT COUNT(*) FROM residents"), 3000);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM change_events"), history_rows);
 }
 
 }  // namespace

@@ -1,0 +1,113 @@
+// `jlis` refuses unknown and contradictory options in every subcommand: a message on stderr, a
+// non-zero exit, and nothing written to the data directory.
+#include <set>
+
+#include "jlis_process.h"
+#include "store/database.h"
+
+namespace jlis::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CliRefusals : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = (fs::temp_directory_path() / ("jlis-e2e-cli-refusals-" + std::to_string(::getpid()))).string();
+    fs::remove_all(dir_);
+    ASSERT_EQ(jlis({"init", "--data", dir_}).exit_code, 0);
+    ASSERT_EQ(jlis({"municipality", "token", "--data", dir_, "--code", "131016"}).exit_code, 0);
+    ASSERT_EQ(jlis({"population", "generate", "--data", dir_, "--count", "20", "--seed", "5"}).exit_code, 0);
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+  // Every row count of every table of both databases, and the names of the files in the data
+  // directory (a refused `ca init` must not leave a pki/ behind, a refused export no file).
+  static std::string fingerprint() {
+    std::string out;
+    for (const char* file : {"jlis.db", "audit.db"}) {
+      auto db = store::open_sqlite((fs::path(dir_) / file).string()).value();
+      auto conn = db->connect().value();
+      std::vector<std::string> tables;
+      EXPECT_TRUE(conn->query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", {},
+                              [&](const store::Row& r) {
+                                tables.push_back(r.text(0));
+                                return true;
+                              }).is_ok());
+      for (const auto& t : tables)
+        out += std::string(file) + ":" + t + "=" +
+               std::to_string(conn->query_int64("SELECT COUNT(*) FROM \"" + t + "\"").value().value_or(-1)) + "\n";
+    }
+    std::set<std::string> names;
+    for (const auto& e : fs::recursive_directory_iterator(dir_)) {
+      const std::string name = e.path().filename().string();
+      if (name.find("-wal") == std::string::npos && name.find("-shm") == std::string::npos)
+        names.insert(fs::relative(e.path(), dir_).string());
+    }
+    for (const auto& n : names) out += n + "\n";
+    return out;
+  }
+
+  // Runs a command that must be refused with a message containing `expect`.
+  static void refused(const std::vector<std::string>& args, const std::string& expect) {
+    std::string shown;
+    for (const auto& a : args) shown += a + " ";
+    const std::string before = fingerprint();
+    auto r = jlis(args);
+    EXPECT_NE(r.exit_code, 0) << shown;
+    EXPECT_NE(r.err.find(expect), std::string::npos) << shown << "\nstderr: " << r.err;
+    EXPECT_EQ(fingerprint(), before) << shown << " wrote to the data directory";
+  }
+
+  static inline std::string dir_;
+};
+
+TEST_F(CliRefusals, EverySubcommandRefusesAnUnknownOptionWithAMessageAndWritesNothing) {
+  const std::string out_file = (fs::path(dir_) / "export.csv").string();
+  const std::vector<std::vector<std::string>> commands = {
+      {"init", "--data", dir_},
+      {"serve", "--data", dir_, "--listen", "127.0.0.1:0"},
+      {"population", "generate", "--data", dir_, "--count", "5"},
+      {"ca", "init", "--data", dir_},
+      {"ca", "crl", "--data", dir_},
+      {"verifier", "add", "--data", dir_, "--name", "shop"},
+      {"verifier", "list", "--data", dir_},
+      {"agency", "add", "--data", dir_, "--name", "国税庁", "--purposes", "tax"},
+      {"agency", "list", "--data", dir_},
+      {"municipality", "token", "--data", dir_, "--code", "131024"},
+      {"token", "create", "--data", dir_, "--role", "operator"},
+      {"cards", "produce", "--data", dir_},
+      {"cards", "notices", "--data", dir_, "--month", "2031-01"},
+      {"stats", "migration", "--data", dir_, "--month", "2025-01"},
+      {"residents", "export", "--data", dir_, "--output", out_file},
+      {"residents", "new-code", "--data", dir_, "--resident", "00000000019"},
+      {"mynumber", "reissue", "--data", dir_, "--resident", "00000000019", "--reason", "leak"},
+      {"mynumber", "letters", "--data", dir_, "--municipality", "131016", "--mark-printed"},
+  };
+  for (auto args : commands) {
+    args.push_back("--frobnicate");
+    refused(args, "frobnicate");
+    EXPECT_FALSE(fs::exists(out_file));
+  }
+  // An unexpected positional argument too.
+  refused({"token", "create", "--data", dir_, "--role", "operator", "extra"}, "extra");
+}
+
+TEST_F(CliRefusals, ContradictoryOrInvalidOptionValuesAreRefusedWithTheirReasonAndWriteNothing) {
+  ::setenv("JLIS_CA_PASSPHRASE", "correct horse battery staple", 1);
+  refused({"ca", "init", "--data", dir_, "--pkcs11-module", "/usr/lib/softhsm/libsofthsm2.so"}, "go together");
+  refused({"ca", "init", "--data", dir_, "--pkcs11-token", "jlis"}, "go together");
+  ::unsetenv("JLIS_CA_PASSPHRASE");
+  refused({"serve", "--data", dir_, "--listen", "127.0.0.1:0", "--components", "registry,bogus"}, "unknown component");
+  refused({"serve", "--data", dir_, "--listen", "127.0.0.1:0", "--components", "registry,pki"}, "no CA");
+  refused({"mynumber", "reissue", "--data", dir_, "--resident", "00000000019", "--reason", "lost"}, "leak");
+  refused({"token", "create", "--data", dir_, "--role", "agency"}, "role");
+  refused({"population", "generate", "--data", dir_, "--count", "-5"}, "count");
+  refused({"cards", "produce", "--data", dir_, "--max", "many"}, "max");
+  refused({"cards", "notices", "--data", dir_, "--month", "2031-13"}, "month");
+  refused({"agency", "add", "--data", dir_, "--name", "x", "--purposes", "Bad Purpose"}, "purpose");
+  refused({"municipality", "token", "--data", dir_, "--code", "131017"}, "local government code");
+}
+
+}  // namespace
+}  // namespace jlis::e2e
