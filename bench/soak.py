@@ -54,7 +54,10 @@ class Worker:
         self.cards = cfg["cards"][n::THREADS]
         self.card_state = {}  # card -> next action
         self.residents = cfg["lookup_codes"]
-        self.movers = cfg["event_codes"][n::THREADS]
+        # Each connection its own residents when there are enough (shared otherwise: name changes
+        # of one resident from two connections do not conflict). Cards are never shared: a
+        # connection without cards of its own skips its card actions.
+        self.movers = cfg["event_codes"][n::THREADS] or cfg["event_codes"]
         self.ocsp = cfg["ocsp_paths"]
 
     def request(self, method, path, body, token):
