@@ -3,6 +3,10 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_TEST_SECONDS ?= 20
+SOAK_SECONDS ?= 600
 DATA       ?= var/demo
 LISTEN     ?= 127.0.0.1:8080
 COUNT      ?= 100000
@@ -12,10 +16,11 @@ PACKAGES = cmake ninja-build g++ pkg-config libssl-dev libsqlite3-dev libicu-dev
            nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev \
            libp11-dev libp11-kit-dev softhsm2 openssl
 # The real clients the PKI tests run against our certificates, CRLs and OCSP responses.
-TEST_PACKAGES = gnutls-bin libnss3-tools python3-cryptography
+# clang and its runtime build the libFuzzer targets (make test runs them briefly).
+TEST_PACKAGES = gnutls-bin libnss3-tools python3-cryptography clang libclang-rt-14-dev
 BENCH_PACKAGES = wrk nginx-light curl
 
-.PHONY: all deps test-deps build run test test-fast test-asan bench-deps bench clean
+.PHONY: all deps test-deps build run test test-fast test-asan test-fuzz fuzz-build fuzz soak bench-deps bench clean
 
 all: build
 
@@ -39,8 +44,9 @@ build: deps
 run: build
 	./scripts/demo.sh $(JLIS) $(DATA) $(LISTEN) $(COUNT)
 
-# The whole suite, then again under AddressSanitizer + UndefinedBehaviorSanitizer.
-test: test-fast test-asan
+# The whole suite, then again under AddressSanitizer + UndefinedBehaviorSanitizer, then a short
+# run of each fuzz target over its seed corpus.
+test: test-fast test-asan test-fuzz
 
 test-deps: deps
 	$(call apt_install,$(TEST_PACKAGES))
@@ -53,6 +59,23 @@ test-asan: test-deps
 	cmake --build $(ASAN_BUILD)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j2
 
+# The libFuzzer targets of fuzz/ (clang, -fsanitize=fuzzer,address,undefined; docs/FUZZING.md).
+fuzz-build: test-deps
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJLIS_FUZZ=ON \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+	cmake --build $(FUZZ_BUILD) --target fuzz_all
+
+test-fuzz: fuzz-build
+	./scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_TEST_SECONDS)
+
+# Each fuzz target for FUZZ_SECONDS (make fuzz FUZZ_SECONDS=3600; FUZZ_TARGETS= picks some).
+fuzz: fuzz-build
+	./scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Ten minutes of mixed traffic against `jlis serve` at 80 % of its measured maximum (docs/PERFORMANCE.md).
+soak: build
+	./bench/soak.sh $(JLIS) $(SOAK_SECONDS)
+
 bench-deps: deps
 	$(call apt_install,$(BENCH_PACKAGES))
 
@@ -61,4 +84,4 @@ bench: bench-deps build
 	./bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -128,4 +128,18 @@ json to_json(const Card& c, Date today) {
           {"history", history}};
 }
 
+Result<CardKeys> card_keys_from_json(const json& j) {
+  if (!j.is_object()) return invalid_argument("public_keys must be an object {\"signature\", \"authentication\"}");
+  CardKeys keys;
+  for (const auto& [k, v] : j.items()) {
+    if (k != "signature" && k != "authentication")
+      return invalid_argument("unknown field '" + k + "' in public_keys (signature, authentication)");
+    if (!v.is_string() || v.get<std::string>().empty())
+      return invalid_argument("public_keys." + k + " must be a PEM public key");
+    (k == "signature" ? keys.signature : keys.authentication) = v.get<std::string>();
+  }
+  if (keys.signature.empty() && keys.authentication.empty()) return invalid_argument("public_keys is empty");
+  return keys;
+}
+
 }  // namespace jlis::card

@@ -130,6 +130,9 @@ struct CardKeys {
   std::string signature = {};
   std::string authentication = {};
 };
+// {"signature": PEM, "authentication": PEM}: the card's public keys, at least one (the signature
+// key is absent for a holder under 15). Only the shape is checked here; the CA parses them.
+Result<CardKeys> card_keys_from_json(const nlohmann::json& json);
 
 // A change to a card, as a CardListener (card_system.h) hears it.
 // The note of a suspension that also holds the smartphone certificates the card authorised.

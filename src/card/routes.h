@@ -23,9 +23,6 @@ namespace jlis::card {
 
 void add_routes(http::Server& server, CardSystem& cards, auth::Directory& directory);
 
-// {"signature": PEM, "authentication": PEM}: the card's public keys, at least one (the signature
-// key is absent for a holder under 15). Only the shape is checked here; the CA parses them.
-Result<CardKeys> card_keys_from_json(const nlohmann::json& json);
 
 // CardSystem::decorate as a registry::ResidentDecorator: adds "card_id" to resident JSON.
 registry::ResidentDecorator resident_decorator(CardSystem& cards);

@@ -65,6 +65,11 @@ struct SearchQuery {
   std::optional<Sex> sex = {};
   int limit = 20;  // 1..100
 };
+// The search as POST /v1/residents/search sends it: an object of name, name_kana, address,
+// date_of_birth (YYYY-MM-DD), sex (strings), limit (1..100) and purpose (skipped: the route reads
+// it); invalid_argument on any other field or a value of the wrong kind. Never throws
+// (search_query.cpp, which needs nothing else of the registry: the fuzz target links it alone).
+Result<SearchQuery> search_query_from_json(const nlohmann::json& json);
 struct SearchResult {
   std::vector<Resident> residents;
   bool truncated = false;  // more matched than the limit

@@ -86,7 +86,9 @@ json to_json(const Resident& r) {
   return j;
 }
 
-Result<Resident> resident_from_json(const json& j) {
+namespace {
+
+Result<Resident> resident_from_json_object(const json& j) {
   Resident r;
   JLIS_ASSIGN_OR_RETURN(r.person, [&]() -> Result<Person> {
     json p = json::object();
@@ -105,6 +107,17 @@ Result<Resident> resident_from_json(const json& j) {
   }
   r.address_abroad = j.value("address_abroad", "");
   return r;
+}
+
+}  // namespace
+
+Result<Resident> resident_from_json(const json& j) {
+  // A missing field or one of the wrong JSON type is an invalid resident, not an exception.
+  try {
+    return resident_from_json_object(j);
+  } catch (const json::exception& e) {
+    return invalid_argument(std::string("a resident must have its fields as strings: ") + e.what());
+  }
 }
 
 json to_json(const ChangeEvent& e) {

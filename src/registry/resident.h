@@ -70,6 +70,7 @@ struct ChangeEvent {
 
 // JSON forms of the API (field names as in docs/openapi.yaml).
 nlohmann::json to_json(const Resident& resident);
+// invalid_argument on a missing field or one of the wrong type; never throws.
 Result<Resident> resident_from_json(const nlohmann::json& json);
 nlohmann::json to_json(const ChangeEvent& event);
 // Validates the shape: required fields per type, no fields foreign to the type, formats.

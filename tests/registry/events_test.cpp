@@ -282,3 +282,33 @@ TEST(EventJson, EachTypeValidatesItsFields) {
 
 }  // namespace
 }  // namespace jlis::registry::testing
+
+namespace jlis::registry::testing {
+namespace {
+
+// Found by fuzz/fuzz_json_body: a resident JSON without a field threw json::out_of_range out of a
+// function that answers Result (and would end the process where nobody catches it).
+TEST(ResidentJson, AMissingOrMistypedFieldIsInvalidNotAnException) {
+  Resident r;
+  r.person.name = "佐藤　陽翔";
+  r.person.name_kana = "サトウ　ハルト";
+  r.person.address = "東京都千代田区千代田1番1号";
+  r.resident_code = ResidentCode::parse("00000000019").value();
+  r.municipality_code = LocalGovernmentCode::parse("131016").value();
+  nlohmann::json good = to_json(r);
+  ASSERT_TRUE(resident_from_json(good).ok());
+  for (const char* field : {"sex", "resident_code", "status", "municipality_code", "my_number"}) {
+    nlohmann::json j = good;
+    j.erase(field);
+    auto parsed = resident_from_json(j);
+    ASSERT_FALSE(parsed.ok()) << field;
+    EXPECT_EQ(parsed.status().code(), Code::invalid_argument) << field;
+  }
+  nlohmann::json wrong = good;
+  wrong["status"] = 7;
+  EXPECT_EQ(resident_from_json(wrong).status().code(), Code::invalid_argument);
+  EXPECT_EQ(resident_from_json(nlohmann::json::array()).status().code(), Code::invalid_argument);
+}
+
+}  // namespace
+}  // namespace jlis::registry::testing
