@@ -101,7 +101,7 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
 
   server.route("GET", "/v1/pki/certificates/{serial}", [&, now](const Request& req) {
     return with_caller(directory, req, [&](const auth::Principal& by) -> Result<Response> {
-      JLIS_ASSIGN_OR_RETURN(auto rec, ca.certificate(by, req.path_params.at("serial"), req.request_id));
+      JLIS_ASSIGN_OR_RETURN(auto rec, ca.certificate(by, req.path_params.at("serial"), req.server_request_id));
       Response r;
       if (req.header("accept").find("application/x-pem-file") != std::string::npos) {
         JLIS_ASSIGN_OR_RETURN(auto cert, x509_from_der(rec.der));
@@ -142,7 +142,7 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
     return with_caller(directory, req, [&](const auth::Principal& by) -> Result<Response> {
       auto code = ResidentCode::parse(req.path_params.at("resident_code"));
       if (!code.ok()) return invalid_argument("the resident code must be 11 digits with a valid check digit");
-      JLIS_ASSIGN_OR_RETURN(auto list, ca.certificates_of(by, *code, req.query_param("purpose"), req.request_id));
+      JLIS_ASSIGN_OR_RETURN(auto list, ca.certificates_of(by, *code, req.query_param("purpose"), req.server_request_id));
       return json_response(200, {{"certificates", certificate_list(list, now())}});
     });
   });
@@ -181,7 +181,7 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
         if (k != "challenge_id" && k != "serial" && k != "signature")
           return invalid_argument("unknown field '" + k + "' (challenge_id, serial, signature)");
       JLIS_ASSIGN_OR_RETURN(auto p, ca.consent_provision(by, body["challenge_id"], body["serial"], body["signature"],
-                                                         req.request_id));
+                                                         req.server_request_id));
       const registry::Person& person = p.resident.person;
       return json_response(200, {{"serial", p.serial},
                                  {"basic_four",
