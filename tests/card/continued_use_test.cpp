@@ -8,7 +8,11 @@ namespace {
 using registry::EventType;
 
 registry::ChangeEvent abroad(const std::string& id, const char* when, const ResidentCode& code) {
-  auto e = CardTest::event(id, EventType::move_out, when, code);
+  registry::ChangeEvent e;
+  e.event_id = id;
+  e.type = EventType::move_out;
+  e.date = date(when);
+  e.resident_code = code;
   e.to = "abroad";
   e.address_abroad = "1 Rue de Rivoli, Paris";
   return e;
