@@ -66,7 +66,11 @@ void CardSystem::attach(registry::Registry& registry) {
       JLIS_RETURN_IF_ERROR(conn.execute("UPDATE card_applications SET resident_code = ? WHERE resident_code = ?", codes).status());
       return conn.execute("UPDATE card_cards SET resident_code = ? WHERE resident_code = ?", codes).status();
     }
-    // A move abroad leaves the card as it is: cards stay usable abroad since May 2024.
+    // A move abroad keeps the card only after the holder's continued-use procedure (since May 2024).
+    if (event.type == registry::EventType::move_out && event.to == "abroad") {
+      const internal::Stamp stamp{event.date, "registry", now_iso8601(), &listeners_};
+      return internal::on_move_abroad(conn, after.resident_code, stamp);
+    }
     if (event.type != registry::EventType::death) return Status::ok();
     Status s = internal::on_death(conn, after.resident_code, {event.date, "registry", now_iso8601(), &listeners_});
     if (s.is_ok()) ++invalidated_;
@@ -84,9 +88,10 @@ Result<ApplicationOutcome> CardSystem::apply(const auth::Principal& by, const Ap
     return permission_denied("only a municipality or the card centre may submit applications");
   }
   if (req.email && !valid_email(*req.email)) return invalid_argument("email is not an e-mail address");
-  JLIS_ASSIGN_OR_RETURN(registry::Resident resident, registry_.get(req.resident_code));
-  if (by.role == Role::municipality && resident.municipality_code.str() != by.subject)
-    return permission_denied("the resident is registered in another municipality");
+  // A municipality gets the same answer for an unknown code and another municipality's resident.
+  JLIS_ASSIGN_OR_RETURN(registry::Resident resident,
+                        by.role == Role::municipality ? registry_.get_for_municipality(req.resident_code, by.subject)
+                                                      : registry_.get(req.resident_code));
   internal::Holder holder = internal::holder_of(resident);
   if (req.express == Express::returnee) {
     JLIS_ASSIGN_OR_RETURN(auto history, registry_.history(req.resident_code));
@@ -101,6 +106,16 @@ Result<ApplicationOutcome> CardSystem::apply(const auth::Principal& by, const Ap
                                                 [&](Connection& c) { return internal::apply(c, holder, req, stamp); });
   if (out.ok()) ++(out->rejection.is_ok() ? accepted_ : rejected_);
   return out;
+}
+
+Status CardSystem::request_continued_use(const auth::Principal& by, const ResidentCode& resident, Date departure_on) {
+  if (by.role != Role::municipality && by.role != Role::call_centre)
+    return permission_denied("the continued-use procedure is taken by the resident's municipality or the call centre");
+  if (by.role == Role::municipality) {
+    JLIS_RETURN_IF_ERROR(registry_.get_for_municipality(resident, by.subject).status());
+  }
+  const internal::Stamp stamp{today(), actor_of(by), now_iso8601()};
+  return writer_.run([&](Connection& c) { return internal::request_continued_use(c, resident, departure_on, stamp); });
 }
 
 Result<Application> CardSystem::application(const auth::Principal& by, int64_t id) {

@@ -45,7 +45,9 @@
 //     suspended becomes invalid ("replaced by card ...").
 //   - A death in the register invalidates the resident's shipped, active and suspended cards and
 //     cancels an application waiting for production, in the death's own transaction. A move
-//     abroad leaves the card active (continued use abroad since May 2024).
+//     abroad keeps the card only after the holder's continued-use procedure recorded on or before
+//     the move date (request_continued_use); without it the move invalidates the current cards in
+//     the move's own transaction (continued use abroad since May 2024).
 //   - A change of name or address does not touch the card here (the card face update, 券面事項
 //     変更, is the municipality's; the certificates' revocation is the CA's).
 //   - Expiry notices of month M cover the active and suspended cards expiring in month M+2, so a
@@ -170,6 +172,11 @@ class CardSystem {
   Result<Card> resume(const auth::Principal& by, const std::string& card_id);
   Result<Card> report_lost(const auth::Principal& by, const std::string& card_id, LossReason reason);
   Result<Card> return_card(const auth::Principal& by, const std::string& card_id);
+
+  // The continued-use procedure of a resident about to move abroad, taken by the resident's
+  // municipality or the call centre before departure, with the planned departure date. Without it,
+  // the move abroad invalidates the card inside the move event's transaction.
+  Status request_continued_use(const auth::Principal& by, const ResidentCode& resident, Date departure_on);
 
   // The resident's current card: active or suspended, not expired; nullopt when none.
   Result<std::optional<std::string>> current_card_id(const ResidentCode& resident);

@@ -42,6 +42,12 @@ const std::vector<store::Migration> kMigrations = {{1, R"(
     card_id TEXT NOT NULL, expires_on TEXT NOT NULL, month TEXT NOT NULL, kind TEXT NOT NULL,
     recorded_at TEXT NOT NULL,
     PRIMARY KEY (card_id, expires_on));
+)"}, {2, R"(
+  CREATE TABLE card_continued_use (
+    seq {{id}},
+    resident_code BIGINT NOT NULL, departure_on TEXT NOT NULL, requested_on TEXT NOT NULL,
+    actor TEXT NOT NULL, recorded_at TEXT NOT NULL);
+  CREATE INDEX card_continued_use_resident ON card_continued_use (resident_code, requested_on);
 )"}};
 
 namespace {
@@ -428,6 +434,37 @@ Status on_death(Connection& conn, const ResidentCode& resident, const Stamp& sta
       "UPDATE card_applications SET status = 'cancelled', reason_code = 'conflict', "
       "reason = 'the resident died before production' WHERE resident_code = ? AND status = 'accepted'",
       {code_value(resident)}).status();
+}
+
+Status request_continued_use(Connection& conn, const ResidentCode& resident, Date departure_on, const Stamp& stamp) {
+  // Checked on the writer's connection, inside the transaction that records the request.
+  std::optional<std::string> status;
+  JLIS_RETURN_IF_ERROR(conn.query("SELECT status FROM residents WHERE resident_code = ?", {code_value(resident)},
+                                  [&](const Row& r) {
+                                    status = r.text(0);
+                                    return false;
+                                  }));
+  if (!status) return not_found("no resident has this code");
+  if (*status != "resident")
+    return conflict("the continued-use procedure is done before departure, by a resident living in Japan");
+  if (departure_on < stamp.on) return conflict("the planned departure date has passed");
+  return conn.execute(
+      "INSERT INTO card_continued_use (resident_code, departure_on, requested_on, actor, recorded_at) "
+      "VALUES (?, ?, ?, ?, ?)",
+      {code_value(resident), departure_on.to_iso(), stamp.on.to_iso(), stamp.actor, stamp.recorded_at}).status();
+}
+
+Status on_move_abroad(Connection& conn, const ResidentCode& resident, const Stamp& stamp) {
+  // The procedure counts when it was recorded on or before the move date.
+  JLIS_ASSIGN_OR_RETURN(auto done, conn.query_int64(
+      "SELECT 1 FROM card_continued_use WHERE resident_code = ? AND requested_on <= ? LIMIT 1",
+      {code_value(resident), stamp.on.to_iso()}));
+  if (done) return Status::ok();
+  JLIS_ASSIGN_OR_RETURN(auto cards, current_cards(conn, resident));
+  for (const auto& id : cards)
+    JLIS_RETURN_IF_ERROR(
+        invalidate(conn, id, resident, stamp, "the holder moved abroad without the continued-use procedure"));
+  return Status::ok();
 }
 
 Result<std::optional<Application>> load_application(Connection& conn, int64_t id) {

@@ -63,6 +63,13 @@ Result<Card> transition(store::Connection& conn, const std::string& card_id, Car
                         const std::string& note);
 // The death of the holder: invalidates current cards, cancels a waiting application.
 Status on_death(store::Connection& conn, const ResidentCode& resident, const Stamp& stamp);
+// The holder's continued-use procedure before a move abroad (国外転出者による継続利用): records the
+// planned departure date. conflict when the resident no longer lives in Japan or the date has passed.
+Status request_continued_use(store::Connection& conn, const ResidentCode& resident, Date departure_on,
+                             const Stamp& stamp);
+// A move abroad dated stamp.on: without a procedure recorded on or before that date, the current cards
+// are invalidated (and their listeners, the CA, revoke the certificates).
+Status on_move_abroad(store::Connection& conn, const ResidentCode& resident, const Stamp& stamp);
 
 Result<std::optional<Application>> load_application(store::Connection& conn, int64_t application_id);
 Result<std::optional<Card>> load_card(store::Connection& conn, const std::string& card_id, bool with_history);

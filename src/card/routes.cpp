@@ -109,6 +109,24 @@ void add_routes(http::Server& server, CardSystem& cards, auth::Directory& direct
     return r;
   });
 
+  // The continued-use procedure before a move abroad: {"resident_code", "departure_on"}.
+  server.route("POST", "/v1/cards/continued-use", [&](const Request& req) {
+    auto by = directory.authenticate(req.bearer_token());
+    if (!by.ok()) return Response::error(by.status());
+    json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("resident_code") || !body["resident_code"].is_string() ||
+        !body.contains("departure_on") || !body["departure_on"].is_string() || body.size() != 2)
+      return Response::error(invalid_argument("the body is {\"resident_code\": \"...\", \"departure_on\": \"YYYY-MM-DD\"}"));
+    auto code = ResidentCode::parse(body["resident_code"].get<std::string>());
+    if (!code.ok()) return Response::error(invalid_argument("resident_code is not a valid 11-digit resident code"));
+    auto departure = Date::parse_iso(body["departure_on"].get<std::string>());
+    if (!departure.ok()) return Response::error(invalid_argument("departure_on must be a date YYYY-MM-DD"));
+    Status s = cards.request_continued_use(*by, *code, *departure);
+    if (!s.is_ok()) return Response::error(s);
+    return json_response(201, {{"resident_code", code->str()}, {"departure_on", departure->to_iso()},
+                               {"requested_on", cards.today().to_iso()}});
+  });
+
   server.route("GET", "/v1/cards/applications", [&](const Request& req) {
     auto by = directory.authenticate(req.bearer_token());
     if (!by.ok()) return Response::error(by.status());

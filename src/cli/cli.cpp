@@ -6,6 +6,10 @@
 #include <openssl/rand.h>
 #include <pwd.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 #include <ctime>
@@ -285,7 +289,14 @@ int run(int argc, char** argv) {
   add_data(export_cmd);
   std::string export_municipality, output;
   export_cmd->add_option("--municipality", export_municipality, "Only this municipality");
-  export_cmd->add_option("--output", output, "File to write (default: standard output)");
+  export_cmd->add_option("--output", output,
+                         "New file to write, created 0600 (an existing file is refused; default: standard output)");
+  bool export_with_my_number = false;
+  std::string export_purpose;
+  export_cmd->add_flag("--with-my-number", export_with_my_number,
+                       "Include each resident's My Number: an operator provision, recorded for every resident "
+                       "exported (needs --purpose)");
+  export_cmd->add_option("--purpose", export_purpose, "Why the My Numbers leave the register (with --with-my-number)");
 
   auto* new_code = residents->add_subcommand(
       "new-code", "Give a resident a new resident code at their request; the old code is retired for ever");
@@ -650,25 +661,64 @@ int run(int argc, char** argv) {
         if (!c.ok()) throw Failure{invalid_argument("--municipality must be a 6-digit local government code")};
         only = *c;
       }
-      std::ofstream file;
+      if (export_with_my_number != !export_purpose.empty())
+        throw Failure{invalid_argument("--with-my-number and --purpose go together: My Numbers leave the register "
+                                       "only for a stated purpose")};
+      if (export_purpose.size() > 200) throw Failure{invalid_argument("--purpose is longer than 200 characters")};
+      // A new file only, created owner-only: never a wider mode, never an existing file or link.
+      FILE* file = stdout;
       if (!output.empty()) {
-        file.open(output);
-        if (!file) throw Failure{invalid_argument("cannot write " + output)};
+        const int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+          throw Failure{invalid_argument("cannot create " + output + ": " + std::strerror(errno) +
+                                         (errno == EEXIST ? " (the export never overwrites a file)" : ""))};
+        ::fchmod(fd, 0600);  // whatever the umask
+        file = ::fdopen(fd, "w");
+        if (!file) {
+          ::close(fd);
+          throw Failure{internal_error("cannot write " + output)};
+        }
       }
-      std::ostream& out = output.empty() ? std::cout : file;
-      const char* fields[] = {"resident_code", "my_number", "name", "name_kana", "date_of_birth",
-                              "sex", "address", "municipality_code", "status"};
-      for (size_t i = 0; i < std::size(fields); ++i) out << (i ? "," : "") << fields[i];
-      out << "\n";
-      check(app->registry().for_each_resident(only, [&](const registry::Resident& r) {
+      bool written = true;
+      auto emit = [&](const std::string& line) {
+        if (std::fwrite(line.data(), 1, line.size(), file) != line.size()) written = false;
+      };
+      auto row = [&](const registry::Resident& r) {
         const registry::Person& p = r.person;
-        out << r.resident_code.str() << "," << (r.my_number ? r.my_number->str() : "") << "," << csv_field(p.name)
-            << "," << csv_field(p.name_kana) << "," << p.date_of_birth.to_iso() << ","
-            << registry::sex_name(p.sex) << "," << csv_field(p.address) << "," << r.municipality_code.str() << ","
-            << registry::status_name(r.status) << "\n";
-      }));
-      out.flush();
-      if (!out) throw Failure{internal_error("writing the CSV failed")};
+        std::string line = r.resident_code.str() + ",";
+        if (export_with_my_number) line += (r.my_number ? r.my_number->str() : "") + ",";
+        line += csv_field(p.name) + "," + csv_field(p.name_kana) + "," + p.date_of_birth.to_iso() + "," +
+                std::string(registry::sex_name(p.sex)) + "," + csv_field(p.address) + "," + r.municipality_code.str() +
+                "," + std::string(registry::status_name(r.status)) + "\n";
+        emit(line);
+      };
+      emit(export_with_my_number
+               ? "resident_code,my_number,name,name_kana,date_of_birth,sex,address,municipality_code,status\n"
+               : "resident_code,name,name_kana,date_of_birth,sex,address,municipality_code,status\n");
+      Status listed = Status::ok();
+      if (export_with_my_number) {
+        // Recorded, as an operator provision each resident can see, before any number is written.
+        std::vector<registry::Resident> residents;
+        listed = app->registry().for_each_resident(only, [&](const registry::Resident& r) { residents.push_back(r); });
+        if (listed.is_ok()) {
+          std::vector<ResidentCode> codes;
+          for (const auto& r : residents) codes.push_back(r.resident_code);
+          const std::string id = "cli-export-" + check(random_hex(8));
+          listed = app->registry().record_provision("operator", "運用者 (jlis residents export --with-my-number)",
+                                                    export_purpose, codes, id);
+          if (listed.is_ok()) {
+            for (const auto& r : residents) row(r);
+            std::fprintf(stderr, "recorded the provision of %zu My Numbers (request %s)\n", codes.size(), id.c_str());
+          }
+        }
+      } else {
+        listed = app->registry().for_each_resident(only, row);
+      }
+      if (std::fflush(file) != 0) written = false;
+      if (file != stdout && std::fclose(file) != 0) written = false;
+      if ((!listed.is_ok() || !written) && !output.empty()) ::unlink(output.c_str());  // no partial export
+      check(listed);
+      if (!written) throw Failure{internal_error("writing the CSV failed")};
       return 0;
     }
   } catch (const Failure& f) {

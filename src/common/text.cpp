@@ -395,6 +395,12 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
+size_t utf8_length(std::string_view text) {
+  size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
 std::string fold_variants(std::string_view text) {
   std::u32string cps = decode(text);
   std::u32string out;

@@ -11,6 +11,9 @@ namespace jlis {
 // True when the text is valid UTF-8.
 bool is_valid_utf8(std::string_view text);
 
+// The number of characters (code points) of UTF-8 text; continuation bytes are not counted.
+size_t utf8_length(std::string_view text);
+
 // Folds variant characters to one representative, from a single table (ヶ→ケ, 檮→梼, 﨑/嵜→崎,
 // 髙→高, 邊/邉→辺, 濵/濱→浜, 德→徳, 齋→斎, 澤→沢 … about a hundred well-known pairs) and drops
 // variation selectors (U+FE00..FE0F, U+E0100..E01EF). Used by both name and address matching. が is

@@ -126,7 +126,16 @@ void request_id_from(std::string_view client_id, std::string& id) {
       id += c;
     }
   }
-  if (id.empty()) new_request_id(id);
+}
+
+// A usable client X-Request-Id becomes the request's echoed id and its client_request_id; the
+// server's own id stays in server_request_id.
+void client_request_id(std::string_view header, Request& req) {
+  std::string id;
+  request_id_from(header, id);
+  if (id.empty()) return;
+  req.request_id = id;
+  req.client_request_id = std::move(id);
 }
 
 // The Date header, formatted at most once per second per thread.
@@ -323,11 +332,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     const bool header_done = parser_->is_header_done();
     req_.method = header_done ? std::string(to_sv(parser_->get().method_string())) : "";
-    if (header_done) {
-      request_id_from(to_sv(parser_->get()["X-Request-Id"]), req_.request_id);
-    } else {
-      new_request_id(req_.request_id);
-    }
+    new_request_id(req_.server_request_id);
+    req_.request_id = req_.server_request_id;
+    req_.client_request_id.clear();
+    if (header_done) client_request_id(to_sv(parser_->get()["X-Request-Id"]), req_);
     spdlog::debug("http: {} answering {} (request {})", ec.message(), status, req_.request_id);
     series_ = server_.metrics.unmatched(req_.method);
     res_ = Response::error(invalid_argument(message));
@@ -357,12 +365,10 @@ class Session : public std::enable_shared_from_this<Session> {
         it->second += to_sv(field.value());
       }
     }
-    auto id = req_.headers.find("x-request-id");
-    if (id == req_.headers.end()) {
-      new_request_id(req_.request_id);
-    } else {
-      request_id_from(id->second, req_.request_id);
-    }
+    new_request_id(req_.server_request_id);
+    req_.request_id = req_.server_request_id;
+    req_.client_request_id.clear();
+    if (auto id = req_.headers.find("x-request-id"); id != req_.headers.end()) client_request_id(id->second, req_);
     req_.body = std::move(msg.body());
     req_.query.clear();
     req_.path_params.clear();

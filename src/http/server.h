@@ -27,6 +27,10 @@ struct Request {
   std::map<std::string, std::string> headers;       // lower-case names
   std::string body;
   std::string request_id;  // unique per request; logged and echoed as X-Request-Id
+  // The server's own id of the request, never taken from the client (equal to request_id when the
+  // client sent no usable X-Request-Id); what records such as the provision record keep.
+  std::string server_request_id;
+  std::string client_request_id;  // the client's X-Request-Id after sanitising, or ""
 
   // The value of a header (lower-case name) or "".
   std::string header(std::string_view lower_name) const;

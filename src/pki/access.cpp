@@ -80,9 +80,10 @@ Result<std::vector<CertificateRecord>> CertificateAuthority::certificates_of(con
   } else if (by.role != auth::Role::municipality) {
     return permission_denied("a resident's certificates are for their municipality and authorised agencies");
   }
-  JLIS_ASSIGN_OR_RETURN(auto holder, d.registry.get(resident));
-  if (by.role == auth::Role::municipality && holder.municipality_code.str() != by.subject)
-    return permission_denied("the resident is registered in another municipality");
+  // A municipality gets the same answer for an unknown code and another municipality's resident.
+  JLIS_ASSIGN_OR_RETURN(auto holder, by.role == auth::Role::municipality
+                                         ? d.registry.get_for_municipality(resident, by.subject)
+                                         : d.registry.get(resident));
   std::vector<CertificateRecord> out;
   {
     JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());

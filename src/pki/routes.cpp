@@ -122,7 +122,7 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
 
   server.route("GET", "/v1/pki/certificates/{serial}", [&, now](const Request& req) {
     return with_caller(directory, req, [&](const auth::Principal& by) -> Result<Response> {
-      JLIS_ASSIGN_OR_RETURN(auto rec, ca.certificate(by, req.path_params.at("serial"), req.request_id));
+      JLIS_ASSIGN_OR_RETURN(auto rec, ca.certificate(by, req.path_params.at("serial"), req.server_request_id));
       if (by.role == auth::Role::verifier) {
         // Status only (ca.h: who may see what); the certificate comes with the holder's consent.
         json j = to_json(rec, now());
@@ -169,7 +169,7 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
     return with_caller(directory, req, [&](const auth::Principal& by) -> Result<Response> {
       auto code = ResidentCode::parse(req.path_params.at("resident_code"));
       if (!code.ok()) return invalid_argument("the resident code must be 11 digits with a valid check digit");
-      JLIS_ASSIGN_OR_RETURN(auto list, ca.certificates_of(by, *code, req.query_param("purpose"), req.request_id));
+      JLIS_ASSIGN_OR_RETURN(auto list, ca.certificates_of(by, *code, req.query_param("purpose"), req.server_request_id));
       return json_response(200, {{"certificates", certificate_list(list, now())}});
     });
   });
@@ -219,7 +219,7 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
         if (k != "challenge_id" && k != "serial" && k != "signature")
           return invalid_argument("unknown field '" + k + "' (challenge_id, serial, signature)");
       JLIS_ASSIGN_OR_RETURN(auto p, ca.consent_provision(by, body["challenge_id"], body["serial"], body["signature"],
-                                                         req.request_id));
+                                                         req.server_request_id));
       const registry::Person& person = p.resident.person;
       json latest = nullptr;
       if (p.latest_certificate) {

@@ -188,6 +188,9 @@ class Generator {
         ChangeEvent in_e = event(EventType::move_in, d);
         in_e.from = here.str();
         in_e.address = address(dest);
+        in_e.name = r.person.name;  // the destination identifies the person by the basic four
+        in_e.date_of_birth = r.person.date_of_birth;
+        in_e.sex = r.person.sex;
         here = places_[dest].municipality->code;
         place = dest;
         out.emplace_back(here, std::move(in_e));

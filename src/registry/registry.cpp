@@ -47,6 +47,8 @@ const std::vector<store::Migration> kMigrations = {{1, R"(
     resident_code BIGINT NOT NULL, agency_id TEXT NOT NULL, agency_name TEXT NOT NULL,
     purpose TEXT NOT NULL, provided_at TEXT NOT NULL, request_id TEXT NOT NULL);
   CREATE INDEX audit.provisions_resident ON provisions (resident_code, seq);
+)"}, {2, R"(
+  ALTER TABLE audit.provisions ADD COLUMN client_request_id TEXT;
 )"}};
 
 constexpr const char* kResidentColumns =
@@ -93,6 +95,9 @@ Value opt_text(const std::optional<LocalGovernmentCode>& c) {
 
 }  // namespace
 
+// The hash under which an event is kept for idempotency: of its canonical JSON as submitted.
+std::string event_hash(const ChangeEvent& event) { return sha256_hex(to_json(event).dump()); }
+
 // An event checked on its own, before it meets the record: names and kana normalised, addresses
 // parsed to their canonical form and placed in the submitting municipality, dates checked. Pure CPU
 // work, done on the caller's thread so the single writer only does what needs the database.
@@ -105,35 +110,49 @@ struct Prepared {
 
 namespace {
 
+Status within(const std::string& value, size_t max, std::string_view field) {
+  if (utf8_length(value) <= max) return Status::ok();
+  return invalid_argument(std::string(field) + " is longer than " + std::to_string(max) + " characters");
+}
+
 Result<std::string> checked_name(const std::string& name) {
   auto n = normalize_name(name);
   if (!n.ok()) return invalid_argument("name: " + n.status().message());
+  JLIS_RETURN_IF_ERROR(within(*n, kMaxNameLength, "name"));
   return *n;
 }
 
 Result<std::string> checked_kana(const std::string& kana) {
   auto n = normalize_kana(kana);
   if (!n.ok()) return invalid_argument("name_kana must be katakana or hiragana");
+  JLIS_RETURN_IF_ERROR(within(*n, kMaxNameKanaLength, "name_kana"));
   return *n;
 }
 
 // The canonical form of an address, which must lie in the submitting municipality.
 Result<std::string> address_in(const ReferenceData& ref, const LocalGovernmentCode& municipality,
                                const std::string& text, std::string_view what) {
+  // Checked before parsing too, so an enormous text costs nothing.
+  JLIS_RETURN_IF_ERROR(within(text, kMaxAddressLength * 4, "address"));
   auto parsed = ref.parse_address(text);
   if (!parsed.ok()) return invalid_argument("address: " + parsed.status().message());
   if (parsed->municipality->code != municipality)
     return conflict("the address is in " + parsed->municipality->name + " (" + parsed->municipality->code.str() +
                     "); a " + std::string(what) + " must stay in this municipality (" + municipality.str() + ")" +
                     (what == "relocation" ? "; a move to another municipality is a move_out" : ""));
-  return parsed->canonical();
+  std::string canonical = parsed->canonical();
+  JLIS_RETURN_IF_ERROR(within(canonical, kMaxAddressLength, "address"));
+  return canonical;
 }
 
 Result<Prepared> prepare(const ReferenceData& ref, const LocalGovernmentCode& municipality, const ChangeEvent& in) {
   Prepared p{municipality, in, to_json(in).dump(), ""};
-  p.hash = sha256_hex(p.event_json);
+  p.hash = event_hash(in);
   ChangeEvent& e = p.event;
   const std::string_view what = event_type_name(e.type);
+  if (e.event_id.empty() || e.event_id.size() > kMaxEventIdLength)
+    return invalid_argument("event_id must have 1 to " + std::to_string(kMaxEventIdLength) + " characters");
+  JLIS_RETURN_IF_ERROR(within(e.address_abroad, kMaxAddressAbroadLength, "address_abroad"));
   if (e.date > Date::today()) return invalid_argument("date " + e.date.to_iso() + " is in the future");
   if (e.person) {
     Person& person = *e.person;
@@ -163,6 +182,24 @@ Result<Prepared> prepare(const ReferenceData& ref, const LocalGovernmentCode& mu
 
 }  // namespace
 
+// Idempotency comes first: when (municipality, event_id) was applied before, the same event (same hash)
+// is answered with the record as it was after it, whatever changed since; another event under that key
+// is refused with conflict. nullopt when the key is new. On the writer's connection.
+Result<std::optional<Applied>> replay(Connection& conn, const LocalGovernmentCode& municipality,
+                                      const std::string& event_id, const std::string& hash) {
+  std::optional<std::pair<std::string, std::string>> previous;
+  JLIS_RETURN_IF_ERROR(conn.query(
+      "SELECT request_hash, resident_json FROM change_events WHERE municipality_code = ? AND event_id = ?",
+      {municipality.str(), event_id}, [&](const Row& r) {
+        previous.emplace(r.text(0), r.text(1));
+        return false;
+      }));
+  if (!previous) return std::optional<Applied>();
+  if (previous->first != hash) return conflict("event_id '" + event_id + "' was already used for a different event");
+  JLIS_ASSIGN_OR_RETURN(auto resident, resident_from_json(nlohmann::json::parse(previous->second)));
+  return std::optional<Applied>(Applied{resident, true});
+}
+
 // Checks one prepared event against the record and applies it, on the writer's connection.
 struct Registry::Apply {
   Connection& conn;
@@ -173,20 +210,8 @@ struct Registry::Apply {
   const ChangeEvent& event = prepared.event;
 
   Result<Applied> run() {
-    // Idempotency: a retry answers as before.
-    std::optional<std::pair<std::string, std::string>> previous;
-    JLIS_RETURN_IF_ERROR(conn.query(
-        "SELECT request_hash, resident_json FROM change_events WHERE municipality_code = ? AND event_id = ?",
-        {municipality.str(), event.event_id}, [&](const Row& r) {
-          previous.emplace(r.text(0), r.text(1));
-          return false;
-        }));
-    if (previous) {
-      if (previous->first != prepared.hash)
-        return conflict("event_id '" + event.event_id + "' was already used for a different event");
-      JLIS_ASSIGN_OR_RETURN(auto resident, resident_from_json(nlohmann::json::parse(previous->second)));
-      return Applied{resident, true};
-    }
+    JLIS_ASSIGN_OR_RETURN(auto previous, replay(conn, municipality, event.event_id, prepared.hash));
+    if (previous) return *previous;
 
     JLIS_ASSIGN_OR_RETURN(Stored s, apply_rules());
     Resident& r = s.resident;
@@ -288,21 +313,26 @@ struct Registry::Apply {
     return s;
   }
 
-  // A move-in that completes a pending move-out (or the return of a resident from abroad).
+  // A move-in that completes a pending move-out (or the return of a resident from abroad). The
+  // resident must be moving to this municipality (or be abroad), and the event's basic four must match
+  // the record: a resident code alone does not let a municipality take a resident over.
   Result<Stored> complete_move_in() {
     JLIS_ASSIGN_OR_RETURN(Stored s, existing());
     Resident& r = s.resident;
+    const bool own = r.municipality_code == municipality;
     if (event.from == "abroad") {
-      if (r.status != ResidentStatus::abroad)
-        return conflict("the resident is not registered as living abroad");
+      if (r.status == ResidentStatus::deceased || (r.status != ResidentStatus::abroad && !own))
+        return unknown_resident();
+      if (r.status != ResidentStatus::abroad) return conflict("the resident is not registered as living abroad");
     } else {
-      if (r.status != ResidentStatus::moved_out || !r.moving_to)
-        return conflict("the resident has no pending move-out");
-      if (*r.moving_to != municipality)
-        return permission_denied("the pending move-out of this resident goes to another municipality");
+      if (r.status != ResidentStatus::moved_out || !r.moving_to || *r.moving_to != municipality) {
+        if (own && r.status != ResidentStatus::deceased) return conflict("the resident has no pending move-out");
+        return unknown_resident();
+      }
       if (r.municipality_code.str() != event.from)
         return conflict("the resident is moving from " + r.municipality_code.str() + ", not from " + event.from);
     }
+    JLIS_RETURN_IF_ERROR(basic_four_match(r.person));
     r.person.address = *event.address;
     r.municipality_code = municipality;
     r.status = ResidentStatus::resident;
@@ -311,6 +341,18 @@ struct Registry::Apply {
     return touched(s);
   }
 
+  // The event's name (or reading), date of birth and sex against the record, folded as the search
+  // folds them.
+  Status basic_four_match(const Person& p) {
+    const bool name_ok = event.name ? name_key(*event.name) == name_key(p.name) : true;
+    const bool kana_ok = event.name_kana ? name_key(*event.name_kana) == name_key(p.name_kana) : true;
+    if (!(event.name || event.name_kana) || !event.date_of_birth || !event.sex || !name_ok || !kana_ok ||
+        *event.date_of_birth != p.date_of_birth || *event.sex != p.sex)
+      return conflict("the name, date of birth and sex given do not match the record of this resident");
+    return Status::ok();
+  }
+
+  // The record of the event's resident, living or not; the one unknown-resident answer when none.
   Result<Stored> existing() {
     JLIS_ASSIGN_OR_RETURN(auto s, load(conn, "resident_code = ?", {static_cast<int64_t>(event.resident_code->body())}));
     if (!s) {
@@ -320,18 +362,18 @@ struct Registry::Apply {
           return conflict("the resident code " + event.resident_code->str() +
                           " was changed at the resident's request; use the new code");
       }
-      return not_found("no resident has the code " + event.resident_code->str());
+      return unknown_resident();
     }
     before = s->resident;
-    if (s->resident.status == ResidentStatus::deceased) return conflict("the resident is deceased");
     return *s;
   }
 
-  // A living resident of the submitting municipality, currently registered there.
+  // A living resident of the submitting municipality, currently registered there. Someone else's
+  // resident gets the same answer as an unknown code.
   Result<Stored> own_resident() {
     JLIS_ASSIGN_OR_RETURN(Stored s, existing());
-    if (s.resident.municipality_code != municipality)
-      return permission_denied("the resident is registered in another municipality");
+    if (s.resident.municipality_code != municipality) return unknown_resident();
+    if (s.resident.status == ResidentStatus::deceased) return conflict("the resident is deceased");
     if (s.resident.status != ResidentStatus::resident)
       return conflict(std::string("the resident's status is ") + std::string(status_name(s.resident.status)) +
                       ", not resident");
@@ -345,12 +387,12 @@ struct Registry::Apply {
     return s;
   }
 
-  // A resident-code change: the record, its history and its provision record follow the new code.
+  // A resident-code change: the record and its history follow the new code. The provision log is
+  // append-only and keeps the old code; provisions() maps old codes to the new one when read.
   Status move_code(const ResidentCode& from, const ResidentCode& to) {
     const Params p = {static_cast<int64_t>(to.body()), static_cast<int64_t>(from.body())};
     JLIS_RETURN_IF_ERROR(conn.execute("UPDATE residents SET resident_code = ? WHERE resident_code = ?", p).status());
-    JLIS_RETURN_IF_ERROR(conn.execute("UPDATE change_events SET resident_code = ? WHERE resident_code = ?", p).status());
-    return conn.execute("UPDATE audit.provisions SET resident_code = ? WHERE resident_code = ?", p).status();
+    return conn.execute("UPDATE change_events SET resident_code = ? WHERE resident_code = ?", p).status();
   }
 
   // Without numbering: 10 random digits and the check digit, not held by anyone yet.
@@ -389,6 +431,10 @@ struct Registry::Apply {
   std::optional<Resident> before = {};  // the record before the event, when it existed
 };
 
+Status unknown_resident() {
+  return not_found("no resident with this code is registered in, or moving to, this municipality");
+}
+
 Status Registry::migrate(store::Connection& conn) { return store::migrate(conn, "registry", kMigrations); }
 
 Registry::Registry(store::Pool& pool, store::Writer& writer, std::shared_ptr<const ReferenceData> reference,
@@ -413,7 +459,16 @@ std::vector<Result<Applied>> Registry::submit_all(
     for (size_t i = first; i < last; ++i) {
       prepared[i] = prepare(*reference_, events[i].first, events[i].second);
       if (!prepared[i]->ok()) {
-        outcomes[i] = prepared[i]->status();
+        // Refused on its own, unless it is a retry (answered as before) or reuses a key (conflict):
+        // idempotency is decided first, in the writer, whatever the reference data says today.
+        jobs.push_back([i, &events, &prepared, &outcomes](Connection& conn) -> Status {
+          const auto& [municipality, event] = events[i];
+          auto previous = replay(conn, municipality, event.event_id, event_hash(event));
+          if (!previous.ok()) outcomes[i] = previous.status();
+          else if (*previous) outcomes[i] = std::move(**previous);
+          else outcomes[i] = prepared[i]->status();
+          return outcomes[i]->status();
+        });
         continue;
       }
       jobs.push_back([this, i, &prepared, &outcomes](Connection& conn) {
@@ -433,11 +488,6 @@ std::vector<Result<Applied>> Registry::submit_all(
     if (t < tickets.size() && tickets[t].first == i) {
       statuses = tickets[t++].second.wait();
       next_status = 0;
-    }
-    if (!prepared[i]->ok()) {
-      ++events_refused_;
-      results.push_back(std::move(*outcomes[i]));
-      continue;
     }
     // A job can succeed and its commit still fail: the commit's status wins.
     const Status& status = statuses[next_status++];
@@ -468,6 +518,15 @@ Result<Resident> Registry::get(store::Connection& conn, const ResidentCode& code
     return not_found("no resident has the code " + code.str());
   }
   return s->resident;
+}
+
+Result<Resident> Registry::get_for_municipality(const ResidentCode& code, std::string_view municipality,
+                                                bool or_moving_in) {
+  auto r = get(code);
+  if (!r.ok()) return r.status().code() == Code::not_found ? unknown_resident() : r.status();
+  if (r->municipality_code.str() == municipality) return r;
+  if (or_moving_in && r->moving_to && r->moving_to->str() == municipality) return r;
+  return unknown_resident();
 }
 
 Result<Resident> Registry::find_by_my_number(const MyNumber& number) {
@@ -593,15 +652,16 @@ Result<std::vector<HistoryEntry>> Registry::history(const ResidentCode& code) {
 
 Status Registry::record_provision(const std::string& agency_id, const std::string& agency_name,
                                   const std::string& purpose, const std::vector<ResidentCode>& residents,
-                                  const std::string& request_id) {
+                                  const std::string& request_id, const std::string& client_request_id) {
   if (residents.empty()) return Status::ok();
   const std::string at = now_iso8601();
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) {
     for (const auto& code : residents) {
       JLIS_RETURN_IF_ERROR(conn.execute(
-          "INSERT INTO audit.provisions (resident_code, agency_id, agency_name, purpose, provided_at, request_id) "
-          "VALUES (?, ?, ?, ?, ?, ?)",
-          {static_cast<int64_t>(code.body()), agency_id, agency_name, purpose, at, request_id}).status());
+          "INSERT INTO audit.provisions (resident_code, agency_id, agency_name, purpose, provided_at, request_id, "
+          "client_request_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          {static_cast<int64_t>(code.body()), agency_id, agency_name, purpose, at, request_id,
+           client_request_id.empty() ? Value(nullptr) : Value(client_request_id)}).status());
     }
     return Status::ok();
   }));
@@ -611,12 +671,31 @@ Status Registry::record_provision(const std::string& agency_id, const std::strin
 
 Result<std::vector<Provision>> Registry::provisions(const ResidentCode& code) {
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  // The log is append-only: a provision keeps the code it was made under. The resident's earlier codes
+  // are those its resident_code_change events (which follow the resident) were submitted with.
+  std::vector<int64_t> codes = {static_cast<int64_t>(code.body())};
+  JLIS_RETURN_IF_ERROR(conn->query(
+      "SELECT event_json FROM change_events WHERE resident_code = ? AND type = 'resident_code_change'",
+      {codes[0]}, [&](const Row& r) {
+        auto e = nlohmann::json::parse(r.text(0), nullptr, false);
+        if (e.is_object() && e.contains("resident_code") && e["resident_code"].is_string()) {
+          auto old = ResidentCode::parse(e["resident_code"].get<std::string>());
+          if (old.ok()) codes.push_back(static_cast<int64_t>(old->body()));
+        }
+        return true;
+      }));
+  std::string in = "?";
+  Params params = {codes[0]};
+  for (size_t i = 1; i < codes.size(); ++i) {
+    in += ", ?";
+    params.push_back(codes[i]);
+  }
   std::vector<Provision> out;
   JLIS_RETURN_IF_ERROR(conn->query(
-      "SELECT agency_id, agency_name, purpose, provided_at, request_id FROM audit.provisions "
-      "WHERE resident_code = ? ORDER BY seq",
-      {static_cast<int64_t>(code.body())}, [&](const Row& r) {
-        out.push_back({r.text(0), r.text(1), r.text(2), r.text(3), r.text(4)});
+      "SELECT agency_id, agency_name, purpose, provided_at, request_id, client_request_id FROM audit.provisions "
+      "WHERE resident_code IN (" + in + ") ORDER BY seq",
+      params, [&](const Row& r) {
+        out.push_back({r.text(0), r.text(1), r.text(2), r.text(3), r.text(4), r.is_null(5) ? "" : r.text(5)});
         return true;
       }));
   return out;

@@ -52,7 +52,8 @@ struct Provision {
   std::string agency_name;
   std::string purpose;
   std::string provided_at;  // ISO 8601 UTC
-  std::string request_id;
+  std::string request_id;         // the server's own id of the request that provided it
+  std::string client_request_id;  // the client's X-Request-Id, when it sent one ("" otherwise)
 };
 
 // A basic-four search (基本4情報検索); any subset, at least one of name, name_kana, date_of_birth or
@@ -89,6 +90,11 @@ struct MigrationCount {
 using ChangeListener = std::function<Status(store::Connection& conn, const ChangeEvent& event,
                                             const std::optional<Resident>& before, const Resident& after)>;
 
+// The one answer a municipality gets for a resident code it may not act on, whether no resident has
+// the code or the resident is another municipality's (no existence oracle): not_found, same message.
+// Every municipality route that takes a resident code (registry, cards, certificates) answers it.
+Status unknown_resident();
+
 class Registry {
  public:
   // Applies the registry's schema migrations.
@@ -102,9 +108,12 @@ class Registry {
   Registry(store::Pool& pool, store::Writer& writer, std::shared_ptr<const ReferenceData> reference,
            numbering::Numbering* numbering = nullptr);
 
-  // Applies `event` submitted by `municipality`. Errors: invalid_argument (malformed: bad address,
-  // future date, ...), not_found (unknown resident code), permission_denied (someone else's
-  // resident), conflict (contradicts the record, or an event_id reused for another event).
+  // Applies `event` submitted by `municipality`. The event_id is looked up first: a retry of an
+  // applied event answers as the first time (replay) whatever changed since, and the key reused for
+  // another event answers conflict, even when that event is invalid. Then errors: invalid_argument
+  // (malformed: bad address, future date, over-long field, ...), not_found (unknown_resident(): an
+  // unknown code or someone else's resident alike), conflict (contradicts the record, e.g. a move-in
+  // whose basic four do not match).
   Result<Applied> submit(const LocalGovernmentCode& municipality, const ChangeEvent& event);
   // The same for many events of possibly many municipalities, in as few transactions as possible;
   // one result per event, in order. For bulk loads.
@@ -117,6 +126,12 @@ class Registry {
   // The same read on `conn`: inside a writer job, the record as this transaction sees it (an event
   // applied earlier in the same group commit included). Checks that guard a write use this one.
   Result<Resident> get(store::Connection& conn, const ResidentCode& code);
+  // The resident for a municipality (`municipality`: its code as text, e.g. a principal's subject)
+  // that holds the record, or to which the resident is moving when `or_moving_in`; otherwise
+  // unknown_resident(), whether or not the code exists. The shared check of every municipality
+  // route that takes a resident code.
+  Result<Resident> get_for_municipality(const ResidentCode& code, std::string_view municipality,
+                                        bool or_moving_in = false);
   // A My Number retired after a leak answers conflict "this My Number was changed" (the new number
   // is not revealed); a number never issued answers not_found.
   Result<Resident> find_by_my_number(const MyNumber& number);
@@ -124,10 +139,13 @@ class Registry {
   Result<std::vector<HistoryEntry>> history(const ResidentCode& code);
 
   // Records that `residents` were provided to an agency for `purpose`; committed before it returns,
-  // so no data leaves unrecorded.
+  // so no data leaves unrecorded. `request_id` is the server's own id of the request
+  // (http::Request::server_request_id), never a client-supplied one; the client's goes beside it.
+  // The log is append-only.
   Status record_provision(const std::string& agency_id, const std::string& agency_name,
                           const std::string& purpose, const std::vector<ResidentCode>& residents,
-                          const std::string& request_id);
+                          const std::string& request_id, const std::string& client_request_id = "");
+  // The provisions of the resident, including those made under its earlier resident codes.
   Result<std::vector<Provision>> provisions(const ResidentCode& code);
 
   // Move-ins dated in [first, first + 1 month), per destination municipality, by code.

@@ -140,7 +140,8 @@ Result<ChangeEvent> event_from_json(const json& j) {
   if (!j.is_object()) return invalid_argument("an event must be a JSON object");
   ChangeEvent e;
   JLIS_ASSIGN_OR_RETURN(e.event_id, req_string(j, "event_id"));
-  if (e.event_id.size() > 128) return invalid_argument("event_id is longer than 128 characters");
+  if (e.event_id.size() > kMaxEventIdLength)
+    return invalid_argument("event_id is longer than " + std::to_string(kMaxEventIdLength) + " characters");
   JLIS_ASSIGN_OR_RETURN(auto type, req_string(j, "type"));
   JLIS_ASSIGN_OR_RETURN(e.type, parse_event_type(type));
   JLIS_ASSIGN_OR_RETURN(e.date, req_date(j, "date"));
@@ -148,7 +149,7 @@ Result<ChangeEvent> event_from_json(const json& j) {
   // The fields each type may carry, besides event_id, type and date.
   static const std::array<std::set<std::string>, 9> allowed = {{
       {"person"},                                                           // birth
-      {"person", "resident_code", "from", "address"},                       // move_in
+      {"person", "resident_code", "from", "address", "name", "name_kana", "date_of_birth", "sex"},  // move_in
       {"resident_code", "to", "address_abroad"},                            // move_out
       {"resident_code", "address"},                                         // relocation
       {"resident_code"},                                                    // death
@@ -207,13 +208,19 @@ Result<ChangeEvent> event_from_json(const json& j) {
           return invalid_argument("a move_in from abroad needs either person (first registration) or "
                                   "resident_code (a returning resident)");
         if (e.resident_code) JLIS_RETURN_IF_ERROR(need(e.address.has_value(), "address"));
-        if (e.person && e.address) return invalid_argument("address belongs in person");
+        if (e.person && (e.address || e.name || e.name_kana || e.date_of_birth || e.sex))
+          return invalid_argument("a first registration carries its basic four in person");
       } else {
         if (!LocalGovernmentCode::parse(e.from).ok())
           return invalid_argument("from must be \"abroad\" or a 6-digit municipality code");
         JLIS_RETURN_IF_ERROR(need(e.resident_code.has_value(), "resident_code"));
         JLIS_RETURN_IF_ERROR(need(e.address.has_value(), "address"));
         if (e.person) return invalid_argument("person belongs only to a first registration from abroad");
+      }
+      if (e.resident_code) {  // a known resident moves: the basic four identify them
+        JLIS_RETURN_IF_ERROR(need(e.name.has_value() || e.name_kana.has_value(), "name or name_kana"));
+        JLIS_RETURN_IF_ERROR(need(e.date_of_birth.has_value(), "date_of_birth"));
+        JLIS_RETURN_IF_ERROR(need(e.sex.has_value(), "sex"));
       }
       return e;
     case EventType::move_out:

@@ -42,6 +42,15 @@ struct Resident {
   std::string address_abroad;                    // after a move abroad
 };
 
+// The lengths of the register's text fields, in characters (code points, after normalisation), as a
+// real register's forms and the certificate fields they feed allow. Longer values are refused with
+// invalid_argument (HTTP 400) and nothing is stored.
+inline constexpr size_t kMaxNameLength = 100;           // 氏名 (name, and a name_change/correction's name)
+inline constexpr size_t kMaxNameKanaLength = 200;       // 振り仮名
+inline constexpr size_t kMaxAddressLength = 200;        // 住所 (canonical form)
+inline constexpr size_t kMaxAddressAbroadLength = 200;  // 国外転出先
+inline constexpr size_t kMaxEventIdLength = 128;        // event_id (bytes)
+
 // resident_code_change: the resident asked for a new resident code (住民票コードの変更請求); the old
 // code is retired for ever. my_number_reissue: a new My Number because the old one leaked
 // (個人番号の変更請求, reason "leak"). Both are recorded in the history like every other change.
@@ -57,6 +66,9 @@ struct ChangeEvent {
   EventType type = EventType::birth;
   Date date;             // 異動年月日
   std::optional<Person> person;              // birth; move_in from abroad (first registration)
+  // move_in of a known resident (from a municipality or a return from abroad) also carries name (or
+  // name_kana), date_of_birth and sex: they must match the record (same folding as the search),
+  // else the move-in is refused with conflict. In other events they are the new values.
   std::optional<ResidentCode> resident_code;  // every other event
   std::string from;  // move_in: "abroad" or the municipality code moved from
   std::string to;    // move_out: "abroad" or the destination municipality code

@@ -28,12 +28,13 @@ Result<Reader> authorize_read(auth::Directory& directory, const Request& req, co
   return permission_denied("this role may not read identity information");
 }
 
-// A municipality reads the residents it holds, and a resident moving in to it.
+// A municipality reads the residents it holds, and a resident moving in to it; anyone else's gets the
+// answer of an unknown code.
 Status check_municipality_reads(const Reader& reader, const Resident& r) {
   if (reader.is_agency()) return Status::ok();
   const std::string& own = reader.principal.subject;
   if (r.municipality_code.str() == own || (r.moving_to && r.moving_to->str() == own)) return Status::ok();
-  return permission_denied("the resident is registered in another municipality");
+  return unknown_resident();
 }
 
 Result<ResidentCode> resident_code_param(const Request& req) {
@@ -43,12 +44,13 @@ Result<ResidentCode> resident_code_param(const Request& req) {
 }
 
 // The resident named in the path, for a caller allowed to read it: token and purpose (401/403), code
-// (400), existence (404), a municipality's scope (403), in that order.
+// (400), then existence and, for a municipality, its scope as one answer (404, unknown_resident()).
 Result<std::pair<Reader, Resident>> read_resident(auth::Directory& directory, Registry& registry, const Request& req) {
   JLIS_ASSIGN_OR_RETURN(Reader reader, authorize_read(directory, req, req.query_param("purpose")));
   JLIS_ASSIGN_OR_RETURN(ResidentCode code, resident_code_param(req));
-  JLIS_ASSIGN_OR_RETURN(Resident resident, registry.get(code));
-  JLIS_RETURN_IF_ERROR(check_municipality_reads(reader, resident));
+  JLIS_ASSIGN_OR_RETURN(Resident resident, reader.is_agency()
+                                               ? registry.get(code)
+                                               : registry.get_for_municipality(code, reader.principal.subject, true));
   return std::make_pair(std::move(reader), std::move(resident));
 }
 
@@ -59,7 +61,7 @@ Response provide(Registry& registry, const Reader& reader, const Request& req,
                  const std::vector<ResidentCode>& codes, int status, const json& body) {
   if (reader.is_agency()) {
     Status s = registry.record_provision(reader.principal.subject, reader.principal.name, reader.purpose, codes,
-                                         req.request_id);
+                                         req.server_request_id, req.client_request_id);
     if (!s.is_ok()) return Response::error(s);
   }
   return json_response(status, body);
@@ -104,6 +106,8 @@ void add_routes(http::Server& server, Registry& registry, auth::Directory& direc
     auto number = MyNumber::parse(text);
     if (!number.ok()) return Response::error(invalid_argument("my_number must be 12 digits with a valid check digit"));
     auto r = registry.find_by_my_number(*number);
+    if (!r.ok() && r.status().code() == Code::not_found && !reader->is_agency())
+      return Response::error(unknown_resident());
     if (!r.ok()) return Response::error(r.status());
     if (Status s = check_municipality_reads(*reader, *r); !s.is_ok()) return Response::error(s);
     return provide(registry, *reader, req, {r->resident_code}, 200, view(*r));
@@ -155,16 +159,15 @@ void add_routes(http::Server& server, Registry& registry, auth::Directory& direc
       return Response::error(permission_denied("the disclosure record is given to the resident through their municipality"));
     auto code = resident_code_param(req);
     if (!code.ok()) return Response::error(code.status());
-    auto r = registry.get(*code);
+    auto r = registry.get_for_municipality(*code, principal->subject);
     if (!r.ok()) return Response::error(r.status());
-    if (r->municipality_code.str() != principal->subject)
-      return Response::error(permission_denied("the resident is registered in another municipality"));
     auto list = registry.provisions(*code);
     if (!list.ok()) return Response::error(list.status());
     json out = json::array();
     for (const auto& p : *list) {
       out.push_back({{"agency_id", p.agency_id}, {"agency_name", p.agency_name}, {"purpose", p.purpose},
                      {"provided_at", p.provided_at}, {"request_id", p.request_id}});
+      if (!p.client_request_id.empty()) out.back()["client_request_id"] = p.client_request_id;
     }
     return json_response(200, {{"resident_code", code->str()}, {"provisions", out}});
   });

@@ -168,7 +168,7 @@ TEST_F(CardHttpTest, MalformedRequestsRolesAndUnknownThings) {
   EXPECT_EQ(post("/v1/cards/applications", application(r.resident_code), "").result_int(), 401);
   EXPECT_EQ(post("/v1/cards/applications", application(r.resident_code), "jlis_unknown").result_int(), 401);
   EXPECT_EQ(post("/v1/cards/applications", application(r.resident_code), calls_).result_int(), 403);
-  EXPECT_EQ(post("/v1/cards/applications", application(r.resident_code), chuo_).result_int(), 403);
+  EXPECT_EQ(post("/v1/cards/applications", application(r.resident_code), chuo_).result_int(), 404);
   EXPECT_EQ(post("/v1/cards/applications",
                  R"({"resident_code": ")" + r.resident_code.str() + R"(", "channel": "window", "photo": true})", centre_)
                 .result_int(),

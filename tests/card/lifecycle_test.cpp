@@ -90,6 +90,9 @@ TEST_F(CardTest, AResidentWhoMovedIsHandedTheCardByTheNewMunicipality) {
   auto in = event("m2", EventType::move_in, "2025-06-02", r.resident_code);
   in.from = kChiyoda;
   in.address = "東京都中央区銀座一丁目2番3号";
+  in.name = "山田　花子";
+  in.date_of_birth = date("1990-04-01");
+  in.sex = registry::Sex::female;
   ASSERT_TRUE(change(kChuo, in).is_ok());
   EXPECT_EQ(cards_->handover(municipality(), id, true).status().code(), Code::permission_denied);
   EXPECT_TRUE(cards_->handover(municipality(kChuo), id, true).ok());
@@ -209,7 +212,7 @@ TEST_F(CardTest, RejectedApplicationsAreRecordedWithTheirReason) {
   // Not applications at all: refused without a record.
   const std::string before = state();
   auto other = cards_->apply(municipality(kChuo), request(r.resident_code));
-  EXPECT_EQ(other.status().code(), Code::permission_denied);
+  EXPECT_EQ(other.status().code(), Code::not_found);  // as an unknown code
   EXPECT_EQ(cards_->apply(call_centre(), request(r.resident_code)).status().code(), Code::permission_denied);
   EXPECT_EQ(cards_->apply(card_centre(), request(r.resident_code, Express::none, true, Channel::window)).status().code(),
             Code::permission_denied);
@@ -250,6 +253,9 @@ TEST_F(CardTest, ReturneesFromAbroad) {
   auto back = event("a2", EventType::move_in, "2025-05-30", r.resident_code);
   back.from = "abroad";
   back.address = "東京都中央区銀座一丁目1番1号";
+  back.name = "山田　花子";
+  back.date_of_birth = date("1990-04-01");
+  back.sex = registry::Sex::female;
   ASSERT_TRUE(change(kChuo, back).is_ok());
   auto a = cards_->apply(municipality(kChuo), request(r.resident_code, Express::returnee));
   ASSERT_TRUE(a.ok());
@@ -264,6 +270,9 @@ TEST_F(CardTest, ReturneesFromAbroad) {
   auto back2 = event("a4", EventType::move_in, "2024-05-01", r2.resident_code);
   back2.from = "abroad";
   back2.address = "東京都千代田区丸の内一丁目1番1号";
+  back2.name = "山田　花子";
+  back2.date_of_birth = date("1990-04-01");
+  back2.sex = registry::Sex::female;
   ASSERT_TRUE(change(kChiyoda, back2).is_ok());
   rejected(request(r2.resident_code, Express::returnee), Code::conflict);
 }
@@ -271,11 +280,15 @@ TEST_F(CardTest, ReturneesFromAbroad) {
 TEST_F(CardTest, ResidentsAbroadMayApplyAndKeepTheirCard) {
   auto r = born("b1", "1990-04-01");
   Card c = issued(r);
+  // The continued-use procedure before departure (since May 2024) keeps the card through the move.
+  today_ = date("2025-04-25");
+  ASSERT_TRUE(cards_->request_continued_use(municipality(), r.resident_code, date("2025-05-01")).is_ok());
+  today_ = date("2025-06-02");
   auto out = event("a1", EventType::move_out, "2025-05-01", r.resident_code);
   out.to = "abroad";
   out.address_abroad = "1 Rue de Rivoli, Paris";
   ASSERT_TRUE(change(kChiyoda, out).is_ok());
-  // The move abroad leaves the card active (continued use since May 2024).
+  // The move abroad leaves the card active.
   Card after = card(c.card_id);
   EXPECT_EQ(after.status, CardStatus::active);
   EXPECT_EQ(after.history.size(), c.history.size());
@@ -467,7 +480,7 @@ TEST_F(CardTest, ReadingIsForTheRightRoles) {
 TEST_F(CardTest, MigrationsAreIdempotentAndVersioned) {
   auto conn = db_->connect().value();
   EXPECT_TRUE(CardSystem::migrate(*conn).is_ok());
-  EXPECT_EQ(store::schema_version(*conn, "card").value(), 1);
+  EXPECT_EQ(store::schema_version(*conn, "card").value(), 2);  // 2: card_continued_use
 }
 
 }  // namespace

@@ -19,6 +19,8 @@ class NoticeTest : public CardTest {
     return *c;
   }
   void move_abroad(const registry::Resident& r, const std::string& id) {
+    today_ = date("2025-01-01");  // the continued-use procedure before departure keeps the card
+    ASSERT_TRUE(cards_->request_continued_use(call_centre(), r.resident_code, date("2025-01-10")).is_ok());
     auto out = event(id, EventType::move_out, "2025-01-10", r.resident_code);
     out.to = "abroad";
     out.address_abroad = "1 Rue de Rivoli, Paris";

@@ -59,7 +59,7 @@ TEST(NumberingE2E, EveryResidentIsNumberedAndALeakedNumberIsReissuedAndAnswersCh
   ASSERT_EQ(jlis({"init", "--data", dir}).exit_code, 0);
   auto gen = jlis({"population", "generate", "--data", dir, "--count", "400", "--seed", "5"});
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
-  auto exported = jlis({"residents", "export", "--data", dir});
+  auto exported = jlis({"residents", "export", "--data", dir, "--with-my-number", "--purpose", "e2e check"});
   ASSERT_EQ(exported.exit_code, 0);
   auto rows = csv_rows(exported.out);
   ASSERT_GT(rows.size(), 300u);

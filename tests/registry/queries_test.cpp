@@ -94,6 +94,9 @@ TEST_F(QueryTest, MigrationStatisticsCountMoveInsOfTheMonth) {
   auto in = on("s2", EventType::move_in, "2025-04-01", other_.resident_code);
   in.from = kChiyoda.str();
   in.address = "東京都中央区銀座一丁目1番1号";
+  in.name = "山崎　花子";
+  in.date_of_birth = date("1985-07-07");
+  in.sex = Sex::female;
   ASSERT_TRUE(registry_->submit(lg("131024"), in).ok());
   EXPECT_TRUE(registry_->migration_stats(2025, 3)->empty());
   auto april = registry_->migration_stats(2025, 4);
