@@ -170,6 +170,10 @@ function check(x, where) {
   }
 }
 
+if (!fs.existsSync(logPath)) {
+  console.error(`contract: ${logPath} does not exist: no exchanges were recorded (run the e2e tests with JLIS_CONTRACT_LOG)`);
+  process.exit(1);
+}
 const lines = fs.readFileSync(logPath, 'utf8').split('\n');
 lines.forEach((line, i) => {
   if (!line.trim()) return;
