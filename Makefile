@@ -18,9 +18,13 @@ PACKAGES = cmake ninja-build g++ pkg-config libssl-dev libsqlite3-dev libicu-dev
 # The real clients the PKI tests run against our certificates, CRLs and OCSP responses.
 # clang and its runtime build the libFuzzer targets (make test runs them briefly).
 TEST_PACKAGES = gnutls-bin libnss3-tools python3-cryptography clang libclang-rt-14-dev
+# The contract tests (tools/contract): Node and npm (Debian's nodejs/npm when the machine has none;
+# Redocly CLI 2 needs Node >= 20.19), then the npm packages pinned in tools/contract/package-lock.json.
+NODE_PACKAGES = nodejs npm
+CONTRACT = tools/contract
 BENCH_PACKAGES = wrk nginx-light curl
 
-.PHONY: all deps test-deps build run test test-fast test-asan test-fuzz fuzz-build fuzz soak bench-deps bench clean
+.PHONY: all deps test-deps contract-deps build run test test-fast test-asan test-fuzz fuzz-build fuzz soak bench-deps bench clean
 
 all: build
 
@@ -48,8 +52,19 @@ run: build
 # run of each fuzz target over its seed corpus.
 test: test-fast test-asan test-fuzz
 
-test-deps: deps
+test-deps: deps contract-deps
 	$(call apt_install,$(TEST_PACKAGES))
+
+contract-deps:
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  echo "installing Debian packages: $(NODE_PACKAGES)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(NODE_PACKAGES); \
+	fi
+	@if [ ! -f $(CONTRACT)/node_modules/.package-lock.json ] || \
+	    [ $(CONTRACT)/package-lock.json -nt $(CONTRACT)/node_modules/.package-lock.json ]; then \
+	  cd $(CONTRACT) && npm ci --no-audit --no-fund; \
+	fi
 
 test-fast: build test-deps
 	cd $(BUILD) && ctest --output-on-failure -j2

@@ -18,6 +18,8 @@ echo "== basic-four search latency"
 "$build/bench/search_latency" --data "$data" --queries 6000
 echo "== My Numbers per second beside raw AES-256"
 "$build/bench/my_number_rate"
+echo "== name_key per name (the registry's name search key)"
+"$build/bench/name_key_rate"
 echo "== card production with 1,000,000 applications queued"
 "$build/bench/card_production" 1000000
 echo "== resident-code lookups over HTTP"

@@ -22,6 +22,7 @@
 #include <atomic>
 
 #include "cli/app.h"
+#include "cli/openapi_document.h"
 #include "common/digest.h"
 #include "store/data_dir.h"
 #include "http/server.h"
@@ -152,6 +153,7 @@ int run(int argc, char** argv) {
   CLI::App cli{"OpenJLIS: the resident register network, numbering, cards and JPKI", "jlis"};
   cli.require_subcommand(1);
   cli.set_help_all_flag("--help-all", "Every command's help");
+  cli.set_version_flag("--version", JLIS_VERSION);
   std::string data, reference;
   auto add_data = [&](CLI::App* c) {
     c->add_option("--data", data, "Data directory")->required();
@@ -184,6 +186,9 @@ int run(int argc, char** argv) {
   serve->add_option("--public-url", public_url,
                     "Base of the CRL and OCSP URLs written into certificates (default: http://LISTEN)");
   serve->add_option("--threads", threads, "Worker threads (0: 4 per core)");
+  bool print_routes = false;
+  serve->add_flag("--print-routes", print_routes,
+                  "Print the route table (METHOD PATTERN, one a line) instead of serving");
 
   auto* population = cli.add_subcommand("population", "Synthetic populations")->require_subcommand(1);
   auto* generate = population->add_subcommand("generate", "Create residents through the municipalities' event path");
@@ -390,7 +395,17 @@ int run(int argc, char** argv) {
         check(ca->load_keys());  // fail now, not at the first handover
         check(pki::add_routes(server, *ca, app->directory()));
       }
+      server.route("GET", "/openapi.yaml", [](const http::Request&) {
+        http::Response r;
+        r.content_type = "application/yaml";
+        r.body = std::string(openapi_document());
+        return r;
+      });
       server.add_metrics_source([&] { return app->writer().metrics(); });
+      if (print_routes) {
+        for (const auto& r : server.routes()) std::cout << r.method << " " << r.pattern << "\n";
+        return 0;
+      }
       check(server.start());
       // Revocations reach the OCSP responses and the CRLs within a second or a few (ca.h: tick).
       std::atomic<bool> stopping{false};

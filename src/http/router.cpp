@@ -115,6 +115,14 @@ void Router::add(std::string method, std::string_view pattern, Handler handler) 
   p->routes.push_back({std::move(method), std::string(pattern), std::move(handler), series});
 }
 
+std::vector<RouteEntry> Router::routes() const {
+  std::vector<RouteEntry> out;
+  for (const Pattern& p : patterns_) {
+    for (const Route& r : p.routes) out.push_back({r.method, r.pattern});
+  }
+  return out;
+}
+
 bool Router::matches(const Pattern& p, const std::vector<std::string>& segments) {
   const bool rest = p.segments.back().kind == Segment::kRest;
   if (rest ? segments.size() < p.segments.size() : segments.size() != p.segments.size()) return false;

@@ -47,6 +47,8 @@ class Router {
 
   // Adds or replaces the handler of (method, pattern).
   void add(std::string method, std::string_view pattern, Handler handler);
+  // Every (method, pattern), in the order patterns were first added.
+  std::vector<RouteEntry> routes() const;
 
   // Matches decoded segments. On kFound fills params from the pattern's {name} segments. A last
   // segment {name...} (a rest parameter) matches one or more remaining segments and binds them

@@ -210,13 +210,17 @@ Response Response::json(int status, std::string body) {
 }
 
 Response Response::error(const Status& status) {
+  return error(code_http_status(status.code()), code_name(status.code()), status.message());
+}
+
+Response Response::error(int status, std::string_view code, std::string_view message) {
   Response r;
-  r.status = code_http_status(status.code());
-  r.body.reserve(48 + status.message().size());
+  r.status = status;
+  r.body.reserve(48 + message.size());
   r.body += R"({"error":{"code":)";
-  append_json_string(r.body, code_name(status.code()));
+  append_json_string(r.body, code);
   r.body += R"(,"message":)";
-  append_json_string(r.body, status.message());
+  append_json_string(r.body, message);
   r.body += "}}";
   return r;
 }
@@ -322,12 +326,15 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     started_ = Clock::now();
     int status = 400;
+    const char* code = "invalid_argument";
     const char* message = "malformed HTTP request";
     if (ec == bhttp::error::body_limit) {
       status = 413;
+      code = "payload_too_large";
       message = "request body is too large";
     } else if (ec == bhttp::error::header_limit) {
       status = 431;
+      code = "headers_too_large";
       message = "request header is too large";
     }
     const bool header_done = parser_->is_header_done();
@@ -338,8 +345,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (header_done) client_request_id(to_sv(parser_->get()["X-Request-Id"]), req_);
     spdlog::debug("http: {} answering {} (request {})", ec.message(), status, req_.request_id);
     series_ = server_.metrics.unmatched(req_.method);
-    res_ = Response::error(invalid_argument(message));
-    res_.status = status;
+    res_ = Response::error(status, code, message);
     keep_alive_ = false;
     linger_ = true;  // the unread rest of the request must be drained before closing
     head_only_ = false;
@@ -406,8 +412,7 @@ class Session : public std::enable_shared_from_this<Session> {
         res_ = Response::error(not_found("no route for this path"));
         return respond();
       case internal::Router::Match::kMethodNotAllowed:
-        res_ = Response::error(invalid_argument("method not allowed"));
-        res_.status = 405;
+        res_ = Response::error(405, "method_not_allowed", "method not allowed");
         res_.headers.emplace_back("Allow", std::move(match.allow));
         return respond();
     }
@@ -732,6 +737,11 @@ void Server::route(std::string method, std::string pattern, Handler handler) {
 void Server::add_metrics_source(std::function<std::string()> source) {
   std::lock_guard lock(impl_->sources_mu);
   impl_->sources.push_back(std::move(source));
+}
+
+std::vector<RouteEntry> Server::routes() const {
+  std::lock_guard lock(impl_->life_mu);
+  return impl_->router.routes();
 }
 
 Status Server::start() { return impl_->start(); }

@@ -48,9 +48,19 @@ struct Response {
   static Response json(int status, std::string body);
   // {"error": {"code": "<code_name>", "message": "..."}} with code_http_status(status.code()).
   static Response error(const Status& status);
+  // The same body for an HTTP-level failure that has no Status code: 405 "method_not_allowed",
+  // 413 "payload_too_large", 431 "headers_too_large" (docs/openapi.yaml lists every code).
+  static Response error(int status, std::string_view code, std::string_view message);
 };
 
 using Handler = std::function<Response(const Request&)>;
+
+// One entry of the route table: a method and its pattern as given to Server::route.
+struct RouteEntry {
+  std::string method;
+  std::string pattern;  // "/v1/residents/{resident_code}", "/ocsp/{request...}"
+  bool operator==(const RouteEntry&) const = default;
+};
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -73,6 +83,9 @@ class Server {
   void route(std::string method, std::string pattern, Handler handler);
   // Lines appended to /metrics (Prometheus text) on every scrape, besides the server's own.
   void add_metrics_source(std::function<std::string()> source);
+  // Every route added so far (the built-in /healthz and /metrics included), in the order added.
+  // The contract tests compare it with the paths of docs/openapi.yaml.
+  std::vector<RouteEntry> routes() const;
 
   // Binds and starts serving in background threads. Fails when the address cannot be bound.
   Status start();

@@ -198,26 +198,8 @@ TEST(NameKey, ReferenceNamesHiraganaAndKatakanaAgree) {
   }
 }
 
-TEST(NameKey, CostsAFewMicroseconds) {
-  auto rows = read_names();
-  std::vector<std::string> names;
-  for (const auto& r : rows) names.push_back(r[1] + "　" + r[3]);
-  size_t sink = 0;
-  auto start = std::chrono::steady_clock::now();
-  int calls = 0;
-  while (calls < 200000) {
-    for (const std::string& n : names) sink += name_key(n).size();
-    calls += static_cast<int>(names.size());
-  }
-  double us =
-      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() /
-      calls;
-  std::cout << "name_key: " << us << " µs per name (" << calls << " calls)\n";
-  EXPECT_GT(sink, 0u);
-#if !defined(__SANITIZE_ADDRESS__) && defined(NDEBUG)
-  EXPECT_LT(us, 5.0);  // 1,000,000 residents must not spend more than seconds here
-#endif
-}
+// name_key's speed (a few µs per name, so 1,000,000 residents spend seconds) is measured by
+// bench/name_key_rate.cpp, not asserted here: the suite asserts behaviour, not wall-clock time.
 
 // ---- normalize_kana / normalize_name --------------------------------------------------------
 

@@ -11,6 +11,17 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Polls until `done` holds; false after a generous bound (a hang, not a speed limit).
+template <class F>
+bool eventually(F done) {
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
 TEST(WorkerPool, RunsEveryTask) {
   std::atomic<int> done{0};
   {
@@ -24,11 +35,14 @@ TEST(WorkerPool, RunsEveryTask) {
 TEST(WorkerPool, BlockedTaskDoesNotHoldOthersUp) {
   WorkerPool pool(2);
   std::atomic<bool> release{false};
+  std::atomic<bool> blocking{false};
   std::atomic<int> done{0};
   pool.post([&] {
+    blocking = true;
     while (!release.load()) std::this_thread::sleep_for(1ms);
   });
-  std::this_thread::sleep_for(20ms);  // the blocker is running (and maybe was the poller)
+  // The blocker is running (and maybe was the poller); the bound only guards against a hang.
+  ASSERT_TRUE(eventually([&] { return blocking.load(); }));
   for (int i = 0; i < 100; ++i) pool.post([&] { ++done; });
   const auto deadline = std::chrono::steady_clock::now() + 2s;
   while (done.load() < 100 && std::chrono::steady_clock::now() < deadline) {
@@ -62,7 +76,7 @@ TEST(WorkerPool, StopFinishesRunningAndDropsQueued) {
     std::this_thread::sleep_for(100ms);
     ++finished;
   });
-  std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(eventually([&] { return started.load() == 1; }));  // the first task is running
   for (int i = 0; i < 5; ++i) pool.post([&, token] { ++started; });
   pool.stop();
   pool.stop();
