@@ -134,7 +134,7 @@ TEST_F(RevocationTable, ReturnedCardRevokesAsCessationOfOperation) {
 TEST_F(RevocationTable, RenewalSupersedesTheGoodCertificates) {
   auto before = certificates();
   Keys fresh;
-  auto r = ca_->renew(municipality(), card_, fresh.pems());
+  auto r = ca_->renew(municipality(), card_, requests(card_, fresh, false));
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   EXPECT_EQ(changed(before, certificates()),
             Changes({"card/signature revoked superseded", "card/authentication revoked superseded",
@@ -200,7 +200,7 @@ TEST_F(RevocationTable, ResumeRevokesTheHeldCardCertificatesForGoodAndRenewalWor
       EXPECT_EQ(s.revoked_at, now()) << "the time of the resume";
     }
   Keys fresh;
-  auto r = ca_->renew(municipality(), card_, fresh.pems());
+  auto r = ca_->renew(municipality(), card_, requests(card_, fresh, false));
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   EXPECT_EQ(changed(after, certificates()), Changes({"card/signature good (new)", "card/authentication good (new)"}));
 }
@@ -258,8 +258,7 @@ TEST_F(SmartphoneRelease, TheHoldersSignatureReleasesTheAuthenticationCertificat
   // A new signature certificate for the smartphone, by the usual route.
   Keys again;
   again.authentication.reset();
-  card::CardKeys only_signature{public_key_pem(again.signature.get()).value(), ""};
-  auto reissued = ca_->issue_smartphone(municipality(), card_, only_signature);
+  auto reissued = ca_->issue_smartphone(municipality(), card_, requests(card_, again, true));
   EXPECT_TRUE(reissued.ok()) << reissued.status().to_string();
 }
 

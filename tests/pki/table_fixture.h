@@ -12,6 +12,7 @@
 #include "pki/ca.h"
 #include "pki/ca_internal.h"
 #include "pki/openssl.h"
+#include "requests.h"
 
 namespace jlis::pki::testing {
 
@@ -62,16 +63,37 @@ class TableCaTest : public card::testing::CardTest {
     }
   };
 
-  // Hands a new card over with certificate keys; answers its id.
+  // Hands a new card over with certificate keys; answers its id. `keys` must outlive the test
+  // (smartphone issuance is authorised with them).
   std::string card_with_certificates(const registry::Resident& r, const Keys& keys) {
     std::string id = produced(accepted(request(r.resident_code)).application_id);
     auto card = cards_->handover(municipality(r.municipality_code.str().c_str()), id, true, keys.pems());
     EXPECT_TRUE(card.ok()) << card.status().to_string();
+    card_keys_of_[id] = &keys;
     return id;
+  }
+  // Certification requests for `keys` (a null key: that kind is not asked for), each signed by its
+  // own key over a fresh challenge of the CA; for a smartphone, authorised by the card's
+  // authentication key (pki/ca.h).
+  CertificateAuthority::CertificateRequests requests(const std::string& card_id, const Keys& keys, bool smartphone,
+                                                     const char* municipality_code = card::testing::kChiyoda) {
+    CertificateAuthority::CertificateRequests out;
+    auto c = ca_->new_issuance_challenge(municipality(municipality_code), card_id);
+    EXPECT_TRUE(c.ok()) << c.status().to_string();
+    if (!c.ok()) return out;
+    out.challenge_id = c->challenge_id;
+    if (keys.signature) out.signature = request_der({keys.signature.get(), nullptr, c->challenge});
+    if (keys.authentication) out.authentication = request_der({keys.authentication.get(), nullptr, c->challenge});
+    if (smartphone && card_keys_of_.count(card_id))
+      out.authorisation = sign_bytes(card_keys_of_[card_id]->authentication.get(),
+                                     CertificateAuthority::authorisation_message(c->challenge, out.signature,
+                                                                                 out.authentication));
+    return out;
   }
   std::vector<CertificateRecord> smartphone(const std::string& card_id, const Keys& keys,
                                             const char* municipality_code = card::testing::kChiyoda) {
-    auto out = ca_->issue_smartphone(municipality(municipality_code), card_id, keys.pems());
+    auto out = ca_->issue_smartphone(municipality(municipality_code), card_id,
+                                     requests(card_id, keys, true, municipality_code));
     EXPECT_TRUE(out.ok()) << out.status().to_string();
     return out.ok() ? *out : std::vector<CertificateRecord>{};
   }
@@ -117,6 +139,7 @@ class TableCaTest : public card::testing::CardTest {
   int64_t now() const { return start_of_day_jst(today_) + 12 * 3600 + seconds_; }
 
   int64_t seconds_ = 0;  // added to noon of today_
+  std::map<std::string, const Keys*> card_keys_of_;
   std::unique_ptr<numbering::Numbering> numbering_;
   std::unique_ptr<CertificateAuthority> ca_;
 };

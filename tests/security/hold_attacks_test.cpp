@@ -2,6 +2,8 @@
 // certificate on hold must not serve consent, a smartphone's hold is released only by its holder's
 // own signature over a fresh challenge, and only the call centre resumes a card. Each refusal is a
 // 4xx JSON error that changes nothing (table_digest) and, where data would leave, records nothing.
+#include "../pki/requests.h"
+#include "pki/ca.h"
 #include "world.h"
 
 namespace jlis::security {
@@ -28,10 +30,25 @@ class HoldAttacks : public ::testing::Test {
   };
   Held held(const std::string& id, const CardKey& phone_auth) {
     Held out;
-    out.resident = world_->resident_with_card(id, "1980-05-05", CardKey::make(), CardKey::make());
-    const json keys = {{"authentication", phone_auth.public_pem}, {"signature", CardKey::make().public_pem}};
-    auto r = world_->post("/v1/cards/" + out.resident.card_id + "/smartphone-certificates",
-                          json{{"public_keys", keys}}.dump(), world_->tokens().chiyoda);
+    const CardKey card_auth = CardKey::make(), phone_sig = CardKey::make();
+    out.resident = world_->resident_with_card(id, "1980-05-05", CardKey::make(), card_auth);
+    // The smartphone's requests over the CA's challenge, authorised by the card (pki/ca.h).
+    auto c = world_->post("/v1/cards/" + out.resident.card_id + "/certificate-challenges", "",
+                          world_->tokens().chiyoda);
+    EXPECT_EQ(c.result_int(), 201) << c.body();
+    const json cj = json::parse(c.body(), nullptr, false);
+    const std::string ch = cj.value("challenge", "");
+    const std::string sig_der = pki::testing::request_der({phone_sig.key.get(), nullptr, ch});
+    const std::string auth_der = pki::testing::request_der({phone_auth.key.get(), nullptr, ch});
+    const json body = {
+        {"challenge_id", cj.value("challenge_id", "")},
+        {"requests",
+         {{"signature", pki::testing::request_pem({phone_sig.key.get(), nullptr, ch})},
+          {"authentication", pki::testing::request_pem({phone_auth.key.get(), nullptr, ch})}}},
+        {"authorisation",
+         base64_encode(card_auth.sign(pki::CertificateAuthority::authorisation_message(ch, sig_der, auth_der)))}};
+    auto r = world_->post("/v1/cards/" + out.resident.card_id + "/smartphone-certificates", body.dump(),
+                          world_->tokens().chiyoda);
     EXPECT_EQ(r.result_int(), 201) << r.body();
     const json list = json::parse(r.body())["certificates"];  // kept: iterating a temporary's member is UB
     for (const auto& c : list)
