@@ -345,7 +345,7 @@ TEST_F(ServerTest, Healthz) {
   Client c(server_.port());
   auto r = c.get("/healthz");
   EXPECT_EQ(r.result_int(), 200);
-  EXPECT_EQ(r.body(), R"({"status":"ok"})");
+  EXPECT_EQ(r.body(), R"({"status":"ok","simulation":false})");
   EXPECT_EQ(header(r, "Content-Type"), "application/json");
 }
 

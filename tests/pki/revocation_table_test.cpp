@@ -80,7 +80,8 @@ TEST_F(RevocationTable, SexCorrectionRevokesTheSignatureCertificate) {
   EXPECT_EQ(changed(before, certificates()), Changes({"card/signature revoked affiliationChanged"}));
 }
 
-TEST_F(RevocationTable, MoveAbroadRevokesTheSignatureCertificate) {
+TEST_F(RevocationTable, MoveAbroadAfterTheContinuedUseProcedureRevokesTheSignatureCertificate) {
+  ASSERT_TRUE(cards_->request_continued_use(municipality(), resident_.resident_code, card::testing::date("2025-06-02")).is_ok());
   auto before = certificates();
   auto e = change_of("m1", EventType::move_out);
   e.to = "abroad";
@@ -88,6 +89,17 @@ TEST_F(RevocationTable, MoveAbroadRevokesTheSignatureCertificate) {
   Status s = change(card::testing::kChiyoda, e);
   ASSERT_TRUE(s.is_ok()) << s.to_string();
   EXPECT_EQ(changed(before, certificates()), Changes({"card/signature revoked affiliationChanged"}));
+}
+
+TEST_F(RevocationTable, MoveAbroadWithoutTheContinuedUseProcedureLapsesTheCardAndRevokesBoth) {
+  auto before = certificates();
+  auto e = change_of("m1", EventType::move_out);
+  e.to = "abroad";
+  e.address_abroad = "Paris, France";
+  Status s = change(card::testing::kChiyoda, e);
+  ASSERT_TRUE(s.is_ok()) << s.to_string();
+  EXPECT_EQ(changed(before, certificates()),
+            Changes({"card/signature revoked cessationOfOperation", "card/authentication revoked cessationOfOperation"}));
 }
 
 TEST_F(RevocationTable, MoveToAnotherMunicipalityRevokesTheSignatureCertificate) {
@@ -99,6 +111,9 @@ TEST_F(RevocationTable, MoveToAnotherMunicipalityRevokesTheSignatureCertificate)
   auto in = change_of("m2", EventType::move_in);
   in.from = card::testing::kChiyoda;
   in.address = "東京都中央区銀座一丁目1番1号";
+  in.name = "山田　花子";  // the basic four of the record (a move-in must match them)
+  in.date_of_birth = card::testing::date("1990-04-01");
+  in.sex = registry::Sex::female;
   s = change(card::testing::kChuo, in);
   ASSERT_TRUE(s.is_ok()) << s.to_string();
   EXPECT_EQ(changed(before, certificates()), Changes({"card/signature revoked affiliationChanged"}));
@@ -255,7 +270,11 @@ TEST_F(SmartphoneRelease, TheHoldersSignatureReleasesTheAuthenticationCertificat
   EXPECT_EQ(r->status(now()), "good");
   EXPECT_EQ(changed(before, certificates()),
             Changes({"smartphone/authentication good", "smartphone/signature revoked cessationOfOperation"}));
-  // A new signature certificate for the smartphone, by the usual route.
+  // A new signature certificate for the smartphone, by the usual route, authorised by the card's
+  // new certificates (its held ones were revoked for good when it was resumed).
+  Keys renewed;
+  ASSERT_TRUE(ca_->renew(municipality(), card_, requests(card_, renewed, false)).ok());
+  card_keys_of_[card_] = &renewed;
   Keys again;
   again.authentication.reset();
   auto reissued = ca_->issue_smartphone(municipality(), card_, requests(card_, again, true));
