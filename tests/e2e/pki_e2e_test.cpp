@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../http/client.h"
+#include "card_key.h"
 #include "jlis_process.h"
 #include "../pki/requests.h"
 #include "common/date.h"
@@ -44,29 +45,6 @@ void write_file(const fs::path& path, const std::string& data) {
   std::ofstream out(path, std::ios::binary);
   out << data;
 }
-
-// A key pair "generated on the card".
-struct CardKey {
-  pki::EvpPkeyPtr key;
-  std::string public_pem;
-  static CardKey make() {
-    CardKey k{pki::generate_rsa(2048).value(), ""};
-    k.public_pem = pki::public_key_pem(k.key.get()).value();
-    return k;
-  }
-  // RSA PKCS#1 v1.5 with SHA-256 over `data`, as the card signs.
-  std::string sign(const std::string& data) const {
-    pki::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-    size_t len = 0;
-    EXPECT_EQ(EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()), 1);
-    EXPECT_EQ(EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(data.data()), data.size()), 1);
-    std::string sig(len, '\0');
-    EXPECT_EQ(EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
-                             reinterpret_cast<const unsigned char*>(data.data()), data.size()), 1);
-    sig.resize(len);
-    return sig;
-  }
-};
 
 std::string der_to_pem(const std::string& der) {
   auto cert = pki::x509_from_der(der);
