@@ -177,7 +177,8 @@ TEST_F(PkiKeysE2E, AKeyCertifiedForAnotherCardIsRefusedEverywhere) {
   expect_refused(request_certificates(card1, "certificates", weak.get(), nullptr), "exponent");
   EXPECT_EQ(certificate_count(first), 2u);
   EXPECT_EQ(certificate_count(second), 2u);
-  for (const auto& c : body(get("/v1/residents/" + first + "/certificates"))["certificates"])
+  const auto listed = body(get("/v1/residents/" + first + "/certificates"));
+  for (const auto& c : listed["certificates"])
     EXPECT_EQ(c["status"], "good") << c.dump();  // nothing superseded by a refused request
 }
 
