@@ -6,6 +6,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "common/clock.h"
 #include "common/digest.h"
 #include "store/migrations.h"
 
@@ -39,15 +40,6 @@ std::set<std::string> split(const std::string& s) {
 }
 
 int64_t now_seconds() { return static_cast<int64_t>(std::time(nullptr)); }
-
-std::string iso(int64_t t) {
-  const time_t tt = static_cast<time_t>(t);
-  struct tm tm {};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 Status check_purposes(const std::vector<std::string>& purposes) {
   for (const auto& p : purposes)
@@ -143,7 +135,7 @@ Result<std::pair<Agency, std::string>> Directory::add_agency(const std::string& 
   agency.agency_id = "ag-" + id;
   if (grant.expires_at && *grant.expires_at <= now_seconds())
     return invalid_argument("the token's expiry is not in the future");
-  const std::string at = iso(now_seconds());
+  const std::string at = iso8601_seconds(now_seconds());
   JLIS_RETURN_IF_ERROR(writer_.run([&](store::Connection& c) {
     JLIS_RETURN_IF_ERROR(c.execute("INSERT INTO agencies VALUES (?, ?, ?, ?)",
                                    {agency.agency_id, agency.name, join(agency.purposes), at}).status());
@@ -169,7 +161,7 @@ Result<Agency> Directory::set_purposes(const std::string& agency_id, PurposeChan
   JLIS_RETURN_IF_ERROR(check_purposes(purposes));
   if (change != PurposeChange::set && purposes.empty()) return invalid_argument("name at least one purpose");
   Agency agency;
-  const std::string at = iso(now_seconds());
+  const std::string at = iso8601_seconds(now_seconds());
   JLIS_RETURN_IF_ERROR(writer_.run([&](store::Connection& c) {
     // Read, change and write in one transaction: a concurrent change cannot be lost.
     bool found = false;
@@ -200,14 +192,14 @@ Result<std::string> Directory::create_token(Role role, const std::string& subjec
   if (expires_at <= now) return invalid_argument("the token's expiry is not in the future");
   JLIS_ASSIGN_OR_RETURN(std::string secret, random_hex(32));
   JLIS_ASSIGN_OR_RETURN(std::string id, random_hex(8));
-  const std::string token = "jlis_" + secret, token_id = "tk-" + id, at = iso(now);
+  const std::string token = "jlis_" + secret, token_id = "tk-" + id, at = iso8601_seconds(now);
   JLIS_RETURN_IF_ERROR(writer_.run([&](store::Connection& c) {
     JLIS_RETURN_IF_ERROR(c.execute("INSERT INTO tokens (token_hash, role, subject, name, created_at, token_id, "
                                    "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                                    {sha256_hex(token), std::string(role_name(role)), subject, name, at, token_id,
                                     expires_at}).status());
     return record_change(c, at, grant.by, "token.create", token_id,
-                         std::string(role_name(role)) + " " + subject + " expires " + iso(expires_at));
+                         std::string(role_name(role)) + " " + subject + " expires " + iso8601_seconds(expires_at));
   }));
   return token;
 }
@@ -232,7 +224,7 @@ Result<std::vector<TokenInfo>> Directory::tokens() {
 }
 
 Status Directory::revoke_token(const std::string& token_id, const std::string& by) {
-  const std::string at = iso(now_seconds());
+  const std::string at = iso8601_seconds(now_seconds());
   return writer_.run([&](store::Connection& c) {
     std::optional<std::optional<std::string>> revoked;  // outer: found
     JLIS_RETURN_IF_ERROR(c.query("SELECT revoked_at FROM tokens WHERE token_id = ?", {token_id},

@@ -2,23 +2,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http/json_body.h"
+
 namespace jlis::card {
 namespace {
 
+using http::json_response;
+using http::object_body;
 using http::Request;
 using http::Response;
 using nlohmann::json;
-
-Response json_response(int status, const json& body) { return Response::json(status, body.dump()); }
-
-// The body as a JSON object; an empty body is {}.
-Result<json> object_body(const Request& req) {
-  if (req.body.empty()) return json::object();
-  json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) return invalid_argument("the body is not valid JSON");
-  if (!body.is_object()) return invalid_argument("the body must be a JSON object");
-  return body;
-}
 
 // Refuses fields other than `allowed`.
 Status only_fields(const json& body, std::initializer_list<std::string_view> allowed, std::string_view action) {

@@ -23,6 +23,7 @@
 
 #include "cli/app.h"
 #include "cli/openapi_document.h"
+#include "common/clock.h"
 #include "common/digest.h"
 #include "store/data_dir.h"
 #include "http/server.h"
@@ -134,15 +135,6 @@ auth::TokenGrant token_grant(const std::string& expires, const std::string& by) 
   g.by = operator_identity(by);
   if (!expires.empty()) g.expires_at = check(auth::parse_expiry(expires, static_cast<int64_t>(std::time(nullptr))));
   return g;
-}
-
-std::string iso_seconds(int64_t t) {
-  const time_t tt = static_cast<time_t>(t);
-  struct tm tm {};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 }  // namespace
@@ -571,7 +563,7 @@ int run(int argc, char** argv) {
       std::cout << "id,role,subject,name,created,expires,revoked\n";
       for (const auto& t : check(app->directory().tokens()))
         std::cout << t.token_id << "," << auth::role_name(t.role) << "," << csv_field(t.subject) << ","
-                  << csv_field(t.name) << "," << t.created_at << "," << iso_seconds(t.expires_at) << ","
+                  << csv_field(t.name) << "," << t.created_at << "," << iso8601_seconds(t.expires_at) << ","
                   << t.revoked_at.value_or("") << "\n";
       return 0;
     }

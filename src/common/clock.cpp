@@ -17,4 +17,20 @@ std::string now_iso8601() {
   return buf;
 }
 
+namespace {
+
+std::string format_utc(int64_t unix_seconds, const char* format) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  return std::string(buf, std::strftime(buf, sizeof buf, format, &tm));
+}
+
+}  // namespace
+
+std::string iso8601_seconds(int64_t unix_seconds) { return format_utc(unix_seconds, "%Y-%m-%dT%H:%M:%SZ"); }
+
+std::string http_date(int64_t unix_seconds) { return format_utc(unix_seconds, "%a, %d %b %Y %H:%M:%S GMT"); }
+
 }  // namespace jlis

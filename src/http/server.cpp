@@ -14,6 +14,8 @@
 // every pending completion handler and with them the sessions and their sockets.
 #include "http/server.h"
 
+#include "common/clock.h"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -139,18 +141,15 @@ void client_request_id(std::string_view header, Request& req) {
 }
 
 // The Date header, formatted at most once per second per thread.
-std::string_view http_date() {
+std::string_view date_header() {
   thread_local std::time_t cached_second = -1;
-  thread_local char buf[40];
-  thread_local size_t len = 0;
+  thread_local std::string date;
   const std::time_t now = std::time(nullptr);
   if (now != cached_second) {
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    len = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    date = jlis::http_date(now);
     cached_second = now;
   }
-  return {buf, len};
+  return date;
 }
 
 bool is_token(std::string_view s) {
@@ -458,7 +457,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto reason = to_sv(bhttp::obsolete_reason(static_cast<bhttp::status>(res_.status)));
     if (reason != "<unknown-status>") head_ += reason;
     head_ += "\r\nDate: ";
-    head_ += http_date();
+    head_ += date_header();
     head_ += "\r\nContent-Type: ";
     head_ += is_safe_value(res_.content_type) ? res_.content_type : "application/octet-stream";
     if (!no_body) {

@@ -26,20 +26,12 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/clock.h"
 #include "common/digest.h"
 
 namespace jlis::pki {
 
 namespace {
-
-std::string http_date(int64_t unix_seconds) {
-  const time_t t = static_cast<time_t>(unix_seconds);
-  struct tm tm {};
-  char buf[40];
-  if (gmtime_r(&t, &tm) == nullptr) return "Thu, 01 Jan 1970 00:00:00 GMT";
-  const size_t n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return std::string(buf, n);
-}
 
 std::string etag(std::string_view der) { return "\"" + sha256_hex(der) + "\""; }
 

@@ -5,48 +5,33 @@
 #include <nlohmann/json.hpp>
 
 #include "card/routes.h"
+#include "common/clock.h"
+#include "http/json_body.h"
 #include "pki/ca_internal.h"
 
 namespace jlis::pki {
 namespace {
 
+using http::json_response;
+using http::object_body;
 using http::Request;
 using http::Response;
 using nlohmann::json;
-
-Response json_response(int status, const json& body) { return Response::json(status, body.dump()); }
-
-std::string iso_time(int64_t t) {
-  const time_t tt = static_cast<time_t>(t);
-  struct tm tm {};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 json to_json(const CertificateRecord& c, int64_t now) {
   json j = {{"serial", c.serial},
             {"kind", kind_name(c.kind)},
             {"device", device_name(c.device)},
             {"status", c.status(now)},
-            {"not_before", iso_time(c.not_before)},
-            {"not_after", iso_time(c.not_after)},
+            {"not_before", iso8601_seconds(c.not_before)},
+            {"not_after", iso8601_seconds(c.not_after)},
             {"card_id", c.card_id},
             {"next", c.next_serial ? json(*c.next_serial) : json(nullptr)}};
   if (c.revoked_at) {
-    j["revoked_at"] = iso_time(*c.revoked_at);
+    j["revoked_at"] = iso8601_seconds(*c.revoked_at);
     j["reason"] = reason_name(c.reason);
   }
   return j;
-}
-
-Result<json> object_body(const Request& req) {
-  if (req.body.empty()) return json::object();
-  json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) return invalid_argument("the body is not valid JSON");
-  if (!body.is_object()) return invalid_argument("the body must be a JSON object");
-  return body;
 }
 
 // {"challenge_id", "requests": {"signature"?, "authentication"?}, "authorisation"? (base64)}
@@ -197,7 +182,7 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
       JLIS_ASSIGN_OR_RETURN(auto c, ca.new_issuance_challenge(by, req.path_params.at("card_id")));
       return json_response(201, {{"challenge_id", c.challenge_id},
                                  {"challenge", c.challenge},
-                                 {"expires_at", iso_time(c.expires_at)}});
+                                 {"expires_at", iso8601_seconds(c.expires_at)}});
     });
   });
 
@@ -206,7 +191,7 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
       JLIS_ASSIGN_OR_RETURN(auto c, ca.new_challenge(by));
       return json_response(201, {{"challenge_id", c.challenge_id},
                                  {"challenge", c.challenge},
-                                 {"expires_at", iso_time(c.expires_at)}});
+                                 {"expires_at", iso8601_seconds(c.expires_at)}});
     });
   });
 
@@ -249,7 +234,7 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
       JLIS_ASSIGN_OR_RETURN(auto c, ca.new_release_challenge(req.path_params.at("serial")));
       return json_response(201, {{"challenge_id", c.challenge_id},
                                  {"challenge", c.challenge},
-                                 {"expires_at", iso_time(c.expires_at)}});
+                                 {"expires_at", iso8601_seconds(c.expires_at)}});
     }());
   });
   server.route("POST", "/v1/pki/certificates/{serial}/release", [&, answer, now](const Request& req) {

@@ -2,9 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http/json_body.h"
+
 namespace jlis::registry {
 namespace {
 
+using http::json_response;
 using http::Request;
 using http::Response;
 using nlohmann::json;
@@ -53,8 +56,6 @@ Result<std::pair<Reader, Resident>> read_resident(auth::Directory& directory, Re
                                                : registry.get_for_municipality(code, reader.principal.subject, true));
   return std::make_pair(std::move(reader), std::move(resident));
 }
-
-Response json_response(int status, const json& body) { return Response::json(status, body.dump()); }
 
 // Records the provision, then answers: nothing leaves unrecorded.
 Response provide(Registry& registry, const Reader& reader, const Request& req,
