@@ -88,7 +88,9 @@ Result<std::unique_ptr<Database>> open_sqlite(const std::string& path, SqliteOpt
 // text (outside string literals, quoted identifiers and comments) and the statement is prepared once
 // per connection (cached by its text and its parameters' kinds); parameters travel as text, an
 // integer typed bigint, a string or NULL left for the server to infer from the column. SQLite's
-// attached databases are PostgreSQL schemas of the same name (`audit.provisions` on both).
+// attached databases are PostgreSQL schemas of the same name (`audit.provisions` on both). Text
+// compares byte by byte on both: the database must have the C collation (CREATE DATABASE …
+// TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'); open_postgresql refuses any other.
 // Errors: a constraint violation (SQLSTATE class 23: unique, foreign key, check, not null) fails
 // with Code::conflict, as on SQLite; a serialization failure or deadlock (40001, 40P01) and a lost
 // connection fail with Code::unavailable. A connection lost outside a transaction reconnects on its

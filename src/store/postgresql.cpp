@@ -240,6 +240,18 @@ Result<std::unique_ptr<Database>> open_postgresql(const std::string& url, Postgr
   // One connection now, so that an unreachable server fails here, and the schemas exist before any
   // migration names them.
   JLIS_ASSIGN_OR_RETURN(auto probe, db->connect());
+  // Text sorts and compares byte by byte, as on SQLite (range scans, ORDER BY, prefixes): only the
+  // C collation does that. A database created with a language's collation is refused, with the fix.
+  std::string collation;
+  JLIS_RETURN_IF_ERROR(probe->query("SELECT datcollate FROM pg_database WHERE datname = current_database()", {},
+                                    [&](const Row& r) {
+                                      collation = r.text(0);
+                                      return false;
+                                    }));
+  if (collation != "C" && collation != "POSIX")
+    return invalid_argument("the PostgreSQL database has the collation '" + collation +
+                            "'; OpenJLIS needs byte order: CREATE DATABASE … TEMPLATE template0 ENCODING 'UTF8' "
+                            "LOCALE 'C'");
   for (const auto& schema : options.schemas) {
     Status s = probe->execute_script("CREATE SCHEMA IF NOT EXISTS " + schema);
     if (!s.is_ok() && s.code() != Code::conflict) return s;  // conflict: another process made it
