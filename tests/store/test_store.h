@@ -46,7 +46,7 @@ class TestStore {
     std::random_device rd;
     name_ = "jlis_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + std::to_string(rd() % 100000);
     admin_ = open_postgresql(server_).value()->connect().value();
-    Status s = admin_->execute_script("CREATE DATABASE " + name_ + " TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'");
+    Status s = admin_->execute_script("CREATE DATABASE " + name_ + " TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C' STRATEGY FILE_COPY");
     if (!s.is_ok()) std::abort();
     auto slash = server_.rfind('/');
     url_ = server_.substr(0, slash + 1) + name_;
