@@ -109,9 +109,9 @@ Status Directory::migrate(store::Connection& conn) {
     ALTER TABLE tokens ADD COLUMN token_id TEXT;
     ALTER TABLE tokens ADD COLUMN expires_at BIGINT;
     ALTER TABLE tokens ADD COLUMN revoked_at TEXT;
-    UPDATE tokens SET token_id = 'tk-' || lower(hex(randomblob(8))),
-                      expires_at = CAST(strftime('%s', created_at) AS INTEGER) + 31536000,
-                      created_at = strftime('%Y-%m-%dT%H:%M:%SZ', created_at);
+    UPDATE tokens SET token_id = 'tk-' || {{random_hex16}},
+                      expires_at = {{unix_seconds:created_at}} + 31536000,
+                      created_at = {{iso_utc:created_at}};
     CREATE UNIQUE INDEX tokens_id ON tokens (token_id);
     CREATE TABLE auth_changes (
       seq {{id}}, at TEXT NOT NULL, by_whom TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,

@@ -11,8 +11,8 @@ const std::vector<store::Migration> kMigrations = {{1, R"(
   CREATE TABLE card_applications (
     application_id {{id}},
     resident_code BIGINT NOT NULL, municipality_code TEXT NOT NULL,
-    channel TEXT NOT NULL, photo INTEGER NOT NULL, express TEXT,
-    queue_rank INTEGER NOT NULL,
+    channel TEXT NOT NULL, photo BIGINT NOT NULL, express TEXT,
+    queue_rank BIGINT NOT NULL,
     date_of_birth TEXT NOT NULL, email TEXT,
     status TEXT NOT NULL, reason_code TEXT, reason TEXT,
     applied_on TEXT NOT NULL, due_on TEXT, shipped_on TEXT, delivered_on TEXT,
@@ -30,7 +30,7 @@ const std::vector<store::Migration> kMigrations = {{1, R"(
     application_id BIGINT NOT NULL, resident_code BIGINT NOT NULL, municipality_code TEXT NOT NULL,
     status TEXT NOT NULL, express TEXT, email TEXT,
     issued_on TEXT NOT NULL, expires_on TEXT NOT NULL,
-    delivered_on TEXT, cert_expires_on TEXT, signature_certificate_allowed INTEGER NOT NULL);
+    delivered_on TEXT, cert_expires_on TEXT, signature_certificate_allowed BIGINT NOT NULL);
   -- Expiry notices concern cards handed over; production does not touch this index.
   CREATE INDEX card_cards_expiry ON card_cards (expires_on) WHERE delivered_on IS NOT NULL;
   CREATE TABLE card_events (

@@ -28,8 +28,8 @@ pki::CaSecrets App::ca_secrets() {
   return {env("JLIS_CA_PASSPHRASE"), env("JLIS_PKCS11_PIN")};
 }
 
-Status App::init(const std::string& data_dir, bool simulation) {
-  JLIS_RETURN_IF_ERROR(store::init_data_dir(data_dir, simulation));
+Status App::init(const std::string& data_dir, bool simulation, const std::string& store) {
+  JLIS_RETURN_IF_ERROR(store::init_data_dir(data_dir, simulation, store));
   JLIS_ASSIGN_OR_RETURN(auto db, store::open_data_dir_database(data_dir, /*create=*/true));
   JLIS_RETURN_IF_ERROR(migrate_all(*db));
   return numbering::Numbering::create_key_file(data_dir);

@@ -20,8 +20,8 @@ class App {
  public:
   // Creates (or upgrades) the data directory and its schema, and creates the My Number key
   // (DIR/keys/my-number.key, mode 0600) unless it exists.
-  // `simulation`: a simulation's directory (store::init_data_dir).
-  static Status init(const std::string& data_dir, bool simulation = false);
+  // `simulation`: a simulation's directory; `store`: "" (SQLite) or a PostgreSQL URI (store::init_data_dir).
+  static Status init(const std::string& data_dir, bool simulation = false, const std::string& store = "");
   // The operator's secrets for the CA keys, from the environment: JLIS_CA_PASSPHRASE (encrypted key
   // files) and JLIS_PKCS11_PIN (a PKCS#11 token).
   static pki::CaSecrets ca_secrets();

@@ -167,6 +167,10 @@ int run(int argc, char** argv) {
   init->add_flag("--simulation", simulation,
                  "A simulation: generated populations may share key pairs (population generate --key-pool), the CA "
                  "is named O=JPKI-TEST and /healthz says \"simulation\": true");
+  std::string store_url;
+  init->add_option("--store", store_url,
+                   "Keep the database in PostgreSQL (postgresql://user@host:port/database) instead of the embedded "
+                   "SQLite; keys, CRLs and configuration stay in the data directory");
 
   auto* serve = cli.add_subcommand("serve", "Serve the HTTP API");
   add_data(serve);
@@ -325,7 +329,7 @@ int run(int argc, char** argv) {
 
   try {
     if (*init) {
-      check(App::init(data, simulation));
+      check(App::init(data, simulation, store_url));
       std::cout << "initialised " << data << "\n";
       return 0;
     }

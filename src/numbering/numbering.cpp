@@ -40,7 +40,7 @@ const std::vector<store::Migration> kMigrations = {{1, R"(
   CREATE TABLE numbering_my_numbers (
     my_number {{id}},
     resident_code BIGINT NOT NULL,
-    derivation INTEGER NOT NULL,
+    derivation BIGINT NOT NULL,
     issued_on TEXT NOT NULL, issue_reason TEXT NOT NULL,
     retired_on TEXT, retire_reason TEXT,
     letter_municipality TEXT NOT NULL, letter_created_at TEXT NOT NULL,

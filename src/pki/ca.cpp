@@ -58,14 +58,14 @@ CREATE TABLE pki_certificates (
   serial TEXT PRIMARY KEY,           -- 32 lower-case hex digits
   ca TEXT NOT NULL,                  -- signature | authentication
   device TEXT NOT NULL,              -- card | smartphone
-  resident_code INTEGER NOT NULL,
+  resident_code BIGINT NOT NULL,
   card_id TEXT NOT NULL,
-  not_before INTEGER NOT NULL,       -- seconds since the epoch
-  not_after INTEGER NOT NULL,
+  not_before BIGINT NOT NULL,       -- seconds since the epoch
+  not_after BIGINT NOT NULL,
   issued_at TEXT NOT NULL,
-  revoked_at INTEGER,
-  reason INTEGER,                    -- RFC 5280 CRLReason
-  revocation_seq INTEGER UNIQUE,     -- order of revocations: responders follow it
+  revoked_at BIGINT,
+  reason BIGINT,                    -- RFC 5280 CRLReason
+  revocation_seq BIGINT UNIQUE,     -- order of revocations: responders follow it
   next_serial TEXT,                  -- 新旧紐付け
   der TEXT NOT NULL                  -- base64
 );
@@ -73,30 +73,30 @@ CREATE INDEX pki_certificates_resident ON pki_certificates (resident_code);
 CREATE INDEX pki_certificates_card ON pki_certificates (card_id);
 CREATE TABLE pki_crls (
   ca TEXT NOT NULL,
-  crl_number INTEGER NOT NULL,
-  this_update INTEGER NOT NULL,
-  next_update INTEGER NOT NULL,
-  entries INTEGER NOT NULL,
-  revocation_seq INTEGER NOT NULL,   -- the newest revocation it includes
+  crl_number BIGINT NOT NULL,
+  this_update BIGINT NOT NULL,
+  next_update BIGINT NOT NULL,
+  entries BIGINT NOT NULL,
+  revocation_seq BIGINT NOT NULL,   -- the newest revocation it includes
   PRIMARY KEY (ca, crl_number)
 );
 CREATE TABLE pki_verifiers (
   verifier_id TEXT PRIMARY KEY,
   name TEXT NOT NULL,
-  consent_provision INTEGER NOT NULL,
+  consent_provision BIGINT NOT NULL,
   registered_at TEXT NOT NULL
 );
 CREATE TABLE pki_challenges (
   challenge_id TEXT PRIMARY KEY,
   verifier_id TEXT NOT NULL,
   challenge TEXT NOT NULL,
-  expires_at INTEGER NOT NULL,
-  used INTEGER NOT NULL DEFAULT 0
+  expires_at BIGINT NOT NULL,
+  used BIGINT NOT NULL DEFAULT 0
 );
 )sql"},
     // A CRL number is committed before its file is published; published says it was.
     {2, R"sql(
-ALTER TABLE pki_crls ADD COLUMN published INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE pki_crls ADD COLUMN published BIGINT NOT NULL DEFAULT 1;
 )sql"},
     {3, R"sql(
 ALTER TABLE pki_certificates ADD COLUMN spki_sha256 TEXT;  -- SHA-256 of the certified SubjectPublicKeyInfo
@@ -108,8 +108,8 @@ CREATE TABLE pki_issuance_challenges (
   municipality TEXT NOT NULL,        -- who asked
   card_id TEXT NOT NULL,             -- the card it is for
   challenge TEXT NOT NULL,           -- 64 hex digits, the requests' challengePassword
-  expires_at INTEGER NOT NULL,
-  used INTEGER NOT NULL DEFAULT 0
+  expires_at BIGINT NOT NULL,
+  used BIGINT NOT NULL DEFAULT 0
 );
 )sql"}};
 

@@ -46,7 +46,7 @@ const std::vector<store::Migration> kMigrations = {{1, R"(
     seq {{id}},
     resident_code BIGINT NOT NULL, agency_id TEXT NOT NULL, agency_name TEXT NOT NULL,
     purpose TEXT NOT NULL, provided_at TEXT NOT NULL, request_id TEXT NOT NULL);
-  CREATE INDEX audit.provisions_resident ON provisions (resident_code, seq);
+  CREATE INDEX {{index_on:audit.provisions_resident:provisions}} (resident_code, seq);
 )"}, {2, R"(
   ALTER TABLE audit.provisions ADD COLUMN client_request_id TEXT;
 )"}};
@@ -613,7 +613,10 @@ Result<SearchResult> Registry::search(const SearchQuery& q) {
     std::string prefix = address_key(parsed.ok() ? parsed->canonical() : *q.address);
     if (prefix.empty()) return invalid_argument("address is empty");
     add("address_key >= ?", prefix);
-    add("address_key < ?", prefix + "\xFF");  // every key with the prefix sorts below this
+    // U+10FFFF, the highest code point, as valid UTF-8 (PostgreSQL refuses a lone 0xFF byte): in the
+    // byte order of both stores (PostgreSQL's is the C collation, store/database.h) every key with
+    // the prefix sorts below it.
+    add("address_key < ?", prefix + "\xF4\x8F\xBF\xBF");
   }
   if (where.empty()) return invalid_argument("a search needs name, name_kana, date_of_birth or address");
   if (q.sex) add("sex = ?", std::string(sex_name(*q.sex)));

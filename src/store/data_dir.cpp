@@ -10,12 +10,21 @@ namespace fs = std::filesystem;
 constexpr const char* kMarker = "openjlis-data";
 constexpr const char* kMarkerText = "OpenJLIS data directory, format 1\n";
 constexpr const char* kSimulationMarker = "simulation";
+constexpr const char* kStoreFile = "store";  // the PostgreSQL URI, when the store is not jlis.db
 
 }  // namespace
 
 std::string database_path(const std::string& dir) { return (fs::path(dir) / "jlis.db").string(); }
 
+std::string data_dir_store(const std::string& dir) {
+  std::ifstream in(fs::path(dir) / kStoreFile);
+  std::string url;
+  std::getline(in, url);
+  return url;
+}
+
 Result<std::unique_ptr<Database>> open_data_dir_database(const std::string& dir, bool create) {
+  if (std::string url = data_dir_store(dir); !url.empty()) return open_postgresql(url, {.schemas = {"audit"}});
   return open_sqlite(database_path(dir), {.create = create, .attach = {{"audit", (fs::path(dir) / "audit.db").string()}}});
 }
 
@@ -24,11 +33,15 @@ bool is_simulation(const std::string& dir) {
   return fs::exists(fs::path(dir) / kSimulationMarker, ec);
 }
 
-Status init_data_dir(const std::string& dir, bool simulation) {
+Status init_data_dir(const std::string& dir, bool simulation, const std::string& store) {
   std::error_code ec;
+  if (!store.empty() && !is_postgresql_url(store))
+    return invalid_argument("--store must be a PostgreSQL URI (postgresql://user@host:port/database)");
   if (fs::exists(fs::path(dir) / kMarker, ec)) {
     if (simulation != is_simulation(dir))
       return invalid_argument(dir + (simulation ? " exists and is not a simulation" : " exists and is a simulation (init --simulation)"));
+    if (!store.empty() && store != data_dir_store(dir))
+      return invalid_argument(dir + " exists with another store; a data directory keeps the store it was created with");
     return Status::ok();
   }
   if (fs::exists(dir, ec) && !fs::is_empty(dir, ec))
@@ -41,6 +54,13 @@ Status init_data_dir(const std::string& dir, bool simulation) {
     sim << "A simulation: generated people, shared test keys, a CA named O=JPKI-TEST\n";
     if (!sim.flush()) return internal_error("cannot write the simulation marker in " + dir);
   }
+  if (!store.empty()) {
+    std::ofstream out(fs::path(dir) / kStoreFile);
+    out << store << "\n";
+    if (!out.flush()) return internal_error("cannot record the store in " + dir);
+    fs::permissions(fs::path(dir) / kStoreFile, fs::perms::owner_read | fs::perms::owner_write,
+                    fs::perm_options::replace, ec);  // a URI may carry a password
+  }
   std::ofstream marker(fs::path(dir) / kMarker);
   marker << kMarkerText;
   if (!marker.flush()) return internal_error("cannot write the marker in " + dir);
@@ -50,7 +70,8 @@ Status init_data_dir(const std::string& dir, bool simulation) {
 Status check_data_dir(const std::string& dir) {
   std::error_code ec;
   if (dir.empty()) return invalid_argument("--data DIR is required");
-  if (!fs::exists(fs::path(dir) / kMarker, ec) || !fs::exists(database_path(dir), ec))
+  if (!fs::exists(fs::path(dir) / kMarker, ec) ||
+      (!fs::exists(database_path(dir), ec) && !fs::exists(fs::path(dir) / kStoreFile, ec)))
     return invalid_argument(dir + " is not an OpenJLIS data directory (create one with: jlis init --data " + dir + ")");
   return Status::ok();
 }

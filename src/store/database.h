@@ -1,5 +1,5 @@
-// The one database interface every component uses. SQLite (embedded, the default) implements it
-// here; PostgreSQL implements the same interface, so components write portable SQL once:
+// The one database interface every component uses. SQLite (embedded, the default, sqlite.cpp) and
+// PostgreSQL (production, postgresql.cpp) implement it, so components write portable SQL once:
 //   - placeholders are `?` (a PostgreSQL backend rewrites them to $1, $2 ...);
 //   - integers are 64-bit; text is UTF-8; dates are ISO-8601 text, which sorts correctly;
 //   - migrations may use {{id}} for an auto-assigned 64-bit primary key column type.
@@ -82,6 +82,30 @@ struct SqliteOptions {
   int busy_timeout_ms = 10000;
 };
 Result<std::unique_ptr<Database>> open_sqlite(const std::string& path, SqliteOptions options = {});
+
+// PostgreSQL 15 through libpq at `url` (a libpq connection URI, postgresql://user@host:port/db).
+// The same SQL as SQLite runs here: `?` placeholders are rewritten to $1, $2 ... once per statement
+// text (outside string literals, quoted identifiers and comments) and the statement is prepared once
+// per connection (cached by its text and its parameters' kinds); parameters travel as text, an
+// integer typed bigint, a string or NULL left for the server to infer from the column. SQLite's
+// attached databases are PostgreSQL schemas of the same name (`audit.provisions` on both). Text
+// compares byte by byte on both: the database must have the C collation (CREATE DATABASE …
+// TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'); open_postgresql refuses any other.
+// Errors: a constraint violation (SQLSTATE class 23: unique, foreign key, check, not null) fails
+// with Code::conflict, as on SQLite; a serialization failure or deadlock (40001, 40P01) and a lost
+// connection fail with Code::unavailable. A connection lost outside a transaction reconnects on its
+// next statement; one lost inside a transaction keeps failing until ROLLBACK, so that no statement
+// of a half-done transaction ever runs outside it; a COMMIT whose connection was lost fails with
+// Code::unavailable and a message saying that its outcome is unknown (never retry it blindly).
+// Unlike SQLite, a failed statement aborts the whole transaction on PostgreSQL: a Writer job must
+// return the failure (the Writer then reruns the batch with a savepoint per job), never carry on.
+struct PostgresqlOptions {
+  // Schemas created when missing (the SQLite attach aliases), e.g. {"audit"}.
+  std::vector<std::string> schemas = {};
+};
+Result<std::unique_ptr<Database>> open_postgresql(const std::string& url, PostgresqlOptions options = {});
+// True when `location` names a PostgreSQL database (postgresql:// or postgres:// URI).
+bool is_postgresql_url(std::string_view location);
 
 // Connections for many threads: acquire() reuses an idle one or opens a new one.
 class Pool {

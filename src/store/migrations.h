@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -16,8 +17,19 @@ namespace jlis::store {
 
 struct Migration {
   int version;
-  std::string sql;  // portable SQL; {{id}} is an auto-assigned 64-bit primary key column type
+  std::string sql;  // portable SQL, with the tokens of expand_dialect_tokens where the dialects differ
 };
+
+// The one place that says how SQLite and PostgreSQL differ, as tokens a migration writes instead of
+// dialect-specific SQL (components never test dialect() themselves):
+//   {{id}}                  an auto-assigned 64-bit primary key column type
+//   {{random_hex16}}        16 random lowercase hex digits (an identifier, not a secret)
+//   {{unix_seconds:EXPR}}   the UTC timestamp text EXPR as seconds since the epoch
+//   {{iso_utc:EXPR}}        the UTC timestamp text EXPR as YYYY-MM-DDTHH:MM:SSZ
+//   {{index_on:S.I:T}}      after CREATE INDEX: index I on table T of schema S (an attached database)
+// Everything else is written once for both: upserts as INSERT … ON CONFLICT (…) DO NOTHING / DO
+// UPDATE, new ids as INSERT … RETURNING, integers as BIGINT (PostgreSQL's INTEGER is 32-bit).
+std::string expand_dialect_tokens(std::string_view dialect, std::string sql);
 
 // Applies the migrations of `component` that are missing. Fails with Code::conflict when the
 // database holds a newer schema of the component than `migrations` describe.

@@ -88,7 +88,14 @@ std::string Writer::metrics() const {
 }
 
 bool Writer::run_batch(std::vector<std::shared_ptr<Pending>>& batch, bool savepoints) {
-  auto tx = Transaction::begin(*conn_);
+  auto begin = [&] {
+    auto t = Transaction::begin(*conn_);
+    // Nothing of the batch has run yet, so it is safe to try once more: a connection lost since the
+    // last batch (a PostgreSQL restart, an idle timeout) reconnects on this second BEGIN.
+    if (!t.ok() && t.status().code() == Code::unavailable) return Transaction::begin(*conn_);
+    return t;
+  };
+  auto tx = begin();
   if (!tx.ok()) {
     for (auto& p : batch) p->result = tx.status();
     return true;

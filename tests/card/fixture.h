@@ -1,4 +1,4 @@
-// A card system on a fresh SQLite database in a temporary directory, with the real reference data
+// A card system on a fresh database (SQLite, or PostgreSQL under JLIS_TEST_STORE) in a temporary directory, with the real reference data
 // and a real registry (its death listener attached), and a clock the test sets.
 #pragma once
 
@@ -13,6 +13,7 @@
 #include "card/card_system.h"
 #include "registry/registry.h"
 #include "store/data_dir.h"
+#include "../store/test_store.h"
 #include "store/database.h"
 #include "store/writer.h"
 
@@ -37,7 +38,7 @@ class CardTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    db_ = store::open_data_dir_database(dir_.string(), /*create=*/true).value();
+    db_ = test_store_.open_data_dir(dir_.string()).value();
     auto conn = db_->connect().value();
     Status rs = registry::Registry::migrate(*conn);
     ASSERT_TRUE(rs.is_ok()) << rs.to_string();
@@ -167,6 +168,7 @@ class CardTest : public ::testing::Test {
   }
 
   Date today_ = date("2025-06-02");
+  store::testing::TestStore test_store_;  // SQLite, or a fresh PostgreSQL database (JLIS_TEST_STORE)
   std::filesystem::path dir_;
   std::shared_ptr<store::Database> db_;
   std::unique_ptr<store::Pool> pool_;

@@ -58,9 +58,9 @@ TEST_F(CardTest, GeneratedCardsAreConsistentAndPlausible) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM card_applications WHERE status = 'accepted'"), r.queued);
   // One card in hand at most; a renewal's card may wait for handover beside the old one.
   EXPECT_EQ(count("SELECT COUNT(*) FROM (SELECT resident_code FROM card_cards WHERE status IN "
-                  "('active', 'suspended') GROUP BY resident_code HAVING COUNT(*) > 1)"), 0);
+                  "('active', 'suspended') GROUP BY resident_code HAVING COUNT(*) > 1) AS held"), 0);
   EXPECT_EQ(count("SELECT COUNT(*) FROM (SELECT resident_code FROM card_cards WHERE status = 'shipped' "
-                  "GROUP BY resident_code HAVING COUNT(*) > 1)"), 0);
+                  "GROUP BY resident_code HAVING COUNT(*) > 1) AS waiting"), 0);
   EXPECT_EQ(count("SELECT COUNT(*) FROM card_applications a JOIN card_cards c ON c.card_id = a.card_id "
                   "WHERE a.status = 'delivered' AND c.delivered_on IS NULL"), 0);
   EXPECT_EQ(count("SELECT COUNT(*) FROM card_cards WHERE issued_on > " + t + " OR delivered_on > " + t), 0);

@@ -12,6 +12,7 @@
 
 #include "numbering/my_number_generator.h"
 #include "store/data_dir.h"
+#include "../store/test_store.h"
 #include "store/writer.h"
 
 namespace jlis::numbering {
@@ -28,7 +29,7 @@ class NumberingTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    db_ = store::open_data_dir_database(dir_.string(), /*create=*/true).value();
+    db_ = test_store_.open_data_dir(dir_.string()).value();
     conn_ = db_->connect().value();
     ASSERT_TRUE(Numbering::migrate(*conn_).is_ok());
     ASSERT_TRUE(Numbering::create_key_file(dir_.string()).is_ok());
@@ -42,6 +43,7 @@ class NumberingTest : public ::testing::Test {
   }
   int64_t count(const std::string& sql) { return conn_->query_int64(sql).value().value_or(0); }
 
+  store::testing::TestStore test_store_;  // SQLite, or a fresh PostgreSQL database (JLIS_TEST_STORE)
   std::filesystem::path dir_;
   std::shared_ptr<store::Database> db_;
   std::unique_ptr<store::Connection> conn_;

@@ -1,4 +1,4 @@
-// A registry on a fresh SQLite database in a temporary directory, with the real reference data.
+// A registry on a fresh database (SQLite, or PostgreSQL under JLIS_TEST_STORE) in a temporary directory, with the real reference data.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include "numbering/numbering.h"
 #include "registry/registry.h"
 #include "store/data_dir.h"
+#include "../store/test_store.h"
 #include "store/database.h"
 #include "store/writer.h"
 
@@ -31,9 +32,10 @@ class RegistryTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    db_ = store::open_data_dir_database(dir_.string(), /*create=*/true).value();
+    db_ = test_store_.open_data_dir(dir_.string()).value();
     auto conn = db_->connect().value();
-    ASSERT_TRUE(Registry::migrate(*conn).is_ok());
+    Status migrated = Registry::migrate(*conn);
+    ASSERT_TRUE(migrated.is_ok()) << migrated.to_string();
     ASSERT_TRUE(auth::Directory::migrate(*conn).is_ok());
     ASSERT_TRUE(numbering::Numbering::migrate(*conn).is_ok());
     pool_ = std::make_unique<store::Pool>(db_);
@@ -80,6 +82,7 @@ class RegistryTest : public ::testing::Test {
     return conn->query_int64(sql).value().value_or(0);
   }
 
+  store::testing::TestStore test_store_;  // SQLite, or a fresh PostgreSQL database (JLIS_TEST_STORE)
   std::filesystem::path dir_;
   std::shared_ptr<store::Database> db_;
   std::unique_ptr<store::Pool> pool_;

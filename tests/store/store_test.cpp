@@ -7,6 +7,7 @@
 #include "store/database.h"
 #include "store/migrations.h"
 #include "store/writer.h"
+#include "test_store.h"
 
 namespace jlis::store {
 namespace {
@@ -19,7 +20,7 @@ class StoreTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    auto db = open_sqlite((dir_ / "test.db").string(), {.create = true});
+    auto db = store_.open((dir_ / "test.db").string());
     ASSERT_TRUE(db.ok()) << db.status().to_string();
     db_ = std::move(db).value();
     auto c = db_->connect();
@@ -34,6 +35,7 @@ class StoreTest : public ::testing::Test {
   }
   int64_t count() { return conn_->query_int64("SELECT COUNT(*) FROM t").value().value(); }
 
+  testing::TestStore store_;  // SQLite, or a fresh PostgreSQL database (JLIS_TEST_STORE)
   std::filesystem::path dir_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<Connection> conn_;
@@ -147,6 +149,7 @@ TEST_F(StoreTest, AFailedMigrationLeavesTheSchemaVersionUnchanged) {
 }
 
 TEST(Sqlite, OpeningAMissingDatabaseWithoutCreateFails) {
+  if (testing::testing_on_postgresql()) GTEST_SKIP() << "SQLite only";
   auto db = open_sqlite("/nonexistent-dir/none.db");
   EXPECT_FALSE(db.ok());
   EXPECT_EQ(db.status().code(), Code::unavailable);

@@ -1,0 +1,127 @@
+// The PostgreSQL backend's own promises (run in test_store_pg, skipped on SQLite): `?` is a
+// parameter only outside literals, SQLite's attached aliases are schemas, and a lost connection is
+// reported as `unavailable`: reconnected outside a transaction, never silently inside one, and a
+// COMMIT whose outcome is unknown says so.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "store/data_dir.h"
+#include "store/database.h"
+#include "store/writer.h"
+#include "test_store.h"
+
+namespace jlis::store {
+namespace {
+
+class PostgresqlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!store_.postgresql()) GTEST_SKIP() << "PostgreSQL only (JLIS_TEST_STORE)";
+    db_ = open_postgresql(store_.url()).value();
+    conn_ = db_->connect().value();
+    admin_ = db_->connect().value();
+    ASSERT_TRUE(conn_->execute_script("CREATE TABLE t (k BIGINT PRIMARY KEY, v TEXT)").is_ok());
+  }
+  // Ends the server session of `conn`, as a server restart or a network failure would.
+  void kill_session(Connection& conn) {
+    int64_t pid = conn.query_int64("SELECT pg_backend_pid()").value().value();
+    ASSERT_TRUE(admin_->execute("SELECT pg_terminate_backend(CAST(? AS INTEGER))", {pid}).ok());
+    for (int i = 0; i < 1000; ++i) {  // wait until the session is gone (bounded generously)
+      if (admin_->query_int64("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ?", {pid}).value().value() == 0) return;
+      ::usleep(10000);
+    }
+    FAIL() << "the session did not end";
+  }
+  int64_t count() { return admin_->query_int64("SELECT COUNT(*) FROM t").value().value(); }
+
+  testing::TestStore store_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<Connection> conn_, admin_;
+};
+
+TEST_F(PostgresqlTest, AQuestionMarkInsideALiteralOrCommentIsNotAParameter) {
+  ASSERT_TRUE(conn_->execute("INSERT INTO t VALUES (?, 'why? it''s ?') -- really?", {int64_t{1}}).ok());
+  std::string v;
+  ASSERT_TRUE(conn_->query("SELECT v FROM t WHERE k = ? AND v <> '?'", {int64_t{1}}, [&](const Row& r) {
+    v = r.text(0);
+    return true;
+  }).is_ok());
+  EXPECT_EQ(v, "why? it's ?");
+  // The same text with other parameter kinds is prepared again, not misread.
+  EXPECT_EQ(conn_->query_int64("SELECT COUNT(*) FROM t WHERE k = ? OR v = ?", {int64_t{1}, nullptr}).value(), 1);
+  EXPECT_EQ(conn_->query_int64("SELECT COUNT(*) FROM t WHERE k = ? OR v = ?", {int64_t{2}, std::string("x")}).value(), 0);
+}
+
+TEST_F(PostgresqlTest, TheAuditAliasOfTheDataDirectoryIsASchema) {
+  auto dir = std::filesystem::temp_directory_path() / ("jlis-pg-dir-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto db = store_.open_data_dir(dir.string()).value();
+  EXPECT_EQ(data_dir_store(dir.string()), store_.url());
+  EXPECT_TRUE(check_data_dir(dir.string()).is_ok());  // no jlis.db: the store file names the database
+  auto conn = db->connect().value();
+  EXPECT_EQ(conn->dialect(), "postgresql");
+  ASSERT_TRUE(conn->execute_script("CREATE TABLE audit.provisions (id BIGINT)").is_ok());
+  ASSERT_TRUE(conn->execute("INSERT INTO audit.provisions VALUES (?)", {int64_t{7}}).ok());
+  EXPECT_EQ(admin_->query_int64("SELECT id FROM audit.provisions").value(), 7);
+  conn.reset();
+  db.reset();
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(PostgresqlTest, ALostConnectionOutsideATransactionIsUnavailableThenReconnects) {
+  ASSERT_TRUE(conn_->execute("INSERT INTO t VALUES (1, 'a')").ok());
+  kill_session(*conn_);
+  auto lost = conn_->execute("INSERT INTO t VALUES (2, 'b')");
+  EXPECT_EQ(lost.status().code(), Code::unavailable) << lost.status().to_string();
+  // The next statement reconnects and prepares its statements again.
+  ASSERT_TRUE(conn_->execute("INSERT INTO t VALUES (?, 'c')", {int64_t{3}}).ok());
+  EXPECT_EQ(count(), 2);
+}
+
+TEST_F(PostgresqlTest, ALostConnectionInsideATransactionNeverRunsTheRestOutsideIt) {
+  ASSERT_TRUE(conn_->execute("BEGIN").ok());
+  ASSERT_TRUE(conn_->execute("INSERT INTO t VALUES (1, 'a')").ok());
+  kill_session(*conn_);
+  EXPECT_EQ(conn_->execute("INSERT INTO t VALUES (2, 'b')").status().code(), Code::unavailable);
+  // Still refused: reconnecting here would run this write on its own, outside the transaction.
+  EXPECT_EQ(conn_->execute("INSERT INTO t VALUES (3, 'c')").status().code(), Code::unavailable);
+  EXPECT_TRUE(conn_->execute("ROLLBACK").ok());
+  EXPECT_EQ(count(), 0);
+  ASSERT_TRUE(conn_->execute("INSERT INTO t VALUES (4, 'd')").ok());
+  EXPECT_EQ(count(), 1);
+}
+
+TEST_F(PostgresqlTest, ACommitOnALostConnectionReportsThatItsOutcomeIsUnknown) {
+  ASSERT_TRUE(conn_->execute("BEGIN").ok());
+  ASSERT_TRUE(conn_->execute("INSERT INTO t VALUES (1, 'a')").ok());
+  kill_session(*conn_);
+  Status commit = conn_->execute("COMMIT").status();
+  EXPECT_EQ(commit.code(), Code::unavailable);
+  EXPECT_NE(commit.message().find("unknown"), std::string::npos) << commit.to_string();
+}
+
+TEST_F(PostgresqlTest, TheWriterRetriesABatchThatNeverReachedCommitOnANewConnection) {
+  auto writer = Writer::start(*db_).value();
+  auto pid = run_for<int64_t>(*writer, [](Connection& c) -> Result<int64_t> {
+    JLIS_ASSIGN_OR_RETURN(auto v, c.query_int64("SELECT pg_backend_pid()"));
+    return v.value_or(0);
+  });
+  ASSERT_TRUE(pid.ok());
+  ASSERT_TRUE(admin_->execute("SELECT pg_terminate_backend(CAST(? AS INTEGER))", {*pid}).ok());
+  for (int i = 0; i < 1000 && admin_->query_int64("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ?", {*pid}).value().value(); ++i)
+    ::usleep(10000);
+  Status s = writer->run([](Connection& c) { return c.execute("INSERT INTO t VALUES (1, 'a')").status(); });
+  EXPECT_TRUE(s.is_ok()) << s.to_string();
+  EXPECT_EQ(count(), 1);  // applied exactly once
+}
+
+TEST_F(PostgresqlTest, ConstraintViolationsAreConflicts) {
+  ASSERT_TRUE(conn_->execute_script("CREATE TABLE c (k BIGINT NOT NULL CHECK (k > 0))").is_ok());
+  EXPECT_EQ(conn_->execute("INSERT INTO c VALUES (?)", {int64_t{-1}}).status().code(), Code::conflict);
+  EXPECT_EQ(conn_->execute("INSERT INTO c VALUES (?)", {nullptr}).status().code(), Code::conflict);
+}
+
+}  // namespace
+}  // namespace jlis::store

@@ -1,0 +1,80 @@
+// The store the tests run on, chosen by the environment (tests/CMakeLists.txt registers every
+// store-touching test twice: as is on SQLite, and with the suffix _pg on PostgreSQL):
+//   JLIS_TEST_STORE unset          SQLite in the test's directory;
+//   JLIS_TEST_STORE=postgresql://  a server (its maintenance database): each TestStore creates a
+//                                  fresh database on it (CREATE DATABASE … TEMPLATE template0) and
+//                                  drops it when destroyed;
+//   JLIS_TEST_STORE=@FILE          the URI is in FILE (written by tests/store/postgres_server.sh,
+//                                  the ctest fixture that starts the server once per run).
+#pragma once
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "store/data_dir.h"
+#include "store/database.h"
+
+namespace jlis::store::testing {
+
+// The PostgreSQL server to test on, or "" for SQLite.
+inline std::string test_store_server() {
+  const char* env = std::getenv("JLIS_TEST_STORE");
+  std::string v = env ? env : "";
+  if (!v.empty() && v[0] == '@') {
+    std::ifstream in(v.substr(1));
+    v.clear();
+    std::getline(in, v);
+    if (v.empty()) std::abort();  // the fixture did not start the server: fail loudly, never fall back
+  }
+  return v;
+}
+
+inline bool testing_on_postgresql() { return !test_store_server().empty(); }
+
+// One test's store: on PostgreSQL a database of its own, dropped at destruction.
+class TestStore {
+ public:
+  TestStore() {
+    server_ = test_store_server();
+    if (server_.empty()) return;
+    static std::atomic<int> counter{0};
+    std::random_device rd;
+    name_ = "jlis_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + std::to_string(rd() % 100000);
+    admin_ = open_postgresql(server_).value()->connect().value();
+    Status s = admin_->execute_script("CREATE DATABASE " + name_ + " TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C' STRATEGY FILE_COPY");
+    if (!s.is_ok()) std::abort();
+    auto slash = server_.rfind('/');
+    url_ = server_.substr(0, slash + 1) + name_;
+  }
+  ~TestStore() {
+    if (admin_) (void)admin_->execute_script("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+  }
+  TestStore(const TestStore&) = delete;
+  TestStore& operator=(const TestStore&) = delete;
+
+  bool postgresql() const { return !url_.empty(); }
+  // The PostgreSQL URI of this test's database ("" on SQLite).
+  const std::string& url() const { return url_; }
+
+  // A data directory at `dir` on this store (jlis init's directory, without the keys).
+  Result<std::unique_ptr<Database>> open_data_dir(const std::string& dir) {
+    JLIS_RETURN_IF_ERROR(init_data_dir(dir, false, url_));
+    return open_data_dir_database(dir, /*create=*/true);
+  }
+  // A bare database: SQLite at `sqlite_path`, or this test's PostgreSQL database.
+  Result<std::unique_ptr<Database>> open(const std::string& sqlite_path) {
+    if (url_.empty()) return open_sqlite(sqlite_path, {.create = true});
+    return open_postgresql(url_);
+  }
+
+ private:
+  std::string server_, name_, url_;
+  std::unique_ptr<Connection> admin_;
+};
+
+}  // namespace jlis::store::testing
