@@ -39,7 +39,6 @@ using OcspBasicRespPtr = std::unique_ptr<OCSP_BASICRESP, OpensslDeleter<OCSP_BAS
 using OcspCertIdPtr = std::unique_ptr<OCSP_CERTID, OpensslDeleter<OCSP_CERTID_free>>;
 using BignumPtr = std::unique_ptr<BIGNUM, OpensslDeleter<BN_free>>;
 using BnCtxPtr = std::unique_ptr<BN_CTX, OpensslDeleter<BN_CTX_free>>;
-using X509ReqPtr = std::unique_ptr<X509_REQ, OpensslDeleter<X509_REQ_free>>;
 
 // A failed Status of `code` "<what>: <OpenSSL's reason>"; clears OpenSSL's error queue.
 Status openssl_error(std::string_view what, Code code = Code::internal);

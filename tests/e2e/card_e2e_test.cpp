@@ -6,6 +6,7 @@
 #include "card/validity.h"
 #include "common/date.h"
 #include "jlis_process.h"
+#include "template_dir.h"
 
 namespace jlis::e2e {
 namespace {
@@ -21,11 +22,18 @@ class CardE2E : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = (std::filesystem::temp_directory_path() / ("jlis-e2e-cards-" + std::to_string(::getpid()))).string();
     std::filesystem::remove_all(dir_);
-    ASSERT_EQ(jlis({"init", "--data", dir_}).exit_code, 0);
-    chiyoda_ = jlis({"municipality", "token", "--data", dir_, "--code", "131016"}).last_line();
-    chuo_ = jlis({"municipality", "token", "--data", dir_, "--code", "131024"}).last_line();
-    card_centre_ = jlis({"token", "create", "--data", dir_, "--role", "card-centre"}).last_line();
-    call_centre_ = jlis({"token", "create", "--data", dir_, "--role", "call-centre"}).last_line();
+    // Prepared once per build and copied (template_dir.h).
+    const auto out = prepared_dir(dir_, {{"init", "--data", "{dir}"},
+                                         {"municipality", "token", "--data", "{dir}", "--code", "131016"},
+                                         {"municipality", "token", "--data", "{dir}", "--code", "131024"},
+                                         {"token", "create", "--data", "{dir}", "--role", "card-centre"},
+                                         {"token", "create", "--data", "{dir}", "--role", "call-centre"}});
+    ASSERT_EQ(out.size(), 5u) << out.back().err;
+    ASSERT_EQ(out[0].exit_code, 0);
+    chiyoda_ = out[1].last_line();
+    chuo_ = out[2].last_line();
+    card_centre_ = out[3].last_line();
+    call_centre_ = out[4].last_line();
     ASSERT_EQ(call_centre_.rfind("jlis_", 0), 0u);
     server_ = new Server(dir_);
     ASSERT_NE(server_->port(), 0);

@@ -9,6 +9,7 @@
 
 #include "../http/client.h"
 #include "jlis_process.h"
+#include "template_dir.h"
 
 namespace jlis::e2e {
 namespace {
@@ -28,9 +29,11 @@ class ContractE2e : public ::testing::Test {
     dir_ = (fs::temp_directory_path() / ("jlis-e2e-contract-" + std::to_string(::getpid()))).string();
     fs::remove_all(dir_);
     ::setenv("JLIS_CA_PASSPHRASE", "e2e passphrase, not a real one", 1);
-    ASSERT_EQ(jlis({"init", "--data", dir_}).exit_code, 0);
-    auto ca = jlis({"ca", "init", "--data", dir_});
-    ASSERT_EQ(ca.exit_code, 0) << ca.err;
+    // Prepared once per build and copied (template_dir.h).
+    const auto out = prepared_dir(dir_, {{"init", "--data", "{dir}"}, {"ca", "init", "--data", "{dir}"}});
+    ASSERT_EQ(out.size(), 2u) << out.back().err;
+    ASSERT_EQ(out[0].exit_code, 0);
+    ASSERT_EQ(out[1].exit_code, 0) << out[1].err;
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
   static std::string dir_;

@@ -14,6 +14,7 @@
 #include "../http/client.h"
 #include "card_key.h"
 #include "jlis_process.h"
+#include "template_dir.h"
 #include "../pki/requests.h"
 #include "common/date.h"
 #include "pki/ca.h"
@@ -73,15 +74,25 @@ class PkiE2E : public ::testing::Test {
     fs::remove_all(work_);
     fs::create_directories(work_);
     ::setenv("JLIS_CA_PASSPHRASE", "e2e passphrase, not a real one", 1);
-    ASSERT_EQ(jlis({"init", "--data", dir_}).exit_code, 0);
-    auto ca = jlis({"ca", "init", "--data", dir_});
-    ASSERT_EQ(ca.exit_code, 0) << ca.err;
-    chiyoda_ = jlis({"municipality", "token", "--data", dir_, "--code", "131016"}).last_line();
-    chuo_ = jlis({"municipality", "token", "--data", dir_, "--code", "131024"}).last_line();
-    call_centre_ = jlis({"token", "create", "--data", dir_, "--role", "call-centre"}).last_line();
-    verifier_ = jlis({"verifier", "add", "--data", dir_, "--name", "Bank", "--consent"}).last_line();
-    unregistered_ = jlis({"token", "create", "--data", dir_, "--role", "verifier", "--name", "x"}).last_line();
-    agency_ = jlis({"agency", "add", "--data", dir_, "--name", "Pension", "--purposes", "pension"}).last_line();
+    // Prepared once per build and copied (template_dir.h).
+    const auto out = prepared_dir(dir_, {{"init", "--data", "{dir}"},
+                                         {"ca", "init", "--data", "{dir}"},
+                                         {"municipality", "token", "--data", "{dir}", "--code", "131016"},
+                                         {"municipality", "token", "--data", "{dir}", "--code", "131024"},
+                                         {"token", "create", "--data", "{dir}", "--role", "call-centre"},
+                                         {"verifier", "add", "--data", "{dir}", "--name", "Bank", "--consent"},
+                                         {"token", "create", "--data", "{dir}", "--role", "verifier", "--name", "x"},
+                                         {"agency", "add", "--data", "{dir}", "--name", "Pension", "--purposes",
+                                          "pension"}});
+    ASSERT_EQ(out.size(), 8u) << out.back().err;
+    ASSERT_EQ(out[0].exit_code, 0);
+    ASSERT_EQ(out[1].exit_code, 0) << out[1].err;
+    chiyoda_ = out[2].last_line();
+    chuo_ = out[3].last_line();
+    call_centre_ = out[4].last_line();
+    verifier_ = out[5].last_line();
+    unregistered_ = out[6].last_line();
+    agency_ = out[7].last_line();
     ASSERT_EQ(verifier_.rfind("jlis_", 0), 0u);
     server_ = new Server(dir_);
     ASSERT_NE(server_->port(), 0);

@@ -9,6 +9,7 @@
 
 #include "../http/client.h"
 #include "jlis_process.h"
+#include "template_dir.h"
 #include "../pki/requests.h"
 #include "pki/ca.h"
 #include "pki/openssl.h"
@@ -55,10 +56,14 @@ class PkiKeysE2E : public ::testing::Test {
     dir_ = (fs::temp_directory_path() / ("jlis-e2e-pki-keys-" + std::to_string(::getpid()))).string();
     fs::remove_all(dir_);
     ::setenv("JLIS_CA_PASSPHRASE", "e2e passphrase, not a real one", 1);
-    ASSERT_EQ(jlis({"init", "--data", dir_}).exit_code, 0);
-    auto ca = jlis({"ca", "init", "--data", dir_});
-    ASSERT_EQ(ca.exit_code, 0) << ca.err;
-    chiyoda_ = jlis({"municipality", "token", "--data", dir_, "--code", "131016"}).last_line();
+    // Prepared once per build and copied (template_dir.h).
+    const auto out = prepared_dir(dir_, {{"init", "--data", "{dir}"},
+                                         {"ca", "init", "--data", "{dir}"},
+                                         {"municipality", "token", "--data", "{dir}", "--code", "131016"}});
+    ASSERT_EQ(out.size(), 3u) << out.back().err;
+    ASSERT_EQ(out[0].exit_code, 0);
+    ASSERT_EQ(out[1].exit_code, 0) << out[1].err;
+    chiyoda_ = out[2].last_line();
     server_ = new Server(dir_);
     ASSERT_NE(server_->port(), 0);
   }

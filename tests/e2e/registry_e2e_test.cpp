@@ -3,6 +3,7 @@
 
 #include "../http/client.h"
 #include "jlis_process.h"
+#include "template_dir.h"
 
 namespace jlis::e2e {
 namespace {
@@ -40,15 +41,23 @@ class RegistryE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = temp_dir("registry");
-    ASSERT_EQ(jlis({"init", "--data", dir_}).exit_code, 0);
-    auto gen = jlis({"population", "generate", "--data", dir_, "--count", "500", "--seed", "3"});
+    // Prepared once per build and copied (template_dir.h).
+    const auto out =
+        prepared_dir(dir_, {{"init", "--data", "{dir}"},
+                            {"population", "generate", "--data", "{dir}", "--count", "500", "--seed", "3"},
+                            {"agency", "add", "--data", "{dir}", "--name", "日本年金機構", "--purposes", "pension,benefit"},
+                            {"municipality", "token", "--data", "{dir}", "--code", "131016"},
+                            {"municipality", "token", "--data", "{dir}", "--code", "131024"}});
+    ASSERT_EQ(out.size(), 5u) << out.back().err;
+    ASSERT_EQ(out[0].exit_code, 0);
+    const Output& gen = out[1];
     ASSERT_EQ(gen.exit_code, 0) << gen.err;
     EXPECT_NE(gen.out.find("created 500 residents"), std::string::npos) << gen.out;
-    auto agency = jlis({"agency", "add", "--data", dir_, "--name", "日本年金機構", "--purposes", "pension,benefit"});
+    const Output& agency = out[2];
     ASSERT_EQ(agency.exit_code, 0) << agency.err;
     agency_ = agency.last_line();
-    chiyoda_ = jlis({"municipality", "token", "--data", dir_, "--code", "131016"}).last_line();
-    chuo_ = jlis({"municipality", "token", "--data", dir_, "--code", "131024"}).last_line();
+    chiyoda_ = out[3].last_line();
+    chuo_ = out[4].last_line();
     ASSERT_EQ(agency_.rfind("jlis_", 0), 0u);
     ASSERT_EQ(chiyoda_.rfind("jlis_", 0), 0u);
     server_ = new Server(dir_);

@@ -8,6 +8,7 @@
 
 #include "../http/client.h"
 #include "jlis_process.h"
+#include "template_dir.h"
 #include "store/database.h"
 
 namespace jlis::e2e {
@@ -24,12 +25,21 @@ class RegistryRulesE2E : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = (std::filesystem::temp_directory_path() / ("jlis-e2e-registry-rules-" + std::to_string(::getpid()))).string();
     std::filesystem::remove_all(dir_);
-    ASSERT_EQ(jlis({"init", "--data", dir_}).exit_code, 0);
-    chiyoda_ = jlis({"municipality", "token", "--data", dir_, "--code", "131016"}).last_line();
-    chuo_ = jlis({"municipality", "token", "--data", dir_, "--code", "131024"}).last_line();
-    agency_ = jlis({"agency", "add", "--data", dir_, "--name", "日本年金機構", "--purposes", "pension"}).last_line();
-    for (const char* role : {"card-centre", "call-centre", "verifier", "operator"})
-      roles_[role] = jlis({"token", "create", "--data", dir_, "--role", role}).last_line();
+    // Prepared once per build and copied (template_dir.h).
+    const char* const roles[] = {"card-centre", "call-centre", "verifier", "operator"};
+    std::vector<std::vector<std::string>> steps = {
+        {"init", "--data", "{dir}"},
+        {"municipality", "token", "--data", "{dir}", "--code", "131016"},
+        {"municipality", "token", "--data", "{dir}", "--code", "131024"},
+        {"agency", "add", "--data", "{dir}", "--name", "日本年金機構", "--purposes", "pension"}};
+    for (const char* role : roles) steps.push_back({"token", "create", "--data", "{dir}", "--role", role});
+    const auto out = prepared_dir(dir_, steps);
+    ASSERT_EQ(out.size(), steps.size()) << out.back().err;
+    ASSERT_EQ(out[0].exit_code, 0);
+    chiyoda_ = out[1].last_line();
+    chuo_ = out[2].last_line();
+    agency_ = out[3].last_line();
+    for (size_t i = 0; i < std::size(roles); ++i) roles_[roles[i]] = out[4 + i].last_line();
     for (const auto& [role, token] : roles_) ASSERT_EQ(token.rfind("jlis_", 0), 0u) << role;
     ASSERT_EQ(agency_.rfind("jlis_", 0), 0u);
     server_ = new Server(dir_);

@@ -8,6 +8,7 @@
 #include "common/date.h"
 #include "common/identifiers.h"
 #include "jlis_process.h"
+#include "template_dir.h"
 
 namespace jlis::e2e {
 namespace {
@@ -30,14 +31,21 @@ class RegistryTrustE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = temp_dir("registry");
-    ASSERT_EQ(jlis({"init", "--data", dir_}).exit_code, 0);
-    auto gen = jlis({"population", "generate", "--data", dir_, "--count", "60", "--seed", "11"});
-    ASSERT_EQ(gen.exit_code, 0) << gen.err;
-    auto agency = jlis({"agency", "add", "--data", dir_, "--name", "日本年金機構", "--purposes", "pension"});
+    // Prepared once per build and copied (template_dir.h).
+    const auto out =
+        prepared_dir(dir_, {{"init", "--data", "{dir}"},
+                            {"population", "generate", "--data", "{dir}", "--count", "60", "--seed", "11"},
+                            {"agency", "add", "--data", "{dir}", "--name", "日本年金機構", "--purposes", "pension"},
+                            {"municipality", "token", "--data", "{dir}", "--code", "131016"},
+                            {"municipality", "token", "--data", "{dir}", "--code", "131024"}});
+    ASSERT_EQ(out.size(), 5u) << out.back().err;
+    ASSERT_EQ(out[0].exit_code, 0);
+    ASSERT_EQ(out[1].exit_code, 0) << out[1].err;
+    const Output& agency = out[2];
     ASSERT_EQ(agency.exit_code, 0) << agency.err;
     agency_ = agency.last_line();
-    chiyoda_ = jlis({"municipality", "token", "--data", dir_, "--code", "131016"}).last_line();
-    chuo_ = jlis({"municipality", "token", "--data", dir_, "--code", "131024"}).last_line();
+    chiyoda_ = out[3].last_line();
+    chuo_ = out[4].last_line();
     server_ = new Server(dir_);
     ASSERT_NE(server_->port(), 0) << "jlis serve did not start";
   }

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <set>
 
-#include "table_fixture.h"
+#include "ca_fixture.h"
 #include "common/digest.h"
 
 namespace jlis::pki::testing {
@@ -31,10 +31,10 @@ std::string sign(EVP_PKEY* key, const std::string& challenge_base64) {
   return base64_encode(sig);
 }
 
-class RevocationTable : public TableCaTest {
+class RevocationTable : public CaTest {
  protected:
   void SetUp() override {
-    TableCaTest::SetUp();
+    CaTest::SetUp();
     resident_ = born("r1", "1990-04-01");
     card_ = card_with_certificates(resident_, card_keys_);
     ASSERT_EQ(certificates().size(), 2u);
@@ -205,7 +205,7 @@ TEST_F(RevocationTable, ResumeRevokesTheHeldCardCertificatesForGoodAndRenewalWor
   smartphone(card_, Keys());
   ASSERT_TRUE(cards_->suspend(call_centre(), card_, true).ok());
   auto before = certificates();
-  seconds_ = 3600;
+  now_ += 3600;
   ASSERT_TRUE(cards_->resume(call_centre(), card_).ok());
   auto after = certificates();
   EXPECT_EQ(changed(before, after), Changes({"card/signature revoked cessationOfOperation",
@@ -223,7 +223,7 @@ TEST_F(RevocationTable, ResumeRevokesTheHeldCardCertificatesForGoodAndRenewalWor
 TEST_F(RevocationTable, LossWhileOnHoldBecomesKeyCompromiseAtTheTimeOfTheLoss) {
   ASSERT_TRUE(cards_->suspend(call_centre(), card_).ok());
   auto before = certificates();
-  seconds_ = 600;
+  now_ += 600;
   ASSERT_TRUE(cards_->report_lost(call_centre(), card_, card::LossReason::stolen).ok());
   auto after = certificates();
   EXPECT_EQ(changed(before, after),
@@ -384,13 +384,13 @@ TEST_F(RevocationTable, AFailedCrlGenerationIsRetriedWithANewerNumber) {
   const auto obstacle = dir_ / "pki" / "crl" / "signature.crl.tmp";
   std::filesystem::create_directories(obstacle / "x");  // the file cannot be written
   ASSERT_TRUE(cards_->suspend(call_centre(), card_).ok());
-  seconds_ += 10;
+  now_ += 10;
   EXPECT_FALSE(ca_->tick().is_ok());
   EXPECT_EQ(crl_number(ca_->crl(CertificateKind::signature).value()), first);  // nothing published
   std::filesystem::remove_all(obstacle);
   bool published = false;
   for (int i = 0; i < 60 && !published; ++i) {  // retried within a minute
-    seconds_ += 1;
+    now_ += 1;
     ASSERT_TRUE(ca_->tick().is_ok());
     published = crl_number(ca_->crl(CertificateKind::signature).value()) != first;
   }

@@ -33,6 +33,7 @@
 
 #include "../e2e/card_key.h"
 #include "../e2e/jlis_process.h"
+#include "../e2e/template_dir.h"
 #include "../http/client.h"
 #include "common/digest.h"
 
@@ -105,17 +106,24 @@ class World {
     w->dir_ = (fs::temp_directory_path() / ("jlis-security-" + name + "-" + std::to_string(::getpid()))).string();
     fs::remove_all(w->dir_);
     ::setenv("JLIS_CA_PASSPHRASE", kPassphrase, 1);
-    if (!w->cli_ok({"init", "--data", w->dir_}) || !w->cli_ok({"ca", "init", "--data", w->dir_})) return w;
+    // init, ca init and the tokens: prepared once per build and copied (tests/e2e/template_dir.h).
+    const auto outs = e2e::prepared_dir(
+        w->dir_, {{"init", "--data", "{dir}"},
+                  {"ca", "init", "--data", "{dir}"},
+                  {"municipality", "token", "--data", "{dir}", "--code", "131016"},
+                  {"municipality", "token", "--data", "{dir}", "--code", "131024"},
+                  {"agency", "add", "--data", "{dir}", "--name", "Pension", "--purposes", kPurpose},
+                  {"token", "create", "--data", "{dir}", "--role", "card-centre"},
+                  {"token", "create", "--data", "{dir}", "--role", "call-centre"},
+                  {"verifier", "add", "--data", "{dir}", "--name", "Bank", "--consent"},
+                  {"token", "create", "--data", "{dir}", "--role", "verifier", "--name", "Unregistered"},
+                  {"token", "create", "--data", "{dir}", "--role", "operator"}});
+    if (!w->cli_ok(outs, 0, "init") || !w->cli_ok(outs, 1, "ca init")) return w;
     Tokens& t = w->tokens_;
-    t.chiyoda = w->token({"municipality", "token", "--data", w->dir_, "--code", "131016"});
-    t.chuo = w->token({"municipality", "token", "--data", w->dir_, "--code", "131024"});
-    t.agency = w->token({"agency", "add", "--data", w->dir_, "--name", "Pension", "--purposes", kPurpose});
-    t.card_centre = w->token({"token", "create", "--data", w->dir_, "--role", "card-centre"});
-    t.call_centre = w->token({"token", "create", "--data", w->dir_, "--role", "call-centre"});
-    t.verifier = w->token({"verifier", "add", "--data", w->dir_, "--name", "Bank", "--consent"});
-    t.unregistered_verifier =
-        w->token({"token", "create", "--data", w->dir_, "--role", "verifier", "--name", "Unregistered"});
-    t.operator_ = w->token({"token", "create", "--data", w->dir_, "--role", "operator"});
+    std::string* const slots[] = {&t.chiyoda,     &t.chuo,     &t.agency,
+                                  &t.card_centre, &t.call_centre, &t.verifier,
+                                  &t.unregistered_verifier, &t.operator_};
+    for (size_t i = 0; i < std::size(slots); ++i) *slots[i] = token(outs.size() > i + 2 ? outs[i + 2] : Output{-1, "", ""});
     w->start();
     if (w->port() == 0) return w;
     w->resident_ = w->resident_with_card("world-1", "1985-04-02", w->sig_key_, w->auth_key_);
@@ -149,8 +157,8 @@ class World {
   // Runs `jlis ARGS` (add "--data", dir() yourself).
   Output cli(const std::vector<std::string>& args) const { return jlis(args); }
   // Runs a token-making command and answers the token on its last line.
-  std::string token(const std::vector<std::string>& args) {
-    Output o = jlis(args);
+  std::string token(const std::vector<std::string>& args) { return token(jlis(args)); }
+  static std::string token(const Output& o) {
     EXPECT_EQ(o.exit_code, 0) << o.err;
     std::string t = o.last_line();
     EXPECT_EQ(t.rfind("jlis_", 0), 0u) << o.out;
@@ -269,10 +277,11 @@ class World {
  private:
   World() : sig_key_(CardKey::make()), auth_key_(CardKey::make()) {}
 
-  bool cli_ok(const std::vector<std::string>& args) {
-    Output o = jlis(args);
-    EXPECT_EQ(o.exit_code, 0) << args[0] << ": " << o.err;
-    return o.exit_code == 0;
+  static bool cli_ok(const std::vector<Output>& outs, size_t i, const char* what) {
+    EXPECT_GT(outs.size(), i) << what;
+    if (outs.size() <= i) return false;
+    EXPECT_EQ(outs[i].exit_code, 0) << what << ": " << outs[i].err;
+    return outs[i].exit_code == 0;
   }
   static void exec(sqlite3* db, const std::string& sql) {
     char* err = nullptr;
