@@ -230,7 +230,9 @@ Status check_records(const Records& rec, const ApplicationRequest& req, Date on)
   if (req.express == Express::reissue && (!newest || newest->status != CardStatus::lost))
     return conflict("express reissue is for a card reported lost; report the loss to the call centre first");
   if (!newest) return Status::ok();
-  if (newest->status == CardStatus::shipped)
+  // A shipped card never collected until it expired can no longer be handed over ("apply
+  // again"), so it does not block the new application; the new card's handover invalidates it.
+  if (newest->status == CardStatus::shipped && on <= newest->expires_on)
     return conflict("card " + newest->card_id + " is waiting for handover at the municipality");
   if ((newest->status == CardStatus::active || newest->status == CardStatus::suspended) &&
       on < renewal_opens(newest->expires_on))

@@ -182,6 +182,13 @@ int run(int argc, char** argv) {
   serve->add_option("--public-url", public_url,
                     "Base of the CRL and OCSP URLs written into certificates (default: http://LISTEN)");
   serve->add_option("--threads", threads, "Worker threads (0: 4 per core)");
+  pki::RouteOptions pki_limits;
+  serve->add_option("--ocsp-unknown-limit", pki_limits.ocsp_unknown_per_minute,
+                    "Unknown-serial OCSP answers per client address per minute; beyond it tryLater (0: no limit)")
+      ->capture_default_str();
+  serve->add_option("--release-challenge-limit", pki_limits.release_challenges_per_minute,
+                    "Smartphone release challenges per client address per minute; beyond it 429 (0: no limit)")
+      ->capture_default_str();
   bool print_routes = false;
   serve->add_flag("--print-routes", print_routes,
                   "Print the route table (METHOD PATTERN, one a line) instead of serving");
@@ -389,7 +396,7 @@ int run(int argc, char** argv) {
       pki::CertificateAuthority* ca = serving.count("pki") ? app->ca() : nullptr;
       if (ca) {
         check(ca->load_keys());  // fail now, not at the first handover
-        check(pki::add_routes(server, *ca, app->directory()));
+        check(pki::add_routes(server, *ca, app->directory(), pki_limits));
       }
       server.route("GET", "/openapi.yaml", [](const http::Request&) {
         http::Response r;

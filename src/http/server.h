@@ -31,6 +31,9 @@ struct Request {
   // client sent no usable X-Request-Id); what records such as the provision record keep.
   std::string server_request_id;
   std::string client_request_id;  // the client's X-Request-Id after sanitising, or ""
+  // The client's IP address as the connection shows it ("127.0.0.1", "::1"), for per-client
+  // limits; "" when unknown. Never taken from a header (X-Forwarded-For is the client's to forge).
+  std::string peer;
 
   // The value of a header (lower-case name) or "".
   std::string header(std::string_view lower_name) const;

@@ -204,16 +204,16 @@ Status check_releasable(const CertificateRecord& rec) {
 
 Result<CertificateAuthority::Challenge> CertificateAuthority::new_release_challenge(const std::string& serial_text) {
   Impl& d = *impl_;
-  JLIS_ASSIGN_OR_RETURN(CertificateRecord rec, d.find(serial_text));
-  JLIS_RETURN_IF_ERROR(check_releasable(rec));
-  if (!rec.on_hold()) return conflict("the certificate is not on hold");
+  // Asked without a token: whether the serial is known, on hold or releasable is not said here
+  // (a challenge is made for any well-formed serial); release_hold tells only the key's holder.
+  JLIS_ASSIGN_OR_RETURN(std::string serial, normalise_serial(serial_text));
   std::string raw(32, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), 32) != 1) return internal_error("no randomness");
   JLIS_ASSIGN_OR_RETURN(std::string id, random_hex(16));
   Challenge c{"rc-" + id, base64_encode(raw), d.now() + kChallengeSeconds};
   JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) {
     return conn.execute("INSERT INTO pki_challenges (challenge_id, verifier_id, challenge, expires_at) VALUES (?, ?, ?, ?)",
-                        {c.challenge_id, release_owner(rec.serial), c.challenge, c.expires_at}).status();
+                        {c.challenge_id, release_owner(serial), c.challenge, c.expires_at}).status();
   }));
   return c;
 }
@@ -227,9 +227,14 @@ Result<CertificateRecord> CertificateAuthority::release_hold(const std::string& 
   if (!signature.ok() || signature->empty()) return invalid_argument("signature must be base64");
   const int64_t now = d.now();
   JLIS_ASSIGN_OR_RETURN(std::string challenge, spend_challenge(d.writer, challenge_id, release_owner(serial), now));
-  JLIS_ASSIGN_OR_RETURN(CertificateRecord rec, d.find(serial));
+  // Until the signature proves the caller holds the certificate's key, an unknown serial and a
+  // wrong signature get the same answer: no existence oracle for strangers.
+  auto found = d.find(serial);
+  if (!found.ok() && found.status().code() != Code::not_found) return found.status();
+  if (!found.ok() || !verify_challenge_signature(*found, challenge, *signature).is_ok())
+    return permission_denied("the signature does not verify with the key of a certificate on hold");
+  const CertificateRecord rec = std::move(*found);
   JLIS_RETURN_IF_ERROR(check_releasable(rec));
-  JLIS_RETURN_IF_ERROR(verify_challenge_signature(rec, challenge, *signature));
   JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) -> Status {
     JLIS_ASSIGN_OR_RETURN(bool released, release_in(conn, rec.serial));
     if (!released) return conflict("the certificate is not on hold");

@@ -279,10 +279,14 @@ class CertificateAuthority {
   // hold; then the holder signs the challenge bytes with that certificate's key (RSA PKCS#1 v1.5,
   // SHA-256) and release_hold releases it and revokes the smartphone signature certificate of the
   // same card for good (cessationOfOperation; a new one by issue_smartphone). Errors: not_found
-  // (no such certificate or challenge; a challenge of another certificate), invalid_argument (not
+  // (no such challenge; a challenge of another certificate), invalid_argument (not
   // a smartphone authentication certificate, bad base64), conflict (not on hold, challenge used
   // or expired), permission_denied (the signature does not verify). The challenge is spent by any
   // attempt. The checks that guard the release run in the releasing transaction.
+  // No existence oracle: new_release_challenge answers a challenge for any well-formed serial
+  // (invalid_argument only for a malformed one), and release_hold answers permission_denied alike
+  // for an unknown serial and a signature that does not verify; only after the signature proves
+  // the key does it say "not releasable" (invalid_argument) or "not on hold" (conflict).
   Result<Challenge> new_release_challenge(const std::string& serial);
   Result<CertificateRecord> release_hold(const std::string& challenge_id, const std::string& serial,
                                          const std::string& signature_base64);

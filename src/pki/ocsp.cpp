@@ -99,9 +99,9 @@ struct StringHash {
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
 };
 
-enum Outcome { kCached, kSigned, kMalformed, kUnauthorized, kError, kOutcomes };
+enum Outcome { kCached, kSigned, kMalformed, kUnauthorized, kError, kLimited, kOutcomes };
 constexpr std::array<const char*, kOutcomes> kOutcomeNames = {"cached", "signed", "malformed", "unauthorized",
-                                                               "error"};
+                                                               "error", "limited"};
 
 }  // namespace
 
@@ -178,9 +178,9 @@ struct OcspResponder::Impl {
     return v.answer;
   }
 
-  std::shared_ptr<const OcspAnswer> answer(std::string_view der);
+  std::shared_ptr<const OcspAnswer> answer(std::string_view der, const std::function<bool()>& admit_unknown);
   std::shared_ptr<const OcspAnswer> answer_parsed(std::string_view der, OCSP_REQUEST* request, int64_t t,
-                                                  bool claimed);
+                                                  bool claimed, const std::function<bool()>& admit_unknown);
   // The issuer of a CertID, or -1.
   int issuer_of(OCSP_CERTID* id) const;
   Result<std::shared_ptr<const OcspAnswer>> sign(size_t issuer, const std::vector<OCSP_CERTID*>& ids,
@@ -217,7 +217,8 @@ struct OcspResponder::Impl {
   std::thread refresher;
 };
 
-std::shared_ptr<const OcspAnswer> OcspResponder::Impl::answer(std::string_view der) {
+std::shared_ptr<const OcspAnswer> OcspResponder::Impl::answer(std::string_view der,
+                                                              const std::function<bool()>& admit_unknown) {
   const int64_t t = now();
   bool claimed = false;
   {
@@ -232,11 +233,12 @@ std::shared_ptr<const OcspAnswer> OcspResponder::Impl::answer(std::string_view d
     count(kMalformed);
     return malformed;
   }
-  return answer_parsed(der, request.get(), t, claimed);
+  return answer_parsed(der, request.get(), t, claimed, admit_unknown);
 }
 
 std::shared_ptr<const OcspAnswer> OcspResponder::Impl::answer_parsed(std::string_view der, OCSP_REQUEST* request,
-                                                                     int64_t t, bool claimed) {
+                                                                     int64_t t, bool claimed,
+                                                                     const std::function<bool()>& admit_unknown) {
   const int n = OCSP_request_onereq_count(request);
   if (n <= 0 || n > kMaxRequestCertificates) {
     count(kMalformed);
@@ -293,7 +295,12 @@ std::shared_ptr<const OcspAnswer> OcspResponder::Impl::answer_parsed(std::string
     }
     // No status for a certificate not issued here: the unsigned, pre-built unauthorized answer
     // (RFC 5019 §2.2.3, RFC 6960 §2.3), so that asking about random serials costs no signature.
+    // Past the client's limit of such answers: tryLater, also unsigned.
     if (status->kind == CertificateStatus::Kind::unknown) {
+      if (admit_unknown && !admit_unknown()) {
+        count(kLimited);
+        return try_later;
+      }
       count(kUnauthorized);
       return unauthorized;
     }
@@ -494,8 +501,9 @@ OcspResponder::~OcspResponder() {
   if (impl_->refresher.joinable()) impl_->refresher.join();
 }
 
-std::shared_ptr<const OcspAnswer> OcspResponder::answer(std::string_view der_request) {
-  return impl_->answer(der_request);
+std::shared_ptr<const OcspAnswer> OcspResponder::answer(std::string_view der_request,
+                                                        const std::function<bool()>& admit_unknown) {
+  return impl_->answer(der_request, admit_unknown);
 }
 
 void OcspResponder::refresh(size_t issuer, const std::string& serial_hex) {

@@ -85,8 +85,12 @@ class OcspResponder {
   OcspResponder(std::vector<OcspIssuer> issuers, StatusLookup lookup, OcspOptions options = {});
   ~OcspResponder();  // stops the refresher
 
-  // The response to a DER OCSPRequest.
-  std::shared_ptr<const OcspAnswer> answer(std::string_view der_request);
+  // The response to a DER OCSPRequest. `admit_unknown`, when given, is asked before a certificate
+  // the lookup does not know is answered `unauthorized`: when it says no (the client's limit of
+  // such answers is spent), the answer is the unsigned `tryLater` (RFC 6960 §2.3) instead, counted
+  // as outcome "limited". It is never asked about a certificate the lookup knows.
+  std::shared_ptr<const OcspAnswer> answer(std::string_view der_request,
+                                           const std::function<bool()>& admit_unknown = {});
   // Re-signs the cached responses of one certificate now (after it was revoked), so the next
   // request sees the new status, and makes sure no answer looked up before this call is cached
   // afterwards. A certificate not cached is left for its first request; one whose lookup fails
@@ -98,8 +102,9 @@ class OcspResponder {
   // Starts the thread that calls refresh_due() every refresh_period; stopped by the destructor.
   void start_refresher();
 
-  // Prometheus text: jlis_ocsp_requests_total{outcome="cached|signed|malformed|unauthorized|error"}
-  // (error: tryLater or internalError), jlis_ocsp_signatures_total (requests and refreshes) and
+  // Prometheus text: jlis_ocsp_requests_total{outcome="cached|signed|malformed|unauthorized|error|
+  // limited"} (error: tryLater or internalError; limited: tryLater for a client over its limit of
+  // unknown-serial answers), jlis_ocsp_signatures_total (requests and refreshes) and
   // the gauge jlis_ocsp_cached_responses.
   std::string metrics() const;
 
@@ -116,9 +121,12 @@ std::vector<std::pair<std::string, std::string>> caching_headers(const OcspAnswe
 // Adds the responder's HTTP routes, open to anyone (revocation status is public):
 //   POST /ocsp               body: DER OCSPRequest (Content-Type application/ocsp-request)
 //   GET  /ocsp/{request...}  the base64 DER request, URL-encoded or not (RFC 6960 A.1, RFC 5019 §5)
+// `unknown_per_minute` limits the unknown-serial answers per client address (a token bucket,
+// common/rate_limit.h; 0 = no limit): past it a client gets tryLater for unknown serials, while
+// certificates the CA issued are always answered.
 // Both answer 200 application/ocsp-response, with the caching headers when successful; a body
 // that is not an OCSPRequest answers 200 with the malformedRequest response, as RFC 6960 asks.
 // Also adds the responder's metrics() to the server's /metrics.
-void add_ocsp_routes(http::Server& server, OcspResponder& responder);
+void add_ocsp_routes(http::Server& server, OcspResponder& responder, uint32_t unknown_per_minute = 100);
 
 }  // namespace jlis::pki

@@ -1,11 +1,13 @@
 #include "pki/routes.h"
 
 #include <ctime>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
 #include "card/routes.h"
 #include "common/clock.h"
+#include "common/rate_limit.h"
 #include "http/json_body.h"
 #include "pki/ca_internal.h"
 
@@ -80,9 +82,10 @@ json certificate_list(const std::vector<CertificateRecord>& list, int64_t now) {
 
 }  // namespace
 
-Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Directory& directory) {
+Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Directory& directory,
+                  const RouteOptions& options) {
   JLIS_ASSIGN_OR_RETURN(OcspResponder * responder, ca.responder());
-  add_ocsp_routes(server, *responder);
+  add_ocsp_routes(server, *responder, options.ocsp_unknown_per_minute);
   auto now = [] { return static_cast<int64_t>(std::time(nullptr)); };
 
   server.route("GET", "/v1/pki/ca", [&ca](const Request&) {
@@ -227,7 +230,15 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
   // A smartphone found again: the holder's own app releases the hold of its user-authentication
   // certificate. No token: the proof is the signature by that certificate's key over the challenge.
   auto answer = [](Result<Response> r) { return r.ok() ? std::move(*r) : Response::error(r.status()); };
-  server.route("POST", "/v1/pki/certificates/{serial}/release/challenges", [&, answer](const Request& req) {
+  // Any well-formed serial gets a challenge, whether it names a releasable certificate on hold or
+  // nothing at all, so the route tells a stranger nothing; each address gets a few a minute.
+  auto release_limiter = std::make_shared<RateLimiter>(options.release_challenges_per_minute);
+  server.route("POST", "/v1/pki/certificates/{serial}/release/challenges", [&, answer, release_limiter](const Request& req) {
+    if (!release_limiter->allow(req.peer)) {
+      Response r = Response::error(429, "too_many_requests", "too many release challenges from this address; try later");
+      r.headers.emplace_back("Retry-After", std::to_string(release_limiter->retry_after_seconds()));
+      return r;
+    }
     return answer([&]() -> Result<Response> {
       JLIS_ASSIGN_OR_RETURN(json body, object_body(req));
       if (!body.empty()) return invalid_argument("the body must be empty");

@@ -10,6 +10,11 @@
 //   POST /v1/pki/consent/challenges                 a verifier's challenge for the holder to sign
 //   POST /v1/pki/consent/basic-four                 {"challenge_id", "serial", "signature"}: the latest
 //                                                   basic four, recorded as a provision
+//   POST /v1/pki/certificates/{serial}/release/challenges  a release challenge for the holder's
+//                                                   app (no token; the same answer for any serial;
+//                                                   per-client limit, 429 past it)
+//   POST /v1/pki/certificates/{serial}/release      {"challenge_id", "signature"}: a smartphone
+//                                                   authentication certificate's hold released
 //   GET  /crl/{kind}.crl                            the newest full CRL, DER (public)
 //   POST /ocsp, GET /ocsp/{request...}              the OCSP responder (ocsp.h; public)
 // Serials are lower-case hex in answers; any case is accepted in paths.
@@ -21,7 +26,16 @@
 
 namespace jlis::pki {
 
+// Per-client limits (per peer address, token buckets of common/rate_limit.h; 0 = no limit) on the
+// answers a stranger gets without a token: unknown-serial OCSP answers (tryLater past the limit;
+// certificates the CA issued are never limited) and release challenges (429 past the limit).
+struct RouteOptions {
+  uint32_t ocsp_unknown_per_minute = 100;
+  uint32_t release_challenges_per_minute = 10;
+};
+
 // Needs the CA's keys (the OCSP responder signs): call after load_keys() succeeded.
-Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Directory& directory);
+Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Directory& directory,
+                  const RouteOptions& options = {});
 
 }  // namespace jlis::pki

@@ -60,7 +60,8 @@ inline Output jlis(const std::vector<std::string>& args) {
 // `jlis serve` on 127.0.0.1 with a port the kernel picks; stopped with SIGTERM on destruction.
 class Server {
  public:
-  explicit Server(const std::string& data_dir) {
+  // `extra` are more `jlis serve` options ("--ocsp-unknown-limit", "3").
+  explicit Server(const std::string& data_dir, const std::vector<std::string>& extra = {}) {
     int fds[2];
     if (::pipe(fds) != 0) return;
     pid_ = ::fork();
@@ -68,8 +69,10 @@ class Server {
       ::dup2(fds[1], STDOUT_FILENO);
       ::close(fds[0]);
       ::close(fds[1]);
-      ::execl(JLIS_BINARY, JLIS_BINARY, "serve", "--data", data_dir.c_str(), "--listen", "127.0.0.1:0",
-              static_cast<char*>(nullptr));
+      std::vector<const char*> argv = {JLIS_BINARY, "serve", "--data", data_dir.c_str(), "--listen", "127.0.0.1:0"};
+      for (const auto& a : extra) argv.push_back(a.c_str());
+      argv.push_back(nullptr);
+      ::execv(JLIS_BINARY, const_cast<char* const*>(argv.data()));
       ::_exit(127);
     }
     ::close(fds[1]);

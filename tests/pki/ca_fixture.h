@@ -179,6 +179,11 @@ class CaTest : public card::testing::CardTest {
   }
 
   int64_t now() const { return now_.load(); }
+  // Moves the card system's today and the CA's clock (noon in Japan of that day) together.
+  void set_today(Date day) {
+    today_ = day;
+    now_ = start_of_day_jst(day) + 12 * 3600;
+  }
 
   std::atomic<int64_t> now_{0};  // the CA's clock
   std::map<std::string, const Keys*> card_keys_of_;

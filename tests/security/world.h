@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <ctime>
 #include <set>
 #include <filesystem>
 #include <map>
@@ -147,10 +148,10 @@ class World {
   const CardKey& signature_key() const { return sig_key_; }
   const CardKey& authentication_key() const { return auth_key_; }
 
-  // (Re)starts `jlis serve` on the data directory.
-  void start() {
+  // (Re)starts `jlis serve` on the data directory, with `extra` serve options.
+  void start(const std::vector<std::string>& extra = {}) {
     if (server_) server_->stop();
-    server_ = std::make_unique<e2e::Server>(dir_);
+    server_ = std::make_unique<e2e::Server>(dir_, extra);
     EXPECT_NE(server_->port(), 0) << "jlis serve did not start";
   }
 
@@ -220,7 +221,8 @@ class World {
   // SHA-256 over every row of every table of jlis.db and audit.db (one read snapshot, read-only,
   // safe beside a running server in WAL mode). Rows are hashed in a canonical order, so the digest
   // changes exactly when some row was added, removed or changed.
-  std::string table_digest() const {
+  // `except` names tables left out (for attacks that, by design, spend a one-time challenge).
+  std::string table_digest(const std::set<std::string>& except = {}) const {
     std::string all;
     sqlite3* db = nullptr;
     const std::string main = "file:" + (fs::path(dir_) / "jlis.db").string() + "?mode=ro";
@@ -240,6 +242,7 @@ class World {
       each_row(db, "SELECT name FROM " + schema + ".sqlite_master WHERE type = 'table' ORDER BY name",
                [&](sqlite3_stmt* s) { tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(s, 0))); });
       for (const auto& table : tables) {
+        if (except.count(table)) continue;
         std::vector<std::string> rows;
         each_row(db, "SELECT * FROM " + schema + ".\"" + table + "\"", [&](sqlite3_stmt* s) {
           std::string row;
@@ -259,6 +262,25 @@ class World {
     exec(db, "COMMIT");
     sqlite3_close(db);
     return sha256_hex(all);
+  }
+
+  // Time passing for one certificate: `jlis serve` has no injectable clock, so the record the CA
+  // checks is moved instead, its validity ending `seconds_ago` before now (relative, never a fixed
+  // date). Written beside the running server (WAL), as the operator's clock would have it.
+  void expire_certificate(const std::string& serial, int64_t seconds_ago = 60) const {
+    sqlite3* db = nullptr;
+    const std::string main = (fs::path(dir_) / "jlis.db").string();
+    if (sqlite3_open_v2(main.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << "cannot open " << main << ": " << sqlite3_errmsg(db);
+      sqlite3_close(db);
+      return;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    const int64_t now = static_cast<int64_t>(std::time(nullptr));
+    exec(db, "UPDATE pki_certificates SET not_before = " + std::to_string(now - seconds_ago - 86400) +
+                 ", not_after = " + std::to_string(now - seconds_ago) + " WHERE serial = '" + serial + "'");
+    EXPECT_EQ(sqlite3_changes(db), 1) << serial;
+    sqlite3_close(db);
   }
 
   // Rows in the provision record (audit.provisions): what left to whom.
