@@ -2,6 +2,8 @@
 // every role is refused every route it must not reach (403 JSON), every route refuses a missing,
 // revoked or expired token (401 JSON), and an agency without a granted purpose (403 JSON). Each
 // refusal changes nothing (table_digest) and provides nothing (no provision row).
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "../pki/requests.h"
@@ -70,20 +72,30 @@ class Access : public ::testing::Test {
     world_ = World::create("access").release();
     if (!world_->ok()) return;
     const std::string dir = world_->dir();
-    // Tokens of the allowed roles, then revoked; and tokens already expired.
+    // Tokens of the allowed roles, then revoked by the id each got (the one `token list` shows
+    // after its creation and not before); and a token already expired.
+    auto token_ids = [&dir] {
+      std::set<std::string> ids;
+      std::istringstream in(jlis({"token", "list", "--data", dir}).out);
+      for (std::string line; std::getline(in, line);)
+        if (line.rfind("tk-", 0) == 0) ids.insert(line.substr(0, line.find(',')));
+      return ids;
+    };
+    auto revoke_new_token = [&](const std::set<std::string>& before) {
+      std::vector<std::string> added;
+      for (const auto& id : token_ids())
+        if (!before.count(id)) added.push_back(id);
+      ASSERT_EQ(added.size(), 1u);
+      ASSERT_EQ(jlis({"token", "revoke", "--data", dir, "--id", added[0]}).exit_code, 0);
+    };
+    auto before = token_ids();
     revoked_municipality_ = world_->token({"municipality", "token", "--data", dir, "--code", "131016"});
+    revoke_new_token(before);
+    before = token_ids();
     revoked_agency_ = world_->token({"agency", "add", "--data", dir, "--name", "Revoked", "--purposes", World::kPurpose});
+    revoke_new_token(before);
     expired_municipality_ =
         world_->token({"municipality", "token", "--data", dir, "--code", "131016", "--expires", "1s"});
-    Output list = jlis({"token", "list", "--data", dir});
-    // The two newest tokens before the expired one: revoke them by id (the list is oldest first).
-    std::vector<std::string> ids;
-    std::istringstream in(list.out);
-    for (std::string line; std::getline(in, line);)
-      if (line.rfind("tk-", 0) == 0) ids.push_back(line.substr(0, line.find(',')));
-    ASSERT_GE(ids.size(), 3u);
-    for (size_t i = ids.size() - 3; i < ids.size() - 1; ++i)
-      ASSERT_EQ(jlis({"token", "revoke", "--data", dir, "--id", ids[i]}).exit_code, 0);
     // Wait until the 1 s token has expired (at most 15 s).
     for (int i = 0; i < 150 && world_->get("/v1/cards/" + world_->resident().card_id, expired_municipality_)
                                         .result_int() != 401; ++i)
