@@ -35,6 +35,25 @@ inline std::string quote(const std::string& arg) {
   return q + "'";
 }
 
+// Runs a shell command; answers its exit status and what it printed (stdout and stderr together).
+inline Output shell(const std::string& command) {
+  Output o{-1, "", ""};
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  if (!p) return o;
+  char buf[4096];
+  size_t got;
+  while ((got = std::fread(buf, 1, sizeof buf, p)) > 0) o.out.append(buf, got);
+  int status = ::pclose(p);
+  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return o;
+}
+
+// Writes `data` to `path` as it is.
+inline void write_file(const std::filesystem::path& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary);
+  out << data;
+}
+
 // Runs `jlis args...` to completion.
 inline Output jlis(const std::vector<std::string>& args) {
   static int n = 0;

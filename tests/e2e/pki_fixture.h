@@ -29,24 +29,6 @@ using nlohmann::json;
 namespace bhttp = boost::beast::http;
 namespace fs = std::filesystem;
 
-// Runs a shell command; answers its exit status and what it printed (stdout and stderr).
-inline Output shell(const std::string& command) {
-  Output o{-1, "", ""};
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (!p) return o;
-  char buf[4096];
-  size_t got;
-  while ((got = std::fread(buf, 1, sizeof buf, p)) > 0) o.out.append(buf, got);
-  int status = ::pclose(p);
-  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
-}
-
-inline void write_file(const fs::path& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary);
-  out << data;
-}
-
 inline std::string der_to_pem(const std::string& der) {
   auto cert = pki::x509_from_der(der);
   EXPECT_TRUE(cert.ok());

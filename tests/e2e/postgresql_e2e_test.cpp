@@ -23,23 +23,6 @@ using nlohmann::json;
 namespace bhttp = boost::beast::http;
 namespace fs = std::filesystem;
 
-Output shell(const std::string& command) {
-  Output o{-1, "", ""};
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (!p) return o;
-  char buf[4096];
-  size_t got;
-  while ((got = std::fread(buf, 1, sizeof buf, p)) > 0) o.out.append(buf, got);
-  int status = ::pclose(p);
-  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
-}
-
-void write_file(const fs::path& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary);
-  out << data;
-}
-
 TEST(PostgresqlE2E, InitServeEventLookupHandoverAndOcsp) {
   store::testing::TestStore store;
   if (!store.postgresql()) GTEST_SKIP() << "PostgreSQL only (JLIS_TEST_STORE)";
