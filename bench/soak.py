@@ -46,8 +46,9 @@ def rss_kb():
 
 
 class Worker:
-    def __init__(self, n):
+    def __init__(self, n, phase):
         self.n = n
+        self.phase = phase  # in the event ids: the soak's events are not replays of the maximum's
         self.conn = None
         self.i = 0
         self.event = 0
@@ -89,7 +90,7 @@ class Worker:
             self.event += 1
             code = self.movers[self.event % len(self.movers)]
             name, kana = NAMES[(self.event // len(self.movers)) % 2]
-            body = json.dumps({"event_id": f"soak-{cfg['run']}-{self.n}-{self.event}", "type": "name_change",
+            body = json.dumps({"event_id": f"soak-{cfg['run']}-{self.phase}-{self.n}-{self.event}", "type": "name_change",
                                "date": today, "resident_code": code, "name": name, "name_kana": kana})
             s, d = self.request("POST", f"/v1/municipalities/{cfg['municipality_code']}/events", body,
                                 cfg["municipality"])
@@ -110,7 +111,7 @@ class Worker:
         return kind, ok, s, d
 
 
-def run(duration, rate, limit, minute_seconds=60):
+def run(phase, duration, rate, limit, minute_seconds=60):
     """Runs the mix for `duration` s (rate None: unpaced); answers per-minute records."""
     lock = threading.Lock()
     records = []  # (t, latency, ok, kind)
@@ -143,7 +144,7 @@ def run(duration, rate, limit, minute_seconds=60):
                 if not ok and len(errors) < 20:
                     errors.append((kind, status, data[:200].decode("utf-8", "replace")))
 
-    workers = [Worker(n) for n in range(THREADS)]
+    workers = [Worker(n, phase) for n in range(THREADS)]
     rss = []
     threads = [threading.Thread(target=loop, args=(w,)) for w in workers]
     for t in threads:
@@ -171,11 +172,11 @@ def run(duration, rate, limit, minute_seconds=60):
             "minutes": minutes, "rss_kb": [v for _, v in rss]}
 
 
-maximum = run(MAX_SECONDS, None, 10**9, minute_seconds=MAX_SECONDS)
+maximum = run("max", MAX_SECONDS, None, 10**9, minute_seconds=MAX_SECONDS)
 target = round(maximum["rate"] * FRACTION, 1)
 print(f"maximum: {maximum['rate']} req/s over {maximum['seconds']} s ({maximum['errors']} errors); "
       f"soak at {target} req/s for {SECONDS} s", flush=True)
-soak = run(SECONDS, target, int(target * SECONDS * 1.02) + 1)
+soak = run("soak", SECONDS, target, int(target * SECONDS * 1.02) + 1)
 for m in soak["minutes"]:
     print(json.dumps(m), flush=True)
 p99s = [m["p99_ms"] for m in soak["minutes"]]

@@ -15,7 +15,7 @@ export JLIS_CA_PASSPHRASE=soak-$(openssl rand -hex 8)
 data=$work/data
 
 echo "soak: making $count residents in $data"
-"$jlis" init --data "$data" > /dev/null
+"$jlis" init --data "$data" --simulation > /dev/null
 "$jlis" ca init --data "$data" --public-url "http://127.0.0.1:$port" > /dev/null
 "$jlis" population generate --data "$data" --count "$count" --seed 1 --key-pool 32 > /dev/null
 agency=$("$jlis" agency add --data "$data" --name "soak agency" --purposes soak | tail -n 1)
