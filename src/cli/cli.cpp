@@ -404,7 +404,10 @@ int run(int argc, char** argv) {
         r.body = std::string(openapi_document());
         return r;
       });
-      server.add_metrics_source([&] { return app->writer().metrics(); });
+      server.add_metrics_source([&] {
+        return app->writer().metrics() + "# TYPE jlis_store_sqlite_memory_bytes gauge\njlis_store_sqlite_memory_bytes " +
+               std::to_string(store::sqlite_memory_used()) + "\n";
+      });
       if (print_routes) {
         for (const auto& r : server.routes()) std::cout << r.method << " " << r.pattern << "\n";
         return 0;

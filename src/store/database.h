@@ -82,6 +82,10 @@ struct SqliteOptions {
   int busy_timeout_ms = 10000;
 };
 Result<std::unique_ptr<Database>> open_sqlite(const std::string& path, SqliteOptions options = {});
+// Bytes SQLite holds in this process, every connection's page cache included (0 on PostgreSQL).
+// /metrics reports it as jlis_store_sqlite_memory_bytes: the page cache grows with the database up to
+// cache_mib per connection, and this tells that growth apart from the rest of the process's memory.
+int64_t sqlite_memory_used();
 
 // PostgreSQL 15 through libpq at `url` (a libpq connection URI, postgresql://user@host:port/db).
 // The same SQL as SQLite runs here: `?` placeholders are rewritten to $1, $2 ... once per statement

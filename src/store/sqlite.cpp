@@ -161,6 +161,8 @@ class SqliteDatabase final : public Database {
 
 }  // namespace
 
+int64_t sqlite_memory_used() { return sqlite3_memory_used(); }
+
 Result<std::unique_ptr<Database>> open_sqlite(const std::string& path, SqliteOptions options) {
   auto db = std::make_unique<SqliteDatabase>(path, options);
   // Open one connection now so that a missing or unreadable file fails here, not later.
