@@ -5,7 +5,8 @@
 #   SQLite synchronous=FULL    (jlis init --sqlite-synchronous full)
 #   PostgreSQL 15              (with --postgresql: a throwaway server on loopback, fsync and
 #                               synchronous_commit on, the defaults) beside pgbench -b tpcb-like
-#                               on the same server, with as many clients
+#                               on the same server (scale 10, 8 clients: no more clients than
+#                               branches, so pgbench does not measure its own row-lock queue)
 # Runs alternate, RUNS times each, SECONDS each; prints every run, the medians and the ratios.
 # Usage: bench/event_rate.sh JLIS [SECONDS] [RUNS] [--postgresql]
 set -euo pipefail
@@ -75,13 +76,13 @@ rate() {
   awk '/Requests\/sec/ {print $2}' "$work/wrk.out"
 }
 pgbench_rate() {
-  "$PG_BIN/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -b tpcb-like -c 64 -j 2 -T "$secs" pgbench 2> /dev/null |
+  "$PG_BIN/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -b tpcb-like -c 8 -j 2 -T "$secs" pgbench 2> "$work/pgbench.err" |
     awk '/^tps = / {print $3}'
 }
 declare -A results
 for i in $(seq "$runs"); do
   for t in "${targets[@]}"; do results[$t]+="$(rate "$t" "$i") "; done
-  if [ "$pg" = --postgresql ]; then results[pgbench]+="$(pgbench_rate) "; fi
+  if [ "$pg" = --postgresql ]; then results[pgbench]+="$(pgbench_rate) "; [ -n "${results[pgbench]// /}" ] || { cat "$work/pgbench.err" >&2; exit 1; }; fi
 done
 median() { printf '%s\n' $1 | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
