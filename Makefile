@@ -23,7 +23,7 @@ TEST_PACKAGES = gnutls-bin libnss3-tools python3-cryptography clang libclang-rt-
 # Redocly CLI 2 needs Node >= 20.19), then the npm packages pinned in tools/contract/package-lock.json.
 NODE_PACKAGES = nodejs npm
 CONTRACT = tools/contract
-BENCH_PACKAGES = wrk nginx-light curl
+BENCH_PACKAGES = wrk nginx-light curl postgresql-15
 
 .PHONY: all deps test-deps contract-deps build run test test-fast test-asan test-fuzz fuzz-build fuzz soak bench-deps bench clean
 

@@ -30,3 +30,5 @@ echo "== CRL generation with 1,000,000 revoked entries beside openssl ca -gencrl
 "$build/bench/crl_generation" 1000000 3
 echo "== OCSP GET throughput beside nginx (same DER bytes) and openssl ocsp"
 "$(dirname "$0")/ocsp_throughput.sh" "$build" 10 3 1000
+echo "== registry events per second through jlis serve: SQLite NORMAL beside FULL, PostgreSQL beside pgbench"
+"$(dirname "$0")/event_rate.sh" "$jlis" 10 3 --postgresql

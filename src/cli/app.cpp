@@ -28,8 +28,13 @@ pki::CaSecrets App::ca_secrets() {
   return {env("JLIS_CA_PASSPHRASE"), env("JLIS_PKCS11_PIN")};
 }
 
-Status App::init(const std::string& data_dir, bool simulation, const std::string& store) {
+Status App::init(const std::string& data_dir, bool simulation, const std::string& store,
+                 std::optional<store::SqliteSync> sqlite_sync) {
+  if (sqlite_sync && !(store.empty() && store::data_dir_store(data_dir).empty()))
+    return invalid_argument("--sqlite-synchronous is the SQLite store's setting; on PostgreSQL a commit is as durable "
+                            "as the server's synchronous_commit and fsync make it");
   JLIS_RETURN_IF_ERROR(store::init_data_dir(data_dir, simulation, store));
+  if (sqlite_sync) JLIS_RETURN_IF_ERROR(store::set_data_dir_sqlite_sync(data_dir, *sqlite_sync));
   JLIS_ASSIGN_OR_RETURN(auto db, store::open_data_dir_database(data_dir, /*create=*/true));
   JLIS_RETURN_IF_ERROR(migrate_all(*db));
   return numbering::Numbering::create_key_file(data_dir);

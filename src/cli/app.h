@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "auth/directory.h"
@@ -12,6 +13,7 @@
 #include "pki/ca.h"
 #include "registry/registry.h"
 #include "store/database.h"
+#include "store/data_dir.h"
 #include "store/writer.h"
 
 namespace jlis::cli {
@@ -21,7 +23,10 @@ class App {
   // Creates (or upgrades) the data directory and its schema, and creates the My Number key
   // (DIR/keys/my-number.key, mode 0600) unless it exists.
   // `simulation`: a simulation's directory; `store`: "" (SQLite) or a PostgreSQL URI (store::init_data_dir).
-  static Status init(const std::string& data_dir, bool simulation = false, const std::string& store = "");
+  // `sqlite_sync`, when given, is recorded as the directory's SQLite durability (store::SqliteSync),
+  // a new directory's or an existing one's; refused, before anything is created, on PostgreSQL.
+  static Status init(const std::string& data_dir, bool simulation = false, const std::string& store = "",
+                     std::optional<store::SqliteSync> sqlite_sync = std::nullopt);
   // The operator's secrets for the CA keys, from the environment: JLIS_CA_PASSPHRASE (encrypted key
   // files) and JLIS_PKCS11_PIN (a PKCS#11 token).
   static pki::CaSecrets ca_secrets();

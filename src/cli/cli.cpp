@@ -171,6 +171,11 @@ int run(int argc, char** argv) {
   init->add_option("--store", store_url,
                    "Keep the database in PostgreSQL (postgresql://user@host:port/database) instead of the embedded "
                    "SQLite; keys, CRLs and configuration stay in the data directory");
+  std::string sqlite_sync;
+  init->add_option("--sqlite-synchronous", sqlite_sync,
+                   "SQLite durability, recorded in the data directory: normal (the default: a commit survives a "
+                   "crash of jlis) or full (it also survives a power loss; each commit waits for an fsync)")
+      ->check(CLI::IsMember({"normal", "full"}, CLI::ignore_case));
 
   auto* serve = cli.add_subcommand("serve", "Serve the HTTP API");
   add_data(serve);
@@ -336,7 +341,9 @@ int run(int argc, char** argv) {
 
   try {
     if (*init) {
-      check(App::init(data, simulation, store_url));
+      std::optional<store::SqliteSync> sync;
+      if (!sqlite_sync.empty()) sync = check(store::parse_sqlite_sync(sqlite_sync));
+      check(App::init(data, simulation, store_url, sync));
       std::cout << "initialised " << data << "\n";
       return 0;
     }

@@ -1,5 +1,9 @@
 #include "store/data_dir.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 
@@ -11,6 +15,7 @@ constexpr const char* kMarker = "openjlis-data";
 constexpr const char* kMarkerText = "OpenJLIS data directory, format 1\n";
 constexpr const char* kSimulationMarker = "simulation";
 constexpr const char* kStoreFile = "store";  // the PostgreSQL URI, when the store is not jlis.db
+constexpr const char* kSqliteSyncFile = "sqlite-synchronous";  // "normal" or "full"
 
 }  // namespace
 
@@ -23,9 +28,54 @@ std::string data_dir_store(const std::string& dir) {
   return url;
 }
 
+std::string_view sqlite_sync_name(SqliteSync sync) { return sync == SqliteSync::full ? "full" : "normal"; }
+
+Result<SqliteSync> parse_sqlite_sync(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "normal") return SqliteSync::normal;
+  if (lower == "full") return SqliteSync::full;
+  return invalid_argument("the SQLite synchronous setting is normal or full, not '" + std::string(text) + "'");
+}
+
+Result<SqliteSync> data_dir_sqlite_sync(const std::string& dir) {
+  const fs::path file = fs::path(dir) / kSqliteSyncFile;
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return SqliteSync::normal;
+  std::ifstream in(file);
+  std::string text;
+  std::getline(in, text);
+  auto sync = parse_sqlite_sync(text);
+  if (!sync.ok()) return invalid_argument(file.string() + ": " + sync.status().message());
+  return sync;
+}
+
+Status set_data_dir_sqlite_sync(const std::string& dir, SqliteSync sync) {
+  if (!data_dir_store(dir).empty())
+    return invalid_argument("--sqlite-synchronous is the SQLite store's setting; on PostgreSQL a commit is as durable "
+                            "as the server's synchronous_commit and fsync make it");
+  const fs::path file = fs::path(dir) / kSqliteSyncFile;
+  const std::string tmp = file.string() + ".tmp";
+  const std::string text = std::string(sqlite_sync_name(sync)) + "\n";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return internal_error("cannot write " + tmp);
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  std::error_code ec;
+  if (written) fs::rename(tmp, file, ec);
+  if (!written || ec) {
+    fs::remove(tmp, ec);
+    return internal_error("cannot record the SQLite synchronous setting in " + dir);
+  }
+  return Status::ok();
+}
+
 Result<std::unique_ptr<Database>> open_data_dir_database(const std::string& dir, bool create) {
   if (std::string url = data_dir_store(dir); !url.empty()) return open_postgresql(url, {.schemas = {"audit"}});
-  return open_sqlite(database_path(dir), {.create = create, .attach = {{"audit", (fs::path(dir) / "audit.db").string()}}});
+  JLIS_ASSIGN_OR_RETURN(const SqliteSync sync, data_dir_sqlite_sync(dir));
+  return open_sqlite(database_path(dir), {.create = create,
+                                          .attach = {{"audit", (fs::path(dir) / "audit.db").string()}},
+                                          .synchronous_full = sync == SqliteSync::full});
 }
 
 bool is_simulation(const std::string& dir) {

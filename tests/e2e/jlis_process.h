@@ -114,6 +114,14 @@ class Server {
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
+  // Kills the server with `signal` (SIGKILL: no shutdown code runs, as in a crash) and reaps it.
+  void kill(int signal) {
+    if (pid_ <= 0) return;
+    ::kill(pid_, signal);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
   uint16_t port() const { return port_; }
 
  private:
