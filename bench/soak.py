@@ -180,11 +180,13 @@ def run(phase, duration, rate, limit, minute_seconds=60):
         lat = sorted(r[1] for r in records if lo <= r[0] < hi)
         if not lat:
             continue
+        p99 = lambda values: round(values[min(len(values) - 1, int(len(values) * 0.99))] * 1000, 2)
+        by_kind = {k: sorted(r[1] for r in records if lo <= r[0] < hi and r[3] == k) for k in "LECO"}
         errs = sum(1 for r in records if lo <= r[0] < hi and not r[2])
         rs = [(v, q) for t, v, q in rss if lo <= t < hi + 5] or [rss[-1][1:]]
         minutes.append({"minute": m + 1, "requests": len(lat), "rate": round(len(lat) / min(minute_seconds, elapsed - lo), 1),
                         "errors": errs, "p50_ms": round(lat[len(lat) // 2] * 1000, 2),
-                        "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 2),
+                        "p99_ms": p99(lat), "p99_ms_by_kind": {k: p99(v) for k, v in by_kind.items() if v},
                         "rss_kb": rs[-1][0], "sqlite_kb": rs[-1][1], "other_kb": rs[-1][0] - rs[-1][1]})
     kinds = {k: sum(1 for r in records if r[3] == k) for k in "LECO"}
     return {"requests": len(records), "seconds": round(elapsed, 1), "rate": round(len(records) / elapsed, 1),
