@@ -1,5 +1,7 @@
 #include "store/data_dir.h"
 
+#include "store/centre.h"
+
 #include <filesystem>
 #include <fstream>
 
@@ -24,7 +26,12 @@ std::string data_dir_store(const std::string& dir) {
 }
 
 Result<std::unique_ptr<Database>> open_data_dir_database(const std::string& dir, bool create) {
-  if (std::string url = data_dir_store(dir); !url.empty()) return open_postgresql(url, {.schemas = {"audit"}});
+  if (std::string url = data_dir_store(dir); !url.empty()) {
+    // Two centres: COMMIT waits until the synchronous standby has applied the change, so that the
+    // reads each centre serves from its own node see every change either acknowledged.
+    const bool centres = !data_dir_centre(dir).read_store.empty();
+    return open_postgresql(url, {.schemas = {"audit"}, .synchronous_commit = centres ? "remote_apply" : ""});
+  }
   return open_sqlite(database_path(dir), {.create = create, .attach = {{"audit", (fs::path(dir) / "audit.db").string()}}});
 }
 
