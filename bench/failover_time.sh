@@ -34,10 +34,10 @@ i=0
 until grep -q "http://" "$state/serve.out" 2>/dev/null; do i=$((i + 1)); [ $i -lt 300 ] || exit 1; sleep 0.1; done
 url=$(grep -o "http://[0-9.:]*" "$state/serve.out" | head -n1)
 
-n=0
-# Answers the HTTP status of one birth with a new event_id.
+# Answers the HTTP status of one birth with a new event_id (it runs in a subshell: the id comes
+# from the clock, not from a counter).
 birth() {
-  n=$((n + 1))
+  n=$(date +%s%N)
   curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST "$url/v1/municipalities/131016/events" \
     -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
     -d "{\"event_id\":\"bench-$$-$n\",\"type\":\"birth\",\"date\":\"2020-04-02\",\"person\":{\"name\":\"山田　太郎\",\"name_kana\":\"ヤマダ　タロウ\",\"date_of_birth\":\"2020-04-02\",\"sex\":\"male\",\"address\":\"東京都千代田区丸の内一丁目1番1号\"}}" || true
@@ -51,7 +51,7 @@ while [ $d -lt "$drills" ]; do
   d=$((d + 1))
   start=$(date +%s.%N)
   "$formation" kill "$state/formation" "$primary"
-  until [ "$(birth)" = 201 ]; do sleep 0.05; done
+  until [ "$(birth)" = 201 ]; do sleep 0.05; done  # 503 while there is no primary
   end=$(date +%s.%N)
   t=$(echo "$end - $start" | bc)
   printf 'drill %d: %s killed, first acknowledged write on %s after %.2f s\n' "$d" "$primary" "$standby" "$t"

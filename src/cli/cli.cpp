@@ -412,6 +412,8 @@ int run(int argc, char** argv) {
     if (*init) {
       if (!read_store.empty() && centre_name.empty())
         throw Failure{invalid_argument("--read-store goes with --centre NAME")};
+      if (!centre_name.empty() && store_url.empty() && store::data_dir_store(data).empty())  // before creating anything
+        throw Failure{invalid_argument("a centre needs a PostgreSQL store (jlis init --store postgresql://…)")};
       check(App::init(data, simulation, store_url));
       if (!centre_name.empty()) {
         if (!read_store.empty()) check(store::open_postgresql(read_store).status());  // reachable now

@@ -100,7 +100,7 @@ stop() {
     if [ -f "$tmp/$node/postmaster.pid" ]; then
       pid=$(head -n1 "$tmp/$node/postmaster.pid")
       # Only if that pid is still this node's postmaster (a stale file's pid may be reused).
-      if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-D $tmp/$node "; then
+      if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "-D $tmp/$node "; then
         kill -9 "$pid" 2>/dev/null || true
       fi
     fi
