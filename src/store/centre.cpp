@@ -70,7 +70,7 @@ void ask(NodeStatus& node, PGconn* conn) {
   node.role = "primary";
   if (auto r = first_row(conn, "SELECT pg_current_wal_lsn()"); r.ok() && !r->empty()) node.lsn = (*r)[0];
   ResultPtr r(PQexec(conn,
-                     "SELECT application_name, coalesce(client_addr::text, 'local'), state, sync_state, "
+                     "SELECT application_name, coalesce(host(client_addr), 'local'), state, sync_state, "
                      "coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::bigint, "
                      "coalesce(replay_lag::text, '') FROM pg_stat_replication ORDER BY application_name"));
   if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) return;
