@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "store/centre.h"
 #include "store/data_dir.h"
 
 namespace jlis::cli {
@@ -49,7 +50,9 @@ Result<std::unique_ptr<App>> App::open(const std::string& data_dir, const std::s
   JLIS_RETURN_IF_ERROR(migrate_all(*app->db_));
   JLIS_ASSIGN_OR_RETURN(app->reference_,
                         ReferenceData::load(reference_dir.empty() ? ReferenceData::default_dir() : reference_dir));
-  app->pool_ = std::make_unique<store::Pool>(app->db_);
+  JLIS_ASSIGN_OR_RETURN(auto read_db, store::open_data_dir_read_database(data_dir));
+  app->read_db_ = read_db ? std::shared_ptr<store::Database>(std::move(read_db)) : app->db_;
+  app->pool_ = std::make_unique<store::Pool>(app->read_db_);
   JLIS_ASSIGN_OR_RETURN(app->writer_, store::Writer::start(*app->db_));
   app->directory_ = std::make_unique<auth::Directory>(*app->pool_, *app->writer_);
   app->registry_ = std::make_unique<registry::Registry>(*app->pool_, *app->writer_, app->reference_,

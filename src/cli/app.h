@@ -38,6 +38,8 @@ class App {
   static Result<std::unique_ptr<App>> open(const std::string& data_dir, const std::string& reference_dir = "");
   ~App();
 
+  // The read paths' connections: on the centre's read store when DIR names one (store/centre.h),
+  // else on the store. Writes never go through it.
   store::Pool& pool() { return *pool_; }
   store::Writer& writer() { return *writer_; }
   auth::Directory& directory() { return *directory_; }
@@ -52,6 +54,7 @@ class App {
  private:
   App() = default;
   std::shared_ptr<store::Database> db_;
+  std::shared_ptr<store::Database> read_db_;  // db_, or the centre's read store
   std::unique_ptr<store::Pool> pool_;
   std::unique_ptr<store::Writer> writer_;
   std::shared_ptr<const ReferenceData> reference_;

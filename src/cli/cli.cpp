@@ -21,10 +21,13 @@
 #include <thread>
 #include <atomic>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/app.h"
 #include "cli/openapi_document.h"
 #include "common/clock.h"
 #include "common/digest.h"
+#include "store/centre.h"
 #include "store/data_dir.h"
 #include "http/server.h"
 #include "card/population.h"
@@ -48,6 +51,62 @@ T check(Result<T> r) {
 }
 void check(Status s) {
   if (!s.is_ok()) throw Failure{std::move(s)};
+}
+
+// `jlis centre status`: each node of the store, asked on its own.
+int centre_status_command(const std::string& data, bool as_json) {
+  check(store::check_data_dir(data));
+  const std::string url = store::data_dir_store(data);
+  if (url.empty()) throw Failure{invalid_argument(data + " has the embedded SQLite store: there are no centres")};
+  const store::CentreConfig centre = store::data_dir_centre(data);
+  const auto nodes = check(store::postgresql_nodes(url));
+  // This centre's own node: the first host of its read store.
+  std::string local;
+  if (!centre.read_store.empty()) {
+    auto mine = store::postgresql_nodes(centre.read_store);
+    if (mine.ok() && !mine->empty()) local = mine->front().host + ":" + mine->front().port;
+  }
+  int primaries = 0;
+  nlohmann::json out = {{"centre", centre.name}, {"nodes", nlohmann::json::array()}};
+  std::ostringstream text;
+  text << "centre " << (centre.name.empty() ? "(none recorded)" : centre.name) << "\n";
+  for (const auto& n : nodes) {
+    const std::string address = n.host + ":" + n.port;
+    nlohmann::json j = {{"address", address}, {"local", address == local}, {"reachable", n.reachable}};
+    text << "node " << address << (address == local ? " (this centre)" : "") << ": ";
+    if (!n.reachable) {
+      j["error"] = n.error;
+      text << "UNREACHABLE (" << n.error << ")\n";
+    } else {
+      j["role"] = n.role;
+      j["lsn"] = n.lsn;
+      text << n.role << ", lsn " << n.lsn;
+      if (n.role == "primary") {
+        ++primaries;
+        text << ", " << n.replicas.size() << " standby(s) streaming\n";
+        j["replicas"] = nlohmann::json::array();
+        for (const auto& r : n.replicas) {
+          j["replicas"].push_back({{"name", r.name}, {"address", r.address}, {"state", r.state},
+                                   {"sync_state", r.sync_state}, {"lag_bytes", r.lag_bytes}, {"replay_lag", r.replay_lag}});
+          text << "  standby " << r.name << " from " << r.address << ": " << r.state << ", sync_state " << r.sync_state
+               << ", lag " << r.lag_bytes << " bytes" << (r.replay_lag.empty() ? "" : ", replay_lag " + r.replay_lag) << "\n";
+        }
+      } else {
+        j["replay_gap_bytes"] = n.replay_gap_bytes;
+        j["replay_age_seconds"] = n.replay_age_seconds;
+        text << ", replay " << n.replay_gap_bytes << " bytes behind what it received";
+        if (n.replay_age_seconds >= 0) text << ", last transaction replayed " << n.replay_age_seconds << " s ago";
+        text << "\n";
+      }
+    }
+    out["nodes"].push_back(std::move(j));
+  }
+  out["primaries"] = primaries;
+  text << (primaries == 1 ? "one primary: writes are accepted\n"
+                          : primaries == 0 ? "NO PRIMARY: writes are refused until the failover completes\n"
+                                           : "MORE THAN ONE PRIMARY: split brain, stop writes and see docs/OPERATIONS.md\n");
+  std::cout << (as_json ? out.dump() + "\n" : text.str());
+  return primaries == 1 ? 0 : 1;
 }
 
 // A progress bar on a terminal; a line every tenth otherwise, so logs stay readable.
@@ -176,6 +235,21 @@ int run(int argc, char** argv) {
                    "SQLite durability, recorded in the data directory: normal (the default: a commit survives a "
                    "crash of jlis) or full (it also survives a power loss; each commit waits for an fsync)")
       ->check(CLI::IsMember({"normal", "full"}, CLI::ignore_case));
+  std::string centre_name, read_store;
+  init->add_option("--centre", centre_name,
+                   "Name this data directory's centre (two centres, docs/OPERATIONS.md): /healthz and `jlis centre "
+                   "status` report it; may be given again to change it");
+  init->add_option("--read-store", read_store,
+                   "With --centre: the PostgreSQL node this centre's read paths (OCSP, CRL, lookups, search) use, "
+                   "its local standby (postgresql://user@host:port/database); writes still go to --store");
+
+  auto* centre_cmd = cli.add_subcommand("centre", "The two centres: primary, standby, replication")->require_subcommand(1);
+  auto* centre_status = centre_cmd->add_subcommand(
+      "status", "Ask each node of the store who is primary, the replication state and lag; exit 1 unless exactly one "
+                "node is primary");
+  add_data(centre_status);
+  bool centre_json = false;
+  centre_status->add_flag("--json", centre_json, "One JSON object instead of text");
 
   auto* serve = cli.add_subcommand("serve", "Serve the HTTP API");
   add_data(serve);
@@ -341,9 +415,18 @@ int run(int argc, char** argv) {
 
   try {
     if (*init) {
+      if (!read_store.empty() && centre_name.empty())
+        throw Failure{invalid_argument("--read-store goes with --centre NAME")};
+      if (!centre_name.empty() && store_url.empty() && store::data_dir_store(data).empty())  // before creating anything
+        throw Failure{invalid_argument("a centre needs a PostgreSQL store (jlis init --store postgresql://…)")};
       std::optional<store::SqliteSync> sync;
       if (!sqlite_sync.empty()) sync = check(store::parse_sqlite_sync(sqlite_sync));
       check(App::init(data, simulation, store_url, sync));
+      if (!centre_name.empty()) {
+        if (!read_store.empty()) check(store::open_postgresql(read_store).status());  // reachable now
+        check(store::record_centre(data, {centre_name, read_store}));
+        std::cout << "centre " << centre_name << (read_store.empty() ? "" : ", reading from its read store") << "\n";
+      }
       std::cout << "initialised " << data << "\n";
       return 0;
     }
@@ -373,6 +456,7 @@ int run(int argc, char** argv) {
       for (const auto& p : app->ca()->published()) std::cout << "  " << p.kind << "\n";
       return 0;
     }
+    if (*centre_status) return centre_status_command(data, centre_json);
     if (*reissue && reason_arg != "leak")
       throw Failure{invalid_argument("--reason must be 'leak': a My Number is changed only when it has leaked")};
     auto app = check(App::open(data, reference));
@@ -394,6 +478,12 @@ int run(int argc, char** argv) {
       options.port = port;
       options.worker_threads = threads;
       options.simulation = store::is_simulation(data);
+      options.centre = store::data_dir_centre(data).name;
+      if (!options.centre.empty())
+        options.store_role = [&app]() -> Result<std::string> {
+          JLIS_ASSIGN_OR_RETURN(auto conn, app->pool().acquire());
+          return store::store_role(*conn);
+        };
       http::Server server(options);
       const bool cards = serving.count("card") > 0;
       if (serving.count("registry"))

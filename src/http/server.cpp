@@ -710,8 +710,19 @@ void Server::Impl::wait() {
 // Server
 
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
-  route("GET", "/healthz", [simulation = impl_->options.simulation](const Request&) {
-    return Response::json(200, simulation ? R"({"status":"ok","simulation":true})" : R"({"status":"ok","simulation":false})");
+  route("GET", "/healthz", [impl = impl_.get()](const Request&) {
+    const ServerOptions& o = impl->options;
+    const std::string simulation = o.simulation ? "true" : "false";
+    if (o.centre.empty()) return Response::json(200, R"({"status":"ok","simulation":)" + simulation + "}");
+    // The centre's name is [a-z0-9-] (store::record_centre) and the role a fixed word: no escaping.
+    Result<std::string> role = o.store_role ? o.store_role() : Result<std::string>(std::string("unknown"));
+    if (!role.ok()) {
+      spdlog::warn("healthz: the store of centre {} does not answer: {}", o.centre, role.status().message());
+      return Response::json(503, R"({"status":"unavailable","simulation":)" + simulation + R"(,"centre":")" +
+                                     o.centre + R"(","store_role":"unreachable"})");
+    }
+    return Response::json(200, R"({"status":"ok","simulation":)" + simulation + R"(,"centre":")" + o.centre +
+                                   R"(","store_role":")" + *role + R"("})");
   });
   route("GET", "/metrics", [impl = impl_.get()](const Request&) {
     Response r;

@@ -72,6 +72,11 @@ struct ServerOptions {
   int worker_threads = 0;   // blocking handler pool; 0 = 4 x cores
   size_t max_body_bytes = 1 << 20;  // larger bodies answer 413
   bool simulation = false;  // /healthz answers "simulation": true (a simulation's data directory)
+  // One of two centres (store/centre.h): /healthz adds "centre" and "store_role", the role of the
+  // store the read paths use, asked of `store_role` on each call ("primary" or "standby"); when it
+  // fails, /healthz answers 503 with "status": "unavailable".
+  std::string centre = {};
+  std::function<Result<std::string>()> store_role = {};
 };
 
 class Server {

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "store/centre.h"
+
 namespace jlis::store {
 namespace {
 
@@ -71,7 +73,12 @@ Status set_data_dir_sqlite_sync(const std::string& dir, SqliteSync sync) {
 }
 
 Result<std::unique_ptr<Database>> open_data_dir_database(const std::string& dir, bool create) {
-  if (std::string url = data_dir_store(dir); !url.empty()) return open_postgresql(url, {.schemas = {"audit"}});
+  if (std::string url = data_dir_store(dir); !url.empty()) {
+    // Two centres: COMMIT waits until the synchronous standby has applied the change, so that the
+    // reads each centre serves from its own node see every change either acknowledged.
+    const bool centres = !data_dir_centre(dir).read_store.empty();
+    return open_postgresql(url, {.schemas = {"audit"}, .synchronous_commit = centres ? "remote_apply" : ""});
+  }
   JLIS_ASSIGN_OR_RETURN(const SqliteSync sync, data_dir_sqlite_sync(dir));
   return open_sqlite(database_path(dir), {.create = create,
                                           .attach = {{"audit", (fs::path(dir) / "audit.db").string()}},

@@ -103,9 +103,22 @@ int64_t sqlite_memory_used();
 // Code::unavailable and a message saying that its outcome is unknown (never retry it blindly).
 // Unlike SQLite, a failed statement aborts the whole transaction on PostgreSQL: a Writer job must
 // return the failure (the Writer then reruns the batch with a savepoint per job), never carry on.
+// A lost connection and a write refused by a standby (SQLSTATE 25006: the server was demoted by a
+// switchover) fail with Code::unavailable; the connection reconnects before its next statement
+// outside a transaction, through every host of a multi-host URI (postgresql://h1,h2/db?
+// target_session_attrs=read-write reaches whichever is primary now). A query (SELECT, WITH) outside
+// a transaction whose connection was lost runs once more on the new connection.
 struct PostgresqlOptions {
   // Schemas created when missing (the SQLite attach aliases), e.g. {"audit"}.
   std::vector<std::string> schemas = {};
+  // The sessions' synchronous_commit ("" keeps the server's): "remote_apply" makes COMMIT wait
+  // until the synchronous standby has applied the change, so a read from that standby after "done"
+  // sees it (the two-centre configuration, store/centre.h).
+  std::string synchronous_commit = {};
+  // A read store listing the local node first (postgresql://local,other/db): a connection that fell
+  // back to another host while the first was down tries the first again before a statement outside
+  // a transaction, at most every 5 s, so that reads return to the local node once it is back.
+  bool prefer_first_host = false;
 };
 Result<std::unique_ptr<Database>> open_postgresql(const std::string& url, PostgresqlOptions options = {});
 // True when `location` names a PostgreSQL database (postgresql:// or postgres:// URI).

@@ -2,6 +2,7 @@
 #include <libpq-fe.h>
 
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <string>
 #include <unordered_map>
@@ -80,7 +81,9 @@ bool starts_with_word(std::string_view sql, std::string_view word) {
 
 class PgConnection final : public Connection {
  public:
-  explicit PgConnection(ConnPtr conn) : conn_(std::move(conn)) {}
+  // `home`: "host:port" of the node this connection should be on when it can (the first host of a
+  // read store's URI); "" when any host will do.
+  PgConnection(ConnPtr conn, std::string home) : conn_(std::move(conn)), home_(std::move(home)) {}
 
   Result<int64_t> execute(std::string_view sql, const Params& params) override {
     int64_t changed = 0;
@@ -110,20 +113,48 @@ class PgConnection final : public Connection {
   // Makes sure the connection can take `sql`: reconnects a connection lost outside a transaction;
   // refuses everything but ROLLBACK on one lost inside a transaction.
   Status usable(std::string_view sql) {
-    if (PQstatus(conn_.get()) == CONNECTION_OK) return Status::ok();
+    if (!in_transaction_ && away_from_home()) reconnect_ = true;
+    if (PQstatus(conn_.get()) == CONNECTION_OK && !(reconnect_ && !in_transaction_)) return Status::ok();
     const bool rollback = starts_with_word(sql, "ROLLBACK");
     if (in_transaction_ && !rollback)
       return unavailable("postgresql: the connection was lost inside a transaction; it was rolled back");
     in_transaction_ = false;
+    reconnect_ = false;
     cache_.clear();  // prepared statements die with the session
-    PQreset(conn_.get());
+    PQreset(conn_.get());  // a multi-host URI tries every host again: after a failover, the new primary
     if (PQstatus(conn_.get()) != CONNECTION_OK)
       return unavailable(std::string("postgresql: cannot reconnect: ") + PQerrorMessage(conn_.get()));
     return Status::ok();
   }
 
+  // True when this connection fell back to another host while its home was down, and it is time to
+  // try the home again (at most every kHomeRetry): after a failover the dead node comes back as a
+  // standby, and the centre's reads should come from it again.
+  bool away_from_home() {
+    static constexpr auto kHomeRetry = std::chrono::seconds(5);
+    if (home_.empty() || PQstatus(conn_.get()) != CONNECTION_OK) return false;
+    const char* host = PQhost(conn_.get());
+    const char* port = PQport(conn_.get());
+    if (host && port && home_ == std::string(host) + ":" + port) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_home_try_ < kHomeRetry) return false;
+    last_home_try_ = now;
+    return true;
+  }
+
   Status run(std::string_view sql, const Params& params, const std::function<bool(const Row&)>* on_row,
              int64_t* changed) {
+    // A query outside a transaction whose connection was lost (its server died, or a failover moved
+    // the store) runs once more on a new connection: it changed nothing, so running it again is safe.
+    const bool retryable = !in_transaction_ && (starts_with_word(sql, "SELECT") || starts_with_word(sql, "WITH"));
+    Status s = run_once(sql, params, on_row, changed);
+    if (!s.is_ok() && s.code() == Code::unavailable && retryable && PQstatus(conn_.get()) != CONNECTION_OK)
+      s = run_once(sql, params, on_row, changed);
+    return s;
+  }
+
+  Status run_once(std::string_view sql, const Params& params, const std::function<bool(const Row&)>* on_row,
+                  int64_t* changed) {
     JLIS_RETURN_IF_ERROR(usable(sql));
     std::string key(sql);
     key += '\x01';
@@ -192,6 +223,13 @@ class PgConnection final : public Connection {
     const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
     const std::string sqlstate = state ? state : "";
     if (sqlstate.rfind("23", 0) == 0) return conflict(message);
+    if (sqlstate == "25006") {
+      // A write reached a standby: this connection's server was demoted (a switchover) since it
+      // connected. The next statement outside a transaction reconnects, through a multi-host URI
+      // with target_session_attrs=read-write to the new primary.
+      reconnect_ = true;
+      return unavailable(message);
+    }
     if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate.rfind("08", 0) == 0 || sqlstate == "57P01")
       return unavailable(message);
     return internal_error(message);
@@ -199,12 +237,19 @@ class PgConnection final : public Connection {
 
   ConnPtr conn_;
   bool in_transaction_ = false;
+  bool reconnect_ = false;
+  std::string home_;
+  std::chrono::steady_clock::time_point last_home_try_ = std::chrono::steady_clock::now();
   uint64_t next_statement_ = 0;
   std::unordered_map<std::string, Prepared> cache_;
 };
 
-Result<ConnPtr> open_connection(const std::string& url) {
-  ConnPtr conn(PQconnectdb(url.c_str()));
+Result<ConnPtr> open_connection(const std::string& url, const std::string& synchronous_commit) {
+  // The URI first, then our options, which win over the URI's; PQreset reuses both.
+  const std::string options = synchronous_commit.empty() ? "" : "-c synchronous_commit=" + synchronous_commit;
+  const char* keys[] = {"dbname", options.empty() ? nullptr : "options", nullptr};
+  const char* values[] = {url.c_str(), options.c_str(), nullptr};
+  ConnPtr conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
   if (!conn) return unavailable("postgresql: out of memory");
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     std::string m = PQerrorMessage(conn.get());
@@ -218,16 +263,39 @@ Result<ConnPtr> open_connection(const std::string& url) {
 
 class PgDatabase final : public Database {
  public:
-  explicit PgDatabase(std::string url) : url_(std::move(url)) {}
+  PgDatabase(std::string url, std::string synchronous_commit, std::string home)
+      : url_(std::move(url)), synchronous_commit_(std::move(synchronous_commit)), home_(std::move(home)) {}
 
   Result<std::unique_ptr<Connection>> connect() override {
-    JLIS_ASSIGN_OR_RETURN(auto conn, open_connection(url_));
-    return std::unique_ptr<Connection>(std::make_unique<PgConnection>(std::move(conn)));
+    JLIS_ASSIGN_OR_RETURN(auto conn, open_connection(url_, synchronous_commit_));
+    return std::unique_ptr<Connection>(std::make_unique<PgConnection>(std::move(conn), home_));
   }
 
  private:
   std::string url_;
+  std::string synchronous_commit_;
+  std::string home_;
 };
+
+// "host:port" of the first host of `url`, "" when it cannot be parsed.
+std::string first_host(const std::string& url) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  if (!options) {
+    PQfreemem(error);
+    return "";
+  }
+  std::string host, port;
+  for (auto* o = options; o->keyword; ++o) {
+    if (!o->val) continue;
+    if (std::string_view(o->keyword) == "host") host = o->val;
+    if (std::string_view(o->keyword) == "port") port = o->val;
+  }
+  PQconninfoFree(options);
+  host = host.substr(0, host.find(','));
+  port = port.substr(0, port.find(','));
+  return host + ":" + (port.empty() ? "5432" : port);
+}
 
 }  // namespace
 
@@ -236,7 +304,11 @@ bool is_postgresql_url(std::string_view location) {
 }
 
 Result<std::unique_ptr<Database>> open_postgresql(const std::string& url, PostgresqlOptions options) {
-  auto db = std::make_unique<PgDatabase>(url);
+  if (!options.synchronous_commit.empty() && options.synchronous_commit != "on" &&
+      options.synchronous_commit != "remote_apply" && options.synchronous_commit != "remote_write")
+    return invalid_argument("synchronous_commit must be on, remote_write or remote_apply");
+  auto db = std::make_unique<PgDatabase>(url, options.synchronous_commit,
+                                         options.prefer_first_host ? first_host(url) : std::string());
   // One connection now, so that an unreachable server fails here, and the schemas exist before any
   // migration names them.
   JLIS_ASSIGN_OR_RETURN(auto probe, db->connect());

@@ -66,6 +66,7 @@ TEST_F(CliRefusals, EverySubcommandRefusesAnUnknownOptionWithAMessageAndWritesNo
   const std::string out_file = (fs::path(dir_) / "export.csv").string();
   const std::vector<std::vector<std::string>> commands = {
       {"init", "--data", dir_},
+      {"centre", "status", "--data", dir_},
       {"serve", "--data", dir_, "--listen", "127.0.0.1:0"},
       {"population", "generate", "--data", dir_, "--count", "5"},
       {"ca", "init", "--data", dir_},
@@ -95,6 +96,10 @@ TEST_F(CliRefusals, EverySubcommandRefusesAnUnknownOptionWithAMessageAndWritesNo
 
 TEST_F(CliRefusals, ContradictoryOrInvalidOptionValuesAreRefusedWithTheirReasonAndWriteNothing) {
   ::setenv("JLIS_CA_PASSPHRASE", "correct horse battery staple", 1);
+  // Two centres need a PostgreSQL store; a read store needs a centre (docs/OPERATIONS.md).
+  refused({"init", "--data", dir_, "--centre", "east"}, "needs a PostgreSQL store");
+  refused({"init", "--data", dir_, "--read-store", "postgresql://jlis@127.0.0.1:1/jlis"}, "goes with --centre");
+  refused({"centre", "status", "--data", dir_}, "embedded SQLite store");
   refused({"ca", "init", "--data", dir_, "--pkcs11-module", "/usr/lib/softhsm/libsofthsm2.so"}, "go together");
   refused({"ca", "init", "--data", dir_, "--pkcs11-token", "jlis"}, "go together");
   ::unsetenv("JLIS_CA_PASSPHRASE");

@@ -349,6 +349,28 @@ TEST_F(ServerTest, Healthz) {
   EXPECT_EQ(header(r, "Content-Type"), "application/json");
 }
 
+// Two centres: /healthz names the centre and the role of the store its reads use, asked on each
+// call; a store that does not answer makes the centre unhealthy (503), so a load balancer skips it.
+TEST(ServerHealth, HealthzNamesTheCentreAndTheStoreRoleAndIs503WhenTheStoreDoesNotAnswer) {
+  std::atomic<bool> reachable{true};
+  ServerOptions o = small_options();
+  o.centre = "east";
+  o.store_role = [&]() -> Result<std::string> {
+    if (!reachable) return unavailable("connection refused");
+    return std::string("standby");
+  };
+  Server server(o);
+  ASSERT_TRUE(server.start().is_ok());
+  Client c(server.port());
+  auto r = c.get("/healthz");
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(r.body(), R"({"status":"ok","simulation":false,"centre":"east","store_role":"standby"})");
+  reachable = false;
+  r = c.get("/healthz");
+  EXPECT_EQ(r.result_int(), 503);
+  EXPECT_EQ(r.body(), R"({"status":"unavailable","simulation":false,"centre":"east","store_role":"unreachable"})");
+}
+
 TEST_F(ServerTest, MetricsCountRequestsByPattern) {
   server_.add_metrics_source([] { return "jlis_store_commits_total 42"; });
   start();

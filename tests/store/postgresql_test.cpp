@@ -117,6 +117,49 @@ TEST_F(PostgresqlTest, TheWriterRetriesABatchThatNeverReachedCommitOnANewConnect
   EXPECT_EQ(count(), 1);  // applied exactly once
 }
 
+// Two centres (store/centre.h): after a failover a pooled read connection points at a dead server;
+// the read it was asked for runs on a new connection instead of failing once per pooled connection.
+TEST_F(PostgresqlTest, AQueryOutsideATransactionWhoseConnectionWasLostRunsAgainOnANewConnection) {
+  ASSERT_TRUE(conn_->execute("INSERT INTO t VALUES (1, 'a')").ok());
+  kill_session(*conn_);
+  auto n = conn_->query_int64("SELECT COUNT(*) FROM t");
+  ASSERT_TRUE(n.ok()) << n.status().to_string();
+  EXPECT_EQ(n->value_or(-1), 1);
+}
+
+// A switchover demotes the primary: a session still connected to it reaches a read-only server
+// (SQLSTATE 25006). That write is unavailable, and the connection reconnects (through a multi-host
+// URI to the new primary) instead of failing every later write. A read-only session stands in for
+// the demoted server here.
+TEST_F(PostgresqlTest, AWriteRefusedAsReadOnlyIsUnavailableAndTheConnectionReconnects) {
+  ASSERT_TRUE(conn_->execute_script("SET default_transaction_read_only = on").is_ok());
+  auto refused = conn_->execute("INSERT INTO t VALUES (1, 'a')");
+  EXPECT_EQ(refused.status().code(), Code::unavailable) << refused.status().to_string();
+  auto written = conn_->execute("INSERT INTO t VALUES (2, 'b')");
+  EXPECT_TRUE(written.ok()) << written.status().to_string();
+  EXPECT_EQ(count(), 1);
+}
+
+// With two centres every write session asks for remote_apply: COMMIT waits until the synchronous
+// standby has applied the change, so a read served from the standby after "done" sees it. It
+// survives a reconnect (it is a connection option, not a SET).
+TEST_F(PostgresqlTest, TheSynchronousCommitOptionIsEverySessionsAlsoAfterAReconnect) {
+  auto db = open_postgresql(store_.url(), {.synchronous_commit = "remote_apply"}).value();
+  auto conn = db->connect().value();
+  auto show = [&] {
+    std::string v;
+    EXPECT_TRUE(conn->query("SELECT current_setting('synchronous_commit')", {}, [&](const Row& r) {
+      v = r.text(0);
+      return false;
+    }).is_ok());
+    return v;
+  };
+  EXPECT_EQ(show(), "remote_apply");
+  kill_session(*conn);
+  EXPECT_EQ(show(), "remote_apply");
+  EXPECT_EQ(open_postgresql(store_.url(), {.synchronous_commit = "off"}).status().code(), Code::invalid_argument);
+}
+
 TEST_F(PostgresqlTest, ConstraintViolationsAreConflicts) {
   ASSERT_TRUE(conn_->execute_script("CREATE TABLE c (k BIGINT NOT NULL CHECK (k > 0))").is_ok());
   EXPECT_EQ(conn_->execute("INSERT INTO c VALUES (?)", {int64_t{-1}}).status().code(), Code::conflict);
