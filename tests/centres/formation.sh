@@ -21,6 +21,11 @@ BIN=${JLIS_PG_BIN:-/usr/lib/postgresql/15/bin}
 cmd=${1:?start, kill, rejoin, wait-primary, state or stop}
 state=${2:?state directory}
 mkdir -p "$state"
+# pg_autoctl looks for each server's socket in Debian's default directory, which a machine started
+# after the packages were installed may not have (/run is emptied at boot).
+if [ "$(id -u)" = 0 ] && [ ! -d /var/run/postgresql ]; then
+  install -d -o postgres -g postgres -m 2775 /var/run/postgresql
+fi
 
 as_server_user() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
