@@ -21,8 +21,6 @@
 #include <thread>
 #include <atomic>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/app.h"
 #include "cli/openapi_document.h"
 #include "common/clock.h"
@@ -51,62 +49,6 @@ T check(Result<T> r) {
 }
 void check(Status s) {
   if (!s.is_ok()) throw Failure{std::move(s)};
-}
-
-// `jlis centre status`: each node of the store, asked on its own.
-int centre_status_command(const std::string& data, bool as_json) {
-  check(store::check_data_dir(data));
-  const std::string url = store::data_dir_store(data);
-  if (url.empty()) throw Failure{invalid_argument(data + " has the embedded SQLite store: there are no centres")};
-  const store::CentreConfig centre = store::data_dir_centre(data);
-  const auto nodes = check(store::postgresql_nodes(url));
-  // This centre's own node: the first host of its read store.
-  std::string local;
-  if (!centre.read_store.empty()) {
-    auto mine = store::postgresql_nodes(centre.read_store);
-    if (mine.ok() && !mine->empty()) local = mine->front().host + ":" + mine->front().port;
-  }
-  int primaries = 0;
-  nlohmann::json out = {{"centre", centre.name}, {"nodes", nlohmann::json::array()}};
-  std::ostringstream text;
-  text << "centre " << (centre.name.empty() ? "(none recorded)" : centre.name) << "\n";
-  for (const auto& n : nodes) {
-    const std::string address = n.host + ":" + n.port;
-    nlohmann::json j = {{"address", address}, {"local", address == local}, {"reachable", n.reachable}};
-    text << "node " << address << (address == local ? " (this centre)" : "") << ": ";
-    if (!n.reachable) {
-      j["error"] = n.error;
-      text << "UNREACHABLE (" << n.error << ")\n";
-    } else {
-      j["role"] = n.role;
-      j["lsn"] = n.lsn;
-      text << n.role << ", lsn " << n.lsn;
-      if (n.role == "primary") {
-        ++primaries;
-        text << ", " << n.replicas.size() << " standby(s) streaming\n";
-        j["replicas"] = nlohmann::json::array();
-        for (const auto& r : n.replicas) {
-          j["replicas"].push_back({{"name", r.name}, {"address", r.address}, {"state", r.state},
-                                   {"sync_state", r.sync_state}, {"lag_bytes", r.lag_bytes}, {"replay_lag", r.replay_lag}});
-          text << "  standby " << r.name << " from " << r.address << ": " << r.state << ", sync_state " << r.sync_state
-               << ", lag " << r.lag_bytes << " bytes" << (r.replay_lag.empty() ? "" : ", replay_lag " + r.replay_lag) << "\n";
-        }
-      } else {
-        j["replay_gap_bytes"] = n.replay_gap_bytes;
-        j["replay_age_seconds"] = n.replay_age_seconds;
-        text << ", replay " << n.replay_gap_bytes << " bytes behind what it received";
-        if (n.replay_age_seconds >= 0) text << ", last transaction replayed " << n.replay_age_seconds << " s ago";
-        text << "\n";
-      }
-    }
-    out["nodes"].push_back(std::move(j));
-  }
-  out["primaries"] = primaries;
-  text << (primaries == 1 ? "one primary: writes are accepted\n"
-                          : primaries == 0 ? "NO PRIMARY: writes are refused until the failover completes\n"
-                                           : "MORE THAN ONE PRIMARY: split brain, stop writes and see docs/OPERATIONS.md\n");
-  std::cout << (as_json ? out.dump() + "\n" : text.str());
-  return primaries == 1 ? 0 : 1;
 }
 
 // A progress bar on a terminal; a line every tenth otherwise, so logs stay readable.
@@ -456,7 +398,11 @@ int run(int argc, char** argv) {
       for (const auto& p : app->ca()->published()) std::cout << "  " << p.kind << "\n";
       return 0;
     }
-    if (*centre_status) return centre_status_command(data, centre_json);
+    if (*centre_status) {
+      const auto report = check(store::centre_report(data, centre_json));
+      std::cout << report.output;
+      return report.primaries == 1 ? 0 : 1;
+    }
     if (*reissue && reason_arg != "leak")
       throw Failure{invalid_argument("--reason must be 'leak': a My Number is changed only when it has leaked")};
     auto app = check(App::open(data, reference));

@@ -6,6 +6,9 @@
 #include <fstream>
 #include <memory>
 #include <regex>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "store/data_dir.h"
 
@@ -169,6 +172,60 @@ Result<std::vector<NodeStatus>> postgresql_nodes(const std::string& url) {
     nodes.push_back(std::move(node));
   }
   return nodes;
+}
+
+Result<CentreReport> centre_report(const std::string& data, bool as_json) {
+  JLIS_RETURN_IF_ERROR(check_data_dir(data));
+  const std::string url = data_dir_store(data);
+  if (url.empty()) return invalid_argument(data + " has the embedded SQLite store: there are no centres");
+  const CentreConfig centre = data_dir_centre(data);
+  JLIS_ASSIGN_OR_RETURN(const auto nodes, postgresql_nodes(url));
+  // This centre's own node: the first host of its read store.
+  std::string local;
+  if (!centre.read_store.empty()) {
+    auto mine = postgresql_nodes(centre.read_store);
+    if (mine.ok() && !mine->empty()) local = mine->front().host + ":" + mine->front().port;
+  }
+  int primaries = 0;
+  nlohmann::json out = {{"centre", centre.name}, {"nodes", nlohmann::json::array()}};
+  std::ostringstream text;
+  text << "centre " << (centre.name.empty() ? "(none recorded)" : centre.name) << "\n";
+  for (const auto& n : nodes) {
+    const std::string address = n.host + ":" + n.port;
+    nlohmann::json j = {{"address", address}, {"local", address == local}, {"reachable", n.reachable}};
+    text << "node " << address << (address == local ? " (this centre)" : "") << ": ";
+    if (!n.reachable) {
+      j["error"] = n.error;
+      text << "UNREACHABLE (" << n.error << ")\n";
+    } else {
+      j["role"] = n.role;
+      j["lsn"] = n.lsn;
+      text << n.role << ", lsn " << n.lsn;
+      if (n.role == "primary") {
+        ++primaries;
+        text << ", " << n.replicas.size() << " standby(s) streaming\n";
+        j["replicas"] = nlohmann::json::array();
+        for (const auto& r : n.replicas) {
+          j["replicas"].push_back({{"name", r.name}, {"address", r.address}, {"state", r.state},
+                                   {"sync_state", r.sync_state}, {"lag_bytes", r.lag_bytes}, {"replay_lag", r.replay_lag}});
+          text << "  standby " << r.name << " from " << r.address << ": " << r.state << ", sync_state " << r.sync_state
+               << ", lag " << r.lag_bytes << " bytes" << (r.replay_lag.empty() ? "" : ", replay_lag " + r.replay_lag) << "\n";
+        }
+      } else {
+        j["replay_gap_bytes"] = n.replay_gap_bytes;
+        j["replay_age_seconds"] = n.replay_age_seconds;
+        text << ", replay " << n.replay_gap_bytes << " bytes behind what it received";
+        if (n.replay_age_seconds >= 0) text << ", last transaction replayed " << n.replay_age_seconds << " s ago";
+        text << "\n";
+      }
+    }
+    out["nodes"].push_back(std::move(j));
+  }
+  out["primaries"] = primaries;
+  text << (primaries == 1 ? "one primary: writes are accepted\n"
+                          : primaries == 0 ? "NO PRIMARY: writes are refused until the failover completes\n"
+                                           : "MORE THAN ONE PRIMARY: split brain, stop writes and see docs/OPERATIONS.md\n");
+  return CentreReport{as_json ? out.dump() + "\n" : text.str(), primaries};
 }
 
 }  // namespace jlis::store

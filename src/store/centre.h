@@ -58,4 +58,13 @@ struct NodeStatus {
 // when `url` cannot be parsed; an unreachable node is reported, not an error.
 Result<std::vector<NodeStatus>> postgresql_nodes(const std::string& url);
 
+// `jlis centre status` of data directory DIR: every node of its store asked on its own
+// (postgresql_nodes), as text or as one JSON object; `primaries` counts the nodes that answered
+// primary (healthy: exactly one). Fails for a directory whose store is SQLite.
+struct CentreReport {
+  std::string output;
+  int primaries = 0;
+};
+Result<CentreReport> centre_report(const std::string& dir, bool as_json);
+
 }  // namespace jlis::store
