@@ -123,65 +123,92 @@ class PkiHoldE2E : public PkiE2E {
   Reply post_open(const std::string& target, const std::string& body) {
     return Client(server_->port()).request(bhttp::verb::post, target, body, {});
   }
+  // A resident with a card whose two certificates are saved as card-sig.pem and card-auth.pem, and
+  // smartphone certificates (the phone's keys prove possession, the card's authentication key
+  // authorises them) saved as phone-sig.pem and phone-auth.pem.
+  struct Holder {
+    std::string resident, card, card_sig, card_auth, phone_sig, phone_auth;
+    CardKey phone_auth_key = CardKey::make();
+  };
+  Holder holder_with_smartphone(const std::string& name) {
+    Holder h;
+    const CardKey sig = CardKey::make(), auth = CardKey::make();
+    h.card = resident_with_card(name, "1980-06-15", &sig, auth, &h.resident);
+    auto certs = certificates(h.resident);
+    EXPECT_EQ(certs.size(), 2u);
+    h.card_sig = certs["signature"]["serial"];
+    h.card_auth = certs["authentication"]["serial"];
+    save_certificate(h.card_sig, "card-sig.pem");
+    save_certificate(h.card_auth, "card-auth.pem");
+    const CardKey phone_sig = CardKey::make();
+    const json ic = issuance_challenge(h.card);
+    const std::string ic_challenge = ic["challenge"];
+    const pki::testing::RequestSpec sig_spec{phone_sig.key.get(), nullptr, ic_challenge},
+        auth_spec{h.phone_auth_key.key.get(), nullptr, ic_challenge};
+    const std::string authorised = auth.sign(pki::CertificateAuthority::authorisation_message(
+        ic_challenge, pki::testing::request_der(sig_spec), pki::testing::request_der(auth_spec)));
+    auto phone = post("/v1/cards/" + h.card + "/smartphone-certificates",
+                      json{{"challenge_id", ic["challenge_id"]},
+                           {"requests", {{"signature", pki::testing::request_pem(sig_spec)},
+                                         {"authentication", pki::testing::request_pem(auth_spec)}}},
+                           {"authorisation", pki::base64_encode(authorised)}}.dump(),
+                      chiyoda_);
+    EXPECT_EQ(phone.result_int(), 201) << phone.body();
+    const json phone_certs = body(phone)["certificates"];  // kept alive: not a member of a temporary
+    for (const auto& c : phone_certs) (c["kind"] == "signature" ? h.phone_sig : h.phone_auth) = c["serial"];
+    EXPECT_FALSE(h.phone_sig.empty() || h.phone_auth.empty()) << phone.body();
+    save_certificate(h.phone_auth, "phone-auth.pem");
+    save_certificate(h.phone_sig, "phone-sig.pem");
+    return h;
+  }
+
+  // A resident with a card suspended by the call centre, its `kind` certificate (saved as `pem`)
+  // read as on hold by every client. Returns the card and the certificate's serial.
+  std::pair<std::string, std::string> suspended_card(const std::string& name, const std::string& date_of_birth,
+                                                     const std::string& kind, const std::string& pem,
+                                                     std::string* resident) {
+    const CardKey sig = CardKey::make(), auth = CardKey::make();
+    const std::string card = resident_with_card(name, date_of_birth, &sig, auth, resident);
+    const std::string serial = certificates(*resident)[kind]["serial"];
+    save_certificate(serial, pem);
+    EXPECT_EQ(post("/v1/cards/" + card + "/suspend", "", call_centre_).result_int(), 200);
+    expect_revoked_everywhere(kind, serial, pem, "certificateHold", "Certificate Hold", "certificate_hold");
+    return {card, serial};
+  }
 };
 
-TEST_F(PkiHoldE2E, SuspensionHoldsResumeRevokesReleaseRestoresAndLossOrDeathMakeItPermanent) {
-  // A resident with a card and smartphone certificates (the phone's keys prove possession, the
-  // card's authentication key authorises them).
-  const CardKey sig = CardKey::make(), auth = CardKey::make();
-  std::string resident;
-  const std::string card = resident_with_card("hold-1", "1980-06-15", &sig, auth, &resident);
-  auto certs = certificates(resident);
-  ASSERT_EQ(certs.size(), 2u);
-  const std::string card_sig = certs["signature"]["serial"], card_auth = certs["authentication"]["serial"];
-  save_certificate(card_sig, "card-sig.pem");
-  save_certificate(card_auth, "card-auth.pem");
-  const CardKey phone_sig = CardKey::make(), phone_auth = CardKey::make();
-  const json ic = issuance_challenge(card);
-  const std::string ic_challenge = ic["challenge"];
-  const pki::testing::RequestSpec sig_spec{phone_sig.key.get(), nullptr, ic_challenge},
-      auth_spec{phone_auth.key.get(), nullptr, ic_challenge};
-  const std::string authorised = auth.sign(pki::CertificateAuthority::authorisation_message(
-      ic_challenge, pki::testing::request_der(sig_spec), pki::testing::request_der(auth_spec)));
-  auto phone = post("/v1/cards/" + card + "/smartphone-certificates",
-                    json{{"challenge_id", ic["challenge_id"]},
-                         {"requests", {{"signature", pki::testing::request_pem(sig_spec)},
-                                       {"authentication", pki::testing::request_pem(auth_spec)}}},
-                         {"authorisation", pki::base64_encode(authorised)}}.dump(),
-                    chiyoda_);
-  ASSERT_EQ(phone.result_int(), 201) << phone.body();
-  std::map<std::string, std::string> phone_serial;
-  const json phone_certs = body(phone)["certificates"];  // kept alive: not a member of a temporary
-  for (const auto& c : phone_certs) phone_serial[c["kind"]] = c["serial"];
-  ASSERT_EQ(phone_serial.size(), 2u);
-  save_certificate(phone_serial.at("authentication"), "phone-auth.pem");
-  save_certificate(phone_serial.at("signature"), "phone-sig.pem");
+// Suspension holds the card's two certificates and the smartphone's; resuming the card revokes its
+// held certificates for good, new ones from new keys are issued at the window and are good, and the
+// smartphone's stay on hold.
+TEST_F(PkiHoldE2E, SuspensionHoldsTheCertificatesAndResumeRevokesThemForGoodAndOffersNewOnes) {
+  const Holder h = holder_with_smartphone("hold-1");
+  ASSERT_FALSE(HasFailure());
   // Before anything happens, every client says good.
-  expect_good_everywhere("authentication", card_auth, "card-auth.pem");
+  expect_good_everywhere("authentication", h.card_auth, "card-auth.pem");
 
   // The holder phones the call centre: the card (and the smartphone's certificates) suspended.
-  auto s = post("/v1/cards/" + card + "/suspend", R"({"smartphone": true})", call_centre_);
+  auto s = post("/v1/cards/" + h.card + "/suspend", R"({"smartphone": true})", call_centre_);
   ASSERT_EQ(s.result_int(), 200) << s.body();
-  expect_revoked_everywhere("authentication", card_auth, "card-auth.pem", "certificateHold", "Certificate Hold",
+  expect_revoked_everywhere("authentication", h.card_auth, "card-auth.pem", "certificateHold", "Certificate Hold",
                             "certificate_hold");
-  expect_revoked_everywhere("signature", card_sig, "card-sig.pem", "certificateHold", "Certificate Hold",
+  expect_revoked_everywhere("signature", h.card_sig, "card-sig.pem", "certificateHold", "Certificate Hold",
                             "certificate_hold");
-  expect_revoked_everywhere("authentication", phone_serial.at("authentication"), "phone-auth.pem", "certificateHold",
-                            "Certificate Hold", "certificate_hold");
-  for (const auto& [kind, c] : certificates(resident)) EXPECT_EQ(c["status"], "onHold") << kind;
+  expect_revoked_everywhere("authentication", h.phone_auth, "phone-auth.pem", "certificateHold", "Certificate Hold",
+                            "certificate_hold");
+  for (const auto& [kind, c] : certificates(h.resident)) EXPECT_EQ(c["status"], "onHold") << kind;
 
   // The card is found and resumed: its held certificates are revoked for good...
-  auto r = post("/v1/cards/" + card + "/resume", "", call_centre_);
+  auto r = post("/v1/cards/" + h.card + "/resume", "", call_centre_);
   ASSERT_EQ(r.result_int(), 200) << r.body();
-  expect_revoked_everywhere("authentication", card_auth, "card-auth.pem", "cessationOfOperation",
+  expect_revoked_everywhere("authentication", h.card_auth, "card-auth.pem", "cessationOfOperation",
                             "Cessation Of Operation", "cessation_of_operation");
-  expect_revoked_everywhere("signature", card_sig, "card-sig.pem", "cessationOfOperation", "Cessation Of Operation",
+  expect_revoked_everywhere("signature", h.card_sig, "card-sig.pem", "cessationOfOperation", "Cessation Of Operation",
                             "cessation_of_operation");
   // ... and new ones, from new keys generated on the card, are issued at the window and are good.
   const CardKey sig2 = CardKey::make(), auth2 = CardKey::make();
-  const json ic2 = issuance_challenge(card);
+  const json ic2 = issuance_challenge(h.card);
   const std::string ic2_challenge = ic2["challenge"];
-  auto renewed = post("/v1/cards/" + card + "/certificates",
+  auto renewed = post("/v1/cards/" + h.card + "/certificates",
                       json{{"challenge_id", ic2["challenge_id"]},
                            {"requests",
                             {{"signature", pki::testing::request_pem({sig2.key.get(), nullptr, ic2_challenge})},
@@ -193,57 +220,57 @@ TEST_F(PkiHoldE2E, SuspensionHoldsResumeRevokesReleaseRestoresAndLossOrDeathMake
   const json fresh_certs = body(renewed)["certificates"];
   for (const auto& c : fresh_certs) fresh[c["kind"]] = c["serial"];
   ASSERT_EQ(fresh.size(), 2u) << renewed.body();
-  EXPECT_NE(fresh.at("authentication"), card_auth);
+  EXPECT_NE(fresh.at("authentication"), h.card_auth);
   save_certificate(fresh.at("authentication"), "fresh-auth.pem");
   save_certificate(fresh.at("signature"), "fresh-sig.pem");
   expect_good_everywhere("authentication", fresh.at("authentication"), "fresh-auth.pem");
   expect_good_everywhere("signature", fresh.at("signature"), "fresh-sig.pem");
   // The smartphone's certificates stay on hold through the card's resume.
   EXPECT_NE(ocsp("authentication", "phone-auth.pem").out.find("Reason: certificateHold"), std::string::npos);
+}
 
-  // The smartphone is found: the holder's app releases its authentication certificate's hold (no
-  // token; the proof is its key's signature over a fresh challenge). OCSP says good again and the
-  // next CRL no longer lists it; the smartphone's signature certificate is revoked for good.
-  const std::string pa = phone_serial.at("authentication");
-  auto ch = post_open("/v1/pki/certificates/" + pa + "/release/challenges", "");
+// The smartphone is found: the holder's app releases its authentication certificate's hold (no
+// token; the proof is its key's signature over a fresh challenge). OCSP says good again and the next
+// CRL no longer lists it; the smartphone's signature certificate is revoked for good.
+TEST_F(PkiHoldE2E, ASmartphoneAuthenticationHoldReleasedByTheHolderIsGoodAgainAndLeavesTheCrl) {
+  const Holder h = holder_with_smartphone("hold-4");
+  ASSERT_FALSE(HasFailure());
+  auto s = post("/v1/cards/" + h.card + "/suspend", R"({"smartphone": true})", call_centre_);
+  ASSERT_EQ(s.result_int(), 200) << s.body();
+  expect_revoked_everywhere("authentication", h.phone_auth, "phone-auth.pem", "certificateHold", "Certificate Hold",
+                            "certificate_hold");
+
+  auto ch = post_open("/v1/pki/certificates/" + h.phone_auth + "/release/challenges", "");
   ASSERT_EQ(ch.result_int(), 201) << ch.body();
   const std::string challenge = pki::base64_decode(body(ch)["challenge"].get<std::string>()).value();
-  auto released = post_open("/v1/pki/certificates/" + pa + "/release",
+  auto released = post_open("/v1/pki/certificates/" + h.phone_auth + "/release",
                              json{{"challenge_id", body(ch)["challenge_id"]},
-                                  {"signature", pki::base64_encode(phone_auth.sign(challenge))}}.dump());
+                                  {"signature", pki::base64_encode(h.phone_auth_key.sign(challenge))}}.dump());
   ASSERT_EQ(released.result_int(), 200) << released.body();
   EXPECT_EQ(body(released)["status"], "good") << released.body();
-  expect_good_everywhere("authentication", pa, "phone-auth.pem");
-  expect_revoked_everywhere("signature", phone_serial.at("signature"), "phone-sig.pem", "cessationOfOperation",
+  expect_good_everywhere("authentication", h.phone_auth, "phone-auth.pem");
+  expect_revoked_everywhere("signature", h.phone_sig, "phone-sig.pem", "cessationOfOperation",
                             "Cessation Of Operation", "cessation_of_operation");
+}
 
-  // A card lost while suspended: the hold becomes keyCompromise.
-  const CardKey lsig = CardKey::make(), lauth = CardKey::make();
-  std::string lost_resident;
-  const std::string lost_card = resident_with_card("hold-2", "1975-11-30", &lsig, lauth, &lost_resident);
-  const std::string lost_auth = certificates(lost_resident)["authentication"]["serial"];
-  save_certificate(lost_auth, "lost-auth.pem");
-  ASSERT_EQ(post("/v1/cards/" + lost_card + "/suspend", "", call_centre_).result_int(), 200);
-  expect_revoked_everywhere("authentication", lost_auth, "lost-auth.pem", "certificateHold", "Certificate Hold",
-                            "certificate_hold");
-  auto lost = post("/v1/cards/" + lost_card + "/report-lost", R"({"reason":"lost"})", call_centre_);
+// A card lost while suspended: the hold becomes keyCompromise.
+TEST_F(PkiHoldE2E, ALossWhileOnHoldMakesTheRevocationPermanentWithKeyCompromise) {
+  std::string resident;
+  const auto [card, serial] = suspended_card("hold-2", "1975-11-30", "authentication", "lost-auth.pem", &resident);
+  auto lost = post("/v1/cards/" + card + "/report-lost", R"({"reason":"lost"})", call_centre_);
   ASSERT_EQ(lost.result_int(), 200) << lost.body();
-  expect_revoked_everywhere("authentication", lost_auth, "lost-auth.pem", "keyCompromise", "Key Compromise",
+  expect_revoked_everywhere("authentication", serial, "lost-auth.pem", "keyCompromise", "Key Compromise",
                             "key_compromise");
+}
 
-  // A holder who dies while the card is suspended: the hold becomes cessationOfOperation.
-  const CardKey dsig = CardKey::make(), dauth = CardKey::make();
+// A holder who dies while the card is suspended: the hold becomes cessationOfOperation.
+TEST_F(PkiHoldE2E, ADeathWhileOnHoldMakesTheRevocationPermanentWithCessationOfOperation) {
   std::string dead;
-  const std::string dead_card = resident_with_card("hold-3", "1940-01-08", &dsig, dauth, &dead);
-  const std::string dead_sig = certificates(dead)["signature"]["serial"];
-  save_certificate(dead_sig, "dead-sig.pem");
-  ASSERT_EQ(post("/v1/cards/" + dead_card + "/suspend", "", call_centre_).result_int(), 200);
-  expect_revoked_everywhere("signature", dead_sig, "dead-sig.pem", "certificateHold", "Certificate Hold",
-                            "certificate_hold");
+  const auto [card, serial] = suspended_card("hold-3", "1940-01-08", "signature", "dead-sig.pem", &dead);
   json death = {{"event_id", "hold-3-death"}, {"type", "death"}, {"date", Date::today().to_iso()},
                 {"resident_code", dead}};
   ASSERT_EQ(post("/v1/municipalities/131016/events", death.dump(), chiyoda_).result_int(), 201);
-  expect_revoked_everywhere("signature", dead_sig, "dead-sig.pem", "cessationOfOperation", "Cessation Of Operation",
+  expect_revoked_everywhere("signature", serial, "dead-sig.pem", "cessationOfOperation", "Cessation Of Operation",
                             "cessation_of_operation");
 }
 
