@@ -42,6 +42,16 @@ Status check_card_id(const std::string& id) {
   return Status::ok();
 }
 
+// The card's holder as `conn`'s transaction sees the register; for a municipality, its own resident.
+Result<registry::Resident> holder_in(Connection& conn, registry::Registry& registry, const auth::Principal& by,
+                                     const std::string& card_id) {
+  JLIS_ASSIGN_OR_RETURN(auto card, internal::load_card(conn, card_id, false));
+  if (!card) return not_found("no card has the id " + card_id);
+  JLIS_ASSIGN_OR_RETURN(auto resident, registry.get(conn, card->resident_code));
+  if (by.role == Role::municipality && resident.municipality_code.str() != by.subject)
+    return permission_denied("the resident is registered in another municipality");
+  return resident;
+}
 
 }  // namespace
 
@@ -217,39 +227,67 @@ Result<Card> CardSystem::card(store::Connection& conn, const std::string& card_i
   return std::move(*card);
 }
 
+Result<Card> CardSystem::keyed_write(const auth::Principal& by, const std::string& card_id, KeyedRequest* keyed,
+                                     std::atomic<uint64_t>& counter,
+                                     const std::function<Result<Card>(Connection&)>& action) {
+  const std::string caller = actor_of(by);
+  const Date on = today();
+  auto out = store::run_for<Card>(writer_, [&](Connection& c) -> Result<Card> {
+    if (keyed) {
+      keyed->replay = false;
+      JLIS_ASSIGN_OR_RETURN(auto previous, internal::keyed_answer(c, caller, *keyed));
+      if (previous) {
+        keyed->answer = std::move(*previous);
+        keyed->replay = true;
+        return Card{};
+      }
+    }
+    JLIS_ASSIGN_OR_RETURN(auto card, action(c));
+    if (!keyed) return card;
+    JLIS_ASSIGN_OR_RETURN(auto after, internal::load_card(c, card_id, true));
+    if (!after) return internal_error("the card " + card_id + " vanished in its own transaction");
+    keyed->answer = to_json(*after, on).dump();
+    JLIS_RETURN_IF_ERROR(internal::record_keyed_answer(c, caller, *keyed, card_id, keyed->answer, now_iso8601()));
+    return std::move(*after);
+  });
+  if (!out.ok()) return out;
+  if (keyed) {
+    if (!keyed->replay) ++counter;
+    return out;
+  }
+  ++counter;
+  return with_history(card_id);
+}
+
 Result<Card> CardSystem::handover(const auth::Principal& by, const std::string& card_id, bool identity_checked,
-                                  const std::optional<CardKeys>& keys) {
+                                  const std::optional<CardKeys>& keys, KeyedRequest* keyed) {
   if (by.role != Role::municipality) return permission_denied("only the resident's municipality hands a card over");
   JLIS_RETURN_IF_ERROR(check_card_id(card_id));
   if (!identity_checked)
     return invalid_argument("the holder's identity must be checked before the handover (identity_checked: true)");
-  JLIS_ASSIGN_OR_RETURN(auto found, card_and_holder(card_id));
-  if (found.second.municipality_code.str() != by.subject)
-    return permission_denied("only the resident's municipality hands a card over");
-  const internal::Holder holder = internal::holder_of(found.second);
   const internal::Stamp stamp{today(), actor_of(by), now_iso8601(), &listeners_};
-  auto out = store::run_for<Card>(writer_, [&](Connection& c) {
-    return internal::handover(c, card_id, holder, stamp, keys ? &*keys : nullptr);
+  return keyed_write(by, card_id, keyed, handed_over_, [&](Connection& c) -> Result<Card> {
+    JLIS_ASSIGN_OR_RETURN(auto holder, holder_in(c, registry_, by, card_id));
+    return internal::handover(c, card_id, internal::holder_of(holder), stamp, keys ? &*keys : nullptr);
   });
-  if (!out.ok()) return out;
-  ++handed_over_;
-  return with_history(card_id);
 }
 
 Result<Card> CardSystem::act(const auth::Principal& by, const std::string& card_id, CardAction action,
-                             const std::string& note) {
+                             const std::string& note, KeyedRequest* keyed) {
   const Role needed = action == CardAction::return_ ? Role::municipality : Role::call_centre;
   if (by.role != needed)
     return permission_denied(action == CardAction::return_ ? "cards are returned at the resident's municipality"
                                                            : "suspensions and loss reports go through the call centre");
-  JLIS_ASSIGN_OR_RETURN(auto found, card_and_holder(card_id));
-  if (needed == Role::municipality && found.second.municipality_code.str() != by.subject)
-    return permission_denied("the resident is registered in another municipality");
+  JLIS_RETURN_IF_ERROR(check_card_id(card_id));
+  std::atomic<uint64_t>& counter = action == CardAction::suspend  ? suspended_
+                                   : action == CardAction::resume ? resumed_
+                                   : action == CardAction::report_lost ? lost_
+                                                                       : returned_;
   const internal::Stamp stamp{today(), actor_of(by), now_iso8601(), &listeners_};
-  auto out = store::run_for<Card>(writer_,
-                             [&](Connection& c) { return internal::transition(c, card_id, action, stamp, note); });
-  if (!out.ok()) return out;
-  return with_history(card_id);
+  return keyed_write(by, card_id, keyed, counter, [&](Connection& c) -> Result<Card> {
+    if (needed == Role::municipality) JLIS_RETURN_IF_ERROR(holder_in(c, registry_, by, card_id).status());
+    return internal::transition(c, card_id, action, stamp, note);
+  });
 }
 
 Result<Card> CardSystem::with_history(const std::string& card_id) {
@@ -259,28 +297,22 @@ Result<Card> CardSystem::with_history(const std::string& card_id) {
   return std::move(*card);
 }
 
-Result<Card> CardSystem::suspend(const auth::Principal& by, const std::string& card_id, bool smartphone_too) {
-  auto out = act(by, card_id, CardAction::suspend, smartphone_too ? kSuspendSmartphoneToo : "");
-  if (out.ok()) ++suspended_;
-  return out;
+Result<Card> CardSystem::suspend(const auth::Principal& by, const std::string& card_id, bool smartphone_too,
+                                 KeyedRequest* keyed) {
+  return act(by, card_id, CardAction::suspend, smartphone_too ? kSuspendSmartphoneToo : "", keyed);
 }
 
-Result<Card> CardSystem::resume(const auth::Principal& by, const std::string& card_id) {
-  auto out = act(by, card_id, CardAction::resume, "");
-  if (out.ok()) ++resumed_;
-  return out;
+Result<Card> CardSystem::resume(const auth::Principal& by, const std::string& card_id, KeyedRequest* keyed) {
+  return act(by, card_id, CardAction::resume, "", keyed);
 }
 
-Result<Card> CardSystem::report_lost(const auth::Principal& by, const std::string& card_id, LossReason reason) {
-  auto out = act(by, card_id, CardAction::report_lost, std::string(loss_reason_name(reason)));
-  if (out.ok()) ++lost_;
-  return out;
+Result<Card> CardSystem::report_lost(const auth::Principal& by, const std::string& card_id, LossReason reason,
+                                     KeyedRequest* keyed) {
+  return act(by, card_id, CardAction::report_lost, std::string(loss_reason_name(reason)), keyed);
 }
 
-Result<Card> CardSystem::return_card(const auth::Principal& by, const std::string& card_id) {
-  auto out = act(by, card_id, CardAction::return_, "");
-  if (out.ok()) ++returned_;
-  return out;
+Result<Card> CardSystem::return_card(const auth::Principal& by, const std::string& card_id, KeyedRequest* keyed) {
+  return act(by, card_id, CardAction::return_, "", keyed);
 }
 
 Result<std::optional<std::string>> CardSystem::current_card_id(const ResidentCode& resident) {

@@ -130,6 +130,20 @@ struct NoticeRun {
   int64_t already_recorded = 0;              // expiring cards noticed by an earlier run
 };
 
+// A card action sent with an idempotency key (HTTP header Idempotency-Key), unique per caller. The
+// first request under a key is performed and its answer recorded in the same transaction; the same
+// request again (same fingerprint) is answered with that answer, whatever happened to the card since,
+// and performs nothing; another request under the key is refused (conflict). Refused actions are not
+// recorded: their retry is judged afresh.
+struct KeyedRequest {
+  std::string key = {};          // as the caller sent it: 1-128 printable ASCII characters
+  std::string fingerprint = {};  // of the request: the card, the action and its canonical body
+  // Set by the action: the answer (the card right after the first request, its JSON with history,
+  // as the route answers it) and whether it is a replay (then the Card returned is empty).
+  std::string answer = {};
+  bool replay = false;
+};
+
 class CardSystem {
  public:
   // Applies the card component's migrations (tables card_*).
@@ -164,14 +178,19 @@ class CardSystem {
   // Hands a shipped card over (交付): `identity_checked` is the municipality's confirmation that it
   // checked the holder's identity; without it the handover is refused (invalid_argument). `keys`
   // are the public keys the card generated for its certificates; listeners decide what they need.
+  // Every check of the holder (alive, in Japan, registered in the caller's municipality) runs inside
+  // the transaction that hands over. `keyed` (optional): see KeyedRequest.
   Result<Card> handover(const auth::Principal& by, const std::string& card_id, bool identity_checked,
-                        const std::optional<CardKeys>& keys = std::nullopt);
+                        const std::optional<CardKeys>& keys = std::nullopt, KeyedRequest* keyed = nullptr);
   // Suspension (一時停止); with `smartphone_too` the holder asked that the smartphone certificates
   // the card authorised be held as well (the CA puts the certificates on hold).
-  Result<Card> suspend(const auth::Principal& by, const std::string& card_id, bool smartphone_too = false);
-  Result<Card> resume(const auth::Principal& by, const std::string& card_id);
-  Result<Card> report_lost(const auth::Principal& by, const std::string& card_id, LossReason reason);
-  Result<Card> return_card(const auth::Principal& by, const std::string& card_id);
+  Result<Card> suspend(const auth::Principal& by, const std::string& card_id, bool smartphone_too = false,
+                       KeyedRequest* keyed = nullptr);
+  Result<Card> resume(const auth::Principal& by, const std::string& card_id, KeyedRequest* keyed = nullptr);
+  Result<Card> report_lost(const auth::Principal& by, const std::string& card_id, LossReason reason,
+                           KeyedRequest* keyed = nullptr);
+  // At the holder's municipality: checked inside the transaction that returns the card.
+  Result<Card> return_card(const auth::Principal& by, const std::string& card_id, KeyedRequest* keyed = nullptr);
 
   // The continued-use procedure of a resident about to move abroad, taken by the resident's
   // municipality or the call centre before departure, with the planned departure date. Without it,
@@ -194,7 +213,13 @@ class CardSystem {
 
  private:
   friend struct Population;
-  Result<Card> act(const auth::Principal& by, const std::string& card_id, CardAction action, const std::string& note);
+  Result<Card> act(const auth::Principal& by, const std::string& card_id, CardAction action, const std::string& note,
+                   KeyedRequest* keyed);
+  // Runs `action` (on the writer's connection, in its transaction) for `by` under `keyed`: the replay
+  // check first, then the action, then the answer recorded. Counts `counter` when performed.
+  Result<Card> keyed_write(const auth::Principal& by, const std::string& card_id, KeyedRequest* keyed,
+                           std::atomic<uint64_t>& counter,
+                           const std::function<Result<Card>(store::Connection&)>& action);
   Result<Card> with_history(const std::string& card_id);
   // The card with its history, and its holder as the register has it now.
   Result<std::pair<Card, registry::Resident>> card_and_holder(const std::string& card_id);

@@ -48,6 +48,12 @@ const std::vector<store::Migration> kMigrations = {{1, R"(
     resident_code BIGINT NOT NULL, departure_on TEXT NOT NULL, requested_on TEXT NOT NULL,
     actor TEXT NOT NULL, recorded_at TEXT NOT NULL);
   CREATE INDEX card_continued_use_resident ON card_continued_use (resident_code, requested_on);
+)"}, {3, R"(
+  -- The card actions sent with an idempotency key: the answer given, per caller and key.
+  CREATE TABLE card_requests (
+    caller TEXT NOT NULL, request_key TEXT NOT NULL, fingerprint TEXT NOT NULL, card_id TEXT NOT NULL,
+    answer_json TEXT NOT NULL, recorded_at TEXT NOT NULL,
+    PRIMARY KEY (caller, request_key));
 )"}};
 
 namespace {
@@ -509,6 +515,27 @@ Result<std::optional<std::string>> current_card_id(Connection& conn, const Resid
         return false;
       }));
   return out;
+}
+
+Result<std::optional<std::string>> keyed_answer(Connection& conn, const std::string& caller, const KeyedRequest& keyed) {
+  std::optional<std::pair<std::string, std::string>> previous;
+  JLIS_RETURN_IF_ERROR(conn.query(
+      "SELECT fingerprint, answer_json FROM card_requests WHERE caller = ? AND request_key = ?",
+      {caller, keyed.key}, [&](const Row& r) {
+        previous.emplace(r.text(0), r.text(1));
+        return false;
+      }));
+  if (!previous) return std::optional<std::string>();
+  if (previous->first != keyed.fingerprint)
+    return conflict("the Idempotency-Key '" + keyed.key + "' was already used for a different request");
+  return std::optional<std::string>(std::move(previous->second));
+}
+
+Status record_keyed_answer(Connection& conn, const std::string& caller, const KeyedRequest& keyed,
+                           const std::string& card_id, const std::string& answer, const std::string& recorded_at) {
+  return conn.execute("INSERT INTO card_requests (caller, request_key, fingerprint, card_id, answer_json, recorded_at) "
+                      "VALUES (?, ?, ?, ?, ?, ?)",
+                      {caller, keyed.key, keyed.fingerprint, card_id, answer, recorded_at}).status();
 }
 
 }  // namespace jlis::card::internal

@@ -71,6 +71,14 @@ Status request_continued_use(store::Connection& conn, const ResidentCode& reside
 // are invalidated (and their listeners, the CA, revoke the certificates).
 Status on_move_abroad(store::Connection& conn, const ResidentCode& resident, const Stamp& stamp);
 
+// Idempotency first: the answer recorded for `caller`'s earlier request under the same key and
+// fingerprint (nullopt when the key is new); conflict when the key was used for another request.
+Result<std::optional<std::string>> keyed_answer(store::Connection& conn, const std::string& caller,
+                                                const KeyedRequest& keyed);
+// Records the answer given to a keyed request (in the transaction of the action it answers).
+Status record_keyed_answer(store::Connection& conn, const std::string& caller, const KeyedRequest& keyed,
+                           const std::string& card_id, const std::string& answer, const std::string& recorded_at);
+
 Result<std::optional<Application>> load_application(store::Connection& conn, int64_t application_id);
 Result<std::optional<Card>> load_card(store::Connection& conn, const std::string& card_id, bool with_history);
 Result<std::optional<std::string>> current_card_id(store::Connection& conn, const ResidentCode& resident, Date today);

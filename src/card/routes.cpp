@@ -1,7 +1,10 @@
 #include "card/routes.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
+#include "common/digest.h"
 #include "http/json_body.h"
 
 namespace jlis::card {
@@ -32,7 +35,7 @@ Result<int64_t> application_id_param(const Request& req) {
 
 // Performs a card action from its HTTP request.
 Result<Card> perform(CardSystem& cards, const auth::Principal& by, const std::string& card_id, CardAction action,
-                     const json& body) {
+                     const json& body, KeyedRequest* keyed) {
   switch (action) {
     case CardAction::handover: {
       JLIS_RETURN_IF_ERROR(only_fields(body, {"identity_checked", "public_keys"}, "handover"));
@@ -45,7 +48,7 @@ Result<Card> perform(CardSystem& cards, const auth::Principal& by, const std::st
       if (body.contains("public_keys")) {
         JLIS_ASSIGN_OR_RETURN(keys, card_keys_from_json(body["public_keys"]));
       }
-      return cards.handover(by, card_id, checked, keys);
+      return cards.handover(by, card_id, checked, keys, keyed);
     }
     case CardAction::report_lost: {
       JLIS_RETURN_IF_ERROR(only_fields(body, {"reason"}, "report-lost"));
@@ -54,7 +57,7 @@ Result<Card> perform(CardSystem& cards, const auth::Principal& by, const std::st
         if (!body["reason"].is_string()) return invalid_argument("reason must be \"lost\" or \"stolen\"");
         JLIS_ASSIGN_OR_RETURN(reason, parse_loss_reason(body["reason"].get<std::string>()));
       }
-      return cards.report_lost(by, card_id, reason);
+      return cards.report_lost(by, card_id, reason, keyed);
     }
     case CardAction::suspend:
     {
@@ -64,16 +67,31 @@ Result<Card> perform(CardSystem& cards, const auth::Principal& by, const std::st
         if (!body["smartphone"].is_boolean()) return invalid_argument("smartphone must be true or false");
         smartphone = body["smartphone"].get<bool>();
       }
-      return cards.suspend(by, card_id, smartphone);
+      return cards.suspend(by, card_id, smartphone, keyed);
     }
     case CardAction::resume:
       JLIS_RETURN_IF_ERROR(only_fields(body, {}, "resume"));
-      return cards.resume(by, card_id);
+      return cards.resume(by, card_id, keyed);
     case CardAction::return_:
       JLIS_RETURN_IF_ERROR(only_fields(body, {}, "return"));
-      return cards.return_card(by, card_id);
+      return cards.return_card(by, card_id, keyed);
   }
   return internal_error("unknown card action");
+}
+
+// The Idempotency-Key of a card action, if the caller sent one: 1-128 printable ASCII characters.
+// The fingerprint covers the card, the action and the body (canonical: keys sorted).
+Result<std::optional<KeyedRequest>> keyed_request(const Request& req, const json& body) {
+  const std::string key = req.header("idempotency-key");
+  if (!req.headers.contains("idempotency-key")) return std::optional<KeyedRequest>();
+  if (key.empty() || key.size() > 128 ||
+      !std::all_of(key.begin(), key.end(), [](unsigned char c) { return c > ' ' && c < 0x7f; }))
+    return invalid_argument("Idempotency-Key must be 1 to 128 printable ASCII characters without spaces");
+  KeyedRequest keyed;
+  keyed.key = key;
+  keyed.fingerprint = sha256_hex(req.path_params.at("card_id") + "\n" + req.path_params.at("action") + "\n" +
+                                 body.dump());
+  return std::optional<KeyedRequest>(std::move(keyed));
 }
 
 }  // namespace
@@ -165,9 +183,16 @@ void add_routes(http::Server& server, CardSystem& cards, auth::Directory& direct
     if (!by.ok()) return Response::error(by.status());
     auto body = object_body(req);
     if (!body.ok()) return Response::error(body.status());
-    auto c = perform(cards, *by, req.path_params.at("card_id"), *action, *body);
+    auto keyed = keyed_request(req, *body);
+    if (!keyed.ok()) return Response::error(keyed.status());
+    KeyedRequest* key = *keyed ? &**keyed : nullptr;
+    auto c = perform(cards, *by, req.path_params.at("card_id"), *action, *body, key);
     if (!c.ok()) return Response::error(c.status());
-    return json_response(200, to_json(*c, cards.today()));
+    if (!key) return json_response(200, to_json(*c, cards.today()));
+    // The answer recorded with the first request under the key, also when this is that request.
+    Response r = Response::json(200, key->answer);
+    if (key->replay) r.headers.emplace_back("Idempotent-Replayed", "true");
+    return r;
   });
 
   server.add_metrics_source([&cards] { return cards.metrics(); });

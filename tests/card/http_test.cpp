@@ -221,6 +221,81 @@ TEST_F(CardHttpTest, ExpressApplicationsAndTheLateList) {
   EXPECT_EQ(body(get("/v1/cards/applications?late=true&limit=1", centre_))["applications"].size(), 1u);
 }
 
+// Idempotency of card actions (ARCHITECTURE.md §5): a retry under the same Idempotency-Key is answered
+// as the first time, whatever happened since, and applies nothing; the key with another request is
+// refused; keys are the caller's own; a refused action is not recorded under its key.
+TEST_F(CardHttpTest, ACardActionRetriedWithItsIdempotencyKeyIsAnsweredAsTheFirstTimeAndAppliedOnce) {
+  auto r = born("b1", "1990-04-01");
+  const std::string id = produced(accepted(request(r.resident_code)).application_id);
+  const std::string card = "/v1/cards/" + id;
+  auto keyed = [&](const std::string& action, const std::string& body, const std::string& token,
+                   const std::string& key) {
+    return Client(server_->port())
+        .request(bhttp::verb::post, card + "/" + action, body,
+                 {{"Authorization", "Bearer " + token}, {"Idempotency-Key", key}});
+  };
+  auto metric = [&](const std::string& op) {
+    const std::string text = get("/metrics", "").body();
+    const std::string name = "jlis_card_operations_total{operation=\"" + op + "\"} ";
+    const auto at = text.find(name);
+    return at == std::string::npos ? std::string("missing") : text.substr(at + name.size(), text.find('\n', at) - at - name.size());
+  };
+
+  auto handed = keyed("handover", R"({"identity_checked": true})", chiyoda_, "h-1");
+  ASSERT_EQ(handed.result_int(), 200) << handed.body();
+  EXPECT_EQ(handed["Idempotent-Replayed"], "");
+  auto handed_again = keyed("handover", R"({"identity_checked":true})", chiyoda_, "h-1");  // same JSON, other spacing
+  EXPECT_EQ(handed_again.result_int(), 200) << handed_again.body();
+  EXPECT_EQ(handed_again["Idempotent-Replayed"], "true");
+  EXPECT_EQ(handed_again.body(), handed.body());
+  EXPECT_EQ(metric("handover"), "1");
+
+  auto first = keyed("suspend", "{}", calls_, "k-1");
+  ASSERT_EQ(first.result_int(), 200) << first.body();
+  EXPECT_EQ(body(first)["status"], "suspended");
+  EXPECT_EQ(first["Idempotent-Replayed"], "");
+  ASSERT_EQ(body(post(card + "/resume", "", calls_))["status"], "active");
+
+  // The retry after the card changed: the first answer again (suspended), nothing applied.
+  const std::string before = state();
+  auto retry = keyed("suspend", "{}", calls_, "k-1");
+  EXPECT_EQ(retry.result_int(), 200) << retry.body();
+  EXPECT_EQ(retry["Idempotent-Replayed"], "true");
+  EXPECT_EQ(retry.body(), first.body());
+  EXPECT_EQ(body(get(card, calls_))["status"], "active");
+  EXPECT_EQ(state(), before);
+  EXPECT_EQ(metric("suspend"), "1");
+
+  // The key with another action, or the same action with another body: 409, nothing changes.
+  auto other_action = keyed("report-lost", R"({"reason": "lost"})", calls_, "k-1");
+  EXPECT_EQ(other_action.result_int(), 409) << other_action.body();
+  EXPECT_EQ(error_code(other_action), "conflict");
+  EXPECT_EQ(keyed("suspend", R"({"smartphone": true})", calls_, "k-1").result_int(), 409);
+  EXPECT_EQ(state(), before);
+
+  // Keys are per caller: another call-centre operator's k-1 is a request of its own.
+  const std::string calls2 = directory_->create_token(auth::Role::call_centre, "calls-2", "call centre 2").value();
+  auto theirs = keyed("suspend", "{}", calls2, "k-1");
+  EXPECT_EQ(theirs.result_int(), 200) << theirs.body();
+  EXPECT_EQ(theirs["Idempotent-Replayed"], "");
+  EXPECT_EQ(metric("suspend"), "2");
+
+  // A refused action is not recorded: the same key is judged afresh once the card allows it.
+  EXPECT_EQ(keyed("suspend", "{}", calls_, "k-2").result_int(), 409);  // already suspended
+  ASSERT_EQ(body(post(card + "/resume", "", calls_))["status"], "active");
+  auto afresh = keyed("suspend", "{}", calls_, "k-2");
+  EXPECT_EQ(afresh.result_int(), 200) << afresh.body();
+  EXPECT_EQ(afresh["Idempotent-Replayed"], "");
+  EXPECT_EQ(body(get(card, calls_))["status"], "suspended");
+
+  // Malformed keys: 400, nothing changes.
+  const std::string now = state();
+  for (const std::string& bad : {std::string(), std::string(129, 'k'), std::string("two words"), std::string("\xe9\x8d\xb5")})
+    EXPECT_EQ(error_code(keyed("resume", "", calls_, bad)), "invalid_argument") << "'" << bad << "'";
+  EXPECT_EQ(keyed("resume", "", calls_, std::string(128, 'k')).result_int(), 200);
+  EXPECT_NE(state(), now);
+}
+
 TEST_F(CardHttpTest, MetricsCountOperations) {
   auto r = born("b1", "1990-04-01");
   ASSERT_EQ(post("/v1/cards/applications", application(r.resident_code), centre_).result_int(), 201);

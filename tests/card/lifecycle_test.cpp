@@ -480,7 +480,7 @@ TEST_F(CardTest, ReadingIsForTheRightRoles) {
 TEST_F(CardTest, MigrationsAreIdempotentAndVersioned) {
   auto conn = db_->connect().value();
   EXPECT_TRUE(CardSystem::migrate(*conn).is_ok());
-  EXPECT_EQ(store::schema_version(*conn, "card").value(), 2);  // 2: card_continued_use
+  EXPECT_EQ(store::schema_version(*conn, "card").value(), 3);  // 2: card_continued_use; 3: card_requests
 }
 
 }  // namespace

@@ -150,5 +150,32 @@ TEST_F(CaTest, RenewalQueuedBehindADeathIsRefused) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM pki_certificates WHERE card_id = '" + card_id + "'"), 2);
 }
 
+// A move-out queued just before a handover: the handover, judged in its own transaction on the
+// writer's connection, sees the resident moving and is refused; the card stays shipped and
+// nothing is certified. (The old handover read the holder through a pooled connection before
+// queuing, saw a resident, and handed the card over.)
+TEST_F(CaTest, HandoverQueuedBehindAMoveOutIsRefused) {
+  const registry::Resident r = born("race-5", "1980-01-01");
+  const std::string card_id = shipped(r);
+  auto out = event("race-5-out", registry::EventType::move_out, today_.add_days(-1).to_iso().c_str(), r.resident_code);
+  out.to = card::testing::kChuo;
+
+  Status moved;
+  Result<card::Card> handed = internal_error("not run");
+  hold_writer();
+  std::thread a([&] { moved = change(card::testing::kChiyoda, out); });
+  wait_queued(1);
+  std::thread b([&] { handed = cards_->handover(municipality(), card_id, true, CardKeys{new_key_pem(), new_key_pem()}); });
+  wait_queued(2);
+  release();
+  a.join();
+  b.join();
+  ASSERT_TRUE(moved.is_ok()) << moved.to_string();
+  ASSERT_FALSE(handed.ok()) << "a card was handed over to a resident moving away";
+  EXPECT_EQ(handed.status().code(), Code::conflict) << handed.status().to_string();
+  EXPECT_EQ(count("SELECT COUNT(*) FROM card_cards WHERE card_id = '" + card_id + "' AND status = 'shipped'"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM pki_certificates WHERE card_id = '" + card_id + "'"), 0);
+}
+
 }  // namespace
 }  // namespace jlis::pki::testing
