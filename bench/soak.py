@@ -9,7 +9,7 @@ rate, the error answers, the p99 latency, the server's RSS (VmRSS of PID) and th
 SQLite holds (/metrics jlis_store_sqlite_memory_bytes: the page caches, which grow with the database
 up to their bound by design).
 
-Mix per 20 requests: 10 resident lookups (agency), 3 name-change events (the municipality),
+Mix per 20 requests: 10 resident lookups (agency), 3 name-change events (by the resident's municipality),
 2 card actions (call centre: suspend then resume of a card of that connection's own), 5 OCSP GETs.
 An error is any answer other than the one expected (2xx; OCSP: 200 and responseStatus successful)
 or a failed connection. Exit status 0 only when there was no error, the memory outside SQLite's
@@ -17,7 +17,7 @@ page caches (RSS minus jlis_store_sqlite_memory_bytes) after the first minute gr
 no minute's p99 exceeds twice the median of the per-minute p99s (flat).
 
 Usage: soak.py CONFIG_JSON PID OUT_JSON  (environment: SOAK_SECONDS=600 MAX_SECONDS=20 THREADS=8
-RATE_FRACTION=0.8)
+RATE_FRACTION=0.8 SOAK_MIX=LLELOLCLOLELOLCLOELO)
 """
 import http.client
 import json
@@ -37,7 +37,8 @@ FRACTION = float(os.environ.get("RATE_FRACTION", "0.8"))
 host, port = cfg["host"], int(cfg["port"])
 today = time.strftime("%Y-%m-%d", time.gmtime())
 NAMES = [("鈴木 花子", "すずき はなこ"), ("佐藤 花子", "さとう はなこ")]
-MIX = "LLELOLCLOLELOLCLOELO"  # 20: L lookup x10... see the docstring
+# 20: L lookup x10, E event x3, C card action x2, O OCSP x5 (SOAK_MIX replaces it, to soak one path alone).
+MIX = os.environ.get("SOAK_MIX", "LLELOLCLOLELOLCLOELO")
 
 
 def sqlite_kb():
@@ -108,12 +109,11 @@ class Worker:
             return kind, s == 200, s, d
         if kind == "E":
             self.event += 1
-            code = self.movers[self.event % len(self.movers)]
+            code, muni = self.movers[self.event % len(self.movers)]
             name, kana = NAMES[(self.event // len(self.movers)) % 2]
             body = json.dumps({"event_id": f"soak-{cfg['run']}-{self.phase}-{self.n}-{self.event}", "type": "name_change",
                                "date": today, "resident_code": code, "name": name, "name_kana": kana})
-            s, d = self.request("POST", f"/v1/municipalities/{cfg['municipality_code']}/events", body,
-                                cfg["municipality"])
+            s, d = self.request("POST", f"/v1/municipalities/{muni}/events", body, cfg["municipalities"][muni])
             return kind, s == 201, s, d
         if kind == "C":
             if not self.cards:
