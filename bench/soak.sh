@@ -24,7 +24,7 @@ call_centre=$("$jlis" token create --data "$data" --role call-centre | tail -n 1
 # Events come from the MUNICIPALITIES municipalities with the most residents, each with its token.
 munis=${SOAK_MUNICIPALITIES:-24}
 col=$(head -n 1 "$work/residents.csv" | tr , '\n' | grep -n '^municipality_code$' | cut -d: -f1)
-tail -n +2 "$work/residents.csv" | cut -d, -f"$col" | sort | uniq -c | sort -rn | head -n "$munis" |
+tail -n +2 "$work/residents.csv" | cut -d, -f"$col" | sort | uniq -c | sort -rn | awk -v n="$munis" 'NR <= n' |
   while read -r _ code; do
     echo "$code $("$jlis" municipality token --data "$data" --code "$code" | tail -n 1)"
   done > "$work/municipalities.txt"
@@ -36,9 +36,9 @@ until grep -q serving "$work/serve.out" 2> /dev/null; do
   sleep 0.2
 done
 
-# Spread as real traffic is: the call centre suspends and resumes many cards (active, of residents
-# of those municipalities), their holders' certificates are asked for by OCSP, and the other
-# residents of those municipalities change their names, each a few times over the run.
+# Spread as real traffic is: the call centre suspends and resumes every active card in turn, the
+# certificates of card holders of those municipalities are asked for by OCSP, and their residents
+# without a card change their names, each a few times over the run.
 python3 - "$work" "$port" "$agency" "$call_centre" "$col" << 'PY'
 import base64, csv, json, os, sys, urllib.parse, urllib.request
 from cryptography import x509
@@ -56,13 +56,12 @@ all_codes = [r[0] for r in rows]
 local = [(r[0], r[int(col) - 1]) for r in rows if r[int(col) - 1] in tokens]
 cas = [x509.load_pem_x509_certificate(c["pem"].encode()) for c in json.loads(get("/v1/pki/ca"))["certificates"]]
 cards, holders, paths = [], set(), []
+for code in all_codes:  # every active card (the agency's view shows the current card)
+    card_id = json.loads(get(f"/v1/residents/{code}?purpose=soak", agency)).get("card_id")
+    if card_id and json.loads(get(f"/v1/cards/{card_id}", call)).get("status") == "active":
+        cards.append(card_id)
+        holders.add(code)
 for code, muni in local[:1600]:
-    r = json.loads(get(f"/v1/residents/{code}", tokens[muni]))
-    if r.get("card_id") and len(cards) < 800:
-        card = json.loads(get(f"/v1/cards/{r['card_id']}", call))
-        if card.get("status") == "active":
-            cards.append(r["card_id"])
-            holders.add(code)
     if len(paths) < 400:
         for c in json.loads(get(f"/v1/residents/{code}/certificates", tokens[muni])).get("certificates", []):
             if c["status"] == "good":
