@@ -203,6 +203,11 @@ int run(int argc, char** argv) {
   serve->add_option("--public-url", public_url,
                     "Base of the CRL and OCSP URLs written into certificates (default: http://LISTEN)");
   serve->add_option("--threads", threads, "Worker threads (0: 4 per core)");
+  int64_t sqlite_memory_mib = 32;
+  serve->add_option("--sqlite-memory", sqlite_memory_mib,
+                    "MiB that SQLite's page caches hold together, all connections (0: up to 1 GiB each)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   pki::RouteOptions pki_limits;
   serve->add_option("--ocsp-unknown-limit", pki_limits.ocsp_unknown_per_minute,
                     "Unknown-serial OCSP answers per client address per minute; beyond it tryLater (0: no limit)")
@@ -419,6 +424,7 @@ int run(int argc, char** argv) {
       }
       if (serving.count("pki") && !app->ca())
         throw Failure{invalid_argument("the data directory has no CA (create it with: jlis ca init --data " + data + ")")};
+      store::limit_sqlite_memory(sqlite_memory_mib);
       http::ServerOptions options;
       options.host = host;
       options.port = port;

@@ -83,9 +83,15 @@ struct SqliteOptions {
 };
 Result<std::unique_ptr<Database>> open_sqlite(const std::string& path, SqliteOptions options = {});
 // Bytes SQLite holds in this process, every connection's page cache included (0 on PostgreSQL).
-// /metrics reports it as jlis_store_sqlite_memory_bytes: the page cache grows with the database up to
-// cache_mib per connection, and this tells that growth apart from the rest of the process's memory.
+// /metrics reports it as jlis_store_sqlite_memory_bytes.
 int64_t sqlite_memory_used();
+// Bounds what SQLite holds in this process, every connection's page cache together, at `mib` MiB
+// (sqlite3_soft_heap_limit64; 0: no bound beyond cache_mib per connection): near it, connections
+// recycle their least recently used clean pages instead of allocating more. A server's caches
+// otherwise grow with the database (each pooled reader and the writer keep every page they touch,
+// up to cache_mib each); the OS's file cache keeps the rest, and a page not cached costs a read.
+// `jlis serve` sets it (--sqlite-memory); bulk commands keep the per-connection bound alone.
+void limit_sqlite_memory(int64_t mib);
 
 // PostgreSQL 15 through libpq at `url` (a libpq connection URI, postgresql://user@host:port/db).
 // The same SQL as SQLite runs here: `?` placeholders are rewritten to $1, $2 ... once per statement
