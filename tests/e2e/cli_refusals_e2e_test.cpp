@@ -75,8 +75,12 @@ TEST_F(CliRefusals, EverySubcommandRefusesAnUnknownOptionWithAMessageAndWritesNo
       {"verifier", "list", "--data", dir_},
       {"agency", "add", "--data", dir_, "--name", "国税庁", "--purposes", "tax"},
       {"agency", "list", "--data", dir_},
+      {"agency", "purposes", "--data", dir_, "--agency", "ag-1", "--add", "tax"},
       {"municipality", "token", "--data", dir_, "--code", "131024"},
       {"token", "create", "--data", dir_, "--role", "operator"},
+      {"token", "list", "--data", dir_},
+      {"token", "revoke", "--data", dir_, "--id", "tk-1"},
+      {"token", "log", "--data", dir_},
       {"cards", "produce", "--data", dir_},
       {"cards", "notices", "--data", dir_, "--month", "2031-01"},
       {"stats", "migration", "--data", dir_, "--month", "2025-01"},
@@ -105,6 +109,7 @@ TEST_F(CliRefusals, ContradictoryOrInvalidOptionValuesAreRefusedWithTheirReasonA
   ::unsetenv("JLIS_CA_PASSPHRASE");
   refused({"serve", "--data", dir_, "--listen", "127.0.0.1:0", "--components", "registry,bogus"}, "unknown component");
   refused({"serve", "--data", dir_, "--listen", "127.0.0.1:0", "--components", "registry,pki"}, "no CA");
+  refused({"serve", "--data", dir_, "--listen", "127.0.0.1:0", "--sqlite-memory", "-1"}, "sqlite-memory");
   refused({"mynumber", "reissue", "--data", dir_, "--resident", "00000000019", "--reason", "lost"}, "leak");
   refused({"token", "create", "--data", dir_, "--role", "agency"}, "role");
   refused({"population", "generate", "--data", dir_, "--count", "-5"}, "count");

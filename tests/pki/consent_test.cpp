@@ -123,5 +123,24 @@ TEST_F(ConsentTest, ADeceasedHoldersCertificateIsRefused) {
   EXPECT_EQ(provisions(), 0u);
 }
 
+// The death check itself, not the revocation the death causes: a signature certificate revoked as
+// affiliationChanged still proves its holder (the verifier wants the latest basic four), so a death
+// after the name change reaches the holder check, which must refuse.
+TEST_F(ConsentTest, AHolderWhoDiedAfterANameChangeIsRefusedByTheDeathCheck) {
+  auto rename = event("consent-1-name", registry::EventType::name_change, today_.add_days(-2).to_iso().c_str(),
+                      holder_.resident_code);
+  rename.name = "佐藤　花子";
+  rename.name_kana = "サトウ　ハナコ";
+  ASSERT_TRUE(change(card::testing::kChiyoda, rename).is_ok());
+  ASSERT_TRUE(change(card::testing::kChiyoda, event("consent-1-death", registry::EventType::death,
+                                                    today_.add_days(-1).to_iso().c_str(), holder_.resident_code))
+                  .is_ok());
+  auto c = ca_->new_challenge(bank_).value();
+  auto r = consent(bank_, c, signature_serial_);
+  EXPECT_EQ(r.status().code(), Code::conflict) << r.status().to_string();
+  EXPECT_EQ(r.status().message(), "the holder is deceased");
+  EXPECT_EQ(provisions(), 0u);
+}
+
 }  // namespace
 }  // namespace jlis::pki::testing

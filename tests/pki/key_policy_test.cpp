@@ -112,6 +112,55 @@ TEST(RsaPublicKeyReader, RefusesWhatIsNotAnRsa2048KeyInPem) {
   EXPECT_TRUE(rsa_public_key_from_pem(pem).ok());
 }
 
+// DER by hand, one part of the SubjectPublicKeyInfo wrong at a time: each check of the reader
+// (src/pki/openssl.cpp rsa_public_key_der_from_spki) refuses its own defect, whatever the rest.
+std::string tlv(unsigned char tag, const std::string& content) {
+  std::string out(1, static_cast<char>(tag));
+  const size_t n = content.size();
+  if (n < 0x80) {
+    out += static_cast<char>(n);
+  } else if (n < 0x100) {
+    out += "\x81";
+    out += static_cast<char>(n);
+  } else {
+    out += "\x82";
+    out += static_cast<char>(n >> 8);
+    out += static_cast<char>(n & 0xff);
+  }
+  return out + content;
+}
+
+TEST(RsaPublicKeyReader, RefusesEachMalformedPartOfTheDer) {
+  const std::string alg("\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01\x05\x00", 15);
+  const std::string modulus = std::string(1, '\0') + "\xc1" + std::string(254, '\x5a') + "\x0b";  // 2048 bits
+  const std::string f4("\x01\x00\x01", 3);
+  auto rsa = [](const std::string& n, const std::string& e) { return tlv(0x30, tlv(0x02, n) + tlv(0x02, e)); };
+  auto spki = [&](const std::string& bit_string) { return tlv(0x30, alg + tlv(0x03, bit_string)); };
+  auto accepted = [](const std::string& der) { return rsa_public_key_der_from_spki(der, 2048).ok(); };
+  const std::string good_key = rsa(modulus, f4);
+
+  ASSERT_TRUE(accepted(spki(std::string(1, '\0') + good_key)));  // the well-formed one, for contrast
+  // The BIT STRING: unused bits, empty, not a BIT STRING, something after it.
+  EXPECT_FALSE(accepted(spki(std::string(1, '\x01') + good_key)));
+  EXPECT_FALSE(accepted(spki(std::string(1, '\0'))));
+  EXPECT_FALSE(accepted(tlv(0x30, alg + tlv(0x04, std::string(1, '\0') + good_key))));
+  EXPECT_FALSE(accepted(tlv(0x30, alg + tlv(0x03, std::string(1, '\0') + good_key) + std::string("\x05\x00", 2))));
+  // The RSAPublicKey inside: not a SEQUENCE, a third INTEGER, a byte after it, an OCTET STRING modulus.
+  EXPECT_FALSE(accepted(spki(std::string(1, '\0') + tlv(0x31, tlv(0x02, modulus) + tlv(0x02, f4)))));
+  EXPECT_FALSE(accepted(spki(std::string(1, '\0') + tlv(0x30, tlv(0x02, modulus) + tlv(0x02, f4) + tlv(0x02, f4)))));
+  EXPECT_FALSE(accepted(spki(std::string(1, '\0') + good_key + std::string(1, '\0'))));
+  EXPECT_FALSE(accepted(spki(std::string(1, '\0') + tlv(0x30, tlv(0x04, modulus) + tlv(0x02, f4)))));
+  // The modulus: negative (no zero sign byte), 2047 bits.
+  EXPECT_FALSE(accepted(spki(std::string(1, '\0') + rsa(modulus.substr(1), f4))));
+  EXPECT_FALSE(accepted(spki(std::string(1, '\0') + rsa(std::string(1, '\0') + "\x41" + modulus.substr(2), f4))));
+  // The exponent: empty, negative, a superfluous leading zero, longer than 8 bytes; 8 bytes is read.
+  EXPECT_FALSE(accepted(spki(std::string(1, '\0') + rsa(modulus, ""))));
+  EXPECT_FALSE(accepted(spki(std::string(1, '\0') + rsa(modulus, std::string("\x81\x01", 2)))));
+  EXPECT_FALSE(accepted(spki(std::string(1, '\0') + rsa(modulus, std::string(1, '\0') + f4))));
+  EXPECT_FALSE(accepted(spki(std::string(1, '\0') + rsa(modulus, "\x01" + std::string(7, '\0') + "\x01"))));
+  EXPECT_TRUE(accepted(spki(std::string(1, '\0') + rsa(modulus, "\x01" + std::string(6, '\0') + "\x01"))));
+}
+
 TEST(KeyPolicy, AcceptsAGeneratedKey) {
   for (int i = 0; i < 3; ++i) {
     auto key = generate_rsa(2048).value();

@@ -171,7 +171,8 @@ TEST_F(RegistryTest, ContradictoryEventsAreRefusedAndChangeNothing) {
   before_birth.address = "東京都千代田区千代田1番1号";
   EXPECT_EQ(registry_->submit(kChiyoda, before_birth).status().code(), Code::conflict);
 
-  auto future = on("x2", EventType::relocation, "2999-01-01", r.resident_code);
+  // Tomorrow by the register's own clock (Date::today()): the rule is "not after today".
+  auto future = on("x2", EventType::relocation, Date::today().add_days(1).to_iso().c_str(), r.resident_code);
   future.address = "東京都千代田区千代田1番1号";
   EXPECT_EQ(registry_->submit(kChiyoda, future).status().code(), Code::invalid_argument);
 

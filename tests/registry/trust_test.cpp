@@ -3,6 +3,8 @@
 // else's resident answer alike, idempotency is decided before validation, text fields have limits.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "fixture.h"
@@ -170,6 +172,44 @@ TEST_F(TrustTest, ARetryAnswersAsTheFirstTimeAndAReusedKeyWithInvalidContentIsAC
   reused_name.name_kana = "ヤマダ";
   EXPECT_EQ(registry_->submit(kChiyoda, reused_name).status().code(), Code::conflict);
   EXPECT_EQ(registry_->history(r.resident_code)->size(), 3u);
+}
+
+// Issue 17: a genuine retry is answered as the first time even when the reference data changed
+// since (here 千代田区 has left the municipality table, as a merged municipality's code does), and
+// the same key with other content is still a conflict, not the reference data's refusal.
+TEST_F(TrustTest, ARetryAfterTheReferenceDataChangedIsAnsweredAsTheFirstTime) {
+  Resident r = born_in_chiyoda();
+  auto reloc = on("ref1", EventType::relocation, "2024-02-01", r.resident_code);
+  reloc.address = "東京都千代田区千代田1番1号";
+  auto first = registry_->submit(kChiyoda, reloc);
+  ASSERT_TRUE(first.ok()) << first.status().to_string();
+
+  const auto changed_dir = dir_ / "reference";
+  std::filesystem::create_directories(changed_dir);
+  {
+    std::ifstream in(std::string(JLIS_REFERENCE_DIR) + "/municipalities.csv");
+    std::ofstream out(changed_dir / "municipalities.csv");
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("131016,", 0) != 0) out << line << "\n";
+  }
+  std::filesystem::create_symlink(std::string(JLIS_REFERENCE_DIR) + "/towns.csv", changed_dir / "towns.csv");
+  auto changed = ReferenceData::load(changed_dir.string());
+  ASSERT_TRUE(changed.ok()) << changed.status().to_string();
+  Registry today(*pool_, *writer_, *changed, numbering_.get());
+  auto fresh = on("ref2", EventType::relocation, "2024-03-01", r.resident_code);
+  fresh.address = "東京都千代田区千代田1番1号";
+  const Status refused = today.submit(kChiyoda, fresh).status();
+  ASSERT_FALSE(refused.is_ok()) << "the changed reference data must refuse a new event, or this proves nothing";
+  ASSERT_NE(refused.code(), Code::conflict) << refused.to_string();
+
+  auto retry = today.submit(kChiyoda, reloc);
+  ASSERT_TRUE(retry.ok()) << retry.status().to_string();
+  EXPECT_TRUE(retry->replay);
+  EXPECT_EQ(to_json(retry->resident), to_json(first->resident));
+  auto reused = reloc;
+  reused.date = date("2024-02-02");
+  EXPECT_EQ(today.submit(kChiyoda, reused).status().code(), Code::conflict);
+  EXPECT_EQ(registry_->history(r.resident_code)->size(), 2u);
 }
 
 std::string repeat(const char* unit, size_t n) {
