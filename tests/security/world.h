@@ -22,12 +22,14 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <set>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -235,6 +237,7 @@ class World {
     const std::string audit = "file:" + (fs::path(dir_) / "audit.db").string() + "?mode=ro";
     bool has_audit = fs::exists(fs::path(dir_) / "audit.db");
     if (has_audit) exec(db, "ATTACH DATABASE '" + audit + "' AS audit");
+    wait_for_crls(db);
     exec(db, "BEGIN");
     for (const std::string schema : {"main", "audit"}) {
       if (schema == "audit" && !has_audit) continue;
@@ -304,6 +307,24 @@ class World {
     if (outs.size() <= i) return false;
     EXPECT_EQ(outs[i].exit_code, 0) << what << ": " << outs[i].err;
     return outs[i].exit_code == 0;
+  }
+  // The server publishes a CRL on its own a few seconds after a revocation (pki/publication.cpp,
+  // its ticker): wait until each CA's published CRLs include every revocation so far, so that a
+  // digest pair around an attack sees what the attack did, not a CRL published in between.
+  static void wait_for_crls(sqlite3* db) {
+    bool has_pki = false;
+    each_row(db, "SELECT 1 FROM sqlite_master WHERE name = 'pki_crls'", [&](sqlite3_stmt*) { has_pki = true; });
+    if (!has_pki) return;
+    for (int i = 0; i < 600; ++i) {  // 60 s: the ticker's debounce is 5 s, longer under sanitizers
+      int64_t behind = -1;
+      each_row(db,
+               "SELECT COUNT(*) FROM (SELECT ca, MAX(revocation_seq) AS seq FROM pki_certificates GROUP BY ca) c "
+               "WHERE c.seq > COALESCE((SELECT MAX(k.revocation_seq) FROM pki_crls k WHERE k.ca = c.ca AND k.published = 1), 0)",
+               [&](sqlite3_stmt* s) { behind = sqlite3_column_int64(s, 0); });
+      if (behind == 0) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "the server's CRLs did not catch up with its revocations within 60 s";
   }
   static void exec(sqlite3* db, const std::string& sql) {
     char* err = nullptr;
