@@ -13,7 +13,8 @@ Mix per 20 requests: 10 resident lookups (agency), 3 name-change events (by the 
 2 card actions (call centre: suspend then resume of a card of that connection's own), 5 OCSP GETs.
 An error is any answer other than the one expected (2xx; OCSP: 200 and responseStatus successful)
 or a failed connection. Exit status 0 only when there was no error, the server's RSS after the first
-minute grew by at most 5 % over the first minute's and no minute's p99 exceeds twice the median of the per-minute p99s (flat).
+minute grew by at most 5 % over the first minute's and no minute's p99 exceeds twice the median of
+the per-minute p99s (flat).
 
 Usage: soak.py CONFIG_JSON PID OUT_JSON  (environment: SOAK_SECONDS=600 MAX_SECONDS=20 THREADS=8
 RATE_FRACTION=0.8 SOAK_MIX=LLELOLCLOLELOLCLOELO)
