@@ -47,6 +47,10 @@ class ConsentTest : public CaTest {
     return ca_->consent_provision(by, c.challenge_id, serial, signed_by_holder(c), "req");
   }
   size_t provisions() { return registry_->provisions(holder_.resident_code).value().size(); }
+  Status holder_dies() {
+    return change(card::testing::kChiyoda, event("consent-1-death", registry::EventType::death,
+                                                 today_.add_days(-1).to_iso().c_str(), holder_.resident_code));
+  }
 
   registry::Resident holder_;
   std::string card_, signature_serial_, authentication_serial_;
@@ -114,9 +118,7 @@ TEST_F(ConsentTest, ARevokedCertificateIsRefused) {
 }
 
 TEST_F(ConsentTest, ADeceasedHoldersCertificateIsRefused) {
-  ASSERT_TRUE(change(card::testing::kChiyoda, event("consent-1-death", registry::EventType::death,
-                                                    today_.add_days(-1).to_iso().c_str(), holder_.resident_code))
-                  .is_ok());
+  ASSERT_TRUE(holder_dies().is_ok());
   auto c = ca_->new_challenge(bank_).value();
   auto r = consent(bank_, c, signature_serial_);
   EXPECT_EQ(r.status().code(), Code::conflict) << r.status().to_string();
@@ -132,9 +134,7 @@ TEST_F(ConsentTest, AHolderWhoDiedAfterANameChangeIsRefusedByTheDeathCheck) {
   rename.name = "佐藤　花子";
   rename.name_kana = "サトウ　ハナコ";
   ASSERT_TRUE(change(card::testing::kChiyoda, rename).is_ok());
-  ASSERT_TRUE(change(card::testing::kChiyoda, event("consent-1-death", registry::EventType::death,
-                                                    today_.add_days(-1).to_iso().c_str(), holder_.resident_code))
-                  .is_ok());
+  ASSERT_TRUE(holder_dies().is_ok());
   auto c = ca_->new_challenge(bank_).value();
   auto r = consent(bank_, c, signature_serial_);
   EXPECT_EQ(r.status().code(), Code::conflict) << r.status().to_string();
