@@ -90,7 +90,8 @@ void CardSystem::attach(registry::Registry& registry) {
 
 Date CardSystem::today() const { return options_.clock ? options_.clock() : Date::today(); }
 
-Result<ApplicationOutcome> CardSystem::apply(const auth::Principal& by, const ApplicationRequest& req) {
+Result<ApplicationOutcome> CardSystem::apply(const auth::Principal& by, const ApplicationRequest& req,
+                                             KeyedRequest* keyed) {
   if (by.role == Role::card_centre) {
     if (req.channel == Channel::window)
       return permission_denied("an application at the window is taken by the resident's municipality");
@@ -98,6 +99,22 @@ Result<ApplicationOutcome> CardSystem::apply(const auth::Principal& by, const Ap
     return permission_denied("only a municipality or the card centre may submit applications");
   }
   if (req.email && !valid_email(*req.email)) return invalid_argument("email is not an e-mail address");
+  const std::string caller = actor_of(by);
+  // A retry is answered first, before the resident is looked up again (it may have moved since);
+  // the writer's transaction looks again, for a retry that raced its first request.
+  auto replayed = [&](Connection& c) -> Result<bool> {
+    keyed->replay = false;
+    JLIS_ASSIGN_OR_RETURN(auto previous, internal::keyed_answer(c, caller, *keyed));
+    if (!previous) return false;
+    keyed->answer = std::move(*previous);
+    keyed->replay = true;
+    return true;
+  };
+  if (keyed) {
+    JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+    JLIS_ASSIGN_OR_RETURN(const bool replay, replayed(*conn));
+    if (replay) return ApplicationOutcome{};
+  }
   // A municipality gets the same answer for an unknown code and another municipality's resident.
   JLIS_ASSIGN_OR_RETURN(registry::Resident resident,
                         by.role == Role::municipality ? registry_.get_for_municipality(req.resident_code, by.subject)
@@ -111,10 +128,20 @@ Result<ApplicationOutcome> CardSystem::apply(const auth::Principal& by, const Ap
       if (e.is_object() && e.value("from", "") == "abroad") holder.returned_from_abroad_on = h.date;
     }
   }
-  const internal::Stamp stamp{today(), actor_of(by), now_iso8601()};
-  auto out = store::run_for<ApplicationOutcome>(writer_,
-                                                [&](Connection& c) { return internal::apply(c, holder, req, stamp); });
-  if (out.ok()) ++(out->rejection.is_ok() ? accepted_ : rejected_);
+  const internal::Stamp stamp{today(), caller, now_iso8601()};
+  auto out = store::run_for<ApplicationOutcome>(writer_, [&](Connection& c) -> Result<ApplicationOutcome> {
+    if (keyed) {
+      JLIS_ASSIGN_OR_RETURN(const bool replay, replayed(c));
+      if (replay) return ApplicationOutcome{};
+    }
+    JLIS_ASSIGN_OR_RETURN(ApplicationOutcome outcome, internal::apply(c, holder, req, stamp));
+    if (keyed) {
+      keyed->answer = to_json(outcome.application, stamp.on).dump();
+      JLIS_RETURN_IF_ERROR(internal::record_keyed_answer(c, caller, *keyed, "", keyed->answer, stamp.recorded_at));
+    }
+    return outcome;
+  });
+  if (out.ok() && !(keyed && keyed->replay)) ++(out->rejection.is_ok() ? accepted_ : rejected_);
   return out;
 }
 

@@ -130,8 +130,8 @@ struct NoticeRun {
   int64_t already_recorded = 0;              // expiring cards noticed by an earlier run
 };
 
-// A card action sent with an idempotency key (HTTP header Idempotency-Key), unique per caller. The
-// first request under a key is performed and its answer recorded in the same transaction; the same
+// A card action or an application sent with an idempotency key (HTTP header Idempotency-Key), unique
+// per caller. The first request under a key is performed and its answer recorded in the same transaction; the same
 // request again (same fingerprint) is answered with that answer, whatever happened to the card since,
 // and performs nothing; another request under the key is refused (conflict). Refused actions are not
 // recorded: their retry is judged afresh.
@@ -139,7 +139,8 @@ struct KeyedRequest {
   std::string key = {};          // as the caller sent it: 1-128 printable ASCII characters
   std::string fingerprint = {};  // of the request: the card, the action and its canonical body
   // Set by the action: the answer (the card right after the first request, its JSON with history,
-  // as the route answers it) and whether it is a replay (then the Card returned is empty).
+  // as the route answers it; for an application, the application's JSON as recorded, accepted or
+  // rejected) and whether it is a replay (then the Card or the outcome returned is empty).
   std::string answer = {};
   bool replay = false;
 };
@@ -159,8 +160,10 @@ class CardSystem {
 
   // Submits an application on behalf of `by`. Fails without a record for callers who may not
   // apply (permission_denied), unknown residents (not_found), a malformed e-mail
-  // (invalid_argument); otherwise records it, accepted or rejected.
-  Result<ApplicationOutcome> apply(const auth::Principal& by, const ApplicationRequest& request);
+  // (invalid_argument); otherwise records it, accepted or rejected. With `keyed`, a retry of a
+  // recorded application is answered with the first answer (keyed->replay), whatever changed since.
+  Result<ApplicationOutcome> apply(const auth::Principal& by, const ApplicationRequest& request,
+                                   KeyedRequest* keyed = nullptr);
   Result<Application> application(const auth::Principal& by, int64_t application_id);
   // Express applications past due and not handed over, oldest due first (card centre).
   Result<std::vector<Application>> late_applications(const auth::Principal& by, size_t limit = 100);

@@ -84,13 +84,6 @@ std::optional<Date> opt_date(const Row& r, int c) {
 }
 Express read_express(const Row& r, int c) { return r.is_null(c) ? Express::none : parse_express(r.text(c)).value(); }
 
-Code parse_code(const std::string& name) {
-  for (Code c : {Code::invalid_argument, Code::unauthenticated, Code::permission_denied, Code::not_found,
-                 Code::conflict, Code::unavailable, Code::internal})
-    if (code_name(c) == name) return c;
-  return Code::ok;
-}
-
 Application read_application(const Row& r) {
   Application a;
   a.application_id = r.int64(0);
@@ -100,7 +93,7 @@ Application read_application(const Row& r) {
   a.photo = r.int64(4) != 0;
   a.express = read_express(r, 5);
   a.status = parse_application_status(r.text(6)).value();
-  a.reason_code = parse_code(r.text(7));
+  a.reason_code = parse_code_name(r.text(7)).value_or(Code::ok);
   a.reason = r.text(8);
   a.applied_on = Date::parse_iso(r.text(9)).value();
   a.due_on = opt_date(r, 10);

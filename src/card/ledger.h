@@ -75,7 +75,8 @@ Status on_move_abroad(store::Connection& conn, const ResidentCode& resident, con
 // fingerprint (nullopt when the key is new); conflict when the key was used for another request.
 Result<std::optional<std::string>> keyed_answer(store::Connection& conn, const std::string& caller,
                                                 const KeyedRequest& keyed);
-// Records the answer given to a keyed request (in the transaction of the action it answers).
+// Records the answer given to a keyed request (in the transaction of the action it answers);
+// `card_id` is the card acted on, "" for an application.
 Status record_keyed_answer(store::Connection& conn, const std::string& caller, const KeyedRequest& keyed,
                            const std::string& card_id, const std::string& answer, const std::string& recorded_at);
 

@@ -79,9 +79,10 @@ Result<Card> perform(CardSystem& cards, const auth::Principal& by, const std::st
   return internal_error("unknown card action");
 }
 
-// The Idempotency-Key of a card action, if the caller sent one: 1-128 printable ASCII characters.
-// The fingerprint covers the card, the action and the body (canonical: keys sorted).
-Result<std::optional<KeyedRequest>> keyed_request(const Request& req, const json& body) {
+// The Idempotency-Key of a card action or an application, if the caller sent one: 1-128 printable
+// ASCII characters. The fingerprint covers `what` (the card and the action, or "applications") and
+// the body (canonical: keys sorted).
+Result<std::optional<KeyedRequest>> keyed_request(const Request& req, const std::string& what, const json& body) {
   const std::string key = req.header("idempotency-key");
   if (!req.headers.contains("idempotency-key")) return std::optional<KeyedRequest>();
   if (key.empty() || key.size() > 128 ||
@@ -89,9 +90,22 @@ Result<std::optional<KeyedRequest>> keyed_request(const Request& req, const json
     return invalid_argument("Idempotency-Key must be 1 to 128 printable ASCII characters without spaces");
   KeyedRequest keyed;
   keyed.key = key;
-  keyed.fingerprint = sha256_hex(req.path_params.at("card_id") + "\n" + req.path_params.at("action") + "\n" +
-                                 body.dump());
+  keyed.fingerprint = sha256_hex(what + "\n" + body.dump());
   return std::optional<KeyedRequest>(std::move(keyed));
+}
+
+// The answer to an application, from its JSON: 201 with it when accepted; when rejected (the
+// record is kept), the error that says why, naming the record.
+Response application_answer(const json& a) {
+  if (a.value("status", "") != "rejected") return json_response(201, a);
+  const json& reason = a["reason"];
+  Response r = Response::error(Status(parse_code_name(reason.value("code", "")).value_or(Code::internal),
+                                      reason.value("message", "")));
+  json error = json::parse(r.body);
+  error["application_id"] = a["application_id"];
+  error["status"] = "rejected";
+  r.body = error.dump();
+  return r;
 }
 
 }  // namespace
@@ -108,15 +122,15 @@ void add_routes(http::Server& server, CardSystem& cards, auth::Directory& direct
     if (body.is_discarded()) return Response::error(invalid_argument("the body is not valid JSON"));
     auto request = application_request_from_json(body);
     if (!request.ok()) return Response::error(request.status());
-    auto outcome = cards.apply(*by, *request);
+    auto keyed = keyed_request(req, "applications", body);
+    if (!keyed.ok()) return Response::error(keyed.status());
+    KeyedRequest* key = *keyed ? &**keyed : nullptr;
+    auto outcome = cards.apply(*by, *request, key);
     if (!outcome.ok()) return Response::error(outcome.status());
-    if (outcome->rejection.is_ok()) return json_response(201, to_json(outcome->application, cards.today()));
-    // A rejected application is recorded: the error says why and names the record.
-    Response r = Response::error(outcome->rejection);
-    json error = json::parse(r.body);
-    error["application_id"] = outcome->application.application_id;
-    error["status"] = "rejected";
-    r.body = error.dump();
+    if (!key) return application_answer(to_json(outcome->application, cards.today()));
+    // The answer recorded with the first request under the key, also when this is that request.
+    Response r = application_answer(json::parse(key->answer));
+    if (key->replay) r.headers.emplace_back("Idempotent-Replayed", "true");
     return r;
   });
 
@@ -183,7 +197,7 @@ void add_routes(http::Server& server, CardSystem& cards, auth::Directory& direct
     if (!by.ok()) return Response::error(by.status());
     auto body = object_body(req);
     if (!body.ok()) return Response::error(body.status());
-    auto keyed = keyed_request(req, *body);
+    auto keyed = keyed_request(req, req.path_params.at("card_id") + "\n" + req.path_params.at("action"), *body);
     if (!keyed.ok()) return Response::error(keyed.status());
     KeyedRequest* key = *keyed ? &**keyed : nullptr;
     auto c = perform(cards, *by, req.path_params.at("card_id"), *action, *body, key);

@@ -16,6 +16,13 @@ std::string_view code_name(Code code) {
   return "internal";
 }
 
+std::optional<Code> parse_code_name(std::string_view name) {
+  for (Code c : {Code::ok, Code::invalid_argument, Code::unauthenticated, Code::permission_denied, Code::not_found,
+                 Code::conflict, Code::unavailable, Code::internal})
+    if (code_name(c) == name) return c;
+  return std::nullopt;
+}
+
 int code_http_status(Code code) {
   switch (code) {
     case Code::ok: return 200;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cassert>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,6 +27,8 @@ enum class Code {
 
 // The stable lower-case name of a code, as used in JSON errors ("invalid_argument").
 std::string_view code_name(Code code);
+// The code named `name` (code_name's inverse); nullopt for a name that is not a code's.
+std::optional<Code> parse_code_name(std::string_view name);
 // The HTTP status that a failure of this code answers with.
 int code_http_status(Code code);
 

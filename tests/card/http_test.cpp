@@ -296,6 +296,77 @@ TEST_F(CardHttpTest, ACardActionRetriedWithItsIdempotencyKeyIsAnsweredAsTheFirst
   EXPECT_NE(state(), now);
 }
 
+// Idempotency of applications (issue 8 §4: a retry after a crash applies once): the first request
+// under a key is recorded with its answer, accepted or rejected; the retry is answered as the first
+// time, whatever changed since (the card produced, the holder dead), and records nothing; the key
+// with another body is refused; keys are the caller's own; a request refused without a record is
+// not recorded under its key.
+TEST_F(CardHttpTest, AnApplicationRetriedWithItsIdempotencyKeyIsAnsweredAsTheFirstTimeAndRecordedOnce) {
+  auto r = born("b1", "1990-04-01");
+  auto apply = [&](const std::string& body, const std::string& token, const std::string& key) {
+    return Client(server_->port())
+        .request(bhttp::verb::post, "/v1/cards/applications", body,
+                 {{"Authorization", "Bearer " + token}, {"Idempotency-Key", key}});
+  };
+  auto applications = [&] { return count("SELECT COUNT(*) FROM card_applications"); };
+
+  auto first = apply(application(r.resident_code), chiyoda_, "a-1");
+  ASSERT_EQ(first.result_int(), 201) << first.body();
+  EXPECT_EQ(first["Idempotent-Replayed"], "");
+  const std::string same = R"({"photo":true,"channel":"web","resident_code":")" + r.resident_code.str() + R"("})";
+  auto again = apply(same, chiyoda_, "a-1");  // the same JSON, keys in another order
+  EXPECT_EQ(again.result_int(), 201) << again.body();
+  EXPECT_EQ(again["Idempotent-Replayed"], "true");
+  EXPECT_EQ(again.body(), first.body());
+  EXPECT_EQ(applications(), 1);
+
+  // A second application under another key is recorded as rejected (one is pending): 409.
+  auto second = apply(application(r.resident_code, R"(, "channel": "post")"), chiyoda_, "a-2");
+  ASSERT_EQ(second.result_int(), 409) << second.body();
+  EXPECT_EQ(body(second)["status"], "rejected");
+  EXPECT_EQ(applications(), 2);
+
+  // After the card is produced and the holder died: both retries answer as the first time.
+  produced(body(first)["application_id"].get<int64_t>());
+  ASSERT_TRUE(change(kChiyoda, event("d1", registry::EventType::death, "2025-06-01", r.resident_code)).is_ok());
+  const std::string before = state();
+  auto late_retry = apply(application(r.resident_code), chiyoda_, "a-1");
+  EXPECT_EQ(late_retry.result_int(), 201) << late_retry.body();
+  EXPECT_EQ(late_retry["Idempotent-Replayed"], "true");
+  EXPECT_EQ(late_retry.body(), first.body());
+  auto rejected_retry = apply(application(r.resident_code, R"(, "channel": "post")"), chiyoda_, "a-2");
+  EXPECT_EQ(rejected_retry.result_int(), 409) << rejected_retry.body();
+  EXPECT_EQ(rejected_retry["Idempotent-Replayed"], "true");
+  EXPECT_EQ(rejected_retry.body(), second.body());
+  EXPECT_EQ(state(), before);
+
+  // The key with another body: 409, nothing recorded.
+  auto other = apply(application(r.resident_code, R"(, "email": "a@example.jp")"), chiyoda_, "a-1");
+  EXPECT_EQ(other.result_int(), 409) << other.body();
+  EXPECT_NE(other.body().find("Idempotency-Key"), std::string::npos) << other.body();
+  EXPECT_EQ(state(), before);
+
+  // Keys are per caller: the card centre's a-1 is a request of its own (judged now: the holder died).
+  auto theirs = apply(application(r.resident_code), centre_, "a-1");
+  EXPECT_EQ(theirs.result_int(), 409) << theirs.body();
+  EXPECT_EQ(theirs["Idempotent-Replayed"], "");
+  EXPECT_EQ(applications(), 3);
+
+  // Refused without a record (another municipality's resident: 404): the key stays free.
+  auto someone = born("b2", "1991-04-01");
+  EXPECT_EQ(apply(application(someone.resident_code), chuo_, "c-1").result_int(), 404);
+  auto chuo_own = born("b3", "1992-04-01", kChuo);
+  auto afresh = apply(application(chuo_own.resident_code), chuo_, "c-1");
+  EXPECT_EQ(afresh.result_int(), 201) << afresh.body();
+  EXPECT_EQ(afresh["Idempotent-Replayed"], "");
+
+  // Malformed keys: 400, nothing recorded.
+  const std::string now = state();
+  for (const std::string& bad : {std::string(), std::string(129, 'k'), std::string("two words")})
+    EXPECT_EQ(error_code(apply(application(someone.resident_code), chiyoda_, bad)), "invalid_argument") << "'" << bad << "'";
+  EXPECT_EQ(state(), now);
+}
+
 TEST_F(CardHttpTest, MetricsCountOperations) {
   auto r = born("b1", "1990-04-01");
   ASSERT_EQ(post("/v1/cards/applications", application(r.resident_code), centre_).result_int(), 201);
