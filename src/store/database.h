@@ -30,6 +30,7 @@ using Params = std::vector<Value>;
 class Row {
  public:
   virtual ~Row() = default;
+  virtual int columns() const = 0;
   virtual bool is_null(int column) const = 0;
   virtual int64_t int64(int column) const = 0;  // 0 when NULL
   virtual std::string text(int column) const = 0;  // "" when NULL

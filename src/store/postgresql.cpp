@@ -26,6 +26,7 @@ using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 class PgRow final : public Row {
  public:
   PgRow(const PGresult* r, int row) : r_(r), row_(row) {}
+  int columns() const override { return PQnfields(r_); }
   bool is_null(int c) const override { return PQgetisnull(r_, row_, c) != 0; }
   int64_t int64(int c) const override {
     if (is_null(c)) return 0;

@@ -22,6 +22,7 @@ using DbPtr = std::unique_ptr<sqlite3, DbDeleter>;
 class SqliteRow final : public Row {
  public:
   explicit SqliteRow(sqlite3_stmt* s) : s_(s) {}
+  int columns() const override { return sqlite3_column_count(s_); }
   bool is_null(int c) const override { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
   int64_t int64(int c) const override { return sqlite3_column_int64(s_, c); }
   std::string text(int c) const override {

@@ -6,13 +6,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "../store/test_store.h"
 
 namespace jlis::e2e {
 
@@ -54,8 +58,33 @@ inline void write_file(const std::filesystem::path& path, const std::string& dat
   out << data;
 }
 
-// Runs `jlis args...` to completion.
-inline Output jlis(const std::vector<std::string>& args) {
+// A database of its own on the PostgreSQL test server (empty, or a copy of `copy_of`), dropped
+// when the test process ends.
+inline const store::testing::TestStore& kept_test_store(const std::string& copy_of = "template0") {
+  static std::vector<std::unique_ptr<store::testing::TestStore>> kept;
+  kept.push_back(std::make_unique<store::testing::TestStore>(copy_of));
+  return *kept.back();
+}
+
+// On PostgreSQL (JLIS_TEST_STORE: the suites' _pg registrations) the data directories the tests
+// make keep their store on the test server: `jlis init` of a new directory without --store is
+// given a database of its own. Other commands, and init on SQLite, are run as they are.
+inline std::vector<std::string> on_test_store(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] != "init" || !store::testing::testing_on_postgresql() ||
+      std::find(args.begin(), args.end(), "--store") != args.end())
+    return args;
+  auto data = std::find(args.begin(), args.end(), "--data");
+  if (data == args.end() || data + 1 == args.end() ||
+      std::filesystem::exists(std::filesystem::path(data[1]) / "openjlis-data"))
+    return args;
+  std::vector<std::string> out = args;
+  out.insert(out.end(), {"--store", kept_test_store().url()});
+  return out;
+}
+
+// Runs `jlis args...` to completion (on the test store: on_test_store).
+inline Output jlis(const std::vector<std::string>& plain_args) {
+  const std::vector<std::string> args = on_test_store(plain_args);
   static int n = 0;
   const std::string err_file = std::filesystem::temp_directory_path() /
                                ("jlis-e2e-err-" + std::to_string(::getpid()) + "-" + std::to_string(n++));

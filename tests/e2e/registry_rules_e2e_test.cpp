@@ -7,9 +7,9 @@
 #include <thread>
 
 #include "../http/client.h"
+#include "data_dir_store.h"
 #include "jlis_process.h"
 #include "template_dir.h"
-#include "store/database.h"
 
 namespace jlis::e2e {
 namespace {
@@ -122,19 +122,21 @@ TEST_F(RegistryRulesE2E, MunicipalityReadsOfItsOwnResidentsAreNotRecordedAsProvi
 TEST_F(RegistryRulesE2E, WhenRecordingTheProvisionFailsTheAgencyGetsAnErrorAndNoData) {
   const std::string code = born("rr-record-fails", "鈴木　一郎");
   // Inject a failing provision write: the audit log refuses every insert.
-  {
-    auto audit = store::open_sqlite((std::filesystem::path(dir_) / "audit.db").string()).value();
-    auto conn = audit->connect().value();
-    ASSERT_TRUE(conn->execute_script("CREATE TRIGGER fail_provisions BEFORE INSERT ON provisions "
-                                     "BEGIN SELECT RAISE(ABORT, 'injected failure'); END").is_ok());
-  }
+  auto conn = connect_data_dir(dir_);
+  ASSERT_TRUE(conn);
+  const bool pg = conn->dialect() == "postgresql";
+  ASSERT_TRUE(conn->execute_script(
+                      pg ? "CREATE FUNCTION audit.fail_provisions() RETURNS trigger LANGUAGE plpgsql AS "
+                           "$$BEGIN RAISE EXCEPTION 'injected failure'; END$$; "
+                           "CREATE TRIGGER fail_provisions BEFORE INSERT ON audit.provisions "
+                           "FOR EACH ROW EXECUTE FUNCTION audit.fail_provisions()"
+                         : "CREATE TRIGGER audit.fail_provisions BEFORE INSERT ON provisions "
+                           "BEGIN SELECT RAISE(ABORT, 'injected failure'); END").is_ok());
   auto read = get("/v1/residents/" + code + "?purpose=pension", agency_);
   auto history = get("/v1/residents/" + code + "/history?purpose=pension", agency_);
   auto search = post("/v1/residents/search?purpose=pension", R"({"name":"鈴木　一郎"})", agency_);
-  {
-    auto audit = store::open_sqlite((std::filesystem::path(dir_) / "audit.db").string()).value();
-    ASSERT_TRUE(audit->connect().value()->execute_script("DROP TRIGGER fail_provisions").is_ok());
-  }
+  ASSERT_TRUE(conn->execute_script(pg ? "DROP TRIGGER fail_provisions ON audit.provisions"
+                                      : "DROP TRIGGER audit.fail_provisions").is_ok());
   for (const Reply* r : {&read, &history, &search}) {
     EXPECT_GE(r->result_int(), 400) << r->body();
     EXPECT_EQ(r->body().find("鈴木"), std::string::npos) << r->body();

@@ -9,6 +9,10 @@
 // under the build directory (JLIS_TEST_TEMPLATES), is built under an exclusive flock (parallel test
 // processes wait for the first), and is rebuilt when older than kTemplateMaxAge (tokens and CA
 // certificates made long ago would make the tests depend on an old clock).
+//
+// On PostgreSQL (JLIS_TEST_STORE) the template's store is the database jlis_tpl_<key> on the test
+// server, and each copy gets a copy of that database (CREATE DATABASE … TEMPLATE), dropped when the
+// test process ends; a template whose database is gone (another run's server) is rebuilt.
 #pragma once
 
 #include <fcntl.h>
@@ -49,6 +53,7 @@ inline std::string key_of(const std::vector<std::vector<std::string>>& steps) {
   if (::stat(JLIS_BINARY, &st) == 0)
     k += "|" + std::to_string(st.st_size) + "|" + std::to_string(st.st_mtim.tv_sec) + "." +
          std::to_string(st.st_mtim.tv_nsec);
+  if (store::testing::testing_on_postgresql()) k += "|postgresql";
   const char* pass = std::getenv("JLIS_CA_PASSPHRASE");
   k += std::string("|") + (pass ? pass : "");
   for (const auto& step : steps) {
@@ -66,10 +71,22 @@ inline std::vector<std::string> with_dir(const std::vector<std::string>& step, c
   return out;
 }
 
-inline bool fresh(const std::filesystem::path& done) {
+// The template's database on the PostgreSQL test server.
+inline std::string database_of(const std::string& key) { return "jlis_tpl_" + key; }
+
+inline bool fresh(const std::filesystem::path& done, const std::string& key) {
   std::error_code ec;
   auto t = std::filesystem::last_write_time(done, ec);
-  return !ec && std::filesystem::file_time_type::clock::now() - t < kTemplateMaxAge;
+  if (ec || std::filesystem::file_time_type::clock::now() - t >= kTemplateMaxAge) return false;
+  return !store::testing::testing_on_postgresql() || store::testing::test_database_exists(database_of(key));
+}
+
+// The template's steps as run: "{dir}" replaced, and on PostgreSQL init given the template's database.
+inline std::vector<std::string> as_run(const std::vector<std::string>& step, const std::string& dir, const std::string& key) {
+  std::vector<std::string> out = with_dir(step, dir);
+  if (!out.empty() && out[0] == "init" && store::testing::testing_on_postgresql())
+    out.insert(out.end(), {"--store", store::testing::test_database_url(database_of(key))});
+  return out;
 }
 
 }  // namespace template_detail
@@ -91,7 +108,7 @@ inline std::vector<Output> prepared_dir(const std::string& dir, const std::vecto
   const int lock = ::open((root / (key + ".lock")).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock >= 0) ::flock(lock, LOCK_EX);
   std::vector<Output> outputs;
-  if (lock >= 0 && template_detail::fresh(tpl / "done")) {
+  if (lock >= 0 && template_detail::fresh(tpl / "done", key)) {
     std::ifstream in(tpl / "outputs.json");
     const json recorded = json::parse(in, nullptr, false);
     if (recorded.is_array() && recorded.size() == steps.size())
@@ -102,8 +119,13 @@ inline std::vector<Output> prepared_dir(const std::string& dir, const std::vecto
     fs::remove_all(tpl, ec);
     const fs::path data = tpl / "data";
     fs::create_directories(tpl, ec);
+    if (store::testing::testing_on_postgresql()) {
+      const std::string db = template_detail::database_of(key);
+      (void)store::testing::test_server_admin()->execute_script("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
+      store::testing::create_test_database(db);
+    }
     for (const auto& step : steps) {
-      outputs.push_back(jlis(template_detail::with_dir(step, data.string())));
+      outputs.push_back(jlis(template_detail::as_run(step, data.string(), key)));
       if (outputs.back().exit_code != 0) break;
     }
     if (lock >= 0 && outputs.size() == steps.size() && outputs.back().exit_code == 0) {
@@ -115,7 +137,10 @@ inline std::vector<Output> prepared_dir(const std::string& dir, const std::vecto
   }
   fs::copy(tpl / "data", dir, fs::copy_options::recursive, ec);
   if (ec) ADD_FAILURE() << "copying the template " << tpl << " to " << dir << ": " << ec.message();
-  if (!template_detail::fresh(tpl / "done")) fs::remove_all(tpl, ec);  // a failed build is not kept
+  const bool kept = template_detail::fresh(tpl / "done", key);
+  if (kept && store::testing::testing_on_postgresql())  // the copy's own copy of the database
+    write_file(fs::path(dir) / "store", kept_test_store(template_detail::database_of(key)).url() + "\n");
+  if (!kept) fs::remove_all(tpl, ec);  // a failed build is not kept
   if (lock >= 0) ::close(lock);  // releases the flock
   return outputs;
 }

@@ -19,8 +19,6 @@
 //   }
 #pragma once
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -35,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../e2e/card_key.h"
+#include "../e2e/data_dir_store.h"
 #include "../e2e/jlis_process.h"
 #include "../e2e/template_dir.h"
 #include "../http/client.h"
@@ -220,83 +219,61 @@ class World {
     return out;
   }
 
-  // SHA-256 over every row of every table of jlis.db and audit.db (one read snapshot, read-only,
-  // safe beside a running server in WAL mode). Rows are hashed in a canonical order, so the digest
-  // changes exactly when some row was added, removed or changed.
+  // SHA-256 over every row of every table of the register and the provision record (one read
+  // snapshot, through the data directory's store: SQLite in WAL mode or PostgreSQL, beside the
+  // running server). Rows are hashed in a canonical order, so the digest changes exactly when some
+  // row was added, removed or changed.
   // `except` names tables left out (for attacks that, by design, spend a one-time challenge).
   std::string table_digest(const std::set<std::string>& except = {}) const {
+    auto conn = e2e::connect_data_dir(dir_);
+    if (!conn) return "";
+    const bool pg = conn->dialect() == "postgresql";
+    const auto tables = e2e::store_tables(*conn);
+    if (std::count(tables.begin(), tables.end(), std::pair<std::string, std::string>(pg ? "public" : "main", "pki_crls")))
+      wait_for_crls(*conn);
     std::string all;
-    sqlite3* db = nullptr;
-    const std::string main = "file:" + (fs::path(dir_) / "jlis.db").string() + "?mode=ro";
-    if (sqlite3_open_v2(main.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr) != SQLITE_OK) {
-      ADD_FAILURE() << "cannot open " << main << ": " << sqlite3_errmsg(db);
-      sqlite3_close(db);
-      return "";
+    exec(*conn, pg ? "BEGIN ISOLATION LEVEL REPEATABLE READ" : "BEGIN");
+    for (const auto& [schema, table] : tables) {
+      if (except.count(table)) continue;
+      std::vector<std::string> rows;
+      each_row(*conn, "SELECT * FROM " + schema + ".\"" + table + "\"", [&](const store::Row& r) {
+        std::string row;
+        for (int i = 0; i < r.columns(); ++i) {
+          const std::string v = r.text(i);
+          row += (r.is_null(i) ? "N" : "V") + std::to_string(v.size()) + ":" + v + ";";
+        }
+        rows.push_back(std::move(row));
+      });
+      std::sort(rows.begin(), rows.end());
+      all += schema + "." + table + "#" + std::to_string(rows.size()) + "\n";
+      for (const auto& r : rows) all += sha256_hex(r) + "\n";
     }
-    sqlite3_busy_timeout(db, 10000);
-    const std::string audit = "file:" + (fs::path(dir_) / "audit.db").string() + "?mode=ro";
-    bool has_audit = fs::exists(fs::path(dir_) / "audit.db");
-    if (has_audit) exec(db, "ATTACH DATABASE '" + audit + "' AS audit");
-    wait_for_crls(db);
-    exec(db, "BEGIN");
-    for (const std::string schema : {"main", "audit"}) {
-      if (schema == "audit" && !has_audit) continue;
-      std::vector<std::string> tables;
-      each_row(db, "SELECT name FROM " + schema + ".sqlite_master WHERE type = 'table' ORDER BY name",
-               [&](sqlite3_stmt* s) { tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(s, 0))); });
-      for (const auto& table : tables) {
-        if (except.count(table)) continue;
-        std::vector<std::string> rows;
-        each_row(db, "SELECT * FROM " + schema + ".\"" + table + "\"", [&](sqlite3_stmt* s) {
-          std::string row;
-          for (int i = 0; i < sqlite3_column_count(s); ++i) {
-            const int type = sqlite3_column_type(s, i);
-            const char* p = static_cast<const char*>(sqlite3_column_blob(s, i));
-            const int n = sqlite3_column_bytes(s, i);
-            row += std::to_string(type) + ":" + std::to_string(n) + ":" + std::string(p ? p : "", p ? n : 0) + ";";
-          }
-          rows.push_back(std::move(row));
-        });
-        std::sort(rows.begin(), rows.end());
-        all += schema + "." + table + "#" + std::to_string(rows.size()) + "\n";
-        for (const auto& r : rows) all += sha256_hex(r) + "\n";
-      }
-    }
-    exec(db, "COMMIT");
-    sqlite3_close(db);
+    exec(*conn, "COMMIT");
     return sha256_hex(all);
   }
 
   // Time passing for one certificate: `jlis serve` has no injectable clock, so the record the CA
   // checks is moved instead, its validity ending `seconds_ago` before now (relative, never a fixed
-  // date). Written beside the running server (WAL), as the operator's clock would have it.
+  // date). Written beside the running server, as the operator's clock would have it.
   void expire_certificate(const std::string& serial, int64_t seconds_ago = 60) const {
-    sqlite3* db = nullptr;
-    const std::string main = (fs::path(dir_) / "jlis.db").string();
-    if (sqlite3_open_v2(main.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-      ADD_FAILURE() << "cannot open " << main << ": " << sqlite3_errmsg(db);
-      sqlite3_close(db);
-      return;
-    }
-    sqlite3_busy_timeout(db, 10000);
+    auto conn = e2e::connect_data_dir(dir_);
+    if (!conn) return;
     const int64_t now = static_cast<int64_t>(std::time(nullptr));
-    exec(db, "UPDATE pki_certificates SET not_before = " + std::to_string(now - seconds_ago - 86400) +
-                 ", not_after = " + std::to_string(now - seconds_ago) + " WHERE serial = '" + serial + "'");
-    EXPECT_EQ(sqlite3_changes(db), 1) << serial;
-    sqlite3_close(db);
+    auto changed = conn->execute("UPDATE pki_certificates SET not_before = ?, not_after = ? WHERE serial = ?",
+                                 {now - seconds_ago - 86400, now - seconds_ago, serial});
+    EXPECT_TRUE(changed.ok()) << changed.status().message();
+    if (changed.ok()) {
+      EXPECT_EQ(*changed, 1) << serial;
+    }
   }
 
   // Rows in the provision record (audit.provisions): what left to whom.
   int64_t provision_count() const {
-    int64_t n = -1;
-    sqlite3* db = nullptr;
-    const std::string audit = "file:" + (fs::path(dir_) / "audit.db").string() + "?mode=ro";
-    if (sqlite3_open_v2(audit.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr) == SQLITE_OK) {
-      sqlite3_busy_timeout(db, 10000);
-      each_row(db, "SELECT COUNT(*) FROM provisions", [&](sqlite3_stmt* s) { n = sqlite3_column_int64(s, 0); });
-    }
-    sqlite3_close(db);
-    return n;
+    auto conn = e2e::connect_data_dir(dir_);
+    if (!conn) return -1;
+    auto n = conn->query_int64("SELECT COUNT(*) FROM audit.provisions");
+    EXPECT_TRUE(n.ok()) << n.status().message();
+    return n.ok() ? n->value_or(-1) : -1;
   }
 
  private:
@@ -308,40 +285,45 @@ class World {
     EXPECT_EQ(outs[i].exit_code, 0) << what << ": " << outs[i].err;
     return outs[i].exit_code == 0;
   }
-  // The server publishes a CRL on its own a few seconds after a revocation (pki/publication.cpp,
-  // its ticker): wait until each CA's published CRLs include every revocation so far, so that a
-  // digest pair around an attack sees what the attack did, not a CRL published in between.
-  static void wait_for_crls(sqlite3* db) {
-    bool has_pki = false;
-    each_row(db, "SELECT 1 FROM sqlite_master WHERE name = 'pki_crls'", [&](sqlite3_stmt*) { has_pki = true; });
-    if (!has_pki) return;
+  // The server publishes CRLs on its own a few seconds after a revocation (pki/publication.cpp,
+  // its ticker): one per CA, one CA after the other. Wait until each CA's published CRLs include
+  // every revocation so far and no batch is half done (every CA has as many CRLs, all published),
+  // so that a digest pair around an attack sees what the attack did, not a CRL published between.
+  static void wait_for_crls(store::Connection& conn) {
+    const char* checks[] = {
+        // a CA with a revocation its published CRLs do not include yet
+        "SELECT COUNT(*) FROM (SELECT ca, MAX(revocation_seq) AS seq FROM pki_certificates GROUP BY ca) c "
+        "WHERE c.seq > COALESCE((SELECT MAX(k.revocation_seq) FROM pki_crls k WHERE k.ca = c.ca AND k.published = 1), 0)",
+        // a CRL numbered but not yet published
+        "SELECT COUNT(*) FROM pki_crls WHERE published = 0",
+        // a batch that made one CA's CRL and not yet the other's
+        "SELECT COUNT(DISTINCT n) - 1 FROM (SELECT COUNT(*) AS n FROM pki_crls GROUP BY ca) x"};
     for (int i = 0; i < 600; ++i) {  // 60 s: the ticker's debounce is 5 s, longer under sanitizers
-      int64_t behind = -1;
-      each_row(db,
-               "SELECT COUNT(*) FROM (SELECT ca, MAX(revocation_seq) AS seq FROM pki_certificates GROUP BY ca) c "
-               "WHERE c.seq > COALESCE((SELECT MAX(k.revocation_seq) FROM pki_crls k WHERE k.ca = c.ca AND k.published = 1), 0)",
-               [&](sqlite3_stmt* s) { behind = sqlite3_column_int64(s, 0); });
-      if (behind == 0) return;
+      int64_t pending = 0;
+      for (const char* sql : checks) {
+        auto n = conn.query_int64(sql);
+        if (!n.ok()) {
+          ADD_FAILURE() << sql << ": " << n.status().message();
+          return;
+        }
+        pending += std::max<int64_t>(0, n->value_or(0));
+      }
+      if (pending == 0) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     ADD_FAILURE() << "the server's CRLs did not catch up with its revocations within 60 s";
   }
-  static void exec(sqlite3* db, const std::string& sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) ADD_FAILURE() << sql << ": " << err;
-    sqlite3_free(err);
+  static void exec(store::Connection& conn, const std::string& sql) {
+    Status s = conn.execute_script(sql);
+    if (!s.is_ok()) ADD_FAILURE() << sql << ": " << s.message();
   }
   template <class F>
-  static void each_row(sqlite3* db, const std::string& sql, F&& f) {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
-      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
-      return;
-    }
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) f(s);
-    if (rc != SQLITE_DONE) ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
-    sqlite3_finalize(s);
+  static void each_row(store::Connection& conn, const std::string& sql, F&& f) {
+    Status s = conn.query(sql, {}, [&](const store::Row& r) {
+      f(r);
+      return true;
+    });
+    if (!s.is_ok()) ADD_FAILURE() << sql << ": " << s.message();
   }
 
   std::string dir_;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <string>
 
@@ -36,20 +37,48 @@ inline std::string test_store_server() {
 
 inline bool testing_on_postgresql() { return !test_store_server().empty(); }
 
-// One test's store: on PostgreSQL a database of its own, dropped at destruction.
+// The URI of database `name` on the test server.
+inline std::string test_database_url(const std::string& name) {
+  const std::string server = test_store_server();
+  return server.substr(0, server.rfind('/') + 1) + name;
+}
+
+// A connection to the test server's maintenance database, for creating and dropping databases.
+inline std::unique_ptr<Connection> test_server_admin() {
+  auto db = open_postgresql(test_store_server());
+  if (!db.ok()) std::abort();
+  auto conn = (*db)->connect();
+  if (!conn.ok()) std::abort();
+  return std::move(*conn);
+}
+
+// True when database `name` exists on the test server.
+inline bool test_database_exists(const std::string& name) {
+  auto n = test_server_admin()->query_int64("SELECT COUNT(*) FROM pg_database WHERE datname = ?", {name});
+  return n.ok() && n->value_or(0) == 1;
+}
+
+// Creates database `name` on the test server: empty, or a copy of the database `copy_of`, which
+// nobody may be connected to. Aborts when it cannot.
+inline void create_test_database(const std::string& name, const std::string& copy_of = "template0") {
+  Status s = test_server_admin()->execute_script("CREATE DATABASE " + name + " TEMPLATE " + copy_of +
+                                                 " ENCODING 'UTF8' LOCALE 'C' STRATEGY FILE_COPY");
+  if (!s.is_ok()) std::abort();
+}
+
+// One test's store: on PostgreSQL a database of its own (empty, or a copy of the database
+// `copy_of`, which nobody may be connected to), dropped at destruction.
 class TestStore {
  public:
-  TestStore() {
+  explicit TestStore(const std::string& copy_of = "template0") {
     server_ = test_store_server();
     if (server_.empty()) return;
     static std::atomic<int> counter{0};
     std::random_device rd;
     name_ = "jlis_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + std::to_string(rd() % 100000);
-    admin_ = open_postgresql(server_).value()->connect().value();
-    Status s = admin_->execute_script("CREATE DATABASE " + name_ + " TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C' STRATEGY FILE_COPY");
-    if (!s.is_ok()) std::abort();
-    auto slash = server_.rfind('/');
-    url_ = server_.substr(0, slash + 1) + name_;
+    create_test_database(name_, copy_of);
+    admin_ = test_server_admin();
+    url_ = test_database_url(name_);
   }
   ~TestStore() {
     if (admin_) (void)admin_->execute_script("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
