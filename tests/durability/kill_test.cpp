@@ -5,12 +5,17 @@
 // durability). The run, reproducible from its seed (printed; JLIS_DURABILITY_SEED sets it):
 //   setup    a data directory with a CA, a municipality, the call centre and an agency; residents
 //            with cards produced and waiting for handover;
+//   server   on PostgreSQL a server of the test's own (tests/store/postgres_server.sh, durable:
+//            fsync and synchronous_commit on), since the test crashes it;
 //   cycles   (JLIS_DURABILITY_KILLS, default 100) start `jlis serve` on the same directory; retry
 //            every request of the last cycle that got no answer, with the same idempotency key
 //            (registry events: their event_id; card actions: the Idempotency-Key header);
 //            let three clients write (registry events: first registrations, relocations, name
 //            changes; card transitions: handover with the card's keys, suspend, resume,
-//            report-lost, return) for a random time; SIGKILL the server;
+//            report-lost, return) for a random time; SIGKILL the server; on PostgreSQL one cycle in
+//            three crashes the database first (SIGKILL to the PostgreSQL server and every backend,
+//            mid-commit), then `jlis serve`, and restarts the database (crash recovery); a 5xx
+//            answered while the database was going down is not an acknowledgement and is retried;
 //   checks   every tenth cycle (what changed since) and at the end (everything): every
 //            acknowledged change is there, counted exactly; a resident and its history agree; a
 //            card and its certificates agree; no registration was applied twice; a retry of an
@@ -177,38 +182,26 @@ struct Tokens {
 
 class KillRun {
  public:
-  KillRun(std::string dir, uint64_t seed) : dir_(std::move(dir)), rng_(seed), seed_(seed) {}
+  // `postgres_state`: the state directory of the test's own PostgreSQL server ("" on SQLite).
+  KillRun(std::string dir, uint64_t seed, std::string postgres_state)
+      : dir_(std::move(dir)), rng_(seed), seed_(seed), postgres_state_(std::move(postgres_state)) {}
 
-  void setup(const std::string& store_url) {
+  void setup() {
     ::setenv("JLIS_CA_PASSPHRASE", "durability test passphrase, not a real one", 1);
-    std::vector<std::string> init = {"init", "--data", dir_};
-    if (!store_url.empty()) init.insert(init.end(), {"--store", store_url});
     // The card keys take a while (0.2 s of CPU each): made meanwhile, or read from an earlier run.
     std::jthread keys([this] { keys_ = card_public_keys(2 * kCardResidents); });  // joined on every way out
-    const std::vector<std::vector<std::string>> steps = {
-        {"ca", "init", "--data", "{dir}"},
-        {"municipality", "token", "--data", "{dir}", "--code", kMunicipality},
-        {"token", "create", "--data", "{dir}", "--role", "call-centre", "--name", "durability"},
-        {"agency", "add", "--data", "{dir}", "--name", "Audit", "--purposes", "audit"}};
-    std::vector<e2e::Output> ran;
-    if (store_url.empty()) {  // SQLite: the directory is made once per build and copied
-      std::vector<std::vector<std::string>> all = {{"init", "--data", "{dir}"}};
-      all.insert(all.end(), steps.begin(), steps.end());
-      ran = e2e::prepared_dir(dir_, all);
-      ran.erase(ran.begin());
-    } else {  // PostgreSQL: the register is this test's database
-      auto init = jlis({"init", "--data", dir_, "--store", store_url});
-      ASSERT_EQ(init.exit_code, 0) << init.err;
-      for (const auto& step : steps) {
-        ran.push_back(jlis(e2e::template_detail::with_dir(step, dir_)));
-        if (ran.back().exit_code != 0) break;
-      }
-    }
-    ASSERT_EQ(ran.size(), steps.size());
+    // The directory (on PostgreSQL with its database) is made once per build and copied.
+    const auto ran = e2e::prepared_dir(
+        dir_, {{"init", "--data", "{dir}"},
+               {"ca", "init", "--data", "{dir}"},
+               {"municipality", "token", "--data", "{dir}", "--code", kMunicipality},
+               {"token", "create", "--data", "{dir}", "--role", "call-centre", "--name", "durability"},
+               {"agency", "add", "--data", "{dir}", "--name", "Audit", "--purposes", "audit"}});
+    ASSERT_EQ(ran.size(), 5u);
     for (const auto& r : ran) ASSERT_EQ(r.exit_code, 0) << r.err;
-    tokens_.municipality = ran[1].last_line();
-    tokens_.call_centre = ran[2].last_line();
-    tokens_.agency = ran[3].last_line();
+    tokens_.municipality = ran[2].last_line();
+    tokens_.call_centre = ran[3].last_line();
+    tokens_.agency = ran[4].last_line();
     ASSERT_EQ(tokens_.agency.rfind("jlis_", 0), 0u);
     ASSERT_EQ(tokens_.call_centre.rfind("jlis_", 0), 0u);
 
@@ -250,6 +243,12 @@ class KillRun {
     card_rng_.seed(seed_ * 31 + 1000);
   }
 
+  // Runs tests/store/postgres_server.sh COMMAND on the test's own server.
+  void postgres(const std::string& command) {
+    auto r = e2e::shell(e2e::quote(JLIS_POSTGRES_SERVER) + " " + command + " " + e2e::quote(postgres_state_));
+    ASSERT_EQ(r.exit_code, 0) << "postgres_server.sh " << command << ": " << r.out;
+  }
+
   // The cycles: start, retry, write, kill.
   void cycles(int kills) {
     std::uniform_int_distribution<int> delay_ms(10, 200);
@@ -270,8 +269,18 @@ class KillRun {
       for (int w = 0; w < kRegistryWorkers; ++w) threads.emplace_back([this, w] { registry_worker(workers_[w]); });
       threads.emplace_back([this] { card_worker(); });
       std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng_)));
+      const bool crash_database = !postgres_state_.empty() && rng_() % 3 == 0;
+      if (crash_database) {
+        database_crashing_ = true;
+        ASSERT_NO_FATAL_FAILURE(postgres("crash"));
+      }
       server.kill(SIGKILL);
       for (auto& t : threads) t.join();
+      if (crash_database) {
+        ASSERT_NO_FATAL_FAILURE(postgres("restart"));
+        database_crashing_ = false;
+        ++database_crashes_;
+      }
       ++kills_;
     }
     // The last restart: retry what the last kill left unanswered, then check everything.
@@ -291,13 +300,15 @@ class KillRun {
     }
     size_t transitions = 0;
     for (const auto& c : cards_) transitions += c.history.size() - 2;
-    std::cout << "[durability] seed " << seed_ << ": " << kills_ << " kills in " << seconds << " s (restarts "
+    std::cout << "[durability] seed " << seed_ << ": " << kills_ << " kills (" << database_crashes_
+              << " with a crash of PostgreSQL first, " << database_errors_ << " answers 5xx meanwhile) in " << seconds << " s (restarts "
               << starting / std::max(1, kills_) << " s each); " << residents
               << " residents, " << events << " events, " << transitions << " card transitions applied; "
               << unanswered_ << " requests unanswered at a kill, of which " << found_applied_
               << " had been applied (their retry answered the replay), " << applied_on_retry_
               << " were applied by their retry" << std::endl;
     ::testing::Test::RecordProperty("kills", kills_);
+    ::testing::Test::RecordProperty("database_crashes", database_crashes_);
     ::testing::Test::RecordProperty("unanswered", unanswered_);
     ::testing::Test::RecordProperty("applied_before_kill", found_applied_);
   }
@@ -353,7 +364,7 @@ class KillRun {
         u = {Uncertain::Kind::change, events_target(), event.dump(), r};
       }
       Answer a = call(port_, bhttp::verb::post, u.target, tokens_.municipality, u.body);
-      if (!a.answered()) {
+      if (!acknowledged(a)) {
         w.uncertain = u;
         return;
       }
@@ -422,7 +433,7 @@ class KillRun {
       u.target = "/v1/cards/" + c.card_id + "/" + u.action;
       u.key = c.card_id + "-" + std::to_string(c.history.size());  // the card's next step: unique per run
       Answer a = call(port_, bhttp::verb::post, u.target, card_token(u.action), u.body, u.key);
-      if (!a.answered()) {
+      if (!acknowledged(a)) {
         card_uncertain_ = u;
         return;
       }
@@ -434,6 +445,17 @@ class KillRun {
       apply_card(u);
     }
     // Idle until the kill.
+  }
+
+  // An answer that may count: none came, or (while the database is being crashed) a 5xx, are
+  // not acknowledgements; the request is uncertain and retried after the restart.
+  bool acknowledged(const Answer& a) {
+    if (!a.answered()) return false;
+    if (a.status >= 500 && database_crashing_) {
+      ++database_errors_;
+      return false;
+    }
+    return true;
   }
 
   const std::string& card_token(const std::string& action) const {
@@ -575,6 +597,10 @@ class KillRun {
   std::vector<Worker> workers_;
   std::vector<CardState> cards_;
   std::optional<Uncertain> card_uncertain_;
+  std::string postgres_state_;
+  std::atomic<bool> database_crashing_{false};
+  std::atomic<int> database_errors_{0};
+  int database_crashes_ = 0;
   std::set<int> dirty_cards_;
   uint16_t port_ = 0;
   std::mutex mu_;
@@ -582,18 +608,42 @@ class KillRun {
   int kills_ = 0, checks_ = 0, unanswered_ = 0, found_applied_ = 0, applied_on_retry_ = 0;
 };
 
+// On PostgreSQL, a server of the test's own, stopped however the test ends.
+class OwnPostgresServer {
+ public:
+  explicit OwnPostgresServer(std::string state) : state_(std::move(state)) {
+    fs::create_directories(state_);
+    auto r = e2e::shell(e2e::quote(JLIS_POSTGRES_SERVER) + " start " + e2e::quote(state_) + " durable");
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    ::setenv("JLIS_TEST_STORE", ("@" + state_ + "/url").c_str(), 1);  // the test's databases go there
+  }
+  ~OwnPostgresServer() {
+    (void)e2e::shell(e2e::quote(JLIS_POSTGRES_SERVER) + " stop " + e2e::quote(state_));
+    fs::remove_all(state_);
+  }
+  const std::string& state() const { return state_; }
+
+ private:
+  std::string state_;
+};
+
 TEST(Durability, KillNineDuringWritesLosesNoAcknowledgedChangeAndRetriesApplyOnce) {
-  store::testing::TestStore store;
+  const bool postgresql = std::getenv("JLIS_DURABILITY_POSTGRESQL") != nullptr;
   const uint64_t seed = static_cast<uint64_t>(
       env_int("JLIS_DURABILITY_SEED", static_cast<int>(std::random_device{}() & 0x7fffffff)));
-  std::cout << "[durability] " << (store.postgresql() ? "PostgreSQL" : "SQLite")
+  std::cout << "[durability] " << (postgresql ? "PostgreSQL" : "SQLite")
             << ", seed " << seed << " (JLIS_DURABILITY_SEED=" << seed << " reproduces the kill schedule)" << std::endl;
   ::testing::Test::RecordProperty("seed", std::to_string(seed));
   const std::string dir = (fs::temp_directory_path() / ("jlis-durability-" + std::to_string(::getpid()))).string();
   fs::remove_all(dir);
-  KillRun run(dir, seed);
+  std::optional<OwnPostgresServer> server;
+  if (postgresql) {
+    server.emplace(dir + "-postgres");
+    ASSERT_FALSE(HasFailure());
+  }
+  KillRun run(dir, seed, server ? server->state() : "");
   const auto started = std::chrono::steady_clock::now();
-  ASSERT_NO_FATAL_FAILURE(run.setup(store.url()));
+  ASSERT_NO_FATAL_FAILURE(run.setup());
   std::cout << "[durability] setup took "
             << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() << " s" << std::endl;
   ASSERT_NO_FATAL_FAILURE(run.cycles(env_int("JLIS_DURABILITY_KILLS", 100)));

@@ -3,10 +3,16 @@
 # stopped at its end, also when tests failed.
 #   postgres_server.sh start STATE_DIR   initdb + pg_ctl start in a fresh temporary directory, on
 #                                        127.0.0.1 and a free port; writes STATE_DIR/url
+#   postgres_server.sh start STATE_DIR durable
+#                                        the same with fsync and synchronous_commit on (the defaults),
+#                                        for the durability test, which crashes it
+#   postgres_server.sh crash STATE_DIR   SIGKILL to the server and all its backends at once (its
+#                                        process group), as when the database host dies
+#   postgres_server.sh restart STATE_DIR starts it again on the same port (crash recovery first)
 #   postgres_server.sh stop STATE_DIR    stops it and removes the temporary directory
 # The server refuses to run as root: as root it runs as the Debian `postgres` user. It is a test
-# server: trust authentication on loopback only, fsync off (the durability tests, not these, need
-# fsync). A server left behind by an interrupted run is stopped by the next start.
+# server: trust authentication on loopback only, and unless durable fsync off. A server left behind
+# by an interrupted run is stopped by the next start.
 set -eu
 BIN=${JLIS_PG_BIN:-/usr/lib/postgresql/15/bin}
 cmd=${1:?start or stop}
@@ -17,6 +23,12 @@ as_server_user() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# Starts the server in its own process group (setsid), so that crash reaches every process of it.
+start_server() {
+  (cd "$tmp" && as_server_user setsid "$BIN/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -t 60 \
+     -o "-c listen_addresses=127.0.0.1 -p $port -k $tmp $(cat "$state/options") -c max_connections=200" start >/dev/null)
+}
+
 stop() {
   [ -f "$state/dir" ] || return 0
   tmp=$(cat "$state/dir")
@@ -24,7 +36,7 @@ stop() {
     (cd "$tmp" && as_server_user "$BIN/pg_ctl" -D "$tmp/data" -m immediate -w -t 60 stop >/dev/null) || true
   fi
   case "$tmp" in /tmp/jlis-pg.*|"${TMPDIR:-/tmp}"/jlis-pg.*) rm -rf "$tmp" ;; esac
-  rm -f "$state/dir" "$state/url"
+  rm -f "$state/dir" "$state/url" "$state/options"
 }
 
 case "$cmd" in
@@ -36,11 +48,11 @@ case "$cmd" in
     cd "$tmp"
     as_server_user "$BIN/initdb" -D "$tmp/data" -U postgres --auth=trust -E UTF8 --no-locale -N >"$tmp/initdb.log" 2>&1 ||
       { cat "$tmp/initdb.log" >&2; exit 1; }
+    if [ "${3:-}" = durable ]; then : > "$state/options"
+    else echo "-c fsync=off -c synchronous_commit=off -c full_page_writes=off" > "$state/options"; fi
     for attempt in 1 2 3 4 5; do
       port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-      if as_server_user "$BIN/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -t 60 \
-           -o "-c listen_addresses=127.0.0.1 -p $port -k $tmp -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-           start >/dev/null; then
+      if start_server; then
         echo "postgresql://postgres@127.0.0.1:$port/postgres" > "$state/url"
         echo "PostgreSQL test server on 127.0.0.1:$port in $tmp"
         exit 0
@@ -49,6 +61,19 @@ case "$cmd" in
     cat "$tmp/server.log" >&2
     exit 1
     ;;
+  crash)
+    tmp=$(cat "$state/dir")
+    pid=$(head -n 1 "$tmp/data/postmaster.pid")
+    pgid=$(cut -d ' ' -f 5 "/proc/$pid/stat")  # "pid (postgres) state ppid pgrp ..."
+    [ -n "$pgid" ] && [ "$pgid" != "$(cut -d ' ' -f 5 /proc/$$/stat)" ] || { echo "no process group of its own" >&2; exit 1; }
+    kill -KILL "-$pgid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    ;;
+  restart)
+    tmp=$(cat "$state/dir")
+    port=$(sed 's/.*:\([0-9]*\)\/.*/\1/' "$state/url")
+    start_server || { cat "$tmp/server.log" >&2; exit 1; }
+    ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop STATE_DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 start|crash|restart|stop STATE_DIR [durable]" >&2; exit 2 ;;
 esac
