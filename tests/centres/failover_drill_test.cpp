@@ -10,7 +10,10 @@
 //   - /healthz names the centre and the role of the store its reads use; `jlis centre status`
 //     names the primary and its synchronous standby;
 //   - afterwards both centres' OCSP responders give the same answer for every certificate, a
-//     revocation made during the failover included.
+//     revocation made during the failover included;
+//   - a planned switchover back to west (pg_autoctl perform switchover, as docs/OPERATIONS.md runs
+//     it), with writes running into both centres, loses no acknowledged change either, and both
+//     servers follow it without a restart.
 // Label postgresql; no timing is asserted (bench/failover_time.sh measures it).
 #include <gtest/gtest.h>
 
@@ -18,10 +21,12 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -86,7 +91,7 @@ json birth(const std::string& event_id, int n, const std::string& born = "2020-0
                       {"sex", n % 2 ? "male" : "female"}, {"address", "東京都千代田区丸の内一丁目" + std::to_string(n % 9 + 1) + "番1号"}}}};
 }
 
-TEST(FailoverDrill, EveryAcknowledgedChangeSurvivesTheLossOfThePrimaryAndBothCentresAgree) {
+TEST(FailoverDrill, EveryAcknowledgedChangeSurvivesTheLossOfThePrimaryAndASwitchoverBackAndBothCentresAgree) {
   Formation formation;
   ASSERT_TRUE(formation.ok()) << formation.log();
   const std::string w = formation.port("west"), e = formation.port("east");
@@ -185,70 +190,92 @@ TEST(FailoverDrill, EveryAcknowledgedChangeSurvivesTheLossOfThePrimaryAndBothCen
   };
   ASSERT_EQ(relocate(west.port(), 0, "relocate-a").status / 100, 2);
 
-  // Writes running into both centres: each thread submits births with its own event_ids and records
-  // which were acknowledged (2xx) and which were not (anything else: 503 while no primary exists).
+  // Writes running into both centres around a change of primary: each thread submits births with
+  // its own event_ids and records which were acknowledged (2xx) and which were not (anything else:
+  // 503 while no primary exists). After the change, each centre must get 5 more acknowledged (its
+  // writer followed the new primary without a restart); then the unacknowledged ones are submitted
+  // again: each applied exactly once (201 new, or 200 when it had been committed although its
+  // answer was lost).
   std::mutex mu;
   std::map<std::string, std::string> acknowledged;  // event_id → resident_code
-  std::vector<std::string> unacknowledged;
-  std::atomic<bool> killed{false}, stop{false};
-  std::atomic<int> acked_after_kill[2] = {0, 0};
-  auto writer = [&](int which, uint16_t port) {
+  std::vector<std::pair<uint16_t, json>> unacknowledged;  // where it was sent, and the event
+  std::atomic<bool> changed{false}, stop{false};
+  std::atomic<int> acked_after[2] = {0, 0};
+  auto writer = [&](int which, uint16_t port, const std::string& prefix) {
     for (int n = 0; !stop; ++n) {
-      const std::string id = std::string(which ? "east-" : "west-") + std::to_string(n);
-      const bool after = killed;
-      auto r = post(port, "/v1/municipalities/131016/events", birth(id, n));
+      const json event = birth(prefix + std::to_string(n), n);
+      const bool after = changed;
+      auto r = post(port, "/v1/municipalities/131016/events", event);
       std::lock_guard lock(mu);
       if (r.status / 100 == 2) {
-        acknowledged[id] = json::parse(r.body)["resident_code"];
-        if (after) ++acked_after_kill[which];
+        acknowledged[event["event_id"]] = json::parse(r.body)["resident_code"];
+        if (after) ++acked_after[which];
       } else {
-        unacknowledged.push_back(id);
+        unacknowledged.emplace_back(port, event);
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     }
   };
-  std::thread west_writes(writer, 0, west.port()), east_writes(writer, 1, east.port());
   auto acked = [&] {
     std::lock_guard lock(mu);
     return acknowledged.size();
   };
-  for (auto until = Clock::now() + std::chrono::seconds(60); acked() < 40 && Clock::now() < until;)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto writes_around = [&](const std::string& round, const std::function<void()>& change) {
+    changed = false;
+    stop = false;
+    acked_after[0] = acked_after[1] = 0;
+    const size_t before = acked();
+    std::thread west_writes(writer, 0, west.port(), "west-" + round + "-"),
+        east_writes(writer, 1, east.port(), "east-" + round + "-");
+    for (auto until = Clock::now() + std::chrono::seconds(60); acked() < before + 40 && Clock::now() < until;)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    changed = true;
+    change();
+    for (auto until = Clock::now() + std::chrono::seconds(60);
+         (acked_after[0] < 5 || acked_after[1] < 5) && Clock::now() < until;)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    stop = true;
+    west_writes.join();
+    east_writes.join();
+    EXPECT_GE(acked_after[0], 5) << round << ": west's writer did not follow the new primary";
+    EXPECT_GE(acked_after[1], 5) << round << ": east's writer did not follow the new primary";
+    for (const auto& [port, event] : std::exchange(unacknowledged, {})) {
+      auto r = post(port, "/v1/municipalities/131016/events", event);
+      ASSERT_EQ(r.status / 100, 2) << event["event_id"] << ": " << r.body;
+      acknowledged[event["event_id"]] = json::parse(r.body)["resident_code"];
+    }
+  };
+  // Every acknowledged change is in both centres (each reads its own node, primary or standby);
+  // distinct events made distinct residents (nothing applied twice).
+  auto all_present = [&] {
+    std::set<std::string> codes;
+    for (const auto& [id, code] : acknowledged) {
+      codes.insert(code);
+      for (uint16_t port : {east.port(), west.port()}) {
+        auto r = call(port, bhttp::verb::get, "/v1/residents/" + code + "/history", "", chiyoda);
+        ASSERT_EQ(r.status, 200) << id << " " << code << " on " << port << ": " << r.body;
+      }
+    }
+    EXPECT_EQ(codes.size(), acknowledged.size());
+  };
 
-  // West's centre dies: its keeper and its PostgreSQL, at once.
-  auto kill = formation.run("kill", "west");
-  killed = true;
-  ASSERT_EQ(kill.exit_code, 0) << kill.out;
-  // C's relocation, submitted to west while there is no primary: retried with its event_id until
-  // acknowledged (a 503 is not an acknowledgement; the event_id makes the retry apply once).
-  Answer moved;
-  for (auto until = Clock::now() + std::chrono::seconds(90); Clock::now() < until;) {
-    moved = relocate(west.port(), 2, "relocate-c");
-    if (moved.status / 100 == 2) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  EXPECT_EQ(moved.status / 100, 2) << moved.body;
-  auto promoted = formation.run("wait-primary", "east");
-  EXPECT_EQ(promoted.exit_code, 0) << promoted.out;
-  // Both servers' writers follow the new primary without a restart.
-  for (auto until = Clock::now() + std::chrono::seconds(60);
-       (acked_after_kill[0] < 5 || acked_after_kill[1] < 5) && Clock::now() < until;)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  stop = true;
-  west_writes.join();
-  east_writes.join();
-  EXPECT_GE(acked_after_kill[0], 5) << "west's writer did not follow the new primary";
-  EXPECT_GE(acked_after_kill[1], 5) << "east's writer did not follow the new primary";
+  // West's centre dies: its keeper and its PostgreSQL, at once. C's relocation, submitted to west
+  // while there is no primary, is retried with its event_id until acknowledged (a 503 is not an
+  // acknowledgement; the event_id makes the retry apply once).
+  ASSERT_NO_FATAL_FAILURE(writes_around("failover", [&] {
+    auto kill = formation.run("kill", "west");
+    ASSERT_EQ(kill.exit_code, 0) << kill.out;
+    Answer moved;
+    for (auto until = Clock::now() + std::chrono::seconds(90); Clock::now() < until;) {
+      moved = relocate(west.port(), 2, "relocate-c");
+      if (moved.status / 100 == 2) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    EXPECT_EQ(moved.status / 100, 2) << moved.body;
+    auto promoted = formation.run("wait-primary", "east");
+    EXPECT_EQ(promoted.exit_code, 0) << promoted.out;
+  }));
   EXPECT_EQ(health(east.port())["store_role"], "primary");
-
-  // The unacknowledged ones, submitted again: each applied exactly once (201 new, or 200 when it had
-  // been committed although its answer was lost).
-  for (const auto& id : unacknowledged) {
-    const int n = std::stoi(id.substr(5));
-    auto r = post(id[0] == 'w' ? west.port() : east.port(), "/v1/municipalities/131016/events", birth(id, n));
-    ASSERT_EQ(r.status / 100, 2) << id << ": " << r.body;
-    acknowledged[id] = json::parse(r.body)["resident_code"];
-  }
 
   // West's node comes back as east's standby; west's reads come from it again.
   auto rejoined = formation.run("rejoin", "west");
@@ -261,17 +288,8 @@ TEST(FailoverDrill, EveryAcknowledgedChangeSurvivesTheLossOfThePrimaryAndBothCen
   }
   EXPECT_EQ(west_health["store_role"], "standby") << west_health.dump();
 
-  // Every acknowledged change is on the new primary (east reads from it), and on west's standby;
-  // distinct events made distinct residents (nothing applied twice).
-  std::set<std::string> codes;
-  for (const auto& [id, code] : acknowledged) {
-    codes.insert(code);
-    for (uint16_t port : {east.port(), west.port()}) {
-      auto r = call(port, bhttp::verb::get, "/v1/residents/" + code + "/history", "", chiyoda);
-      ASSERT_EQ(r.status, 200) << id << " " << code << " on " << port << ": " << r.body;
-    }
-  }
-  EXPECT_EQ(codes.size(), acknowledged.size());
+  // Every acknowledged change is on the new primary (east reads from it), and on west's standby.
+  ASSERT_NO_FATAL_FAILURE(all_present());
 
   // `jlis centre status` now names east the primary, with west its streaming standby.
   json after;
@@ -310,6 +328,24 @@ TEST(FailoverDrill, EveryAcknowledgedChangeSurvivesTheLossOfThePrimaryAndBothCen
     EXPECT_EQ(at_west, expected[i]) << "certificate " << i << " at west";
     EXPECT_EQ(at_east, expected[i]) << "certificate " << i << " at east";
   }
+
+  // A planned switchover back to west (the runbook's `pg_autoctl perform switchover`) with writes
+  // running into both centres: west primary again and east its standby, without a restart of
+  // either server; every change acknowledged around it is in both centres.
+  ASSERT_NO_FATAL_FAILURE(writes_around("switchover", [&] {
+    auto switched = formation.run("switchover", "west");
+    EXPECT_EQ(switched.exit_code, 0) << switched.out;
+  }));
+  json west_after, east_after;
+  for (auto until = Clock::now() + std::chrono::seconds(30); Clock::now() < until;) {
+    west_after = health(west.port());
+    east_after = health(east.port());
+    if (west_after["store_role"] == "primary" && east_after["store_role"] == "standby") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(west_after["store_role"], "primary") << west_after.dump();
+  EXPECT_EQ(east_after["store_role"], "standby") << east_after.dump();
+  ASSERT_NO_FATAL_FAILURE(all_present());
 
   EXPECT_EQ(west.stop(), 0);
   EXPECT_EQ(east.stop(), 0);

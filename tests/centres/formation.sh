@@ -9,6 +9,9 @@
 #   formation.sh kill STATE NODE    SIGKILL to NODE's keeper and PostgreSQL (the centre dies)
 #   formation.sh rejoin STATE NODE  starts NODE's keeper again; returns when it is a secondary
 #   formation.sh wait-primary STATE NODE   returns when the monitor has made NODE the primary
+#   formation.sh switchover STATE NODE     a planned switchover (pg_autoctl perform switchover, as
+#                                   the runbook does it); returns when NODE is the primary and the
+#                                   other node its secondary
 #   formation.sh state STATE        pg_autoctl show state
 #   formation.sh stop STATE         stops everything and removes the temporary directory
 # The servers refuse to run as root: as root they run as the Debian `postgres` user. Trust
@@ -18,7 +21,7 @@
 # is stopped by the next start.
 set -eu
 BIN=${JLIS_PG_BIN:-/usr/lib/postgresql/15/bin}
-cmd=${1:?start, kill, rejoin, wait-primary, state or stop}
+cmd=${1:?start, kill, rejoin, wait-primary, switchover, state or stop}
 state=${2:?state directory}
 mkdir -p "$state"
 # pg_autoctl looks for each server's socket in Debian's default directory, which a machine started
@@ -169,7 +172,15 @@ EOF
     load; node=${3:?node}
     wait_state "^ *$node .*\| *(wait_primary|primary) *\| *(wait_primary|primary)$" 90
     ;;
+  switchover)
+    load; node=${3:?node}
+    other=west; [ "$node" = west ] && other=east
+    autoctl perform switchover --pgdata "$tmp/monitor" --formation default >"$tmp/switchover.log" 2>&1 ||
+      { cat "$tmp/switchover.log" >&2; exit 1; }
+    wait_state "^ *$node .*\| *primary *\| *primary$" 90
+    wait_state "^ *$other .*\| *secondary *\| *secondary$" 90
+    ;;
   state) load; autoctl show state --pgdata "$tmp/monitor" ;;
   stop) stop ;;
-  *) echo "usage: $0 start|kill|rejoin|wait-primary|state|stop STATE_DIR [NODE]" >&2; exit 2 ;;
+  *) echo "usage: $0 start|kill|rejoin|wait-primary|switchover|state|stop STATE_DIR [NODE]" >&2; exit 2 ;;
 esac
