@@ -1,6 +1,8 @@
 // The card factory: applications produced per second with N applications queued (default 1,000,000).
 // Usage: card_production [N]. Queues N accepted applications (one in fifty express) in a fresh data
 // directory, as the application step leaves them, then times CardSystem::produce over the whole queue.
+// The directory's store is SQLite, or the PostgreSQL database JLIS_BENCH_STORE names (which must
+// be empty: bench/store_rate.sh makes one).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -12,7 +14,8 @@ int main(int argc, char** argv) {
   const int64_t n = argc > 1 ? std::atoll(argv[1]) : 1'000'000;
   const auto dir = std::filesystem::temp_directory_path() / ("jlis-bench-cards-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  if (!jlis::cli::App::init(dir.string()).is_ok()) return 1;
+  const char* store = std::getenv("JLIS_BENCH_STORE");
+  if (!jlis::cli::App::init(dir.string(), false, store ? store : "").is_ok()) return 1;
   auto app = jlis::cli::App::open(dir.string()).value();
   jlis::Status queued = app->writer().run([&](jlis::store::Connection& conn) {
     for (int64_t i = 0; i < n; ++i) {

@@ -11,35 +11,26 @@
 # Usage: bench/event_rate.sh JLIS [SECONDS] [RUNS] [--postgresql]
 set -euo pipefail
 jlis=$1 secs=${2:-10} runs=${3:-3} pg=${4:-}
-PG_BIN=${JLIS_PG_BIN:-/usr/lib/postgresql/15/bin}
 # On the disk (not a tmpfs): FULL is about waiting for fsync.
 work=$(mktemp -d "${JLIS_BENCH_DIR:-/var/tmp}/jlis-event-rate.XXXXXX")
-chmod 755 "$work"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+source "$(dirname "$0")/pg_server.sh"
 cleanup() {
   kill $(jobs -p) 2>/dev/null || true
   wait 2>/dev/null || true
-  if [ -f "$work/pg/postmaster.pid" ]; then as_pg "$PG_BIN/pg_ctl" -D "$work/pg" -m immediate -w stop > /dev/null || true; fi
+  pg_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 targets=(normal full)
 "$jlis" init --data "$work/normal" > /dev/null
 "$jlis" init --data "$work/full" --sqlite-synchronous full > /dev/null
 if [ "$pg" = --postgresql ]; then
   targets+=(postgresql)
-  [ "$(id -u)" = 0 ] && chown postgres:postgres "$work"
-  as_pg "$PG_BIN/initdb" -D "$work/pg" -U postgres --auth=trust -E UTF8 --no-locale -N > "$work/initdb.log"
-  pg_port=$(free_port)
-  as_pg "$PG_BIN/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $work -c max_connections=200" start > /dev/null
-  psql() { "$PG_BIN/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qAt "$@"; }
-  psql -c "CREATE DATABASE jlis TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'" postgres
-  psql -c "CREATE DATABASE pgbench" postgres
-  "$jlis" init --data "$work/postgresql" --store "postgresql://postgres@127.0.0.1:$pg_port/jlis" > /dev/null
-  "$PG_BIN/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -i -q -s 10 pgbench 2> /dev/null
+  pg_start
+  pg_psql -c "CREATE DATABASE jlis TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'" postgres
+  "$jlis" init --data "$work/postgresql" --store "$(pg_url jlis)" > /dev/null
+  pgbench_init
 fi
 
 declare -A port
@@ -75,17 +66,11 @@ rate() {
   if [ -n "$bad" ]; then echo "$1: $bad answers not 2xx" >&2; cat "$work/wrk.out" >&2; exit 1; fi
   awk '/Requests\/sec/ {print $2}' "$work/wrk.out"
 }
-pgbench_rate() {
-  "$PG_BIN/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -b tpcb-like -c 8 -j 2 -T "$secs" pgbench 2> "$work/pgbench.err" |
-    awk '/^tps = / {print $3}'
-}
 declare -A results
 for i in $(seq "$runs"); do
   for t in "${targets[@]}"; do results[$t]+="$(rate "$t" "$i") "; done
-  if [ "$pg" = --postgresql ]; then results[pgbench]+="$(pgbench_rate) "; [ -n "${results[pgbench]// /}" ] || { cat "$work/pgbench.err" >&2; exit 1; }; fi
+  if [ "$pg" = --postgresql ]; then results[pgbench]+="$(pgbench_rate "$secs") "; [ -n "${results[pgbench]// /}" ] || { cat "$work/pgbench.err" >&2; exit 1; }; fi
 done
-median() { printf '%s\n' $1 | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 for t in "${targets[@]}" ${pg:+pgbench}; do
   echo "event rate: $t ${results[$t]}(median $(median "${results[$t]}"))"
 done

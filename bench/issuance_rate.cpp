@@ -2,7 +2,9 @@
 // Usage: issuance_rate [N] [ROUNDS]. Issues N signature certificates (default 2,000) per round through
 // CertificateAuthority::issue on the writer, as a handover does (build the JPKI profile, sign, store,
 // commit), and runs `openssl speed -seconds 3 rsa2048` (one thread) between rounds; prints the
-// medians and their ratio. Both sides sign with RSA-2048 / SHA-256 on one core.
+// medians and their ratio. Both sides sign with RSA-2048 / SHA-256 on one core. The data
+// directory's store is SQLite, or the PostgreSQL database JLIS_BENCH_STORE names (which must be
+// empty: bench/store_rate.sh makes one).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -45,7 +47,8 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(dir);
   ::setenv("JLIS_CA_PASSPHRASE", "benchmark passphrase", 1);
   // A simulation: every certificate certifies the same key (production refuses a key seen before).
-  if (!cli::App::init(dir.string(), /*simulation=*/true).is_ok()) return 1;
+  const char* store = std::getenv("JLIS_BENCH_STORE");
+  if (!cli::App::init(dir.string(), /*simulation=*/true, store ? store : "").is_ok()) return 1;
   pki::CaInitOptions init;
   init.keys.passphrase = "benchmark passphrase";
   init.simulation = true;

@@ -32,3 +32,5 @@ echo "== OCSP GET throughput beside nginx (same DER bytes) and openssl ocsp"
 "$(dirname "$0")/ocsp_throughput.sh" "$build" 10 3 1000
 echo "== registry events per second through jlis serve: SQLite NORMAL beside FULL, PostgreSQL beside pgbench"
 "$(dirname "$0")/event_rate.sh" "$jlis" 10 3 --postgresql
+echo "== card production and certificate issuance: SQLite beside PostgreSQL, beside pgbench"
+"$(dirname "$0")/store_rate.sh" "$build" 50000 2000 3 10
