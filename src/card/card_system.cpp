@@ -116,6 +116,7 @@ Result<ApplicationOutcome> CardSystem::apply(const auth::Principal& by, const Ap
     if (replay) return ApplicationOutcome{};
   }
   // A municipality gets the same answer for an unknown code and another municipality's resident.
+  // (A first read, for the express returnee's history; the writer's transaction reads again.)
   JLIS_ASSIGN_OR_RETURN(registry::Resident resident,
                         by.role == Role::municipality ? registry_.get_for_municipality(req.resident_code, by.subject)
                                                       : registry_.get(req.resident_code));
@@ -134,7 +135,13 @@ Result<ApplicationOutcome> CardSystem::apply(const auth::Principal& by, const Ap
       JLIS_ASSIGN_OR_RETURN(const bool replay, replayed(c));
       if (replay) return ApplicationOutcome{};
     }
-    JLIS_ASSIGN_OR_RETURN(ApplicationOutcome outcome, internal::apply(c, holder, req, stamp));
+    // The holder again, as this transaction sees it: a death or a move committed since the read
+    // above is judged here, where the application is written.
+    JLIS_ASSIGN_OR_RETURN(registry::Resident now, registry_.get(c, req.resident_code));
+    if (by.role == Role::municipality && now.municipality_code.str() != by.subject) return registry::unknown_resident();
+    internal::Holder current = internal::holder_of(now);
+    current.returned_from_abroad_on = holder.returned_from_abroad_on;
+    JLIS_ASSIGN_OR_RETURN(ApplicationOutcome outcome, internal::apply(c, current, req, stamp));
     if (keyed) {
       keyed->answer = to_json(outcome.application, stamp.on).dump();
       JLIS_RETURN_IF_ERROR(internal::record_keyed_answer(c, caller, *keyed, "", keyed->answer, stamp.recorded_at));

@@ -1,4 +1,8 @@
 // Every state transition of applications and cards, and every refusal leaving the records unchanged.
+#include <chrono>
+#include <future>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "fixture.h"
@@ -481,6 +485,45 @@ TEST_F(CardTest, MigrationsAreIdempotentAndVersioned) {
   auto conn = db_->connect().value();
   EXPECT_TRUE(CardSystem::migrate(*conn).is_ok());
   EXPECT_EQ(store::schema_version(*conn, "card").value(), 3);  // 2: card_continued_use; 3: card_requests
+}
+
+}  // namespace
+}  // namespace jlis::card::testing
+
+namespace jlis::card::testing {
+namespace {
+
+// Rule: the holder checks of an application run inside the writer's transaction that records it:
+// a death committed after the application first read the holder, and before its write, gets the
+// application rejected (the holder is deceased), not accepted for a dead person.
+TEST_F(CardTest, ADeathCommittedBetweenTheHoldersFirstReadAndTheWriteRejectsTheApplication) {
+  auto r = born("b1", "1990-04-01");
+  auto queued = [&](size_t n) {
+    for (int i = 0; i < 10000 && writer_->queued() != n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return writer_->queued() == n;
+  };
+  std::promise<void> release;
+  auto held = writer_->enqueue({[f = release.get_future().share()](store::Connection&) {
+    f.wait();
+    return Status::ok();
+  }});
+  ASSERT_TRUE(queued(0));  // the writer is busy with the holding job
+  std::thread death([&] {
+    EXPECT_TRUE(change(kChiyoda, event("d1", registry::EventType::death, "2025-06-01", r.resident_code)).is_ok());
+  });
+  const bool death_queued = queued(1);
+  Result<ApplicationOutcome> outcome = internal_error("not run");
+  std::thread application([&] { outcome = cards_->apply(card_centre(), request(r.resident_code)); });
+  const bool application_queued = queued(2);  // it read the holder (alive) before it queued
+  release.set_value();
+  held.wait();
+  death.join();
+  application.join();
+  ASSERT_TRUE(death_queued && application_queued);
+  ASSERT_TRUE(outcome.ok()) << outcome.status().to_string();
+  EXPECT_EQ(outcome->application.status, ApplicationStatus::rejected);
+  EXPECT_EQ(outcome->rejection.code(), Code::conflict) << outcome->rejection.to_string();
+  EXPECT_EQ(count("SELECT COUNT(*) FROM card_applications WHERE status = 'accepted'"), 0);
 }
 
 }  // namespace
