@@ -43,7 +43,6 @@
 #include "../e2e/jlis_process.h"
 #include "../e2e/template_dir.h"
 #include "../http/client.h"
-#include "../store/test_store.h"
 
 namespace jlis::durability {
 namespace {
