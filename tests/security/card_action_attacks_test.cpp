@@ -1,6 +1,7 @@
-// Attacks on the idempotency of card actions (ARCHITECTURE.md §5) through HTTP on the real `jlis
-// serve`: an Idempotency-Key is its caller's own, so sending another caller's key neither replays
-// that caller's answer (the card, with its holder's history) nor skips the checks of the action.
+// Attacks on the idempotency of card actions and applications (ARCHITECTURE.md §5) through HTTP on
+// the real `jlis serve`: an Idempotency-Key is its caller's own, so sending another caller's key
+// neither replays that caller's answer (the card with its holder's history, the application with
+// the resident's code) nor skips the checks of the action.
 // Each refusal is a 4xx JSON error that changes nothing (table_digest).
 #include "world.h"
 
@@ -52,6 +53,39 @@ TEST_F(CardActionAttacks, AnotherMunicipalityWithTheHoldersMunicipalitysKeyIsRef
   EXPECT_EQ(world_->table_digest(), before);
   auto card = world_->get("/v1/cards/" + r.card_id, world_->tokens().call_centre);
   EXPECT_EQ(json::parse(card.body())["status"], "suspended") << card.body();
+}
+
+// Rule: every other role sending the holder municipality's application under its key and body is
+// judged as itself (a refusal), and gets no replay of the application (its id, the resident code).
+TEST_F(CardActionAttacks, AnotherCallerWithAMunicipalitysApplicationKeyGetsNoReplay) {
+  const std::string resident = world_->resident().resident_code;
+  // The world's resident holds an active card: the application is recorded, rejected, under the key.
+  const json application = {{"resident_code", resident}, {"channel", "window"}, {"photo", true}};
+  auto apply = [&](const std::string& token) {
+    return world_->request(bhttp::verb::post, "/v1/cards/applications", application.dump(), token,
+                           {{"Idempotency-Key", "apply-1"}});
+  };
+  auto first = apply(world_->tokens().chiyoda);
+  ASSERT_TRUE(is_error_json(first, 409)) << first.result_int() << " " << first.body();
+  const json recorded = json::parse(first.body());
+  ASSERT_EQ(recorded["status"], "rejected") << first.body();
+  auto again = apply(world_->tokens().chiyoda);
+  EXPECT_EQ(again["Idempotent-Replayed"], "true");
+  EXPECT_EQ(again.body(), first.body());
+  const std::string before = world_->table_digest();
+  for (const auto& [role, token] : world_->tokens().by_name()) {
+    if (role == "municipality" || role == "card-centre") continue;  // the card centre may apply (not at the window)
+    auto theirs = apply(token);
+    EXPECT_TRUE(is_error_json(theirs)) << role << ": " << theirs.result_int() << " " << theirs.body();
+    EXPECT_EQ(theirs["Idempotent-Replayed"], "") << role;
+    EXPECT_EQ(theirs.body().find(resident), std::string::npos) << role << " got the resident code: " << theirs.body();
+    EXPECT_EQ(theirs.body().find("application_id"), std::string::npos) << role << ": " << theirs.body();
+  }
+  // The card centre is refused a window application (403) and gets no replay either.
+  auto centre = apply(world_->tokens().card_centre);
+  EXPECT_TRUE(is_error_json(centre, 403)) << centre.result_int() << " " << centre.body();
+  EXPECT_EQ(centre["Idempotent-Replayed"], "");
+  EXPECT_EQ(world_->table_digest(), before);
 }
 
 }  // namespace
