@@ -102,17 +102,9 @@ Result<ApplicationOutcome> CardSystem::apply(const auth::Principal& by, const Ap
   const std::string caller = actor_of(by);
   // A retry is answered first, before the resident is looked up again (it may have moved since);
   // the writer's transaction looks again, for a retry that raced its first request.
-  auto replayed = [&](Connection& c) -> Result<bool> {
-    keyed->replay = false;
-    JLIS_ASSIGN_OR_RETURN(auto previous, internal::keyed_answer(c, caller, *keyed));
-    if (!previous) return false;
-    keyed->answer = std::move(*previous);
-    keyed->replay = true;
-    return true;
-  };
   if (keyed) {
     JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
-    JLIS_ASSIGN_OR_RETURN(const bool replay, replayed(*conn));
+    JLIS_ASSIGN_OR_RETURN(const bool replay, internal::replay_keyed(*conn, caller, *keyed));
     if (replay) return ApplicationOutcome{};
   }
   // A municipality gets the same answer for an unknown code and another municipality's resident.
@@ -132,7 +124,7 @@ Result<ApplicationOutcome> CardSystem::apply(const auth::Principal& by, const Ap
   const internal::Stamp stamp{today(), caller, now_iso8601()};
   auto out = store::run_for<ApplicationOutcome>(writer_, [&](Connection& c) -> Result<ApplicationOutcome> {
     if (keyed) {
-      JLIS_ASSIGN_OR_RETURN(const bool replay, replayed(c));
+      JLIS_ASSIGN_OR_RETURN(const bool replay, internal::replay_keyed(c, caller, *keyed));
       if (replay) return ApplicationOutcome{};
     }
     // The holder again, as this transaction sees it: a death or a move committed since the read
@@ -268,13 +260,8 @@ Result<Card> CardSystem::keyed_write(const auth::Principal& by, const std::strin
   const Date on = today();
   auto out = store::run_for<Card>(writer_, [&](Connection& c) -> Result<Card> {
     if (keyed) {
-      keyed->replay = false;
-      JLIS_ASSIGN_OR_RETURN(auto previous, internal::keyed_answer(c, caller, *keyed));
-      if (previous) {
-        keyed->answer = std::move(*previous);
-        keyed->replay = true;
-        return Card{};
-      }
+      JLIS_ASSIGN_OR_RETURN(const bool replay, internal::replay_keyed(c, caller, *keyed));
+      if (replay) return Card{};
     }
     JLIS_ASSIGN_OR_RETURN(auto card, action(c));
     if (!keyed) return card;

@@ -130,9 +130,9 @@ struct NoticeRun {
   int64_t already_recorded = 0;              // expiring cards noticed by an earlier run
 };
 
-// A card action or an application sent with an idempotency key (HTTP header Idempotency-Key), unique
-// per caller. The first request under a key is performed and its answer recorded in the same transaction; the same
-// request again (same fingerprint) is answered with that answer, whatever happened to the card since,
+// A card action or an application sent with an idempotency key (HTTP header Idempotency-Key),
+// unique per caller. The first request under a key is performed and its answer recorded in the same
+// transaction; the same request again (same fingerprint) is answered with that answer, whatever happened to the card since,
 // and performs nothing; another request under the key is refused (conflict). Refused actions are not
 // recorded: their retry is judged afresh.
 struct KeyedRequest {

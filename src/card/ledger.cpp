@@ -510,7 +510,8 @@ Result<std::optional<std::string>> current_card_id(Connection& conn, const Resid
   return out;
 }
 
-Result<std::optional<std::string>> keyed_answer(Connection& conn, const std::string& caller, const KeyedRequest& keyed) {
+Result<bool> replay_keyed(Connection& conn, const std::string& caller, KeyedRequest& keyed) {
+  keyed.replay = false;
   std::optional<std::pair<std::string, std::string>> previous;
   JLIS_RETURN_IF_ERROR(conn.query(
       "SELECT fingerprint, answer_json FROM card_requests WHERE caller = ? AND request_key = ?",
@@ -518,10 +519,12 @@ Result<std::optional<std::string>> keyed_answer(Connection& conn, const std::str
         previous.emplace(r.text(0), r.text(1));
         return false;
       }));
-  if (!previous) return std::optional<std::string>();
+  if (!previous) return false;
   if (previous->first != keyed.fingerprint)
     return conflict("the Idempotency-Key '" + keyed.key + "' was already used for a different request");
-  return std::optional<std::string>(std::move(previous->second));
+  keyed.answer = std::move(previous->second);
+  keyed.replay = true;
+  return true;
 }
 
 Status record_keyed_answer(Connection& conn, const std::string& caller, const KeyedRequest& keyed,

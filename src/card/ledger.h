@@ -71,10 +71,10 @@ Status request_continued_use(store::Connection& conn, const ResidentCode& reside
 // are invalidated (and their listeners, the CA, revoke the certificates).
 Status on_move_abroad(store::Connection& conn, const ResidentCode& resident, const Stamp& stamp);
 
-// Idempotency first: the answer recorded for `caller`'s earlier request under the same key and
-// fingerprint (nullopt when the key is new); conflict when the key was used for another request.
-Result<std::optional<std::string>> keyed_answer(store::Connection& conn, const std::string& caller,
-                                                const KeyedRequest& keyed);
+// Idempotency first: when `caller` made the same request (key and fingerprint) before, sets
+// keyed.answer to the answer recorded then, keyed.replay, and answers true; false (replay unset)
+// when the key is new; conflict when the key was used for another request.
+Result<bool> replay_keyed(store::Connection& conn, const std::string& caller, KeyedRequest& keyed);
 // Records the answer given to a keyed request (in the transaction of the action it answers);
 // `card_id` is the card acted on, "" for an application.
 Status record_keyed_answer(store::Connection& conn, const std::string& caller, const KeyedRequest& keyed,
