@@ -262,9 +262,14 @@ struct Server::Impl : internal::ServerCore {
   std::vector<std::thread> io_threads;
   std::atomic<uint16_t> port{0};
 
+  // SIGINT and SIGTERM are caught from the first start() on, before the port is announced: a
+  // signal that comes before wait() is kept and ends the next wait(), never the process.
   std::mutex wait_mu;  // taken after life_mu, never before
   bool waitable = false;  // true while running: wait() blocks
-  std::vector<asio::io_context*> waiters;  // the private contexts of the wait() calls
+  asio::io_context signal_context{1};  // run by wait(); stopped by stop()
+  std::optional<asio::signal_set> signals;
+  bool signal_armed = false;  // an async_wait is pending (guarded by wait_mu)
+  std::atomic<int> signalled{0};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -626,6 +631,16 @@ Status Server::Impl::start() {
   {
     std::lock_guard wait_lock(wait_mu);
     waitable = true;
+    signal_context.restart();
+    if (!signals) signals.emplace(signal_context, SIGINT, SIGTERM);
+    if (!signal_armed) {
+      signal_armed = true;
+      signals->async_wait([this](beast::error_code ec, int signal) {
+        std::lock_guard lock(wait_mu);
+        signal_armed = false;
+        if (!ec) signalled = signal;
+      });
+    }
   }
   spdlog::info("http: listening on {}:{} ({} io threads, {} workers)", options.host, port.load(),
                n_io, n_workers);
@@ -667,7 +682,7 @@ void Server::Impl::stop() {
   {
     std::lock_guard wait_lock(wait_mu);
     waitable = false;
-    for (auto* w : waiters) w->stop();
+    signal_context.stop();
   }
   if (!running) return;
   running = false;
@@ -684,24 +699,13 @@ void Server::Impl::stop() {
 }
 
 void Server::Impl::wait() {
-  asio::io_context context(1);
-  asio::signal_set signals(context, SIGINT, SIGTERM);
-  int signalled = 0;
-  signals.async_wait([&](beast::error_code ec, int signal) {
-    if (!ec) signalled = signal;
-  });
   {
     std::lock_guard lock(wait_mu);
     if (!waitable) return;
-    waiters.push_back(&context);
   }
-  context.run();  // until the signal, or until stop() stops the context
-  {
-    std::lock_guard lock(wait_mu);
-    waiters.erase(std::find(waiters.begin(), waiters.end(), &context));
-  }
-  if (signalled != 0) {
-    spdlog::info("http: signal {} received, stopping", signalled);
+  signal_context.run();  // until a signal (kept since start()), or until stop() stops the context
+  if (const int signal = signalled.exchange(0); signal != 0) {
+    spdlog::info("http: signal {} received, stopping", signal);
     stop();
   }
 }

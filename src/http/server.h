@@ -100,7 +100,9 @@ class Server {
   uint16_t port() const;  // the bound port, after start()
   // Stops accepting, closes connections, joins the threads. Idempotent.
   void stop();
-  // Blocks until stop() is called (e.g. from a signal handler thread) or SIGINT/SIGTERM arrives.
+  // Blocks until stop() is called (e.g. from a signal handler thread) or SIGINT/SIGTERM arrives;
+  // a signal then stops the server. From the first start() on, SIGINT and SIGTERM are caught by the
+  // server (not fatal): one that arrives before wait() is kept and ends the next wait() at once.
   void wait();
 
  private:
