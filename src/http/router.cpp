@@ -75,7 +75,7 @@ bool split_path(std::string_view path, std::vector<std::string>& segments) {
   }
 }
 
-void Router::add(std::string method, std::string_view pattern, Handler handler) {
+void Router::add(std::string method, std::string_view pattern, Handler handler, DeferredHandler deferred) {
   assert(!pattern.empty() && pattern[0] == '/');
   Pattern* p = nullptr;
   for (auto& existing : patterns_) {
@@ -108,11 +108,12 @@ void Router::add(std::string method, std::string_view pattern, Handler handler) 
   for (auto& r : p->routes) {
     if (r.method == method) {
       r.handler = std::move(handler);
+      r.deferred = std::move(deferred);
       return;
     }
   }
   Series* series = metrics_.series(pattern, method, true);
-  p->routes.push_back({std::move(method), std::string(pattern), std::move(handler), series});
+  p->routes.push_back({std::move(method), std::string(pattern), std::move(handler), std::move(deferred), series});
 }
 
 std::vector<RouteEntry> Router::routes() const {

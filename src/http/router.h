@@ -32,7 +32,8 @@ class Router {
   struct Route {
     std::string method;
     std::string pattern;
-    Handler handler;
+    Handler handler;           // one of the two is set
+    DeferredHandler deferred;
     Series* series;  // metrics of this route
   };
 
@@ -45,8 +46,8 @@ class Router {
 
   explicit Router(Metrics& metrics) : metrics_(metrics) {}
 
-  // Adds or replaces the handler of (method, pattern).
-  void add(std::string method, std::string_view pattern, Handler handler);
+  // Adds or replaces the handler of (method, pattern): `handler`, or `deferred` when it is empty.
+  void add(std::string method, std::string_view pattern, Handler handler, DeferredHandler deferred = {});
   // Every (method, pattern), in the order patterns were first added.
   std::vector<RouteEntry> routes() const;
 

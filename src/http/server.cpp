@@ -39,6 +39,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <ctime>
 #include <iterator>
@@ -237,9 +238,63 @@ struct ServerCore {
   Metrics metrics;
   Router router;  // read-only while running
   std::unique_ptr<WorkerPool> pool;  // exists while running
+
+  // Replies of deferred routes not yet sent: stop() waits for them before the pool and the
+  // sessions' io_context go.
+  std::mutex replies_mu;
+  std::condition_variable replies_done;
+  size_t replies_outstanding = 0;
+  void reply_opened() {
+    std::lock_guard lock(replies_mu);
+    ++replies_outstanding;
+  }
+  void reply_closed() {
+    std::lock_guard lock(replies_mu);
+    if (--replies_outstanding == 0) replies_done.notify_all();
+  }
+  void wait_for_replies() {
+    std::unique_lock lock(replies_mu);
+    replies_done.wait(lock, [&] { return replies_outstanding == 0; });
+  }
+};
+
+// The session a Reply answers on (the Session class below).
+struct ReplyTarget {
+  virtual ~ReplyTarget() = default;
+  virtual void reply(Response response) = 0;
+};
+
+struct ReplyState {
+  ReplyState(std::shared_ptr<ReplyTarget> t, ServerCore& c) : target(std::move(t)), core(c) { core.reply_opened(); }
+  ~ReplyState() { answer(internal_error_response()); }
+  // The first answer is sent; false for any later one. From a thread that is not a worker (the
+  // store's writer), the sending goes to a worker: a send on loopback runs the receiver's side of
+  // TCP too, and the writer must not spend its time on that.
+  bool answer(Response response) {
+    if (sent.exchange(true)) return false;
+    auto send = [target = std::move(target), &core = core, response = std::move(response)]() mutable {
+      target->reply(std::move(response));
+      target.reset();
+      core.reply_closed();  // after the sending: stop() stops the pool only when none is left
+    };
+    if (WorkerPool::on_worker()) {
+      send();
+    } else {
+      core.pool->post(std::move(send));
+    }
+    return true;
+  }
+
+  std::shared_ptr<ReplyTarget> target;
+  ServerCore& core;
+  std::atomic<bool> sent{false};
 };
 
 }  // namespace internal
+
+void Reply::send(Response response) const {
+  if (!state_->answer(std::move(response))) spdlog::error("http: a deferred reply was sent twice; the second is dropped");
+}
 
 struct Server::Impl : internal::ServerCore {
   explicit Impl(ServerOptions o) : ServerCore(std::move(o)) {}
@@ -277,7 +332,7 @@ struct Server::Impl : internal::ServerCore {
 
 namespace {
 
-class Session : public std::enable_shared_from_this<Session> {
+class Session : public internal::ReplyTarget, public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, internal::ServerCore& server)
       : stream_(std::move(socket)), server_(server) {
@@ -426,8 +481,25 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  // On a worker thread, which owns the session until respond() starts the next operation.
+  // From the thread that holds the deferred route's Reply, which owns the session as a worker does.
+  void reply(Response response) override {
+    res_ = std::move(response);
+    respond();
+  }
+
+  // On a worker thread, which owns the session until respond() starts the next operation (for a
+  // deferred route: until the Reply is sent).
   void run_handler() {
+    if (route_->deferred) {
+      try {
+        route_->deferred(req_, Reply(std::make_shared<internal::ReplyState>(shared_from_this(), server_)));
+      } catch (const std::exception& e) {  // the Reply dropped by the unwinding answers 500
+        spdlog::error("http: handler {} {} threw: {}", route_->method, route_->pattern, e.what());
+      } catch (...) {
+        spdlog::error("http: handler {} {} threw a non-exception", route_->method, route_->pattern);
+      }
+      return;
+    }
     try {
       res_ = route_->handler(req_);
     } catch (const std::exception& e) {
@@ -690,6 +762,7 @@ void Server::Impl::stop() {
   ioc->stop();
   for (auto& t : io_threads) t.join();
   io_threads.clear();
+  wait_for_replies();  // they post to the pool, and their sessions need the io_context
   pool->stop();
   pool.reset();
   accept_retry.reset();
@@ -750,6 +823,15 @@ void Server::route(std::string method, std::string pattern, Handler handler) {
     return;
   }
   impl_->router.add(std::move(method), pattern, std::move(handler));
+}
+
+void Server::route_deferred(std::string method, std::string pattern, DeferredHandler handler) {
+  std::lock_guard lock(impl_->life_mu);
+  if (impl_->running) {
+    spdlog::error("http: route {} {} added while running; ignored", method, pattern);
+    return;
+  }
+  impl_->router.add(std::move(method), pattern, {}, std::move(handler));
 }
 
 void Server::add_metrics_source(std::function<std::string()> source) {

@@ -58,6 +58,29 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 
+namespace internal {
+struct ReplyState;
+}
+
+// The answer of a deferred route (Server::route_deferred): the handler returns at once and whoever
+// holds a copy of the Reply sends the response later, from any thread; for example the store's
+// writer thread once the commit the answer waits for is done, so that no worker blocks on it.
+// Copies share one answer: the first send() is sent, later ones are ignored. When the last copy is
+// dropped unsent (a handler that threw, a callback that was never called) the client gets 500
+// "internal error". Once the Reply is sent, or handed to something that may send it, the handler
+// must not touch the Request any more: the connection may already be reading its next request.
+// Server::stop() waits until every Reply of the server has been sent or dropped.
+class Reply {
+ public:
+  explicit Reply(std::shared_ptr<internal::ReplyState> state) : state_(std::move(state)) {}  // made by the server
+  void send(Response response) const;
+
+ private:
+  std::shared_ptr<internal::ReplyState> state_;
+};
+
+using DeferredHandler = std::function<void(const Request&, Reply)>;
+
 // One entry of the route table: a method and its pattern as given to Server::route.
 struct RouteEntry {
   std::string method;
@@ -89,6 +112,8 @@ class Server {
   // Routes: pattern segments in braces bind path parameters: "/v1/residents/{code}/history".
   // A path that matches no pattern answers 404; a known path with another method answers 405.
   void route(std::string method, std::string pattern, Handler handler);
+  // The same for a handler that answers later through its Reply (see Reply).
+  void route_deferred(std::string method, std::string pattern, DeferredHandler handler);
   // Lines appended to /metrics (Prometheus text) on every scrape, besides the server's own.
   void add_metrics_source(std::function<std::string()> source);
   // Every route added so far (the built-in /healthz and /metrics included), in the order added.

@@ -9,7 +9,10 @@ namespace jlis::http::internal {
 namespace {
 // Long enough to bridge the gap between requests under load, short enough to be free when idle.
 constexpr auto kSpin = std::chrono::microseconds(50);
+thread_local bool t_on_worker = false;
 }  // namespace
+
+bool WorkerPool::on_worker() { return t_on_worker; }
 
 WorkerPool::WorkerPool(int threads) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
@@ -45,6 +48,7 @@ void WorkerPool::stop() {
 }
 
 void WorkerPool::run() {
+  t_on_worker = true;
   std::unique_lock lock(mu_);
   bool polled = false;  // polled since the last task: sleep now
   for (;;) {

@@ -25,6 +25,8 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   void post(std::function<void()> task);
+  // True on a thread of any WorkerPool.
+  static bool on_worker();
   // Lets running tasks finish, drops queued ones, joins the threads. Idempotent.
   void stop();
 

@@ -2,6 +2,8 @@
 
 #include <openssl/rand.h>
 
+#include <future>
+
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
@@ -656,20 +658,37 @@ Result<std::vector<HistoryEntry>> Registry::history(const ResidentCode& code) {
 Status Registry::record_provision(const std::string& agency_id, const std::string& agency_name,
                                   const std::string& purpose, const std::vector<ResidentCode>& residents,
                                   const std::string& request_id, const std::string& client_request_id) {
-  if (residents.empty()) return Status::ok();
-  const std::string at = now_iso8601();
-  JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) {
-    for (const auto& code : residents) {
+  std::promise<Status> outcome;
+  record_provision_then(agency_id, agency_name, purpose, residents, request_id, client_request_id,
+                        [&](Status s) { outcome.set_value(std::move(s)); });
+  return outcome.get_future().get();
+}
+
+void Registry::record_provision_then(const std::string& agency_id, const std::string& agency_name,
+                                     const std::string& purpose, const std::vector<ResidentCode>& residents,
+                                     const std::string& request_id, const std::string& client_request_id,
+                                     std::function<void(Status)> then) {
+  if (residents.empty()) return then(Status::ok());
+  std::vector<int64_t> codes;
+  codes.reserve(residents.size());
+  for (const auto& code : residents) codes.push_back(static_cast<int64_t>(code.body()));
+  Params params = {int64_t{0}, agency_id, agency_name, purpose, now_iso8601(), request_id,
+                   client_request_id.empty() ? Value(nullptr) : Value(client_request_id)};
+  auto job = [codes = std::move(codes), params = std::move(params)](Connection& conn) mutable {
+    for (int64_t code : codes) {
+      params[0] = code;
       JLIS_RETURN_IF_ERROR(conn.execute(
           "INSERT INTO audit.provisions (resident_code, agency_id, agency_name, purpose, provided_at, request_id, "
           "client_request_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-          {static_cast<int64_t>(code.body()), agency_id, agency_name, purpose, at, request_id,
-           client_request_id.empty() ? Value(nullptr) : Value(client_request_id)}).status());
+          params).status());
     }
     return Status::ok();
-  }));
-  provisions_ += residents.size();
-  return Status::ok();
+  };
+  const size_t count = residents.size();
+  writer_.submit(std::move(job), [this, count, then = std::move(then)](Status s) {
+    if (s.is_ok()) provisions_ += count;
+    then(std::move(s));
+  });
 }
 
 Result<std::vector<Provision>> Registry::provisions(const ResidentCode& code) {

@@ -145,6 +145,12 @@ class Registry {
   Status record_provision(const std::string& agency_id, const std::string& agency_name,
                           const std::string& purpose, const std::vector<ResidentCode>& residents,
                           const std::string& request_id, const std::string& client_request_id = "");
+  // The same without waiting: `then` runs on the writer's thread with the outcome once the record is
+  // committed (or failed), and only then may the data leave (store::Writer::submit says what
+  // `then` may do). An empty `residents` calls `then` at once.
+  void record_provision_then(const std::string& agency_id, const std::string& agency_name, const std::string& purpose,
+                             const std::vector<ResidentCode>& residents, const std::string& request_id,
+                             const std::string& client_request_id, std::function<void(Status)> then);
   // The provisions of the resident, including those made under its earlier resident codes.
   Result<std::vector<Provision>> provisions(const ResidentCode& code);
 

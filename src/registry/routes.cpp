@@ -57,15 +57,28 @@ Result<std::pair<Reader, Resident>> read_resident(auth::Directory& directory, Re
   return std::make_pair(std::move(reader), std::move(resident));
 }
 
-// Records the provision, then answers: nothing leaves unrecorded.
-Response provide(Registry& registry, const Reader& reader, const Request& req,
-                 const std::vector<ResidentCode>& codes, int status, const json& body) {
-  if (reader.is_agency()) {
-    Status s = registry.record_provision(reader.principal.subject, reader.principal.name, reader.purpose, codes,
-                                         req.server_request_id, req.client_request_id);
-    if (!s.is_ok()) return Response::error(s);
-  }
-  return json_response(status, body);
+// What a reading route answers: the response, and for an agency the provision it makes.
+struct Provided {
+  Reader reader;
+  std::vector<ResidentCode> residents;
+  Response response;
+};
+
+// A reading route as the server runs it: an agency's answer leaves only once its provision record
+// is committed; the worker does not wait for that commit, the writer's thread sends the answer.
+template <class F>
+http::DeferredHandler providing(Registry& registry, F read) {
+  return [&registry, read](const Request& req, http::Reply reply) {
+    Result<Provided> p = read(req);
+    if (!p.ok()) return reply.send(Response::error(p.status()));
+    if (!p->reader.is_agency()) return reply.send(std::move(p->response));
+    const auth::Principal& agency = p->reader.principal;
+    registry.record_provision_then(agency.subject, agency.name, p->reader.purpose, p->residents,
+                                   req.server_request_id, req.client_request_id,
+                                   [reply, response = std::move(p->response)](Status s) mutable {
+                                     reply.send(s.is_ok() ? std::move(response) : Response::error(s));
+                                   });
+  };
 }
 
 }  // namespace
@@ -93,65 +106,57 @@ void add_routes(http::Server& server, Registry& registry, auth::Directory& direc
     return json_response(applied->replay ? 200 : 201, view(applied->resident));
   });
 
-  server.route("GET", "/v1/residents/{resident_code}", [&, view](const Request& req) {
-    auto found = read_resident(directory, registry, req);
-    if (!found.ok()) return Response::error(found.status());
-    return provide(registry, found->first, req, {found->second.resident_code}, 200, view(found->second));
-  });
+  server.route_deferred("GET", "/v1/residents/{resident_code}", providing(registry, [&, view](const Request& req) -> Result<Provided> {
+    JLIS_ASSIGN_OR_RETURN(auto found, read_resident(directory, registry, req));
+    return Provided{found.first, {found.second.resident_code}, json_response(200, view(found.second))};
+  }));
 
-  server.route("GET", "/v1/residents", [&, view](const Request& req) {
-    auto reader = authorize_read(directory, req, req.query_param("purpose"));
-    if (!reader.ok()) return Response::error(reader.status());
+  server.route_deferred("GET", "/v1/residents", providing(registry, [&, view](const Request& req) -> Result<Provided> {
+    JLIS_ASSIGN_OR_RETURN(Reader reader, authorize_read(directory, req, req.query_param("purpose")));
     const std::string text = req.query_param("my_number");
-    if (text.empty()) return Response::error(invalid_argument("my_number is required"));
+    if (text.empty()) return invalid_argument("my_number is required");
     auto number = MyNumber::parse(text);
-    if (!number.ok()) return Response::error(invalid_argument("my_number must be 12 digits with a valid check digit"));
+    if (!number.ok()) return invalid_argument("my_number must be 12 digits with a valid check digit");
     auto r = registry.find_by_my_number(*number);
-    if (!r.ok() && r.status().code() == Code::not_found && !reader->is_agency())
-      return Response::error(unknown_resident());
-    if (!r.ok()) return Response::error(r.status());
-    if (Status s = check_municipality_reads(*reader, *r); !s.is_ok()) return Response::error(s);
-    return provide(registry, *reader, req, {r->resident_code}, 200, view(*r));
-  });
+    if (!r.ok() && r.status().code() == Code::not_found && !reader.is_agency()) return unknown_resident();
+    if (!r.ok()) return r.status();
+    JLIS_RETURN_IF_ERROR(check_municipality_reads(reader, *r));
+    return Provided{reader, {r->resident_code}, json_response(200, view(*r))};
+  }));
 
-  server.route("POST", "/v1/residents/search", [&, view](const Request& req) {
-    if (auto who = directory.authenticate(req.bearer_token()); !who.ok()) return Response::error(who.status());
+  server.route_deferred("POST", "/v1/residents/search", providing(registry, [&, view](const Request& req) -> Result<Provided> {
+    JLIS_RETURN_IF_ERROR(directory.authenticate(req.bearer_token()).status());
     json body = json::parse(req.body, nullptr, false);
-    if (body.is_discarded()) return Response::error(invalid_argument("the body is not valid JSON"));
+    if (body.is_discarded()) return invalid_argument("the body is not valid JSON");
     std::string purpose = req.query_param("purpose");
     if (purpose.empty() && body.is_object() && body.contains("purpose") && body["purpose"].is_string())
       purpose = body["purpose"].get<std::string>();
-    auto reader = authorize_read(directory, req, purpose);
-    if (!reader.ok()) return Response::error(reader.status());
-    if (!reader->is_agency()) return Response::error(permission_denied("the basic-four search is for agencies"));
-    auto query = search_query_from_json(body);
-    if (!query.ok()) return Response::error(query.status());
-    auto found = registry.search(*query);
-    if (!found.ok()) return Response::error(found.status());
+    JLIS_ASSIGN_OR_RETURN(Reader reader, authorize_read(directory, req, purpose));
+    if (!reader.is_agency()) return permission_denied("the basic-four search is for agencies");
+    JLIS_ASSIGN_OR_RETURN(auto query, search_query_from_json(body));
+    JLIS_ASSIGN_OR_RETURN(auto found, registry.search(query));
     json results = json::array();
     std::vector<ResidentCode> codes;
-    for (const auto& r : found->residents) {
+    for (const auto& r : found.residents) {
       results.push_back(view(r));
       codes.push_back(r.resident_code);
     }
-    return provide(registry, *reader, req, codes, 200, {{"results", results}, {"truncated", found->truncated}});
-  });
+    return Provided{reader, codes, json_response(200, {{"results", results}, {"truncated", found.truncated}})};
+  }));
 
-  server.route("GET", "/v1/residents/{resident_code}/history", [&, view](const Request& req) {
-    auto found = read_resident(directory, registry, req);
-    if (!found.ok()) return Response::error(found.status());
-    const ResidentCode code = found->second.resident_code;
-    auto history = registry.history(code);
-    if (!history.ok()) return Response::error(history.status());
+  server.route_deferred("GET", "/v1/residents/{resident_code}/history", providing(registry, [&](const Request& req) -> Result<Provided> {
+    JLIS_ASSIGN_OR_RETURN(auto found, read_resident(directory, registry, req));
+    const ResidentCode code = found.second.resident_code;
+    JLIS_ASSIGN_OR_RETURN(auto history, registry.history(code));
     json events = json::array();
-    for (const auto& h : *history) {
+    for (const auto& h : history) {
       events.push_back({{"seq", h.seq}, {"event_id", h.event_id}, {"type", event_type_name(h.type)},
                         {"date", h.date.to_iso()}, {"recorded_at", h.recorded_at},
                         {"municipality_code", h.municipality.str()}, {"event", json::parse(h.event_json)},
                         {"resident", json::parse(h.resident_json)}});
     }
-    return provide(registry, found->first, req, {code}, 200, {{"resident_code", code.str()}, {"events", events}});
-  });
+    return Provided{found.first, {code}, json_response(200, {{"resident_code", code.str()}, {"events", events}})};
+  }));
 
   server.route("GET", "/v1/residents/{resident_code}/provisions", [&, view](const Request& req) {
     auto principal = directory.authenticate(req.bearer_token());

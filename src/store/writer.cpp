@@ -1,18 +1,13 @@
 #include "store/writer.h"
 
-#include <chrono>
 #include <future>
 
 namespace jlis::store {
 
-namespace {
-constexpr size_t kGroupTarget = 8;
-constexpr auto kGroupDelay = std::chrono::microseconds(200);
-}  // namespace
-
 struct Writer::Pending {
   Job job;
   Status result;
+  std::function<void(Status)> then;  // submit(); otherwise a Ticket waits on `done`
   std::promise<void> done;
 };
 
@@ -64,6 +59,17 @@ Writer::Ticket Writer::enqueue(std::vector<Job> jobs) {
   }
   cv_.notify_one();
   return ticket;
+}
+
+void Writer::submit(Job job, std::function<void(Status)> then) {
+  auto p = std::make_shared<Pending>();
+  p->job = std::move(job);
+  p->then = std::move(then);
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(p));
+  }
+  cv_.notify_one();
 }
 
 uint64_t Writer::commits() const {
@@ -136,8 +142,7 @@ void Writer::loop() {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and nothing left
-      // Group commit: when only a few jobs wait, give concurrent callers a moment to join them, so
-      // that one commit serves many (a commit costs far more than a small job).
+      // Group commit: every job queued while the last batch ran shares this one's commit.
       while (!queue_.empty() && batch.size() < max_batch_) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -145,7 +150,13 @@ void Writer::loop() {
     }
     // Most batches succeed whole; savepoints (which copy every page a job touches) only when not.
     if (!run_batch(batch, /*savepoints=*/false)) run_batch(batch, /*savepoints=*/true);
-    for (auto& p : batch) p->done.set_value();
+    for (auto& p : batch) {
+      if (p->then) {
+        p->then(std::move(p->result));
+      } else {
+        p->done.set_value();
+      }
+    }
   }
 }
 

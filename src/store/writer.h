@@ -51,6 +51,10 @@ class Writer {
   // Queues jobs to run in order and returns at once; the jobs and what they capture must live
   // until the ticket has been waited for.
   Ticket enqueue(std::vector<Job> jobs);
+  // Queues `job` and returns at once. `then` runs on the writer's thread with the job's outcome once
+  // its batch has committed (or failed), as wait() would answer it; it must be quick, must not
+  // block, and must not use the writer. For callers that answer from the commit instead of waiting.
+  void submit(Job job, std::function<void(Status)> then);
   // enqueue(jobs).wait().
   std::vector<Status> run_all(std::vector<Job> jobs) { return enqueue(std::move(jobs)).wait(); }
 

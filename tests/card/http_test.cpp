@@ -4,6 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <future>
+#include <thread>
+
 #include "../http/client.h"
 #include "fixture.h"
 #include "registry/routes.h"
@@ -122,6 +126,42 @@ TEST_F(CardHttpTest, TheWholeLifecycle) {
   ASSERT_EQ(returned.result_int(), 200) << returned.body();
   EXPECT_EQ(body(returned)["status"], "returned");
   EXPECT_EQ(post(card + "/return", "", chiyoda_).result_int(), 409);
+}
+
+// Rule: an agency's read leaves only once its provision record has committed (the worker does not
+// wait for that commit: the writer's thread answers); a municipality's read of its own resident
+// makes no record and does not wait for the writer.
+TEST_F(CardHttpTest, AnAgencysReadLeavesOnlyAfterItsProvisionRecordCommitted) {
+  auto r = born("b1", "1990-04-01");
+  const std::string agency = directory_->add_agency("Pension", {"pension"}).value().second;
+  const std::string url = "/v1/residents/" + r.resident_code.str();
+  auto queued = [&](size_t n) {
+    for (int i = 0; i < 10000 && writer_->queued() != n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return writer_->queued() == n;
+  };
+  std::promise<void> release;
+  auto held = writer_->enqueue({[f = release.get_future().share()](store::Connection&) {
+    f.wait();
+    return Status::ok();
+  }});
+  ASSERT_TRUE(queued(0));  // the writer is busy with the holding job
+  auto read = std::async(std::launch::async, [&] { return get(url + "?purpose=pension", agency); });
+  const bool record_queued = queued(1);
+  const bool answered_early = read.wait_for(std::chrono::milliseconds(300)) == std::future_status::ready;
+  auto own = get(url, chiyoda_);  // answered while the writer is still held
+  const auto provisions_before = registry_->provisions(r.resident_code).value().size();
+  release.set_value();
+  ASSERT_TRUE(held.wait()[0].is_ok());
+  EXPECT_TRUE(record_queued);
+  EXPECT_FALSE(answered_early) << "the data left before its provision record committed";
+  EXPECT_EQ(own.result_int(), 200) << own.body();
+  EXPECT_EQ(provisions_before, 0u);
+  auto answer = read.get();
+  ASSERT_EQ(answer.result_int(), 200) << answer.body();
+  EXPECT_EQ(body(answer)["resident_code"], r.resident_code.str());
+  auto provisions = registry_->provisions(r.resident_code).value();
+  ASSERT_EQ(provisions.size(), 1u);
+  EXPECT_EQ(provisions[0].purpose, "pension");
 }
 
 TEST_F(CardHttpTest, RejectionsAreAnsweredWithTheirReasonAndRecorded) {

@@ -584,5 +584,62 @@ TEST(ServerLifecycle, RouteOverridesBuiltin) {
   EXPECT_EQ(c.get("/healthz").body(), R"({"db":"ok"})");
 }
 
+// Rule (deferred routes): the answer leaves when the Reply is sent, from whichever thread holds it;
+// the connection then serves its next request; a Reply dropped unsent answers 500; a second send
+// is ignored; stop() waits for a Reply still held.
+TEST(ServerDeferred, TheAnswerLeavesWhenTheReplyIsSentFromAnotherThread) {
+  Server s(small_options());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<http::Reply> held;
+  s.route_deferred("GET", "/later/{v}", [&](const Request& r, http::Reply reply) {
+    const std::string v = r.path_params.at("v");
+    if (v == "drop") return;  // dropped unsent
+    if (v == "twice") {
+      reply.send(Response::json(200, "first"));
+      reply.send(Response::json(200, "second"));
+      return;
+    }
+    std::lock_guard lock(mu);
+    held.push_back(reply);
+    cv.notify_all();
+  });
+  ASSERT_TRUE(s.start().is_ok());
+  Client c(s.port());
+  EXPECT_EQ(c.get("/later/drop").result_int(), 500);
+  EXPECT_EQ(c.get("/later/twice").body(), "first");
+
+  auto later = std::async(std::launch::async, [&] { return Client(s.port()).get("/later/x"); });
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return held.size() == 1; }));
+  }
+  EXPECT_EQ(later.wait_for(200ms), std::future_status::timeout);  // nothing leaves before send()
+  std::thread([&] { held[0].send(Response::json(201, "sent from elsewhere")); }).join();
+  auto r = later.get();
+  EXPECT_EQ(r.result_int(), 201);
+  EXPECT_EQ(r.body(), "sent from elsewhere");
+
+  // A Reply outstanding at stop(): stop() returns only after it was sent, and the client has it.
+  Client kept(s.port());
+  auto pending = std::async(std::launch::async, [&] { return kept.get("/later/y"); });
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return held.size() == 2; }));
+  }
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    s.stop();
+    stopped = true;
+  });
+  std::this_thread::sleep_for(200ms);
+  EXPECT_FALSE(stopped.load());  // waiting for the Reply
+  held[1].send(Response::json(200, "last"));
+  stopper.join();
+  EXPECT_TRUE(stopped.load());
+  EXPECT_EQ(pending.get().body(), "last");
+  held.clear();
+}
+
 }  // namespace
 }  // namespace jlis::http

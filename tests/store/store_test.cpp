@@ -2,6 +2,9 @@
 
 #include <atomic>
 #include <filesystem>
+#include <future>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "store/database.h"
@@ -122,6 +125,56 @@ TEST_F(StoreTest, WriterGroupsConcurrentJobsAndEveryCallerSeesItsCommit) {
   EXPECT_EQ(visible.load(), kThreads * kPerThread);
   EXPECT_EQ(count(), kThreads * kPerThread);
   EXPECT_LT(writer->commits(), static_cast<uint64_t>(kThreads * kPerThread));  // grouped
+}
+
+// Rule: submit() answers through its callback, on the writer's thread, only after the job's batch
+// committed (another connection sees the row when the callback runs), and a failed job's callback
+// gets its failure while the rest of its batch still commits.
+TEST_F(StoreTest, SubmittedJobsAnswerFromTheWritersThreadAfterTheirCommit) {
+  auto writer = std::move(Writer::start(*db_).value());
+  Pool pool(std::shared_ptr<Database>(db_.get(), [](Database*) {}));
+  auto reader = pool.acquire().value();
+  std::promise<void> release;
+  auto held = writer->enqueue({[f = release.get_future().share()](Connection&) {
+    f.wait();  // the writer is busy: what follows queues into one batch
+    return Status::ok();
+  }});
+  constexpr int kJobs = 20;
+  std::mutex mu;
+  std::vector<std::pair<int, Status>> answers;
+  std::vector<int64_t> seen;
+  std::set<std::thread::id> threads;
+  for (int i = 0; i < kJobs; ++i) {
+    writer->submit(
+        [i](Connection& c) {
+          JLIS_RETURN_IF_ERROR(c.execute("INSERT INTO t VALUES (?, 'x')", {int64_t{100 + i}}).status());
+          return i == 7 ? conflict("job 7 refuses") : Status::ok();
+        },
+        [&, i](Status s) {
+          const int64_t visible = reader->query_int64("SELECT COUNT(*) FROM t WHERE k = ?", {int64_t{100 + i}}).value().value();
+          std::lock_guard lock(mu);
+          answers.emplace_back(i, std::move(s));
+          seen.push_back(visible);
+          threads.insert(std::this_thread::get_id());
+        });
+  }
+  {
+    std::lock_guard lock(mu);
+    EXPECT_TRUE(answers.empty());  // nothing answered while the batch cannot have committed
+  }
+  release.set_value();
+  ASSERT_TRUE(held.wait()[0].is_ok());
+  ASSERT_TRUE(writer->run([](Connection&) { return Status::ok(); }).is_ok());  // after every callback above
+  std::lock_guard lock(mu);
+  ASSERT_EQ(answers.size(), static_cast<size_t>(kJobs));
+  for (int i = 0; i < kJobs; ++i) {
+    EXPECT_EQ(answers[i].first, i);  // in order
+    EXPECT_EQ(answers[i].second.code(), i == 7 ? Code::conflict : Code::ok) << i;
+    EXPECT_EQ(seen[i], i == 7 ? 0 : 1) << i;  // committed before its answer; the failed job's row never
+  }
+  EXPECT_EQ(threads.size(), 1u);
+  EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u);
+  EXPECT_EQ(count(), kJobs - 1);
 }
 
 TEST_F(StoreTest, MigrationsApplyOnceAndRefuseANewerSchema) {
