@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Resident-code lookups over HTTP (keep-alive, wrk on loopback) beside nginx serving a static JSON
-# file of the same size from the same machine. Runs alternate, RUNS times each; prints the medians.
+# file of the same size from the same machine, and beside `jlis serve` answering /healthz (the same
+# server with no work behind the answer: its own ceiling). Runs alternate, RUNS times each; prints
+# the medians, then the lookups' latency percentiles at 256 connections.
 # Usage: bench/http_lookup.sh JLIS DATA_DIR [SECONDS] [RUNS]
 set -euo pipefail
 jlis=$1 data=$2 secs=${3:-10} runs=${4:-3}
@@ -40,18 +42,25 @@ request = function()
   return wrk.format("GET", "/v1/residents/" .. codes[math.random(#codes)] .. "?purpose=bench", headers)
 end
 LUA
+cat > "$work/healthz.lua" <<LUA
+request = function() return wrk.format("GET", "/healthz") end
+LUA
 cat > "$work/static.lua" <<LUA
 local headers = { ["Authorization"] = "Bearer $token" }
 request = function() return wrk.format("GET", "/resident.json", headers) end
 LUA
 
 rate() { wrk -t2 -c64 -d"${secs}s" -s "$2" "$1" | awk '/Requests\/sec/ {print $2}'; }
-ours=() theirs=()
+ours=() theirs=() ceiling=()
 for i in $(seq "$runs"); do
   ours+=("$(rate http://127.0.0.1:18080 "$work/lookup.lua")")
   theirs+=("$(rate http://127.0.0.1:18081 "$work/static.lua")")
+  ceiling+=("$(rate http://127.0.0.1:18080 "$work/healthz.lua")")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-o=$(median "${ours[@]}") t=$(median "${theirs[@]}")
-echo "http lookups: jlis ${ours[*]} req/s; nginx static ${theirs[*]} req/s"
-echo "http lookups: median jlis $o req/s, nginx $t req/s, ratio $(awk -v a="$o" -v b="$t" 'BEGIN {printf "%.2f", a / b}') (body $(wc -c < "$work/www/resident.json") bytes)"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+o=$(median "${ours[@]}") t=$(median "${theirs[@]}") c=$(median "${ceiling[@]}")
+echo "http lookups: jlis ${ours[*]} req/s; nginx static ${theirs[*]} req/s; jlis /healthz ${ceiling[*]} req/s"
+echo "http lookups: median jlis $o req/s, nginx $t req/s, ratio $(ratio "$o" "$t") (body $(wc -c < "$work/www/resident.json") bytes); jlis /healthz $c req/s ($(ratio "$c" "$t") of nginx; lookups $(ratio "$o" "$c") of it)"
+wrk -t2 -c256 -d"${secs}s" --latency -s "$work/lookup.lua" http://127.0.0.1:18080 > "$work/c256.txt"
+echo "http lookups at 256 connections: $(awk '/Requests\/sec/ {print $2}' "$work/c256.txt") req/s, latency p50 $(awk '$1 == "50%" {print $2}' "$work/c256.txt"), p99 $(awk '$1 == "99%" {print $2}' "$work/c256.txt")"
