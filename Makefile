@@ -26,9 +26,13 @@ TEST_PACKAGES = gnutls-bin libnss3-tools python3-cryptography clang libclang-rt-
 # Redocly CLI 2 needs Node >= 20.19), then the npm packages pinned in tools/contract/package-lock.json.
 NODE_PACKAGES = nodejs npm
 CONTRACT = tools/contract
-BENCH_PACKAGES = wrk nginx-light curl postgresql-15
+# python3-matplotlib: the growth curve's plot (bench/scale_plot.py, run by Debian's /usr/bin/python3).
+BENCH_PACKAGES = wrk nginx-light curl postgresql-15 python3-matplotlib
+# make bench-scale: the growth curve (bench/scale.sh); sizes overridable, e.g. SIZES="10000 30000".
+SIZES ?= 1000000 3000000 10000000
+SCALE_RESULTS ?= var/bench-scale/$(shell date -u +%Y%m%dT%H%M%SZ)
 
-.PHONY: all deps test-deps contract-deps build run test test-fast test-asan test-fuzz fuzz-build fuzz soak bench-deps bench clean
+.PHONY: all deps test-deps contract-deps build run test test-fast test-asan test-fuzz fuzz-build fuzz soak bench-deps bench bench-scale clean
 
 all: build
 
@@ -101,6 +105,13 @@ bench-deps: deps
 bench: bench-deps build
 	cmake --build $(BUILD) --target benchmarks
 	./bench/run.sh $(BUILD)
+
+# The growth curve: load rate, lookups, search p99, bytes per resident and serve memory at each of
+# SIZES residents, a table, a plot and a linear extrapolation to 125 M (docs/PERFORMANCE.md).
+# On demand only: the 10 M run takes hours and is never part of make test.
+bench-scale: bench-deps build
+	cmake --build $(BUILD) --target jlis search_latency
+	./bench/scale.sh $(BUILD) $(SCALE_RESULTS) $(SIZES)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -4,8 +4,12 @@
 # server with no work behind the answer: its own ceiling). Runs alternate, RUNS times each; prints
 # the medians, then the lookups' latency percentiles at 256 connections.
 # Usage: bench/http_lookup.sh JLIS DATA_DIR [SECONDS] [RUNS]
+# Ports: JLIS_BENCH_PORT (default 18080) for jlis serve, the next one for nginx. After the runs it
+# also prints the server's peak and current resident memory (VmHWM, VmRSS; and RssAnon, RssFile of the
+# current) from /proc/PID/status.
 set -euo pipefail
 jlis=$1 data=$2 secs=${3:-10} runs=${4:-3}
+port=${JLIS_BENCH_PORT:-18080} nginx_port=$((${JLIS_BENCH_PORT:-18080} + 1))
 work=$(mktemp -d)
 chmod 755 "$work"  # nginx workers read www/ as an unprivileged user
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
@@ -13,12 +17,16 @@ trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 token=$("$jlis" agency add --data "$data" --name "benchmark" --purposes bench | tail -n 1)
 "$jlis" residents export --data "$data" | tail -n +2 | cut -d, -f1 | shuf -n 100000 --random-source=<(yes) > "$work/codes.txt"
 
-"$jlis" serve --data "$data" --listen 127.0.0.1:18080 ${JLIS_SERVE_ARGS:-} > "$work/jlis.out" 2> "$work/jlis.err" &
-until grep -q serving "$work/jlis.out" 2>/dev/null; do sleep 0.2; done
+"$jlis" serve --data "$data" --listen "127.0.0.1:$port" ${JLIS_SERVE_ARGS:-} > "$work/jlis.out" 2> "$work/jlis.err" &
+serve_pid=$!
+until grep -q serving "$work/jlis.out" 2>/dev/null; do
+  kill -0 "$serve_pid" 2>/dev/null || { echo "jlis serve exited:" >&2; cat "$work/jlis.err" >&2; exit 1; }
+  sleep 0.2
+done
 
 mkdir -p "$work/www" "$work/nginx"
 curl -sf -H "Authorization: Bearer $token" \
-  "http://127.0.0.1:18080/v1/residents/$(head -n 1 "$work/codes.txt")?purpose=bench" > "$work/www/resident.json"
+  "http://127.0.0.1:$port/v1/residents/$(head -n 1 "$work/codes.txt")?purpose=bench" > "$work/www/resident.json"
 cat > "$work/nginx.conf" <<CONF
 worker_processes auto;
 daemon off;
@@ -28,11 +36,11 @@ events { worker_connections 1024; }
 http {
   access_log off;
   default_type application/json;
-  server { listen 127.0.0.1:18081; root $work/www; }
+  server { listen 127.0.0.1:$nginx_port; root $work/www; }
 }
 CONF
 nginx -c "$work/nginx.conf" -p "$work/nginx" &
-until curl -sf http://127.0.0.1:18081/resident.json > /dev/null; do sleep 0.2; done
+until curl -sf "http://127.0.0.1:$nginx_port/resident.json" > /dev/null; do sleep 0.2; done
 
 cat > "$work/lookup.lua" <<LUA
 local codes = {}
@@ -53,14 +61,16 @@ LUA
 rate() { wrk -t2 -c64 -d"${secs}s" -s "$2" "$1" | awk '/Requests\/sec/ {print $2}'; }
 ours=() theirs=() ceiling=()
 for i in $(seq "$runs"); do
-  ours+=("$(rate http://127.0.0.1:18080 "$work/lookup.lua")")
-  theirs+=("$(rate http://127.0.0.1:18081 "$work/static.lua")")
-  ceiling+=("$(rate http://127.0.0.1:18080 "$work/healthz.lua")")
+  ours+=("$(rate "http://127.0.0.1:$port" "$work/lookup.lua")")
+  theirs+=("$(rate "http://127.0.0.1:$nginx_port" "$work/static.lua")")
+  ceiling+=("$(rate "http://127.0.0.1:$port" "$work/healthz.lua")")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 o=$(median "${ours[@]}") t=$(median "${theirs[@]}") c=$(median "${ceiling[@]}")
 echo "http lookups: jlis ${ours[*]} req/s; nginx static ${theirs[*]} req/s; jlis /healthz ${ceiling[*]} req/s"
 echo "http lookups: median jlis $o req/s, nginx $t req/s, ratio $(ratio "$o" "$t") (body $(wc -c < "$work/www/resident.json") bytes); jlis /healthz $c req/s ($(ratio "$c" "$t") of nginx; lookups $(ratio "$o" "$c") of it)"
-wrk -t2 -c256 -d"${secs}s" --latency -s "$work/lookup.lua" http://127.0.0.1:18080 > "$work/c256.txt"
+wrk -t2 -c256 -d"${secs}s" --latency -s "$work/lookup.lua" "http://127.0.0.1:$port" > "$work/c256.txt"
 echo "http lookups at 256 connections: $(awk '/Requests\/sec/ {print $2}' "$work/c256.txt") req/s, latency p50 $(awk '$1 == "50%" {print $2}' "$work/c256.txt"), p99 $(awk '$1 == "99%" {print $2}' "$work/c256.txt")"
+mem() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$serve_pid/status"; }
+echo "http lookups: jlis serve memory VmHWM $(mem VmHWM) kB, VmRSS $(mem VmRSS) kB (RssAnon $(mem RssAnon) kB, RssFile $(mem RssFile) kB)"
