@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -138,6 +139,13 @@ Result<CardKeys> card_keys_from_json(const nlohmann::json& json);
 // The note of a suspension that also holds the smartphone certificates the card authorised.
 inline constexpr const char* kSuspendSmartphoneToo = "smartphone certificates too";
 
+// What a listener made for a handover before it was queued (the CA's certificates, signed outside
+// the single writer), handed back to it inside the handover's transaction as CardChange::prepared.
+// Opaque to the card component; the listener judges in the transaction whether it still fits.
+struct HandoverPreparation {
+  virtual ~HandoverPreparation() = default;
+};
+
 struct CardChange {
   enum class Kind { handed_over, suspended, resumed, lost, stolen, returned, invalidated };
   Kind kind = Kind::handed_over;
@@ -151,6 +159,9 @@ struct CardChange {
   Date cert_expires_on = {};
   bool signature_certificate_allowed = false;
   const CardKeys* keys = nullptr;  // null when the handover carried no keys
+  // What the handover preparer (CardSystem::set_handover_preparer) made before the handover was
+  // queued; null when there is none. Never a substitute for a check inside the transaction.
+  const HandoverPreparation* prepared = nullptr;
 };
 
 // JSON forms of the API.

@@ -287,10 +287,34 @@ Result<Card> CardSystem::handover(const auth::Principal& by, const std::string& 
   if (!identity_checked)
     return invalid_argument("the holder's identity must be checked before the handover (identity_checked: true)");
   const internal::Stamp stamp{today(), actor_of(by), now_iso8601(), &listeners_};
+  const auto prepared = prepare_handover(card_id, stamp.on, keys ? &*keys : nullptr);
   return keyed_write(by, card_id, keyed, handed_over_, [&](Connection& c) -> Result<Card> {
     JLIS_ASSIGN_OR_RETURN(auto holder, holder_in(c, registry_, by, card_id));
-    return internal::handover(c, card_id, internal::holder_of(holder), stamp, keys ? &*keys : nullptr);
+    return internal::handover(c, card_id, internal::holder_of(holder), stamp, keys ? &*keys : nullptr,
+                              prepared.get());
   });
+}
+
+std::shared_ptr<const HandoverPreparation> CardSystem::prepare_handover(const std::string& card_id, Date on,
+                                                                        const CardKeys* keys) {
+  if (!preparer_ || keys == nullptr) return nullptr;
+  auto conn = pool_.acquire();
+  if (!conn.ok()) return nullptr;
+  auto card = internal::load_card(**conn, card_id, false);
+  if (!card.ok() || !*card || (*card)->status != CardStatus::shipped) return nullptr;
+  auto holder = registry_.get(**conn, (*card)->resident_code);
+  if (!holder.ok()) return nullptr;
+  conn->reset();  // not held while signing
+  const CertificateValidity cert = certificate_validity(holder->person.date_of_birth, on, (*card)->expires_on);
+  CardChange expected;
+  expected.kind = CardChange::Kind::handed_over;
+  expected.card_id = card_id;
+  expected.resident_code = holder->resident_code;
+  expected.on = on;
+  expected.cert_expires_on = cert.expires_on;
+  expected.signature_certificate_allowed = cert.signature_certificate_allowed;
+  expected.keys = keys;
+  return preparer_(expected, *holder);
 }
 
 Result<Card> CardSystem::act(const auth::Principal& by, const std::string& card_id, CardAction action,

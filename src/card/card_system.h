@@ -84,6 +84,13 @@ namespace jlis::card {
 // so another component (the JPKI CA) acts atomically with it: a failure refuses the change. Runs
 // for the API's operations and for generated populations alike.
 using CardListener = std::function<Status(store::Connection& conn, const CardChange& change)>;
+// Runs before a handover with keys is queued, on the caller's thread, outside any transaction,
+// with the change the handover would make as a pooled connection reads the card and its holder
+// (`expected`, whose `prepared` is null) and that holder. What it answers (possibly null) reaches
+// the listeners as CardChange::prepared in the handover's transaction, which judges everything
+// again. So the CA signs the card's certificates on the caller's thread, not in the writer.
+using HandoverPreparer = std::function<std::shared_ptr<const HandoverPreparation>(
+    const CardChange& expected, const registry::Resident& holder)>;
 
 struct CardSystemOptions {
   // Today in Japan; Date::today when empty. Tests set it.
@@ -210,6 +217,8 @@ class CardSystem {
 
   // Adds a listener for card changes (not thread-safe: call before serving).
   void add_listener(CardListener listener) { listeners_.push_back(std::move(listener)); }
+  // Sets the one handover preparer (not thread-safe: call before serving).
+  void set_handover_preparer(HandoverPreparer preparer) { preparer_ = std::move(preparer); }
 
   // Counters for /metrics.
   std::string metrics() const;
@@ -224,6 +233,10 @@ class CardSystem {
                            std::atomic<uint64_t>& counter,
                            const std::function<Result<Card>(store::Connection&)>& action);
   Result<Card> with_history(const std::string& card_id);
+  // What the preparer makes for a handover of `card_id` on `on`, from a pooled reading; null when
+  // there is no preparer or no keys, or the reading fails (the transaction then judges alone).
+  std::shared_ptr<const HandoverPreparation> prepare_handover(const std::string& card_id, Date on,
+                                                              const CardKeys* keys);
   // The card with its history, and its holder as the register has it now.
   Result<std::pair<Card, registry::Resident>> card_and_holder(const std::string& card_id);
 
@@ -232,6 +245,7 @@ class CardSystem {
   registry::Registry& registry_;
   CardSystemOptions options_;
   std::vector<CardListener> listeners_;
+  HandoverPreparer preparer_;
   std::atomic<uint64_t> accepted_{0}, rejected_{0}, produced_{0}, handed_over_{0}, suspended_{0}, resumed_{0},
       lost_{0}, returned_{0}, invalidated_{0}, notices_{0};
 };

@@ -334,7 +334,7 @@ Result<std::string> produce(Connection& conn, const Queued& q, const Stamp& stam
 }
 
 Result<Card> handover(Connection& conn, const std::string& card_id, const Holder& h, const Stamp& stamp,
-                      const CardKeys* keys) {
+                      const CardKeys* keys, const HandoverPreparation* prepared) {
   JLIS_ASSIGN_OR_RETURN(auto card, load_card(conn, card_id, false));
   if (!card) return not_found("no card has the id " + card_id);
   if (card->status != CardStatus::shipped)
@@ -369,6 +369,7 @@ Result<Card> handover(Connection& conn, const std::string& card_id, const Holder
   change.cert_expires_on = cert.expires_on;
   change.signature_certificate_allowed = cert.signature_certificate_allowed;
   change.keys = keys;
+  change.prepared = prepared;
   JLIS_RETURN_IF_ERROR(notify(conn, stamp, std::move(change)));
   return std::move(*card);
 }

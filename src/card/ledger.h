@@ -57,7 +57,7 @@ Result<std::string> produce(store::Connection& conn, const Queued& queued, const
 
 // The card operations answer the card as it is after them, without its history.
 Result<Card> handover(store::Connection& conn, const std::string& card_id, const Holder& holder, const Stamp& stamp,
-                      const CardKeys* keys = nullptr);
+                      const CardKeys* keys = nullptr, const HandoverPreparation* prepared = nullptr);
 // suspend, resume, report_lost (note: the loss reason), return_.
 Result<Card> transition(store::Connection& conn, const std::string& card_id, CardAction action, const Stamp& stamp,
                         const std::string& note);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -143,6 +144,10 @@ Result<std::vector<std::string>> live_serials(Connection& conn, const std::strin
 
 }  // namespace
 
+// The card's certificates signed before its handover was queued, by kind.
+struct CertificateAuthority::PreparedHandover : card::HandoverPreparation {
+  std::array<std::optional<PreparedCertificate>, 2> certificates;
+};
 
 bool CertificateRecord::on_hold() const { return revoked_at && reason == RevocationReason::certificate_hold; }
 
@@ -340,21 +345,109 @@ std::vector<CertificateAuthority::Published> CertificateAuthority::published() c
   return out;
 }
 
-Result<CertificateRecord> CertificateAuthority::issue(Connection& conn, CertificateKind kind, Device device,
-                                                      const registry::Resident& resident, const std::string& card_id,
-                                                      const std::string& public_key_pem, int64_t not_before,
-                                                      int64_t not_after) {
-  Impl& d = *impl_;
-  JLIS_RETURN_IF_ERROR(load_keys());
+namespace {
+
+// The card's (or smartphone's) public key as the JPKI profile takes it: RSA-2048 and the key policy.
+Result<RsaPublicKeyDer> certifiable_key(CertificateKind kind, const std::string& public_key_pem) {
   auto key = rsa_public_key_der_from_pem(public_key_pem, 2048);
   if (!key.ok())
     return invalid_argument("the " + std::string(kind_name(kind)) +
                             " public key must be an RSA-2048 key as PEM SubjectPublicKeyInfo (the JPKI profile)");
   if (Status s = check_key_policy(key->rsa_public_key); !s.is_ok())
     return invalid_argument("the " + std::string(kind_name(kind)) + " public key is refused: " + s.message());
+  return key;
+}
+
+}  // namespace
+
+Result<PreparedCertificate::Terms> CertificateAuthority::terms(CertificateKind kind, Device device,
+                                                               const registry::Resident& resident,
+                                                               std::string_view rsa_public_key, int64_t not_before,
+                                                               int64_t not_after) {
+  if (kind == CertificateKind::signature && resident.status == registry::ResidentStatus::deceased)
+    return conflict("the resident is deceased");
+  PreparedCertificate::Terms t{kind, device, std::string(rsa_public_key), not_before, not_after, std::nullopt,
+                               public_url()};
+  if (kind == CertificateKind::signature) {
+    JLIS_ASSIGN_OR_RETURN(t.basic_four, basic_four_values(resident));
+  }
+  return t;
+}
+
+Result<EvpPkeyPtr> CertificateAuthority::Impl::borrow_ca_key(CertificateKind kind) {
+  if (key_kind == KeyStoreConfig::Kind::file) return EvpPkeyPtr();
+  {
+    std::lock_guard lock(spare_mu);
+    auto& spare = spare_keys[static_cast<size_t>(kind)];
+    if (!spare.empty()) {
+      EvpPkeyPtr key = std::move(spare.back());
+      spare.pop_back();
+      return key;
+    }
+  }
+  std::lock_guard lock(mu);
+  return keystore->load(label(kind, "ca"));
+}
+
+void CertificateAuthority::Impl::give_back_ca_key(CertificateKind kind, EvpPkeyPtr key) {
+  if (!key) return;
+  std::lock_guard lock(spare_mu);
+  spare_keys[static_cast<size_t>(kind)].push_back(std::move(key));
+}
+
+Status CertificateAuthority::sign(PreparedCertificate& prepared) {
+  Impl& d = *impl_;
+  JLIS_RETURN_IF_ERROR(load_keys());
+  const PreparedCertificate::Terms& t = prepared.terms_;
+  JLIS_ASSIGN_OR_RETURN(EvpPkeyPtr own_key, d.borrow_ca_key(t.kind));
+  JLIS_ASSIGN_OR_RETURN(prepared.serial_, new_serial());
+  EndEntityParams p;
+  p.kind = t.kind;
+  p.device = t.device;
+  p.ca = d.authority(t.kind).cert.get();
+  p.ca_key = own_key ? own_key.get() : d.authority(t.kind).key.get();
+  p.rsa_public_key = t.rsa_public_key;
+  p.serial_hex = prepared.serial_;
+  p.not_before = t.not_before;
+  p.not_after = t.not_after;
+  p.public_url = t.public_url;
+  p.basic_four = t.basic_four ? &*t.basic_four : nullptr;
+  auto cert = make_end_entity_certificate(p);
+  d.give_back_ca_key(t.kind, std::move(own_key));
+  if (!cert.ok()) return cert.status();
+  JLIS_ASSIGN_OR_RETURN(prepared.der_, x509_der(cert->get()));
+  return Status::ok();
+}
+
+Result<PreparedCertificate> CertificateAuthority::prepare(CertificateKind kind, Device device,
+                                                          const registry::Resident& resident,
+                                                          const std::string& public_key_pem, int64_t not_before,
+                                                          int64_t not_after) {
+  JLIS_ASSIGN_OR_RETURN(auto key, certifiable_key(kind, public_key_pem));
+  PreparedCertificate prepared;
+  JLIS_ASSIGN_OR_RETURN(prepared.terms_, terms(kind, device, resident, key.rsa_public_key, not_before, not_after));
+  prepared.key_hash_ = sha256_hex(key.spki);
+  JLIS_RETURN_IF_ERROR(sign(prepared));
+  return prepared;
+}
+
+Result<CertificateRecord> CertificateAuthority::issue(Connection& conn, CertificateKind kind, Device device,
+                                                      const registry::Resident& resident, const std::string& card_id,
+                                                      const std::string& public_key_pem, int64_t not_before,
+                                                      int64_t not_after) {
+  JLIS_ASSIGN_OR_RETURN(auto prepared, prepare(kind, device, resident, public_key_pem, not_before, not_after));
+  return issue(conn, prepared, resident, card_id, not_before, not_after);
+}
+
+Result<CertificateRecord> CertificateAuthority::issue(Connection& conn, const PreparedCertificate& prepared,
+                                                      const registry::Resident& resident, const std::string& card_id,
+                                                      int64_t not_before, int64_t not_after) {
+  Impl& d = *impl_;
+  const CertificateKind kind = prepared.kind();
+  const Device device = prepared.device();
   // A key is certified once: a key seen before was copied or shared (another card, another holder,
   // or the card's other certificate). A simulation's shared key pool is the one exception.
-  const std::string key_hash = sha256_hex(key->spki);
+  const std::string& key_hash = prepared.key_hash_;
   if (!d.simulation) {
     JLIS_ASSIGN_OR_RETURN(auto seen, conn.query_int64("SELECT COUNT(*) FROM pki_certificates WHERE spki_sha256 = ?",
                                                       {key_hash}));
@@ -362,40 +455,40 @@ Result<CertificateRecord> CertificateAuthority::issue(Connection& conn, Certific
       return invalid_argument("the " + std::string(kind_name(kind)) +
                               " public key is refused: it was certified before (each certificate needs its own new key)");
   }
-  if (kind == CertificateKind::signature && resident.status == registry::ResidentStatus::deceased)
-    return conflict("the resident is deceased");
-  std::optional<BasicFourValues> four;
-  if (kind == CertificateKind::signature) {
-    JLIS_ASSIGN_OR_RETURN(four, basic_four_values(resident));
+  // What this transaction says the certificate must carry (refuses a deceased holder's signature).
+  JLIS_ASSIGN_OR_RETURN(auto now_terms,
+                        terms(kind, device, resident, prepared.terms_.rsa_public_key, not_before, not_after));
+  const PreparedCertificate::Terms& signed_terms = prepared.terms_;
+  const bool same = signed_terms.basic_four == now_terms.basic_four && signed_terms.not_after == now_terms.not_after &&
+                    signed_terms.public_url == now_terms.public_url &&
+                    std::llabs(signed_terms.not_before - now_terms.not_before) <= kPreparedSlackSeconds;
+  std::optional<PreparedCertificate> resigned;
+  if (!same) {
+    // The state changed since the signature (rare): the prepared certificate is discarded unseen.
+    resigned.emplace();
+    resigned->terms_ = std::move(now_terms);
+    resigned->key_hash_ = key_hash;
+    JLIS_RETURN_IF_ERROR(sign(*resigned));
+    ++d.resigned;
   }
-  JLIS_ASSIGN_OR_RETURN(std::string serial, new_serial());
-  EndEntityParams p;
-  p.kind = kind;
-  p.device = device;
-  p.ca = d.authority(kind).cert.get();
-  p.ca_key = d.authority(kind).key.get();
-  p.rsa_public_key = key->rsa_public_key;
-  p.serial_hex = serial;
-  p.not_before = not_before;
-  p.not_after = not_after;
-  p.public_url = public_url();
-  p.basic_four = four ? &*four : nullptr;
-  JLIS_ASSIGN_OR_RETURN(auto cert, make_end_entity_certificate(p));
+  const PreparedCertificate& cert = resigned ? *resigned : prepared;
+  const std::string& serial = cert.serial_;
   CertificateRecord rec;
   rec.serial = serial;
   rec.kind = kind;
   rec.device = device;
   rec.resident_code = resident.resident_code;
   rec.card_id = card_id;
-  rec.not_before = not_before;
-  rec.not_after = not_after;
+  rec.not_before = cert.terms_.not_before;
+  rec.not_after = cert.terms_.not_after;
   rec.issued_at = now_iso8601();
-  JLIS_ASSIGN_OR_RETURN(rec.der, x509_der(cert.get()));
+  rec.der = cert.der_;
+  // The serial's uniqueness is the table's primary key, checked by this insert.
   JLIS_RETURN_IF_ERROR(conn.execute(
       "INSERT INTO pki_certificates (serial, ca, device, resident_code, card_id, not_before, not_after, issued_at, der, "
       "spki_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       {serial, std::string(kind_name(kind)), std::string(device_name(device)),
-       static_cast<int64_t>(resident.resident_code.body()), card_id, not_before, not_after, rec.issued_at,
+       static_cast<int64_t>(resident.resident_code.body()), card_id, rec.not_before, rec.not_after, rec.issued_at,
        base64_encode(rec.der), key_hash}).status());
   if (kind == CertificateKind::signature) {
     // 新旧紐付け: the newest earlier signature certificate revoked by a change or superseded.
@@ -519,16 +612,49 @@ void CertificateAuthority::attach(registry::Registry& registry, card::CardSystem
     if (change.keys == nullptr || change.cert_expires_on < d.today()) return Status::ok();
     // On the writer's connection: a change of the basic four earlier in this group commit is seen.
     JLIS_ASSIGN_OR_RETURN(registry::Resident resident, d.registry.get(conn, change.resident_code));
-    const int64_t not_before = change.on < d.today() ? start_of_day_jst(change.on) : now - 60;
-    const int64_t not_after = start_of_day_jst(change.cert_expires_on.add_days(1)) - 1;
-    JLIS_RETURN_IF_ERROR(issue(conn, CertificateKind::authentication, Device::card, resident, change.card_id,
-                               change.keys->authentication, not_before, not_after).status());
-    if (change.signature_certificate_allowed && !change.keys->signature.empty()) {
-      JLIS_RETURN_IF_ERROR(issue(conn, CertificateKind::signature, Device::card, resident, change.card_id,
-                                 change.keys->signature, not_before, not_after).status());
-    }
+    const auto [not_before, not_after] = handover_validity(change);
+    // Signed before the handover was queued (prepare_handover), when the card could be read then;
+    // issue() checks again here and signs again if the terms changed.
+    const auto* ready = dynamic_cast<const PreparedHandover*>(change.prepared);
+    auto issue_kind = [&](CertificateKind kind, const std::string& pem) -> Status {
+      const auto* prepared = ready ? &ready->certificates[static_cast<size_t>(kind)] : nullptr;
+      if (prepared && *prepared && (*prepared)->kind() == kind)
+        return issue(conn, **prepared, resident, change.card_id, not_before, not_after).status();
+      return issue(conn, kind, Device::card, resident, change.card_id, pem, not_before, not_after).status();
+    };
+    JLIS_RETURN_IF_ERROR(issue_kind(CertificateKind::authentication, change.keys->authentication));
+    if (change.signature_certificate_allowed && !change.keys->signature.empty())
+      JLIS_RETURN_IF_ERROR(issue_kind(CertificateKind::signature, change.keys->signature));
     return Status::ok();
   });
+
+  cards.set_handover_preparer([this](const card::CardChange& expected, const registry::Resident& holder) {
+    return prepare_handover(expected, holder);
+  });
+}
+
+std::pair<int64_t, int64_t> CertificateAuthority::handover_validity(const card::CardChange& change) {
+  Impl& d = *impl_;
+  const int64_t not_before = change.on < d.today() ? start_of_day_jst(change.on) : d.now() - 60;
+  return {not_before, start_of_day_jst(change.cert_expires_on.add_days(1)) - 1};
+}
+
+std::shared_ptr<const card::HandoverPreparation> CertificateAuthority::prepare_handover(
+    const card::CardChange& expected, const registry::Resident& holder) {
+  Impl& d = *impl_;
+  if (expected.keys == nullptr || expected.cert_expires_on < d.today()) return nullptr;
+  const auto [not_before, not_after] = handover_validity(expected);
+  auto out = std::make_shared<PreparedHandover>();
+  auto prepare_kind = [&](CertificateKind kind, const std::string& pem) {
+    auto ready = prepare(kind, Device::card, holder, pem, not_before, not_after);
+    if (!ready.ok()) return;
+    out->certificates[static_cast<size_t>(kind)] = std::move(*ready);
+    ++d.prepared;
+  };
+  prepare_kind(CertificateKind::authentication, expected.keys->authentication);
+  if (expected.signature_certificate_allowed && !expected.keys->signature.empty())
+    prepare_kind(CertificateKind::signature, expected.keys->signature);
+  return out;
 }
 
 namespace {
@@ -546,6 +672,19 @@ Result<std::pair<card::Card, registry::Resident>> usable_card(Connection& conn, 
   if (!card.usable(today)) return conflict("the card is " + std::string(card.display_status(today)) + ", not usable");
   if (resident.status == registry::ResidentStatus::deceased) return conflict("the resident is deceased");
   return std::pair{std::move(card), std::move(resident)};
+}
+
+// The last second of validity of a new certificate for `device` of a usable card.
+Result<int64_t> renewed_not_after(Device device, const card::Card& card, const registry::Resident& resident,
+                                  Date today) {
+  Date expires_on;
+  if (device == Device::card) {
+    expires_on = card::certificate_validity(resident.person.date_of_birth, today, card.expires_on).expires_on;
+  } else {
+    if (!card.cert_expires_on) return conflict("the card has not been handed over");
+    expires_on = *card.cert_expires_on;
+  }
+  return start_of_day_jst(expires_on.add_days(1)) - 1;
 }
 
 }  // namespace
@@ -635,6 +774,7 @@ Result<std::vector<CertificateRecord>> CertificateAuthority::replace_certificate
   };
   const int64_t now = d.now();
   const Date today = d.today();
+  const auto prepared = prepare_renewal(by, device, card_id, parsed, now, today);
   using Records = std::vector<CertificateRecord>;
   // Every check that guards the issuance runs here, in the issuing transaction: a loss, a death or
   // a change committed after the request arrived is seen, and the challenge is spent with it.
@@ -667,18 +807,13 @@ Result<std::vector<CertificateRecord>> CertificateAuthority::replace_certificate
     auto& [card, resident] = found_card;
     if (parsed[static_cast<size_t>(CertificateKind::signature)] && age_on(resident.person.date_of_birth, today) < 15)
       return invalid_argument("no signature certificate is issued to a holder under 15");
-    Date expires_on;
-    if (device == Device::card) {
-      expires_on = card::certificate_validity(resident.person.date_of_birth, today, card.expires_on).expires_on;
-    } else {
-      if (!card.cert_expires_on) return conflict("the card has not been handed over");
-      expires_on = *card.cert_expires_on;
+    JLIS_ASSIGN_OR_RETURN(const int64_t not_after, renewed_not_after(device, card, resident, today));
+    if (device == Device::smartphone) {
       JLIS_RETURN_IF_ERROR(check_authorisation(
           conn, card_id,
           authorisation_message(challenge, der_of(CertificateKind::signature), der_of(CertificateKind::authentication)),
           requests.authorisation, now));
     }
-    const int64_t not_after = start_of_day_jst(expires_on.add_days(1)) - 1;
     Records out;
     for (CertificateKind kind : kKinds) {
       const auto& p = parsed[static_cast<size_t>(kind)];
@@ -689,12 +824,42 @@ Result<std::vector<CertificateRecord>> CertificateAuthority::replace_certificate
                                                         std::string(device_name(device))},
                                                        now));
       for (const auto& s : serials) JLIS_RETURN_IF_ERROR(revoke_in(conn, s, RevocationReason::superseded, now));
-      JLIS_ASSIGN_OR_RETURN(auto rec,
-                            issue(conn, kind, device, resident, card_id, spki_pem(p->key.spki), now - 60, not_after));
+      // Signed before queuing when the card could be read then; every check above and in issue()
+      // ran again here, and a certificate whose terms changed is signed again.
+      const auto& ready = prepared[static_cast<size_t>(kind)];
+      JLIS_ASSIGN_OR_RETURN(auto rec, ready ? issue(conn, *ready, resident, card_id, now - 60, not_after)
+                                            : issue(conn, kind, device, resident, card_id, spki_pem(p->key.spki),
+                                                    now - 60, not_after));
       out.push_back(std::move(rec));
     }
     return out;
   });
+}
+
+std::array<std::optional<PreparedCertificate>, 2> CertificateAuthority::prepare_renewal(
+    const auth::Principal& by, Device device, const std::string& card_id,
+    const std::optional<CertificationRequest> (&requests)[2], int64_t now, Date today) {
+  Impl& d = *impl_;
+  std::array<std::optional<PreparedCertificate>, 2> out;
+  // A reading through a pooled connection, only to sign early: the issuing job judges again. When
+  // it would refuse now, nothing is signed here and the job answers (or signs) itself.
+  auto conn = d.pool.acquire();
+  if (!conn.ok()) return out;
+  auto found = usable_card(**conn, *d.cards, d.registry, by, card_id, today);
+  conn->reset();  // not held while signing
+  if (!found.ok()) return out;
+  const auto& [card, resident] = *found;
+  auto not_after = renewed_not_after(device, card, resident, today);
+  if (!not_after.ok()) return out;
+  for (CertificateKind kind : kKinds) {
+    const auto& request = requests[static_cast<size_t>(kind)];
+    if (!request) continue;
+    auto ready = prepare(kind, device, resident, spki_pem(request->key.spki), now - 60, *not_after);
+    if (!ready.ok()) continue;
+    out[static_cast<size_t>(kind)] = std::move(*ready);
+    ++d.prepared;
+  }
+  return out;
 }
 
 Result<std::vector<CertificateRecord>> CertificateAuthority::renew(const auth::Principal& by,
@@ -730,6 +895,7 @@ std::string CertificateAuthority::metrics() const {
     return std::string("jlis_pki_operations_total{operation=\"") + op + "\"} " + std::to_string(n.load()) + "\n";
   };
   std::string out = "# TYPE jlis_pki_operations_total counter\n" + line("issued", d.issued) +
+                    line("issuance_prepared", d.prepared) + line("issuance_resigned", d.resigned) +
                     line("revoked", d.revoked) + line("crl_generated", d.crls) + line("consent_provision", d.consents);
   std::lock_guard lock(d.mu);
   if (d.responder) out += d.responder->metrics();

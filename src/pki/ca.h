@@ -63,6 +63,7 @@
 // Writer; listeners run on the writer's connection.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -79,6 +80,7 @@
 #include "pki/keys.h"
 #include "pki/ocsp.h"
 #include "pki/profile.h"
+#include "pki/request.h"
 #include "registry/registry.h"
 #include "store/database.h"
 #include "store/writer.h"
@@ -102,6 +104,33 @@ struct CertificateRecord {
   // "good", "onHold" (revoked with certificateHold: not final), "revoked" or "expired" at `now`.
   std::string_view status(int64_t now) const;
   bool on_hold() const;
+};
+
+// A certificate built and signed before its writer job (on the caller's thread, so signatures use
+// every core while the single writer only checks and commits); see CertificateAuthority::prepare.
+// It is nothing until CertificateAuthority::issue(conn, prepared, ...) commits it: its DER is
+// private to the CA, so a certificate refused in the writer's transaction never leaves the
+// process. Movable; not thread-safe (one owner at a time).
+class PreparedCertificate {
+ public:
+  CertificateKind kind() const { return terms_.kind; }
+  Device device() const { return terms_.device; }
+
+ private:
+  friend class CertificateAuthority;
+  // Everything the signature covers that comes from the register, the card or the configuration:
+  // issue() compares it with what its transaction reads (the serial is random and needs no state).
+  struct Terms {
+    CertificateKind kind = CertificateKind::signature;
+    Device device = Device::card;
+    std::string rsa_public_key;  // RSAPublicKey DER
+    int64_t not_before = 0, not_after = 0;
+    std::optional<BasicFourValues> basic_four;  // signature only
+    std::string public_url;
+  };
+  Terms terms_;
+  std::string key_hash_;  // SHA-256 hex of the SubjectPublicKeyInfo
+  std::string serial_, der_;
 };
 
 // A registered verifier (署名検証者 / 利用者証明検証者).
@@ -178,10 +207,32 @@ class CertificateAuthority {
   std::vector<Published> published() const;
 
   // Issues, on the writer's connection (inside a card change or a renewal job). `resident` is the
-  // current record (signature certificates carry its basic four).
+  // current record (signature certificates carry its basic four). Signs inside the job: prepare()
+  // then issue(conn, prepared, ...) does the same with the signature outside the writer.
   Result<CertificateRecord> issue(store::Connection& conn, CertificateKind kind, Device device,
                                   const registry::Resident& resident, const std::string& card_id,
                                   const std::string& public_key_pem, int64_t not_before, int64_t not_after);
+
+  // Builds and signs a certificate outside the writer, on any thread, from the caller's reading of
+  // the register (`resident`, through a pooled connection) and the validity it expects. Checks only
+  // what needs no database (the key's form and the key policy: invalid_argument; a deceased holder
+  // of a signature certificate: conflict). Stores nothing; the certificate exists only once
+  // issue(conn, prepared, ...) commits it. Thread-safe; concurrent calls sign in parallel.
+  Result<PreparedCertificate> prepare(CertificateKind kind, Device device, const registry::Resident& resident,
+                                      const std::string& public_key_pem, int64_t not_before, int64_t not_after);
+  // Issues a prepared certificate on the writer's connection, inside the writing job. Every check
+  // that guards the write runs here, on what this transaction sees: the key certified before (for
+  // any card), a deceased holder, and (the caller's, before this call) the card and the holder.
+  // `resident`, `not_before` and `not_after` are what the job itself read and computed: when the
+  // signed terms differ (the basic four changed in between, another validity, another public URL,
+  // or a certificate prepared more than kPreparedSlackSeconds before the job), the certificate is
+  // signed again here with a new serial and the prepared one is discarded. A refused certificate
+  // is discarded: nothing is stored or answered. The job may run twice (store::Writer): `prepared`
+  // is not consumed.
+  static constexpr int64_t kPreparedSlackSeconds = 300;
+  Result<CertificateRecord> issue(store::Connection& conn, const PreparedCertificate& prepared,
+                                  const registry::Resident& resident, const std::string& card_id, int64_t not_before,
+                                  int64_t not_after);
 
     // A one-time challenge for certification requests for `card_id` (the holder's municipality):
   // 64 hex digits, valid kIssuanceChallengeSeconds, spent by the renewal or smartphone issuance
@@ -301,6 +352,22 @@ class CertificateAuthority {
   Result<std::vector<CertificateRecord>> replace_certificates(const auth::Principal& by, Device device,
                                                               const std::string& card_id,
                                                               const CertificateRequests& requests);
+  // The card's certificates signed before the handover is queued (a card::HandoverPreparer), and
+  // the validity a handover gives them.
+  struct PreparedHandover;
+  std::shared_ptr<const card::HandoverPreparation> prepare_handover(const card::CardChange& expected,
+                                                                    const registry::Resident& holder);
+  std::pair<int64_t, int64_t> handover_validity(const card::CardChange& change);
+  // Signs the certificates a renewal or smartphone issuance asks for before its job is queued, from
+  // a pooled reading of the card and its holder; empty where that reading refuses or fails.
+  std::array<std::optional<PreparedCertificate>, 2> prepare_renewal(
+      const auth::Principal& by, Device device, const std::string& card_id,
+      const std::optional<CertificationRequest> (&requests)[2], int64_t now, Date today);
+  // The terms a certificate of `kind` for `resident` would be signed with now (checks the key).
+  Result<PreparedCertificate::Terms> terms(CertificateKind kind, Device device, const registry::Resident& resident,
+                                           std::string_view rsa_public_key, int64_t not_before, int64_t not_after);
+  // Signs `terms` under a new serial.
+  Status sign(PreparedCertificate& prepared);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -36,6 +36,11 @@ struct CertificateAuthority::Impl {
   bool keys_loaded = false;
   std::unique_ptr<OcspResponder> responder;  // signs with the keys above: destroyed first
 
+  // Spare handles of the CA keys on a PKCS#11 token, for issuance signing on many threads (keys.h:
+  // a PKCS#11 handle is used by one thread at a time). Declared after the keystore: freed first.
+  std::mutex spare_mu;
+  std::array<std::vector<EvpPkeyPtr>, 2> spare_keys;  // by CertificateKind
+
   std::mutex tick_mu;  // one tick at a time
   int64_t seen_revocation_seq = 0;
   int64_t last_crl_at = 0;     // thisUpdate of the newest CRL
@@ -43,6 +48,11 @@ struct CertificateAuthority::Impl {
   int64_t crl_retry_at = 0;    // after a failed generation, not before
 
   std::atomic<uint64_t> issued{0}, revoked{0}, crls{0}, consents{0};
+  // Certificates of handovers and renewals signed before their writer job was queued, and of those
+  // the ones signed again in the writer because the state changed after signing.
+  std::atomic<uint64_t> prepared{0};
+  // Prepared certificates signed again in the writer because the state changed after signing.
+  std::atomic<uint64_t> resigned{0};
 
   Impl(store::Pool& p, store::Writer& w, registry::Registry& r) : pool(p), writer(w), registry(r) {}
 
@@ -53,6 +63,10 @@ struct CertificateAuthority::Impl {
   // For a municipality caller: permission_denied unless it holds the certificate's holder now.
   Status check_holder(const auth::Principal& by, const CertificateRecord& rec);
   Authority& authority(CertificateKind kind) { return authorities[static_cast<size_t>(kind)]; }
+  // A CA key handle of `kind` for one thread's signature (keys loaded): empty for file keys, which
+  // every thread shares (authority(kind).key); for PKCS#11 one of its own, to give back after.
+  Result<EvpPkeyPtr> borrow_ca_key(CertificateKind kind);
+  void give_back_ca_key(CertificateKind kind, EvpPkeyPtr key);
 };
 
 // Record I/O.

@@ -51,6 +51,7 @@ inline constexpr const char* kBasicFourArc = "1.2.392.200149.8.5.5";
 // The basic four as the signature certificate carries them (values of .1 to .6).
 struct BasicFourValues {
   std::string name, name_substitute, sex, date_of_birth, address, address_substitute;
+  bool operator==(const BasicFourValues&) const = default;
 };
 // From the register's record, with the address certified_address() gives.
 Result<BasicFourValues> basic_four_values(const registry::Resident& resident);
