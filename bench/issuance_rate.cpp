@@ -1,8 +1,12 @@
 // Certificate issuance rate beside OpenSSL's own RSA-2048 signing rate, in one run.
-// Usage: issuance_rate [N] [ROUNDS]. Issues N signature certificates (default 2,000) per round through
-// CertificateAuthority::issue on the writer, as a handover does (build the JPKI profile, sign, store,
-// commit), and runs `openssl speed -seconds 3 rsa2048` (one thread) between rounds; prints the
-// medians and their ratio. Both sides sign with RSA-2048 / SHA-256 on one core. The data
+// Usage: issuance_rate [N] [ROUNDS]. Per round: issues N signature certificates with one thread,
+// then N with two threads, then runs `openssl speed -seconds 3 rsa2048` (one thread); prints the
+// medians and the ratios. Each certificate goes the way a handover's does: built from the JPKI
+// profile and signed on the issuing thread (CertificateAuthority::prepare), then checked again,
+// stored and committed by a job on the single writer (CertificateAuthority::issue), which
+// group-commits the jobs that queue up meanwhile. An issuing thread queues each job and goes on to
+// the next certificate; the round ends when every job has committed. So "one thread" signs on one
+// core while the writer commits beside it, and "two threads" sign on both cores. The data
 // directory's store is SQLite, or the PostgreSQL database JLIS_BENCH_STORE names (which must be
 // empty: bench/store_rate.sh makes one).
 #include <algorithm>
@@ -10,7 +14,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/app.h"
@@ -37,10 +43,51 @@ double openssl_speed() {
   return rate;
 }
 
+using namespace jlis;
+
+// Issues one certificate per holder with `threads` issuing threads; answers certificates/s, or 0
+// after printing the first failure.
+double issue_all(cli::App& app, const std::vector<registry::Resident>& holders, const std::string& key, int64_t now,
+                 int threads) {
+  pki::CertificateAuthority& ca = *app.ca();
+  const size_t n = holders.size();
+  std::vector<std::optional<pki::PreparedCertificate>> prepared(n);
+  std::vector<std::vector<store::Writer::Ticket>> tickets(threads);
+  std::vector<Status> failures(threads);
+  const int64_t not_after = now + 5 * 365 * 86400;
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (size_t i = t; i < n; i += threads) {
+        auto ready = ca.prepare(pki::CertificateKind::signature, pki::Device::card, holders[i], key, now, not_after);
+        if (!ready.ok()) {
+          failures[t] = ready.status();
+          return;
+        }
+        prepared[i] = std::move(*ready);
+        tickets[t].push_back(app.writer().enqueue({[&, i](store::Connection& conn) {
+          return ca.issue(conn, *prepared[i], holders[i], "0000000000000000", now, not_after).status();
+        }}));
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  for (int t = 0; t < threads; ++t) {
+    for (auto& ticket : tickets[t])
+      for (const Status& s : ticket.wait())
+        if (!s.is_ok() && failures[t].is_ok()) failures[t] = s;
+    if (!failures[t].is_ok()) {
+      std::fprintf(stderr, "%s\n", failures[t].to_string().c_str());
+      return 0;
+    }
+  }
+  return n / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  using namespace jlis;
   const int n = argc > 1 ? std::atoi(argv[1]) : 2000;
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
   const auto dir = std::filesystem::temp_directory_path() / ("jlis-bench-issuance-" + std::to_string(::getpid()));
@@ -57,8 +104,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto app = cli::App::open(dir.string()).value();
-  pki::CertificateAuthority& ca = *app->ca();
-  if (!ca.load_keys().is_ok()) return 1;
+  if (!app->ca()->load_keys().is_ok()) return 1;
   registry::ChangeEvent birth;
   birth.event_id = "bench-1";
   birth.date = Date::from_ymd(1980, 1, 15).value();
@@ -72,33 +118,27 @@ int main(int argc, char** argv) {
   // One card key, as every card's would be: the CA's work does not depend on which key it certifies.
   const std::string key = pki::public_key_pem(pki::generate_rsa(2048).value().get()).value();
   const int64_t now = std::time(nullptr);
-  std::vector<double> ours, theirs;
+  std::vector<double> one, two, theirs;
+  uint64_t next_code = 1000000000ULL;
+  // One certificate per resident, as at the window (the same record under other resident codes).
+  auto holders = [&] {
+    std::vector<registry::Resident> out(n, resident->resident);
+    for (auto& h : out) h.resident_code = ResidentCode::from_body(next_code++);
+    return out;
+  };
   for (int round = 0; round < rounds; ++round) {
-    // One certificate per resident, as at the window (the same record under other resident codes).
-    std::vector<registry::Resident> holders(n, resident->resident);
-    for (int i = 0; i < n; ++i) holders[i].resident_code = ResidentCode::from_body(1000000000ULL + round * n + i);
-    std::vector<store::Writer::Job> jobs;
-    for (int i = 0; i < n; ++i) {
-      jobs.push_back([&, i](store::Connection& conn) {
-        return ca.issue(conn, pki::CertificateKind::signature, pki::Device::card, holders[i], "0000000000000000",
-                        key, now, now + 5 * 365 * 86400).status();
-      });
-    }
-    const auto start = std::chrono::steady_clock::now();
-    for (const Status& s : app->writer().run_all(std::move(jobs)))
-      if (!s.is_ok()) {
-        std::fprintf(stderr, "%s\n", s.to_string().c_str());
-        return 1;
-      }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    ours.push_back(n / secs);
+    one.push_back(issue_all(*app, holders(), key, now, 1));
+    two.push_back(issue_all(*app, holders(), key, now, 2));
+    if (one.back() == 0 || two.back() == 0) return 1;
     theirs.push_back(openssl_speed());
-    std::printf("round %d: jlis %.0f certificates/s, openssl speed rsa2048 %.0f signs/s\n", round + 1, ours.back(),
-                theirs.back());
+    std::printf("round %d: jlis one thread %.0f certificates/s, two threads %.0f certificates/s; "
+                "openssl speed rsa2048 %.0f signs/s\n",
+                round + 1, one.back(), two.back(), theirs.back());
   }
-  const double a = median(ours), b = median(theirs);
-  std::printf("certificate issuance: median %.0f certificates/s; openssl speed rsa2048: median %.0f signs/s; ratio %.2f\n",
-              a, b, b > 0 ? a / b : 0);
+  const double a = median(one), b = median(two), c = median(theirs);
+  std::printf("certificate issuance: median %.0f certificates/s with one thread, %.0f with two; "
+              "openssl speed rsa2048 (one core): median %.0f signs/s; ratios %.2f (one thread), %.2f (two threads)\n",
+              a, b, c, c > 0 ? a / c : 0, c > 0 ? b / c : 0);
   app.reset();
   std::filesystem::remove_all(dir);
   return 0;
