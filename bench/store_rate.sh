@@ -16,7 +16,7 @@ pg_start
 pgbench_init
 
 # The rate one benchmark prints: card_production "...: R applications/s", issuance_rate
-# "certificate issuance: median R certificates/s; ...".
+# "certificate issuance: median R certificates/s with one thread, ..." (the one-thread rate).
 card_rate() { "$build/bench/card_production" "$n" | sed -n 's/.*: \([0-9.]*\) applications\/s$/\1/p'; }
 issue_rate() { "$build/bench/issuance_rate" "$issued" 1 | sed -n 's/^certificate issuance: median \([0-9.]*\) .*/\1/p'; }
 on_postgresql() {  # runs "$@" on an empty database of its own
