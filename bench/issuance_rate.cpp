@@ -6,7 +6,8 @@
 // stored and committed by a job on the single writer (CertificateAuthority::issue), which
 // group-commits the jobs that queue up meanwhile. An issuing thread queues each job and goes on to
 // the next certificate; the round ends when every job has committed. So "one thread" signs on one
-// core while the writer commits beside it, and "two threads" sign on both cores. The data
+// core while the writer commits beside it, and "two threads" sign on both cores. Each pass prints
+// its writer transactions; a third pass times the writer alone (N signed beforehand, queued at once). The data
 // directory's store is SQLite, or the PostgreSQL database JLIS_BENCH_STORE names (which must be
 // empty: bench/store_rate.sh makes one).
 #include <algorithm>
@@ -89,6 +90,29 @@ double issue_all(cli::App& app, const std::vector<registry::Resident>& holders, 
   return rate;
 }
 
+// The writer's share alone: signs every certificate first, then queues all the jobs at once and
+// answers the commits' rate (certificates/s of writer work, not of issuance).
+double writer_only(cli::App& app, const std::vector<registry::Resident>& holders, const std::string& key, int64_t now) {
+  pki::CertificateAuthority& ca = *app.ca();
+  const int64_t not_after = now + 5 * 365 * 86400;
+  std::vector<pki::PreparedCertificate> prepared;
+  for (const auto& h : holders)
+    prepared.push_back(ca.prepare(pki::CertificateKind::signature, pki::Device::card, h, key, now, not_after).value());
+  std::vector<store::Writer::Job> jobs;
+  for (size_t i = 0; i < holders.size(); ++i)
+    jobs.push_back([&, i](store::Connection& conn) {
+      return ca.issue(conn, prepared[i], holders[i], "0000000000000000", now, not_after).status();
+    });
+  const uint64_t commits_before = app.writer().commits();
+  const auto start = std::chrono::steady_clock::now();
+  for (const Status& s : app.writer().run_all(std::move(jobs)))
+    if (!s.is_ok()) return 0;
+  const double rate = holders.size() / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("  writer alone (signed beforehand, queued at once): %.0f certificates/s in %llu transactions\n", rate,
+              static_cast<unsigned long long>(app.writer().commits() - commits_before));
+  return rate;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,6 +157,7 @@ int main(int argc, char** argv) {
   for (int round = 0; round < rounds; ++round) {
     one.push_back(issue_all(*app, holders(), key, now, 1));
     two.push_back(issue_all(*app, holders(), key, now, 2));
+    writer_only(*app, holders(), key, now);
     if (one.back() == 0 || two.back() == 0) return 1;
     theirs.push_back(openssl_speed());
     std::printf("round %d: jlis one thread %.0f certificates/s, two threads %.0f certificates/s; "
