@@ -9,6 +9,10 @@
 //   - the entries are encoded once, not twice (see sign_and_encode).
 // What is left is OpenSSL's own per-entry cost: allocating, encoding and freeing X509_REVOKED
 // objects, about 3 µs per entry in all.
+// The CA itself does not pay it: each entry's DER is encoded by OpenSSL (encode_crl_entry) when
+// the certificate is revoked and kept with its row, and assemble_crl signs the concatenation
+// inside the outer parts OpenSSL encodes for the same CRL without entries (build_crl is its
+// reference, byte for byte, in tests/pki/crl_test.cpp).
 #include "pki/crl.h"
 
 #include <openssl/asn1.h>
@@ -152,19 +156,59 @@ Result<Asn1OctetStringPtr> ca_key_id(X509* ca) {
   return id;
 }
 
-Status add_crl_extensions(X509_CRL* crl, X509* ca, int64_t crl_number) {
-  JLIS_ASSIGN_OR_RETURN(Asn1OctetStringPtr key_id, ca_key_id(ca));
+using CrlDistPointsPtr = std::unique_ptr<CRL_DIST_POINTS, OpensslDeleter<CRL_DIST_POINTS_free>>;
+
+// CRLDistributionPoints with one distribution point: the URI `url` (the freshestCRL syntax).
+Result<CrlDistPointsPtr> distribution_point(const std::string& url) {
+  CrlDistPointsPtr points(sk_DIST_POINT_new_null());
+  DIST_POINT* point = DIST_POINT_new();
+  if (!points || point == nullptr || sk_DIST_POINT_push(points.get(), point) <= 0) {
+    DIST_POINT_free(point);
+    return openssl_error("allocating the freshestCRL extension");
+  }
+  point->distpoint = DIST_POINT_NAME_new();
+  if (point->distpoint == nullptr) return openssl_error("allocating the freshestCRL extension");
+  point->distpoint->type = 0;  // fullName
+  point->distpoint->name.fullname = GENERAL_NAMES_new();
+  GENERAL_NAME* name = GENERAL_NAME_new();
+  ASN1_IA5STRING* uri = ASN1_IA5STRING_new();
+  if (point->distpoint->name.fullname == nullptr || name == nullptr || uri == nullptr ||
+      ASN1_STRING_set(uri, url.data(), static_cast<int>(url.size())) != 1) {
+    GENERAL_NAME_free(name);
+    ASN1_IA5STRING_free(uri);
+    return openssl_error("encoding the freshestCRL extension");
+  }
+  GENERAL_NAME_set0_value(name, GEN_URI, uri);
+  if (sk_GENERAL_NAME_push(point->distpoint->name.fullname, name) <= 0) {
+    GENERAL_NAME_free(name);
+    return openssl_error("encoding the freshestCRL extension");
+  }
+  return points;
+}
+
+Status add_crl_number(X509_CRL* crl, int nid, int64_t value, int critical) {
+  Asn1IntegerPtr number(ASN1_INTEGER_new());
+  if (!number || ASN1_INTEGER_set_int64(number.get(), value) != 1) return openssl_error("encoding a CRL number");
+  if (X509_CRL_add1_ext_i2d(crl, nid, number.get(), critical, X509V3_ADD_DEFAULT) != 1)
+    return openssl_error("adding a CRL number extension");
+  return Status::ok();
+}
+
+Status add_crl_extensions(X509_CRL* crl, const CrlParams& params) {
+  JLIS_ASSIGN_OR_RETURN(Asn1OctetStringPtr key_id, ca_key_id(params.issuer));
   AuthorityKeyIdPtr akid(AUTHORITY_KEYID_new());
   if (!akid) return openssl_error("allocating the authorityKeyIdentifier");
   akid->keyid = key_id.release();
   if (X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, akid.get(), 0, X509V3_ADD_DEFAULT) != 1)
     return openssl_error("adding the authorityKeyIdentifier extension");
-
-  Asn1IntegerPtr number(ASN1_INTEGER_new());
-  if (!number || ASN1_INTEGER_set_int64(number.get(), crl_number) != 1)
-    return openssl_error("encoding the CRL number");
-  if (X509_CRL_add1_ext_i2d(crl, NID_crl_number, number.get(), 0, X509V3_ADD_DEFAULT) != 1)
-    return openssl_error("adding the cRLNumber extension");
+  JLIS_RETURN_IF_ERROR(add_crl_number(crl, NID_crl_number, params.crl_number, 0));
+  // RFC 5280 §5.2.4: deltaCRLIndicator is critical.
+  if (params.delta_base) JLIS_RETURN_IF_ERROR(add_crl_number(crl, NID_delta_crl, *params.delta_base, 1));
+  if (!params.freshest_crl_url.empty()) {
+    JLIS_ASSIGN_OR_RETURN(CrlDistPointsPtr points, distribution_point(params.freshest_crl_url));
+    if (X509_CRL_add1_ext_i2d(crl, NID_freshest_crl, points.get(), 0, X509V3_ADD_DEFAULT) != 1)
+      return openssl_error("adding the freshestCRL extension");
+  }
   return Status::ok();
 }
 
@@ -221,54 +265,125 @@ Status add_entries(X509_CRL* crl, const std::vector<RevokedEntry>& entries, cons
   return Status::ok();
 }
 
-// The DER CertificateList: SEQUENCE { tbsCertList, signatureAlgorithm, signatureValue }, the
-// tbsCertList encoded by OpenSSL from `crl` once and signed over those bytes. (X509_CRL_sign
-// followed by i2d_X509_CRL would encode the million entries twice: OpenSSL keeps no encoding of a
-// CRL it built, only of one it parsed.) `crl` carries the signature algorithm already, inside
-// tbsCertList and outside, from signing it empty with the same key and parameters.
-Result<std::string> sign_and_encode(X509_CRL* crl, EVP_PKEY* key) {
-  unsigned char* tbs_der = nullptr;
-  const int tbs_len = i2d_re_X509_CRL_tbs(crl, &tbs_der);
-  if (tbs_len <= 0) return openssl_error("encoding the CRL");
-  std::unique_ptr<unsigned char, OpensslDeleter<free_openssl_buffer>> tbs(tbs_der);
-
+// Signs the concatenation of `tbs_pieces` (the DER tbsCertList) with SHA-256, streaming.
+Result<std::string> sign_pieces(EVP_PKEY* key, const std::vector<std::string_view>& tbs_pieces) {
   JLIS_ASSIGN_OR_RETURN(EvpMdCtxPtr signer, sha256_signer(key));
+  for (std::string_view piece : tbs_pieces) {
+    if (EVP_DigestSignUpdate(signer.get(), piece.data(), piece.size()) != 1) return openssl_error("signing the CRL");
+  }
   size_t signature_len = 0;
-  if (EVP_DigestSign(signer.get(), nullptr, &signature_len, tbs.get(), static_cast<size_t>(tbs_len)) != 1)
-    return openssl_error("signing the CRL");
+  if (EVP_DigestSignFinal(signer.get(), nullptr, &signature_len) != 1) return openssl_error("signing the CRL");
   std::string signature(signature_len, '\0');
-  if (EVP_DigestSign(signer.get(), reinterpret_cast<unsigned char*>(signature.data()), &signature_len, tbs.get(),
-                     static_cast<size_t>(tbs_len)) != 1)
+  if (EVP_DigestSignFinal(signer.get(), reinterpret_cast<unsigned char*>(signature.data()), &signature_len) != 1)
     return openssl_error("signing the CRL");
+  signature.resize(signature_len);
+  return signature;
+}
+
+// The DER of the signatureValue BIT STRING, every bit significant (as X509_CRL_sign records it).
+Result<std::string> encode_signature(std::string& signature) {
   using BitStringPtr = std::unique_ptr<ASN1_BIT_STRING, OpensslDeleter<ASN1_BIT_STRING_free>>;
   BitStringPtr bits(ASN1_BIT_STRING_new());
   if (!bits || ASN1_BIT_STRING_set(bits.get(), reinterpret_cast<unsigned char*>(signature.data()),
-                                   static_cast<int>(signature_len)) != 1)
+                                   static_cast<int>(signature.size())) != 1)
     return openssl_error("encoding the CRL's signature");
-  // Every bit is significant (no unused bits), as X509_CRL_sign records it.
   bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
   bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+  unsigned char* der = nullptr;
+  const int len = i2d_ASN1_BIT_STRING(bits.get(), &der);
+  if (len <= 0) return openssl_error("encoding the CRL's signature");
+  std::unique_ptr<unsigned char, OpensslDeleter<free_openssl_buffer>> owned(der);
+  return std::string(reinterpret_cast<const char*>(der), static_cast<size_t>(len));
+}
 
+// The DER CertificateList: SEQUENCE { tbsCertList, signatureAlgorithm, signatureValue }, the
+// tbsCertList given as pieces (signed as they are, copied once into the answer). `crl` carries
+// the signature algorithm already, from signing it empty with the same key and parameters.
+Result<std::string> sign_and_encode(X509_CRL* crl, EVP_PKEY* key, const std::vector<std::string_view>& tbs_pieces) {
+  JLIS_ASSIGN_OR_RETURN(std::string signature, sign_pieces(key, tbs_pieces));
+  JLIS_ASSIGN_OR_RETURN(std::string bits, encode_signature(signature));
   const ASN1_BIT_STRING* empty_signature = nullptr;
   const X509_ALGOR* algorithm = nullptr;
   X509_CRL_get0_signature(crl, &empty_signature, &algorithm);
-  const int algorithm_len = i2d_X509_ALGOR(algorithm, nullptr);
-  const int bits_len = i2d_ASN1_BIT_STRING(bits.get(), nullptr);
-  if (algorithm_len <= 0 || bits_len <= 0) return openssl_error("encoding the CRL's signature");
-  if (tbs_len > INT_MAX - algorithm_len - bits_len - 16) return internal_error("the CRL is too large to encode");
-  const int content_len = tbs_len + algorithm_len + bits_len;
-  const int total_len = ASN1_object_size(1, content_len, V_ASN1_SEQUENCE);
-  if (total_len <= 0) return internal_error("the CRL is too large to encode");
+  unsigned char* algorithm_der = nullptr;
+  const int algorithm_len = i2d_X509_ALGOR(algorithm, &algorithm_der);
+  if (algorithm_len <= 0) return openssl_error("encoding the CRL's signature algorithm");
+  std::unique_ptr<unsigned char, OpensslDeleter<free_openssl_buffer>> owned(algorithm_der);
 
-  std::string out(static_cast<size_t>(total_len), '\0');
-  auto* p = reinterpret_cast<unsigned char*>(out.data());
-  ASN1_put_object(&p, 1, content_len, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
-  std::memcpy(p, tbs.get(), static_cast<size_t>(tbs_len));
-  p += tbs_len;
-  if (i2d_X509_ALGOR(algorithm, &p) != algorithm_len || i2d_ASN1_BIT_STRING(bits.get(), &p) != bits_len ||
-      p != reinterpret_cast<unsigned char*>(out.data()) + out.size())
-    return internal_error("encoding the CRL");
+  size_t tbs_len = 0;
+  for (std::string_view piece : tbs_pieces) tbs_len += piece.size();
+  const size_t content_len = tbs_len + static_cast<size_t>(algorithm_len) + bits.size();
+  std::string out;
+  out.reserve(content_len + 8);
+  JLIS_RETURN_IF_ERROR(append_sequence_header(out, content_len));
+  for (std::string_view piece : tbs_pieces) out.append(piece);
+  out.append(reinterpret_cast<const char*>(algorithm_der), static_cast<size_t>(algorithm_len));
+  out.append(bits);
   return out;
+}
+
+// A CRL as params say, without entries, signed once so that both signature AlgorithmIdentifiers
+// are exactly as X509_CRL_sign_ctx writes them for this key.
+Result<X509CrlPtr> empty_signed_crl(const CrlParams& params) {
+  if (params.issuer == nullptr || params.key == nullptr)
+    return invalid_argument("a CRL needs the CA certificate and its key");
+  if (params.next_update < params.this_update) return invalid_argument("the CRL's nextUpdate is before its thisUpdate");
+  if (params.crl_number < 0) return invalid_argument("the CRL number is negative");
+  if (params.delta_base && (*params.delta_base < 0 || *params.delta_base >= params.crl_number))
+    return invalid_argument("a delta CRL's base CRL number must be below its own");
+  X509CrlPtr crl(X509_CRL_new());
+  if (!crl) return openssl_error("allocating a CRL");
+  if (X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2) != 1 ||
+      X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(params.issuer)) != 1)
+    return openssl_error("setting the CRL's version and issuer");
+  JLIS_ASSIGN_OR_RETURN(Asn1TimePtr this_update, asn1_time(params.this_update));
+  JLIS_ASSIGN_OR_RETURN(Asn1TimePtr next_update, asn1_time(params.next_update));
+  if (X509_CRL_set1_lastUpdate(crl.get(), this_update.get()) != 1 ||
+      X509_CRL_set1_nextUpdate(crl.get(), next_update.get()) != 1)
+    return openssl_error("setting the CRL's update times");
+  JLIS_RETURN_IF_ERROR(add_crl_extensions(crl.get(), params));
+  JLIS_ASSIGN_OR_RETURN(EvpMdCtxPtr signer, sha256_signer(params.key));
+  if (X509_CRL_sign_ctx(crl.get(), signer.get()) <= 0) return openssl_error("signing the CRL");
+  return crl;
+}
+
+// OpenSSL's DER of the tbsCertList of `crl` (encoded afresh, not a cached encoding).
+Result<std::string> tbs_der(X509_CRL* crl) {
+  unsigned char* der = nullptr;
+  const int len = i2d_re_X509_CRL_tbs(crl, &der);
+  if (len <= 0) return openssl_error("encoding the CRL");
+  std::unique_ptr<unsigned char, OpensslDeleter<free_openssl_buffer>> owned(der);
+  return std::string(reinterpret_cast<const char*>(der), static_cast<size_t>(len));
+}
+
+// An entry-less tbsCertList split where revokedCertificates belongs: `before` is the contents up
+// to nextUpdate (version .. nextUpdate), `after` the [0] crlExtensions. Read with OpenSSL's
+// ASN1_get_object.
+struct TbsParts {
+  std::string_view before, after;
+};
+
+Result<TbsParts> split_tbs(std::string_view tbs) {
+  const auto* begin = reinterpret_cast<const unsigned char*>(tbs.data());
+  const unsigned char* p = begin;
+  long len = 0;
+  int tag = 0, cls = 0;
+  if ((ASN1_get_object(&p, &len, &tag, &cls, static_cast<long>(tbs.size())) & 0x80) != 0 ||
+      tag != V_ASN1_SEQUENCE || p + len != begin + tbs.size())
+    return internal_error("OpenSSL's tbsCertList is not a SEQUENCE");
+  const unsigned char* content = p;
+  const unsigned char* end = p + len;
+  while (p < end) {
+    const unsigned char* element = p;
+    if ((ASN1_get_object(&p, &len, &tag, &cls, end - p) & 0x80) != 0)
+      return internal_error("OpenSSL's tbsCertList does not parse");
+    if (cls == V_ASN1_CONTEXT_SPECIFIC && tag == 0) {
+      return TbsParts{std::string_view(reinterpret_cast<const char*>(content), static_cast<size_t>(element - content)),
+                      std::string_view(reinterpret_cast<const char*>(element), static_cast<size_t>(end - element))};
+    }
+    p += len;
+  }
+  return internal_error("OpenSSL's tbsCertList has no extensions");
 }
 
 }  // namespace
@@ -282,29 +397,72 @@ Result<RevocationReason> parse_reason(std::string_view name) {
 }
 
 Result<std::string> build_crl(const CrlParams& params, const std::vector<RevokedEntry>& entries) {
-  if (params.issuer == nullptr || params.key == nullptr)
-    return invalid_argument("a CRL needs the CA certificate and its key");
-  if (params.next_update < params.this_update) return invalid_argument("the CRL's nextUpdate is before its thisUpdate");
-  if (params.crl_number < 0) return invalid_argument("the CRL number is negative");
   JLIS_ASSIGN_OR_RETURN(std::vector<SortKey> keys, sorted_keys(entries));
-
-  X509CrlPtr crl(X509_CRL_new());
-  if (!crl) return openssl_error("allocating a CRL");
-  if (X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2) != 1 ||
-      X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(params.issuer)) != 1)
-    return openssl_error("setting the CRL's version and issuer");
-  JLIS_ASSIGN_OR_RETURN(Asn1TimePtr this_update, asn1_time(params.this_update));
-  JLIS_ASSIGN_OR_RETURN(Asn1TimePtr next_update, asn1_time(params.next_update));
-  if (X509_CRL_set1_lastUpdate(crl.get(), this_update.get()) != 1 ||
-      X509_CRL_set1_nextUpdate(crl.get(), next_update.get()) != 1)
-    return openssl_error("setting the CRL's update times");
-  JLIS_RETURN_IF_ERROR(add_crl_extensions(crl.get(), params.issuer, params.crl_number));
-  // Signing the CRL while it is still empty sets both signature AlgorithmIdentifiers exactly as
-  // X509_CRL_sign_ctx writes them for this key; sign_and_encode signs the full CRL.
-  JLIS_ASSIGN_OR_RETURN(EvpMdCtxPtr signer, sha256_signer(params.key));
-  if (X509_CRL_sign_ctx(crl.get(), signer.get()) <= 0) return openssl_error("signing the CRL");
+  JLIS_ASSIGN_OR_RETURN(X509CrlPtr crl, empty_signed_crl(params));
   JLIS_RETURN_IF_ERROR(add_entries(crl.get(), entries, keys));
-  return sign_and_encode(crl.get(), params.key);
+  JLIS_ASSIGN_OR_RETURN(std::string tbs, tbs_der(crl.get()));
+  return sign_and_encode(crl.get(), params.key, {tbs});
+}
+
+Result<std::string> encode_crl_entry(const RevokedEntry& entry) {
+  JLIS_ASSIGN_OR_RETURN(std::vector<SortKey> keys, sorted_keys({entry}));
+  const SortKey& k = keys.front();
+  X509RevokedPtr revoked(X509_REVOKED_new());
+  Asn1IntegerPtr serial(ASN1_INTEGER_new());
+  Asn1TimePtr utc_time(ASN1_STRING_type_new(V_ASN1_UTCTIME));
+  Asn1TimePtr generalized_time(ASN1_STRING_type_new(V_ASN1_GENERALIZEDTIME));
+  if (!revoked || !serial || !utc_time || !generalized_time) return openssl_error("allocating a CRL entry");
+  ASN1_TIME* date = nullptr;
+  if (!set_time(utc_time.get(), generalized_time.get(), entry.revoked_at, &date))
+    return invalid_argument("a CRL entry's revocation time is out of range");
+  if (ASN1_STRING_set(serial.get(), k.bytes.data(), k.length) != 1 ||
+      X509_REVOKED_set_serialNumber(revoked.get(), serial.get()) != 1 ||
+      X509_REVOKED_set_revocationDate(revoked.get(), date) != 1)
+    return openssl_error("setting a CRL entry");
+  if (entry.reason != RevocationReason::unspecified) {
+    Asn1EnumeratedPtr reason(ASN1_ENUMERATED_new());
+    if (!reason || ASN1_ENUMERATED_set(reason.get(), static_cast<long>(entry.reason)) != 1 ||
+        X509_REVOKED_add1_ext_i2d(revoked.get(), NID_crl_reason, reason.get(), 0, X509V3_ADD_DEFAULT) != 1)
+      return openssl_error("adding a reasonCode extension");
+  }
+  unsigned char* der = nullptr;
+  const int len = i2d_X509_REVOKED(revoked.get(), &der);
+  if (len <= 0) return openssl_error("encoding a CRL entry");
+  std::unique_ptr<unsigned char, OpensslDeleter<free_openssl_buffer>> owned(der);
+  return std::string(reinterpret_cast<const char*>(der), static_cast<size_t>(len));
+}
+
+Status append_sequence_header(std::string& out, size_t content_length) {
+  if (content_length > static_cast<size_t>(INT_MAX - 16)) return invalid_argument("a DER SEQUENCE is too long");
+  const int length = static_cast<int>(content_length);
+  const int header = ASN1_object_size(1, length, V_ASN1_SEQUENCE) - length;
+  if (header <= 0) return invalid_argument("a DER SEQUENCE is too long");
+  const size_t at = out.size();
+  out.resize(at + static_cast<size_t>(header));
+  auto* p = reinterpret_cast<unsigned char*>(out.data() + at);
+  ASN1_put_object(&p, 1, length, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+  if (p != reinterpret_cast<unsigned char*>(out.data() + out.size())) return internal_error("encoding a DER header");
+  return Status::ok();
+}
+
+bool serial_less(std::string_view a, std::string_view b) {
+  a.remove_prefix(std::min(a.find_first_not_of('\0'), a.size()));
+  b.remove_prefix(std::min(b.find_first_not_of('\0'), b.size()));
+  if (a.size() != b.size()) return a.size() < b.size();
+  return std::memcmp(a.data(), b.data(), a.size()) < 0;
+}
+
+Result<std::string> assemble_crl(const CrlParams& params, std::string_view entries_der) {
+  JLIS_ASSIGN_OR_RETURN(X509CrlPtr crl, empty_signed_crl(params));
+  JLIS_ASSIGN_OR_RETURN(std::string empty_tbs, tbs_der(crl.get()));
+  JLIS_ASSIGN_OR_RETURN(TbsParts parts, split_tbs(empty_tbs));
+  // revokedCertificates is absent when empty, as OpenSSL writes a CRL without entries.
+  std::string entries_header;
+  if (!entries_der.empty()) JLIS_RETURN_IF_ERROR(append_sequence_header(entries_header, entries_der.size()));
+  std::string tbs_header;
+  JLIS_RETURN_IF_ERROR(append_sequence_header(
+      tbs_header, parts.before.size() + entries_header.size() + entries_der.size() + parts.after.size()));
+  return sign_and_encode(crl.get(), params.key, {tbs_header, parts.before, entries_header, entries_der, parts.after});
 }
 
 }  // namespace jlis::pki

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -41,10 +43,39 @@ struct CrlParams {
   int64_t this_update = 0;    // seconds since the epoch
   int64_t next_update = 0;
   int64_t crl_number = 1;     // the cRLNumber extension, increasing per CA
+  // A full CRL: when not empty, a freshestCRL extension (RFC 5280 §5.2.6) with this URL, where
+  // the delta CRLs are published.
+  std::string freshest_crl_url;
+  // A delta CRL (RFC 5280 §5.2.4): the cRLNumber of its base CRL, as the critical
+  // deltaCRLIndicator extension.
+  std::optional<int64_t> delta_base;
 };
 
 // Builds and signs a v2 CRL listing `entries` (any order; duplicates are a caller bug), with the
-// authorityKeyIdentifier and cRLNumber extensions, entries sorted by serial. Answers its DER.
+// authorityKeyIdentifier and cRLNumber extensions (and freshestCRL or deltaCRLIndicator as the
+// params say), entries sorted by serial. Answers its DER. Holds every entry as an OpenSSL object:
+// the reference for assemble_crl, and fine for small lists.
 Result<std::string> build_crl(const CrlParams& params, const std::vector<RevokedEntry>& entries);
+
+// The DER of one CRL entry (the revokedCertificate SEQUENCE: serial, revocationDate, and a
+// reasonCode entry extension unless the reason is unspecified), encoded by OpenSSL
+// (i2d_X509_REVOKED). invalid_argument for a bad serial, time or reason.
+Result<std::string> encode_crl_entry(const RevokedEntry& entry);
+
+// Appends the DER identifier and definite length octets of a constructed universal SEQUENCE
+// whose contents are `content_length` bytes (what ASN1_put_object writes). invalid_argument when
+// the length does not fit OpenSSL's int lengths.
+Status append_sequence_header(std::string& out, size_t content_length);
+
+// Numeric order of two serials given as big-endian magnitude bytes (leading zero bytes ignored):
+// the order of a CRL's entries. True when a < b.
+bool serial_less(std::string_view a, std::string_view b);
+
+// Signs a v2 CRL whose revokedCertificates are `entries_der`: the concatenated DER of the entries
+// (from encode_crl_entry), already in increasing serial order without duplicates (the caller's
+// promise; not checked). The outer parts of the tbsCertList are OpenSSL's encoding of the same CRL
+// without entries; only the SEQUENCE headers around them are written here. Byte for byte what
+// build_crl answers for the same entries; the only large buffers are `entries_der` and the answer.
+Result<std::string> assemble_crl(const CrlParams& params, std::string_view entries_der);
 
 }  // namespace jlis::pki

@@ -245,6 +245,154 @@ TEST(CrlBuild, ManyEntriesSortedNumerically) {
   EXPECT_EQ(*again, *der);
 }
 
+// --- assemble_crl: stored entry DERs concatenated, byte-identical to build_crl ---
+
+// The entries' DER in serial order, as the CA reads them back from its rows.
+std::string entries_der(std::vector<RevokedEntry> entries) {
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return serial_less(a.serial, b.serial); });
+  std::string out;
+  for (const auto& e : entries) {
+    auto der = encode_crl_entry(e);
+    EXPECT_TRUE(der.ok()) << der.status().to_string();
+    if (der.ok()) out += *der;
+  }
+  return out;
+}
+
+void expect_same_crl(const CrlParams& p, const std::vector<RevokedEntry>& entries) {
+  auto reference = build_crl(p, entries);
+  ASSERT_TRUE(reference.ok()) << reference.status().to_string();
+  auto assembled = assemble_crl(p, entries_der(entries));
+  ASSERT_TRUE(assembled.ok()) << assembled.status().to_string();
+  ASSERT_EQ(assembled->size(), reference->size());
+  EXPECT_TRUE(*assembled == *reference) << "first difference at byte "
+                                        << std::mismatch(assembled->begin(), assembled->end(), reference->begin()).first -
+                                               assembled->begin();
+  X509CrlPtr crl = parse(*assembled);
+  ASSERT_NE(crl, nullptr);
+  EXPECT_EQ(X509_CRL_verify(crl.get(), X509_get0_pubkey(test_ca().cert.get())), 1);
+  EXPECT_EQ(std::max(0, sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl.get()))), static_cast<int>(entries.size()));
+}
+
+TEST(CrlAssemble, SequenceHeadersAreDer) {
+  std::string out = "x";
+  ASSERT_TRUE(append_sequence_header(out, 0).is_ok());
+  EXPECT_EQ(out, "x" + bytes({0x30, 0x00}));
+  out.clear();
+  ASSERT_TRUE(append_sequence_header(out, 127).is_ok());
+  EXPECT_EQ(out, bytes({0x30, 0x7f}));
+  out.clear();
+  ASSERT_TRUE(append_sequence_header(out, 128).is_ok());
+  EXPECT_EQ(out, bytes({0x30, 0x81, 0x80}));
+  out.clear();
+  ASSERT_TRUE(append_sequence_header(out, 256).is_ok());
+  EXPECT_EQ(out, bytes({0x30, 0x82, 0x01, 0x00}));
+  out.clear();
+  ASSERT_TRUE(append_sequence_header(out, 50000000).is_ok());
+  EXPECT_EQ(out, bytes({0x30, 0x84, 0x02, 0xfa, 0xf0, 0x80}));
+  out.clear();
+  EXPECT_EQ(append_sequence_header(out, size_t{1} << 40).code(), Code::invalid_argument);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(CrlAssemble, EntryDerIsOpensslsAndRejectsBadInput) {
+  auto der = encode_crl_entry({bytes({0x00, 0x80, 0x01}), kThisUpdate, RevocationReason::key_compromise});
+  ASSERT_TRUE(der.ok()) << der.status().to_string();
+  const auto* p = reinterpret_cast<const unsigned char*>(der->data());
+  std::unique_ptr<X509_REVOKED, OpensslDeleter<X509_REVOKED_free>> r(d2i_X509_REVOKED(nullptr, &p, static_cast<long>(der->size())));
+  ASSERT_NE(r, nullptr);
+  // The leading zero byte is dropped, and a sign byte added for the high bit.
+  EXPECT_EQ(raw(X509_REVOKED_get0_serialNumber(r.get())), bytes({0x80, 0x01}));
+  EXPECT_EQ(der->substr(2, 5), bytes({0x02, 0x03, 0x00, 0x80, 0x01}));
+  EXPECT_EQ(reason_of(r.get()), 1);
+  EXPECT_EQ(encode_crl_entry({"", kThisUpdate, RevocationReason::superseded}).status().code(), Code::invalid_argument);
+  EXPECT_EQ(encode_crl_entry({bytes({0, 0}), kThisUpdate, RevocationReason::superseded}).status().code(),
+            Code::invalid_argument);
+  EXPECT_EQ(encode_crl_entry({std::string(21, '\x01'), kThisUpdate, RevocationReason::superseded}).status().code(),
+            Code::invalid_argument);
+  EXPECT_EQ(encode_crl_entry({bytes({1}), kThisUpdate, static_cast<RevocationReason>(7)}).status().code(),
+            Code::invalid_argument);
+  EXPECT_EQ(encode_crl_entry({bytes({1}), int64_t{1} << 50, RevocationReason::superseded}).status().code(),
+            Code::invalid_argument);
+}
+
+TEST(CrlAssemble, SameBytesAsOpensslForNoneOneAndMany) {
+  const Ca& ca = test_ca();
+  expect_same_crl(params(ca), {});
+  expect_same_crl(params(ca), {{bytes({0x01}), kThisUpdate - 5, RevocationReason::unspecified}});
+  // Every reason code, serials with the high bit set, with leading zero bytes, of 1 to 20 bytes,
+  // and times on both sides of 2050 (UTCTime and GeneralizedTime).
+  std::vector<RevokedEntry> entries;
+  const int reasons[] = {0, 1, 2, 3, 4, 5, 6, 8, 9, 10};
+  std::mt19937_64 rng(13);
+  for (int i = 0; i < 3000; ++i) {
+    std::string serial(1 + rng() % 20, '\0');
+    for (auto& c : serial) c = static_cast<char>(rng());
+    serial[0] = static_cast<char>(i % 3 == 0 ? 0x80 | rng() : 1 + rng() % 255);
+    if (i % 7 == 0) serial.insert(0, 1, '\0');
+    if (serial.size() > 20) serial.resize(20);
+    const int64_t at = i % 11 == 0 ? int64_t{2556143999} + i : kThisUpdate - static_cast<int64_t>(rng() % 1000000);
+    entries.push_back({serial, at, static_cast<RevocationReason>(reasons[i % 10])});
+  }
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return serial_less(a.serial, b.serial); });
+  entries.erase(std::unique(entries.begin(), entries.end(),
+                            [](const auto& a, const auto& b) { return !serial_less(a.serial, b.serial) && !serial_less(b.serial, a.serial); }),
+                entries.end());
+  std::shuffle(entries.begin(), entries.end(), rng);
+  expect_same_crl(params(ca), entries);
+
+  CrlParams full = params(ca, 8);
+  full.freshest_crl_url = "http://crl.example.jp/crl/signature-delta.crl";
+  expect_same_crl(full, entries);
+  CrlParams delta = params(ca, 9);
+  delta.delta_base = 8;
+  expect_same_crl(delta, entries);
+}
+
+TEST(CrlAssemble, DifferentEntriesGiveDifferentBytes) {
+  // The comparison above can fail: one changed reason changes the CRL.
+  const Ca& ca = test_ca();
+  std::vector<RevokedEntry> entries = {{bytes({0x05}), kThisUpdate - 5, RevocationReason::superseded}};
+  auto reference = build_crl(params(ca), entries);
+  entries[0].reason = RevocationReason::key_compromise;
+  auto assembled = assemble_crl(params(ca), entries_der(entries));
+  ASSERT_TRUE(reference.ok() && assembled.ok());
+  EXPECT_NE(*reference, *assembled);
+}
+
+TEST(CrlAssemble, DeltaAndFreshestExtensions) {
+  const Ca& ca = test_ca();
+  CrlParams full = params(ca, 20);
+  full.freshest_crl_url = "http://crl.example.jp/crl/signature-delta.crl";
+  auto der = assemble_crl(full, "");
+  ASSERT_TRUE(der.ok()) << der.status().to_string();
+  X509CrlPtr crl = parse(*der);
+  ASSERT_NE(crl, nullptr);
+  int crit = -1;
+  std::unique_ptr<CRL_DIST_POINTS, OpensslDeleter<CRL_DIST_POINTS_free>> points(
+      static_cast<CRL_DIST_POINTS*>(X509_CRL_get_ext_d2i(crl.get(), NID_freshest_crl, &crit, nullptr)));
+  ASSERT_NE(points, nullptr);
+  EXPECT_EQ(crit, 0);
+  ASSERT_EQ(sk_DIST_POINT_num(points.get()), 1);
+  GENERAL_NAMES* names = sk_DIST_POINT_value(points.get(), 0)->distpoint->name.fullname;
+  ASSERT_EQ(sk_GENERAL_NAME_num(names), 1);
+  EXPECT_EQ(raw(sk_GENERAL_NAME_value(names, 0)->d.uniformResourceIdentifier), full.freshest_crl_url);
+  EXPECT_EQ(X509_CRL_get_ext_d2i(crl.get(), NID_delta_crl, &crit, nullptr), nullptr);
+
+  CrlParams delta = params(ca, 21);
+  delta.delta_base = 20;
+  der = assemble_crl(delta, "");
+  ASSERT_TRUE(der.ok()) << der.status().to_string();
+  crl = parse(*der);
+  ASSERT_NE(crl, nullptr);
+  Asn1IntegerPtr base(static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl.get(), NID_delta_crl, &crit, nullptr)));
+  ASSERT_NE(base, nullptr);
+  EXPECT_EQ(crit, 1);
+  EXPECT_EQ(ASN1_INTEGER_get(base.get()), 20);
+  delta.delta_base = 21;
+  EXPECT_EQ(assemble_crl(delta, "").status().code(), Code::invalid_argument);
+}
+
 TEST(CrlBuild, OpensslCommandsReadAndUseIt) {
   const Ca& ca = test_ca();
   EvpPkeyPtr leaf_key = make_key();
