@@ -112,6 +112,17 @@ CREATE TABLE pki_issuance_challenges (
   expires_at BIGINT NOT NULL,
   used BIGINT NOT NULL DEFAULT 0
 );
+)sql"},
+    // Each row's CRL entry, encoded by OpenSSL when its status changes, so that a CRL is the
+    // concatenation of stored entries (crl.h, assemble_crl). Rows revoked before this migration
+    // get theirs on the next CRL generation (publication.cpp). Delta CRLs name their base.
+    {5, R"sql(
+ALTER TABLE pki_certificates ADD COLUMN crl_entry TEXT;  -- base64 DER: revoked, or removeFromCRL once released
+ALTER TABLE pki_crls ADD COLUMN delta_base BIGINT;       -- a delta CRL's base CRL number; NULL for a full CRL
+-- A CRL reads its rows in serial order from this index alone (the certificates' DER, a long
+-- column before crl_entry, is never read).
+CREATE INDEX pki_certificates_crl ON pki_certificates (ca, serial, revocation_seq, revoked_at, not_after, reason,
+  crl_entry) WHERE revocation_seq IS NOT NULL;
 )sql"}};
 
 
@@ -514,24 +525,31 @@ Result<CertificateRecord> CertificateAuthority::issue(Connection& conn, const Pr
 
 Status CertificateAuthority::revoke_in(Connection& conn, const std::string& serial, RevocationReason reason,
                                        int64_t at) {
+  // The CRL entry is encoded now (OpenSSL's DER, kept with the row): a CRL is then only the
+  // concatenation of its entries. It is written only where the row changes.
+  JLIS_ASSIGN_OR_RETURN(std::string entry, encode_crl_entry({serial_bytes(serial), at, reason}));
   JLIS_ASSIGN_OR_RETURN(auto changed, conn.execute(
-      "UPDATE pki_certificates SET revoked_at = ?, reason = ?, revocation_seq = "
+      "UPDATE pki_certificates SET revoked_at = ?, reason = ?, crl_entry = ?, revocation_seq = "
       "(SELECT COALESCE(MAX(revocation_seq), 0) + 1 FROM pki_certificates) WHERE serial = ? "
       "AND (revoked_at IS NULL OR (reason = ? AND ? <> ?))",
-      {at, static_cast<int64_t>(reason), serial, static_cast<int64_t>(RevocationReason::certificate_hold),
-       static_cast<int64_t>(reason), static_cast<int64_t>(RevocationReason::certificate_hold)}));
+      {at, static_cast<int64_t>(reason), base64_encode(entry), serial,
+       static_cast<int64_t>(RevocationReason::certificate_hold), static_cast<int64_t>(reason),
+       static_cast<int64_t>(RevocationReason::certificate_hold)}));
   if (changed > 0) ++impl_->revoked;
   return Status::ok();
 }
 
 Result<bool> CertificateAuthority::release_in(Connection& conn, const std::string& serial) {
   // A release is a change of status like a revocation: it takes the next sequence number, so the
-  // responders (tick) and the CRL see it.
+  // responders (tick) and the CRL see it. Its entry is the delta CRL's removeFromCRL (RFC 5280
+  // §5.3.1), dated at the release.
+  JLIS_ASSIGN_OR_RETURN(std::string entry,
+                        encode_crl_entry({serial_bytes(serial), impl_->now(), RevocationReason::remove_from_crl}));
   JLIS_ASSIGN_OR_RETURN(auto changed, conn.execute(
-      "UPDATE pki_certificates SET revoked_at = NULL, reason = NULL, revocation_seq = "
+      "UPDATE pki_certificates SET revoked_at = NULL, reason = NULL, crl_entry = ?, revocation_seq = "
       "(SELECT COALESCE(MAX(revocation_seq), 0) + 1 FROM pki_certificates) WHERE serial = ? "
       "AND revoked_at IS NOT NULL AND reason = ?",
-      {serial, static_cast<int64_t>(RevocationReason::certificate_hold)}));
+      {base64_encode(entry), serial, static_cast<int64_t>(RevocationReason::certificate_hold)}));
   return changed > 0;
 }
 

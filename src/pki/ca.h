@@ -295,11 +295,20 @@ class CertificateAuthority {
                                                          const std::string& purpose, const std::string& request_id);
   Result<std::optional<std::string>> linkage(const auth::Principal& by, const std::string& serial);
 
-  // CRLs: generates and stores a new full CRL of each CA (DIR/pki/crl/<kind>.crl); answers the
-  // entries listed per kind.
+  // CRLs: generates and stores a new full CRL of each CA (DIR/pki/crl/<kind>.crl), with a
+  // freshestCRL extension naming <public_url>/crl/<kind>-delta.crl, and then a new delta CRL
+  // (RFC 5280 §5.2.4; DIR/pki/crl/<kind>-delta.crl) numbered from the same sequence. The delta's
+  // base is the newest full CRL at least a day old (or else the oldest): it lists the entries
+  // revoked, or whose reason changed, since that base, and the certificates released from hold
+  // since then as removeFromCRL; any full CRL numbered from the base on, with the delta, gives
+  // the current status. The CRLs are signed over the entries' DER stored with their rows
+  // (crl.h, assemble_crl); a row revoked before those were stored gets its entry now. Answers the
+  // entries listed in each full CRL, per kind.
   Result<std::vector<std::pair<CertificateKind, int64_t>>> generate_crls();
-  // The newest CRL of `kind`, DER (generating one if none exists).
+  // The newest full CRL of `kind`, DER (generating the CRLs if none exists).
   Result<std::string> crl(CertificateKind kind);
+  // The newest delta CRL of `kind`, DER (generating the CRLs if none exists).
+  Result<std::string> delta_crl(CertificateKind kind);
 
   // The OCSP responder over this CA's register (created on first use; needs the keys).
   Result<OcspResponder*> responder();
@@ -368,6 +377,9 @@ class CertificateAuthority {
                                            std::string_view rsa_public_key, int64_t not_before, int64_t not_after);
   // Signs `terms` under a new serial.
   Status sign(PreparedCertificate& prepared);
+  // The delta CRL of `kind` at `now`, listing the changes up to `newest_seq` (generate_crls).
+  Status generate_delta(CertificateKind kind, int64_t newest_seq, int64_t now);
+  Result<std::string> read_crl(CertificateKind kind, bool delta);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -78,6 +78,9 @@ Result<std::optional<CertificateRecord>> load_certificate(store::Connection& con
 // Normalises a serial from a URL: lower-case hex, 1..40 digits, no leading zeros.
 Result<std::string> normalise_serial(std::string_view text);
 
+// Big-endian bytes of a stored serial (lower-case hex, as the rows hold it).
+std::string serial_bytes(std::string_view hex);
+
 // Seconds since the epoch of 00:00 in Japan on `day`.
 inline int64_t start_of_day_jst(Date day) { return day.days_since_epoch() * 86400 - 9 * 3600; }
 

@@ -6,6 +6,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
+
+#include <openssl/asn1.h>
 
 #include "pki/ca.h"
 #include "pki/ca_internal.h"
@@ -22,17 +25,108 @@ constexpr int64_t kCrlPeriod = 86400;   // a new CRL daily
 constexpr int64_t kCrlDebounce = 5;     // and a few seconds after revocations
 constexpr int64_t kCrlRetry = 10;       // after a failed generation
 
-fs::path crl_path(const std::string& dir, CertificateKind kind) {
-  return fs::path(dir) / "pki" / "crl" / (std::string(kind_name(kind)) + ".crl");
+fs::path crl_path(const std::string& dir, CertificateKind kind, bool delta = false) {
+  return fs::path(dir) / "pki" / "crl" / (std::string(kind_name(kind)) + (delta ? "-delta.crl" : ".crl"));
 }
 
-// Big-endian bytes of a hex serial.
-std::string serial_bytes(const std::string& hex) {
-  std::string h = hex.size() % 2 ? "0" + hex : hex;
-  std::string out(h.size() / 2, '\0');
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<char>(nibble(h[2 * i]) << 4 | nibble(h[2 * i + 1]));
-  return out;
+// Appends the bytes of canonical base64 (as base64_encode writes it) to `out`, with no copy in
+// between: a CRL decodes a million stored entries.
+bool append_base64(std::string& out, std::string_view text) {
+  if (text.empty() || text.size() % 4 != 0) return false;
+  const size_t at = out.size();
+  out.resize(at + text.size() / 4 * 3);
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data() + at),
+                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0 || static_cast<size_t>(n) != text.size() / 4 * 3) return false;
+  size_t pad = 0;
+  for (size_t i = text.size(); i > 0 && pad < 2 && text[i - 1] == '='; --i) ++pad;
+  out.resize(out.size() - pad);
+  return true;
+}
+
+// The entries of one CRL, read from the rows: their DER concatenated in serial order.
+struct CrlEntries {
+  std::string der;
+  struct Span {
+    size_t offset, length;        // the entry in der
+    size_t serial_at, serial_len;  // its serial's content octets in der
+  };
+  std::vector<Span> spans;
+  bool sorted = true;
+  std::vector<std::pair<std::string, std::string>> computed;  // (serial, base64 entry) to store
+};
+
+// Reads the entry just appended at `offset` with OpenSSL's ASN1_get_object: a SEQUENCE holding
+// an INTEGER first, spanning the bytes appended. A stored entry that is not is refused.
+Status add_span(CrlEntries& e, size_t offset) {
+  const auto* begin = reinterpret_cast<const unsigned char*>(e.der.data());
+  const unsigned char* p = begin + offset;
+  const long available = static_cast<long>(e.der.size() - offset);
+  long len = 0, serial_len = 0;
+  int tag = 0, cls = 0;
+  if ((ASN1_get_object(&p, &len, &tag, &cls, available) & 0x80) != 0 || tag != V_ASN1_SEQUENCE ||
+      p + len != begin + e.der.size())
+    return internal_error("a stored CRL entry is not DER");
+  if ((ASN1_get_object(&p, &serial_len, &tag, &cls, len) & 0x80) != 0 || tag != V_ASN1_INTEGER || serial_len <= 0)
+    return internal_error("a stored CRL entry has no serial number");
+  CrlEntries::Span span{offset, e.der.size() - offset, static_cast<size_t>(p - begin), static_cast<size_t>(serial_len)};
+  if (!e.spans.empty()) {
+    const CrlEntries::Span& last = e.spans.back();
+    if (!serial_less(std::string_view(e.der).substr(last.serial_at, last.serial_len),
+                     std::string_view(e.der).substr(span.serial_at, span.serial_len)))
+      e.sorted = false;
+  }
+  e.spans.push_back(span);
+  return Status::ok();
+}
+
+// Appends one row's entry: its stored DER, or (a row changed before entries were stored) one
+// encoded now from its columns, kept in `computed` to be stored.
+Status add_entry(CrlEntries& e, const Row& r, int64_t now) {
+  const size_t offset = e.der.size();
+  if (!r.is_null(3)) {
+    if (!append_base64(e.der, r.text(3))) return internal_error("a stored CRL entry is not base64");
+  } else {
+    const bool released = r.is_null(1);
+    RevokedEntry entry{serial_bytes(r.text(0)), released ? now : r.int64(1),
+                       released ? RevocationReason::remove_from_crl : static_cast<RevocationReason>(r.int64(2))};
+    JLIS_ASSIGN_OR_RETURN(std::string der, encode_crl_entry(entry));
+    e.der += der;
+    if (!released) e.computed.emplace_back(r.text(0), base64_encode(der));
+  }
+  return add_span(e, offset);
+}
+
+// Puts the entries in serial order when the store did not answer them so (serials of unequal
+// length: the rows' serials are all 32 hex digits, whose text order is their numeric order).
+Status sort_entries(CrlEntries& e) {
+  std::string_view der(e.der);
+  auto serial = [&](const CrlEntries::Span& s) { return der.substr(s.serial_at, s.serial_len); };
+  if (!e.sorted) {
+    std::sort(e.spans.begin(), e.spans.end(), [&](const auto& a, const auto& b) { return serial_less(serial(a), serial(b)); });
+    std::string out;
+    out.reserve(e.der.size());
+    for (const auto& s : e.spans) out.append(der.substr(s.offset, s.length));
+    e.der = std::move(out);
+    e.sorted = true;
+    return Status::ok();
+  }
+  return Status::ok();
+}
+
+// Reads a CRL's rows (serial, revoked_at, reason, crl_entry) in serial order.
+Result<CrlEntries> read_entries(Connection& conn, const std::string& where, const store::Params& params, int64_t now) {
+  CrlEntries e;
+  Status failed = Status::ok();
+  JLIS_RETURN_IF_ERROR(conn.query("SELECT serial, revoked_at, reason, crl_entry FROM pki_certificates WHERE " + where +
+                                      " ORDER BY ca, serial",
+                                  params, [&](const Row& r) {
+                                    failed = add_entry(e, r, now);
+                                    return failed.is_ok();
+                                  }));
+  JLIS_RETURN_IF_ERROR(failed);
+  JLIS_RETURN_IF_ERROR(sort_entries(e));
+  return e;
 }
 
 // An exclusive flock on a lock file, released on destruction.
@@ -51,7 +145,85 @@ class CrlLock {
   int fd_ = -1;
 };
 
+// The CRL number after the newest of `ca` (full and delta CRLs share one sequence).
+Result<int64_t> next_crl_number(Connection& conn, const std::string& ca) {
+  JLIS_ASSIGN_OR_RETURN(auto last, conn.query_int64("SELECT MAX(crl_number) FROM pki_crls WHERE ca = ?", {ca}));
+  return last.value_or(0) + 1;
+}
+
+// A delta CRL's base: the newest published full CRL at least a day old, or else the oldest one
+// (crl_number, revocation_seq).
+Result<std::pair<int64_t, int64_t>> delta_base(Connection& conn, const std::string& ca, int64_t now) {
+  std::optional<std::pair<int64_t, int64_t>> base;
+  auto take = [&](const Row& r) {
+    base.emplace(r.int64(0), r.int64(1));
+    return false;
+  };
+  const std::string full = "SELECT crl_number, revocation_seq FROM pki_crls WHERE ca = ? AND published = 1 AND "
+                           "delta_base IS NULL ";
+  JLIS_RETURN_IF_ERROR(
+      conn.query(full + "AND this_update <= ? ORDER BY crl_number DESC LIMIT 1", {ca, now - kCrlPeriod}, take));
+  if (!base) JLIS_RETURN_IF_ERROR(conn.query(full + "ORDER BY crl_number LIMIT 1", {ca}, take));
+  if (!base) return internal_error("a delta CRL has no published full CRL to refer to");
+  return *base;
+}
+
+// Stores the entries encoded for rows that had none (revoked before entries were stored); a row
+// that changed meanwhile has its own already.
+Status store_computed_entries(store::Writer& writer, const CrlEntries& entries) {
+  if (entries.computed.empty()) return Status::ok();
+  return writer.run([&](Connection& conn) {
+    for (const auto& [serial, entry] : entries.computed) {
+      JLIS_RETURN_IF_ERROR(conn.execute("UPDATE pki_certificates SET crl_entry = ? WHERE serial = ? AND crl_entry IS NULL",
+                                        {entry, serial}).status());
+    }
+    return Status::ok();
+  });
+}
+
+Status write_file_atomically(const fs::path& path, std::string_view der) {
+  const std::string tmp = path.string() + ".tmp";
+  {
+    std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
+    file.write(der.data(), static_cast<std::streamsize>(der.size()));
+    if (!file.flush()) return internal_error("cannot write " + tmp);
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return internal_error("cannot write " + path.string());
+  return Status::ok();
+}
+
+// Signs and publishes one CRL (full, or delta when params.delta_base is set). The number is
+// committed before the file is published (published = 0 until it is), so that a crash or a failed
+// write never publishes two CRLs with one number, nor a number that goes back: a number whose CRL
+// was never published is simply skipped.
+Status publish_crl(store::Writer& writer, const fs::path& path, const std::string& ca, const CrlParams& params,
+                   const CrlEntries& entries, int64_t newest_seq) {
+  JLIS_ASSIGN_OR_RETURN(std::string der, assemble_crl(params, entries.der));
+  const store::Value base = params.delta_base ? store::Value(*params.delta_base) : store::Value();
+  JLIS_RETURN_IF_ERROR(writer.run([&](Connection& conn) {
+    return conn.execute("INSERT INTO pki_crls (ca, crl_number, this_update, next_update, entries, revocation_seq, "
+                        "published, delta_base) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+                        {ca, params.crl_number, params.this_update, params.next_update,
+                         static_cast<int64_t>(entries.spans.size()), newest_seq, base}).status();
+  }));
+  JLIS_RETURN_IF_ERROR(write_file_atomically(path, der));
+  return writer.run([&](Connection& conn) {
+    return conn.execute("UPDATE pki_crls SET published = 1 WHERE ca = ? AND crl_number = ?", {ca, params.crl_number})
+        .status();
+  });
+}
+
 }  // namespace
+
+std::string serial_bytes(std::string_view hex) {
+  std::string h = hex.size() % 2 ? "0" + std::string(hex) : std::string(hex);
+  std::string out(h.size() / 2, '\0');
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<char>(nibble(h[2 * i]) << 4 | nibble(h[2 * i + 1]));
+  return out;
+}
 
 Result<std::vector<std::pair<CertificateKind, int64_t>>> CertificateAuthority::generate_crls() {
   Impl& d = *impl_;
@@ -60,68 +232,80 @@ Result<std::vector<std::pair<CertificateKind, int64_t>>> CertificateAuthority::g
   // numbers and files always move forward together.
   CrlLock lock;
   JLIS_RETURN_IF_ERROR(lock.acquire(fs::path(d.dir) / "pki" / "crl" / ".lock"));
+  std::string public_url;
+  {
+    std::lock_guard url_lock(d.mu);
+    public_url = d.public_url;
+  }
   std::vector<std::pair<CertificateKind, int64_t>> out;
   for (CertificateKind kind : kKinds) {
     const std::string ca(kind_name(kind));
     const int64_t now = d.now();
-    std::vector<RevokedEntry> entries;
-    int64_t newest_seq = 0, number = 1;
-    {
-      JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
-      JLIS_ASSIGN_OR_RETURN(auto last, conn->query_int64("SELECT MAX(crl_number) FROM pki_crls WHERE ca = ?", {ca}));
-      number = last.value_or(0) + 1;
-      // The newest change of status it includes (a release of a hold too).
-      JLIS_ASSIGN_OR_RETURN(auto seq, conn->query_int64("SELECT MAX(revocation_seq) FROM pki_certificates WHERE ca = ?", {ca}));
-      newest_seq = seq.value_or(0);
-      // Entries stay listed until the certificate expires (RFC 5280 §3.3); a released hold is gone.
-      JLIS_RETURN_IF_ERROR(conn->query(
-          "SELECT serial, revoked_at, reason FROM pki_certificates "
-          "WHERE revoked_at IS NOT NULL AND ca = ? AND not_after >= ? AND revocation_seq <= ?",
-          {ca, now, newest_seq}, [&](const Row& r) {
-            entries.push_back({serial_bytes(r.text(0)), r.int64(1), static_cast<RevocationReason>(r.int64(2))});
-            return true;
-          }));
-    }
     Impl::Authority& a = d.authority(kind);
     CrlParams params;
     params.issuer = a.cert.get();
     params.key = a.key.get();
     params.this_update = now;
     params.next_update = now + d.options.crl_validity.count();
-    params.crl_number = number;
-    JLIS_ASSIGN_OR_RETURN(std::string der, build_crl(params, entries));
-    // The number is committed before the file is published (published = 0 until it is), so that
-    // a crash or a failed write never publishes two CRLs with one number, nor a number that goes
-    // back: a number whose CRL was never published is simply skipped.
-    JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) {
-      return conn.execute("INSERT INTO pki_crls (ca, crl_number, this_update, next_update, entries, revocation_seq, "
-                          "published) VALUES (?, ?, ?, ?, ?, ?, 0)",
-                          {ca, number, params.this_update, params.next_update, static_cast<int64_t>(entries.size()),
-                           newest_seq}).status();
-    }));
-    const fs::path path = crl_path(d.dir, kind);
-    const std::string tmp = path.string() + ".tmp";
+    int64_t newest_seq = 0;
+    CrlEntries entries;
     {
-      std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
-      file.write(der.data(), static_cast<std::streamsize>(der.size()));
-      if (!file.flush()) return internal_error("cannot write " + tmp);
+      JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
+      JLIS_ASSIGN_OR_RETURN(params.crl_number, next_crl_number(*conn, ca));
+      // The newest change of status it includes (a release of a hold too).
+      JLIS_ASSIGN_OR_RETURN(auto seq, conn->query_int64("SELECT MAX(revocation_seq) FROM pki_certificates WHERE ca = ?", {ca}));
+      newest_seq = seq.value_or(0);
+      // Entries stay listed until the certificate expires (RFC 5280 §3.3); a released hold is gone.
+      JLIS_ASSIGN_OR_RETURN(entries, read_entries(*conn,
+                                                  "ca = ? AND revocation_seq IS NOT NULL AND revocation_seq <= ? AND "
+                                                  "revoked_at IS NOT NULL AND not_after >= ?",
+                                                  {ca, newest_seq, now}, now));
     }
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec) return internal_error("cannot write " + path.string());
-    JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) {
-      return conn.execute("UPDATE pki_crls SET published = 1 WHERE ca = ? AND crl_number = ?", {ca, number}).status();
-    }));
+    if (!public_url.empty()) params.freshest_crl_url = public_url + "/crl/" + ca + "-delta.crl";
+    JLIS_RETURN_IF_ERROR(publish_crl(d.writer, crl_path(d.dir, kind), ca, params, entries, newest_seq));
+    JLIS_RETURN_IF_ERROR(store_computed_entries(d.writer, entries));
     ++d.crls;
-    out.emplace_back(kind, static_cast<int64_t>(entries.size()));
+    out.emplace_back(kind, static_cast<int64_t>(entries.spans.size()));
+    JLIS_RETURN_IF_ERROR(generate_delta(kind, newest_seq, now));
   }
   std::lock_guard tick_lock(d.tick_mu);
   d.last_crl_at = d.now();
   return out;
 }
 
-Result<std::string> CertificateAuthority::crl(CertificateKind kind) {
-  const fs::path path = crl_path(impl_->dir, kind);
+Status CertificateAuthority::generate_delta(CertificateKind kind, int64_t newest_seq, int64_t now) {
+  Impl& d = *impl_;
+  const std::string ca(kind_name(kind));
+  Impl::Authority& a = d.authority(kind);
+  CrlParams params;
+  params.issuer = a.cert.get();
+  params.key = a.key.get();
+  params.this_update = now;
+  params.next_update = now + d.options.crl_validity.count();
+  CrlEntries entries;
+  {
+    JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
+    JLIS_ASSIGN_OR_RETURN(params.crl_number, next_crl_number(*conn, ca));
+    JLIS_ASSIGN_OR_RETURN(auto base, delta_base(*conn, ca, now));
+    params.delta_base = base.first;
+    // Every change of status after the base: revocations, changed reasons, and releases from
+    // hold (their stored entry says removeFromCRL).
+    JLIS_ASSIGN_OR_RETURN(entries, read_entries(*conn,
+                                                "ca = ? AND revocation_seq IS NOT NULL AND revocation_seq > ? AND "
+                                                "revocation_seq <= ? AND not_after >= ?",
+                                                {ca, base.second, newest_seq, now}, now));
+  }
+  JLIS_RETURN_IF_ERROR(publish_crl(d.writer, crl_path(d.dir, kind, true), ca, params, entries, newest_seq));
+  ++d.crls;
+  return Status::ok();
+}
+
+Result<std::string> CertificateAuthority::crl(CertificateKind kind) { return read_crl(kind, false); }
+
+Result<std::string> CertificateAuthority::delta_crl(CertificateKind kind) { return read_crl(kind, true); }
+
+Result<std::string> CertificateAuthority::read_crl(CertificateKind kind, bool delta) {
+  const fs::path path = crl_path(impl_->dir, kind, delta);
   std::error_code ec;
   if (!fs::exists(path, ec)) JLIS_RETURN_IF_ERROR(generate_crls().status());
   std::ifstream in(path, std::ios::binary);

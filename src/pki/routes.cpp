@@ -98,9 +98,13 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
     const std::string& file = req.path_params.at("file");
     const size_t dot = file.rfind(".crl");
     if (dot == std::string::npos || dot + 4 != file.size()) return Response::error(not_found("no such CRL"));
-    auto kind = parse_kind(file.substr(0, dot));
+    // <kind>.crl, the full CRL; <kind>-delta.crl, the delta CRL its freshestCRL names.
+    std::string name = file.substr(0, dot);
+    const bool delta = name.size() > 6 && name.ends_with("-delta");
+    if (delta) name.resize(name.size() - 6);
+    auto kind = parse_kind(name);
     if (!kind.ok()) return Response::error(not_found("no such CRL"));
-    auto der = ca.crl(*kind);
+    auto der = delta ? ca.delta_crl(*kind) : ca.crl(*kind);
     if (!der.ok()) return Response::error(der.status());
     Response r;
     r.content_type = "application/pkix-crl";

@@ -2,6 +2,7 @@
 // exactly which certificates changed, to what and with which reason, and that the others did not.
 #include <gtest/gtest.h>
 #include <openssl/ocsp.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include <filesystem>
@@ -405,6 +406,139 @@ TEST_F(RevocationTable, AFailedCrlGenerationIsRetriedWithANewerNumber) {
   EXPECT_GT(crl_number(der), first + 1);  // the failed attempt's number is never reused
   EXPECT_EQ(crl_reasons(der).size(), 1u);
   EXPECT_EQ(count("SELECT COUNT(*) FROM pki_crls WHERE ca = 'signature' AND published = 0"), 1);
+}
+
+// --- delta CRLs (RFC 5280 §5.2.4) ---------------------------------------------------------------
+
+X509CrlPtr parse_crl(const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  return X509CrlPtr(d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())));
+}
+
+// The deltaCRLIndicator's base CRL number, or -1 when there is none.
+int64_t delta_base_of(const std::string& der) {
+  X509CrlPtr crl = parse_crl(der);
+  if (!crl) return -1;
+  int crit = 0;
+  auto* n = static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl.get(), NID_delta_crl, &crit, nullptr));
+  const int64_t v = n && crit == 1 ? ASN1_INTEGER_get(n) : -1;
+  ASN1_INTEGER_free(n);
+  return v;
+}
+
+std::string freshest_url_of(const std::string& der) {
+  X509CrlPtr crl = parse_crl(der);
+  if (!crl) return "";
+  auto* points = static_cast<CRL_DIST_POINTS*>(X509_CRL_get_ext_d2i(crl.get(), NID_freshest_crl, nullptr, nullptr));
+  std::string url;
+  if (points != nullptr && sk_DIST_POINT_num(points) == 1) {
+    GENERAL_NAMES* names = sk_DIST_POINT_value(points, 0)->distpoint->name.fullname;
+    const ASN1_IA5STRING* uri = sk_GENERAL_NAME_value(names, 0)->d.uniformResourceIdentifier;
+    url.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)), static_cast<size_t>(ASN1_STRING_length(uri)));
+  }
+  CRL_DIST_POINTS_free(points);
+  return url;
+}
+
+bool signed_by_ca(const std::string& der, const std::string& ca_pem) {
+  X509CrlPtr crl = parse_crl(der);
+  BioPtr bio(BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size())));
+  X509Ptr ca(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  return crl && ca && X509_CRL_verify(crl.get(), X509_get0_pubkey(ca.get())) == 1;
+}
+
+// A verifier's view: a full CRL with a delta applied (removeFromCRL takes an entry out).
+std::map<std::string, int> apply_delta(std::map<std::string, int> full, const std::map<std::string, int>& delta) {
+  for (const auto& [serial, reason] : delta) {
+    if (reason == 8) full.erase(serial);
+    else full[serial] = reason;
+  }
+  return full;
+}
+
+std::string ca_pem(CertificateAuthority& ca, CertificateKind kind) {
+  for (const auto& p : ca.published())
+    if (p.kind == std::string(kind_name(kind)) + "-ca") return p.pem;
+  return "";
+}
+
+TEST_F(RevocationTable, TheDeltaCrlListsHoldsSinceItsBase) {
+  ASSERT_TRUE(ca_->generate_crls().ok());
+  const std::string base = ca_->crl(CertificateKind::signature).value();
+  const int64_t base_number = crl_number(base);
+  EXPECT_EQ(freshest_url_of(base), ca_->public_url() + "/crl/signature-delta.crl");
+  EXPECT_EQ(delta_base_of(base), -1);
+  const std::string first_delta = ca_->delta_crl(CertificateKind::signature).value();
+  EXPECT_EQ(delta_base_of(first_delta), base_number);
+  EXPECT_EQ(crl_number(first_delta), base_number + 1);
+  EXPECT_TRUE(crl_reasons(first_delta).empty());
+
+  now_ += 60;
+  ASSERT_TRUE(cards_->suspend(call_centre(), card_).ok());
+  now_ += 3600;
+  ASSERT_TRUE(ca_->generate_crls().ok());
+  for (CertificateKind kind : {CertificateKind::signature, CertificateKind::authentication}) {
+    const std::string full = ca_->crl(kind).value();
+    const std::string delta = ca_->delta_crl(kind).value();
+    EXPECT_TRUE(signed_by_ca(delta, ca_pem(*ca_, kind)));
+    EXPECT_EQ(delta_base_of(delta), base_number) << "no full CRL is a day old: the base is the first";
+    EXPECT_EQ(crl_number(delta), crl_number(full) + 1);  // the same sequence
+    const auto listed = crl_reasons(delta);
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(listed.begin()->second, 6);  // certificateHold
+    EXPECT_EQ(apply_delta({}, listed), crl_reasons(full));
+  }
+  EXPECT_EQ(count("SELECT COUNT(*) FROM pki_crls WHERE delta_base IS NOT NULL AND published = 1"), 4);
+}
+
+TEST_F(SmartphoneRelease, TheDeltaCrlListsReleasesAsRemoveFromCrlAndChangedReasons) {
+  ASSERT_TRUE(ca_->generate_crls().ok());
+  std::map<CertificateKind, std::map<std::string, int>> base;
+  for (CertificateKind kind : {CertificateKind::signature, CertificateKind::authentication})
+    base[kind] = crl_reasons(ca_->crl(kind).value());
+  ASSERT_EQ(base[CertificateKind::authentication].count(phone_auth_), 1u);
+  const std::string phone_sig = serial_of("smartphone/signature", "onHold");
+  ASSERT_EQ(base[CertificateKind::signature][phone_sig], 6);
+
+  now_ += 60;
+  auto c = ca_->new_release_challenge(phone_auth_);
+  ASSERT_TRUE(ca_->release_hold(c->challenge_id, phone_auth_, sign(phone_keys_.authentication.get(), c->challenge)).ok());
+  now_ += 60;
+  ASSERT_TRUE(ca_->generate_crls().ok());
+  const auto auth_delta = crl_reasons(ca_->delta_crl(CertificateKind::authentication).value());
+  EXPECT_EQ(auth_delta, (std::map<std::string, int>{{phone_auth_, 8}}));  // removeFromCRL
+  const auto sig_delta = crl_reasons(ca_->delta_crl(CertificateKind::signature).value());
+  EXPECT_EQ(sig_delta, (std::map<std::string, int>{{phone_sig, 5}}));  // hold → cessationOfOperation
+  for (CertificateKind kind : {CertificateKind::signature, CertificateKind::authentication}) {
+    const std::string delta = ca_->delta_crl(kind).value();
+    EXPECT_TRUE(signed_by_ca(delta, ca_pem(*ca_, kind)));
+    // The base with the delta says what a new full CRL says.
+    EXPECT_EQ(apply_delta(base[kind], crl_reasons(delta)), crl_reasons(ca_->crl(kind).value()));
+  }
+
+  // A day later the base moves to the newest full CRL at least a day old; nothing changed since.
+  const int64_t second_full = crl_number(ca_->crl(CertificateKind::authentication).value());
+  now_ += 86400;
+  ASSERT_TRUE(ca_->generate_crls().ok());
+  const std::string delta = ca_->delta_crl(CertificateKind::authentication).value();
+  EXPECT_EQ(delta_base_of(delta), second_full);
+  EXPECT_TRUE(crl_reasons(delta).empty());
+}
+
+// Rows revoked before the entries were stored (migration 5) get theirs on the next generation,
+// and the CRL is the same.
+TEST_F(RevocationTable, RowsWithoutAStoredEntryGetOneOnTheNextCrl) {
+  ASSERT_TRUE(cards_->suspend(call_centre(), card_).ok());
+  ASSERT_TRUE(ca_->generate_crls().ok());
+  const auto with_stored = crl_reasons(ca_->crl(CertificateKind::signature).value());
+  ASSERT_EQ(with_stored.size(), 1u);
+  ASSERT_TRUE(writer_->run([](store::Connection& c) {
+                       return c.execute("UPDATE pki_certificates SET crl_entry = NULL").status();
+                     }).is_ok());
+  now_ += 60;
+  ASSERT_TRUE(ca_->generate_crls().ok());
+  EXPECT_EQ(crl_reasons(ca_->crl(CertificateKind::signature).value()), with_stored);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM pki_certificates WHERE revoked_at IS NOT NULL AND crl_entry IS NULL"), 0);
 }
 
 }  // namespace
