@@ -47,36 +47,45 @@ bool append_base64(std::string& out, std::string_view text) {
 // The entries of one CRL, read from the rows: their DER concatenated in serial order.
 struct CrlEntries {
   std::string der;
-  struct Span {
-    size_t offset, length;        // the entry in der
-    size_t serial_at, serial_len;  // its serial's content octets in der
-  };
-  std::vector<Span> spans;
+  size_t count = 0;
+  // The serial (content octets, an offset into der) of the last entry read, for the order check.
+  size_t last_serial_at = 0, last_serial_len = 0;
   bool sorted = true;
   std::vector<std::pair<std::string, std::string>> computed;  // (serial, base64 entry) to store
 };
 
-// Reads the entry just appended at `offset` with OpenSSL's ASN1_get_object: a SEQUENCE holding
-// an INTEGER first, spanning the bytes appended. A stored entry that is not is refused.
-Status add_span(CrlEntries& e, size_t offset) {
-  const auto* begin = reinterpret_cast<const unsigned char*>(e.der.data());
+// One entry in `der`: its bytes and its serial's content octets.
+struct EntrySpan {
+  size_t offset, length, serial_at, serial_len;
+};
+
+// Reads the entry at `offset` of `der` with OpenSSL's ASN1_get_object: a SEQUENCE whose first
+// element is an INTEGER. A stored entry that is not is refused.
+Result<EntrySpan> read_span(std::string_view der, size_t offset) {
+  const auto* begin = reinterpret_cast<const unsigned char*>(der.data());
   const unsigned char* p = begin + offset;
-  const long available = static_cast<long>(e.der.size() - offset);
   long len = 0, serial_len = 0;
   int tag = 0, cls = 0;
-  if ((ASN1_get_object(&p, &len, &tag, &cls, available) & 0x80) != 0 || tag != V_ASN1_SEQUENCE ||
-      p + len != begin + e.der.size())
+  if ((ASN1_get_object(&p, &len, &tag, &cls, static_cast<long>(der.size() - offset)) & 0x80) != 0 ||
+      tag != V_ASN1_SEQUENCE)
     return internal_error("a stored CRL entry is not DER");
+  const size_t length = static_cast<size_t>(p + len - (begin + offset));
   if ((ASN1_get_object(&p, &serial_len, &tag, &cls, len) & 0x80) != 0 || tag != V_ASN1_INTEGER || serial_len <= 0)
     return internal_error("a stored CRL entry has no serial number");
-  CrlEntries::Span span{offset, e.der.size() - offset, static_cast<size_t>(p - begin), static_cast<size_t>(serial_len)};
-  if (!e.spans.empty()) {
-    const CrlEntries::Span& last = e.spans.back();
-    if (!serial_less(std::string_view(e.der).substr(last.serial_at, last.serial_len),
-                     std::string_view(e.der).substr(span.serial_at, span.serial_len)))
-      e.sorted = false;
-  }
-  e.spans.push_back(span);
+  return EntrySpan{offset, length, static_cast<size_t>(p - begin), static_cast<size_t>(serial_len)};
+}
+
+// Checks the entry just appended at `offset`: one whole entry, and after the previous one in
+// serial order (else the entries are sorted once all are read).
+Status add_span(CrlEntries& e, size_t offset) {
+  JLIS_ASSIGN_OR_RETURN(EntrySpan span, read_span(e.der, offset));
+  if (span.offset + span.length != e.der.size()) return internal_error("a stored CRL entry is not one DER value");
+  const std::string_view der(e.der);
+  if (e.count > 0 && !serial_less(der.substr(e.last_serial_at, e.last_serial_len), der.substr(span.serial_at, span.serial_len)))
+    e.sorted = false;
+  e.last_serial_at = span.serial_at;
+  e.last_serial_len = span.serial_len;
+  ++e.count;
   return Status::ok();
 }
 
@@ -100,23 +109,32 @@ Status add_entry(CrlEntries& e, const Row& r, int64_t now) {
 // Puts the entries in serial order when the store did not answer them so (serials of unequal
 // length: the rows' serials are all 32 hex digits, whose text order is their numeric order).
 Status sort_entries(CrlEntries& e) {
-  std::string_view der(e.der);
-  auto serial = [&](const CrlEntries::Span& s) { return der.substr(s.serial_at, s.serial_len); };
-  if (!e.sorted) {
-    std::sort(e.spans.begin(), e.spans.end(), [&](const auto& a, const auto& b) { return serial_less(serial(a), serial(b)); });
-    std::string out;
-    out.reserve(e.der.size());
-    for (const auto& s : e.spans) out.append(der.substr(s.offset, s.length));
-    e.der = std::move(out);
-    e.sorted = true;
-    return Status::ok();
+  if (e.sorted) return Status::ok();
+  const std::string_view der(e.der);
+  std::vector<EntrySpan> spans;
+  spans.reserve(e.count);
+  for (size_t offset = 0; offset < der.size();) {
+    JLIS_ASSIGN_OR_RETURN(EntrySpan span, read_span(der, offset));
+    spans.push_back(span);
+    offset += span.length;
   }
+  auto serial = [&](const EntrySpan& s) { return der.substr(s.serial_at, s.serial_len); };
+  std::sort(spans.begin(), spans.end(), [&](const auto& a, const auto& b) { return serial_less(serial(a), serial(b)); });
+  std::string out;
+  out.reserve(e.der.size());
+  for (const auto& s : spans) out.append(der.substr(s.offset, s.length));
+  e.der = std::move(out);
+  e.sorted = true;
   return Status::ok();
 }
 
 // Reads a CRL's rows (serial, revoked_at, reason, crl_entry) in serial order.
 Result<CrlEntries> read_entries(Connection& conn, const std::string& where, const store::Params& params, int64_t now) {
   CrlEntries e;
+  // Sized once (an entry is at most 64 bytes; pages not written are never resident), so the
+  // buffer is not copied as it grows.
+  JLIS_ASSIGN_OR_RETURN(auto rows, conn.query_int64("SELECT COUNT(*) FROM pki_certificates WHERE " + where, params));
+  e.der.reserve(static_cast<size_t>(std::max<int64_t>(rows.value_or(0), 0)) * 64);
   Status failed = Status::ok();
   JLIS_RETURN_IF_ERROR(conn.query("SELECT serial, revoked_at, reason, crl_entry FROM pki_certificates WHERE " + where +
                                       " ORDER BY ca, serial",
@@ -206,7 +224,7 @@ Status publish_crl(store::Writer& writer, const fs::path& path, const std::strin
     return conn.execute("INSERT INTO pki_crls (ca, crl_number, this_update, next_update, entries, revocation_seq, "
                         "published, delta_base) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
                         {ca, params.crl_number, params.this_update, params.next_update,
-                         static_cast<int64_t>(entries.spans.size()), newest_seq, base}).status();
+                         static_cast<int64_t>(entries.count), newest_seq, base}).status();
   }));
   JLIS_RETURN_IF_ERROR(write_file_atomically(path, der));
   return writer.run([&](Connection& conn) {
@@ -265,7 +283,7 @@ Result<std::vector<std::pair<CertificateKind, int64_t>>> CertificateAuthority::g
     JLIS_RETURN_IF_ERROR(publish_crl(d.writer, crl_path(d.dir, kind), ca, params, entries, newest_seq));
     JLIS_RETURN_IF_ERROR(store_computed_entries(d.writer, entries));
     ++d.crls;
-    out.emplace_back(kind, static_cast<int64_t>(entries.spans.size()));
+    out.emplace_back(kind, static_cast<int64_t>(entries.count));
     JLIS_RETURN_IF_ERROR(generate_delta(kind, newest_seq, now));
   }
   std::lock_guard tick_lock(d.tick_mu);

@@ -218,6 +218,23 @@ TEST_F(Access, PublicRoutesNeedNoToken) {
   EXPECT_EQ(world_->get("/v1/pki/ca", "").result_int(), 200);
   EXPECT_EQ(world_->get("/crl/signature.crl", "").result_int(), 200);
   EXPECT_EQ(world_->get("/crl/authentication.crl", "").result_int(), 200);
+  EXPECT_EQ(world_->get("/crl/signature-delta.crl", "").result_int(), 200);
+  EXPECT_EQ(world_->get("/crl/authentication-delta.crl", "").result_int(), 200);
+}
+
+// Attack: the CRL route takes a file name; names other than <kind>.crl and <kind>-delta.crl,
+// including paths out of the CRL folder and the folder's own files, are 404 JSON and change nothing.
+TEST_F(Access, CrlFileNamesOutsideTheFourAreNotFound) {
+  const std::string before = world_->table_digest();
+  for (const char* name :
+       {"-delta.crl", "delta.crl", "signature-delta-delta.crl", "signature-delta", "SIGNATURE-delta.crl",
+        "signature-Delta.crl", "signature-delta.crl.tmp", ".lock", "..%2fsignature-delta.crl",
+        "..%2f..%2fpki%2fca.json", "signature%00-delta.crl", "signature-delta.crl%00", "%2e%2e",
+        "signature-delta.crl.crl", "authentication-delta.crlx"}) {
+    auto r = world_->get(std::string("/crl/") + name, "");
+    EXPECT_TRUE(is_error_json(r, 404)) << name;
+  }
+  EXPECT_EQ(world_->table_digest(), before);
 }
 
 }  // namespace
