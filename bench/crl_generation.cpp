@@ -94,7 +94,7 @@ constexpr const char* kSchema =
 // The CA's query (src/pki/publication.cpp, generate_crls and read_entries).
 constexpr const char* kQuery =
     "SELECT serial, revoked_at, reason, crl_entry FROM pki_certificates WHERE ca = ? AND revocation_seq IS NOT NULL "
-    "AND revocation_seq <= ? AND revoked_at IS NOT NULL AND not_after >= ? ORDER BY ca, serial";
+    "AND +revocation_seq <= ? AND revoked_at IS NOT NULL AND not_after >= ? ORDER BY ca, serial";
 
 // Writes the rows; `encode_seconds` gets the time spent encoding the entries (what the CA pays at
 // each revocation).

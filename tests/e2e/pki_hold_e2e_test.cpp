@@ -251,6 +251,28 @@ TEST_F(PkiHoldE2E, ASmartphoneAuthenticationHoldReleasedByTheHolderIsGoodAgainAn
   expect_good_everywhere("authentication", h.phone_auth, "phone-auth.pem");
   expect_revoked_everywhere("signature", h.phone_sig, "phone-sig.pem", "cessationOfOperation",
                             "Cessation Of Operation", "cessation_of_operation");
+
+  // The delta CRL the full one names, read by openssl: a delta of the first full CRL (the
+  // server's, before the hold) that lists the release as removeFromCRL.
+  std::string upper = h.phone_auth;
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::string text;
+  for (int i = 0; i < 75; ++i) {
+    auto delta = Client(server_->port()).get("/crl/authentication-delta.crl");
+    ASSERT_EQ(delta.result_int(), 200);
+    EXPECT_EQ(delta[bhttp::field::content_type], "application/pkix-crl");
+    write_file(file("authentication-delta.crl.pem"), crl_pem(delta.body()));
+    text = shell("openssl crl -noout -text -in " + file("authentication-delta.crl.pem")).out;
+    if (text.find("Remove From CRL") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_NE(text.find("X509v3 Delta CRL Indicator: critical"), std::string::npos) << text;
+  EXPECT_NE(text.find("Remove From CRL"), std::string::npos) << text;
+  EXPECT_NE(text.find(upper.substr(upper.find_first_not_of('0'))), std::string::npos) << text;
+  auto full = Client(server_->port()).get("/crl/authentication.crl");
+  write_file(file("authentication.crl.pem"), crl_pem(full.body()));
+  EXPECT_NE(shell("openssl crl -noout -text -in " + file("authentication.crl.pem")).out.find("authentication-delta.crl"),
+            std::string::npos);
 }
 
 // A card lost while suspended: the hold becomes keyCompromise.

@@ -364,7 +364,7 @@ TEST(CrlAssemble, DeltaAndFreshestExtensions) {
   const Ca& ca = test_ca();
   CrlParams full = params(ca, 20);
   full.freshest_crl_url = "http://crl.example.jp/crl/signature-delta.crl";
-  auto der = assemble_crl(full, "");
+  auto der = assemble_crl(full, std::string_view());
   ASSERT_TRUE(der.ok()) << der.status().to_string();
   X509CrlPtr crl = parse(*der);
   ASSERT_NE(crl, nullptr);
@@ -381,7 +381,7 @@ TEST(CrlAssemble, DeltaAndFreshestExtensions) {
 
   CrlParams delta = params(ca, 21);
   delta.delta_base = 20;
-  der = assemble_crl(delta, "");
+  der = assemble_crl(delta, std::string_view());
   ASSERT_TRUE(der.ok()) << der.status().to_string();
   crl = parse(*der);
   ASSERT_NE(crl, nullptr);
@@ -390,7 +390,7 @@ TEST(CrlAssemble, DeltaAndFreshestExtensions) {
   EXPECT_EQ(crit, 1);
   EXPECT_EQ(ASN1_INTEGER_get(base.get()), 20);
   delta.delta_base = 21;
-  EXPECT_EQ(assemble_crl(delta, "").status().code(), Code::invalid_argument);
+  EXPECT_EQ(assemble_crl(delta, std::string_view()).status().code(), Code::invalid_argument);
 }
 
 TEST(CrlBuild, OpensslCommandsReadAndUseIt) {
