@@ -912,12 +912,10 @@ std::string CertificateAuthority::metrics() const {
   auto line = [](const char* op, const std::atomic<uint64_t>& n) {
     return std::string("jlis_pki_operations_total{operation=\"") + op + "\"} " + std::to_string(n.load()) + "\n";
   };
-  std::string out = "# TYPE jlis_pki_operations_total counter\n" + line("issued", d.issued) +
-                    line("issuance_prepared", d.prepared) + line("issuance_resigned", d.resigned) +
-                    line("revoked", d.revoked) + line("crl_generated", d.crls) + line("consent_provision", d.consents);
-  std::lock_guard lock(d.mu);
-  if (d.responder) out += d.responder->metrics();
-  return out;
+  // The responder's own jlis_ocsp_ lines come from add_ocsp_routes, which serves it: not again here.
+  return "# TYPE jlis_pki_operations_total counter\n" + line("issued", d.issued) +
+         line("issuance_prepared", d.prepared) + line("issuance_resigned", d.resigned) + line("revoked", d.revoked) +
+         line("crl_generated", d.crls) + line("consent_provision", d.consents);
 }
 
 }  // namespace jlis::pki
