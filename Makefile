@@ -27,7 +27,7 @@ TEST_PACKAGES = gnutls-bin libnss3-tools python3-cryptography clang libclang-rt-
 NODE_PACKAGES = nodejs npm
 CONTRACT = tools/contract
 # python3-matplotlib: the growth curve's plot (bench/scale_plot.py, run by Debian's /usr/bin/python3).
-BENCH_PACKAGES = wrk nginx-light curl postgresql-15 python3-matplotlib
+BENCH_PACKAGES = wrk nginx-light curl sqlite3 python3-cryptography postgresql-15 python3-matplotlib
 # make bench-scale: the growth curve (bench/scale.sh); sizes overridable, e.g. SIZES="10000 30000".
 SIZES ?= 1000000 3000000 10000000
 SCALE_RESULTS ?= var/bench-scale/$(shell date -u +%Y%m%dT%H%M%SZ)

@@ -28,7 +28,7 @@ echo "== JPKI certificate issuance beside openssl speed rsa2048"
 "$build/bench/issuance_rate" 2000 3
 echo "== CRL generation with 1,000,000 revoked entries beside openssl ca -gencrl"
 "$build/bench/crl_generation" 1000000 3
-echo "== OCSP GET throughput beside nginx (same DER bytes) and openssl ocsp"
+echo "== OCSP GET throughput of jlis serve beside nginx (same DER bytes)"
 "$(dirname "$0")/ocsp_throughput.sh" "$build" 10 3 1000
 echo "== registry events per second through jlis serve: SQLite NORMAL beside FULL, PostgreSQL beside pgbench"
 "$(dirname "$0")/event_rate.sh" "$jlis" 10 3 --postgresql
