@@ -63,6 +63,15 @@ struct CertificateAuthority::Impl {
   // For a municipality caller: permission_denied unless it holds the certificate's holder now.
   Status check_holder(const auth::Principal& by, const CertificateRecord& rec);
   Authority& authority(CertificateKind kind) { return authorities[static_cast<size_t>(kind)]; }
+  // What signs a CRL of `kind` made at `now` (its number is the caller's to take).
+  CrlParams crl_params(CertificateKind kind, int64_t now) {
+    CrlParams params;
+    params.issuer = authority(kind).cert.get();
+    params.key = authority(kind).key.get();
+    params.this_update = now;
+    params.next_update = now + options.crl_validity.count();
+    return params;
+  }
   // A CA key handle of `kind` for one thread's signature (keys loaded): empty for file keys, which
   // every thread shares (authority(kind).key); for PKCS#11 one of its own, to give back after.
   Result<EvpPkeyPtr> borrow_ca_key(CertificateKind kind);

@@ -259,12 +259,7 @@ Result<std::vector<std::pair<CertificateKind, int64_t>>> CertificateAuthority::g
   for (CertificateKind kind : kKinds) {
     const std::string ca(kind_name(kind));
     const int64_t now = d.now();
-    Impl::Authority& a = d.authority(kind);
-    CrlParams params;
-    params.issuer = a.cert.get();
-    params.key = a.key.get();
-    params.this_update = now;
-    params.next_update = now + d.options.crl_validity.count();
+    CrlParams params = d.crl_params(kind, now);
     int64_t newest_seq = 0;
     CrlEntries entries;
     {
@@ -296,12 +291,7 @@ Result<std::vector<std::pair<CertificateKind, int64_t>>> CertificateAuthority::g
 Status CertificateAuthority::generate_delta(CertificateKind kind, int64_t newest_seq, int64_t now) {
   Impl& d = *impl_;
   const std::string ca(kind_name(kind));
-  Impl::Authority& a = d.authority(kind);
-  CrlParams params;
-  params.issuer = a.cert.get();
-  params.key = a.key.get();
-  params.this_update = now;
-  params.next_update = now + d.options.crl_validity.count();
+  CrlParams params = d.crl_params(kind, now);
   CrlEntries entries;
   {
     JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
