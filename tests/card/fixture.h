@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <future>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -69,6 +72,20 @@ class CardTest : public ::testing::Test {
   }
   static auth::Principal card_centre() { return {auth::Role::card_centre, "centre", "card centre", {}}; }
   static auth::Principal call_centre() { return {auth::Role::call_centre, "calls", "call centre", {}}; }
+
+  // Holds the writer on a job of its own until `release` is set (then wait for the answer), so
+  // that what is queued meanwhile runs in the order it was queued, after the caller's checks.
+  store::Writer::Ticket hold_writer(std::promise<void>& release) {
+    return writer_->enqueue({[f = release.get_future().share()](store::Connection&) {
+      f.wait();
+      return Status::ok();
+    }});
+  }
+  // Waits (up to 10 s) until exactly `n` jobs wait in the writer's queue.
+  bool queued(size_t n) {
+    for (int i = 0; i < 10000 && writer_->queued() != n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return writer_->queued() == n;
+  }
 
   // A resident born on `dob` in 千代田区 (or 中央区).
   registry::Resident born(const std::string& id, const char* dob, const char* municipality_code = kChiyoda) {

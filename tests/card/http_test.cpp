@@ -135,15 +135,8 @@ TEST_F(CardHttpTest, AnAgencysReadLeavesOnlyAfterItsProvisionRecordCommitted) {
   auto r = born("b1", "1990-04-01");
   const std::string agency = directory_->add_agency("Pension", {"pension"}).value().second;
   const std::string url = "/v1/residents/" + r.resident_code.str();
-  auto queued = [&](size_t n) {
-    for (int i = 0; i < 10000 && writer_->queued() != n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return writer_->queued() == n;
-  };
   std::promise<void> release;
-  auto held = writer_->enqueue({[f = release.get_future().share()](store::Connection&) {
-    f.wait();
-    return Status::ok();
-  }});
+  auto held = hold_writer(release);
   ASSERT_TRUE(queued(0));  // the writer is busy with the holding job
   auto read = std::async(std::launch::async, [&] { return get(url + "?purpose=pension", agency); });
   const bool record_queued = queued(1);

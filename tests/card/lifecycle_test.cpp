@@ -498,15 +498,8 @@ namespace {
 // application rejected (the holder is deceased), not accepted for a dead person.
 TEST_F(CardTest, ADeathCommittedBetweenTheHoldersFirstReadAndTheWriteRejectsTheApplication) {
   auto r = born("b1", "1990-04-01");
-  auto queued = [&](size_t n) {
-    for (int i = 0; i < 10000 && writer_->queued() != n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return writer_->queued() == n;
-  };
   std::promise<void> release;
-  auto held = writer_->enqueue({[f = release.get_future().share()](store::Connection&) {
-    f.wait();
-    return Status::ok();
-  }});
+  auto held = hold_writer(release);
   ASSERT_TRUE(queued(0));  // the writer is busy with the holding job
   std::thread death([&] {
     EXPECT_TRUE(change(kChiyoda, event("d1", registry::EventType::death, "2025-06-01", r.resident_code)).is_ok());
