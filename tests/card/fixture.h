@@ -73,18 +73,24 @@ class CardTest : public ::testing::Test {
   static auth::Principal card_centre() { return {auth::Role::card_centre, "centre", "card centre", {}}; }
   static auth::Principal call_centre() { return {auth::Role::call_centre, "calls", "call centre", {}}; }
 
-  // Holds the writer on a job of its own until `release` is set (then wait for the answer), so
-  // that what is queued meanwhile runs in the order it was queued, after the caller's checks.
-  store::Writer::Ticket hold_writer(std::promise<void>& release) {
-    return writer_->enqueue({[f = release.get_future().share()](store::Connection&) {
+  // Holds the writer busy until release(): jobs queued meanwhile run together in the next batch, in
+  // the order they were queued, after their callers' checks.
+  void hold_writer() {
+    release_ = std::promise<void>();
+    held_ = writer_->enqueue({[f = release_.get_future().share()](store::Connection&) {
       f.wait();
       return Status::ok();
     }});
+    wait_queued(0);  // the writer has taken the holding job
   }
-  // Waits (up to 10 s) until exactly `n` jobs wait in the writer's queue.
-  bool queued(size_t n) {
+  void release() {
+    release_.set_value();
+    held_.wait();
+  }
+  // Polls (generously bounded) until `n` jobs wait in the writer's queue.
+  void wait_queued(size_t n) {
     for (int i = 0; i < 10000 && writer_->queued() != n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return writer_->queued() == n;
+    ASSERT_EQ(writer_->queued(), n);
   }
 
   // A resident born on `dob` in 千代田区 (or 中央区).
@@ -193,6 +199,8 @@ class CardTest : public ::testing::Test {
   std::unique_ptr<registry::Registry> registry_;
   std::unique_ptr<auth::Directory> directory_;
   std::unique_ptr<CardSystem> cards_;
+  std::promise<void> release_;  // hold_writer()
+  store::Writer::Ticket held_;
 };
 
 }  // namespace jlis::card::testing

@@ -135,17 +135,13 @@ TEST_F(CardHttpTest, AnAgencysReadLeavesOnlyAfterItsProvisionRecordCommitted) {
   auto r = born("b1", "1990-04-01");
   const std::string agency = directory_->add_agency("Pension", {"pension"}).value().second;
   const std::string url = "/v1/residents/" + r.resident_code.str();
-  std::promise<void> release;
-  auto held = hold_writer(release);
-  ASSERT_TRUE(queued(0));  // the writer is busy with the holding job
+  hold_writer();
   auto read = std::async(std::launch::async, [&] { return get(url + "?purpose=pension", agency); });
-  const bool record_queued = queued(1);
+  wait_queued(1);
   const bool answered_early = read.wait_for(std::chrono::milliseconds(300)) == std::future_status::ready;
   auto own = get(url, chiyoda_);  // answered while the writer is still held
   const auto provisions_before = registry_->provisions(r.resident_code).value().size();
-  release.set_value();
-  ASSERT_TRUE(held.wait()[0].is_ok());
-  EXPECT_TRUE(record_queued);
+  release();
   EXPECT_FALSE(answered_early) << "the data left before its provision record committed";
   EXPECT_EQ(own.result_int(), 200) << own.body();
   EXPECT_EQ(provisions_before, 0u);

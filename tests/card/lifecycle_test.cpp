@@ -498,21 +498,17 @@ namespace {
 // application rejected (the holder is deceased), not accepted for a dead person.
 TEST_F(CardTest, ADeathCommittedBetweenTheHoldersFirstReadAndTheWriteRejectsTheApplication) {
   auto r = born("b1", "1990-04-01");
-  std::promise<void> release;
-  auto held = hold_writer(release);
-  ASSERT_TRUE(queued(0));  // the writer is busy with the holding job
+  hold_writer();
   std::thread death([&] {
     EXPECT_TRUE(change(kChiyoda, event("d1", registry::EventType::death, "2025-06-01", r.resident_code)).is_ok());
   });
-  const bool death_queued = queued(1);
+  wait_queued(1);
   Result<ApplicationOutcome> outcome = internal_error("not run");
   std::thread application([&] { outcome = cards_->apply(card_centre(), request(r.resident_code)); });
-  const bool application_queued = queued(2);  // it read the holder (alive) before it queued
-  release.set_value();
-  held.wait();
+  wait_queued(2);  // it read the holder (alive) before it queued
+  release();
   death.join();
   application.join();
-  ASSERT_TRUE(death_queued && application_queued);
   ASSERT_TRUE(outcome.ok()) << outcome.status().to_string();
   EXPECT_EQ(outcome->application.status, ApplicationStatus::rejected);
   EXPECT_EQ(outcome->rejection.code(), Code::conflict) << outcome->rejection.to_string();

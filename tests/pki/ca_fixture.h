@@ -154,25 +154,6 @@ class CaTest : public card::testing::CardTest {
   // A produced (shipped) card of `resident`.
   std::string shipped(const registry::Resident& r) { return produced(accepted(request(r.resident_code)).application_id); }
 
-  // Holds the writer busy until release(): jobs queued meanwhile run together in the next batch.
-  void hold_writer() {
-    release_ = std::promise<void>();
-    held_ = writer_->enqueue({[f = release_.get_future().share()](store::Connection&) {
-      f.wait();
-      return Status::ok();
-    }});
-    wait_queued(0);  // the writer has taken the holding job
-  }
-  void release() {
-    release_.set_value();
-    held_.wait();
-  }
-  // Polls (generously bounded) until `n` jobs wait in the writer's queue.
-  void wait_queued(size_t n) {
-    for (int i = 0; i < 10000 && writer_->queued() != n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ASSERT_EQ(writer_->queued(), n);
-  }
-
   int64_t good_certificates_of_card(const std::string& card_id) {
     return count("SELECT COUNT(*) FROM pki_certificates WHERE card_id = '" + card_id +
                  "' AND revoked_at IS NULL AND not_after >= " + std::to_string(now_.load()));
@@ -189,8 +170,6 @@ class CaTest : public card::testing::CardTest {
   std::map<std::string, const Keys*> card_keys_of_;
   std::unique_ptr<numbering::Numbering> numbering_;
   std::unique_ptr<CertificateAuthority> ca_;
-  std::promise<void> release_;
-  store::Writer::Ticket held_;
 };
 
 }  // namespace jlis::pki::testing
