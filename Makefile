@@ -14,13 +14,15 @@ JLIS        = $(BUILD)/src/cli/jlis
 
 PACKAGES = cmake ninja-build g++ pkg-config libssl-dev libsqlite3-dev libicu-dev libboost-dev \
            nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev \
-           libp11-dev libp11-kit-dev softhsm2 openssl libpq-dev
+           libp11-dev libp11-kit-dev softhsm2 openssl libpq-dev \
+           libcairo2-dev libpango1.0-dev libqrencode-dev fonts-noto-cjk
 # The real clients the PKI tests run against our certificates, CRLs and OCSP responses.
 # clang and its runtime build the libFuzzer targets (make test runs them briefly).
 # postgresql-15: the server the _pg tests start for themselves (tests/store/postgres_server.sh).
 # pg_auto_failover (monitor extension and pg_autoctl): the two-centre failover drill
 # (tests/centres/formation.sh) and bench/failover_time.sh.
-TEST_PACKAGES = gnutls-bin libnss3-tools python3-cryptography clang libclang-rt-14-dev postgresql-15 \
+# poppler-utils (pdftotext, pdffonts, pdftoppm): what the document tests read the PDFs with.
+TEST_PACKAGES = poppler-utils gnutls-bin libnss3-tools python3-cryptography clang libclang-rt-14-dev postgresql-15 \
                 postgresql-15-auto-failover pg-auto-failover-cli
 # The contract tests (tools/contract): Node and npm (Debian's nodejs/npm when the machine has none;
 # Redocly CLI 2 needs Node >= 20.19), then the npm packages pinned in tools/contract/package-lock.json.
