@@ -82,6 +82,14 @@ inline std::vector<std::string> on_test_store(const std::vector<std::string>& ar
   return out;
 }
 
+// A fresh path under the temporary directory for this process and `name` (left over from an earlier
+// run of the same pid: removed); the caller creates it, or `jlis init` does.
+inline std::string temp_dir(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("jlis-e2e-" + std::to_string(::getpid()) + "-" + name);
+  std::filesystem::remove_all(dir);
+  return dir.string();
+}
+
 // Runs `jlis args...` to completion (on the test store: on_test_store).
 inline Output jlis(const std::vector<std::string>& plain_args) {
   const std::vector<std::string> args = on_test_store(plain_args);

@@ -15,12 +15,6 @@ using http::testing::Client;
 using http::testing::Headers;
 using nlohmann::json;
 
-std::string temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("jlis-e2e-nb-" + std::to_string(::getpid()) + "-" + name);
-  std::filesystem::remove_all(dir);
-  return dir.string();
-}
-
 std::vector<std::vector<std::string>> csv_rows(const std::string& text) {
   std::vector<std::vector<std::string>> rows;
   std::istringstream in(text);
@@ -34,7 +28,7 @@ std::vector<std::vector<std::string>> csv_rows(const std::string& text) {
 }
 
 TEST(NumberingE2E, InitMakesAPrivateKeyAndCommandsRefuseAMissingOrBadKey) {
-  const std::string dir = temp_dir("key");
+  const std::string dir = temp_dir("numbering-key");
   ASSERT_EQ(jlis({"init", "--data", dir}).exit_code, 0);
   const std::string key = dir + "/keys/my-number.key";
   struct stat st {};
@@ -55,7 +49,7 @@ TEST(NumberingE2E, InitMakesAPrivateKeyAndCommandsRefuseAMissingOrBadKey) {
 }
 
 TEST(NumberingE2E, EveryResidentIsNumberedAndALeakedNumberIsReissuedAndAnswersChanged) {
-  const std::string dir = temp_dir("flow");
+  const std::string dir = temp_dir("numbering-flow");
   ASSERT_EQ(jlis({"init", "--data", dir}).exit_code, 0);
   auto gen = jlis({"population", "generate", "--data", dir, "--count", "400", "--seed", "5"});
   ASSERT_EQ(gen.exit_code, 0) << gen.err;

@@ -15,12 +15,6 @@ using http::testing::Reply;
 using nlohmann::json;
 namespace bhttp = boost::beast::http;
 
-std::string temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("jlis-e2e-" + std::to_string(::getpid()) + "-" + name);
-  std::filesystem::remove_all(dir);
-  return dir.string();
-}
-
 TEST(Cli, CommandsRefuseADirectoryThatIsNotADataDirectory) {
   std::string dir = temp_dir("not-data");
   std::filesystem::create_directories(dir);

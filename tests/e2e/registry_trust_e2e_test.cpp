@@ -19,18 +19,12 @@ using http::testing::Reply;
 using nlohmann::json;
 namespace bhttp = boost::beast::http;
 
-std::string temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("jlis-e2e-trust-" + std::to_string(::getpid()) + "-" + name);
-  std::filesystem::remove_all(dir);
-  return dir.string();
-}
-
 std::string today_minus_days(int days) { return Date::today().add_days(-days).to_iso(); }
 
 class RegistryTrustE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = temp_dir("registry");
+    dir_ = temp_dir("trust");
     // Prepared once per build and copied (template_dir.h).
     const auto out =
         prepared_dir(dir_, {{"init", "--data", "{dir}"},

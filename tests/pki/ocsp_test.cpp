@@ -147,7 +147,7 @@ struct Parsed {
   OcspBasicRespPtr basic;
 };
 
-Parsed parse(const std::string& der) {
+Parsed parse_response(const std::string& der) {
   Parsed p;
   const auto* q = reinterpret_cast<const unsigned char*>(der.data());
   OcspResponsePtr response(d2i_OCSP_RESPONSE(nullptr, &q, static_cast<long>(der.size())));
@@ -204,7 +204,7 @@ class OcspTest : public ::testing::Test {
     auto id = cert_id(leaf, f.ca.cert.get(), md);
     auto answer = r.answer(request_der({id.get()}));
     if (der != nullptr) *der = answer->der;
-    Parsed p = parse(answer->der);
+    Parsed p = parse_response(answer->der);
     EXPECT_EQ(p.status, OCSP_RESPONSE_STATUS_SUCCESSFUL);
     EXPECT_TRUE(answer->successful);
     if (!p.basic) return {};
@@ -214,7 +214,7 @@ class OcspTest : public ::testing::Test {
   int error_status(OcspResponder& r, std::string_view der) {
     auto answer = r.answer(der);
     EXPECT_FALSE(answer->successful);
-    Parsed p = parse(answer->der);
+    Parsed p = parse_response(answer->der);
     EXPECT_EQ(p.basic, nullptr);
     return p.status;
   }
@@ -260,7 +260,7 @@ TEST_F(OcspTest, SignedByTheResponderCertificateNamedByKey) {
   auto r = responder();
   auto id = cert_id(f.good.get(), f.ca.cert.get());
   auto answer = r->answer(request_der({id.get()}));
-  Parsed p = parse(answer->der);
+  Parsed p = parse_response(answer->der);
   ASSERT_NE(p.basic, nullptr);
   const STACK_OF(X509)* certs = OCSP_resp_get0_certs(p.basic.get());
   ASSERT_EQ(sk_X509_num(certs), 1);
@@ -282,7 +282,7 @@ TEST_F(OcspTest, SignedByTheResponderCertificateNamedByKey) {
   EXPECT_EQ(OBJ_obj2nid(OCSP_resp_get0_tbs_sigalg(p.basic.get())->algorithm), NID_sha256WithRSAEncryption);
   // No nonce is echoed, even when asked for one (RFC 5019 §2.2.1: pre-produced responses).
   auto with_nonce = r->answer(request_der({id.get()}, true));
-  Parsed q = parse(with_nonce->der);
+  Parsed q = parse_response(with_nonce->der);
   ASSERT_NE(q.basic, nullptr);
   EXPECT_EQ(OCSP_BASICRESP_get_ext_by_NID(q.basic.get(), NID_id_pkix_OCSP_Nonce, -1), -1);
   EXPECT_EQ(with_nonce->der, answer->der);  // the cached response of the same CertID
@@ -428,7 +428,7 @@ TEST_F(OcspTest, CertificateOfAnotherCaIsUnauthorized) {
 TEST_F(OcspTest, EachIssuerAnsweredByItsOwnResponder) {
   auto r = responder({f.ca.ocsp(), f.other.ocsp()});
   auto id = cert_id(f.foreign.get(), f.other.cert.get());
-  Parsed p = parse(r->answer(request_der({id.get()}))->der);
+  Parsed p = parse_response(r->answer(request_der({id.get()}))->der);
   ASSERT_NE(p.basic, nullptr);
   EXPECT_TRUE(verifies(p.basic.get(), f.other.cert.get()));
   EXPECT_FALSE(verifies(p.basic.get(), f.ca.cert.get()));
@@ -480,7 +480,7 @@ TEST_F(OcspTest, SeveralCertificatesAreSignedTogetherUncached) {
   auto c = cert_id(f.revoked_unspecified.get(), f.ca.cert.get());
   const std::string request = request_der({a.get(), b.get(), c.get()});
   auto answer = r->answer(request);
-  Parsed p = parse(answer->der);
+  Parsed p = parse_response(answer->der);
   ASSERT_NE(p.basic, nullptr);
   EXPECT_TRUE(verifies(p.basic.get(), f.ca.cert.get()));
   EXPECT_EQ(OCSP_resp_count(p.basic.get()), 3);
@@ -529,7 +529,7 @@ TEST_F(OcspTest, ConcurrentRequestsAndRefreshes) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
   for (size_t k = 0; k < requests.size(); ++k) {
-    Parsed p = parse(r->answer(requests[k])->der);
+    Parsed p = parse_response(r->answer(requests[k])->der);
     ASSERT_NE(p.basic, nullptr);
     EXPECT_TRUE(verifies(p.basic.get(), f.ca.cert.get()));
     EXPECT_NE(find(p.basic.get(), ids[k].get()).status, -100);
@@ -617,7 +617,7 @@ TEST_F(OcspHttpTest, PostAndGetAnswerOcspResponses) {
   auto post = client.request(http::testing::bhttp::verb::post, "/ocsp", request,
                              {{"Content-Type", "application/ocsp-request"}});
   expect_ocsp_reply(post, true);
-  Parsed p = parse(post.body());
+  Parsed p = parse_response(post.body());
   ASSERT_NE(p.basic, nullptr);
   EXPECT_EQ(find(p.basic.get(), id.get()).status, V_OCSP_CERTSTATUS_REVOKED);
 
@@ -628,10 +628,10 @@ TEST_F(OcspHttpTest, PostAndGetAnswerOcspResponses) {
 
   auto garbage = client.get("/ocsp/not-base64!");
   expect_ocsp_reply(garbage, false);
-  EXPECT_EQ(parse(garbage.body()).status, OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+  EXPECT_EQ(parse_response(garbage.body()).status, OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
   auto empty_post = client.request(http::testing::bhttp::verb::post, "/ocsp", "");
   expect_ocsp_reply(empty_post, false);
-  EXPECT_EQ(parse(empty_post.body()).status, OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+  EXPECT_EQ(parse_response(empty_post.body()).status, OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
 
   auto metrics = client.get("/metrics");
   EXPECT_NE(metrics.body().find("jlis_ocsp_requests_total{outcome=\"cached\"} 1"), std::string::npos);
@@ -654,7 +654,7 @@ TEST_F(OcspHttpTest, GetWithRawSlashesAndPlusesInTheBase64) {
     table.set(0, hex, StatusTable::good());
     auto reply = client.get("/ocsp/" + b64);
     expect_ocsp_reply(reply, true);
-    Parsed p = parse(reply.body());
+    Parsed p = parse_response(reply.body());
     ASSERT_NE(p.basic, nullptr);
     EXPECT_EQ(find(p.basic.get(), id.get()).status, V_OCSP_CERTSTATUS_GOOD);
   }

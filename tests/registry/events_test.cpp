@@ -9,9 +9,6 @@
 namespace jlis::registry::testing {
 namespace {
 
-const auto kChiyoda = lg("131016");
-const auto kChuo = lg("131024");
-
 TEST_F(RegistryTest, BirthRegistersAResidentWithCanonicalIdentity) {
   auto r = registry_->submit(kChiyoda, birth("b1", "山田 花子", "やまだ はなこ", "2020-02-29",
                                              "千代田区丸の内１丁目１番１号"));

@@ -24,6 +24,11 @@ inline std::shared_ptr<const ReferenceData> reference() {
 inline LocalGovernmentCode lg(const char* code) { return LocalGovernmentCode::parse(code).value(); }
 inline Date date(const char* iso) { return Date::parse_iso(iso).value(); }
 
+// The municipalities the tests submit from (千代田区, 中央区, 台東区).
+inline const LocalGovernmentCode kChiyoda = lg("131016");
+inline const LocalGovernmentCode kChuo = lg("131024");
+inline const LocalGovernmentCode kTaito = lg("131067");
+
 class RegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {

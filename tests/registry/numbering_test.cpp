@@ -9,8 +9,6 @@
 namespace jlis::registry::testing {
 namespace {
 
-const LocalGovernmentCode kChiyoda = lg("131016");
-
 bool valid(const std::optional<MyNumber>& n) { return n && MyNumber::parse(n->str()).ok(); }
 
 TEST_F(RegistryTest, ConcurrentBirthsGetDistinctPooledCodesAndMyNumbers) {

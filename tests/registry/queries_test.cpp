@@ -10,8 +10,6 @@
 namespace jlis::registry::testing {
 namespace {
 
-const auto kChiyoda = lg("131016");
-
 class QueryTest : public RegistryTest {
  protected:
   void SetUp() override {

@@ -8,9 +8,6 @@
 namespace jlis::registry::testing {
 namespace {
 
-const LocalGovernmentCode kChiyoda = lg("131016");
-const LocalGovernmentCode kChuo = lg("131024");
-
 class RulesTest : public RegistryTest {
  protected:
   // Every event type that needs a current resident, submitted by the holding municipality.

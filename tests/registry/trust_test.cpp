@@ -12,10 +12,6 @@
 namespace jlis::registry::testing {
 namespace {
 
-const LocalGovernmentCode kChiyoda = lg("131016");
-const LocalGovernmentCode kChuo = lg("131024");
-const LocalGovernmentCode kTaito = lg("131067");
-
 class TrustTest : public RegistryTest {
  protected:
   // 山田　花子 (female, 1990-04-01) of 千代田区, moved abroad on 2023-01-01.
