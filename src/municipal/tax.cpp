@@ -108,6 +108,10 @@ Result<TaxAssessment> assess(const IncomeDeclaration& d, bool designated_city) {
     const rules::HumanDeduction s = rules::spouse_deduction(fy, a.total_income, d.spouse->age);
     a.spouse_deduction = s.amount;
     difference += s.difference;
+  } else if (d.spouse) {
+    const rules::HumanDeduction s = rules::spouse_special_deduction(fy, a.total_income, d.spouse->total_income);
+    a.spouse_special_deduction = s.amount;
+    difference += s.difference;
   }
   for (const Dependant* dep : dependants) {
     const rules::HumanDeduction s = rules::dependant_deduction(fy, dep->age, dep->lives_with_taxpayer);
@@ -116,7 +120,8 @@ Result<TaxAssessment> assess(const IncomeDeclaration& d, bool designated_city) {
   }
   a.basic_deduction = rules::basic_deduction(fy, a.total_income);
   a.human_deduction_difference = difference;
-  a.total_deductions = a.social_insurance_deduction + a.spouse_deduction + a.dependant_deduction + a.basic_deduction;
+  a.total_deductions = a.social_insurance_deduction + a.spouse_deduction + a.spouse_special_deduction +
+                       a.dependant_deduction + a.basic_deduction;
 
   // 3. Taxable income, rounded down to 1,000 yen (地方税法第20条の4の2第1項).
   a.taxable_income = round_down(std::max<int64_t>(0, a.total_income - a.total_deductions), 1'000);
@@ -220,6 +225,7 @@ const std::vector<store::Migration> kTaxMigrations = {{1, R"(
     salary_income BIGINT NOT NULL, pension_income BIGINT NOT NULL, business_income BIGINT NOT NULL,
     miscellaneous_income BIGINT NOT NULL, income_adjustment BIGINT NOT NULL, total_income BIGINT NOT NULL,
     social_insurance_deduction BIGINT NOT NULL, spouse_deduction BIGINT NOT NULL,
+    spouse_special_deduction BIGINT NOT NULL,
     dependant_deduction BIGINT NOT NULL, basic_deduction BIGINT NOT NULL, total_deductions BIGINT NOT NULL,
     taxable_income BIGINT NOT NULL, dependants_counted BIGINT NOT NULL, human_deduction_difference BIGINT NOT NULL,
     adjustment_credit_municipal BIGINT NOT NULL, adjustment_credit_prefectural BIGINT NOT NULL,
@@ -245,6 +251,7 @@ constexpr Figure kFigures[] = {
     {"total_income", &TaxAssessment::total_income},
     {"social_insurance_deduction", &TaxAssessment::social_insurance_deduction},
     {"spouse_deduction", &TaxAssessment::spouse_deduction},
+    {"spouse_special_deduction", &TaxAssessment::spouse_special_deduction},
     {"dependant_deduction", &TaxAssessment::dependant_deduction},
     {"basic_deduction", &TaxAssessment::basic_deduction},
     {"total_deductions", &TaxAssessment::total_deductions},

@@ -13,7 +13,8 @@
 //      below 6,600,000 yen of revenue), public pension (公的年金等に係る雑所得), business and other
 //      miscellaneous income as declared; the 所得金額調整控除 for salary and pension together;
 //      their sum is the total income (総所得金額, here also 合計所得金額: no separately taxed income);
-//   2. income deductions (所得控除): social insurance premiums as paid, spouse (配偶者控除),
+//   2. income deductions (所得控除): social insurance premiums as paid, spouse (配偶者控除, or for a
+//      spouse above its income limit 配偶者特別控除),
 //      dependants (扶養控除: general, 特定, 老人, 同居老親), basic (基礎控除, graded by income from FY2021);
 //   3. taxable income (課税総所得金額): total income minus deductions, rounded down to 1,000 yen;
 //   4. income levy: 10 % of it, municipal 6 % and prefectural 4 % (designated cities 8 % and 2 %),
@@ -21,8 +22,7 @@
 //   5. per-capita levy by the year's amounts;
 //   6. the non-taxable limits (非課税限度額) for the per-capita levy and the income levy.
 //
-// Not modelled (a declaration needing them is assessed without them): the spouse special deduction
-// (配偶者特別控除) and the 特定親族特別控除 of FY2026, the deductions for disability, widows, single
+// Not modelled (a declaration needing them is assessed without them): the 特定親族特別控除 of FY2026, the deductions for disability, widows, single
 // parents and working students, medical expenses, life and earthquake insurance, donations
 // (寄附金税額控除) and the housing-loan credit; separately taxed income (分離課税); losses and
 // their carry-forward; the non-taxable rule for disabled people, minors, widows and single parents
@@ -57,7 +57,8 @@ int tax_age(Date date_of_birth, int fiscal_year);
 // whose municipal/prefectural income-levy split is 8/2 instead of 6/4.
 bool is_designated_city(LocalGovernmentCode code);
 
-// The taxpayer's spouse, whose own income decides whether there is a spouse deduction.
+// The taxpayer's spouse, whose own income decides between the spouse deduction (配偶者控除, and
+// counting for the non-taxable limits) and the spouse special deduction (配偶者特別控除).
 struct Spouse {
   int age = 0;                // on 31 December of the income year (see tax_age)
   int64_t total_income = 0;   // the spouse's 合計所得金額
@@ -103,6 +104,7 @@ struct TaxAssessment {
   // Deductions (所得控除).
   int64_t social_insurance_deduction = 0;  // 社会保険料控除
   int64_t spouse_deduction = 0;            // 配偶者控除
+  int64_t spouse_special_deduction = 0;    // 配偶者特別控除
   int64_t dependant_deduction = 0;         // 扶養控除
   int64_t basic_deduction = 0;             // 基礎控除
   int64_t total_deductions = 0;            // 所得控除合計

@@ -172,6 +172,60 @@ const std::vector<SpouseTable> kSpouse = {
 };
 
 // ---------------------------------------------------------------------------------------------
+// 配偶者特別控除 (第314条の2第1項第10号の2 and its table; 平成29年度改正 from FY2019): for a spouse
+// above the 同一生計配偶者 income limit (kDependantIncomeLimit) up to the band's end, by the
+// taxpayer's total income up to 9,000,000 / 9,500,000 / 10,000,000 yen; and its 人的控除額の差
+// (第314条の6第1号イ(2)の括弧書き) for a spouse just above the limit. The bands moved up with the
+// income limit in FY2021 (+100,000: 38万超 → 48万超). FY2026 (令和7年度改正, limit 58万): the lowest
+// band starting at 58万超 and the others unchanged, as the income tax's table moved; the difference
+// bands moved +100,000 as in FY2021 (an assumption: the amended 第314条の6 was not at hand).
+struct SpouseSpecialBand {
+  int64_t spouse_up_to;
+  int64_t amount[3];  // taxpayer up to 9,000,000 / 9,500,000 / 10,000,000
+};
+struct SpouseDifferenceBand {
+  int64_t spouse_below;
+  int64_t difference[3];
+};
+struct SpouseSpecialTable {
+  int first, last;
+  std::vector<SpouseSpecialBand> bands;
+  std::vector<SpouseDifferenceBand> differences;
+};
+const std::vector<SpouseSpecialTable> kSpouseSpecial = {
+    {2020, 2020,
+     {{900'000, {330'000, 220'000, 110'000}},
+      {950'000, {310'000, 210'000, 110'000}},
+      {1'000'000, {260'000, 180'000, 90'000}},
+      {1'050'000, {210'000, 140'000, 70'000}},
+      {1'100'000, {160'000, 110'000, 60'000}},
+      {1'150'000, {110'000, 80'000, 40'000}},
+      {1'200'000, {60'000, 40'000, 20'000}},
+      {1'230'000, {30'000, 20'000, 10'000}}},
+     {{400'000, {50'000, 40'000, 20'000}}, {450'000, {30'000, 20'000, 10'000}}}},
+    {2021, 2025,
+     {{1'000'000, {330'000, 220'000, 110'000}},
+      {1'050'000, {310'000, 210'000, 110'000}},
+      {1'100'000, {260'000, 180'000, 90'000}},
+      {1'150'000, {210'000, 140'000, 70'000}},
+      {1'200'000, {160'000, 110'000, 60'000}},
+      {1'250'000, {110'000, 80'000, 40'000}},
+      {1'300'000, {60'000, 40'000, 20'000}},
+      {1'330'000, {30'000, 20'000, 10'000}}},
+     {{500'000, {50'000, 40'000, 20'000}}, {550'000, {30'000, 20'000, 10'000}}}},
+    {2026, 9999,
+     {{1'000'000, {330'000, 220'000, 110'000}},
+      {1'050'000, {310'000, 210'000, 110'000}},
+      {1'100'000, {260'000, 180'000, 90'000}},
+      {1'150'000, {210'000, 140'000, 70'000}},
+      {1'200'000, {160'000, 110'000, 60'000}},
+      {1'250'000, {110'000, 80'000, 40'000}},
+      {1'300'000, {60'000, 40'000, 20'000}},
+      {1'330'000, {30'000, 20'000, 10'000}}},
+     {{600'000, {50'000, 40'000, 20'000}}, {650'000, {30'000, 20'000, 10'000}}}},
+};
+
+// ---------------------------------------------------------------------------------------------
 // 扶養控除 (第314条の2第1項第11号 and its paragraphs on 特定扶養親族, 老人扶養親族 and 同居老親等;
 // 年少扶養親族 under 16 have had no deduction since FY2012) and its 人的控除額の差 (第314条の6
 // 第1号イ(3)): general 330,000 (diff 50,000), 特定 19-22 450,000 (180,000), 老人 70+ 380,000
@@ -295,6 +349,29 @@ HumanDeduction spouse_deduction(int fiscal_year, int64_t taxpayer_income, int sp
     }
   }
   return {};
+}
+
+HumanDeduction spouse_special_deduction(int fiscal_year, int64_t taxpayer_income, int64_t spouse_income) {
+  if (spouse_income <= dependant_income_limit(fiscal_year)) return {};  // a 同一生計配偶者 instead
+  int column = 0;
+  if (taxpayer_income > 10'000'000) return {};
+  if (taxpayer_income > 9'500'000) column = 2;
+  else if (taxpayer_income > 9'000'000) column = 1;
+  const SpouseSpecialTable& t = in_force(kSpouseSpecial, fiscal_year);
+  HumanDeduction d;
+  for (const SpouseSpecialBand& b : t.bands) {
+    if (spouse_income <= b.spouse_up_to) {
+      d.amount = b.amount[column];
+      break;
+    }
+  }
+  for (const SpouseDifferenceBand& b : t.differences) {
+    if (spouse_income < b.spouse_below) {
+      d.difference = b.difference[column];
+      break;
+    }
+  }
+  return d;
 }
 
 HumanDeduction dependant_deduction(int fiscal_year, int age, bool lives_with_taxpayer) {

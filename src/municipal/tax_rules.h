@@ -33,6 +33,8 @@ struct HumanDeduction {
 };
 // 配偶者控除 by the taxpayer's total income and the spouse's age (70 and over: 老人控除対象配偶者).
 HumanDeduction spouse_deduction(int fiscal_year, int64_t taxpayer_income, int spouse_age);
+// 配偶者特別控除 for a spouse above the 同一生計配偶者 income limit (0 beyond the table).
+HumanDeduction spouse_special_deduction(int fiscal_year, int64_t taxpayer_income, int64_t spouse_income);
 // 扶養控除 for one dependant (within the income limit) by age and cohabitation.
 HumanDeduction dependant_deduction(int fiscal_year, int age, bool lives_with_taxpayer);
 // The 基礎控除's 人的控除額の差.

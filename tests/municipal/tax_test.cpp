@@ -221,6 +221,51 @@ TEST(SpouseDeduction, IsGradedByTheTaxpayersIncomeAndHigherFrom70) {
   EXPECT_EQ(assess_ok(d).spouse_deduction, 0);
 }
 
+TEST(SpouseSpecialDeduction, FromTheSpouseIncomeLimitTo1330000InBandsFy2024) {
+  auto special = [](int64_t spouse_income, int64_t taxpayer_income = 5'000'000, int fy = 2024) {
+    IncomeDeclaration d = business(fy, taxpayer_income);
+    d.spouse = Spouse{40, spouse_income};
+    return assess_ok(d);
+  };
+  EXPECT_EQ(special(480'000).spouse_special_deduction, 0);  // 配偶者控除 330,000 instead
+  EXPECT_EQ(special(480'001).spouse_special_deduction, 330'000);
+  EXPECT_EQ(special(480'001).spouse_deduction, 0);
+  EXPECT_EQ(special(480'001).dependants_counted, 0);  // not a 同一生計配偶者
+  EXPECT_EQ(special(1'000'000).spouse_special_deduction, 330'000);
+  EXPECT_EQ(special(1'000'001).spouse_special_deduction, 310'000);
+  EXPECT_EQ(special(1'100'000).spouse_special_deduction, 260'000);
+  EXPECT_EQ(special(1'330'000).spouse_special_deduction, 30'000);
+  EXPECT_EQ(special(1'330'001).spouse_special_deduction, 0);
+  // Taxpayer above 9,000,000 and 9,500,000: the second and third columns; above 10,000,000 none.
+  EXPECT_EQ(special(1'050'000, 9'000'001).spouse_special_deduction, 210'000);
+  EXPECT_EQ(special(1'050'000, 9'500'001).spouse_special_deduction, 110'000);
+  EXPECT_EQ(special(1'050'000, 10'000'001).spouse_special_deduction, 0);
+  // 人的控除額の差: 50,000 for 48万超50万未満, 30,000 for 50万以上55万未満, then 0 (+ basic 50,000).
+  EXPECT_EQ(special(499'999).human_deduction_difference, 100'000);
+  EXPECT_EQ(special(500'000).human_deduction_difference, 80'000);
+  EXPECT_EQ(special(550'000).human_deduction_difference, 50'000);
+  // FY2020: from 38万超 to 123万.
+  EXPECT_EQ(special(380'001, 5'000'000, 2020).spouse_special_deduction, 330'000);
+  EXPECT_EQ(special(900'001, 5'000'000, 2020).spouse_special_deduction, 310'000);
+  EXPECT_EQ(special(1'230'000, 5'000'000, 2020).spouse_special_deduction, 30'000);
+  EXPECT_EQ(special(1'230'001, 5'000'000, 2020).spouse_special_deduction, 0);
+}
+
+// Business 5,000,000 and a spouse earning 1,100,000 (special deduction 260,000), FY2024:
+//   deductions 260,000 + 430,000 = 690,000; taxable 4,310,000; 258,600 and 172,400
+//   difference 50,000 (the spouse's is 0 at 110万): minimum credit 1,500 and 1,000
+//   → 257,100 and 171,400; total + 5,000 = 433,500
+TEST(SpouseSpecialDeduction, AWholeAssessment) {
+  IncomeDeclaration d = business(2024, 5'000'000);
+  d.spouse = Spouse{40, 1'100'000};
+  const TaxAssessment a = assess_ok(d);
+  EXPECT_EQ(a.total_deductions, 690'000);
+  EXPECT_EQ(a.taxable_income, 4'310'000);
+  EXPECT_EQ(a.income_levy_municipal, 257'100);
+  EXPECT_EQ(a.income_levy_prefectural, 171'400);
+  EXPECT_EQ(a.total, 433'500);
+}
+
 TEST(DependantDeduction, ByAge16_19To22_70AndLivingWithTheTaxpayer) {
   auto deduction = [](int age, bool lives_with = false) {
     IncomeDeclaration d = business(2024, 5'000'000);
