@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
@@ -266,15 +267,18 @@ constexpr Figure kFigures[] = {
     {"forest_environment_tax", &TaxAssessment::forest_environment_tax},
     {"total", &TaxAssessment::total},
 };
-// The columns read back, in this order: the key and declaration, the flags, then kFigures.
+// The columns before the figures, in the order read_record reads them and record writes them: the
+// key (the first three), the declaration, then the assessment's flags.
+constexpr const char* kLeadColumns[] = {"resident_code",      "fiscal_year",       "municipality_code",
+                                        "declaration_json",   "recorded_at",       "designated_city",
+                                        "dependants_counted", "per_capita_exempt", "income_levy_exempt"};
 std::string select_columns() {
-  std::string s =
-      "resident_code, fiscal_year, municipality_code, declaration_json, recorded_at, designated_city, "
-      "dependants_counted, per_capita_exempt, income_levy_exempt";
+  std::string s;
+  for (const char* c : kLeadColumns) s += std::string(s.empty() ? "" : ", ") + c;
   for (const Figure& f : kFigures) s += std::string(", ") + f.column;
   return s;
 }
-constexpr int kFirstFigureColumn = 9;
+constexpr int kFirstFigureColumn = static_cast<int>(std::size(kLeadColumns));
 
 Result<TaxRecord> read_record(const store::Row& r) {
   TaxRecord rec;
@@ -321,9 +325,7 @@ Status TaxRecords::record(store::Connection& conn, const TaxRecord& rec) {
   if (rec.assessment.fiscal_year != rec.declaration.fiscal_year || rec.fiscal_year != rec.declaration.fiscal_year)
     return invalid_argument("the assessment is not of the declaration's fiscal year");
   const TaxAssessment& a = rec.assessment;
-  std::string columns =
-      "resident_code, fiscal_year, municipality_code, declaration_json, recorded_at, designated_city, "
-      "dependants_counted, per_capita_exempt, income_levy_exempt";
+  std::vector<std::string> names(std::begin(kLeadColumns), std::end(kLeadColumns));
   store::Params params = {static_cast<int64_t>(rec.resident_code.body()),
                           static_cast<int64_t>(rec.fiscal_year),
                           rec.municipality_code.str(),
@@ -334,19 +336,15 @@ Status TaxRecords::record(store::Connection& conn, const TaxRecord& rec) {
                           int64_t{a.per_capita_exempt},
                           int64_t{a.income_levy_exempt}};
   for (const Figure& f : kFigures) {
-    columns += std::string(", ") + f.column;
+    names.push_back(f.column);
     params.push_back(a.*f.member);
   }
-  std::string placeholders = "?";
-  for (size_t i = 1; i < params.size(); ++i) placeholders += ", ?";
-  // A corrected assessment (更正) replaces the figures; the key columns are the first three.
-  std::string update;
-  for (size_t start = 0, i = 0; start < columns.size(); ++i) {
-    size_t end = columns.find(", ", start);
-    if (end == std::string::npos) end = columns.size();
-    const std::string name = columns.substr(start, end - start);
-    if (i >= 3) update += (update.empty() ? "" : ", ") + name + " = excluded." + name;
-    start = end + 2;
+  std::string columns, placeholders, update;
+  for (size_t i = 0; i < names.size(); ++i) {
+    columns += (i ? ", " : "") + names[i];
+    placeholders += i ? ", ?" : "?";
+    // A corrected assessment (更正) replaces everything but the key (the first three columns).
+    if (i >= 3) update += (i > 3 ? ", " : "") + names[i] + " = excluded." + names[i];
   }
   return conn
       .execute("INSERT INTO municipal_tax_assessments (" + columns + ") VALUES (" + placeholders +
