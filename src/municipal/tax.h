@@ -12,7 +12,8 @@
 //   1. income by kind: salary (給与所得, through the 給与所得控除 and 所得税法別表第五's rounding
 //      below 6,600,000 yen of revenue), public pension (公的年金等に係る雑所得), business and other
 //      miscellaneous income as declared; the 所得金額調整控除 (salary above 8,500,000 with a
-//      dependant under 23; salary and pension together); their sum is the total income (総所得金額, here also 合計所得金額: no separately taxed income);
+//      dependant under 23; salary and pension together); their sum is the total income
+//      (総所得金額, here also 合計所得金額: no separately taxed income);
 //   2. income deductions (所得控除): social insurance premiums as paid, spouse (配偶者控除, or for a
 //      spouse above its income limit 配偶者特別控除), dependants (扶養控除: general, 特定, 老人,
 //      同居老親), basic (基礎控除, graded by income from FY2021);
@@ -24,8 +25,8 @@
 //      above the income-levy limit its cap at half the excess.
 //
 // Not modelled (a declaration needing them is assessed without them): the 特定親族特別控除 of
-// FY2026, the deductions for disability, widows, single parents and working students, medical expenses, life and earthquake insurance, donations
-// (寄附金税額控除) and the housing-loan credit; separately taxed income (分離課税); losses and
+// FY2026, the deductions for disability, widows, single parents and working students, medical
+// expenses, life and earthquake insurance, donations (寄附金税額控除) and the housing-loan credit; separately taxed income (分離課税); losses and
 // their carry-forward; the non-taxable rule for disabled people, minors, widows and single parents
 // (地方税法第295条第1項第2号); the 生活保護 級地 2 and 3 limits (the 級地 1 limit is applied
 // everywhere); and prefectural or municipal extra taxes (超過課税, e.g. 森林環境 taxes of the
