@@ -5,6 +5,7 @@
 
 #include "store/centre.h"
 #include "store/data_dir.h"
+#include "store/migrations.h"
 
 namespace jlis::cli {
 namespace {
@@ -16,6 +17,7 @@ Status migrate_all(store::Database& db) {
   JLIS_RETURN_IF_ERROR(numbering::Numbering::migrate(*conn));
   JLIS_RETURN_IF_ERROR(card::CardSystem::migrate(*conn));
   JLIS_RETURN_IF_ERROR(pki::CertificateAuthority::migrate(*conn));
+  JLIS_RETURN_IF_ERROR(municipal::Households::migrate(*conn));
   return Status::ok();
 }
 
@@ -47,6 +49,12 @@ Result<std::unique_ptr<App>> App::open(const std::string& data_dir, const std::s
   JLIS_ASSIGN_OR_RETURN(app->numbering_, numbering::Numbering::open(data_dir));
   JLIS_ASSIGN_OR_RETURN(auto db, store::open_data_dir_database(data_dir, /*create=*/false));
   app->db_ = std::move(db);
+  bool before_households = false;  // a directory made before households existed: its residents get one
+  {
+    JLIS_ASSIGN_OR_RETURN(auto conn, app->db_->connect());
+    JLIS_ASSIGN_OR_RETURN(int version, store::schema_version(*conn, "municipal_household"));
+    before_households = version == 0;
+  }
   JLIS_RETURN_IF_ERROR(migrate_all(*app->db_));
   JLIS_ASSIGN_OR_RETURN(app->reference_,
                         ReferenceData::load(reference_dir.empty() ? ReferenceData::default_dir() : reference_dir));
@@ -57,6 +65,8 @@ Result<std::unique_ptr<App>> App::open(const std::string& data_dir, const std::s
   app->directory_ = std::make_unique<auth::Directory>(*app->pool_, *app->writer_);
   app->registry_ = std::make_unique<registry::Registry>(*app->pool_, *app->writer_, app->reference_,
                                                         app->numbering_.get());
+  app->households_ = std::make_unique<municipal::Households>(*app->pool_, *app->writer_, *app->registry_);
+  app->households_->attach();  // first: a placement that does not fit refuses the event before the rest
   app->cards_ = std::make_unique<card::CardSystem>(*app->pool_, *app->writer_, *app->registry_);
   app->cards_->attach(*app->registry_);  // before any event: a death must reach the cards
   if (pki::CertificateAuthority::exists(data_dir)) {
@@ -70,6 +80,13 @@ Result<std::unique_ptr<App>> App::open(const std::string& data_dir, const std::s
                                      static_cast<long long>(done), static_cast<long long>(total));
   }));
   if (numbered > 0) std::fprintf(stderr, "assigned My Numbers to %lld existing residents\n", static_cast<long long>(numbered));
+  if (before_households) {
+    JLIS_ASSIGN_OR_RETURN(int64_t adopted, app->households_->adopt_unplaced());
+    if (adopted > 0)
+      std::fprintf(stderr, "households: %lld residents registered before households existed now each head a "
+                   "household of one, until their municipality's household notices regroup them\n",
+                   static_cast<long long>(adopted));
+  }
   return app;
 }
 
@@ -77,6 +94,7 @@ App::~App() {
   // Components first, then the writer (which finishes its queue), then the connections.
   ca_.reset();
   cards_.reset();
+  households_.reset();
   registry_.reset();
   directory_.reset();
   writer_.reset();

@@ -9,6 +9,7 @@
 #include "auth/directory.h"
 #include "common/reference_data.h"
 #include "card/card_system.h"
+#include "municipal/household.h"
 #include "numbering/numbering.h"
 #include "pki/ca.h"
 #include "registry/registry.h"
@@ -46,6 +47,7 @@ class App {
   registry::Registry& registry() { return *registry_; }
   numbering::Numbering& numbering() { return *numbering_; }
   card::CardSystem& cards() { return *cards_; }
+  municipal::Households& households() { return *households_; }
   // The JPKI CA; null when the data directory has none.
   pki::CertificateAuthority* ca() { return ca_.get(); }
   const ReferenceData& reference() const { return *reference_; }
@@ -61,6 +63,7 @@ class App {
   std::unique_ptr<auth::Directory> directory_;
   std::unique_ptr<numbering::Numbering> numbering_;
   std::unique_ptr<registry::Registry> registry_;
+  std::unique_ptr<municipal::Households> households_;
   std::unique_ptr<card::CardSystem> cards_;
   std::unique_ptr<pki::CertificateAuthority> ca_;
 };

@@ -1,6 +1,7 @@
 #include "registry/resident.h"
 
 #include "common/enum_names.h"
+#include "common/text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -133,8 +134,39 @@ json to_json(const ChangeEvent& e) {
   if (e.date_of_birth) j["date_of_birth"] = e.date_of_birth->to_iso();
   if (e.sex) j["sex"] = sex_name(*e.sex);
   if (!e.reason.empty()) j["reason"] = e.reason;
+  if (e.household) {
+    json h = {{"relationship", e.household->relationship}};
+    if (e.household->head) h["head"] = e.household->head->str();
+    j["household"] = std::move(h);
+  }
   return j;
 }
+
+namespace {
+
+// {"head": resident code (optional), "relationship": text}.
+Result<HouseholdPlacement> household_from_json(const json& j) {
+  if (!j.is_object()) return invalid_argument("household must be an object of head and relationship");
+  for (auto& [k, v] : j.items()) {
+    (void)v;
+    if (k != "head" && k != "relationship") return invalid_argument("field '" + k + "' does not belong to household");
+  }
+  HouseholdPlacement h;
+  JLIS_ASSIGN_OR_RETURN(auto head, opt_string(j, "head"));
+  if (head) {
+    auto rc = ResidentCode::parse(*head);
+    if (!rc.ok()) return invalid_argument("household.head is not a valid 11-digit resident code");
+    h.head = *rc;
+  }
+  JLIS_ASSIGN_OR_RETURN(auto relationship, opt_string(j, "relationship"));
+  h.relationship = relationship.value_or("");
+  if (utf8_length(h.relationship) > kMaxRelationshipLength)
+    return invalid_argument("household.relationship is longer than " + std::to_string(kMaxRelationshipLength) + " characters");
+  if (h.head && h.relationship.empty()) return invalid_argument("household.relationship is required with household.head");
+  return h;
+}
+
+}  // namespace
 
 Result<ChangeEvent> event_from_json(const json& j) {
   if (!j.is_object()) return invalid_argument("an event must be a JSON object");
@@ -148,10 +180,10 @@ Result<ChangeEvent> event_from_json(const json& j) {
 
   // The fields each type may carry, besides event_id, type and date.
   static const std::array<std::set<std::string>, 9> allowed = {{
-      {"person"},                                                           // birth
-      {"person", "resident_code", "from", "address", "name", "name_kana", "date_of_birth", "sex"},  // move_in
+      {"person", "household"},                                              // birth
+      {"person", "resident_code", "from", "address", "name", "name_kana", "date_of_birth", "sex", "household"},  // move_in
       {"resident_code", "to", "address_abroad"},                            // move_out
-      {"resident_code", "address"},                                         // relocation
+      {"resident_code", "address", "household"},                            // relocation
       {"resident_code"},                                                    // death
       {"resident_code", "name", "name_kana"},                               // name_change
       {"resident_code", "name", "name_kana", "date_of_birth", "sex", "address"},  // correction
@@ -191,6 +223,9 @@ Result<ChangeEvent> event_from_json(const json& j) {
   JLIS_ASSIGN_OR_RETURN(auto sex, opt_string(j, "sex"));
   if (sex) {
     JLIS_ASSIGN_OR_RETURN(e.sex, parse_sex(*sex));
+  }
+  if (j.contains("household")) {
+    JLIS_ASSIGN_OR_RETURN(e.household, household_from_json(j["household"]));
   }
 
   // Required fields per type.

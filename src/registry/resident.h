@@ -60,6 +60,19 @@ enum class EventType {
 std::string_view event_type_name(EventType type);
 Result<EventType> parse_event_type(std::string_view text);
 
+// Where a person is placed in the municipality's households (世帯) by the event that places them
+// (birth, move_in, relocation). The register of households (src/municipal/household.h) reads it inside
+// the event's transaction and refuses the event when it does not fit (an unknown head, a relationship
+// it does not know); the identity information itself does not change with it.
+struct HouseholdPlacement {
+  // Joins the household this resident heads (世帯主), same municipality. Empty: the person heads a
+  // household of their own (a birth or a move-in without placement does the same; a relocation
+  // without one keeps a head's household and makes anyone else the head of a new one).
+  std::optional<ResidentCode> head;
+  std::string relationship;  // 続柄 to the head (子, 妻, 夫, 父, 母, 孫, 縁故者, 同居人 ...); "世帯主" or "" with no head
+};
+inline constexpr size_t kMaxRelationshipLength = 20;
+
 // A change as a municipality submits it. Which fields apply depends on the type (see the API doc).
 struct ChangeEvent {
   std::string event_id;  // the idempotency key, unique per municipality
@@ -78,6 +91,7 @@ struct ChangeEvent {
   std::optional<Date> date_of_birth;           // correction
   std::optional<Sex> sex;                      // correction
   std::string reason = {};                     // my_number_reissue: "leak"
+  std::optional<HouseholdPlacement> household = {};  // birth, move_in, relocation
 };
 
 // JSON forms of the API (field names as in docs/openapi.yaml).
