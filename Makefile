@@ -21,8 +21,9 @@ PACKAGES = cmake ninja-build g++ pkg-config libssl-dev libsqlite3-dev libicu-dev
 # postgresql-15: the server the _pg tests start for themselves (tests/store/postgres_server.sh).
 # pg_auto_failover (monitor extension and pg_autoctl): the two-centre failover drill
 # (tests/centres/formation.sh) and bench/failover_time.sh.
-# poppler-utils (pdftotext, pdffonts, pdftoppm): what the document tests read the PDFs with.
-TEST_PACKAGES = poppler-utils gnutls-bin libnss3-tools python3-cryptography clang libclang-rt-14-dev postgresql-15 \
+# poppler-utils (pdftotext, pdffonts, pdftoppm): what the document tests read the PDFs with;
+# zbar-tools (zbarimg): what they read the documents' verification QR codes with.
+TEST_PACKAGES = poppler-utils zbar-tools gnutls-bin libnss3-tools python3-cryptography clang libclang-rt-14-dev postgresql-15 \
                 postgresql-15-auto-failover pg-auto-failover-cli
 # The contract tests (tools/contract): Node and npm (Debian's nodejs/npm when the machine has none;
 # Redocly CLI 2 needs Node >= 20.19), then the npm packages pinned in tools/contract/package-lock.json.
