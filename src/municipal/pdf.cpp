@@ -369,24 +369,34 @@ Status Renderer::paginate() {
     pages_.back().push_back(row);
     used += row->height;
   }
-  // The certification goes below the last row: when it does not fit, the last row goes with it to
-  // a new page (a grid row with its header).
-  double last_used = 0;
-  const Row* previous = nullptr;
-  for (const Row* r : pages_.back()) {
-    last_used += r->height;
-    if (previous != nullptr && previous->block != r->block) last_used += kBlockGap;
-    previous = r;
-  }
-  if (last_used + kCertificationHeight > kContentHeight) {
+  // The certification goes below the last row: when it does not fit, the last row (a grid row
+  // with its header) goes with it to a new page, so that it never stands alone; unless that row
+  // is all its page holds (moving it would not make room) or is too tall to share a page with it.
+  const auto height_of = [](const std::vector<const Row*>& rows) {
+    double h = 0;
+    for (size_t k = 0; k < rows.size(); ++k) {
+      if (k > 0 && rows[k - 1]->block != rows[k]->block) h += kBlockGap;
+      h += rows[k]->height;
+    }
+    return h;
+  };
+  auto& last = pages_.back();
+  if (height_of(last) + kCertificationHeight > kContentHeight + 0.01) {
     std::vector<const Row*> moved;
-    auto& last = pages_.back();
-    if (last.size() > 1 && !last.back()->is_header) {
-      const Row* r = last.back();
-      last.pop_back();
+    std::vector<const Row*> rest = last;
+    if (!rest.empty() && !rest.back()->is_header) {
+      const Row* r = rest.back();
+      rest.pop_back();
+      while (!rest.empty() && rest.back()->is_header) rest.pop_back();  // no header without its rows
       if (r->header != nullptr) moved.push_back(r->header);
       moved.push_back(r);
-      if (!last.empty() && last.back()->is_header) last.pop_back();
+    }
+    const bool rest_has_content =
+        std::any_of(rest.begin(), rest.end(), [](const Row* r) { return !r->is_header; });
+    if (!rest_has_content || height_of(moved) + kCertificationHeight > kContentHeight + 0.01) {
+      moved.clear();
+    } else {
+      last = std::move(rest);
     }
     pages_.push_back(std::move(moved));
   }

@@ -44,6 +44,20 @@ class Pdf : public ::testing::Test {
   bool has(const std::string& text, const std::string& expected) {
     return text.find(normalised(expected)) != std::string::npos;
   }
+  // The words of one page with their vertical extent (pdftotext -bbox), in points from the top.
+  struct Word {
+    std::string text;
+    double top = 0, bottom = 0;
+  };
+  std::vector<Word> words(const std::string& file, int page) {
+    const std::string p = std::to_string(page);
+    const std::string html = run("pdftotext -bbox -f " + p + " -l " + p + " '" + file + "' -").text;
+    std::vector<Word> out;
+    const std::regex word(R"re(<word xMin="[-\d.]+" yMin="([-\d.]+)" xMax="[-\d.]+" yMax="([-\d.]+)">([^<]*)</word>)re");
+    for (auto it = std::sregex_iterator(html.begin(), html.end(), word); it != std::sregex_iterator(); ++it)
+      out.push_back({(*it)[3], std::stod((*it)[1]), std::stod((*it)[2])});
+    return out;
+  }
   int page_count(const std::string& file) {
     std::smatch m;
     const std::string info = run("pdfinfo '" + file + "'").text;
@@ -168,17 +182,35 @@ TEST_F(Pdf, TheSealImpressionIsEmbeddedAsAnImage) {
 }
 
 TEST_F(Pdf, TheCertificationIsOnTheLastPageWithTheDocumentsLastRow) {
-  // From a page with room to spare to a page full short of the certification's room.
-  for (int people = 10; people <= 22; ++people) {
+  // From a page with room to spare, through a page full short of the certification's room, to a
+  // second page holding one row.
+  for (int people = 10; people <= 28; ++people) {
     const std::string file = render(household(people), "fill.pdf");
     const int pages = page_count(file);
     ASSERT_GE(pages, 1);
     const std::string last = text(file, pages);
     EXPECT_TRUE(has(last, "この写しは、")) << people;
     EXPECT_TRUE(has(last, "以下余白")) << people << ": the certification's page has none of the document";
+    // Below the document's last row, not over it.
+    double content_bottom = 0, certification_top = 1e9;
+    for (const auto& w : words(file, pages)) {
+      if (w.text.find("山田") != std::string::npos || w.text.find("以下余白") != std::string::npos)
+        content_bottom = std::max(content_bottom, w.bottom);
+      if (w.text.starts_with("この写しは")) certification_top = w.top;
+    }
+    EXPECT_LT(content_bottom, certification_top) << people << ": the certification overlaps the document";
     EXPECT_TRUE(has(last, std::to_string(pages) + "/" + std::to_string(pages))) << people;
     for (int p = 1; p < pages; ++p) EXPECT_FALSE(has(text(file, p), "この写しは、")) << people;
   }
+}
+
+TEST_F(Pdf, TheSameDocumentAndCodeRenderTheSameBytes) {
+  const Document d = household(20);
+  auto code = make_verification_code(d, key_.get());
+  ASSERT_TRUE(code.ok());
+  auto a = render_pdf(d, *code), b = render_pdf(d, *code);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(*a, *b);
 }
 
 TEST_F(Pdf, ARowTallerThanAPageIsRefused) {
