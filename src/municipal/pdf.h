@@ -14,7 +14,9 @@
 // The last page also carries, above the QR code: the certification sentence, the date of issue in
 // the Japanese era (令和7年12月2日), and the mayor's title and name with the official seal (職印,
 // seal_image.h) stamped over the end of the name, as on paper. When the last page has no room for
-// them, its last row moves to a new page with them.
+// them, its last row (a grid row with the header) moves with them to a new page, so that they never
+// stand alone; only when that row is all its page holds, or is too tall to share a page with them,
+// do they go to a new page by themselves.
 //
 // Metadata: Title (the document's title), Subject (Document::subject: the centre's mis-issuance
 // check reads it), Author (the municipality's name), Keywords (the issuance number), Creator

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <regex>
 
 #include "documents.h"
@@ -202,6 +205,68 @@ TEST_F(Pdf, TheCertificationIsOnTheLastPageWithTheDocumentsLastRow) {
     EXPECT_TRUE(has(last, std::to_string(pages) + "/" + std::to_string(pages))) << people;
     for (int p = 1; p < pages; ++p) EXPECT_FALSE(has(text(file, p), "この写しは、")) << people;
   }
+}
+
+// A grey image of a region of page 1 (pdftoppm -gray), in millimetres from the top-left corner.
+struct Grey {
+  int width = 0, height = 0;
+  std::string pixels;  // one byte a pixel, 0 black to 255 white
+  // The mean of each square block of `block` pixels.
+  std::vector<double> block_means(int block, bool dark_share = false, int threshold = 0) const {
+    std::vector<double> out;
+    for (int by = 0; by + block <= height; by += block) {
+      for (int bx = 0; bx + block <= width; bx += block) {
+        double sum = 0;
+        for (int y = by; y < by + block; ++y)
+          for (int x = bx; x < bx + block; ++x) {
+            const int v = static_cast<unsigned char>(pixels[static_cast<size_t>(y) * width + x]);
+            sum += dark_share ? (v < threshold ? 1 : 0) : v;
+          }
+        out.push_back(sum / (block * block));
+      }
+    }
+    return out;
+  }
+};
+Grey grey_region(const TempDir& dir, const std::string& file, int dpi, double x_mm, double y_mm, double w_mm,
+                 double h_mm) {
+  const auto px = [dpi](double v) { return std::to_string(static_cast<int>(v * dpi / 25.4)); };
+  const std::string root = (dir.path() / ("grey" + std::to_string(dpi))).string();
+  EXPECT_EQ(run("pdftoppm -gray -singlefile -f 1 -l 1 -r " + std::to_string(dpi) + " -x " + px(x_mm) + " -y " +
+                px(y_mm) + " -W " + px(w_mm) + " -H " + px(h_mm) + " '" + file + "' '" + root + "'")
+                .exit_code,
+            0);
+  std::ifstream in(root + ".pgm", std::ios::binary);
+  Grey g;
+  std::string magic;
+  int max = 0;
+  in >> magic >> g.width >> g.height >> max;
+  in.get();
+  g.pixels.assign(std::istreambuf_iterator<char>(in), {});
+  EXPECT_EQ(magic, "P5");
+  EXPECT_EQ(g.pixels.size(), static_cast<size_t>(g.width) * g.height);
+  return g;
+}
+
+TEST_F(Pdf, TheBackgroundLooksEvenButAPhotocopyShowsTheWord) {
+  // A blank stretch of the sheet, between 以下余白 and the certification.
+  const std::string file = render(juminhyo(), "juminhyo.pdf");
+  // On the sheet: a light tint, the same in every 4 mm square, word or not.
+  const Grey fine = grey_region(dir_, file, 300, 20, 145, 170, 50);
+  auto means = fine.block_means(static_cast<int>(4 * 300 / 25.4));
+  ASSERT_GT(means.size(), 100u);
+  std::sort(means.begin(), means.end());
+  EXPECT_LT(means.back(), 252) << "no tint";
+  EXPECT_GT(means.front(), 225) << "too dark a tint";
+  EXPECT_LT(means.back() - means.front(), 10) << "the tint is uneven: the word shows on the sheet";
+  // A copier, as a coarse scan (100 dpi) with a threshold: the fine dots blur into a light grey
+  // above it and vanish, the coarse dots of the word stay dark; so most 4 mm squares come out
+  // blank and those of the word dotted.
+  const Grey copy = grey_region(dir_, file, 100, 20, 145, 170, 50);
+  auto dark = copy.block_means(static_cast<int>(4 * 100 / 25.4), /*dark_share=*/true, /*threshold=*/230);
+  std::sort(dark.begin(), dark.end());
+  EXPECT_LT(dark[dark.size() / 2], 0.005) << "the fine tint survives the copy";
+  EXPECT_GT(dark.back(), 0.08) << "the word does not survive the copy";
 }
 
 TEST_F(Pdf, TheSameDocumentAndCodeRenderTheSameBytes) {
