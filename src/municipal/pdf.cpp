@@ -512,7 +512,9 @@ Status Renderer::draw_certification(cairo_t* cr) const {
   auto mayor = layout(doc_.issuer.mayor_title + "\u3000\u3000" + doc_.issuer.mayor_name, kMayorSize);
   const double seal = mm(21);
   const double mayor_w = layout_width(mayor.get()), mayor_h = layout_height(mayor.get());
-  const double mayor_right = kContentLeft + kContentWidth - seal * 0.55;
+  // The seal's left edge crosses the middle of the name's last character.
+  const double char_w = kMayorSize, overlap = 0.55 * char_w;
+  const double mayor_right = kContentLeft + kContentWidth - mm(3) - seal + overlap;
   const double mayor_top = kContentBottom - mm(4) - seal / 2 - mayor_h / 2;
   cairo_move_to(cr, mayor_right - mayor_w, mayor_top);
   pango_cairo_show_layout(cr, mayor.get());
@@ -521,10 +523,9 @@ Status Renderer::draw_certification(cairo_t* cr) const {
   // shows through the ink.
   const std::string seal_text =
       doc_.issuer.seal_text.empty() ? doc_.issuer.mayor_title + "之印" : doc_.issuer.seal_text;
-  const double char_w = kMayorSize;
   cairo_save(cr);
   cairo_set_operator(cr, CAIRO_OPERATOR_MULTIPLY);
-  Status drawn = draw_seal(cr, official_seal(seal_text), mayor_right - char_w * 1.1, mayor_top + mayor_h / 2 - seal / 2,
+  Status drawn = draw_seal(cr, official_seal(seal_text), mayor_right - overlap, mayor_top + mayor_h / 2 - seal / 2,
                            seal);
   cairo_restore(cr);
   return drawn;
