@@ -26,6 +26,19 @@ LayoutPtr make_layout(PangoContext* context, std::string_view text, std::string_
   return layout;
 }
 
+Status check_font(PangoContext* context, std::string_view family) {
+  FontDescriptionPtr wanted(pango_font_description_new());
+  pango_font_description_set_family(wanted.get(), std::string(family).c_str());
+  pango_font_description_set_absolute_size(wanted.get(), 10 * PANGO_SCALE);
+  std::unique_ptr<PangoFont, Deleter<unref_gobject>> font(pango_context_load_font(context, wanted.get()));
+  if (font) {
+    FontDescriptionPtr got(pango_font_describe(font.get()));
+    const char* name = pango_font_description_get_family(got.get());
+    if (name != nullptr && family == name) return Status::ok();
+  }
+  return internal_error("the font " + std::string(family) + " is not installed (Debian: fonts-noto-cjk)");
+}
+
 Status check_cairo(cairo_surface_t* surface, std::string_view what) {
   const cairo_status_t s = cairo_surface_status(surface);
   if (s == CAIRO_STATUS_SUCCESS) return Status::ok();

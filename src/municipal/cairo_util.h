@@ -40,6 +40,9 @@ PangoContextPtr make_context(cairo_t* cr);
 LayoutPtr make_layout(PangoContext* context, std::string_view text, std::string_view family, double size_pt,
                       bool bold = false);
 
+// internal when fontconfig has no font of `family` (pango would silently substitute another).
+Status check_font(PangoContext* context, std::string_view family);
+
 // A failed Status (internal) when the surface or context is in an error state.
 Status check_cairo(cairo_surface_t* surface, std::string_view what);
 Status check_cairo(cairo_t* cr, std::string_view what);

@@ -103,6 +103,10 @@ class Renderer {
 
   const Document& doc_;
   const VerificationCode& code_;
+  // The PDF's bytes, written by surface_: declared first so that it outlives the surface and the
+  // context holding it, whichever way run() returns.
+  std::string out_;
+  SurfacePtr surface_;
   CairoPtr cr_;
   PangoContextPtr context_;
   std::vector<std::unique_ptr<Row>> rows_;
@@ -437,10 +441,11 @@ void Renderer::draw_background(cairo_t* cr) const {
 
 void Renderer::draw_title(cairo_t* cr) const {
   auto title = layout(doc_.title, kTitleSize, /*bold=*/true);
-  PangoAttrList* attrs = pango_attr_list_new();
-  pango_attr_list_insert(attrs, pango_attr_letter_spacing_new(static_cast<int>(kTitleSize * 0.35 * PANGO_SCALE)));
-  pango_layout_set_attributes(title.get(), attrs);
-  pango_attr_list_unref(attrs);
+  internal::AttrListPtr attrs(pango_attr_list_new());
+  // Spaced out, as printed forms set their titles.
+  pango_attr_list_insert(attrs.get(),
+                         pango_attr_letter_spacing_new(static_cast<int>(kTitleSize * 0.35 * PANGO_SCALE)));
+  pango_layout_set_attributes(title.get(), attrs.get());
   const double w = layout_width(title.get());
   cairo_set_source_rgb(cr, 0, 0, 0);
   cairo_move_to(cr, (kPageWidth - w) / 2, kMarginTop + mm(3));
@@ -561,18 +566,19 @@ PatternPtr dot_tint(double pitch, double radius, int per_tile) {
 
 Result<std::string> Renderer::run() {
   JLIS_RETURN_IF_ERROR(check());
-  std::string out;
-  SurfacePtr surface(cairo_pdf_surface_create_for_stream(append_bytes, &out, kPageWidth, kPageHeight));
-  JLIS_RETURN_IF_ERROR(internal::check_cairo(surface.get(), "creating the PDF"));
-  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_TITLE, doc_.title.c_str());
-  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_SUBJECT, doc_.subject.c_str());
-  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_AUTHOR, doc_.issuer.name.c_str());
-  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_KEYWORDS, doc_.issuance_number.c_str());
-  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_CREATOR, "OpenJLIS");
+  surface_.reset(cairo_pdf_surface_create_for_stream(append_bytes, &out_, kPageWidth, kPageHeight));
+  cairo_surface_t* surface = surface_.get();
+  JLIS_RETURN_IF_ERROR(internal::check_cairo(surface, "creating the PDF"));
+  cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, doc_.title.c_str());
+  cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_SUBJECT, doc_.subject.c_str());
+  cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_AUTHOR, doc_.issuer.name.c_str());
+  cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_KEYWORDS, doc_.issuance_number.c_str());
+  cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "OpenJLIS");
   const std::string created = doc_.issued_on.to_iso() + "T00:00:00+09:00";
-  cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_CREATE_DATE, created.c_str());
-  cr_.reset(cairo_create(surface.get()));
+  cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATE_DATE, created.c_str());
+  cr_.reset(cairo_create(surface));
   context_ = internal::make_context(cr_.get());
+  JLIS_RETURN_IF_ERROR(internal::check_font(context_.get(), internal::kSerifFamily));
   fine_tint_ = dot_tint(mm(0.5), mm(0.11), 8);
   coarse_tint_ = dot_tint(mm(1.0), mm(0.22), 4);
 
@@ -617,12 +623,9 @@ Result<std::string> Renderer::run() {
     cairo_show_page(cr);
   }
   JLIS_RETURN_IF_ERROR(internal::check_cairo(cr, "drawing the PDF"));
-  context_.reset();
-  cr_.reset();
-  cairo_surface_finish(surface.get());
-  JLIS_RETURN_IF_ERROR(internal::check_cairo(surface.get(), "writing the PDF"));
-  surface.reset();
-  return out;
+  cairo_surface_finish(surface);
+  JLIS_RETURN_IF_ERROR(internal::check_cairo(surface, "writing the PDF"));
+  return std::move(out_);
 }
 
 }  // namespace

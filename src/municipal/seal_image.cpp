@@ -92,14 +92,14 @@ void rounded_rectangle(cairo_t* cr, double x, double y, double w, double h, doub
 // Adds the outline of `character` to cr's path, filling the cell (x, y, w, h) as an engraver
 // does: stretched to the cell, but never by more than 1.7 times more in one direction than in the
 // other (一 stays a stroke, not a block), centred.
-Status add_character(cairo_t* cr, PangoContext* context, const std::string& character, double x, double y,
-                     double w, double h) {
+void add_character(cairo_t* cr, PangoContext* context, const std::string& character, double x, double y,
+                   double w, double h) {
   auto layout = internal::make_layout(context, character, internal::kSerifFamily, 100, /*bold=*/true);
   PangoRectangle ink{}, logical{};
   pango_layout_get_extents(layout.get(), &ink, &logical);
   const double iw = static_cast<double>(ink.width) / PANGO_SCALE;
   const double ih = static_cast<double>(ink.height) / PANGO_SCALE;
-  if (iw <= 0 || ih <= 0) return Status::ok();  // a space: nothing to engrave
+  if (iw <= 0 || ih <= 0) return;  // a space: nothing to engrave
   double sx = w / iw, sy = h / ih;
   constexpr double kMaxStretch = 1.7;
   sx = std::min(sx, sy * kMaxStretch);
@@ -111,7 +111,6 @@ Status add_character(cairo_t* cr, PangoContext* context, const std::string& char
   cairo_move_to(cr, 0, 0);
   pango_cairo_layout_path(cr, layout.get());
   cairo_restore(cr);
-  return Status::ok();
 }
 
 }  // namespace
@@ -130,8 +129,9 @@ Status draw_seal(cairo_t* cr, const Seal& seal, double x, double y, double size)
   const bool round = seal.shape == Seal::Shape::round;
   if (round && chars.size() > 3) return invalid_argument("a round seal holds at most 3 characters");
 
-  cairo_save(cr);
   auto context = internal::make_context(cr);
+  JLIS_RETURN_IF_ERROR(internal::check_font(context.get(), internal::kSerifFamily));
+  cairo_save(cr);
   cairo_new_path(cr);
   cairo_translate(cr, x, y);
   cairo_scale(cr, size / kUnit, size / kUnit);
@@ -170,8 +170,7 @@ Status draw_seal(cairo_t* cr, const Seal& seal, double x, double y, double size)
     const double cell = height / static_cast<double>(n);
     for (size_t i = 0; i < n; ++i) {
       const double top = (kUnit - height) / 2 + cell * static_cast<double>(i);
-      JLIS_RETURN_IF_ERROR(add_character(cr, context.get(), chars[i], (kUnit - width) / 2, top + gap / 2, width,
-                                         cell - gap));
+      add_character(cr, context.get(), chars[i], (kUnit - width) / 2, top + gap / 2, width, cell - gap);
     }
   } else {
     const std::vector<size_t> per_column = columns(chars.size(), seal.shape);
@@ -182,9 +181,8 @@ Status draw_seal(cairo_t* cr, const Seal& seal, double x, double y, double size)
       const double left = kUnit - inner - column_width * static_cast<double>(c + 1);  // right to left
       const double cell = span / static_cast<double>(per_column[c]);
       for (size_t r = 0; r < per_column[c]; ++r, ++next) {
-        JLIS_RETURN_IF_ERROR(add_character(cr, context.get(), chars[next], left + gap / 2,
-                                           inner + cell * static_cast<double>(r) + gap / 2, column_width - gap,
-                                           cell - gap));
+        add_character(cr, context.get(), chars[next], left + gap / 2, inner + cell * static_cast<double>(r) + gap / 2,
+                      column_width - gap, cell - gap);
       }
     }
   }
