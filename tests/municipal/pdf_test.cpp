@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <regex>
 
 #include "documents.h"
@@ -50,15 +51,16 @@ class Pdf : public ::testing::Test {
   // The words of one page with their vertical extent (pdftotext -bbox), in points from the top.
   struct Word {
     std::string text;
-    double top = 0, bottom = 0;
+    double top = 0, bottom = 0, left = 0, right = 0;
   };
   std::vector<Word> words(const std::string& file, int page) {
     const std::string p = std::to_string(page);
     const std::string html = run("pdftotext -bbox -f " + p + " -l " + p + " '" + file + "' -").text;
     std::vector<Word> out;
-    const std::regex word(R"re(<word xMin="[-\d.]+" yMin="([-\d.]+)" xMax="[-\d.]+" yMax="([-\d.]+)">([^<]*)</word>)re");
+    const std::regex word(
+        R"re(<word xMin="([-\d.]+)" yMin="([-\d.]+)" xMax="([-\d.]+)" yMax="([-\d.]+)">([^<]*)</word>)re");
     for (auto it = std::sregex_iterator(html.begin(), html.end(), word); it != std::sregex_iterator(); ++it)
-      out.push_back({(*it)[3], std::stod((*it)[1]), std::stod((*it)[2])});
+      out.push_back({(*it)[5], std::stod((*it)[2]), std::stod((*it)[4]), std::stod((*it)[1]), std::stod((*it)[3])});
     return out;
   }
   int page_count(const std::string& file) {
@@ -267,6 +269,41 @@ TEST_F(Pdf, TheBackgroundLooksEvenButAPhotocopyShowsTheWord) {
   std::sort(dark.begin(), dark.end());
   EXPECT_LT(dark[dark.size() / 2], 0.005) << "the fine tint survives the copy";
   EXPECT_GT(dark.back(), 0.08) << "the word does not survive the copy";
+}
+
+TEST_F(Pdf, TheMayorsSealIsStampedInRedAcrossTheEndOfTheName) {
+  const std::string file = render(juminhyo(), "juminhyo.pdf");
+  // The mayor's name as written ("樋口　高顕": its last word), in points.
+  std::optional<Word> name;
+  for (const auto& w : words(file, 1))
+    if (w.text == "高顕") name = w;
+  ASSERT_TRUE(name.has_value());
+  // Page 1 in colour at 144 dpi (2 pixels a point), the name's box and as far to its right again.
+  const std::string root = (dir_.path() / "colour").string();
+  ASSERT_EQ(run("pdftoppm -singlefile -r 144 -f 1 -l 1 '" + file + "' '" + root + "'").exit_code, 0);
+  std::ifstream in(root + ".ppm", std::ios::binary);
+  std::string magic;
+  int width = 0, height = 0, max = 0;
+  in >> magic >> width >> height >> max;
+  in.get();
+  const std::string rgb(std::istreambuf_iterator<char>(in), {});
+  ASSERT_EQ(rgb.size(), static_cast<size_t>(width) * height * 3);
+  const auto count = [&](double left, double right, auto is) {
+    int n = 0;
+    for (int y = static_cast<int>(name->top * 2); y < static_cast<int>(name->bottom * 2); ++y)
+      for (int x = static_cast<int>(left * 2); x < static_cast<int>(right * 2); ++x) {
+        const auto* p = reinterpret_cast<const unsigned char*>(rgb.data()) + (static_cast<size_t>(y) * width + x) * 3;
+        n += is(p[0], p[1], p[2]) ? 1 : 0;
+      }
+    return n;
+  };
+  const auto red = [](int r, int g, int b) { return r > 150 && g < 110 && b < 110; };
+  const auto black = [](int r, int g, int b) { return r < 90 && g < 90 && b < 90; };
+  const double mid = (name->left + name->right) / 2;
+  EXPECT_EQ(count(name->left, mid, red), 0) << "the seal covers the name's first character";
+  EXPECT_GT(count(mid, name->right, red), 20) << "the seal does not reach the name";
+  EXPECT_GT(count(mid, name->right, black), 20) << "the name does not show through the seal";
+  EXPECT_GT(count(name->right, name->right + (name->right - name->left), red), 200) << "no seal beside the name";
 }
 
 TEST_F(Pdf, TheSameDocumentAndCodeRenderTheSameBytes) {
