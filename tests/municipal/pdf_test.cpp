@@ -9,6 +9,8 @@
 #include <iterator>
 #include <optional>
 #include <regex>
+#include <set>
+#include <thread>
 
 #include "documents.h"
 #include "municipal/verification.h"
@@ -126,6 +128,8 @@ TEST_F(Pdf, AGridLongerThanAPageBreaksAcrossPagesRepeatingItsHeader) {
     EXPECT_TRUE(has(first, header)) << header;
     EXPECT_TRUE(has(second, header)) << header << " not repeated on page 2:\n" << second;
   }
+  EXPECT_TRUE(has(first, "ヤマダ ヒト1\n")) << "a cell's furigana";
+  EXPECT_TRUE(has(second, "ヤマダ ヒト24")) << "a cell's furigana";
   EXPECT_NE(first.find("1/2"), std::string::npos);
   EXPECT_NE(second.find("2/2"), std::string::npos);
   // Every person exactly once, in order, the last one on page 2 with the certification.
@@ -313,6 +317,47 @@ TEST_F(Pdf, TheSameDocumentAndCodeRenderTheSameBytes) {
   auto a = render_pdf(d, *code), b = render_pdf(d, *code);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(*a, *b);
+}
+
+TEST_F(Pdf, ALongValueWrapsWithinItsCell) {
+  Document d = juminhyo();
+  const std::string address =
+      "東京都千代田区九段南一丁目2番1号　千代田区役所前グランドパレスレジデンス九段南タワー棟三十二階3205号室"
+      "（東京都千代田区九段南一丁目2番1号の共同住宅）";
+  std::get<FieldTable>(d.blocks[0]).rows[5].value = RubyText(address);
+  const std::string file = render(d, "wrap.pdf");
+  std::set<double> lines;
+  bool found_end = false;
+  for (const auto& w : words(file, 1)) {
+    if (w.text.find("宅）") != std::string::npos) found_end = true;
+    if (w.text.find("九段南") != std::string::npos || w.text.find("宅）") != std::string::npos) {
+      lines.insert(w.top);
+      EXPECT_LE(w.right, 595.28 - 18 * 72 / 25.4 + 0.5) << w.text << " runs past the table";
+    }
+  }
+  EXPECT_TRUE(found_end) << "the value is cut";
+  EXPECT_GE(lines.size(), 2u) << "the value did not wrap";
+}
+
+TEST_F(Pdf, DocumentsRenderedAtOnceOnSeveralThreadsAreTheSame) {
+  const Document d = household(20);
+  auto code = make_verification_code(d, key_.get());
+  ASSERT_TRUE(code.ok());
+  auto expected = render_pdf(d, *code);
+  ASSERT_TRUE(expected.ok());
+  std::vector<std::string> results(4);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < results.size(); ++i) {
+    threads.emplace_back([&, i] {
+      for (int k = 0; k < 3; ++k) {
+        auto pdf = render_pdf(d, *code);
+        results[i] = pdf.ok() ? *pdf : pdf.status().to_string();
+        if (results[i] != *expected) return;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) EXPECT_TRUE(r == *expected);
 }
 
 TEST_F(Pdf, ARowTallerThanAPageIsRefused) {
