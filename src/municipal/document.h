@@ -94,7 +94,7 @@ struct Document {
   Issuer issuer;
   Date issued_on;  // printed in the Japanese era: 令和7年12月2日
   // The issuance number (発行番号) the municipality's issuance log gives the document; printed
-  // beside the QR code on every page and signed into it. At most 64 bytes.
+  // beside the QR code on every page and signed into it. At most 32 bytes.
   std::string issuance_number;
   // The certification sentence of this kind of document, printed above the date and the mayor's
   // name on the last page: "この写しは、住民票の原本と相違ないことを証明する。"

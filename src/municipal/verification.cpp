@@ -16,7 +16,9 @@ namespace {
 
 constexpr std::string_view kPrefix = "JLIS1:";
 constexpr std::string_view kDigestDomain = "OpenJLIS certificate document content 1";
-constexpr size_t kMaxIssuanceNumber = 64;
+// Longer numbers would push the QR code to version 9, whose modules a 100-dpi rendering no longer
+// resolves reliably.
+constexpr size_t kMaxIssuanceNumber = 32;
 constexpr size_t kDigestSize = 32;
 // The signature as r ‖ s, 32 bytes each (IEEE P1363): fixed size, 8 bytes shorter than DER.
 constexpr int kScalar = 32;
@@ -196,7 +198,7 @@ std::string content_digest(const Document& d) {
 Result<VerificationCode> make_verification_code(const Document& document, EVP_PKEY* private_key) {
   JLIS_RETURN_IF_ERROR(check_p256(private_key));
   if (document.issuance_number.empty() || document.issuance_number.size() > kMaxIssuanceNumber)
-    return invalid_argument("the issuance number must be 1 to 64 bytes");
+    return invalid_argument("the issuance number must be 1 to 32 bytes");
   if (!LocalGovernmentCode::parse(document.issuer.code.str()).ok())
     return invalid_argument("the issuer has no 地方公共団体コード");
   const std::string fields = signed_fields(document.issuance_number, document.issuer.code, document.issued_on,

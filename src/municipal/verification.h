@@ -4,14 +4,14 @@
 //
 // The payload is short text in the QR code's alphanumeric set: "JLIS1:" followed by the Base45
 // (RFC 9285, as the EU's health certificates use for the same reason) of
-//   u8  length, then the issuance number (1..64 bytes)
+//   u8  length, then the issuance number (1..32 bytes)
 //   u8  3, then the 地方公共団体コード's five leading digits as a big-endian integer (3 bytes)
 //   u16 year, u8 month, u8 day of issue (big-endian)
 //   32  the SHA-256 content digest of the document (content_digest)
 //   64  an ECDSA P-256 signature with SHA-256, as r ‖ s (32 bytes each), over "JLIS1:" followed by
 //       every byte above
-// About 190 characters for a 20-byte issuance number: a QR code of version 8 at error-correction
-// level M (49 modules a side), which a page rendered at 100 dpi still decodes.
+// 192 characters for a 19-byte issuance number, at most 212 for a 32-byte one: a QR code of version
+// 8 at error-correction level M (49 modules a side), which a page rendered at 100 dpi still decodes.
 //
 // What the code proves: the municipality's issuance key signed this issuance number, date and
 // content digest. A verifier holding the document's content (the verification page shows it from the
@@ -55,7 +55,7 @@ std::string content_digest(const Document& document);
 // Signs the document's issuance number, issuer code, date of issue and content digest with the
 // municipality's issuance key: `private_key` must be an EC P-256 private key (borrowed, not
 // consumed). invalid_argument for another kind of key or an issuance number that is empty or longer
-// than 64 bytes; internal when OpenSSL fails.
+// than 32 bytes; internal when OpenSSL fails.
 Result<VerificationCode> make_verification_code(const Document& document, EVP_PKEY* private_key);
 
 // Checks a payload read from a QR code against the municipality's public key (EC P-256; borrowed)

@@ -180,6 +180,22 @@ TEST_F(Pdf, EveryPagesQrCodeDecodesToThePayloadThatVerifiesWithTheMunicipalitysK
   }
 }
 
+TEST_F(Pdf, TheLongestIssuanceNumbersCodeStillDecodesAt100Dpi) {
+  Document d = juminhyo();
+  d.issuance_number = std::string(32, '7');
+  for (int attempt = 0; attempt < 5; ++attempt) {  // five signatures, five different codes
+    auto code = make_verification_code(d, key_.get());
+    ASSERT_TRUE(code.ok());
+    auto pdf = render_pdf(d, *code);
+    ASSERT_TRUE(pdf.ok());
+    const std::string file = dir_.write("long-number.pdf", *pdf);
+    const std::string png = (dir_.path() / "long-number").string();
+    ASSERT_EQ(run("pdftoppm -r 100 -png -singlefile '" + file + "' '" + png + "'").exit_code, 0);
+    const auto scanned = run("zbarimg --quiet --raw -Sdisable -Sqrcode.enable '" + png + ".png' 2>/dev/null");
+    EXPECT_EQ(scanned.text, code->payload + "\n") << attempt;
+  }
+}
+
 TEST_F(Pdf, TheSealImpressionIsEmbeddedAsAnImage) {
   const std::string file = render(inkan(), "inkan.pdf");
   const auto images = run("pdfimages -list '" + file + "'");
