@@ -84,7 +84,8 @@ struct LinkNotice {
 class Fuhyo {
  public:
   // Adds the listener that keeps the 附票 following the registry's changes (not thread-safe: call
-  // before events are submitted). The listener touches only the municipal_koseki tables; a failure
+  // before events are submitted). Koseki::migrate must have run on the registry's database: the
+  // listener reads the register tables on every change. The listener touches only the municipal_koseki tables; a failure
   // of its own refuses the registry's event, as every listener's does.
   static void attach(registry::Registry& registry);
   // The listener's body, for callers that feed changes themselves.

@@ -268,9 +268,12 @@ Result<const KosekiMember*> current_member(const Loaded& l, int member) {
   return m;
 }
 bool is_spouse(const KosekiMember& m) { return m.relationship == "妻" || m.relationship == "夫"; }
-// Married now: a current 妻/夫, or the head of a register with a current 妻/夫.
+// Married now: a current 妻/夫 whose head (the other spouse) is current, or a current head with a
+// current 妻/夫. A widow or widower stays 妻/夫 in the register but is free to marry.
 bool is_married(const Loaded& l, const KosekiMember& m) {
   if (m.removed) return false;
+  const KosekiMember* head = l.find(1);
+  if (!head || head->removed) return false;
   if (is_spouse(m)) return true;
   if (m.ref.member != 1) return false;
   return std::any_of(l.reg.members.begin(), l.reg.members.end(),
@@ -526,6 +529,9 @@ Result<KosekiOutcome> Koseki::birth(store::Connection& conn, const LocalGovernme
                          (!n.mother.empty() && m.name == n.mother && m.sex == Sex::female)))
         parent_here = true;
     if (!parent_here) return not_found("neither parent is a member of the family register");
+    for (const KosekiMember& m : l.reg.members)
+      if ((m.name == n.father || m.name == n.mother) && m.date_of_birth >= n.date_of_birth)
+        return invalid_argument("a parent is not born before the child");
     if (surname_of(n.name) != l.surname) return invalid_argument("the child's surname is not the register's (氏)");
     int order = 1;
     for (const KosekiMember& m : l.reg.members)
@@ -663,7 +669,7 @@ Result<KosekiOutcome> Koseki::divorce(store::Connection& conn, const LocalGovern
       back.name_kana = former_row->name_kana;
       back.relationship = former_row->relationship;
     } else {
-      back.relationship = s->sex == Sex::female ? "長女" : "長男";  // not known: the register's own order
+      back.relationship = "";  // the former register is not in the system: the 続柄 to the parents is not known
     }
     int64_t target = 0;
     std::string target_description;

@@ -90,7 +90,9 @@ struct KosekiMember {
   registry::Sex sex = registry::Sex::male;
   std::string father, mother;                    // 父母の氏名 ("" when not known)
   std::string adoptive_father, adoptive_mother;  // 養父母の氏名 (after 養子縁組)
-  std::string relationship;  // 続柄: 長男, 二女 ... (父母との続柄), 妻, 夫, 養子, 養女
+  // 続柄: 長男, 二女 ... (父母との続柄), 妻, 夫, 養子, 養女; "" only for a divorced spouse whose
+  // former register the system never held.
+  std::string relationship;
   std::optional<ResidentCode> resident_code;  // when linked to the resident register
   bool removed = false;                        // 除籍
   std::string old_surname, old_surname_kana;   // 旧氏 ("" when none recorded)

@@ -6,7 +6,7 @@
 
 #include "koseki_fixture.h"
 
-namespace jlis::municipal::testing {
+namespace jlis::municipal::koseki_testing {
 namespace {
 
 class FuhyoTest : public KosekiTest {
@@ -237,4 +237,4 @@ TEST_F(FuhyoTest, ACopyHoldsTheChosenMembersOnly) {
 }
 
 }  // namespace
-}  // namespace jlis::municipal::testing
+}  // namespace jlis::municipal::koseki_testing

@@ -9,7 +9,7 @@
 #include "municipal/fuhyo.h"
 #include "municipal/koseki.h"
 
-namespace jlis::municipal::testing {
+namespace jlis::municipal::koseki_testing {
 
 using registry::ChangeEvent;
 using registry::EventType;
@@ -165,4 +165,4 @@ class KosekiTest : public registry::testing::RegistryTest {
   }
 };
 
-}  // namespace jlis::municipal::testing
+}  // namespace jlis::municipal::koseki_testing

@@ -6,7 +6,7 @@
 
 #include "koseki_fixture.h"
 
-namespace jlis::municipal::testing {
+namespace jlis::municipal::koseki_testing {
 namespace {
 
 // A copy: the registers the tests read are temporaries.
@@ -220,6 +220,35 @@ TEST_F(KosekiTest, AMarriedPersonCannotMarryAgain) {
   MarriageNotice n{"m1", days_ago(10), {yamada_id, 1}, daughter->ref, true, kTaito, "東京都台東区上野一丁目1番"};
   auto r = run([&](store::Connection& c) { return Koseki::marriage(c, kChiyoda, n); });
   EXPECT_EQ(r.status().code(), Code::conflict);
+  EXPECT_EQ(all_rows(), before);
+}
+
+TEST_F(KosekiTest, AWidowMayMarryAgainAndLeavesHerLateHusbandsRegister) {
+  const int64_t yamada_id = yamada();
+  const int64_t sato_id = sato();
+  ASSERT_TRUE(run([&](store::Connection& c) {
+                return Koseki::death(c, kChuo, DeathNotice{"x1", {sato_id, 2}, days_ago(900), "東京都", days_ago(899), "夫"});
+              }).ok());
+  ASSERT_TRUE(run([&](store::Connection& c) {
+                return Koseki::death(c, kChiyoda, DeathNotice{"x2", {yamada_id, 1}, days_ago(800), "東京都", days_ago(799), "妻"});
+              }).ok());
+  // 佐藤健 (widower, head of his register) marries 山田花子 (widow, 妻 in hers): she joins his.
+  MarriageNotice n{"m1", days_ago(10), {sato_id, 1}, {yamada_id, 2}, true, kChuo, "unused"};
+  auto married = run([&](store::Connection& c) { return Koseki::marriage(c, kChuo, n); });
+  ASSERT_TRUE(married.ok()) << married.status().to_string();
+  EXPECT_EQ(married->ref.register_id, sato_id);
+  const KosekiRegister r = reg(sato_id);
+  EXPECT_EQ(r.members.back().name, "佐藤　花子");
+  EXPECT_EQ(r.members.back().relationship, "妻");
+  EXPECT_TRUE(member_of(reg(yamada_id), 2).removed);
+  EXPECT_TRUE(reg(yamada_id).closed);  // no one is left in the late husband's register (消除)
+}
+
+TEST_F(KosekiTest, AParentBornAfterTheChildIsRefused) {
+  const int64_t id = yamada();
+  const int64_t before = all_rows();
+  EXPECT_EQ(born(birth_notice("b1", id, "山田　一郎", "ヤマダ　イチロウ", years_ago(60), Sex::male)).status().code(),
+            Code::invalid_argument);
   EXPECT_EQ(all_rows(), before);
 }
 
@@ -499,4 +528,4 @@ TEST_F(KosekiTest, OneMembersCertificateHoldsTheRegisterAndThatMemberOnly) {
 }
 
 }  // namespace
-}  // namespace jlis::municipal::testing
+}  // namespace jlis::municipal::koseki_testing
