@@ -280,6 +280,17 @@ bool is_married(const Loaded& l, const KosekiMember& m) {
                      [](const KosekiMember& o) { return !o.removed && is_spouse(o); });
 }
 
+// conflict when a current member (in an open register) already has the resident code.
+Status check_code_free(store::Connection& conn, const std::optional<ResidentCode>& code) {
+  if (!code) return Status::ok();
+  JLIS_ASSIGN_OR_RETURN(auto n, conn.query_int64("SELECT COUNT(*) FROM municipal_koseki_members m JOIN "
+                                                 "municipal_koseki_registers r ON r.id = m.register_id WHERE "
+                                                 "m.resident_code = ? AND m.removed = 0 AND r.closed = 0",
+                                                 {static_cast<int64_t>(code->body())}));
+  if (n.value_or(0) > 0) return conflict("another member of a family register has this resident code");
+  return Status::ok();
+}
+
 // ---- writes ---------------------------------------------------------------------------------
 
 Result<int64_t> next_register_id(store::Connection& conn) {
@@ -479,6 +490,10 @@ Result<KosekiOutcome> Koseki::open_register(store::Connection& conn, const Local
       JLIS_RETURN_IF_ERROR(check_name(m.name, m.name_kana, "a member's"));
       JLIS_RETURN_IF_ERROR(check_not_future(m.date_of_birth, "a date of birth"));
       JLIS_RETURN_IF_ERROR(check_text(m.relationship, 10, "a member's relationship (続柄)", true));
+      JLIS_RETURN_IF_ERROR(check_code_free(conn, m.resident_code));
+      for (const InitialMember& o : n.members)
+        if (&o != &m && o.resident_code && o.resident_code == m.resident_code)
+          return invalid_argument("two members have the same resident code");
     }
     JLIS_ASSIGN_OR_RETURN(const int64_t id, new_register(conn, by, n.honseki, n.members.front().name));
     KosekiEntry made{KosekiEntryKind::made, n.date};
@@ -533,6 +548,7 @@ Result<KosekiOutcome> Koseki::birth(store::Connection& conn, const LocalGovernme
       if ((m.name == n.father || m.name == n.mother) && m.date_of_birth >= n.date_of_birth)
         return invalid_argument("a parent is not born before the child");
     if (surname_of(n.name) != l.surname) return invalid_argument("the child's surname is not the register's (氏)");
+    JLIS_RETURN_IF_ERROR(check_code_free(conn, n.resident_code));
     int order = 1;
     for (const KosekiMember& m : l.reg.members)
       if (is_child_relationship(m.relationship) && m.father == n.father && m.mother == n.mother && m.sex == n.sex &&

@@ -66,12 +66,12 @@ std::string_view entry_kind_name(KosekiEntryKind kind);
 // One 身分事項 (or register entry). Which fields apply depends on the kind; unused ones are empty.
 struct KosekiEntry {
   KosekiEntryKind kind = KosekiEntryKind::birth;
-  Date date = {};                          // the day it happened (出生日, 婚姻日 ...) or was made
-  std::optional<Date> notified_on = {};    // 届出日
-  std::string notifier = {};               // 届出人 ("父", "母", "同居者" ...)
-  std::string place = {};                  // 出生地, 死亡地
-  std::string counterpart = {};            // 配偶者氏名, 養親氏名, the reason of 編製 / 除籍
-  std::string other_register = {};         // 従前戸籍 / 新戸籍 / 入籍戸籍 / 新本籍: "本籍 筆頭者氏名"
+  Date date = {};                        // the day it happened (出生日, 婚姻日 ...) or was made
+  std::optional<Date> notified_on = {};  // 届出日
+  std::string notifier = {};             // 届出人 ("父", "母", "同居者" ...)
+  std::string place = {};                // 出生地, 死亡地
+  std::string counterpart = {};          // 配偶者氏名, 養親氏名, 旧氏, the reason of 編製 / 消除
+  std::string other_register = {};       // 従前戸籍 / 新戸籍 / 入籍戸籍: "本籍　筆頭者氏名"; 従前本籍 / 新本籍
   bool operator==(const KosekiEntry&) const = default;
 };
 
@@ -154,6 +154,7 @@ struct BirthNotice {
   std::string father, mother;    // at least one must be a current member of the register
   Date notified_on;              // 届出日: not before the birth, not in the future
   std::string notifier;          // 届出人: 父, 母 ...
+  // The child's resident code when already registered: recorded only; Fuhyo::link opens the 附票.
   std::optional<ResidentCode> resident_code;
 };
 

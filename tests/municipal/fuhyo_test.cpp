@@ -192,6 +192,33 @@ TEST_F(FuhyoTest, AMarriageCarriesTheAddressToTheNewRegistersFuhyo) {
   EXPECT_EQ(id->ref, now);
 }
 
+TEST_F(FuhyoTest, ATransferOfHonsekiHandsTheFuhyoToTheNewMunicipality) {
+  TransferNotice t{"t1", register_id_, days_ago(40), kChuo, "東京都中央区日本橋一丁目1番"};
+  auto moved = run([&](store::Connection& c) { return Koseki::transfer(c, kChiyoda, t); });
+  ASSERT_TRUE(moved.ok()) << moved.status().to_string();
+  auto id = identity(resident_.resident_code);
+  ASSERT_TRUE(id.ok()) << id.status().to_string();
+  EXPECT_EQ(id->municipality, kChuo);
+  EXPECT_EQ(id->honseki, "東京都中央区日本橋一丁目1番");
+  EXPECT_EQ(id->address, "東京都千代田区丸の内一丁目1番1号");
+  EXPECT_EQ(*id->address_since, years_ago(20));
+  ChangeEvent e = change("r1", EventType::relocation, days_ago(2), resident_.resident_code);
+  e.address = "東京都千代田区神田一丁目1番1号";
+  submit(kChiyoda, e);
+  EXPECT_EQ(addresses(id->ref).size(), 2u);
+  const auto old = addresses(son_);
+  ASSERT_EQ(old.size(), 1u);  // the closed register's 附票 keeps what it had
+  EXPECT_EQ(old[0].end_reason, "除籍");
+}
+
+TEST_F(FuhyoTest, AResidentCodeBelongsToOneCurrentMemberOnly) {
+  const int64_t before = all_rows();
+  BirthNotice n = birth_notice("kb9", register_id_, "山田　次郎", "ヤマダ　ジロウ", days_ago(3), Sex::male);
+  n.resident_code = resident_.resident_code;
+  EXPECT_EQ(born(n).status().code(), Code::conflict);
+  EXPECT_EQ(all_rows(), before);
+}
+
 TEST_F(FuhyoTest, TheIdentityCarriesTheOldSurnameWithItsFurigana) {
   const int64_t sato_id = sato();
   auto daughter = born(birth_notice("kb2", sato_id, "佐藤　恵", "サトウ　メグミ", years_ago(21), Sex::female,
