@@ -20,7 +20,6 @@ std::string_view entry_kind_name(KosekiEntryKind kind) {
     case KosekiEntryKind::adoption: return "養子縁組";
     case KosekiEntryKind::death: return "死亡";
     case KosekiEntryKind::branch: return "分籍";
-    case KosekiEntryKind::removal: return "除籍";
     case KosekiEntryKind::old_surname: return "旧氏";
     case KosekiEntryKind::made: return "編製";
     case KosekiEntryKind::transfer: return "転籍";
@@ -33,7 +32,7 @@ namespace {
 
 constexpr KosekiEntryKind kAllKinds[] = {
     KosekiEntryKind::birth,  KosekiEntryKind::marriage, KosekiEntryKind::divorce,     KosekiEntryKind::adoption,
-    KosekiEntryKind::death,  KosekiEntryKind::branch,   KosekiEntryKind::removal,     KosekiEntryKind::old_surname,
+    KosekiEntryKind::death,  KosekiEntryKind::branch,   KosekiEntryKind::old_surname,
     KosekiEntryKind::made,   KosekiEntryKind::transfer, KosekiEntryKind::closed};
 
 Result<KosekiEntryKind> parse_kind(const std::string& name) {

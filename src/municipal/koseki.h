@@ -46,7 +46,9 @@ inline constexpr size_t kMaxKosekiKanaLength = 200;      // 振り仮名
 inline constexpr size_t kMaxHonsekiLength = 200;         // 本籍
 inline constexpr size_t kMaxKosekiPlaceLength = 200;     // 出生地, 死亡地
 
-// The kinds of 身分事項 (a member's) and of the register's own entries.
+// The kinds of 身分事項 (a member's) and of the register's own entries. A member's 除籍 is not an
+// entry of its own but KosekiMember::removed, with the entry of the event that removed them (婚姻,
+// 養子縁組, 分籍, 離婚, 死亡) naming where they went, as the register prints it.
 enum class KosekiEntryKind {
   birth,         // 出生 (member)
   marriage,      // 婚姻 (member)
@@ -54,7 +56,6 @@ enum class KosekiEntryKind {
   adoption,      // 養子縁組 (member)
   death,         // 死亡 (member)
   branch,        // 分籍 (member: left to head a register of their own)
-  removal,       // 除籍 (member: why they left, with where to)
   old_surname,   // 旧氏 (member: the former surname recorded at their request)
   made,          // 編製 (register: when and why made)
   transfer,      // 転籍 (register, and its members in the new register)

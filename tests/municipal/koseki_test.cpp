@@ -441,6 +441,30 @@ TEST_F(KosekiTest, ARetryAnswersAsTheFirstTimeAndAReusedKeyWithOtherContentIsCon
   EXPECT_TRUE(elsewhere.ok()) << elsewhere.status().to_string();
 }
 
+TEST_F(KosekiTest, ARetriedMarriageIsAppliedOnce) {
+  const int64_t yamada_id = yamada();
+  const int64_t sato_id = sato();
+  auto son = born(birth_notice("b1", yamada_id, "山田　一郎", "ヤマダ　イチロウ", years_ago(28), Sex::male));
+  auto daughter = born(birth_notice("b2", sato_id, "佐藤　恵", "サトウ　メグミ", years_ago(27), Sex::female,
+                                    "佐藤　健", "佐藤　明美"),
+                       kChuo);
+  MarriageNotice m{"m1", days_ago(100), son->ref, daughter->ref, false, kChuo, "東京都中央区銀座二丁目1番"};
+  auto first = run([&](store::Connection& c) { return Koseki::marriage(c, kChuo, m); });
+  ASSERT_TRUE(first.ok()) << first.status().to_string();
+  EXPECT_EQ(reg(first->ref.register_id).head_name, "佐藤　恵");  // 妻の氏
+  EXPECT_EQ(member_of(reg(first->ref.register_id), 2).name, "佐藤　一郎");
+  EXPECT_EQ(member_of(reg(first->ref.register_id), 2).relationship, "夫");
+  const int64_t after = all_rows();
+  auto again = run([&](store::Connection& c) { return Koseki::marriage(c, kChuo, m); });
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_TRUE(again->replay);
+  EXPECT_EQ(again->ref, first->ref);
+  EXPECT_EQ(all_rows(), after);
+  // The same key from the other municipality is another notice: refused on its merits (both married).
+  EXPECT_EQ(run([&](store::Connection& c) { return Koseki::marriage(c, kChiyoda, m); }).status().code(),
+            Code::conflict);
+}
+
 TEST_F(KosekiTest, AnUnknownRegisterOrAnotherMunicipalitysIsNotFoundAndWritesNothing) {
   const int64_t id = yamada();
   const int64_t before = all_rows();
