@@ -56,7 +56,7 @@ TEST_F(KosekiTest, ABirthEntersTheParentsRegisterWithItsBirthEntry) {
   EXPECT_EQ(e.notifier, "父");
 }
 
-TEST_F(KosekiTest, TheSecondSonIs二男AndDaughtersAreCountedApart) {
+TEST_F(KosekiTest, TheSecondSonIsJinanAndDaughtersAreCountedApart) {
   const int64_t id = yamada();
   ASSERT_TRUE(born(birth_notice("b1", id, "山田　一郎", "ヤマダ　イチロウ", years_ago(25), Sex::male)).ok());
   ASSERT_TRUE(born(birth_notice("b2", id, "山田　春子", "ヤマダ　ハルコ", years_ago(23), Sex::female)).ok());
@@ -81,7 +81,7 @@ TEST_F(KosekiTest, AChildOfAnotherMotherIsCountedFromHerOwnFirst) {
   EXPECT_EQ(member_of(reg(id), other->ref.member).relationship, "長男");
 }
 
-TEST_F(KosekiTest, AnAdopteeEntersTheAdoptersRegisterAs養子AndLeavesTheirOwn) {
+TEST_F(KosekiTest, AnAdopteeEntersTheAdoptersRegisterAsYoshiAndLeavesTheirOwn) {
   const int64_t yamada_id = yamada();
   const int64_t sato_id = sato();
   auto boy = born(birth_notice("b1", sato_id, "佐藤　翔", "サトウ　ショウ", years_ago(10), Sex::male, "佐藤　健",
@@ -305,7 +305,7 @@ TEST_F(KosekiTest, ADivorceNamingANewHonsekiMakesARegisterHeadedByTheSpouse) {
   EXPECT_EQ(divorced->ref.member, 1);
 }
 
-TEST_F(KosekiTest, ADeathMarks除籍AndTheRegisterKeepsTheMember) {
+TEST_F(KosekiTest, ADeathRemovesTheMemberAndTheRegisterKeepsThem) {
   const int64_t id = yamada();
   DeathNotice n{"x1", {id, 1}, days_ago(20), "東京都千代田区", days_ago(18), "妻"};
   auto died = run([&](store::Connection& c) { return Koseki::death(c, kChiyoda, n); });
@@ -396,7 +396,7 @@ TEST_F(KosekiTest, ATransferWithinTheMunicipalityKeepsTheRegister) {
   EXPECT_EQ(e->other_register, "東京都千代田区千代田1番");
 }
 
-TEST_F(KosekiTest, 分籍MakesARegisterOfOneAndAMinorIsRefused) {
+TEST_F(KosekiTest, BunsekiMakesARegisterOfOneAndAMinorIsRefused) {
   const int64_t id = yamada();
   auto adult = born(birth_notice("b1", id, "山田　一郎", "ヤマダ　イチロウ", years_ago(20), Sex::male));
   auto minor = born(birth_notice("b2", id, "山田　次郎", "ヤマダ　ジロウ", years_ago(17), Sex::male));
