@@ -5,6 +5,8 @@
 
 #include "store/centre.h"
 #include "store/data_dir.h"
+#include "municipal/fuhyo.h"
+#include "municipal/koseki.h"
 #include "store/migrations.h"
 
 namespace jlis::cli {
@@ -18,6 +20,7 @@ Status migrate_all(store::Database& db) {
   JLIS_RETURN_IF_ERROR(card::CardSystem::migrate(*conn));
   JLIS_RETURN_IF_ERROR(pki::CertificateAuthority::migrate(*conn));
   JLIS_RETURN_IF_ERROR(municipal::Households::migrate(*conn));
+  JLIS_RETURN_IF_ERROR(municipal::Koseki::migrate(*conn));
   return Status::ok();
 }
 
@@ -67,6 +70,7 @@ Result<std::unique_ptr<App>> App::open(const std::string& data_dir, const std::s
                                                         app->numbering_.get());
   app->households_ = std::make_unique<municipal::Households>(*app->pool_, *app->writer_, *app->registry_);
   app->households_->attach();  // first: a placement that does not fit refuses the event before the rest
+  municipal::Fuhyo::attach(*app->registry_);  // the 附票 of a register member follows their moves
   app->cards_ = std::make_unique<card::CardSystem>(*app->pool_, *app->writer_, *app->registry_);
   app->cards_->attach(*app->registry_);  // before any event: a death must reach the cards
   if (pki::CertificateAuthority::exists(data_dir)) {
