@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "../registry/fixture.h"
@@ -167,6 +170,68 @@ TEST_F(SealRegistrationTest, ASecondActiveSealIsRefusedUntilTheFirstIsAbolished)
   ASSERT_TRUE(again.ok()) << again.status().to_string();
   EXPECT_EQ(again->registration.registration_number, 2);
   EXPECT_EQ(check(taro).seal.registration_number, 2);
+}
+
+TEST_F(SealRegistrationTest, RegistrationsRacingForOnePersonLeaveOneActiveSeal) {
+  Resident taro = person("b1", "山田　太郎");
+  const std::string png = impression("山田　太郎");
+  // The check runs in the writer's transaction: of many windows submitting at once, one wins.
+  constexpr int kWindows = 8;
+  std::vector<std::thread> windows;
+  std::vector<Code> outcomes(kWindows);
+  for (int i = 0; i < kWindows; ++i)
+    windows.emplace_back([&, i] {
+      outcomes[i] = seals_->register_seal(chiyoda(), request("w" + std::to_string(i), taro, png)).status().code();
+    });
+  for (auto& t : windows) t.join();
+  EXPECT_EQ(std::count(outcomes.begin(), outcomes.end(), Code::ok), 1);
+  EXPECT_EQ(std::count(outcomes.begin(), outcomes.end(), Code::conflict), kWindows - 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM municipal_seal_registrations"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM municipal_seal_requests"), 1);
+}
+
+TEST_F(SealRegistrationTest, TheDatabaseItselfRefusesASecondActiveSeal) {
+  Resident taro = person("b1", "山田　太郎");
+  ASSERT_TRUE(seals_->register_seal(chiyoda(), request("r1", taro, impression("山田　太郎"))).ok());
+  // Behind the check: the partial unique index, should any code path ever skip it.
+  Status s = writer_->run([&](store::Connection& conn) {
+    return conn
+        .execute("INSERT INTO municipal_seal_registrations (municipality_code, registration_number, resident_code, "
+                 "status, registered_on, impression_sha256, impression_png_base64) VALUES (?, 2, ?, 'active', ?, '', '')",
+                 {chuo().str(), static_cast<int64_t>(taro.resident_code.body()), today_.to_iso()})
+        .status();
+  });
+  EXPECT_EQ(s.code(), Code::conflict) << s.to_string();
+  // An abolished row without its date or reason is refused too.
+  s = writer_->run([&](store::Connection& conn) {
+    return conn
+        .execute("UPDATE municipal_seal_registrations SET status = 'abolished' WHERE registration_number = 1")
+        .status();
+  });
+  EXPECT_EQ(s.code(), Code::conflict) << s.to_string();
+  EXPECT_EQ(verdict(taro), "certifiable");
+}
+
+TEST_F(SealRegistrationTest, CertifiableReadsTheCallersTransaction) {
+  Resident taro = person("b1", "山田　太郎");
+  const std::string png = impression("山田　太郎");
+  ASSERT_TRUE(seals_->register_seal(chiyoda(), request("r1", taro, png)).ok());
+  // As the issuance will: the check and its own write in one writer transaction; an abolition made
+  // earlier in that transaction is seen.
+  auto seen = store::run_for<std::string>(
+      *writer_, [&](store::Connection& conn) -> Result<std::string> {
+        JLIS_ASSIGN_OR_RETURN(SealCertifiability before, seals_->certifiable(conn, chiyoda(), taro.resident_code));
+        if (!before.certifiable() || before.seal.impression_png != png) return internal_error("not the seal");
+        JLIS_RETURN_IF_ERROR(conn.execute("UPDATE municipal_seal_registrations SET status = 'abolished', "
+                                          "abolished_on = ?, abolition_reason = 'ex_officio'",
+                                          {today_.to_iso()})
+                                 .status());
+        JLIS_ASSIGN_OR_RETURN(SealCertifiability after, seals_->certifiable(conn, chiyoda(), taro.resident_code));
+        if (after.certifiable()) return internal_error("an abolished seal was certifiable");
+        return std::string(seal_refusal_code(*after.refusal));
+      });
+  ASSERT_TRUE(seen.ok()) << seen.status().to_string();
+  EXPECT_EQ(*seen, "seal_abolished");
 }
 
 TEST_F(SealRegistrationTest, AChangeAbolishesTheOldNumberAndOnlyTheNewIsCertified) {
