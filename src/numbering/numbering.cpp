@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "common/clock.h"
+#include "common/secret_file.h"
 #include "store/migrations.h"
 
 namespace jlis::numbering {
@@ -86,59 +87,18 @@ std::string Numbering::key_path(const std::string& data_dir) {
 }
 
 Status Numbering::create_key_file(const std::string& data_dir) {
-  const std::string path = key_path(data_dir);
-  std::error_code ec;
-  const auto dir = std::filesystem::path(path).parent_path();
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return internal_error("cannot create " + dir.string() + ": " + ec.message());
-  if (::chmod(dir.c_str(), 0700) != 0) return internal_error("cannot restrict " + dir.string());
-  if (std::filesystem::exists(path, ec)) return Status::ok();
-  // O_EXCL: two inits racing never overwrite a key that may already have derived numbers.
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    if (errno == EEXIST) return Status::ok();
-    return internal_error("cannot create the My Number key file " + path + ": " + std::strerror(errno));
-  }
-  std::array<uint8_t, kKeySize> key;
-  if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) {
-    ::close(fd);
-    ::unlink(path.c_str());
-    return internal_error("no randomness for the My Number key");
-  }
-  ssize_t written = ::write(fd, key.data(), key.size());
-  OPENSSL_cleanse(key.data(), key.size());
-  bool ok = written == static_cast<ssize_t>(kKeySize) && ::fsync(fd) == 0;
-  ok = (::close(fd) == 0) && ok;
-  if (!ok) {
-    ::unlink(path.c_str());
-    return internal_error("cannot write the My Number key file " + path);
-  }
-  return Status::ok();
+  return create_secret_file(key_path(data_dir), kKeySize, "the My Number key");
 }
 
 Result<std::array<uint8_t, kKeySize>> Numbering::load_key(const std::string& data_dir) {
-  const std::string path = key_path(data_dir);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return invalid_argument("the My Number key " + path + " is missing; run `jlis init --data " + data_dir +
-                            "` to create it (only on a data directory that has never issued numbers with another key)");
-  std::array<uint8_t, kKeySize + 1> buf;
-  ssize_t got = 0;
-  for (;;) {
-    ssize_t n = ::read(fd, buf.data() + got, buf.size() - static_cast<size_t>(got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += n;
-    if (static_cast<size_t>(got) == buf.size()) break;
-  }
-  ::close(fd);
-  if (got != static_cast<ssize_t>(kKeySize)) {
-    OPENSSL_cleanse(buf.data(), buf.size());
-    return invalid_argument("the My Number key " + path + " is not " + std::to_string(kKeySize) + " bytes");
-  }
+  JLIS_ASSIGN_OR_RETURN(std::string bytes,
+                        read_secret_file(key_path(data_dir), kKeySize, "the My Number key",
+                                         "; run `jlis init --data " + data_dir +
+                                             "` to create it (only on a data directory that has never issued "
+                                             "numbers with another key)"));
   std::array<uint8_t, kKeySize> key;
-  std::memcpy(key.data(), buf.data(), kKeySize);
-  OPENSSL_cleanse(buf.data(), buf.size());
+  std::memcpy(key.data(), bytes.data(), kKeySize);
+  OPENSSL_cleanse(bytes.data(), bytes.size());
   return key;
 }
 
