@@ -8,15 +8,6 @@
 #include <sstream>
 
 namespace jlis::registry {
-namespace {
-
-struct Name {
-  std::string kanji, katakana;
-};
-
-struct Names {
-  std::vector<Name> last, male, female;
-};
 
 Result<Names> load_names(const std::string& dir) {
   std::ifstream in(dir + "/names.csv");
@@ -38,6 +29,8 @@ Result<Names> load_names(const std::string& dir) {
     return invalid_argument(dir + "/names.csv has no names of some kind");
   return names;
 }
+
+namespace {
 
 // People per municipality, by type: roughly Japan's 125 M spread over its 1,741 municipalities
 // (wards of designated cities ~150 k, Tokyo's special wards ~400 k, cities ~80 k, towns ~12 k,

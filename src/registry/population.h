@@ -13,11 +13,22 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "registry/registry.h"
 
 namespace jlis::registry {
+
+// The names of names.csv with their readings (katakana), by kind.
+struct Name {
+  std::string kanji, katakana;
+};
+struct Names {
+  std::vector<Name> last, male, female;
+};
+// Reads `reference_dir`/names.csv; invalid_argument when it is missing or lacks a kind.
+Result<Names> load_names(const std::string& reference_dir);
 
 struct PopulationOptions {
   int64_t count = 1000;  // residents to create
