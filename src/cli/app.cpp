@@ -21,6 +21,8 @@ Status migrate_all(store::Database& db) {
   JLIS_RETURN_IF_ERROR(pki::CertificateAuthority::migrate(*conn));
   JLIS_RETURN_IF_ERROR(municipal::Households::migrate(*conn));
   JLIS_RETURN_IF_ERROR(municipal::Koseki::migrate(*conn));
+  JLIS_RETURN_IF_ERROR(municipal::SealRegistrations::migrate(*conn));
+  JLIS_RETURN_IF_ERROR(municipal::IssuanceServer::migrate(*conn));
   return Status::ok();
 }
 
@@ -43,6 +45,7 @@ Status App::init(const std::string& data_dir, bool simulation, const std::string
   if (sqlite_sync) JLIS_RETURN_IF_ERROR(store::set_data_dir_sqlite_sync(data_dir, *sqlite_sync));
   JLIS_ASSIGN_OR_RETURN(auto db, store::open_data_dir_database(data_dir, /*create=*/true));
   JLIS_RETURN_IF_ERROR(migrate_all(*db));
+  JLIS_RETURN_IF_ERROR(municipal::IssuanceServer::create_key_file(data_dir));
   return numbering::Numbering::create_key_file(data_dir);
 }
 
@@ -71,6 +74,13 @@ Result<std::unique_ptr<App>> App::open(const std::string& data_dir, const std::s
   app->households_ = std::make_unique<municipal::Households>(*app->pool_, *app->writer_, *app->registry_);
   app->households_->attach();  // first: a placement that does not fit refuses the event before the rest
   municipal::Fuhyo::attach(*app->registry_);  // the 附票 of a register member follows their moves
+  app->seals_ = std::make_unique<municipal::SealRegistrations>(*app->pool_, *app->writer_, *app->registry_);
+  app->seals_->attach();  // a death or a move-out abolishes the seal in the same transaction
+  JLIS_ASSIGN_OR_RETURN(app->issuance_,
+                        municipal::IssuanceServer::open(data_dir, reference_dir.empty() ? ReferenceData::default_dir()
+                                                                                        : reference_dir,
+                                                        *app->pool_, *app->writer_, *app->registry_,
+                                                        *app->households_, *app->seals_));
   app->cards_ = std::make_unique<card::CardSystem>(*app->pool_, *app->writer_, *app->registry_);
   app->cards_->attach(*app->registry_);  // before any event: a death must reach the cards
   if (pki::CertificateAuthority::exists(data_dir)) {
@@ -98,6 +108,8 @@ App::~App() {
   // Components first, then the writer (which finishes its queue), then the connections.
   ca_.reset();
   cards_.reset();
+  issuance_.reset();
+  seals_.reset();
   households_.reset();
   registry_.reset();
   directory_.reset();

@@ -10,6 +10,8 @@
 #include "common/reference_data.h"
 #include "card/card_system.h"
 #include "municipal/household.h"
+#include "municipal/issuance.h"
+#include "municipal/seal_registration.h"
 #include "numbering/numbering.h"
 #include "pki/ca.h"
 #include "registry/registry.h"
@@ -48,6 +50,8 @@ class App {
   numbering::Numbering& numbering() { return *numbering_; }
   card::CardSystem& cards() { return *cards_; }
   municipal::Households& households() { return *households_; }
+  municipal::SealRegistrations& seals() { return *seals_; }
+  municipal::IssuanceServer& issuance() { return *issuance_; }
   // The JPKI CA; null when the data directory has none.
   pki::CertificateAuthority* ca() { return ca_.get(); }
   const ReferenceData& reference() const { return *reference_; }
@@ -64,6 +68,8 @@ class App {
   std::unique_ptr<numbering::Numbering> numbering_;
   std::unique_ptr<registry::Registry> registry_;
   std::unique_ptr<municipal::Households> households_;
+  std::unique_ptr<municipal::SealRegistrations> seals_;
+  std::unique_ptr<municipal::IssuanceServer> issuance_;
   std::unique_ptr<card::CardSystem> cards_;
   std::unique_ptr<pki::CertificateAuthority> ca_;
 };

@@ -30,6 +30,7 @@
 #include "http/server.h"
 #include "card/population.h"
 #include "card/routes.h"
+#include "municipal/commands.h"
 #include "pki/routes.h"
 #include "registry/population.h"
 #include "registry/routes.h"
@@ -354,6 +355,8 @@ int run(int argc, char** argv) {
   letters->add_option("--municipality", letters_municipality, "Local government code (6 digits)")->required();
   letters->add_flag("--mark-printed", mark_printed, "Mark the letters printed once written");
 
+  municipal::DocumentCommands documents(cli, add_data);
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -361,6 +364,11 @@ int run(int argc, char** argv) {
   }
 
   try {
+    if (documents.chosen()) {
+      auto app = check(App::open(data, reference));
+      check(documents.run(app->issuance(), std::cout));
+      return 0;
+    }
     if (*init) {
       if (!read_store.empty() && centre_name.empty())
         throw Failure{invalid_argument("--read-store goes with --centre NAME")};

@@ -1,0 +1,144 @@
+// The municipal issuance server (証明発行サーバ): makes the six certificate documents from the
+// municipality's records for an identified resident, refuses those the law or the municipality does
+// not allow, and records every issuance and refusal. The convenience-store centre relays to it (HTTP,
+// municipal/routes.h); the municipal window and operators use `jlis documents render`. Small
+// municipalities use the shared issuance function of the local-government cloud (BCL) instead of a
+// server of their own: the same code, with `shared_function` in their configuration.
+//
+// One issuance, step by step: (1) one writer transaction checks eligibility against the records as
+// they stand, reads what the document shows, numbers it (発行番号, per municipality and year) and
+// records it with its content digest; (2) after the commit, outside the writer, the document is
+// signed (its verification code, with the municipality's key) and rendered to PDF. So no check is a
+// race with a change, and nothing leaves unrecorded. A refusal is recorded the same way.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+#include <openssl/evp.h>
+
+#include "municipal/document_content.h"
+#include "municipal/household.h"
+#include "municipal/seal_registration.h"
+#include "registry/population.h"
+#include "registry/registry.h"
+#include "store/database.h"
+#include "store/writer.h"
+
+namespace jlis::municipal {
+
+// What a municipality offers at kiosks (コンビニ交付) and what each document costs there.
+struct KioskOffer {
+  std::set<DocumentType> documents;      // the documents offered at kiosks
+  std::map<DocumentType, int64_t> fees;  // yen, per document
+  bool shared_function = false;          // served by the shared issuance function (BCL)
+  std::string mayor_name;                // printed with the mayor's seal
+};
+// The offer of a municipality that configured none: all six, at the common kiosk fees, with a
+// mayor's name chosen from `names` by the municipality code (a simulation's default).
+KioskOffer default_offer(const LocalGovernmentCode& municipality, const registry::Names& names);
+
+// The reasons a document is refused, as a kiosk shows them (the `refusal` of the HTTP answer).
+inline constexpr std::string_view kRefusedNotResident = "not_resident";   // moved out, abroad, unknown here
+inline constexpr std::string_view kRefusedDeceased = "deceased";
+inline constexpr std::string_view kRefusedSupportMeasure = "support_measure";  // 支援措置 (DV protection)
+inline constexpr std::string_view kRefusedNoSeal = "no_seal";
+inline constexpr std::string_view kRefusedSealAbolished = "seal_abolished";
+inline constexpr std::string_view kRefusedNoFamilyRegister = "no_family_register";  // none held here
+inline constexpr std::string_view kRefusedNoTaxRecord = "no_tax_record";
+inline constexpr std::string_view kRefusedNotOffered = "not_offered";  // not at kiosks in this municipality
+
+struct IssuanceRequest {
+  DocumentType type = DocumentType::juminhyo;
+  ResidentCode applicant;          // the identified resident (the card holder)
+  bool whole_household = false;    // juminhyo, kisai-jiko: every member (else the applicant only)
+  ResidentSheetItems items;        // juminhyo, kisai-jiko
+  bool individual = false;         // koseki: 個人事項証明書 of the applicant only
+  std::optional<int> fiscal_year;  // kazei: the latest on record when empty
+  // Who asked: "kiosk" (through the centre, `session` its kiosk session) or "window" (the
+  // municipality's own counter or an operator; the kiosk offer does not apply).
+  std::string channel = "window";
+  std::string session;
+};
+// The JSON of POST /v1/issuance/documents (docs/openapi.yaml), without the applicant.
+Result<IssuanceRequest> issuance_request_from_json(const nlohmann::json& json);
+
+struct IssuedDocument {
+  std::string issuance_number;  // 発行番号, e.g. 131016-2026-0000001
+  DocumentType type = DocumentType::juminhyo;
+  std::string subject;          // the applicant's name (the PDF's Subject)
+  int64_t fee = 0;              // yen (0 at the window: the window charges its own)
+  std::string pdf;
+};
+struct Refusal {
+  std::string reason;   // one of the kRefused… codes
+  std::string message;  // for the person at the kiosk
+};
+struct IssuanceOutcome {
+  std::optional<IssuedDocument> document;  // exactly one of the two
+  std::optional<Refusal> refusal;
+};
+
+// One line of the issuance log (証明書交付記録): part of the resident's disclosure.
+struct IssuanceRecord {
+  std::string issuance_number;  // "" for a refusal
+  LocalGovernmentCode municipality;
+  ResidentCode resident;
+  DocumentType type = DocumentType::juminhyo;
+  std::string channel, session;
+  std::string outcome;  // "issued" or the refusal's reason
+  std::string recorded_at;
+};
+
+class IssuanceServer {
+ public:
+  static Status migrate(store::Connection& conn);
+  // DIR/keys/documents.key: the secret from which each municipality's document-signing key (ECDSA
+  // P-256) is derived; made when missing (mode 0600).
+  static Status create_key_file(const std::string& data_dir);
+
+  // Not owned: all must outlive this. Reads DIR/keys/documents.key; `reference_dir` holds names.csv
+  // (the default mayors' names); `today` dates the documents (empty: the real date in Japan).
+  static Result<std::unique_ptr<IssuanceServer>> open(const std::string& data_dir, const std::string& reference_dir,
+                                                      store::Pool& pool, store::Writer& writer,
+                                                      registry::Registry& registry, Households& households,
+                                                      SealRegistrations& seals, std::function<Date()> today = {});
+  ~IssuanceServer();
+
+  // Makes the document `request` asks of `municipality` (see the top of this file), or refuses it.
+  // Errors (not refusals): invalid_argument for a request that does not hold together; internal.
+  Result<IssuanceOutcome> issue(const LocalGovernmentCode& municipality, const IssuanceRequest& request);
+
+  // The municipality whose server makes `type` for `resident` when none is named: where the resident
+  // lives, and for 戸籍 and 附票 the 本籍 municipality that holds their register (else where they live).
+  Result<LocalGovernmentCode> default_issuer(const ResidentCode& resident, DocumentType type);
+
+  // The kiosk offer of a municipality (its configuration, else default_offer()).
+  Result<KioskOffer> offer(const LocalGovernmentCode& municipality);
+  Status configure(const LocalGovernmentCode& municipality, const KioskOffer& offer);
+
+  // 支援措置 (DV protection): while a measure is in force for a resident (since ≤ today, and before
+  // `until` when given), no document about them is issued at kiosks (refused support_measure); the
+  // window still issues, after its own checks.
+  Status place_support_measure(const LocalGovernmentCode& municipality, const ResidentCode& resident, Date since,
+                               std::optional<Date> until);
+
+  // The issuance log of a resident, newest first.
+  Result<std::vector<IssuanceRecord>> records_of(const ResidentCode& resident);
+
+  // The public key that verifies the documents of `municipality` (for the centre's verification).
+  Result<std::string> public_key_pem(const LocalGovernmentCode& municipality);
+
+ private:
+  struct Impl;
+  explicit IssuanceServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace jlis::municipal

@@ -1,0 +1,321 @@
+// The municipal issuance server: each of the six documents from the records, every refusal, and the
+// issuance log. Read back with poppler's pdftotext, as a person reading the document would.
+#include "municipal/issuance.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "documents.h"
+#include "koseki_fixture.h"
+#include "municipal/household.h"
+#include "municipal/seal_registration.h"
+#include "municipal/tax.h"
+#include "municipal/verification.h"
+#include "pki/openssl.h"
+
+namespace jlis::municipal {
+namespace {
+
+using koseki_testing::years_ago;
+using registry::ChangeEvent;
+using registry::EventType;
+using registry::HouseholdPlacement;
+using registry::Resident;
+using registry::Sex;
+using registry::testing::kChiyoda;
+using registry::testing::kChuo;
+
+class IssuanceTest : public koseki_testing::KosekiTest {
+ protected:
+  void SetUp() override {
+    KosekiTest::SetUp();
+    auto conn = db_->connect().value();
+    ASSERT_TRUE(Households::migrate(*conn).is_ok());
+    ASSERT_TRUE(SealRegistrations::migrate(*conn).is_ok());
+    ASSERT_TRUE(TaxRecords::migrate(*conn).is_ok());
+    ASSERT_TRUE(IssuanceServer::migrate(*conn).is_ok());
+    households_ = std::make_unique<Households>(*pool_, *writer_, *registry_);
+    households_->attach();
+    seals_ = std::make_unique<SealRegistrations>(*pool_, *writer_, *registry_);
+    seals_->attach();
+    auto server = IssuanceServer::open(dir_.string(), JLIS_REFERENCE_DIR, *pool_, *writer_, *registry_, *households_,
+                                       *seals_);
+    ASSERT_TRUE(server.ok()) << server.status().to_string();
+    server_ = std::move(*server);
+    family();
+  }
+  void TearDown() override {
+    server_.reset();
+    seals_.reset();
+    households_.reset();
+    KosekiTest::TearDown();
+  }
+
+  // 山田太郎 (head), 山田花子 (妻), 山田一郎 (子) of 千代田区, in a register of 千代田区, with a seal
+  // and a tax record for the husband.
+  void family() {
+    taro_ = born("t", "山田　太郎", "ヤマダ　タロウ", 48, Sex::male, std::nullopt);
+    hanako_ = born("h", "山田　花子", "ヤマダ　ハナコ", 46, Sex::female, HouseholdPlacement{taro_.resident_code, "妻"});
+    ichiro_ = born("i", "山田　一郎", "ヤマダ　イチロウ", 16, Sex::male, HouseholdPlacement{taro_.resident_code, "子"});
+    register_id_ = yamada();
+    ASSERT_TRUE(link({register_id_, 1}, taro_, years_ago(20), "link-t").ok());
+    ASSERT_TRUE(link({register_id_, 2}, hanako_, years_ago(20), "link-h").ok());
+    auto seal = seals_->register_seal(kChiyoda, {"seal-t", taro_.resident_code,
+                                                 generated_seal_impression(taro_.person.name).value(), false});
+    ASSERT_TRUE(seal.ok()) << seal.status().to_string();
+    IncomeDeclaration d;
+    d.fiscal_year = kLastTaxYear - 1;
+    d.age = 47;
+    d.salary_revenue = 5'000'000;
+    d.social_insurance_premiums = 700'000;
+    auto a = assess(d, false);
+    ASSERT_TRUE(a.ok());
+    Status recorded = writer_->run([&](store::Connection& c) {
+      return TaxRecords::record(c, {taro_.resident_code, d.fiscal_year, kChiyoda, d, *a, ""});
+    });
+    ASSERT_TRUE(recorded.is_ok()) << recorded.to_string();
+    assessment_ = *a;
+  }
+
+  Resident born(const std::string& id, const char* name, const char* kana, int age, Sex sex,
+                std::optional<HouseholdPlacement> placement, const LocalGovernmentCode& where = kChiyoda,
+                const char* address = "東京都千代田区丸の内一丁目1番1号") {
+    ChangeEvent e;
+    e.event_id = id;
+    e.type = EventType::birth;
+    e.date = years_ago(age);
+    e.person = registry::Person{name, kana, e.date, sex, address};
+    e.household = std::move(placement);
+    auto r = registry_->submit(where, e);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? r->resident : Resident{};
+  }
+
+  IssuanceRequest request(DocumentType type, const Resident& who, const std::string& channel = "kiosk") {
+    IssuanceRequest r;
+    r.type = type;
+    r.applicant = who.resident_code;
+    r.channel = channel;
+    r.session = channel == "kiosk" ? "session-1" : "";
+    return r;
+  }
+  IssuanceOutcome issue(const IssuanceRequest& r, const LocalGovernmentCode& by = kChiyoda) {
+    auto out = server_->issue(by, r);
+    EXPECT_TRUE(out.ok()) << out.status().to_string();
+    return out.ok() ? *out : IssuanceOutcome{};
+  }
+  // The document's text, as pdftotext -layout reads it, runs of spaces folded to one.
+  std::string text_of(const IssuedDocument& doc) {
+    const std::string path = dir_.string() + "/doc.pdf";
+    std::ofstream(path, std::ios::binary) << doc.pdf;
+    auto out = testing::run("pdftotext -layout " + path + " - 2>/dev/null");
+    EXPECT_EQ(out.exit_code, 0);
+    std::string folded;
+    for (char c : out.text) {
+      if ((c == ' ' || c == '\n') && !folded.empty() && folded.back() == ' ') continue;
+      folded += c == '\n' ? ' ' : c;
+    }
+    // pdftotext turns the ideographic space of names into a space.
+    for (size_t at; (at = folded.find("　")) != std::string::npos;) folded.replace(at, 3, " ");
+    return folded;
+  }
+  std::string issued_text(const IssuanceRequest& r, const LocalGovernmentCode& by = kChiyoda) {
+    IssuanceOutcome out = issue(r, by);
+    EXPECT_TRUE(out.document.has_value()) << (out.refusal ? out.refusal->reason : "");
+    return out.document ? text_of(*out.document) : "";
+  }
+  std::string refused(const IssuanceRequest& r, const LocalGovernmentCode& by = kChiyoda) {
+    IssuanceOutcome out = issue(r, by);
+    EXPECT_FALSE(out.document.has_value());
+    return out.refusal ? out.refusal->reason : "";
+  }
+  static bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+
+  std::unique_ptr<Households> households_;
+  std::unique_ptr<SealRegistrations> seals_;
+  std::unique_ptr<IssuanceServer> server_;
+  Resident taro_, hanako_, ichiro_;
+  int64_t register_id_ = 0;
+  TaxAssessment assessment_;
+};
+
+TEST_F(IssuanceTest, AResidentSheetOfTheHouseholdShowsEveryMemberWithFuriganaButNeverTheResidentCode) {
+  IssuanceRequest r = request(DocumentType::juminhyo, hanako_);
+  r.whole_household = true;
+  r.items.head_and_relationship = true;
+  const std::string text = issued_text(r);
+  EXPECT_TRUE(has(text, "住民票の写し")) << text;
+  for (const Resident* p : {&taro_, &hanako_, &ichiro_}) {
+    EXPECT_TRUE(has(text, "山田 " + p->person.name.substr(p->person.name.find("　") + 3))) << text;
+    EXPECT_FALSE(has(text, p->resident_code.str())) << "the resident code is never printed";
+    EXPECT_FALSE(has(text, p->my_number->str())) << "the My Number only when chosen";
+  }
+  EXPECT_TRUE(has(text, "ヤマダ ハナコ")) << text;
+  EXPECT_TRUE(has(text, "世帯主")) << text;
+  EXPECT_TRUE(has(text, "妻")) << text;
+  EXPECT_TRUE(has(text, "東京都千代田区丸の内一丁目1番1号")) << text;
+  EXPECT_TRUE(has(text, "千代田区長")) << text;
+}
+
+TEST_F(IssuanceTest, TheOptionalItemsAppearOnlyWhenChosenAndSelfListsTheApplicantAlone) {
+  IssuanceRequest plain = request(DocumentType::juminhyo, hanako_);
+  const std::string text = issued_text(plain);
+  EXPECT_TRUE(has(text, "山田 花子"));
+  EXPECT_FALSE(has(text, "山田 一郎")) << "members: self";
+  EXPECT_FALSE(has(text, "続柄"));
+  EXPECT_FALSE(has(text, "本籍"));
+  EXPECT_FALSE(has(text, "個人番号"));
+
+  IssuanceRequest all_items = request(DocumentType::juminhyo, hanako_);
+  all_items.items = {true, true, true};
+  const std::string full = issued_text(all_items);
+  EXPECT_TRUE(has(full, "続柄"));
+  EXPECT_TRUE(has(full, "東京都千代田区千代田1番")) << "本籍 from her family register: " << full;
+  EXPECT_TRUE(has(full, hanako_.my_number->str())) << full;
+}
+
+TEST_F(IssuanceTest, EachOfTheOtherDocumentsShowsTheApplicantsData) {
+  const std::string kisai = issued_text(request(DocumentType::kisai_jiko, taro_));
+  EXPECT_TRUE(has(kisai, "住民票記載事項証明書"));
+  EXPECT_TRUE(has(kisai, "住民票に記載されていることを証明する"));
+
+  const std::string inkan = issued_text(request(DocumentType::inkan, taro_));
+  EXPECT_TRUE(has(inkan, "印鑑登録証明書"));
+  EXPECT_TRUE(has(inkan, "山田 太郎"));
+  EXPECT_TRUE(has(inkan, "登録されている印影と相違ない"));
+
+  const std::string koseki = issued_text(request(DocumentType::koseki, taro_));
+  EXPECT_TRUE(has(koseki, "戸籍全部事項証明書"));
+  EXPECT_TRUE(has(koseki, "東京都千代田区千代田1番"));
+  EXPECT_TRUE(has(koseki, "山田 花子")) << "every member of the register";
+
+  IssuanceRequest individual = request(DocumentType::koseki, hanako_);
+  individual.individual = true;
+  const std::string one = issued_text(individual);
+  EXPECT_TRUE(has(one, "戸籍個人事項証明書"));
+  EXPECT_FALSE(has(one, "戸籍に記録されている者 ヤマダ タロウ")) << one;
+
+  const std::string fuhyo = issued_text(request(DocumentType::koseki_fuhyo, taro_));
+  EXPECT_TRUE(has(fuhyo, "戸籍の附票の写し"));
+  EXPECT_TRUE(has(fuhyo, "東京都千代田区丸の内一丁目1番1号"));
+
+  const std::string kazei = issued_text(request(DocumentType::kazei, taro_));
+  EXPECT_TRUE(has(kazei, "所得・課税証明書"));
+  auto yen = [](int64_t v) {
+    std::string d = std::to_string(v), out;
+    for (size_t i = 0; i < d.size(); ++i) out += (i > 0 && (d.size() - i) % 3 == 0 ? "," : "") + d.substr(i, 1);
+    return out + "円";
+  };
+  EXPECT_TRUE(has(kazei, yen(assessment_.total_income))) << kazei;
+  EXPECT_TRUE(has(kazei, yen(assessment_.total))) << kazei;
+}
+
+TEST_F(IssuanceTest, EveryDocumentCarriesTheApplicantAsSubjectAndAVerificationCodeTheMunicipalitysKeyChecks) {
+  IssuanceOutcome out = issue(request(DocumentType::juminhyo, taro_));
+  ASSERT_TRUE(out.document);
+  EXPECT_EQ(out.document->subject, taro_.person.name);
+  EXPECT_EQ(out.document->fee, 200);
+  const std::string path = dir_.string() + "/doc.pdf";
+  std::ofstream(path, std::ios::binary) << out.document->pdf;
+  auto info = testing::run("pdfinfo " + path);
+  EXPECT_TRUE(has(info.text, "山田　太郎") || has(info.text, "山田 太郎")) << info.text;
+  auto png = testing::run("pdftoppm -r 100 -png -f 1 -l 1 " + path + " " + dir_.string() + "/page && zbarimg --quiet --raw -Sdisable -Sqrcode.enable " +
+                          dir_.string() + "/page-1.png");
+  ASSERT_EQ(png.exit_code, 0) << png.text;
+  std::string payload = png.text.substr(0, png.text.find('\n'));
+  auto pem = server_->public_key_pem(kChiyoda);
+  ASSERT_TRUE(pem.ok());
+  auto verified = verify(payload, pki::public_key_from_pem(*pem).value().get());
+  ASSERT_TRUE(verified.ok()) << verified.status().to_string();
+  EXPECT_EQ(verified->issuance_number, out.document->issuance_number);
+  auto other = verify(payload, pki::public_key_from_pem(server_->public_key_pem(kChuo).value()).value().get());
+  EXPECT_FALSE(other.ok()) << "another municipality's key does not verify it";
+}
+
+TEST_F(IssuanceTest, TheResidentOfAnotherMunicipalityOrOneWhoMovedOutIsRefused) {
+  EXPECT_EQ(refused(request(DocumentType::juminhyo, taro_), kChuo), kRefusedNotResident);
+  ChangeEvent out = change("out", EventType::move_out, Date::today(), ichiro_.resident_code);
+  out.to = kChuo.str();
+  ASSERT_TRUE(registry_->submit(kChiyoda, out).ok());
+  EXPECT_EQ(refused(request(DocumentType::juminhyo, ichiro_)), kRefusedNotResident);
+}
+
+TEST_F(IssuanceTest, TheDeceasedAreRefused) {
+  ASSERT_TRUE(registry_->submit(kChiyoda, change("d", EventType::death, Date::today(), hanako_.resident_code)).ok());
+  EXPECT_EQ(refused(request(DocumentType::juminhyo, hanako_)), kRefusedDeceased);
+  EXPECT_EQ(refused(request(DocumentType::koseki, hanako_)), kRefusedDeceased);
+}
+
+TEST_F(IssuanceTest, ASupportMeasureRefusesTheKioskButNotTheWindow) {
+  ASSERT_TRUE(server_->place_support_measure(kChiyoda, hanako_.resident_code, Date::today(), std::nullopt).is_ok());
+  EXPECT_EQ(refused(request(DocumentType::juminhyo, hanako_)), kRefusedSupportMeasure);
+  EXPECT_TRUE(issue(request(DocumentType::juminhyo, hanako_, "window")).document.has_value());
+  EXPECT_EQ(server_->place_support_measure(kChuo, taro_.resident_code, Date::today(), std::nullopt).code(),
+            Code::not_found);  // another municipality's resident
+}
+
+TEST_F(IssuanceTest, NoSealOrAnAbolishedSealIsNeverCertified) {
+  EXPECT_EQ(refused(request(DocumentType::inkan, hanako_)), kRefusedNoSeal);
+  SealAbolitionRequest abolish{"abolish-t", taro_.resident_code, SealAbolitionReason::request, std::nullopt};
+  ASSERT_TRUE(seals_->abolish(kChiyoda, abolish).ok());
+  EXPECT_EQ(refused(request(DocumentType::inkan, taro_)), kRefusedSealAbolished);
+  EXPECT_EQ(refused(request(DocumentType::inkan, taro_, "window")), kRefusedSealAbolished) << "at the window too";
+}
+
+TEST_F(IssuanceTest, NoFamilyRegisterHereIsRefused) {
+  EXPECT_EQ(refused(request(DocumentType::koseki, ichiro_)), kRefusedNoFamilyRegister) << "not linked to a register";
+  EXPECT_EQ(refused(request(DocumentType::koseki, taro_), kChuo), kRefusedNoFamilyRegister) << "本籍 is 千代田区";
+  EXPECT_EQ(refused(request(DocumentType::koseki_fuhyo, taro_), kChuo), kRefusedNoFamilyRegister);
+}
+
+TEST_F(IssuanceTest, NoTaxRecordOfTheYearIsRefused) {
+  EXPECT_EQ(refused(request(DocumentType::kazei, hanako_)), kRefusedNoTaxRecord);
+  IssuanceRequest other_year = request(DocumentType::kazei, taro_);
+  other_year.fiscal_year = kLastTaxYear;
+  EXPECT_EQ(refused(other_year), kRefusedNoTaxRecord);
+}
+
+TEST_F(IssuanceTest, ADocumentTheMunicipalityDoesNotOfferAtKiosksIsRefusedThereOnly) {
+  KioskOffer offer = server_->offer(kChiyoda).value();
+  offer.documents.erase(DocumentType::kazei);
+  offer.fees[DocumentType::juminhyo] = 150;
+  ASSERT_TRUE(server_->configure(kChiyoda, offer).is_ok());
+  EXPECT_EQ(refused(request(DocumentType::kazei, taro_)), kRefusedNotOffered);
+  EXPECT_TRUE(issue(request(DocumentType::kazei, taro_, "window")).document.has_value());
+  EXPECT_EQ(issue(request(DocumentType::juminhyo, taro_)).document->fee, 150);
+  EXPECT_EQ(issue(request(DocumentType::juminhyo, taro_, "window")).document->fee, 0);
+}
+
+TEST_F(IssuanceTest, EveryIssuanceAndRefusalIsLoggedAndNumbersFollowEachOther) {
+  IssuanceOutcome first = issue(request(DocumentType::juminhyo, taro_));
+  IssuanceOutcome second = issue(request(DocumentType::kisai_jiko, taro_));
+  refused(request(DocumentType::kazei, taro_, "kiosk"), kChuo);
+  const std::string year = std::to_string(Date::today().year());
+  EXPECT_EQ(first.document->issuance_number, "131016-" + year + "-0000001");
+  EXPECT_EQ(second.document->issuance_number, "131016-" + year + "-0000002");
+  auto log = server_->records_of(taro_.resident_code);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 3u);
+  EXPECT_EQ((*log)[0].outcome, kRefusedNotResident);
+  EXPECT_EQ((*log)[0].municipality, kChuo);
+  EXPECT_EQ((*log)[1].outcome, "issued");
+  EXPECT_EQ((*log)[1].issuance_number, second.document->issuance_number);
+  EXPECT_EQ((*log)[2].session, "session-1");
+}
+
+TEST(IssuanceRequestJson, RefusesUnknownFieldsTypesAndItems) {
+  using nlohmann::json;
+  EXPECT_TRUE(issuance_request_from_json({{"type", "juminhyo"}, {"members", "all"}, {"items", {"household"}}}).ok());
+  EXPECT_EQ(issuance_request_from_json({{"type", "passport"}}).status().code(), Code::invalid_argument);
+  EXPECT_EQ(issuance_request_from_json({{"type", "juminhyo"}, {"resident_code", "x"}}).status().code(),
+            Code::invalid_argument);
+  EXPECT_EQ(issuance_request_from_json({{"type", "juminhyo"}, {"items", {"resident-code"}}}).status().code(),
+            Code::invalid_argument);
+  EXPECT_EQ(issuance_request_from_json({{"type", "juminhyo"}, {"members", "everyone"}}).status().code(),
+            Code::invalid_argument);
+  EXPECT_EQ(issuance_request_from_json(json::array()).status().code(), Code::invalid_argument);
+}
+
+}  // namespace
+}  // namespace jlis::municipal
