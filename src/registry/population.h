@@ -2,10 +2,21 @@
 // first registrations from abroad, then moves between municipalities, relocations, marriages (a new
 // surname), moves abroad and deaths, each as a ChangeEvent submitted by the municipality concerned.
 //
+// People are made in households (世帯), sized as in the 2020 census (1 person: 38 %, 2: 28 %, 3: 16 %,
+// 4: 13 %, 5 and more: 5 %; about 2.2 people each): a head (世帯主, an adult); a spouse of the other
+// sex and similar age with the same surname (妻, or 夫 when the wife heads it); children with the same
+// surname born when their mother was 20 to 42 (子); sometimes an elderly parent of the head (父, 母);
+// or a single parent with children. All live at one address of one municipality. Each member's
+// first event places them (ChangeEvent::household): the head heads a new household, the others join
+// it, so the heads are registered in one round and their members in the next. A household moves
+// together; a woman living alone may marry (a new surname); deaths and moves abroad are each
+// person's own (the household register hands a household to its successor).
+//
 // Where people live: municipalities are weighted by type (a ward of a designated city or a special
 // ward of Tokyo holds far more people than a village) and by the number of towns each has, which
 // tracks its size; see weight_of() in population.cpp. Ages follow Japan's 2020 census in ten-year
-// bands; 48.6 % are male. Names come from names.csv with their readings; addresses are real towns of
+// bands within about two points each (the household compositions are calibrated for it); about
+// half are male. Names come from names.csv with their readings; addresses are real towns of
 // towns.csv with a plausible block number. Deterministic for a given seed (event ids included), so a
 // run repeated with the same seed is replayed by the idempotency keys, not applied twice.
 #pragma once
@@ -33,13 +44,14 @@ Result<Names> load_names(const std::string& reference_dir);
 struct PopulationOptions {
   int64_t count = 1000;  // residents to create
   uint64_t seed = 1;
-  size_t batch = 100000;  // people per writer round (each commit rewrites the pages it dirtied)
+  size_t batch = 100000;  // people per writer round, in whole households (each commit rewrites the pages it dirtied)
   // Called after each batch with the residents created so far.
   std::function<void(int64_t done, int64_t total)> progress;
 };
 
 struct PopulationReport {
   int64_t residents = 0;  // created
+  int64_t households = 0;  // created (their heads registered)
   int64_t events = 0;     // applied, first registrations included
   int64_t refused = 0;    // events the registry refused (should stay 0)
   std::string first_refusal;  // the reason of the first refusal, for diagnosis
