@@ -7,6 +7,7 @@
 #include "store/data_dir.h"
 #include "municipal/fuhyo.h"
 #include "municipal/koseki.h"
+#include "municipal/tax.h"
 #include "store/migrations.h"
 
 namespace jlis::cli {
@@ -21,6 +22,7 @@ Status migrate_all(store::Database& db) {
   JLIS_RETURN_IF_ERROR(pki::CertificateAuthority::migrate(*conn));
   JLIS_RETURN_IF_ERROR(municipal::Households::migrate(*conn));
   JLIS_RETURN_IF_ERROR(municipal::Koseki::migrate(*conn));
+  JLIS_RETURN_IF_ERROR(municipal::TaxRecords::migrate(*conn));
   JLIS_RETURN_IF_ERROR(municipal::SealRegistrations::migrate(*conn));
   JLIS_RETURN_IF_ERROR(municipal::IssuanceServer::migrate(*conn));
   return Status::ok();

@@ -32,6 +32,7 @@
 #include "card/routes.h"
 #include "municipal/commands.h"
 #include "pki/routes.h"
+#include "municipal/population.h"
 #include "registry/population.h"
 #include "registry/routes.h"
 
@@ -530,13 +531,39 @@ int run(int argc, char** argv) {
                                                         reference.empty() ? ReferenceData::default_dir() : reference,
                                                         options));
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::printf("created %lld residents with %lld events in %.1f s (%.0f residents/s, %llu transactions)\n",
-                  static_cast<long long>(report.residents), static_cast<long long>(report.events), secs,
+      std::printf("created %lld residents in %lld households (%.2f per household) with %lld events in %.1f s "
+                  "(%.0f residents/s, %llu transactions)\n",
+                  static_cast<long long>(report.residents), static_cast<long long>(report.households),
+                  static_cast<double>(report.residents) / static_cast<double>(std::max<int64_t>(report.households, 1)),
+                  static_cast<long long>(report.events), secs,
                   static_cast<double>(report.residents) / std::max(secs, 1e-9),
                   static_cast<unsigned long long>(app->writer().commits()));
       if (report.refused > 0) {
         std::fprintf(stderr, "jlis: %lld events were refused; the first: %s\n",
                      static_cast<long long>(report.refused), report.first_refusal.c_str());
+        return 1;
+      }
+      // The municipalities' own records for them: family registers with their 附票, tax records.
+      Progress municipal_progress("households given registers and tax records");
+      municipal::MunicipalPopulationOptions municipal_options;
+      municipal_options.seed = seed;
+      municipal_options.progress = [&](int64_t done, int64_t total) { municipal_progress.update(done, total); };
+      auto municipal_start = std::chrono::steady_clock::now();
+      auto records = check(municipal::generate_municipal_records(app->pool(), app->writer(), app->registry(),
+                                                                 municipal_options));
+      double municipal_secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - municipal_start).count();
+      std::printf("municipal records: %lld households, %lld family registers (%lld residents linked to their "
+                  "附票, %lld of them with 本籍 in another municipality; %lld members not residents), %lld tax "
+                  "records, %lld of %lld adults chosen for a seal registered, in %.1f s\n",
+                  static_cast<long long>(records.households - records.skipped),
+                  static_cast<long long>(records.registers), static_cast<long long>(records.linked),
+                  static_cast<long long>(records.honseki_elsewhere), static_cast<long long>(records.absent_members),
+                  static_cast<long long>(records.tax_records), static_cast<long long>(records.seals),
+                  static_cast<long long>(records.seal_candidates), municipal_secs);
+      if (records.failures > 0) {
+        std::fprintf(stderr, "jlis: the records of %lld households failed; the first: %s\n",
+                     static_cast<long long>(records.failures), records.first_failure.c_str());
         return 1;
       }
       // A plausible share of them hold a card, in a plausible state, made through the card operations.
