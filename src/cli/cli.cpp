@@ -555,7 +555,7 @@ int run(int argc, char** argv) {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - municipal_start).count();
       std::printf("municipal records: %lld households, %lld family registers (%lld residents linked to their "
                   "附票, %lld of them with 本籍 in another municipality; %lld members not residents), %lld tax "
-                  "records, %lld of %lld adults chosen for a seal registered, in %.1f s\n",
+                  "records, seals: %lld registered of %lld adults chosen for one, in %.1f s\n",
                   static_cast<long long>(records.households - records.skipped),
                   static_cast<long long>(records.registers), static_cast<long long>(records.linked),
                   static_cast<long long>(records.honseki_elsewhere), static_cast<long long>(records.absent_members),

@@ -127,7 +127,7 @@ class Generator {
   double years_in_band(const double* weights, size_t n, double width, double floor) {
     int b = std::discrete_distribution<int>(weights, weights + n)(rng_);
     double lo = std::max(floor, b * width), hi = b * width + width;
-    if (b == static_cast<int>(n) - 1 && width == 10) hi = 100;
+    if (b == 9 && width == 10) hi = 100;  // 90 and over
     return hi > lo ? std::uniform_real_distribution<double>(lo, hi)(rng_) : lo;
   }
   double normal(double mean, double sd) { return std::normal_distribution<double>(mean, sd)(rng_); }
