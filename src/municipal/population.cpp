@@ -8,6 +8,8 @@
 #include <set>
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
+
 #include "municipal/fuhyo.h"
 #include "municipal/koseki.h"
 #include "municipal/tax.h"
@@ -40,6 +42,7 @@ struct Person {
   Resident resident;
   std::string relationship;  // 続柄 in the household
   Date address_set_on;
+  std::string maiden_surname = {};  // for a woman living alone whose history has a marriage (name_change)
 };
 
 struct HouseholdRow {
@@ -282,9 +285,11 @@ class Planner {
     const Sex sex = p.resident.person.sex;
     const std::string surname = surname_of(p.resident.person.name);
     const double u = real(0, 1);
-    const double unmarried = age < 18 ? 1.0 : age < 30 ? 0.9 : age < 60 ? 0.55 : 0.18;
-    const double apart = age < 30 ? 0.04 : age < 60 ? 0.15 : 0.05;
-    const double widowed = age < 60 ? 0.0 : 0.6;
+    // A woman whose surname changed at marriage is married: the husband elsewhere, or dead.
+    const bool took_his_name = !p.maiden_surname.empty();
+    const double unmarried = took_his_name ? 0.0 : age < 18 ? 1.0 : age < 30 ? 0.9 : age < 60 ? 0.55 : 0.18;
+    const double apart = took_his_name ? (age < 60 ? 1.0 : 0.25) : age < 30 ? 0.04 : age < 60 ? 0.15 : 0.05;
+    const double widowed = took_his_name ? (age < 60 ? 0.0 : 0.75) : age < 60 ? 0.0 : 0.6;
     if (u < unmarried) {
       RegisterPlan* before = nullptr;
       plan_parents_register(h, w, nullptr, nullptr, {&p}, surname, 0.55);
@@ -328,7 +333,7 @@ class Planner {
       };
       if (sex == Sex::female) {
         absent_spouse(birth_order(Sex::male));
-        add_resident(r, p, parents_names(pick(names_.surnames).kanji), "妻");
+        add_resident(r, p, parents_names(took_his_name ? p.maiden_surname : pick(names_.surnames).kanji), "妻");
       } else {
         add_resident(r, p, parents_names(surname), birth_order(Sex::male));
         absent_spouse("妻");
@@ -673,6 +678,19 @@ Result<MunicipalPopulationReport> generate_municipal_records(store::Pool& pool, 
           return true;
         });
     JLIS_RETURN_IF_ERROR(s);
+  }
+  // A woman living alone who married (her surname changed) keeps her maiden surname for the register.
+  for (HouseholdRow& h : households) {
+    Person& p = h.members.front();
+    if (h.members.size() != 1 || p.resident.person.sex != Sex::female) continue;
+    JLIS_ASSIGN_OR_RETURN(auto history, registry.history(p.resident.resident_code));
+    if (history.empty() ||
+        std::none_of(history.begin(), history.end(),
+                     [](const registry::HistoryEntry& e) { return e.type == registry::EventType::name_change; }))
+      continue;
+    auto first = registry::resident_from_json(nlohmann::json::parse(history.front().resident_json, nullptr, false));
+    if (first.ok() && surname_of(first->person.name) != surname_of(p.resident.person.name))
+      p.maiden_surname = surname_of(first->person.name);
   }
   // A household whose head is not among its residents (should not happen) is left out.
   std::erase_if(households, [](const HouseholdRow& h) { return h.members.front().relationship != "世帯主"; });

@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "../registry/fixture.h"
 #include "municipal/fuhyo.h"
 #include "municipal/household.h"
@@ -202,6 +204,29 @@ TEST_F(GeneratedPopulationTest, RegistersHoldSpousesTogetherAndChildrenInTheirPa
       }
     }
   }
+  // A woman living alone whose surname changed at marriage is a wife (妻) in her husband's register,
+  // her parents named with her maiden surname.
+  int64_t married_alone = 0;
+  for (const Household& h : all_households()) {
+    const Resident& r = all.at(h.head);
+    if (h.members.size() != 1 || r.person.sex != Sex::female) continue;
+    auto history = registry_->history(r.resident_code).value();
+    if (std::none_of(history.begin(), history.end(),
+                     [](const registry::HistoryEntry& e) { return e.type == registry::EventType::name_change; }))
+      continue;
+    const std::string maiden = surname(registry::resident_from_json(nlohmann::json::parse(history.front().resident_json))
+                                           .value()
+                                           .person.name);
+    auto ref = register_of(r.resident_code);
+    ASSERT_TRUE(ref);
+    KosekiRegister reg = koseki(ref->register_id);
+    const KosekiMember& her = reg.members.at(static_cast<size_t>(ref->member - 1));
+    EXPECT_EQ(her.relationship, "妻") << r.resident_code.str();
+    EXPECT_EQ(reg.members.front().sex, Sex::male);
+    EXPECT_EQ(surname(her.father), maiden);
+    ++married_alone;
+  }
+  EXPECT_GT(married_alone, 10);
   ASSERT_GT(couples, 300);
   const double husband_share = static_cast<double>(husband_heads) / static_cast<double>(couples);
   EXPECT_GT(husband_share, 0.90);
