@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <set>
@@ -696,38 +697,56 @@ Result<MunicipalPopulationReport> generate_municipal_records(store::Pool& pool, 
   std::erase_if(households, [](const HouseholdRow& h) { return h.members.front().relationship != "世帯主"; });
 
   Planner planner(registry.reference(), names, options.seed, Date::today());
-  const size_t batch = std::max<size_t>(1, options.batch);
-  for (size_t first = 0; first < households.size(); first += batch) {
-    const size_t last = std::min(households.size(), first + batch);
+  // Each round is planned while the writer applies the one before.
+  struct Round {
+    size_t last = 0;
     std::vector<HouseholdWork> work;
-    work.reserve(last - first);
-    for (size_t i = first; i < last; ++i) work.push_back(planner.plan(households[i]));
-    std::vector<JobOutcome> outcomes(work.size());
-    std::vector<store::Writer::Job> jobs;
-    for (size_t i = 0; i < work.size(); ++i)
-      jobs.push_back([&, i](store::Connection& conn) { return apply_work(conn, work[i], options, outcomes[i]); });
-    std::vector<Status> statuses = writer.run_all(std::move(jobs));
-    for (size_t i = 0; i < work.size(); ++i) {
+    std::vector<JobOutcome> outcomes;
+    store::Writer::Ticket ticket;
+  };
+  auto collect = [&](Round& round) {
+    std::vector<Status> statuses = round.ticket.wait();
+    for (size_t i = 0; i < round.work.size(); ++i) {
+      const HouseholdWork& w = round.work[i];
+      const JobOutcome& o = round.outcomes[i];
       ++report.households;
       if (!statuses[i].is_ok()) {
         if (report.failures++ == 0) report.first_failure = statuses[i].to_string();
         continue;
       }
-      if (outcomes[i].skipped) {
+      if (o.skipped) {
         ++report.skipped;
         continue;
       }
-      report.registers += outcomes[i].registers;
-      report.linked += outcomes[i].linked;
-      report.absent_members += work[i].absent;
-      report.tax_records += static_cast<int64_t>(work[i].taxes.size());
-      report.seal_candidates += static_cast<int64_t>(work[i].seals.size());
-      report.seals += outcomes[i].seals;
-      for (const RegisterPlan& r : work[i].registers)
-        if (r.by != work[i].household->municipality) report.honseki_elsewhere += static_cast<int64_t>(r.links.size());
+      report.registers += o.registers;
+      report.linked += o.linked;
+      report.absent_members += w.absent;
+      report.tax_records += static_cast<int64_t>(w.taxes.size());
+      report.seal_candidates += static_cast<int64_t>(w.seals.size());
+      report.seals += o.seals;
+      for (const RegisterPlan& r : w.registers)
+        if (r.by != w.household->municipality) report.honseki_elsewhere += static_cast<int64_t>(r.links.size());
     }
-    if (options.progress) options.progress(static_cast<int64_t>(last), static_cast<int64_t>(households.size()));
+    if (options.progress) options.progress(static_cast<int64_t>(round.last), static_cast<int64_t>(households.size()));
+  };
+  const size_t batch = std::max<size_t>(1, options.batch);
+  std::unique_ptr<Round> pending;
+  for (size_t first = 0; first < households.size(); first += batch) {
+    auto round = std::make_unique<Round>();
+    round->last = std::min(households.size(), first + batch);
+    round->work.reserve(round->last - first);
+    for (size_t i = first; i < round->last; ++i) round->work.push_back(planner.plan(households[i]));
+    round->outcomes.resize(round->work.size());
+    std::vector<store::Writer::Job> jobs;
+    for (size_t i = 0; i < round->work.size(); ++i)
+      jobs.push_back([&options, r = round.get(), i](store::Connection& conn) {
+        return apply_work(conn, r->work[i], options, r->outcomes[i]);
+      });
+    round->ticket = writer.enqueue(std::move(jobs));
+    if (pending) collect(*pending);
+    pending = std::move(round);
   }
+  if (pending) collect(*pending);
   return report;
 }
 
