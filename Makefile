@@ -83,7 +83,7 @@ test-fast: build test-deps
 test-asan: test-deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJLIS_SANITIZE=ON -DJLIS_WERROR=ON
 	cmake --build $(ASAN_BUILD)
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j2
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j2
 
 # The libFuzzer targets of fuzz/ (clang, -fsanitize=fuzzer,address,undefined; docs/FUZZING.md).
 fuzz-build: test-deps

@@ -547,6 +547,7 @@ int run(int argc, char** argv) {
       Progress municipal_progress("households given registers and tax records");
       municipal::MunicipalPopulationOptions municipal_options;
       municipal_options.seed = seed;
+      municipal_options.seals = &app->seals();
       municipal_options.progress = [&](int64_t done, int64_t total) { municipal_progress.update(done, total); };
       auto municipal_start = std::chrono::steady_clock::now();
       auto records = check(municipal::generate_municipal_records(app->pool(), app->writer(), app->registry(),

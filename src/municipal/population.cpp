@@ -114,12 +114,23 @@ class Planner {
       const Date adult = p.resident.person.date_of_birth.add_years(18);
       if (adult > today_ || !chance(0.7)) continue;
       w.seals.push_back({p.resident, between(std::max(adult, today_.add_years(-40)), today_),
-                         key_ + "-seal-" + p.resident.resident_code.str()});
+                         key_ + "-seal-" + p.resident.resident_code.str(), impression(p.resident.person.name)});
     }
     return w;
   }
 
  private:
+  // The seal of a surname, drawn once per surname ("" when it cannot be engraved: no seal then).
+  const std::string& impression(const std::string& name) {
+    auto [it, added] = impressions_.try_emplace(surname_of(name));
+    if (added) {
+      auto png = generated_seal_impression(name);
+      if (png.ok()) it->second = std::move(*png);
+    }
+    return it->second;
+  }
+  std::map<std::string, std::string> impressions_;
+
   struct Place {
     const Municipality* municipality;
     std::vector<const Town*> towns;
@@ -622,9 +633,14 @@ Status apply_work(store::Connection& conn, const HouseholdWork& w, const Municip
     }
   }
   for (const TaxRecord& t : w.taxes) JLIS_RETURN_IF_ERROR(TaxRecords::record(conn, t));
-  if (options.register_seal)
+  if (options.seals)
     for (const SealCandidate& s : w.seals) {
-      JLIS_RETURN_IF_ERROR(options.register_seal(conn, s));
+      if (s.impression_png.empty()) continue;
+      JLIS_RETURN_IF_ERROR(options.seals
+                               ->register_seal_in(conn, s.resident.municipality_code,
+                                                  {s.event_id, s.resident.resident_code, s.impression_png, false},
+                                                  s.registered_on)
+                               .status());
       ++out.seals;
     }
   return Status::ok();

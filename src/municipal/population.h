@@ -36,6 +36,7 @@
 
 #include "common/date.h"
 #include "common/status.h"
+#include "municipal/seal_registration.h"
 #include "registry/registry.h"
 #include "store/database.h"
 #include "store/writer.h"
@@ -47,6 +48,7 @@ struct SealCandidate {
   registry::Resident resident;
   Date registered_on;    // between their 18th birthday (or arrival) and today
   std::string event_id;  // an idempotency key for the registration, unique per municipality
+  std::string impression_png;  // generated_seal_impression of their name (drawn before the writer's job)
 };
 
 struct MunicipalPopulationOptions {
@@ -54,11 +56,10 @@ struct MunicipalPopulationOptions {
   size_t batch = 2000;  // households per writer round
   // Called after each round with the households done so far.
   std::function<void(int64_t done, int64_t total)> progress;
-  // TODO(seal registration): the hook that registers a seal (src/municipal/seal_registration.h, being
-  // written). Called inside the household's writer job, on its connection, for each SealCandidate;
-  // a failure fails the household's job like any other. Empty: no seals are registered (the
-  // candidates are still counted).
-  std::function<Status(store::Connection& conn, const SealCandidate& candidate)> register_seal;
+  // Where the chosen adults' seals are registered (SealRegistrations::register_seal_in, inside the
+  // household's writer job; a refusal fails the household's job like any other). Null: no seals
+  // are registered (the candidates are still counted).
+  SealRegistrations* seals = nullptr;
 };
 
 struct MunicipalPopulationReport {

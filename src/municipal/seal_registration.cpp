@@ -328,32 +328,39 @@ Result<SealApplied> SealRegistrations::write(const LocalGovernmentCode& municipa
                                              const Status& prepared,
                                              const std::function<Result<int64_t>(Connection&)>& apply) {
   JLIS_RETURN_IF_ERROR(check_request_id(request_id));
-  return store::run_for<SealApplied>(writer_, [&](Connection& conn) -> Result<SealApplied> {
-    // The key first: a retry answers as the first time, whatever its content's validity now.
-    std::optional<std::pair<std::string, int64_t>> earlier;
-    JLIS_RETURN_IF_ERROR(conn.query(
-        "SELECT request_hash, registration_number FROM municipal_seal_requests "
-        "WHERE municipality_code = ? AND request_id = ?",
-        {municipality.str(), request_id}, [&](const Row& r) {
-          earlier.emplace(r.text(0), r.int64(1));
-          return false;
-        }));
-    if (earlier) {
-      if (earlier->first != request_hash)
-        return conflict("request_id " + request_id + " was used for another seal request");
-      JLIS_ASSIGN_OR_RETURN(SealRegistration s, load_number(conn, municipality, earlier->second, false));
-      return SealApplied{std::move(s), true};
-    }
-    JLIS_RETURN_IF_ERROR(prepared);
-    JLIS_ASSIGN_OR_RETURN(int64_t number, apply(conn));
-    JLIS_RETURN_IF_ERROR(
-        conn.execute("INSERT INTO municipal_seal_requests (municipality_code, request_id, request_hash, kind, "
-                     "registration_number, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
-                     {municipality.str(), request_id, request_hash, std::string(kind), number, now_iso8601()})
-            .status());
-    JLIS_ASSIGN_OR_RETURN(SealRegistration s, load_number(conn, municipality, number, false));
-    return SealApplied{std::move(s), false};
+  return store::run_for<SealApplied>(writer_, [&](Connection& conn) {
+    return write_in(conn, municipality, kind, request_id, request_hash, prepared, apply);
   });
+}
+
+Result<SealApplied> SealRegistrations::write_in(Connection& conn, const LocalGovernmentCode& municipality,
+                                                std::string_view kind, const std::string& request_id,
+                                                const std::string& request_hash, const Status& prepared,
+                                                const std::function<Result<int64_t>(Connection&)>& apply) {
+  // The key first: a retry answers as the first time, whatever its content's validity now.
+  std::optional<std::pair<std::string, int64_t>> earlier;
+  JLIS_RETURN_IF_ERROR(conn.query(
+      "SELECT request_hash, registration_number FROM municipal_seal_requests "
+      "WHERE municipality_code = ? AND request_id = ?",
+      {municipality.str(), request_id}, [&](const Row& r) {
+        earlier.emplace(r.text(0), r.int64(1));
+        return false;
+      }));
+  if (earlier) {
+    if (earlier->first != request_hash)
+      return conflict("request_id " + request_id + " was used for another seal request");
+    JLIS_ASSIGN_OR_RETURN(SealRegistration s, load_number(conn, municipality, earlier->second, false));
+    return SealApplied{std::move(s), true};
+  }
+  JLIS_RETURN_IF_ERROR(prepared);
+  JLIS_ASSIGN_OR_RETURN(int64_t number, apply(conn));
+  JLIS_RETURN_IF_ERROR(
+      conn.execute("INSERT INTO municipal_seal_requests (municipality_code, request_id, request_hash, kind, "
+                   "registration_number, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+                   {municipality.str(), request_id, request_hash, std::string(kind), number, now_iso8601()})
+          .status());
+  JLIS_ASSIGN_OR_RETURN(SealRegistration s, load_number(conn, municipality, number, false));
+  return SealApplied{std::move(s), false};
 }
 
 namespace {
@@ -372,21 +379,33 @@ Result<SealApplied> SealRegistrations::register_seal(const LocalGovernmentCode& 
                                                      const SealRegistrationRequest& request) {
   const Date on = today();
   return write(municipality, "register", request.request_id, registration_hash("register", request),
-               validate_seal_impression(request.impression_png), [&](Connection& conn) -> Result<int64_t> {
-                 JLIS_ASSIGN_OR_RETURN(auto resident, own_resident(conn, registry_, municipality, request.resident_code));
-                 JLIS_RETURN_IF_ERROR(eligible(resident, request, on));
-                 // Any municipality's: a person has one registered seal.
-                 JLIS_ASSIGN_OR_RETURN(auto active, load_one(conn, "resident_code = ? AND status = 'active'",
-                                                             {body(request.resident_code)}, false));
-                 if (active)
-                   return conflict("the resident already has a registered seal (number " +
-                                   std::to_string(active->registration_number) +
-                                   "): change it or abolish it first");
-                 JLIS_ASSIGN_OR_RETURN(int64_t number, next_number(conn, municipality));
-                 JLIS_RETURN_IF_ERROR(insert_registration(conn, municipality, number, request.resident_code, on,
-                                                          request.impression_png, std::nullopt));
-                 return number;
-               });
+               validate_seal_impression(request.impression_png),
+               [&](Connection& conn) { return register_row(conn, municipality, request, on); });
+}
+
+Result<SealApplied> SealRegistrations::register_seal_in(Connection& conn, const LocalGovernmentCode& municipality,
+                                                        const SealRegistrationRequest& request, Date on) {
+  JLIS_RETURN_IF_ERROR(check_request_id(request.request_id));
+  if (on > today()) return invalid_argument("a seal cannot be registered in the future");
+  return write_in(conn, municipality, "register", request.request_id, registration_hash("register", request),
+                  validate_seal_impression(request.impression_png),
+                  [&](Connection& c) { return register_row(c, municipality, request, on); });
+}
+
+Result<int64_t> SealRegistrations::register_row(Connection& conn, const LocalGovernmentCode& municipality,
+                                                const SealRegistrationRequest& request, Date on) {
+  JLIS_ASSIGN_OR_RETURN(auto resident, own_resident(conn, registry_, municipality, request.resident_code));
+  JLIS_RETURN_IF_ERROR(eligible(resident, request, on));
+  // Any municipality's: a person has one registered seal.
+  JLIS_ASSIGN_OR_RETURN(auto active, load_one(conn, "resident_code = ? AND status = 'active'",
+                                              {body(request.resident_code)}, false));
+  if (active)
+    return conflict("the resident already has a registered seal (number " +
+                    std::to_string(active->registration_number) + "): change it or abolish it first");
+  JLIS_ASSIGN_OR_RETURN(int64_t number, next_number(conn, municipality));
+  JLIS_RETURN_IF_ERROR(insert_registration(conn, municipality, number, request.resident_code, on,
+                                           request.impression_png, std::nullopt));
+  return number;
 }
 
 Result<SealApplied> SealRegistrations::change(const LocalGovernmentCode& municipality,

@@ -174,6 +174,10 @@ class SealRegistrations {
   // resident is not living here (died, moved out), is under kMinSealRegistrationAge, is under
   // guardianship, or already has an active seal; or the request_id was used for another request).
   Result<SealApplied> register_seal(const LocalGovernmentCode& municipality, const SealRegistrationRequest& request);
+  // The same inside the caller's writer job (`conn` is the writer's), dated `on` (not after today):
+  // for loads such as a generated population, which register many seals in one transaction.
+  Result<SealApplied> register_seal_in(store::Connection& conn, const LocalGovernmentCode& municipality,
+                                       const SealRegistrationRequest& request, Date on);
 
   // 印鑑登録の変更: abolishes the resident's active seal (reason changed) and registers the new
   // impression under a new number, in one transaction. The same errors as register_seal, except that
@@ -215,6 +219,13 @@ class SealRegistrations {
                             const std::string& request_id, const std::string& request_hash,
                             const Status& prepared,
                             const std::function<Result<int64_t>(store::Connection&)>& apply);
+  // write()'s body, on the caller's writer connection.
+  static Result<SealApplied> write_in(store::Connection& conn, const LocalGovernmentCode& municipality,
+                                      std::string_view kind, const std::string& request_id,
+                                      const std::string& request_hash, const Status& prepared,
+                                      const std::function<Result<int64_t>(store::Connection&)>& apply);
+  Result<int64_t> register_row(store::Connection& conn, const LocalGovernmentCode& municipality,
+                               const SealRegistrationRequest& request, Date on);
   Date today() const;
 
   store::Pool& pool_;

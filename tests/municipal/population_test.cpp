@@ -33,11 +33,15 @@ class GeneratedPopulationTest : public registry::testing::RegistryTest {
     ASSERT_TRUE(Households::migrate(*conn).is_ok());
     ASSERT_TRUE(Koseki::migrate(*conn).is_ok());
     ASSERT_TRUE(TaxRecords::migrate(*conn).is_ok());
+    ASSERT_TRUE(SealRegistrations::migrate(*conn).is_ok());
     households_ = std::make_unique<Households>(*pool_, *writer_, *registry_);
     households_->attach();
     Fuhyo::attach(*registry_);
+    seals_ = std::make_unique<SealRegistrations>(*pool_, *writer_, *registry_);
+    seals_->attach();
   }
   void TearDown() override {
+    seals_.reset();
     households_.reset();
     RegistryTest::TearDown();
   }
@@ -55,6 +59,7 @@ class GeneratedPopulationTest : public registry::testing::RegistryTest {
     MunicipalPopulationOptions municipal;
     municipal.seed = seed;
     municipal.batch = 500;
+    municipal.seals = seals_.get();
     auto records = generate_municipal_records(*pool_, *writer_, *registry_, municipal);
     ASSERT_TRUE(records.ok()) << records.status().to_string();
     ASSERT_EQ(records->failures, 0) << records->first_failure;
@@ -100,6 +105,7 @@ class GeneratedPopulationTest : public registry::testing::RegistryTest {
   static std::string surname(const std::string& name) { return name.substr(0, name.find("　")); }
 
   std::unique_ptr<Households> households_;
+  std::unique_ptr<SealRegistrations> seals_;
   registry::PopulationReport population_;
   MunicipalPopulationReport records_;
 };
@@ -361,10 +367,12 @@ TEST_F(GeneratedPopulationTest, AdultsHaveTaxRecordsForThreeYearsWhoseFiguresAre
   // Someone claims a spouse, and someone a dependant.
   EXPECT_GT(conn->query_int64("SELECT COUNT(*) FROM municipal_tax_assessments WHERE spouse_deduction > 0").value().value_or(0), 0);
   EXPECT_GT(conn->query_int64("SELECT COUNT(*) FROM municipal_tax_assessments WHERE dependant_deduction > 0").value().value_or(0), 0);
-  // About 70 % of adults are chosen for a seal (registered once the seal registration exists).
-  const double seal_share = static_cast<double>(records_.seal_candidates) / static_cast<double>(adults);
+  // About 70 % of adults have a registered seal, each certifiable and showing their surname's seal.
+  const double seal_share = static_cast<double>(records_.seals) / static_cast<double>(adults);
   EXPECT_GT(seal_share, 0.6);
   EXPECT_LT(seal_share, 0.8);
+  EXPECT_EQ(conn->query_int64("SELECT COUNT(*) FROM municipal_seal_registrations WHERE status = 'active'").value(),
+            records_.seals);
 }
 
 TEST_F(GeneratedPopulationTest, ASeedMakesTheSameHouseholdsRegistersAndTaxRecordsAndARerunAddsNothing) {
