@@ -18,9 +18,9 @@ using registry::Sex;
 using registry::testing::kChiyoda;
 using registry::testing::kChuo;
 
-constexpr const char* kChiyodaAddress = "東京都千代田区丸の内一丁目1番1号";
-constexpr const char* kChiyodaOther = "東京都千代田区永田町一丁目7番1号";
-constexpr const char* kChuoAddress = "東京都中央区銀座一丁目1番1号";
+using registry::testing::kChiyodaAddress;
+using registry::testing::kChuoAddress;
+constexpr const char* kChiyodaOther = registry::testing::kChiyodaOtherAddress;
 
 class HouseholdTest : public registry::testing::RegistryTest {
  protected:

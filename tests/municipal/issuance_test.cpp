@@ -80,7 +80,7 @@ class IssuanceTest : public koseki_testing::KosekiTest {
 
   Resident born(const std::string& id, const char* name, const char* kana, int age, Sex sex,
                 std::optional<HouseholdPlacement> placement, const LocalGovernmentCode& where = kChiyoda,
-                const char* address = "東京都千代田区丸の内一丁目1番1号") {
+                const char* address = registry::testing::kChiyodaAddress) {
     ChangeEvent e;
     e.event_id = id;
     e.type = EventType::birth;
@@ -154,7 +154,7 @@ TEST_F(IssuanceTest, AResidentSheetOfTheHouseholdShowsEveryMemberWithFuriganaBut
   EXPECT_TRUE(has(text, "ヤマダ ハナコ")) << text;
   EXPECT_TRUE(has(text, "世帯主")) << text;
   EXPECT_TRUE(has(text, "妻")) << text;
-  EXPECT_TRUE(has(text, "東京都千代田区丸の内一丁目1番1号")) << text;
+  EXPECT_TRUE(has(text, registry::testing::kChiyodaAddress)) << text;
   EXPECT_TRUE(has(text, "千代田区長")) << text;
 }
 
@@ -198,7 +198,7 @@ TEST_F(IssuanceTest, EachOfTheOtherDocumentsShowsTheApplicantsData) {
 
   const std::string fuhyo = issued_text(request(DocumentType::koseki_fuhyo, taro_));
   EXPECT_TRUE(has(fuhyo, "戸籍の附票の写し"));
-  EXPECT_TRUE(has(fuhyo, "東京都千代田区丸の内一丁目1番1号"));
+  EXPECT_TRUE(has(fuhyo, registry::testing::kChiyodaAddress));
 
   const std::string kazei = issued_text(request(DocumentType::kazei, taro_));
   EXPECT_TRUE(has(kazei, "所得・課税証明書"));

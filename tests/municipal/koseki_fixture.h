@@ -129,7 +129,7 @@ class KosekiTest : public registry::testing::RegistryTest {
 
   // A resident registered by birth in the registry (the registry's own record).
   Resident resident(const std::string& id, const std::string& name, const std::string& kana, Date dob, Sex sex,
-                    const std::string& address = "東京都千代田区丸の内一丁目1番1号",
+                    const std::string& address = registry::testing::kChiyodaAddress,
                     const LocalGovernmentCode& where = kChiyoda) {
     ChangeEvent e;
     e.event_id = id;

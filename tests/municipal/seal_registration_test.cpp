@@ -25,8 +25,8 @@ using registry::Sex;
 
 const LocalGovernmentCode& chiyoda() { return registry::testing::kChiyoda; }
 const LocalGovernmentCode& chuo() { return registry::testing::kChuo; }
-constexpr const char* kSealChiyodaAddress = "東京都千代田区丸の内一丁目1番1号";
-constexpr const char* kSealChuoAddress = "東京都中央区銀座一丁目1番1号";
+constexpr const char* kSealChiyodaAddress = registry::testing::kChiyodaAddress;
+constexpr const char* kSealChuoAddress = registry::testing::kChuoAddress;
 
 class SealRegistrationTest : public registry::testing::RegistryTest {
  protected:

@@ -28,6 +28,10 @@ inline Date date(const char* iso) { return Date::parse_iso(iso).value(); }
 inline const LocalGovernmentCode kChiyoda = lg("131016");
 inline const LocalGovernmentCode kChuo = lg("131024");
 inline const LocalGovernmentCode kTaito = lg("131067");
+// Addresses in them (real towns of towns.csv).
+inline constexpr const char* kChiyodaAddress = "東京都千代田区丸の内一丁目1番1号";
+inline constexpr const char* kChiyodaOtherAddress = "東京都千代田区永田町一丁目7番1号";
+inline constexpr const char* kChuoAddress = "東京都中央区銀座一丁目1番1号";
 
 class RegistryTest : public ::testing::Test {
  protected:
