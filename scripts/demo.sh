@@ -47,6 +47,9 @@ Try:
   curl -s -o signature.crl "$base/crl/signature.crl" && openssl crl -inform DER -in signature.crl -noout -text | head
   curl -s "$base/metrics"
   (OCSP: openssl ocsp -issuer CA.pem -cert CERT.pem -url $base/ocsp -CAfile CA.pem)
+The resident's documents, as their municipality's window issues them (PDF; a refusal says why):
+  $jlis documents render --data $data --resident $resident --type juminhyo --members all --with household --output 住民票.pdf
+  (also --type kisai-jiko, inkan, koseki, koseki-fuhyo, kazei; jlis documents log --data $data --resident $resident)
 Stop with Ctrl-C.
 
 MSG
