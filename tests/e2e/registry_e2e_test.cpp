@@ -235,6 +235,8 @@ TEST_F(RegistryE2E, AMoveBetweenMunicipalitiesOverHttp) {
 }
 
 TEST_F(RegistryE2E, OperatorCommands) {
+  // Two residents of 千代田区 at least (the generated population need not have any there).
+  const std::string first = born("op-1")["resident_code"], second = born("op-2", "佐藤　花子")["resident_code"];
   auto csv = jlis({"residents", "export", "--data", dir_, "--municipality", "131016"});
   ASSERT_EQ(csv.exit_code, 0) << csv.err;
   EXPECT_EQ(csv.out.substr(0, csv.out.find('\n')),
@@ -247,7 +249,9 @@ TEST_F(RegistryE2E, OperatorCommands) {
     ++rows;
     EXPECT_NE(line.find(",131016,resident"), std::string::npos) << line;
   }
-  EXPECT_GT(rows, 0);
+  EXPECT_GE(rows, 2);
+  EXPECT_NE(csv.out.find("\n" + first + ",渡邊　結衣,"), std::string::npos) << csv.out;
+  EXPECT_NE(csv.out.find("\n" + second + ",佐藤　花子,"), std::string::npos) << csv.out;
   EXPECT_EQ(jlis({"stats", "migration", "--data", dir_, "--month", "2025-13"}).exit_code, 1);
   EXPECT_EQ(jlis({"municipality", "token", "--data", dir_, "--code", "130001"}).exit_code, 1);  // 東京都
   EXPECT_EQ(jlis({"municipality", "token", "--data", dir_, "--code", "131017"}).exit_code, 1);  // check digit
