@@ -51,6 +51,8 @@ const std::vector<store::Migration> kMigrations = {{1, R"(
   CREATE INDEX {{index_on:audit.provisions_resident:provisions}} (resident_code, seq);
 )"}, {2, R"(
   ALTER TABLE audit.provisions ADD COLUMN client_request_id TEXT;
+)"}, {3, R"(
+  ALTER TABLE audit.provisions ADD COLUMN information TEXT;
 )"}};
 
 constexpr const char* kResidentColumns =
@@ -657,29 +659,31 @@ Result<std::vector<HistoryEntry>> Registry::history(const ResidentCode& code) {
 
 Status Registry::record_provision(const std::string& agency_id, const std::string& agency_name,
                                   const std::string& purpose, const std::vector<ResidentCode>& residents,
-                                  const std::string& request_id, const std::string& client_request_id) {
+                                  const std::string& request_id, const std::string& client_request_id,
+                                  std::string_view information) {
   std::promise<Status> outcome;
   record_provision_then(agency_id, agency_name, purpose, residents, request_id, client_request_id,
-                        [&](Status s) { outcome.set_value(std::move(s)); });
+                        [&](Status s) { outcome.set_value(std::move(s)); }, information);
   return outcome.get_future().get();
 }
 
 void Registry::record_provision_then(const std::string& agency_id, const std::string& agency_name,
                                      const std::string& purpose, const std::vector<ResidentCode>& residents,
                                      const std::string& request_id, const std::string& client_request_id,
-                                     std::function<void(Status)> then) {
+                                     std::function<void(Status)> then, std::string_view information) {
   if (residents.empty()) return then(Status::ok());
   std::vector<int64_t> codes;
   codes.reserve(residents.size());
   for (const auto& code : residents) codes.push_back(static_cast<int64_t>(code.body()));
   Params params = {int64_t{0}, agency_id, agency_name, purpose, now_iso8601(), request_id,
-                   client_request_id.empty() ? Value(nullptr) : Value(client_request_id)};
+                   client_request_id.empty() ? Value(nullptr) : Value(client_request_id),
+                   information == kIdentityInformation ? Value(nullptr) : Value(std::string(information))};
   auto job = [codes = std::move(codes), params = std::move(params)](Connection& conn) mutable {
     for (int64_t code : codes) {
       params[0] = code;
       JLIS_RETURN_IF_ERROR(conn.execute(
           "INSERT INTO audit.provisions (resident_code, agency_id, agency_name, purpose, provided_at, request_id, "
-          "client_request_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          "client_request_id, information) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
           params).status());
     }
     return Status::ok();
@@ -714,10 +718,12 @@ Result<std::vector<Provision>> Registry::provisions(const ResidentCode& code) {
   }
   std::vector<Provision> out;
   JLIS_RETURN_IF_ERROR(conn->query(
-      "SELECT agency_id, agency_name, purpose, provided_at, request_id, client_request_id FROM audit.provisions "
+      "SELECT agency_id, agency_name, purpose, provided_at, request_id, client_request_id, information "
+      "FROM audit.provisions "
       "WHERE resident_code IN (" + in + ") ORDER BY seq",
       params, [&](const Row& r) {
-        out.push_back({r.text(0), r.text(1), r.text(2), r.text(3), r.text(4), r.is_null(5) ? "" : r.text(5)});
+        out.push_back({r.text(0), r.text(1), r.text(2), r.text(3), r.text(4), r.is_null(5) ? "" : r.text(5),
+                       r.is_null(6) ? std::string(kIdentityInformation) : r.text(6)});
         return true;
       }));
   return out;

@@ -46,6 +46,11 @@ struct HistoryEntry {
   std::string resident_json;        // the record after it
 };
 
+// What a provision gave: 本人確認情報 (the basic four, My Number, resident code and their changes), or
+// 附票本人確認情報 (the 附票's: name, date of birth, sex, address, abroad included, 旧氏).
+inline constexpr std::string_view kIdentityInformation = "identity";
+inline constexpr std::string_view kFuhyoInformation = "fuhyo_identity";
+
 // One provision of a resident's identity information (提供状況), as the resident may see it.
 struct Provision {
   std::string agency_id;
@@ -54,6 +59,7 @@ struct Provision {
   std::string provided_at;  // ISO 8601 UTC
   std::string request_id;         // the server's own id of the request that provided it
   std::string client_request_id;  // the client's X-Request-Id, when it sent one ("" otherwise)
+  std::string information = std::string(kIdentityInformation);  // what was provided (below)
 };
 
 // A basic-four search (基本4情報検索); any subset, at least one of name, name_kana, date_of_birth or
@@ -142,15 +148,18 @@ class Registry {
   // so no data leaves unrecorded. `request_id` is the server's own id of the request
   // (http::Request::server_request_id), never a client-supplied one; the client's goes beside it.
   // The log is append-only.
+  // `information` is kIdentityInformation or kFuhyoInformation.
   Status record_provision(const std::string& agency_id, const std::string& agency_name,
                           const std::string& purpose, const std::vector<ResidentCode>& residents,
-                          const std::string& request_id, const std::string& client_request_id = "");
+                          const std::string& request_id, const std::string& client_request_id = "",
+                          std::string_view information = kIdentityInformation);
   // The same without waiting: `then` runs on the writer's thread with the outcome once the record is
   // committed (or failed), and only then may the data leave (store::Writer::submit says what
   // `then` may do). An empty `residents` calls `then` at once.
   void record_provision_then(const std::string& agency_id, const std::string& agency_name, const std::string& purpose,
                              const std::vector<ResidentCode>& residents, const std::string& request_id,
-                             const std::string& client_request_id, std::function<void(Status)> then);
+                             const std::string& client_request_id, std::function<void(Status)> then,
+                             std::string_view information = kIdentityInformation);
   // The provisions of the resident, including those made under its earlier resident codes.
   Result<std::vector<Provision>> provisions(const ResidentCode& code);
 

@@ -12,13 +12,7 @@ using http::Request;
 using http::Response;
 using nlohmann::json;
 
-// The caller and, for an agency, the purpose it reads for.
-struct Reader {
-  auth::Principal principal;
-  std::string purpose;
-
-  bool is_agency() const { return principal.role == auth::Role::agency; }
-};
+}  // namespace
 
 Result<Reader> authorize_read(auth::Directory& directory, const Request& req, const std::string& purpose) {
   JLIS_ASSIGN_OR_RETURN(auth::Principal p, directory.authenticate(req.bearer_token()));
@@ -30,6 +24,8 @@ Result<Reader> authorize_read(auth::Directory& directory, const Request& req, co
   if (p.role == auth::Role::municipality) return Reader{p, ""};
   return permission_denied("this role may not read identity information");
 }
+
+namespace {
 
 // A municipality reads the residents it holds, and a resident moving in to it; anyone else's gets the
 // answer of an unknown code.
@@ -57,18 +53,11 @@ Result<std::pair<Reader, Resident>> read_resident(auth::Directory& directory, Re
   return std::make_pair(std::move(reader), std::move(resident));
 }
 
-// What a reading route answers: the response, and for an agency the provision it makes.
-struct Provided {
-  Reader reader;
-  std::vector<ResidentCode> residents;
-  Response response;
-};
+}  // namespace
 
-// A reading route as the server runs it: an agency's answer leaves only once its provision record
-// is committed; the worker does not wait for that commit, the writer's thread sends the answer.
-template <class F>
-http::DeferredHandler providing(Registry& registry, F read) {
-  return [&registry, read](const Request& req, http::Reply reply) {
+http::DeferredHandler providing(Registry& registry, std::function<Result<Provided>(const Request&)> read,
+                                std::string_view information) {
+  return [&registry, read = std::move(read), information](const Request& req, http::Reply reply) {
     Result<Provided> p = read(req);
     if (!p.ok()) return reply.send(Response::error(p.status()));
     if (!p->reader.is_agency()) return reply.send(std::move(p->response));
@@ -77,13 +66,13 @@ http::DeferredHandler providing(Registry& registry, F read) {
                                    req.server_request_id, req.client_request_id,
                                    [reply, response = std::move(p->response)](Status s) mutable {
                                      reply.send(s.is_ok() ? std::move(response) : Response::error(s));
-                                   });
+                                   },
+                                   information);
   };
 }
 
-}  // namespace
-
-void add_routes(http::Server& server, Registry& registry, auth::Directory& directory, ResidentDecorator decorate) {
+void add_routes(http::Server& server, Registry& registry, auth::Directory& directory, ResidentDecorator decorate,
+                DisclosureDecorator disclose) {
   // The resident as the API shows it, with what other components add.
   auto view = [decorate](const Resident& r) {
     json j = to_json(r);
@@ -158,7 +147,7 @@ void add_routes(http::Server& server, Registry& registry, auth::Directory& direc
     return Provided{found.first, {code}, json_response(200, {{"resident_code", code.str()}, {"events", events}})};
   }));
 
-  server.route("GET", "/v1/residents/{resident_code}/provisions", [&, view](const Request& req) {
+  server.route("GET", "/v1/residents/{resident_code}/provisions", [&, disclose](const Request& req) {
     auto principal = directory.authenticate(req.bearer_token());
     if (!principal.ok()) return Response::error(principal.status());
     if (principal->role != auth::Role::municipality)
@@ -172,10 +161,15 @@ void add_routes(http::Server& server, Registry& registry, auth::Directory& direc
     json out = json::array();
     for (const auto& p : *list) {
       out.push_back({{"agency_id", p.agency_id}, {"agency_name", p.agency_name}, {"purpose", p.purpose},
-                     {"provided_at", p.provided_at}, {"request_id", p.request_id}});
+                     {"information", p.information}, {"provided_at", p.provided_at}, {"request_id", p.request_id}});
       if (!p.client_request_id.empty()) out.back()["client_request_id"] = p.client_request_id;
     }
-    return json_response(200, {{"resident_code", code->str()}, {"provisions", out}});
+    json disclosure = {{"resident_code", code->str()}, {"provisions", out}};
+    if (disclose) {
+      Status s = disclose(*code, disclosure);
+      if (!s.is_ok()) return Response::error(s);
+    }
+    return json_response(200, disclosure);
   });
 
   server.add_metrics_source([&] { return registry.metrics(); });

@@ -4,10 +4,15 @@
 //   GET  /v1/residents?my_number=&purpose=         ... by My Number
 //   POST /v1/residents/search?purpose=             basic-four search
 //   GET  /v1/residents/{resident_code}/history     the change history
-//   GET  /v1/residents/{resident_code}/provisions  the disclosure record (the resident's municipality)
+//   GET  /v1/residents/{resident_code}/provisions  the disclosure record (the resident's municipality):
+//                                                  provisions, and what DisclosureDecorator adds
 // Agencies read for a granted purpose, and every resident they receive is recorded as a provision
 // before the answer leaves. Municipalities read their own residents.
 #pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -17,10 +22,36 @@
 
 namespace jlis::registry {
 
+// The caller of a reading route and, for an agency, the purpose it reads for.
+struct Reader {
+  auth::Principal principal;
+  std::string purpose;
+
+  bool is_agency() const { return principal.role == auth::Role::agency; }
+};
+// Who may read identity information: an agency for a purpose it names and was granted (403
+// otherwise), a municipality (its scope is the route's to check); any other role 403, no token 401.
+Result<Reader> authorize_read(auth::Directory& directory, const http::Request& req, const std::string& purpose);
+
+// What a reading route answers: the response, and for an agency the residents it provides.
+struct Provided {
+  Reader reader;
+  std::vector<ResidentCode> residents;
+  http::Response response;
+};
+// A reading route as the server runs it: an agency's answer leaves only once the provision of
+// `information` (kIdentityInformation, kFuhyoInformation) to it of every resident answered is
+// committed; the worker does not wait for that commit, the writer's thread sends the answer.
+http::DeferredHandler providing(Registry& registry, std::function<Result<Provided>(const http::Request&)> read,
+                                std::string_view information = kIdentityInformation);
+
 // Adds fields of other components to a resident's JSON (the card component adds card_id).
 using ResidentDecorator = std::function<void(const Resident& resident, nlohmann::json& json)>;
 
+// Adds other components' records to a resident's disclosure answer (the municipal issuance log).
+using DisclosureDecorator = std::function<Status(const ResidentCode& code, nlohmann::json& disclosure)>;
+
 void add_routes(http::Server& server, Registry& registry, auth::Directory& directory,
-                ResidentDecorator decorate = nullptr);
+                ResidentDecorator decorate = nullptr, DisclosureDecorator disclose = nullptr);
 
 }  // namespace jlis::registry
