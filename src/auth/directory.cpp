@@ -14,7 +14,7 @@ namespace jlis::auth {
 namespace {
 
 constexpr std::string_view kRoles[] = {"municipality", "agency", "card-centre",
-                                       "call-centre", "verifier", "operator"};
+                                       "call-centre", "verifier", "operator", "issuance-centre"};
 
 
 bool valid_purpose(const std::string& p) {
@@ -95,7 +95,7 @@ Result<Role> parse_role(std::string_view name) {
   for (size_t i = 0; i < std::size(kRoles); ++i)
     if (kRoles[i] == name) return static_cast<Role>(i);
   return invalid_argument("unknown role '" + std::string(name) +
-                          "' (municipality, agency, card-centre, call-centre, verifier, operator)");
+                          "' (municipality, agency, card-centre, call-centre, verifier, operator, issuance-centre)");
 }
 
 Status Directory::migrate(store::Connection& conn) {

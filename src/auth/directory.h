@@ -29,6 +29,7 @@ enum class Role {
   call_centre,   // コールセンター: card suspension, loss reports
   verifier,      // 署名検証者: revocation information, basic four with consent
   operator_,     // operator tools
+  issuance_centre,  // 証明書交付センター: asks municipalities' issuance servers for a card holder's documents
 };
 std::string_view role_name(Role role);
 Result<Role> parse_role(std::string_view name);

@@ -208,6 +208,14 @@ Result<CertificateRecord> CertificateAuthority::Impl::find(std::string_view seri
   return std::move(*rec);
 }
 
+Result<CertificateRecord> CertificateAuthority::find_in(Connection& conn, std::string_view serial_text) {
+  auto serial = normalise_serial(serial_text);
+  if (!serial.ok()) return not_found("no certificate has this serial");
+  JLIS_ASSIGN_OR_RETURN(auto rec, load_certificate(conn, *serial));
+  if (!rec) return not_found("no certificate has the serial " + *serial);
+  return std::move(*rec);
+}
+
 Status CertificateAuthority::Impl::check_holder(const auth::Principal& by, const CertificateRecord& rec) {
   if (by.role != auth::Role::municipality) return Status::ok();
   JLIS_ASSIGN_OR_RETURN(auto resident, registry.get(rec.resident_code));

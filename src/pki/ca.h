@@ -294,6 +294,10 @@ class CertificateAuthority {
   Result<std::vector<CertificateRecord>> certificates_of(const auth::Principal& by, const ResidentCode& resident,
                                                          const std::string& purpose, const std::string& request_id);
   Result<std::optional<std::string>> linkage(const auth::Principal& by, const std::string& serial);
+  // The certificate `serial` as the register holds it in `conn`: for a check made inside the
+  // caller's own transaction (the issuance server maps a kiosk log-in's authentication certificate
+  // to its holder where it records the issuance). not_found for an unknown or malformed serial.
+  static Result<CertificateRecord> find_in(store::Connection& conn, std::string_view serial);
 
   // CRLs: generates and stores a new full CRL of each CA (DIR/pki/crl/<kind>.crl), with a
   // freshestCRL extension naming <public_url>/crl/<kind>-delta.crl, and then a new delta CRL
