@@ -33,6 +33,7 @@
 #include "municipal/commands.h"
 #include "pki/routes.h"
 #include "municipal/population.h"
+#include "municipal/routes.h"
 #include "registry/population.h"
 #include "registry/routes.h"
 
@@ -201,7 +202,8 @@ int run(int argc, char** argv) {
   int threads = 0;
   serve->add_option("--listen", listen, "HOST:PORT to listen on")->capture_default_str();
   serve->add_option("--components", components,
-                    "Components to serve, comma-separated: registry, card, pki (default: all, pki when the CA exists)");
+                    "Components to serve, comma-separated: registry, card, pki, municipal (default: all, pki when the CA "
+                    "exists)");
   serve->add_option("--public-url", public_url,
                     "Base of the CRL and OCSP URLs written into certificates (default: http://LISTEN)");
   serve->add_option("--threads", threads, "Worker threads (0: 4 per core)");
@@ -292,7 +294,7 @@ int run(int argc, char** argv) {
   auto* token_create = token->add_subcommand("create", "Create a token; prints it on the last line");
   add_data(token_create);
   std::string role, subject;
-  token_create->add_option("--role", role, "card-centre, call-centre, verifier or operator")->required();
+  token_create->add_option("--role", role, "card-centre, call-centre, verifier, operator or issuance-centre")->required();
   token_create->add_option("--name", subject, "Who holds it");
   add_grant(token_create);
   auto* token_list = token->add_subcommand("list", "List every token as CSV, without secrets");
@@ -423,12 +425,12 @@ int run(int argc, char** argv) {
 
     if (*serve) {
       auto [host, port] = parse_listen(listen);
-      if (components.empty()) components = app->ca() ? "registry,card,pki" : "registry,card";
+      if (components.empty()) components = app->ca() ? "registry,card,pki,municipal" : "registry,card,municipal";
       std::set<std::string> serving;
       std::stringstream list(components);
       for (std::string c; std::getline(list, c, ',');) {
-        if (c != "registry" && c != "card" && c != "pki")
-          throw Failure{invalid_argument("unknown component '" + c + "' (available: registry, card, pki)")};
+        if (c != "registry" && c != "card" && c != "pki" && c != "municipal")
+          throw Failure{invalid_argument("unknown component '" + c + "' (available: registry, card, pki, municipal)")};
         serving.insert(c);
       }
       if (serving.count("pki") && !app->ca())
@@ -449,8 +451,12 @@ int run(int argc, char** argv) {
       const bool cards = serving.count("card") > 0;
       if (serving.count("registry"))
         registry::add_routes(server, app->registry(), app->directory(),
-                             cards ? card::resident_decorator(app->cards()) : registry::ResidentDecorator());
+                             cards ? card::resident_decorator(app->cards()) : registry::ResidentDecorator(),
+                             municipal::disclosure(app->issuance()));
       if (cards) card::add_routes(server, app->cards(), app->directory());
+      if (serving.count("municipal"))
+        municipal::add_routes(server, {app->pool(), app->registry(), app->directory(), app->households(), app->seals(),
+                                       app->issuance()});
       pki::CertificateAuthority* ca = serving.count("pki") ? app->ca() : nullptr;
       if (ca) {
         check(ca->load_keys());  // fail now, not at the first handover

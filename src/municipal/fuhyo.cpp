@@ -253,4 +253,19 @@ Result<FuhyoIdentity> Fuhyo::identity(store::Connection& conn, const ResidentCod
   return id;
 }
 
+nlohmann::json to_json(const FuhyoIdentity& id) {
+  auto or_null = [](const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); };
+  return {{"resident_code", id.resident_code.str()},
+          {"name", id.name},
+          {"name_kana", id.name_kana},
+          {"date_of_birth", id.date_of_birth.to_iso()},
+          {"sex", std::string(registry::sex_name(id.sex))},
+          {"address", id.address},
+          {"abroad", id.abroad},
+          {"address_since", id.address_since ? nlohmann::json(id.address_since->to_iso()) : nlohmann::json(nullptr)},
+          {"old_surname", or_null(id.old_surname)},
+          {"old_surname_kana", or_null(id.old_surname_kana)},
+          {"municipality_code", id.municipality.str()}};
+}
+
 }  // namespace jlis::municipal

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "municipal/koseki.h"
 #include "registry/registry.h"
 
@@ -70,6 +72,12 @@ struct FuhyoIdentity {
   std::string honseki, head_name;
   MemberRef ref;
 };
+
+// The JSON of GET /v1/fuhyo/{resident_code} (docs/openapi.yaml FuhyoIdentity): resident_code, name,
+// name_kana, date_of_birth, sex, address, abroad, address_since (null when none), old_surname and
+// old_surname_kana (null when none), municipality_code (of the 本籍, which keeps the 附票). The 本籍
+// and the head's name stay out: they are not 附票本人確認情報.
+nlohmann::json to_json(const FuhyoIdentity& identity);
 
 // Linking a register member to the resident register: records the member's resident code and
 // opens their 附票 with the resident's address as it stands (the address abroad for a resident

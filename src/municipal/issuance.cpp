@@ -7,6 +7,7 @@
 #include <openssl/param_build.h>
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <mutex>
 
@@ -20,6 +21,7 @@
 #include "municipal/seal_registration.h"
 #include "municipal/tax.h"
 #include "municipal/verification.h"
+#include "pki/ca.h"
 #include "pki/openssl.h"
 #include "store/migrations.h"
 
@@ -122,7 +124,8 @@ KioskOffer default_offer(const LocalGovernmentCode& municipality, const registry
 
 Result<IssuanceRequest> issuance_request_from_json(const json& j) {
   if (!j.is_object()) return invalid_argument("an issuance request must be a JSON object");
-  static const std::set<std::string> known = {"type", "members", "items", "individual", "fiscal_year", "session"};
+  static const std::set<std::string> known = {"certificate_serial", "type",        "members", "items",
+                                              "individual",         "fiscal_year", "session"};
   for (auto& [k, v] : j.items()) {
     (void)v;
     if (!known.count(k)) return invalid_argument("field '" + k + "' does not belong to an issuance request");
@@ -152,6 +155,12 @@ Result<IssuanceRequest> issuance_request_from_json(const json& j) {
   if (j.contains("fiscal_year")) {
     if (!j["fiscal_year"].is_number_integer()) return invalid_argument("fiscal_year must be an integer");
     r.fiscal_year = j["fiscal_year"].get<int>();
+  }
+  if (j.contains("certificate_serial")) {
+    if (!j["certificate_serial"].is_string() || j["certificate_serial"].get<std::string>().empty() ||
+        j["certificate_serial"].get<std::string>().size() > 64)
+      return invalid_argument("certificate_serial must be the serial of the holder's authentication certificate");
+    r.certificate_serial = j["certificate_serial"].get<std::string>();
   }
   if (j.contains("session")) {
     if (!j["session"].is_string() || j["session"].get<std::string>().size() > 128)
@@ -392,15 +401,28 @@ Result<IssuanceOutcome> IssuanceServer::issue(const LocalGovernmentCode& municip
     return invalid_argument("fiscal_year must lie in " + std::to_string(kFirstTaxYear) + ".." +
                             std::to_string(kLastTaxYear));
   std::string number;
+  IssuanceRequest r = req;
   JLIS_ASSIGN_OR_RETURN(Decision decision, store::run_for<Decision>(impl_->writer, [&](Connection& conn) -> Result<Decision> {
     number.clear();
-    JLIS_ASSIGN_OR_RETURN(Decision d, impl_->decide(conn, municipality, req, number));
+    Decision d;
+    if (!req.certificate_serial.empty()) {
+      // The kiosk's log-in, as the certificate register stands in this transaction.
+      JLIS_ASSIGN_OR_RETURN(pki::CertificateRecord cert, pki::CertificateAuthority::find_in(conn, req.certificate_serial));
+      if (cert.kind != pki::CertificateKind::authentication)
+        return permission_denied("a kiosk identifies the holder by the user-authentication certificate");
+      r.applicant = cert.resident_code;
+      if (cert.status(static_cast<int64_t>(std::time(nullptr))) != "good")
+        d.refusal = refusal(kRefusedCertificateNotGood, "このカードの利用者証明用電子証明書は有効ではありません");
+    }
+    if (!d.refusal) {
+      JLIS_ASSIGN_OR_RETURN(d, impl_->decide(conn, municipality, r, number));
+    }
     const std::string outcome = d.document ? "issued" : d.refusal->reason;
     JLIS_RETURN_IF_ERROR(conn.execute(
         "INSERT INTO municipal_issuances (issuance_number, municipality_code, resident_code, type, channel, session, "
         "outcome, content_digest, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        {d.document ? store::Value(number) : store::Value(nullptr), municipality.str(), body(req.applicant),
-         std::string(document_type_name(req.type)), req.channel, req.session, outcome,
+        {d.document ? store::Value(number) : store::Value(nullptr), municipality.str(), body(r.applicant),
+         std::string(document_type_name(r.type)), r.channel, r.session, outcome,
          d.document ? store::Value(to_hex(content_digest(*d.document))) : store::Value(nullptr), now_iso8601()})
                              .status());
     return d;
@@ -414,7 +436,7 @@ Result<IssuanceOutcome> IssuanceServer::issue(const LocalGovernmentCode& municip
   JLIS_ASSIGN_OR_RETURN(EVP_PKEY* key, impl_->key_of(municipality));
   JLIS_ASSIGN_OR_RETURN(VerificationCode code, make_verification_code(*decision.document, key));
   JLIS_ASSIGN_OR_RETURN(std::string pdf, render_pdf(*decision.document, code));
-  out.document = IssuedDocument{number, req.type, decision.document->subject, decision.fee, std::move(pdf)};
+  out.document = IssuedDocument{number, r.type, decision.document->subject, decision.fee, std::move(pdf)};
   return out;
 }
 

@@ -53,10 +53,17 @@ inline constexpr std::string_view kRefusedSealAbolished = "seal_abolished";
 inline constexpr std::string_view kRefusedNoFamilyRegister = "no_family_register";  // none held here
 inline constexpr std::string_view kRefusedNoTaxRecord = "no_tax_record";
 inline constexpr std::string_view kRefusedNotOffered = "not_offered";  // not at kiosks in this municipality
+// The kiosk's log-in certificate is revoked, on hold (a suspended card) or expired.
+inline constexpr std::string_view kRefusedCertificateNotGood = "certificate_not_good";
 
 struct IssuanceRequest {
   DocumentType type = DocumentType::juminhyo;
   ResidentCode applicant;          // the identified resident (the card holder)
+  // Kiosk: the user-authentication certificate (card or smartphone) the holder logged in with. When
+  // given, the applicant is its holder as the certificate register says inside the issuing
+  // transaction; not_found for an unknown serial, permission_denied for a signature certificate,
+  // refused certificate_not_good when it is not good at that moment.
+  std::string certificate_serial;
   bool whole_household = false;    // juminhyo, kisai-jiko: every member (else the applicant only)
   ResidentSheetItems items;        // juminhyo, kisai-jiko
   bool individual = false;         // koseki: 個人事項証明書 of the applicant only
@@ -66,7 +73,7 @@ struct IssuanceRequest {
   std::string channel = "window";
   std::string session;
 };
-// The JSON of POST /v1/issuance/documents (docs/openapi.yaml), without the applicant.
+// The JSON of POST /v1/issuance/{municipality}/documents (docs/openapi.yaml): a kiosk request.
 Result<IssuanceRequest> issuance_request_from_json(const nlohmann::json& json);
 
 struct IssuedDocument {

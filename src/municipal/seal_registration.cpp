@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -241,6 +242,59 @@ json to_json(const SealRegistration& s, bool with_impression) {
   if (s.replaced_by) out["replaced_by"] = *s.replaced_by;
   if (with_impression && !s.impression_png.empty()) out["impression_png"] = pki::base64_encode(s.impression_png);
   return out;
+}
+
+namespace {
+
+// The fields of a seal request body: each known, `required` present; request_id and resident_code.
+Status read_seal_fields(const json& j, const std::set<std::string>& known, std::string& request_id,
+                        ResidentCode& resident) {
+  if (!j.is_object()) return invalid_argument("the body must be a JSON object");
+  for (const auto& [key, value] : j.items()) {
+    (void)value;
+    if (!known.count(key)) return invalid_argument("field '" + key + "' does not belong to this request");
+  }
+  if (!j.contains("request_id") || !j["request_id"].is_string()) return invalid_argument("request_id is required");
+  request_id = j["request_id"].get<std::string>();
+  if (!j.contains("resident_code") || !j["resident_code"].is_string()) return invalid_argument("resident_code is required");
+  auto code = ResidentCode::parse(j["resident_code"].get<std::string>());
+  if (!code.ok()) return invalid_argument("the resident code must be 11 digits with a valid check digit");
+  resident = *code;
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<SealRegistrationRequest> seal_registration_request_from_json(const json& j) {
+  SealRegistrationRequest r;
+  JLIS_RETURN_IF_ERROR(read_seal_fields(j, {"request_id", "resident_code", "impression_png", "under_guardianship"},
+                                        r.request_id, r.resident_code));
+  if (!j.contains("impression_png") || !j["impression_png"].is_string())
+    return invalid_argument("impression_png (the seal's impression, a PNG in base64) is required");
+  const std::string& text = j["impression_png"].get_ref<const std::string&>();
+  if (text.size() > kMaxSealImpressionBytes * 4 / 3 + 4) return invalid_argument("the impression is too large");
+  auto png = pki::base64_decode(text);
+  if (!png.ok()) return invalid_argument("impression_png is not base64");
+  r.impression_png = std::move(*png);
+  if (j.contains("under_guardianship")) {
+    if (!j["under_guardianship"].is_boolean()) return invalid_argument("under_guardianship must be true or false");
+    r.under_guardianship = j["under_guardianship"].get<bool>();
+  }
+  return r;
+}
+
+Result<SealAbolitionRequest> seal_abolition_request_from_json(const json& j) {
+  SealAbolitionRequest r;
+  JLIS_RETURN_IF_ERROR(read_seal_fields(j, {"request_id", "resident_code", "reason", "registration_number"},
+                                        r.request_id, r.resident_code));
+  if (!j.contains("reason") || !j["reason"].is_string()) return invalid_argument("reason is required");
+  JLIS_ASSIGN_OR_RETURN(r.reason, parse_seal_abolition_reason(j["reason"].get<std::string>()));
+  if (j.contains("registration_number")) {
+    if (!j["registration_number"].is_number_integer() || j["registration_number"].get<int64_t>() < 1)
+      return invalid_argument("registration_number must be a positive integer");
+    r.registration_number = j["registration_number"].get<int64_t>();
+  }
+  return r;
 }
 
 std::string surname_of(std::string_view name) {

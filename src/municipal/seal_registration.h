@@ -114,6 +114,13 @@ struct SealAbolitionRequest {
   std::optional<int64_t> registration_number;
 };
 
+// The JSON bodies of the municipality's seal routes (docs/openapi.yaml): a registration or change
+// {request_id, resident_code, impression_png (base64 of the PNG), under_guardianship (optional)}, an
+// abolition {request_id, resident_code, reason, registration_number (optional)}. invalid_argument for
+// any other shape or field; the contents are checked by the writes themselves.
+Result<SealRegistrationRequest> seal_registration_request_from_json(const nlohmann::json& json);
+Result<SealAbolitionRequest> seal_abolition_request_from_json(const nlohmann::json& json);
+
 // The outcome of a write.
 struct SealApplied {
   // register, change: the new registration; abolish: the abolished one. As it stands now (for a
