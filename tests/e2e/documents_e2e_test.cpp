@@ -46,28 +46,8 @@ class DocumentsE2E : public ::testing::Test {
     return jlis(args);
   }
   std::string pdf_path() const { return dir_ + "/document.pdf"; }
-  // pdftotext's reading of the document, runs of white space folded to one space (it prints the
-  // ideographic space of names as a space).
-  std::string text() const {
-    auto out = shell("pdftotext -layout " + quote(pdf_path()) + " -");
-    EXPECT_EQ(out.exit_code, 0) << out.err;
-    std::string folded;
-    for (size_t i = 0; i < out.out.size(); ++i) {
-      const bool ideographic = out.out.compare(i, 3, "　") == 0;
-      const bool space = ideographic || out.out[i] == ' ' || out.out[i] == '\n';
-      if (space) {
-        if (!folded.empty() && folded.back() != ' ') folded += ' ';
-        if (ideographic) i += 2;
-      } else {
-        folded += out.out[i];
-      }
-    }
-    return folded;
-  }
-  static std::string spaced(std::string s) {
-    for (size_t at; (at = s.find("　")) != std::string::npos;) s.replace(at, 3, " ");
-    return s;
-  }
+  std::string text() const { return pdf_text(pdf_path()); }
+  static std::string spaced(const std::string& s) { return ascii_spaced(s); }
 
   std::string dir_;
   std::vector<Person> people_;

@@ -58,6 +58,29 @@ inline void write_file(const std::filesystem::path& path, const std::string& dat
   out << data;
 }
 
+// pdftotext's reading of the PDF at `path`, with runs of white space (the ideographic space of names
+// included, which it prints as such or as a space) folded to one ASCII space.
+inline std::string pdf_text(const std::string& path) {
+  auto out = shell("pdftotext -layout " + quote(path) + " -");
+  EXPECT_EQ(out.exit_code, 0) << out.out;
+  std::string folded;
+  for (size_t i = 0; i < out.out.size(); ++i) {
+    const bool ideographic = out.out.compare(i, 3, "　") == 0;
+    if (ideographic || out.out[i] == ' ' || out.out[i] == '\n') {
+      if (!folded.empty() && folded.back() != ' ') folded += ' ';
+      if (ideographic) i += 2;
+    } else {
+      folded += out.out[i];
+    }
+  }
+  return folded;
+}
+// `s` with its ideographic spaces as ASCII spaces, to find a name in pdf_text().
+inline std::string ascii_spaced(std::string s) {
+  for (size_t at; (at = s.find("　")) != std::string::npos;) s.replace(at, 3, " ");
+  return s;
+}
+
 // A database of its own on the PostgreSQL test server (empty, or a copy of `copy_of`), dropped
 // when the test process ends.
 inline const store::testing::TestStore& kept_test_store(const std::string& copy_of = "template0") {

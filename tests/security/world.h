@@ -60,13 +60,15 @@ struct Tokens {
   std::string verifier;               // a verifier registered with the CA, with consent provision
   std::string unregistered_verifier;  // role verifier, never registered with `jlis verifier add`
   std::string operator_;              // operator (its power is the CLI, not HTTP)
+  std::string issuance_centre;        // issuance-centre (the convenience-store centre)
 
   // Every role's token by a readable name, for table-driven tests.
   std::map<std::string, std::string> by_name() const {
     return {{"municipality", chiyoda},          {"other-municipality", chuo},
             {"agency", agency},                 {"card-centre", card_centre},
             {"call-centre", call_centre},       {"verifier", verifier},
-            {"unregistered-verifier", unregistered_verifier}, {"operator", operator_}};
+            {"unregistered-verifier", unregistered_verifier}, {"operator", operator_},
+            {"issuance-centre", issuance_centre}};
   }
 };
 
@@ -119,12 +121,13 @@ class World {
                   {"token", "create", "--data", "{dir}", "--role", "call-centre"},
                   {"verifier", "add", "--data", "{dir}", "--name", "Bank", "--consent"},
                   {"token", "create", "--data", "{dir}", "--role", "verifier", "--name", "Unregistered"},
-                  {"token", "create", "--data", "{dir}", "--role", "operator"}});
+                  {"token", "create", "--data", "{dir}", "--role", "operator"},
+                  {"token", "create", "--data", "{dir}", "--role", "issuance-centre", "--name", "Kiosk centre"}});
     if (!w->cli_ok(outs, 0, "init") || !w->cli_ok(outs, 1, "ca init")) return w;
     Tokens& t = w->tokens_;
     std::string* const slots[] = {&t.chiyoda,     &t.chuo,     &t.agency,
                                   &t.card_centre, &t.call_centre, &t.verifier,
-                                  &t.unregistered_verifier, &t.operator_};
+                                  &t.unregistered_verifier, &t.operator_, &t.issuance_centre};
     for (size_t i = 0; i < std::size(slots); ++i) *slots[i] = token(outs.size() > i + 2 ? outs[i + 2] : Output{-1, "", ""});
     w->start();
     if (w->port() == 0) return w;
