@@ -23,7 +23,7 @@ TEST_F(Harness, EveryRoleHasADistinctTokenAndTheResidentHasCertificates) {
     EXPECT_EQ(token.rfind("jlis_", 0), 0u) << role;
     distinct.insert(token);
   }
-  EXPECT_EQ(distinct.size(), 8u);
+  EXPECT_EQ(distinct.size(), 9u);
   EXPECT_EQ(world_->resident().resident_code.size(), 11u);
   EXPECT_EQ(world_->resident().my_number.size(), 12u);
   EXPECT_FALSE(world_->resident().card_id.empty());
