@@ -1,9 +1,13 @@
 #include "municipal/routes.h"
 
+#include <type_traits>
+#include <variant>
+
 #include <nlohmann/json.hpp>
 
 #include "http/json_body.h"
 #include "municipal/fuhyo.h"
+#include "municipal/koseki_json.h"
 
 namespace jlis::municipal {
 namespace {
@@ -32,6 +36,13 @@ Result<ResidentCode> resident_code_param(const Request& req) {
   auto code = ResidentCode::parse(req.path_params.at("resident_code"));
   if (!code.ok()) return invalid_argument("the resident code must be 11 digits with a valid check digit");
   return *code;
+}
+
+Result<int64_t> register_id_param(const Request& req) {
+  const std::string& text = req.path_params.at("register_id");
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+    return invalid_argument("the register id must be a positive integer");
+  return std::stoll(text);
 }
 
 // The municipality of the path, called by its own token (401, 400, 403 in that order).
@@ -116,6 +127,39 @@ Result<registry::Provided> one_fuhyo(const Services& s, registry::Reader reader,
   return registry::Provided{std::move(reader), {found[0].resident_code}, json_response(200, to_json(found[0]))};
 }
 
+Status another_municipalitys_register() { return not_found("no such family register in this municipality"); }
+
+// Applies a family-register notice of municipality `code` as one writer job, so that every check
+// (Koseki's, and for a link the register's holder and the resident record) runs in the transaction
+// that writes.
+Result<KosekiOutcome> apply_notice(const Services& s, const LocalGovernmentCode& code, const KosekiNotice& notice) {
+  return store::run_for<KosekiOutcome>(s.writer, [&](store::Connection& conn) -> Result<KosekiOutcome> {
+    return std::visit(
+        [&](const auto& n) -> Result<KosekiOutcome> {
+          using Notice = std::decay_t<decltype(n)>;
+          if constexpr (std::is_same_v<Notice, OpenRegister>) return Koseki::open_register(conn, code, n);
+          else if constexpr (std::is_same_v<Notice, BirthNotice>) return Koseki::birth(conn, code, n);
+          else if constexpr (std::is_same_v<Notice, MarriageNotice>) return Koseki::marriage(conn, code, n);
+          else if constexpr (std::is_same_v<Notice, DivorceNotice>) return Koseki::divorce(conn, code, n);
+          else if constexpr (std::is_same_v<Notice, AdoptionNotice>) return Koseki::adoption(conn, code, n);
+          else if constexpr (std::is_same_v<Notice, DeathNotice>) return Koseki::death(conn, code, n);
+          else if constexpr (std::is_same_v<Notice, TransferNotice>) return Koseki::transfer(conn, code, n);
+          else if constexpr (std::is_same_v<Notice, BranchNotice>) return Koseki::branch(conn, code, n);
+          else if constexpr (std::is_same_v<Notice, OldSurnameNotice>) return Koseki::record_old_surname(conn, code, n);
+          else {
+            static_assert(std::is_same_v<Notice, KosekiLinkRequest>);
+            // The register first: a municipality that does not hold it learns nothing of the
+            // resident code (404 either way, with the same message).
+            JLIS_ASSIGN_OR_RETURN(KosekiRegister reg, Koseki::get(conn, n.member.register_id));
+            if (reg.municipality != code) return another_municipalitys_register();
+            JLIS_ASSIGN_OR_RETURN(registry::Resident resident, s.registry.get(conn, n.resident_code));
+            return Fuhyo::link(conn, code, LinkNotice{n.event_id, n.member, std::move(resident), n.since});
+          }
+        },
+        notice);
+  });
+}
+
 }  // namespace
 
 void add_routes(http::Server& server, const Services& s) {
@@ -170,6 +214,26 @@ void add_routes(http::Server& server, const Services& s) {
                seal_write([s](const LocalGovernmentCode& code, const json& body) -> Result<SealApplied> {
                  JLIS_ASSIGN_OR_RETURN(auto request, seal_abolition_request_from_json(body));
                  return s.seals.abolish(code, request);
+               }));
+
+  server.route("POST", "/v1/municipalities/{code}/family-registers/events",
+               answering([s](const Request& req) -> Result<Response> {
+                 JLIS_ASSIGN_OR_RETURN(LocalGovernmentCode code, own_municipality(s, req));
+                 JLIS_ASSIGN_OR_RETURN(json body, http::object_body(req));
+                 JLIS_ASSIGN_OR_RETURN(KosekiNotice notice, koseki_notice_from_json(body));
+                 JLIS_ASSIGN_OR_RETURN(KosekiOutcome outcome, apply_notice(s, code, notice));
+                 return json_response(outcome.replay ? 200 : 201, {{"register_id", outcome.ref.register_id},
+                                                                   {"member", outcome.ref.member},
+                                                                   {"replay", outcome.replay}});
+               }));
+  server.route("GET", "/v1/municipalities/{code}/family-registers/{register_id}",
+               answering([s](const Request& req) -> Result<Response> {
+                 JLIS_ASSIGN_OR_RETURN(LocalGovernmentCode code, own_municipality(s, req));
+                 JLIS_ASSIGN_OR_RETURN(int64_t id, register_id_param(req));
+                 JLIS_ASSIGN_OR_RETURN(auto conn, s.pool.acquire());
+                 JLIS_ASSIGN_OR_RETURN(KosekiRegister reg, Koseki::get(*conn, id));
+                 if (reg.municipality != code) return another_municipalitys_register();
+                 return json_response(200, to_json(reg));
                }));
 
   const auto information = registry::kFuhyoInformation;

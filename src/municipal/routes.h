@@ -13,6 +13,11 @@
 //     POST /v1/municipalities/{code}/seals                         印鑑登録
 //     POST /v1/municipalities/{code}/seals/change                  印鑑登録の変更
 //     POST /v1/municipalities/{code}/seals/abolish                 廃止
+//   the municipality itself, as the 本籍 municipality of its family registers (another's register
+//   answers 404, as an unknown one):
+//     POST /v1/municipalities/{code}/family-registers/events       a family-register notice (届出),
+//                                                                   or the link of a member to a resident
+//     GET  /v1/municipalities/{code}/family-registers/{register_id} the whole register (戸籍)
 //   agencies, for a purpose they name and were granted (each person answered is recorded as a
 //   provision of 附票本人確認情報 before the answer leaves, as for the basic four):
 //     GET  /v1/fuhyo/{resident_code}?purpose=   附票本人確認情報 by resident code
@@ -30,11 +35,13 @@
 #include "municipal/seal_registration.h"
 #include "registry/routes.h"
 #include "store/database.h"
+#include "store/writer.h"
 
 namespace jlis::municipal {
 
 struct Services {
   store::Pool& pool;
+  store::Writer& writer;  // the family-register notices run as its jobs
   registry::Registry& registry;
   auth::Directory& directory;
   Households& households;
