@@ -2,9 +2,11 @@
 // whose cards carry certificates: the issuance centre gets a kiosk document for a card holder (the
 // PDF read back with pdftotext) and the holder's disclosure lists it; an agency reads 附票本人確認情報
 // by resident code, My Number and search, each recorded and disclosed as such; a municipality reads
-// a household and files a 世帯主変更, and registers, changes and abolishes a seal.
+// a household and files a 世帯主変更, and registers, changes and abolishes a seal; the 本籍
+// municipality files a birth and a death into a generated family register.
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -275,6 +277,117 @@ TEST_F(MunicipalRoutesE2E, AMunicipalityChangesAHouseholdsHeadAndKeepsASealsLife
   }
   EXPECT_EQ(active, 0);
   EXPECT_EQ(ours, 2);
+}
+
+// The surname of a name written "氏　名" (full-width space).
+std::string surname_in(const std::string& name) { return name.substr(0, name.find("\u3000")); }
+
+// Rule: the 本籍 municipality files a 出生届 into one of its generated registers over HTTP (201);
+// the register shows the child with the 続柄 of their birth order among the couple's sons; a retry
+// answers 200 with the same member; another municipality gets 404 for the register; a 死亡届
+// removes the child (除籍).
+TEST_F(MunicipalRoutesE2E, TheHonsekiMunicipalityFilesABirthAndADeathIntoAFamilyRegister) {
+  // A couple's open register (husband at its head, 妻 a current member), found through the 本籍
+  // municipality that the 附票 of some resident names.
+  std::string holder;
+  json reg;
+  std::set<std::string> tried;
+  for (const auto& p : living()) {
+    if (!reg.is_null() || tried.size() >= 8) break;
+    auto f = get("/v1/fuhyo/" + p.code + "?purpose=pension", *agency_);
+    if (f.result_int() != 200) continue;
+    const std::string m = json::parse(f.body())["municipality_code"];
+    if (!tried.insert(m).second) continue;
+    for (int id = 1, missing = 0; id <= 2000 && missing < 300 && reg.is_null(); ++id) {
+      auto r = get("/v1/municipalities/" + m + "/family-registers/" + std::to_string(id), municipality(m));
+      if (r.result_int() == 404) {
+        ++missing;
+        continue;
+      }
+      ASSERT_EQ(r.result_int(), 200) << r.body();
+      missing = 0;
+      json candidate = json::parse(r.body());
+      const json& members = candidate["members"];
+      if (candidate["closed"] == true || members.empty() || members[0]["sex"] != "male" || members[0]["removed"] == true)
+        continue;
+      for (const auto& w : members)
+        if (w["relationship"] == "妻" && w["removed"] == false) {
+          reg = candidate;
+          holder = m;
+        }
+    }
+  }
+  ASSERT_FALSE(reg.is_null()) << "no couple's register found in " << tried.size() << " 本籍 municipalities";
+  const int64_t id = reg["register_id"];
+  const json husband = reg["members"][0];
+  json wife;
+  for (const auto& w : reg["members"])
+    if (w["relationship"] == "妻" && w["removed"] == false) wife = w;
+  int sons = 0;
+  for (const auto& m : reg["members"]) {
+    const std::string rel = m["relationship"];
+    sons += m["father"] == husband["name"] && m["mother"] == wife["name"] && m["sex"] == "male" &&
+            rel.size() >= 3 && rel.ends_with("男");
+  }
+  const char* const ordinals[] = {"長", "二", "三", "四", "五", "六", "七", "八", "九", "十"};
+  ASSERT_LT(sons, 10);
+  const std::string expected = std::string(ordinals[sons]) + "男";
+
+  const std::string today = Date::today().to_iso();
+  const std::string events = "/v1/municipalities/" + holder + "/family-registers/events";
+  const json birth = {{"event_id", "e2e-koseki-birth"}, {"type", "birth"}, {"register_id", id},
+                      {"name", surname_in(husband["name"]) + "\u3000一郎"},
+                      {"name_kana", surname_in(husband["name_kana"]) + "\u3000イチロウ"},
+                      {"date_of_birth", today}, {"sex", "male"}, {"place", "東京都千代田区"},
+                      {"father", husband["name"]}, {"mother", wife["name"]}, {"notified_on", today},
+                      {"notifier", "父"}};
+  auto filed = post(events, birth.dump(), municipality(holder));
+  ASSERT_EQ(filed.result_int(), 201) << filed.body();
+  const json outcome = json::parse(filed.body());
+  EXPECT_EQ(outcome["register_id"], id);
+  EXPECT_EQ(outcome["replay"], false);
+  const int member = outcome["member"];
+  EXPECT_EQ(member, static_cast<int>(reg["members"].size()) + 1);
+
+  const std::string path = "/v1/municipalities/" + holder + "/family-registers/" + std::to_string(id);
+  auto after = get(path, municipality(holder));
+  ASSERT_EQ(after.result_int(), 200) << after.body();
+  const json child = json::parse(after.body())["members"].back();
+  EXPECT_EQ(child["member"], member);
+  EXPECT_EQ(child["name"], birth["name"]);
+  EXPECT_EQ(child["relationship"], expected) << "sons before: " << sons;
+  EXPECT_EQ(child["removed"], false);
+  ASSERT_EQ(child["entries"].size(), 1u);
+  EXPECT_EQ(child["entries"][0]["kind"], "birth");
+  EXPECT_EQ(child["entries"][0]["notifier"], "父");
+
+  auto retry = post(events, birth.dump(), municipality(holder));
+  ASSERT_EQ(retry.result_int(), 200) << retry.body();
+  EXPECT_EQ(json::parse(retry.body())["member"], member);
+  EXPECT_EQ(json::parse(retry.body())["replay"], true);
+
+  // Another municipality, on its own path, does not see the register.
+  std::string other;
+  for (const auto& p : *people_)
+    if (p.municipality != holder) {
+      other = p.municipality;
+      break;
+    }
+  ASSERT_FALSE(other.empty());
+  auto foreign = get("/v1/municipalities/" + other + "/family-registers/" + std::to_string(id), municipality(other));
+  EXPECT_EQ(foreign.result_int(), 404) << foreign.body();
+
+  const json death = {{"event_id", "e2e-koseki-death"}, {"type", "death"},
+                      {"member", {{"register_id", id}, {"member", member}}}, {"date", today},
+                      {"place", "東京都千代田区"}, {"notified_on", today}, {"notifier", "父"}};
+  auto died = post(events, death.dump(), municipality(holder));
+  ASSERT_EQ(died.result_int(), 201) << died.body();
+  after = get(path, municipality(holder));
+  ASSERT_EQ(after.result_int(), 200) << after.body();
+  const json removed = json::parse(after.body())["members"].back();
+  EXPECT_EQ(removed["member"], member);
+  EXPECT_EQ(removed["removed"], true);
+  EXPECT_EQ(removed["entries"].back()["kind"], "death");
 }
 
 }  // namespace

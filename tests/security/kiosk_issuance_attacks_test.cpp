@@ -1,7 +1,7 @@
 // Attacks on the municipalities' issuance servers and records (issue 9) through HTTP on the real
 // `jlis serve`: the issuance centre gets a document only for the holder of a good
 // user-authentication certificate, never by naming a resident; a municipality reaches only its own
-// households and seals; every refusal is a 4xx JSON error, and an issuance or a refusal about a
+// households, seals and family registers; every refusal is a 4xx JSON error, and an issuance or a refusal about a
 // person is recorded in that person's disclosure.
 #include "world.h"
 
@@ -150,6 +150,46 @@ TEST_F(KioskIssuanceAttacks, AMunicipalityReachesNoOtherMunicipalitysHouseholdOr
                                              .dump(),
                                          chuo),
                             404));
+  EXPECT_EQ(world_->table_digest(), before);
+}
+
+// Attack: a municipality reads, or files a notice on, a family register it does not hold (千代田区's,
+// through 中央区's own path): 404, as for an unknown register, and nothing is written.
+TEST_F(KioskIssuanceAttacks, AMunicipalityReachesNoOtherMunicipalitysFamilyRegister) {
+  const json open = {{"event_id", "chiyoda-register-1"}, {"type", "open_register"}, {"date", "2000-04-01"},
+                     {"reason", "平成改製"}, {"honseki", "東京都千代田区丸の内一丁目1番"},
+                     {"members", {{{"name", "髙橋　一郎"}, {"name_kana", "タカハシ　イチロウ"},
+                                   {"date_of_birth", "1970-05-05"}, {"sex", "male"}, {"relationship", "長男"}}}}};
+  auto opened = world_->post("/v1/municipalities/131016/family-registers/events", open.dump(), world_->tokens().chiyoda);
+  ASSERT_EQ(opened.result_int(), 201) << opened.body();
+  const int64_t id = json::parse(opened.body())["register_id"];
+  const std::string& chuo = world_->tokens().chuo;
+  const std::string before = world_->table_digest();
+  EXPECT_TRUE(is_error_json(world_->get("/v1/municipalities/131024/family-registers/" + std::to_string(id), chuo), 404));
+  const std::string events = "/v1/municipalities/131024/family-registers/events";
+  EXPECT_TRUE(is_error_json(world_->post(events,
+                                         json{{"event_id", "chuo-birth"}, {"type", "birth"}, {"register_id", id},
+                                              {"name", "髙橋　二郎"}, {"name_kana", "タカハシ　ジロウ"},
+                                              {"date_of_birth", "2020-01-01"}, {"sex", "male"},
+                                              {"place", "東京都中央区"}, {"father", "髙橋　一郎"},
+                                              {"notified_on", "2020-01-02"}, {"notifier", "父"}}
+                                             .dump(),
+                                         chuo),
+                            404));
+  EXPECT_TRUE(is_error_json(
+      world_->post(events,
+                   json{{"event_id", "chuo-link"}, {"type", "link"}, {"member", {{"register_id", id}, {"member", 1}}},
+                        {"resident_code", world_->resident().resident_code}, {"since", "2020-01-01"}}
+                       .dump(),
+                   chuo),
+      404));
+  EXPECT_TRUE(is_error_json(
+      world_->post(events,
+                   json{{"event_id", "chuo-transfer"}, {"type", "transfer"}, {"register_id", id}, {"date", "2020-01-01"},
+                        {"municipality", "131024"}, {"honseki", "東京都中央区銀座一丁目1番"}}
+                       .dump(),
+                   chuo),
+      404));
   EXPECT_EQ(world_->table_digest(), before);
 }
 
