@@ -455,8 +455,8 @@ int run(int argc, char** argv) {
                              municipal::disclosure(app->issuance()));
       if (cards) card::add_routes(server, app->cards(), app->directory());
       if (serving.count("municipal"))
-        municipal::add_routes(server, {app->pool(), app->writer(), app->registry(), app->directory(), app->households(), app->seals(),
-                                       app->issuance()});
+        municipal::add_routes(server, {app->pool(), app->writer(), app->registry(), app->directory(),
+                                       app->households(), app->seals(), app->issuance()});
       pki::CertificateAuthority* ca = serving.count("pki") ? app->ca() : nullptr;
       if (ca) {
         check(ca->load_keys());  // fail now, not at the first handover
