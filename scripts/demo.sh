@@ -24,6 +24,7 @@ fi
 agency=$("$jlis" agency add --data "$data" --name "Demo agency" --purposes pension,tax | tail -n 1)
 municipality=$("$jlis" municipality token --data "$data" --code 131016 | tail -n 1)
 verifier=$("$jlis" verifier add --data "$data" --name "Demo bank" --consent | tail -n 1)
+centre=$("$jlis" token create --data "$data" --role issuance-centre --name "Demo kiosk centre" | tail -n 1)
 resident=$("$jlis" residents export --data "$data" --municipality 131016 | sed -n 2p | cut -d, -f1)
 base="http://$listen"
 
@@ -33,6 +34,7 @@ OpenJLIS is starting on $base with the population in $data.
   agency token (purposes pension, tax):  $agency
   千代田区 (131016) municipality token:    $municipality
   verifier token (Demo bank):             $verifier
+  issuance-centre token (kiosk documents): $centre
   CA passphrase (JLIS_CA_PASSPHRASE):      in $passphrase_file
 
 Try:
@@ -41,6 +43,7 @@ Try:
        -d '{"address": "東京都千代田区", "limit": 3}'
   curl -s -H "Authorization: Bearer $municipality" "$base/v1/residents/$resident/provisions"
   curl -s -H "Authorization: Bearer $municipality" "$base/v1/residents/$resident/certificates"
+  curl -s -H "Authorization: Bearer $municipality" "$base/v1/municipalities/131016/households/$resident"
   curl -s -H "Authorization: Bearer $municipality" -X POST "$base/v1/municipalities/131016/events" \\
        -d '{"event_id": "demo-1", "type": "relocation", "date": "$(date +%F)", "resident_code": "$resident", "address": "東京都千代田区丸の内一丁目1番1号"}'
   curl -s "$base/v1/pki/ca"
@@ -50,6 +53,10 @@ Try:
 The resident's documents, as their municipality's window issues them (PDF; a refusal says why):
   $jlis documents render --data $data --resident $resident --type juminhyo --members all --with household --output 住民票.pdf
   (also --type kisai-jiko, inkan, koseki, koseki-fuhyo, kazei; jlis documents log --data $data --resident $resident)
+The same from a kiosk, through the issuance centre (SERIAL: the resident's authentication certificate,
+from the certificates call above; a refusal is 403 with its reason):
+  curl -s -H "Authorization: Bearer $centre" -X POST "$base/v1/issuance/131016/documents" \\
+       -d '{"certificate_serial": "SERIAL", "session": "demo-kiosk-1", "type": "juminhyo"}' -o 住民票-kiosk.pdf
 Stop with Ctrl-C.
 
 MSG
