@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
-#include <sstream>
 #include <unordered_map>
 
 #include "common/text.h"
@@ -22,12 +21,12 @@ namespace {
 std::u32string key_of(std::string_view text) { return address_fold(nfkc(text)); }
 
 Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return not_found("cannot open " + path);
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) return unavailable("cannot read " + path);
-  return std::move(buf).str();
+  std::string text(static_cast<size_t>(in.tellg()), '\0');
+  in.seekg(0);
+  if (!in.read(text.data(), static_cast<std::streamsize>(text.size()))) return unavailable("cannot read " + path);
+  return text;
 }
 
 // Calls row(line_number, fields) for each line after the header, which must equal `header`. These
@@ -95,6 +94,15 @@ struct ReferenceData::Index {
   // address_key of "name", "pref name", "district name", "pref district name" → municipalities.
   std::unordered_map<std::u32string, std::vector<uint32_t>> by_alias;
   size_t max_alias = 0;
+
+  // towns.csv, read and joined on first use (most commands never look at a town): towns_ready
+  // guards towns, unjoined_*, town_range, town_keys and the 郡 aliases added to by_alias.
+  std::string dir;
+  std::once_flag towns_ready;
+  Status towns_status = Status::ok();
+  std::vector<Town> towns;
+  size_t unjoined_town_rows = 0;
+  std::vector<std::string> unjoined_cities;
 
   // Town keys of one municipality, built on first use: parse_address is rare next to load.
   struct TownKeys {
@@ -174,16 +182,10 @@ Result<std::shared_ptr<const ReferenceData>> ReferenceData::load(const std::stri
                      return Status::ok();
                    }));
 
-  // Join key: prefecture + address_key(name), so ヶ/ケ and 檮/梼 spellings meet.
-  std::unordered_map<std::u32string, uint32_t> by_pref_name;
-  auto join_key = [](std::string_view pref, std::string_view name) {
-    return text_internal::decode(pref) + U'\x1F' + key_of(name);
-  };
   index->wards.resize(munis.size());
   for (uint32_t i = 0; i < munis.size(); ++i) {
     const Municipality& m = munis[i];
     if (m.type == "都道府県") continue;
-    by_pref_name.emplace(join_key(m.prefecture, m.name), i);
     index->add_alias(key_of(m.name), i);
     index->add_alias(key_of(m.prefecture + m.name), i);
     if (m.type == "行政区") {
@@ -196,8 +198,26 @@ Result<std::shared_ptr<const ReferenceData>> ReferenceData::load(const std::stri
       }
     }
   }
+  // towns.csv must be there now; it is read on first use (with_towns).
+  if (!std::ifstream(dir + "/towns.csv")) return not_found("cannot open " + dir + "/towns.csv");
+  index->dir = dir;
+  data->index_ = std::move(index);
+  return std::shared_ptr<const ReferenceData>(std::move(data));
+}
 
-  JLIS_ASSIGN_OR_RETURN(std::string ttext, read_file(dir + "/towns.csv"));
+// Reads towns.csv and joins its rows to the municipalities as the data README describes (strip
+// …郡; match ヶ/ケ and 檮/梼 spellings through fold_variants).
+Status ReferenceData::load_towns(const std::vector<Municipality>& munis, Index& index) {
+  // Join key: prefecture + address_key(name), so ヶ/ケ and 檮/梼 spellings meet.
+  std::unordered_map<std::u32string, uint32_t> by_pref_name;
+  auto join_key = [](std::string_view pref, std::string_view name) {
+    return text_internal::decode(pref) + U'\x1F' + key_of(name);
+  };
+  for (uint32_t i = 0; i < munis.size(); ++i)
+    if (munis[i].type != "都道府県") by_pref_name.emplace(join_key(munis[i].prefecture, munis[i].name), i);
+
+  JLIS_ASSIGN_OR_RETURN(std::string ttext, read_file(index.dir + "/towns.csv"));
+  index.towns.reserve(static_cast<size_t>(std::count(ttext.begin(), ttext.end(), '\n')));
   std::string last_city;  // rows come grouped by city: join once per city
   int64_t last_index = -1;
   JLIS_RETURN_IF_ERROR(for_each_row(
@@ -217,39 +237,47 @@ Result<std::shared_ptr<const ReferenceData>> ReferenceData::load(const std::stri
             it =
                 by_pref_name.find(join_key(pref, city.substr(gun + std::string_view("郡").size())));
             if (it != by_pref_name.end()) {
-              index->add_alias(key_of(city), it->second);
-              index->add_alias(key_of(std::string(pref) + std::string(city)), it->second);
+              index.add_alias(key_of(city), it->second);
+              index.add_alias(key_of(std::string(pref) + std::string(city)), it->second);
             }
           }
           if (it != by_pref_name.end()) {
             last_index = it->second;
           } else {
-            data->unjoined_cities_.push_back(std::string(pref) + std::string(city));
+            index.unjoined_cities.push_back(std::string(pref) + std::string(city));
           }
         }
         if (last_index < 0) {
-          ++data->unjoined_town_rows_;
+          ++index.unjoined_town_rows;
         } else {
-          data->towns_.push_back(
+          index.towns.push_back(
               Town{static_cast<uint32_t>(last_index), std::string(f[2]), std::string(f[3])});
         }
         return Status::ok();
       }));
 
-  std::vector<Town>& towns = data->towns_;
-  std::stable_sort(towns.begin(), towns.end(), [](const Town& a, const Town& b) {
-    return a.municipality_index < b.municipality_index;
-  });
-  index->town_range.assign(munis.size(), {0, 0});
-  for (uint32_t t = 0; t < towns.size();) {
-    uint32_t m = towns[t].municipality_index, begin = t;
-    while (t < towns.size() && towns[t].municipality_index == m) ++t;
-    index->town_range[m] = {begin, t};
-  }
-  index->town_keys = std::make_unique<Index::TownKeys[]>(munis.size());
-  data->index_ = std::move(index);
-  return std::shared_ptr<const ReferenceData>(std::move(data));
+  // Grouped by municipality, in file order within each (a counting sort: one move per town).
+  std::vector<Town>& towns = index.towns;
+  std::vector<uint32_t> next(munis.size() + 1, 0);
+  for (const Town& t : towns) ++next[t.municipality_index + 1];
+  for (size_t m = 1; m < next.size(); ++m) next[m] += next[m - 1];
+  index.town_range.resize(munis.size());
+  for (size_t m = 0; m < munis.size(); ++m) index.town_range[m] = {next[m], next[m + 1]};
+  std::vector<Town> grouped(towns.size());
+  for (Town& t : towns) grouped[next[t.municipality_index]++] = std::move(t);
+  towns = std::move(grouped);
+  index.town_keys = std::make_unique<Index::TownKeys[]>(munis.size());
+  return Status::ok();
 }
+
+const ReferenceData::Index& ReferenceData::with_towns() const {
+  std::call_once(index_->towns_ready, [this] { index_->towns_status = load_towns(municipalities_, *index_); });
+  return *index_;
+}
+
+const std::vector<Town>& ReferenceData::towns() const { return with_towns().towns; }
+size_t ReferenceData::unjoined_town_rows() const { return with_towns().unjoined_town_rows; }
+const std::vector<std::string>& ReferenceData::unjoined_cities() const { return with_towns().unjoined_cities; }
 
 std::vector<const Municipality*> ReferenceData::resident_municipalities() const {
   std::vector<const Municipality*> out;
@@ -266,10 +294,11 @@ const Municipality* ReferenceData::find(LocalGovernmentCode code) const {
 
 std::vector<const Town*> ReferenceData::towns_of(LocalGovernmentCode code) const {
   std::vector<const Town*> out;
-  auto it = index_->by_code.find(code.body());
-  if (it == index_->by_code.end()) return out;
-  auto [begin, end] = index_->town_range[it->second];
-  for (uint32_t t = begin; t < end; ++t) out.push_back(&towns_[t]);
+  const Index& index = with_towns();
+  auto it = index.by_code.find(code.body());
+  if (it == index.by_code.end() || !index.towns_status.is_ok()) return out;
+  auto [begin, end] = index.town_range[it->second];
+  for (uint32_t t = begin; t < end; ++t) out.push_back(&index.towns[t]);
   return out;
 }
 
@@ -281,7 +310,8 @@ std::string ParsedAddress::canonical() const {
 
 Result<ParsedAddress> ReferenceData::parse_address(std::string_view text) const {
   if (!is_valid_utf8(text)) return invalid_argument("address is not valid UTF-8");
-  const Index& index = *index_;
+  const Index& index = with_towns();
+  JLIS_RETURN_IF_ERROR(index.towns_status);
   std::u32string normalized = nfkc(text);
   std::vector<uint32_t> source;
   std::u32string key = address_fold(normalized, &source);
@@ -310,7 +340,7 @@ Result<ParsedAddress> ReferenceData::parse_address(std::string_view text) const 
     const std::vector<uint32_t>& wards = index.wards[c];
     for (uint32_t holder : wards.empty() ? std::vector<uint32_t>{c} : wards) {
       Index::TownKeys& tk = index.town_keys[holder];
-      std::call_once(tk.once, [&] { index_->build_town_keys(holder, towns_); });
+      std::call_once(tk.once, [&] { index_->build_town_keys(holder, index.towns); });
       for (size_t len = std::min(tk.max_len, after_muni.size()); len > 0; --len) {
         auto it = tk.by_key.find(std::u32string(after_muni.substr(0, len)));
         if (it == tk.by_key.end()) continue;
@@ -325,7 +355,7 @@ Result<ParsedAddress> ReferenceData::parse_address(std::string_view text) const 
   size_t consumed = muni_len;
   if (best.size() == 1) {
     out.municipality = &municipalities_[best[0].municipality];
-    out.town = towns_[best[0].town].name;
+    out.town = index.towns[best[0].town].name;
     consumed += best[0].len;
   } else if (candidates->size() == 1) {
     out.municipality = &municipalities_[(*candidates)[0]];  // no town, or one in several wards

@@ -38,15 +38,18 @@ struct ParsedAddress {
 
 class ReferenceData {
  public:
-  // Loads municipalities.csv and towns.csv from `dir`. Joins towns to municipalities as the data
-  // README describes (strip …郡; match ヶ/ケ and 檮/梼 spellings through fold_variants).
+  // Loads municipalities.csv from `dir` and checks that towns.csv is there. towns.csv (277k rows)
+  // is read and joined to the municipalities on first use of a town (towns(), towns_of(),
+  // parse_address(), unjoined_*()), once, safely from any thread: most commands never use one.
+  // The join is the data README's (strip …郡; match ヶ/ケ and 檮/梼 spellings through fold_variants).
   static Result<std::shared_ptr<const ReferenceData>> load(const std::string& dir);
   // JLIS_REFERENCE_DATA from the environment, else the compile-time JLIS_REFERENCE_DIR.
   static std::string default_dir();
 
   const std::vector<Municipality>& municipalities() const { return municipalities_; }
   // Grouped by municipality in municipalities() order; within one, in towns.csv order.
-  const std::vector<Town>& towns() const { return towns_; }
+  // Empty when towns.csv cannot be read (parse_address then answers why).
+  const std::vector<Town>& towns() const;
   // Municipalities that hold residents: not 都道府県 and not 政令市 (whose wards hold them).
   std::vector<const Municipality*> resident_municipalities() const;
   const Municipality* find(LocalGovernmentCode code) const;
@@ -71,17 +74,16 @@ class ReferenceData {
   // towns.csv rows left out of towns() because their city matched no municipality (cities created
   // or renamed after the 2016 code list: 丹波篠山市, 那珂川市), and those cities as prefecture + city
   // ("兵庫県丹波篠山市").
-  size_t unjoined_town_rows() const { return unjoined_town_rows_; }
-  const std::vector<std::string>& unjoined_cities() const { return unjoined_cities_; }
+  size_t unjoined_town_rows() const;
+  const std::vector<std::string>& unjoined_cities() const;
 
  private:
   ReferenceData() = default;
   std::vector<Municipality> municipalities_;
-  std::vector<Town> towns_;
-  size_t unjoined_town_rows_ = 0;
-  std::vector<std::string> unjoined_cities_;
   struct Index;
   std::shared_ptr<Index> index_;
+  static Status load_towns(const std::vector<Municipality>& munis, Index& index);
+  const Index& with_towns() const;
 };
 
 }  // namespace jlis
