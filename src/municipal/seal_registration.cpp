@@ -46,6 +46,15 @@ const std::vector<store::Migration> kMigrations = {{1, R"(
     municipality_code TEXT NOT NULL, request_id TEXT NOT NULL, request_hash TEXT NOT NULL,
     kind TEXT NOT NULL, registration_number BIGINT NOT NULL, recorded_at TEXT NOT NULL,
     UNIQUE (municipality_code, request_id));
+)"},
+// Each impression image once, under its SHA-256: registrations name it (a changed seal is a new
+// image; a re-registration of the same seal, or the same image elsewhere, shares the stored one).
+{2, R"(
+  CREATE TABLE municipal_seal_impressions (
+    impression_sha256 TEXT PRIMARY KEY, impression_png_base64 TEXT NOT NULL);
+  INSERT INTO municipal_seal_impressions (impression_sha256, impression_png_base64)
+    SELECT impression_sha256, MIN(impression_png_base64) FROM municipal_seal_registrations GROUP BY impression_sha256;
+  ALTER TABLE municipal_seal_registrations DROP COLUMN impression_png_base64;
 )"}};
 
 constexpr std::array<std::string_view, 2> kStatusNames = {"active", "abolished"};
@@ -90,7 +99,9 @@ Result<std::vector<SealRegistration>> load(Connection& conn, const std::string& 
   std::vector<SealRegistration> out;
   Status failed;
   JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kColumns +
-                                      (with_impression ? ", impression_png_base64" : "") +
+                                      (with_impression ? ", (SELECT i.impression_png_base64 FROM municipal_seal_impressions i "
+                                                         "WHERE i.impression_sha256 = municipal_seal_registrations.impression_sha256)"
+                                                       : "") +
                                       " FROM municipal_seal_registrations WHERE " + where +
                                       " ORDER BY registration_number",
                                   params, [&](const Row& r) {
@@ -164,12 +175,15 @@ Status insert_registration(Connection& conn, const LocalGovernmentCode& municipa
                            std::optional<int64_t> replaces) {
   store::Value replaced = nullptr;
   if (replaces) replaced = *replaces;
+  const std::string sha256 = sha256_hex(png);
+  JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO municipal_seal_impressions (impression_sha256, impression_png_base64) "
+                                    "VALUES (?, ?) ON CONFLICT (impression_sha256) DO NOTHING",
+                                    {sha256, pki::base64_encode(png)})
+                           .status());
   return conn
       .execute("INSERT INTO municipal_seal_registrations (municipality_code, registration_number, resident_code, "
-               "status, registered_on, replaces, impression_sha256, impression_png_base64) "
-               "VALUES (?, ?, ?, 'active', ?, ?, ?, ?)",
-               {municipality.str(), number, body(resident), on.to_iso(), replaced, sha256_hex(png),
-                pki::base64_encode(png)})
+               "status, registered_on, replaces, impression_sha256) VALUES (?, ?, ?, 'active', ?, ?, ?)",
+               {municipality.str(), number, body(resident), on.to_iso(), replaced, sha256})
       .status();
 }
 

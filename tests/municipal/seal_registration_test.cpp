@@ -197,7 +197,7 @@ TEST_F(SealRegistrationTest, TheDatabaseItselfRefusesASecondActiveSeal) {
   Status s = writer_->run([&](store::Connection& conn) {
     return conn
         .execute("INSERT INTO municipal_seal_registrations (municipality_code, registration_number, resident_code, "
-                 "status, registered_on, impression_sha256, impression_png_base64) VALUES (?, 2, ?, 'active', ?, '', '')",
+                 "status, registered_on, impression_sha256) VALUES (?, 2, ?, 'active', ?, '')",
                  {chuo().str(), static_cast<int64_t>(taro.resident_code.body()), today_.to_iso()})
         .status();
   });
@@ -232,6 +232,26 @@ TEST_F(SealRegistrationTest, CertifiableReadsTheCallersTransaction) {
       });
   ASSERT_TRUE(seen.ok()) << seen.status().to_string();
   EXPECT_EQ(*seen, "seal_abolished");
+}
+
+// Rule: an impression image is stored once under its SHA-256, however many registrations name it,
+// and each registration reads back its own bytes.
+TEST_F(SealRegistrationTest, AnImpressionIsStoredOnceHoweverManyRegistrationsNameIt) {
+  Resident taro = person("b1", "山田　太郎");
+  Resident jiro = person("b2", "山田　次郎");
+  Resident hanako = person("b3", "佐藤　花子");
+  const std::string yamada = impression("山田"), sato = impression("佐藤");
+  ASSERT_NE(yamada, sato);
+  ASSERT_TRUE(seals_->register_seal(chiyoda(), request("r1", taro, yamada)).ok());
+  ASSERT_TRUE(seals_->register_seal(chiyoda(), request("r2", jiro, yamada)).ok());
+  ASSERT_TRUE(seals_->register_seal(chiyoda(), request("r3", hanako, sato)).ok());
+  EXPECT_EQ(count("SELECT COUNT(*) FROM municipal_seal_registrations"), 3);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM municipal_seal_impressions"), 2);
+  for (int64_t number : {1, 2, 3}) {
+    auto got = seals_->get(chiyoda(), number);
+    ASSERT_TRUE(got.ok()) << got.status().to_string();
+    EXPECT_EQ(got->impression_png, number == 3 ? sato : yamada) << number;
+  }
 }
 
 TEST_F(SealRegistrationTest, AChangeAbolishesTheOldNumberAndOnlyTheNewIsCertified) {
