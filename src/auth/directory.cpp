@@ -50,6 +50,7 @@ Status check_purposes(const std::vector<std::string>& purposes) {
 // Records a change to a token or a grant, on the connection of the transaction that makes it.
 Status record_change(store::Connection& c, const std::string& at, const std::string& by, const std::string& action,
                      const std::string& target, const std::string& detail) {
+  JLIS_RETURN_IF_ERROR(c.execute("UPDATE auth_version SET version = version + 1").status());
   return c.execute("INSERT INTO auth_changes (at, by_whom, action, target, detail) VALUES (?, ?, ?, ?, ?)",
                    {at, by, action, target, detail}).status();
 }
@@ -116,6 +117,9 @@ Status Directory::migrate(store::Connection& conn) {
     CREATE TABLE auth_changes (
       seq {{id}}, at TEXT NOT NULL, by_whom TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
       detail TEXT NOT NULL);
+  )"}, {3, R"(
+    CREATE TABLE auth_version (version BIGINT NOT NULL);
+    INSERT INTO auth_version (version) VALUES (0);
   )"}});
 }
 
@@ -252,31 +256,57 @@ Result<std::vector<Change>> Directory::changes() {
 
 Result<Principal> Directory::authenticate(const std::string& token) {
   if (token.empty()) return unauthenticated("a bearer token is required");
-  const std::string hash = sha256_hex(token);
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
-  std::optional<Principal> found;
-  std::string stored_hash, role;
-  int64_t expires_at = 0;
-  bool revoked = false;
-  JLIS_RETURN_IF_ERROR(conn->query(
-      "SELECT t.token_hash, t.role, t.subject, t.name, a.purposes, t.expires_at, t.revoked_at FROM tokens t "
-      "LEFT JOIN agencies a ON t.role = 'agency' AND a.agency_id = t.subject WHERE t.token_hash = ?",
-      {hash}, [&](const store::Row& r) {
-        stored_hash = r.text(0);
-        role = r.text(1);
-        found = Principal{Role::operator_, r.text(2), r.text(3), split(r.text(4))};
-        expires_at = r.int64(5);
-        revoked = !r.is_null(6);
-        return false;
-      }));
-  // The lookup is by hash; the final comparison is constant-time all the same.
-  if (!found || stored_hash.size() != hash.size() ||
-      CRYPTO_memcmp(stored_hash.data(), hash.data(), hash.size()) != 0)
-    return unauthenticated("unknown token");
-  if (revoked) return unauthenticated("the token was revoked");
-  if (now_seconds() >= expires_at) return unauthenticated("the token expired");
-  JLIS_ASSIGN_OR_RETURN(found->role, parse_role(role));
-  return *found;
+  return authenticate(*conn, token);
+}
+
+Result<Principal> Directory::authenticate(store::Connection& conn, const std::string& token) {
+  if (token.empty()) return unauthenticated("a bearer token is required");
+  const std::string hash = sha256_hex(token);
+  int64_t version = -1;
+  JLIS_RETURN_IF_ERROR(conn.query("SELECT version FROM auth_version", {}, [&](const store::Row& r) {
+    version = r.int64(0);
+    return false;
+  }));
+  std::optional<CachedToken> cached;
+  {
+    std::shared_lock lock(cache_mu_);
+    if (version == cache_version_)
+      if (auto it = cache_.find(hash); it != cache_.end()) cached = it->second;
+  }
+  if (!cached) {
+    std::string stored_hash, role;
+    CachedToken found;
+    bool exists = false;
+    JLIS_RETURN_IF_ERROR(conn.query(
+        "SELECT t.token_hash, t.role, t.subject, t.name, a.purposes, t.expires_at, t.revoked_at FROM tokens t "
+        "LEFT JOIN agencies a ON t.role = 'agency' AND a.agency_id = t.subject WHERE t.token_hash = ?",
+        {hash}, [&](const store::Row& r) {
+          stored_hash = r.text(0);
+          role = r.text(1);
+          found.principal = Principal{Role::operator_, r.text(2), r.text(3), split(r.text(4))};
+          found.expires_at = r.int64(5);
+          found.revoked = !r.is_null(6);
+          exists = true;
+          return false;
+        }));
+    // The lookup is by hash; the final comparison is constant-time all the same.
+    if (!exists || stored_hash.size() != hash.size() ||
+        CRYPTO_memcmp(stored_hash.data(), hash.data(), hash.size()) != 0)
+      return unauthenticated("unknown token");
+    JLIS_ASSIGN_OR_RETURN(found.principal.role, parse_role(role));
+    cached = found;
+    std::unique_lock lock(cache_mu_);
+    if (version != cache_version_) {
+      cache_.clear();
+      cache_version_ = version;
+    }
+    if (cache_.size() >= kCacheCapacity) cache_.clear();
+    cache_.emplace(hash, std::move(found));
+  }
+  if (cached->revoked) return unauthenticated("the token was revoked");
+  if (now_seconds() >= cached->expires_at) return unauthenticated("the token expired");
+  return std::move(cached->principal);
 }
 
 }  // namespace jlis::auth

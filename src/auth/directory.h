@@ -2,16 +2,20 @@
 //
 // Tokens are 256-bit random values shown once, when created; only their SHA-256 is stored, and the
 // stored hash is compared in constant time. A token never reaches a log or an error message.
-// Every token expires (one year by default) and can be revoked; authenticate reads the table on
-// every call, so a revocation, an expiry or a change of an agency's purposes applies to the very
-// next request of a running server. Every change to a token or a grant is recorded in
-// auth_changes with who made it (TokenGrant::by).
+// Every token expires (one year by default) and can be revoked. Every change to a token or a grant
+// is recorded in auth_changes with who made it (TokenGrant::by) and, in the same transaction, counts
+// up auth_version. authenticate keeps the tokens it has seen in memory, valid for one auth_version
+// only: each call reads that one-row counter (in the caller's transaction when given one), so a
+// revocation, an expiry or a change of an agency's purposes made by any process (the CLI beside a
+// running server, another centre's server) applies to the very next request.
 // Thread-safe: every call takes a connection from the pool; writes go through the Writer.
 #pragma once
 
 #include <memory>
 #include <optional>
 #include <set>
+#include <shared_mutex>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -117,10 +121,22 @@ class Directory {
 
   // The caller of a bearer token: unauthenticated when empty, unknown, revoked or expired.
   Result<Principal> authenticate(const std::string& token);
+  // The same, read on `conn` (the caller's read transaction).
+  Result<Principal> authenticate(store::Connection& conn, const std::string& token);
 
  private:
+  struct CachedToken {
+    Principal principal;
+    int64_t expires_at = 0;
+    bool revoked = false;
+  };
+  static constexpr size_t kCacheCapacity = 100000;  // tokens; past it the cache starts over
+
   store::Pool& pool_;
   store::Writer& writer_;
+  std::shared_mutex cache_mu_;
+  int64_t cache_version_ = -1;  // the auth_version the cached tokens were read at
+  std::unordered_map<std::string, CachedToken> cache_;  // by token hash
 };
 
 }  // namespace jlis::auth

@@ -365,8 +365,8 @@ Result<std::optional<std::string>> CardSystem::current_card_id(const ResidentCod
   return internal::current_card_id(*conn, resident, today());
 }
 
-void CardSystem::decorate(const registry::Resident& resident, nlohmann::json& json) {
-  auto id = current_card_id(resident.resident_code);
+void CardSystem::decorate(store::Connection& conn, const registry::Resident& resident, nlohmann::json& json) {
+  auto id = internal::current_card_id(conn, resident.resident_code, today());
   json["card_id"] = id.ok() && *id ? nlohmann::json(**id) : nlohmann::json(nullptr);
 }
 

@@ -210,7 +210,7 @@ class CardSystem {
   // The resident's current card: active or suspended, not expired; nullopt when none.
   Result<std::optional<std::string>> current_card_id(const ResidentCode& resident);
   // Adds "card_id" (the current card, or null) to a resident's JSON; a registry::ResidentDecorator.
-  void decorate(const registry::Resident& resident, nlohmann::json& json);
+  void decorate(store::Connection& conn, const registry::Resident& resident, nlohmann::json& json);
 
   // Records and answers the expiry notices of `month` ("YYYY-MM"); see the decisions above.
   Result<NoticeRun> expiry_notices(const std::string& month);

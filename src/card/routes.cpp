@@ -111,7 +111,7 @@ Response application_answer(const json& a) {
 }  // namespace
 
 registry::ResidentDecorator resident_decorator(CardSystem& cards) {
-  return [&cards](const registry::Resident& r, json& j) { cards.decorate(r, j); };
+  return [&cards](store::Connection& conn, const registry::Resident& r, json& j) { cards.decorate(conn, r, j); };
 }
 
 void add_routes(http::Server& server, CardSystem& cards, auth::Directory& directory) {

@@ -102,8 +102,9 @@ Response seal_applied(const SealApplied& applied) {
 }
 
 // 附票本人確認情報 for an agency: the purpose named and granted, as for the basic four.
-Result<registry::Reader> fuhyo_reader(const Services& s, const Request& req, const std::string& purpose) {
-  JLIS_ASSIGN_OR_RETURN(registry::Reader reader, registry::authorize_read(s.directory, req, purpose));
+Result<registry::Reader> fuhyo_reader(store::Connection& conn, const Services& s, const Request& req,
+                                      const std::string& purpose) {
+  JLIS_ASSIGN_OR_RETURN(registry::Reader reader, registry::authorize_read(conn, s.directory, req, purpose));
   if (!reader.is_agency()) return permission_denied("附票本人確認情報 is provided to agencies");
   return reader;
 }
@@ -237,13 +238,13 @@ void add_routes(http::Server& server, const Services& s) {
                }));
 
   const auto information = registry::kFuhyoInformation;
-  server.route_deferred("GET", "/v1/fuhyo/{resident_code}", registry::providing(s.registry, [s](const Request& req) -> Result<registry::Provided> {
-    JLIS_ASSIGN_OR_RETURN(registry::Reader reader, fuhyo_reader(s, req, req.query_param("purpose")));
+  server.route_deferred("GET", "/v1/fuhyo/{resident_code}", registry::providing(s.registry, [s](store::Connection& conn, const Request& req) -> Result<registry::Provided> {
+    JLIS_ASSIGN_OR_RETURN(registry::Reader reader, fuhyo_reader(conn, s, req, req.query_param("purpose")));
     JLIS_ASSIGN_OR_RETURN(ResidentCode code, resident_code_param(req));
     return one_fuhyo(s, std::move(reader), code);
   }, information));
-  server.route_deferred("GET", "/v1/fuhyo", registry::providing(s.registry, [s](const Request& req) -> Result<registry::Provided> {
-    JLIS_ASSIGN_OR_RETURN(registry::Reader reader, fuhyo_reader(s, req, req.query_param("purpose")));
+  server.route_deferred("GET", "/v1/fuhyo", registry::providing(s.registry, [s](store::Connection& conn, const Request& req) -> Result<registry::Provided> {
+    JLIS_ASSIGN_OR_RETURN(registry::Reader reader, fuhyo_reader(conn, s, req, req.query_param("purpose")));
     const std::string text = req.query_param("my_number");
     if (text.empty()) return invalid_argument("my_number is required");
     auto number = MyNumber::parse(text);
@@ -251,13 +252,13 @@ void add_routes(http::Server& server, const Services& s) {
     JLIS_ASSIGN_OR_RETURN(registry::Resident r, s.registry.find_by_my_number(*number));
     return one_fuhyo(s, std::move(reader), r.resident_code);
   }, information));
-  server.route_deferred("POST", "/v1/fuhyo/search", registry::providing(s.registry, [s](const Request& req) -> Result<registry::Provided> {
-    JLIS_RETURN_IF_ERROR(s.directory.authenticate(req.bearer_token()).status());
+  server.route_deferred("POST", "/v1/fuhyo/search", registry::providing(s.registry, [s](store::Connection& conn, const Request& req) -> Result<registry::Provided> {
+    JLIS_RETURN_IF_ERROR(s.directory.authenticate(conn, req.bearer_token()).status());
     JLIS_ASSIGN_OR_RETURN(json body, http::object_body(req));
     std::string purpose = req.query_param("purpose");
     if (purpose.empty() && body.contains("purpose") && body["purpose"].is_string())
       purpose = body["purpose"].get<std::string>();
-    JLIS_ASSIGN_OR_RETURN(registry::Reader reader, fuhyo_reader(s, req, purpose));
+    JLIS_ASSIGN_OR_RETURN(registry::Reader reader, fuhyo_reader(conn, s, req, purpose));
     JLIS_ASSIGN_OR_RETURN(auto query, registry::search_query_from_json(body));
     JLIS_ASSIGN_OR_RETURN(auto found, s.registry.search(query));
     std::vector<ResidentCode> codes;

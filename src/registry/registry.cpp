@@ -526,7 +526,13 @@ Result<Resident> Registry::get(store::Connection& conn, const ResidentCode& code
 
 Result<Resident> Registry::get_for_municipality(const ResidentCode& code, std::string_view municipality,
                                                 bool or_moving_in) {
-  auto r = get(code);
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  return get_for_municipality(*conn, code, municipality, or_moving_in);
+}
+
+Result<Resident> Registry::get_for_municipality(store::Connection& conn, const ResidentCode& code,
+                                                std::string_view municipality, bool or_moving_in) {
+  auto r = get(conn, code);
   if (!r.ok()) return r.status().code() == Code::not_found ? unknown_resident() : r.status();
   if (r->municipality_code.str() == municipality) return r;
   if (or_moving_in && r->moving_to && r->moving_to->str() == municipality) return r;

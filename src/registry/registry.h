@@ -138,6 +138,10 @@ class Registry {
   // route that takes a resident code.
   Result<Resident> get_for_municipality(const ResidentCode& code, std::string_view municipality,
                                         bool or_moving_in = false);
+  Result<Resident> get_for_municipality(store::Connection& conn, const ResidentCode& code,
+                                        std::string_view municipality, bool or_moving_in = false);
+  // The read connections (a request's reads share one read transaction: store::Pool::read).
+  store::Pool& pool() { return pool_; }
   // A My Number retired after a leak answers conflict "this My Number was changed" (the new number
   // is not revealed); a number never issued answers not_found.
   Result<Resident> find_by_my_number(const MyNumber& number);

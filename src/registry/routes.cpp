@@ -14,8 +14,9 @@ using nlohmann::json;
 
 }  // namespace
 
-Result<Reader> authorize_read(auth::Directory& directory, const Request& req, const std::string& purpose) {
-  JLIS_ASSIGN_OR_RETURN(auth::Principal p, directory.authenticate(req.bearer_token()));
+Result<Reader> authorize_read(store::Connection& conn, auth::Directory& directory, const Request& req,
+                              const std::string& purpose) {
+  JLIS_ASSIGN_OR_RETURN(auth::Principal p, directory.authenticate(conn, req.bearer_token()));
   if (p.role == auth::Role::agency) {
     if (purpose.empty()) return permission_denied("an agency must name the purpose of its query (purpose=)");
     if (!p.purposes.count(purpose)) return permission_denied("the purpose '" + purpose + "' is not granted to this agency");
@@ -44,22 +45,27 @@ Result<ResidentCode> resident_code_param(const Request& req) {
 
 // The resident named in the path, for a caller allowed to read it: token and purpose (401/403), code
 // (400), then existence and, for a municipality, its scope as one answer (404, unknown_resident()).
-Result<std::pair<Reader, Resident>> read_resident(auth::Directory& directory, Registry& registry, const Request& req) {
-  JLIS_ASSIGN_OR_RETURN(Reader reader, authorize_read(directory, req, req.query_param("purpose")));
+Result<std::pair<Reader, Resident>> read_resident(store::Connection& conn, auth::Directory& directory,
+                                                  Registry& registry, const Request& req) {
+  JLIS_ASSIGN_OR_RETURN(Reader reader, authorize_read(conn, directory, req, req.query_param("purpose")));
   JLIS_ASSIGN_OR_RETURN(ResidentCode code, resident_code_param(req));
   JLIS_ASSIGN_OR_RETURN(Resident resident, reader.is_agency()
-                                               ? registry.get(code)
-                                               : registry.get_for_municipality(code, reader.principal.subject, true));
+                                               ? registry.get(conn, code)
+                                               : registry.get_for_municipality(conn, code, reader.principal.subject, true));
   return std::make_pair(std::move(reader), std::move(resident));
 }
 
 }  // namespace
 
-http::DeferredHandler providing(Registry& registry, std::function<Result<Provided>(const Request&)> read,
-                                std::string_view information) {
+http::DeferredHandler providing(Registry& registry, ProvidingRead read, std::string_view information) {
   return [&registry, read = std::move(read), information](const Request& req, http::Reply reply) {
-    Result<Provided> p = read(req);
-    if (!p.ok()) return reply.send(Response::error(p.status()));
+    std::optional<Provided> p;
+    Status s = registry.pool().read([&](store::Connection& conn) -> Status {
+      JLIS_ASSIGN_OR_RETURN(Provided got, read(conn, req));
+      p = std::move(got);
+      return Status::ok();
+    });
+    if (!s.is_ok()) return reply.send(Response::error(s));
     if (!p->reader.is_agency()) return reply.send(std::move(p->response));
     const auth::Principal& agency = p->reader.principal;
     registry.record_provision_then(agency.subject, agency.name, p->reader.purpose, p->residents,
@@ -74,9 +80,9 @@ http::DeferredHandler providing(Registry& registry, std::function<Result<Provide
 void add_routes(http::Server& server, Registry& registry, auth::Directory& directory, ResidentDecorator decorate,
                 DisclosureDecorator disclose) {
   // The resident as the API shows it, with what other components add.
-  auto view = [decorate](const Resident& r) {
+  auto view = [decorate](store::Connection& conn, const Resident& r) {
     json j = to_json(r);
-    if (decorate) decorate(r, j);
+    if (decorate) decorate(conn, r, j);
     return j;
   };
   server.route("POST", "/v1/municipalities/{code}/events", [&, view](const Request& req) {
@@ -92,16 +98,22 @@ void add_routes(http::Server& server, Registry& registry, auth::Directory& direc
     if (!event.ok()) return Response::error(event.status());
     auto applied = registry.submit(*code, *event);
     if (!applied.ok()) return Response::error(applied.status());
-    return json_response(applied->replay ? 200 : 201, view(applied->resident));
+    json answer;
+    Status read = registry.pool().read([&](store::Connection& conn) {
+      answer = view(conn, applied->resident);
+      return Status::ok();
+    });
+    if (!read.is_ok()) return Response::error(read);
+    return json_response(applied->replay ? 200 : 201, answer);
   });
 
-  server.route_deferred("GET", "/v1/residents/{resident_code}", providing(registry, [&, view](const Request& req) -> Result<Provided> {
-    JLIS_ASSIGN_OR_RETURN(auto found, read_resident(directory, registry, req));
-    return Provided{found.first, {found.second.resident_code}, json_response(200, view(found.second))};
+  server.route_deferred("GET", "/v1/residents/{resident_code}", providing(registry, [&, view](store::Connection& conn, const Request& req) -> Result<Provided> {
+    JLIS_ASSIGN_OR_RETURN(auto found, read_resident(conn, directory, registry, req));
+    return Provided{found.first, {found.second.resident_code}, json_response(200, view(conn, found.second))};
   }));
 
-  server.route_deferred("GET", "/v1/residents", providing(registry, [&, view](const Request& req) -> Result<Provided> {
-    JLIS_ASSIGN_OR_RETURN(Reader reader, authorize_read(directory, req, req.query_param("purpose")));
+  server.route_deferred("GET", "/v1/residents", providing(registry, [&, view](store::Connection& conn, const Request& req) -> Result<Provided> {
+    JLIS_ASSIGN_OR_RETURN(Reader reader, authorize_read(conn, directory, req, req.query_param("purpose")));
     const std::string text = req.query_param("my_number");
     if (text.empty()) return invalid_argument("my_number is required");
     auto number = MyNumber::parse(text);
@@ -110,31 +122,31 @@ void add_routes(http::Server& server, Registry& registry, auth::Directory& direc
     if (!r.ok() && r.status().code() == Code::not_found && !reader.is_agency()) return unknown_resident();
     if (!r.ok()) return r.status();
     JLIS_RETURN_IF_ERROR(check_municipality_reads(reader, *r));
-    return Provided{reader, {r->resident_code}, json_response(200, view(*r))};
+    return Provided{reader, {r->resident_code}, json_response(200, view(conn, *r))};
   }));
 
-  server.route_deferred("POST", "/v1/residents/search", providing(registry, [&, view](const Request& req) -> Result<Provided> {
-    JLIS_RETURN_IF_ERROR(directory.authenticate(req.bearer_token()).status());
+  server.route_deferred("POST", "/v1/residents/search", providing(registry, [&, view](store::Connection& conn, const Request& req) -> Result<Provided> {
+    JLIS_RETURN_IF_ERROR(directory.authenticate(conn, req.bearer_token()).status());
     json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded()) return invalid_argument("the body is not valid JSON");
     std::string purpose = req.query_param("purpose");
     if (purpose.empty() && body.is_object() && body.contains("purpose") && body["purpose"].is_string())
       purpose = body["purpose"].get<std::string>();
-    JLIS_ASSIGN_OR_RETURN(Reader reader, authorize_read(directory, req, purpose));
+    JLIS_ASSIGN_OR_RETURN(Reader reader, authorize_read(conn, directory, req, purpose));
     if (!reader.is_agency()) return permission_denied("the basic-four search is for agencies");
     JLIS_ASSIGN_OR_RETURN(auto query, search_query_from_json(body));
     JLIS_ASSIGN_OR_RETURN(auto found, registry.search(query));
     json results = json::array();
     std::vector<ResidentCode> codes;
     for (const auto& r : found.residents) {
-      results.push_back(view(r));
+      results.push_back(view(conn, r));
       codes.push_back(r.resident_code);
     }
     return Provided{reader, codes, json_response(200, {{"results", results}, {"truncated", found.truncated}})};
   }));
 
-  server.route_deferred("GET", "/v1/residents/{resident_code}/history", providing(registry, [&](const Request& req) -> Result<Provided> {
-    JLIS_ASSIGN_OR_RETURN(auto found, read_resident(directory, registry, req));
+  server.route_deferred("GET", "/v1/residents/{resident_code}/history", providing(registry, [&](store::Connection& conn, const Request& req) -> Result<Provided> {
+    JLIS_ASSIGN_OR_RETURN(auto found, read_resident(conn, directory, registry, req));
     const ResidentCode code = found.second.resident_code;
     JLIS_ASSIGN_OR_RETURN(auto history, registry.history(code));
     json events = json::array();

@@ -31,7 +31,9 @@ struct Reader {
 };
 // Who may read identity information: an agency for a purpose it names and was granted (403
 // otherwise), a municipality (its scope is the route's to check); any other role 403, no token 401.
-Result<Reader> authorize_read(auth::Directory& directory, const http::Request& req, const std::string& purpose);
+// The token is read on `conn` (the request's read transaction).
+Result<Reader> authorize_read(store::Connection& conn, auth::Directory& directory, const http::Request& req,
+                              const std::string& purpose);
 
 // What a reading route answers: the response, and for an agency the residents it provides.
 struct Provided {
@@ -39,14 +41,18 @@ struct Provided {
   std::vector<ResidentCode> residents;
   http::Response response;
 };
-// A reading route as the server runs it: an agency's answer leaves only once the provision of
-// `information` (kIdentityInformation, kFuhyoInformation) to it of every resident answered is
-// committed; the worker does not wait for that commit, the writer's thread sends the answer.
-http::DeferredHandler providing(Registry& registry, std::function<Result<Provided>(const http::Request&)> read,
+// A reading route as the server runs it: `read` runs inside one read transaction (its connection
+// passed in: the token, the record and what decorates it read in one snapshot); an agency's answer
+// leaves only once the provision of `information` (kIdentityInformation, kFuhyoInformation) to it
+// of every resident answered is committed; the worker does not wait for that commit, the writer's
+// thread sends the answer.
+using ProvidingRead = std::function<Result<Provided>(store::Connection& conn, const http::Request&)>;
+http::DeferredHandler providing(Registry& registry, ProvidingRead read,
                                 std::string_view information = kIdentityInformation);
 
-// Adds fields of other components to a resident's JSON (the card component adds card_id).
-using ResidentDecorator = std::function<void(const Resident& resident, nlohmann::json& json)>;
+// Adds fields of other components to a resident's JSON (the card component adds card_id), read on
+// `conn` (the request's read transaction).
+using ResidentDecorator = std::function<void(store::Connection& conn, const Resident& resident, nlohmann::json& json)>;
 
 // Adds other components' records to a resident's disclosure answer (the municipal issuance log).
 using DisclosureDecorator = std::function<Status(const ResidentCode& code, nlohmann::json& disclosure)>;

@@ -29,6 +29,16 @@ Result<Pool::Lease> Pool::acquire() {
   });
 }
 
+Status Pool::read(const std::function<Status(Connection&)>& reads) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, acquire());
+  const bool sqlite = conn->dialect() == "sqlite";
+  JLIS_RETURN_IF_ERROR(conn->execute(sqlite ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
+  Status s = reads(*conn);
+  Status ended = conn->execute(s.is_ok() ? "COMMIT" : "ROLLBACK").status();
+  if (!ended.is_ok()) (void)conn->execute("ROLLBACK");  // never back to the pool inside a transaction
+  return s.is_ok() ? ended : s;
+}
+
 Result<Transaction> Transaction::begin(Connection& conn) {
   // IMMEDIATE takes the write lock up front (SQLite), so a transaction never fails half-way
   // because another connection wrote first. PostgreSQL reads the same text as a plain BEGIN.

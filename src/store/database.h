@@ -137,6 +137,10 @@ class Pool {
   explicit Pool(std::shared_ptr<Database> db) : db_(std::move(db)) {}
   using Lease = std::unique_ptr<Connection, std::function<void(Connection*)>>;
   Result<Lease> acquire();
+  // Runs `reads` on one pooled connection inside one read transaction (one snapshot: on SQLite a
+  // deferred BEGIN, on PostgreSQL REPEATABLE READ READ ONLY), so the several reads of one request
+  // take one connection and one transaction, not one each. Answers what `reads` answered.
+  Status read(const std::function<Status(Connection&)>& reads);
   Database& database() { return *db_; }
 
  private:

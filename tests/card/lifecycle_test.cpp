@@ -59,7 +59,7 @@ TEST_F(CardTest, ApplyProduceShipHandover) {
   EXPECT_EQ(cards_->current_card_id(r.resident_code)->value_or(""), c.card_id);
 
   nlohmann::json j = registry::to_json(r);
-  cards_->decorate(r, j);
+  cards_->decorate(*pool_->acquire().value(), r, j);
   EXPECT_EQ(j["card_id"], c.card_id);
 }
 

@@ -72,9 +72,10 @@ TEST_F(CardTest, GeneratedCardsAreConsistentAndPlausible) {
 
   // Every generated resident's JSON shows the current card.
   int64_t decorated = 0;
+  auto conn = pool_->acquire().value();
   ASSERT_TRUE(registry_->for_each_resident(std::nullopt, [&](const registry::Resident& res) {
     nlohmann::json j;
-    cards_->decorate(res, j);
+    cards_->decorate(*conn, res, j);
     if (!j["card_id"].is_null()) ++decorated;
   }).is_ok());
   // (A resident whose renewal is still shipped is shown the old card while it is valid.)

@@ -41,8 +41,8 @@ TEST(TokenMigration, ExistingTokensExpireAYearAfterTheirCreation) {
   // Back to the schema of auth migration 1: no id, expiry or revocation; SQLite timestamps.
   const std::string db = (fs::path(dir) / "jlis.db").string();
   exec(db, "DROP INDEX tokens_id; ALTER TABLE tokens DROP COLUMN token_id; ALTER TABLE tokens DROP COLUMN expires_at;"
-           "ALTER TABLE tokens DROP COLUMN revoked_at; DROP TABLE auth_changes;"
-           "DELETE FROM schema_migrations WHERE component = 'auth' AND version = 2;"
+           "ALTER TABLE tokens DROP COLUMN revoked_at; DROP TABLE auth_changes; DROP TABLE auth_version;"
+           "DELETE FROM schema_migrations WHERE component = 'auth' AND version >= 2;"
            "UPDATE tokens SET created_at = '" + days_ago(400) + "' WHERE name = 'old';"
            "UPDATE tokens SET created_at = '" + days_ago(10) + "' WHERE name = 'recent';");
   Output list = jlis({"token", "list", "--data", dir});
