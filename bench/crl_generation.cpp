@@ -13,6 +13,7 @@
 // Usage: crl_generation [entries=1000000] [runs=3]
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <malloc.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -295,6 +296,10 @@ int main(int argc, char** argv) {
   }
   entries.clear();
   entries.shrink_to_fit();
+  // The children are forked from this process, and a child's ru_maxrss counts what it held
+  // between the fork and its exec: this process's own size then. Hand the freed heap back first,
+  // so that each child's peak is its own (before this, ours read 140 MiB: this process's size).
+  malloc_trim(0);
   testing::write_file(dir / "index.txt.attr", "unique_subject = no\n");
   testing::write_file(dir / "crlnumber", "01\n");
   testing::write_file(dir / "openssl.cnf",
