@@ -386,9 +386,12 @@ Result<PreparedCertificate::Terms> CertificateAuthority::terms(CertificateKind k
   if (kind == CertificateKind::signature && resident.status == registry::ResidentStatus::deceased)
     return conflict("the resident is deceased");
   PreparedCertificate::Terms t{kind, device, std::string(rsa_public_key), not_before, not_after, std::nullopt,
-                               public_url()};
+                               public_url(), std::nullopt};
   if (kind == CertificateKind::signature) {
     JLIS_ASSIGN_OR_RETURN(t.basic_four, basic_four_values(resident));
+    // Where the certificate is issued: the municipality that holds the record (for a resident
+    // abroad, the one they left, which hands their card over).
+    JLIS_ASSIGN_OR_RETURN(t.locality, romaji_locality(impl_->registry.reference(), resident.municipality_code));
   }
   return t;
 }
@@ -431,6 +434,7 @@ Status CertificateAuthority::sign(PreparedCertificate& prepared) {
   p.not_after = t.not_after;
   p.public_url = t.public_url;
   p.basic_four = t.basic_four ? &*t.basic_four : nullptr;
+  p.locality = t.locality ? &*t.locality : nullptr;
   auto cert = make_end_entity_certificate(p);
   d.give_back_ca_key(t.kind, std::move(own_key));
   if (!cert.ok()) return cert.status();
@@ -478,7 +482,8 @@ Result<CertificateRecord> CertificateAuthority::issue(Connection& conn, const Pr
   JLIS_ASSIGN_OR_RETURN(auto now_terms,
                         terms(kind, device, resident, prepared.terms_.rsa_public_key, not_before, not_after));
   const PreparedCertificate::Terms& signed_terms = prepared.terms_;
-  const bool same = signed_terms.basic_four == now_terms.basic_four && signed_terms.not_after == now_terms.not_after &&
+  const bool same = signed_terms.basic_four == now_terms.basic_four && signed_terms.locality == now_terms.locality &&
+                    signed_terms.not_after == now_terms.not_after &&
                     signed_terms.public_url == now_terms.public_url &&
                     std::llabs(signed_terms.not_before - now_terms.not_before) <= kPreparedSlackSeconds;
   std::optional<PreparedCertificate> resigned;

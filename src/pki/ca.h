@@ -127,6 +127,7 @@ class PreparedCertificate {
     int64_t not_before = 0, not_after = 0;
     std::optional<BasicFourValues> basic_four;  // signature only
     std::string public_url;
+    std::optional<RomajiLocality> locality;  // signature only: the holder's municipality, in romaji
   };
   Terms terms_;
   std::string key_hash_;  // SHA-256 hex of the SubjectPublicKeyInfo

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <map>
 
@@ -188,6 +189,15 @@ Result<BasicFourValues> basic_four_values(const registry::Resident& r) {
   return v;
 }
 
+std::string issuance_identifier(std::string_view serial_hex, int64_t not_before) {
+  const Date day = Date::from_days((not_before + 9 * 3600) / 86400);  // in Japan
+  std::string ymd = day.to_iso();
+  ymd.erase(std::remove(ymd.begin(), ymd.end(), '-'), ymd.end());
+  std::string digest = sha256_hex(serial_hex).substr(0, 16);
+  for (char& c : digest) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return ymd + digest;
+}
+
 Result<std::string> new_serial() {
   unsigned char raw[16];
   if (RAND_bytes(raw, sizeof raw) != 1) return openssl_error("drawing a serial number");
@@ -267,13 +277,16 @@ Result<const std::vector<X509ExtensionPtr>*> shared_extensions(const EndEntityPa
 }  // namespace
 
 Result<X509Ptr> make_end_entity_certificate(const EndEntityParams& p) {
-  if (p.kind == CertificateKind::signature && p.basic_four == nullptr)
-    return internal_error("a signature certificate needs the basic four");
+  if (p.kind == CertificateKind::signature && (p.basic_four == nullptr || p.locality == nullptr))
+    return internal_error("a signature certificate needs the basic four and its locality");
   X509NamePtr subject(X509_NAME_new());
   if (!subject) return openssl_error("allocating a name");
   JLIS_RETURN_IF_ERROR(add_entry(subject.get(), "C", "JP"));
-  JLIS_RETURN_IF_ERROR(add_entry(subject.get(), "O", "JPKI"));
-  JLIS_RETURN_IF_ERROR(add_entry(subject.get(), "CN", p.serial_hex));
+  if (p.kind == CertificateKind::signature) {
+    JLIS_RETURN_IF_ERROR(add_entry(subject.get(), "L", p.locality->prefecture));
+    JLIS_RETURN_IF_ERROR(add_entry(subject.get(), "L", p.locality->municipality));
+  }
+  JLIS_RETURN_IF_ERROR(add_entry(subject.get(), "CN", issuance_identifier(p.serial_hex, p.not_before)));
   JLIS_ASSIGN_OR_RETURN(auto cert, skeleton(p.serial_hex, p.not_before, p.not_after, subject.get(),
                                             X509_get_subject_name(p.ca), {nullptr, p.rsa_public_key}));
   X509* c = cert.get();

@@ -13,8 +13,16 @@
 //   authentication (利用者証明用)
 //                          keyUsage digitalSignature (critical); extendedKeyUsage clientAuth; no
 //                          personal data at all; policy, CRL DP and OCSP as above.
-// End-entity subjects are C=JP, O=JPKI, CN=<serial>: nothing personal. Smartphone certificates
-// (移動端末設備用) are the same two kinds under their own policies.
+// End-entity subjects, as real JPKI user certificates carry them (no O: the CA's organisation,
+// JPKI or the simulation's JPKI-TEST, is in the issuer name only):
+//   signature       C=JP, L=<prefecture>, L=<municipality>, CN=<issuance identifier>
+//                   the localities name where the certificate was issued, the holder's
+//                   municipality then, in romaji (common/romaji.h): "L=Tokyo-to, L=Kiyose-shi";
+//   authentication  C=JP, CN=<issuance identifier>: no locality, it must not say where the holder
+//                   lives.
+// The issuance identifier (issuance_identifier below) is derived from the serial and the day the
+// validity starts: nothing personal. Smartphone certificates (移動端末設備用) are the same two
+// kinds under their own policies.
 //
 // The basic four (基本4情報) in subjectAltName, each an otherName whose type-id is under
 // 1.2.392.200149.8.5.5 and whose value is a UTF8String:
@@ -31,6 +39,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/date.h"
+#include "common/romaji.h"
 #include "common/status.h"
 #include "pki/openssl.h"
 #include "registry/resident.h"
@@ -86,8 +96,17 @@ struct EndEntityParams {
   int64_t not_before = 0, not_after = 0;
   std::string public_url;  // "http://127.0.0.1:8080": CRL DP <url>/crl/<kind>.crl, OCSP <url>/ocsp
   const BasicFourValues* basic_four = nullptr;  // signature only (required there)
+  const RomajiLocality* locality = nullptr;     // signature only (required there): where it is issued
 };
 Result<X509Ptr> make_end_entity_certificate(const EndEntityParams& params);
+
+// The CN of an end-entity certificate (発行番号): the day its validity starts, in Japan, as
+// YYYYMMDD, then the first 16 hex digits (upper case) of SHA-256 over the serial's text (32
+// lower-case hex digits), e.g. "202612026215B668D05B7381". Stable (the same certificate always
+// gives the same identifier, so an operator can recompute it from the register), the same length
+// for every certificate, carries nothing about the holder, and is not the serial itself, which
+// relying parties read from its own field.
+std::string issuance_identifier(std::string_view serial_hex, int64_t not_before);
 
 // A fresh unpredictable serial: 16 bytes from OpenSSL's DRBG, the top bit cleared and the first
 // nibble never zero, so every serial is positive and exactly 32 hex digits long (which makes text

@@ -5,8 +5,22 @@
 // openssl ocsp -url, GnuTLS certtool --verify, NSS vfychain, and Python's cryptography.
 #include "pki_fixture.h"
 
+#include <ctime>
+#include <fstream>
+
 namespace jlis::e2e {
 namespace {
+
+// The notBefore of a PEM certificate file, in seconds since the epoch.
+int64_t not_before_of(const std::string& path) {
+  std::ifstream in(path);
+  auto cert = pki::x509_from_pem(std::string(std::istreambuf_iterator<char>(in), {}));
+  EXPECT_TRUE(cert.ok());
+  if (!cert.ok()) return 0;
+  std::tm tm{};
+  EXPECT_EQ(ASN1_TIME_to_tm(X509_get0_notBefore(cert->get()), &tm), 1);
+  return static_cast<int64_t>(timegm(&tm));
+}
 
 TEST_F(PkiE2E, HandoverRelocationRevocationRenewalAndLinkage) {
   const CardKey sig = CardKey::make(), auth = CardKey::make();
@@ -19,6 +33,21 @@ TEST_F(PkiE2E, HandoverRelocationRevocationRenewalAndLinkage) {
   EXPECT_EQ(old_sig.size(), 32u);  // 16 bytes: 126 random bits (profile.h new_serial)
   save_certificate(old_sig, "old-sig.pem");
   save_certificate(auth_serial, "auth.pem");
+
+  // The subjects as openssl prints them: the signature certificate names the prefecture and the
+  // municipality where it was issued, in romaji, and an issuance identifier (not the serial); the
+  // authentication certificate names no place. Neither carries an organisation.
+  auto sig_subject = shell("openssl x509 -noout -subject -nameopt RFC2253 -in " + file("old-sig.pem"));
+  ASSERT_EQ(sig_subject.exit_code, 0) << sig_subject.out;
+  const std::string sig_id = pki::issuance_identifier(old_sig, not_before_of(file("old-sig.pem")));
+  EXPECT_EQ(sig_subject.out, "subject=CN=" + sig_id + ",L=Chiyoda-ku,L=Tokyo-to,C=JP\n");
+  auto auth_subject = shell("openssl x509 -noout -subject -nameopt RFC2253 -in " + file("auth.pem"));
+  EXPECT_EQ(auth_subject.out, "subject=CN=" +
+                                  pki::issuance_identifier(auth_serial, not_before_of(file("auth.pem"))) +
+                                  ",C=JP\n");
+  EXPECT_EQ(sig_subject.out.find(old_sig), std::string::npos);
+  auto issuer = shell("openssl x509 -noout -issuer -nameopt RFC2253 -in " + file("old-sig.pem"));
+  EXPECT_NE(issuer.out.find(",O=JPKI,C=JP"), std::string::npos) << issuer.out;
 
   // openssl: the chain verifies against the right CA only; OCSP says good for both.
   auto v = shell("openssl verify -CAfile " + file("signature-ca.pem") + " " + file("old-sig.pem"));

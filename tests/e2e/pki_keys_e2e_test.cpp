@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../http/client.h"
+#include "data_dir_store.h"
 #include "jlis_process.h"
 #include "template_dir.h"
 #include "../pki/requests.h"
@@ -207,6 +208,34 @@ TEST(PkiSimulationE2E, ASimulationSharesItsKeyPoolAndSaysSo) {
   EXPECT_NE(ca_subject(dir).find("/O=JPKI-TEST/"), std::string::npos) << ca_subject(dir);
   auto generated = jlis({"population", "generate", "--data", dir, "--count", "40", "--seed", "1", "--key-pool", "2"});
   ASSERT_EQ(generated.exit_code, 0) << generated.err;
+  // Its certificates are issued under the test hierarchy's name, and their subjects carry no
+  // organisation at all (never O=JPKI): openssl reads one of each kind.
+  {
+    auto conn = connect_data_dir(dir);
+    ASSERT_NE(conn, nullptr);
+    for (const char* kind : {"signature", "authentication"}) {
+      std::string der_b64;
+      ASSERT_TRUE(conn->query("SELECT der FROM pki_certificates WHERE ca = ? ORDER BY serial LIMIT 1", {std::string(kind)},
+                              [&](const store::Row& r) {
+                                der_b64 = r.text(0);
+                                return false;
+                              }).is_ok());
+      ASSERT_FALSE(der_b64.empty()) << kind;
+      auto cert = pki::x509_from_der(pki::base64_decode(der_b64).value());
+      ASSERT_TRUE(cert.ok());
+      const std::string pem = dir + "-" + kind + ".pem";
+      write_file(pem, pki::x509_pem(cert->get()).value());
+      auto names = shell("openssl x509 -noout -subject -issuer -nameopt RFC2253 -in " + pem);
+      ASSERT_EQ(names.exit_code, 0) << names.out;
+      const std::string subject = names.out.substr(0, names.out.find('\n'));
+      const std::string issuer = names.out.substr(names.out.find('\n') + 1);
+      EXPECT_EQ(subject.find("O="), std::string::npos) << subject;
+      EXPECT_EQ(subject.find("JPKI"), std::string::npos) << subject;
+      EXPECT_EQ(subject.find(",L=") != std::string::npos, std::string(kind) == "signature") << subject;
+      EXPECT_NE(issuer.find(",O=JPKI-TEST,C=JP"), std::string::npos) << issuer;
+      fs::remove(pem);
+    }
+  }
   {
     Server server(dir);
     ASSERT_NE(server.port(), 0);
