@@ -27,16 +27,6 @@ bool valid_email(const std::string& e) {
   return std::none_of(e.begin(), e.end(), [](unsigned char c) { return c <= ' ' || c == 0x7f; });
 }
 
-Result<Date> first_of_month(const std::string& text) {
-  auto bad = invalid_argument("the month must be YYYY-MM");
-  if (text.size() != 7 || text[4] != '-') return bad;
-  for (size_t i : {0, 1, 2, 3, 5, 6})
-    if (text[i] < '0' || text[i] > '9') return bad;
-  auto d = Date::from_ymd(std::stoi(text.substr(0, 4)), std::stoi(text.substr(5, 2)), 1);
-  if (!d.ok()) return bad;
-  return *d;
-}
-
 Status check_card_id(const std::string& id) {
   if (!internal::is_card_id(id)) return invalid_argument("a card id is 16 lower-case hexadecimal digits");
   return Status::ok();
@@ -371,7 +361,7 @@ void CardSystem::decorate(store::Connection& conn, const registry::Resident& res
 }
 
 Result<NoticeRun> CardSystem::expiry_notices(const std::string& month) {
-  JLIS_ASSIGN_OR_RETURN(const Date first, first_of_month(month));
+  JLIS_ASSIGN_OR_RETURN(const Date first, Date::parse_month(month));
   NoticeRun run;
   run.covers_from = add_months(first, 2);
   run.covers_until = add_months(first, 3).add_days(-1);

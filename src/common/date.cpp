@@ -94,6 +94,23 @@ Result<Date> Date::from_ymd(int year, int month, int day) {
   return Date(year, month, day);
 }
 
+Result<Date> Date::parse_month(std::string_view text) {
+  auto bad = invalid_argument("the month must be YYYY-MM");
+  if (text.size() != 7 || text[4] != '-') return bad;
+  int year = 0, month = 0;
+  for (size_t i : {0, 1, 2, 3}) {
+    if (text[i] < '0' || text[i] > '9') return bad;
+    year = year * 10 + (text[i] - '0');
+  }
+  for (size_t i : {5, 6}) {
+    if (text[i] < '0' || text[i] > '9') return bad;
+    month = month * 10 + (text[i] - '0');
+  }
+  auto first = from_ymd(year, month, 1);
+  if (!first.ok()) return bad;
+  return *first;
+}
+
 Result<Date> Date::parse_iso(std::string_view text) {
   auto digits = [&](size_t pos, size_t n, int* out) {
     int v = 0;

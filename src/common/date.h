@@ -17,6 +17,9 @@ class Date {
   static Result<Date> from_ymd(int year, int month, int day);
   // "YYYY-MM-DD" exactly.
   static Result<Date> parse_iso(std::string_view text);
+  // The first day of the month "YYYY-MM" exactly (a month of notices, of statistics); fails with
+  // invalid_argument "the month must be YYYY-MM" on anything else ("2030-13", "2030-3", "2030-01-01").
+  static Result<Date> parse_month(std::string_view text);
   // `days_since_epoch` must name a day in years 1..9999 (checked by assert only).
   static Date from_days(int64_t days_since_epoch);
   // Today in Japan (UTC+9).

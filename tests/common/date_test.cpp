@@ -43,6 +43,13 @@ TEST(Date, ParseIsoIsStrict) {
   EXPECT_EQ(D(7, 3, 9).to_iso(), "0007-03-09");
 }
 
+TEST(Date, ParseMonthIsStrict) {
+  EXPECT_EQ(Date::parse_month("2030-12").value(), D(2030, 12, 1));
+  EXPECT_EQ(Date::parse_month("2031-01").value(), D(2031, 1, 1));
+  for (const char* bad : {"2030-13", "2030-00", "2030-3", "2030/01", "", "abcd-ef", "2030-01-01", "0000-01", " 2030-01"})
+    EXPECT_EQ(Date::parse_month(bad).status().code(), Code::invalid_argument) << bad;
+}
+
 TEST(Date, DaysSinceEpoch) {
   EXPECT_EQ(Date().to_iso(), "1970-01-01");
   EXPECT_EQ(Date().days_since_epoch(), 0);
