@@ -123,6 +123,21 @@ ALTER TABLE pki_crls ADD COLUMN delta_base BIGINT;       -- a delta CRL's base C
 -- column before crl_entry, is never read).
 CREATE INDEX pki_certificates_crl ON pki_certificates (ca, serial, revocation_seq, revoked_at, not_after, reason,
   crl_entry) WHERE revocation_seq IS NOT NULL;
+)sql"},
+    // Certificate expiry notices (notices.h): one per card and expiry day, recorded so it is never
+    // sent twice; the certificates found by their expiry.
+    {6, R"sql(
+CREATE TABLE pki_expiry_notices (
+  card_id TEXT NOT NULL,
+  expires_on TEXT NOT NULL,          -- YYYY-MM-DD: the certificates' last day of validity, in Japan
+  month TEXT NOT NULL,               -- YYYY-MM: the run that recorded it
+  kind TEXT NOT NULL,                -- letter | email
+  serials TEXT NOT NULL,             -- the certificates it names, space-separated
+  recorded_at TEXT NOT NULL,
+  PRIMARY KEY (card_id, expires_on)
+);
+CREATE INDEX pki_expiry_notices_expiry ON pki_expiry_notices (expires_on);
+CREATE INDEX pki_certificates_expiry ON pki_certificates (not_after);
 )sql"}};
 
 
@@ -928,7 +943,8 @@ std::string CertificateAuthority::metrics() const {
   // The responder's own jlis_ocsp_ lines come from add_ocsp_routes, which serves it: not again here.
   return "# TYPE jlis_pki_operations_total counter\n" + line("issued", d.issued) +
          line("issuance_prepared", d.prepared) + line("issuance_resigned", d.resigned) + line("revoked", d.revoked) +
-         line("crl_generated", d.crls) + line("consent_provision", d.consents);
+         line("crl_generated", d.crls) + line("consent_provision", d.consents) +
+         line("expiry_notice", d.notices);
 }
 
 }  // namespace jlis::pki

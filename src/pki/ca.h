@@ -78,6 +78,7 @@
 #include "common/status.h"
 #include "pki/crl.h"
 #include "pki/keys.h"
+#include "pki/notices.h"
 #include "pki/ocsp.h"
 #include "pki/profile.h"
 #include "pki/request.h"
@@ -355,6 +356,11 @@ class CertificateAuthority {
   Result<Challenge> new_release_challenge(const std::string& serial);
   Result<CertificateRecord> release_hold(const std::string& challenge_id, const std::string& serial,
                                          const std::string& signature_base64);
+
+  // Records and answers the certificate expiry notices of `month` ("YYYY-MM"; invalid_argument
+  // otherwise, and nothing is recorded); the rules are in notices.h. The operator's (CLI on the
+  // data directory); needs no key.
+  Result<CertificateNoticeRun> expiry_notices(const std::string& month);
 
   std::string metrics() const;
 

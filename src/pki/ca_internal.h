@@ -47,7 +47,7 @@ struct CertificateAuthority::Impl {
   bool crl_pending = false;    // revocations not yet in a CRL
   int64_t crl_retry_at = 0;    // after a failed generation, not before
 
-  std::atomic<uint64_t> issued{0}, revoked{0}, crls{0}, consents{0};
+  std::atomic<uint64_t> issued{0}, revoked{0}, crls{0}, consents{0}, notices{0};
   // Certificates of handovers and renewals signed before their writer job was queued, and of those
   // the ones signed again in the writer because the state changed after signing.
   std::atomic<uint64_t> prepared{0};
