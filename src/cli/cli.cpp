@@ -31,6 +31,7 @@
 #include "card/population.h"
 #include "card/routes.h"
 #include "municipal/commands.h"
+#include "pki/commands.h"
 #include "pki/routes.h"
 #include "municipal/population.h"
 #include "municipal/routes.h"
@@ -359,6 +360,7 @@ int run(int argc, char** argv) {
   letters->add_flag("--mark-printed", mark_printed, "Mark the letters printed once written");
 
   municipal::DocumentCommands documents(cli, add_data);
+  pki::CertificateCommands certificates(cli, add_data);
 
   try {
     cli.parse(argc, argv);
@@ -370,6 +372,12 @@ int run(int argc, char** argv) {
     if (documents.chosen()) {
       auto app = check(App::open(data, reference));
       check(documents.run(app->issuance(), std::cout));
+      return 0;
+    }
+    if (certificates.chosen()) {
+      check(certificates.check_arguments());  // before the data directory is opened
+      auto app = check(App::open(data, reference));
+      check(certificates.run(app->ca(), std::cout, std::cerr));
       return 0;
     }
     if (*init) {

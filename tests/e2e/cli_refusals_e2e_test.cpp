@@ -75,6 +75,7 @@ TEST_F(CliRefusals, EverySubcommandRefusesAnUnknownOptionWithAMessageAndWritesNo
       {"token", "log", "--data", dir_},
       {"cards", "produce", "--data", dir_},
       {"cards", "notices", "--data", dir_, "--month", "2031-01"},
+      {"certificates", "notices", "--data", dir_, "--month", "2031-01"},
       {"stats", "migration", "--data", dir_, "--month", "2025-01"},
       {"residents", "export", "--data", dir_, "--output", out_file},
       {"residents", "new-code", "--data", dir_, "--resident", "00000000019"},
@@ -110,6 +111,8 @@ TEST_F(CliRefusals, ContradictoryOrInvalidOptionValuesAreRefusedWithTheirReasonA
   refused({"population", "generate", "--data", dir_, "--count", "-5"}, "count");
   refused({"cards", "produce", "--data", dir_, "--max", "many"}, "max");
   refused({"cards", "notices", "--data", dir_, "--month", "2031-13"}, "month");
+  refused({"certificates", "notices", "--data", dir_, "--month", "2031-13"}, "the month must be YYYY-MM");
+  refused({"certificates", "notices", "--data", dir_, "--month", "2031-01"}, "no CA");  // this directory has none
   refused({"agency", "add", "--data", dir_, "--name", "x", "--purposes", "Bad Purpose"}, "purpose");
   refused({"municipality", "token", "--data", dir_, "--code", "131017"}, "local government code");
 }
