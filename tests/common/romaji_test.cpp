@@ -54,6 +54,8 @@ TEST_F(RomajiTest, KnownNames) {
       {"285862", "Shin'onsen-cho"},    // ん before a vowel: n'
       {"062138", "Nan'yo-shi"},        // ん before y: n'
       {"012190", "Monbetsu-shi"},      // ん before b: n (modified Hepburn)
+      {"014231", "Nanporo-cho"},       // ん before p: n
+      {"013471", "Oshamanbe-cho"},     // しゃ sha; ん before b
       {"152081", "Ojiya-shi"},         // ぢ ji
       {"072028", "Aizuwakamatsu-shi"}, // づ zu
       {"183229", "Eiheiji-cho"},       // えい stays
