@@ -24,6 +24,7 @@
 #include "cli/app.h"
 #include "cli/openapi_document.h"
 #include "common/clock.h"
+#include "common/csv.h"
 #include "common/digest.h"
 #include "store/centre.h"
 #include "store/data_dir.h"
@@ -84,13 +85,6 @@ class Progress {
   double start_;
   int last_tenth_ = -1;
 };
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 std::pair<std::string, uint16_t> parse_listen(const std::string& listen) {
   auto colon = listen.rfind(':');

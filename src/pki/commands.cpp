@@ -2,6 +2,8 @@
 
 #include <ostream>
 
+#include "common/csv.h"
+
 namespace jlis::pki {
 
 struct CertificateCommands::Options {
@@ -29,18 +31,6 @@ Status CertificateCommands::check_arguments() const {
   return Status::ok();
 }
 
-namespace {
-
-// A CSV field: quoted when it holds a comma, a quote or a line break.
-std::string csv(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
-}  // namespace
-
 Status CertificateCommands::run(CertificateAuthority* ca, std::ostream& out, std::ostream& summary) {
   Options& o = *o_;
   JLIS_RETURN_IF_ERROR(check_arguments());
@@ -51,8 +41,8 @@ Status CertificateCommands::run(CertificateAuthority* ca, std::ostream& out, std
     std::string kinds;
     for (CertificateKind k : n.kinds) kinds += (kinds.empty() ? "" : ";") + std::string(kind_name(k));
     out << n.card_id << "," << n.resident_code.str() << "," << n.municipality_code.str() << ","
-        << n.expires_on.to_iso() << "," << kinds << "," << card::notice_kind_name(n.kind) << "," << csv(n.name) << ","
-        << csv(n.address) << "," << csv(n.email.value_or("")) << "\n";
+        << n.expires_on.to_iso() << "," << kinds << "," << card::notice_kind_name(n.kind) << "," << csv_field(n.name) << ","
+        << csv_field(n.address) << "," << csv_field(n.email.value_or("")) << "\n";
   }
   const std::string range = run.covers_from.to_iso() + " to " + run.covers_until.to_iso();
   size_t missing = 0;
