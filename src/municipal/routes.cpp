@@ -110,11 +110,10 @@ Result<registry::Reader> fuhyo_reader(store::Connection& conn, const Services& s
 }
 
 // The identities of those of `codes` who have a 附票 (in the order given).
-Result<std::vector<FuhyoIdentity>> fuhyo_identities(const Services& s, const std::vector<ResidentCode>& codes) {
-  JLIS_ASSIGN_OR_RETURN(auto conn, s.pool.acquire());
+Result<std::vector<FuhyoIdentity>> fuhyo_identities(store::Connection& conn, const std::vector<ResidentCode>& codes) {
   std::vector<FuhyoIdentity> out;
   for (const ResidentCode& code : codes) {
-    auto id = Fuhyo::identity(*conn, code);
+    auto id = Fuhyo::identity(conn, code);
     if (id.ok()) out.push_back(std::move(*id));
     else if (id.status().code() != Code::not_found) return id.status();
   }
@@ -122,8 +121,8 @@ Result<std::vector<FuhyoIdentity>> fuhyo_identities(const Services& s, const std
 }
 
 // One person's 附票本人確認情報, or the answer of an unknown resident.
-Result<registry::Provided> one_fuhyo(const Services& s, registry::Reader reader, const ResidentCode& code) {
-  JLIS_ASSIGN_OR_RETURN(auto found, fuhyo_identities(s, {code}));
+Result<registry::Provided> one_fuhyo(store::Connection& conn, registry::Reader reader, const ResidentCode& code) {
+  JLIS_ASSIGN_OR_RETURN(auto found, fuhyo_identities(conn, {code}));
   if (found.empty()) return registry::unknown_resident();
   return registry::Provided{std::move(reader), {found[0].resident_code}, json_response(200, to_json(found[0]))};
 }
@@ -241,7 +240,7 @@ void add_routes(http::Server& server, const Services& s) {
   server.route_deferred("GET", "/v1/fuhyo/{resident_code}", registry::providing(s.registry, [s](store::Connection& conn, const Request& req) -> Result<registry::Provided> {
     JLIS_ASSIGN_OR_RETURN(registry::Reader reader, fuhyo_reader(conn, s, req, req.query_param("purpose")));
     JLIS_ASSIGN_OR_RETURN(ResidentCode code, resident_code_param(req));
-    return one_fuhyo(s, std::move(reader), code);
+    return one_fuhyo(conn, std::move(reader), code);
   }, information));
   server.route_deferred("GET", "/v1/fuhyo", registry::providing(s.registry, [s](store::Connection& conn, const Request& req) -> Result<registry::Provided> {
     JLIS_ASSIGN_OR_RETURN(registry::Reader reader, fuhyo_reader(conn, s, req, req.query_param("purpose")));
@@ -250,7 +249,7 @@ void add_routes(http::Server& server, const Services& s) {
     auto number = MyNumber::parse(text);
     if (!number.ok()) return invalid_argument("my_number must be 12 digits with a valid check digit");
     JLIS_ASSIGN_OR_RETURN(registry::Resident r, s.registry.find_by_my_number(*number));
-    return one_fuhyo(s, std::move(reader), r.resident_code);
+    return one_fuhyo(conn, std::move(reader), r.resident_code);
   }, information));
   server.route_deferred("POST", "/v1/fuhyo/search", registry::providing(s.registry, [s](store::Connection& conn, const Request& req) -> Result<registry::Provided> {
     JLIS_RETURN_IF_ERROR(s.directory.authenticate(conn, req.bearer_token()).status());
@@ -263,7 +262,7 @@ void add_routes(http::Server& server, const Services& s) {
     JLIS_ASSIGN_OR_RETURN(auto found, s.registry.search(query));
     std::vector<ResidentCode> codes;
     for (const auto& r : found.residents) codes.push_back(r.resident_code);
-    JLIS_ASSIGN_OR_RETURN(auto identities, fuhyo_identities(s, codes));
+    JLIS_ASSIGN_OR_RETURN(auto identities, fuhyo_identities(conn, codes));
     json results = json::array();
     codes.clear();
     for (const FuhyoIdentity& id : identities) {
