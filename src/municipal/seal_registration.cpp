@@ -360,6 +360,20 @@ SealRegistrations::SealRegistrations(store::Pool& pool, store::Writer& writer, r
 
 Date SealRegistrations::today() const { return today_ ? today_() : Date::today(); }
 
+Status SealRegistrations::check_impression(std::string_view png) {
+  constexpr size_t kRemembered = 65536;
+  const std::string sha256 = sha256_hex(png);
+  {
+    std::lock_guard lock(valid_mutex_);
+    if (valid_impressions_.contains(sha256)) return Status::ok();
+  }
+  JLIS_RETURN_IF_ERROR(validate_seal_impression(png));
+  std::lock_guard lock(valid_mutex_);
+  if (valid_impressions_.size() >= kRemembered) valid_impressions_.clear();
+  valid_impressions_.insert(sha256);
+  return Status::ok();
+}
+
 void SealRegistrations::attach() {
   registry_.add_listener([this](Connection& conn, const registry::ChangeEvent& event,
                                 const std::optional<registry::Resident>& before, const registry::Resident& after) {
@@ -447,7 +461,7 @@ Result<SealApplied> SealRegistrations::register_seal(const LocalGovernmentCode& 
                                                      const SealRegistrationRequest& request) {
   const Date on = today();
   return write(municipality, "register", request.request_id, registration_hash("register", request),
-               validate_seal_impression(request.impression_png),
+               check_impression(request.impression_png),
                [&](Connection& conn) { return register_row(conn, municipality, request, on); });
 }
 
@@ -456,7 +470,7 @@ Result<SealApplied> SealRegistrations::register_seal_in(Connection& conn, const 
   JLIS_RETURN_IF_ERROR(check_request_id(request.request_id));
   if (on > today()) return invalid_argument("a seal cannot be registered in the future");
   return write_in(conn, municipality, "register", request.request_id, registration_hash("register", request),
-                  validate_seal_impression(request.impression_png),
+                  check_impression(request.impression_png),
                   [&](Connection& c) { return register_row(c, municipality, request, on); });
 }
 
@@ -480,7 +494,7 @@ Result<SealApplied> SealRegistrations::change(const LocalGovernmentCode& municip
                                               const SealRegistrationRequest& request) {
   const Date on = today();
   return write(municipality, "change", request.request_id, registration_hash("change", request),
-               validate_seal_impression(request.impression_png), [&](Connection& conn) -> Result<int64_t> {
+               check_impression(request.impression_png), [&](Connection& conn) -> Result<int64_t> {
                  JLIS_ASSIGN_OR_RETURN(auto resident, own_resident(conn, registry_, municipality, request.resident_code));
                  JLIS_RETURN_IF_ERROR(eligible(resident, request, on));
                  JLIS_ASSIGN_OR_RETURN(auto old, active_seal(conn, municipality, request.resident_code, false));

@@ -31,9 +31,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -234,11 +236,16 @@ class SealRegistrations {
   Result<int64_t> register_row(store::Connection& conn, const LocalGovernmentCode& municipality,
                                const SealRegistrationRequest& request, Date on);
   Date today() const;
+  // validate_seal_impression, remembered by the impression's SHA-256 for those that passed (the
+  // same few hundred impressions come back: decoding each again was most of a generated load).
+  Status check_impression(std::string_view png);
 
   store::Pool& pool_;
   store::Writer& writer_;
   registry::Registry& registry_;
   std::function<Date()> today_;
+  std::mutex valid_mutex_;
+  std::unordered_set<std::string> valid_impressions_;  // SHA-256 (hex) of impressions that passed; bounded
 };
 
 }  // namespace jlis::municipal
