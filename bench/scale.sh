@@ -55,7 +55,7 @@ for n in "${sizes[@]}"; do
   load_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')
   load_rate=$(awk -v n="$n" -v s="$load_s" 'BEGIN {printf "%.0f", n / s}')
   db_bytes=$(find "$data" -type f \( -name '*.db' -o -name '*.db-wal' -o -name '*.db-shm' \) -printf '%s\n' \
-             | awk '{s += $1} END {print s + 0}')
+             | awk '{s += $1} END {printf "%.0f\n", s}')
   [ "$db_bytes" -gt 0 ] || { echo "error: no database files in $data" >&2; exit 1; }
   per_resident=$(awk -v b="$db_bytes" -v n="$n" 'BEGIN {printf "%.0f", b / n}')
   echo "load: ${load_s} s, $load_rate residents/s; database files $db_bytes bytes ($per_resident per resident)"
