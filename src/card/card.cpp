@@ -19,7 +19,9 @@ constexpr std::array<std::string_view, 5> kApplicationStatuses = {"accepted", "r
 constexpr std::array<std::string_view, 6> kCardStatuses = {"shipped", "active", "suspended",
                                                            "lost",    "returned", "invalid"};
 constexpr std::array<std::string_view, 2> kLossReasons = {"lost", "stolen"};
-constexpr std::array<std::string_view, 5> kActions = {"handover", "suspend", "resume", "report-lost", "return"};
+constexpr std::array<std::string_view, 6> kActions = {"handover", "suspend", "resume",
+                                                     "report-lost", "return",  "pin-reset"};
+constexpr std::array<std::string_view, 2> kSecrets = {"authentication_pin", "signature_password"};
 
 
 json opt_date(const std::optional<Date>& d) { return d ? json(d->to_iso()) : json(nullptr); }
@@ -41,6 +43,8 @@ std::string_view loss_reason_name(LossReason r) { return kLossReasons[static_cas
 Result<LossReason> parse_loss_reason(std::string_view t) { return parse_enum_name<LossReason>(kLossReasons, t, "reason"); }
 std::string_view card_action_name(CardAction a) { return kActions[static_cast<size_t>(a)]; }
 Result<CardAction> parse_card_action(std::string_view t) { return parse_enum_name<CardAction>(kActions, t, "action"); }
+std::string_view card_secret_name(CardSecret s) { return kSecrets[static_cast<size_t>(s)]; }
+Result<CardSecret> parse_card_secret(std::string_view t) { return parse_enum_name<CardSecret>(kSecrets, t, "secret"); }
 
 bool Application::late(Date today) const {
   return due_on && today > *due_on &&

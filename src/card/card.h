@@ -52,11 +52,17 @@ Result<ApplicationStatus> parse_application_status(std::string_view text);
 std::string_view card_status_name(CardStatus s);
 Result<CardStatus> parse_card_status(std::string_view text);
 // The operations on a card, as the API names them.
-enum class CardAction { handover, suspend, resume, report_lost, return_ };
+enum class CardAction { handover, suspend, resume, report_lost, return_, pin_reset };
+// The two secrets on the card's chip: the 4-digit PIN of the user-authentication key (locked after 3
+// wrong tries) and the signature key's password of 6 to 16 characters (locked after 5).
+enum class CardSecret { authentication_pin, signature_password };
+std::string_view card_secret_name(CardSecret s);  // "authentication_pin", "signature_password"
+Result<CardSecret> parse_card_secret(std::string_view text);
 
 std::string_view loss_reason_name(LossReason r);  // "lost", "stolen"
 Result<LossReason> parse_loss_reason(std::string_view text);
-std::string_view card_action_name(CardAction a);  // "handover", "suspend", "resume", "report-lost", "return"
+// "handover", "suspend", "resume", "report-lost", "return", "pin-reset"
+std::string_view card_action_name(CardAction a);
 Result<CardAction> parse_card_action(std::string_view text);
 
 // An application as submitted.

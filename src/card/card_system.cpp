@@ -346,6 +346,17 @@ Result<Card> CardSystem::report_lost(const auth::Principal& by, const std::strin
   return act(by, card_id, CardAction::report_lost, std::string(loss_reason_name(reason)), keyed);
 }
 
+Result<Card> CardSystem::reset_pin(const auth::Principal& by, const std::string& card_id, CardSecret secret,
+                                   KeyedRequest* keyed) {
+  if (by.role != Role::municipality) return permission_denied("a card's secrets are reset at the holder's municipality");
+  JLIS_RETURN_IF_ERROR(check_card_id(card_id));
+  const internal::Stamp stamp{today(), actor_of(by), now_iso8601(), &listeners_};
+  return keyed_write(by, card_id, keyed, pin_resets_, [&](Connection& c) -> Result<Card> {
+    JLIS_RETURN_IF_ERROR(holder_in(c, registry_, by, card_id).status());
+    return internal::reset_pin(c, card_id, secret, stamp);
+  });
+}
+
 Result<Card> CardSystem::return_card(const auth::Principal& by, const std::string& card_id, KeyedRequest* keyed) {
   return act(by, card_id, CardAction::return_, "", keyed);
 }
@@ -429,7 +440,8 @@ std::string CardSystem::metrics() const {
   return "# TYPE jlis_card_operations_total counter\n" + line("application_accepted", accepted_) +
          line("application_rejected", rejected_) + line("produced", produced_) + line("handover", handed_over_) +
          line("suspend", suspended_) + line("resume", resumed_) + line("report_lost", lost_) +
-         line("return", returned_) + line("death", invalidated_) + line("expiry_notice", notices_);
+         line("return", returned_) + line("death", invalidated_) + line("expiry_notice", notices_) +
+         line("pin_reset", pin_resets_);
 }
 
 }  // namespace jlis::card

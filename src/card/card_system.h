@@ -202,6 +202,13 @@ class CardSystem {
   // At the holder's municipality: checked inside the transaction that returns the card.
   Result<Card> return_card(const auth::Principal& by, const std::string& card_id, KeyedRequest* keyed = nullptr);
 
+  // A secret of the chip set anew (暗証番号の再設定) at the holder's municipality, after the window
+  // checked the holder's identity and its terminal wrote the new secret to the card: the card must be
+  // active and unexpired, its holder the caller's resident (both checked in the transaction that
+  // records it). A locked secret is unlocked only this way.
+  Result<Card> reset_pin(const auth::Principal& by, const std::string& card_id, CardSecret secret,
+                         KeyedRequest* keyed = nullptr);
+
   // The continued-use procedure of a resident about to move abroad, taken by the resident's
   // municipality or the call centre before departure, with the planned departure date. Without it,
   // the move abroad invalidates the card inside the move event's transaction.
@@ -247,7 +254,7 @@ class CardSystem {
   std::vector<CardListener> listeners_;
   HandoverPreparer preparer_;
   std::atomic<uint64_t> accepted_{0}, rejected_{0}, produced_{0}, handed_over_{0}, suspended_{0}, resumed_{0},
-      lost_{0}, returned_{0}, invalidated_{0}, notices_{0};
+      lost_{0}, returned_{0}, invalidated_{0}, notices_{0}, pin_resets_{0};
 };
 
 }  // namespace jlis::card

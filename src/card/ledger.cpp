@@ -393,9 +393,10 @@ Result<Card> transition(Connection& conn, const std::string& card_id, CardAction
       case CardAction::return_:
         return Rule{{S::shipped, S::active, S::suspended, S::lost, S::invalid}, S::returned, "returned",
                     "not yet returned", false};
-      case CardAction::handover: break;
+      case CardAction::handover:
+      case CardAction::pin_reset: break;
     }
-    return internal_error("a handover is not a transition");
+    return internal_error("a handover or a PIN reset is not a transition");
   };
   JLIS_ASSIGN_OR_RETURN(const Rule rule, rule_of(action));
   JLIS_ASSIGN_OR_RETURN(auto card, load_card(conn, card_id, false));
@@ -423,9 +424,20 @@ Result<Card> transition(Connection& conn, const std::string& card_id, CardAction
       change.kind = note == "stolen" ? CardChange::Kind::stolen : CardChange::Kind::lost;
       break;
     case CardAction::return_: change.kind = CardChange::Kind::returned; break;
-    case CardAction::handover: break;
+    case CardAction::handover:
+    case CardAction::pin_reset: break;
   }
   JLIS_RETURN_IF_ERROR(notify(conn, stamp, std::move(change)));
+  return std::move(*card);
+}
+
+Result<Card> reset_pin(Connection& conn, const std::string& card_id, CardSecret secret, const Stamp& stamp) {
+  JLIS_ASSIGN_OR_RETURN(auto card, load_card(conn, card_id, false));
+  if (!card) return not_found("no card has the id " + card_id);
+  if (card->status != CardStatus::active || stamp.on > card->expires_on)
+    return conflict("the card is " + std::string(card->display_status(stamp.on)) +
+                    "; only an active card's secrets are reset");
+  JLIS_RETURN_IF_ERROR(record_event(conn, card_id, "pin_reset", stamp, std::string(card_secret_name(secret))));
   return std::move(*card);
 }
 

@@ -61,6 +61,9 @@ Result<Card> handover(store::Connection& conn, const std::string& card_id, const
 // suspend, resume, report_lost (note: the loss reason), return_.
 Result<Card> transition(store::Connection& conn, const std::string& card_id, CardAction action, const Stamp& stamp,
                         const std::string& note);
+// A secret of the chip set anew at the holder's municipality: an active, unexpired card only;
+// recorded as the card's event "pin_reset" with the secret's name as its note. The status is unchanged.
+Result<Card> reset_pin(store::Connection& conn, const std::string& card_id, CardSecret secret, const Stamp& stamp);
 // The death of the holder: invalidates current cards, cancels a waiting application.
 Status on_death(store::Connection& conn, const ResidentCode& resident, const Stamp& stamp);
 // The holder's continued-use procedure before a move abroad (国外転出者による継続利用): records the

@@ -75,6 +75,13 @@ Result<Card> perform(CardSystem& cards, const auth::Principal& by, const std::st
     case CardAction::return_:
       JLIS_RETURN_IF_ERROR(only_fields(body, {}, "return"));
       return cards.return_card(by, card_id, keyed);
+    case CardAction::pin_reset: {
+      JLIS_RETURN_IF_ERROR(only_fields(body, {"secret"}, "pin-reset"));
+      if (!body.contains("secret") || !body["secret"].is_string())
+        return invalid_argument("secret is required: \"authentication_pin\" or \"signature_password\"");
+      JLIS_ASSIGN_OR_RETURN(CardSecret secret, parse_card_secret(body["secret"].get<std::string>()));
+      return cards.reset_pin(by, card_id, secret, keyed);
+    }
   }
   return internal_error("unknown card action");
 }

@@ -34,6 +34,8 @@
 #include "municipal/commands.h"
 #include "pki/commands.h"
 #include "pki/routes.h"
+#include "kiosk/card_key_pool.h"
+#include "kiosk/commands.h"
 #include "municipal/population.h"
 #include "municipal/routes.h"
 #include "registry/population.h"
@@ -228,7 +230,8 @@ int run(int argc, char** argv) {
   int key_pool = 0;
   generate->add_option("--key-pool", key_pool,
                        "Simulated cards draw their key pairs from N pre-generated RSA-2048 pairs, so handovers get "
-                       "certificates (needs a CA; 0: cards without certificates)")
+                       "certificates (needs a CA and a simulation's directory; the pairs are kept in "
+                       "DIR/keys/card-key-pool.pem for `jlis card virtual`; 0: cards without certificates)")
       ->check(CLI::Range(0, 100000));
 
   auto* ca_cmd = cli.add_subcommand("ca", "The JPKI certification authority")->require_subcommand(1);
@@ -302,7 +305,7 @@ int run(int argc, char** argv) {
   auto* token_log = token->add_subcommand("log", "Every change to tokens and agencies' purposes, with who made it, as CSV");
   add_data(token_log);
 
-  auto* cards_cmd = cli.add_subcommand("cards", "My Number cards")->require_subcommand(1);
+  auto* cards_cmd = cli.add_subcommand("cards", "My Number cards")->require_subcommand(1)->alias("card");
   auto* produce = cards_cmd->add_subcommand("produce", "Produce and ship the queued applications, express first");
   add_data(produce);
   size_t max_applications = 10'000'000;
@@ -355,6 +358,7 @@ int run(int argc, char** argv) {
 
   municipal::DocumentCommands documents(cli, add_data);
   pki::CertificateCommands certificates(cli, add_data);
+  kiosk::CardCommands card_commands(*cards_cmd, add_data);
 
   try {
     cli.parse(argc, argv);
@@ -366,6 +370,12 @@ int run(int argc, char** argv) {
     if (documents.chosen()) {
       auto app = check(App::open(data, reference));
       check(documents.run(app->issuance(), std::cout));
+      return 0;
+    }
+    if (card_commands.chosen()) {
+      check(card_commands.check_arguments());  // before the data directory is opened
+      auto app = check(App::open(data, reference));
+      check(card_commands.run(data, app->pool(), app->cards(), app->ca(), std::cout));
       return 0;
     }
     if (certificates.chosen()) {
@@ -580,20 +590,12 @@ int run(int argc, char** argv) {
       card::CardPopulationOptions card_options;
       card_options.seed = seed;
       // Simulated cards: each handover draws its chip's key pairs from a pool (documented as such).
-      std::vector<card::CardKeys> pool;
+      std::optional<kiosk::CardKeyPool> pool;
       if (key_pool > 0) {
-        if (!store::is_simulation(data))
-          throw Failure{invalid_argument("--key-pool shares key pairs between cards: only in a simulation's data "
-                                         "directory (jlis init --simulation)")};
         if (!app->ca()) throw Failure{invalid_argument("--key-pool needs a CA (jlis ca init)")};
+        pool = check(kiosk::CardKeyPool::ensure(data, static_cast<size_t>(key_pool)));
         check(app->ca()->load_keys());
-        for (int i = 0; i < key_pool; ++i) {
-          card::CardKeys k;
-          k.signature = check(pki::public_key_pem(check(pki::generate_rsa(2048)).get()));
-          k.authentication = check(pki::public_key_pem(check(pki::generate_rsa(2048)).get()));
-          pool.push_back(std::move(k));
-        }
-        card_options.card_keys = [&pool](uint64_t draw) { return pool[draw % pool.size()]; };
+        card_options.card_keys = [&pool](uint64_t draw) { return pool->public_keys(draw); };
       }
       card_options.progress = [&](int64_t done, int64_t total) { card_progress.update(done, total); };
       auto cards = check(card::generate_cards(app->cards(), card_options));

@@ -405,5 +405,36 @@ TEST_F(CardHttpTest, MetricsCountOperations) {
       << metrics.body();
 }
 
+// Rule: a secret of the chip is reset only at the holder's municipality (CardSystem::reset_pin),
+// only for an active card, and each reset is an event of the card's history; nothing else changes.
+TEST_F(CardHttpTest, APinIsResetOnlyByTheHoldersMunicipalityForAnActiveCard) {
+  const Card c = issued(born("pin1", "1990-04-01"));
+  const std::string target = "/v1/cards/" + c.card_id + "/pin-reset";
+  const std::string pin = R"({"secret": "authentication_pin"})";
+  const std::string before = state();
+  EXPECT_EQ(post(target, pin, chuo_).result_int(), 403);       // another municipality
+  EXPECT_EQ(post(target, pin, calls_).result_int(), 403);      // the call centre
+  EXPECT_EQ(post(target, pin, centre_).result_int(), 403);     // the card centre
+  EXPECT_EQ(post(target, pin, "").result_int(), 401);
+  EXPECT_EQ(error_code(post(target, "{}", chiyoda_)), "invalid_argument");
+  EXPECT_EQ(error_code(post(target, R"({"secret": "pin"})", chiyoda_)), "invalid_argument");
+  EXPECT_EQ(error_code(post(target, R"({"secret": "authentication_pin", "pin": "1234"})", chiyoda_)),
+            "invalid_argument");  // the new secret goes to the chip, never to the centre
+  EXPECT_EQ(state(), before);
+
+  auto reset = post(target, pin, chiyoda_);
+  ASSERT_EQ(reset.result_int(), 200) << reset.body();
+  EXPECT_EQ(body(reset)["status"], "active");
+  EXPECT_EQ(body(reset)["history"].back()["action"], "pin_reset");
+  EXPECT_EQ(body(reset)["history"].back()["note"], "authentication_pin");
+  auto password = post(target, R"({"secret": "signature_password"})", chiyoda_);
+  ASSERT_EQ(password.result_int(), 200) << password.body();
+  EXPECT_EQ(body(password)["history"].back()["note"], "signature_password");
+  EXPECT_EQ(body(password)["history"].size(), body(reset)["history"].size() + 1);
+
+  ASSERT_EQ(post("/v1/cards/" + c.card_id + "/suspend", "", calls_).result_int(), 200);
+  EXPECT_EQ(post(target, pin, chiyoda_).result_int(), 409);  // a suspended card: not while suspended
+}
+
 }  // namespace
 }  // namespace jlis::card::testing

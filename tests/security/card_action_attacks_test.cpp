@@ -88,5 +88,25 @@ TEST_F(CardActionAttacks, AnotherCallerWithAMunicipalitysApplicationKeyGetsNoRep
   EXPECT_EQ(world_->table_digest(), before);
 }
 
+// Rule: only the holder's municipality records a PIN reset (the step that unlocks a locked card at
+// the window); every other caller, another municipality included, is refused and nothing is
+// recorded, and the answer carries none of the card's history.
+TEST_F(CardActionAttacks, OnlyTheHoldersMunicipalityResetsAPin) {
+  Resident r = world_->resident_with_card("keys-pin", "1982-04-04", CardKey::make(), CardKey::make());
+  const std::string before = world_->table_digest();
+  for (const auto& [role, token] : world_->tokens().by_name()) {
+    if (role == "municipality") continue;
+    auto reply = world_->request(bhttp::verb::post, "/v1/cards/" + r.card_id + "/pin-reset",
+                                 R"({"secret": "authentication_pin"})", token);
+    EXPECT_TRUE(is_error_json(reply)) << role << ": " << reply.result_int() << " " << reply.body();
+    EXPECT_EQ(reply.body().find("handed_over"), std::string::npos) << role << " got the history: " << reply.body();
+  }
+  EXPECT_EQ(world_->table_digest(), before);
+  auto own = world_->request(bhttp::verb::post, "/v1/cards/" + r.card_id + "/pin-reset",
+                             R"({"secret": "authentication_pin"})", world_->tokens().chiyoda);
+  EXPECT_EQ(own.result_int(), 200) << own.body();
+  EXPECT_NE(world_->table_digest(), before);
+}
+
 }  // namespace
 }  // namespace jlis::security

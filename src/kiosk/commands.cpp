@@ -1,0 +1,106 @@
+#include "kiosk/commands.h"
+
+#include <ostream>
+
+#include "kiosk/card_key_pool.h"
+#include "kiosk/virtual_card.h"
+#include "pki/openssl.h"
+
+namespace jlis::kiosk {
+
+using card::CardSecret;
+
+struct CardCommands::Options {
+  CLI::App* make = nullptr;
+  CLI::App* reset = nullptr;
+  std::string card_id, pin, password, output;
+  std::string municipality, card_file, secret, new_secret;
+};
+
+CardCommands::CardCommands(CLI::App& cards, const std::function<void(CLI::App*)>& add_data)
+    : o_(std::make_unique<Options>()) {
+  Options& o = *o_;
+  o.make = cards.add_subcommand("virtual", "Write a virtual card (the chip's keys and secrets) for a simulated card");
+  add_data(o.make);
+  o.make->add_option("--card", o.card_id, "The card id")->required();
+  o.make->add_option("--pin", o.pin, "The user-authentication PIN: 4 digits")->required();
+  o.make->add_option("--password", o.password,
+                     "The signature password: 6 to 16 of A-Z and 0-9 (without it the card carries only the "
+                     "user-authentication key)");
+  o.make->add_option("--output", o.output, "The card file to write")->required();
+
+  o.reset = cards.add_subcommand("pin-reset", "Reset a card's locked or forgotten secret at the municipal window");
+  add_data(o.reset);
+  o.reset->add_option("--municipality", o.municipality, "The holder's municipality (the window)")->required();
+  o.reset->add_option("--card-file", o.card_file, "The virtual card")->required();
+  o.reset->add_option("--secret", o.secret, "authentication_pin or signature_password")->required();
+  o.reset->add_option("--new-secret", o.new_secret, "The new PIN or password")->required();
+}
+
+CardCommands::~CardCommands() = default;
+
+bool CardCommands::chosen() const { return *o_->make || *o_->reset; }
+
+Status CardCommands::check_arguments() const {
+  const Options& o = *o_;
+  if (*o.make) {
+    JLIS_RETURN_IF_ERROR(check_secret_form(CardSecret::authentication_pin, o.pin));
+    if (!o.password.empty()) JLIS_RETURN_IF_ERROR(check_secret_form(CardSecret::signature_password, o.password));
+  }
+  if (*o.reset) {
+    JLIS_ASSIGN_OR_RETURN(CardSecret which, card::parse_card_secret(o.secret));
+    JLIS_RETURN_IF_ERROR(check_secret_form(which, o.new_secret));
+    JLIS_RETURN_IF_ERROR(LocalGovernmentCode::parse(o.municipality).status());
+  }
+  return Status::ok();
+}
+
+Status CardCommands::run(const std::string& data_dir, store::Pool& pool, card::CardSystem& cards,
+                         pki::CertificateAuthority* ca, std::ostream& out) {
+  Options& o = *o_;
+  JLIS_RETURN_IF_ERROR(check_arguments());
+  if (*o.reset) {
+    JLIS_ASSIGN_OR_RETURN(VirtualCard card, VirtualCard::load(o.card_file));
+    JLIS_ASSIGN_OR_RETURN(CardSecret which, card::parse_card_secret(o.secret));
+    if (!card.slot(which)) return not_found("the card has no signature key");
+    const auth::Principal window{auth::Role::municipality, o.municipality, o.municipality, {}};
+    JLIS_RETURN_IF_ERROR(cards.reset_pin(window, card.card_id(), which).status());
+    JLIS_RETURN_IF_ERROR(card.reset(which, o.new_secret));
+    JLIS_RETURN_IF_ERROR(card.save(o.card_file));
+    out << "reset the " << o.secret << " of card " << card.card_id() << "\n";
+    return Status::ok();
+  }
+  if (ca == nullptr) return invalid_argument("the data directory has no CA (jlis ca init)");
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool.acquire());
+  JLIS_ASSIGN_OR_RETURN(card::Card held, cards.card(*conn, o.card_id));
+  conn.reset();
+  JLIS_ASSIGN_OR_RETURN(CardKeyPool keys, CardKeyPool::load(data_dir));
+  // The card's newest certificate of each kind, whatever its status: the chip holds its keys.
+  const auth::Principal holder_municipality{auth::Role::municipality, held.municipality_code.str(),
+                                            held.municipality_code.str(), {}};
+  JLIS_ASSIGN_OR_RETURN(auto records, ca->certificates_of(holder_municipality, held.resident_code, "", "cli:card-virtual"));
+  std::optional<std::string> authentication, signature;
+  for (const auto& r : records) {
+    if (r.card_id != o.card_id || r.device != pki::Device::card) continue;
+    JLIS_ASSIGN_OR_RETURN(auto cert, pki::x509_from_der(r.der));
+    JLIS_ASSIGN_OR_RETURN(std::string pem, pki::x509_pem(cert.get()));
+    (r.kind == pki::CertificateKind::authentication ? authentication : signature) = std::move(pem);
+  }
+  if (!authentication) return not_found("the card " + o.card_id + " has no user-authentication certificate");
+  JLIS_ASSIGN_OR_RETURN(std::string authentication_key, keys.private_key_for(*authentication));
+  std::optional<std::string> signature_key;
+  if (!o.password.empty()) {
+    if (!signature) return not_found("the card " + o.card_id + " has no signature certificate (holder under 15)");
+    JLIS_ASSIGN_OR_RETURN(signature_key, keys.private_key_for(*signature));
+  } else {
+    signature.reset();
+  }
+  JLIS_ASSIGN_OR_RETURN(VirtualCard card, VirtualCard::make(o.card_id, *authentication, authentication_key, o.pin,
+                                                            signature, signature_key, o.password));
+  JLIS_RETURN_IF_ERROR(card.save(o.output));
+  out << "wrote the virtual card " << o.card_id << " to " << o.output
+      << (signature ? " (user-authentication and signature keys)\n" : " (user-authentication key)\n");
+  return Status::ok();
+}
+
+}  // namespace jlis::kiosk

@@ -1,0 +1,49 @@
+// The simulated card's subcommands, under `jlis cards` (also spelt `jlis card`):
+//   jlis card virtual --data DIR --card ID --pin PIN [--password PASSWORD] --output CARD_FILE
+//     Writes a virtual card (virtual_card.h) for a simulated card of DIR: its newest user-
+//     authentication certificate (and, with --password, its newest signature certificate) with the
+//     private keys from DIR's card key pool (card_key_pool.h), guarded by the PIN (4 digits) and
+//     the password (6 to 16 of A-Z, 0-9). Refused for a card whose keys are not in the pool.
+//   jlis card pin-reset --data DIR --municipality CODE --card-file CARD_FILE
+//        --secret authentication_pin|signature_password --new-secret SECRET
+//     The municipal window's reset of a locked or forgotten secret: recorded by the card system
+//     (CardSystem::reset_pin: the holder must be CODE's resident, the card active), then written to
+//     the card with its tries back to full.
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "card/card_system.h"
+#include "pki/ca.h"
+#include "store/database.h"
+
+namespace jlis::kiosk {
+
+class CardCommands {
+ public:
+  // Adds the subcommands to `cards` (the `jlis cards` group); `add_data` adds the data-directory
+  // options to each.
+  CardCommands(CLI::App& cards, const std::function<void(CLI::App*)>& add_data);
+  CardCommands(const CardCommands&) = delete;
+  CardCommands& operator=(const CardCommands&) = delete;
+  ~CardCommands();
+
+  // True when the command line chose one of them (after parsing).
+  bool chosen() const;
+  // Checks what needs no data directory (the secrets' forms): invalid_argument when wrong.
+  Status check_arguments() const;
+  // Runs the chosen one; a refusal or a failure is the Status (the caller prints it and exits 1).
+  Status run(const std::string& data_dir, store::Pool& pool, card::CardSystem& cards, pki::CertificateAuthority* ca,
+             std::ostream& out);
+
+ private:
+  struct Options;
+  std::unique_ptr<Options> o_;
+};
+
+}  // namespace jlis::kiosk
