@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "kiosk/terminals.h"
 #include "store/centre.h"
 #include "store/data_dir.h"
 #include "municipal/fuhyo.h"
@@ -25,6 +26,7 @@ Status migrate_all(store::Database& db) {
   JLIS_RETURN_IF_ERROR(municipal::TaxRecords::migrate(*conn));
   JLIS_RETURN_IF_ERROR(municipal::SealRegistrations::migrate(*conn));
   JLIS_RETURN_IF_ERROR(municipal::IssuanceServer::migrate(*conn));
+  JLIS_RETURN_IF_ERROR(kiosk::Terminals::migrate(*conn));
   return Status::ok();
 }
 

@@ -359,6 +359,7 @@ int run(int argc, char** argv) {
   municipal::DocumentCommands documents(cli, add_data);
   pki::CertificateCommands certificates(cli, add_data);
   kiosk::CardCommands card_commands(*cards_cmd, add_data);
+  kiosk::KioskCommands kiosk_commands(cli, add_data);
 
   try {
     cli.parse(argc, argv);
@@ -370,6 +371,11 @@ int run(int argc, char** argv) {
     if (documents.chosen()) {
       auto app = check(App::open(data, reference));
       check(documents.run(app->issuance(), std::cout));
+      return 0;
+    }
+    if (kiosk_commands.chosen()) {
+      auto app = check(App::open(data, reference));
+      check(kiosk_commands.run(app->pool(), app->writer(), std::cout));
       return 0;
     }
     if (card_commands.chosen()) {

@@ -1,8 +1,11 @@
 #include "kiosk/commands.h"
 
+#include <fstream>
 #include <ostream>
 
+#include "common/csv.h"
 #include "kiosk/card_key_pool.h"
+#include "kiosk/terminals.h"
 #include "kiosk/virtual_card.h"
 #include "pki/openssl.h"
 
@@ -100,6 +103,78 @@ Status CardCommands::run(const std::string& data_dir, store::Pool& pool, card::C
   JLIS_RETURN_IF_ERROR(card.save(o.output));
   out << "wrote the virtual card " << o.card_id << " to " << o.output
       << (signature ? " (user-authentication and signature keys)\n" : " (user-authentication key)\n");
+  return Status::ok();
+}
+
+struct KioskCommands::Options {
+  CLI::App *operator_add = nullptr, *operator_list = nullptr;
+  CLI::App *terminal_add = nullptr, *terminal_disable = nullptr, *terminal_list = nullptr;
+  std::string name, operator_name, store_id, output, terminal_id;
+};
+
+KioskCommands::KioskCommands(CLI::App& cli, const std::function<void(CLI::App*)>& add_data)
+    : o_(std::make_unique<Options>()) {
+  Options& o = *o_;
+  auto* kiosk = cli.add_subcommand("kiosk", "The convenience-store issuance centre: operators and terminals")
+                    ->require_subcommand(1);
+  auto* operators = kiosk->add_subcommand("operator", "Kiosk operators (convenience-store chains)")->require_subcommand(1);
+  o.operator_add = operators->add_subcommand("add", "Register an operator");
+  add_data(o.operator_add);
+  o.operator_add->add_option("--name", o.name, "The operator's name")->required();
+  o.operator_list = operators->add_subcommand("list", "List the operators");
+  add_data(o.operator_list);
+  auto* terminals = kiosk->add_subcommand("terminal", "Kiosk terminals and their credentials")->require_subcommand(1);
+  o.terminal_add = terminals->add_subcommand("add", "Add a terminal; its credential goes to a new file (mode 0600)");
+  add_data(o.terminal_add);
+  o.terminal_add->add_option("--operator", o.operator_name, "The operator's name")->required();
+  o.terminal_add->add_option("--store", o.store_id, "The operator's id of the store")->required();
+  o.terminal_add->add_option("--output", o.output, "The credential file to create")->required();
+  o.terminal_disable = terminals->add_subcommand("disable", "Disable a terminal: refused at once, for good");
+  add_data(o.terminal_disable);
+  o.terminal_disable->add_option("--terminal", o.terminal_id, "The terminal id (kt-...)")->required();
+  o.terminal_list = terminals->add_subcommand("list", "List the terminals as CSV");
+  add_data(o.terminal_list);
+}
+
+KioskCommands::~KioskCommands() = default;
+
+bool KioskCommands::chosen() const {
+  const Options& o = *o_;
+  return *o.operator_add || *o.operator_list || *o.terminal_add || *o.terminal_disable || *o.terminal_list;
+}
+
+Status KioskCommands::run(store::Pool& pool, store::Writer& writer, std::ostream& out) {
+  Options& o = *o_;
+  Terminals terminals(pool, writer);
+  if (*o.operator_add) {
+    JLIS_RETURN_IF_ERROR(terminals.add_operator(o.name));
+    out << "registered the operator " << o.name << "\n";
+  } else if (*o.operator_list) {
+    JLIS_ASSIGN_OR_RETURN(auto names, terminals.operators());
+    out << "name\n";
+    for (const auto& n : names) out << csv_field(n) << "\n";
+  } else if (*o.terminal_add) {
+    if (std::ifstream(o.output).good())
+      return invalid_argument(o.output + " exists: a credential is written to a new file only");
+    JLIS_ASSIGN_OR_RETURN(TerminalCredential c, terminals.add_terminal(o.operator_name, o.store_id));
+    if (Status written = write_credential(o.output, c); !written.is_ok()) {
+      // The credential never reached its file: the terminal is of no use, so it is disabled.
+      (void)terminals.disable_terminal(c.terminal.terminal_id);
+      return written;
+    }
+    out << "added the terminal " << c.terminal.terminal_id << " of " << o.operator_name << " at store " << o.store_id
+        << "; its credential is in " << o.output << "\n"
+        << c.terminal.terminal_id << "\n";
+  } else if (*o.terminal_disable) {
+    JLIS_RETURN_IF_ERROR(terminals.disable_terminal(o.terminal_id));
+    out << "disabled the terminal " << o.terminal_id << "\n";
+  } else if (*o.terminal_list) {
+    JLIS_ASSIGN_OR_RETURN(auto all, terminals.terminals());
+    out << "terminal_id,operator,store_id,added_at,disabled_at\n";
+    for (const auto& t : all)
+      out << t.terminal_id << "," << csv_field(t.operator_name) << "," << csv_field(t.store_id) << "," << t.added_at
+          << "," << t.disabled_at.value_or("") << "\n";
+  }
   return Status::ok();
 }
 

@@ -9,6 +9,14 @@
 //     The municipal window's reset of a locked or forgotten secret: recorded by the card system
 //     (CardSystem::reset_pin: the holder must be CODE's resident, the card active), then written to
 //     the card with its tries back to full.
+//
+// The issuance centre's subcommands, `jlis kiosk`:
+//   jlis kiosk operator add --data DIR --name NAME       a kiosk operator (a convenience-store chain)
+//   jlis kiosk operator list --data DIR
+//   jlis kiosk terminal add --data DIR --operator NAME --store STORE_ID --output CREDENTIAL_FILE
+//     a terminal with a credential of its own, written to a new file (mode 0600); prints its id
+//   jlis kiosk terminal disable --data DIR --terminal ID  refused at once, for good
+//   jlis kiosk terminal list --data DIR                   CSV: terminal_id,operator,store_id,added_at,disabled_at
 #pragma once
 
 #include <functional>
@@ -21,6 +29,7 @@
 #include "card/card_system.h"
 #include "pki/ca.h"
 #include "store/database.h"
+#include "store/writer.h"
 
 namespace jlis::kiosk {
 
@@ -40,6 +49,22 @@ class CardCommands {
   // Runs the chosen one; a refusal or a failure is the Status (the caller prints it and exits 1).
   Status run(const std::string& data_dir, store::Pool& pool, card::CardSystem& cards, pki::CertificateAuthority* ca,
              std::ostream& out);
+
+ private:
+  struct Options;
+  std::unique_ptr<Options> o_;
+};
+
+class KioskCommands {
+ public:
+  KioskCommands(CLI::App& cli, const std::function<void(CLI::App*)>& add_data);
+  KioskCommands(const KioskCommands&) = delete;
+  KioskCommands& operator=(const KioskCommands&) = delete;
+  ~KioskCommands();
+
+  bool chosen() const;
+  // Runs the chosen one on the data directory's store; a refusal or a failure is the Status.
+  Status run(store::Pool& pool, store::Writer& writer, std::ostream& out);
 
  private:
   struct Options;

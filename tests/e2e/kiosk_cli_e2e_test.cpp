@@ -1,4 +1,7 @@
-// `jlis card virtual` and `jlis card pin-reset` as an operator of a simulation runs them: the
+// `jlis kiosk` (operators and terminals) and `jlis card virtual` / `jlis card pin-reset` as an
+// operator of a simulation runs them. The kiosk commands: a terminal's credential file is new and
+// private, a disabled terminal is listed as such, every refusal is a message and a non-zero exit. The
+// card commands: the
 // population's cards draw their keys from the key pool kept in the data directory, a virtual card
 // gets the private keys of its card's certificates (its signatures verify with them), a locked PIN
 // is reset at the holder's municipality only (recorded in the card's history) and then works again.
@@ -21,7 +24,7 @@ namespace fs = std::filesystem;
 using card::CardSecret;
 using kiosk::VirtualCard;
 
-class VirtualCardE2E : public ::testing::Test {
+class KioskCliE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = temp_dir("virtual-card");
@@ -51,7 +54,7 @@ class VirtualCardE2E : public ::testing::Test {
 
   static std::string dir_, card_id_, municipality_;
 };
-std::string VirtualCardE2E::dir_, VirtualCardE2E::card_id_, VirtualCardE2E::municipality_;
+std::string KioskCliE2E::dir_, KioskCliE2E::card_id_, KioskCliE2E::municipality_;
 
 bool verifies_with(const std::string& certificate_pem, const std::string& data, const std::string& signature) {
   auto cert = pki::x509_from_pem(certificate_pem).value();
@@ -62,7 +65,7 @@ bool verifies_with(const std::string& certificate_pem, const std::string& data, 
                           reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
 }
 
-TEST_F(VirtualCardE2E, AVirtualCardSignsWithTheKeysItsCardsCertificatesCertify) {
+TEST_F(KioskCliE2E, AVirtualCardSignsWithTheKeysItsCardsCertificatesCertify) {
   EXPECT_EQ(fs::status(file("keys/card-key-pool.pem")).permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
   auto made = jlis({"card", "virtual", "--data", dir_, "--card", card_id_, "--pin", "1234", "--password", "ABC123",
@@ -80,7 +83,7 @@ TEST_F(VirtualCardE2E, AVirtualCardSignsWithTheKeysItsCardsCertificatesCertify) 
   EXPECT_EQ(X509_NAME_get_index_by_NID(X509_get_subject_name(cert.get()), NID_localityName, -1), -1);
 }
 
-TEST_F(VirtualCardE2E, BadArgumentsAreRefusedWithAMessageAndNoFile) {
+TEST_F(KioskCliE2E, BadArgumentsAreRefusedWithAMessageAndNoFile) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"card", "virtual", "--data", dir_, "--card", card_id_, "--pin", "12345", "--output", file("bad.card")},
            {"card", "virtual", "--data", dir_, "--card", card_id_, "--pin", "1234", "--password", "abc123", "--output",
@@ -94,7 +97,7 @@ TEST_F(VirtualCardE2E, BadArgumentsAreRefusedWithAMessageAndNoFile) {
   }
 }
 
-TEST_F(VirtualCardE2E, ALockedPinIsResetAtTheHoldersMunicipalityAndWorksAgain) {
+TEST_F(KioskCliE2E, ALockedPinIsResetAtTheHoldersMunicipalityAndWorksAgain) {
   ASSERT_EQ(jlis({"card", "virtual", "--data", dir_, "--card", card_id_, "--pin", "1234", "--output", file("b.card")})
                 .exit_code,
             0);
@@ -129,6 +132,34 @@ TEST_F(VirtualCardE2E, ALockedPinIsResetAtTheHoldersMunicipalityAndWorksAgain) {
       {card_id_, "municipality:" + municipality_});
   ASSERT_TRUE(resets.ok());
   EXPECT_EQ(resets->value_or(0), 1);
+}
+
+TEST_F(KioskCliE2E, KioskOperatorsAndTerminalsFromTheCommandLine) {
+  EXPECT_EQ(jlis({"kiosk", "operator", "add", "--data", dir_, "--name", "ローソン"}).exit_code, 0);
+  auto twice = jlis({"kiosk", "operator", "add", "--data", dir_, "--name", "ローソン"});
+  EXPECT_NE(twice.exit_code, 0);
+  EXPECT_NE(twice.err.find("registered already"), std::string::npos) << twice.err;
+  auto added = jlis({"kiosk", "terminal", "add", "--data", dir_, "--operator", "ローソン", "--store", "L-0001",
+                     "--output", file("t.json")});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  const std::string id = added.last_line();
+  EXPECT_EQ(id.rfind("kt-", 0), 0u) << id;
+  EXPECT_EQ(fs::status(file("t.json")).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  auto again = jlis({"kiosk", "terminal", "add", "--data", dir_, "--operator", "ローソン", "--store", "L-0002",
+                     "--output", file("t.json")});
+  EXPECT_NE(again.exit_code, 0);  // the credential file exists: never overwritten
+  EXPECT_NE(jlis({"kiosk", "terminal", "add", "--data", dir_, "--operator", "nobody", "--store", "X-1", "--output",
+                  file("u.json")})
+                .exit_code,
+            0);
+  EXPECT_FALSE(fs::exists(file("u.json")));
+  EXPECT_EQ(jlis({"kiosk", "terminal", "disable", "--data", dir_, "--terminal", id}).exit_code, 0);
+  EXPECT_NE(jlis({"kiosk", "terminal", "disable", "--data", dir_, "--terminal", id}).exit_code, 0);
+  auto list = jlis({"kiosk", "terminal", "list", "--data", dir_});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find(id + ",ローソン,L-0001,"), std::string::npos) << list.out;
+  EXPECT_EQ(list.out.back(), '\n');
+  EXPECT_NE(list.out.substr(list.out.find(id)).find("Z,20"), std::string::npos) << "no disabled_at: " << list.out;
 }
 
 }  // namespace
