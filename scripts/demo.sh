@@ -25,7 +25,16 @@ agency=$("$jlis" agency add --data "$data" --name "Demo agency" --purposes pensi
 municipality=$("$jlis" municipality token --data "$data" --code 131016 | tail -n 1)
 verifier=$("$jlis" verifier add --data "$data" --name "Demo bank" --consent | tail -n 1)
 centre=$("$jlis" token create --data "$data" --role issuance-centre --name "Demo kiosk centre" | tail -n 1)
-resident=$("$jlis" residents export --data "$data" --municipality 131016 | sed -n 2p | cut -d, -f1)
+# The example resident: one of 千代田区's who holds an active card with certificates still good (so
+# the certificate examples answer something), else its first resident.
+residents=$("$jlis" residents export --data "$data" --municipality 131016 | tail -n +2 | cut -d, -f1)
+cards=$("$jlis" cards list --data "$data" --municipality 131016 --status active --limit 100000 | tail -n +2)
+card=$(awk -F, -v today="$(date +%F)" 'NR == FNR {lives[$1] = 1; next}
+                                       $6 >= today && ($2 in lives) {print $1 "," $2; exit}' \
+         <(printf '%s\n' "$residents") <(printf '%s\n' "$cards"))
+resident=${card#*,}
+card=${card%%,*}
+[ -n "$resident" ] || resident=$(head -n 1 <<< "$residents")
 base="http://$listen"
 
 cat <<MSG
@@ -50,6 +59,8 @@ Try:
   curl -s -o signature.crl "$base/crl/signature.crl" && openssl crl -inform DER -in signature.crl -noout -text | head
   curl -s "$base/metrics"
   (OCSP: openssl ocsp -issuer CA.pem -cert CERT.pem -url $base/ocsp -CAfile CA.pem)
+$( [ -n "$card" ] && printf '%s\n%s\n' "The resident's card $card as a simulated chip (PIN 1234; 3 wrong PINs lock it, the window resets it):" \
+     "  $jlis card virtual --data $data --card $card --pin 1234 --password ABC123 --output demo.card" )
 The resident's documents, as their municipality's window issues them (PDF; a refusal says why):
   $jlis documents render --data $data --resident $resident --type juminhyo --members all --with household --output 住民票.pdf
   (also --type kisai-jiko, inkan, koseki, koseki-fuhyo, kazei; jlis documents log --data $data --resident $resident)

@@ -361,6 +361,12 @@ Result<Card> CardSystem::return_card(const auth::Principal& by, const std::strin
   return act(by, card_id, CardAction::return_, "", keyed);
 }
 
+Result<std::vector<Card>> CardSystem::shipped_to(const LocalGovernmentCode& municipality,
+                                                 std::optional<CardStatus> status, size_t limit) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  return internal::cards_shipped_to(*conn, municipality, status, limit);
+}
+
 Result<std::optional<std::string>> CardSystem::current_card_id(const ResidentCode& resident) {
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
   return internal::current_card_id(*conn, resident, today());

@@ -214,6 +214,10 @@ class CardSystem {
   // the move abroad invalidates the card inside the move event's transaction.
   Status request_continued_use(const auth::Principal& by, const ResidentCode& resident, Date departure_on);
 
+  // The card register of a municipality, for its operators: the cards shipped to it, oldest first,
+  // at most `limit` (of `status` only, when given). Without history.
+  Result<std::vector<Card>> shipped_to(const LocalGovernmentCode& municipality, std::optional<CardStatus> status,
+                                       size_t limit);
   // The resident's current card: active or suspended, not expired; nullopt when none.
   Result<std::optional<std::string>> current_card_id(const ResidentCode& resident);
   // Adds "card_id" (the current card, or null) to a resident's JSON; a registry::ResidentDecorator.

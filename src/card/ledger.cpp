@@ -511,6 +511,24 @@ Result<std::optional<Card>> load_card(Connection& conn, const std::string& card_
   return out;
 }
 
+Result<std::vector<Card>> cards_shipped_to(Connection& conn, const LocalGovernmentCode& municipality,
+                                           std::optional<CardStatus> status, size_t limit) {
+  std::vector<Card> out;
+  std::string sql = std::string("SELECT ") + kCardColumns + " FROM card_cards c WHERE c.municipality_code = ?";
+  store::Params params = {municipality.str()};
+  if (status) {
+    sql += " AND c.status = ?";
+    params.push_back(std::string(card_status_name(*status)));
+  }
+  sql += " ORDER BY c.card_seq LIMIT ?";
+  params.push_back(static_cast<int64_t>(limit));
+  JLIS_RETURN_IF_ERROR(conn.query(sql, params, [&](const Row& r) {
+    out.push_back(read_card(r));
+    return true;
+  }));
+  return out;
+}
+
 Result<std::optional<std::string>> current_card_id(Connection& conn, const ResidentCode& resident, Date today) {
   std::optional<std::string> out;
   JLIS_RETURN_IF_ERROR(conn.query(

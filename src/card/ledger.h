@@ -85,6 +85,9 @@ Status record_keyed_answer(store::Connection& conn, const std::string& caller, c
 
 Result<std::optional<Application>> load_application(store::Connection& conn, int64_t application_id);
 Result<std::optional<Card>> load_card(store::Connection& conn, const std::string& card_id, bool with_history);
+// The cards shipped to `municipality`, oldest first, at most `limit`; of `status` only when given.
+Result<std::vector<Card>> cards_shipped_to(store::Connection& conn, const LocalGovernmentCode& municipality,
+                                           std::optional<CardStatus> status, size_t limit);
 Result<std::optional<std::string>> current_card_id(store::Connection& conn, const ResidentCode& resident, Date today);
 
 // True for 16 lower-case hex digits.

@@ -314,6 +314,13 @@ int run(int argc, char** argv) {
   add_data(notices);
   std::string month;
   notices->add_option("--month", month, "YYYY-MM")->required();
+  auto* cards_list = cards_cmd->add_subcommand("list", "The cards shipped to a municipality, oldest first, as CSV");
+  add_data(cards_list);
+  std::string cards_municipality, cards_status;
+  size_t cards_limit = 100;
+  cards_list->add_option("--municipality", cards_municipality, "Local government code (6 digits)")->required();
+  cards_list->add_option("--status", cards_status, "Only cards in this state (shipped, active, suspended, lost, returned, invalid)");
+  cards_list->add_option("--limit", cards_limit, "At most this many")->capture_default_str();
 
   auto* stats = cli.add_subcommand("stats", "Statistics")->require_subcommand(1);
   auto* migration = stats->add_subcommand("migration", "Move-ins per municipality in a month, as CSV");
@@ -626,6 +633,18 @@ int run(int argc, char** argv) {
       std::printf("produced %lld cards (%lld express) in %lld batches, %.1f s; %lld applications remain\n",
                   static_cast<long long>(report.produced), static_cast<long long>(report.express),
                   static_cast<long long>(report.batches), report.seconds, static_cast<long long>(report.remaining));
+      return 0;
+    }
+    if (*cards_list) {
+      const auto code = check(LocalGovernmentCode::parse(cards_municipality));
+      std::optional<card::CardStatus> status;
+      if (!cards_status.empty()) status = check(card::parse_card_status(cards_status));
+      const Date today = app->cards().today();
+      std::cout << "card_id,resident_code,status,expires_on,delivered_on,cert_expires_on\n";
+      for (const auto& c : check(app->cards().shipped_to(code, status, cards_limit)))
+        std::cout << c.card_id << "," << c.resident_code.str() << "," << c.display_status(today) << ","
+                  << c.expires_on.to_iso() << "," << (c.delivered_on ? c.delivered_on->to_iso() : "") << ","
+                  << (c.cert_expires_on ? c.cert_expires_on->to_iso() : "") << "\n";
       return 0;
     }
     if (*notices) {

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "data_dir_store.h"
@@ -160,6 +161,28 @@ TEST_F(KioskCliE2E, KioskOperatorsAndTerminalsFromTheCommandLine) {
   EXPECT_NE(list.out.find(id + ",ローソン,L-0001,"), std::string::npos) << list.out;
   EXPECT_EQ(list.out.back(), '\n');
   EXPECT_NE(list.out.substr(list.out.find(id)).find("Z,20"), std::string::npos) << "no disabled_at: " << list.out;
+}
+
+// `jlis cards list`: the card register of a municipality as CSV, filtered by state; what the demo
+// uses to find a resident with a card.
+TEST_F(KioskCliE2E, CardsListShowsAMunicipalitysCardsByState) {
+  auto active = jlis({"cards", "list", "--data", dir_, "--municipality", municipality_, "--status", "active",
+                      "--limit", "100000"});
+  ASSERT_EQ(active.exit_code, 0) << active.err;
+  EXPECT_EQ(active.out.rfind("card_id,resident_code,status,expires_on,delivered_on,cert_expires_on\n", 0), 0u);
+  EXPECT_NE(active.out.find("\n" + card_id_ + ","), std::string::npos) << active.out;
+  EXPECT_EQ(active.out.find(",suspended,"), std::string::npos);
+  auto conn = connect_data_dir(dir_);
+  ASSERT_NE(conn, nullptr);
+  const int64_t expected =
+      conn->query_int64("SELECT COUNT(*) FROM card_cards WHERE municipality_code = ? AND status = 'active'",
+                        {municipality_})
+          ->value_or(-1);
+  EXPECT_EQ(static_cast<int64_t>(std::count(active.out.begin(), active.out.end(), '\n')) - 1, expected);
+  auto one = jlis({"cards", "list", "--data", dir_, "--municipality", municipality_, "--limit", "1"});
+  EXPECT_EQ(std::count(one.out.begin(), one.out.end(), '\n'), 2);
+  EXPECT_NE(jlis({"cards", "list", "--data", dir_, "--municipality", municipality_, "--status", "happy"}).exit_code, 0);
+  EXPECT_NE(jlis({"cards", "list", "--data", dir_, "--municipality", "12"}).exit_code, 0);
 }
 
 }  // namespace
