@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs `make run`'s script (scripts/demo.sh) on a small population, then every example it prints,
+# exactly as printed (continuation lines joined), in a scratch directory: each curl with -f, so a
+# 4xx or 5xx answer fails it. Only the kiosk example, whose SERIAL the reader fills in, is left out.
+# Usage: demo_examples.sh JLIS SOURCE_DIR WORK_DIR. Prints "ok: …" or "FAILED: …" per example;
+# exits non-zero when the demo did not start or an example failed.
+set -uo pipefail
+jlis=$1 source_dir=$2 work=$3
+mkdir -p "$work" && cd "$work" || exit 2
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$source_dir/scripts/demo.sh" "$jlis" "$work/data" "127.0.0.1:$port" 1500 > demo.out 2> demo.err &
+pid=$!
+trap 'kill $pid 2> /dev/null; wait $pid 2> /dev/null' EXIT
+started=
+for _ in $(seq 1 1200); do
+  if grep -q 'Stop with Ctrl-C' demo.out && curl -sf "http://127.0.0.1:$port/healthz" > /dev/null; then
+    started=1
+    break
+  fi
+  kill -0 $pid 2> /dev/null || break
+  sleep 0.25
+done
+if [ -z "$started" ]; then
+  echo "the demo did not start"
+  cat demo.out demo.err
+  exit 1
+fi
+examples=$(sed -e ':a' -e '/\\$/N; s/\\\n *//; ta' demo.out | sed -n "s#^  \(curl .*\|$jlis .*\)\$#\1#p" | grep -v SERIAL)
+failed=0
+while IFS= read -r example; do
+  if out=$(bash -c "curl() { command curl -f \"\$@\"; }; $example" 2>&1); then
+    echo "ok: $example"
+  else
+    echo "FAILED: $example"
+    echo "$out" | head -20
+    failed=1
+  fi
+done <<< "$examples"
+exit $failed
