@@ -171,15 +171,18 @@ Result<int64_t> next_number(Connection& conn, const LocalGovernmentCode& municip
 }
 
 Status insert_registration(Connection& conn, const LocalGovernmentCode& municipality, int64_t number,
-                           const ResidentCode& resident, Date on, const std::string& png,
+                           const ResidentCode& resident, Date on, const std::string& png, const std::string& sha256,
                            std::optional<int64_t> replaces) {
   store::Value replaced = nullptr;
   if (replaces) replaced = *replaces;
-  const std::string sha256 = sha256_hex(png);
-  JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO municipal_seal_impressions (impression_sha256, impression_png_base64) "
-                                    "VALUES (?, ?) ON CONFLICT (impression_sha256) DO NOTHING",
-                                    {sha256, pki::base64_encode(png)})
-                           .status());
+  JLIS_ASSIGN_OR_RETURN(auto stored, conn.query_int64("SELECT 1 FROM municipal_seal_impressions WHERE impression_sha256 = ?",
+                                                      {sha256}));
+  if (!stored) {
+    JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO municipal_seal_impressions (impression_sha256, impression_png_base64) "
+                                      "VALUES (?, ?)",
+                                      {sha256, pki::base64_encode(png)})
+                             .status());
+  }
   return conn
       .execute("INSERT INTO municipal_seal_registrations (municipality_code, registration_number, resident_code, "
                "status, registered_on, replaces, impression_sha256) VALUES (?, ?, ?, 'active', ?, ?, ?)",
@@ -360,9 +363,8 @@ SealRegistrations::SealRegistrations(store::Pool& pool, store::Writer& writer, r
 
 Date SealRegistrations::today() const { return today_ ? today_() : Date::today(); }
 
-Status SealRegistrations::check_impression(std::string_view png) {
+Status SealRegistrations::check_impression(std::string_view png, const std::string& sha256) {
   constexpr size_t kRemembered = 65536;
-  const std::string sha256 = sha256_hex(png);
   {
     std::lock_guard lock(valid_mutex_);
     if (valid_impressions_.contains(sha256)) return Status::ok();
@@ -447,10 +449,11 @@ Result<SealApplied> SealRegistrations::write_in(Connection& conn, const LocalGov
 
 namespace {
 
-std::string registration_hash(std::string_view kind, const SealRegistrationRequest& request) {
+// `sha256`: of the request's impression.
+std::string registration_hash(std::string_view kind, const SealRegistrationRequest& request, const std::string& sha256) {
   return sha256_hex(json{{"kind", kind},
                          {"resident_code", request.resident_code.str()},
-                         {"impression_sha256", sha256_hex(request.impression_png)},
+                         {"impression_sha256", sha256},
                          {"under_guardianship", request.under_guardianship}}
                         .dump());
 }
@@ -460,22 +463,25 @@ std::string registration_hash(std::string_view kind, const SealRegistrationReque
 Result<SealApplied> SealRegistrations::register_seal(const LocalGovernmentCode& municipality,
                                                      const SealRegistrationRequest& request) {
   const Date on = today();
-  return write(municipality, "register", request.request_id, registration_hash("register", request),
-               check_impression(request.impression_png),
-               [&](Connection& conn) { return register_row(conn, municipality, request, on); });
+  const std::string sha256 = sha256_hex(request.impression_png);
+  return write(municipality, "register", request.request_id, registration_hash("register", request, sha256),
+               check_impression(request.impression_png, sha256),
+               [&](Connection& conn) { return register_row(conn, municipality, request, on, sha256); });
 }
 
 Result<SealApplied> SealRegistrations::register_seal_in(Connection& conn, const LocalGovernmentCode& municipality,
                                                         const SealRegistrationRequest& request, Date on) {
   JLIS_RETURN_IF_ERROR(check_request_id(request.request_id));
   if (on > today()) return invalid_argument("a seal cannot be registered in the future");
-  return write_in(conn, municipality, "register", request.request_id, registration_hash("register", request),
-                  check_impression(request.impression_png),
-                  [&](Connection& c) { return register_row(c, municipality, request, on); });
+  const std::string sha256 = sha256_hex(request.impression_png);
+  return write_in(conn, municipality, "register", request.request_id, registration_hash("register", request, sha256),
+                  check_impression(request.impression_png, sha256),
+                  [&](Connection& c) { return register_row(c, municipality, request, on, sha256); });
 }
 
 Result<int64_t> SealRegistrations::register_row(Connection& conn, const LocalGovernmentCode& municipality,
-                                                const SealRegistrationRequest& request, Date on) {
+                                                const SealRegistrationRequest& request, Date on,
+                                                const std::string& sha256) {
   JLIS_ASSIGN_OR_RETURN(auto resident, own_resident(conn, registry_, municipality, request.resident_code));
   JLIS_RETURN_IF_ERROR(eligible(resident, request, on));
   // Any municipality's: a person has one registered seal.
@@ -486,15 +492,16 @@ Result<int64_t> SealRegistrations::register_row(Connection& conn, const LocalGov
                     std::to_string(active->registration_number) + "): change it or abolish it first");
   JLIS_ASSIGN_OR_RETURN(int64_t number, next_number(conn, municipality));
   JLIS_RETURN_IF_ERROR(insert_registration(conn, municipality, number, request.resident_code, on,
-                                           request.impression_png, std::nullopt));
+                                           request.impression_png, sha256, std::nullopt));
   return number;
 }
 
 Result<SealApplied> SealRegistrations::change(const LocalGovernmentCode& municipality,
                                               const SealRegistrationRequest& request) {
   const Date on = today();
-  return write(municipality, "change", request.request_id, registration_hash("change", request),
-               check_impression(request.impression_png), [&](Connection& conn) -> Result<int64_t> {
+  const std::string sha256 = sha256_hex(request.impression_png);
+  return write(municipality, "change", request.request_id, registration_hash("change", request, sha256),
+               check_impression(request.impression_png, sha256), [&](Connection& conn) -> Result<int64_t> {
                  JLIS_ASSIGN_OR_RETURN(auto resident, own_resident(conn, registry_, municipality, request.resident_code));
                  JLIS_RETURN_IF_ERROR(eligible(resident, request, on));
                  JLIS_ASSIGN_OR_RETURN(auto old, active_seal(conn, municipality, request.resident_code, false));
@@ -503,7 +510,7 @@ Result<SealApplied> SealRegistrations::change(const LocalGovernmentCode& municip
                  // The old one first: the index allows one active registration.
                  JLIS_RETURN_IF_ERROR(abolish_row(conn, *old, on, SealAbolitionReason::changed, number));
                  JLIS_RETURN_IF_ERROR(insert_registration(conn, municipality, number, request.resident_code, on,
-                                                          request.impression_png, old->registration_number));
+                                                          request.impression_png, sha256, old->registration_number));
                  return number;
                });
 }

@@ -234,11 +234,11 @@ class SealRegistrations {
                                       const std::string& request_hash, const Status& prepared,
                                       const std::function<Result<int64_t>(store::Connection&)>& apply);
   Result<int64_t> register_row(store::Connection& conn, const LocalGovernmentCode& municipality,
-                               const SealRegistrationRequest& request, Date on);
+                               const SealRegistrationRequest& request, Date on, const std::string& sha256);
   Date today() const;
-  // validate_seal_impression, remembered by the impression's SHA-256 for those that passed (the
+  // validate_seal_impression, remembered by the impression's SHA-256 (`sha256`) for those that passed (the
   // same few hundred impressions come back: decoding each again was most of a generated load).
-  Status check_impression(std::string_view png);
+  Status check_impression(std::string_view png, const std::string& sha256);
 
   store::Pool& pool_;
   store::Writer& writer_;
