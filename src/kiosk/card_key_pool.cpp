@@ -8,9 +8,6 @@
 #include <fstream>
 #include <sstream>
 
-#include <openssl/bio.h>
-#include <openssl/pem.h>
-
 #include "pki/openssl.h"
 #include "store/data_dir.h"
 
@@ -20,15 +17,6 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path pool_path(const std::string& data_dir) { return fs::path(data_dir) / "keys" / "card-key-pool.pem"; }
-
-Result<std::string> private_pem(EVP_PKEY* key) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
-    return pki::openssl_error("PEM_write_bio_PrivateKey");
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(n));
-}
 
 // The PEM private keys of `text`, in order.
 Result<std::vector<std::string>> split_keys(const std::string& text) {
@@ -48,9 +36,7 @@ Result<std::vector<std::string>> split_keys(const std::string& text) {
 }
 
 Result<std::string> public_of(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
-  pki::EvpPkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  if (!key) return invalid_argument("the card key pool holds a key that does not parse");
+  JLIS_ASSIGN_OR_RETURN(auto key, pki::private_key_from_pem(pem));
   return pki::public_key_pem(key.get());
 }
 
@@ -89,7 +75,7 @@ Result<CardKeyPool> CardKeyPool::ensure(const std::string& data_dir, size_t pair
   for (size_t p = pool.pairs(); p < pairs; ++p) {
     for (int k = 0; k < 2; ++k) {
       JLIS_ASSIGN_OR_RETURN(auto key, pki::generate_rsa(2048));
-      JLIS_ASSIGN_OR_RETURN(std::string pem, private_pem(key.get()));
+      JLIS_ASSIGN_OR_RETURN(std::string pem, pki::private_key_pem(key.get()));
       added += pem;
       pool.private_pems_.push_back(std::move(pem));
     }

@@ -9,10 +9,8 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
-#include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "common/digest.h"
@@ -26,19 +24,11 @@ using nlohmann::json;
 
 constexpr std::string_view kFormat = "jlis-virtual-card-1";
 
-Result<pki::EvpPkeyPtr> private_key_from_pem(std::string_view pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
-  if (!bio) return pki::openssl_error("BIO_new_mem_buf");
-  pki::EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key) return invalid_argument("the private key is not a PEM private key");
-  return key;
-}
-
 // invalid_argument unless the private key belongs to the certificate.
 Status check_pair(const std::string& certificate_pem, const std::string& key_pem, std::string_view which) {
   auto cert = pki::x509_from_pem(certificate_pem);
   if (!cert.ok()) return invalid_argument(std::string(which) + " certificate is not a PEM certificate");
-  JLIS_ASSIGN_OR_RETURN(auto key, private_key_from_pem(key_pem));
+  JLIS_ASSIGN_OR_RETURN(auto key, pki::private_key_from_pem(key_pem));
   if (X509_check_private_key(cert->get(), key.get()) != 1)
     return invalid_argument(std::string("the ") + std::string(which) + " key does not match its certificate");
   return Status::ok();
@@ -186,7 +176,7 @@ Status VirtualCard::verify(CardSecret which, std::string_view secret) {
 
 Result<std::string> VirtualCard::sign(CardSecret which, std::string_view secret, std::string_view data) {
   JLIS_RETURN_IF_ERROR(verify(which, secret));
-  JLIS_ASSIGN_OR_RETURN(auto key, private_key_from_pem(slot(which)->private_key_pem));
+  JLIS_ASSIGN_OR_RETURN(auto key, pki::private_key_from_pem(slot(which)->private_key_pem));
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   size_t length = 0;
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||

@@ -90,6 +90,20 @@ Result<std::string> public_key_pem(EVP_PKEY* key) {
   return bio_string(bio.get());
 }
 
+Result<EvpPkeyPtr> private_key_from_pem(std::string_view pem) {
+  BioPtr bio = memory_bio(pem);
+  EvpPkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!key) return openssl_error("not a PEM private key", Code::invalid_argument);
+  return key;
+}
+
+Result<std::string> private_key_pem(EVP_PKEY* key) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
+    return openssl_error("writing a PEM private key");
+  return bio_string(bio.get());
+}
+
 namespace {
 
 // One DER TLV at `p` (OpenSSL's ASN1_get_object): its tag and content; advances `p` past it.

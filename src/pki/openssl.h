@@ -52,6 +52,10 @@ Result<std::string> x509_pem(X509* cert);
 Result<EvpPkeyPtr> public_key_from_pem(std::string_view pem);
 Result<EvpPkeyPtr> public_key_from_der(std::string_view der);
 Result<std::string> public_key_pem(EVP_PKEY* key);
+// An unencrypted private key as PEM PKCS#8 ("-----BEGIN PRIVATE KEY-----"), both ways: for keys
+// that are not the CA's (simulated cards; the CA's are in keys.h, encrypted).
+Result<EvpPkeyPtr> private_key_from_pem(std::string_view pem);
+Result<std::string> private_key_pem(EVP_PKEY* key);
 // An RSA public key as a certificate carries it: the RSAPublicKey DER (the content of the
 // SubjectPublicKeyInfo's BIT STRING), read from PEM SubjectPublicKeyInfo without turning it into an
 // EVP_PKEY. OpenSSL 3's decoders and encoders spend about 300 µs per key on that round trip (more

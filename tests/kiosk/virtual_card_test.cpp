@@ -4,9 +4,7 @@
 #include "kiosk/virtual_card.h"
 
 #include <gtest/gtest.h>
-#include <openssl/bio.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <filesystem>
@@ -38,11 +36,7 @@ KeyAndCertificate make_pair(const char* cn) {
   X509_set_pubkey(cert.get(), out.key.get());
   X509_sign(cert.get(), out.key.get(), EVP_sha256());
   out.certificate_pem = pki::x509_pem(cert.get()).value();
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-  PEM_write_bio_PrivateKey(bio.get(), out.key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio.get(), &data);
-  out.key_pem.assign(data, static_cast<size_t>(n));
+  out.key_pem = pki::private_key_pem(out.key.get()).value();
   return out;
 }
 
