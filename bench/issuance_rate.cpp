@@ -7,7 +7,9 @@
 // group-commits the jobs that queue up meanwhile. An issuing thread queues each job and goes on to
 // the next certificate; the round ends when every job has committed. So "one thread" signs on one
 // core while the writer commits beside it, and "two threads" sign on both cores. Each pass prints
-// its writer transactions; a third pass times the writer alone (N signed beforehand, queued at once). The data
+// its writer transactions; a third pass times the preparation alone on one thread (the bound of one
+// issuing thread: the key policy's checks and the certificate's building beside the signature),
+// then the writer alone (N signed beforehand, queued at once). The data
 // directory's store is SQLite, or the PostgreSQL database JLIS_BENCH_STORE names (which must be
 // empty: bench/store_rate.sh makes one).
 #include <algorithm>
@@ -90,14 +92,21 @@ double issue_all(cli::App& app, const std::vector<registry::Resident>& holders, 
   return rate;
 }
 
-// The writer's share alone: signs every certificate first, then queues all the jobs at once and
-// answers the commits' rate (certificates/s of writer work, not of issuance).
-double writer_only(cli::App& app, const std::vector<registry::Resident>& holders, const std::string& key, int64_t now) {
+// The two parts alone. First the issuing thread's part with nothing beside it: every certificate
+// prepared (built from the profile, the key checked by the key policy, signed) on this thread,
+// which bounds one issuing thread; answered in `prepare_rate`. Then the writer's share: all the
+// jobs queued at once; answers the commits' rate (certificates/s of writer work, not of issuance).
+double writer_only(cli::App& app, const std::vector<registry::Resident>& holders, const std::string& key, int64_t now,
+                   double& prepare_rate) {
   pki::CertificateAuthority& ca = *app.ca();
   const int64_t not_after = now + 5 * 365 * 86400;
   std::vector<pki::PreparedCertificate> prepared;
+  const auto prepare_start = std::chrono::steady_clock::now();
   for (const auto& h : holders)
     prepared.push_back(ca.prepare(pki::CertificateKind::signature, pki::Device::card, h, key, now, not_after).value());
+  prepare_rate =
+      holders.size() / std::chrono::duration<double>(std::chrono::steady_clock::now() - prepare_start).count();
+  std::printf("  prepared alone on one thread (no writer beside it): %.0f certificates/s\n", prepare_rate);
   std::vector<store::Writer::Job> jobs;
   for (size_t i = 0; i < holders.size(); ++i)
     jobs.push_back([&, i](store::Connection& conn) {
@@ -146,7 +155,7 @@ int main(int argc, char** argv) {
   // One card key, as every card's would be: the CA's work does not depend on which key it certifies.
   const std::string key = pki::public_key_pem(pki::generate_rsa(2048).value().get()).value();
   const int64_t now = std::time(nullptr);
-  std::vector<double> one, two, theirs;
+  std::vector<double> one, two, theirs, alone;
   uint64_t next_code = 1000000000ULL;
   // One certificate per resident, as at the window (the same record under other resident codes).
   auto holders = [&] {
@@ -157,17 +166,20 @@ int main(int argc, char** argv) {
   for (int round = 0; round < rounds; ++round) {
     one.push_back(issue_all(*app, holders(), key, now, 1));
     two.push_back(issue_all(*app, holders(), key, now, 2));
-    writer_only(*app, holders(), key, now);
+    writer_only(*app, holders(), key, now, alone.emplace_back());
     if (one.back() == 0 || two.back() == 0) return 1;
     theirs.push_back(openssl_speed());
     std::printf("round %d: jlis one thread %.0f certificates/s, two threads %.0f certificates/s; "
                 "openssl speed rsa2048 %.0f signs/s\n",
                 round + 1, one.back(), two.back(), theirs.back());
   }
-  const double a = median(one), b = median(two), c = median(theirs);
+  const double a = median(one), b = median(two), c = median(theirs), d = median(alone);
   std::printf("certificate issuance: median %.0f certificates/s with one thread, %.0f with two; "
               "openssl speed rsa2048 (one core): median %.0f signs/s; ratios %.2f (one thread), %.2f (two threads)\n",
               a, b, c, c > 0 ? a / c : 0, c > 0 ? b / c : 0);
+  std::printf("the issuing thread's own work alone (prepare: profile, key policy, signature): median %.0f "
+              "certificates/s, %.2f of openssl's signs/s; the whole path with one thread is %.2f of it\n",
+              d, c > 0 ? d / c : 0, d > 0 ? a / d : 0);
   app.reset();
   std::filesystem::remove_all(dir);
   return 0;
