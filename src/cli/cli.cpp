@@ -244,8 +244,13 @@ int run(int argc, char** argv) {
   ca_init->add_option("--public-url", ca_public_url,
                       "Base of the CRL and OCSP URLs in certificates issued outside jlis serve")
       ->capture_default_str();
-  auto* ca_crl = ca_cmd->add_subcommand("crl", "Generate the CRLs now (DIR/pki/crl/*.crl)");
+  auto* ca_crl = ca_cmd->add_subcommand(
+      "crl", "Generate the CRLs now (DIR/pki/crl/*.crl, and the signature CRL's partitions in DIR/pki/crl/signature/)");
   add_data(ca_crl);
+  std::string crl_municipality;
+  ca_crl->add_option("--municipality", crl_municipality,
+                     "Generate only the signature CRL partition of this municipality (6-digit code): "
+                     "DIR/pki/crl/signature/<code>.crl");
 
   auto* verifier = cli.add_subcommand("verifier", "Verifiers registered with the CA")->require_subcommand(1);
   auto* verifier_add = verifier->add_subcommand("add", "Register a verifier; prints its token on the last line");
@@ -527,11 +532,19 @@ int run(int argc, char** argv) {
     if (*ca_crl) {
       if (!app->ca()) throw Failure{invalid_argument("the data directory has no CA (jlis ca init)")};
       auto start = std::chrono::steady_clock::now();
+      if (!crl_municipality.empty()) {
+        const int64_t entries = check(app->ca()->generate_partition(crl_municipality));
+        std::printf("signature CRL partition %s: %lld revoked certificates, %s/pki/crl/signature/%s.crl\n",
+                    crl_municipality.c_str(), static_cast<long long>(entries), data.c_str(), crl_municipality.c_str());
+        return 0;
+      }
       auto made = check(app->ca()->generate_crls());
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       for (const auto& [kind, entries] : made)
         std::printf("%s CRL: %lld revoked certificates, %s/pki/crl/%s.crl\n", std::string(pki::kind_name(kind)).c_str(),
                     static_cast<long long>(entries), data.c_str(), std::string(pki::kind_name(kind)).c_str());
+      std::printf("signature CRL partitions: %lld, %s/pki/crl/signature/<municipality code>.crl\n",
+                  static_cast<long long>(app->ca()->partitions_generated()), data.c_str());
       std::printf("generated in %.2f s\n", secs);
       return 0;
     }

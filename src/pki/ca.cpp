@@ -138,6 +138,28 @@ CREATE TABLE pki_expiry_notices (
 );
 CREATE INDEX pki_expiry_notices_expiry ON pki_expiry_notices (expires_on);
 CREATE INDEX pki_certificates_expiry ON pki_certificates (not_after);
+)sql"},
+    // CRL partitions (profile.h, publication.cpp): the municipality a signature certificate names
+    // (its localities and its CRL distribution point), recorded at issuance and never changed by a
+    // move. A partition reads its rows, in serial order, from the second index alone; the first
+    // finds the municipalities that have certificates. Partition CRLs are numbered per partition,
+    // apart from the full CRLs (pki_crls), with the same published flag.
+    {7, R"sql(
+ALTER TABLE pki_certificates ADD COLUMN municipality TEXT;  -- 6 digits; NULL: authentication, or issued before
+CREATE INDEX pki_certificates_municipality ON pki_certificates (ca, municipality, not_after);
+CREATE INDEX pki_certificates_partition ON pki_certificates (ca, municipality, serial, revocation_seq, revoked_at,
+  not_after, reason, crl_entry) WHERE revocation_seq IS NOT NULL;
+CREATE TABLE pki_crl_partitions (
+  ca TEXT NOT NULL,                  -- signature
+  municipality TEXT NOT NULL,        -- 6 digits
+  crl_number BIGINT NOT NULL,        -- increasing per partition
+  this_update BIGINT NOT NULL,
+  next_update BIGINT NOT NULL,
+  entries BIGINT NOT NULL,
+  revocation_seq BIGINT NOT NULL,    -- the newest change of status it includes
+  published BIGINT NOT NULL,
+  PRIMARY KEY (ca, municipality, crl_number)
+);
 )sql"}};
 
 
@@ -401,12 +423,13 @@ Result<PreparedCertificate::Terms> CertificateAuthority::terms(CertificateKind k
   if (kind == CertificateKind::signature && resident.status == registry::ResidentStatus::deceased)
     return conflict("the resident is deceased");
   PreparedCertificate::Terms t{kind, device, std::string(rsa_public_key), not_before, not_after, std::nullopt,
-                               public_url(), std::nullopt};
+                               public_url(), std::nullopt, {}};
   if (kind == CertificateKind::signature) {
     JLIS_ASSIGN_OR_RETURN(t.basic_four, basic_four_values(resident));
     // Where the certificate is issued: the municipality that holds the record (for a resident
     // abroad, the one they left, which hands their card over).
     JLIS_ASSIGN_OR_RETURN(t.locality, romaji_locality(impl_->registry.reference(), resident.municipality_code));
+    t.municipality_code = resident.municipality_code.str();
   }
   return t;
 }
@@ -450,6 +473,7 @@ Status CertificateAuthority::sign(PreparedCertificate& prepared) {
   p.public_url = t.public_url;
   p.basic_four = t.basic_four ? &*t.basic_four : nullptr;
   p.locality = t.locality ? &*t.locality : nullptr;
+  p.municipality_code = t.municipality_code;
   auto cert = make_end_entity_certificate(p);
   d.give_back_ca_key(t.kind, std::move(own_key));
   if (!cert.ok()) return cert.status();
@@ -498,6 +522,7 @@ Result<CertificateRecord> CertificateAuthority::issue(Connection& conn, const Pr
                         terms(kind, device, resident, prepared.terms_.rsa_public_key, not_before, not_after));
   const PreparedCertificate::Terms& signed_terms = prepared.terms_;
   const bool same = signed_terms.basic_four == now_terms.basic_four && signed_terms.locality == now_terms.locality &&
+                    signed_terms.municipality_code == now_terms.municipality_code &&
                     signed_terms.not_after == now_terms.not_after &&
                     signed_terms.public_url == now_terms.public_url &&
                     std::llabs(signed_terms.not_before - now_terms.not_before) <= kPreparedSlackSeconds;
@@ -525,10 +550,11 @@ Result<CertificateRecord> CertificateAuthority::issue(Connection& conn, const Pr
   // The serial's uniqueness is the table's primary key, checked by this insert.
   JLIS_RETURN_IF_ERROR(conn.execute(
       "INSERT INTO pki_certificates (serial, ca, device, resident_code, card_id, not_before, not_after, issued_at, der, "
-      "spki_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "spki_sha256, municipality) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       {serial, std::string(kind_name(kind)), std::string(device_name(device)),
        static_cast<int64_t>(resident.resident_code.body()), card_id, rec.not_before, rec.not_after, rec.issued_at,
-       base64_encode(rec.der), key_hash}).status());
+       base64_encode(rec.der), key_hash,
+       cert.terms_.municipality_code.empty() ? store::Value() : store::Value(cert.terms_.municipality_code)}).status());
   if (kind == CertificateKind::signature) {
     // 新旧紐付け: the newest earlier signature certificate revoked by a change or superseded.
     std::optional<std::string> previous;

@@ -129,6 +129,7 @@ class PreparedCertificate {
     std::optional<BasicFourValues> basic_four;  // signature only
     std::string public_url;
     std::optional<RomajiLocality> locality;  // signature only: the holder's municipality, in romaji
+    std::string municipality_code;           // signature only: that municipality's CRL partition
   };
   Terms terms_;
   std::string key_hash_;  // SHA-256 hex of the SubjectPublicKeyInfo
@@ -311,6 +312,22 @@ class CertificateAuthority {
   // (crl.h, assemble_crl); a row revoked before those were stored gets its entry now. Answers the
   // entries listed in each full CRL, per kind.
   Result<std::vector<std::pair<CertificateKind, int64_t>>> generate_crls();
+  // The partitions of the signature CA's CRL (profile.h: one per municipality, named in its
+  // certificates' CRL distribution point), generated with the full CRLs, before them: the
+  // partitions with a change of status since the newest published full CRL, and once a day (and
+  // on the first generation of the process) every partition of a municipality with an unexpired
+  // signature certificate. Each lists the certificates of its municipality (the one recorded at
+  // issuance, which a move does not change) as the full CRL does, and carries a critical
+  // issuingDistributionPoint naming it (RFC 5280 §5.2.5); each has its own CRL numbers. Published
+  // in DIR/pki/crl/signature/<code>.crl. How many the last generate_crls published:
+  int64_t partitions_generated() const;
+  // Generates the partition of the municipality `municipality_code` now (any municipality of the
+  // reference data, with certificates or not; the CLI); answers its entries. not_found for a code
+  // that names no municipality.
+  Result<int64_t> generate_partition(const std::string& municipality_code);
+  // The newest partition CRL of the municipality, DER (generated if it has none yet). not_found as
+  // generate_partition.
+  Result<std::string> partition_crl(const std::string& municipality_code);
   // The newest full CRL of `kind`, DER (generating the CRLs if none exists).
   Result<std::string> crl(CertificateKind kind);
   // The newest delta CRL of `kind`, DER (generating the CRLs if none exists).
@@ -390,6 +407,10 @@ class CertificateAuthority {
   Status sign(PreparedCertificate& prepared);
   // The delta CRL of `kind` at `now`, listing the changes up to `newest_seq` (generate_crls).
   Status generate_delta(CertificateKind kind, int64_t newest_seq, int64_t now);
+  // The partitions of `codes` (null: every partition) listing the changes up to `newest_seq`,
+  // published; answers how many. Called with the CRL lock held.
+  Result<size_t> generate_partitions(const std::vector<std::string>* codes, int64_t newest_seq, int64_t now,
+                                     const std::string& public_url);
   Result<std::string> read_crl(CertificateKind kind, bool delta);
   std::unique_ptr<Impl> impl_;
 };

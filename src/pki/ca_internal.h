@@ -46,6 +46,9 @@ struct CertificateAuthority::Impl {
   int64_t last_crl_at = 0;     // thisUpdate of the newest CRL
   bool crl_pending = false;    // revocations not yet in a CRL
   int64_t crl_retry_at = 0;    // after a failed generation, not before
+  // thisUpdate of the last generation of every CRL partition (they are all made again daily), and
+  // how many partitions the last generate_crls published.
+  std::atomic<int64_t> partitions_at{0}, partitions_made{0};
 
   std::atomic<uint64_t> issued{0}, revoked{0}, crls{0}, consents{0}, notices{0};
   // Certificates of handovers and renewals signed before their writer job was queued, and of those

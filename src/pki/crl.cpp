@@ -157,6 +157,7 @@ Result<Asn1OctetStringPtr> ca_key_id(X509* ca) {
 }
 
 using CrlDistPointsPtr = std::unique_ptr<CRL_DIST_POINTS, OpensslDeleter<CRL_DIST_POINTS_free>>;
+using IssuingDistPointPtr = std::unique_ptr<ISSUING_DIST_POINT, OpensslDeleter<ISSUING_DIST_POINT_free>>;
 
 // CRLDistributionPoints with one distribution point: the URI `url` (the freshestCRL syntax).
 Result<CrlDistPointsPtr> distribution_point(const std::string& url) {
@@ -168,22 +169,25 @@ Result<CrlDistPointsPtr> distribution_point(const std::string& url) {
   }
   point->distpoint = DIST_POINT_NAME_new();
   if (point->distpoint == nullptr) return openssl_error("allocating the freshestCRL extension");
+  JLIS_ASSIGN_OR_RETURN(GeneralNamesPtr names, distribution_point_names(nullptr, url));
   point->distpoint->type = 0;  // fullName
-  point->distpoint->name.fullname = GENERAL_NAMES_new();
-  GENERAL_NAME* name = GENERAL_NAME_new();
-  ASN1_IA5STRING* uri = ASN1_IA5STRING_new();
-  if (point->distpoint->name.fullname == nullptr || name == nullptr || uri == nullptr ||
-      ASN1_STRING_set(uri, url.data(), static_cast<int>(url.size())) != 1) {
-    GENERAL_NAME_free(name);
-    ASN1_IA5STRING_free(uri);
-    return openssl_error("encoding the freshestCRL extension");
-  }
-  GENERAL_NAME_set0_value(name, GEN_URI, uri);
-  if (sk_GENERAL_NAME_push(point->distpoint->name.fullname, name) <= 0) {
-    GENERAL_NAME_free(name);
-    return openssl_error("encoding the freshestCRL extension");
-  }
+  point->distpoint->name.fullname = names.release();
   return points;
+}
+
+// The critical issuingDistributionPoint of a partition (RFC 5280 §5.2.5: critical).
+Status add_issuing_distribution_point(X509_CRL* crl, const CrlParams& params) {
+  IssuingDistPointPtr idp(ISSUING_DIST_POINT_new());
+  if (!idp) return openssl_error("allocating the issuingDistributionPoint extension");
+  idp->distpoint = DIST_POINT_NAME_new();
+  if (idp->distpoint == nullptr) return openssl_error("allocating the issuingDistributionPoint extension");
+  JLIS_ASSIGN_OR_RETURN(GeneralNamesPtr names, distribution_point_names(params.idp_directory_name, params.idp_url));
+  idp->distpoint->type = 0;  // fullName
+  idp->distpoint->name.fullname = names.release();
+  idp->onlyuser = 0xff;  // BOOLEAN TRUE (only end-entity certificates are listed)
+  if (X509_CRL_add1_ext_i2d(crl, NID_issuing_distribution_point, idp.get(), 1, X509V3_ADD_DEFAULT) != 1)
+    return openssl_error("adding the issuingDistributionPoint extension");
+  return Status::ok();
 }
 
 Status add_crl_number(X509_CRL* crl, int nid, int64_t value, int critical) {
@@ -209,6 +213,7 @@ Status add_crl_extensions(X509_CRL* crl, const CrlParams& params) {
     if (X509_CRL_add1_ext_i2d(crl, NID_freshest_crl, points.get(), 0, X509V3_ADD_DEFAULT) != 1)
       return openssl_error("adding the freshestCRL extension");
   }
+  if (!params.idp_url.empty()) JLIS_RETURN_IF_ERROR(add_issuing_distribution_point(crl, params));
   return Status::ok();
 }
 
@@ -394,6 +399,38 @@ std::string_view reason_name(RevocationReason reason) {
 
 Result<RevocationReason> parse_reason(std::string_view name) {
   return parse_enum_name<RevocationReason>(kReasonNames, name, "the revocation reason");
+}
+
+Result<GeneralNamesPtr> distribution_point_names(const X509_NAME* name, const std::string& url) {
+  GeneralNamesPtr names(GENERAL_NAMES_new());
+  if (!names) return openssl_error("allocating a distribution point name");
+  if (name != nullptr) {
+    X509_NAME* copy = X509_NAME_dup(name);
+    GENERAL_NAME* directory = GENERAL_NAME_new();
+    if (copy == nullptr || directory == nullptr) {
+      X509_NAME_free(copy);
+      GENERAL_NAME_free(directory);
+      return openssl_error("allocating a distribution point name");
+    }
+    GENERAL_NAME_set0_value(directory, GEN_DIRNAME, copy);  // takes copy
+    if (sk_GENERAL_NAME_push(names.get(), directory) <= 0) {
+      GENERAL_NAME_free(directory);
+      return openssl_error("building a distribution point name");
+    }
+  }
+  GENERAL_NAME* general = GENERAL_NAME_new();
+  ASN1_IA5STRING* uri = ASN1_IA5STRING_new();
+  if (general == nullptr || uri == nullptr || ASN1_STRING_set(uri, url.data(), static_cast<int>(url.size())) != 1) {
+    GENERAL_NAME_free(general);
+    ASN1_IA5STRING_free(uri);
+    return openssl_error("encoding a distribution point URI");
+  }
+  GENERAL_NAME_set0_value(general, GEN_URI, uri);  // takes uri
+  if (sk_GENERAL_NAME_push(names.get(), general) <= 0) {
+    GENERAL_NAME_free(general);
+    return openssl_error("building a distribution point name");
+  }
+  return names;
 }
 
 Result<std::string> build_crl(const CrlParams& params, const std::vector<RevokedEntry>& entries) {

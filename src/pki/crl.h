@@ -49,7 +49,21 @@ struct CrlParams {
   // A delta CRL (RFC 5280 §5.2.4): the cRLNumber of its base CRL, as the critical
   // deltaCRLIndicator extension.
   std::optional<int64_t> delta_base;
+  // A partition of the CA's CRL (RFC 5280 §5.2.5): when `idp_url` is not empty, a critical
+  // issuingDistributionPoint whose distributionPoint is the fullName {directoryName
+  // `idp_directory_name` (when not null), URI `idp_url`} (distribution_point_names: exactly what
+  // the certificates of the partition carry in their cRLDistributionPoints) with
+  // onlyContainsUserCerts. Not owned: the caller keeps the name alive while the CRL is built.
+  const X509_NAME* idp_directory_name = nullptr;
+  std::string idp_url;
 };
+
+using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, OpensslDeleter<GENERAL_NAMES_free>>;
+// The fullName of a distribution point: the directoryName `name` (skipped when null), then the
+// URI `url`. A certificate's cRLDistributionPoints and its partition CRL's
+// issuingDistributionPoint are both built from it, so that relying parties (RFC 5280 §6.3.3
+// (b)(2)) find the same names in both.
+Result<GeneralNamesPtr> distribution_point_names(const X509_NAME* name, const std::string& url);
 
 // Builds and signs a v2 CRL listing `entries` (any order; duplicates are a caller bug), with the
 // authorityKeyIdentifier and cRLNumber extensions (and freshestCRL or deltaCRLIndicator as the

@@ -10,6 +10,7 @@
 #include "common/date.h"
 #include "common/digest.h"
 #include "common/text.h"
+#include "pki/crl.h"
 
 namespace jlis::pki {
 namespace {
@@ -116,8 +117,6 @@ Status add_policy(X509* cert, const char* oid) {
     return openssl_error("adding certificatePolicies");
   return Status::ok();
 }
-
-using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, OpensslDeleter<GENERAL_NAMES_free>>;
 
 // subjectAltName with the basic four as otherName UTF8String values under kBasicFourArc.
 Status add_basic_four(X509* cert, const BasicFourValues& v) {
@@ -266,19 +265,56 @@ Result<const std::vector<X509ExtensionPtr>*> shared_extensions(const EndEntityPa
     exts.emplace_back(X509_EXTENSION_dup(X509_get_ext(scratch.get(), 0)));
     if (!exts.back()) return openssl_error("copying certificatePolicies");
   }
-  JLIS_RETURN_IF_ERROR(conf(NID_crl_distribution_points,
-                            "URI:" + p.public_url + "/crl/" + std::string(kind_name(p.kind)) + ".crl"));
+  // The signature certificate's distribution point is its municipality's partition: its own.
+  if (p.kind == CertificateKind::authentication)
+    JLIS_RETURN_IF_ERROR(conf(NID_crl_distribution_points,
+                              "URI:" + p.public_url + "/crl/" + std::string(kind_name(p.kind)) + ".crl"));
   JLIS_RETURN_IF_ERROR(conf(NID_info_access, "OCSP;URI:" + p.public_url + "/ocsp"));
   JLIS_RETURN_IF_ERROR(conf(NID_authority_key_identifier, "keyid:always"));
   if (cache.size() > 64) cache.clear();  // public URLs or CAs changed many times: start over
   return &(cache[key] = std::move(exts));
 }
 
+// cRLDistributionPoints naming the partition of the certificate's municipality.
+Status add_partition_distribution_point(X509* cert, const EndEntityParams& p) {
+  using CrlDistPointsPtr = std::unique_ptr<CRL_DIST_POINTS, OpensslDeleter<CRL_DIST_POINTS_free>>;
+  JLIS_ASSIGN_OR_RETURN(X509NamePtr name, crl_partition_name(p.ca, p.locality->prefecture, p.municipality_code));
+  JLIS_ASSIGN_OR_RETURN(GeneralNamesPtr names,
+                        distribution_point_names(name.get(), crl_partition_url(p.public_url, p.municipality_code)));
+  CrlDistPointsPtr points(sk_DIST_POINT_new_null());
+  DIST_POINT* point = DIST_POINT_new();
+  if (!points || point == nullptr || sk_DIST_POINT_push(points.get(), point) <= 0) {
+    DIST_POINT_free(point);
+    return openssl_error("allocating cRLDistributionPoints");
+  }
+  point->distpoint = DIST_POINT_NAME_new();
+  if (point->distpoint == nullptr) return openssl_error("allocating cRLDistributionPoints");
+  point->distpoint->type = 0;  // fullName
+  point->distpoint->name.fullname = names.release();
+  if (X509_add1_ext_i2d(cert, NID_crl_distribution_points, points.get(), 0, X509V3_ADD_DEFAULT) != 1)
+    return openssl_error("adding cRLDistributionPoints");
+  return Status::ok();
+}
+
 }  // namespace
 
+Result<X509NamePtr> crl_partition_name(const X509* ca, std::string_view prefecture, std::string_view municipality_code) {
+  X509NamePtr name(X509_NAME_dup(X509_get_subject_name(ca)));
+  if (!name) return openssl_error("copying a name");
+  JLIS_RETURN_IF_ERROR(add_entry(name.get(), "OU", "CRL Distribution Points"));
+  JLIS_RETURN_IF_ERROR(add_entry(name.get(), "OU", std::string(prefecture)));
+  JLIS_RETURN_IF_ERROR(add_entry(name.get(), "CN", std::string(municipality_code)));
+  return name;
+}
+
+std::string crl_partition_url(std::string_view public_url, std::string_view municipality_code) {
+  return std::string(public_url) + "/crl/signature/" + std::string(municipality_code) + ".crl";
+}
+
 Result<X509Ptr> make_end_entity_certificate(const EndEntityParams& p) {
-  if (p.kind == CertificateKind::signature && (p.basic_four == nullptr || p.locality == nullptr))
-    return internal_error("a signature certificate needs the basic four and its locality");
+  if (p.kind == CertificateKind::signature &&
+      (p.basic_four == nullptr || p.locality == nullptr || p.municipality_code.size() != 6))
+    return internal_error("a signature certificate needs the basic four, its locality and its municipality code");
   X509NamePtr subject(X509_NAME_new());
   if (!subject) return openssl_error("allocating a name");
   JLIS_RETURN_IF_ERROR(add_entry(subject.get(), "C", "JP"));
@@ -293,7 +329,10 @@ Result<X509Ptr> make_end_entity_certificate(const EndEntityParams& p) {
   JLIS_ASSIGN_OR_RETURN(const auto* shared, shared_extensions(p));
   for (const auto& ext : *shared)
     if (X509_add_ext(c, ext.get(), -1) != 1) return openssl_error("adding a certificate extension");
-  if (p.kind == CertificateKind::signature) JLIS_RETURN_IF_ERROR(add_basic_four(c, *p.basic_four));
+  if (p.kind == CertificateKind::signature) {
+    JLIS_RETURN_IF_ERROR(add_partition_distribution_point(c, p));
+    JLIS_RETURN_IF_ERROR(add_basic_four(c, *p.basic_four));
+  }
   JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_subject_key_identifier, "hash"));
   JLIS_RETURN_IF_ERROR(sign(c, p.ca_key));
   return cert;

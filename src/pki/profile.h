@@ -13,6 +13,14 @@
 //   authentication (利用者証明用)
 //                          keyUsage digitalSignature (critical); extendedKeyUsage clientAuth; no
 //                          personal data at all; policy, CRL DP and OCSP as above.
+// CRL distribution points: the authentication certificate names the CA's full CRL
+// (<url>/crl/authentication.crl), which says nothing about the holder. The signature certificate
+// names the partition of its municipality (RFC 5280 §5.2.5; crl_partition_name below): one
+// DistributionPoint whose fullName is the directoryName
+//   <the CA's subject>, OU=CRL Distribution Points, OU=<prefecture in romaji>, CN=<municipality code>
+// and the URI <url>/crl/signature/<municipality code>.crl. The municipality is the one the subject's
+// localities name; the code (6 digits with its check digit), not the romaji, names the partition,
+// because two municipalities may share a romaji name (江差町 and 枝幸町 are both Esashi-cho).
 // End-entity subjects, as real JPKI user certificates carry them (no O: the CA's organisation,
 // JPKI or the simulation's JPKI-TEST, is in the issuer name only):
 //   signature       C=JP, L=<prefecture>, L=<municipality>, CN=<issuance identifier>
@@ -97,8 +105,15 @@ struct EndEntityParams {
   std::string public_url;  // "http://127.0.0.1:8080": CRL DP <url>/crl/<kind>.crl, OCSP <url>/ocsp
   const BasicFourValues* basic_four = nullptr;  // signature only (required there)
   const RomajiLocality* locality = nullptr;     // signature only (required there): where it is issued
+  std::string_view municipality_code = {};     // signature only (required there): its CRL partition
 };
 Result<X509Ptr> make_end_entity_certificate(const EndEntityParams& params);
+
+// The directoryName of the CRL partition of the municipality `municipality_code` (6 digits) in the
+// prefecture `prefecture` (romaji) under the CA `ca` (profile above).
+Result<X509NamePtr> crl_partition_name(const X509* ca, std::string_view prefecture, std::string_view municipality_code);
+// "<public_url>/crl/signature/<municipality_code>.crl": where that partition is served.
+std::string crl_partition_url(std::string_view public_url, std::string_view municipality_code);
 
 // The CN of an end-entity certificate (発行番号): the day its validity starts, in Japan, as
 // YYYYMMDD, then the first 16 hex digits (upper case) of SHA-256 over the serial's text (32

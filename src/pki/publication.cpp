@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 
 #include <openssl/asn1.h>
@@ -27,6 +28,11 @@ constexpr int64_t kCrlRetry = 10;       // after a failed generation
 
 fs::path crl_path(const std::string& dir, CertificateKind kind, bool delta = false) {
   return fs::path(dir) / "pki" / "crl" / (std::string(kind_name(kind)) + (delta ? "-delta.crl" : ".crl"));
+}
+
+// The signature CA's partition of one municipality (profile.h).
+fs::path partition_path(const std::string& dir, const std::string& code) {
+  return fs::path(dir) / "pki" / "crl" / "signature" / (code + ".crl");
 }
 
 // Appends the bytes of canonical base64 (as base64_encode writes it) to `out`, with no copy in
@@ -91,17 +97,18 @@ Status add_span(CrlEntries& e, size_t offset) {
 
 // Appends one row's entry: its stored DER, or (a row changed before entries were stored) one
 // encoded now from its columns, kept in `computed` to be stored.
-Status add_entry(CrlEntries& e, const Row& r, int64_t now) {
+// The row's columns are serial, revoked_at, reason, crl_entry from column `c` on.
+Status add_entry(CrlEntries& e, const Row& r, int64_t now, int c = 0) {
   const size_t offset = e.der.size();
-  if (!r.is_null(3)) {
-    if (!append_base64(e.der, r.text(3))) return internal_error("a stored CRL entry is not base64");
+  if (!r.is_null(c + 3)) {
+    if (!append_base64(e.der, r.text(c + 3))) return internal_error("a stored CRL entry is not base64");
   } else {
-    const bool released = r.is_null(1);
-    RevokedEntry entry{serial_bytes(r.text(0)), released ? now : r.int64(1),
-                       released ? RevocationReason::remove_from_crl : static_cast<RevocationReason>(r.int64(2))};
+    const bool released = r.is_null(c + 1);
+    RevokedEntry entry{serial_bytes(r.text(c)), released ? now : r.int64(c + 1),
+                       released ? RevocationReason::remove_from_crl : static_cast<RevocationReason>(r.int64(c + 2))};
     JLIS_ASSIGN_OR_RETURN(std::string der, encode_crl_entry(entry));
     e.der += der;
-    if (!released) e.computed.emplace_back(r.text(0), base64_encode(der));
+    if (!released) e.computed.emplace_back(r.text(c), base64_encode(der));
   }
   return add_span(e, offset);
 }
@@ -145,6 +152,35 @@ Result<CrlEntries> read_entries(Connection& conn, const std::string& where, cons
   JLIS_RETURN_IF_ERROR(failed);
   JLIS_RETURN_IF_ERROR(sort_entries(e));
   return e;
+}
+
+// The entries of the partitions, by municipality, listing the changes of status up to
+// `newest_seq` of the unexpired certificates. `only` null: every partition, in one reading of the
+// rows in (municipality, serial) order; else those municipalities alone, each its own range of
+// the index pki_certificates_partition. Either way the rows come from that index alone.
+Result<std::map<std::string, CrlEntries>> read_partition_entries(Connection& conn, const std::vector<std::string>* only,
+                                                                 int64_t newest_seq, int64_t now) {
+  std::map<std::string, CrlEntries> out;
+  const std::string select = "SELECT municipality, serial, revoked_at, reason, crl_entry FROM pki_certificates WHERE "
+                             "ca = 'signature' AND ";
+  const std::string rest = " AND revocation_seq IS NOT NULL AND +revocation_seq <= ? AND revoked_at IS NOT NULL AND "
+                           "not_after >= ? ORDER BY ca, municipality, serial";
+  Status failed = Status::ok();
+  auto add = [&](const Row& r) {
+    failed = add_entry(out[r.text(0)], r, now, 1);
+    return failed.is_ok();
+  };
+  if (only == nullptr) {
+    JLIS_RETURN_IF_ERROR(conn.query(select + "municipality IS NOT NULL" + rest, {newest_seq, now}, add));
+  } else {
+    for (const std::string& code : *only) {
+      JLIS_RETURN_IF_ERROR(conn.query(select + "municipality = ?" + rest, {code, newest_seq, now}, add));
+      JLIS_RETURN_IF_ERROR(failed);
+    }
+  }
+  JLIS_RETURN_IF_ERROR(failed);
+  for (auto& [code, entries] : out) JLIS_RETURN_IF_ERROR(sort_entries(entries));
+  return out;
 }
 
 // An exclusive flock on a lock file, released on destruction.
@@ -233,6 +269,44 @@ Status publish_crl(store::Writer& writer, const fs::path& path, const std::strin
   });
 }
 
+// One partition CRL, signed, to publish.
+struct SignedPartition {
+  std::string code;
+  int64_t crl_number = 0, this_update = 0, next_update = 0, entries = 0;
+  std::string der;
+};
+
+// Publishes partition CRLs as publish_crl does one CRL (numbers committed unpublished, files
+// written, then marked published), with one transaction for all the numbers and one for all the
+// flags: a daily run publishes every partition.
+Status publish_partitions(store::Writer& writer, const std::string& dir, const std::vector<SignedPartition>& crls,
+                          int64_t newest_seq) {
+  if (crls.empty()) return Status::ok();
+  JLIS_RETURN_IF_ERROR(writer.run([&](Connection& conn) {
+    for (const auto& c : crls) {
+      JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO pki_crl_partitions (ca, municipality, crl_number, this_update, "
+                                        "next_update, entries, revocation_seq, published) VALUES ('signature', ?, ?, ?, "
+                                        "?, ?, ?, 0)",
+                                        {c.code, c.crl_number, c.this_update, c.next_update, c.entries, newest_seq})
+                               .status());
+    }
+    return Status::ok();
+  }));
+  std::error_code ec;
+  fs::create_directories(partition_path(dir, "x").parent_path(), ec);
+  if (ec) return internal_error("cannot create " + partition_path(dir, "x").parent_path().string());
+  for (const auto& c : crls) JLIS_RETURN_IF_ERROR(write_file_atomically(partition_path(dir, c.code), c.der));
+  return writer.run([&](Connection& conn) {
+    for (const auto& c : crls) {
+      JLIS_RETURN_IF_ERROR(conn.execute("UPDATE pki_crl_partitions SET published = 1 WHERE ca = 'signature' AND "
+                                        "municipality = ? AND crl_number = ?",
+                                        {c.code, c.crl_number})
+                               .status());
+    }
+    return Status::ok();
+  });
+}
+
 }  // namespace
 
 std::string serial_bytes(std::string_view hex) {
@@ -276,6 +350,28 @@ Result<std::vector<std::pair<CertificateKind, int64_t>>> CertificateAuthority::g
                                                   "revoked_at IS NOT NULL AND not_after >= ?",
                                                   {ca, newest_seq, now}, now));
     }
+    if (kind == CertificateKind::signature) {
+      // The partitions first, so that a failure leaves the full CRL unpublished and the retry
+      // finds the same partitions touched: those with a change of status since the newest
+      // published full CRL, or every one once a day.
+      const bool all = now - d.partitions_at.load() >= kCrlPeriod;
+      std::vector<std::string> touched;
+      if (!all) {
+        JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
+        JLIS_ASSIGN_OR_RETURN(auto since, conn->query_int64(
+                                              "SELECT revocation_seq FROM pki_crls WHERE ca = 'signature' AND "
+                                              "published = 1 AND delta_base IS NULL ORDER BY crl_number DESC LIMIT 1"));
+        JLIS_RETURN_IF_ERROR(conn->query("SELECT DISTINCT municipality FROM pki_certificates WHERE revocation_seq > ? "
+                                         "AND revocation_seq <= ? AND ca = 'signature' AND municipality IS NOT NULL",
+                                         {since.value_or(0), newest_seq}, [&](const Row& r) {
+                                           touched.push_back(r.text(0));
+                                           return true;
+                                         }));
+      }
+      JLIS_ASSIGN_OR_RETURN(size_t made, generate_partitions(all ? nullptr : &touched, newest_seq, now, public_url));
+      d.partitions_made = static_cast<int64_t>(made);
+      if (all) d.partitions_at = now;
+    }
     if (!public_url.empty()) params.freshest_crl_url = public_url + "/crl/" + ca + "-delta.crl";
     JLIS_RETURN_IF_ERROR(publish_crl(d.writer, crl_path(d.dir, kind), ca, params, entries, newest_seq));
     JLIS_RETURN_IF_ERROR(store_computed_entries(d.writer, entries));
@@ -309,6 +405,97 @@ Status CertificateAuthority::generate_delta(CertificateKind kind, int64_t newest
   ++d.crls;
   return Status::ok();
 }
+
+Result<size_t> CertificateAuthority::generate_partitions(const std::vector<std::string>* codes, int64_t newest_seq,
+                                                        int64_t now, const std::string& public_url) {
+  Impl& d = *impl_;
+  std::vector<std::string> every;
+  std::map<std::string, CrlEntries> entries;
+  std::vector<SignedPartition> crls;
+  {
+    JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
+    if (codes == nullptr) {
+      // Every municipality with an unexpired signature certificate (pki_certificates_municipality).
+      JLIS_RETURN_IF_ERROR(conn->query("SELECT DISTINCT municipality FROM pki_certificates WHERE ca = 'signature' AND "
+                                       "municipality IS NOT NULL AND not_after >= ?",
+                                       {now}, [&](const Row& r) {
+                                         every.push_back(r.text(0));
+                                         return true;
+                                       }));
+    }
+    JLIS_ASSIGN_OR_RETURN(entries, read_partition_entries(*conn, codes, newest_seq, now));
+    for (const std::string& code : codes ? *codes : every) {
+      JLIS_ASSIGN_OR_RETURN(auto last, conn->query_int64("SELECT MAX(crl_number) FROM pki_crl_partitions WHERE ca = "
+                                                         "'signature' AND municipality = ?",
+                                                         {code}));
+      SignedPartition c;
+      c.code = code;
+      c.crl_number = last.value_or(0) + 1;
+      crls.push_back(std::move(c));
+    }
+  }
+  for (SignedPartition& c : crls) {
+    auto lg = LocalGovernmentCode::parse(c.code);
+    if (!lg.ok()) return internal_error("a certificate names the municipality " + c.code + ", which is no code");
+    JLIS_ASSIGN_OR_RETURN(RomajiLocality where, romaji_locality(d.registry.reference(), *lg));
+    JLIS_ASSIGN_OR_RETURN(X509NamePtr name,
+                          crl_partition_name(d.authority(CertificateKind::signature).cert.get(), where.prefecture, c.code));
+    CrlParams params = d.crl_params(CertificateKind::signature, now);
+    params.crl_number = c.crl_number;
+    params.idp_directory_name = name.get();
+    params.idp_url = crl_partition_url(public_url, c.code);
+    static const CrlEntries kNone;
+    auto it = entries.find(c.code);
+    const CrlEntries& e = it == entries.end() ? kNone : it->second;
+    JLIS_ASSIGN_OR_RETURN(c.der, assemble_crl(params, e.der));
+    c.this_update = params.this_update;
+    c.next_update = params.next_update;
+    c.entries = static_cast<int64_t>(e.count);
+  }
+  JLIS_RETURN_IF_ERROR(publish_partitions(d.writer, d.dir, crls, newest_seq));
+  d.crls += crls.size();
+  return crls.size();
+}
+
+Result<int64_t> CertificateAuthority::generate_partition(const std::string& municipality_code) {
+  Impl& d = *impl_;
+  auto lg = LocalGovernmentCode::parse(municipality_code);
+  if (!lg.ok() || d.registry.reference().find(*lg) == nullptr)
+    return not_found("no municipality has the code '" + municipality_code + "' (6 digits with the check digit)");
+  JLIS_RETURN_IF_ERROR(load_keys());
+  CrlLock lock;
+  JLIS_RETURN_IF_ERROR(lock.acquire(fs::path(d.dir) / "pki" / "crl" / ".lock"));
+  const std::string code = lg->str();
+  int64_t newest_seq = 0;
+  {
+    JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
+    JLIS_ASSIGN_OR_RETURN(auto seq, conn->query_int64(
+                                        "SELECT MAX(revocation_seq) FROM pki_certificates WHERE ca = 'signature'"));
+    newest_seq = seq.value_or(0);
+  }
+  const std::vector<std::string> one{code};
+  JLIS_RETURN_IF_ERROR(generate_partitions(&one, newest_seq, d.now(), public_url()).status());
+  JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
+  JLIS_ASSIGN_OR_RETURN(auto entries, conn->query_int64("SELECT entries FROM pki_crl_partitions WHERE ca = 'signature' "
+                                                        "AND municipality = ? AND published = 1 ORDER BY crl_number "
+                                                        "DESC LIMIT 1",
+                                                        {code}));
+  return entries.value_or(0);
+}
+
+Result<std::string> CertificateAuthority::partition_crl(const std::string& municipality_code) {
+  auto lg = LocalGovernmentCode::parse(municipality_code);
+  if (!lg.ok() || impl_->registry.reference().find(*lg) == nullptr)
+    return not_found("no CRL partition is named '" + municipality_code + "' (a municipality code, 6 digits)");
+  const fs::path path = partition_path(impl_->dir, lg->str());
+  std::error_code ec;
+  if (!fs::exists(path, ec)) JLIS_RETURN_IF_ERROR(generate_partition(lg->str()).status());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return unavailable("the CRL partition cannot be read");
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+int64_t CertificateAuthority::partitions_generated() const { return impl_->partitions_made.load(); }
 
 Result<std::string> CertificateAuthority::crl(CertificateKind kind) { return read_crl(kind, false); }
 

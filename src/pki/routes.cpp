@@ -112,6 +112,19 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
     return r;
   });
 
+  // The partition of one municipality (profile.h), named by its code in the signature
+  // certificates' CRL distribution point: /crl/signature/<code>.crl.
+  server.route("GET", "/crl/signature/{file}", [&ca](const Request& req) {
+    const std::string& file = req.path_params.at("file");
+    if (file.size() != 10 || !file.ends_with(".crl")) return Response::error(not_found("no such CRL partition"));
+    auto der = ca.partition_crl(file.substr(0, 6));
+    if (!der.ok()) return Response::error(der.status());
+    Response r;
+    r.content_type = "application/pkix-crl";
+    r.body = std::move(*der);
+    return r;
+  });
+
   server.route("GET", "/v1/pki/certificates/{serial}", [&, now](const Request& req) {
     return with_caller(directory, req, [&](const auth::Principal& by) -> Result<Response> {
       JLIS_ASSIGN_OR_RETURN(auto rec, ca.certificate(by, req.path_params.at("serial"), req.server_request_id));

@@ -119,6 +119,7 @@ TEST(EndEntitySubject, ATestHierarchyIssuesUnderItsNameAndSubjectsCarryNoOrganis
     p.public_url = "http://127.0.0.1:8080";
     p.basic_four = &four;
     p.locality = &where;
+    p.municipality_code = "132217";
     auto cert = make_end_entity_certificate(p);
     ASSERT_TRUE(cert.ok()) << cert.status().to_string();
     const Entries issuer = name_entries(X509_get_issuer_name(cert->get()));
