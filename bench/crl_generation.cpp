@@ -89,13 +89,15 @@ std::string hex_lower(const std::string& bytes) {
 
 constexpr const char* kSchema =
     "CREATE TABLE pki_certificates (serial TEXT PRIMARY KEY, ca TEXT NOT NULL, not_after BIGINT NOT NULL, "
-    "revoked_at BIGINT, reason BIGINT, revocation_seq BIGINT UNIQUE, der TEXT NOT NULL, crl_entry TEXT);"
-    "CREATE INDEX pki_certificates_crl ON pki_certificates (ca, serial, revocation_seq, revoked_at, not_after, "
-    "reason, crl_entry) WHERE revocation_seq IS NOT NULL;";
+    "revoked_at BIGINT, reason BIGINT, revocation_seq BIGINT UNIQUE, der TEXT NOT NULL, crl_entry TEXT, "
+    "generation BIGINT NOT NULL DEFAULT 1);"
+    "CREATE INDEX pki_certificates_crl ON pki_certificates (ca, generation, serial, revocation_seq, revoked_at, "
+    "not_after, reason, crl_entry) WHERE revocation_seq IS NOT NULL;";
 // The CA's query (src/pki/publication.cpp, generate_crls and read_entries).
 constexpr const char* kQuery =
-    "SELECT serial, revoked_at, reason, crl_entry FROM pki_certificates WHERE ca = ? AND revocation_seq IS NOT NULL "
-    "AND +revocation_seq <= ? AND revoked_at IS NOT NULL AND not_after >= ? ORDER BY ca, serial";
+    "SELECT serial, revoked_at, reason, crl_entry FROM pki_certificates WHERE ca = ? AND generation = 1 AND "
+    "revocation_seq IS NOT NULL AND +revocation_seq <= ? AND revoked_at IS NOT NULL AND not_after >= ? "
+    "ORDER BY ca, generation, serial";
 
 // Writes the rows; `encode_seconds` gets the time spent encoding the entries (what the CA pays at
 // each revocation).

@@ -247,6 +247,14 @@ int run(int argc, char** argv) {
   auto* ca_crl = ca_cmd->add_subcommand(
       "crl", "Generate the CRLs now (DIR/pki/crl/*.crl, and the signature CRL's partitions in DIR/pki/crl/signature/)");
   add_data(ca_crl);
+  auto* ca_renew = ca_cmd->add_subcommand(
+      "renew", "Make a new generation of a CA: same name, new key (in the same key store), link certificates with the "
+               "previous generation, a new OCSP responder; new certificates are issued by it (restart jlis serve)");
+  add_data(ca_renew);
+  std::string renew_kind;
+  ca_renew->add_option("--kind", renew_kind, "signature or authentication")->required();
+  auto* ca_status = ca_cmd->add_subcommand("status", "The generations of both CAs, as CSV");
+  add_data(ca_status);
   std::string crl_municipality;
   ca_crl->add_option("--municipality", crl_municipality,
                      "Generate only the signature CRL partition of this municipality (6-digit code): "
@@ -529,6 +537,30 @@ int run(int argc, char** argv) {
       server.stop();
       return 0;
     }
+    if (*ca_renew) {
+      auto kind = pki::parse_kind(renew_kind);
+      if (!kind.ok()) throw Failure{kind.status()};
+      if (!app->ca()) throw Failure{invalid_argument("the data directory has no CA (jlis ca init)")};
+      auto g = check(app->ca()->new_generation(*kind));
+      const std::string k(pki::kind_name(g.kind));
+      std::printf("%s CA generation %d: subject key identifier %s\n", k.c_str(), g.generation, g.subject_key_id.c_str());
+      std::printf("  %s/pki/%s-ca-%d.pem, %s/pki/%s-ocsp-%d.pem\n", data.c_str(), k.c_str(), g.generation, data.c_str(),
+                  k.c_str(), g.generation);
+      std::printf("  links: %s/pki/%s-link-%d-%d.pem (old key signs new), %s/pki/%s-link-%d-%d.pem (new signs old)\n",
+                  data.c_str(), k.c_str(), g.generation - 1, g.generation, data.c_str(), k.c_str(), g.generation,
+                  g.generation - 1);
+      std::printf("new certificates are issued by generation %d; restart jlis serve\n", g.generation);
+      return 0;
+    }
+    if (*ca_status) {
+      if (!app->ca()) throw Failure{invalid_argument("the data directory has no CA (jlis ca init)")};
+      std::cout << "kind,generation,current,subject_key_id,not_before,not_after,certificates,unexpired\n";
+      for (const auto& g : check(app->ca()->generations()))
+        std::cout << pki::kind_name(g.kind) << "," << g.generation << "," << (g.current ? "yes" : "no") << ","
+                  << g.subject_key_id << "," << iso8601_seconds(g.not_before) << "," << iso8601_seconds(g.not_after)
+                  << "," << g.certificates << "," << g.unexpired << "\n";
+      return 0;
+    }
     if (*ca_crl) {
       if (!app->ca()) throw Failure{invalid_argument("the data directory has no CA (jlis ca init)")};
       auto start = std::chrono::steady_clock::now();
@@ -540,9 +572,9 @@ int run(int argc, char** argv) {
       }
       auto made = check(app->ca()->generate_crls());
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      for (const auto& [kind, entries] : made)
-        std::printf("%s CRL: %lld revoked certificates, %s/pki/crl/%s.crl\n", std::string(pki::kind_name(kind)).c_str(),
-                    static_cast<long long>(entries), data.c_str(), std::string(pki::kind_name(kind)).c_str());
+      for (const auto& crl : made)
+        std::printf("%s CRL: %lld revoked certificates, %s/pki/crl/%s.crl\n", crl.name.c_str(),
+                    static_cast<long long>(crl.entries), data.c_str(), crl.name.c_str());
       std::printf("signature CRL partitions: %lld, %s/pki/crl/signature/<municipality code>.crl\n",
                   static_cast<long long>(app->ca()->partitions_generated()), data.c_str());
       std::printf("generated in %.2f s\n", secs);

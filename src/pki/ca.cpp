@@ -32,6 +32,18 @@ constexpr CertificateKind kKinds[] = {CertificateKind::signature, CertificateKin
 fs::path pki_dir(const std::string& data_dir) { return fs::path(data_dir) / "pki"; }
 fs::path config_path(const std::string& data_dir) { return pki_dir(data_dir) / "ca.json"; }
 std::string label(CertificateKind kind, const char* role) { return std::string(kind_name(kind)) + "-" + role; }
+// The key label, or file name stem, of generation `n`: the first keeps the names it had before
+// generations existed ("signature-ca"), the next are "signature-ca-g2" (keys) and
+// "signature-ca-2" (files).
+std::string key_label(CertificateKind kind, const char* role, int n) {
+  return n <= 1 ? label(kind, role) : label(kind, role) + "-g" + std::to_string(n);
+}
+std::string file_stem(CertificateKind kind, const char* role, int n) {
+  return n <= 1 ? label(kind, role) : label(kind, role) + "-" + std::to_string(n);
+}
+std::string link_stem(CertificateKind kind, int from, int to) {
+  return std::string(kind_name(kind)) + "-link-" + std::to_string(from) + "-" + std::to_string(to);
+}
 
 // Writes `data` to `path` through a temporary file and a rename, so readers never see half a file.
 Status write_atomically(const fs::path& path, const std::string& data, mode_t mode) {
@@ -159,6 +171,33 @@ CREATE TABLE pki_crl_partitions (
   revocation_seq BIGINT NOT NULL,    -- the newest change of status it includes
   published BIGINT NOT NULL,
   PRIMARY KEY (ca, municipality, crl_number)
+);
+)sql"},
+    // CA generations (new_generation): which generation signed each certificate, and the record of
+    // each generation of each CA (the first is recorded by the first renewal). Each generation has
+    // its own CRLs: their covering indexes lead with (ca, generation).
+    {8, R"sql(
+ALTER TABLE pki_certificates ADD COLUMN generation BIGINT NOT NULL DEFAULT 1;
+DROP INDEX pki_certificates_crl;
+CREATE INDEX pki_certificates_crl ON pki_certificates (ca, generation, serial, revocation_seq, revoked_at, not_after,
+  reason, crl_entry) WHERE revocation_seq IS NOT NULL;
+DROP INDEX pki_certificates_partition;
+CREATE INDEX pki_certificates_partition ON pki_certificates (ca, generation, municipality, serial, revocation_seq,
+  revoked_at, not_after, reason, crl_entry) WHERE revocation_seq IS NOT NULL;
+DROP INDEX pki_certificates_municipality;
+CREATE INDEX pki_certificates_municipality ON pki_certificates (ca, generation, municipality, not_after);
+CREATE TABLE pki_ca_generations (
+  ca TEXT NOT NULL,                  -- signature | authentication
+  generation BIGINT NOT NULL,        -- 1, 2, ...
+  subject_key_id TEXT NOT NULL,      -- hex: what tells the generations apart
+  not_before BIGINT NOT NULL,
+  not_after BIGINT NOT NULL,
+  certificate TEXT NOT NULL,         -- PEM
+  responder TEXT NOT NULL,           -- PEM: its delegated OCSP responder
+  link_from_previous TEXT,           -- PEM: the previous key certifies this one (NULL for the first)
+  link_to_previous TEXT,             -- PEM: this key certifies the previous one
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (ca, generation)
 );
 )sql"}};
 
@@ -334,10 +373,26 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::open(const s
   impl->public_url = config.value("public_url", "http://127.0.0.1:8080");
   impl->simulation = config.value("simulation", false);
   for (CertificateKind kind : kKinds) {
-    JLIS_ASSIGN_OR_RETURN(std::string ca_pem, read_file(pki_dir(data_dir) / (label(kind, "ca") + ".pem")));
-    JLIS_ASSIGN_OR_RETURN(std::string responder_pem, read_file(pki_dir(data_dir) / (label(kind, "ocsp") + ".pem")));
-    JLIS_ASSIGN_OR_RETURN(impl->authority(kind).cert, x509_from_pem(ca_pem));
-    JLIS_ASSIGN_OR_RETURN(impl->authority(kind).responder_cert, x509_from_pem(responder_pem));
+    int count = 1;
+    if (config.contains("generations") && config["generations"].is_object())
+      count = config["generations"].value(std::string(kind_name(kind)), 1);
+    if (count < 1 || count > 99) return internal_error(config_path(data_dir).string() + " is damaged (generations)");
+    for (int n = 1; n <= count; ++n) {
+      auto a = std::make_unique<Impl::Authority>();
+      a->generation = n;
+      JLIS_ASSIGN_OR_RETURN(std::string ca_pem, read_file(pki_dir(data_dir) / (file_stem(kind, "ca", n) + ".pem")));
+      JLIS_ASSIGN_OR_RETURN(std::string responder_pem,
+                            read_file(pki_dir(data_dir) / (file_stem(kind, "ocsp", n) + ".pem")));
+      JLIS_ASSIGN_OR_RETURN(a->cert, x509_from_pem(ca_pem));
+      JLIS_ASSIGN_OR_RETURN(a->responder_cert, x509_from_pem(responder_pem));
+      if (n > 1) {
+        JLIS_ASSIGN_OR_RETURN(std::string from, read_file(pki_dir(data_dir) / (link_stem(kind, n - 1, n) + ".pem")));
+        JLIS_ASSIGN_OR_RETURN(std::string to, read_file(pki_dir(data_dir) / (link_stem(kind, n, n - 1) + ".pem")));
+        JLIS_ASSIGN_OR_RETURN(a->link_from_previous, x509_from_pem(from));
+        JLIS_ASSIGN_OR_RETURN(a->link_to_previous, x509_from_pem(to));
+      }
+      impl->generations[static_cast<size_t>(kind)].push_back(std::move(a));
+    }
   }
   {
     JLIS_ASSIGN_OR_RETURN(auto conn, pool.acquire());
@@ -370,11 +425,12 @@ Status CertificateAuthority::load_keys() {
   }
   JLIS_ASSIGN_OR_RETURN(d.keystore, KeyStore::open(config));
   for (CertificateKind kind : kKinds) {
-    JLIS_ASSIGN_OR_RETURN(d.authority(kind).key, d.keystore->load(label(kind, "ca")));
-    JLIS_ASSIGN_OR_RETURN(d.authority(kind).responder_key, d.keystore->load(label(kind, "ocsp")));
-    if (X509_check_private_key(d.authority(kind).cert.get(), d.authority(kind).key.get()) != 1 &&
-        d.key_kind == KeyStoreConfig::Kind::file)
-      return openssl_error("the " + label(kind, "ca") + " key does not match its certificate");
+    for (auto& a : d.generations[static_cast<size_t>(kind)]) {
+      JLIS_ASSIGN_OR_RETURN(a->key, d.keystore->load(key_label(kind, "ca", a->generation)));
+      JLIS_ASSIGN_OR_RETURN(a->responder_key, d.keystore->load(key_label(kind, "ocsp", a->generation)));
+      if (X509_check_private_key(a->cert.get(), a->key.get()) != 1 && d.key_kind == KeyStoreConfig::Kind::file)
+        return openssl_error("the " + key_label(kind, "ca", a->generation) + " key does not match its certificate");
+    }
   }
   d.keys_loaded = true;
   return Status::ok();
@@ -394,9 +450,161 @@ std::string CertificateAuthority::public_url() const {
 std::vector<CertificateAuthority::Published> CertificateAuthority::published() const {
   std::vector<Published> out;
   for (CertificateKind kind : kKinds) {
-    const auto& a = impl_->authorities[static_cast<size_t>(kind)];
-    out.push_back({label(kind, "ca"), x509_pem(a.cert.get()).value()});
-    out.push_back({label(kind, "ocsp"), x509_pem(a.responder_cert.get()).value()});
+    for (const auto& a : impl_->generations[static_cast<size_t>(kind)]) {
+      const int n = a->generation;
+      out.push_back({file_stem(kind, "ca", n), x509_pem(a->cert.get()).value()});
+      out.push_back({file_stem(kind, "ocsp", n), x509_pem(a->responder_cert.get()).value()});
+      if (a->link_from_previous) {
+        out.push_back({link_stem(kind, n - 1, n), x509_pem(a->link_from_previous.get()).value()});
+        out.push_back({link_stem(kind, n, n - 1), x509_pem(a->link_to_previous.get()).value()});
+      }
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::string subject_key_id_hex(X509* cert) {
+  const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(cert);
+  if (ski == nullptr) return "";
+  std::string hex = to_hex(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(ski)),
+                                            static_cast<size_t>(ASN1_STRING_length(ski))));
+  for (char& c : hex) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return hex;
+}
+
+int64_t not_after_of(X509* cert) {
+  int days = 0, secs = 0;
+  Asn1TimePtr epoch(ASN1_TIME_set(nullptr, 0));
+  if (!epoch || ASN1_TIME_diff(&days, &secs, epoch.get(), X509_get0_notAfter(cert)) != 1) return 0;
+  return static_cast<int64_t>(days) * 86400 + secs;
+}
+
+int64_t not_before_of(X509* cert) {
+  int days = 0, secs = 0;
+  Asn1TimePtr epoch(ASN1_TIME_set(nullptr, 0));
+  if (!epoch || ASN1_TIME_diff(&days, &secs, epoch.get(), X509_get0_notBefore(cert)) != 1) return 0;
+  return static_cast<int64_t>(days) * 86400 + secs;
+}
+
+}  // namespace
+
+Result<CertificateAuthority::Generation> CertificateAuthority::new_generation(CertificateKind kind) {
+  Impl& d = *impl_;
+  JLIS_RETURN_IF_ERROR(load_keys());
+  std::unique_lock lock(d.mu);
+  if (d.responder)
+    return conflict("this process serves OCSP already: renew the CA with jlis ca renew, then restart jlis serve");
+  Impl::Authority& old = d.authority(kind);
+  const int n = old.generation + 1;
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  constexpr int64_t kYear = 365 * 86400 + 21600;
+  auto next = std::make_unique<Impl::Authority>();
+  next->generation = n;
+  JLIS_ASSIGN_OR_RETURN(next->key, d.keystore->generate(key_label(kind, "ca", n)));
+  JLIS_ASSIGN_OR_RETURN(next->cert, make_ca_certificate({kind, next->key.get(), now - 3600, now + 20 * kYear, d.simulation}));
+  if (X509_NAME_cmp(X509_get_subject_name(next->cert.get()), X509_get_subject_name(old.cert.get())) != 0)
+    return conflict("the new generation's name would differ from the CA's (a simulation's CA stays one)");
+  // The links live as long as the previous generation: past it, nothing it signed is valid.
+  const int64_t link_until = not_after_of(old.cert.get());
+  JLIS_ASSIGN_OR_RETURN(next->link_from_previous,
+                        make_link_certificate({old.cert.get(), old.key.get(), next->cert.get(), now - 3600, link_until}));
+  JLIS_ASSIGN_OR_RETURN(next->link_to_previous,
+                        make_link_certificate({next->cert.get(), next->key.get(), old.cert.get(), now - 3600, link_until}));
+  JLIS_ASSIGN_OR_RETURN(next->responder_key, d.keystore->generate(key_label(kind, "ocsp", n)));
+  JLIS_ASSIGN_OR_RETURN(std::string serial, new_serial());
+  JLIS_ASSIGN_OR_RETURN(next->responder_cert,
+                        make_responder_certificate({next->cert.get(), next->key.get(), next->responder_key.get(),
+                                                    now - 3600, now + 10 * kYear, serial}));
+  JLIS_ASSIGN_OR_RETURN(std::string ca_pem, x509_pem(next->cert.get()));
+  JLIS_ASSIGN_OR_RETURN(std::string responder_pem, x509_pem(next->responder_cert.get()));
+  JLIS_ASSIGN_OR_RETURN(std::string from_pem, x509_pem(next->link_from_previous.get()));
+  JLIS_ASSIGN_OR_RETURN(std::string to_pem, x509_pem(next->link_to_previous.get()));
+  const fs::path dir = pki_dir(d.dir);
+  if (n == 2) {
+    JLIS_ASSIGN_OR_RETURN(std::string first, x509_pem(old.cert.get()));
+    JLIS_RETURN_IF_ERROR(write_atomically(dir / (label(kind, "ca") + "-1.pem"), first, 0644));
+  }
+  JLIS_RETURN_IF_ERROR(write_atomically(dir / (file_stem(kind, "ca", n) + ".pem"), ca_pem, 0644));
+  JLIS_RETURN_IF_ERROR(write_atomically(dir / (file_stem(kind, "ocsp", n) + ".pem"), responder_pem, 0644));
+  JLIS_RETURN_IF_ERROR(write_atomically(dir / (link_stem(kind, n - 1, n) + ".pem"), from_pem, 0644));
+  JLIS_RETURN_IF_ERROR(write_atomically(dir / (link_stem(kind, n, n - 1) + ".pem"), to_pem, 0644));
+  // Recorded in the store (the first generation with the first renewal), then named in ca.json,
+  // last: a renewal that fails before leaves the CA as it was (its new key labels stay used).
+  std::vector<Impl::Authority*> record;
+  if (n == 2) record.push_back(&old);
+  record.push_back(next.get());
+  const std::string ca(kind_name(kind));
+  // Not under d.mu: a job ahead in the writer may be an issuance, which reads the public URL.
+  lock.unlock();
+  JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) {
+    for (Impl::Authority* a : record) {
+      JLIS_ASSIGN_OR_RETURN(std::string cert_pem, x509_pem(a->cert.get()));
+      JLIS_ASSIGN_OR_RETURN(std::string resp_pem, x509_pem(a->responder_cert.get()));
+      store::Value from = store::Value(), to = store::Value();
+      if (a->link_from_previous) {
+        JLIS_ASSIGN_OR_RETURN(std::string f, x509_pem(a->link_from_previous.get()));
+        JLIS_ASSIGN_OR_RETURN(std::string t, x509_pem(a->link_to_previous.get()));
+        from = store::Value(f);
+        to = store::Value(t);
+      }
+      JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO pki_ca_generations (ca, generation, subject_key_id, not_before, "
+                                        "not_after, certificate, responder, link_from_previous, link_to_previous, "
+                                        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                        {ca, static_cast<int64_t>(a->generation), subject_key_id_hex(a->cert.get()),
+                                         not_before_of(a->cert.get()), not_after_of(a->cert.get()), cert_pem, resp_pem,
+                                         from, to, now_iso8601()})
+                               .status());
+    }
+    return Status::ok();
+  }));
+  JLIS_ASSIGN_OR_RETURN(std::string text, read_file(config_path(d.dir)));
+  json config = json::parse(text, nullptr, false);
+  if (!config.is_object()) return internal_error(config_path(d.dir).string() + " is damaged");
+  if (!config.contains("generations") || !config["generations"].is_object()) config["generations"] = json::object();
+  config["generations"][ca] = n;
+  JLIS_RETURN_IF_ERROR(write_atomically(config_path(d.dir), config.dump(2) + "\n", 0600));
+  {
+    std::lock_guard spare(d.spare_mu);  // handles of the previous generation's key
+    d.spare_keys[static_cast<size_t>(kind)].clear();
+  }
+  Generation g;
+  g.kind = kind;
+  g.generation = n;
+  g.subject_key_id = subject_key_id_hex(next->cert.get());
+  g.not_before = not_before_of(next->cert.get());
+  g.not_after = not_after_of(next->cert.get());
+  g.current = true;
+  lock.lock();
+  d.generations[static_cast<size_t>(kind)].push_back(std::move(next));
+  return g;
+}
+
+Result<std::vector<CertificateAuthority::Generation>> CertificateAuthority::generations() {
+  Impl& d = *impl_;
+  std::vector<Generation> out;
+  JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
+  const int64_t now = d.now();
+  for (CertificateKind kind : kKinds) {
+    const auto& list = d.generations[static_cast<size_t>(kind)];
+    for (const auto& a : list) {
+      Generation g;
+      g.kind = kind;
+      g.generation = a->generation;
+      g.subject_key_id = subject_key_id_hex(a->cert.get());
+      g.not_before = not_before_of(a->cert.get());
+      g.not_after = not_after_of(a->cert.get());
+      g.current = a.get() == list.back().get();
+      const store::Params p = {std::string(kind_name(kind)), static_cast<int64_t>(a->generation)};
+      JLIS_ASSIGN_OR_RETURN(auto all, conn->query_int64("SELECT COUNT(*) FROM pki_certificates WHERE ca = ? AND generation = ?", p));
+      JLIS_ASSIGN_OR_RETURN(auto live, conn->query_int64("SELECT COUNT(*) FROM pki_certificates WHERE ca = ? AND generation = ? "
+                                                         "AND not_after >= ?",
+                                                         {p[0], p[1], now}));
+      g.certificates = all.value_or(0);
+      g.unexpired = live.value_or(0);
+      out.push_back(std::move(g));
+    }
   }
   return out;
 }
@@ -423,7 +631,7 @@ Result<PreparedCertificate::Terms> CertificateAuthority::terms(CertificateKind k
   if (kind == CertificateKind::signature && resident.status == registry::ResidentStatus::deceased)
     return conflict("the resident is deceased");
   PreparedCertificate::Terms t{kind, device, std::string(rsa_public_key), not_before, not_after, std::nullopt,
-                               public_url(), std::nullopt, {}};
+                               public_url(), std::nullopt, {}, impl_->authority(kind).generation};
   if (kind == CertificateKind::signature) {
     JLIS_ASSIGN_OR_RETURN(t.basic_four, basic_four_values(resident));
     // Where the certificate is issued: the municipality that holds the record (for a resident
@@ -436,6 +644,7 @@ Result<PreparedCertificate::Terms> CertificateAuthority::terms(CertificateKind k
 
 Result<EvpPkeyPtr> CertificateAuthority::Impl::borrow_ca_key(CertificateKind kind) {
   if (key_kind == KeyStoreConfig::Kind::file) return EvpPkeyPtr();
+  const int generation = authority(kind).generation;
   {
     std::lock_guard lock(spare_mu);
     auto& spare = spare_keys[static_cast<size_t>(kind)];
@@ -446,7 +655,7 @@ Result<EvpPkeyPtr> CertificateAuthority::Impl::borrow_ca_key(CertificateKind kin
     }
   }
   std::lock_guard lock(mu);
-  return keystore->load(label(kind, "ca"));
+  return keystore->load(key_label(kind, "ca", generation));
 }
 
 void CertificateAuthority::Impl::give_back_ca_key(CertificateKind kind, EvpPkeyPtr key) {
@@ -464,8 +673,11 @@ Status CertificateAuthority::sign(PreparedCertificate& prepared) {
   EndEntityParams p;
   p.kind = t.kind;
   p.device = t.device;
-  p.ca = d.authority(t.kind).cert.get();
-  p.ca_key = own_key ? own_key.get() : d.authority(t.kind).key.get();
+  Impl::Authority* signer = d.authority(t.kind, t.generation);
+  if (signer == nullptr) return internal_error("no such CA generation");
+  p.ca = signer->cert.get();
+  p.ca_key = own_key ? own_key.get() : signer->key.get();
+  p.crl_name = crl_name(t.kind, t.generation);
   p.rsa_public_key = t.rsa_public_key;
   p.serial_hex = prepared.serial_;
   p.not_before = t.not_before;
@@ -523,6 +735,7 @@ Result<CertificateRecord> CertificateAuthority::issue(Connection& conn, const Pr
   const PreparedCertificate::Terms& signed_terms = prepared.terms_;
   const bool same = signed_terms.basic_four == now_terms.basic_four && signed_terms.locality == now_terms.locality &&
                     signed_terms.municipality_code == now_terms.municipality_code &&
+                    signed_terms.generation == now_terms.generation &&
                     signed_terms.not_after == now_terms.not_after &&
                     signed_terms.public_url == now_terms.public_url &&
                     std::llabs(signed_terms.not_before - now_terms.not_before) <= kPreparedSlackSeconds;
@@ -550,11 +763,12 @@ Result<CertificateRecord> CertificateAuthority::issue(Connection& conn, const Pr
   // The serial's uniqueness is the table's primary key, checked by this insert.
   JLIS_RETURN_IF_ERROR(conn.execute(
       "INSERT INTO pki_certificates (serial, ca, device, resident_code, card_id, not_before, not_after, issued_at, der, "
-      "spki_sha256, municipality) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "spki_sha256, municipality, generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       {serial, std::string(kind_name(kind)), std::string(device_name(device)),
        static_cast<int64_t>(resident.resident_code.body()), card_id, rec.not_before, rec.not_after, rec.issued_at,
        base64_encode(rec.der), key_hash,
-       cert.terms_.municipality_code.empty() ? store::Value() : store::Value(cert.terms_.municipality_code)}).status());
+       cert.terms_.municipality_code.empty() ? store::Value() : store::Value(cert.terms_.municipality_code),
+       static_cast<int64_t>(cert.terms_.generation)}).status());
   if (kind == CertificateKind::signature) {
     // 新旧紐付け: the newest earlier signature certificate revoked by a change or superseded.
     std::optional<std::string> previous;

@@ -5,7 +5,9 @@
 // Hierarchy (`jlis ca init`): one self-signed CA per kind (signature, authentication), each with a
 // delegated OCSP responder certificate. Public certificates in DIR/pki/<kind>-ca.pem and
 // DIR/pki/<kind>-ocsp.pem; private keys in a KeyStore (keys.h): encrypted files under
-// DIR/pki/keys or a PKCS#11 token, as DIR/pki/ca.json says (which holds no secret).
+// DIR/pki/keys or a PKCS#11 token, as DIR/pki/ca.json says (which holds no secret). `jlis ca
+// renew` adds a generation to a CA (same name, new key, link certificates; new_generation below):
+// the newest issues, every generation answers OCSP and publishes CRLs for its own certificates.
 //
 // Issuance (profile.h for the contents):
 //   - at card handover, from the public keys the card generated (card::CardChange::keys): the
@@ -130,6 +132,7 @@ class PreparedCertificate {
     std::string public_url;
     std::optional<RomajiLocality> locality;  // signature only: the holder's municipality, in romaji
     std::string municipality_code;           // signature only: that municipality's CRL partition
+    int generation = 1;                      // the CA generation that signs (ca_internal.h)
   };
   Terms terms_;
   std::string key_hash_;  // SHA-256 hex of the SubjectPublicKeyInfo
@@ -202,12 +205,46 @@ class CertificateAuthority {
   void set_public_url(std::string url);
   std::string public_url() const;
 
-  // The CA and responder certificates, PEM.
+  // The CA and responder certificates, PEM, of every generation (below), and the link
+  // certificates between generations.
   struct Published {
-    std::string kind;  // "signature-ca", "signature-ocsp", "authentication-ca", "authentication-ocsp"
+    // "signature-ca", "signature-ocsp", "authentication-ca", "authentication-ocsp" (the first
+    // generation); "signature-ca-2", "signature-ocsp-2" (the second, and so on);
+    // "signature-link-1-2" (the first key certifies the second's public key) and
+    // "signature-link-2-1" (the second certifies the first's). The same names, with ".pem", are
+    // the files in DIR/pki.
+    std::string kind;
     std::string pem;
   };
   std::vector<Published> published() const;
+
+  // CA generations (issue 15 §3). new_generation makes the next generation of the CA of `kind`:
+  // a new key in the same key store (keys.h: an encrypted file or the PKCS#11 token; label
+  // "<kind>-ca-g<n>"), a self-signed certificate with the same distinguished name, told apart from
+  // the previous one only by its key identifiers, the two link certificates (profile.h,
+  // make_link_certificate: the previous key certifies the new public key and the new key the
+  // previous one, each valid until the previous CA certificate expires) and a delegated OCSP
+  // responder certificate signed by the new key. Written to DIR/pki (published() names; also
+  // "<kind>-ca-1.pem" beside "<kind>-ca.pem") and to DIR/pki/ca.json, and recorded in
+  // pki_ca_generations. From then on new certificates are issued by the new generation (their
+  // CRL DPs name its CRLs: crl_name "signature-g2", ...), while every earlier generation keeps
+  // answering OCSP and publishing its own CRLs (signed by its own key) for its own certificates,
+  // until the last of them expires. Needs the keys. A running `jlis serve` reads the generations
+  // at start: restart it after a renewal. conflict when this process's OCSP responder exists
+  // already (a renewal is an operator's command on the data directory, not a serving process's)
+  // and when the CA's name would change.
+  struct Generation {
+    CertificateKind kind = CertificateKind::signature;
+    int generation = 1;
+    std::string subject_key_id;  // upper-case hex, as openssl prints it without colons
+    int64_t not_before = 0, not_after = 0;
+    bool current = false;          // the one that issues
+    int64_t certificates = 0;      // issued by it
+    int64_t unexpired = 0;         // of those, not yet expired (good, revoked or on hold)
+  };
+  Result<Generation> new_generation(CertificateKind kind);
+  // Every generation of both CAs, oldest first per kind.
+  Result<std::vector<Generation>> generations();
 
   // Issues, on the writer's connection (inside a card change or a renewal job). `resident` is the
   // current record (signature certificates carry its basic four). Signs inside the job: prepare()
@@ -302,16 +339,26 @@ class CertificateAuthority {
   // to its holder where it records the issuance). not_found for an unknown or malformed serial.
   static Result<CertificateRecord> find_in(store::Connection& conn, std::string_view serial);
 
-  // CRLs: generates and stores a new full CRL of each CA (DIR/pki/crl/<kind>.crl), with a
-  // freshestCRL extension naming <public_url>/crl/<kind>-delta.crl, and then a new delta CRL
-  // (RFC 5280 §5.2.4; DIR/pki/crl/<kind>-delta.crl) numbered from the same sequence. The delta's
+  // CRLs: generates and stores a new full CRL of each live generation of each CA
+  // (DIR/pki/crl/<name>.crl, <name> its crl_name: "signature", "signature-g2", ...), listing that
+  // generation's certificates and signed by its key, with a freshestCRL extension naming
+  // <public_url>/crl/<name>-delta.crl, and then a new delta CRL (RFC 5280 §5.2.4;
+  // DIR/pki/crl/<name>-delta.crl) numbered from the same sequence. The delta's
   // base is the newest full CRL at least a day old (or else the oldest): it lists the entries
   // revoked, or whose reason changed, since that base, and the certificates released from hold
   // since then as removeFromCRL; any full CRL numbered from the base on, with the delta, gives
   // the current status. The CRLs are signed over the entries' DER stored with their rows
   // (crl.h, assemble_crl); a row revoked before those were stored gets its entry now. Answers the
-  // entries listed in each full CRL, per kind.
-  Result<std::vector<std::pair<CertificateKind, int64_t>>> generate_crls();
+  // full CRLs made, one per live generation of each kind (an earlier generation whose certificates
+  // have all expired publishes no more).
+  // One full CRL made by generate_crls: its generation's CRL name (crl_name: "signature",
+  // "signature-g2", ...; the file DIR/pki/crl/<name>.crl) and how many entries it lists.
+  struct CrlMade {
+    CertificateKind kind = CertificateKind::signature;
+    std::string name;
+    int64_t entries = 0;
+  };
+  Result<std::vector<CrlMade>> generate_crls();
   // The partitions of the signature CA's CRL (profile.h: one per municipality, named in its
   // certificates' CRL distribution point), generated with the full CRLs, before them: the
   // partitions with a change of status since the newest published full CRL, and once a day (and
@@ -324,10 +371,15 @@ class CertificateAuthority {
   // Generates the partition of the municipality `municipality_code` now (any municipality of the
   // reference data, with certificates or not; the CLI); answers its entries. not_found for a code
   // that names no municipality.
-  Result<int64_t> generate_partition(const std::string& municipality_code);
+  Result<int64_t> generate_partition(const std::string& municipality_code, int generation = 1);
   // The newest partition CRL of the municipality, DER (generated if it has none yet). not_found as
   // generate_partition.
-  Result<std::string> partition_crl(const std::string& municipality_code);
+  Result<std::string> partition_crl(const std::string& municipality_code, int generation = 1);
+  // Any CRL by the name of its generation's CRLs (ca_internal.h crl_name): "signature",
+  // "authentication", "signature-g2", ...; with `delta`, its delta CRL. not_found for a name
+  // that is no generation's. A partition: partition_crl with the generation parse_crl_name gives.
+  Result<std::string> crl_named(std::string_view name, bool delta);
+  Result<std::pair<CertificateKind, int>> parse_crl_name(std::string_view name) const;
   // The newest full CRL of `kind`, DER (generating the CRLs if none exists).
   Result<std::string> crl(CertificateKind kind);
   // The newest delta CRL of `kind`, DER (generating the CRLs if none exists).
@@ -406,12 +458,12 @@ class CertificateAuthority {
   // Signs `terms` under a new serial.
   Status sign(PreparedCertificate& prepared);
   // The delta CRL of `kind` at `now`, listing the changes up to `newest_seq` (generate_crls).
-  Status generate_delta(CertificateKind kind, int64_t newest_seq, int64_t now);
+  Status generate_delta(CertificateKind kind, int generation, int64_t newest_seq, int64_t now);
   // The partitions of `codes` (null: every partition) listing the changes up to `newest_seq`,
   // published; answers how many. Called with the CRL lock held.
-  Result<size_t> generate_partitions(const std::vector<std::string>* codes, int64_t newest_seq, int64_t now,
-                                     const std::string& public_url);
-  Result<std::string> read_crl(CertificateKind kind, bool delta);
+  Result<size_t> generate_partitions(int generation, const std::vector<std::string>* codes, int64_t newest_seq,
+                                     int64_t now, const std::string& public_url);
+  Result<std::string> read_crl(CertificateKind kind, int generation, bool delta);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -28,13 +28,22 @@ struct CertificateAuthority::Impl {
   std::string public_url;
   // Declared before the keys it hands out, so it outlives them (PKCS#11 handles refer to it).
   std::unique_ptr<KeyStore> keystore;
+  // One generation of a CA (ca.h, new_generation): its certificate, its delegated responder and,
+  // from the second on, the two link certificates with the generation before it.
   struct Authority {
+    int generation = 1;
     X509Ptr cert, responder_cert;
     EvpPkeyPtr key, responder_key;
+    X509Ptr link_from_previous;  // the previous key certifies this one's public key
+    X509Ptr link_to_previous;    // this key certifies the previous one's public key
   };
-  std::array<Authority, 2> authorities;  // by CertificateKind
+  // By CertificateKind, oldest first; the last signs new certificates. Generations are added only
+  // by new_generation, before the OCSP responder exists (unique_ptr: references stay valid).
+  std::array<std::vector<std::unique_ptr<Authority>>, 2> generations;
   bool keys_loaded = false;
   std::unique_ptr<OcspResponder> responder;  // signs with the keys above: destroyed first
+  // The responder's issuers, in its order: (kind, generation).
+  std::vector<std::pair<CertificateKind, int>> ocsp_issuers;
 
   // Spare handles of the CA keys on a PKCS#11 token, for issuance signing on many threads (keys.h:
   // a PKCS#11 handle is used by one thread at a time). Declared after the keystore: freed first.
@@ -65,12 +74,19 @@ struct CertificateAuthority::Impl {
   Result<CertificateRecord> find(std::string_view serial);
   // For a municipality caller: permission_denied unless it holds the certificate's holder now.
   Status check_holder(const auth::Principal& by, const CertificateRecord& rec);
-  Authority& authority(CertificateKind kind) { return authorities[static_cast<size_t>(kind)]; }
+  // The current generation of `kind` (the one that issues).
+  Authority& authority(CertificateKind kind) { return *generations[static_cast<size_t>(kind)].back(); }
+  // Generation `n` (1-based) of `kind`; null when there is none.
+  Authority* authority(CertificateKind kind, int n) {
+    auto& list = generations[static_cast<size_t>(kind)];
+    return n >= 1 && static_cast<size_t>(n) <= list.size() ? list[static_cast<size_t>(n - 1)].get() : nullptr;
+  }
   // What signs a CRL of `kind` made at `now` (its number is the caller's to take).
-  CrlParams crl_params(CertificateKind kind, int64_t now) {
+  CrlParams crl_params(CertificateKind kind, int64_t now) { return crl_params(authority(kind), now); }
+  CrlParams crl_params(const Authority& a, int64_t now) {
     CrlParams params;
-    params.issuer = authority(kind).cert.get();
-    params.key = authority(kind).key.get();
+    params.issuer = a.cert.get();
+    params.key = a.key.get();
     params.this_update = now;
     params.next_update = now + options.crl_validity.count();
     return params;
@@ -89,6 +105,13 @@ CertificateRecord read_certificate(const store::Row& row);
 Result<std::optional<CertificateRecord>> load_certificate(store::Connection& conn, const std::string& serial);
 // Normalises a serial from a URL: lower-case hex, 1..40 digits, no leading zeros.
 Result<std::string> normalise_serial(std::string_view text);
+
+// The name of the CRLs of generation `n` of `kind`: "signature" for the first (its URLs are those
+// of before generations existed), "signature-g2" and so on after: /crl/<name>.crl,
+// /crl/<name>-delta.crl, /crl/<name>/<code>.crl, and pki_crls.ca, pki_crl_partitions.ca.
+inline std::string crl_name(CertificateKind kind, int n) {
+  return n <= 1 ? std::string(kind_name(kind)) : std::string(kind_name(kind)) + "-g" + std::to_string(n);
+}
 
 // Big-endian bytes of a stored serial (lower-case hex, as the rows hold it).
 std::string serial_bytes(std::string_view hex);

@@ -233,12 +233,22 @@ Result<X509Ptr> make_responder_certificate(const ResponderCertificateParams& p) 
 
 namespace {
 
+std::string crl_name_of(const EndEntityParams& p) {
+  return p.crl_name.empty() ? std::string(kind_name(p.kind)) : p.crl_name;
+}
+
 // The extensions every end-entity certificate of one CA, kind, device and public URL shares, made
 // once: parsing their configuration text costs more than copying them.
 Result<const std::vector<X509ExtensionPtr>*> shared_extensions(const EndEntityParams& p) {
   thread_local std::map<std::string, std::vector<X509ExtensionPtr>> cache;
-  const std::string key = std::to_string(reinterpret_cast<uintptr_t>(p.ca)) + "|" + std::string(kind_name(p.kind)) +
-                          "|" + std::string(device_name(p.device)) + "|" + p.public_url;
+  // Keyed by the CA's key identifier (what the authorityKeyIdentifier copies), not its address:
+  // another CA (a new generation, another test's) may be allocated where an earlier one was.
+  const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(p.ca);
+  if (ski == nullptr) return internal_error("the CA certificate has no subject key identifier");
+  const std::string key = std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(ski)),
+                                      static_cast<size_t>(ASN1_STRING_length(ski))) +
+                          "|" + std::string(kind_name(p.kind)) +
+                          "|" + std::string(device_name(p.device)) + "|" + p.public_url + "|" + p.crl_name;
   if (auto it = cache.find(key); it != cache.end()) return &it->second;
   std::vector<X509ExtensionPtr> exts;
   auto conf = [&](int nid, const std::string& value) -> Status {
@@ -267,8 +277,7 @@ Result<const std::vector<X509ExtensionPtr>*> shared_extensions(const EndEntityPa
   }
   // The signature certificate's distribution point is its municipality's partition: its own.
   if (p.kind == CertificateKind::authentication)
-    JLIS_RETURN_IF_ERROR(conf(NID_crl_distribution_points,
-                              "URI:" + p.public_url + "/crl/" + std::string(kind_name(p.kind)) + ".crl"));
+    JLIS_RETURN_IF_ERROR(conf(NID_crl_distribution_points, "URI:" + p.public_url + "/crl/" + crl_name_of(p) + ".crl"));
   JLIS_RETURN_IF_ERROR(conf(NID_info_access, "OCSP;URI:" + p.public_url + "/ocsp"));
   JLIS_RETURN_IF_ERROR(conf(NID_authority_key_identifier, "keyid:always"));
   if (cache.size() > 64) cache.clear();  // public URLs or CAs changed many times: start over
@@ -280,7 +289,8 @@ Status add_partition_distribution_point(X509* cert, const EndEntityParams& p) {
   using CrlDistPointsPtr = std::unique_ptr<CRL_DIST_POINTS, OpensslDeleter<CRL_DIST_POINTS_free>>;
   JLIS_ASSIGN_OR_RETURN(X509NamePtr name, crl_partition_name(p.ca, p.locality->prefecture, p.municipality_code));
   JLIS_ASSIGN_OR_RETURN(GeneralNamesPtr names,
-                        distribution_point_names(name.get(), crl_partition_url(p.public_url, p.municipality_code)));
+                        distribution_point_names(name.get(), crl_partition_url(p.public_url, crl_name_of(p),
+                                                                                      p.municipality_code)));
   CrlDistPointsPtr points(sk_DIST_POINT_new_null());
   DIST_POINT* point = DIST_POINT_new();
   if (!points || point == nullptr || sk_DIST_POINT_push(points.get(), point) <= 0) {
@@ -307,8 +317,23 @@ Result<X509NamePtr> crl_partition_name(const X509* ca, std::string_view prefectu
   return name;
 }
 
-std::string crl_partition_url(std::string_view public_url, std::string_view municipality_code) {
-  return std::string(public_url) + "/crl/signature/" + std::string(municipality_code) + ".crl";
+std::string crl_partition_url(std::string_view public_url, std::string_view crl_name,
+                              std::string_view municipality_code) {
+  return std::string(public_url) + "/crl/" + std::string(crl_name) + "/" + std::string(municipality_code) + ".crl";
+}
+
+Result<X509Ptr> make_link_certificate(const LinkCertificateParams& p) {
+  if (p.issuer_ca == nullptr || p.issuer_key == nullptr || p.subject_ca == nullptr)
+    return internal_error("a link certificate needs both generations");
+  JLIS_ASSIGN_OR_RETURN(std::string serial, new_serial());
+  JLIS_ASSIGN_OR_RETURN(auto cert, skeleton(serial, p.not_before, p.not_after, X509_get_subject_name(p.subject_ca),
+                                            X509_get_subject_name(p.issuer_ca), {X509_get0_pubkey(p.subject_ca)}));
+  JLIS_RETURN_IF_ERROR(add_ext(cert.get(), p.issuer_ca, NID_basic_constraints, "critical,CA:TRUE"));
+  JLIS_RETURN_IF_ERROR(add_ext(cert.get(), p.issuer_ca, NID_key_usage, "critical,keyCertSign,cRLSign"));
+  JLIS_RETURN_IF_ERROR(add_ext(cert.get(), p.issuer_ca, NID_subject_key_identifier, "hash"));
+  JLIS_RETURN_IF_ERROR(add_ext(cert.get(), p.issuer_ca, NID_authority_key_identifier, "keyid:always"));
+  JLIS_RETURN_IF_ERROR(sign(cert.get(), p.issuer_key));
+  return cert;
 }
 
 Result<X509Ptr> make_end_entity_certificate(const EndEntityParams& p) {

@@ -106,14 +106,32 @@ struct EndEntityParams {
   const BasicFourValues* basic_four = nullptr;  // signature only (required there)
   const RomajiLocality* locality = nullptr;     // signature only (required there): where it is issued
   std::string_view municipality_code = {};     // signature only (required there): its CRL partition
+  // The name of the issuing generation's CRLs (ca_internal.h crl_name): "signature",
+  // "signature-g2"...; empty: kind_name(kind). The CRL DP is <url>/crl/<name>.crl, or for a
+  // signature certificate <url>/crl/<name>/<code>.crl.
+  std::string crl_name = {};
 };
 Result<X509Ptr> make_end_entity_certificate(const EndEntityParams& params);
 
 // The directoryName of the CRL partition of the municipality `municipality_code` (6 digits) in the
 // prefecture `prefecture` (romaji) under the CA `ca` (profile above).
 Result<X509NamePtr> crl_partition_name(const X509* ca, std::string_view prefecture, std::string_view municipality_code);
-// "<public_url>/crl/signature/<municipality_code>.crl": where that partition is served.
-std::string crl_partition_url(std::string_view public_url, std::string_view municipality_code);
+// "<public_url>/crl/<crl_name>/<municipality_code>.crl": where that partition is served
+// (crl_name "signature" for the first generation of the signature CA).
+std::string crl_partition_url(std::string_view public_url, std::string_view crl_name,
+                              std::string_view municipality_code);
+
+// A link certificate between two generations of one CA (ca.h, new_generation): `subject_ca`'s
+// public key and name, certified by `issuer_ca`'s key (`issuer_key`): issuer = subject = the CA's
+// name, authorityKeyIdentifier = the issuer's subjectKeyIdentifier, subjectKeyIdentifier = the
+// subject's; basicConstraints CA:TRUE and keyUsage keyCertSign, cRLSign, both critical.
+struct LinkCertificateParams {
+  X509* issuer_ca = nullptr;
+  EVP_PKEY* issuer_key = nullptr;
+  X509* subject_ca = nullptr;
+  int64_t not_before = 0, not_after = 0;
+};
+Result<X509Ptr> make_link_certificate(const LinkCertificateParams& params);
 
 // The CN of an end-entity certificate (発行番号): the day its validity starts, in Japan, as
 // YYYYMMDD, then the first 16 hex digits (upper case) of SHA-256 over the serial's text (32

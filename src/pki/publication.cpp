@@ -26,13 +26,14 @@ constexpr int64_t kCrlPeriod = 86400;   // a new CRL daily
 constexpr int64_t kCrlDebounce = 5;     // and a few seconds after revocations
 constexpr int64_t kCrlRetry = 10;       // after a failed generation
 
-fs::path crl_path(const std::string& dir, CertificateKind kind, bool delta = false) {
-  return fs::path(dir) / "pki" / "crl" / (std::string(kind_name(kind)) + (delta ? "-delta.crl" : ".crl"));
+// The CRLs of one CA generation, by its crl_name (ca_internal.h).
+fs::path crl_path(const std::string& dir, const std::string& name, bool delta = false) {
+  return fs::path(dir) / "pki" / "crl" / (name + (delta ? "-delta.crl" : ".crl"));
 }
 
-// The signature CA's partition of one municipality (profile.h).
-fs::path partition_path(const std::string& dir, const std::string& code) {
-  return fs::path(dir) / "pki" / "crl" / "signature" / (code + ".crl");
+// A signature CA generation's partition of one municipality (profile.h).
+fs::path partition_path(const std::string& dir, const std::string& name, const std::string& code) {
+  return fs::path(dir) / "pki" / "crl" / name / (code + ".crl");
 }
 
 // Appends the bytes of canonical base64 (as base64_encode writes it) to `out`, with no copy in
@@ -144,7 +145,7 @@ Result<CrlEntries> read_entries(Connection& conn, const std::string& where, cons
   e.der.reserve(static_cast<size_t>(std::max<int64_t>(rows.value_or(0), 0)) * 64);
   Status failed = Status::ok();
   JLIS_RETURN_IF_ERROR(conn.query("SELECT serial, revoked_at, reason, crl_entry FROM pki_certificates WHERE " + where +
-                                      " ORDER BY ca, serial",
+                                      " ORDER BY ca, generation, serial",
                                   params, [&](const Row& r) {
                                     failed = add_entry(e, r, now);
                                     return failed.is_ok();
@@ -158,23 +159,26 @@ Result<CrlEntries> read_entries(Connection& conn, const std::string& where, cons
 // `newest_seq` of the unexpired certificates. `only` null: every partition, in one reading of the
 // rows in (municipality, serial) order; else those municipalities alone, each its own range of
 // the index pki_certificates_partition. Either way the rows come from that index alone.
-Result<std::map<std::string, CrlEntries>> read_partition_entries(Connection& conn, const std::vector<std::string>* only,
+Result<std::map<std::string, CrlEntries>> read_partition_entries(Connection& conn, int generation,
+                                                                 const std::vector<std::string>* only,
                                                                  int64_t newest_seq, int64_t now) {
   std::map<std::string, CrlEntries> out;
   const std::string select = "SELECT municipality, serial, revoked_at, reason, crl_entry FROM pki_certificates WHERE "
-                             "ca = 'signature' AND ";
+                             "ca = 'signature' AND generation = ? AND ";
   const std::string rest = " AND revocation_seq IS NOT NULL AND +revocation_seq <= ? AND revoked_at IS NOT NULL AND "
-                           "not_after >= ? ORDER BY ca, municipality, serial";
+                           "not_after >= ? ORDER BY ca, generation, municipality, serial";
   Status failed = Status::ok();
   auto add = [&](const Row& r) {
     failed = add_entry(out[r.text(0)], r, now, 1);
     return failed.is_ok();
   };
   if (only == nullptr) {
-    JLIS_RETURN_IF_ERROR(conn.query(select + "municipality IS NOT NULL" + rest, {newest_seq, now}, add));
+    JLIS_RETURN_IF_ERROR(
+        conn.query(select + "municipality IS NOT NULL" + rest, {static_cast<int64_t>(generation), newest_seq, now}, add));
   } else {
     for (const std::string& code : *only) {
-      JLIS_RETURN_IF_ERROR(conn.query(select + "municipality = ?" + rest, {code, newest_seq, now}, add));
+      JLIS_RETURN_IF_ERROR(
+          conn.query(select + "municipality = ?" + rest, {static_cast<int64_t>(generation), code, newest_seq, now}, add));
       JLIS_RETURN_IF_ERROR(failed);
     }
   }
@@ -279,28 +283,28 @@ struct SignedPartition {
 // Publishes partition CRLs as publish_crl does one CRL (numbers committed unpublished, files
 // written, then marked published), with one transaction for all the numbers and one for all the
 // flags: a daily run publishes every partition.
-Status publish_partitions(store::Writer& writer, const std::string& dir, const std::vector<SignedPartition>& crls,
-                          int64_t newest_seq) {
+Status publish_partitions(store::Writer& writer, const std::string& dir, const std::string& name,
+                          const std::vector<SignedPartition>& crls, int64_t newest_seq) {
   if (crls.empty()) return Status::ok();
   JLIS_RETURN_IF_ERROR(writer.run([&](Connection& conn) {
     for (const auto& c : crls) {
       JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO pki_crl_partitions (ca, municipality, crl_number, this_update, "
-                                        "next_update, entries, revocation_seq, published) VALUES ('signature', ?, ?, ?, "
+                                        "next_update, entries, revocation_seq, published) VALUES (?, ?, ?, ?, "
                                         "?, ?, ?, 0)",
-                                        {c.code, c.crl_number, c.this_update, c.next_update, c.entries, newest_seq})
+                                        {name, c.code, c.crl_number, c.this_update, c.next_update, c.entries, newest_seq})
                                .status());
     }
     return Status::ok();
   }));
   std::error_code ec;
-  fs::create_directories(partition_path(dir, "x").parent_path(), ec);
-  if (ec) return internal_error("cannot create " + partition_path(dir, "x").parent_path().string());
-  for (const auto& c : crls) JLIS_RETURN_IF_ERROR(write_file_atomically(partition_path(dir, c.code), c.der));
+  fs::create_directories(partition_path(dir, name, "x").parent_path(), ec);
+  if (ec) return internal_error("cannot create " + partition_path(dir, name, "x").parent_path().string());
+  for (const auto& c : crls) JLIS_RETURN_IF_ERROR(write_file_atomically(partition_path(dir, name, c.code), c.der));
   return writer.run([&](Connection& conn) {
     for (const auto& c : crls) {
-      JLIS_RETURN_IF_ERROR(conn.execute("UPDATE pki_crl_partitions SET published = 1 WHERE ca = 'signature' AND "
+      JLIS_RETURN_IF_ERROR(conn.execute("UPDATE pki_crl_partitions SET published = 1 WHERE ca = ? AND "
                                         "municipality = ? AND crl_number = ?",
-                                        {c.code, c.crl_number})
+                                        {name, c.code, c.crl_number})
                                .status());
     }
     return Status::ok();
@@ -317,7 +321,7 @@ std::string serial_bytes(std::string_view hex) {
   return out;
 }
 
-Result<std::vector<std::pair<CertificateKind, int64_t>>> CertificateAuthority::generate_crls() {
+Result<std::vector<CertificateAuthority::CrlMade>> CertificateAuthority::generate_crls() {
   Impl& d = *impl_;
   JLIS_RETURN_IF_ERROR(load_keys());
   // One generation at a time across threads and processes (jlis ca crl beside jlis serve), so CRL
@@ -329,86 +333,114 @@ Result<std::vector<std::pair<CertificateKind, int64_t>>> CertificateAuthority::g
     std::lock_guard url_lock(d.mu);
     public_url = d.public_url;
   }
-  std::vector<std::pair<CertificateKind, int64_t>> out;
+  std::vector<CrlMade> out;
+  const bool all_partitions = d.now() - d.partitions_at.load() >= kCrlPeriod;
+  int64_t partitions = 0;
   for (CertificateKind kind : kKinds) {
-    const std::string ca(kind_name(kind));
+   const std::string ca(kind_name(kind));
+   for (const auto& generation : d.generations[static_cast<size_t>(kind)]) {
+    Impl::Authority& a = *generation;
+    const int64_t gen = a.generation;
+    const std::string name = crl_name(kind, a.generation);
     const int64_t now = d.now();
-    CrlParams params = d.crl_params(kind, now);
+    if (&a != &d.authority(kind)) {
+      // An earlier generation publishes until the last certificate it signed expires.
+      JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
+      JLIS_ASSIGN_OR_RETURN(auto live, conn->query_int64("SELECT COUNT(*) FROM pki_certificates WHERE ca = ? AND "
+                                                         "generation = ? AND not_after >= ?",
+                                                         {ca, gen, now}));
+      if (live.value_or(0) == 0) continue;
+    }
+    CrlParams params = d.crl_params(a, now);
     int64_t newest_seq = 0;
     CrlEntries entries;
     {
       JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
-      JLIS_ASSIGN_OR_RETURN(params.crl_number, next_crl_number(*conn, ca));
+      JLIS_ASSIGN_OR_RETURN(params.crl_number, next_crl_number(*conn, name));
       // The newest change of status it includes (a release of a hold too).
-      JLIS_ASSIGN_OR_RETURN(auto seq, conn->query_int64("SELECT MAX(revocation_seq) FROM pki_certificates WHERE ca = ?", {ca}));
+      JLIS_ASSIGN_OR_RETURN(auto seq, conn->query_int64(
+                                          "SELECT MAX(revocation_seq) FROM pki_certificates WHERE ca = ? AND generation = ?",
+                                          {ca, gen}));
       newest_seq = seq.value_or(0);
       // Entries stay listed until the certificate expires (RFC 5280 §3.3); a released hold is gone.
       // The unary + keeps SQLite from reading through the revocation_seq index and sorting: the
       // covering index pki_certificates_crl gives the rows in serial order.
       JLIS_ASSIGN_OR_RETURN(entries, read_entries(*conn,
-                                                  "ca = ? AND revocation_seq IS NOT NULL AND +revocation_seq <= ? AND "
-                                                  "revoked_at IS NOT NULL AND not_after >= ?",
-                                                  {ca, newest_seq, now}, now));
+                                                  "ca = ? AND generation = ? AND revocation_seq IS NOT NULL AND "
+                                                  "+revocation_seq <= ? AND revoked_at IS NOT NULL AND not_after >= ?",
+                                                  {ca, gen, newest_seq, now}, now));
     }
     if (kind == CertificateKind::signature) {
       // The partitions first, so that a failure leaves the full CRL unpublished and the retry
       // finds the same partitions touched: those with a change of status since the newest
       // published full CRL, or every one once a day.
-      const bool all = now - d.partitions_at.load() >= kCrlPeriod;
       std::vector<std::string> touched;
-      if (!all) {
+      if (!all_partitions) {
         JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
         JLIS_ASSIGN_OR_RETURN(auto since, conn->query_int64(
-                                              "SELECT revocation_seq FROM pki_crls WHERE ca = 'signature' AND "
-                                              "published = 1 AND delta_base IS NULL ORDER BY crl_number DESC LIMIT 1"));
+                                              "SELECT revocation_seq FROM pki_crls WHERE ca = ? AND "
+                                              "published = 1 AND delta_base IS NULL ORDER BY crl_number DESC LIMIT 1",
+                                              {name}));
         JLIS_RETURN_IF_ERROR(conn->query("SELECT DISTINCT municipality FROM pki_certificates WHERE revocation_seq > ? "
-                                         "AND revocation_seq <= ? AND ca = 'signature' AND municipality IS NOT NULL",
-                                         {since.value_or(0), newest_seq}, [&](const Row& r) {
+                                         "AND revocation_seq <= ? AND ca = 'signature' AND generation = ? AND "
+                                         "municipality IS NOT NULL",
+                                         {since.value_or(0), newest_seq, gen}, [&](const Row& r) {
                                            touched.push_back(r.text(0));
                                            return true;
                                          }));
       }
-      JLIS_ASSIGN_OR_RETURN(size_t made, generate_partitions(all ? nullptr : &touched, newest_seq, now, public_url));
-      d.partitions_made = static_cast<int64_t>(made);
-      if (all) d.partitions_at = now;
+      JLIS_ASSIGN_OR_RETURN(size_t made, generate_partitions(a.generation, all_partitions ? nullptr : &touched,
+                                                             newest_seq, now, public_url));
+      partitions += static_cast<int64_t>(made);
     }
-    if (!public_url.empty()) params.freshest_crl_url = public_url + "/crl/" + ca + "-delta.crl";
-    JLIS_RETURN_IF_ERROR(publish_crl(d.writer, crl_path(d.dir, kind), ca, params, entries, newest_seq));
+    if (!public_url.empty()) params.freshest_crl_url = public_url + "/crl/" + name + "-delta.crl";
+    JLIS_RETURN_IF_ERROR(publish_crl(d.writer, crl_path(d.dir, name), name, params, entries, newest_seq));
     JLIS_RETURN_IF_ERROR(store_computed_entries(d.writer, entries));
     ++d.crls;
-    out.emplace_back(kind, static_cast<int64_t>(entries.count));
-    JLIS_RETURN_IF_ERROR(generate_delta(kind, newest_seq, now));
+    out.push_back({kind, name, static_cast<int64_t>(entries.count)});
+    JLIS_RETURN_IF_ERROR(generate_delta(kind, a.generation, newest_seq, now));
+   }
   }
+  d.partitions_made = partitions;
+  if (all_partitions) d.partitions_at = d.now();
   std::lock_guard tick_lock(d.tick_mu);
   d.last_crl_at = d.now();
   return out;
 }
 
-Status CertificateAuthority::generate_delta(CertificateKind kind, int64_t newest_seq, int64_t now) {
+Status CertificateAuthority::generate_delta(CertificateKind kind, int generation, int64_t newest_seq, int64_t now) {
   Impl& d = *impl_;
   const std::string ca(kind_name(kind));
-  CrlParams params = d.crl_params(kind, now);
+  const std::string name = crl_name(kind, generation);
+  Impl::Authority* a = d.authority(kind, generation);
+  if (a == nullptr) return internal_error("no such CA generation");
+  CrlParams params = d.crl_params(*a, now);
   CrlEntries entries;
   {
     JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
-    JLIS_ASSIGN_OR_RETURN(params.crl_number, next_crl_number(*conn, ca));
-    JLIS_ASSIGN_OR_RETURN(auto base, delta_base(*conn, ca, now));
+    JLIS_ASSIGN_OR_RETURN(params.crl_number, next_crl_number(*conn, name));
+    JLIS_ASSIGN_OR_RETURN(auto base, delta_base(*conn, name, now));
     params.delta_base = base.first;
     // Every change of status after the base: revocations, changed reasons, and releases from
     // hold (their stored entry says removeFromCRL).
     JLIS_ASSIGN_OR_RETURN(entries, read_entries(*conn,
-                                                "ca = ? AND revocation_seq IS NOT NULL AND revocation_seq > ? AND "
-                                                "revocation_seq <= ? AND not_after >= ?",
-                                                {ca, base.second, newest_seq, now}, now));
+                                                "ca = ? AND generation = ? AND revocation_seq IS NOT NULL AND "
+                                                "revocation_seq > ? AND revocation_seq <= ? AND not_after >= ?",
+                                                {ca, static_cast<int64_t>(generation), base.second, newest_seq, now},
+                                                now));
   }
-  JLIS_RETURN_IF_ERROR(publish_crl(d.writer, crl_path(d.dir, kind, true), ca, params, entries, newest_seq));
+  JLIS_RETURN_IF_ERROR(publish_crl(d.writer, crl_path(d.dir, name, true), name, params, entries, newest_seq));
   ++d.crls;
   return Status::ok();
 }
 
-Result<size_t> CertificateAuthority::generate_partitions(const std::vector<std::string>* codes, int64_t newest_seq,
-                                                        int64_t now, const std::string& public_url) {
+Result<size_t> CertificateAuthority::generate_partitions(int generation, const std::vector<std::string>* codes,
+                                                        int64_t newest_seq, int64_t now, const std::string& public_url) {
   Impl& d = *impl_;
+  Impl::Authority* a = d.authority(CertificateKind::signature, generation);
+  if (a == nullptr) return internal_error("no such CA generation");
+  const std::string name = crl_name(CertificateKind::signature, generation);
+  const int64_t gen = generation;
   std::vector<std::string> every;
   std::map<std::string, CrlEntries> entries;
   std::vector<SignedPartition> crls;
@@ -417,17 +449,17 @@ Result<size_t> CertificateAuthority::generate_partitions(const std::vector<std::
     if (codes == nullptr) {
       // Every municipality with an unexpired signature certificate (pki_certificates_municipality).
       JLIS_RETURN_IF_ERROR(conn->query("SELECT DISTINCT municipality FROM pki_certificates WHERE ca = 'signature' AND "
-                                       "municipality IS NOT NULL AND not_after >= ?",
-                                       {now}, [&](const Row& r) {
+                                       "generation = ? AND municipality IS NOT NULL AND not_after >= ?",
+                                       {gen, now}, [&](const Row& r) {
                                          every.push_back(r.text(0));
                                          return true;
                                        }));
     }
-    JLIS_ASSIGN_OR_RETURN(entries, read_partition_entries(*conn, codes, newest_seq, now));
+    JLIS_ASSIGN_OR_RETURN(entries, read_partition_entries(*conn, generation, codes, newest_seq, now));
     for (const std::string& code : codes ? *codes : every) {
-      JLIS_ASSIGN_OR_RETURN(auto last, conn->query_int64("SELECT MAX(crl_number) FROM pki_crl_partitions WHERE ca = "
-                                                         "'signature' AND municipality = ?",
-                                                         {code}));
+      JLIS_ASSIGN_OR_RETURN(auto last, conn->query_int64("SELECT MAX(crl_number) FROM pki_crl_partitions WHERE ca = ? "
+                                                         "AND municipality = ?",
+                                                         {name, code}));
       SignedPartition c;
       c.code = code;
       c.crl_number = last.value_or(0) + 1;
@@ -438,12 +470,12 @@ Result<size_t> CertificateAuthority::generate_partitions(const std::vector<std::
     auto lg = LocalGovernmentCode::parse(c.code);
     if (!lg.ok()) return internal_error("a certificate names the municipality " + c.code + ", which is no code");
     JLIS_ASSIGN_OR_RETURN(RomajiLocality where, romaji_locality(d.registry.reference(), *lg));
-    JLIS_ASSIGN_OR_RETURN(X509NamePtr name,
-                          crl_partition_name(d.authority(CertificateKind::signature).cert.get(), where.prefecture, c.code));
-    CrlParams params = d.crl_params(CertificateKind::signature, now);
+    JLIS_ASSIGN_OR_RETURN(X509NamePtr dn,
+                          crl_partition_name(a->cert.get(), where.prefecture, c.code));
+    CrlParams params = d.crl_params(*a, now);
     params.crl_number = c.crl_number;
-    params.idp_directory_name = name.get();
-    params.idp_url = crl_partition_url(public_url, c.code);
+    params.idp_directory_name = dn.get();
+    params.idp_url = crl_partition_url(public_url, name, c.code);
     static const CrlEntries kNone;
     auto it = entries.find(c.code);
     const CrlEntries& e = it == entries.end() ? kNone : it->second;
@@ -452,59 +484,88 @@ Result<size_t> CertificateAuthority::generate_partitions(const std::vector<std::
     c.next_update = params.next_update;
     c.entries = static_cast<int64_t>(e.count);
   }
-  JLIS_RETURN_IF_ERROR(publish_partitions(d.writer, d.dir, crls, newest_seq));
+  JLIS_RETURN_IF_ERROR(publish_partitions(d.writer, d.dir, name, crls, newest_seq));
   d.crls += crls.size();
   return crls.size();
 }
 
-Result<int64_t> CertificateAuthority::generate_partition(const std::string& municipality_code) {
+Result<int64_t> CertificateAuthority::generate_partition(const std::string& municipality_code, int generation) {
   Impl& d = *impl_;
   auto lg = LocalGovernmentCode::parse(municipality_code);
   if (!lg.ok() || d.registry.reference().find(*lg) == nullptr)
     return not_found("no municipality has the code '" + municipality_code + "' (6 digits with the check digit)");
+  if (d.authority(CertificateKind::signature, generation) == nullptr)
+    return not_found("the signature CA has no generation " + std::to_string(generation));
   JLIS_RETURN_IF_ERROR(load_keys());
   CrlLock lock;
   JLIS_RETURN_IF_ERROR(lock.acquire(fs::path(d.dir) / "pki" / "crl" / ".lock"));
   const std::string code = lg->str();
+  const std::string name = crl_name(CertificateKind::signature, generation);
   int64_t newest_seq = 0;
   {
     JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
-    JLIS_ASSIGN_OR_RETURN(auto seq, conn->query_int64(
-                                        "SELECT MAX(revocation_seq) FROM pki_certificates WHERE ca = 'signature'"));
+    JLIS_ASSIGN_OR_RETURN(auto seq, conn->query_int64("SELECT MAX(revocation_seq) FROM pki_certificates WHERE ca = "
+                                                      "'signature' AND generation = ?",
+                                                      {static_cast<int64_t>(generation)}));
     newest_seq = seq.value_or(0);
   }
   const std::vector<std::string> one{code};
-  JLIS_RETURN_IF_ERROR(generate_partitions(&one, newest_seq, d.now(), public_url()).status());
+  JLIS_RETURN_IF_ERROR(generate_partitions(generation, &one, newest_seq, d.now(), public_url()).status());
   JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
-  JLIS_ASSIGN_OR_RETURN(auto entries, conn->query_int64("SELECT entries FROM pki_crl_partitions WHERE ca = 'signature' "
+  JLIS_ASSIGN_OR_RETURN(auto entries, conn->query_int64("SELECT entries FROM pki_crl_partitions WHERE ca = ? "
                                                         "AND municipality = ? AND published = 1 ORDER BY crl_number "
                                                         "DESC LIMIT 1",
-                                                        {code}));
+                                                        {name, code}));
   return entries.value_or(0);
 }
 
-Result<std::string> CertificateAuthority::partition_crl(const std::string& municipality_code) {
+Result<std::string> CertificateAuthority::partition_crl(const std::string& municipality_code, int generation) {
   auto lg = LocalGovernmentCode::parse(municipality_code);
   if (!lg.ok() || impl_->registry.reference().find(*lg) == nullptr)
     return not_found("no CRL partition is named '" + municipality_code + "' (a municipality code, 6 digits)");
-  const fs::path path = partition_path(impl_->dir, lg->str());
+  if (impl_->authority(CertificateKind::signature, generation) == nullptr) return not_found("no such CRL partition");
+  const fs::path path = partition_path(impl_->dir, crl_name(CertificateKind::signature, generation), lg->str());
   std::error_code ec;
-  if (!fs::exists(path, ec)) JLIS_RETURN_IF_ERROR(generate_partition(lg->str()).status());
+  if (!fs::exists(path, ec)) JLIS_RETURN_IF_ERROR(generate_partition(lg->str(), generation).status());
   std::ifstream in(path, std::ios::binary);
   if (!in) return unavailable("the CRL partition cannot be read");
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+Result<std::pair<CertificateKind, int>> CertificateAuthority::parse_crl_name(std::string_view name) const {
+  for (CertificateKind kind : kKinds) {
+    const std::string k(kind_name(kind));
+    if (name == k) return std::pair<CertificateKind, int>{kind, 1};
+    if (name.size() > k.size() + 2 && name.substr(0, k.size() + 2) == k + "-g") {
+      const std::string_view digits = name.substr(k.size() + 2);
+      if (digits.size() > 2 || digits.find_first_not_of("0123456789") != std::string_view::npos || digits[0] == '0')
+        break;
+      const int n = std::stoi(std::string(digits));
+      if (n >= 2 && impl_->authority(kind, n) != nullptr) return std::pair<CertificateKind, int>{kind, n};
+    }
+  }
+  return not_found("no such CRL");
+}
+
+Result<std::string> CertificateAuthority::crl_named(std::string_view name, bool delta) {
+  JLIS_ASSIGN_OR_RETURN(auto scope, parse_crl_name(name));
+  return read_crl(scope.first, scope.second, delta);
+}
+
 int64_t CertificateAuthority::partitions_generated() const { return impl_->partitions_made.load(); }
 
-Result<std::string> CertificateAuthority::crl(CertificateKind kind) { return read_crl(kind, false); }
+Result<std::string> CertificateAuthority::crl(CertificateKind kind) { return read_crl(kind, 1, false); }
 
-Result<std::string> CertificateAuthority::delta_crl(CertificateKind kind) { return read_crl(kind, true); }
+Result<std::string> CertificateAuthority::delta_crl(CertificateKind kind) { return read_crl(kind, 1, true); }
 
-Result<std::string> CertificateAuthority::read_crl(CertificateKind kind, bool delta) {
-  const fs::path path = crl_path(impl_->dir, kind, delta);
+Result<std::string> CertificateAuthority::read_crl(CertificateKind kind, int generation, bool delta) {
+  const fs::path path = crl_path(impl_->dir, crl_name(kind, generation), delta);
   std::error_code ec;
-  if (!fs::exists(path, ec)) JLIS_RETURN_IF_ERROR(generate_crls().status());
+  if (!fs::exists(path, ec)) {
+    JLIS_RETURN_IF_ERROR(generate_crls().status());
+    // An earlier generation whose certificates all expired before it ever published.
+    if (!fs::exists(path, ec)) return not_found("this CA generation publishes no CRL: its certificates have expired");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return unavailable("the CRL cannot be read");
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -515,17 +576,23 @@ Result<OcspResponder*> CertificateAuthority::responder() {
   JLIS_RETURN_IF_ERROR(load_keys());
   std::lock_guard lock(d.mu);
   if (!d.responder) {
+    // One issuer per generation of each CA: a request's CertID (issuerNameHash and
+    // issuerKeyHash) chooses the generation by its key, and that generation's responder signs.
     std::vector<OcspIssuer> issuers;
+    d.ocsp_issuers.clear();
     for (CertificateKind kind : kKinds) {
-      Impl::Authority& a = d.authority(kind);
-      issuers.push_back({a.cert.get(), a.responder_cert.get(), a.responder_key.get()});
+      for (const auto& a : d.generations[static_cast<size_t>(kind)]) {
+        issuers.push_back({a->cert.get(), a->responder_cert.get(), a->responder_key.get()});
+        d.ocsp_issuers.emplace_back(kind, a->generation);
+      }
     }
     auto lookup = [&d](size_t issuer, const std::string& serial) -> Result<CertificateStatus> {
       JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
       CertificateStatus status;
-      JLIS_RETURN_IF_ERROR(conn->query("SELECT ca, revoked_at, reason FROM pki_certificates WHERE serial = ?", {serial},
-                                       [&](const Row& r) {
-                                         if (r.text(0) != kind_name(kKinds[issuer])) return false;
+      const auto [kind, generation] = d.ocsp_issuers.at(issuer);
+      JLIS_RETURN_IF_ERROR(conn->query("SELECT ca, revoked_at, reason, generation FROM pki_certificates WHERE serial = ?",
+                                       {serial}, [&](const Row& r) {
+                                         if (r.text(0) != kind_name(kind) || r.int64(3) != generation) return false;
                                          if (r.is_null(1)) {
                                            status.kind = CertificateStatus::Kind::good;
                                          } else {
@@ -553,9 +620,17 @@ Status CertificateAuthority::tick() {
   {
     JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
     JLIS_RETURN_IF_ERROR(conn->query(
-        "SELECT serial, ca, revocation_seq FROM pki_certificates WHERE revocation_seq > ? ORDER BY revocation_seq",
+        "SELECT serial, ca, revocation_seq, generation FROM pki_certificates WHERE revocation_seq > ? ORDER BY "
+        "revocation_seq",
         {d.seen_revocation_seq}, [&](const Row& r) {
-          revoked.emplace_back(r.text(1) == "signature" ? 0 : 1, r.text(0));
+          const CertificateKind kind = r.text(1) == "signature" ? CertificateKind::signature
+                                                                : CertificateKind::authentication;
+          size_t issuer = 0;  // the responder's issuer of that generation (responder())
+          for (CertificateKind k : kKinds) {
+            if (k == kind) break;
+            issuer += d.generations[static_cast<size_t>(k)].size();
+          }
+          revoked.emplace_back(issuer + static_cast<size_t>(r.int64(3) - 1), r.text(0));
           newest = std::max(newest, r.int64(2));
           return true;
         }));

@@ -98,13 +98,12 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
     const std::string& file = req.path_params.at("file");
     const size_t dot = file.rfind(".crl");
     if (dot == std::string::npos || dot + 4 != file.size()) return Response::error(not_found("no such CRL"));
-    // <kind>.crl, the full CRL; <kind>-delta.crl, the delta CRL its freshestCRL names.
+    // <name>.crl, the full CRL; <name>-delta.crl, the delta CRL its freshestCRL names; <name> is
+    // a CA generation's (signature, signature-g2, ...).
     std::string name = file.substr(0, dot);
     const bool delta = name.size() > 6 && name.ends_with("-delta");
     if (delta) name.resize(name.size() - 6);
-    auto kind = parse_kind(name);
-    if (!kind.ok()) return Response::error(not_found("no such CRL"));
-    auto der = delta ? ca.delta_crl(*kind) : ca.crl(*kind);
+    auto der = ca.crl_named(name, delta);
     if (!der.ok()) return Response::error(der.status());
     Response r;
     r.content_type = "application/pkix-crl";
@@ -113,11 +112,14 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
   });
 
   // The partition of one municipality (profile.h), named by its code in the signature
-  // certificates' CRL distribution point: /crl/signature/<code>.crl.
-  server.route("GET", "/crl/signature/{file}", [&ca](const Request& req) {
+  // certificates' CRL distribution point: /crl/<name>/<code>.crl, <name> the signature CA
+  // generation's (signature, signature-g2, ...).
+  server.route("GET", "/crl/{crl}/{file}", [&ca](const Request& req) {
     const std::string& file = req.path_params.at("file");
-    if (file.size() != 10 || !file.ends_with(".crl")) return Response::error(not_found("no such CRL partition"));
-    auto der = ca.partition_crl(file.substr(0, 6));
+    auto scope = ca.parse_crl_name(req.path_params.at("crl"));
+    if (!scope.ok() || scope->first != CertificateKind::signature || file.size() != 10 || !file.ends_with(".crl"))
+      return Response::error(not_found("no such CRL partition"));
+    auto der = ca.partition_crl(file.substr(0, 6), scope->second);
     if (!der.ok()) return Response::error(der.status());
     Response r;
     r.content_type = "application/pkix-crl";
