@@ -10,10 +10,7 @@
 #include <map>
 
 #include "../http/client.h"
-#include "ca_fixture.h"
-#include "http/server.h"
-#include "pki/routes.h"
-#include "test_ca.h"
+#include "tools_fixture.h"
 
 namespace jlis::pki::testing {
 namespace {
@@ -65,55 +62,13 @@ except Exception as e:
 print('verified')
 )py";
 
-class CaGenerationTest : public CaTest {
+class CaGenerationTest : public CaToolsTest {
  protected:
   void SetUp() override {
-    CaTest::SetUp();
-    now_ = static_cast<int64_t>(std::time(nullptr));  // openssl and certtool check validity against it
-    today_ = Date::from_days((now_.load() + 9 * 3600) / 86400);
-    char tmpl[] = "/tmp/jlis-generation-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    tmp_ = tmpl;
+    CaToolsTest::SetUp();
     write_file((tmp_ / "choose.py").string(), kChooseIssuer);
   }
-  void TearDown() override {
-    if (server_) server_->stop();
-    fs::remove_all(tmp_);
-    CaTest::TearDown();
-  }
-  // Starts the CA's routes (its OCSP responder over every generation) on 127.0.0.1.
-  void serve() {
-    http::ServerOptions o;
-    o.io_threads = 1;
-    o.worker_threads = 2;
-    server_ = std::make_unique<http::Server>(o);
-    ASSERT_TRUE(add_routes(*server_, *ca_, *directory_).is_ok());
-    ASSERT_TRUE(server_->start().is_ok());
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
-  registry::Resident resident_in(const char* code, const std::string& id, const char* address) {
-    registry::ChangeEvent e;
-    e.event_id = id;
-    e.type = registry::EventType::birth;
-    e.date = card::testing::date("1990-04-01");
-    e.person = registry::Person{"清瀬　花子", "キヨセ　ハナコ", e.date, registry::Sex::female, address};
-    auto r = registry_->submit(card::testing::lg(code), e);
-    EXPECT_TRUE(r.ok()) << r.status().to_string();
-    return r->resident;
-  }
-  CertificateRecord cert_of(const registry::Resident& r, CertificateKind kind) {
-    auto list = ca_->certificates_of(municipality(r.municipality_code.str().c_str()), r.resident_code, "", "t");
-    EXPECT_TRUE(list.ok()) << list.status().to_string();
-    CertificateRecord out;
-    if (list.ok())
-      for (auto& c : *list)
-        if (c.kind == kind) out = c;
-    return out;
-  }
   void save(const std::string& name, const std::string& data) { write_file((tmp_ / name).string(), data); }
-  void save_cert(const CertificateRecord& c, const std::string& name) {
-    save(name, x509_pem(x509_from_der(c.der).value().get()).value());
-  }
   // Every published certificate as DIR/<kind>.pem; answers them by kind.
   std::map<std::string, X509Ptr> save_published() {
     std::map<std::string, X509Ptr> out;
@@ -125,8 +80,6 @@ class CaGenerationTest : public CaTest {
   }
   std::string cmd(const std::string& line, int* rc) { return run("cd " + tmp_.string() + " && " + line + " 2>&1", rc); }
 
-  std::unique_ptr<http::Server> server_;
-  fs::path tmp_;
   const Keys old_keys_, new_keys_;
 };
 
@@ -178,8 +131,8 @@ TEST_F(CaGenerationTest, BothGenerationsVerifyThroughTheLinksAnswerOcspAndPublis
   EXPECT_EQ(X509_verify(new_x.get(), X509_get0_pubkey(ca2)), 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM pki_certificates WHERE serial = '" + new_sig.serial + "' AND generation = 2"), 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM pki_certificates WHERE serial = '" + old_sig.serial + "' AND generation = 1"), 1);
-  save_cert(old_sig, "old.pem");
-  save_cert(new_sig, "new.pem");
+  save_cert(old_sig, "old");
+  save_cert(new_sig, "new");
   int rc = -1;
   std::string out = cmd("openssl x509 -noout -text -in new.pem", &rc);
   EXPECT_NE(out.find("URI:" + ca_->public_url() + "/crl/signature-g2/131016.crl"), std::string::npos) << out;
@@ -312,7 +265,7 @@ TEST_F(CaGenerationTest, ARenewalInAServingProcessIsRefusedAndTheAuthenticationC
   auto cert = x509_from_der(auth.der).value();
   auto certs = save_published();
   EXPECT_EQ(generation_aki(cert.get()), generation_ski(certs["authentication-ca-2"].get()));
-  save_cert(auth, "auth.pem");
+  save_cert(auth, "auth");
   int rc = -1;
   std::string out = cmd("openssl x509 -noout -text -in auth.pem", &rc);
   EXPECT_NE(out.find("URI:" + ca_->public_url() + "/crl/authentication-g2.crl"), std::string::npos) << out;

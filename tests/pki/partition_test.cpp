@@ -12,10 +12,7 @@
 #include <fstream>
 
 #include "../http/client.h"
-#include "ca_fixture.h"
-#include "http/server.h"
-#include "pki/routes.h"
-#include "test_ca.h"
+#include "tools_fixture.h"
 
 namespace jlis::pki::testing {
 namespace {
@@ -113,65 +110,22 @@ print('revoked' if revoked else 'good', len(list(crl)))
 sys.exit(1 if revoked else 0)
 )py";
 
-class CrlPartitionTest : public CaTest {
+class CrlPartitionTest : public CaToolsTest {
  protected:
   void SetUp() override {
-    CaTest::SetUp();
-    // The real clock: openssl, certtool and python check validity against it.
-    now_ = static_cast<int64_t>(std::time(nullptr));
-    today_ = Date::from_days((now_.load() + 9 * 3600) / 86400);
-    http::ServerOptions o;
-    o.io_threads = 1;
-    o.worker_threads = 2;
-    server_ = std::make_unique<http::Server>(o);
-    ASSERT_TRUE(add_routes(*server_, *ca_, *directory_).is_ok());
-    ASSERT_TRUE(server_->start().is_ok());
+    CaToolsTest::SetUp();
+    serve();
     ca_->set_public_url(url());
-    char tmpl[] = "/tmp/jlis-partition-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    tmp_ = tmpl;
     write_file((tmp_ / "ca.pem").string(), pem_of(ca_->published()[0]));
     write_file((tmp_ / "scope.py").string(), kPartitionScopeCheck);
-  }
-  void TearDown() override {
-    server_->stop();
-    fs::remove_all(tmp_);
-    CaTest::TearDown();
   }
   static std::string pem_of(const CertificateAuthority::Published& p) {
     EXPECT_EQ(p.kind, "signature-ca");
     return p.pem;
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
-
   registry::Resident resident_in(const char* code, const std::string& id) {
-    registry::ChangeEvent e;
-    e.event_id = id;
-    e.type = registry::EventType::birth;
-    e.date = card::testing::date("1990-04-01");
-    const bool kiyose = std::string(code) == kKiyose;
-    e.person = registry::Person{"清瀬　花子", "キヨセ　ハナコ", e.date, registry::Sex::female,
-                                kiyose ? kKiyoseAddress : "東京都千代田区丸の内一丁目1番1号"};
-    auto r = registry_->submit(card::testing::lg(code), e);
-    EXPECT_TRUE(r.ok()) << r.status().to_string();
-    return r->resident;
-  }
-  // The resident's certificate of `kind` (the newest).
-  CertificateRecord cert_of(const registry::Resident& r, CertificateKind kind) {
-    auto list = ca_->certificates_of(municipality(r.municipality_code.str().c_str()), r.resident_code, "", "t");
-    EXPECT_TRUE(list.ok()) << list.status().to_string();
-    CertificateRecord out;
-    if (list.ok())
-      for (auto& c : *list)
-        if (c.kind == kind && (out.serial.empty() || c.not_before >= out.not_before)) out = c;
-    return out;
-  }
-  // Writes the certificate as DIR/<name>.pem; answers the path.
-  std::string save_cert(const CertificateRecord& c, const std::string& name) {
-    auto cert = x509_from_der(c.der).value();
-    const std::string path = (tmp_ / (name + ".pem")).string();
-    write_file(path, x509_pem(cert.get()).value());
-    return path;
+    return CaToolsTest::resident_in(code, id,
+                                    std::string(code) == kKiyose ? kKiyoseAddress : "東京都千代田区丸の内一丁目1番1号");
   }
   std::string fetch(const std::string& path) {
     auto reply = http::testing::Client(server_->port()).get(path);
@@ -194,8 +148,6 @@ class CrlPartitionTest : public CaTest {
   }
   std::string cmd(const std::string& line, int* rc) { return run("cd " + tmp_.string() + " && " + line + " 2>&1", rc); }
 
-  std::unique_ptr<http::Server> server_;
-  fs::path tmp_;
   const Keys kiyose1_keys_, kiyose2_keys_, chiyoda_keys_;
 };
 
