@@ -70,7 +70,8 @@ for n in "${sizes[@]}"; do
   fi
 
   "$here/http_lookup.sh" "$jlis" "$data" "$secs" "$runs" | tee "$work/lookup.out"
-  rps=$(awk '/median jlis/ {for (i = 1; i <= NF; ++i) if ($i == "jlis") print $(i + 1)}' "$work/lookup.out")
+  # The first "jlis" of the median line is the lookups' (the line goes on with "jlis /healthz").
+  rps=$(awk '/median jlis/ {for (i = 1; i <= NF; ++i) if ($i == "jlis") {print $(i + 1); exit}}' "$work/lookup.out")
   ratio=$(awk '/median jlis/ {for (i = 1; i <= NF; ++i) if ($i == "ratio") print $(i + 1)}' "$work/lookup.out")
   hwm=$(awk '/serve memory/ {for (i = 1; i <= NF; ++i) if ($i == "VmHWM") print $(i + 1)}' "$work/lookup.out")
   rss=$(awk '/serve memory/ {for (i = 1; i <= NF; ++i) if ($i == "VmRSS") print $(i + 1)}' "$work/lookup.out")
