@@ -80,6 +80,14 @@ bool starts_with_word(std::string_view sql, std::string_view word) {
   return true;
 }
 
+// ROLLBACK (or ABORT), which ends the transaction; not ROLLBACK TO SAVEPOINT, which stays inside it.
+bool ends_transaction(std::string_view sql) {
+  if (starts_with_word(sql, "ABORT")) return true;
+  if (!starts_with_word(sql, "ROLLBACK")) return false;
+  std::string_view rest = sql.substr(sql.find_first_not_of(" \t\r\n") + 8);
+  return !starts_with_word(rest, "TO") && !starts_with_word(rest, "PREPARED");
+}
+
 class PgConnection final : public Connection {
  public:
   // `home`: "host:port" of the node this connection should be on when it can (the first host of a
@@ -116,8 +124,7 @@ class PgConnection final : public Connection {
   Status usable(std::string_view sql) {
     if (!in_transaction_ && away_from_home()) reconnect_ = true;
     if (PQstatus(conn_.get()) == CONNECTION_OK && !(reconnect_ && !in_transaction_)) return Status::ok();
-    const bool rollback = starts_with_word(sql, "ROLLBACK");
-    if (in_transaction_ && !rollback)
+    if (in_transaction_ && !ends_transaction(sql))
       return unavailable("postgresql: the connection was lost inside a transaction; it was rolled back");
     in_transaction_ = false;
     reconnect_ = false;
@@ -210,6 +217,11 @@ class PgConnection final : public Connection {
     if (!lost) {
       const PGTransactionStatusType tx = PQtransactionStatus(conn_.get());
       in_transaction_ = tx == PQTRANS_INTRANS || tx == PQTRANS_INERROR;
+    } else if (ends_transaction(sql)) {
+      // A ROLLBACK that found the session gone (ended while idle, noticed only now): the server
+      // rolled the transaction back with the session, and the caller has ended it; the next
+      // statement reconnects. Left set, every later BEGIN would be refused for good.
+      in_transaction_ = false;
     }
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) return Status::ok();
     std::string message = "postgresql: ";

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <utility>
 
 #include "store/data_dir.h"
 #include "store/database.h"
@@ -115,6 +116,52 @@ TEST_F(PostgresqlTest, TheWriterRetriesABatchThatNeverReachedCommitOnANewConnect
   Status s = writer->run([](Connection& c) { return c.execute("INSERT INTO t VALUES (1, 'a')").status(); });
   EXPECT_TRUE(s.is_ok()) << s.to_string();
   EXPECT_EQ(count(), 1);  // applied exactly once
+}
+
+// The session ended while the connection sat idle inside a transaction (a switchover's fast
+// shutdown), noticed only by the ROLLBACK: that ROLLBACK ends the transaction, and the next one
+// starts on a new session.
+TEST_F(PostgresqlTest, ARollbackThatFindsTheSessionGoneEndsTheTransaction) {
+  ASSERT_TRUE(conn_->execute("BEGIN").ok());
+  ASSERT_TRUE(conn_->execute("INSERT INTO t VALUES (1, 'a')").ok());
+  kill_session(*conn_);
+  (void)conn_->execute("ROLLBACK");
+  ASSERT_TRUE(conn_->execute("BEGIN").ok());
+  ASSERT_TRUE(conn_->execute("INSERT INTO t VALUES (2, 'b')").ok());
+  ASSERT_TRUE(conn_->execute("COMMIT").ok());
+  EXPECT_EQ(count(), 1);
+}
+
+// A ROLLBACK TO SAVEPOINT stays inside the transaction: on a lost session it is refused like any
+// other statement of it, and what follows never runs outside the transaction.
+TEST_F(PostgresqlTest, ARollbackToASavepointOnALostSessionDoesNotEndTheTransaction) {
+  ASSERT_TRUE(conn_->execute("BEGIN").ok());
+  ASSERT_TRUE(conn_->execute("SAVEPOINT job").ok());
+  ASSERT_TRUE(conn_->execute("INSERT INTO t VALUES (1, 'a')").ok());
+  kill_session(*conn_);
+  EXPECT_EQ(conn_->execute("INSERT INTO t VALUES (2, 'b')").status().code(), Code::unavailable);
+  EXPECT_EQ(conn_->execute("ROLLBACK TO SAVEPOINT job").status().code(), Code::unavailable);
+  EXPECT_EQ(conn_->execute("INSERT INTO t VALUES (3, 'c')").status().code(), Code::unavailable);
+  EXPECT_TRUE(conn_->execute("ROLLBACK").ok());
+  EXPECT_EQ(count(), 0);
+}
+
+// The same inside the writer: a job refused (without touching the store again) after its session
+// had ended; the batch rolls back on a dead session, and the next batch commits on a new one.
+TEST_F(PostgresqlTest, TheWriterFollowsOnAfterABatchWhoseSessionEndedUnnoticed) {
+  auto writer = Writer::start(*db_).value();
+  bool killed = false;  // the writer reruns a failed batch with savepoints: end the session once
+  Status refused = writer->run([&](Connection& c) -> Status {
+    JLIS_RETURN_IF_ERROR(c.execute("INSERT INTO t VALUES (1, 'a')").status());
+    if (!std::exchange(killed, true)) kill_session(c);
+    return conflict("refused by a check");
+  });
+  EXPECT_EQ(refused.code(), Code::conflict) << refused.to_string();
+  for (int k = 2; k <= 3; ++k) {
+    Status s = writer->run([k](Connection& c) { return c.execute("INSERT INTO t VALUES (?, 'b')", {int64_t{k}}).status(); });
+    EXPECT_TRUE(s.is_ok()) << k << ": " << s.to_string();
+  }
+  EXPECT_EQ(count(), 2);
 }
 
 // Two centres (store/centre.h): after a failover a pooled read connection points at a dead server;
