@@ -36,6 +36,7 @@
 #include "pki/routes.h"
 #include "kiosk/card_key_pool.h"
 #include "kiosk/commands.h"
+#include "kiosk/verify_page.h"
 #include "municipal/population.h"
 #include "municipal/routes.h"
 #include "registry/population.h"
@@ -199,8 +200,8 @@ int run(int argc, char** argv) {
   int threads = 0;
   serve->add_option("--listen", listen, "HOST:PORT to listen on")->capture_default_str();
   serve->add_option("--components", components,
-                    "Components to serve, comma-separated: registry, card, pki, municipal (default: all, pki when the CA "
-                    "exists)");
+                    "Components to serve, comma-separated: registry, card, pki, municipal, kiosk (default: all, pki when "
+                    "the CA exists)");
   serve->add_option("--public-url", public_url,
                     "Base of the CRL and OCSP URLs written into certificates (default: http://LISTEN)");
   serve->add_option("--threads", threads, "Worker threads (0: 4 per core)");
@@ -463,12 +464,14 @@ int run(int argc, char** argv) {
 
     if (*serve) {
       auto [host, port] = parse_listen(listen);
-      if (components.empty()) components = app->ca() ? "registry,card,pki,municipal" : "registry,card,municipal";
+      if (components.empty())
+        components = app->ca() ? "registry,card,pki,municipal,kiosk" : "registry,card,municipal,kiosk";
       std::set<std::string> serving;
       std::stringstream list(components);
       for (std::string c; std::getline(list, c, ',');) {
-        if (c != "registry" && c != "card" && c != "pki" && c != "municipal")
-          throw Failure{invalid_argument("unknown component '" + c + "' (available: registry, card, pki, municipal)")};
+        if (c != "registry" && c != "card" && c != "pki" && c != "municipal" && c != "kiosk")
+          throw Failure{invalid_argument("unknown component '" + c +
+                                         "' (available: registry, card, pki, municipal, kiosk)")};
         serving.insert(c);
       }
       if (serving.count("pki") && !app->ca())
@@ -495,6 +498,7 @@ int run(int argc, char** argv) {
       if (serving.count("municipal"))
         municipal::add_routes(server, {app->pool(), app->writer(), app->registry(), app->directory(),
                                        app->households(), app->seals(), app->issuance()});
+      if (serving.count("kiosk")) kiosk::add_verify_routes(server, app->issuance());
       pki::CertificateAuthority* ca = serving.count("pki") ? app->ca() : nullptr;
       if (ca) {
         check(ca->load_keys());  // fail now, not at the first handover

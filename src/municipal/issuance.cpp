@@ -47,6 +47,8 @@ const std::vector<store::Migration> kMigrations = {{1, R"(
     content_digest TEXT, recorded_at TEXT NOT NULL);
   CREATE UNIQUE INDEX municipal_issuances_number ON municipal_issuances (issuance_number);
   CREATE INDEX municipal_issuances_resident ON municipal_issuances (resident_code, seq);
+)"}, {2, R"(
+  ALTER TABLE municipal_issuances ADD COLUMN issued_on TEXT;
 )"}};
 
 constexpr size_t kKeySize = 32;
@@ -420,10 +422,11 @@ Result<IssuanceOutcome> IssuanceServer::issue(const LocalGovernmentCode& municip
     const std::string outcome = d.document ? "issued" : d.refusal->reason;
     JLIS_RETURN_IF_ERROR(conn.execute(
         "INSERT INTO municipal_issuances (issuance_number, municipality_code, resident_code, type, channel, session, "
-        "outcome, content_digest, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "outcome, content_digest, recorded_at, issued_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         {d.document ? store::Value(number) : store::Value(nullptr), municipality.str(), body(r.applicant),
          std::string(document_type_name(r.type)), r.channel, r.session, outcome,
-         d.document ? store::Value(to_hex(content_digest(*d.document))) : store::Value(nullptr), now_iso8601()})
+         d.document ? store::Value(to_hex(content_digest(*d.document))) : store::Value(nullptr), now_iso8601(),
+         d.document ? store::Value(d.document->issued_on.to_iso()) : store::Value(nullptr)})
                              .status());
     return d;
   }));
@@ -506,6 +509,56 @@ Result<std::vector<IssuanceRecord>> IssuanceServer::records_of(const ResidentCod
         return true;
       }));
   JLIS_RETURN_IF_ERROR(bad);
+  return out;
+}
+
+Result<IssuanceCheck> IssuanceServer::check_code(std::string_view code) {
+  IssuanceCheck out;
+  std::optional<VerifiedIssuance> verified;
+  if (code.starts_with("JLIS1:")) {
+    auto v = verify(code, [this](const LocalGovernmentCode& m) { return impl_->key_of(m); });
+    if (!v.ok() && v.status().code() == Code::unauthenticated) return out;  // a forged or altered code
+    JLIS_RETURN_IF_ERROR(v.status());
+    verified = std::move(*v);
+    code = verified->issuance_number;
+  }
+  const bool number = !code.empty() && code.size() <= 32 &&
+                      code.find_first_not_of("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-") ==
+                          std::string_view::npos;
+  if (!number) return invalid_argument("not an issuance number or a verification code");
+  JLIS_ASSIGN_OR_RETURN(auto conn, impl_->pool.acquire());
+  std::string digest;
+  Status bad = Status::ok();
+  JLIS_RETURN_IF_ERROR(conn->query(
+      "SELECT municipality_code, type, channel, COALESCE(issued_on, SUBSTR(recorded_at, 1, 10)), content_digest "
+      "FROM municipal_issuances WHERE issuance_number = ?",
+      {std::string(code)}, [&](const Row& r) {
+        auto municipality = LocalGovernmentCode::parse(r.text(0));
+        auto type = parse_document_type(r.text(1));
+        auto on = Date::parse_iso(r.text(3));
+        if (!municipality.ok() || !type.ok() || !on.ok()) {
+          bad = internal_error("an issuance record that does not parse: " + std::string(code));
+          return false;
+        }
+        out.issued = true;
+        out.issuance_number = std::string(code);
+        out.municipality = *municipality;
+        const Municipality* m = impl_->registry.reference().find(*municipality);
+        out.municipality_name = m ? m->name : "";
+        out.type = *type;
+        out.channel = r.text(2);
+        out.issued_on = *on;
+        digest = r.text(4);
+        return false;
+      }));
+  JLIS_RETURN_IF_ERROR(bad);
+  if (out.issued && verified) {
+    // The code must say what the record says: its issuer, its date and its content.
+    if (verified->municipality != out.municipality || verified->issued_on != out.issued_on ||
+        to_hex(verified->content_digest) != digest)
+      return IssuanceCheck{};
+    out.code_verified = true;
+  }
   return out;
 }
 

@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -103,6 +104,19 @@ struct IssuanceRecord {
   std::string recorded_at;
 };
 
+// What the centre's public verification page says of the code printed on a document: whether it
+// was issued, by whom, when, and what kind of document; never whom it is about.
+struct IssuanceCheck {
+  bool issued = false;  // false: no such document (or a QR code that is forged or altered)
+  std::string issuance_number;
+  LocalGovernmentCode municipality;
+  std::string municipality_name;  // 千代田区
+  DocumentType type = DocumentType::juminhyo;
+  std::string channel;  // "kiosk" (the convenience-store centre) or "window"
+  Date issued_on;       // the date of issue printed on it
+  bool code_verified = false;  // asked by the QR code's payload, whose signature and content match
+};
+
 class IssuanceServer {
  public:
   static Status migrate(store::Connection& conn);
@@ -138,6 +152,13 @@ class IssuanceServer {
 
   // The issuance log of a resident, newest first.
   Result<std::vector<IssuanceRecord>> records_of(const ResidentCode& resident);
+
+  // The verification page's question: `code` is the issuance number printed on a document
+  // (131016-2026-0000001) or the payload of its QR code (JLIS1:…). A payload is issued only when its
+  // signature verifies with the municipality's key and it names the record's municipality, date and
+  // content digest. invalid_argument when `code` is neither (a number is 1 to 32 letters, digits and
+  // hyphens; a payload must decode).
+  Result<IssuanceCheck> check_code(std::string_view code);
 
   // The public key that verifies the documents of `municipality` (for the centre's verification).
   Result<std::string> public_key_pem(const LocalGovernmentCode& municipality);

@@ -229,7 +229,10 @@ Result<VerificationCode> make_verification_code(const Document& document, EVP_PK
 }
 
 Result<VerifiedIssuance> verify(std::string_view payload, EVP_PKEY* public_key) {
-  JLIS_RETURN_IF_ERROR(check_p256(public_key));
+  return verify(payload, [public_key](const LocalGovernmentCode&) -> Result<EVP_PKEY*> { return public_key; });
+}
+
+Result<VerifiedIssuance> verify(std::string_view payload, const KeyOf& key_of) {
   if (!payload.starts_with(kPrefix)) return invalid_argument("not a verification code");
   JLIS_ASSIGN_OR_RETURN(std::string bytes, base45_decode(payload.substr(kPrefix.size())));
   const auto malformed = [] { return invalid_argument("verification code: malformed"); };
@@ -280,6 +283,8 @@ Result<VerifiedIssuance> verify(std::string_view payload, EVP_PKEY* public_key) 
   OPENSSL_free(der);
 
   const std::string message = std::string(kPrefix) + bytes.substr(0, at);
+  JLIS_ASSIGN_OR_RETURN(EVP_PKEY* public_key, key_of(out.municipality));
+  JLIS_RETURN_IF_ERROR(check_p256(public_key));
   pki::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, public_key) != 1)
     return pki::openssl_error("verification code: starting the verification");

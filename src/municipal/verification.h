@@ -21,6 +21,7 @@
 
 #include <openssl/evp.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -64,5 +65,8 @@ Result<VerificationCode> make_verification_code(const Document& document, EVP_PK
 // is one but the signature does not verify under `public_key` (another municipality's key, or any
 // byte changed).
 Result<VerifiedIssuance> verify(std::string_view payload, EVP_PKEY* public_key);
+// The same with the key of the municipality the payload names (borrowed; its errors are returned).
+using KeyOf = std::function<Result<EVP_PKEY*>(const LocalGovernmentCode&)>;
+Result<VerifiedIssuance> verify(std::string_view payload, const KeyOf& key_of);
 
 }  // namespace jlis::municipal
