@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "kiosk/service_hours.h"
 #include "kiosk/terminals.h"
 #include "store/centre.h"
 #include "store/data_dir.h"
@@ -27,6 +28,7 @@ Status migrate_all(store::Database& db) {
   JLIS_RETURN_IF_ERROR(municipal::SealRegistrations::migrate(*conn));
   JLIS_RETURN_IF_ERROR(municipal::IssuanceServer::migrate(*conn));
   JLIS_RETURN_IF_ERROR(kiosk::Terminals::migrate(*conn));
+  JLIS_RETURN_IF_ERROR(kiosk::ServiceHours::migrate(*conn));
   return Status::ok();
 }
 
