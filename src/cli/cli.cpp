@@ -35,7 +35,9 @@
 #include "pki/commands.h"
 #include "pki/routes.h"
 #include "kiosk/card_key_pool.h"
+#include "kiosk/centre.h"
 #include "kiosk/commands.h"
+#include "kiosk/routes.h"
 #include "kiosk/verify_page.h"
 #include "municipal/population.h"
 #include "municipal/routes.h"
@@ -200,11 +202,16 @@ int run(int argc, char** argv) {
   int threads = 0;
   serve->add_option("--listen", listen, "HOST:PORT to listen on")->capture_default_str();
   serve->add_option("--components", components,
-                    "Components to serve, comma-separated: registry, card, pki, municipal, kiosk (default: all, pki when "
-                    "the CA exists)");
+                    "Components to serve, comma-separated: registry, card, pki, municipal, kiosk (default: all, pki and "
+                    "kiosk when the CA exists)");
   serve->add_option("--public-url", public_url,
                     "Base of the CRL and OCSP URLs written into certificates (default: http://LISTEN)");
   serve->add_option("--threads", threads, "Worker threads (0: 4 per core)");
+  int64_t kiosk_session_seconds = 300;
+  serve->add_option("--kiosk-session-seconds", kiosk_session_seconds,
+                    "How long a kiosk session lasts from its opening before it times out")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{86400}));
   int64_t sqlite_memory_mib = 32;
   serve->add_option("--sqlite-memory", sqlite_memory_mib,
                     "MiB that SQLite's page caches hold together, all connections (0: up to 1 GiB each)")
@@ -464,17 +471,16 @@ int run(int argc, char** argv) {
 
     if (*serve) {
       auto [host, port] = parse_listen(listen);
-      if (components.empty())
-        components = app->ca() ? "registry,card,pki,municipal,kiosk" : "registry,card,municipal,kiosk";
+      if (components.empty()) components = app->ca() ? "registry,card,pki,municipal,kiosk" : "registry,card,municipal";
       std::set<std::string> serving;
       std::stringstream list(components);
       for (std::string c; std::getline(list, c, ',');) {
         if (c != "registry" && c != "card" && c != "pki" && c != "municipal" && c != "kiosk")
-          throw Failure{invalid_argument("unknown component '" + c +
-                                         "' (available: registry, card, pki, municipal, kiosk)")};
+          throw Failure{
+              invalid_argument("unknown component '" + c + "' (available: registry, card, pki, municipal, kiosk)")};
         serving.insert(c);
       }
-      if (serving.count("pki") && !app->ca())
+      if ((serving.count("pki") || serving.count("kiosk")) && !app->ca())
         throw Failure{invalid_argument("the data directory has no CA (create it with: jlis ca init --data " + data + ")")};
       store::limit_sqlite_memory(sqlite_memory_mib);
       http::ServerOptions options;
@@ -498,11 +504,22 @@ int run(int argc, char** argv) {
       if (serving.count("municipal"))
         municipal::add_routes(server, {app->pool(), app->writer(), app->registry(), app->directory(),
                                        app->households(), app->seals(), app->issuance()});
-      if (serving.count("kiosk")) kiosk::add_verify_routes(server, app->issuance());
       pki::CertificateAuthority* ca = serving.count("pki") ? app->ca() : nullptr;
       if (ca) {
         check(ca->load_keys());  // fail now, not at the first handover
         check(pki::add_routes(server, *ca, app->directory(), pki_limits));
+      }
+      // The issuance centre verifies log-ins with the CA's chain and OCSP responder in-process.
+      std::unique_ptr<kiosk::Centre> centre;
+      if (serving.count("kiosk")) {
+        check(app->ca()->load_keys());
+        kiosk::CentreOptions centre_options;
+        centre_options.token = check(kiosk::Centre::ensure_centre_token(data, app->directory()));
+        centre_options.sessions.lifetime_seconds = kiosk_session_seconds;
+        centre = std::make_unique<kiosk::Centre>(app->pool(), app->writer(), app->registry(), *app->ca(),
+                                                 centre_options);
+        kiosk::add_routes(server, *centre);
+        kiosk::add_verify_routes(server, app->issuance());
       }
       server.route("GET", "/openapi.yaml", [](const http::Request&) {
         http::Response r;
@@ -519,6 +536,7 @@ int run(int argc, char** argv) {
         return 0;
       }
       check(server.start());
+      if (centre) centre->set_default_base_url("http://" + host + ":" + std::to_string(server.port()));
       // Revocations reach the OCSP responses and the CRLs within a second or a few (ca.h: tick).
       std::atomic<bool> stopping{false};
       std::thread ticker;

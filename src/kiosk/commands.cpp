@@ -6,6 +6,7 @@
 #include "common/csv.h"
 #include "kiosk/card_key_pool.h"
 #include "kiosk/terminals.h"
+#include "kiosk/centre.h"
 #include "kiosk/virtual_card.h"
 #include "pki/openssl.h"
 
@@ -109,7 +110,8 @@ Status CardCommands::run(const std::string& data_dir, store::Pool& pool, card::C
 struct KioskCommands::Options {
   CLI::App *operator_add = nullptr, *operator_list = nullptr;
   CLI::App *terminal_add = nullptr, *terminal_disable = nullptr, *terminal_list = nullptr;
-  std::string name, operator_name, store_id, output, terminal_id;
+  CLI::App* municipal_server = nullptr;
+  std::string name, operator_name, store_id, output, terminal_id, municipality, url;
 };
 
 KioskCommands::KioskCommands(CLI::App& cli, const std::function<void(CLI::App*)>& add_data)
@@ -134,13 +136,19 @@ KioskCommands::KioskCommands(CLI::App& cli, const std::function<void(CLI::App*)>
   o.terminal_disable->add_option("--terminal", o.terminal_id, "The terminal id (kt-...)")->required();
   o.terminal_list = terminals->add_subcommand("list", "List the terminals as CSV");
   add_data(o.terminal_list);
+  o.municipal_server = kiosk->add_subcommand(
+      "municipal-server", "Where a municipality's issuance server answers the centre (default: the centre's own URL)");
+  add_data(o.municipal_server);
+  o.municipal_server->add_option("--code", o.municipality, "The municipality code")->required();
+  o.municipal_server->add_option("--url", o.url, "The server's base URL, http://HOST:PORT")->required();
 }
 
 KioskCommands::~KioskCommands() = default;
 
 bool KioskCommands::chosen() const {
   const Options& o = *o_;
-  return *o.operator_add || *o.operator_list || *o.terminal_add || *o.terminal_disable || *o.terminal_list;
+  return *o.operator_add || *o.operator_list || *o.terminal_add || *o.terminal_disable || *o.terminal_list ||
+         *o.municipal_server;
 }
 
 Status KioskCommands::run(store::Pool& pool, store::Writer& writer, std::ostream& out) {
@@ -174,6 +182,10 @@ Status KioskCommands::run(store::Pool& pool, store::Writer& writer, std::ostream
     for (const auto& t : all)
       out << t.terminal_id << "," << csv_field(t.operator_name) << "," << csv_field(t.store_id) << "," << t.added_at
           << "," << t.disabled_at.value_or("") << "\n";
+  } else if (*o.municipal_server) {
+    JLIS_ASSIGN_OR_RETURN(LocalGovernmentCode code, LocalGovernmentCode::parse(o.municipality));
+    JLIS_RETURN_IF_ERROR(Centre::set_municipal_server(writer, code, o.url));
+    out << "the centre asks " << code.str() << "'s issuance server at " << o.url << "\n";
   }
   return Status::ok();
 }

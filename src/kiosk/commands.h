@@ -17,6 +17,8 @@
 //     a terminal with a credential of its own, written to a new file (mode 0600); prints its id
 //   jlis kiosk terminal disable --data DIR --terminal ID  refused at once, for good
 //   jlis kiosk terminal list --data DIR                   CSV: terminal_id,operator,store_id,added_at,disabled_at
+//   jlis kiosk municipal-server --data DIR --code CODE --url http://HOST:PORT
+//     where the centre asks municipality CODE's issuance server (default: the centre's own URL)
 #pragma once
 
 #include <functional>

@@ -28,6 +28,26 @@ const std::vector<store::Migration> kMigrations = {{1, R"(
     operator_name TEXT NOT NULL REFERENCES kiosk_operators (name),
     store_id TEXT NOT NULL, secret_sha256 TEXT NOT NULL UNIQUE,
     added_at TEXT NOT NULL, disabled_at TEXT);
+)"},
+                                                   {2, R"(
+  -- 2: kiosk sessions (sessions.h), the incidents of a document that was not the holder's, and
+  -- where each municipality's issuance server answers (centre.h).
+  CREATE TABLE kiosk_sessions (
+    session_id TEXT PRIMARY KEY,
+    terminal_id TEXT NOT NULL REFERENCES kiosk_terminals (terminal_id),
+    challenge TEXT NOT NULL,
+    opened_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,
+    state TEXT NOT NULL,              -- open, authenticated, requesting, issued, ended
+    certificate_serial TEXT, resident_code TEXT, municipality_code TEXT,
+    issuance_number TEXT, document_type TEXT, fee BIGINT, copies BIGINT,
+    fetched_at BIGINT, ended_at BIGINT, end_reason TEXT);
+  CREATE INDEX kiosk_sessions_terminal ON kiosk_sessions (terminal_id, opened_at);
+  CREATE TABLE kiosk_incidents (
+    incident_id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES kiosk_sessions (session_id),
+    issuance_number TEXT NOT NULL, detail TEXT NOT NULL, recorded_at TEXT NOT NULL);
+  CREATE TABLE kiosk_municipal_servers (
+    municipality_code TEXT PRIMARY KEY, base_url TEXT NOT NULL, set_at TEXT NOT NULL);
 )"}};
 
 constexpr const char* kColumns = "terminal_id, operator_name, store_id, added_at, disabled_at";

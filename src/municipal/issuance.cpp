@@ -439,7 +439,7 @@ Result<IssuanceOutcome> IssuanceServer::issue(const LocalGovernmentCode& municip
   JLIS_ASSIGN_OR_RETURN(EVP_PKEY* key, impl_->key_of(municipality));
   JLIS_ASSIGN_OR_RETURN(VerificationCode code, make_verification_code(*decision.document, key));
   JLIS_ASSIGN_OR_RETURN(std::string pdf, render_pdf(*decision.document, code));
-  out.document = IssuedDocument{number, r.type, decision.document->subject, decision.fee, std::move(pdf)};
+  out.document = IssuedDocument{number, r.type, decision.document->subject, r.applicant, decision.fee, std::move(pdf)};
   return out;
 }
 

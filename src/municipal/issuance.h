@@ -81,6 +81,7 @@ struct IssuedDocument {
   std::string issuance_number;  // 発行番号, e.g. 131016-2026-0000001
   DocumentType type = DocumentType::juminhyo;
   std::string subject;          // the applicant's name (the PDF's Subject)
+  ResidentCode subject_resident;  // whose document it is: what the kiosk centre checks
   int64_t fee = 0;              // yen (0 at the window: the window charges its own)
   std::string pdf;
 };

@@ -80,7 +80,11 @@ Result<Response> issue_document(const Services& s, const Request& req) {
   IssuedDocument& doc = *outcome.document;
   Response r;
   r.content_type = "application/pdf";
-  r.headers = {{"X-Issuance-Number", doc.issuance_number}, {"X-Fee", std::to_string(doc.fee)}};
+  // X-Subject-Resident: whose document it is, for the centre's check against the card holder of
+  // its session (kiosk/centre.h); the centre never passes it on to the terminal.
+  r.headers = {{"X-Issuance-Number", doc.issuance_number},
+               {"X-Fee", std::to_string(doc.fee)},
+               {"X-Subject-Resident", doc.subject_resident.str()}};
   r.body = std::move(doc.pdf);
   return r;
 }

@@ -1,0 +1,377 @@
+#include "kiosk/centre.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/ocsp.h>
+#include <openssl/x509_vfy.h>
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "http/client.h"
+#include "municipal/issuance.h"
+#include "pki/openssl.h"
+
+namespace jlis::kiosk {
+namespace {
+
+using nlohmann::json;
+using X509StorePtr = std::unique_ptr<X509_STORE, pki::OpensslDeleter<X509_STORE_free>>;
+using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, pki::OpensslDeleter<X509_STORE_CTX_free>>;
+
+constexpr std::string_view kIncidentPrefix = "incident: ";
+
+// A trust store of the published CA certificates of `kind` (every generation; not the links).
+Result<X509StorePtr> trust_store(pki::CertificateAuthority& ca, std::string_view kind) {
+  X509StorePtr store(X509_STORE_new());
+  if (!store) return pki::openssl_error("X509_STORE_new");
+  const std::string prefix = std::string(kind) + "-ca";
+  for (const auto& p : ca.published()) {
+    if (p.kind != prefix && p.kind.rfind(prefix + "-", 0) != 0) continue;
+    if (p.kind.find("link") != std::string::npos) continue;
+    JLIS_ASSIGN_OR_RETURN(pki::X509Ptr cert, pki::x509_from_pem(p.pem));
+    if (X509_STORE_add_cert(store.get(), cert.get()) != 1) return pki::openssl_error("X509_STORE_add_cert");
+  }
+  return store;
+}
+
+// Verifies `cert`'s chain in `store` at `now`: the issuing CA certificate, or the X509_V_ERR code.
+struct ChainResult {
+  int error = X509_V_OK;
+  pki::X509Ptr issuer;
+};
+Result<ChainResult> verify_chain(X509_STORE* store, X509* cert, int64_t now) {
+  X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), store, cert, nullptr) != 1) return pki::openssl_error("X509_STORE_CTX_init");
+  X509_STORE_CTX_set_time(ctx.get(), 0, static_cast<time_t>(now));
+  X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_ANY);
+  ChainResult out;
+  if (X509_verify_cert(ctx.get()) != 1) {
+    out.error = X509_STORE_CTX_get_error(ctx.get());
+    ERR_clear_error();
+    return out;
+  }
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
+  if (sk_X509_num(chain) < 2) return internal_error("the chain has no issuer");
+  X509* issuer = sk_X509_value(chain, 1);
+  X509_up_ref(issuer);
+  out.issuer.reset(issuer);
+  return out;
+}
+
+bool verifies(X509* cert, const std::string& data, const std::string& signature) {
+  EVP_PKEY* key = X509_get0_pubkey(cert);
+  pki::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  const bool ok = key && ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) == 1 &&
+                  EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                                   reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
+  ERR_clear_error();
+  return ok;
+}
+
+// The certificate's status by OCSP, as a relying party asks it: a request for the certificate,
+// answered by the CA's responder, whose signature and authority are verified against `store`.
+Status ocsp_status(pki::CertificateAuthority& ca, X509_STORE* store, X509* cert, X509* issuer) {
+  JLIS_ASSIGN_OR_RETURN(pki::OcspResponder * responder, ca.responder());
+  pki::OcspRequestPtr req(OCSP_REQUEST_new());
+  OCSP_CERTID* id = OCSP_cert_to_id(EVP_sha1(), cert, issuer);
+  if (!req || !id) return pki::openssl_error("OCSP request");
+  pki::OcspCertIdPtr lookup(OCSP_CERTID_dup(id));
+  if (!OCSP_request_add0_id(req.get(), id)) return pki::openssl_error("OCSP_request_add0_id");
+  unsigned char* der = nullptr;
+  const int len = i2d_OCSP_REQUEST(req.get(), &der);
+  if (len <= 0) return pki::openssl_error("i2d_OCSP_REQUEST");
+  const std::string request(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  auto answer = responder->answer(request);
+  const auto* p = reinterpret_cast<const unsigned char*>(answer->der.data());
+  pki::OcspResponsePtr resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(answer->der.size())));
+  if (!resp) return pki::openssl_error("the OCSP answer", Code::unavailable);
+  if (OCSP_response_status(resp.get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+    if (OCSP_response_status(resp.get()) == OCSP_RESPONSE_STATUS_UNAUTHORIZED)
+      return refused(kRefusedUnknown, "the OCSP responder does not know the certificate");
+    return unavailable("the OCSP responder cannot answer now");
+  }
+  pki::OcspBasicRespPtr basic(OCSP_response_get1_basic(resp.get()));
+  if (!basic) return pki::openssl_error("OCSP basic response", Code::unavailable);
+  if (OCSP_basic_verify(basic.get(), nullptr, store, 0) != 1)
+    return pki::openssl_error("the OCSP answer's signature does not verify", Code::unavailable);
+  int status = -1, reason = -1;
+  ASN1_GENERALIZEDTIME *revoked = nullptr, *this_update = nullptr, *next_update = nullptr;
+  if (OCSP_resp_find_status(basic.get(), lookup.get(), &status, &reason, &revoked, &this_update, &next_update) != 1)
+    return unavailable("the OCSP answer does not name the certificate");
+  if (OCSP_check_validity(this_update, next_update, 300, -1) != 1) {
+    ERR_clear_error();
+    return unavailable("the OCSP answer is not current");
+  }
+  if (status == V_OCSP_CERTSTATUS_GOOD) return Status::ok();
+  if (status == V_OCSP_CERTSTATUS_REVOKED) {
+    if (reason == OCSP_REVOKED_STATUS_CERTIFICATEHOLD)
+      return refused(kRefusedOnHold, "the certificate is on hold (the card is suspended)");
+    return refused(kRefusedRevoked, "the certificate is revoked");
+  }
+  return refused(kRefusedUnknown, "the OCSP responder does not know the certificate");
+}
+
+}  // namespace
+
+Status incident_status(std::string message) { return internal_error(std::string(kIncidentPrefix) + message); }
+bool is_incident(const Status& s) { return s.code() == Code::internal && s.message().rfind(kIncidentPrefix, 0) == 0; }
+
+struct Centre::Impl {
+  Impl(store::Pool& p, store::Writer& w, registry::Registry& r, pki::CertificateAuthority& c, CentreOptions o)
+      : pool(p), writer(w), ca(c), options(std::move(o)), sessions(p, w, r, options.sessions) {}
+
+  store::Pool& pool;
+  store::Writer& writer;
+  pki::CertificateAuthority& ca;
+  CentreOptions options;
+  Sessions sessions;
+
+  std::mutex mu;
+  std::condition_variable wake;
+  std::deque<std::function<void()>> queue;  // guarded by mu
+  bool stopping = false;                    // guarded by mu
+  std::string default_base_url;             // guarded by mu
+  std::vector<std::thread> threads;
+
+  void run() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock lock(mu);
+        wake.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (queue.empty()) return;
+        task = std::move(queue.front());
+        queue.pop_front();
+      }
+      task();
+    }
+  }
+
+  http::ClientRequest call(std::string method, std::string url) const {
+    http::ClientRequest r;
+    r.method = std::move(method);
+    r.url = std::move(url);
+    r.headers = {{"Authorization", "Bearer " + options.token}};
+    r.connect_timeout = options.connect_timeout;
+    r.timeout = options.relay_timeout;
+    return r;
+  }
+};
+
+Centre::Centre(store::Pool& pool, store::Writer& writer, registry::Registry& registry, pki::CertificateAuthority& ca,
+               CentreOptions options)
+    : impl_(std::make_unique<Impl>(pool, writer, registry, ca, std::move(options))) {
+  impl_->default_base_url = impl_->options.default_base_url;
+  for (int i = 0; i < std::max(1, impl_->options.threads); ++i) impl_->threads.emplace_back([this] { impl_->run(); });
+}
+
+Centre::~Centre() {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  for (auto& t : impl_->threads) t.join();
+}
+
+Sessions& Centre::sessions() { return impl_->sessions; }
+
+void Centre::set_default_base_url(std::string url) {
+  std::lock_guard lock(impl_->mu);
+  impl_->default_base_url = std::move(url);
+}
+
+void Centre::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->queue.push_back(std::move(task));
+  }
+  impl_->wake.notify_one();
+}
+
+Result<json> Centre::log_in(std::string_view secret, const std::string& session_id, const std::string& certificate_pem,
+                            const std::string& signature_base64) {
+  JLIS_ASSIGN_OR_RETURN(std::string challenge, impl_->sessions.challenge(secret, session_id));
+  auto cert = pki::x509_from_pem(certificate_pem);
+  if (!cert.ok()) return invalid_argument("certificate must be the PEM of the user-authentication certificate");
+  auto signature = pki::base64_decode(signature_base64);
+  if (!signature.ok() || signature->empty()) return invalid_argument("signature must be base64");
+  JLIS_ASSIGN_OR_RETURN(std::string challenge_bytes, pki::base64_decode(challenge));
+  if (!verifies(cert->get(), challenge_bytes, *signature))
+    return refused(kRefusedSignature, "the signature does not verify with the certificate's key over the challenge");
+  const int64_t now = impl_->sessions.now();
+  JLIS_ASSIGN_OR_RETURN(X509StorePtr authentication, trust_store(impl_->ca, "authentication"));
+  JLIS_ASSIGN_OR_RETURN(ChainResult chain, verify_chain(authentication.get(), cert->get(), now));
+  if (chain.error == X509_V_ERR_CERT_HAS_EXPIRED) return refused(kRefusedExpired, "the certificate has expired");
+  if (chain.error != X509_V_OK) {
+    JLIS_ASSIGN_OR_RETURN(X509StorePtr signature_cas, trust_store(impl_->ca, "signature"));
+    JLIS_ASSIGN_OR_RETURN(ChainResult as_signature, verify_chain(signature_cas.get(), cert->get(), now));
+    if (as_signature.error == X509_V_OK || as_signature.error == X509_V_ERR_CERT_HAS_EXPIRED)
+      return refused(kRefusedNotAuthentication,
+                     "a signature certificate does not log in: use the user-authentication certificate");
+    return refused(kRefusedUntrusted, std::string("the certificate does not chain to the JPKI authentication CA (") +
+                                          X509_verify_cert_error_string(chain.error) + ")");
+  }
+  JLIS_RETURN_IF_ERROR(ocsp_status(impl_->ca, authentication.get(), cert->get(), chain.issuer.get()));
+  JLIS_ASSIGN_OR_RETURN(std::string der, pki::x509_der(cert->get()));
+  VerifiedLogin login{challenge, der, pki::serial_hex(X509_get0_serialNumber(cert->get()))};
+  JLIS_ASSIGN_OR_RETURN(Holder holder, impl_->sessions.log_in(secret, session_id, login));
+
+  JLIS_ASSIGN_OR_RETURN(std::string base, base_url(holder.municipality));
+  JLIS_ASSIGN_OR_RETURN(http::ClientResponse offer,
+                        http::fetch(impl_->call("GET", base + "/v1/issuance/" + holder.municipality.str() + "/offer")));
+  json body = json::parse(offer.body, nullptr, false);
+  if (offer.status != 200 || !body.is_object() || !body.contains("documents") || !body["documents"].is_array())
+    return unavailable("the municipality's issuance server did not answer its offer (HTTP " +
+                       std::to_string(offer.status) + ")");
+  json documents = json::array();
+  for (const auto& d : body["documents"])
+    if (d.is_object() && d.contains("type") && d["type"].is_string() && d.contains("fee") && d["fee"].is_number_integer())
+      documents.push_back({{"type", d["type"]}, {"fee", d["fee"]}});
+  return json{{"session_id", session_id},
+              {"municipality_code", holder.municipality.str()},
+              {"documents", documents}};
+}
+
+Result<DocumentIssued> Centre::request_document(std::string_view secret, const std::string& session_id,
+                                                const json& body) {
+  // The request, checked before anything is claimed (400 for what the caller got wrong).
+  json request = {};
+  int copies = 1;
+  std::string type;
+  for (const auto& [k, v] : body.items()) {
+    if (k == "type" && v.is_string()) {
+      type = v.get<std::string>();
+    } else if (k == "copies" && v.is_number_integer() && v.get<int64_t>() >= 1 && v.get<int64_t>() <= 10) {
+      copies = v.get<int>();
+    } else if (k == "options" && v.is_object()) {
+      for (const auto& [ok, ov] : v.items()) {
+        if (ok != "members" && ok != "items" && ok != "individual" && ok != "fiscal_year")
+          return invalid_argument("unknown option '" + ok + "' (members, items, individual, fiscal_year)");
+        request[ok] = ov;
+      }
+    } else {
+      return invalid_argument("a document request is {\"type\", \"options\"?, \"copies\"? (1 to 10)}: '" + k +
+                              "' is not right");
+    }
+  }
+  if (type.empty()) return invalid_argument("type is required");
+  request["type"] = type;
+  request["session"] = session_id;
+  request["certificate_serial"] = "0";
+  JLIS_RETURN_IF_ERROR(municipal::issuance_request_from_json(request).status());
+
+  JLIS_ASSIGN_OR_RETURN(Holder holder, impl_->sessions.begin_request(secret, session_id));
+  request["certificate_serial"] = holder.certificate_serial;
+  auto relay = [&]() -> Result<http::ClientResponse> {
+    JLIS_ASSIGN_OR_RETURN(std::string base, base_url(holder.municipality));
+    http::ClientRequest call = impl_->call("POST", base + "/v1/issuance/" + holder.municipality.str() + "/documents");
+    call.body = request.dump();
+    return http::fetch(call);
+  };
+  Result<http::ClientResponse> answer = relay();
+  if (!answer.ok() || (answer->status != 200 && answer->status != 403)) {
+    JLIS_RETURN_IF_ERROR(impl_->sessions.failed(session_id));
+    if (!answer.ok()) return unavailable("the municipality's issuance server did not answer: " + answer.status().message());
+    return unavailable("the municipality's issuance server answered HTTP " + std::to_string(answer->status));
+  }
+  if (answer->status == 403) {
+    JLIS_RETURN_IF_ERROR(impl_->sessions.failed(session_id));
+    json refusal = json::parse(answer->body, nullptr, false);
+    std::string reason = "refused", message = "the municipality refused the document";
+    if (refusal.is_object() && refusal.contains("refusal") && refusal["refusal"].is_object()) {
+      reason = refusal["refusal"].value("reason", reason);
+      message = refusal["refusal"].value("message", message);
+    }
+    return refused(reason, message);
+  }
+  // The document must be the holder's: anything else is an incident, and nothing leaves.
+  const std::string number = answer->header("x-issuance-number");
+  const std::string subject = answer->header("x-subject-resident");
+  if (subject != holder.resident_code.str() || answer->body.rfind("%PDF-", 0) != 0 ||
+      answer->content_type.rfind("application/pdf", 0) != 0) {
+    const std::string detail = subject.empty() ? "the answer names no subject"
+                                               : "the document's subject is not the session's card holder";
+    JLIS_RETURN_IF_ERROR(impl_->sessions.incident(session_id, number, detail));
+    return incident_status("the municipality's answer was not the card holder's document: it was discarded and "
+                           "the session ended");
+  }
+  int64_t fee = 0;
+  const std::string fee_text = answer->header("x-fee");
+  if (!fee_text.empty() && fee_text.size() < 10 && fee_text.find_first_not_of("0123456789") == std::string::npos)
+    fee = std::stoll(fee_text);
+  RelayedDocument doc{number, type, fee * copies, copies, std::move(answer->body)};
+  JLIS_RETURN_IF_ERROR(impl_->sessions.issued(session_id, std::move(doc)));
+  return DocumentIssued{session_id, number, type, fee * copies, copies};
+}
+
+Result<std::string> Centre::base_url(const LocalGovernmentCode& municipality) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, impl_->pool.acquire());
+  std::optional<std::string> url;
+  JLIS_RETURN_IF_ERROR(conn->query("SELECT base_url FROM kiosk_municipal_servers WHERE municipality_code = ?",
+                                   {municipality.str()}, [&](const store::Row& r) {
+                                     url = r.text(0);
+                                     return false;
+                                   }));
+  if (url) return *url;
+  std::lock_guard lock(impl_->mu);
+  if (impl_->default_base_url.empty()) return unavailable("the centre knows no URL of the municipal issuance servers");
+  return impl_->default_base_url;
+}
+
+Status Centre::set_municipal_server(store::Writer& writer, const LocalGovernmentCode& municipality,
+                                    const std::string& base_url) {
+  if (base_url.rfind("http://", 0) != 0 || base_url.size() > 200 || base_url.find_first_of(" \r\n\t") != std::string::npos)
+    return invalid_argument("the issuance server's base URL is http://HOST:PORT (at most 200 characters)");
+  std::string url = base_url;
+  while (url.size() > 7 && url.back() == '/') url.pop_back();
+  return writer.run([&](store::Connection& conn) -> Status {
+    JLIS_RETURN_IF_ERROR(
+        conn.execute("DELETE FROM kiosk_municipal_servers WHERE municipality_code = ?", {municipality.str()}).status());
+    return conn
+        .execute("INSERT INTO kiosk_municipal_servers (municipality_code, base_url, set_at) VALUES (?, ?, ?)",
+                 {municipality.str(), url, now_iso8601()})
+        .status();
+  });
+}
+
+Result<std::string> Centre::ensure_centre_token(const std::string& data_dir, auth::Directory& directory) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(data_dir) / "kiosk";
+  const fs::path path = dir / "centre-token";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return internal_error("cannot create " + dir.string());
+  fs::permissions(dir, fs::perms::owner_all, ec);
+  {
+    std::ifstream in(path);
+    std::string token;
+    if (in && std::getline(in, token) && !token.empty()) return token;
+  }
+  JLIS_ASSIGN_OR_RETURN(std::string token, directory.create_token(auth::Role::issuance_centre, "kiosk-centre",
+                                                                  "kiosk centre (jlis serve)",
+                                                                  {std::nullopt, "operator:jlis-serve"}));
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return internal_error("cannot create " + path.string());
+  const std::string line = token + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ok = ::close(fd) == 0 && ok;
+  if (!ok) return internal_error("cannot write " + path.string());
+  return token;
+}
+
+std::string Centre::metrics() const { return impl_->sessions.metrics(); }
+
+}  // namespace jlis::kiosk

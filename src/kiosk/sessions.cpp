@@ -1,0 +1,256 @@
+#include "kiosk/sessions.h"
+
+#include <ctime>
+
+#include "common/clock.h"
+#include "common/digest.h"
+#include "kiosk/terminals.h"
+#include "pki/ca.h"
+#include "pki/openssl.h"
+
+namespace jlis::kiosk {
+namespace {
+
+using store::Connection;
+
+constexpr std::string_view kEndedPrefix = "the session has ended: ";
+constexpr std::string_view kRefusedPrefix = "refused (";
+
+constexpr const char* kColumns =
+    "session_id, terminal_id, challenge, expires_at, state, certificate_serial, resident_code, municipality_code, "
+    "issuance_number, document_type, fee, copies, fetched_at, end_reason";
+
+}  // namespace
+
+Status session_ended(std::string message) { return conflict(std::string(kEndedPrefix) + message); }
+bool is_session_ended(const Status& s) {
+  return s.code() == Code::conflict && s.message().rfind(kEndedPrefix, 0) == 0;
+}
+Status refused(std::string_view reason, std::string message) {
+  return permission_denied(std::string(kRefusedPrefix) + std::string(reason) + "): " + message);
+}
+std::string refusal_reason(const Status& s) {
+  if (s.code() != Code::permission_denied || s.message().rfind(kRefusedPrefix, 0) != 0) return "";
+  const size_t close = s.message().find(')');
+  return close == std::string::npos ? "" : s.message().substr(kRefusedPrefix.size(), close - kRefusedPrefix.size());
+}
+
+struct Sessions::Row {
+  std::string session_id, terminal_id, challenge;
+  int64_t expires_at = 0;
+  std::string state;
+  std::string certificate_serial, resident_code, municipality_code, issuance_number, document_type;
+  int64_t fee = 0, copies = 0;
+  bool fetched = false;
+  std::string end_reason;
+};
+
+Sessions::Sessions(store::Pool& pool, store::Writer& writer, registry::Registry& registry, SessionOptions options)
+    : pool_(pool), writer_(writer), registry_(registry), options_(std::move(options)) {}
+
+int64_t Sessions::now() const {
+  return options_.clock ? options_.clock() : static_cast<int64_t>(std::time(nullptr));
+}
+
+Result<OpenedSession> Sessions::open(std::string_view secret) {
+  OpenedSession s;
+  JLIS_ASSIGN_OR_RETURN(std::string id, random_hex(16));
+  JLIS_ASSIGN_OR_RETURN(std::string random, random_hex(32));
+  std::string bytes;
+  for (size_t i = 0; i + 1 < random.size(); i += 2) bytes.push_back(static_cast<char>(std::stoi(random.substr(i, 2), nullptr, 16)));
+  s.session_id = "ks-" + id;
+  s.challenge = pki::base64_encode(bytes);
+  JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
+    JLIS_ASSIGN_OR_RETURN(Terminal t, Terminals::authenticate(conn, secret));
+    const int64_t opened = now();
+    s.expires_at = opened + options_.lifetime_seconds;
+    return conn
+        .execute("INSERT INTO kiosk_sessions (session_id, terminal_id, challenge, opened_at, expires_at, state) "
+                 "VALUES (?, ?, ?, ?, ?, 'open')",
+                 {s.session_id, t.terminal_id, s.challenge, opened, s.expires_at})
+        .status();
+  }));
+  return s;
+}
+
+Status Sessions::with_session(std::string_view secret, const std::string& session_id,
+                              const std::function<Status(Connection&, Row&)>& step) {
+  bool timed_out = false, ended = false;
+  Status s = writer_.run([&](Connection& conn) -> Status {
+    timed_out = ended = false;
+    JLIS_ASSIGN_OR_RETURN(Terminal t, Terminals::authenticate(conn, secret));
+    std::optional<Row> row;
+    JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kColumns + " FROM kiosk_sessions WHERE session_id = ?",
+                                    {session_id}, [&](const store::Row& r) {
+                                      row = Row{r.text(0),  r.text(1),  r.text(2),  r.int64(3),  r.text(4),
+                                                r.text(5),  r.text(6),  r.text(7),  r.text(8),  r.text(9),
+                                                r.int64(10), r.int64(11), !r.is_null(12), r.text(13)};
+                                      return false;
+                                    }));
+    if (!row || row->terminal_id != t.terminal_id) return not_found("this terminal has no session " + session_id);
+    if (row->state == "ended") {
+      ended = true;
+      return Status::ok();
+    }
+    if (now() >= row->expires_at) {
+      timed_out = true;
+      return conn
+          .execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, end_reason = 'timeout' "
+                   "WHERE session_id = ?",
+                   {now(), session_id})
+          .status();
+    }
+    return step(conn, *row);
+  });
+  if (!s.is_ok()) return s;
+  if (timed_out || ended) {
+    drop(session_id);
+    return session_ended(timed_out ? "it timed out" : "it ended before");
+  }
+  return Status::ok();
+}
+
+void Sessions::drop(const std::string& session_id) {
+  std::lock_guard lock(mu_);
+  held_.erase(session_id);
+}
+
+Result<std::string> Sessions::challenge(std::string_view secret, const std::string& session_id) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  JLIS_ASSIGN_OR_RETURN(Terminal t, Terminals::authenticate(*conn, secret));
+  std::optional<std::string> challenge;
+  std::string state;
+  JLIS_RETURN_IF_ERROR(conn->query("SELECT challenge, state FROM kiosk_sessions WHERE session_id = ? AND terminal_id = ?",
+                                   {session_id, t.terminal_id}, [&](const store::Row& r) {
+                                     challenge = r.text(0);
+                                     state = r.text(1);
+                                     return false;
+                                   }));
+  if (!challenge) return not_found("this terminal has no session " + session_id);
+  if (state == "ended") return session_ended("it ended before");
+  return *challenge;
+}
+
+Result<Holder> Sessions::log_in(std::string_view secret, const std::string& session_id, const VerifiedLogin& login) {
+  Holder holder;
+  JLIS_RETURN_IF_ERROR(with_session(secret, session_id, [&](Connection& conn, Row& row) -> Status {
+    if (row.state != "open") return conflict("a card has logged in on this session already");
+    if (row.challenge != login.challenge) return refused(kRefusedSignature, "the signature is not over this session's challenge");
+    auto rec = pki::CertificateAuthority::find_in(conn, login.serial);
+    if (!rec.ok()) return refused(kRefusedUnknown, "the certificate is not in the JPKI register");
+    if (rec->der != login.certificate_der) return refused(kRefusedUntrusted, "the certificate is not the one the CA issued");
+    if (rec->kind != pki::CertificateKind::authentication)
+      return refused(kRefusedNotAuthentication, "a signature certificate does not log in: use the user-authentication certificate");
+    const std::string_view status = rec->status(now());
+    if (status == "onHold") return refused(kRefusedOnHold, "the certificate is on hold (the card is suspended)");
+    if (status == "revoked") return refused(kRefusedRevoked, "the certificate is revoked");
+    if (status == "expired") return refused(kRefusedExpired, "the certificate has expired");
+    JLIS_ASSIGN_OR_RETURN(registry::Resident resident, registry_.get(conn, rec->resident_code));
+    holder = {rec->serial, rec->resident_code, resident.municipality_code};
+    return conn
+        .execute("UPDATE kiosk_sessions SET state = 'authenticated', certificate_serial = ?, resident_code = ?, "
+                 "municipality_code = ? WHERE session_id = ?",
+                 {holder.certificate_serial, holder.resident_code.str(), holder.municipality.str(), session_id})
+        .status();
+  }));
+  return holder;
+}
+
+Result<Holder> Sessions::begin_request(std::string_view secret, const std::string& session_id) {
+  Holder holder;
+  JLIS_RETURN_IF_ERROR(with_session(secret, session_id, [&](Connection& conn, Row& row) -> Status {
+    if (row.state == "open") return conflict("no card has logged in on this session");
+    if (row.state == "requesting") return conflict("a document is being requested on this session already");
+    if (row.state == "issued") return conflict("this session's document was issued already");
+    JLIS_ASSIGN_OR_RETURN(holder.resident_code, ResidentCode::parse(row.resident_code));
+    JLIS_ASSIGN_OR_RETURN(holder.municipality, LocalGovernmentCode::parse(row.municipality_code));
+    holder.certificate_serial = row.certificate_serial;
+    return conn.execute("UPDATE kiosk_sessions SET state = 'requesting' WHERE session_id = ?", {session_id}).status();
+  }));
+  return holder;
+}
+
+Status Sessions::issued(const std::string& session_id, RelayedDocument doc) {
+  bool gone = false;
+  JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
+    gone = false;
+    JLIS_ASSIGN_OR_RETURN(auto n, conn.execute("UPDATE kiosk_sessions SET state = 'issued', issuance_number = ?, "
+                                               "document_type = ?, fee = ?, copies = ? "
+                                               "WHERE session_id = ? AND state = 'requesting' AND expires_at > ?",
+                                               {doc.issuance_number, doc.type, doc.fee, int64_t{doc.copies}, session_id,
+                                                now()}));
+    if (n == 1) return Status::ok();
+    gone = true;  // timed out meanwhile: end it, discard the document
+    return conn
+        .execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, end_reason = 'timeout' "
+                 "WHERE session_id = ? AND state <> 'ended'",
+                 {now(), session_id})
+        .status();
+  }));
+  if (gone) return session_ended("it timed out while the municipality answered; the document was discarded");
+  std::lock_guard lock(mu_);
+  held_[session_id] = FetchedDocument{doc.issuance_number, doc.type, doc.fee, doc.copies, std::move(doc.pdf)};
+  return Status::ok();
+}
+
+Status Sessions::failed(const std::string& session_id) {
+  return writer_.run([&](Connection& conn) -> Status {
+    return conn
+        .execute("UPDATE kiosk_sessions SET state = 'authenticated' WHERE session_id = ? AND state = 'requesting'",
+                 {session_id})
+        .status();
+  });
+}
+
+Status Sessions::incident(const std::string& session_id, const std::string& issuance_number, const std::string& detail) {
+  JLIS_ASSIGN_OR_RETURN(std::string id, random_hex(16));
+  JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
+    JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO kiosk_incidents (incident_id, session_id, issuance_number, detail, "
+                                      "recorded_at) VALUES (?, ?, ?, ?, ?)",
+                                      {"ki-" + id, session_id, issuance_number, detail, now_iso8601()})
+                             .status());
+    return conn
+        .execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, end_reason = 'incident' WHERE session_id = ?",
+                 {now(), session_id})
+        .status();
+  }));
+  drop(session_id);
+  return Status::ok();
+}
+
+Result<FetchedDocument> Sessions::fetch(std::string_view secret, const std::string& session_id) {
+  JLIS_RETURN_IF_ERROR(with_session(secret, session_id, [&](Connection& conn, Row& row) -> Status {
+    if (row.state != "issued") return conflict("this session has no document (yet)");
+    if (row.fetched) return conflict("this session's document was fetched already: it is fetched once");
+    return conn.execute("UPDATE kiosk_sessions SET fetched_at = ? WHERE session_id = ?", {now(), session_id}).status();
+  }));
+  std::lock_guard lock(mu_);
+  auto it = held_.find(session_id);
+  if (it == held_.end()) return session_ended("its document is no longer held (the centre restarted)");
+  FetchedDocument out = std::move(it->second);
+  held_.erase(it);
+  return out;
+}
+
+Result<EndedSession> Sessions::printed(std::string_view secret, const std::string& session_id) {
+  EndedSession out;
+  JLIS_RETURN_IF_ERROR(with_session(secret, session_id, [&](Connection& conn, Row& row) -> Status {
+    if (row.state == "requesting") return conflict("a document is being requested on this session");
+    out = {session_id, "printed", now(), std::nullopt, row.fee};
+    if (!row.issuance_number.empty()) out.issuance_number = row.issuance_number;
+    return conn
+        .execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, end_reason = 'printed' WHERE session_id = ?",
+                 {out.ended_at, session_id})
+        .status();
+  }));
+  drop(session_id);
+  return out;
+}
+
+std::string Sessions::metrics() const {
+  std::lock_guard lock(mu_);
+  return "# TYPE jlis_kiosk_sessions_held_documents gauge\njlis_kiosk_sessions_held_documents " +
+         std::to_string(held_.size()) + "\n";
+}
+
+}  // namespace jlis::kiosk

@@ -1,0 +1,158 @@
+// Kiosk sessions (交付センターのセッション): one resident at one terminal, from the card's log-in to
+// the print. The register of sessions is the centre's own (table kiosk_sessions, kiosk migration
+// 2); the documents themselves are held in memory only, from the relay until the terminal fetches
+// them (once) or the session ends.
+//
+// A session moves one way: open → authenticated (a good user-authentication certificate signed
+// its challenge) → requesting (one relay to the municipality in flight; a second request waits
+// for none: it is refused) → issued (a document is held for the terminal; fetched at most once)
+// → ended (printed, timed out, or an incident). A relay that is refused or fails goes back to
+// authenticated (the resident may choose again); an incident (a document of another person) ends
+// the session. Nothing of an ended session is ever answered again: its document is dropped.
+//
+// Every check that guards a write runs in the writer transaction that writes it: the terminal's
+// credential (a disabled terminal is refused from its next request on), that the session is the
+// terminal's own, its state and its deadline, the certificate's holder and status. A session past
+// its deadline is ended (reason timeout) by the first request that finds it so, in that request's
+// transaction. Two requests that race are ordered by the writer: exactly one wins.
+//
+// Errors: unauthenticated (no enabled terminal has the credential), not_found (no session of this
+// terminal has the id: another terminal's session is not found either), session_ended() (the
+// session has ended: HTTP 410), conflict (the session is not in the state the step needs, e.g. a
+// second fetch), permission_denied (the log-in's certificate is not good: refused()).
+// Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/identifiers.h"
+#include "common/status.h"
+#include "registry/registry.h"
+#include "store/database.h"
+#include "store/writer.h"
+
+namespace jlis::kiosk {
+
+// A session that has ended: Code::conflict with a message that says so (HTTP 410 "gone").
+Status session_ended(std::string message);
+bool is_session_ended(const Status& status);
+// A refusal with a reason code the kiosk shows (HTTP 403 with {"refusal": {"reason", "message"}}).
+Status refused(std::string_view reason, std::string message);
+// The reason of a refused() status; "" for any other status.
+std::string refusal_reason(const Status& status);
+
+// Refusal reasons of a log-in.
+inline constexpr std::string_view kRefusedSignature = "signature_invalid";        // not the challenge's signature
+inline constexpr std::string_view kRefusedNotAuthentication = "not_authentication_certificate";
+inline constexpr std::string_view kRefusedUntrusted = "untrusted_certificate";    // no chain to the JPKI CA
+inline constexpr std::string_view kRefusedUnknown = "unknown_certificate";        // not in the register
+inline constexpr std::string_view kRefusedOnHold = "certificate_on_hold";
+inline constexpr std::string_view kRefusedRevoked = "certificate_revoked";
+inline constexpr std::string_view kRefusedExpired = "certificate_expired";
+
+struct OpenedSession {
+  std::string session_id;  // "ks-" and 32 hex digits
+  std::string challenge;   // base64 of 32 random bytes: what the card signs
+  int64_t expires_at = 0;  // seconds since the epoch
+};
+
+// Who logged in on a session, as the certificate register and the resident register say.
+struct Holder {
+  std::string certificate_serial;
+  ResidentCode resident_code;
+  LocalGovernmentCode municipality;  // where the holder is registered now
+};
+
+// What a log-in presents, after its signature, chain and OCSP status were verified.
+struct VerifiedLogin {
+  std::string challenge;        // the challenge the signature covers
+  std::string certificate_der;  // the certificate presented
+  std::string serial;           // its serial (lower-case hex)
+};
+
+// A document the municipality made for a session.
+struct RelayedDocument {
+  std::string issuance_number;
+  std::string type;  // as documents render names it
+  int64_t fee = 0;   // yen, for all copies
+  int copies = 1;
+  std::string pdf;
+};
+
+struct FetchedDocument {
+  std::string issuance_number, type;
+  int64_t fee = 0;
+  int copies = 1;
+  std::string pdf;
+};
+
+struct EndedSession {
+  std::string session_id, reason;  // "printed"
+  int64_t ended_at = 0;
+  std::optional<std::string> issuance_number;
+  int64_t fee = 0;
+};
+
+struct SessionOptions {
+  int64_t lifetime_seconds = 300;           // from open to the deadline
+  std::function<int64_t()> clock = {};      // seconds since the epoch; time() when empty (tests)
+};
+
+class Sessions {
+ public:
+  // Not owned: all must outlive this.
+  Sessions(store::Pool& pool, store::Writer& writer, registry::Registry& registry, SessionOptions options = {});
+
+  int64_t now() const;
+
+  // Opens a session for the terminal whose credential is `secret`, with a fresh challenge.
+  Result<OpenedSession> open(std::string_view secret);
+  // The challenge of the terminal's session, read (not written) for the log-in's verification;
+  // the log-in itself checks everything again in its transaction.
+  Result<std::string> challenge(std::string_view secret, const std::string& session_id);
+  // Records the log-in: the session must be open (not logged in yet) and before its deadline, the
+  // challenge the one verified, the certificate (byte for byte) a user-authentication certificate
+  // of the register, good now (refused() otherwise). Answers the holder.
+  Result<Holder> log_in(std::string_view secret, const std::string& session_id, const VerifiedLogin& login);
+  // Claims the relay: authenticated → requesting. conflict while another request is in flight or
+  // once a document was issued.
+  Result<Holder> begin_request(std::string_view secret, const std::string& session_id);
+  // The relay's outcome. issued: requesting → issued, the document held (session_ended when the
+  // session timed out meanwhile: the document is discarded). failed: back to authenticated.
+  Status issued(const std::string& session_id, RelayedDocument document);
+  Status failed(const std::string& session_id);
+  // A document that is not the holder's: the incident is recorded (kiosk_incidents: the session,
+  // the issuance number, what was expected and what came) and the session ends (reason incident).
+  Status incident(const std::string& session_id, const std::string& issuance_number, const std::string& detail);
+  // The session's document, once: the fetch is marked in the transaction that decides it (a second
+  // fetch is conflict), then the document leaves memory.
+  Result<FetchedDocument> fetch(std::string_view secret, const std::string& session_id);
+  // The print confirmation: ends the session (reason printed) and drops its document.
+  Result<EndedSession> printed(std::string_view secret, const std::string& session_id);
+
+  // Prometheus text: jlis_kiosk_sessions_held_documents.
+  std::string metrics() const;
+
+ private:
+  struct Row;
+  // Runs `step` on the terminal's session in a writer transaction, after the checks every step
+  // shares (terminal, ownership, not ended, deadline: a session past it is ended here).
+  Status with_session(std::string_view secret, const std::string& session_id,
+                      const std::function<Status(store::Connection&, Row&)>& step);
+  void drop(const std::string& session_id);
+
+  store::Pool& pool_;
+  store::Writer& writer_;
+  registry::Registry& registry_;
+  SessionOptions options_;
+  mutable std::mutex mu_;
+  std::map<std::string, FetchedDocument> held_;  // guarded by mu_: documents not yet fetched
+};
+
+}  // namespace jlis::kiosk

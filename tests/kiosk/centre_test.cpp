@@ -1,0 +1,291 @@
+// The issuance centre (kiosk/centre.h, sessions.h) through HTTP on the real `jlis serve`: a
+// terminal opens a session, a virtual card logs in with its user-authentication key after its PIN,
+// the centre relays to the municipality's issuance server and hands the holder's PDF to that
+// terminal once; the print confirmation ends the session. And every refusal, with its exact code.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "http/server.h"
+#include "kiosk_world.h"
+
+namespace jlis::kiosk::testing {
+namespace {
+
+class CentreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    world_ = World::create("kiosk-centre").release();
+    if (world_ && world_->ok()) {
+      kiosk_ = new KioskWorld(*world_);
+      terminal_ = kiosk_->terminal("S-0001");
+      other_terminal_ = kiosk_->terminal("S-0002");
+    }
+  }
+  static void TearDownTestSuite() {
+    delete kiosk_;
+    kiosk_ = nullptr;
+    delete world_;
+    world_ = nullptr;
+  }
+  void SetUp() override { ASSERT_TRUE(world_ && world_->ok() && kiosk_) << "the world was not built"; }
+
+  static json juminhyo() { return {{"type", "juminhyo"}, {"copies", 1}}; }
+  // A resident of its own with a card (for the tests that suspend or revoke it).
+  static std::pair<Resident, VirtualCard> other_holder(const std::string& id) {
+    e2e::CardKey auth = e2e::CardKey::make(), sig = e2e::CardKey::make();
+    Resident r = world_->resident_with_card(id, "1979-09-09", sig, auth);
+    return {r, kiosk_->card(r, auth, sig)};
+  }
+  // Logs `card` in on a new session of terminal_: the answer.
+  static http::testing::Reply try_login(VirtualCard& card) {
+    json s = kiosk_->open(terminal_);
+    return kiosk_->login(terminal_, s["session_id"], card.slot(card::CardSecret::authentication_pin)->certificate_pem,
+                         KioskWorld::sign(card, s));
+  }
+
+  static inline World* world_ = nullptr;
+  static inline KioskWorld* kiosk_ = nullptr;
+  static inline std::string terminal_, other_terminal_;
+};
+
+// Rule: the whole flow. The kiosk learns the offer (no personal data), the document is the
+// holder's (pdftotext names them), fetched once, and the print confirmation ends the session.
+TEST_F(CentreTest, TheHolderLogsInGetsTheirDocumentOnceAndPrintingEndsTheSession) {
+  VirtualCard card = kiosk_->world_card();
+  json s = kiosk_->open(terminal_);
+  ASSERT_TRUE(s.contains("session_id") && s.contains("challenge") && s.contains("expires_at")) << s.dump();
+  EXPECT_EQ(pki::base64_decode(s["challenge"].get<std::string>()).value().size(), 32u);
+  const std::string id = s["session_id"];
+  auto in = kiosk_->login(terminal_, id, card.slot(card::CardSecret::authentication_pin)->certificate_pem,
+                          KioskWorld::sign(card, s));
+  ASSERT_EQ(in.result_int(), 200) << in.body();
+  json offer = json::parse(in.body());
+  EXPECT_EQ(offer["municipality_code"], "131016");
+  bool juminhyo_offered = false;
+  for (const auto& d : offer["documents"]) juminhyo_offered |= d["type"] == "juminhyo" && d["fee"].get<int>() > 0;
+  EXPECT_TRUE(juminhyo_offered) << in.body();
+  EXPECT_EQ(in.body().find(world_->resident().resident_code), std::string::npos) << "no resident code on screen";
+  EXPECT_EQ(in.body().find("髙橋"), std::string::npos) << "no name in the log-in's answer";
+
+  auto doc = kiosk_->request(terminal_, id, {{"type", "juminhyo"}, {"copies", 2}});
+  ASSERT_EQ(doc.result_int(), 201) << doc.body();
+  json issued = json::parse(doc.body());
+  EXPECT_EQ(issued["type"], "juminhyo");
+  EXPECT_EQ(issued["copies"], 2);
+  EXPECT_EQ(issued["issuance_number"].get<std::string>().rfind("131016-", 0), 0u) << doc.body();
+  EXPECT_GT(issued["fee"].get<int>(), 0);
+
+  auto pdf = kiosk_->fetch(terminal_, id);
+  ASSERT_EQ(pdf.result_int(), 200) << pdf.body();
+  EXPECT_EQ(std::string(pdf[bhttp::field::content_type]), "application/pdf");
+  EXPECT_EQ(std::string(pdf["X-Issuance-Number"]), issued["issuance_number"].get<std::string>());
+  EXPECT_EQ(std::string(pdf["X-Subject-Resident"]), "") << "the subject's code stays in the centre";
+  EXPECT_NE(kiosk_->pdf_text(pdf.body()).find("髙橋"), std::string::npos) << "the PDF names the holder";
+
+  EXPECT_TRUE(security::is_error_json(kiosk_->fetch(terminal_, id), 409)) << "a document is fetched once";
+  auto done = kiosk_->printed(terminal_, id);
+  ASSERT_EQ(done.result_int(), 200) << done.body();
+  EXPECT_EQ(json::parse(done.body())["reason"], "printed");
+  EXPECT_EQ(kiosk_->fetch(terminal_, id).result_int(), 410);
+  EXPECT_EQ(kiosk_->printed(terminal_, id).result_int(), 410);
+  EXPECT_EQ(kiosk_->request(terminal_, id, juminhyo()).result_int(), 410);
+  EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + id + "' AND state = 'ended' AND end_reason = 'printed' "
+                                            "AND fetched_at IS NOT NULL AND fee = " + std::to_string(issued["fee"].get<int>())),
+            1);
+}
+
+// Refusal: a signature over anything but the session's challenge; the session stays open for the
+// right one.
+TEST_F(CentreTest, AWrongSignatureIsRefusedAndTheRightOneStillLogsIn) {
+  VirtualCard card = kiosk_->world_card();
+  json s = kiosk_->open(terminal_);
+  json other = kiosk_->open(terminal_);
+  const std::string pem = card.slot(card::CardSecret::authentication_pin)->certificate_pem;
+  auto wrong = kiosk_->login(terminal_, s["session_id"], pem, KioskWorld::sign(card, other));
+  EXPECT_EQ(KioskWorld::refusal(wrong), "signature_invalid") << wrong.body();
+  EXPECT_TRUE(security::is_error_json(wrong, 403));
+  EXPECT_EQ(kiosk_->login(terminal_, s["session_id"], pem, KioskWorld::sign(card, s)).result_int(), 200);
+  EXPECT_TRUE(security::is_error_json(kiosk_->login(terminal_, s["session_id"], pem, KioskWorld::sign(card, s)), 409))
+      << "one log-in per session";
+}
+
+// Refusal: the signature certificate (and its key) does not log in.
+TEST_F(CentreTest, ASignatureCertificateDoesNotLogIn) {
+  VirtualCard card = kiosk_->world_card();
+  json s = kiosk_->open(terminal_);
+  auto r = kiosk_->login(terminal_, s["session_id"], card.slot(card::CardSecret::signature_password)->certificate_pem,
+                         KioskWorld::sign(card, s, card::CardSecret::signature_password));
+  EXPECT_EQ(KioskWorld::refusal(r), "not_authentication_certificate") << r.body();
+}
+
+// Refusal: a suspended card's certificate is on hold; a revoked one is revoked; an expired one
+// has expired.
+TEST_F(CentreTest, CertificatesOnHoldRevokedOrExpiredAreRefused) {
+  auto [held, held_card] = other_holder("kiosk-hold");
+  ASSERT_EQ(try_login(held_card).result_int(), 200) << "good before";
+  auto s = world_->post("/v1/cards/" + held.card_id + "/suspend", "", world_->tokens().call_centre);
+  ASSERT_EQ(s.result_int(), 200) << s.body();
+  EXPECT_EQ(KioskWorld::refusal(try_login(held_card)), "certificate_on_hold");
+
+  auto [revoked, revoked_card] = other_holder("kiosk-revoke");
+  auto rv = world_->post("/v1/pki/certificates/" + revoked.authentication_serial + "/revoke",
+                         R"({"reason": "keyCompromise"})", world_->tokens().chiyoda);
+  ASSERT_EQ(rv.result_int(), 200) << rv.body();
+  EXPECT_EQ(KioskWorld::refusal(try_login(revoked_card)), "certificate_revoked");
+
+  auto [expired, expired_card] = other_holder("kiosk-expire");
+  world_->expire_certificate(expired.authentication_serial);
+  EXPECT_EQ(KioskWorld::refusal(try_login(expired_card)), "certificate_expired");
+  EXPECT_EQ(kiosk_->count("kiosk_sessions", "certificate_serial IN ('" + held.authentication_serial + "', '" +
+                                                revoked.authentication_serial + "', '" + expired.authentication_serial +
+                                                "') AND state <> 'open'"),
+            1)
+      << "only the log-in before the suspension was recorded";
+}
+
+// Refusal: another terminal's session is unknown to a terminal (404), at every step.
+TEST_F(CentreTest, AnotherTerminalsSessionIsNotFound) {
+  VirtualCard card = kiosk_->world_card();
+  json s = kiosk_->open(terminal_);
+  const std::string id = s["session_id"];
+  const std::string pem = card.slot(card::CardSecret::authentication_pin)->certificate_pem;
+  EXPECT_TRUE(security::is_error_json(kiosk_->login(other_terminal_, id, pem, KioskWorld::sign(card, s)), 404));
+  ASSERT_EQ(kiosk_->login(terminal_, id, pem, KioskWorld::sign(card, s)).result_int(), 200);
+  EXPECT_TRUE(security::is_error_json(kiosk_->request(other_terminal_, id, juminhyo()), 404));
+  ASSERT_EQ(kiosk_->request(terminal_, id, juminhyo()).result_int(), 201);
+  EXPECT_TRUE(security::is_error_json(kiosk_->fetch(other_terminal_, id), 404));
+  EXPECT_TRUE(security::is_error_json(kiosk_->printed(other_terminal_, id), 404));
+  EXPECT_EQ(kiosk_->fetch(terminal_, id).result_int(), 200) << "still there for its own terminal";
+}
+
+// Rule: two fetches at the same moment give one PDF and one 409.
+TEST_F(CentreTest, TwoFetchesAtOnceGiveOnePdf) {
+  VirtualCard card = kiosk_->world_card();
+  for (int round = 0; round < 5; ++round) {
+    const std::string id = kiosk_->logged_in(terminal_, card);
+    ASSERT_EQ(kiosk_->request(terminal_, id, juminhyo()).result_int(), 201);
+    int statuses[2] = {0, 0};
+    std::thread a([&] { statuses[0] = kiosk_->fetch(terminal_, id).result_int(); });
+    std::thread b([&] { statuses[1] = kiosk_->fetch(terminal_, id).result_int(); });
+    a.join();
+    b.join();
+    EXPECT_EQ(std::min(statuses[0], statuses[1]), 200) << round;
+    EXPECT_EQ(std::max(statuses[0], statuses[1]), 409) << round;
+  }
+}
+
+// Rule: two document requests at once on one session: one relay, the other 409.
+TEST_F(CentreTest, TwoRequestsAtOnceGiveOneDocument) {
+  VirtualCard card = kiosk_->world_card();
+  const std::string id = kiosk_->logged_in(terminal_, card);
+  int statuses[2] = {0, 0};
+  std::thread a([&] { statuses[0] = kiosk_->request(terminal_, id, juminhyo()).result_int(); });
+  std::thread b([&] { statuses[1] = kiosk_->request(terminal_, id, juminhyo()).result_int(); });
+  a.join();
+  b.join();
+  EXPECT_EQ(std::min(statuses[0], statuses[1]), 201);
+  EXPECT_EQ(std::max(statuses[0], statuses[1]), 409);
+}
+
+// Refusal: a disabled terminal is refused at once (401), also on its open session.
+TEST_F(CentreTest, ADisabledTerminalIsRefusedAtOnce) {
+  std::string terminal_id;
+  const std::string secret = kiosk_->terminal("S-0099", &terminal_id);
+  VirtualCard card = kiosk_->world_card();
+  json s = kiosk_->open(secret);
+  auto off = world_->cli({"kiosk", "terminal", "disable", "--data", world_->dir(), "--terminal", terminal_id});
+  ASSERT_EQ(off.exit_code, 0) << off.err;
+  EXPECT_TRUE(security::is_error_json(kiosk_->login(secret, s["session_id"],
+                                                    card.slot(card::CardSecret::authentication_pin)->certificate_pem,
+                                                    KioskWorld::sign(card, s)),
+                                      401));
+  EXPECT_TRUE(security::is_error_json(kiosk_->call(bhttp::verb::post, "/v1/kiosk/sessions", secret), 401));
+  EXPECT_TRUE(security::is_error_json(kiosk_->call(bhttp::verb::post, "/v1/kiosk/sessions", "kts-unknown"), 401));
+  EXPECT_TRUE(security::is_error_json(kiosk_->call(bhttp::verb::post, "/v1/kiosk/sessions", ""), 401));
+}
+
+// Refusal: a municipality's refusal reaches the kiosk with its reason, and the session may choose
+// again.
+TEST_F(CentreTest, AMunicipalRefusalIsPassedOnAndTheSessionMayChooseAgain) {
+  VirtualCard card = kiosk_->world_card();
+  const std::string id = kiosk_->logged_in(terminal_, card);
+  auto r = kiosk_->request(terminal_, id, {{"type", "inkan"}});
+  EXPECT_EQ(KioskWorld::refusal(r), "no_seal") << r.body();
+  EXPECT_EQ(kiosk_->request(terminal_, id, juminhyo()).result_int(), 201);
+}
+
+// Rule: a municipal answer that is not the holder's document is discarded, recorded as an
+// incident, and ends the session: 502, never a PDF. A municipality that does not answer is 502 too,
+// and the session may try again.
+TEST_F(CentreTest, ADocumentOfAnotherPersonIsDiscardedAndRecorded) {
+  http::Server fake({});
+  fake.route("POST", "/v1/issuance/{code}/documents", [](const http::Request&) {
+    http::Response r;
+    r.content_type = "application/pdf";
+    r.headers = {{"X-Issuance-Number", "131016-2026-9999999"}, {"X-Fee", "300"}, {"X-Subject-Resident", "12345678901"}};
+    r.body = "%PDF-1.7 someone else's document";
+    return r;
+  });
+  ASSERT_TRUE(fake.start().is_ok());
+  VirtualCard card = kiosk_->world_card();
+  const std::string id = kiosk_->logged_in(terminal_, card);
+
+  kiosk_->municipal_server("http://127.0.0.1:1");  // nobody answers there
+  auto down = kiosk_->request(terminal_, id, juminhyo());
+  EXPECT_EQ(down.result_int(), 502) << down.body();
+  EXPECT_EQ(json::parse(down.body())["error"]["code"], "bad_gateway");
+
+  kiosk_->municipal_server("http://127.0.0.1:" + std::to_string(fake.port()));
+  const int64_t incidents = kiosk_->count("kiosk_incidents");
+  auto r = kiosk_->request(terminal_, id, juminhyo());
+  kiosk_->municipal_server(kiosk_->own_url());
+  EXPECT_EQ(r.result_int(), 502) << r.body();
+  EXPECT_EQ(json::parse(r.body())["error"]["code"], "subject_mismatch");
+  EXPECT_EQ(r.body().find("%PDF"), std::string::npos);
+  EXPECT_EQ(kiosk_->count("kiosk_incidents", "session_id = '" + id + "' AND issuance_number = '131016-2026-9999999'"), 1);
+  EXPECT_EQ(kiosk_->count("kiosk_incidents"), incidents + 1);
+  EXPECT_EQ(kiosk_->fetch(terminal_, id).result_int(), 410);
+  EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + id + "' AND end_reason = 'incident'"), 1);
+}
+
+// Bad input: 400 JSON, nothing claimed.
+TEST_F(CentreTest, BadRequestsAreRejected) {
+  VirtualCard card = kiosk_->world_card();
+  const std::string id = kiosk_->logged_in(terminal_, card);
+  for (const char* body : {"", "[]", R"({"type": 3})", R"({"type": "juminhyo", "copies": 0})",
+                           R"({"type": "juminhyo", "copies": 11})", R"({"type": "nonsense"})",
+                           R"({"type": "juminhyo", "options": {"certificate_serial": "00"}})",
+                           R"({"type": "juminhyo", "resident_code": "12345678901"})"})
+    EXPECT_TRUE(security::is_error_json(kiosk_->call(bhttp::verb::post, "/v1/kiosk/sessions/" + id + "/documents",
+                                                     terminal_, body),
+                                        400))
+        << body;
+  json s = kiosk_->open(terminal_);
+  for (const std::string& body : {std::string("{}"), json{{"certificate", "not a PEM"}, {"signature", "AAAA"}}.dump(),
+                                  json{{"certificate", 1}, {"signature", "AAAA"}}.dump()})
+    EXPECT_TRUE(security::is_error_json(
+        kiosk_->call(bhttp::verb::post, "/v1/kiosk/sessions/" + s["session_id"].get<std::string>() + "/login",
+                     terminal_, body),
+        400))
+        << body;
+  EXPECT_EQ(kiosk_->request(terminal_, id, juminhyo()).result_int(), 201) << "the session was left as it was";
+}
+
+// Rule: a session times out; then it answers 410 to everything. (Last: it restarts the server.)
+TEST_F(CentreTest, ZZASessionTimesOut) {
+  world_->start({"--kiosk-session-seconds", "1"});
+  VirtualCard card = kiosk_->world_card();
+  json s = kiosk_->open(terminal_);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  const std::string id = s["session_id"];
+  EXPECT_TRUE(security::is_error_json(kiosk_->login(terminal_, id, card.slot(card::CardSecret::authentication_pin)->certificate_pem,
+                                                    KioskWorld::sign(card, s)),
+                                      410));
+  EXPECT_EQ(kiosk_->printed(terminal_, id).result_int(), 410);
+  EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + id + "' AND end_reason = 'timeout'"), 1);
+  world_->start();
+}
+
+}  // namespace
+}  // namespace jlis::kiosk::testing
