@@ -401,6 +401,10 @@ int run(int argc, char** argv) {
       check(documents.run(app->issuance(), std::cout));
       return 0;
     }
+    if (kiosk_commands.simulating()) {
+      check(kiosk_commands.simulate(std::cout));
+      return 0;
+    }
     if (kiosk_commands.chosen()) {
       auto app = check(App::open(data, reference));
       check(kiosk_commands.run(app->pool(), app->writer(), std::cout));

@@ -7,6 +7,7 @@
 #include "kiosk/card_key_pool.h"
 #include "kiosk/terminals.h"
 #include "kiosk/centre.h"
+#include "kiosk/simulate.h"
 #include "kiosk/virtual_card.h"
 #include "pki/openssl.h"
 
@@ -111,6 +112,8 @@ struct KioskCommands::Options {
   CLI::App *operator_add = nullptr, *operator_list = nullptr;
   CLI::App *terminal_add = nullptr, *terminal_disable = nullptr, *terminal_list = nullptr;
   CLI::App* municipal_server = nullptr;
+  CLI::App* simulate = nullptr;
+  SimulateOptions simulation;
   std::string name, operator_name, store_id, output, terminal_id, municipality, url;
 };
 
@@ -141,14 +144,28 @@ KioskCommands::KioskCommands(CLI::App& cli, const std::function<void(CLI::App*)>
   add_data(o.municipal_server);
   o.municipal_server->add_option("--code", o.municipality, "The municipality code")->required();
   o.municipal_server->add_option("--url", o.url, "The server's base URL, http://HOST:PORT")->required();
+  o.simulate = kiosk->add_subcommand("simulate", "Play a kiosk terminal against a running centre with a virtual card");
+  SimulateOptions& sim = o.simulation;
+  o.simulate->add_option("--centre", sim.centre_url, "The centre's URL, http://HOST:PORT")->required();
+  o.simulate->add_option("--terminal-credential", sim.credential_file, "The terminal's credential file")->required();
+  o.simulate->add_option("--card", sim.card_file, "The virtual card file (jlis card virtual)")->required();
+  o.simulate->add_option("--pin", sim.pin, "The user-authentication PIN, as entered on the PIN pad")->required();
+  o.simulate->add_option("--document", sim.document,
+                         "The document: juminhyo, kisai-jiko, inkan, koseki, fuhyo, kazei")->required();
+  o.simulate->add_option("--copies", sim.copies, "Copies (1 to 10)")->capture_default_str();
+  o.simulate->add_option("--output", sim.output, "The PDF file to write (new)")->required();
 }
 
 KioskCommands::~KioskCommands() = default;
 
+bool KioskCommands::simulating() const { return o_->simulate->parsed(); }
+
+Status KioskCommands::simulate(std::ostream& out) { return simulate_kiosk(o_->simulation, out); }
+
 bool KioskCommands::chosen() const {
   const Options& o = *o_;
   return *o.operator_add || *o.operator_list || *o.terminal_add || *o.terminal_disable || *o.terminal_list ||
-         *o.municipal_server;
+         *o.municipal_server || *o.simulate;
 }
 
 Status KioskCommands::run(store::Pool& pool, store::Writer& writer, std::ostream& out) {

@@ -19,6 +19,9 @@
 //   jlis kiosk terminal list --data DIR                   CSV: terminal_id,operator,store_id,added_at,disabled_at
 //   jlis kiosk municipal-server --data DIR --code CODE --url http://HOST:PORT
 //     where the centre asks municipality CODE's issuance server (default: the centre's own URL)
+//   jlis kiosk simulate --centre URL --terminal-credential FILE --card CARD_FILE --pin PIN
+//        --document TYPE [--copies N] --output FILE.pdf
+//     plays a terminal against a running centre (simulate.h); no data directory
 #pragma once
 
 #include <functional>
@@ -65,6 +68,9 @@ class KioskCommands {
   ~KioskCommands();
 
   bool chosen() const;
+  // True for `jlis kiosk simulate`, which needs no data directory: run it with simulate().
+  bool simulating() const;
+  Status simulate(std::ostream& out);
   // Runs the chosen one on the data directory's store; a refusal or a failure is the Status.
   Status run(store::Pool& pool, store::Writer& writer, std::ostream& out);
 
