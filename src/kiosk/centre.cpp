@@ -144,6 +144,19 @@ struct Centre::Impl {
   bool stopping = false;                    // guarded by mu
   std::string default_base_url;             // guarded by mu
   std::vector<std::thread> threads;
+  std::thread sweeper;  // Sessions::expire_held every second
+  std::condition_variable sweep_wake;  // the sweeper's own: post() wakes only relay threads
+
+  void sweep() {
+    std::unique_lock lock(mu);
+    while (!stopping) {
+      sweep_wake.wait_for(lock, std::chrono::seconds(1));
+      if (stopping) break;
+      lock.unlock();
+      (void)sessions.expire_held();  // a failure is retried a second later
+      lock.lock();
+    }
+  }
 
   void run() {
     for (;;) {
@@ -175,6 +188,7 @@ Centre::Centre(store::Pool& pool, store::Writer& writer, registry::Registry& reg
     : impl_(std::make_unique<Impl>(pool, writer, registry, ca, std::move(options))) {
   impl_->default_base_url = impl_->options.default_base_url;
   for (int i = 0; i < std::max(1, impl_->options.threads); ++i) impl_->threads.emplace_back([this] { impl_->run(); });
+  impl_->sweeper = std::thread([this] { impl_->sweep(); });
 }
 
 Centre::~Centre() {
@@ -183,7 +197,9 @@ Centre::~Centre() {
     impl_->stopping = true;
   }
   impl_->wake.notify_all();
+  impl_->sweep_wake.notify_all();
   for (auto& t : impl_->threads) t.join();
+  impl_->sweeper.join();
 }
 
 Sessions& Centre::sessions() { return impl_->sessions; }

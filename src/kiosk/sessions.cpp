@@ -172,8 +172,12 @@ Result<Holder> Sessions::begin_request(std::string_view secret, const std::strin
 
 Status Sessions::issued(const std::string& session_id, RelayedDocument doc) {
   bool gone = false;
+  int64_t expires_at = 0;
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
     gone = false;
+    JLIS_ASSIGN_OR_RETURN(auto deadline, conn.query_int64("SELECT expires_at FROM kiosk_sessions WHERE session_id = ?",
+                                                          {session_id}));
+    expires_at = deadline.value_or(0);
     JLIS_ASSIGN_OR_RETURN(auto n, conn.execute("UPDATE kiosk_sessions SET state = 'issued', issuance_number = ?, "
                                                "document_type = ?, fee = ?, copies = ? "
                                                "WHERE session_id = ? AND state = 'requesting' AND expires_at > ?",
@@ -189,7 +193,8 @@ Status Sessions::issued(const std::string& session_id, RelayedDocument doc) {
   }));
   if (gone) return session_ended("it timed out while the municipality answered; the document was discarded");
   std::lock_guard lock(mu_);
-  held_[session_id] = FetchedDocument{doc.issuance_number, doc.type, doc.fee, doc.copies, std::move(doc.pdf)};
+  held_[session_id] = Held{FetchedDocument{doc.issuance_number, doc.type, doc.fee, doc.copies, std::move(doc.pdf)},
+                           expires_at};
   return Status::ok();
 }
 
@@ -227,7 +232,7 @@ Result<FetchedDocument> Sessions::fetch(std::string_view secret, const std::stri
   std::lock_guard lock(mu_);
   auto it = held_.find(session_id);
   if (it == held_.end()) return session_ended("its document is no longer held (the centre restarted)");
-  FetchedDocument out = std::move(it->second);
+  FetchedDocument out = std::move(it->second.document);
   held_.erase(it);
   return out;
 }
@@ -245,6 +250,27 @@ Result<EndedSession> Sessions::printed(std::string_view secret, const std::strin
   }));
   drop(session_id);
   return out;
+}
+
+Result<size_t> Sessions::expire_held() {
+  const int64_t at = now();
+  std::vector<std::string> due;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, held] : held_)
+      if (held.expires_at <= at) due.push_back(id);
+  }
+  if (due.empty()) return size_t{0};
+  JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
+    for (const std::string& id : due)
+      JLIS_RETURN_IF_ERROR(conn.execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, end_reason = 'timeout' "
+                                        "WHERE session_id = ? AND state <> 'ended' AND expires_at <= ?",
+                                        {at, id, at})
+                               .status());
+    return Status::ok();
+  }));
+  for (const std::string& id : due) drop(id);
+  return due.size();
 }
 
 std::string Sessions::metrics() const {

@@ -136,6 +136,11 @@ class Sessions {
   // The print confirmation: ends the session (reason printed) and drops its document.
   Result<EndedSession> printed(std::string_view secret, const std::string& session_id);
 
+  // Ends (reason timeout) the sessions past their deadline that hold a document, and drops those
+  // documents: a terminal that vanished leaves nothing behind. Answers how many were ended. The
+  // centre runs it every second; any other session past its deadline is ended by its next request.
+  Result<size_t> expire_held();
+
   // Prometheus text: jlis_kiosk_sessions_held_documents.
   std::string metrics() const;
 
@@ -152,7 +157,11 @@ class Sessions {
   registry::Registry& registry_;
   SessionOptions options_;
   mutable std::mutex mu_;
-  std::map<std::string, FetchedDocument> held_;  // guarded by mu_: documents not yet fetched
+  struct Held {
+    FetchedDocument document;
+    int64_t expires_at = 0;
+  };
+  std::map<std::string, Held> held_;  // guarded by mu_: documents not yet fetched
 };
 
 }  // namespace jlis::kiosk

@@ -272,13 +272,26 @@ TEST_F(CentreTest, BadRequestsAreRejected) {
   EXPECT_EQ(kiosk_->request(terminal_, id, juminhyo()).result_int(), 201) << "the session was left as it was";
 }
 
-// Rule: a session times out; then it answers 410 to everything. (Last: it restarts the server.)
+// Rule: a session times out; then it answers 410 to everything. A session holding a document
+// that nobody fetches is ended by the centre itself, and the document dropped. (Last: it restarts
+// the server.)
 TEST_F(CentreTest, ZZASessionTimesOut) {
-  world_->start({"--kiosk-session-seconds", "1"});
+  world_->start({"--kiosk-session-seconds", "4"});
   VirtualCard card = kiosk_->world_card();
   json s = kiosk_->open(terminal_);
-  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
   const std::string id = s["session_id"];
+  const std::string held = kiosk_->logged_in(terminal_, card);
+  ASSERT_EQ(kiosk_->request(terminal_, held, juminhyo()).result_int(), 201);
+  // The deadline passes; the centre's sweep ends the session that holds a document by itself.
+  bool swept = false;
+  for (int i = 0; i < 150 && !swept; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    swept = kiosk_->count("kiosk_sessions", "session_id = '" + held + "' AND end_reason = 'timeout'") == 1;
+  }
+  EXPECT_TRUE(swept) << "the session holding a document was not ended at its deadline";
+  auto metrics = world_->get("/metrics", "");
+  EXPECT_NE(metrics.body().find("jlis_kiosk_sessions_held_documents 0"), std::string::npos);
+  EXPECT_EQ(kiosk_->fetch(terminal_, held).result_int(), 410);
   EXPECT_TRUE(security::is_error_json(kiosk_->login(terminal_, id, card.slot(card::CardSecret::authentication_pin)->certificate_pem,
                                                     KioskWorld::sign(card, s)),
                                       410));
