@@ -5,6 +5,7 @@
 
 #include "common/csv.h"
 #include "kiosk/card_key_pool.h"
+#include "kiosk/service_hours.h"
 #include "kiosk/terminals.h"
 #include "kiosk/centre.h"
 #include "kiosk/simulate.h"
@@ -112,6 +113,8 @@ struct KioskCommands::Options {
   CLI::App *operator_add = nullptr, *operator_list = nullptr;
   CLI::App *terminal_add = nullptr, *terminal_disable = nullptr, *terminal_list = nullptr;
   CLI::App* municipal_server = nullptr;
+  CLI::App* hours = nullptr;
+  std::string opens, closes, closed;
   CLI::App* simulate = nullptr;
   SimulateOptions simulation;
   std::string name, operator_name, store_id, output, terminal_id, municipality, url;
@@ -144,6 +147,11 @@ KioskCommands::KioskCommands(CLI::App& cli, const std::function<void(CLI::App*)>
   add_data(o.municipal_server);
   o.municipal_server->add_option("--code", o.municipality, "The municipality code")->required();
   o.municipal_server->add_option("--url", o.url, "The server's base URL, http://HOST:PORT")->required();
+  o.hours = kiosk->add_subcommand("hours", "Show the service hours, or set them with all three options");
+  add_data(o.hours);
+  o.hours->add_option("--opens", o.opens, "Opening time in Japan, HH:MM (default 06:30)");
+  o.hours->add_option("--closes", o.closes, "Closing time in Japan, HH:MM (default 23:00; 24:00 is midnight)");
+  o.hours->add_option("--closed", o.closed, "Days closed, MM-DD..MM-DD comma-separated, or none (default 12-29..01-03)");
   o.simulate = kiosk->add_subcommand("simulate", "Play a kiosk terminal against a running centre with a virtual card");
   SimulateOptions& sim = o.simulation;
   o.simulate->add_option("--centre", sim.centre_url, "The centre's URL, http://HOST:PORT")->required();
@@ -165,7 +173,7 @@ Status KioskCommands::simulate(std::ostream& out) { return simulate_kiosk(o_->si
 bool KioskCommands::chosen() const {
   const Options& o = *o_;
   return *o.operator_add || *o.operator_list || *o.terminal_add || *o.terminal_disable || *o.terminal_list ||
-         *o.municipal_server || *o.simulate;
+         *o.municipal_server || *o.hours || *o.simulate;
 }
 
 Status KioskCommands::run(store::Pool& pool, store::Writer& writer, std::ostream& out) {
@@ -203,6 +211,16 @@ Status KioskCommands::run(store::Pool& pool, store::Writer& writer, std::ostream
     JLIS_ASSIGN_OR_RETURN(LocalGovernmentCode code, LocalGovernmentCode::parse(o.municipality));
     JLIS_RETURN_IF_ERROR(Centre::set_municipal_server(writer, code, o.url));
     out << "the centre asks " << code.str() << "'s issuance server at " << o.url << "\n";
+  } else if (*o.hours) {
+    const int given = !o.opens.empty() + !o.closes.empty() + !o.closed.empty();
+    if (given != 0 && given != 3) return invalid_argument("set the hours with --opens, --closes and --closed together");
+    if (given == 3) {
+      JLIS_ASSIGN_OR_RETURN(ServiceHours hours, ServiceHours::parse(o.opens, o.closes, o.closed));
+      JLIS_RETURN_IF_ERROR(writer.run([&](store::Connection& conn) { return hours.save(conn); }));
+    }
+    JLIS_ASSIGN_OR_RETURN(auto conn, pool.acquire());
+    JLIS_ASSIGN_OR_RETURN(ServiceHours hours, ServiceHours::load(*conn));
+    out << "kiosk service hours (Japan time): " << hours.describe() << "\n";
   }
   return Status::ok();
 }

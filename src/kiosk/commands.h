@@ -19,6 +19,8 @@
 //   jlis kiosk terminal list --data DIR                   CSV: terminal_id,operator,store_id,added_at,disabled_at
 //   jlis kiosk municipal-server --data DIR --code CODE --url http://HOST:PORT
 //     where the centre asks municipality CODE's issuance server (default: the centre's own URL)
+//   jlis kiosk hours --data DIR [--opens HH:MM --closes HH:MM --closed MM-DD..MM-DD,...|none]
+//     shows the service hours (service_hours.h), or sets them (all three options together)
 //   jlis kiosk simulate --centre URL --terminal-credential FILE --card CARD_FILE --pin PIN
 //        --document TYPE [--copies N] --output FILE.pdf
 //     plays a terminal against a running centre (simulate.h); no data directory

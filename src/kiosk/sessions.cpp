@@ -4,6 +4,7 @@
 
 #include "common/clock.h"
 #include "common/digest.h"
+#include "kiosk/service_hours.h"
 #include "kiosk/terminals.h"
 #include "pki/ca.h"
 #include "pki/openssl.h"
@@ -63,6 +64,9 @@ Result<OpenedSession> Sessions::open(std::string_view secret) {
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
     JLIS_ASSIGN_OR_RETURN(Terminal t, Terminals::authenticate(conn, secret));
     const int64_t opened = now();
+    JLIS_ASSIGN_OR_RETURN(ServiceHours hours, ServiceHours::load(conn));
+    if (!hours.open_at(opened))
+      return refused(kRefusedOutsideHours, "ただいまは証明書の交付時間外です（" + hours.describe() + "）");
     s.expires_at = opened + options_.lifetime_seconds;
     return conn
         .execute("INSERT INTO kiosk_sessions (session_id, terminal_id, challenge, opened_at, expires_at, state) "

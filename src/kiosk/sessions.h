@@ -55,6 +55,8 @@ inline constexpr std::string_view kRefusedUnknown = "unknown_certificate";      
 inline constexpr std::string_view kRefusedOnHold = "certificate_on_hold";
 inline constexpr std::string_view kRefusedRevoked = "certificate_revoked";
 inline constexpr std::string_view kRefusedExpired = "certificate_expired";
+// Refusal of an opening outside the centre's service hours (service_hours.h).
+inline constexpr std::string_view kRefusedOutsideHours = "outside_service_hours";
 
 struct OpenedSession {
   std::string session_id;  // "ks-" and 32 hex digits
@@ -111,7 +113,8 @@ class Sessions {
 
   int64_t now() const;
 
-  // Opens a session for the terminal whose credential is `secret`, with a fresh challenge.
+  // Opens a session for the terminal whose credential is `secret`, with a fresh challenge; refused
+  // (kRefusedOutsideHours) outside the service hours the store holds, read in the same transaction.
   Result<OpenedSession> open(std::string_view secret);
   // The challenge of the terminal's session, read (not written) for the log-in's verification;
   // the log-in itself checks everything again in its transaction.
