@@ -6,6 +6,7 @@
 #include "common/csv.h"
 #include "kiosk/card_key_pool.h"
 #include "kiosk/service_hours.h"
+#include "kiosk/stats.h"
 #include "kiosk/terminals.h"
 #include "kiosk/centre.h"
 #include "kiosk/simulate.h"
@@ -115,6 +116,8 @@ struct KioskCommands::Options {
   CLI::App* municipal_server = nullptr;
   CLI::App* hours = nullptr;
   std::string opens, closes, closed;
+  CLI::App* stats = nullptr;
+  std::string month;
   CLI::App* simulate = nullptr;
   SimulateOptions simulation;
   std::string name, operator_name, store_id, output, terminal_id, municipality, url;
@@ -152,6 +155,9 @@ KioskCommands::KioskCommands(CLI::App& cli, const std::function<void(CLI::App*)>
   o.hours->add_option("--opens", o.opens, "Opening time in Japan, HH:MM (default 06:30)");
   o.hours->add_option("--closes", o.closes, "Closing time in Japan, HH:MM (default 23:00; 24:00 is midnight)");
   o.hours->add_option("--closed", o.closed, "Days closed, MM-DD..MM-DD comma-separated, or none (default 12-29..01-03)");
+  o.stats = kiosk->add_subcommand("stats", "A month's kiosk documents per municipality, document type and operator (CSV)");
+  add_data(o.stats);
+  o.stats->add_option("--month", o.month, "The month, YYYY-MM (Japan time)")->required();
   o.simulate = kiosk->add_subcommand("simulate", "Play a kiosk terminal against a running centre with a virtual card");
   SimulateOptions& sim = o.simulation;
   o.simulate->add_option("--centre", sim.centre_url, "The centre's URL, http://HOST:PORT")->required();
@@ -173,7 +179,7 @@ Status KioskCommands::simulate(std::ostream& out) { return simulate_kiosk(o_->si
 bool KioskCommands::chosen() const {
   const Options& o = *o_;
   return *o.operator_add || *o.operator_list || *o.terminal_add || *o.terminal_disable || *o.terminal_list ||
-         *o.municipal_server || *o.hours || *o.simulate;
+         *o.municipal_server || *o.hours || *o.stats || *o.simulate;
 }
 
 Status KioskCommands::run(store::Pool& pool, store::Writer& writer, std::ostream& out) {
@@ -221,6 +227,11 @@ Status KioskCommands::run(store::Pool& pool, store::Writer& writer, std::ostream
     JLIS_ASSIGN_OR_RETURN(auto conn, pool.acquire());
     JLIS_ASSIGN_OR_RETURN(ServiceHours hours, ServiceHours::load(*conn));
     out << "kiosk service hours (Japan time): " << hours.describe() << "\n";
+  } else if (*o.stats) {
+    JLIS_ASSIGN_OR_RETURN(Date month, Date::parse_month(o.month));
+    JLIS_ASSIGN_OR_RETURN(auto conn, pool.acquire());
+    JLIS_ASSIGN_OR_RETURN(MonthlyStats stats, monthly_stats(*conn, month));
+    out << stats_csv(stats);
   }
   return Status::ok();
 }

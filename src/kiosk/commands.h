@@ -21,6 +21,8 @@
 //     where the centre asks municipality CODE's issuance server (default: the centre's own URL)
 //   jlis kiosk hours --data DIR [--opens HH:MM --closes HH:MM --closed MM-DD..MM-DD,...|none]
 //     shows the service hours (service_hours.h), or sets them (all three options together)
+//   jlis kiosk stats --data DIR --month YYYY-MM
+//     the month's documents per municipality, document type and operator, as CSV (stats.h)
 //   jlis kiosk simulate --centre URL --terminal-credential FILE --card CARD_FILE --pin PIN
 //        --document TYPE [--copies N] --output FILE.pdf
 //     plays a terminal against a running centre (simulate.h); no data directory
