@@ -306,12 +306,12 @@ Result<DocumentIssued> Centre::request_document(std::string_view secret, const s
   if (answer->status == 403) {
     JLIS_RETURN_IF_ERROR(impl_->sessions.failed(session_id));
     json refusal = json::parse(answer->body, nullptr, false);
-    std::string reason = "refused", message = "the municipality refused the document";
-    if (refusal.is_object() && refusal.contains("refusal") && refusal["refusal"].is_object()) {
-      reason = refusal["refusal"].value("reason", reason);
-      message = refusal["refusal"].value("message", message);
-    }
-    return refused(reason, message);
+    // A 403 without a refusal is the centre's own fault (its token, its role): not the resident's.
+    if (!refusal.is_object() || !refusal.contains("refusal") || !refusal["refusal"].is_object() ||
+        !refusal["refusal"].contains("reason") || !refusal["refusal"]["reason"].is_string())
+      return unavailable("the municipality's issuance server does not accept the centre (HTTP 403)");
+    return refused(refusal["refusal"]["reason"].get<std::string>(),
+                   refusal["refusal"].value("message", std::string("the municipality refused the document")));
   }
   // The document must be the holder's: anything else is an incident, and nothing leaves.
   const std::string number = answer->header("x-issuance-number");
