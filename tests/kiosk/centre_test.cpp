@@ -6,7 +6,9 @@
 
 #include <thread>
 
+#include "../pki/requests.h"
 #include "http/server.h"
+#include "pki/ca.h"
 #include "kiosk_world.h"
 
 namespace jlis::kiosk::testing {
@@ -117,6 +119,40 @@ TEST_F(CentreTest, ASignatureCertificateDoesNotLogIn) {
   auto r = kiosk_->login(terminal_, s["session_id"], card.slot(card::CardSecret::signature_password)->certificate_pem,
                          KioskWorld::sign(card, s, card::CardSecret::signature_password));
   EXPECT_EQ(KioskWorld::refusal(r), "not_authentication_certificate") << r.body();
+}
+
+// Rule: a smartphone's user-authentication certificate (移動端末設備用) logs in as the card's
+// does, and its holder gets their own document.
+TEST_F(CentreTest, ASmartphoneAuthenticationCertificateLogsInLikeTheCard) {
+  const e2e::CardKey card_auth = e2e::CardKey::make(), phone_auth = e2e::CardKey::make(), phone_sig = e2e::CardKey::make();
+  Resident r = world_->resident_with_card("kiosk-phone", "1988-08-08", e2e::CardKey::make(), card_auth);
+  auto c = world_->post("/v1/cards/" + r.card_id + "/certificate-challenges", "", world_->tokens().chiyoda);
+  ASSERT_EQ(c.result_int(), 201) << c.body();
+  const json cj = json::parse(c.body());
+  const std::string ch = cj["challenge"];
+  const std::string sig_der = pki::testing::request_der({phone_sig.key.get(), nullptr, ch});
+  const std::string auth_der = pki::testing::request_der({phone_auth.key.get(), nullptr, ch});
+  const json body = {{"challenge_id", cj["challenge_id"]},
+                     {"requests",
+                      {{"signature", pki::testing::request_pem({phone_sig.key.get(), nullptr, ch})},
+                       {"authentication", pki::testing::request_pem({phone_auth.key.get(), nullptr, ch})}}},
+                     {"authorisation", pki::base64_encode(card_auth.sign(
+                                           pki::CertificateAuthority::authorisation_message(ch, sig_der, auth_der)))}};
+  auto issued = world_->post("/v1/cards/" + r.card_id + "/smartphone-certificates", body.dump(), world_->tokens().chiyoda);
+  ASSERT_EQ(issued.result_int(), 201) << issued.body();
+  std::string serial;
+  const json list = json::parse(issued.body())["certificates"];
+  for (const auto& cert : list)
+    if (cert["kind"] == "authentication") serial = cert["serial"].get<std::string>();
+  ASSERT_FALSE(serial.empty());
+  json s = kiosk_->open(terminal_);
+  auto in = kiosk_->login(terminal_, s["session_id"], kiosk_->certificate_pem(serial),
+                          pki::base64_encode(phone_auth.sign(pki::base64_decode(s["challenge"].get<std::string>()).value())));
+  ASSERT_EQ(in.result_int(), 200) << in.body();
+  ASSERT_EQ(kiosk_->request(terminal_, s["session_id"], juminhyo()).result_int(), 201);
+  EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + s["session_id"].get<std::string>() +
+                                                "' AND resident_code = '" + r.resident_code + "'"),
+            1);
 }
 
 // Refusal: a suspended card's certificate is on hold; a revoked one is revoked; an expired one
