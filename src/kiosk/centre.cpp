@@ -6,6 +6,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509_vfy.h>
 
+#include <cctype>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -123,6 +124,71 @@ Status ocsp_status(pki::CertificateAuthority& ca, X509_STORE* store, X509* cert,
   return refused(kRefusedUnknown, "the OCSP responder does not know the certificate");
 }
 
+// A text entry (`/Subject`, `/Keywords`) of the document information dictionary of a PDF as cairo
+// writes it: a literal string, or a hexadecimal UTF-16BE one with its byte-order mark. The last
+// occurrence counts (as with an incremental update). nullopt when absent or not of these forms.
+std::optional<std::string> pdf_info_text(const std::string& pdf, std::string_view key) {
+  const std::string tag = "/" + std::string(key);
+  size_t at = pdf.rfind(tag);
+  if (at == std::string::npos) return std::nullopt;
+  at += tag.size();
+  while (at < pdf.size() && (pdf[at] == ' ' || pdf[at] == '\n' || pdf[at] == '\r')) ++at;
+  if (at >= pdf.size()) return std::nullopt;
+  std::string out;
+  if (pdf[at] == '(') {
+    for (size_t i = at + 1; i < pdf.size(); ++i) {
+      if (pdf[i] == ')') return out;
+      if (pdf[i] == '\\') {
+        if (++i >= pdf.size() || std::string_view("()\\").find(pdf[i]) == std::string_view::npos) return std::nullopt;
+      } else if (pdf[i] == '(') {
+        return std::nullopt;
+      }
+      out.push_back(pdf[i]);
+    }
+    return std::nullopt;
+  }
+  if (pdf[at] != '<') return std::nullopt;
+  const size_t end = pdf.find('>', at);
+  if (end == std::string::npos) return std::nullopt;
+  std::string bytes;
+  std::string hex;
+  for (size_t i = at + 1; i < end; ++i)
+    if (std::isxdigit(static_cast<unsigned char>(pdf[i]))) hex.push_back(pdf[i]);
+  if (hex.size() % 2) return std::nullopt;
+  for (size_t i = 0; i < hex.size(); i += 2) bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  if (bytes.size() < 2 || static_cast<unsigned char>(bytes[0]) != 0xFE || static_cast<unsigned char>(bytes[1]) != 0xFF ||
+      bytes.size() % 2)
+    return std::nullopt;
+  for (size_t i = 2; i < bytes.size(); i += 2) {
+    uint32_t c = (static_cast<unsigned char>(bytes[i]) << 8) | static_cast<unsigned char>(bytes[i + 1]);
+    if (c >= 0xD800 && c < 0xDC00) {
+      if (i + 3 >= bytes.size()) return std::nullopt;
+      const uint32_t low = (static_cast<unsigned char>(bytes[i + 2]) << 8) | static_cast<unsigned char>(bytes[i + 3]);
+      if (low < 0xDC00 || low >= 0xE000) return std::nullopt;
+      c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
+      i += 2;
+    } else if (c >= 0xDC00 && c < 0xE000) {
+      return std::nullopt;
+    }
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    } else if (c < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (c >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (c >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Status incident_status(std::string message) { return internal_error(std::string(kIncidentPrefix) + message); }
@@ -130,10 +196,11 @@ bool is_incident(const Status& s) { return s.code() == Code::internal && s.messa
 
 struct Centre::Impl {
   Impl(store::Pool& p, store::Writer& w, registry::Registry& r, pki::CertificateAuthority& c, CentreOptions o)
-      : pool(p), writer(w), ca(c), options(std::move(o)), sessions(p, w, r, options.sessions) {}
+      : pool(p), writer(w), registry(r), ca(c), options(std::move(o)), sessions(p, w, r, options.sessions) {}
 
   store::Pool& pool;
   store::Writer& writer;
+  registry::Registry& registry;
   pki::CertificateAuthority& ca;
   CentreOptions options;
   Sessions sessions;
@@ -313,13 +380,27 @@ Result<DocumentIssued> Centre::request_document(std::string_view secret, const s
     return refused(refusal["refusal"]["reason"].get<std::string>(),
                    refusal["refusal"].value("message", std::string("the municipality refused the document")));
   }
-  // The document must be the holder's: anything else is an incident, and nothing leaves.
+  // The document must be the holder's: the subject the issuance server states, and the PDF's own
+  // Subject (the holder's name as the register has it) and Keywords (its issuance number).
+  // Anything else is an incident, and nothing leaves.
   const std::string number = answer->header("x-issuance-number");
   const std::string subject = answer->header("x-subject-resident");
-  if (subject != holder.resident_code.str() || answer->body.rfind("%PDF-", 0) != 0 ||
-      answer->content_type.rfind("application/pdf", 0) != 0) {
-    const std::string detail = subject.empty() ? "the answer names no subject"
-                                               : "the document's subject is not the session's card holder";
+  std::string detail;
+  if (subject.empty()) detail = "the answer names no subject";
+  else if (subject != holder.resident_code.str()) detail = "the stated subject is not the session's card holder";
+  else if (answer->body.rfind("%PDF-", 0) != 0 || answer->content_type.rfind("application/pdf", 0) != 0)
+    detail = "the answer is not a PDF";
+  else if (pdf_info_text(answer->body, "Keywords") != number) detail = "the PDF is not the issuance it is said to be";
+  if (detail.empty()) {
+    auto resident = impl_->registry.get(holder.resident_code);
+    if (!resident.ok()) {
+      JLIS_RETURN_IF_ERROR(impl_->sessions.failed(session_id));
+      return resident.status();
+    }
+    if (pdf_info_text(answer->body, "Subject") != resident->person.name)
+      detail = "the PDF's subject is not the session's card holder";
+  }
+  if (!detail.empty()) {
     JLIS_RETURN_IF_ERROR(impl_->sessions.incident(session_id, number, detail));
     return incident_status("the municipality's answer was not the card holder's document: it was discarded and "
                            "the session ended");

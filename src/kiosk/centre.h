@@ -15,9 +15,11 @@
 //      one is in flight or after a document was issued), asks the holder's municipality's
 //      issuance server over HTTP (POST /v1/issuance/{code}/documents with the centre's
 //      issuance-centre token, the session id and the certificate serial: the municipality maps
-//      the serial to the holder itself) and checks the answer: a PDF whose subject (the
-//      X-Subject-Resident the issuance server states) is the holder of the log-in. A document of
-//      anyone else is discarded, recorded as an incident and the session ends: never a document.
+//      the serial to the holder itself) and checks the answer: a PDF whose subject as the issuance
+//      server states it (X-Subject-Resident) is the holder of the log-in, and whose own document
+//      information says so too (Subject: the holder's name as the register has it; Keywords: the
+//      issuance number answered). A document of anyone else is discarded, recorded as an incident
+//      and the session ends: never a document.
 //   4. fetch: the terminal gets the PDF once; 5. printed (or the deadline) ends the session.
 //
 // The relays (steps 2 and 3 call out over HTTP) run on the centre's own threads, never on an HTTP

@@ -4,6 +4,7 @@
 // terminal once; the print confirmation ends the session. And every refusal, with its exact code.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "../pki/requests.h"
@@ -256,11 +257,20 @@ TEST_F(CentreTest, AMunicipalRefusalIsPassedOnAndTheSessionMayChooseAgain) {
 // and the session may try again.
 TEST_F(CentreTest, ADocumentOfAnotherPersonIsDiscardedAndRecorded) {
   http::Server fake({});
-  fake.route("POST", "/v1/issuance/{code}/documents", [](const http::Request&) {
+  // First another person's code; then the holder's code on a PDF whose own Subject is another name
+  // (佐藤　一郎, UTF-16BE as cairo writes it).
+  std::atomic<int> calls{0};
+  const std::string holder = world_->resident().resident_code;
+  fake.route("POST", "/v1/issuance/{code}/documents", [&calls, holder](const http::Request&) {
     http::Response r;
     r.content_type = "application/pdf";
-    r.headers = {{"X-Issuance-Number", "131016-2026-9999999"}, {"X-Fee", "300"}, {"X-Subject-Resident", "12345678901"}};
-    r.body = "%PDF-1.7 someone else's document";
+    if (calls++ == 0) {
+      r.headers = {{"X-Issuance-Number", "131016-2026-9999999"}, {"X-Fee", "300"}, {"X-Subject-Resident", "12345678901"}};
+      r.body = "%PDF-1.7 someone else's document";
+    } else {
+      r.headers = {{"X-Issuance-Number", "131016-2026-9999998"}, {"X-Fee", "300"}, {"X-Subject-Resident", holder}};
+      r.body = "%PDF-1.7\n1 0 obj << /Subject <FEFF4F5085E430004E0090CE> /Keywords (131016-2026-9999998) >> endobj\n";
+    }
     return r;
   });
   ASSERT_TRUE(fake.start().is_ok());
@@ -283,6 +293,16 @@ TEST_F(CentreTest, ADocumentOfAnotherPersonIsDiscardedAndRecorded) {
   EXPECT_EQ(kiosk_->count("kiosk_incidents"), incidents + 1);
   EXPECT_EQ(kiosk_->fetch(terminal_, id).result_int(), 410);
   EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + id + "' AND end_reason = 'incident'"), 1);
+
+  const std::string second = kiosk_->logged_in(terminal_, card);
+  kiosk_->municipal_server("http://127.0.0.1:" + std::to_string(fake.port()));
+  auto named = kiosk_->request(terminal_, second, juminhyo());
+  kiosk_->municipal_server(kiosk_->own_url());
+  EXPECT_EQ(named.result_int(), 502) << named.body();
+  EXPECT_EQ(kiosk_->count("kiosk_incidents", "session_id = '" + second + "' AND issuance_number = '131016-2026-9999998'"),
+            1);
+  EXPECT_EQ(kiosk_->fetch(terminal_, second).result_int(), 410);
+  EXPECT_EQ(calls.load(), 2);
 }
 
 // Bad input: 400 JSON, nothing claimed.
