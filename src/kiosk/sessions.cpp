@@ -175,18 +175,29 @@ Result<Holder> Sessions::begin_request(std::string_view secret, const std::strin
 }
 
 Status Sessions::issued(const std::string& session_id, RelayedDocument doc) {
-  bool gone = false;
+  // Held before the commit that makes it fetchable, so that a fetch ordered right after the commit
+  // finds it; dropped again when the commit does not happen.
   int64_t expires_at = 0;
-  JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
-    gone = false;
-    JLIS_ASSIGN_OR_RETURN(auto deadline, conn.query_int64("SELECT expires_at FROM kiosk_sessions WHERE session_id = ?",
-                                                          {session_id}));
+  {
+    JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+    JLIS_ASSIGN_OR_RETURN(auto deadline, conn->query_int64("SELECT expires_at FROM kiosk_sessions WHERE session_id = ?",
+                                                           {session_id}));
     expires_at = deadline.value_or(0);
+  }
+  const std::string number = doc.issuance_number, type = doc.type;
+  const int64_t fee = doc.fee;
+  const int copies = doc.copies;
+  {
+    std::lock_guard lock(mu_);
+    held_[session_id] = Held{FetchedDocument{number, type, fee, copies, std::move(doc.pdf)}, expires_at};
+  }
+  bool gone = false;
+  Status s = writer_.run([&](Connection& conn) -> Status {
+    gone = false;
     JLIS_ASSIGN_OR_RETURN(auto n, conn.execute("UPDATE kiosk_sessions SET state = 'issued', issuance_number = ?, "
                                                "document_type = ?, fee = ?, copies = ? "
                                                "WHERE session_id = ? AND state = 'requesting' AND expires_at > ?",
-                                               {doc.issuance_number, doc.type, doc.fee, int64_t{doc.copies}, session_id,
-                                                now()}));
+                                               {number, type, fee, int64_t{copies}, session_id, now()}));
     if (n == 1) return Status::ok();
     gone = true;  // timed out meanwhile: end it, discard the document
     return conn
@@ -194,11 +205,10 @@ Status Sessions::issued(const std::string& session_id, RelayedDocument doc) {
                  "WHERE session_id = ? AND state <> 'ended'",
                  {now(), session_id})
         .status();
-  }));
+  });
+  if (!s.is_ok() || gone) drop(session_id);
+  JLIS_RETURN_IF_ERROR(s);
   if (gone) return session_ended("it timed out while the municipality answered; the document was discarded");
-  std::lock_guard lock(mu_);
-  held_[session_id] = Held{FetchedDocument{doc.issuance_number, doc.type, doc.fee, doc.copies, std::move(doc.pdf)},
-                           expires_at};
   return Status::ok();
 }
 
