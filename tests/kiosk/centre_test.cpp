@@ -328,6 +328,81 @@ TEST_F(CentreTest, BadRequestsAreRejected) {
   EXPECT_EQ(kiosk_->request(terminal_, id, juminhyo()).result_int(), 201) << "the session was left as it was";
 }
 
+// Rule (a CI-sized slice of issue 10 §3): terminals in parallel, each with its own card holder,
+// duplicate submissions and duplicate fetches at the same moment: every PDF that reaches a terminal
+// is the issuance its own Keywords name, and the municipality's record of that issuance is of the
+// holder who logged in on that terminal's session; the counts reconcile with the centre's records.
+TEST_F(CentreTest, ParallelTerminalsGetOnlyTheirOwnHoldersDocuments) {
+  constexpr int kTerminals = 4, kSessions = 4;
+  struct Lane {
+    std::string secret;
+    Resident holder;
+    std::optional<VirtualCard> card;
+    std::vector<std::pair<std::string, std::string>> fetched;  // session, issuance number
+    int created = 0, conflicts = 0, fetches = 0, refetches = 0;
+  };
+  std::vector<Lane> lanes(kTerminals);
+  for (int t = 0; t < kTerminals; ++t) {
+    lanes[t].secret = kiosk_->terminal("P-" + std::to_string(t));
+    auto [holder, card] = other_holder("kiosk-lane-" + std::to_string(t));
+    lanes[t].holder = holder;
+    lanes[t].card.emplace(std::move(card));
+  }
+  const int64_t sessions_before = kiosk_->count("kiosk_sessions", "document_type IS NOT NULL");
+  std::vector<std::thread> threads;
+  for (Lane& lane : lanes)
+    threads.emplace_back([&lane] {
+      for (int i = 0; i < kSessions; ++i) {
+        const std::string id = kiosk_->logged_in(lane.secret, *lane.card);
+        int requested[2] = {0, 0};
+        std::thread twin([&] { requested[1] = kiosk_->request(lane.secret, id, juminhyo()).result_int(); });
+        requested[0] = kiosk_->request(lane.secret, id, juminhyo()).result_int();
+        twin.join();
+        for (int r : requested) {
+          if (r == 201) ++lane.created;
+          else if (r == 409) ++lane.conflicts;
+          else ADD_FAILURE() << "a document request answered " << r;
+        }
+        http::testing::Reply pdfs[2];
+        std::thread second([&] { pdfs[1] = kiosk_->fetch(lane.secret, id); });
+        pdfs[0] = kiosk_->fetch(lane.secret, id);
+        second.join();
+        for (const auto& pdf : pdfs) {
+          if (pdf.result_int() == 409) ++lane.refetches;
+          if (pdf.result_int() != 200) continue;
+          ++lane.fetches;
+          const std::string& body = pdf.body();
+          const size_t k = body.rfind("/Keywords (");
+          const std::string keywords = k == std::string::npos ? "" : body.substr(k + 11, body.find(')', k) - k - 11);
+          EXPECT_EQ(keywords, std::string(pdf["X-Issuance-Number"]));
+          lane.fetched.emplace_back(id, keywords);
+        }
+        EXPECT_EQ(kiosk_->printed(lane.secret, id).result_int(), 200);
+      }
+    });
+  for (auto& t : threads) t.join();
+  int documents = 0;
+  for (const Lane& lane : lanes) {
+    EXPECT_EQ(lane.created, kSessions);
+    EXPECT_EQ(lane.conflicts, kSessions);
+    EXPECT_EQ(lane.fetches, kSessions);
+    EXPECT_EQ(lane.refetches, kSessions);
+    const auto body = std::to_string(ResidentCode::parse(lane.holder.resident_code).value().body());
+    for (const auto& [session, number] : lane.fetched) {
+      EXPECT_EQ(kiosk_->count("municipal_issuances", "issuance_number = '" + number + "' AND session = '" + session +
+                                                         "' AND resident_code = " + body + " AND outcome = 'issued'"),
+                1)
+          << number << " is not " << lane.holder.resident_code << "'s";
+      EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + session + "' AND issuance_number = '" + number +
+                                                    "' AND resident_code = '" + lane.holder.resident_code + "'"),
+                1);
+      ++documents;
+    }
+  }
+  EXPECT_EQ(documents, kTerminals * kSessions);
+  EXPECT_EQ(kiosk_->count("kiosk_sessions", "document_type IS NOT NULL") - sessions_before, kTerminals * kSessions);
+}
+
 // Rule: a session times out; then it answers 410 to everything. A session holding a document
 // that nobody fetches is ended by the centre itself, and the document dropped. (Last: it restarts
 // the server.)
