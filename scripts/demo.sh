@@ -24,7 +24,15 @@ fi
 agency=$("$jlis" agency add --data "$data" --name "Demo agency" --purposes pension,tax | tail -n 1)
 municipality=$("$jlis" municipality token --data "$data" --code 131016 | tail -n 1)
 verifier=$("$jlis" verifier add --data "$data" --name "Demo bank" --consent | tail -n 1)
-centre=$("$jlis" token create --data "$data" --role issuance-centre --name "Demo kiosk centre" | tail -n 1)
+# The issuance centre's kiosk terminal (its credential beside the data directory, made once), open at
+# any hour for the demo (a real centre: jlis kiosk hours --opens 06:30 --closes 23:00 --closed 12-29..01-03).
+terminal="$data.terminal.json"
+if [ ! -f "$terminal" ]; then
+  "$jlis" kiosk operator list --data "$data" | grep -qx "Demo store" ||
+    "$jlis" kiosk operator add --data "$data" --name "Demo store" > /dev/null
+  "$jlis" kiosk terminal add --data "$data" --operator "Demo store" --store DEMO-1 --output "$terminal" > /dev/null
+fi
+"$jlis" kiosk hours --data "$data" --opens 00:00 --closes 24:00 --closed none > /dev/null
 # The example resident: one of 千代田区's who holds an active card with certificates still good (so
 # the certificate examples answer something), else its first resident.
 residents=$("$jlis" residents export --data "$data" --municipality 131016 | tail -n +2 | cut -d, -f1)
@@ -43,7 +51,7 @@ OpenJLIS is starting on $base with the population in $data.
   agency token (purposes pension, tax):  $agency
   千代田区 (131016) municipality token:    $municipality
   verifier token (Demo bank):             $verifier
-  issuance-centre token (kiosk documents): $centre
+  kiosk terminal credential:               $terminal
   CA passphrase (JLIS_CA_PASSPHRASE):      in $passphrase_file
 
 Try:
@@ -59,15 +67,19 @@ Try:
   curl -s -o signature.crl "$base/crl/signature.crl" && openssl crl -inform DER -in signature.crl -noout -text | head
   curl -s "$base/metrics"
   (OCSP: openssl ocsp -issuer CA.pem -cert CERT.pem -url $base/ocsp -CAfile CA.pem)
-$( [ -n "$card" ] && printf '%s\n%s\n' "The resident's card $card as a simulated chip (PIN 1234; 3 wrong PINs lock it, the window resets it):" \
-     "  $jlis card virtual --data $data --card $card --pin 1234 --password ABC123 --output demo.card" )
 The resident's documents, as their municipality's window issues them (PDF; a refusal says why):
   $jlis documents render --data $data --resident $resident --type juminhyo --members all --with household --output 住民票.pdf
   (also --type kisai-jiko, inkan, koseki, koseki-fuhyo, kazei; jlis documents log --data $data --resident $resident)
-The same from a kiosk, through the issuance centre (SERIAL: the resident's authentication certificate,
-from the certificates call above; a refusal is 403 with its reason):
-  curl -s -H "Authorization: Bearer $centre" -X POST "$base/v1/issuance/131016/documents" \\
-       -d '{"certificate_serial": "SERIAL", "session": "demo-kiosk-1", "type": "juminhyo"}' -o 住民票-kiosk.pdf
+$( [ -n "$card" ] && cat <<KIOSK
+At a convenience-store kiosk: the resident's card $card as a simulated chip (PIN 1234; three wrong
+PINs lock it, and only the municipal window resets it: jlis card pin-reset), then a kiosk terminal
+that logs the card in at the issuance centre and prints a 住民票の写し to a PDF:
+  $jlis card virtual --data $data --card $card --pin 1234 --password ABC123 --output demo.card
+  $jlis kiosk simulate --centre $base --terminal-credential $terminal --card demo.card --pin 1234 --document juminhyo --output 住民票-kiosk.pdf
+Anyone holding the printed document checks it at $base/verify (the issuance number it printed,
+or its QR code), or: curl -s $base/v1/verify/NUMBER
+KIOSK
+)
 Stop with Ctrl-C.
 
 MSG

@@ -25,10 +25,13 @@ TEST(DemoE2E, EveryExampleMakeRunPrintsWorksAsPrinted) {
                    quote(source) + " " + quote(work));
   EXPECT_EQ(out.exit_code, 0) << out.out;
   EXPECT_EQ(count_of(out.out, "FAILED:"), 0u) << out.out;
-  // The curl examples (the API, the CA, the CRL, metrics) and the two CLI ones.
+  // The curl examples (the API, the CA, the CRL, metrics) and the CLI ones.
   EXPECT_EQ(count_of(out.out, "ok: curl "), 9u) << out.out;
   EXPECT_EQ(count_of(out.out, " card virtual --data "), 1u) << "the example resident has no card: " << out.out;
   EXPECT_EQ(count_of(out.out, " documents render --data "), 1u) << out.out;
+  // The kiosk: the card played by a terminal, and its document confirmed by the verification page.
+  EXPECT_EQ(count_of(out.out, "ok: " + std::string(JLIS_BINARY) + " kiosk simulate "), 1u) << out.out;
+  EXPECT_EQ(count_of(out.out, "ok: the kiosk's document "), 1u) << out.out;
   std::filesystem::remove_all(work);
 }
 

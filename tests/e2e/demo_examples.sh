@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs `make run`'s script (scripts/demo.sh) on a small population, then every example it prints,
 # exactly as printed (continuation lines joined), in a scratch directory: each curl with -f, so a
-# 4xx or 5xx answer fails it. Only the kiosk example, whose SERIAL the reader fills in, is left out.
+# 4xx or 5xx answer fails it. Then the verification the demo describes: the issuance number the
+# kiosk example printed is confirmed by /v1/verify as a kiosk document.
 # Usage: demo_examples.sh JLIS SOURCE_DIR WORK_DIR. Prints "ok: …" or "FAILED: …" per example;
 # exits non-zero when the demo did not start or an example failed.
 set -uo pipefail
@@ -25,15 +26,23 @@ if [ -z "$started" ]; then
   cat demo.out demo.err
   exit 1
 fi
-examples=$(sed -e ':a' -e '/\\$/N; s/\\\n *//; ta' demo.out | sed -n "s#^  \(curl .*\|$jlis .*\)\$#\1#p" | grep -v SERIAL)
-failed=0
+examples=$(sed -e ':a' -e '/\\$/N; s/\\\n *//; ta' demo.out | sed -n "s#^  \(curl .*\|$jlis .*\)\$#\1#p")
+failed=0 number=
 while IFS= read -r example; do
   if out=$(bash -c "curl() { command curl -f \"\$@\"; }; $example" 2>&1); then
     echo "ok: $example"
+    [[ $example == *"kiosk simulate"* ]] && number=$(sed -n 's/.*issuance number \([0-9A-Za-z-]*\).*/\1/p' <<< "$out")
   else
     echo "FAILED: $example"
     echo "$out" | head -20
     failed=1
   fi
 done <<< "$examples"
+verified=$(curl -sf "http://127.0.0.1:$port/v1/verify/$number")
+if [ -n "$number" ] && grep -q '"channel":"kiosk"' <<< "$verified" && grep -q '"issued":true' <<< "$verified"; then
+  echo "ok: the kiosk's document $number is verified"
+else
+  echo "FAILED: the kiosk's document '$number' is not verified: $verified"
+  failed=1
+fi
 exit $failed
