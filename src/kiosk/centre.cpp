@@ -334,9 +334,14 @@ Result<DocumentIssued> Centre::request_document(std::string_view secret, const s
   json request = {};
   int copies = 1;
   std::string type;
+  std::optional<LocalGovernmentCode> issuer;
   for (const auto& [k, v] : body.items()) {
     if (k == "type" && v.is_string()) {
       type = v.get<std::string>();
+    } else if (k == "municipality" && v.is_string()) {
+      auto code = LocalGovernmentCode::parse(v.get<std::string>());
+      if (!code.ok()) return invalid_argument("municipality must be a 6-digit municipality code");
+      issuer = *code;
     } else if (k == "copies" && v.is_number_integer() && v.get<int64_t>() >= 1 && v.get<int64_t>() <= 10) {
       copies = v.get<int>();
     } else if (k == "options" && v.is_object()) {
@@ -346,8 +351,8 @@ Result<DocumentIssued> Centre::request_document(std::string_view secret, const s
         request[ok] = ov;
       }
     } else {
-      return invalid_argument("a document request is {\"type\", \"options\"?, \"copies\"? (1 to 10)}: '" + k +
-                              "' is not right");
+      return invalid_argument("a document request is {\"type\", \"options\"?, \"copies\"? (1 to 10), "
+                              "\"municipality\"?}: '" + k + "' is not right");
     }
   }
   if (type.empty()) return invalid_argument("type is required");
@@ -358,9 +363,12 @@ Result<DocumentIssued> Centre::request_document(std::string_view secret, const s
 
   JLIS_ASSIGN_OR_RETURN(Holder holder, impl_->sessions.begin_request(secret, session_id));
   request["certificate_serial"] = holder.certificate_serial;
+  // Where the holder lives, unless the resident named another municipality (the 本籍地 that holds
+  // their 戸籍 and 附票): that municipality's server decides whether it holds anything of theirs.
+  const LocalGovernmentCode asked = issuer.value_or(holder.municipality);
   auto relay = [&]() -> Result<http::ClientResponse> {
-    JLIS_ASSIGN_OR_RETURN(std::string base, base_url(holder.municipality));
-    http::ClientRequest call = impl_->call("POST", base + "/v1/issuance/" + holder.municipality.str() + "/documents");
+    JLIS_ASSIGN_OR_RETURN(std::string base, base_url(asked));
+    http::ClientRequest call = impl_->call("POST", base + "/v1/issuance/" + asked.str() + "/documents");
     call.body = request.dump();
     return http::fetch(call);
   };

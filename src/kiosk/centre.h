@@ -87,7 +87,9 @@ class Centre {
   Result<nlohmann::json> log_in(std::string_view secret, const std::string& session_id,
                                 const std::string& certificate_pem, const std::string& signature_base64);
 
-  // Step 3. `body`: {"type", "options": {members, items, individual, fiscal_year}, "copies": 1..10}.
+  // Step 3. `body`: {"type", "options": {members, items, individual, fiscal_year}, "copies": 1..10,
+  // "municipality"}: the municipality asked is where the holder lives unless `municipality` names
+  // another (the 本籍地 holding their 戸籍 and 附票; its server decides whether it holds them).
   // Answers the document's terms; a municipal refusal answers refused() with its reason (the
   // session may choose again). Errors: as Sessions, invalid_argument, unavailable (the
   // municipality did not answer in time or answered an error: the session may try again),

@@ -165,7 +165,9 @@ KioskCommands::KioskCommands(CLI::App& cli, const std::function<void(CLI::App*)>
   o.simulate->add_option("--card", sim.card_file, "The virtual card file (jlis card virtual)")->required();
   o.simulate->add_option("--pin", sim.pin, "The user-authentication PIN, as entered on the PIN pad")->required();
   o.simulate->add_option("--document", sim.document,
-                         "The document: juminhyo, kisai-jiko, inkan, koseki, fuhyo, kazei")->required();
+                         "The document: juminhyo, kisai-jiko, inkan, koseki, koseki-fuhyo, kazei")->required();
+  o.simulate->add_option("--municipality", sim.municipality,
+                         "The municipality to ask when not the holder's (the 本籍地 holding their 戸籍 and 附票)");
   o.simulate->add_option("--copies", sim.copies, "Copies (1 to 10)")->capture_default_str();
   o.simulate->add_option("--output", sim.output, "The PDF file to write (new)")->required();
 }

@@ -24,7 +24,7 @@
 //   jlis kiosk stats --data DIR --month YYYY-MM
 //     the month's documents per municipality, document type and operator, as CSV (stats.h)
 //   jlis kiosk simulate --centre URL --terminal-credential FILE --card CARD_FILE --pin PIN
-//        --document TYPE [--copies N] --output FILE.pdf
+//        --document TYPE [--copies N] [--municipality CODE] --output FILE.pdf
 //     plays a terminal against a running centre (simulate.h); no data directory
 #pragma once
 

@@ -81,10 +81,13 @@ Status simulate_kiosk(const SimulateOptions& o, std::ostream& out) {
   for (const auto& d : offer.value("documents", json::array())) offered |= d.value("type", "") == o.document;
   out << "logged in; " << offer.value("municipality_code", "") << " offers "
       << offer.value("documents", json::array()).size() << " documents\n";
-  if (!offered) return permission_denied("the holder's municipality does not offer '" + o.document + "' at kiosks");
+  // The offer shown is the holder's municipality's; another municipality (the 本籍地) says its own.
+  if (!offered && o.municipality.empty())
+    return permission_denied("the holder's municipality does not offer '" + o.document + "' at kiosks");
 
-  JLIS_ASSIGN_OR_RETURN(http::ClientResponse requested,
-                        call("POST", path + "/documents", json{{"type", o.document}, {"copies", o.copies}}.dump()));
+  json request = {{"type", o.document}, {"copies", o.copies}};
+  if (!o.municipality.empty()) request["municipality"] = o.municipality;
+  JLIS_ASSIGN_OR_RETURN(http::ClientResponse requested, call("POST", path + "/documents", request.dump()));
   if (requested.status != 201) return centre_error("the document", requested);
   const json issued = json::parse(requested.body, nullptr, false);
   JLIS_ASSIGN_OR_RETURN(http::ClientResponse pdf, call("GET", path + "/document"));

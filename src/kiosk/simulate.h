@@ -17,7 +17,8 @@ struct SimulateOptions {
   std::string credential_file;  // what `jlis kiosk terminal add --output` wrote
   std::string card_file;        // what `jlis card virtual` wrote; saved after the PIN is tried
   std::string pin;
-  std::string document;         // juminhyo, kisai-jiko, inkan, koseki, fuhyo, kazei
+  std::string document;         // juminhyo, kisai-jiko, inkan, koseki, koseki-fuhyo, kazei
+  std::string municipality;     // the municipality to ask when not the holder's (the 本籍地); "" for theirs
   std::string output;           // the PDF to write (a new file)
   int copies = 1;
 };

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <vector>
 
 #include "../kiosk/kiosk_world.h"
 
@@ -32,10 +33,13 @@ class KioskSimulateE2E : public ::testing::Test {
   }
   void SetUp() override { ASSERT_TRUE(world_ && world_->ok() && kiosk_) << "the world was not built"; }
 
-  static Output simulate(const std::string& pin, const std::string& document, const std::string& output) {
-    return jlis({"kiosk", "simulate", "--centre", kiosk_->own_url(), "--terminal-credential",
-                 world_->dir() + "/terminal-SIM-1.json", "--card", card_file_, "--pin", pin, "--document", document,
-                 "--output", output});
+  static Output simulate(const std::string& pin, const std::string& document, const std::string& output,
+                         const std::vector<std::string>& more = {}) {
+    std::vector<std::string> args = {"kiosk", "simulate", "--centre", kiosk_->own_url(), "--terminal-credential",
+                                     world_->dir() + "/terminal-SIM-1.json", "--card", card_file_, "--pin", pin,
+                                     "--document", document, "--output", output};
+    args.insert(args.end(), more.begin(), more.end());
+    return jlis(args);
   }
   static int tries_left() {
     auto card = kiosk::VirtualCard::load(card_file_);
@@ -80,6 +84,34 @@ TEST_F(KioskSimulateE2E, ARefusalIsAMessageAndNoFile) {
   EXPECT_FALSE(std::filesystem::exists(pdf));
   Output bad = simulate("12a4", "juminhyo", pdf);
   EXPECT_NE(bad.exit_code, 0);
+  EXPECT_FALSE(std::filesystem::exists(pdf));
+}
+
+// Rule (the card's chip): three wrong PINs lock the card, and then not even the right PIN logs in,
+// until the municipal window resets it (jlis card pin-reset); the new PIN then prints.
+TEST_F(KioskSimulateE2E, ThreeWrongPinsLockTheCardUntilTheWindowResetsIt) {
+  const std::string pdf = world_->dir() + "/locked.pdf";
+  for (int i = 0; i < kiosk::kPinTries; ++i) EXPECT_NE(simulate("9999", "juminhyo", pdf).exit_code, 0);
+  EXPECT_EQ(tries_left(), 0);
+  Output locked = simulate(kiosk::testing::kPin, "juminhyo", pdf);
+  EXPECT_NE(locked.exit_code, 0);
+  EXPECT_NE(locked.err.find("locked"), std::string::npos) << locked.err;
+  EXPECT_FALSE(std::filesystem::exists(pdf));
+  Output reset = jlis({"card", "pin-reset", "--data", world_->dir(), "--municipality", "131016", "--card-file",
+                       card_file_, "--secret", "authentication_pin", "--new-secret", "5678"});
+  ASSERT_EQ(reset.exit_code, 0) << reset.err;
+  Output printed = simulate("5678", "juminhyo", pdf);
+  EXPECT_EQ(printed.exit_code, 0) << printed.err;
+  EXPECT_TRUE(std::filesystem::exists(pdf));
+}
+
+// Rule: --municipality asks another municipality (the 本籍地); it decides by its own records: 中央区
+// holds nothing of this 千代田区 resident, a refusal and no file.
+TEST_F(KioskSimulateE2E, AnotherMunicipalityNamedDecidesByItsOwnRecords) {
+  const std::string pdf = world_->dir() + "/elsewhere.pdf";
+  Output o = simulate(kiosk::testing::kPin, "juminhyo", pdf, {"--municipality", "131024"});
+  EXPECT_NE(o.exit_code, 0);
+  EXPECT_NE(o.err.find("not_resident"), std::string::npos) << o.err;
   EXPECT_FALSE(std::filesystem::exists(pdf));
 }
 

@@ -252,6 +252,22 @@ TEST_F(CentreTest, AMunicipalRefusalIsPassedOnAndTheSessionMayChooseAgain) {
   EXPECT_EQ(kiosk_->request(terminal_, id, juminhyo()).result_int(), 201);
 }
 
+// Rule: the resident may name the municipality to ask (the 本籍地 that holds their 戸籍): the centre
+// asks that municipality's server, which decides by its own records: 中央区 holds nothing of a
+// 千代田区 resident (its refusal not_resident, where 千代田区 would have issued); a code that is
+// not one is 400; and the session may still choose again.
+TEST_F(CentreTest, TheMunicipalityTheResidentNamesIsAskedAndDecides) {
+  VirtualCard card = kiosk_->world_card();
+  const std::string id = kiosk_->logged_in(terminal_, card);
+  auto elsewhere = kiosk_->request(terminal_, id, {{"type", "juminhyo"}, {"municipality", "131024"}});
+  EXPECT_EQ(KioskWorld::refusal(elsewhere), "not_resident") << elsewhere.body();
+  auto bad = kiosk_->request(terminal_, id, {{"type", "juminhyo"}, {"municipality", "131017"}});
+  EXPECT_EQ(bad.result_int(), 400) << bad.body();
+  auto own = kiosk_->request(terminal_, id, {{"type", "juminhyo"}, {"municipality", "131016"}});
+  ASSERT_EQ(own.result_int(), 201) << own.body();
+  EXPECT_EQ(json::parse(own.body())["issuance_number"].get<std::string>().rfind("131016-", 0), 0u);
+}
+
 // Rule: a municipal answer that is not the holder's document is discarded, recorded as an
 // incident, and ends the session: 502, never a PDF. A municipality that does not answer is 502 too,
 // and the session may try again.
