@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/x509_vfy.h>
+#include <unicode/unistr.h>
 
 #include <cctype>
 #include <condition_variable>
@@ -159,33 +160,11 @@ std::optional<std::string> pdf_info_text(const std::string& pdf, std::string_vie
   if (bytes.size() < 2 || static_cast<unsigned char>(bytes[0]) != 0xFE || static_cast<unsigned char>(bytes[1]) != 0xFF ||
       bytes.size() % 2)
     return std::nullopt;
-  for (size_t i = 2; i < bytes.size(); i += 2) {
-    uint32_t c = (static_cast<unsigned char>(bytes[i]) << 8) | static_cast<unsigned char>(bytes[i + 1]);
-    if (c >= 0xD800 && c < 0xDC00) {
-      if (i + 3 >= bytes.size()) return std::nullopt;
-      const uint32_t low = (static_cast<unsigned char>(bytes[i + 2]) << 8) | static_cast<unsigned char>(bytes[i + 3]);
-      if (low < 0xDC00 || low >= 0xE000) return std::nullopt;
-      c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
-      i += 2;
-    } else if (c >= 0xDC00 && c < 0xE000) {
-      return std::nullopt;
-    }
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    } else if (c < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (c >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (c >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    }
-  }
+  std::u16string units;
+  for (size_t i = 2; i < bytes.size(); i += 2)
+    units.push_back(static_cast<char16_t>((static_cast<unsigned char>(bytes[i]) << 8) | static_cast<unsigned char>(bytes[i + 1])));
+  // A lone surrogate becomes U+FFFD, which no holder's name contains.
+  icu::UnicodeString(units.data(), static_cast<int32_t>(units.size())).toUTF8String(out);
   return out;
 }
 
