@@ -184,12 +184,13 @@ class World {
   }
 
   // A resident of 千代田区 born on `dob` (ISO), registered by birth under `event_id`, whose card is
-  // applied for, produced and handed over with `sig` (signature, optional) and `auth`.
+  // applied for, produced and handed over with `sig` (signature, optional) and `auth`; named `name`
+  // (kana タカハシ　ハナコ whatever the name: only the name tells holders apart).
   Resident resident_with_card(const std::string& event_id, const std::string& dob, const CardKey& sig,
-                              const CardKey& auth) {
+                              const CardKey& auth, const std::string& name = "髙橋　花子") {
     Resident out;
     json e = {{"event_id", event_id}, {"type", "birth"}, {"date", dob},
-              {"person", {{"name", "髙橋　花子"}, {"name_kana", "タカハシ　ハナコ"}, {"date_of_birth", dob},
+              {"person", {{"name", name}, {"name_kana", "タカハシ　ハナコ"}, {"date_of_birth", dob},
                           {"sex", "female"}, {"address", "東京都千代田区丸の内一丁目1番1号"}}}};
     auto r = post("/v1/municipalities/131016/events", e.dump(), tokens_.chiyoda);
     EXPECT_EQ(r.result_int(), 201) << r.body();
