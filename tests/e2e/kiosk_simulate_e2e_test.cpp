@@ -11,27 +11,19 @@
 namespace jlis::e2e {
 namespace {
 
+using kiosk::testing::KioskSuite;
 using kiosk::testing::KioskWorld;
 using kiosk::testing::World;
 
-class KioskSimulateE2E : public ::testing::Test {
+class KioskSimulateE2E : public KioskSuite {
  protected:
   static void SetUpTestSuite() {
-    world_ = World::create("kiosk-simulate").release();
-    if (world_ && world_->ok()) {
-      kiosk_ = new KioskWorld(*world_);
+    if (build("kiosk-simulate")) {
       kiosk_->terminal("SIM-1");
       card_file_ = world_->dir() + "/card.json";
       EXPECT_TRUE(kiosk_->world_card().save(card_file_).is_ok());
     }
   }
-  static void TearDownTestSuite() {
-    delete kiosk_;
-    kiosk_ = nullptr;
-    delete world_;
-    world_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(world_ && world_->ok() && kiosk_) << "the world was not built"; }
 
   static Output simulate(const std::string& pin, const std::string& document, const std::string& output,
                          const std::vector<std::string>& more = {}) {
@@ -47,8 +39,6 @@ class KioskSimulateE2E : public ::testing::Test {
     return card.ok() ? card->slot(card::CardSecret::authentication_pin)->tries_left : -1;
   }
 
-  static inline World* world_ = nullptr;
-  static inline KioskWorld* kiosk_ = nullptr;
   static inline std::string card_file_;
 };
 

@@ -15,23 +15,14 @@
 namespace jlis::kiosk::testing {
 namespace {
 
-class CentreTest : public ::testing::Test {
+class CentreTest : public KioskSuite {
  protected:
   static void SetUpTestSuite() {
-    world_ = World::create("kiosk-centre").release();
-    if (world_ && world_->ok()) {
-      kiosk_ = new KioskWorld(*world_);
+    if (build("kiosk-centre")) {
       terminal_ = kiosk_->terminal("S-0001");
       other_terminal_ = kiosk_->terminal("S-0002");
     }
   }
-  static void TearDownTestSuite() {
-    delete kiosk_;
-    kiosk_ = nullptr;
-    delete world_;
-    world_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(world_ && world_->ok() && kiosk_) << "the world was not built"; }
 
   static json juminhyo() { return {{"type", "juminhyo"}, {"copies", 1}}; }
   // A resident of its own with a card (for the tests that suspend or revoke it).
@@ -47,8 +38,6 @@ class CentreTest : public ::testing::Test {
                          KioskWorld::sign(card, s));
   }
 
-  static inline World* world_ = nullptr;
-  static inline KioskWorld* kiosk_ = nullptr;
   static inline std::string terminal_, other_terminal_;
 };
 

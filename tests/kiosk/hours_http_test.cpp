@@ -11,30 +11,19 @@
 namespace jlis::kiosk::testing {
 namespace {
 
-class KioskHoursTest : public ::testing::Test {
+class KioskHoursTest : public KioskSuite {
  protected:
   static void SetUpTestSuite() {
-    world_ = World::create("kiosk-hours").release();
-    if (world_ && world_->ok()) {
-      kiosk_ = new KioskWorld(*world_);
+    if (build("kiosk-hours")) {
       terminal_ = kiosk_->terminal("H-0001");
     }
   }
-  static void TearDownTestSuite() {
-    delete kiosk_;
-    kiosk_ = nullptr;
-    delete world_;
-    world_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(world_ && world_->ok() && kiosk_) << "the world was not built"; }
 
   static e2e::Output hours(const std::string& opens, const std::string& closes, const std::string& closed) {
     return world_->cli({"kiosk", "hours", "--data", world_->dir(), "--opens", opens, "--closes", closes, "--closed", closed});
   }
   static http::testing::Reply open() { return kiosk_->call(bhttp::verb::post, "/v1/kiosk/sessions", terminal_); }
 
-  static inline World* world_ = nullptr;
-  static inline KioskWorld* kiosk_ = nullptr;
   static inline std::string terminal_;
 };
 

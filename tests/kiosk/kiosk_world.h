@@ -9,6 +9,8 @@
 #include <sstream>
 #include <string>
 
+#include <gtest/gtest.h>
+
 #include "../security/world.h"
 #include "kiosk/terminals.h"
 #include "kiosk/virtual_card.h"
@@ -149,6 +151,27 @@ class KioskWorld {
 
  private:
   World& w_;
+};
+
+// A test suite over one kiosk world, built once per suite: the suite's SetUpTestSuite calls
+// build(name) (then adds its terminals and cards when it answers true); torn down after the suite.
+class KioskSuite : public ::testing::Test {
+ protected:
+  static bool build(const std::string& name) {
+    world_ = World::create(name).release();
+    if (world_ && world_->ok()) kiosk_ = new KioskWorld(*world_);
+    return kiosk_ != nullptr;
+  }
+  static void TearDownTestSuite() {
+    delete kiosk_;
+    kiosk_ = nullptr;
+    delete world_;
+    world_ = nullptr;
+  }
+  void SetUp() override { ASSERT_TRUE(world_ && world_->ok() && kiosk_) << "the world was not built"; }
+
+  static inline World* world_ = nullptr;
+  static inline KioskWorld* kiosk_ = nullptr;
 };
 
 }  // namespace jlis::kiosk::testing

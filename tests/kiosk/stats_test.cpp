@@ -10,19 +10,9 @@
 namespace jlis::kiosk::testing {
 namespace {
 
-class KioskStatsTest : public ::testing::Test {
+class KioskStatsTest : public KioskSuite {
  protected:
-  static void SetUpTestSuite() {
-    world_ = World::create("kiosk-stats").release();
-    if (world_ && world_->ok()) kiosk_ = new KioskWorld(*world_);
-  }
-  static void TearDownTestSuite() {
-    delete kiosk_;
-    kiosk_ = nullptr;
-    delete world_;
-    world_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(world_ && world_->ok() && kiosk_) << "the world was not built"; }
+  static void SetUpTestSuite() { build("kiosk-stats"); }
 
   // One session of `terminal` to a juminhyo of `copies`: its fee (-1 when it failed); printed or not.
   static int64_t document(const std::string& terminal, VirtualCard& card, int copies, bool print) {
@@ -50,8 +40,6 @@ class KioskStatsTest : public ::testing::Test {
     return text;
   }
 
-  static inline World* world_ = nullptr;
-  static inline KioskWorld* kiosk_ = nullptr;
 };
 
 TEST_F(KioskStatsTest, AMonthsDocumentsAreCountedPerMunicipalityTypeAndOperator) {

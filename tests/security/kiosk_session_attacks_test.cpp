@@ -11,25 +11,17 @@
 namespace jlis::security {
 namespace {
 
+using kiosk::testing::KioskSuite;
 using kiosk::testing::KioskWorld;
 
-class KioskSessionAttacks : public ::testing::Test {
+class KioskSessionAttacks : public KioskSuite {
  protected:
   static void SetUpTestSuite() {
-    world_ = World::create("kiosk-sessions").release();
-    if (world_ && world_->ok()) {
-      kiosk_ = new KioskWorld(*world_);
+    if (build("kiosk-sessions")) {
       terminal_ = kiosk_->terminal("A-0001");
       thief_ = kiosk_->terminal("A-0002");
     }
   }
-  static void TearDownTestSuite() {
-    delete kiosk_;
-    kiosk_ = nullptr;
-    delete world_;
-    world_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(world_ && world_->ok() && kiosk_) << "the world was not built"; }
 
   static std::string pem() {
     return kiosk_->certificate_pem(world_->resident().authentication_serial);
@@ -46,8 +38,6 @@ class KioskSessionAttacks : public ::testing::Test {
     return pki::base64_encode(key.sign(pki::base64_decode(session["challenge"].get<std::string>()).value()));
   }
 
-  static inline World* world_ = nullptr;
-  static inline KioskWorld* kiosk_ = nullptr;
   static inline std::string terminal_, thief_;
 };
 
