@@ -23,8 +23,9 @@ PACKAGES = cmake ninja-build g++ pkg-config libssl-dev libsqlite3-dev libicu-dev
 # (tests/centres/formation.sh) and bench/failover_time.sh.
 # poppler-utils (pdftotext, pdffonts, pdftoppm): what the document tests read the PDFs with;
 # zbar-tools (zbarimg): what they read the documents' verification QR codes with.
+# chromium: the browser the web pages' tests open them in (headless).
 TEST_PACKAGES = poppler-utils zbar-tools gnutls-bin libnss3-tools python3-cryptography clang libclang-rt-14-dev postgresql-15 \
-                postgresql-15-auto-failover pg-auto-failover-cli
+                postgresql-15-auto-failover pg-auto-failover-cli chromium
 # The contract tests (tools/contract): Node and npm (Debian's nodejs/npm when the machine has none;
 # Redocly CLI 2 needs Node >= 20.19), then the npm packages pinned in tools/contract/package-lock.json.
 NODE_PACKAGES = nodejs npm

@@ -147,6 +147,20 @@ TEST_F(VerifyPageAttacks, ThePageConfirmsInHtmlAndEchoesNoMarkup) {
   EXPECT_NE(hostile.body().find("&lt;script&gt;"), std::string::npos);
 }
 
+// Rule: in a real browser (headless Chromium, as a person opens the link), the form submitted with
+// the printed number shows the answer, and the page's own Content-Security-Policy refuses nothing of
+// the page (its style is allowed by hash; there is no script to refuse).
+TEST_F(VerifyPageAttacks, ChromiumShowsTheAnswerAndThePolicyRefusesNothingOfThePage) {
+  const fs::path profile = fs::path(world_->dir()) / "chromium-profile";
+  const std::string url = "http://127.0.0.1:" + std::to_string(world_->port()) + "/verify?code=" + number_;
+  auto dom = e2e::shell("chromium --headless=new --no-sandbox --disable-gpu --user-data-dir='" + profile.string() +
+                        "' --enable-logging=stderr --v=0 --dump-dom '" + url + "'");
+  EXPECT_EQ(dom.exit_code, 0) << dom.out;
+  EXPECT_NE(dom.out.find("この証明書は発行されています"), std::string::npos) << dom.out;
+  EXPECT_NE(dom.out.find(number_), std::string::npos);
+  EXPECT_EQ(dom.out.find("Content Security Policy"), std::string::npos) << dom.out;
+}
+
 // Attack: sweeping the sequential numbers. One address gets 60 answers a minute, then 429 with
 // Retry-After, on the JSON and the HTML form alike.
 TEST_F(VerifyPageAttacks, OneAddressSweepingNumbersIsLimited) {
