@@ -12,6 +12,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -184,6 +185,21 @@ struct Centre::Impl {
   CentreOptions options;
   Sessions sessions;
 
+  // The trust stores of the published CA certificates, made at the first log-in (a new CA
+  // generation is published by a restart: ca.h), then shared by every log-in.
+  std::mutex stores_mu;
+  std::map<std::string, X509StorePtr, std::less<>> stores;  // guarded by stores_mu
+
+  Result<X509_STORE*> store(std::string_view kind) {
+    std::lock_guard lock(stores_mu);
+    auto it = stores.find(kind);
+    if (it == stores.end()) {
+      JLIS_ASSIGN_OR_RETURN(X509StorePtr made, trust_store(ca, kind));
+      it = stores.emplace(std::string(kind), std::move(made)).first;
+    }
+    return it->second.get();
+  }
+
   std::mutex mu;
   std::condition_variable wake;
   std::deque<std::function<void()>> queue;  // guarded by mu
@@ -274,19 +290,19 @@ Result<json> Centre::log_in(std::string_view secret, const std::string& session_
   if (!verifies(cert->get(), challenge_bytes, *signature))
     return refused(kRefusedSignature, "the signature does not verify with the certificate's key over the challenge");
   const int64_t now = impl_->sessions.now();
-  JLIS_ASSIGN_OR_RETURN(X509StorePtr authentication, trust_store(impl_->ca, "authentication"));
-  JLIS_ASSIGN_OR_RETURN(ChainResult chain, verify_chain(authentication.get(), cert->get(), now));
+  JLIS_ASSIGN_OR_RETURN(X509_STORE * authentication, impl_->store("authentication"));
+  JLIS_ASSIGN_OR_RETURN(ChainResult chain, verify_chain(authentication, cert->get(), now));
   if (chain.error == X509_V_ERR_CERT_HAS_EXPIRED) return refused(kRefusedExpired, "the certificate has expired");
   if (chain.error != X509_V_OK) {
-    JLIS_ASSIGN_OR_RETURN(X509StorePtr signature_cas, trust_store(impl_->ca, "signature"));
-    JLIS_ASSIGN_OR_RETURN(ChainResult as_signature, verify_chain(signature_cas.get(), cert->get(), now));
+    JLIS_ASSIGN_OR_RETURN(X509_STORE * signature_cas, impl_->store("signature"));
+    JLIS_ASSIGN_OR_RETURN(ChainResult as_signature, verify_chain(signature_cas, cert->get(), now));
     if (as_signature.error == X509_V_OK || as_signature.error == X509_V_ERR_CERT_HAS_EXPIRED)
       return refused(kRefusedNotAuthentication,
                      "a signature certificate does not log in: use the user-authentication certificate");
     return refused(kRefusedUntrusted, std::string("the certificate does not chain to the JPKI authentication CA (") +
                                           X509_verify_cert_error_string(chain.error) + ")");
   }
-  JLIS_RETURN_IF_ERROR(ocsp_status(impl_->ca, authentication.get(), cert->get(), chain.issuer.get()));
+  JLIS_RETURN_IF_ERROR(ocsp_status(impl_->ca, authentication, cert->get(), chain.issuer.get()));
   JLIS_ASSIGN_OR_RETURN(std::string der, pki::x509_der(cert->get()));
   VerifiedLogin login{challenge, der, pki::serial_hex(X509_get0_serialNumber(cert->get()))};
   JLIS_ASSIGN_OR_RETURN(Holder holder, impl_->sessions.log_in(secret, session_id, login));
