@@ -48,6 +48,10 @@ const std::vector<store::Migration> kMigrations = {{1, R"(
     issuance_number TEXT NOT NULL, detail TEXT NOT NULL, recorded_at TEXT NOT NULL);
   CREATE TABLE kiosk_municipal_servers (
     municipality_code TEXT PRIMARY KEY, base_url TEXT NOT NULL, set_at TEXT NOT NULL);
+)"},
+                                                   {3, R"(
+  -- 3: a month's sessions for the statistics (stats.h) without reading every month's.
+  CREATE INDEX kiosk_sessions_opened ON kiosk_sessions (opened_at);
 )"}};
 
 constexpr const char* kColumns = "terminal_id, operator_name, store_id, added_at, disabled_at";
