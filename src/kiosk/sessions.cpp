@@ -1,5 +1,7 @@
 #include "kiosk/sessions.h"
 
+#include <openssl/rand.h>
+
 #include <ctime>
 
 #include "common/clock.h"
@@ -56,11 +58,10 @@ int64_t Sessions::now() const {
 Result<OpenedSession> Sessions::open(std::string_view secret) {
   OpenedSession s;
   JLIS_ASSIGN_OR_RETURN(std::string id, random_hex(16));
-  JLIS_ASSIGN_OR_RETURN(std::string random, random_hex(32));
-  std::string bytes;
-  for (size_t i = 0; i + 1 < random.size(); i += 2) bytes.push_back(static_cast<char>(std::stoi(random.substr(i, 2), nullptr, 16)));
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return pki::openssl_error("RAND_bytes");
   s.session_id = "ks-" + id;
-  s.challenge = pki::base64_encode(bytes);
+  s.challenge = pki::base64_encode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
     JLIS_ASSIGN_OR_RETURN(Terminal t, Terminals::authenticate(conn, secret));
     const int64_t opened = now();
