@@ -91,19 +91,6 @@ class Progress {
   int last_tenth_ = -1;
 };
 
-std::pair<std::string, uint16_t> parse_listen(const std::string& listen) {
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos) throw Failure{invalid_argument("--listen must be HOST:PORT")};
-  int port = 0;
-  try {
-    port = std::stoi(listen.substr(colon + 1));
-  } catch (...) {
-    port = -1;
-  }
-  if (port < 0 || port > 65535) throw Failure{invalid_argument("--listen has an invalid port")};
-  return {listen.substr(0, colon), static_cast<uint16_t>(port)};
-}
-
 // An event_id for an operator command: the given one (so a retried command is applied once), or a
 // fresh random one.
 std::string operator_event_id(const std::string& given, const char* prefix) {
@@ -401,8 +388,8 @@ int run(int argc, char** argv) {
       check(documents.run(app->issuance(), std::cout));
       return 0;
     }
-    if (kiosk_commands.simulating()) {
-      check(kiosk_commands.simulate(std::cout));
+    if (kiosk_commands.standalone()) {
+      check(kiosk_commands.run_standalone(std::cout));
       return 0;
     }
     if (kiosk_commands.chosen()) {
@@ -474,7 +461,7 @@ int run(int argc, char** argv) {
     auto app = check(App::open(data, reference));
 
     if (*serve) {
-      auto [host, port] = parse_listen(listen);
+      auto [host, port] = check(http::parse_listen(listen));
       if (components.empty()) components = app->ca() ? "registry,card,pki,municipal,kiosk" : "registry,card,municipal";
       std::set<std::string> serving;
       std::stringstream list(components);

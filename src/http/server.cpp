@@ -849,4 +849,14 @@ uint16_t Server::port() const { return impl_->port.load(); }
 void Server::stop() { impl_->stop(); }
 void Server::wait() { impl_->wait(); }
 
+Result<std::pair<std::string, uint16_t>> parse_listen(std::string_view listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return invalid_argument("--listen must be HOST:PORT");
+  const std::string_view digits = listen.substr(colon + 1);
+  if (digits.empty() || digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string_view::npos ||
+      std::stoi(std::string(digits)) > 65535)
+    return invalid_argument("--listen has an invalid port");
+  return std::pair{std::string(listen.substr(0, colon)), static_cast<uint16_t>(std::stoi(std::string(digits)))};
+}
+
 }  // namespace jlis::http

@@ -102,6 +102,9 @@ struct ServerOptions {
   std::function<Result<std::string>()> store_role = {};
 };
 
+// "HOST:PORT" (a --listen option) as its host and port; invalid_argument otherwise.
+Result<std::pair<std::string, uint16_t>> parse_listen(std::string_view listen);
+
 class Server {
  public:
   explicit Server(ServerOptions options);

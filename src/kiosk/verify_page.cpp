@@ -1,7 +1,5 @@
 #include "kiosk/verify_page.h"
 
-#include <openssl/sha.h>
-
 #include <memory>
 #include <string>
 #include <string_view>
@@ -10,8 +8,8 @@
 
 #include "common/date.h"
 #include "common/rate_limit.h"
+#include "http/html.h"
 #include "municipal/document_content.h"
-#include "pki/openssl.h"
 
 namespace jlis::kiosk {
 namespace {
@@ -27,27 +25,6 @@ constexpr std::string_view kStyle =
     "input:focus,button:focus{outline:3px solid #e07b00;outline-offset:2px}"
     ".ok{color:#0a5c2b;font-weight:bold}.no{color:#9b1c1c;font-weight:bold}"
     "dt{font-weight:bold}dd{margin:0 0 .5rem 0}.en{color:#3d4247}";
-
-std::string style_hash() {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(kStyle.data()), kStyle.size(), digest);
-  return pki::base64_encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
-}
-
-std::string escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 json to_json(const municipal::IssuanceCheck& c) {
   if (!c.issued) return {{"issued", false}};
@@ -70,7 +47,7 @@ std::string answer_html(const municipal::IssuanceCheck& c) {
                   "was issued.</span></p><dl>";
   auto row = [&h](std::string_view ja, std::string_view en, const std::string& value) {
     h += "<dt>" + std::string(ja) + " <span class=\"en\" lang=\"en\">" + std::string(en) + "</span></dt><dd>" +
-         escape(value) + "</dd>";
+         http::html_escape(value) + "</dd>";
   };
   row("発行番号", "Issuance number", c.issuance_number);
   row("証明書", "Document", std::string(municipal::document_title(c.type)));
@@ -96,25 +73,15 @@ std::string page(const std::string& code, const std::string& answer) {
          "verification</span></h1><form method=\"get\" action=\"/verify\"><label for=\"code\">証明書に印字された発行番号"
          "（またはQRコードの内容） <span class=\"en\" lang=\"en\">The issuance number printed on the document (or its "
          "QR code)</span></label><input id=\"code\" name=\"code\" maxlength=\"400\" autocomplete=\"off\" required value=\"" +
-         escape(code) + "\"><button type=\"submit\">確認する / Verify</button></form><section aria-live=\"polite\">" +
+         http::html_escape(code) + "\"><button type=\"submit\">確認する / Verify</button></form><section aria-live=\"polite\">" +
          answer + "</section></main></body></html>\n";
-}
-
-http::Response html(int status, std::string body, const std::string& csp) {
-  http::Response r;
-  r.status = status;
-  r.content_type = "text/html; charset=utf-8";
-  r.body = std::move(body);
-  r.headers = {{"Content-Security-Policy", csp}, {"X-Content-Type-Options", "nosniff"}, {"Referrer-Policy", "no-referrer"}};
-  return r;
 }
 
 }  // namespace
 
 void add_verify_routes(http::Server& server, municipal::IssuanceServer& issuance, uint32_t per_minute) {
   auto limiter = std::make_shared<RateLimiter>(per_minute);
-  const std::string csp = "default-src 'none'; style-src 'sha256-" + style_hash() +
-                          "'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+  const std::string csp = http::page_policy(kStyle);
   auto too_many = [limiter](http::Response r) {
     r.headers.emplace_back("Retry-After", std::to_string(limiter->retry_after_seconds()));
     return r;
@@ -127,9 +94,9 @@ void add_verify_routes(http::Server& server, municipal::IssuanceServer& issuance
     return http::Response::json(200, to_json(*c).dump());
   });
   auto answer_page = [&issuance, limiter, too_many, csp](const http::Request& req, const std::string& code) {
-    if (code.empty()) return html(200, page("", ""), csp);
+    if (code.empty()) return http::html_response(200, page("", ""), csp);
     const auto alert = [&](int status, std::string_view why) {
-      return html(status, page(code, "<p class=\"no\" role=\"alert\">" + std::string(why) + "</p>"), csp);
+      return http::html_response(status, page(code, "<p class=\"no\" role=\"alert\">" + std::string(why) + "</p>"), csp);
     };
     if (!limiter->allow(req.peer))
       return too_many(alert(429, "確認の回数が多すぎます。しばらくしてからもう一度お試しください。 / Too many "
@@ -141,7 +108,7 @@ void add_verify_routes(http::Server& server, municipal::IssuanceServer& issuance
                                            "number or a verification code."
                                          : "確認できませんでした。 / The verification failed.");
     }
-    return html(200, page(code, answer_html(*c)), csp);
+    return http::html_response(200, page(code, answer_html(*c)), csp);
   };
   server.route("GET", "/verify", [answer_page](const http::Request& req) { return answer_page(req, req.query_param("code")); });
   server.route("GET", "/verify/{code...}",

@@ -1,0 +1,63 @@
+#include "http/html.h"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "http/router.h"
+
+namespace jlis::http {
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string page_policy(std::string_view css) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(css.data()), css.size(), digest);
+  unsigned char base64[4 * ((SHA256_DIGEST_LENGTH + 2) / 3) + 1];
+  EVP_EncodeBlock(base64, digest, SHA256_DIGEST_LENGTH);
+  return "default-src 'none'; style-src 'sha256-" + std::string(reinterpret_cast<const char*>(base64)) +
+         "'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+}
+
+std::optional<std::multimap<std::string, std::string>> parse_form(std::string_view body) {
+  std::multimap<std::string, std::string> fields;
+  while (!body.empty()) {
+    const size_t amp = body.find('&');
+    const std::string_view pair = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    auto name = internal::percent_decode(pair.substr(0, eq), true);
+    auto value = internal::percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
+    if (!name || !value) return std::nullopt;
+    fields.emplace(std::move(*name), std::move(*value));
+  }
+  return fields;
+}
+
+Response html_response(int status, std::string body, const std::string& policy) {
+  Response r;
+  r.status = status;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = std::move(body);
+  r.headers = {{"Content-Security-Policy", policy},
+               {"X-Content-Type-Options", "nosniff"},
+               {"Referrer-Policy", "same-origin"},
+               {"Cache-Control", "no-store"}};
+  return r;
+}
+
+}  // namespace jlis::http

@@ -1,0 +1,31 @@
+// Server-rendered HTML pages (the verification page, the kiosk screen): escaping, and the answer
+// with a strict Content-Security-Policy. Our pages carry no script and one <style> element, which
+// the policy allows by its SHA-256 and nothing else; forms post to the page's own origin only.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http/server.h"
+
+namespace jlis::http {
+
+// `text` with & < > " ' as character references: safe in element content and quoted attributes.
+std::string html_escape(std::string_view text);
+
+// The Content-Security-Policy of a page whose only style is `css` (the exact text of its <style>):
+// default-src 'none'; style-src 'sha256-…'; form-action 'self';
+// frame-ancestors 'none'; base-uri 'none'.
+std::string page_policy(std::string_view css);
+
+// The fields of an application/x-www-form-urlencoded body (a form's POST), in order, a name
+// repeated for each checked box; nullopt for a malformed percent-encoding.
+std::optional<std::multimap<std::string, std::string>> parse_form(std::string_view body);
+
+// A text/html answer with `policy` (page_policy), nosniff, no caching, and a referrer (and so an
+// Origin on form posts) only to the page's own origin.
+Response html_response(int status, std::string body, const std::string& policy);
+
+}  // namespace jlis::http
