@@ -9,6 +9,7 @@ FUZZ_TEST_SECONDS ?= 20
 SOAK_SECONDS ?= 600
 DATA       ?= var/demo
 LISTEN     ?= 127.0.0.1:8080
+SCREEN     ?= 127.0.0.1:8090
 COUNT      ?= 100000
 JLIS        = $(BUILD)/src/cli/jlis
 
@@ -58,7 +59,7 @@ build: deps
 	cmake --build $(BUILD)
 
 run: build
-	./scripts/demo.sh $(JLIS) $(DATA) $(LISTEN) $(COUNT)
+	./scripts/demo.sh $(JLIS) $(DATA) $(LISTEN) $(COUNT) $(SCREEN)
 
 # The whole suite, then again under AddressSanitizer + UndefinedBehaviorSanitizer, then a short
 # run of each fuzz target over its seed corpus.

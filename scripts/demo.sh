@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: a data directory with a demo population (made once), fresh tokens, then the server.
 set -euo pipefail
-jlis=$1 data=$2 listen=$3 count=$4
+jlis=$1 data=$2 listen=$3 count=$4 screen_listen=${5:-}
 
 # The CA keys are encrypted with a passphrase kept beside (not inside) the data directory: a demo
 # stand-in for the operator's secret.
@@ -44,6 +44,12 @@ resident=${card#*,}
 card=${card%%,*}
 [ -n "$resident" ] || resident=$(head -n 1 <<< "$residents")
 base="http://$listen"
+# The kiosk's touch screen, with the example resident's card on its reader (a simulated chip, made
+# once beside the data directory, PIN 1234; three wrong PINs lock it until jlis card pin-reset).
+screen_card="$data.card"
+if [ -n "$card" ] && [ -n "$screen_listen" ] && [ ! -f "$screen_card" ]; then
+  "$jlis" card virtual --data "$data" --card "$card" --pin 1234 --password ABC123 --output "$screen_card" > /dev/null
+fi
 
 cat <<MSG
 
@@ -70,6 +76,14 @@ Try:
 The resident's documents, as their municipality's window issues them (PDF; a refusal says why):
   $jlis documents render --data $data --resident $resident --type juminhyo --members all --with household --output 住民票.pdf
   (also --type kisai-jiko, inkan, koseki, koseki-fuhyo, kazei; jlis documents log --data $data --resident $resident)
+$( [ -n "$card" ] && [ -n "$screen_listen" ] && cat <<SCREEN
+The kiosk's touch screen, as a resident at a convenience store sees it: open http://$screen_listen/
+in a browser, place the card (the example resident's, PIN 1234), choose 住民票の写し and print it;
+the last page shows the printed PDF. Three wrong PINs lock the card, as on a real one; the
+municipal window resets it:
+  $jlis card pin-reset --data $data --municipality 131016 --card-file $screen_card --secret authentication_pin --new-secret 1234
+SCREEN
+)
 $( [ -n "$card" ] && cat <<KIOSK
 At a convenience-store kiosk: the resident's card $card as a simulated chip (PIN 1234; three wrong
 PINs lock it, and only the municipal window resets it: jlis card pin-reset), then a kiosk terminal
@@ -83,4 +97,15 @@ KIOSK
 Stop with Ctrl-C.
 
 MSG
-exec "$jlis" serve --data "$data" --listen "$listen"
+if [ -n "$card" ] && [ -n "$screen_listen" ]; then
+  # The server and the screen stop together (Ctrl-C, or a signal to this script).
+  "$jlis" serve --data "$data" --listen "$listen" &
+  serve=$!
+  "$jlis" kiosk screen --centre "$base" --terminal-credential "$terminal" --card "$screen_card" \
+    --listen "$screen_listen" > /dev/null &
+  screen=$!
+  trap 'kill $serve $screen 2> /dev/null; wait' EXIT INT TERM
+  wait -n $serve $screen
+else
+  exec "$jlis" serve --data "$data" --listen "$listen"
+fi

@@ -4,11 +4,13 @@
 #include <ostream>
 
 #include "common/csv.h"
+#include "http/server.h"
 #include "kiosk/card_key_pool.h"
 #include "kiosk/service_hours.h"
 #include "kiosk/stats.h"
 #include "kiosk/terminals.h"
 #include "kiosk/centre.h"
+#include "kiosk/screen.h"
 #include "kiosk/simulate.h"
 #include "kiosk/virtual_card.h"
 #include "pki/openssl.h"
@@ -120,6 +122,11 @@ struct KioskCommands::Options {
   std::string month;
   CLI::App* simulate = nullptr;
   SimulateOptions simulation;
+  CLI::App* screen = nullptr;
+  ScreenOptions screen_options;
+  std::string listen = "127.0.0.1:8090";
+  int idle_seconds = 120;
+  double print_seconds = 2;
   std::string name, operator_name, store_id, output, terminal_id, municipality, url;
 };
 
@@ -170,18 +177,45 @@ KioskCommands::KioskCommands(CLI::App& cli, const std::function<void(CLI::App*)>
                          "The municipality to ask when not the holder's (the 本籍地 holding their 戸籍 and 附票)");
   o.simulate->add_option("--copies", sim.copies, "Copies (1 to 10)")->capture_default_str();
   o.simulate->add_option("--output", sim.output, "The PDF file to write (new)")->required();
+  o.screen = kiosk->add_subcommand("screen", "Serve a kiosk's touch screen for a person to use in a browser");
+  ScreenOptions& screen = o.screen_options;
+  o.screen->add_option("--centre", screen.centre_url, "The centre's URL, http://HOST:PORT")->required();
+  o.screen->add_option("--terminal-credential", screen.credential_file, "The terminal's credential file")->required();
+  o.screen->add_option("--card", screen.card_files, "A virtual card the reader offers (repeat for more)")->required();
+  o.screen->add_option("--listen", o.listen, "HOST:PORT to serve the screen on")->capture_default_str();
+  o.screen->add_option("--idle-timeout", o.idle_seconds, "Seconds untouched after which the screen forgets the resident")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  o.screen->add_option("--print-seconds", o.print_seconds, "The simulated printer's time for a document")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 60.0));
 }
 
 KioskCommands::~KioskCommands() = default;
 
-bool KioskCommands::simulating() const { return o_->simulate->parsed(); }
+bool KioskCommands::standalone() const { return o_->simulate->parsed() || o_->screen->parsed(); }
 
-Status KioskCommands::simulate(std::ostream& out) { return simulate_kiosk(o_->simulation, out); }
+Status KioskCommands::run_standalone(std::ostream& out) {
+  Options& o = *o_;
+  if (o.simulate->parsed()) return simulate_kiosk(o.simulation, out);
+  JLIS_ASSIGN_OR_RETURN(auto address, http::parse_listen(o.listen));
+  o.screen_options.host = address.first;
+  o.screen_options.port = address.second;
+  o.screen_options.idle_timeout = std::chrono::seconds(o.idle_seconds);
+  o.screen_options.print_time = std::chrono::milliseconds(static_cast<int64_t>(o.print_seconds * 1000));
+  Screen screen(o.screen_options);
+  JLIS_RETURN_IF_ERROR(screen.start());
+  // The first line names the bound address (with --listen HOST:0, the port chosen).
+  out << "jlis kiosk screen on http://" << o.screen_options.host << ":" << screen.port() << "/" << std::endl;
+  screen.wait();
+  screen.stop();
+  return Status::ok();
+}
 
 bool KioskCommands::chosen() const {
   const Options& o = *o_;
   return *o.operator_add || *o.operator_list || *o.terminal_add || *o.terminal_disable || *o.terminal_list ||
-         *o.municipal_server || *o.hours || *o.stats || *o.simulate;
+         *o.municipal_server || *o.hours || *o.stats || *o.simulate || *o.screen;
 }
 
 Status KioskCommands::run(store::Pool& pool, store::Writer& writer, std::ostream& out) {

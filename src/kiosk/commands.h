@@ -26,6 +26,9 @@
 //   jlis kiosk simulate --centre URL --terminal-credential FILE --card CARD_FILE --pin PIN
 //        --document TYPE [--copies N] [--municipality CODE] --output FILE.pdf
 //     plays a terminal against a running centre (simulate.h); no data directory
+//   jlis kiosk screen --centre URL --terminal-credential FILE --card CARD_FILE [--card ...]
+//        [--listen HOST:PORT] [--idle-timeout SECONDS] [--print-seconds SECONDS]
+//     serves the kiosk's touch screen (screen.h) for a person to use in a browser; no data directory
 #pragma once
 
 #include <functional>
@@ -72,9 +75,10 @@ class KioskCommands {
   ~KioskCommands();
 
   bool chosen() const;
-  // True for `jlis kiosk simulate`, which needs no data directory: run it with simulate().
-  bool simulating() const;
-  Status simulate(std::ostream& out);
+  // True for `jlis kiosk simulate` and `jlis kiosk screen`, which need no data directory: run them
+  // with run_standalone() (the screen serves until SIGINT or SIGTERM).
+  bool standalone() const;
+  Status run_standalone(std::ostream& out);
   // Runs the chosen one on the data directory's store; a refusal or a failure is the Status.
   Status run(store::Pool& pool, store::Writer& writer, std::ostream& out);
 

@@ -32,6 +32,7 @@ TEST(DemoE2E, EveryExampleMakeRunPrintsWorksAsPrinted) {
   // The kiosk: the card played by a terminal, and its document confirmed by the verification page.
   EXPECT_EQ(count_of(out.out, "ok: " + std::string(JLIS_BINARY) + " kiosk simulate "), 1u) << out.out;
   EXPECT_EQ(count_of(out.out, "ok: the kiosk's document "), 1u) << out.out;
+  EXPECT_EQ(count_of(out.out, "ok: the kiosk screen answers"), 1u) << out.out;
   std::filesystem::remove_all(work);
 }
 

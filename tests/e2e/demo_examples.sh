@@ -2,14 +2,16 @@
 # Runs `make run`'s script (scripts/demo.sh) on a small population, then every example it prints,
 # exactly as printed (continuation lines joined), in a scratch directory: each curl with -f, so a
 # 4xx or 5xx answer fails it. Then the verification the demo describes: the issuance number the
-# kiosk example printed is confirmed by /v1/verify as a kiosk document.
+# kiosk example printed is confirmed by /v1/verify as a kiosk document, and the kiosk screen the
+# demo runs beside the server shows its first page.
 # Usage: demo_examples.sh JLIS SOURCE_DIR WORK_DIR. Prints "ok: …" or "FAILED: …" per example;
 # exits non-zero when the demo did not start or an example failed.
 set -uo pipefail
 jlis=$1 source_dir=$2 work=$3
 mkdir -p "$work" && cd "$work" || exit 2
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$source_dir/scripts/demo.sh" "$jlis" "$work/data" "127.0.0.1:$port" 1500 > demo.out 2> demo.err &
+screen_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$source_dir/scripts/demo.sh" "$jlis" "$work/data" "127.0.0.1:$port" 1500 "127.0.0.1:$screen_port" > demo.out 2> demo.err &
 pid=$!
 trap 'kill $pid 2> /dev/null; wait $pid 2> /dev/null' EXIT
 started=
@@ -43,6 +45,13 @@ if [ -n "$number" ] && grep -q '"channel":"kiosk"' <<< "$verified" && grep -q '"
   echo "ok: the kiosk's document $number is verified"
 else
   echo "FAILED: the kiosk's document '$number' is not verified: $verified"
+  failed=1
+fi
+if grep -q "open http://127.0.0.1:$screen_port/" demo.out &&
+   curl -sf "http://127.0.0.1:$screen_port/" | grep -q 'カードを置いてください'; then
+  echo "ok: the kiosk screen answers"
+else
+  echo "FAILED: the kiosk screen on 127.0.0.1:$screen_port does not answer as the demo says"
   failed=1
 fi
 exit $failed

@@ -33,7 +33,9 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 class Client {
  public:
-  explicit Client(uint16_t port) : socket_(ioc_) {
+  // `contract`: log the exchanges (false for servers other than `jlis serve`, which the API
+  // description does not cover, such as the kiosk screen).
+  explicit Client(uint16_t port, bool contract = true) : contract_(contract), socket_(ioc_) {
     socket_.connect({asio::ip::make_address("127.0.0.1"), port});
   }
 
@@ -46,7 +48,7 @@ class Client {
     req.prepare_payload();
     bhttp::write(socket_, req);
     Reply reply = read_reply();
-    contract_log(std::string(req.method_string()), target, req.body(), reply);
+    if (contract_) contract_log(std::string(req.method_string()), target, req.body(), reply);
     return reply;
   }
   Reply get(std::string target, const Headers& headers = {}) {
@@ -166,6 +168,7 @@ class Client {
   }
 
   std::string raw_sent_;  // bytes of send_raw since the last read()
+  bool contract_ = true;
   asio::io_context ioc_;
   asio::ip::tcp::socket socket_;
   beast::flat_buffer buffer_;
