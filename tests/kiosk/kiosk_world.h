@@ -4,6 +4,9 @@
 // tests/security (the attacks on the kiosk sessions).
 #pragma once
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -11,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../http/client.h"
 #include "../security/world.h"
 #include "kiosk/terminals.h"
 #include "kiosk/virtual_card.h"
@@ -172,6 +176,68 @@ class KioskSuite : public ::testing::Test {
 
   static inline World* world_ = nullptr;
   static inline KioskWorld* kiosk_ = nullptr;
+};
+
+// `jlis kiosk screen` for the world's centre, on a port the kernel picks; stopped on destruction.
+class ScreenProcess {
+ public:
+  ScreenProcess(const std::string& centre, const std::string& credential, const std::vector<std::string>& cards,
+                const std::string& idle_seconds = "120") {
+    int fds[2];
+    if (::pipe(fds) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      std::vector<std::string> args = {JLIS_BINARY, "kiosk",     "screen", "--centre",       centre,
+                                       "--terminal-credential", credential, "--listen", "127.0.0.1:0",
+                                       "--idle-timeout", idle_seconds};
+      for (const auto& c : cards) args.insert(args.end(), {"--card", c});
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(JLIS_BINARY, argv.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    std::string line;  // "jlis kiosk screen on http://127.0.0.1:PORT/"
+    char c;
+    while (::read(fds[0], &c, 1) == 1 && c != '\n') line += c;
+    ::close(fds[0]);
+    const size_t colon = line.rfind(':');
+    if (line.rfind("jlis kiosk screen on http://127.0.0.1:", 0) == 0 && colon != std::string::npos)
+      port_ = static_cast<uint16_t>(std::stoi(line.substr(colon + 1)));
+  }
+  ~ScreenProcess() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  uint16_t port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
+
+  // A touch as a form post (no browser): the answer's status.
+  int post(const std::string& path, const std::string& form, const http::testing::Headers& headers = {}) {
+    http::testing::Client client(port_, false);
+    http::testing::Headers h = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    h.insert(h.end(), headers.begin(), headers.end());
+    return client.request(bhttp::verb::post, path, form, h).result_int();
+  }
+  http::testing::Reply get(const std::string& path) { return http::testing::Client(port_, false).get(path); }
+  std::string heading() {
+    const std::string page = get("/").body();
+    const size_t from = page.find("<h2>"), to = page.find("</h2>");
+    return from == std::string::npos || to == std::string::npos ? "" : page.substr(from + 4, to - from - 4);
+  }
+  void type_pin(const std::string& pin) {
+    for (char d : pin) post("/pin", std::string("key=") + d);
+    post("/pin", "key=enter");
+  }
+
+ private:
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
 };
 
 }  // namespace jlis::kiosk::testing
