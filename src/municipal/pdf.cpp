@@ -96,7 +96,7 @@ class Renderer {
   void add_note(const Note& note, int block);
   Status paginate();
 
-  void draw_background(cairo_t* cr) const;
+  void draw_background(cairo_t* cr);
   void draw_title(cairo_t* cr) const;
   void draw_footer(cairo_t* cr, int page, int pages) const;
   Status draw_certification(cairo_t* cr) const;
@@ -114,6 +114,7 @@ class Renderer {
   std::vector<std::vector<const Row*>> pages_;
   std::vector<SurfacePtr> images_;
   PatternPtr fine_tint_, coarse_tint_;
+  PatternPtr word_tile_;  // draw_background(): the words of the background, made at the first page
   std::unique_ptr<QRcode, internal::Deleter<QRcode_free>> qr_;
 };
 
@@ -411,32 +412,60 @@ Status Renderer::paginate() {
 // The security background (複写牽制地紋): fine dots everywhere, the word 「複写」 in coarse dots of
 // the same coverage (twice the pitch, twice the radius), so the sheet looks evenly tinted and a
 // copier, which drops the fine dots, shows the word.
-void Renderer::draw_background(cairo_t* cr) const {
+//
+// The words stand in lines `step_y` apart, `step_x` apart along a line, every other line shifted
+// by half a step: a grid that repeats every step_x across and every two lines down. So the words
+// are drawn once, into one tile of that period (word_tile_), and the PDF repeats the tile (a tiling
+// pattern): the word's outlines are written a few times a document instead of some forty times a
+// page (they were most of a page's content stream, and of the time to print and compress it). The
+// steps are whole millimetres, so that the coarse dots (1 mm across, 2 mm down between rows of the
+// same offset) continue across the tile's edges.
+void Renderer::draw_background(cairo_t* cr) {
   const double x0 = mm(7), y0 = mm(7), w = kPageWidth - 2 * mm(7), h = kPageHeight - 2 * mm(7);
+  auto word = internal::make_layout(context_.get(), "複写", internal::kSansFamily, 46, /*bold=*/true);
+  const double word_w = layout_width(word.get()), word_h = layout_height(word.get());
+  const double step_x = std::ceil((word_w + mm(22)) / mm(1)) * mm(1);
+  const double step_y = std::ceil((word_h + mm(16)) / mm(1)) * mm(1);
+  if (!word_tile_) {
+    const cairo_rectangle_t extents{0, 0, step_x, 2 * step_y};
+    SurfacePtr recording(cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &extents));
+    CairoPtr tile(cairo_create(recording.get()));
+    cairo_rectangle(tile.get(), 0, 0, step_x, 2 * step_y);
+    cairo_clip(tile.get());
+    cairo_new_path(tile.get());
+    // The word of the even line at (0, 0), of the odd line at (step_x / 2, step_y), and each copy
+    // of them in a neighbouring tile that reaches into this one (ink may overhang the layout's box).
+    const double overhang = mm(3);
+    for (const auto& [wx, wy] : {std::pair{0.0, 0.0}, std::pair{step_x / 2, step_y}}) {
+      for (int i = -1; i <= 1; ++i) {
+        for (int j = -1; j <= 1; ++j) {
+          const double x = wx + i * step_x, y = wy + j * 2 * step_y;
+          if (x + word_w + overhang < 0 || x - overhang > step_x || y + word_h + overhang < 0 ||
+              y - overhang > 2 * step_y)
+            continue;
+          cairo_move_to(tile.get(), x, y);
+          pango_cairo_layout_path(tile.get(), word.get());
+        }
+      }
+    }
+    cairo_clip(tile.get());
+    cairo_set_source_rgb(tile.get(), 1, 1, 1);
+    cairo_paint(tile.get());
+    cairo_set_source(tile.get(), coarse_tint_.get());
+    cairo_paint(tile.get());
+    word_tile_.reset(cairo_pattern_create_for_surface(recording.get()));
+    cairo_pattern_set_extend(word_tile_.get(), CAIRO_EXTEND_REPEAT);
+    // The tile's origin is the first line's first word, half a step left of the sheet's edge.
+    cairo_matrix_t at;
+    cairo_matrix_init_translate(&at, -(x0 - step_x / 2), -(y0 + mm(8)));
+    cairo_pattern_set_matrix(word_tile_.get(), &at);
+  }
   cairo_save(cr);
   cairo_rectangle(cr, x0, y0, w, h);
   cairo_set_source(cr, fine_tint_.get());
+  cairo_fill_preserve(cr);
+  cairo_set_source(cr, word_tile_.get());
   cairo_fill(cr);
-
-  auto word = internal::make_layout(context_.get(), "複写", internal::kSansFamily, 46, /*bold=*/true);
-  const double word_w = layout_width(word.get()), word_h = layout_height(word.get());
-  const double step_x = word_w + mm(22), step_y = word_h + mm(16);
-  cairo_rectangle(cr, x0, y0, w, h);
-  cairo_clip(cr);
-  cairo_new_path(cr);
-  int line = 0;
-  for (double y = y0 + mm(8); y < y0 + h; y += step_y, ++line) {
-    const double shift = (line % 2 == 0) ? 0 : step_x / 2;
-    for (double x = x0 - step_x / 2 + shift; x < x0 + w; x += step_x) {
-      cairo_move_to(cr, x, y);
-      pango_cairo_layout_path(cr, word.get());
-    }
-  }
-  cairo_clip(cr);
-  cairo_set_source_rgb(cr, 1, 1, 1);
-  cairo_paint(cr);
-  cairo_set_source(cr, coarse_tint_.get());
-  cairo_paint(cr);
   cairo_restore(cr);
 }
 
