@@ -1,6 +1,7 @@
 // Kiosk documents per second (issue 10 §4), in two modes:
 //
 //   kiosk_rate end-to-end --centre URL --terminals FILE --holders FILE [--seconds S] [--pin 1234]
+//                         [--server-pid PID]
 //     N kiosk terminals at once against a running `jlis serve`, one thread each, over HTTP as a
 //     terminal talks to the centre (src/kiosk/routes.h, as `jlis kiosk simulate` does): open a
 //     session, the card signs the challenge, log in (certificate and signature: the centre checks
@@ -16,19 +17,23 @@
 //     centre answered; one that is not is a failure that ends the run (exit 1).
 //     Prints documents/s (documents whose session completed within the S seconds), the session's
 //     latency (open to printed) median and p99, each step's median, the load generator's own CPU
-//     (cores) and the part of it that signs, and the failures by step and status.
+//     (cores) and the part of it that signs, and the failures by step and status. With
+//     --server-pid (the `jlis serve` process, on this machine), also the server's CPU in the window
+//     and the CPU per document, server and load generator: on a shared machine, where the rate
+//     follows whatever CPU the others leave, this is the figure that holds still.
 //     Each terminal plays one whole session before the clock starts (not counted).
 //
 //   kiosk_rate ceiling --data DIR --holders FILE [--seconds S] [--threads 2] [--reference DIR]
 //     The rendering alone: the same holders' 住民票の写し (applicant only, no optional items: what
 //     the kiosk request above asks) built from the data directory's records as the issuance server
 //     builds it, each signed once (its QR code), then only render_pdf in a loop on `--threads`
-//     threads (default 2: both cores), for S seconds. Prints documents/s and the render's median and
-//     p99. The data directory is read before the clock starts and closed again.
+//     threads (default 2: both cores), for S seconds. Prints documents/s, the render's median and
+//     p99, and the CPU per document. The data directory is read before the clock starts and closed again.
 //
 // Output lines start with "kiosk_rate" and end with the rate, for bench/kiosk_throughput.sh.
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -38,6 +43,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <map>
 #include <mutex>
 #include <string>
@@ -98,6 +105,21 @@ double thread_cpu_seconds() {
   timespec ts{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// The CPU seconds (user and system) that process `pid` used so far; 0 when it cannot be read.
+double cpu_seconds_of(long pid) {
+  if (pid <= 0) return 0;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i)
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 double process_cpu_seconds() {
@@ -219,7 +241,7 @@ class Terminal {
 };
 
 int end_to_end(const std::string& centre, const std::string& terminals_file, const std::string& holders_file,
-               double seconds, const std::string& pin) {
+               double seconds, const std::string& pin, long server_pid) {
   std::string base = centre;
   while (!base.empty() && base.back() == '/') base.pop_back();
   const std::vector<std::string> credentials = lines_of(terminals_file);
@@ -244,14 +266,22 @@ int end_to_end(const std::string& centre, const std::string& terminals_file, con
   std::vector<TerminalResult> results(n);
   std::atomic<bool> warm_failed{false};
   Clock::time_point start, deadline;
-  double cpu_start = 0;
+  double cpu_start = 0, server_start = 0, cpu_end = 0, server_end = 0;
   // Every terminal warms up with one session, then the clock starts for all at once.
-  std::barrier ready(static_cast<std::ptrdiff_t>(n), [&]() noexcept {
+  std::barrier ready(static_cast<std::ptrdiff_t>(n + 1), [&]() noexcept {
     start = Clock::now();
     deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
     cpu_start = process_cpu_seconds();
+    server_start = cpu_seconds_of(server_pid);
   });
   std::vector<std::thread> threads;
+  // The CPU used within the window, read at the deadline (sessions still in flight: steady state).
+  std::thread meter([&] {
+    ready.arrive_and_wait();
+    std::this_thread::sleep_until(deadline);
+    cpu_end = process_cpu_seconds();
+    server_end = cpu_seconds_of(server_pid);
+  });
   for (size_t i = 0; i < n; ++i) {
     threads.emplace_back([&, i] {
       TerminalResult warm;
@@ -273,8 +303,8 @@ int end_to_end(const std::string& centre, const std::string& terminals_file, con
     });
   }
   for (auto& t : threads) t.join();
-  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  const double client_cpu = process_cpu_seconds() - cpu_start;
+  meter.join();
+  const double client_cpu = cpu_end - cpu_start, server_cpu = server_end - server_start;
 
   TerminalResult all;
   for (auto& r : results) {
@@ -299,7 +329,12 @@ int end_to_end(const std::string& centre, const std::string& terminals_file, con
   std::printf(" steps (median ms):");
   for (const char* s : {"open", "login", "document", "fetch", "printed"})
     std::printf(" %s %.1f", s, percentile(all.step_ms[s], 0.5));
-  std::printf("; load generator %.2f cores (card signatures %.2f)", client_cpu / elapsed, all.sign_cpu / elapsed);
+  std::printf("; load generator %.2f cores (card signatures %.2f)", client_cpu / seconds, all.sign_cpu / seconds);
+  if (server_pid > 0 && all.documents > 0)
+    std::printf("; jlis serve %.2f cores; CPU per document %.1f ms (jlis serve %.1f, load generator %.1f)",
+                server_cpu / seconds, 1000 * (server_cpu + client_cpu) / static_cast<double>(all.documents),
+                1000 * server_cpu / static_cast<double>(all.documents),
+                1000 * client_cpu / static_cast<double>(all.documents));
   int64_t failed = 0;
   for (auto& [k, v] : all.failures) failed += v;
   if (failed) {
@@ -361,6 +396,8 @@ int ceiling(const std::string& data, const std::string& reference, const std::st
     if (!municipal::render_pdf(doc, qr).ok()) return 1;
   std::vector<std::vector<double>> render_ms(thread_count);
   std::vector<int64_t> rendered(thread_count, 0);
+  const double cpu_start = process_cpu_seconds();
+  double cpu_end = 0;
   const auto start = Clock::now();
   const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   std::vector<std::thread> threads;
@@ -377,7 +414,12 @@ int ceiling(const std::string& data, const std::string& reference, const std::st
       }
     });
   }
+  std::thread meter([&] {
+    std::this_thread::sleep_until(deadline);
+    cpu_end = process_cpu_seconds();
+  });
   for (auto& t : threads) t.join();
+  meter.join();
   int64_t total = 0;
   std::vector<double> all;
   for (int t = 0; t < thread_count; ++t) {
@@ -385,15 +427,17 @@ int ceiling(const std::string& data, const std::string& reference, const std::st
     all.insert(all.end(), render_ms[t].begin(), render_ms[t].end());
   }
   std::printf("kiosk_rate ceiling: render_pdf of %zu holders' juminhyo, %d threads, %.1f s: %lld documents, render "
-              "median %.1f ms, p99 %.1f ms; documents/s %.1f\n",
+              "median %.1f ms, p99 %.1f ms; %.2f cores, CPU per document %.1f ms; documents/s %.1f\n",
               documents.size(), thread_count, seconds, static_cast<long long>(total), percentile(all, 0.5),
-              percentile(all, 0.99), static_cast<double>(total) / seconds);
+              percentile(all, 0.99), (cpu_end - cpu_start) / seconds,
+              total ? 1000 * (cpu_end - cpu_start) / static_cast<double>(total) : 0.0, static_cast<double>(total) / seconds);
   return 0;
 }
 
 int usage() {
   std::fprintf(stderr,
                "usage: kiosk_rate end-to-end --centre URL --terminals FILE --holders FILE [--seconds S] [--pin PIN]\n"
+               "                             [--server-pid PID]\n"
                "       kiosk_rate ceiling --data DIR --holders FILE [--seconds S] [--threads N] [--reference DIR]\n");
   return 2;
 }
@@ -412,7 +456,8 @@ int main(int argc, char** argv) {
   if (seconds <= 0) return usage();
   if (mode == "end-to-end") {
     if (o["--centre"].empty() || o["--terminals"].empty() || o["--holders"].empty()) return usage();
-    return end_to_end(o["--centre"], o["--terminals"], o["--holders"], seconds, o["--pin"]);
+    return end_to_end(o["--centre"], o["--terminals"], o["--holders"], seconds, o["--pin"],
+                      std::atol(o["--server-pid"].c_str()));
   }
   if (mode == "ceiling") {
     if (o["--data"].empty() || o["--holders"].empty() || std::atoi(o["--threads"].c_str()) < 1) return usage();

@@ -14,7 +14,9 @@
 #   ceiling  `kiosk_rate ceiling`: the same holders' 住民票の写し, rendered alone (render_pdf) on two
 #            threads, from a copy of the data directory made before the server started.
 # Runs interleave, RUNS rounds of (ceiling, end-to-end); prints each run, the medians, the ratio
-# end-to-end/ceiling, the server's CPU during the end-to-end runs, and the load average.
+# end-to-end/ceiling, and the load average. The ratio twice: of the rates, and of the CPU each
+# document costs (render alone / end to end, jlis serve and the load generator together): on a
+# machine shared with others' work the rates follow what CPU the others leave, the costs do not.
 # Needs sqlite3; installs nothing; talks only to 127.0.0.1.
 # Usage: bench/kiosk_throughput.sh BUILD_DIR [SECONDS=10] [RUNS=3] [TERMINALS=16]
 set -euo pipefail
@@ -85,27 +87,25 @@ until grep -q serving "$work/serve.out" 2> /dev/null; do
 done
 echo "jlis serve pid $jlis_pid: $(head -n 1 "$work/serve.out")"
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hz=$(getconf CLK_TCK)
-ceilings=() ends=() server_cores=()
+cpu_ms() { sed -n 's/.*CPU per document \([0-9.]*\) ms.*/\1/p' <<< "$1"; }
+ceilings=() ends=() ceiling_cpu=() end_cpu=()
 for round in $(seq "$runs"); do
   line=$("$rate" ceiling --data "$work/data-ceiling" --holders "$work/holders.tsv" --seconds "$secs" --threads 2)
   echo "  round $round: $line"
-  ceilings+=("${line##* }")
-  t0=$(cpu_ticks "$jlis_pid") w0=$(date +%s.%N)
+  ceilings+=("${line##* }") ceiling_cpu+=("$(cpu_ms "$line")")
   line=$("$rate" end-to-end --centre "http://127.0.0.1:$port" --terminals "$work/terminals.txt" \
-           --holders "$work/holders.tsv" --seconds "$secs")
-  t1=$(cpu_ticks "$jlis_pid") w1=$(date +%s.%N)
-  server_cores+=("$(awk -v a="$t0" -v b="$t1" -v h="$hz" -v s="$w0" -v e="$w1" 'BEGIN {printf "%.2f", (b - a) / h / (e - s)}')")
-  echo "  round $round: $line; jlis serve ${server_cores[-1]} cores"
-  ends+=("${line##* }")
+           --holders "$work/holders.tsv" --seconds "$secs" --server-pid "$jlis_pid")
+  echo "  round $round: $line"
+  ends+=("${line##* }") end_cpu+=("$(cpu_ms "$line")")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 c=$(median "${ceilings[@]}") e=$(median "${ends[@]}")
+cc=$(median "${ceiling_cpu[@]}") ec=$(median "${end_cpu[@]}")
 echo "kiosk documents, $terminals terminals, ${secs}s runs, load $(cut -d' ' -f1-3 /proc/loadavg):"
-echo "  end-to-end ${ends[*]} documents/s, median $e (jlis serve ${server_cores[*]} cores)"
-echo "  ceiling    ${ceilings[*]} documents/s, median $c (render_pdf alone, 2 threads)"
-echo "  ratio end-to-end/ceiling $(awk -v a="$e" -v b="$c" 'BEGIN {printf "%.2f", a / b}')"
+echo "  end-to-end ${ends[*]} documents/s, median $e; CPU per document ${end_cpu[*]} ms, median $ec (jlis serve and load generator)"
+echo "  ceiling    ${ceilings[*]} documents/s, median $c; CPU per document ${ceiling_cpu[*]} ms, median $cc (render_pdf alone, 2 threads)"
+echo "  ratio end-to-end/ceiling $(awk -v a="$e" -v b="$c" 'BEGIN {printf "%.2f", a / b}') by rate," \
+     "$(awk -v a="$cc" -v b="$ec" 'BEGIN {printf "%.2f", a / b}') by CPU per document (the rate's ratio on a machine of our own)"
 curl -s "http://127.0.0.1:$port/metrics" | grep '^jlis_kiosk_' | sed 's/^/  /' || true
 if [ -n "${KIOSK_BENCH_HOLD:-}" ]; then
   echo "holding: jlis serve pid $jlis_pid on port $port; terminals $work/terminals.txt, holders $work/holders.tsv;" \
