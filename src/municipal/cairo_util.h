@@ -28,7 +28,8 @@ using PangoContextPtr = std::unique_ptr<PangoContext, Deleter<unref_gobject>>;
 using FontDescriptionPtr = std::unique_ptr<PangoFontDescription, Deleter<pango_font_description_free>>;
 using AttrListPtr = std::unique_ptr<PangoAttrList, Deleter<pango_attr_list_unref>>;
 
-// The body font of the documents, as on a real 住民票 (明朝), and its bold for the titles and seals.
+// The body font of the documents, as on a real 住民票 (明朝), and its bold for the seals (pdf.cpp
+// emboldens the titles by a stroke rather than embed a second face).
 inline constexpr std::string_view kSerifFamily = "Noto Serif CJK JP";
 inline constexpr std::string_view kSansFamily = "Noto Sans CJK JP";
 
