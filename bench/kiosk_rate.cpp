@@ -28,7 +28,8 @@
 //     the kiosk request above asks) built from the data directory's records as the issuance server
 //     builds it, each signed once (its QR code), then only render_pdf in a loop on `--threads`
 //     threads (default 2: both cores), for S seconds. Prints documents/s, the render's median and
-//     p99, and the CPU per document. The data directory is read before the clock starts and closed again.
+//     p99, and the CPU per document. The data directory is read before the clock starts and closed
+//     again.
 //
 // Output lines start with "kiosk_rate" and end with the rate, for bench/kiosk_throughput.sh.
 #include <sys/resource.h>
@@ -192,7 +193,8 @@ class Terminal {
       auto answer = http::fetch(r);
       const double ms = ms_since(t0);
       if (!answer.ok() || answer->status != expected) {
-        if (counted) ++out.failures[std::string(name) + " " + (answer.ok() ? std::to_string(answer->status) : "unreachable")];
+        if (counted)
+          ++out.failures[std::string(name) + " " + (answer.ok() ? std::to_string(answer->status) : "unreachable")];
         if (answer.ok() && failures_shown_++ < 3)
           std::fprintf(stderr, "kiosk_rate: %s answered %d: %.300s\n", name, answer->status, answer->body.c_str());
         return std::nullopt;
@@ -430,7 +432,8 @@ int ceiling(const std::string& data, const std::string& reference, const std::st
               "median %.1f ms, p99 %.1f ms; %.2f cores, CPU per document %.1f ms; documents/s %.1f\n",
               documents.size(), thread_count, seconds, static_cast<long long>(total), percentile(all, 0.5),
               percentile(all, 0.99), (cpu_end - cpu_start) / seconds,
-              total ? 1000 * (cpu_end - cpu_start) / static_cast<double>(total) : 0.0, static_cast<double>(total) / seconds);
+              total ? 1000 * (cpu_end - cpu_start) / static_cast<double>(total) : 0.0,
+              static_cast<double>(total) / seconds);
   return 0;
 }
 
