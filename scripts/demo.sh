@@ -99,7 +99,7 @@ Stop with Ctrl-C.
 MSG
 if [ -n "$card" ] && [ -n "$screen_listen" ]; then
   # The server and the screen stop together (Ctrl-C, or a signal to this script).
-  "$jlis" serve --data "$data" --listen "$listen" &
+  "$jlis" serve --data "$data" --listen "$listen" --kiosk-screen-url "http://$screen_listen/" &
   serve=$!
   "$jlis" kiosk screen --centre "$base" --terminal-credential "$terminal" --card "$screen_card" \
     --listen "$screen_listen" > /dev/null &

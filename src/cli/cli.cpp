@@ -29,6 +29,7 @@
 #include "store/centre.h"
 #include "store/data_dir.h"
 #include "http/server.h"
+#include "web/front_page.h"
 #include "card/population.h"
 #include "card/routes.h"
 #include "municipal/commands.h"
@@ -194,6 +195,9 @@ int run(int argc, char** argv) {
   serve->add_option("--public-url", public_url,
                     "Base of the CRL and OCSP URLs written into certificates (default: http://LISTEN)");
   serve->add_option("--threads", threads, "Worker threads (0: 4 per core)");
+  std::string kiosk_screen_url;
+  serve->add_option("--kiosk-screen-url", kiosk_screen_url,
+                    "Where a kiosk screen (jlis kiosk screen) answers, for the front page's link");
   int64_t kiosk_session_seconds = 300;
   serve->add_option("--kiosk-session-seconds", kiosk_session_seconds,
                     "How long a kiosk session lasts from its opening before it times out")
@@ -512,6 +516,12 @@ int run(int argc, char** argv) {
         kiosk::add_routes(server, *centre);
         kiosk::add_verify_routes(server, app->issuance());
       }
+      web::add_front_page(server, {.components = {serving.begin(), serving.end()},
+                                   .simulation = options.simulation,
+                                   .centre = options.centre,
+                                   .store_role = options.store_role,
+                                   .population = [&app] { return app->registry().population(); },
+                                   .kiosk_screen_url = kiosk_screen_url});
       server.route("GET", "/openapi.yaml", [](const http::Request&) {
         http::Response r;
         r.content_type = "application/yaml";

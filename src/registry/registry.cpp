@@ -735,6 +735,12 @@ Result<std::vector<Provision>> Registry::provisions(const ResidentCode& code) {
   return out;
 }
 
+Result<int64_t> Registry::population() {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  JLIS_ASSIGN_OR_RETURN(auto n, conn->query_int64("SELECT COUNT(*) FROM residents WHERE status = 'resident'"));
+  return n.value_or(0);
+}
+
 Result<std::vector<MigrationCount>> Registry::migration_stats(int year, int month) {
   JLIS_ASSIGN_OR_RETURN(Date first, Date::from_ymd(year, month, 1));
   JLIS_ASSIGN_OR_RETURN(Date next, month == 12 ? Date::from_ymd(year + 1, 1, 1) : Date::from_ymd(year, month + 1, 1));

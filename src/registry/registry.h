@@ -167,6 +167,10 @@ class Registry {
   // The provisions of the resident, including those made under its earlier resident codes.
   Result<std::vector<Provision>> provisions(const ResidentCode& code);
 
+  // How many residents live in Japan (status resident): the front page's figure. A count of the
+  // whole register: not for a request path that runs often.
+  Result<int64_t> population();
+
   // Move-ins dated in [first, first + 1 month), per destination municipality, by code.
   Result<std::vector<MigrationCount>> migration_stats(int year, int month);
   // Calls `on_resident` for every resident with status resident (of one municipality when given),

@@ -1,0 +1,85 @@
+// The front page (`GET /`, web/front_page.h) as a newcomer opens it in a browser after `make run`:
+// it names what the server runs and the population it holds, and every link on it works.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "../http/chromium.h"
+#include "../http/client.h"
+#include "data_dir_store.h"
+#include "jlis_process.h"
+#include "template_dir.h"
+
+namespace jlis::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+
+class FrontPageE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = temp_dir("front-page");
+    ::setenv("JLIS_CA_PASSPHRASE", "e2e passphrase, not a real one", 1);
+    const auto out = prepared_dir(dir_, {{"init", "--data", "{dir}", "--simulation"},
+                                         {"ca", "init", "--data", "{dir}"},
+                                         {"population", "generate", "--data", "{dir}", "--count", "120", "--key-pool", "2"}});
+    ASSERT_EQ(out.size(), 3u) << out.back().err;
+    ASSERT_EQ(out[2].exit_code, 0) << out[2].err;
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+  static int64_t living() {
+    auto conn = connect_data_dir(dir_);
+    auto n = conn->query_int64("SELECT COUNT(*) FROM residents WHERE status = 'resident'");
+    return n.ok() ? n->value_or(-1) : -1;
+  }
+
+  static inline std::string dir_;
+};
+
+// Rule: the page says what runs (every component served, none other), the population as the
+// register counts it, that the data is a simulation; each of its links answers 200 (the kiosk
+// screen's is the URL the server was given); its policy refuses nothing of it.
+TEST_F(FrontPageE2E, ANewcomerSeesWhatRunsAndEveryLinkWorks) {
+  Server server(dir_, {"--components", "registry,card,pki,kiosk", "--kiosk-screen-url", "http://127.0.0.1:9/screen"});
+  ASSERT_NE(server.port(), 0);
+  const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+  http::testing::Chromium browser(dir_ + "/chromium");
+  browser.open(base + "/");
+  EXPECT_EQ(browser.text("h1"), "OpenJLIS");
+  const int64_t population = living();
+  ASSERT_GT(population, 0);
+  EXPECT_EQ(browser.text(".figure"), std::to_string(population));
+  EXPECT_NE(browser.text("main").find("シミュレーション"), std::string::npos);
+  const auto components = browser.evaluate(
+      "[...document.querySelectorAll('#components ~ table tbody th code')].map(e => e.innerText).join(',')");
+  EXPECT_EQ(components, "registry,card,pki,kiosk");
+  EXPECT_EQ(browser.violations(), std::vector<std::string>{});
+
+  const auto links = browser.evaluate("[...document.querySelectorAll('a')].map(a => a.getAttribute('href'))")
+                         .get<std::vector<std::string>>();
+  EXPECT_EQ(links, (std::vector<std::string>{"/openapi.yaml", "/verify", "http://127.0.0.1:9/screen", "/healthz",
+                                             "/metrics"}));
+  http::testing::Client client(server.port());
+  for (const std::string& link : links) {
+    if (link.front() != '/') continue;  // the kiosk screen is another program
+    EXPECT_EQ(client.get(link).result_int(), 200) << link;
+  }
+}
+
+// Rule: a server without the kiosk component links no verification page, and without
+// --kiosk-screen-url no kiosk screen.
+TEST_F(FrontPageE2E, ItLinksOnlyWhatRuns) {
+  Server server(dir_, {"--components", "registry"});
+  ASSERT_NE(server.port(), 0);
+  http::testing::Client client(server.port());
+  auto page = client.get("/");
+  ASSERT_EQ(page.result_int(), 200);
+  EXPECT_EQ(page.body().find("href=\"/verify\""), std::string::npos);
+  EXPECT_EQ(page.body().find("コンビニの端末の画面"), std::string::npos);
+  EXPECT_NE(page.body().find("<code>registry</code>"), std::string::npos);
+  EXPECT_EQ(page.body().find("<code>card</code>"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace jlis::e2e
