@@ -16,7 +16,7 @@ JLIS        = $(BUILD)/src/cli/jlis
 PACKAGES = cmake ninja-build g++ pkg-config libssl-dev libsqlite3-dev libicu-dev libboost-dev \
            nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev \
            libp11-dev libp11-kit-dev softhsm2 openssl libpq-dev \
-           libcairo2-dev libpango1.0-dev libqrencode-dev fonts-noto-cjk
+           libcairo2-dev libpango1.0-dev libqrencode-dev fonts-noto-cjk libyaml-cpp-dev
 # The real clients the PKI tests run against our certificates, CRLs and OCSP responses.
 # clang and its runtime build the libFuzzer targets (make test runs them briefly).
 # postgresql-15: the server the _pg tests start for themselves (tests/store/postgres_server.sh).

@@ -29,6 +29,7 @@
 #include "store/centre.h"
 #include "store/data_dir.h"
 #include "http/server.h"
+#include "web/api_page.h"
 #include "web/front_page.h"
 #include "card/population.h"
 #include "card/routes.h"
@@ -522,6 +523,7 @@ int run(int argc, char** argv) {
                                    .store_role = options.store_role,
                                    .population = [&app] { return app->registry().population(); },
                                    .kiosk_screen_url = kiosk_screen_url});
+      check(web::add_api_page(server, openapi_document()));
       server.route("GET", "/openapi.yaml", [](const http::Request&) {
         http::Response r;
         r.content_type = "application/yaml";

@@ -81,8 +81,8 @@ std::string page(const FrontPageFacts& f, const std::string& population) {
   h += "</tbody></table></section>";
 
   h += "<section aria-labelledby=\"open\"><h2 id=\"open\">開く <span class=\"en\" lang=\"en\">Open</span></h2><ul>"
-       "<li><a href=\"/openapi.yaml\">API の説明（OpenAPI 3.1）</a> <span class=\"en\" lang=\"en\">The API description: "
-       "every route, who may call it, what it answers</span></li>";
+       "<li><a href=\"/api\">API の説明</a> <span class=\"en\" lang=\"en\">The API description: every route, who "
+       "may call it, what it answers</span> (<a href=\"/openapi.yaml\">openapi.yaml</a>, OpenAPI 3)</li>";
   bool kiosk = false;
   for (const std::string& name : f.components) kiosk |= name == "kiosk";
   if (kiosk)

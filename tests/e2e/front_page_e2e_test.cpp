@@ -1,5 +1,6 @@
 // The front page (`GET /`, web/front_page.h) as a newcomer opens it in a browser after `make run`:
-// it names what the server runs and the population it holds, and every link on it works.
+// it names what the server runs and the population it holds, and every link on it works; and the
+// API description rendered readably (`GET /api`, web/api_page.h).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include "data_dir_store.h"
 #include "jlis_process.h"
 #include "template_dir.h"
+#include "web/api_page.h"
 
 namespace jlis::e2e {
 namespace {
@@ -58,7 +60,7 @@ TEST_F(FrontPageE2E, ANewcomerSeesWhatRunsAndEveryLinkWorks) {
 
   const auto links = browser.evaluate("[...document.querySelectorAll('a')].map(a => a.getAttribute('href'))")
                          .get<std::vector<std::string>>();
-  EXPECT_EQ(links, (std::vector<std::string>{"/openapi.yaml", "/verify", "http://127.0.0.1:9/screen", "/healthz",
+  EXPECT_EQ(links, (std::vector<std::string>{"/api", "/openapi.yaml", "/verify", "http://127.0.0.1:9/screen", "/healthz",
                                              "/metrics"}));
   http::testing::Client client(server.port());
   for (const std::string& link : links) {
@@ -79,6 +81,34 @@ TEST_F(FrontPageE2E, ItLinksOnlyWhatRuns) {
   EXPECT_EQ(page.body().find("コンビニの端末の画面"), std::string::npos);
   EXPECT_NE(page.body().find("<code>registry</code>"), std::string::npos);
   EXPECT_EQ(page.body().find("<code>card</code>"), std::string::npos);
+}
+
+// Rule: the API page shows every operation of the document the server serves, each once, with who
+// may call it; a document that is not OpenAPI is refused, not rendered.
+TEST_F(FrontPageE2E, TheApiPageShowsEveryOperation) {
+  Server server(dir_, {"--components", "registry"});
+  ASSERT_NE(server.port(), 0);
+  http::testing::Client client(server.port());
+  const std::string yaml = client.get("/openapi.yaml").body();
+  const std::string page = client.get("/api").body();
+  size_t operations = 0;
+  for (size_t at = yaml.find("operationId: "); at != std::string::npos; at = yaml.find("operationId: ", at + 1)) {
+    ++operations;
+    const size_t end = yaml.find('\n', at);
+    const std::string id = yaml.substr(at + 13, end - at - 13);
+    EXPECT_NE(page.find("<section id=\"" + id + "\">"), std::string::npos) << id;
+  }
+  EXPECT_GT(operations, 50u);
+  size_t shown = 0;
+  for (size_t at = page.find("<span class=\"method\">"); at != std::string::npos;
+       at = page.find("<span class=\"method\">", at + 1))
+    ++shown;
+  EXPECT_EQ(shown, operations);
+  EXPECT_NE(page.find("Who may call: anyone (no token)"), std::string::npos);
+  EXPECT_NE(page.find("Who may call: <code>bearerAuth</code>"), std::string::npos);
+
+  EXPECT_EQ(web::render_api_page("paths: [").status().code(), Code::invalid_argument);
+  EXPECT_EQ(web::render_api_page("title: not an API").status().code(), Code::invalid_argument);
 }
 
 }  // namespace
