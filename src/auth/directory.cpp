@@ -92,6 +92,12 @@ Result<int64_t> parse_expiry(std::string_view text, int64_t now) {
 
 std::string_view role_name(Role role) { return kRoles[static_cast<int>(role)]; }
 
+Status check_plain_token_role(Role role) {
+  if (role == Role::municipality || role == Role::agency)
+    return invalid_argument("use 'jlis municipality token' or 'jlis agency add' for that role");
+  return Status::ok();
+}
+
 Result<Role> parse_role(std::string_view name) {
   for (size_t i = 0; i < std::size(kRoles); ++i)
     if (kRoles[i] == name) return static_cast<Role>(i);

@@ -37,6 +37,10 @@ enum class Role {
 };
 std::string_view role_name(Role role);
 Result<Role> parse_role(std::string_view name);
+// The roles a token is made for directly (`jlis token create`, the console): all but municipality
+// (`jlis municipality token`: its code is checked against the reference data) and agency (`jlis
+// agency add`: with its purposes). invalid_argument, saying so, for those two.
+Status check_plain_token_role(Role role);
 
 // The authenticated caller.
 struct Principal {

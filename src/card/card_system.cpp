@@ -361,6 +361,17 @@ Result<Card> CardSystem::return_card(const auth::Principal& by, const std::strin
   return act(by, card_id, CardAction::return_, "", keyed);
 }
 
+Result<std::vector<std::pair<std::string, int64_t>>> CardSystem::count_by_status() {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  std::vector<std::pair<std::string, int64_t>> out;
+  JLIS_RETURN_IF_ERROR(conn->query("SELECT status, COUNT(*) FROM card_cards GROUP BY status ORDER BY status", {},
+                                   [&](const store::Row& r) {
+                                     out.emplace_back(r.text(0), r.int64(1));
+                                     return true;
+                                   }));
+  return out;
+}
+
 Result<std::vector<Card>> CardSystem::shipped_to(const LocalGovernmentCode& municipality,
                                                  std::optional<CardStatus> status, size_t limit) {
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());

@@ -218,6 +218,9 @@ class CardSystem {
   // at most `limit` (of `status` only, when given). Without history.
   Result<std::vector<Card>> shipped_to(const LocalGovernmentCode& municipality, std::optional<CardStatus> status,
                                        size_t limit);
+  // How many cards are in each state (the operator console's figure): a count of the whole
+  // register, so not for a path that runs often.
+  Result<std::vector<std::pair<std::string, int64_t>>> count_by_status();
   // The resident's current card: active or suspended, not expired; nullopt when none.
   Result<std::optional<std::string>> current_card_id(const ResidentCode& resident);
   // Adds "card_id" (the current card, or null) to a resident's JSON; a registry::ResidentDecorator.

@@ -30,6 +30,7 @@
 #include "store/data_dir.h"
 #include "http/server.h"
 #include "web/api_page.h"
+#include "web/console.h"
 #include "web/front_page.h"
 #include "card/population.h"
 #include "card/routes.h"
@@ -196,6 +197,11 @@ int run(int argc, char** argv) {
   serve->add_option("--public-url", public_url,
                     "Base of the CRL and OCSP URLs written into certificates (default: http://LISTEN)");
   serve->add_option("--threads", threads, "Worker threads (0: 4 per core)");
+  double console_sample_seconds = 5;
+  serve->add_option("--console-sample-seconds", console_sample_seconds,
+                    "How often the operator console samples the server's counters (and its page refreshes)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.2, 60.0));
   std::string kiosk_screen_url;
   serve->add_option("--kiosk-screen-url", kiosk_screen_url,
                     "Where a kiosk screen (jlis kiosk screen) answers, for the front page's link");
@@ -524,6 +530,22 @@ int run(int argc, char** argv) {
                                    .population = [&app] { return app->registry().population(); },
                                    .kiosk_screen_url = kiosk_screen_url});
       check(web::add_api_page(server, openapi_document()));
+      // The operator console: the server's own counters sampled, and each component's tallies.
+      web::ConsoleOptions console_options;
+      console_options.metrics = [&server] { return server.metrics_text(); };
+      console_options.sample_every = std::chrono::milliseconds(static_cast<int64_t>(console_sample_seconds * 1000));
+      if (cards)
+        console_options.tallies.push_back([&app]() -> Result<web::Tally> {
+          JLIS_ASSIGN_OR_RETURN(auto counts, app->cards().count_by_status());
+          return web::Tally{"マイナンバーカード（状態別） Cards by state", std::move(counts)};
+        });
+      if (ca)
+        console_options.tallies.push_back([ca]() -> Result<web::Tally> {
+          JLIS_ASSIGN_OR_RETURN(auto counts, ca->count_by_status(std::time(nullptr)));
+          return web::Tally{"電子証明書（状態別） Certificates by status", std::move(counts)};
+        });
+      web::Console console(app->directory(), std::move(console_options));
+      console.add_routes(server);
       server.route("GET", "/openapi.yaml", [](const http::Request&) {
         http::Response r;
         r.content_type = "application/yaml";
@@ -756,8 +778,7 @@ int run(int argc, char** argv) {
     }
     if (*token_create) {
       auth::Role r = check(auth::parse_role(role));
-      if (r == auth::Role::municipality || r == auth::Role::agency)
-        throw Failure{invalid_argument("use 'jlis municipality token' or 'jlis agency add' for that role")};
+      check(auth::check_plain_token_role(r));
       std::string holder = subject.empty() ? std::string(auth::role_name(r)) : subject;
       std::cout << "token for " << auth::role_name(r) << " (" << holder << ")\n"
                 << check(app->directory().create_token(r, holder, holder, token_grant(expires, by))) << "\n";

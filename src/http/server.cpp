@@ -801,17 +801,23 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(o
     return Response::json(200, R"({"status":"ok","simulation":)" + simulation + R"(,"centre":")" + o.centre +
                                    R"(","store_role":")" + *role + R"("})");
   });
-  route("GET", "/metrics", [impl = impl_.get()](const Request&) {
+  route("GET", "/metrics", [this](const Request&) {
     Response r;
     r.content_type = "text/plain; version=0.0.4";
-    impl->metrics.render(r.body);
-    std::lock_guard lock(impl->sources_mu);
-    for (const auto& source : impl->sources) {
-      r.body += source();
-      if (!r.body.empty() && r.body.back() != '\n') r.body += '\n';
-    }
+    r.body = metrics_text();
     return r;
   });
+}
+
+std::string Server::metrics_text() const {
+  std::string text;
+  impl_->metrics.render(text);
+  std::lock_guard lock(impl_->sources_mu);
+  for (const auto& source : impl_->sources) {
+    text += source();
+    if (!text.empty() && text.back() != '\n') text += '\n';
+  }
+  return text;
 }
 
 Server::~Server() { stop(); }

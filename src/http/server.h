@@ -119,6 +119,8 @@ class Server {
   void route_deferred(std::string method, std::string pattern, DeferredHandler handler);
   // Lines appended to /metrics (Prometheus text) on every scrape, besides the server's own.
   void add_metrics_source(std::function<std::string()> source);
+  // What /metrics answers now (the server's own series, then every source's lines).
+  std::string metrics_text() const;
   // Every route added so far (the built-in /healthz and /metrics included), in the order added.
   // The contract tests compare it with the paths of docs/openapi.yaml.
   std::vector<RouteEntry> routes() const;

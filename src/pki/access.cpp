@@ -69,6 +69,21 @@ Result<CertificateRecord> CertificateAuthority::certificate(const auth::Principa
   return rec;
 }
 
+Result<std::vector<std::pair<std::string, int64_t>>> CertificateAuthority::count_by_status(int64_t now) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, impl_->pool.acquire());
+  const std::string hold = std::to_string(static_cast<int>(RevocationReason::certificate_hold));
+  std::vector<std::pair<std::string, int64_t>> out;
+  JLIS_RETURN_IF_ERROR(conn->query(
+      "SELECT CASE WHEN revoked_at IS NOT NULL AND reason = " + hold + " THEN 'on hold' WHEN revoked_at IS NOT NULL "
+      "THEN 'revoked' WHEN not_after < ? THEN 'expired' ELSE 'good' END AS state, COUNT(*) FROM pki_certificates "
+      "GROUP BY state ORDER BY state",
+      {now}, [&](const store::Row& r) {
+        out.emplace_back(r.text(0), r.int64(1));
+        return true;
+      }));
+  return out;
+}
+
 Result<std::vector<CertificateRecord>> CertificateAuthority::certificates_of(const auth::Principal& by,
                                                                              const ResidentCode& resident,
                                                                              const std::string& purpose,

@@ -331,6 +331,9 @@ class CertificateAuthority {
   // certificate() answers the record without der, card_id and resident_code.
   Result<CertificateRecord> certificate(const auth::Principal& by, const std::string& serial,
                                         const std::string& request_id);
+  // How many certificates are good, on hold, revoked and expired at `now` (the operator console's
+  // figure): a count of the whole register, so not for a path that runs often.
+  Result<std::vector<std::pair<std::string, int64_t>>> count_by_status(int64_t now);
   Result<std::vector<CertificateRecord>> certificates_of(const auth::Principal& by, const ResidentCode& resident,
                                                          const std::string& purpose, const std::string& request_id);
   Result<std::optional<std::string>> linkage(const auth::Principal& by, const std::string& serial);

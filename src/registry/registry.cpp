@@ -500,6 +500,7 @@ std::vector<Result<Applied>> Registry::submit_all(
       results.emplace_back(status);
     } else {
       ++(outcomes[i]->value().replay ? events_replayed_ : events_applied_);
+      if (!outcomes[i]->value().replay) ++applied_by_type_[static_cast<size_t>(events[i].second.type)];
       results.push_back(std::move(*outcomes[i]));
     }
   }
@@ -780,7 +781,16 @@ std::string Registry::metrics() const {
          "jlis_registry_events_total{outcome=\"replayed\"} " + std::to_string(events_replayed_.load()) + "\n"
          "jlis_registry_events_total{outcome=\"refused\"} " + std::to_string(events_refused_.load()) + "\n"
          "# TYPE jlis_registry_provisions_total counter\n"
-         "jlis_registry_provisions_total " + std::to_string(provisions_.load()) + "\n";
+         "jlis_registry_provisions_total " + std::to_string(provisions_.load()) + "\n" + applied_by_type();
+}
+
+std::string Registry::applied_by_type() const {
+  std::string out = "# TYPE jlis_registry_events_applied_total counter\n";
+  for (size_t t = 0; t < applied_by_type_.size(); ++t)
+    out += "jlis_registry_events_applied_total{type=\"" +
+           std::string(event_type_name(static_cast<EventType>(t))) + "\"} " + std::to_string(applied_by_type_[t].load()) +
+           "\n";
+  return out;
 }
 
 }  // namespace jlis::registry

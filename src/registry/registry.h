@@ -12,6 +12,7 @@
 // caller hears "done" only after the change is committed.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -202,6 +203,9 @@ class Registry {
   numbering::Numbering* numbering_ = nullptr;
   std::vector<ChangeListener> listeners_;
   std::atomic<uint64_t> events_applied_{0}, events_refused_{0}, events_replayed_{0}, provisions_{0};
+  // Applied events by EventType (jlis_registry_events_applied_total{type}).
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(EventType::my_number_reissue) + 1> applied_by_type_{};
+  std::string applied_by_type() const;
 };
 
 }  // namespace jlis::registry

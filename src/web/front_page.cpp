@@ -91,7 +91,8 @@ std::string page(const FrontPageFacts& f, const std::string& population) {
   if (!f.kiosk_screen_url.empty())
     h += "<li><a href=\"" + html_escape(f.kiosk_screen_url) + "\">コンビニの端末の画面</a> <span class=\"en\" "
          "lang=\"en\">The kiosk's touch screen, as a resident at a store sees it</span></li>";
-  h += "<li><a href=\"/healthz\">稼働状態</a> <span class=\"en\" lang=\"en\">Health</span></li><li><a "
+  h += "<li><a href=\"/console\">運用コンソール</a> <span class=\"en\" lang=\"en\">The operator console (an "
+       "operator token logs in)</span></li><li><a href=\"/healthz\">稼働状態</a> <span class=\"en\" lang=\"en\">Health</span></li><li><a "
        "href=\"/metrics\">計測値（Prometheus）</a> <span class=\"en\" lang=\"en\">Metrics</span></li></ul><p>API "
        "の呼び出しにはトークンが要ります（<code>jlis token create</code>、<code>make run</code> が表示します）。"
        "<br><span class=\"en\" lang=\"en\">Calling the API takes a token (<code>jlis token create</code>; "
