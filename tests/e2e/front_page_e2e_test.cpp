@@ -16,6 +16,7 @@ namespace jlis::e2e {
 namespace {
 
 namespace fs = std::filesystem;
+namespace bhttp = boost::beast::http;
 
 class FrontPageE2E : public ::testing::Test {
  protected:
@@ -60,12 +61,14 @@ TEST_F(FrontPageE2E, ANewcomerSeesWhatRunsAndEveryLinkWorks) {
 
   const auto links = browser.evaluate("[...document.querySelectorAll('a')].map(a => a.getAttribute('href'))")
                          .get<std::vector<std::string>>();
-  EXPECT_EQ(links, (std::vector<std::string>{"/api", "/openapi.yaml", "/verify", "http://127.0.0.1:9/screen", "/healthz",
-                                             "/metrics"}));
+  EXPECT_EQ(links, (std::vector<std::string>{"/api", "/openapi.yaml", "/verify", "http://127.0.0.1:9/screen", "/console",
+                                             "/healthz", "/metrics"}));
   http::testing::Client client(server.port());
   for (const std::string& link : links) {
     if (link.front() != '/') continue;  // the kiosk screen is another program
-    EXPECT_EQ(client.get(link).result_int(), 200) << link;
+    auto r = client.get(link);
+    if (r.result_int() == 303) r = client.get(std::string(r[bhttp::field::location]));  // the console's log-in
+    EXPECT_EQ(r.result_int(), 200) << link;
   }
 }
 
