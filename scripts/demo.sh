@@ -105,7 +105,7 @@ if [ -n "$card" ] && [ -n "$screen_listen" ]; then
     --listen "$screen_listen" > /dev/null &
   screen=$!
   trap 'kill $serve $screen 2> /dev/null; wait' EXIT INT TERM
-  wait -n $serve $screen
+  wait $serve  # the server decides; a screen that cannot start (its port taken) leaves it serving
 else
   exec "$jlis" serve --data "$data" --listen "$listen"
 fi

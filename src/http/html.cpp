@@ -32,6 +32,12 @@ std::string page_policy(std::string_view css) {
          "'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 }
 
+bool foreign_post(const Request& req) {
+  if (req.header("sec-fetch-site") == "cross-site") return true;
+  const std::string origin = req.header("origin");
+  return !origin.empty() && origin != "http://" + req.header("host");
+}
+
 std::optional<std::multimap<std::string, std::string>> parse_form(std::string_view body) {
   std::multimap<std::string, std::string> fields;
   while (!body.empty()) {

@@ -20,6 +20,11 @@ std::string html_escape(std::string_view text);
 // frame-ancestors 'none'; base-uri 'none'.
 std::string page_policy(std::string_view css);
 
+// A form post that another site's page sent, as the browser says it: `Sec-Fetch-Site: cross-site`,
+// or an `Origin` other than this server's own (http://<Host>), the opaque "null" included. Pages
+// refuse these (a browser always names the origin of a POST; a page's own forms name its own).
+bool foreign_post(const Request& req);
+
 // The fields of an application/x-www-form-urlencoded body (a form's POST), in order, a name
 // repeated for each checked box; nullopt for a malformed percent-encoding.
 std::optional<std::multimap<std::string, std::string>> parse_form(std::string_view body);

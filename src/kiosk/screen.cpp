@@ -23,13 +23,6 @@ namespace {
 
 enum class Step { insert_card, pin, choose, options, confirm, printing, done, message };
 
-// A POST that another site's page sent (the browser names its origin): never the resident's touch.
-bool cross_site(const http::Request& req) {
-  if (req.header("sec-fetch-site") == "cross-site") return true;
-  const std::string origin = req.header("origin");
-  return !origin.empty() && origin != "http://" + req.header("host");
-}
-
 http::Response see_screen() {
   http::Response r;
   r.status = 303;
@@ -76,9 +69,7 @@ struct Screen::Impl {
     text.clear();
   }
   void show_message(std::string t, std::string body) {
-    const size_t index = card_index;
     forget();
-    card_index = index;
     step = Step::message;
     title = std::move(t);
     text = std::move(body);
@@ -241,7 +232,7 @@ struct Screen::Impl {
   }
 
   http::Response act(const http::Request& req, void (Impl::*action)(const std::multimap<std::string, std::string>&)) {
-    if (cross_site(req))
+    if (http::foreign_post(req))
       return http::html_response(403, screen::message_page("操作できません", "この画面の外からの操作は受け付けません。"),
                                  policy);
     auto form = http::parse_form(req.body);

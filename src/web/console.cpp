@@ -42,12 +42,6 @@ constexpr std::string_view kStyle =
     "word-break:break-all}.notice{border-left:6px solid #b3261e;padding:.4rem .8rem;background:#fdeceb}"
     ".en{color:#3d4247}";
 
-bool cross_site(const http::Request& req) {
-  if (req.header("sec-fetch-site") == "cross-site") return true;
-  const std::string origin = req.header("origin");
-  return !origin.empty() && origin != "http://" + req.header("host");
-}
-
 bool same(const std::string& a, const std::string& b) {
   if (a.size() != b.size()) return false;
   unsigned char d = 0;
@@ -224,7 +218,7 @@ struct Console::Impl {
   }
 
   http::Response login(const http::Request& req) {
-    if (cross_site(req)) return html(403, login_page("この画面の外からの操作は受け付けません。"));
+    if (http::foreign_post(req)) return html(403, login_page("この画面の外からの操作は受け付けません。"));
     auto form = http::parse_form(req.body);
     const std::string token = form ? field(*form, "token") : "";
     auto principal = directory.authenticate(token);
@@ -244,7 +238,7 @@ struct Console::Impl {
 
   // A POST of the console: the session, its CSRF token and the page's own origin, then `action`.
   http::Response post(const http::Request& req, const std::function<http::Response(const Session&, const Form&)>& action) {
-    if (cross_site(req)) return html(403, page("操作できません", "<p>この画面の外からの操作は受け付けません。</p>", nullptr));
+    if (http::foreign_post(req)) return html(403, page("操作できません", "<p>この画面の外からの操作は受け付けません。</p>", nullptr));
     auto s = session(req);
     if (!s) return redirect("/console/login");
     auto form = http::parse_form(req.body);

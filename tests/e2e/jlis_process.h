@@ -136,11 +136,12 @@ inline Output jlis(const std::vector<std::string>& plain_args) {
   return o;
 }
 
-// `jlis serve` on 127.0.0.1 with a port the kernel picks; stopped with SIGTERM on destruction.
-class Server {
+// A `jlis` command that serves on 127.0.0.1 with a port the kernel picks (`--listen 127.0.0.1:0`
+// among `args`) and names its address on its first line ("… http://127.0.0.1:PORT…"); stopped with
+// SIGTERM on destruction.
+class Serving {
  public:
-  // `extra` are more `jlis serve` options ("--ocsp-unknown-limit", "3").
-  explicit Server(const std::string& data_dir, const std::vector<std::string>& extra = {}) {
+  explicit Serving(const std::vector<std::string>& args) {
     int fds[2];
     if (::pipe(fds) != 0) return;
     pid_ = ::fork();
@@ -148,23 +149,24 @@ class Server {
       ::dup2(fds[1], STDOUT_FILENO);
       ::close(fds[0]);
       ::close(fds[1]);
-      std::vector<const char*> argv = {JLIS_BINARY, "serve", "--data", data_dir.c_str(), "--listen", "127.0.0.1:0"};
-      for (const auto& a : extra) argv.push_back(a.c_str());
+      std::vector<const char*> argv = {JLIS_BINARY};
+      for (const auto& a : args) argv.push_back(a.c_str());
       argv.push_back(nullptr);
       ::execv(JLIS_BINARY, const_cast<char* const*>(argv.data()));
       ::_exit(127);
     }
     ::close(fds[1]);
-    // The first line names the bound address.
     std::string line;
     char c;
     while (::read(fds[0], &c, 1) == 1 && c != '\n') line += c;
     ::close(fds[0]);
-    auto colon = line.rfind(':');
-    if (line.find("http://127.0.0.1:") != std::string::npos && colon != std::string::npos)
-      port_ = static_cast<uint16_t>(std::stoi(line.substr(colon + 1)));
+    const std::string address = "http://127.0.0.1:";
+    if (const size_t at = line.find(address); at != std::string::npos)
+      port_ = static_cast<uint16_t>(std::atoi(line.c_str() + at + address.size()));
   }
-  ~Server() { stop(); }
+  ~Serving() { stop(); }
+  Serving(const Serving&) = delete;
+  Serving& operator=(const Serving&) = delete;
   // Sends SIGTERM and answers the exit status (0 for a clean shutdown).
   int stop() {
     if (pid_ <= 0) return -1;
@@ -174,7 +176,7 @@ class Server {
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
-  // Kills the server with `signal` (SIGKILL: no shutdown code runs, as in a crash) and reaps it.
+  // Kills the process with `signal` (SIGKILL: no shutdown code runs, as in a crash) and reaps it.
   void kill(int signal) {
     if (pid_ <= 0) return;
     ::kill(pid_, signal);
@@ -187,6 +189,20 @@ class Server {
  private:
   pid_t pid_ = -1;
   uint16_t port_ = 0;
+};
+
+// `jlis serve` on the data directory; `extra` are more `jlis serve` options ("--ocsp-unknown-limit", "3").
+class Server : public Serving {
+ public:
+  explicit Server(const std::string& data_dir, const std::vector<std::string>& extra = {})
+      : Serving(with(data_dir, extra)) {}
+
+ private:
+  static std::vector<std::string> with(const std::string& data_dir, const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"serve", "--data", data_dir, "--listen", "127.0.0.1:0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
 };
 
 }  // namespace jlis::e2e

@@ -4,9 +4,6 @@
 // tests/security (the attacks on the kiosk sessions).
 #pragma once
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -179,52 +176,21 @@ class KioskSuite : public ::testing::Test {
 };
 
 // `jlis kiosk screen` for the world's centre, on a port the kernel picks; stopped on destruction.
-class ScreenProcess {
+class ScreenProcess : public e2e::Serving {
  public:
   ScreenProcess(const std::string& centre, const std::string& credential, const std::vector<std::string>& cards,
-                const std::string& idle_seconds = "120") {
-    int fds[2];
-    if (::pipe(fds) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      std::vector<std::string> args = {JLIS_BINARY, "kiosk",     "screen", "--centre",       centre,
-                                       "--terminal-credential", credential, "--listen", "127.0.0.1:0",
-                                       "--idle-timeout", idle_seconds};
-      for (const auto& c : cards) args.insert(args.end(), {"--card", c});
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(JLIS_BINARY, argv.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    std::string line;  // "jlis kiosk screen on http://127.0.0.1:PORT/"
-    char c;
-    while (::read(fds[0], &c, 1) == 1 && c != '\n') line += c;
-    ::close(fds[0]);
-    const size_t colon = line.rfind(':');
-    if (line.rfind("jlis kiosk screen on http://127.0.0.1:", 0) == 0 && colon != std::string::npos)
-      port_ = static_cast<uint16_t>(std::stoi(line.substr(colon + 1)));
-  }
-  ~ScreenProcess() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    ::waitpid(pid_, nullptr, 0);
-  }
-  uint16_t port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
+                const std::string& idle_seconds = "120")
+      : e2e::Serving(args(centre, credential, cards, idle_seconds)) {}
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port()) + "/"; }
 
   // A touch as a form post (no browser): the answer's status.
   int post(const std::string& path, const std::string& form, const http::testing::Headers& headers = {}) {
-    http::testing::Client client(port_, false);
+    http::testing::Client client(port(), false);
     http::testing::Headers h = {{"Content-Type", "application/x-www-form-urlencoded"}};
     h.insert(h.end(), headers.begin(), headers.end());
     return client.request(bhttp::verb::post, path, form, h).result_int();
   }
-  http::testing::Reply get(const std::string& path) { return http::testing::Client(port_, false).get(path); }
+  http::testing::Reply get(const std::string& path) { return http::testing::Client(port(), false).get(path); }
   std::string heading() {
     const std::string page = get("/").body();
     const size_t from = page.find("<h2>"), to = page.find("</h2>");
@@ -236,8 +202,13 @@ class ScreenProcess {
   }
 
  private:
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
+  static std::vector<std::string> args(const std::string& centre, const std::string& credential,
+                                       const std::vector<std::string>& cards, const std::string& idle_seconds) {
+    std::vector<std::string> a = {"kiosk", "screen", "--centre", centre, "--terminal-credential", credential,
+                                  "--listen", "127.0.0.1:0", "--idle-timeout", idle_seconds};
+    for (const auto& c : cards) a.insert(a.end(), {"--card", c});
+    return a;
+  }
 };
 
 }  // namespace jlis::kiosk::testing
