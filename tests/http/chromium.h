@@ -2,7 +2,8 @@
 // DevTools protocol on loopback, as a person would use a page: open it, click its buttons, read
 // what it shows, take a screenshot. Also collects the page's Content-Security-Policy violations
 // (a listener installed before any page script, by the DevTools protocol, which the policy does not
-// govern). Failures throw std::runtime_error (a test that meets one fails with its message).
+// govern). Failures throw std::runtime_error (a test that meets one fails with its message); a page
+// being replaced by a navigation (a form just posted) is waited for, not a failure.
 #pragma once
 
 #include <signal.h>
@@ -90,10 +91,20 @@ class Chromium {
   }
 
   // The value of a JavaScript expression in the page (evaluated by the protocol, not by the page).
+  // A page in the middle of a navigation (a form just posted) is waited for, up to 10 s.
   nlohmann::json evaluate(const std::string& expression) {
-    auto r = call("Runtime.evaluate", {{"expression", expression}, {"returnByValue", true}});
-    if (r.contains("exceptionDetails")) throw std::runtime_error("page script failed: " + expression);
-    return r["result"].value("value", nlohmann::json());
+    for (int tries = 0;; ++tries) {
+      nlohmann::json r;
+      try {
+        r = call("Runtime.evaluate", {{"expression", expression}, {"returnByValue", true}});
+      } catch (const Navigating&) {
+        if (tries == 200) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        continue;
+      }
+      if (r.contains("exceptionDetails")) throw std::runtime_error("page script failed: " + expression);
+      return r["result"].value("value", nlohmann::json());
+    }
   }
 
   // Waits (polling) until `expression` is true in a loaded page; false after `timeout`. A page in
@@ -103,8 +114,12 @@ class Chromium {
     const std::string guarded = "(() => { try { return document.readyState === 'complete' && !!(" + expression +
                                 "); } catch (e) { return false; } })()";
     while (std::chrono::steady_clock::now() < deadline) {
-      auto r = call("Runtime.evaluate", {{"expression", guarded}, {"returnByValue", true}});
-      if (r.contains("result") && r["result"].value("value", nlohmann::json(false)) == true) return true;
+      try {
+        auto r = call("Runtime.evaluate", {{"expression", guarded}, {"returnByValue", true}});
+        if (r.contains("result") && r["result"].value("value", nlohmann::json(false)) == true) return true;
+      } catch (const Navigating&) {
+        // the page is being replaced: not yet
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return false;
@@ -140,6 +155,11 @@ class Chromium {
   }
 
  private:
+  // The page was replaced while a command ran on it ("Inspected target navigated or closed").
+  struct Navigating : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+
   nlohmann::json browser_call(const std::string& method, const nlohmann::json& params) {
     return send(method, params, "");
   }
@@ -153,7 +173,11 @@ class Chromium {
       ws_.read(buffer);
       auto answer = nlohmann::json::parse(boost::beast::buffers_to_string(buffer.data()), nullptr, false);
       if (!answer.is_object() || answer.value("id", -1) != id_) continue;
-      if (answer.contains("error")) throw std::runtime_error(method + ": " + answer["error"].dump());
+      if (answer.contains("error")) {
+        const std::string error = answer["error"].dump();
+        if (error.find("navigated or closed") != std::string::npos) throw Navigating(method + ": " + error);
+        throw std::runtime_error(method + ": " + error);
+      }
       return answer.value("result", nlohmann::json::object());
     }
   }
