@@ -104,12 +104,6 @@ struct Screen::Impl {
     step = Step::done;
   }
 
-  std::string verify_url(const std::string& number) const {
-    std::string base = options.centre_url;
-    while (!base.empty() && base.back() == '/') base.pop_back();
-    return base + "/verify/" + number;
-  }
-
   std::string current_page() {
     switch (step) {
       case Step::insert_card: return screen::insert_card_page(labels);
@@ -118,7 +112,7 @@ struct Screen::Impl {
       case Step::options: return screen::options_page(offer, choice);
       case Step::confirm: return screen::confirm_page(offer, choice);
       case Step::printing: return screen::printing_page();
-      case Step::done: return screen::done_page(printed, verify_url(printed.issuance_number));
+      case Step::done: return screen::done_page(printed, terminal->centre_url() + "/verify/" + printed.issuance_number);
       case Step::message: return screen::message_page(title, text);
     }
     return "";

@@ -40,6 +40,8 @@ class TerminalClient {
   TerminalClient(std::string centre_url, TerminalCredential credential);
 
   const TerminalCredential& credential() const { return credential_; }
+  // The centre's base URL, without a trailing '/'.
+  const std::string& centre_url() const { return base_; }
   // The session in progress ("" before log_in and after printed()).
   const std::string& session_id() const { return session_id_; }
 

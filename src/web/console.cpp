@@ -230,6 +230,10 @@ struct Console::Impl {
     {
       std::lock_guard lock(mu);
       const auto now = Clock::now();
+      // Sessions abandoned past their time go when the next one begins.
+      std::erase_if(sessions, [now](const auto& entry) {
+        return now - entry.second.started > kSessionLifetime || now - entry.second.seen > kSessionIdle;
+      });
       sessions[*id] = {token, *csrf, "console:" + principal->name + " (" + principal->subject + ")", now, now};
     }
     return redirect("/console", std::string(kCookie) + "=" + *id +
