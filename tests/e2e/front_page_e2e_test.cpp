@@ -3,12 +3,15 @@
 // API description rendered readably (`GET /api`, web/api_page.h).
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "../http/chromium.h"
 #include "../http/client.h"
 #include "data_dir_store.h"
 #include "jlis_process.h"
+#include "pki/openssl.h"
 #include "template_dir.h"
 #include "web/api_page.h"
 
@@ -58,6 +61,15 @@ TEST_F(FrontPageE2E, ANewcomerSeesWhatRunsAndEveryLinkWorks) {
       "[...document.querySelectorAll('#components ~ table tbody th code')].map(e => e.innerText).join(',')");
   EXPECT_EQ(components, "registry,card,pki,kiosk");
   EXPECT_EQ(browser.violations(), std::vector<std::string>{});
+  // With JLIS_SCREENSHOTS=DIR the pages are saved there (docs/images/front-page.png, api-page.png).
+  const char* shots = std::getenv("JLIS_SCREENSHOTS");
+  auto shot = [&](const std::string& name) {
+    if (shots == nullptr || *shots == 0) return;
+    auto png = pki::base64_decode(browser.screenshot_base64());
+    ASSERT_TRUE(png.ok());
+    std::ofstream(std::string(shots) + "/" + name + ".png", std::ios::binary) << *png;
+  };
+  shot("front-page");
 
   const auto links = browser.evaluate("[...document.querySelectorAll('a')].map(a => a.getAttribute('href'))")
                          .get<std::vector<std::string>>();
@@ -70,6 +82,9 @@ TEST_F(FrontPageE2E, ANewcomerSeesWhatRunsAndEveryLinkWorks) {
     if (r.result_int() == 303) r = client.get(std::string(r[bhttp::field::location]));  // the console's log-in
     EXPECT_EQ(r.result_int(), 200) << link;
   }
+  browser.open(base + "/api");
+  EXPECT_EQ(browser.violations(), std::vector<std::string>{}) << "/api";
+  shot("api-page");
 }
 
 // Rule: a server without the kiosk component links no verification page, and without
