@@ -143,15 +143,12 @@ Result<std::pair<Agency, std::string>> Directory::add_agency(const std::string& 
   if (agency.purposes.empty()) return invalid_argument("an agency needs at least one purpose");
   JLIS_ASSIGN_OR_RETURN(std::string id, random_hex(8));
   agency.agency_id = "ag-" + id;
-  if (grant.expires_at && *grant.expires_at <= now_seconds())
-    return invalid_argument("the token's expiry is not in the future");
   const std::string at = iso8601_seconds(now_seconds());
-  JLIS_RETURN_IF_ERROR(writer_.run([&](store::Connection& c) {
+  JLIS_ASSIGN_OR_RETURN(std::string token, create_token(Role::agency, agency.agency_id, name, grant, [&](store::Connection& c) {
     JLIS_RETURN_IF_ERROR(c.execute("INSERT INTO agencies VALUES (?, ?, ?, ?)",
                                    {agency.agency_id, agency.name, join(agency.purposes), at}).status());
     return record_change(c, at, grant.by, "agency.add", agency.agency_id, join(agency.purposes));
   }));
-  JLIS_ASSIGN_OR_RETURN(std::string token, create_token(Role::agency, agency.agency_id, name, grant));
   return std::make_pair(agency, token);
 }
 
@@ -196,7 +193,8 @@ Result<Agency> Directory::set_purposes(const std::string& agency_id, PurposeChan
 }
 
 Result<std::string> Directory::create_token(Role role, const std::string& subject, const std::string& name,
-                                            const TokenGrant& grant) {
+                                            const TokenGrant& grant,
+                                            const std::function<Status(store::Connection&)>& also) {
   const int64_t now = now_seconds();
   const int64_t expires_at = grant.expires_at.value_or(now + kDefaultTokenLifetime);
   if (expires_at <= now) return invalid_argument("the token's expiry is not in the future");
@@ -204,6 +202,8 @@ Result<std::string> Directory::create_token(Role role, const std::string& subjec
   JLIS_ASSIGN_OR_RETURN(std::string id, random_hex(8));
   const std::string token = "jlis_" + secret, token_id = "tk-" + id, at = iso8601_seconds(now);
   JLIS_RETURN_IF_ERROR(writer_.run([&](store::Connection& c) {
+    JLIS_RETURN_IF_ERROR(check_operator(c, grant.operator_token));
+    if (also) JLIS_RETURN_IF_ERROR(also(c));
     JLIS_RETURN_IF_ERROR(c.execute("INSERT INTO tokens (token_hash, role, subject, name, created_at, token_id, "
                                    "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                                    {sha256_hex(token), std::string(role_name(role)), subject, name, at, token_id,
@@ -233,9 +233,10 @@ Result<std::vector<TokenInfo>> Directory::tokens() {
   return out;
 }
 
-Status Directory::revoke_token(const std::string& token_id, const std::string& by) {
+Status Directory::revoke_token(const std::string& token_id, const std::string& by, const std::string& operator_token) {
   const std::string at = iso8601_seconds(now_seconds());
   return writer_.run([&](store::Connection& c) {
+    JLIS_RETURN_IF_ERROR(check_operator(c, operator_token));
     std::optional<std::optional<std::string>> revoked;  // outer: found
     JLIS_RETURN_IF_ERROR(c.query("SELECT revoked_at FROM tokens WHERE token_id = ?", {token_id},
                                  [&](const store::Row& r) {
@@ -247,6 +248,25 @@ Status Directory::revoke_token(const std::string& token_id, const std::string& b
     JLIS_RETURN_IF_ERROR(c.execute("UPDATE tokens SET revoked_at = ? WHERE token_id = ?", {at, token_id}).status());
     return record_change(c, at, by, "token.revoke", token_id, "");
   });
+}
+
+Status Directory::record_action(const std::string& by, const std::string& operator_token, const std::string& action,
+                                const std::string& target, const std::string& detail) {
+  const std::string at = iso8601_seconds(now_seconds());
+  return writer_.run([&](store::Connection& c) {
+    JLIS_RETURN_IF_ERROR(check_operator(c, operator_token));
+    // Not a change of who may call: auth_version (the token cache's) stays.
+    return c.execute("INSERT INTO auth_changes (at, by_whom, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+                     {at, by, action, target, detail}).status();
+  });
+}
+
+Status Directory::check_operator(store::Connection& conn, const std::string& operator_token) {
+  if (operator_token.empty()) return Status::ok();
+  auto principal = authenticate(conn, operator_token);
+  if (!principal.ok() || principal->role != Role::operator_)
+    return permission_denied("the operator's token is no longer good: log in again");
+  return Status::ok();
 }
 
 Result<std::vector<Change>> Directory::changes() {

@@ -11,6 +11,7 @@
 // Thread-safe: every call takes a connection from the pool; writes go through the Writer.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -58,6 +59,10 @@ struct Principal {
 struct TokenGrant {
   std::optional<int64_t> expires_at;  // Unix seconds; default: one year (kDefaultTokenLifetime) from now
   std::string by = "operator:unknown";  // who: "operator:<name>" for the CLI
+  // The acting operator's own token, when the change comes through one (the console): inside the
+  // transaction that writes, it must still be a good operator token, or the change is refused
+  // (permission_denied) and nothing is written. Empty for the CLI (the data directory's owner).
+  std::string operator_token = {};
 };
 constexpr int64_t kDefaultTokenLifetime = 365 * 86400;
 
@@ -111,15 +116,22 @@ class Directory {
                               const std::vector<std::string>& purposes, const std::string& by);
 
   // Creates a new token for `role` and `subject` (a municipality code for municipalities).
-  // invalid_argument when grant.expires_at is not in the future.
+  // invalid_argument when grant.expires_at is not in the future. `also` (optional) writes what the
+  // token belongs to (a verifier's row) in the same transaction: the token exists only if it does.
   Result<std::string> create_token(Role role, const std::string& subject, const std::string& name,
-                                   const TokenGrant& grant = {});
+                                   const TokenGrant& grant = {},
+                                   const std::function<Status(store::Connection&)>& also = {});
 
   // Every token, oldest first, without secrets.
   Result<std::vector<TokenInfo>> tokens();
   // Revokes a token by its id: not_found when unknown, conflict when already revoked (both
-  // checked in the transaction that writes). Recorded with `by`.
-  Status revoke_token(const std::string& token_id, const std::string& by);
+  // checked in the transaction that writes). Recorded with `by`; `operator_token` as TokenGrant's.
+  Status revoke_token(const std::string& token_id, const std::string& by, const std::string& operator_token = "");
+  // Records an operator's action that is not a change to a token or a grant (the console's "generate
+  // the CRLs now"), checking `operator_token` (as TokenGrant's) in the transaction that records it;
+  // the caller acts only when this succeeds.
+  Status record_action(const std::string& by, const std::string& operator_token, const std::string& action,
+                       const std::string& target, const std::string& detail);
   // The recorded changes, oldest first.
   Result<std::vector<Change>> changes();
 
@@ -134,6 +146,9 @@ class Directory {
     int64_t expires_at = 0;
     bool revoked = false;
   };
+  // permission_denied unless `operator_token` is empty or a good operator token, read on `conn`.
+  Status check_operator(store::Connection& conn, const std::string& operator_token);
+
   static constexpr size_t kCacheCapacity = 100000;  // tokens; past it the cache starts over
 
   store::Pool& pool_;

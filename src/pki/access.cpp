@@ -133,15 +133,14 @@ Result<std::pair<Verifier, std::string>> CertificateAuthority::add_verifier(auth
                                                                             bool consent_provision,
                                                                             const auth::TokenGrant& grant) {
   if (name.empty() || name.size() > 200) return invalid_argument("a verifier's name is 1 to 200 bytes");
-  if (grant.expires_at && *grant.expires_at <= static_cast<int64_t>(std::time(nullptr)))
-    return invalid_argument("the token's expiry is not in the future");
   JLIS_ASSIGN_OR_RETURN(std::string hex, random_hex(8));
   Verifier v{"vf-" + hex, name, consent_provision, now_iso8601()};
-  JLIS_RETURN_IF_ERROR(impl_->writer.run([&](Connection& conn) {
+  // The verifier and its token in one transaction.
+  JLIS_ASSIGN_OR_RETURN(std::string token, directory.create_token(auth::Role::verifier, v.verifier_id, v.name, grant,
+                                                                  [&](Connection& conn) {
     return conn.execute("INSERT INTO pki_verifiers (verifier_id, name, consent_provision, registered_at) VALUES (?, ?, ?, ?)",
                         {v.verifier_id, v.name, int64_t{v.consent_provision}, v.registered_at}).status();
   }));
-  JLIS_ASSIGN_OR_RETURN(std::string token, directory.create_token(auth::Role::verifier, v.verifier_id, v.name, grant));
   return std::pair{std::move(v), std::move(token)};
 }
 

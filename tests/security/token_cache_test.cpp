@@ -106,5 +106,48 @@ TEST_F(TokenCache, ACachedTokenPastItsExpiryIsRefused) {
   EXPECT_NE(after.status().message().find("expired"), std::string::npos) << after.status().message();
 }
 
+// Rule: a change made through the console carries the operator's token, which is checked inside
+// the transaction that writes: once another process revoked it (though this process cached it a
+// moment before), creating a token, registering an agency (with its token, in one transaction),
+// revoking a token and recording an action are refused and write nothing; a token that is no
+// operator's is refused the same way; a good operator token acts.
+TEST_F(TokenCache, AConsoleChangeChecksTheOperatorsTokenInTheTransactionThatWrites) {
+  auto op = cli_->directory.create_token(auth::Role::operator_, "ops", "Ops");
+  auto target = cli_->directory.create_token(auth::Role::call_centre, "call-centre", "target");
+  auto other = cli_->directory.create_token(auth::Role::call_centre, "call-centre", "not an operator");
+  ASSERT_TRUE(op.ok() && target.ok() && other.ok());
+  auto through = [](const std::string& token) {
+    return auth::TokenGrant{.expires_at = std::nullopt, .by = "console:Ops", .operator_token = token};
+  };
+  // A good operator token acts.
+  ASSERT_TRUE(server_->directory.authenticate(*op).ok());
+  auto made = server_->directory.create_token(auth::Role::verifier, "vf-1", "made", through(*op));
+  ASSERT_TRUE(made.ok()) << made.status().to_string();
+  ASSERT_TRUE(server_->directory.record_action("console:Ops", *op, "crl.generate", "", "").is_ok());
+
+  const size_t tokens = cli_->directory.tokens()->size(), changes = cli_->directory.changes()->size();
+  const size_t agencies = cli_->directory.agencies()->size();
+  for (const std::string& bad : {*other, std::string("jlis_not_a_token")}) {
+    EXPECT_EQ(server_->directory.create_token(auth::Role::verifier, "vf-2", "x", through(bad)).status().code(),
+              Code::permission_denied);
+    EXPECT_EQ(server_->directory.add_agency("Tax", {"tax"}, through(bad)).status().code(), Code::permission_denied);
+    EXPECT_EQ(server_->directory.revoke_token(id_of("target"), "console:Ops", bad).code(), Code::permission_denied);
+    EXPECT_EQ(server_->directory.record_action("console:Ops", bad, "crl.generate", "", "").code(),
+              Code::permission_denied);
+  }
+  ASSERT_TRUE(cli_->directory.revoke_token(id_of("Ops"), "operator:test").is_ok());
+  const size_t after_revoke = changes + 1;
+  EXPECT_EQ(server_->directory.create_token(auth::Role::verifier, "vf-3", "y", through(*op)).status().code(),
+            Code::permission_denied);
+  EXPECT_EQ(server_->directory.add_agency("Tax", {"tax"}, through(*op)).status().code(), Code::permission_denied);
+  EXPECT_EQ(server_->directory.revoke_token(id_of("target"), "console:Ops", *op).code(), Code::permission_denied);
+  EXPECT_EQ(server_->directory.record_action("console:Ops", *op, "crl.generate", "", "").code(), Code::permission_denied);
+
+  EXPECT_EQ(cli_->directory.tokens()->size(), tokens) << "no token made";
+  EXPECT_EQ(cli_->directory.agencies()->size(), agencies) << "no agency registered";
+  EXPECT_EQ(cli_->directory.changes()->size(), after_revoke) << "nothing recorded but the CLI's revocation";
+  EXPECT_TRUE(server_->directory.authenticate(*target).ok()) << "the target is still good";
+}
+
 }  // namespace
 }  // namespace jlis::security
