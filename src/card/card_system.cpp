@@ -161,24 +161,58 @@ Result<Application> CardSystem::application(const auth::Principal& by, int64_t i
   return std::move(*a);
 }
 
+namespace {
+
+// The applications with the ids `sql` selects (its parameters `params`), in that order.
+Result<std::vector<Application>> applications_where(Connection& conn, const std::string& sql, const store::Params& params) {
+  std::vector<int64_t> ids;
+  JLIS_RETURN_IF_ERROR(conn.query(sql, params, [&](const Row& r) {
+    ids.push_back(r.int64(0));
+    return true;
+  }));
+  std::vector<Application> out;
+  for (int64_t id : ids) {
+    JLIS_ASSIGN_OR_RETURN(auto a, internal::load_application(conn, id));
+    if (a) out.push_back(std::move(*a));
+  }
+  return out;
+}
+
+constexpr const char* kLate =
+    "FROM card_applications WHERE status IN ('accepted', 'shipped') AND due_on IS NOT NULL AND due_on < ?";
+
+}  // namespace
+
 Result<std::vector<Application>> CardSystem::late_applications(const auth::Principal& by, size_t limit) {
   if (by.role != Role::card_centre) return permission_denied("the list of late applications is the card centre's");
   if (limit < 1 || limit > 1000) return invalid_argument("limit must be between 1 and 1000");
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
-  std::vector<int64_t> ids;
+  return applications_where(*conn, std::string("SELECT application_id ") + kLate + " ORDER BY due_on, application_id LIMIT ?",
+                            {today().to_iso(), static_cast<int64_t>(limit)});
+}
+
+Result<ProductionQueue> CardSystem::production_queue(size_t limit) {
+  if (limit < 1 || limit > 1000) return invalid_argument("limit must be between 1 and 1000");
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  ProductionQueue q;
+  const std::string today_iso = today().to_iso();
   JLIS_RETURN_IF_ERROR(conn->query(
-      "SELECT application_id FROM card_applications WHERE status IN ('accepted', 'shipped') AND due_on < ? "
-      "ORDER BY due_on, application_id LIMIT ?",
-      {today().to_iso(), static_cast<int64_t>(limit)}, [&](const Row& r) {
-        ids.push_back(r.int64(0));
-        return true;
+      "SELECT COUNT(*), COUNT(express) FROM card_applications WHERE status = 'accepted'", {}, [&](const Row& r) {
+        q.waiting = r.int64(0);
+        q.express = r.int64(1);
+        return false;
       }));
-  std::vector<Application> out;
-  for (int64_t id : ids) {
-    JLIS_ASSIGN_OR_RETURN(auto a, internal::load_application(*conn, id));
-    if (a) out.push_back(std::move(*a));
-  }
-  return out;
+  JLIS_ASSIGN_OR_RETURN(auto late, conn->query_int64(std::string("SELECT COUNT(*) ") + kLate, {today_iso}));
+  q.late = late.value_or(0);
+  JLIS_ASSIGN_OR_RETURN(q.head, applications_where(*conn,
+                                                   "SELECT application_id FROM card_applications WHERE status = "
+                                                   "'accepted' ORDER BY queue_rank, application_id LIMIT ?",
+                                                   {static_cast<int64_t>(limit)}));
+  JLIS_ASSIGN_OR_RETURN(q.late_applications,
+                        applications_where(*conn, std::string("SELECT application_id ") + kLate +
+                                                      " ORDER BY due_on, application_id LIMIT ?",
+                                           {today_iso, static_cast<int64_t>(limit)}));
+  return q;
 }
 
 Result<ProductionReport> CardSystem::produce(size_t max_applications, const std::function<void(int64_t)>& progress) {

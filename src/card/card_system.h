@@ -115,6 +115,15 @@ struct ProductionReport {
   double seconds = 0;
 };
 
+// The production queue as the operator console shows it.
+struct ProductionQueue {
+  int64_t waiting = 0;  // accepted applications waiting for production
+  int64_t express = 0;  // of which express
+  int64_t late = 0;     // express applications past their due date, not yet handed over
+  std::vector<Application> head = {};  // the next to be produced, in production order
+  std::vector<Application> late_applications = {};  // the late ones, oldest due first
+};
+
 enum class NoticeKind { letter, email };
 std::string_view notice_kind_name(NoticeKind kind);  // "letter", "email"
 
@@ -174,6 +183,10 @@ class CardSystem {
   Result<Application> application(const auth::Principal& by, int64_t application_id);
   // Express applications past due and not handed over, oldest due first (card centre).
   Result<std::vector<Application>> late_applications(const auth::Principal& by, size_t limit = 100);
+  // The queue's counts, its first `limit` applications (express first, then the oldest: the order
+  // produce() takes) and the first `limit` late ones (the operator console; 1..1000). The counts
+  // read the queue's and the due dates' partial indexes, not the whole table.
+  Result<ProductionQueue> production_queue(size_t limit);
 
   // Produces up to `max_applications` accepted applications, express first, then oldest first,
   // `production_batch` per transaction; a new card per application, shipped to the municipality.

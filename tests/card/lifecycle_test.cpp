@@ -465,6 +465,52 @@ TEST_F(CardTest, LateExpressApplications) {
   EXPECT_FALSE(cards_->application(card_centre(), a.application_id)->late(today_));
 }
 
+// Rule: the console's view of the queue: the counts (waiting, of which express, late express not
+// handed over), the head in production order (express first, then the oldest), and the late ones
+// (a shipped late one too, until it is handed over), as of the injected today.
+TEST_F(CardTest, ProductionQueueShowsExpressFirstAndTheLateOnes) {
+  auto first = born("q1", "1990-01-01");
+  auto ordinary = accepted(request(first.resident_code));
+  auto baby1 = born("q2", "2025-05-01");
+  auto early = accepted(request(baby1.resident_code, Express::newborn, false));
+  today_ = today_.add_days(3);
+  auto baby2 = born("q3", "2025-05-02");
+  auto later = accepted(request(baby2.resident_code, Express::newborn, false));
+  EXPECT_EQ(cards_->production_queue(0).status().code(), Code::invalid_argument);
+  EXPECT_EQ(cards_->production_queue(1001).status().code(), Code::invalid_argument);
+
+  auto q = cards_->production_queue(10);
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  EXPECT_EQ(q->waiting, 3);
+  EXPECT_EQ(q->express, 2);
+  EXPECT_EQ(q->late, 0);
+  std::vector<int64_t> head;
+  for (const auto& a : q->head) head.push_back(a.application_id);
+  EXPECT_EQ(head, (std::vector<int64_t>{early.application_id, later.application_id, ordinary.application_id}));
+  EXPECT_TRUE(q->late_applications.empty());
+  EXPECT_EQ(cards_->production_queue(1)->head.size(), 1u);
+
+  today_ = *early.due_on;  // the due day: not late yet
+  EXPECT_EQ(cards_->production_queue(10)->late, 0);
+  today_ = early.due_on->add_days(1);
+  q = cards_->production_queue(10);
+  EXPECT_EQ(q->late, 1);
+  ASSERT_EQ(q->late_applications.size(), 1u);
+  EXPECT_EQ(q->late_applications[0].application_id, early.application_id);
+
+  // Produced and shipped (with the rest of the queue): out of it, still late until handed over.
+  std::string id = produced(early.application_id);
+  q = cards_->production_queue(10);
+  EXPECT_EQ(q->waiting, 0);
+  EXPECT_EQ(q->express, 0);
+  EXPECT_TRUE(q->head.empty());
+  EXPECT_EQ(q->late, 1);
+  ASSERT_EQ(q->late_applications.size(), 1u);
+  EXPECT_EQ(q->late_applications[0].status, ApplicationStatus::shipped);
+  ASSERT_TRUE(cards_->handover(municipality(), id, true).ok());
+  EXPECT_EQ(cards_->production_queue(10)->late, 0);
+}
+
 TEST_F(CardTest, ReadingIsForTheRightRoles) {
   auto r = born("b1", "1990-04-01");
   auto a = accepted(request(r.resident_code));
