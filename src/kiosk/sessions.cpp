@@ -210,6 +210,7 @@ Status Sessions::issued(const std::string& session_id, RelayedDocument doc) {
   if (!s.is_ok() || gone) drop(session_id);
   JLIS_RETURN_IF_ERROR(s);
   if (gone) return session_ended("it timed out while the municipality answered; the document was discarded");
+  documents_.add({type});
   return Status::ok();
 }
 
@@ -291,7 +292,7 @@ Result<size_t> Sessions::expire_held() {
 std::string Sessions::metrics() const {
   std::lock_guard lock(mu_);
   return "# TYPE jlis_kiosk_sessions_held_documents gauge\njlis_kiosk_sessions_held_documents " +
-         std::to_string(held_.size()) + "\n";
+         std::to_string(held_.size()) + "\n" + documents_.text();
 }
 
 }  // namespace jlis::kiosk

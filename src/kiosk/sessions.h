@@ -33,6 +33,7 @@
 
 #include "common/identifiers.h"
 #include "common/status.h"
+#include "http/labelled_counter.h"
 #include "registry/registry.h"
 #include "store/database.h"
 #include "store/writer.h"
@@ -144,7 +145,8 @@ class Sessions {
   // centre runs it every second; any other session past its deadline is ended by its next request.
   Result<size_t> expire_held();
 
-  // Prometheus text: jlis_kiosk_sessions_held_documents.
+  // Prometheus text: jlis_kiosk_sessions_held_documents, jlis_kiosk_documents_total{type} (issued:
+  // committed to a session; a document discarded for a timeout does not count).
   std::string metrics() const;
 
  private:
@@ -165,6 +167,7 @@ class Sessions {
     int64_t expires_at = 0;
   };
   std::map<std::string, Held> held_;  // guarded by mu_: documents not yet fetched
+  http::LabelledCounter documents_{"jlis_kiosk_documents_total", "Documents issued to kiosks, by type.", {"type"}};
 };
 
 }  // namespace jlis::kiosk

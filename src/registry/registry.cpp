@@ -696,8 +696,12 @@ void Registry::record_provision_then(const std::string& agency_id, const std::st
     return Status::ok();
   };
   const size_t count = residents.size();
-  writer_.submit(std::move(job), [this, count, then = std::move(then)](Status s) {
-    if (s.is_ok()) provisions_ += count;
+  writer_.submit(std::move(job), [this, count, labels = std::vector<std::string>{agency_id, agency_name, purpose},
+                                  then = std::move(then)](Status s) {
+    if (s.is_ok()) {
+      provisions_ += count;
+      provided_.add(labels, count);
+    }
     then(std::move(s));
   });
 }
@@ -781,7 +785,7 @@ std::string Registry::metrics() const {
          "jlis_registry_events_total{outcome=\"replayed\"} " + std::to_string(events_replayed_.load()) + "\n"
          "jlis_registry_events_total{outcome=\"refused\"} " + std::to_string(events_refused_.load()) + "\n"
          "# TYPE jlis_registry_provisions_total counter\n"
-         "jlis_registry_provisions_total " + std::to_string(provisions_.load()) + "\n" + applied_by_type();
+         "jlis_registry_provisions_total " + std::to_string(provisions_.load()) + "\n" + applied_by_type() + provided_.text();
 }
 
 std::string Registry::applied_by_type() const {

@@ -22,6 +22,7 @@
 
 #include "common/reference_data.h"
 #include "common/status.h"
+#include "http/labelled_counter.h"
 #include "numbering/numbering.h"
 #include "registry/resident.h"
 #include "store/database.h"
@@ -206,6 +207,10 @@ class Registry {
   // Applied events by EventType (jlis_registry_events_applied_total{type}).
   std::array<std::atomic<uint64_t>, static_cast<size_t>(EventType::my_number_reissue) + 1> applied_by_type_{};
   std::string applied_by_type() const;
+  // Residents provided, by agency and purpose (the console's chart).
+  http::LabelledCounter provided_{"jlis_registry_provisions_by_purpose_total",
+                                  "Residents whose information was provided, by agency and purpose.",
+                                  {"agency", "agency_name", "purpose"}};
 };
 
 }  // namespace jlis::registry

@@ -60,8 +60,16 @@ TEST_F(CentreTest, TheHolderLogsInGetsTheirDocumentOnceAndPrintingEndsTheSession
   EXPECT_EQ(in.body().find(world_->resident().resident_code), std::string::npos) << "no resident code on screen";
   EXPECT_EQ(in.body().find("髙橋"), std::string::npos) << "no name in the log-in's answer";
 
+  // The console's figure: documents by type, counted once each is issued.
+  auto juminhyo_count = [&] {
+    const std::string metrics = world_->get("/metrics", "").body(), key = "jlis_kiosk_documents_total{type=\"juminhyo\"} ";
+    const size_t at = metrics.find(key);
+    return at == std::string::npos ? int64_t{0} : std::stoll(metrics.substr(at + key.size()));
+  };
+  const int64_t counted = juminhyo_count();
   auto doc = kiosk_->request(terminal_, id, {{"type", "juminhyo"}, {"copies", 2}});
   ASSERT_EQ(doc.result_int(), 201) << doc.body();
+  EXPECT_EQ(juminhyo_count(), counted + 1);
   json issued = json::parse(doc.body());
   EXPECT_EQ(issued["type"], "juminhyo");
   EXPECT_EQ(issued["copies"], 2);
