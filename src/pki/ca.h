@@ -388,6 +388,16 @@ class CertificateAuthority {
   // The newest delta CRL of `kind`, DER (generating the CRLs if none exists).
   Result<std::string> delta_crl(CertificateKind kind);
 
+  // The CRLs published now, for the operator console: of each generation of each CA that has
+  // published, the newest full and the newest delta CRL, and the signature CAs' partitions summed
+  // up per generation (crl_number 0; entries and bytes summed, this_update and next_update the
+  // oldest partition's). Sizes are the published files' bytes.
+  struct PublishedCrl {
+    std::string name;  // "signature", "signature-delta", "signature-g2", ..., "signature/ (1741 partitions)"
+    int64_t crl_number = 0, this_update = 0, next_update = 0, entries = 0, bytes = 0;
+  };
+  Result<std::vector<PublishedCrl>> published_crls();
+
   // The OCSP responder over this CA's register (created on first use; needs the keys).
   Result<OcspResponder*> responder();
   // Re-signs the OCSP responses of certificates revoked since the last call (also by other

@@ -571,6 +571,59 @@ Result<std::string> CertificateAuthority::read_crl(CertificateKind kind, int gen
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+Result<std::vector<CertificateAuthority::PublishedCrl>> CertificateAuthority::published_crls() {
+  Impl& d = *impl_;
+  JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
+  std::vector<PublishedCrl> out;
+  auto file_bytes = [](const fs::path& path) {
+    std::error_code ec;
+    const auto n = fs::file_size(path, ec);
+    return ec ? int64_t{0} : static_cast<int64_t>(n);
+  };
+  for (CertificateKind kind : kKinds) {
+    for (int gen = 1;; ++gen) {
+      const std::string name = crl_name(kind, gen);
+      bool any = false;
+      for (bool delta : {false, true}) {
+        // The newest of the name's CRLs, read backwards along the primary key (ca, crl_number).
+        JLIS_RETURN_IF_ERROR(conn->query(
+            std::string("SELECT crl_number, this_update, next_update, entries FROM pki_crls WHERE ca = ? AND "
+                        "published = 1 AND delta_base IS ") + (delta ? "NOT NULL" : "NULL") +
+                " ORDER BY crl_number DESC LIMIT 1",
+            {name}, [&](const store::Row& r) {
+              any = true;
+              out.push_back({delta ? name + "-delta" : name, r.int64(0), r.int64(1), r.int64(2), r.int64(3),
+                             file_bytes(crl_path(d.dir, name, delta))});
+              return false;
+            }));
+      }
+      if (!any) break;
+      if (kind != CertificateKind::signature) continue;
+      // The newest published partition of each municipality, summed.
+      PublishedCrl parts{name + "/", 0, 0, 0, 0, 0};
+      int64_t count = 0;
+      JLIS_RETURN_IF_ERROR(conn->query(
+          "SELECT p.municipality, p.this_update, p.next_update, p.entries FROM pki_crl_partitions p JOIN (SELECT "
+          "municipality, MAX(crl_number) AS n FROM pki_crl_partitions WHERE ca = ? AND published = 1 GROUP BY "
+          "municipality) m ON p.municipality = m.municipality AND p.crl_number = m.n WHERE p.ca = ?",
+          {name, name}, [&](const store::Row& r) {
+            ++count;
+            if (parts.this_update == 0 || r.int64(1) < parts.this_update) {
+              parts.this_update = r.int64(1);
+              parts.next_update = r.int64(2);
+            }
+            parts.entries += r.int64(3);
+            parts.bytes += file_bytes(partition_path(d.dir, name, r.text(0)));
+            return true;
+          }));
+      if (count == 0) continue;
+      parts.name += " (" + std::to_string(count) + " partitions)";
+      out.push_back(std::move(parts));
+    }
+  }
+  return out;
+}
+
 Result<OcspResponder*> CertificateAuthority::responder() {
   Impl& d = *impl_;
   JLIS_RETURN_IF_ERROR(load_keys());
