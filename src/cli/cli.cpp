@@ -22,6 +22,7 @@
 #include <atomic>
 
 #include "cli/app.h"
+#include "cli/console_sources.h"
 #include "cli/openapi_document.h"
 #include "common/clock.h"
 #include "common/csv.h"
@@ -530,21 +531,9 @@ int run(int argc, char** argv) {
                                    .population = [&app] { return app->registry().population(); },
                                    .kiosk_screen_url = kiosk_screen_url});
       check(web::add_api_page(server, openapi_document()));
-      // The operator console: the server's own counters sampled, and each component's tallies.
-      web::ConsoleOptions console_options;
-      console_options.metrics = [&server] { return server.metrics_text(); };
-      console_options.sample_every = std::chrono::milliseconds(static_cast<int64_t>(console_sample_seconds * 1000));
-      if (cards)
-        console_options.tallies.push_back([&app]() -> Result<web::Tally> {
-          JLIS_ASSIGN_OR_RETURN(auto counts, app->cards().count_by_status());
-          return web::Tally{"マイナンバーカード（状態別） Cards by state", std::move(counts)};
-        });
-      if (ca)
-        console_options.tallies.push_back([ca]() -> Result<web::Tally> {
-          JLIS_ASSIGN_OR_RETURN(auto counts, ca->count_by_status(std::time(nullptr)));
-          return web::Tally{"電子証明書（状態別） Certificates by status", std::move(counts)};
-        });
-      web::Console console(app->directory(), std::move(console_options));
+      web::Console console(app->directory(),
+                           console_sources(*app, server, cards, ca,
+                                           std::chrono::milliseconds(static_cast<int64_t>(console_sample_seconds * 1000))));
       console.add_routes(server);
       server.route("GET", "/openapi.yaml", [](const http::Request&) {
         http::Response r;

@@ -23,13 +23,23 @@ std::string html_escape(std::string_view text) {
   return out;
 }
 
-std::string page_policy(std::string_view css) {
+namespace {
+
+// 'sha256-<base64>' of `text`, as a policy source.
+std::string hash_source(std::string_view text) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(css.data()), css.size(), digest);
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
   unsigned char base64[4 * ((SHA256_DIGEST_LENGTH + 2) / 3) + 1];
   EVP_EncodeBlock(base64, digest, SHA256_DIGEST_LENGTH);
-  return "default-src 'none'; style-src 'sha256-" + std::string(reinterpret_cast<const char*>(base64)) +
-         "'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+  return "'sha256-" + std::string(reinterpret_cast<const char*>(base64)) + "'";
+}
+
+}  // namespace
+
+std::string page_policy(std::string_view css, std::string_view script) {
+  std::string policy = "default-src 'none'; style-src " + hash_source(css) + "; ";
+  if (!script.empty()) policy += "script-src " + hash_source(script) + "; connect-src 'self'; ";
+  return policy + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 }
 
 bool foreign_post(const Request& req) {

@@ -1,6 +1,7 @@
-// Server-rendered HTML pages (the verification page, the kiosk screen): escaping, and the answer
-// with a strict Content-Security-Policy. Our pages carry no script and one <style> element, which
-// the policy allows by its SHA-256 and nothing else; forms post to the page's own origin only.
+// Server-rendered HTML pages (the verification page, the kiosk screen, the console): escaping, and
+// the answer with a strict Content-Security-Policy. Our pages carry one <style> element and at most
+// one <script> (the console's refresh), which the policy allows by their SHA-256 and nothing else;
+// scripts fetch from the page's own origin only, forms post to it only.
 #pragma once
 
 #include <map>
@@ -15,10 +16,11 @@ namespace jlis::http {
 // `text` with & < > " ' as character references: safe in element content and quoted attributes.
 std::string html_escape(std::string_view text);
 
-// The Content-Security-Policy of a page whose only style is `css` (the exact text of its <style>):
-// default-src 'none'; style-src 'sha256-…'; form-action 'self';
-// frame-ancestors 'none'; base-uri 'none'.
-std::string page_policy(std::string_view css);
+// The Content-Security-Policy of a page whose only style is `css` (the exact text of its <style>)
+// and only script `script` (the exact text of its <script>; none when empty):
+// default-src 'none'; style-src 'sha256-…'; [script-src 'sha256-…'; connect-src 'self';]
+// form-action 'self'; frame-ancestors 'none'; base-uri 'none'.
+std::string page_policy(std::string_view css, std::string_view script = {});
 
 // A form post that another site's page sent, as the browser says it: `Sec-Fetch-Site: cross-site`,
 // or an `Origin` other than this server's own (http://<Host>), the opaque "null" included. Pages

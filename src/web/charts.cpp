@@ -14,6 +14,8 @@ using http::html_escape;
 // Colours with at least 4.5:1 against white, told apart also by their order in the table.
 constexpr const char* kColours[] = {"#0b4f8a", "#b3261e", "#1b6e3a", "#7a4a00", "#5b3a8c", "#006a78", "#8a3b6e"};
 
+}  // namespace
+
 std::string number(double v) {
   char buf[32];
   if (std::fabs(v - std::round(v)) < 1e-9) {
@@ -30,6 +32,8 @@ std::string number(double v) {
   }
   return out + rest;
 }
+
+namespace {
 
 // `heads`: the table's column headings after the first.
 std::string figure(std::string_view id, std::string_view title, const std::string& svg, const std::string& rows,
@@ -111,6 +115,26 @@ std::string line_chart(std::string_view id, std::string_view title, const std::v
             (s.values.empty() ? std::string("—") : number(peak) + html_escape(unit)) + "</td></tr>";
   }
   return figure(id, title, svg + "</svg>", rows, "系列", {"今 now", "最大 peak"});
+}
+
+std::string table_figure(std::string_view id, const Table& t) {
+  const std::string i(id);
+  std::string h = "<figure class=\"table\" aria-labelledby=\"" + i + "-title\"><figcaption id=\"" + i + "-title\">" +
+                  html_escape(t.title) + "</figcaption><table id=\"" + i + "\"><thead><tr>";
+  for (const auto& c : t.columns) h += "<th scope=\"col\">" + html_escape(c) + "</th>";
+  h += "</tr></thead><tbody>";
+  for (size_t r = 0; r < t.rows.size(); ++r) {
+    const bool marked = r < t.marked.size() && t.marked[r];
+    h += marked ? "<tr class=\"marked\">" : "<tr>";
+    for (size_t c = 0; c < t.rows[r].size(); ++c)
+      h += "<td>" + std::string(marked && c == 0 ? "<strong>" + html_escape(t.mark) + "</strong> " : "") +
+           html_escape(t.rows[r][c]) + "</td>";
+    h += "</tr>";
+  }
+  if (t.rows.empty()) h += "<tr><td colspan=\"" + std::to_string(std::max<size_t>(1, t.columns.size())) + "\">なし none</td></tr>";
+  h += "</tbody></table>";
+  if (!t.note.empty()) h += "<p>" + html_escape(t.note) + "</p>";
+  return h + "</figure>";
 }
 
 }  // namespace jlis::web

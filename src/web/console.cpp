@@ -40,7 +40,17 @@ constexpr std::string_view kStyle =
     "border:2px solid #0b4f8a;margin:0}a:focus,input:focus,select:focus,button:focus{outline:3px solid #c25e00;"
     "outline-offset:2px}.secret{font-family:monospace;font-size:1.05rem;background:#fff6d6;padding:.5rem;"
     "word-break:break-all}.notice{border-left:6px solid #b3261e;padding:.4rem .8rem;background:#fdeceb}"
-    ".en{color:#3d4247}";
+    ".en{color:#3d4247}.done{border-left:6px solid #1b6e3a;padding:.4rem .8rem;background:#e8f5ec}tr.marked td{background:#fdeceb}.refresh{display:flex;gap:1rem;align-items:center}"
+    ".refresh label,.check label{display:inline;font-weight:normal;margin:0 0 0 .4rem}.refresh input,.check input{"
+    "min-width:0;width:1.2rem;height:1.2rem;vertical-align:middle}";
+
+// The overview's one script: every `data-every` seconds, unless the box is unticked, the figures
+// are fetched again and put in place (a session that ended reloads the page: the log-in).
+constexpr std::string_view kRefresh =
+    "const f=document.getElementById('figures'),box=document.getElementById('auto');"
+    "setInterval(async()=>{if(!box.checked)return;try{const r=await fetch('/console/figures');"
+    "if(r.redirected||!r.ok){location.reload();return;}f.innerHTML=await r.text();}catch(e){}},"
+    "1000*Number(f.dataset.every));";
 
 bool same(const std::string& a, const std::string& b) {
   if (a.size() != b.size()) return false;
@@ -90,22 +100,37 @@ Sample parse_metrics(const std::string& text) {
   return s;
 }
 
-// The value of label `label` in a series key `name{a="x",label="y"}`.
+// The value of label `label` in a series key `name{a="x",label="y"}` (escapes undone).
 std::string label_of(const std::string& key, const std::string& label) {
-  const size_t at = key.find(label + "=\"");
+  size_t at = std::string::npos;
+  for (const char before : {'{', ','}) {
+    at = key.find(before + label + "=\"");
+    if (at != std::string::npos) break;
+  }
   if (at == std::string::npos) return "";
-  const size_t from = at + label.size() + 2;
-  return key.substr(from, key.find('"', from) - from);
+  std::string out;
+  for (size_t i = at + label.size() + 3; i < key.size() && key[i] != '"'; ++i) {
+    if (key[i] == '\\' && i + 1 < key.size()) {
+      ++i;
+      out += key[i] == 'n' ? '\n' : key[i];
+    } else {
+      out += key[i];
+    }
+  }
+  return out;
 }
 
-// Sum of the series named `name` (any labels) in each sample, grouped by `label` ("" for one group).
+// Sum of the series named `name` (any labels) in each sample, grouped by the values of `labels`
+// (joined by " · "; one group when there are none).
 std::map<std::string, std::vector<double>> totals(const std::deque<Sample>& samples, const std::string& name,
-                                                  const std::string& label) {
+                                                  const std::vector<std::string>& labels = {}) {
   std::map<std::string, std::vector<double>> out;
   for (size_t i = 0; i < samples.size(); ++i) {
     for (const auto& [key, value] : samples[i]) {
       if (key.compare(0, name.size(), name) != 0 || (key.size() > name.size() && key[name.size()] != '{')) continue;
-      auto& v = out[label.empty() ? "" : label_of(key, label)];
+      std::string group;
+      for (const auto& label : labels) group += (group.empty() ? "" : " · ") + label_of(key, label);
+      auto& v = out[group];
       v.resize(samples.size(), 0);
       v[i] += value;
     }
@@ -128,17 +153,21 @@ struct Console::Impl {
     Clock::time_point started, seen;
   };
 
-  Impl(auth::Directory& d, ConsoleOptions o) : directory(d), options(std::move(o)), policy(http::page_policy(kStyle)) {}
+  Impl(auth::Directory& d, ConsoleOptions o)
+      : directory(d), options(std::move(o)), policy(http::page_policy(kStyle)),
+        overview_policy(http::page_policy(kStyle, kRefresh)) {}
 
   auth::Directory& directory;
   ConsoleOptions options;
-  const std::string policy;
+  const std::string policy, overview_policy;
 
   std::mutex mu;
   std::map<std::string, Session> sessions;
   std::deque<Sample> samples;
   std::vector<Tally> tallies;
   Clock::time_point tallied{};
+  std::vector<Table> tables;
+  Clock::time_point tabled{};
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -185,13 +214,10 @@ struct Console::Impl {
     return s;
   }
 
-  std::string page(std::string_view title, const std::string& body, const Session* s, bool refresh = false) {
+  // A whole page; `script` (the overview's) goes last in the body.
+  std::string page(std::string_view title, const std::string& body, const Session* s, std::string_view script = {}) {
     std::string h = "<!doctype html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
                     "content=\"width=device-width, initial-scale=1\">";
-    if (refresh)
-      h += "<meta http-equiv=\"refresh\" content=\"" +
-           std::to_string(std::max<int64_t>(2, std::chrono::duration_cast<std::chrono::seconds>(options.sample_every).count())) +
-           "\">";
     h += "<title>" + html_escape(title) + " — OpenJLIS 運用コンソール</title><style>" + std::string(kStyle) +
          "</style></head><body><header><h1>OpenJLIS 運用コンソール <span lang=\"en\">Console</span></h1>";
     if (s != nullptr)
@@ -199,7 +225,9 @@ struct Console::Impl {
            "href=\"/console/tokens\">トークン <span lang=\"en\">Tokens</span></a><a href=\"/console/audit\">記録 <span "
            "lang=\"en\">Audit</span></a></nav><form method=\"post\" action=\"/console/logout\">" + csrf_field(*s) +
            "<button class=\"quiet\" type=\"submit\">ログアウト</button></form>";
-    return h + "</header><main><h2>" + html_escape(title) + "</h2>" + body + "</main></body></html>\n";
+    h += "</header><main><h2>" + html_escape(title) + "</h2>" + body + "</main>";
+    if (!script.empty()) h += "<script>" + std::string(script) + "</script>";
+    return h + "</body></html>\n";
   }
   static std::string csrf_field(const Session& s) {
     return "<input type=\"hidden\" name=\"csrf\" value=\"" + s.csrf + "\">";
@@ -251,21 +279,25 @@ struct Console::Impl {
     return action(*s, *form);
   }
 
-  std::vector<Tally> current_tallies() {
+  // `fresh` at most every `every`: the cached copy in `cache` (stamped `at`) otherwise.
+  template <typename T>
+  std::vector<T> cached(std::vector<T>& cache, Clock::time_point& at, Clock::duration every,
+                        const std::vector<std::function<Result<T>()>>& sources) {
     {
       std::lock_guard lock(mu);
-      if (tallied != Clock::time_point{} && Clock::now() - tallied < kTallyEvery) return tallies;
+      if (at != Clock::time_point{} && Clock::now() - at < every) return cache;
     }
-    std::vector<Tally> fresh;
-    for (const auto& f : options.tallies)
+    std::vector<T> fresh;
+    for (const auto& f : sources)
       if (auto t = f(); t.ok()) fresh.push_back(std::move(*t));
     std::lock_guard lock(mu);
-    tallies = fresh;
-    tallied = Clock::now();
+    cache = fresh;
+    at = Clock::now();
     return fresh;
   }
 
-  std::string overview() {
+  // The figures (GET /console/figures, and the overview's #figures).
+  std::string figures() {
     std::deque<Sample> s;
     {
       std::lock_guard lock(mu);
@@ -273,20 +305,24 @@ struct Console::Impl {
     }
     const double interval = std::chrono::duration<double>(options.sample_every).count();
     const int seconds = static_cast<int>(std::max(1.0, interval));
+    // A line per group of the counter `name`, as a rate per `per` seconds.
+    auto lines = [&](const std::string& name, const std::vector<std::string>& labels, double per,
+                     const std::string& only = "") {
+      std::vector<Series> out;
+      for (const auto& [group, counter] : totals(s, name, labels))
+        out.push_back({only.empty() ? group : only, rates(counter, interval, per)});
+      return out;
+    };
     std::string b = "<div class=\"charts\">";
-    std::vector<Series> events;
-    for (const auto& [type, counter] : totals(s, "jlis_registry_events_applied_total", "type"))
-      events.push_back({type, rates(counter, interval, 60)});
-    b += line_chart("events", "異動（1分あたり、種類別） Change events per minute, by type", events, "/min", seconds);
-    std::vector<Series> provisions;
-    for (const auto& [_, counter] : totals(s, "jlis_registry_provisions_total", ""))
-      provisions.push_back({"提供 provisions", rates(counter, interval, 60)});
-    b += line_chart("provisions", "本人確認情報の提供（1分あたり） Provisions per minute", provisions, "/min", seconds);
-    std::vector<Series> ocsp;
-    for (const auto& [_, counter] : totals(s, "jlis_ocsp_requests_total", ""))
-      ocsp.push_back({"OCSP", rates(counter, interval, 1)});
-    b += line_chart("ocsp", "OCSP 応答（毎秒） OCSP answers per second", ocsp, "/s", seconds);
-    const auto commits = totals(s, "jlis_store_commits_total", ""), jobs = totals(s, "jlis_store_jobs_total", "");
+    b += line_chart("events", "異動（1分あたり、種類別） Change events per minute, by type",
+                    lines("jlis_registry_events_applied_total", {"type"}, 60), "/min", seconds);
+    b += line_chart("provisions", "本人確認情報の提供（1分あたり、機関・目的別） Provisions per minute, by agency and purpose",
+                    lines("jlis_registry_provisions_by_purpose_total", {"agency_name", "purpose"}, 60), "/min", seconds);
+    b += line_chart("ocsp", "OCSP 応答（毎秒） OCSP answers per second", lines("jlis_ocsp_requests_total", {}, 1, "OCSP"),
+                    "/s", seconds);
+    b += line_chart("kiosk", "コンビニ交付（1分あたり、証明書別） Kiosk documents per minute, by type",
+                    lines("jlis_kiosk_documents_total", {"type"}, 60), "/min", seconds);
+    const auto commits = totals(s, "jlis_store_commits_total"), jobs = totals(s, "jlis_store_jobs_total");
     std::vector<Series> writer;
     if (commits.count("")) {
       writer.push_back({"コミット commits/s", rates(commits.at(""), interval, 1)});
@@ -301,12 +337,32 @@ struct Console::Impl {
     }
     b += line_chart("writer", "書き込み Writer: commits per second and batch size", writer, "", seconds);
     int n = 0;
-    for (const Tally& t : current_tallies()) {
+    for (const Tally& t : cached(tallies, tallied, kTallyEvery, options.tallies)) {
       std::vector<Bar> bars;
       for (const auto& [label, count] : t.counts) bars.push_back({label, static_cast<double>(count)});
       b += bar_chart("tally-" + std::to_string(n++), t.title, bars, "");
     }
+    n = 0;
+    for (const Table& t : cached(tables, tabled, options.sample_every, options.tables))
+      b += table_figure("table-" + std::to_string(n++), t);
     return b + "</div>";
+  }
+
+  std::string overview(const Session& s, const std::string& notice) {
+    const int every = static_cast<int>(std::max<int64_t>(
+        2, std::chrono::duration_cast<std::chrono::seconds>(options.sample_every).count()));
+    std::string b = notice;
+    b += "<div class=\"refresh\"><p><input type=\"checkbox\" id=\"auto\" checked><label for=\"auto\">自動更新（" +
+         std::to_string(every) + " 秒ごと） <span class=\"en\" lang=\"en\">Auto-refresh every " + std::to_string(every) +
+         " s</span></label></p><p><a href=\"/console\">今すぐ更新 <span lang=\"en\">Refresh now</span></a></p></div>"
+         "<div id=\"figures\" data-every=\"" + std::to_string(every) + "\">" + figures() + "</div>";
+    if (options.generate_crls)
+      b += "<section><h2>失効リスト <span class=\"en\" lang=\"en\">CRLs</span></h2><p>失効リストは失効のたびと毎日、自動で"
+           "作られます。今すぐ作るには: <span class=\"en\" lang=\"en\">The CRLs are made after each revocation and daily; "
+           "to make them now:</span></p><form method=\"post\" action=\"/console/crl/generate\">" + csrf_field(s) +
+           "<button type=\"submit\">失効リストを今すぐ生成 <span lang=\"en\">Generate the CRLs now</span></button></form>"
+           "</section>";
+    return b;
   }
 
   std::string tokens_page(const Session& s, const std::string& notice) {
@@ -344,7 +400,24 @@ struct Console::Impl {
          "name=\"name\" required><label for=\"purposes\">利用目的（カンマ区切り） <span class=\"en\" lang=\"en\">Purposes, "
          "comma-separated</span></label><input id=\"purposes\" name=\"purposes\" required><br><button type=\"submit\">"
          "登録する</button></form></section>";
+    if (options.add_verifier)
+      b += "<section><h2>署名検証者を登録する <span class=\"en\" lang=\"en\">New verifier</span></h2><form method=\"post\" "
+           "action=\"/console/verifiers/add\">" + csrf_field(s) +
+           "<label for=\"verifier\">検証者名 <span class=\"en\" lang=\"en\">Verifier</span></label><input id=\"verifier\" "
+           "name=\"name\" required><p class=\"check\"><input type=\"checkbox\" id=\"consent\" name=\"consent\" "
+           "value=\"yes\"><label for=\"consent\">本人の同意で基本4情報を受け取れる <span class=\"en\" lang=\"en\">May "
+           "receive the basic four with the holder's consent</span></label></p><button type=\"submit\">登録する</button>"
+           "</form></section>";
     return b;
+  }
+
+  // What the console's changes are made with: the operator's name, and its token for the check
+  // inside the writing transaction.
+  static auth::TokenGrant grant(const Session& s) {
+    return {.expires_at = std::nullopt, .by = s.by, .operator_token = s.token};
+  }
+  http::Response overview_page(const Session& s, const std::string& notice, int status) {
+    return http::html_response(status, page("概況 Overview", overview(s, notice), &s, kRefresh), overview_policy);
   }
 
   static std::string secret_notice(const std::string& what, const std::string& secret) {
@@ -397,7 +470,27 @@ void Console::add_routes(http::Server& server) {
   server.route("GET", "/console", [&c](const http::Request& req) {
     auto s = c.session(req);
     if (!s) return redirect("/console/login");
-    return c.html(200, c.page("概況 Overview", c.overview(), &*s, true));
+    return c.overview_page(*s, "", 200);
+  });
+  server.route("GET", "/console/figures", [&c](const http::Request& req) {
+    auto s = c.session(req);
+    if (!s) return redirect("/console/login");
+    return c.html(200, c.figures());
+  });
+  server.route("POST", "/console/crl/generate", [&c](const http::Request& req) {
+    return c.post(req, [&c](const Impl::Session& s, const Form&) {
+      if (!c.options.generate_crls) return c.overview_page(s, Impl::error_notice(not_found("no CA is served here")), 404);
+      // Recorded, with the operator's token checked, before the CRLs are made.
+      Status allowed = c.directory.record_action(s.by, s.token, "crl.generate", "", "");
+      if (!allowed.is_ok()) return c.overview_page(s, Impl::error_notice(allowed), code_http_status(allowed.code()));
+      auto made = c.options.generate_crls();
+      if (!made.ok()) return c.overview_page(s, Impl::error_notice(made.status()), 500);
+      {
+        std::lock_guard lock(c.mu);
+        c.tabled = {};  // the CRL table shows the new ones
+      }
+      return c.overview_page(s, "<p class=\"done\" role=\"status\">" + html_escape(*made) + "</p>", 200);
+    });
   });
   server.route("GET", "/console/tokens", [&c](const http::Request& req) {
     auto s = c.session(req);
@@ -411,8 +504,8 @@ void Console::add_routes(http::Server& server) {
   });
   server.route("POST", "/console/tokens/revoke", [&c](const http::Request& req) {
     return c.post(req, [&c](const Impl::Session& s, const Form& form) {
-      const Status revoked = c.directory.revoke_token(field(form, "token_id"), s.by);
-      if (!revoked.is_ok()) return c.html(400, c.page("トークン Tokens", c.tokens_page(s, Impl::error_notice(revoked)), &s));
+      const Status revoked = c.directory.revoke_token(field(form, "token_id"), s.by, s.token);
+      if (!revoked.is_ok()) return c.html(code_http_status(revoked.code()), c.page("トークン Tokens", c.tokens_page(s, Impl::error_notice(revoked)), &s));
       return redirect("/console/tokens");
     });
   });
@@ -423,8 +516,10 @@ void Console::add_routes(http::Server& server) {
       const std::string holder = field(form, "holder");
       if (allowed.is_ok() && (holder.empty() || holder.size() > 200)) allowed = invalid_argument("name who holds the token");
       if (!allowed.is_ok()) return c.html(400, c.page("トークン Tokens", c.tokens_page(s, Impl::error_notice(allowed)), &s));
-      auto made = c.directory.create_token(*role, holder, holder, {.expires_at = std::nullopt, .by = s.by});
-      if (!made.ok()) return c.html(400, c.page("トークン Tokens", c.tokens_page(s, Impl::error_notice(made.status())), &s));
+      auto made = c.directory.create_token(*role, holder, holder, Impl::grant(s));
+      if (!made.ok())
+        return c.html(code_http_status(made.status().code()),
+                      c.page("トークン Tokens", c.tokens_page(s, Impl::error_notice(made.status())), &s));
       return c.html(200, c.page("トークン Tokens", c.tokens_page(s, Impl::secret_notice("トークンを作りました", *made)), &s));
     });
   });
@@ -436,10 +531,26 @@ void Console::add_routes(http::Server& server) {
         const size_t a = p.find_first_not_of(' '), z = p.find_last_not_of(' ');
         if (a != std::string::npos) purposes.push_back(p.substr(a, z - a + 1));
       }
-      auto added = c.directory.add_agency(field(form, "name"), purposes, {.expires_at = std::nullopt, .by = s.by});
-      if (!added.ok()) return c.html(400, c.page("トークン Tokens", c.tokens_page(s, Impl::error_notice(added.status())), &s));
+      auto added = c.directory.add_agency(field(form, "name"), purposes, Impl::grant(s));
+      if (!added.ok())
+        return c.html(code_http_status(added.status().code()),
+                      c.page("トークン Tokens", c.tokens_page(s, Impl::error_notice(added.status())), &s));
       return c.html(200, c.page("トークン Tokens",
                                 c.tokens_page(s, Impl::secret_notice("機関 " + added->first.agency_id + " を登録しました",
+                                                                     added->second)),
+                                &s));
+    });
+  });
+  server.route("POST", "/console/verifiers/add", [&c](const http::Request& req) {
+    return c.post(req, [&c](const Impl::Session& s, const Form& form) {
+      if (!c.options.add_verifier)
+        return c.html(404, c.page("トークン Tokens", c.tokens_page(s, Impl::error_notice(not_found("no CA is served here"))), &s));
+      auto added = c.options.add_verifier(field(form, "name"), field(form, "consent") == "yes", Impl::grant(s));
+      if (!added.ok())
+        return c.html(code_http_status(added.status().code()),
+                      c.page("トークン Tokens", c.tokens_page(s, Impl::error_notice(added.status())), &s));
+      return c.html(200, c.page("トークン Tokens",
+                                c.tokens_page(s, Impl::secret_notice("署名検証者 " + added->first + " を登録しました",
                                                                      added->second)),
                                 &s));
     });

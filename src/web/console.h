@@ -5,19 +5,29 @@
 //        and a console session begins: a random id in an HttpOnly, SameSite=Strict cookie scoped to
 //        /console; the token stays on the server (each request authenticates it again, so a revoked
 //        operator token ends its sessions at once). Sessions end after 8 hours, or 30 minutes idle.
-//   GET  /console            figures, refreshed every few seconds: change events per minute by type,
-//        provisions per minute, OCSP answers per second, writer commits per second and their batch
-//        size (all sampled from the server's own /metrics), and the tallies counted in the store
-//        (cards by state, certificates by status...; at most once a minute)
-//   GET  /console/tokens     the tokens (never a secret) with their revoke buttons, a form for a new
-//        token and one for a new agency (the secret shown once, on the answer)
-//   POST /console/tokens/revoke, /console/tokens/create, /console/agencies/add
-//   GET  /console/audit      the recorded changes to tokens and grants, newest first
+//   GET  /console            the figures (below) and the form that generates the CRLs now
+//   GET  /console/figures    the figures alone (an HTML fragment): the overview's one script fetches
+//        it every few seconds and puts it in place, unless the operator unticks "auto-refresh";
+//        without script the page is complete and a link reloads it. The figures: change events per
+//        minute by type, provisions per minute by agency and purpose, OCSP answers per second,
+//        kiosk documents per minute by type, writer commits per second and their batch size (all
+//        sampled from the server's own /metrics), the tallies counted in the store (cards by state,
+//        certificates by status; at most once a minute) and the tables (the card production
+//        queue with late express applications marked, the CRLs with their age and size; read at
+//        most once per sample)
+//   GET  /console/tokens     the tokens (never a secret) with their revoke buttons, forms for a new
+//        token, a new agency and a new verifier (the secret shown once, on the answer)
+//   POST /console/tokens/revoke, /console/tokens/create, /console/agencies/add,
+//        /console/verifiers/add, /console/crl/generate
+//   GET  /console/audit      the recorded changes to tokens and grants and the operators' actions,
+//        newest first
 //   POST /console/logout
 //
 // Every POST needs the session, its CSRF token (a hidden field) and no foreign Origin. Every action
-// is recorded by the directory with who did it: "console:<the operator token's name> (<its id>)".
-// Pages: Japanese with English, no script, the style allowed by hash (http/html.h).
+// is recorded by the directory with who did it: "console:<the operator token's name> (<its id>)",
+// and the operator's token is checked again inside the transaction that writes (TokenGrant::
+// operator_token): a token revoked an instant before cannot act. Pages: Japanese with English; the
+// style and the overview's one script allowed by hash (http/html.h).
 #pragma once
 
 #include <chrono>
@@ -31,6 +41,7 @@
 #include "auth/directory.h"
 #include "common/status.h"
 #include "http/server.h"
+#include "web/charts.h"
 
 namespace jlis::web {
 
@@ -40,9 +51,18 @@ struct Tally {
   std::vector<std::pair<std::string, int64_t>> counts;
 };
 
+// A new verifier's id and its token.
+using VerifierAdder =
+    std::function<Result<std::pair<std::string, std::string>>(const std::string& name, bool consent, const auth::TokenGrant&)>;
+
 struct ConsoleOptions {
   std::function<std::string()> metrics;              // the server's /metrics text (Server::metrics_text)
   std::vector<std::function<Result<Tally>()>> tallies;  // each component's counts
+  std::vector<std::function<Result<Table>()>> tables;   // each component's tables
+  // The actions of components that may be absent (the CA): no form when unset. generate_crls
+  // answers what it made, in a sentence.
+  std::function<Result<std::string>()> generate_crls;
+  VerifierAdder add_verifier;
   std::chrono::milliseconds sample_every{5000};      // how often /metrics is sampled (and the page refreshed)
   size_t samples = 60;                               // how many samples the lines show
 };

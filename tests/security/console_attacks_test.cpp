@@ -74,14 +74,18 @@ TEST_F(ConsoleAttacks, OnlyAnOperatorsGoodTokenLogsIn) {
 // Attack: without a session nothing is read or changed: every page and form answers 303 to the
 // log-in, and the token named stays good.
 TEST_F(ConsoleAttacks, NoSessionReadsOrChangesNothing) {
-  for (const char* page : {"/console", "/console/tokens", "/console/audit"}) {
+  for (const char* page : {"/console", "/console/figures", "/console/tokens", "/console/audit"}) {
     auto r = get(page, "jlis_console=" + std::string(64, 'a'));
     EXPECT_EQ(r.result_int(), 303) << page;
     EXPECT_EQ(std::string(r[bhttp::field::location]), "/console/login") << page;
   }
+  const std::string before = world_->table_digest();
   EXPECT_EQ(form("/console/tokens/revoke", "token_id=" + token_id("call-centre")).result_int(), 303);
+  EXPECT_EQ(form("/console/verifiers/add", "name=sneaky&consent=yes").result_int(), 303);
+  EXPECT_EQ(form("/console/crl/generate", "").result_int(), 303);
   EXPECT_EQ(world_->get("/v1/cards/0000000000000000", world_->tokens().call_centre).result_int(), 404)
       << "the call centre's token still works";
+  EXPECT_EQ(world_->table_digest(), before) << "nothing written";
 }
 
 // Attack: an operator's session, but a form without its CSRF token, with another session's, or
@@ -104,6 +108,17 @@ TEST_F(ConsoleAttacks, AFormWithoutItsCsrfTokenOrFromAnotherSiteChangesNothing) 
             403);
   EXPECT_EQ(world_->get("/v1/cards/0000000000000000", world_->tokens().call_centre).result_int(), 404)
       << "the call centre's token still works";
+  // The CA's actions likewise: no verifier registered, no CRL generated, nothing recorded.
+  const std::string before = world_->table_digest();
+  for (const std::string path : {"/console/verifiers/add", "/console/crl/generate"}) {
+    const std::string fields = "name=sneaky&consent=yes";
+    EXPECT_EQ(form(path, fields, {{"Cookie", cookie}}).result_int(), 403) << path;
+    EXPECT_EQ(form(path, "csrf=" + others + "&" + fields, {{"Cookie", cookie}}).result_int(), 403) << path;
+    EXPECT_EQ(form(path, "csrf=" + own + "&" + fields, {{"Cookie", cookie}, {"Origin", "http://evil.example"}}).result_int(),
+              403)
+        << path;
+  }
+  EXPECT_EQ(world_->table_digest(), before) << "nothing written";
 }
 
 // Attack: an operator token revoked (by the CLI, another process) or expired while its console
