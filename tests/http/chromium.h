@@ -2,8 +2,9 @@
 // DevTools protocol on loopback, as a person would use a page: open it, click its buttons, read
 // what it shows, take a screenshot. Also collects the page's Content-Security-Policy violations
 // (a listener installed before any page script, by the DevTools protocol, which the policy does not
-// govern). Failures throw std::runtime_error (a test that meets one fails with its message); a page
-// being replaced by a navigation (a form just posted) is waited for, not a failure.
+// govern), checks a page's accessibility with axe-core, and uses the keyboard as a person without a
+// pointer would. Failures throw std::runtime_error (a test that meets one fails with its message); a
+// page being replaced by a navigation (a form just posted) is waited for, not a failure.
 #pragma once
 
 #include <signal.h>
@@ -13,6 +14,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -147,6 +150,51 @@ class Chromium {
 
   // The page as a PNG image (its bytes, base64 as the protocol answers it).
   std::string screenshot_base64() { return call("Page.captureScreenshot", {{"format", "png"}})["data"]; }
+
+  // The accessibility faults of the current page as axe-core finds them: the WCAG 2.1 A and AA rules
+  // (labels, names, contrast, structure, language) and axe's best practices (landmarks, headings).
+  // "rule: element, element" each; empty when none. axe-core is tools/contract's pinned copy
+  // (`make test-deps`), run by the protocol, so the page's script policy does not stop it.
+  std::vector<std::string> accessibility_faults() {
+    static const std::string axe = [] {
+      std::ifstream in(JLIS_AXE_SCRIPT, std::ios::binary);
+      if (!in) throw std::runtime_error(std::string("axe-core is missing (make test-deps): ") + JLIS_AXE_SCRIPT);
+      return std::string(std::istreambuf_iterator<char>(in), {});
+    }();
+    evaluate(axe + "\n;true");
+    auto r = call("Runtime.evaluate",
+                  {{"expression",
+                    "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', "
+                    "'best-practice']}}).then(r => r.violations.map(v => v.id + ': ' + v.nodes.map(n => "
+                    "n.target.join(' ')).join(', ')))"},
+                   {"awaitPromise", true},
+                   {"returnByValue", true}});
+    if (r.contains("exceptionDetails")) throw std::runtime_error("axe-core failed: " + r["exceptionDetails"].dump());
+    return r["result"]["value"].get<std::vector<std::string>>();
+  }
+
+  // Presses a key (as the keyboard sends it: "Tab", "Enter", " "); with `shift` held for Shift+Tab.
+  void press(const std::string& key, bool shift = false) {
+    static const std::map<std::string, std::pair<std::string, int>> codes = {
+        {"Tab", {"Tab", 9}}, {"Enter", {"Enter", 13}}, {" ", {"Space", 32}}};
+    const auto& [code, vk] = codes.at(key);
+    nlohmann::json event = {{"key", key}, {"code", code}, {"windowsVirtualKeyCode", vk}, {"modifiers", shift ? 8 : 0}};
+    if (key == "Enter") event["text"] = "\r";
+    if (key == " ") event["text"] = " ";
+    event["type"] = key == "Tab" ? "rawKeyDown" : "keyDown";
+    call("Input.dispatchKeyEvent", event);
+    event.erase("text");
+    event["type"] = "keyUp";
+    call("Input.dispatchKeyEvent", event);
+  }
+  // Types `text` into the focused element.
+  void type(const std::string& text) { call("Input.insertText", {{"text", text}}); }
+  // The focused element: "tag#id" or "tag:its text" ("body" when nothing is).
+  std::string focused() {
+    auto v = evaluate("(() => { const e = document.activeElement; if (!e) return 'body'; const t = e.tagName.toLowerCase();"
+                      " return e.id ? t + '#' + e.id : t === 'body' ? t : t + ':' + (e.innerText || e.value || '').trim(); })()");
+    return v.is_string() ? v.get<std::string>() : "";
+  }
 
   // The Content-Security-Policy violations of the current page ("directive blocked-URI" each).
   std::vector<std::string> violations() {
