@@ -24,6 +24,7 @@ fi
 agency=$("$jlis" agency add --data "$data" --name "Demo agency" --purposes pension,tax | tail -n 1)
 municipality=$("$jlis" municipality token --data "$data" --code 131016 | tail -n 1)
 verifier=$("$jlis" verifier add --data "$data" --name "Demo bank" --consent | tail -n 1)
+operator=$("$jlis" token create --data "$data" --role operator --name "Demo operator" | tail -n 1)
 # The issuance centre's kiosk terminal (its credential beside the data directory, made once), open at
 # any hour for the demo (a real centre: jlis kiosk hours --opens 06:30 --closes 23:00 --closed 12-29..01-03).
 terminal="$data.terminal.json"
@@ -57,6 +58,7 @@ OpenJLIS is starting on $base with the population in $data.
   agency token (purposes pension, tax):  $agency
   千代田区 (131016) municipality token:    $municipality
   verifier token (Demo bank):             $verifier
+  operator token (the console, $base/console): $operator
   kiosk terminal credential:               $terminal
   CA passphrase (JLIS_CA_PASSPHRASE):      in $passphrase_file
 

@@ -33,6 +33,7 @@ TEST(DemoE2E, EveryExampleMakeRunPrintsWorksAsPrinted) {
   EXPECT_EQ(count_of(out.out, "ok: " + std::string(JLIS_BINARY) + " kiosk simulate "), 1u) << out.out;
   EXPECT_EQ(count_of(out.out, "ok: the kiosk's document "), 1u) << out.out;
   EXPECT_EQ(count_of(out.out, "ok: the kiosk screen answers"), 1u) << out.out;
+  EXPECT_EQ(count_of(out.out, "ok: the operator token logs in to the console"), 1u) << out.out;
   std::filesystem::remove_all(work);
 }
 

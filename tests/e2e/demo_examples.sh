@@ -54,4 +54,14 @@ else
   echo "FAILED: the kiosk screen on 127.0.0.1:$screen_port does not answer as the demo says"
   failed=1
 fi
+# The console's operator token, as printed, logs in (303 to /console with the session's cookie).
+operator=$(sed -n 's/^  operator token (the console, [^)]*): //p' demo.out)
+if [ -n "$operator" ] &&
+   curl -s -o /dev/null -D - -H "Origin: http://127.0.0.1:$port" --data-urlencode "token=$operator" \
+     "http://127.0.0.1:$port/console/login" | grep -qi '^set-cookie: jlis_console='; then
+  echo "ok: the operator token logs in to the console"
+else
+  echo "FAILED: the printed operator token '$operator' does not log in to the console"
+  failed=1
+fi
 exit $failed
