@@ -4,7 +4,11 @@
 
 namespace jlis::store {
 
+// What a queued item asks of the writer: a job, or a change of the held transaction.
+enum ControlKind { kJob = 0, kHold = 1, kCommitHeld = 2, kRollbackHeld = 3 };
+
 struct Writer::Pending {
+  int control = kJob;
   Job job;
   Status result;
   std::function<void(Status)> then;  // submit(); otherwise a Ticket waits on `done`
@@ -70,6 +74,81 @@ void Writer::submit(Job job, std::function<void(Status)> then) {
     queue_.push_back(std::move(p));
   }
   cv_.notify_one();
+}
+
+Status Writer::hold() {
+  auto p = std::make_shared<Pending>();
+  p->control = kHold;
+  Ticket ticket;
+  ticket.pending_.push_back(p);
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(p));
+  }
+  cv_.notify_one();
+  return ticket.wait()[0];
+}
+
+Status Writer::release(bool commit) {
+  auto p = std::make_shared<Pending>();
+  p->control = commit ? kCommitHeld : kRollbackHeld;
+  Ticket ticket;
+  ticket.pending_.push_back(p);
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(p));
+  }
+  cv_.notify_one();
+  return ticket.wait()[0];
+}
+
+Status Writer::control(int kind) {
+  if (kind == kHold) {
+    if (holding_) return conflict("the writer already holds a transaction");
+    auto begin = [&] {
+      auto tx = Transaction::begin(*conn_);
+      // As for a batch: nothing has run yet, so a lost connection may reconnect on a second BEGIN.
+      if (!tx.ok() && tx.status().code() == Code::unavailable) return Transaction::begin(*conn_);
+      return tx;
+    };
+    auto tx = begin();
+    if (!tx.ok()) return tx.status();
+    held_.emplace(std::move(*tx));
+    holding_ = true;
+    held_failure_ = Status::ok();
+    return Status::ok();
+  }
+  if (!holding_) return conflict("the writer holds no transaction");
+  holding_ = false;
+  Status out = held_failure_;
+  held_failure_ = Status::ok();
+  if (kind == kRollbackHeld || !out.is_ok()) {
+    held_.reset();  // rolls back (a failed load was rolled back already)
+    return kind == kRollbackHeld ? Status::ok() : out;
+  }
+  out = held_->commit();
+  held_.reset();
+  if (out.is_ok()) {
+    std::lock_guard lock(mu_);
+    ++commits_;
+  }
+  return out;
+}
+
+void Writer::run_held(std::vector<std::shared_ptr<Pending>>& batch) {
+  for (auto& p : batch) {
+    if (!held_failure_.is_ok()) {
+      p->result = conflict("the bulk load was rolled back: " + held_failure_.to_string());
+      continue;
+    }
+    p->result = p->job(*conn_);
+    if (!p->result.is_ok()) {
+      held_failure_ = p->result;
+      held_.reset();  // rolls the whole load back now
+    }
+  }
+  std::lock_guard lock(mu_);
+  jobs_ += batch.size();
 }
 
 uint64_t Writer::commits() const {
@@ -142,14 +221,26 @@ void Writer::loop() {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and nothing left
-      // Group commit: every job queued while the last batch ran shares this one's commit.
-      while (!queue_.empty() && batch.size() < max_batch_) {
+      // Group commit: every job queued while the last batch ran shares this one's commit. A change
+      // of the held transaction runs alone, after the jobs queued before it.
+      if (queue_.front()->control != kJob) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
+      } else {
+        while (!queue_.empty() && batch.size() < max_batch_ && queue_.front()->control == kJob) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
       }
     }
-    // Most batches succeed whole; savepoints (which copy every page a job touches) only when not.
-    if (!run_batch(batch, /*savepoints=*/false)) run_batch(batch, /*savepoints=*/true);
+    if (batch.front()->control != kJob) {
+      batch.front()->result = control(batch.front()->control);
+    } else if (holding_) {
+      run_held(batch);
+    } else if (!run_batch(batch, /*savepoints=*/false)) {
+      // Most batches succeed whole; savepoints (which copy every page a job touches) only when not.
+      run_batch(batch, /*savepoints=*/true);
+    }
     for (auto& p : batch) {
       if (p->then) {
         p->then(std::move(p->result));

@@ -58,6 +58,19 @@ class Writer {
   // enqueue(jobs).wait().
   std::vector<Status> run_all(std::vector<Job> jobs) { return enqueue(std::move(jobs)).wait(); }
 
+  // A held transaction, for an exclusive bulk load (registry::BulkLoad): from hold() until
+  // release(), every job runs inside one transaction that only release(true) commits, so the load
+  // is all or nothing. While held, a job's ok means "applied in the held transaction", not
+  // "committed": nothing but the load may write through this writer meanwhile (a CLI command's
+  // load, never a server's traffic). The first job that fails rolls the whole held transaction back
+  // at once; it answers its own failure and every later job until release() answers conflict
+  // ("the bulk load was rolled back: ..."). Both wait for the jobs queued before them.
+  // hold(): conflict when already holding; the BEGIN's failure otherwise.
+  Status hold();
+  // release(true) commits and answers the COMMIT's status, or the first job failure (nothing
+  // committed); release(false) rolls back and answers ok. conflict when not holding.
+  Status release(bool commit);
+
   // Transactions committed and jobs run so far (for metrics).
   uint64_t commits() const;
   uint64_t jobs() const;
@@ -71,8 +84,17 @@ class Writer {
   void loop();
   // Runs the batch in one transaction; false when a job failed and the batch was rolled back.
   bool run_batch(std::vector<std::shared_ptr<Pending>>& batch, bool savepoints);
+  // The same while a transaction is held: no BEGIN or COMMIT, and the first failure rolls it back.
+  void run_held(std::vector<std::shared_ptr<Pending>>& batch);
+  // hold() and release() on the writer's thread.
+  Status control(int kind);
 
   std::unique_ptr<Connection> conn_;
+  // The held transaction (writer's thread only; declared after conn_, so destroyed, rolling back,
+  // before it). held_failure_: the first job failure since hold(), which rolled it back.
+  std::optional<Transaction> held_;
+  bool holding_ = false;
+  Status held_failure_;
   size_t max_batch_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
