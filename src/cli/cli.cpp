@@ -234,6 +234,11 @@ int run(int argc, char** argv) {
   uint64_t seed = 1;
   generate->add_option("--count", count, "Residents to create")->required()->check(CLI::NonNegativeNumber);
   generate->add_option("--seed", seed, "Random seed")->capture_default_str();
+  bool bulk = false;
+  generate->add_flag("--bulk", bulk,
+                     "Bulk load (initial load of an empty register): the register's events in one transaction, "
+                     "its search indexes built at the end, every check kept; refused unless the register is "
+                     "empty, and the first refused event rolls the whole register load back");
   int key_pool = 0;
   generate->add_option("--key-pool", key_pool,
                        "Simulated cards draw their key pairs from N pre-generated RSA-2048 pairs, so handovers get "
@@ -637,19 +642,28 @@ int run(int argc, char** argv) {
       registry::PopulationOptions options;
       options.count = count;
       options.seed = seed;
+      options.bulk = bulk;
       options.progress = [&](int64_t done, int64_t total) { progress.update(done, total); };
       auto start = std::chrono::steady_clock::now();
       auto report = check(registry::generate_population(app->registry(),
                                                         reference.empty() ? ReferenceData::default_dir() : reference,
                                                         options));
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (report.rolled_back) {
+        std::fprintf(stderr,
+                     "jlis: bulk load refused: an event was refused (%s); the load was rolled back, nothing "
+                     "was written\n",
+                     report.first_refusal.c_str());
+        return 1;
+      }
       std::printf("created %lld residents in %lld households (%.2f per household) with %lld events in %.1f s "
-                  "(%.0f residents/s, %llu transactions)\n",
+                  "(%.0f residents/s, %llu transactions%s)\n",
                   static_cast<long long>(report.residents), static_cast<long long>(report.households),
                   static_cast<double>(report.residents) / static_cast<double>(std::max<int64_t>(report.households, 1)),
                   static_cast<long long>(report.events), secs,
                   static_cast<double>(report.residents) / std::max(secs, 1e-9),
-                  static_cast<unsigned long long>(app->writer().commits()));
+                  static_cast<unsigned long long>(app->writer().commits()),
+                  bulk ? ", bulk load: indexes built after" : "");
       if (report.refused > 0) {
         std::fprintf(stderr, "jlis: %lld events were refused; the first: %s\n",
                      static_cast<long long>(report.refused), report.first_refusal.c_str());

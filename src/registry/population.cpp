@@ -104,6 +104,8 @@ class Generator {
       JLIS_RETURN_IF_ERROR(batch(households, report));
       next += people;
       if (options_.progress) options_.progress(report.residents, options_.count);
+      // A bulk load was rolled back by its first refusal: every later event would be refused too.
+      if (options_.bulk && report.refused > 0) break;
     }
     return report;
   }
@@ -459,7 +461,20 @@ Result<PopulationReport> generate_population(Registry& registry, const std::stri
                                              const PopulationOptions& options) {
   if (options.count < 0) return invalid_argument("count must not be negative");
   JLIS_ASSIGN_OR_RETURN(Names names, load_names(reference_dir));
-  return Generator(registry, std::move(names), options).run();
+  if (!options.bulk) return Generator(registry, std::move(names), options).run();
+  JLIS_ASSIGN_OR_RETURN(auto load, registry.begin_bulk_load());
+  auto report = Generator(registry, std::move(names), options).run();
+  if (!report.ok()) return report;  // `load` rolls back
+  if (report->refused > 0) {
+    JLIS_RETURN_IF_ERROR(load->abandon());
+    PopulationReport none;
+    none.refused = report->refused;
+    none.first_refusal = report->first_refusal;
+    none.rolled_back = true;
+    return none;
+  }
+  JLIS_RETURN_IF_ERROR(load->finish());
+  return report;
 }
 
 }  // namespace jlis::registry

@@ -45,6 +45,10 @@ struct PopulationOptions {
   int64_t count = 1000;  // residents to create
   uint64_t seed = 1;
   size_t batch = 100000;  // people per writer round, in whole households (each commit rewrites the pages it dirtied)
+  // A bulk load (registry/bulk_load.h): the whole population in one transaction with the register's
+  // secondary indexes built at the end, every check kept. Refused (conflict) unless the register is
+  // empty; the first refused event rolls the whole load back (nothing is written) and ends it.
+  bool bulk = false;
   // Called after each batch with the residents created so far.
   std::function<void(int64_t done, int64_t total)> progress;
 };
@@ -55,9 +59,13 @@ struct PopulationReport {
   int64_t events = 0;     // applied, first registrations included
   int64_t refused = 0;    // events the registry refused (should stay 0)
   std::string first_refusal;  // the reason of the first refusal, for diagnosis
+  // Bulk mode: an event was refused, so nothing was written (the counts above are then 0).
+  bool rolled_back = false;
 };
 
-// Reads names.csv from `reference_dir` and submits the population's events to `registry`.
+// Reads names.csv from `reference_dir` and submits the population's events to `registry`. Errors:
+// invalid_argument (names.csv), conflict (bulk mode on a register that is not empty), the store's.
+// A refused event is not an error: it is counted in the report (in bulk mode, with rolled_back).
 Result<PopulationReport> generate_population(Registry& registry, const std::string& reference_dir,
                                              const PopulationOptions& options);
 

@@ -24,6 +24,7 @@
 #include "common/status.h"
 #include "http/labelled_counter.h"
 #include "numbering/numbering.h"
+#include "registry/bulk_load.h"
 #include "registry/resident.h"
 #include "store/database.h"
 #include "store/writer.h"
@@ -187,6 +188,10 @@ class Registry {
   Result<int64_t> assign_missing_my_numbers(const std::function<void(int64_t done, int64_t total)>& progress = {});
 
   numbering::Numbering* numbering() const { return numbering_; }
+
+  // Starts a bulk load of this register through its writer (registry/bulk_load.h): conflict unless
+  // the register is empty. Events are then submitted as usual and the load ends with finish().
+  Result<std::unique_ptr<BulkLoad>> begin_bulk_load() { return BulkLoad::begin(writer_); }
 
   // Adds a listener for applied changes (not thread-safe: call before submitting events).
   void add_listener(ChangeListener listener) { listeners_.push_back(std::move(listener)); }
