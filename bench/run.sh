@@ -1,19 +1,17 @@
 #!/usr/bin/env bash
 # All benchmarks, side by side with their references. Usage: bench/run.sh BUILD_DIR [COUNT]
-# Makes a population of COUNT (default 1,000,000) residents in a fresh data directory.
+# Makes a population of COUNT (default 1,000,000) residents in a fresh data directory (a bulk load,
+# after bench/population_rate.sh has measured the load beside its raw reference).
 set -euo pipefail
 build=$1 count=${2:-1000000}
 jlis=$build/src/cli/jlis
 data=$(mktemp -d)/data
 trap 'rm -rf "$(dirname "$data")"' EXIT
 "$jlis" init --data "$data" > /dev/null
-echo "== population generation, $count residents"
-"$jlis" population generate --data "$data" --count "$count" --seed 1 2> /dev/null
-for i in 1 2 3; do
-  rm -f "$data/raw.db"*
-  "$build/bench/raw_sqlite_insert" "$data/jlis.db" "$data/raw.db"
-done
-rm -f "$data/raw.db"*
+echo "== population load (register stage): bulk and normal beside the raw insert loop, interleaved"
+"$(dirname "$0")/population_rate.sh" "$build" "$count" 3
+echo "== population generation, $count residents (bulk load; the data directory of what follows)"
+"$jlis" population generate --data "$data" --count "$count" --seed 1 --bulk 2> /dev/null
 echo "== basic-four search latency"
 "$build/bench/search_latency" --data "$data" --queries 6000
 echo "== My Numbers per second beside raw AES-256"

@@ -4,7 +4,10 @@
 # `make test`. Usage: bench/scale.sh BUILD_DIR RESULTS_DIR [SIZE...]   (default sizes 1M 3M 10M)
 #
 # Per size N, in a fresh `jlis init` data directory (deleted afterwards):
-#   load rate      N / seconds of `jlis population generate --count N --seed 1` (as bench/run.sh)
+#   load rate      N / seconds of `jlis population generate --count N --seed 1 --bulk` (the whole
+#                  generation: register, municipal records, cards; the register in one bulk load,
+#                  its indexes built after; SCALE_LOAD=normal loads without --bulk, as before
+#                  2026-12-03); the register stage's own residents/s is printed beside it
 #   data size      bytes of the data directory's database files (*.db, *.db-wal, *.db-shm) / N,
 #                  measured right after the load
 #   search p99     build/bench/search_latency --queries $SCALE_QUERIES (all three kinds together)
@@ -12,7 +15,7 @@
 #                  req/s and its ratio to nginx serving a static file
 #   serve memory   VmHWM, VmRSS and RssAnon (its heap's part of VmRSS) of that `jlis serve` after its
 #                  lookup runs
-# Environment: SCALE_QUERIES (6000), SCALE_LOOKUP_SECS (10), SCALE_LOOKUP_RUNS (3),
+# Environment: SCALE_LOAD (bulk; or normal), SCALE_QUERIES (6000), SCALE_LOOKUP_SECS (10), SCALE_LOOKUP_RUNS (3),
 # JLIS_BENCH_PORT (18080; nginx the next port), SEARCH_LATENCY (default BUILD/bench/search_latency;
 # set it to the empty string to skip the search measurement), TMPDIR (where the data directories go).
 # Writes RESULTS_DIR/scale.tsv (raw), scale.md (table and extrapolation), scale.png (matplotlib).
@@ -26,6 +29,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 jlis=$build/src/cli/jlis
 search=${SEARCH_LATENCY-$build/bench/search_latency}
 queries=${SCALE_QUERIES:-6000} secs=${SCALE_LOOKUP_SECS:-10} runs=${SCALE_LOOKUP_RUNS:-3}
+load_mode=${SCALE_LOAD:-bulk}
+case $load_mode in
+  bulk) load_flags=(--bulk) ;;
+  normal) load_flags=() ;;
+  *) echo "error: SCALE_LOAD must be bulk or normal, not '$load_mode'" >&2; exit 2 ;;
+esac
 python=/usr/bin/python3  # Debian's, for python3-matplotlib (make bench-deps)
 
 for n in "${sizes[@]}"; do
@@ -49,9 +58,11 @@ for n in "${sizes[@]}"; do
   echo "== $n residents"
   "$jlis" init --data "$data" > /dev/null
   t0=$(date +%s.%N)
-  "$jlis" population generate --data "$data" --count "$n" --seed 1 2> "$work/generate.err" \
-    || { cat "$work/generate.err" >&2; exit 1; }
+  "$jlis" population generate --data "$data" --count "$n" --seed 1 "${load_flags[@]}" 2> "$work/generate.err" \
+    > "$work/generate.out" || { cat "$work/generate.out" "$work/generate.err" >&2; exit 1; }
   t1=$(date +%s.%N)
+  register_rate=$(sed -n 's/^created .*s (\([0-9]*\) residents\/s.*/\1/p' "$work/generate.out")
+  echo "register stage ($load_mode load): ${register_rate:-?} residents/s"
   load_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')
   load_rate=$(awk -v n="$n" -v s="$load_s" 'BEGIN {printf "%.0f", n / s}')
   db_bytes=$(find "$data" -type f \( -name '*.db' -o -name '*.db-wal' -o -name '*.db-shm' \) -printf '%s\n' \
@@ -86,6 +97,6 @@ for n in "${sizes[@]}"; do
 done
 
 "$python" "$here/scale_plot.py" "$tsv" "$results/scale.md" "$results/scale.png" \
-  "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; lookups ${secs} s x ${runs}; ${queries} searches"
+  "load: jlis population generate ${load_flags[*]:-(normal path, no --bulk)}; machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; lookups ${secs} s x ${runs}; ${queries} searches"
 cat "$results/scale.md"
 echo "results: $results (scale.tsv, scale.md, scale.png)"

@@ -239,6 +239,9 @@ int run(int argc, char** argv) {
                      "Bulk load (initial load of an empty register): the register's events in one transaction, "
                      "its search indexes built at the end, every check kept; refused unless the register is "
                      "empty, and the first refused event rolls the whole register load back");
+  bool register_only = false;
+  generate->add_flag("--register-only", register_only,
+                     "Stop after the register's events: no municipal records and no cards (for measuring the load)");
   int key_pool = 0;
   generate->add_option("--key-pool", key_pool,
                        "Simulated cards draw their key pairs from N pre-generated RSA-2048 pairs, so handovers get "
@@ -669,6 +672,7 @@ int run(int argc, char** argv) {
                      static_cast<long long>(report.refused), report.first_refusal.c_str());
         return 1;
       }
+      if (register_only) return 0;
       // The municipalities' own records for them: family registers with their 附票, tax records.
       Progress municipal_progress("households given registers and tax records");
       municipal::MunicipalPopulationOptions municipal_options;
