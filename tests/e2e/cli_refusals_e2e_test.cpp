@@ -117,5 +117,12 @@ TEST_F(CliRefusals, ContradictoryOrInvalidOptionValuesAreRefusedWithTheirReasonA
   refused({"municipality", "token", "--data", dir_, "--code", "131017"}, "local government code");
 }
 
+// The bulk load is for an empty register only: this directory holds the suite's 20 residents.
+TEST_F(CliRefusals, ABulkLoadOfARegisterThatIsNotEmptyIsRefusedAndWritesNothing) {
+  refused({"population", "generate", "--data", dir_, "--count", "5", "--bulk"}, "a bulk load needs an empty register");
+  refused({"population", "generate", "--data", dir_, "--count", "5", "--bulk", "--register-only"},
+          "holds 20 residents");
+}
+
 }  // namespace
 }  // namespace jlis::e2e
