@@ -233,6 +233,28 @@ TEST_F(BulkLoadTest, AnEventIdUsedTwiceForDifferentEventsRollsTheWholeLoadBack) 
   expect_nothing_written();
 }
 
+TEST_F(BulkLoadTest, AGenerationWhoseEventIsRefusedRollsBackAndReportsIt) {
+  // A listener refuses one event deep into the second batch, as a rule of another component would.
+  int seen = 0;
+  registry_->add_listener([&seen](store::Connection&, const ChangeEvent&, const std::optional<Resident>&,
+                                  const Resident&) -> Status {
+    return ++seen == 450 ? conflict("refused by the test's listener") : Status::ok();
+  });
+  PopulationOptions options;
+  options.count = 600;
+  options.seed = 3;
+  options.batch = 200;
+  options.bulk = true;
+  auto report = generate_population(*registry_, JLIS_REFERENCE_DIR, options);
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_TRUE(report->rolled_back);
+  EXPECT_GE(report->refused, 1);
+  EXPECT_NE(report->first_refusal.find("refused by the test's listener"), std::string::npos) << report->first_refusal;
+  EXPECT_EQ(report->residents, 0);
+  EXPECT_EQ(report->events, 0);
+  expect_nothing_written();
+}
+
 TEST_F(BulkLoadTest, ALoadThatIsNotFinishedCommitsNothing) {
   {
     auto load = registry_->begin_bulk_load();
