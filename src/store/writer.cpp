@@ -76,9 +76,9 @@ void Writer::submit(Job job, std::function<void(Status)> then) {
   cv_.notify_one();
 }
 
-Status Writer::hold() {
+Status Writer::queue_control(int kind) {
   auto p = std::make_shared<Pending>();
-  p->control = kHold;
+  p->control = kind;
   Ticket ticket;
   ticket.pending_.push_back(p);
   {
@@ -89,18 +89,9 @@ Status Writer::hold() {
   return ticket.wait()[0];
 }
 
-Status Writer::release(bool commit) {
-  auto p = std::make_shared<Pending>();
-  p->control = commit ? kCommitHeld : kRollbackHeld;
-  Ticket ticket;
-  ticket.pending_.push_back(p);
-  {
-    std::lock_guard lock(mu_);
-    queue_.push_back(std::move(p));
-  }
-  cv_.notify_one();
-  return ticket.wait()[0];
-}
+Status Writer::hold() { return queue_control(kHold); }
+
+Status Writer::release(bool commit) { return queue_control(commit ? kCommitHeld : kRollbackHeld); }
 
 Status Writer::control(int kind) {
   if (kind == kHold) {

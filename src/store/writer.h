@@ -86,7 +86,8 @@ class Writer {
   bool run_batch(std::vector<std::shared_ptr<Pending>>& batch, bool savepoints);
   // The same while a transaction is held: no BEGIN or COMMIT, and the first failure rolls it back.
   void run_held(std::vector<std::shared_ptr<Pending>>& batch);
-  // hold() and release() on the writer's thread.
+  // hold() and release(): queued behind the jobs before them, and run on the writer's thread.
+  Status queue_control(int kind);
   Status control(int kind);
 
   std::unique_ptr<Connection> conn_;
