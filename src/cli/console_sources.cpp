@@ -7,8 +7,6 @@
 namespace jlis::cli {
 namespace {
 
-std::string date_text(const Date& d) { return d.to_iso(); }
-
 // "12 分" / "3 時間" / "2 日": how long ago `then` (Unix seconds) was.
 std::string age(int64_t then, int64_t now) {
   const int64_t s = std::max<int64_t>(0, now - then);
@@ -37,7 +35,7 @@ Result<web::Table> production_queue(card::CardSystem& cards) {
   const Date today = cards.today();
   auto row = [&](const card::Application& a) {
     t.rows.push_back({std::to_string(a.application_id), std::string(card::express_name(a.express)),
-                      date_text(a.applied_on), a.due_on ? date_text(*a.due_on) : "", a.municipality_code.str(),
+                      a.applied_on.to_iso(), a.due_on ? a.due_on->to_iso() : "", a.municipality_code.str(),
                       std::string(card::application_status_name(a.status))});
     t.marked.push_back(a.late(today));
   };
@@ -48,10 +46,9 @@ Result<web::Table> production_queue(card::CardSystem& cards) {
   }
   for (const auto& a : q.late_applications)
     if (!shown.count(a.application_id)) row(a);
-  t.note = "待ち " + web::number(static_cast<double>(q.waiting)) + " 件（うち特急 " + web::number(static_cast<double>(q.express)) +
-           "）、特急の遅延 " + web::number(static_cast<double>(q.late)) + " 件。 Waiting " +
-           web::number(static_cast<double>(q.waiting)) + " (express " + web::number(static_cast<double>(q.express)) +
-           "); late express " + web::number(static_cast<double>(q.late)) +
+  auto n = [](int64_t v) { return web::number(static_cast<double>(v)); };
+  t.note = "待ち " + n(q.waiting) + " 件（うち特急 " + n(q.express) + "）、特急の遅延 " + n(q.late) + " 件。 Waiting " +
+           n(q.waiting) + " (express " + n(q.express) + "); late express " + n(q.late) +
            ". The first rows are the next produced, express first; late express applications are marked.";
   return t;
 }
