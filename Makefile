@@ -16,7 +16,7 @@ JLIS        = $(BUILD)/src/cli/jlis
 PACKAGES = cmake ninja-build g++ pkg-config libssl-dev libsqlite3-dev libicu-dev libboost-dev \
            nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev \
            libp11-dev libp11-kit-dev softhsm2 openssl libpq-dev \
-           libcairo2-dev libpango1.0-dev libqrencode-dev fonts-noto-cjk libyaml-cpp-dev
+           libcairo2-dev libpango1.0-dev libqrencode-dev fonts-noto-cjk libyaml-cpp-dev libpodofo-dev
 # The real clients the PKI tests run against our certificates, CRLs and OCSP responses.
 # clang and its runtime build the libFuzzer targets (make test runs them briefly).
 # postgresql-15: the server the _pg tests start for themselves (tests/store/postgres_server.sh).
@@ -24,8 +24,10 @@ PACKAGES = cmake ninja-build g++ pkg-config libssl-dev libsqlite3-dev libicu-dev
 # (tests/centres/formation.sh) and bench/failover_time.sh.
 # poppler-utils (pdftotext, pdffonts, pdftoppm): what the document tests read the PDFs with;
 # zbar-tools (zbarimg): what they read the documents' verification QR codes with.
+# poppler-utils (pdfsig) and mupdf-tools (mutool sign -v): the two PDF readers the signatures are
+# verified with.
 # chromium: the browser the web pages' tests open them in (headless).
-TEST_PACKAGES = poppler-utils zbar-tools gnutls-bin libnss3-tools python3-cryptography clang libclang-rt-14-dev postgresql-15 \
+TEST_PACKAGES = poppler-utils mupdf-tools zbar-tools gnutls-bin libnss3-tools python3-cryptography clang libclang-rt-14-dev postgresql-15 \
                 postgresql-15-auto-failover pg-auto-failover-cli chromium
 # The contract tests (tools/contract): Node and npm (Debian's nodejs/npm when the machine has none;
 # Redocly CLI 2 needs Node >= 20.19), then the npm packages pinned in tools/contract/package-lock.json.

@@ -39,9 +39,25 @@ using OcspBasicRespPtr = std::unique_ptr<OCSP_BASICRESP, OpensslDeleter<OCSP_BAS
 using OcspCertIdPtr = std::unique_ptr<OCSP_CERTID, OpensslDeleter<OCSP_CERTID_free>>;
 using BignumPtr = std::unique_ptr<BIGNUM, OpensslDeleter<BN_free>>;
 using BnCtxPtr = std::unique_ptr<BN_CTX, OpensslDeleter<BN_CTX_free>>;
+// A stack of certificates it does not own: only the stack is freed.
+struct X509StackFree {
+  void operator()(STACK_OF(X509) * s) const { sk_X509_free(s); }
+};
+using X509StackPtr = std::unique_ptr<STACK_OF(X509), X509StackFree>;
 
 // A failed Status of `code` "<what>: <OpenSSL's reason>"; clears OpenSSL's error queue.
 Status openssl_error(std::string_view what, Code code = Code::internal);
+
+// The DER of an OpenSSL object by its i2d function, e.g. der_of<i2d_TS_RESP>(response).
+template <auto I2d, class T>
+Result<std::string> der_of(const T* object) {
+  const int n = I2d(object, nullptr);
+  if (n <= 0) return openssl_error("DER encoding");
+  std::string out(static_cast<size_t>(n), '\0');
+  auto* p = reinterpret_cast<unsigned char*>(out.data());
+  if (I2d(object, &p) != n) return openssl_error("DER encoding");
+  return out;
+}
 
 // Certificates and keys in DER and PEM.
 Result<X509Ptr> x509_from_der(std::string_view der);

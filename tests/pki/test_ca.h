@@ -31,6 +31,7 @@ struct CertSpec {
   EVP_PKEY* issuer_key = nullptr;  // null: self-signed (signs with `key`)
   bool ca = false;
   bool ocsp_signing = false;  // extendedKeyUsage OCSPSigning + id-pkix-ocsp-nocheck
+  const char* eku = nullptr;  // another extendedKeyUsage, e.g. "critical,timeStamping"
   int64_t not_before = 0;     // 0: an hour ago
   int64_t not_after = 0;      // 0: in a year
   bool subject_key_id = true;
@@ -83,6 +84,7 @@ inline X509Ptr make_cert(const CertSpec& spec, EVP_PKEY* key) {
     add_ext(cert.get(), issuer, NID_ext_key_usage, "OCSPSigning");
     add_ext(cert.get(), issuer, NID_id_pkix_OCSP_noCheck, "ignored");
   }
+  if (spec.eku != nullptr) add_ext(cert.get(), issuer, NID_ext_key_usage, spec.eku);
   if (spec.subject_key_id) add_ext(cert.get(), issuer, NID_subject_key_identifier, "hash");
   if (spec.issuer != nullptr) add_ext(cert.get(), issuer, NID_authority_key_identifier, "keyid:always");
   EVP_PKEY* signer = spec.issuer_key != nullptr ? spec.issuer_key : key;
