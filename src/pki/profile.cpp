@@ -10,22 +10,11 @@
 #include "common/date.h"
 #include "common/digest.h"
 #include "common/text.h"
+#include "pki/certificate_builder.h"
 #include "pki/crl.h"
 
 namespace jlis::pki {
-namespace {
-
-constexpr const char* kJlisOu = "Japan Agency for Local Authority Information Systems";
-
-const char* ca_ou(CertificateKind kind) {
-  return kind == CertificateKind::signature ? "JPKI for digital signature" : "JPKI for user authentication";
-}
-
-const char* policy_oid(CertificateKind kind, Device device) {
-  if (kind == CertificateKind::signature)
-    return device == Device::card ? "1.2.392.200149.8.5.1.1.10" : "1.2.392.200149.8.5.1.1.30";
-  return device == Device::card ? "1.2.392.200149.8.5.1.3.10" : "1.2.392.200149.8.5.1.3.30";
-}
+namespace build {
 
 Status add_entry(X509_NAME* name, const char* field, const std::string& value) {
   if (X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(value.c_str()),
@@ -33,22 +22,6 @@ Status add_entry(X509_NAME* name, const char* field, const std::string& value) {
     return openssl_error("building a name");
   return Status::ok();
 }
-
-Result<X509NamePtr> ca_name(CertificateKind kind, bool test_hierarchy) {
-  X509NamePtr name(X509_NAME_new());
-  if (!name) return openssl_error("allocating a name");
-  JLIS_RETURN_IF_ERROR(add_entry(name.get(), "C", "JP"));
-  JLIS_RETURN_IF_ERROR(add_entry(name.get(), "O", test_hierarchy ? "JPKI-TEST" : "JPKI"));
-  JLIS_RETURN_IF_ERROR(add_entry(name.get(), "OU", ca_ou(kind)));
-  JLIS_RETURN_IF_ERROR(add_entry(name.get(), "OU", kJlisOu));
-  return name;
-}
-
-// The public key of a certificate: an EVP_PKEY, or the RSAPublicKey DER copied in as it is.
-struct PublicKey {
-  EVP_PKEY* key = nullptr;
-  std::string_view rsa_der = {};
-};
 
 Status set_public_key(X509* cert, const PublicKey& pk) {
   if (pk.key != nullptr) {
@@ -116,6 +89,34 @@ Status add_policy(X509* cert, const char* oid) {
   if (X509_add1_ext_i2d(cert, NID_certificate_policies, policies.get(), 0, X509V3_ADD_DEFAULT) != 1)
     return openssl_error("adding certificatePolicies");
   return Status::ok();
+}
+
+}  // namespace build
+
+using namespace build;
+
+namespace {
+
+constexpr const char* kJlisOu = "Japan Agency for Local Authority Information Systems";
+
+const char* ca_ou(CertificateKind kind) {
+  return kind == CertificateKind::signature ? "JPKI for digital signature" : "JPKI for user authentication";
+}
+
+const char* policy_oid(CertificateKind kind, Device device) {
+  if (kind == CertificateKind::signature)
+    return device == Device::card ? "1.2.392.200149.8.5.1.1.10" : "1.2.392.200149.8.5.1.1.30";
+  return device == Device::card ? "1.2.392.200149.8.5.1.3.10" : "1.2.392.200149.8.5.1.3.30";
+}
+
+Result<X509NamePtr> ca_name(CertificateKind kind, bool test_hierarchy) {
+  X509NamePtr name(X509_NAME_new());
+  if (!name) return openssl_error("allocating a name");
+  JLIS_RETURN_IF_ERROR(add_entry(name.get(), "C", "JP"));
+  JLIS_RETURN_IF_ERROR(add_entry(name.get(), "O", test_hierarchy ? "JPKI-TEST" : "JPKI"));
+  JLIS_RETURN_IF_ERROR(add_entry(name.get(), "OU", ca_ou(kind)));
+  JLIS_RETURN_IF_ERROR(add_entry(name.get(), "OU", kJlisOu));
+  return name;
 }
 
 // subjectAltName with the basic four as otherName UTF8String values under kBasicFourArc.
