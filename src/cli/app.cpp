@@ -10,6 +10,7 @@
 #include "municipal/fuhyo.h"
 #include "municipal/koseki.h"
 #include "municipal/tax.h"
+#include "pki/lgpki.h"
 #include "store/migrations.h"
 
 namespace jlis::cli {
@@ -22,6 +23,7 @@ Status migrate_all(store::Database& db) {
   JLIS_RETURN_IF_ERROR(numbering::Numbering::migrate(*conn));
   JLIS_RETURN_IF_ERROR(card::CardSystem::migrate(*conn));
   JLIS_RETURN_IF_ERROR(pki::CertificateAuthority::migrate(*conn));
+  JLIS_RETURN_IF_ERROR(pki::LgpkiAuthority::migrate(*conn));
   JLIS_RETURN_IF_ERROR(municipal::Households::migrate(*conn));
   JLIS_RETURN_IF_ERROR(municipal::Koseki::migrate(*conn));
   JLIS_RETURN_IF_ERROR(municipal::TaxRecords::migrate(*conn));

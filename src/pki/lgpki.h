@@ -1,0 +1,159 @@
+// 地方公共団体組織認証基盤 (LGPKI): the certification authorities of the local governments'
+// organisation PKI, beside JPKI's (ca.h) in the same component: the same key store (keys.h), the
+// same OpenSSL wrappers, key policy, request parser, CRL builder and link certificates. What the
+// certificates contain: lgpki_profile.h.
+//
+// Hierarchy, per generation n (1, 2, ...): a self-signed root (ルート / ブリッジ) and three issuing
+// CAs under it (organisation 組織, position 職責, application アプリケーション), each key in the
+// KeyStore under the label "lgpki-<root|organisation|position|application>-g<n>" (an encrypted file
+// beside JPKI's keys, or a key on the same PKCS#11 token). The certificates, the link certificates
+// and the revocations of the CAs are in the store (lgpki_authorities); issued certificates in
+// lgpki_certificates; every CRL and ARL made in lgpki_crls.
+//
+// Generations (new_generation): a root key rollover. The new root has the same name and a new key;
+// the old root key certifies the new public key and the new root key the old one (two link
+// certificates, profile.h make_link_certificate, each valid until the old root expires), and the
+// new root certifies three new issuing CAs (new keys, the same names). From then on new
+// certificates come from the new generation's issuing CAs; the earlier generations' certificates
+// stay valid and keep their CRLs and ARL (each signed by its own generation's key). A relying party
+// trusting either root validates both generations' end-entity certificates with the link
+// certificate of the other direction as an untrusted intermediate.
+//
+// Revocation: an end-entity certificate by its serial (revoke), an issuing CA of a generation
+// (revoke_ca); each CRL lists the revoked, unexpired certificates of one issuing CA of one
+// generation, and the ARL (authority revocation list) of a generation, signed by its root, the
+// revoked issuing CAs of that generation. A revoked issuing CA issues no more.
+//
+// Not here yet (issue 12, later steps): the application, review and approval workflow of the
+// registration sub-authorities (登録分局) and J-LIS, which will call issue() once an application
+// is approved; `jlis lgpki` subcommands; HTTP routes for the CRLs, ARL and CA certificates; OCSP
+// (the certificates already name <url>/lgpki/ocsp); PAdES document signing.
+//
+// Thread-safe: signing is serialised by a mutex (a PKCS#11 handle is used by one thread at a
+// time); writes go through the Writer, and every check that guards a write (the serial unknown
+// or not yet revoked, the issuing CA not revoked) runs in the writing transaction.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "pki/crl.h"
+#include "pki/keys.h"
+#include "pki/lgpki_profile.h"
+#include "store/database.h"
+#include "store/writer.h"
+
+namespace jlis::pki {
+
+// An issued end-entity certificate as the register keeps it.
+struct LgpkiCertificate {
+  std::string serial;  // 32 lower-case hex digits
+  LgpkiProfile profile = LgpkiProfile::organisation;
+  LgpkiCa ca = LgpkiCa::organisation;  // the issuing CA
+  int generation = 1;                  // of the issuing CA
+  std::string municipality_code;
+  std::string subject;                 // RFC 2253 text, for people (the DER is the truth)
+  int64_t not_before = 0, not_after = 0;  // seconds since the epoch
+  std::optional<int64_t> revoked_at = {};
+  RevocationReason reason = RevocationReason::unspecified;
+  std::string der;
+};
+
+// One CA certificate of one generation, as published.
+struct LgpkiCaCertificate {
+  std::string name;  // "root", "root-g2", "organisation", "position-g2", "root-link-1-2", "root-link-2-1"
+  int generation = 1;
+  std::string pem;
+  std::optional<int64_t> revoked_at = {};  // issuing CAs only
+  RevocationReason reason = RevocationReason::unspecified;
+};
+
+// What issuance is given: the profile, the subscriber's PKCS#10 request (PEM or DER; its subject
+// and attributes are ignored: the certificate's contents come from `subject`, checked by
+// check_lgpki_subject) and the validity.
+struct LgpkiIssuance {
+  LgpkiProfile profile = LgpkiProfile::organisation;
+  std::string request;
+  LgpkiSubject subject;
+  // Days from now; 0: the profile's default (application server 397, the others 3 years). Cut to
+  // the issuing CA's own expiry. At most 5 years.
+  int validity_days = 0;
+};
+
+struct LgpkiOptions {
+  std::function<int64_t()> clock = {};  // seconds since the epoch; time() when empty (tests)
+  std::string public_url = "http://127.0.0.1:8080";  // the base of the URLs in certificates
+  std::chrono::seconds crl_validity{std::chrono::hours(48)};  // a CRL's and an ARL's nextUpdate
+};
+
+class LgpkiAuthority {
+ public:
+  // The tables (lgpki_authorities, lgpki_certificates, lgpki_crls), on SQLite and PostgreSQL.
+  static Status migrate(store::Connection& conn);
+
+  // Opens the LGPKI of the store with the keys of `keys` (not owned; it must outlive this object;
+  // the KeyStore JPKI's CA uses, as a PKCS#11 module is open in one KeyStore per process). Loads
+  // the CA certificates and their keys. A store with no hierarchy yet opens too (exists() false):
+  // init() creates it. Errors: those of KeyStore::load (a key missing: not_found; the wrong
+  // passphrase: permission_denied) and of the store.
+  static Result<std::unique_ptr<LgpkiAuthority>> open(store::Pool& pool, store::Writer& writer, KeyStore& keys,
+                                                     LgpkiOptions options = {});
+  ~LgpkiAuthority();
+
+  bool exists() const;
+  // Creates the first generation: the root (20 years) and the three issuing CAs (10 years).
+  // conflict when a hierarchy exists (or its key labels do in the key store).
+  Status init();
+  // A root key rollover (above): the new root, the two link certificates and three new issuing
+  // CAs, recorded in one transaction. Answers the new generation's number. conflict when no
+  // hierarchy exists (or the new key labels do in the key store).
+  Result<int> new_generation();
+  // The newest generation (0 before init).
+  int generation() const;
+
+  // Every CA certificate of every generation, and the link certificates, oldest generation first,
+  // with the revocations of the issuing CAs.
+  Result<std::vector<LgpkiCaCertificate>> ca_certificates();
+
+  // Issues a certificate from the current generation's issuing CA of the profile. Checks, in this
+  // order: the subject (check_lgpki_subject), the request (parse_certification_request: PEM or DER,
+  // signed by its own RSA-2048 key with SHA-256), the key (check_key_policy), then, in the writing
+  // transaction, that the issuing CA is not revoked. Errors: invalid_argument (a bad subject,
+  // request, key or validity), conflict (no hierarchy; the issuing CA revoked).
+  Result<LgpkiCertificate> issue(const LgpkiIssuance& issuance);
+
+  // Revokes an end-entity certificate. `reason`: unspecified, keyCompromise, affiliationChanged,
+  // superseded, cessationOfOperation or privilegeWithdrawn (invalid_argument for the others).
+  // invalid_argument for a malformed serial, not_found for an unknown one, conflict when it is
+  // revoked already.
+  Result<LgpkiCertificate> revoke(std::string_view serial, RevocationReason reason);
+  // Revokes issuing CA `ca` of `generation`: it issues no more, and the ARL of its generation lists
+  // it. `reason` as revoke, or caCompromise. not_found for a generation that does not exist,
+  // conflict when it is revoked already.
+  Status revoke_ca(LgpkiCa ca, int generation, RevocationReason reason);
+
+  // The certificate `serial` (any case). invalid_argument for a malformed serial, not_found.
+  Result<LgpkiCertificate> certificate(std::string_view serial);
+
+  // Makes, records and answers (DER) a new full CRL of issuing CA `ca` of `generation`, signed by
+  // its key: its revoked certificates not yet expired, with a cRLNumber one above its last.
+  // not_found for a generation that does not exist.
+  Result<std::string> make_crl(LgpkiCa ca, int generation);
+  // The same for the ARL of `generation`, signed by that generation's root: its revoked issuing CAs.
+  Result<std::string> make_arl(int generation);
+
+  // The state, private to src/pki (lgpki_internal.h).
+  struct Impl;
+
+ private:
+  explicit LgpkiAuthority(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace jlis::pki

@@ -1,0 +1,57 @@
+// Private to the LGPKI CA (lgpki.h): its state, shared by lgpki.cpp (hierarchy, generations),
+// lgpki_issuance.cpp (issuance, revocation, reads) and lgpki_crl.cpp (CRLs, ARLs).
+#pragma once
+
+#include <array>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "pki/lgpki.h"
+
+namespace jlis::pki {
+
+inline constexpr std::array<LgpkiCa, 3> kLgpkiCas = {LgpkiCa::organisation, LgpkiCa::position, LgpkiCa::application};
+
+struct LgpkiAuthority::Impl {
+  store::Pool& pool;
+  store::Writer& writer;
+  KeyStore& keys;
+  LgpkiOptions options;
+
+  // One CA: its certificate and its key handle.
+  struct Ca {
+    X509Ptr cert;
+    EvpPkeyPtr key;
+  };
+  // One generation: its root, its issuing CAs (by LgpkiCa) and, from the second on, the link
+  // certificates with the previous root.
+  struct Generation {
+    int number = 1;
+    Ca root;
+    std::array<Ca, 3> issuing;
+    X509Ptr link_from_previous;  // the previous root key certifies this root's public key
+    X509Ptr link_to_previous;    // this root key certifies the previous root's public key
+  };
+
+  // Guards `generations` and every use of a key (a PKCS#11 handle is one thread's at a time).
+  // Never held while waiting for the writer: the writer's jobs take it to sign CRLs.
+  mutable std::mutex mu;
+  std::vector<std::unique_ptr<Generation>> generations;  // oldest first; the last issues
+
+  Impl(store::Pool& p, store::Writer& w, KeyStore& k, LgpkiOptions o)
+      : pool(p), writer(w), keys(k), options(std::move(o)) {}
+
+  int64_t now() const;
+  // Generation `n`, or null (callers hold mu).
+  Generation* generation(int n) {
+    return n >= 1 && static_cast<size_t>(n) <= generations.size() ? generations[static_cast<size_t>(n - 1)].get()
+                                                                    : nullptr;
+  }
+};
+
+// "lgpki-<root|organisation|position|application>-g<n>": the label of a CA key in the KeyStore,
+// and the name of the CA in lgpki_authorities is its middle part.
+std::string lgpki_key_label(std::string_view ca, int generation);
+
+}  // namespace jlis::pki

@@ -1,0 +1,195 @@
+// LGPKI issuance, revocation and reads (lgpki.h).
+#include <algorithm>
+
+#include "common/clock.h"
+#include "pki/ca_internal.h"
+#include "pki/key_policy.h"
+#include "pki/lgpki.h"
+#include "pki/lgpki_internal.h"
+#include "pki/request.h"
+
+namespace jlis::pki {
+
+using store::Connection;
+using store::Row;
+
+namespace {
+
+constexpr int64_t kDay = 86400;
+constexpr int kMaxValidityDays = 5 * 365 + 1;
+
+int default_validity_days(LgpkiProfile profile) {
+  return profile == LgpkiProfile::application_server ? 397 : 3 * 365;
+}
+
+constexpr const char* kColumns =
+    "serial, profile, ca, generation, municipality, subject, not_before, not_after, revoked_at, reason, der";
+
+Result<LgpkiCertificate> read_row(const Row& r) {
+  LgpkiCertificate c;
+  c.serial = r.text(0);
+  JLIS_ASSIGN_OR_RETURN(c.profile, parse_lgpki_profile(r.text(1)));
+  JLIS_ASSIGN_OR_RETURN(c.ca, parse_lgpki_ca(r.text(2)));
+  c.generation = static_cast<int>(r.int64(3));
+  c.municipality_code = r.text(4);
+  c.subject = r.text(5);
+  c.not_before = r.int64(6);
+  c.not_after = r.int64(7);
+  if (!r.is_null(8)) c.revoked_at = r.int64(8);
+  c.reason = static_cast<RevocationReason>(r.int64(9));
+  JLIS_ASSIGN_OR_RETURN(c.der, base64_decode(r.text(10)));
+  return c;
+}
+
+Result<std::optional<LgpkiCertificate>> load(Connection& conn, const std::string& serial) {
+  std::optional<Result<LgpkiCertificate>> found;
+  JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kColumns + " FROM lgpki_certificates WHERE serial = ?",
+                                  {serial}, [&](const Row& r) {
+                                    found = read_row(r);
+                                    return false;
+                                  }));
+  if (!found) return std::optional<LgpkiCertificate>{};
+  JLIS_RETURN_IF_ERROR(found->status());
+  return std::optional<LgpkiCertificate>(std::move(found->value()));
+}
+
+// The reasons a subscriber's or the CA's revocation may give (RFC 5280 §5.3.1); certificateHold
+// is not offered: an LGPKI revocation is final.
+Status check_reason(RevocationReason reason, bool ca) {
+  switch (reason) {
+    case RevocationReason::unspecified:
+    case RevocationReason::key_compromise:
+    case RevocationReason::affiliation_changed:
+    case RevocationReason::superseded:
+    case RevocationReason::cessation_of_operation:
+    case RevocationReason::privilege_withdrawn:
+      return Status::ok();
+    case RevocationReason::ca_compromise:
+      if (ca) return Status::ok();
+      break;
+    default:
+      break;
+  }
+  return invalid_argument("an LGPKI revocation does not take the reason " + std::string(reason_name(reason)));
+}
+
+}  // namespace
+
+Result<LgpkiCertificate> LgpkiAuthority::issue(const LgpkiIssuance& in) {
+  Impl& d = *impl_;
+  JLIS_RETURN_IF_ERROR(check_lgpki_subject(in.profile, in.subject));
+  JLIS_ASSIGN_OR_RETURN(CertificationRequest request, parse_certification_request(in.request));
+  JLIS_RETURN_IF_ERROR(check_key_policy(request.key.rsa_public_key));
+  if (in.validity_days < 0 || in.validity_days > kMaxValidityDays)
+    return invalid_argument("validity_days is 0 (the profile's default) to " + std::to_string(kMaxValidityDays));
+  const int days = in.validity_days == 0 ? default_validity_days(in.profile) : in.validity_days;
+  const int64_t now = d.now();
+  LgpkiCertificate out;
+  out.profile = in.profile;
+  out.ca = lgpki_issuer_of(in.profile);
+  out.municipality_code = in.subject.municipality_code;
+  out.not_before = now;
+  {
+    std::lock_guard lock(d.mu);
+    if (d.generations.empty()) return conflict("the LGPKI hierarchy has not been created (init)");
+    Impl::Generation& g = *d.generations.back();
+    Impl::Ca& ca = g.issuing[static_cast<size_t>(out.ca)];
+    out.generation = g.number;
+    JLIS_ASSIGN_OR_RETURN(const int64_t ca_until, unix_seconds(X509_get0_notAfter(ca.cert.get())));
+    out.not_after = std::min(now + days * kDay, ca_until);
+    if (out.not_after <= now) return conflict("the issuing CA has expired");
+    JLIS_ASSIGN_OR_RETURN(out.serial, new_serial());
+    LgpkiCertificateParams p;
+    p.profile = in.profile;
+    p.subject = &in.subject;
+    p.ca = ca.cert.get();
+    p.ca_key = ca.key.get();
+    p.ca_crl_name = lgpki_crl_name(out.ca, g.number);
+    p.rsa_public_key = request.key.rsa_public_key;
+    p.serial_hex = out.serial;
+    p.not_before = out.not_before;
+    p.not_after = out.not_after;
+    p.public_url = d.options.public_url;
+    JLIS_ASSIGN_OR_RETURN(X509Ptr cert, make_lgpki_certificate(p));
+    out.subject = lgpki_name_text(X509_get_subject_name(cert.get()));
+    JLIS_ASSIGN_OR_RETURN(out.der, x509_der(cert.get()));
+  }
+  const std::string issued_at = iso8601_seconds(now);
+  JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) -> Status {
+    std::optional<int64_t> revoked;
+    bool found = false;
+    JLIS_RETURN_IF_ERROR(conn.query("SELECT revoked_at FROM lgpki_authorities WHERE name = ? AND generation = ?",
+                                    {std::string(lgpki_ca_name(out.ca)), static_cast<int64_t>(out.generation)},
+                                    [&](const Row& r) {
+                                      found = true;
+                                      if (!r.is_null(0)) revoked = r.int64(0);
+                                      return false;
+                                    }));
+    if (!found) return internal_error("the issuing CA is not in lgpki_authorities");
+    if (revoked)
+      return conflict("the LGPKI " + std::string(lgpki_ca_name(out.ca)) + " CA of generation " +
+                      std::to_string(out.generation) + " is revoked and issues no more");
+    return conn.execute("INSERT INTO lgpki_certificates (serial, profile, ca, generation, municipality, subject, "
+                        "not_before, not_after, issued_at, der) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        {out.serial, std::string(lgpki_profile_name(out.profile)), std::string(lgpki_ca_name(out.ca)),
+                         static_cast<int64_t>(out.generation), out.municipality_code, out.subject, out.not_before,
+                         out.not_after, issued_at, base64_encode(out.der)})
+        .status();
+  }));
+  return out;
+}
+
+Result<LgpkiCertificate> LgpkiAuthority::revoke(std::string_view serial_text, RevocationReason reason) {
+  Impl& d = *impl_;
+  JLIS_RETURN_IF_ERROR(check_reason(reason, false));
+  JLIS_ASSIGN_OR_RETURN(const std::string serial, normalise_serial(serial_text));
+  const int64_t now = d.now();
+  LgpkiCertificate out;
+  JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) -> Status {
+    JLIS_ASSIGN_OR_RETURN(auto rec, load(conn, serial));
+    if (!rec) return not_found("no LGPKI certificate has the serial " + serial);
+    if (rec->revoked_at) return conflict("the LGPKI certificate " + serial + " is revoked already");
+    JLIS_RETURN_IF_ERROR(conn.execute("UPDATE lgpki_certificates SET revoked_at = ?, reason = ? WHERE serial = ?",
+                                      {now, static_cast<int64_t>(reason), serial})
+                             .status());
+    out = std::move(*rec);
+    out.revoked_at = now;
+    out.reason = reason;
+    return Status::ok();
+  }));
+  return out;
+}
+
+Status LgpkiAuthority::revoke_ca(LgpkiCa ca, int generation, RevocationReason reason) {
+  Impl& d = *impl_;
+  JLIS_RETURN_IF_ERROR(check_reason(reason, true));
+  const int64_t now = d.now();
+  return d.writer.run([&](Connection& conn) -> Status {
+    bool found = false, revoked = false;
+    JLIS_RETURN_IF_ERROR(conn.query("SELECT revoked_at FROM lgpki_authorities WHERE name = ? AND generation = ?",
+                                    {std::string(lgpki_ca_name(ca)), static_cast<int64_t>(generation)},
+                                    [&](const Row& r) {
+                                      found = true;
+                                      revoked = !r.is_null(0);
+                                      return false;
+                                    }));
+    if (!found)
+      return not_found("LGPKI has no " + std::string(lgpki_ca_name(ca)) + " CA of generation " +
+                       std::to_string(generation));
+    if (revoked) return conflict("that LGPKI CA is revoked already");
+    return conn.execute("UPDATE lgpki_authorities SET revoked_at = ?, reason = ? WHERE name = ? AND generation = ?",
+                        {now, static_cast<int64_t>(reason), std::string(lgpki_ca_name(ca)),
+                         static_cast<int64_t>(generation)})
+        .status();
+  });
+}
+
+Result<LgpkiCertificate> LgpkiAuthority::certificate(std::string_view serial_text) {
+  JLIS_ASSIGN_OR_RETURN(const std::string serial, normalise_serial(serial_text));
+  JLIS_ASSIGN_OR_RETURN(auto conn, impl_->pool.acquire());
+  JLIS_ASSIGN_OR_RETURN(auto rec, load(*conn, serial));
+  if (!rec) return not_found("no LGPKI certificate has the serial " + serial);
+  return std::move(*rec);
+}
+
+}  // namespace jlis::pki
