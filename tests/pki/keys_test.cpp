@@ -23,6 +23,8 @@
 #define JLIS_HAVE_PKCS11_HEADER 1
 #endif
 
+#include "softhsm.h"
+
 namespace jlis::pki {
 namespace {
 
@@ -281,14 +283,7 @@ constexpr const char* kToken = "jlis-test";
 constexpr const char* kPin = "654321";
 constexpr const char* kSoPin = "123456";
 
-std::string find_softhsm_module() {
-  for (const char* path : {"/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-                           "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so", "/usr/lib64/softhsm/libsofthsm2.so",
-                           "/usr/lib64/pkcs11/libsofthsm2.so", "/usr/local/lib/softhsm/libsofthsm2.so"}) {
-    if (::access(path, R_OK) == 0) return path;
-  }
-  return {};
-}
+using testing::find_softhsm_module;
 
 class KeyStorePkcs11 : public ::testing::Test {
  protected:
@@ -298,15 +293,7 @@ class KeyStorePkcs11 : public ::testing::Test {
     module_ = find_softhsm_module();
     root_ = make_temp_dir();
     if (module_.empty() || root_.empty()) return;
-    fs::create_directories(root_ + "/tokens");
-    const std::string conf = root_ + "/softhsm2.conf";
-    std::ofstream(conf) << "directories.tokendir = " << root_ << "/tokens\n"
-                        << "objectstore.backend = file\n"
-                        << "log.level = ERROR\n";
-    ::setenv("SOFTHSM2_CONF", conf.c_str(), 1);
-    const std::string init = std::string("softhsm2-util --init-token --free --label ") + kToken + " --so-pin " +
-                             kSoPin + " --pin " + kPin + " >/dev/null 2>&1";
-    token_ready_ = std::system(init.c_str()) == 0;
+    token_ready_ = testing::init_softhsm_token(root_, kToken, kSoPin, kPin);
   }
   static void TearDownTestSuite() {
     ::unsetenv("SOFTHSM2_CONF");

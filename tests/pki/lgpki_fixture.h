@@ -46,10 +46,9 @@ class LgpkiTest : public ::testing::Test {
     }
     pool_ = std::make_unique<store::Pool>(db_);
     writer_ = store::Writer::start(*db_).value();
-    KeyStoreConfig keys;
-    keys.directory = (tmp_ / "data" / "pki" / "keys").string();
-    keys.passphrase = kLgpkiPassphrase;
-    keys_ = KeyStore::open(keys).value();
+    auto keys = KeyStore::open(key_store_config());
+    ASSERT_TRUE(keys.ok()) << keys.status().to_string();
+    keys_ = std::move(*keys);
     open();
     Status s = lgpki_->init();
     ASSERT_TRUE(s.is_ok()) << s.to_string();
@@ -61,6 +60,13 @@ class LgpkiTest : public ::testing::Test {
     pool_.reset();
     db_.reset();
     std::filesystem::remove_all(tmp_);
+  }
+  // Where the CA keys are: encrypted files in DIR/pki/keys, where JPKI's are.
+  virtual KeyStoreConfig key_store_config() {
+    KeyStoreConfig keys;
+    keys.directory = (tmp_ / "data" / "pki" / "keys").string();
+    keys.passphrase = kLgpkiPassphrase;
+    return keys;
   }
   // (Re)opens the LGPKI of the store, as a new process would.
   void open() {
