@@ -111,8 +111,9 @@ class LgpkiAuthority {
   // conflict when a hierarchy exists (or its key labels do in the key store).
   Status init();
   // A root key rollover (above): the new root, the two link certificates and three new issuing
-  // CAs, recorded in one transaction. Answers the new generation's number. conflict when no
-  // hierarchy exists (or the new key labels do in the key store).
+  // CAs, recorded in one transaction. Answers the new generation's number. conflict when the new
+  // key labels exist in the key store already (a generation whose recording failed leaves its
+  // keys behind: an operator removes them before trying again).
   Result<int> new_generation();
   // The newest generation (0 before init).
   int generation() const;

@@ -135,6 +135,7 @@ std::string lgpki_root_name(int generation) {
 }
 
 Status check_lgpki_subject(LgpkiProfile profile, const LgpkiSubject& s) {
+  if (lgpki_profile_name(profile).empty()) return invalid_argument("unknown LGPKI profile");
   if (!LocalGovernmentCode::parse(s.municipality_code).ok())
     return invalid_argument("municipality_code must be a local government code of 6 digits with its check digit");
   JLIS_RETURN_IF_ERROR(check_text("organisation", s.organisation));

@@ -83,7 +83,8 @@ struct LgpkiSubject {
   std::string common_name = {};   // required for organisation and document signing; optional for position
   std::vector<std::string> dns_names = {};  // application server only (required there, at least one)
 };
-// invalid_argument, naming the field, unless `subject` suits `profile`: a valid municipality code;
+// invalid_argument, naming the field, unless `subject` suits `profile` (itself one of the four): a
+// valid municipality code;
 // an organisation; the fields the profile needs; none it does not take (a position outside the
 // position profile, DNS names outside the server profile); every text 1..64 characters without
 // control characters; DNS names lower-case LDH labels (a leading "*." is refused), at most 253

@@ -198,6 +198,10 @@ TEST_F(LgpkiTest, BadInputIsRefusedWithAClearStatus) {
   expect(parse_lgpki_profile("mayor").status(), Code::invalid_argument, "no LGPKI profile is named \"mayor\"");
   expect(parse_lgpki_ca("bridge").status(), Code::invalid_argument, "issuing CA");
   in.request = request_pem({key.get()});
+  in.profile = static_cast<LgpkiProfile>(7);
+  expect(lgpki_->issue(in).status(), Code::invalid_argument, "unknown LGPKI profile");
+  in.profile = LgpkiProfile::position;
+  in.request = request_pem({key.get()});
   LgpkiSubject s = subject_for(LgpkiProfile::position);
   s.position.clear();
   in.subject = s;
