@@ -196,5 +196,25 @@ TEST_F(LgpkiRevocationTest, ARevokedIssuingCaIsInTheArlAndIssuesNoMore) {
       << out;
 }
 
+TEST_F(LgpkiRevocationTest, AnExpiredCertificateLeavesTheCrl) {
+  LgpkiIssuance in;
+  EvpPkeyPtr key = make_key();
+  in.profile = LgpkiProfile::organisation;
+  in.request = request_pem({key.get()});
+  in.subject = subject_for(in.profile);
+  in.validity_days = 30;
+  auto short_lived = lgpki_->issue(in);
+  ASSERT_TRUE(short_lived.ok()) << short_lived.status().to_string();
+  const LgpkiCertificate long_lived = issued(LgpkiProfile::organisation);
+  ASSERT_TRUE(lgpki_->revoke(short_lived->serial, RevocationReason::unspecified).ok());
+  ASSERT_TRUE(lgpki_->revoke(long_lived.serial, RevocationReason::privilege_withdrawn).ok());
+  // unspecified is written as no reasonCode (RFC 5280 §5.3.1).
+  EXPECT_EQ(lgpki_crl_view(lgpki_->make_crl(LgpkiCa::organisation, 1).value()).entries,
+            (std::map<std::string, int>{{short_lived->serial, -1}, {long_lived.serial, 9}}));
+  now_ = short_lived->not_after + 1;
+  EXPECT_EQ(lgpki_crl_view(lgpki_->make_crl(LgpkiCa::organisation, 1).value()).entries,
+            (std::map<std::string, int>{{long_lived.serial, 9}}));
+}
+
 }  // namespace
 }  // namespace jlis::pki::testing
