@@ -183,6 +183,7 @@ struct IssuanceServer::Impl {
   std::string secret;
   std::mutex keys_mu;
   std::map<LocalGovernmentCode, pki::EvpPkeyPtr> keys;
+  Sealer sealer;
 
   ~Impl() { OPENSSL_cleanse(secret.data(), secret.size()); }
 
@@ -390,7 +391,7 @@ Result<std::unique_ptr<IssuanceServer>> IssuanceServer::open(const std::string& 
   JLIS_ASSIGN_OR_RETURN(std::string secret, read_secret_file(key_path(data_dir), kKeySize, "the document-signing key"));
   JLIS_ASSIGN_OR_RETURN(registry::Names names, registry::load_names(reference_dir));
   auto impl = std::unique_ptr<Impl>(new Impl{pool, writer, registry, households, seals, std::move(today), std::move(names),
-                                             std::move(secret), {}, {}});
+                                             std::move(secret), {}, {}, {}});
   return std::unique_ptr<IssuanceServer>(new IssuanceServer(std::move(impl)));
 }
 
@@ -439,9 +440,14 @@ Result<IssuanceOutcome> IssuanceServer::issue(const LocalGovernmentCode& municip
   JLIS_ASSIGN_OR_RETURN(EVP_PKEY* key, impl_->key_of(municipality));
   JLIS_ASSIGN_OR_RETURN(VerificationCode code, make_verification_code(*decision.document, key));
   JLIS_ASSIGN_OR_RETURN(std::string pdf, render_pdf(*decision.document, code));
+  if (impl_->sealer) {
+    JLIS_ASSIGN_OR_RETURN(pdf, impl_->sealer(SealRequest{municipality, r.type, number}, std::move(pdf)));
+  }
   out.document = IssuedDocument{number, r.type, decision.document->subject, r.applicant, decision.fee, std::move(pdf)};
   return out;
 }
+
+void IssuanceServer::seal_with(Sealer sealer) { impl_->sealer = std::move(sealer); }
 
 Result<LocalGovernmentCode> IssuanceServer::default_issuer(const ResidentCode& resident, DocumentType type) {
   JLIS_ASSIGN_OR_RETURN(auto conn, impl_->pool.acquire());

@@ -8,8 +8,9 @@
 // One issuance, step by step: (1) one writer transaction checks eligibility against the records as
 // they stand, reads what the document shows, numbers it (発行番号, per municipality and year) and
 // records it with its content digest; (2) after the commit, outside the writer, the document is
-// signed (its verification code, with the municipality's key) and rendered to PDF. So no check is a
-// race with a change, and nothing leaves unrecorded. A refusal is recorded the same way.
+// signed (its verification code, with the municipality's key) and rendered to PDF, then sealed when
+// a sealer is set (seal_with). So no check is a race with a change, and nothing leaves unrecorded. A
+// refusal is recorded the same way.
 #pragma once
 
 #include <functional>
@@ -118,6 +119,17 @@ struct IssuanceCheck {
   bool code_verified = false;  // asked by the QR code's payload, whose signature and content match
 };
 
+// The electronic seal (電子公印, issue 12 §2): what the sealer is told of each document it seals.
+struct SealRequest {
+  LocalGovernmentCode municipality;  // the issuing municipality, whose seal goes on it
+  DocumentType type = DocumentType::juminhyo;
+  std::string issuance_number;
+};
+// Puts the municipality's PAdES signature on a drawn document (pki::sign_pdf, with the document-
+// signing or position certificate the municipality holds) and answers the signed PDF; the PDF as it
+// came when the municipality holds none.
+using Sealer = std::function<Result<std::string>(const SealRequest& request, std::string pdf)>;
+
 class IssuanceServer {
  public:
   static Status migrate(store::Connection& conn);
@@ -132,6 +144,11 @@ class IssuanceServer {
                                                       registry::Registry& registry, Households& households,
                                                       SealRegistrations& seals, std::function<Date()> today = {});
   ~IssuanceServer();
+
+  // From now on every document drawn goes through `sealer` before it leaves: like the drawing, after
+  // the issuance is committed, so a sealer's failure is issue()'s error, the document does not leave
+  // and the record stays (as for a failed drawing). Call before serving: not safe beside issue().
+  void seal_with(Sealer sealer);
 
   // Makes the document `request` asks of `municipality` (see the top of this file), or refuses it.
   // Errors (not refusals): invalid_argument for a request that does not hold together; internal.

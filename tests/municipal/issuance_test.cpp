@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <fstream>
+#include <iterator>
 
 #include "documents.h"
 #include "koseki_fixture.h"
@@ -13,6 +15,7 @@
 #include "municipal/tax.h"
 #include "municipal/verification.h"
 #include "pki/openssl.h"
+#include "pki/pdf_signature.h"
 
 namespace jlis::municipal {
 namespace {
@@ -302,6 +305,60 @@ TEST_F(IssuanceTest, EveryIssuanceAndRefusalIsLoggedAndNumbersFollowEachOther) {
   EXPECT_EQ((*log)[1].outcome, "issued");
   EXPECT_EQ((*log)[1].issuance_number, second.document->issuance_number);
   EXPECT_EQ((*log)[2].session, "session-1");
+}
+
+// The electronic seal: with a sealer set, what leaves is the drawn document signed by the
+// municipality's certificate (here a throwaway one made by openssl), which pdfsig verifies; the
+// sealer is told which municipality, document and number it seals; a sealer that fails keeps the
+// document from leaving.
+TEST_F(IssuanceTest, WithASealerEveryDocumentLeavesSignedByTheMunicipalitysCertificate) {
+  const std::string d = dir_.string();
+  const std::string make =
+      "cd " + d + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout root.key -out root.pem -days 2 "
+      "-subj /C=JP/O=LGPKI-TEST/CN=Test-Root 2>&1 && openssl req -newkey rsa:2048 -nodes -keyout mayor.key "
+      "-out mayor.csr -subj /C=JP/O=Chiyoda-ku/CN=Chiyoda-ku-Mayor 2>&1 && printf "
+      "'keyUsage=critical,digitalSignature,nonRepudiation\\nextendedKeyUsage=emailProtection\\n' > ext && "
+      "openssl x509 -req -in mayor.csr -CA root.pem -CAkey root.key -set_serial 16 -days 2 -extfile ext "
+      "-out mayor.pem 2>&1";
+  auto made = testing::run(make);
+  ASSERT_EQ(made.exit_code, 0) << made.text;
+  auto read = [&](const char* name) {
+    std::ifstream in(d + "/" + name);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  auto cert = pki::x509_from_pem(read("mayor.pem"));
+  auto key = pki::private_key_from_pem(read("mayor.key"));
+  ASSERT_TRUE(cert.ok() && key.ok());
+  std::vector<SealRequest> asked;
+  server_->seal_with([&](const SealRequest& request, std::string pdf) -> Result<std::string> {
+    asked.push_back(request);
+    pki::PdfSignOptions o;
+    o.signing_time = static_cast<int64_t>(std::time(nullptr));
+    o.name = "千代田区長";
+    o.reason = "証明書の交付";
+    o.location = "東京都千代田区";
+    return pki::sign_pdf(pdf, {cert->get(), key->get(), {}}, o);
+  });
+  IssuanceOutcome out = issue(request(DocumentType::juminhyo, taro_));
+  ASSERT_TRUE(out.document.has_value());
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0].municipality, kChiyoda);
+  EXPECT_EQ(asked[0].type, DocumentType::juminhyo);
+  EXPECT_EQ(asked[0].issuance_number, out.document->issuance_number);
+  const std::string path = d + "/sealed.pdf";
+  std::ofstream(path, std::ios::binary) << out.document->pdf;
+  auto report = testing::run("pdfsig " + path + " 2>&1");
+  EXPECT_NE(report.text.find("Signer Certificate Common Name: Chiyoda-ku-Mayor"), std::string::npos) << report.text;
+  EXPECT_NE(report.text.find("Signature Validation: Signature is Valid."), std::string::npos) << report.text;
+  EXPECT_NE(report.text.find("Total document signed"), std::string::npos) << report.text;
+  EXPECT_TRUE(has(text_of(*out.document), "山田 太郎"));  // still the same document to read
+
+  server_->seal_with([](const SealRequest&, std::string) -> Result<std::string> {
+    return unavailable("the time-stamp authority is down");
+  });
+  auto failed = server_->issue(kChiyoda, request(DocumentType::juminhyo, taro_));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), Code::unavailable);
 }
 
 TEST(IssuanceRequestJson, RefusesUnknownFieldsTypesAndItems) {
