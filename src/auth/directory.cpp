@@ -14,7 +14,8 @@ namespace jlis::auth {
 namespace {
 
 constexpr std::string_view kRoles[] = {"municipality", "agency", "card-centre",
-                                       "call-centre", "verifier", "operator", "issuance-centre"};
+                                       "call-centre", "verifier", "operator", "issuance-centre",
+                                       "lgpki-registration"};
 
 
 bool valid_purpose(const std::string& p) {
@@ -102,7 +103,7 @@ Result<Role> parse_role(std::string_view name) {
   for (size_t i = 0; i < std::size(kRoles); ++i)
     if (kRoles[i] == name) return static_cast<Role>(i);
   return invalid_argument("unknown role '" + std::string(name) +
-                          "' (municipality, agency, card-centre, call-centre, verifier, operator, issuance-centre)");
+                          "' (municipality, agency, card-centre, call-centre, verifier, operator, issuance-centre, lgpki-registration)");
 }
 
 Status Directory::migrate(store::Connection& conn) {
@@ -198,6 +199,8 @@ Result<std::string> Directory::create_token(Role role, const std::string& subjec
   const int64_t now = now_seconds();
   const int64_t expires_at = grant.expires_at.value_or(now + kDefaultTokenLifetime);
   if (expires_at <= now) return invalid_argument("the token's expiry is not in the future");
+  if (role == Role::lgpki_registration && !LocalGovernmentCode::parse(subject).ok())
+    return invalid_argument("an lgpki-registration token is its local government's: --name is its 6-digit code");
   JLIS_ASSIGN_OR_RETURN(std::string secret, random_hex(32));
   JLIS_ASSIGN_OR_RETURN(std::string id, random_hex(8));
   const std::string token = "jlis_" + secret, token_id = "tk-" + id, at = iso8601_seconds(now);

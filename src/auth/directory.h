@@ -35,6 +35,8 @@ enum class Role {
   verifier,      // 署名検証者: revocation information, basic four with consent
   operator_,     // operator tools
   issuance_centre,  // 証明書交付センター: asks municipalities' issuance servers for a card holder's documents
+  lgpki_registration,  // LGPKI 登録分局: a local government's registration sub-authority (subject: its
+                       // code); reviews its government's certificate applications, asks for revocations
 };
 std::string_view role_name(Role role);
 Result<Role> parse_role(std::string_view name);
@@ -115,7 +117,8 @@ class Directory {
   Result<Agency> set_purposes(const std::string& agency_id, PurposeChange change,
                               const std::vector<std::string>& purposes, const std::string& by);
 
-  // Creates a new token for `role` and `subject` (a municipality code for municipalities).
+  // Creates a new token for `role` and `subject` (a municipality code for municipalities; a
+  // local-government code for lgpki-registration, invalid_argument otherwise).
   // invalid_argument when grant.expires_at is not in the future. `also` (optional) writes what the
   // token belongs to (a verifier's row) in the same transaction: the token exists only if it does.
   Result<std::string> create_token(Role role, const std::string& subject, const std::string& name,

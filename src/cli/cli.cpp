@@ -320,7 +320,8 @@ int run(int argc, char** argv) {
   auto* token_create = token->add_subcommand("create", "Create a token; prints it on the last line");
   add_data(token_create);
   std::string role, subject;
-  token_create->add_option("--role", role, "card-centre, call-centre, verifier, operator or issuance-centre")->required();
+  token_create->add_option("--role", role, "card-centre, call-centre, verifier, operator, issuance-centre or lgpki-registration (LGPKI "
+                                     "登録分局: --name is its local government's code)")->required();
   token_create->add_option("--name", subject, "Who holds it");
   add_grant(token_create);
   auto* token_list = token->add_subcommand("list", "List every token as CSV, without secrets");

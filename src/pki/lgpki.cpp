@@ -59,6 +59,31 @@ CREATE TABLE lgpki_crls (
   der TEXT NOT NULL,                 -- base64
   PRIMARY KEY (name, crl_number)
 );
+)sql"},
+    {2, R"sql(
+CREATE TABLE lgpki_applications (
+  id TEXT PRIMARY KEY,               -- la- and 16 hex digits
+  municipality TEXT NOT NULL,        -- the filing government's code
+  profile TEXT NOT NULL,             -- organisation | position | application-server | document-signing
+  subject TEXT NOT NULL,             -- JSON: the LgpkiSubject asked for
+  request TEXT NOT NULL,             -- PKCS#10, PEM
+  key_label TEXT,                    -- the key's label in the KeyStore when it was generated there
+  state TEXT NOT NULL,               -- filed | reviewed | approved | issued | refused | revocation-requested | revoked
+  revocation_reason BIGINT,          -- RFC 5280 CRLReason, once requested
+  serial TEXT,                       -- once issued (lgpki_certificates)
+  filed_at TEXT NOT NULL
+);
+CREATE INDEX lgpki_applications_municipality ON lgpki_applications (municipality);
+CREATE INDEX lgpki_applications_serial ON lgpki_applications (serial);
+CREATE TABLE lgpki_application_steps (
+  seq {{id}},
+  application TEXT NOT NULL,
+  at TEXT NOT NULL,                  -- ISO 8601 UTC
+  step TEXT NOT NULL,                -- filed, reviewed, review-refused, approved, approval-refused, issued, ...
+  by_whom TEXT NOT NULL,             -- <role>:<subject>
+  detail TEXT NOT NULL
+);
+CREATE INDEX lgpki_application_steps_application ON lgpki_application_steps (application, seq);
 )sql"}};
 
 std::string key_id_hex(const ASN1_OCTET_STRING* id) {

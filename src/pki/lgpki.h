@@ -24,10 +24,9 @@
 // generation, and the ARL (authority revocation list) of a generation, signed by its root, the
 // revoked issuing CAs of that generation. A revoked issuing CA issues no more.
 //
-// Not here yet (issue 12, later steps): the application, review and approval workflow of the
-// registration sub-authorities (登録分局) and J-LIS, which will call issue() once an application
-// is approved; `jlis lgpki` subcommands; HTTP routes for the CRLs, ARL and CA certificates; OCSP
-// (the certificates already name <url>/lgpki/ocsp); PAdES document signing.
+// The application workflow of the registration sub-authorities (登録分局) and J-LIS, which calls
+// issue() once an application is approved: lgpki_workflow.h. Not here yet: OCSP (the certificates
+// already name <url>/lgpki/ocsp).
 //
 // Thread-safe: signing is serialised by a mutex (a PKCS#11 handle is used by one thread at a
 // time); writes go through the Writer, and every check that guards a write (the serial unknown
@@ -84,6 +83,18 @@ struct LgpkiIssuance {
   // Days from now; 0: the profile's default (application server 397, the others 3 years). Cut to
   // the issuing CA's own expiry. At most 5 years.
   int validity_days = 0;
+  // Optional: runs in the transaction that records the certificate, after the checks, with it; an
+  // error rolls the issuance back (no certificate exists). The workflow (lgpki_workflow.h) checks
+  // and records its application here.
+  std::function<Status(store::Connection&, const LgpkiCertificate&)> also = {};
+};
+
+// What a local government signs documents with (current_signer).
+struct LgpkiSigner {
+  LgpkiCertificate certificate;     // document-signing, else position
+  std::vector<std::string> chain;   // DER: the issuing CA, then its root
+  std::string key_label;            // the KeyStore label of its private key; empty when the key is
+                                    // not in the key store (the government made its own request)
 };
 
 struct LgpkiOptions {
@@ -133,7 +144,9 @@ class LgpkiAuthority {
   // superseded, cessationOfOperation or privilegeWithdrawn (invalid_argument for the others).
   // invalid_argument for a malformed serial, not_found for an unknown one, conflict when it is
   // revoked already.
-  Result<LgpkiCertificate> revoke(std::string_view serial, RevocationReason reason);
+  // `also` (optional) runs in the revoking transaction after the checks, as LgpkiIssuance::also.
+  Result<LgpkiCertificate> revoke(std::string_view serial, RevocationReason reason,
+                                  const std::function<Status(store::Connection&, const LgpkiCertificate&)>& also = {});
   // Revokes issuing CA `ca` of `generation`: it issues no more, and the ARL of its generation lists
   // it. `reason` as revoke, or caCompromise. not_found for a generation that does not exist,
   // conflict when it is revoked already.
@@ -141,6 +154,13 @@ class LgpkiAuthority {
 
   // The certificate `serial` (any case). invalid_argument for a malformed serial, not_found.
   Result<LgpkiCertificate> certificate(std::string_view serial);
+
+  // What the document signer of `municipality_code` signs with at `now` (seconds since the epoch):
+  // its newest issued, unrevoked, unexpired document-signing certificate, else its newest such
+  // position certificate (the mayor's), with the chain and the KeyStore label of its key when the
+  // key was generated there (`jlis lgpki apply` without --csr; the application records it).
+  // not_found when the government has neither.
+  Result<LgpkiSigner> current_signer(const std::string& municipality_code, int64_t now);
 
   // Makes, records and answers (DER) a new full CRL of issuing CA `ca` of `generation`, signed by
   // its key: its revoked certificates not yet expired, with a cRLNumber one above its last.

@@ -129,17 +129,21 @@ Result<LgpkiCertificate> LgpkiAuthority::issue(const LgpkiIssuance& in) {
     if (revoked)
       return conflict("the LGPKI " + std::string(lgpki_ca_name(out.ca)) + " CA of generation " +
                       std::to_string(out.generation) + " is revoked and issues no more");
-    return conn.execute("INSERT INTO lgpki_certificates (serial, profile, ca, generation, municipality, subject, "
-                        "not_before, not_after, issued_at, der) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        {out.serial, std::string(lgpki_profile_name(out.profile)), std::string(lgpki_ca_name(out.ca)),
-                         static_cast<int64_t>(out.generation), out.municipality_code, out.subject, out.not_before,
-                         out.not_after, issued_at, base64_encode(out.der)})
-        .status();
+    JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO lgpki_certificates (serial, profile, ca, generation, municipality, "
+                                      "subject, not_before, not_after, issued_at, der) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                      {out.serial, std::string(lgpki_profile_name(out.profile)),
+                                       std::string(lgpki_ca_name(out.ca)), static_cast<int64_t>(out.generation),
+                                       out.municipality_code, out.subject, out.not_before, out.not_after, issued_at,
+                                       base64_encode(out.der)})
+                             .status());
+    return in.also ? in.also(conn, out) : Status::ok();
   }));
   return out;
 }
 
-Result<LgpkiCertificate> LgpkiAuthority::revoke(std::string_view serial_text, RevocationReason reason) {
+Result<LgpkiCertificate> LgpkiAuthority::revoke(
+    std::string_view serial_text, RevocationReason reason,
+    const std::function<Status(store::Connection&, const LgpkiCertificate&)>& also) {
   Impl& d = *impl_;
   JLIS_RETURN_IF_ERROR(check_reason(reason, false));
   JLIS_ASSIGN_OR_RETURN(const std::string serial, normalise_serial(serial_text));
@@ -155,7 +159,7 @@ Result<LgpkiCertificate> LgpkiAuthority::revoke(std::string_view serial_text, Re
     out = std::move(*rec);
     out.revoked_at = now;
     out.reason = reason;
-    return Status::ok();
+    return also ? also(conn, out) : Status::ok();
   }));
   return out;
 }
@@ -190,6 +194,44 @@ Result<LgpkiCertificate> LgpkiAuthority::certificate(std::string_view serial_tex
   JLIS_ASSIGN_OR_RETURN(auto rec, load(*conn, serial));
   if (!rec) return not_found("no LGPKI certificate has the serial " + serial);
   return std::move(*rec);
+}
+
+Result<LgpkiSigner> LgpkiAuthority::current_signer(const std::string& municipality_code, int64_t now) {
+  Impl& d = *impl_;
+  std::optional<Result<LgpkiCertificate>> found;
+  std::string label;
+  {
+    JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
+    for (const char* profile : {"document-signing", "position"}) {
+      JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT ") + kColumns +
+                                           " FROM lgpki_certificates WHERE municipality = ? AND profile = ? AND "
+                                           "revoked_at IS NULL AND not_before <= ? AND not_after > ? "
+                                           "ORDER BY not_after DESC, serial LIMIT 1",
+                                       {municipality_code, std::string(profile), now, now}, [&](const Row& r) {
+                                         found = read_row(r);
+                                         return false;
+                                       }));
+      if (found) break;
+    }
+    if (!found) return not_found("local government " + municipality_code +
+                                 " has no current LGPKI document-signing or position certificate");
+    JLIS_RETURN_IF_ERROR(found->status());
+    JLIS_RETURN_IF_ERROR(conn->query("SELECT key_label FROM lgpki_applications WHERE serial = ?",
+                                     {found->value().serial}, [&](const Row& r) {
+                                       label = r.optional_text(0).value_or("");
+                                       return false;
+                                     }));
+  }
+  LgpkiSigner out;
+  out.certificate = std::move(found->value());
+  out.key_label = std::move(label);
+  std::lock_guard lock(d.mu);
+  Impl::Generation* g = d.generation(out.certificate.generation);
+  if (g == nullptr) return internal_error("an LGPKI certificate names a generation that does not exist");
+  JLIS_ASSIGN_OR_RETURN(std::string ca, x509_der(g->issuing[static_cast<size_t>(out.certificate.ca)].cert.get()));
+  JLIS_ASSIGN_OR_RETURN(std::string root, x509_der(g->root.cert.get()));
+  out.chain = {std::move(ca), std::move(root)};
+  return out;
 }
 
 }  // namespace jlis::pki
