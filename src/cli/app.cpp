@@ -112,9 +112,31 @@ Result<std::unique_ptr<App>> App::open(const std::string& data_dir, const std::s
   return app;
 }
 
+Result<pki::KeyStore*> App::lgpki_keys(const std::string& data_dir) {
+  if (ca_) {
+    JLIS_RETURN_IF_ERROR(ca_->load_keys());
+    pki::KeyStore* keys = ca_->key_store();
+    if (keys == nullptr) return internal_error("the CA's key store is not open");
+    return keys;
+  }
+  if (!lgpki_keys_) {
+    const pki::CaSecrets secrets = ca_secrets();
+    if (secrets.passphrase.empty())
+      return invalid_argument("set JLIS_CA_PASSPHRASE: the LGPKI keys are encrypted with it (with no JPKI CA in the "
+                              "data directory they are files in DIR/pki/keys; for keys on a PKCS#11 token, create the "
+                              "JPKI CA on the token first: jlis ca init --pkcs11-module ...)");
+    pki::KeyStoreConfig config;
+    config.directory = data_dir + "/pki/keys";
+    config.passphrase = secrets.passphrase;
+    JLIS_ASSIGN_OR_RETURN(lgpki_keys_, pki::KeyStore::open(config));
+  }
+  return lgpki_keys_.get();
+}
+
 App::~App() {
   // Components first, then the writer (which finishes its queue), then the connections.
   ca_.reset();
+  lgpki_keys_.reset();
   cards_.reset();
   issuance_.reset();
   seals_.reset();

@@ -54,6 +54,10 @@ class App {
   municipal::IssuanceServer& issuance() { return *issuance_; }
   // The JPKI CA; null when the data directory has none.
   pki::CertificateAuthority* ca() { return ca_.get(); }
+  // The key store of the LGPKI keys (pki/lgpki.h), opened on first use: the JPKI CA's (its keys
+  // loaded, so a PKCS#11 token is shared) when DIR has a CA, else encrypted files in DIR/pki/keys
+  // under JLIS_CA_PASSPHRASE. Lives as long as this App.
+  Result<pki::KeyStore*> lgpki_keys(const std::string& data_dir);
   const ReferenceData& reference() const { return *reference_; }
   std::shared_ptr<const ReferenceData> reference_ptr() const { return reference_; }
 
@@ -72,6 +76,7 @@ class App {
   std::unique_ptr<municipal::IssuanceServer> issuance_;
   std::unique_ptr<card::CardSystem> cards_;
   std::unique_ptr<pki::CertificateAuthority> ca_;
+  std::unique_ptr<pki::KeyStore> lgpki_keys_;  // without a JPKI CA only
 };
 
 }  // namespace jlis::cli

@@ -37,6 +37,7 @@
 #include "card/routes.h"
 #include "municipal/commands.h"
 #include "pki/commands.h"
+#include "pki/lgpki_commands.h"
 #include "pki/routes.h"
 #include "kiosk/card_key_pool.h"
 #include "kiosk/centre.h"
@@ -394,6 +395,7 @@ int run(int argc, char** argv) {
 
   municipal::DocumentCommands documents(cli, add_data);
   pki::CertificateCommands certificates(cli, add_data);
+  pki::LgpkiCommands lgpki_commands(cli, add_data, add_by);
   kiosk::CardCommands card_commands(*cards_cmd, add_data);
   kiosk::KioskCommands kiosk_commands(cli, add_data);
 
@@ -422,6 +424,21 @@ int run(int argc, char** argv) {
       check(card_commands.check_arguments());  // before the data directory is opened
       auto app = check(App::open(data, reference));
       check(card_commands.run(data, app->pool(), app->cards(), app->ca(), std::cout));
+      return 0;
+    }
+    if (lgpki_commands.chosen()) {
+      check(lgpki_commands.check_arguments());  // before the data directory is opened
+      auto app = check(App::open(data, reference));
+      pki::LgpkiCommandContext context;
+      context.data_dir = data;
+      context.pool = &app->pool();
+      context.writer = &app->writer();
+      context.directory = &app->directory();
+      context.keys = [&app, &data] { return app->lgpki_keys(data); };
+      context.operator_identity = operator_identity(by);
+      const char* token = std::getenv("JLIS_TOKEN");
+      context.token = token ? token : "";
+      check(lgpki_commands.run(context, std::cout));
       return 0;
     }
     if (certificates.chosen()) {
@@ -520,6 +537,13 @@ int run(int argc, char** argv) {
       if (ca) {
         check(ca->load_keys());  // fail now, not at the first handover
         check(pki::add_routes(server, *ca, app->directory(), pki_limits));
+      }
+      // LGPKI's public CRLs, ARLs and CA certificates, with the pki component, when DIR has an LGPKI.
+      std::unique_ptr<pki::LgpkiAuthority> lgpki;
+      if (serving.count("pki") && pki::lgpki_configured(data)) {
+        pki::KeyStore* keys = check(app->lgpki_keys(data));
+        lgpki = check(pki::open_lgpki(data, app->pool(), app->writer(), *keys));
+        pki::add_lgpki_routes(server, *lgpki);
       }
       // The issuance centre verifies log-ins with the CA's chain and OCSP responder in-process.
       std::unique_ptr<kiosk::Centre> centre;

@@ -406,6 +406,11 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::open(const s
   return std::unique_ptr<CertificateAuthority>(new CertificateAuthority(std::move(impl)));
 }
 
+KeyStore* CertificateAuthority::key_store() {
+  std::lock_guard lock(impl_->mu);
+  return impl_->keys_loaded ? impl_->keystore.get() : nullptr;
+}
+
 Status CertificateAuthority::load_keys() {
   Impl& d = *impl_;
   std::lock_guard lock(d.mu);

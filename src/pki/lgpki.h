@@ -168,6 +168,14 @@ class LgpkiAuthority {
   Result<std::string> make_crl(LgpkiCa ca, int generation);
   // The same for the ARL of `generation`, signed by that generation's root: its revoked issuing CAs.
   Result<std::string> make_arl(int generation);
+  // What the public URL <url>/lgpki/crl/<name>.crl serves: the CRL or ARL named `name`
+  // (lgpki_crl_name, lgpki_arl_name) as last recorded, or a new one (make_crl, make_arl) when none
+  // was made yet, a revocation came at or after its thisUpdate, or it has run through half its
+  // validity. Concurrent callers make at most one at a time. not_found for any other name.
+  Result<std::string> published_crl(std::string_view name);
+  // The CA certificate named `name` (as ca_certificates names them: root, root-g2, position,
+  // root-link-1-2, ...) as DER, for <url>/lgpki/ca/<name>.cer. not_found for any other name.
+  Result<std::string> ca_certificate_der(std::string_view name);
 
   // The state, private to src/pki (lgpki_internal.h).
   struct Impl;

@@ -96,4 +96,60 @@ Result<std::string> LgpkiAuthority::make_arl(int generation) {
       });
 }
 
+Result<std::string> LgpkiAuthority::published_crl(std::string_view name) {
+  Impl& d = *impl_;
+  // Which list: an issuing CA's CRL of a generation, or a generation's ARL.
+  std::optional<std::pair<std::optional<LgpkiCa>, int>> which;
+  {
+    std::lock_guard lock(d.mu);
+    for (const auto& g : d.generations) {
+      if (lgpki_arl_name(g->number) == name) which = {std::nullopt, g->number};
+      for (LgpkiCa ca : kLgpkiCas)
+        if (lgpki_crl_name(ca, g->number) == name) which = {ca, g->number};
+    }
+  }
+  if (!which) return not_found("no LGPKI CRL is named " + std::string(name));
+  const auto [ca, generation] = *which;
+  std::lock_guard publishing(d.publish_mu);
+  {
+    JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
+    std::optional<std::pair<int64_t, int64_t>> times;  // this_update, next_update
+    std::string der;
+    JLIS_RETURN_IF_ERROR(conn->query("SELECT this_update, next_update, der FROM lgpki_crls WHERE name = ? "
+                                     "ORDER BY crl_number DESC LIMIT 1",
+                                     {std::string(name)}, [&](const Row& r) {
+                                       times = {r.int64(0), r.int64(1)};
+                                       der = r.text(2);
+                                       return false;
+                                     }));
+    if (times) {
+      std::optional<int64_t> last_revocation;
+      if (ca) {
+        JLIS_ASSIGN_OR_RETURN(last_revocation,
+                              conn->query_int64("SELECT MAX(revoked_at) FROM lgpki_certificates WHERE ca = ? AND "
+                                                "generation = ?",
+                                                {std::string(lgpki_ca_name(*ca)), static_cast<int64_t>(generation)}));
+      } else {
+        JLIS_ASSIGN_OR_RETURN(last_revocation,
+                              conn->query_int64("SELECT MAX(revoked_at) FROM lgpki_authorities WHERE generation = ?",
+                                                {static_cast<int64_t>(generation)}));
+      }
+      const int64_t now = d.now();
+      const bool fresh = now < times->first + (times->second - times->first) / 2;
+      if (fresh && !(last_revocation && *last_revocation >= times->first)) return base64_decode(der);
+    }
+  }
+  return ca ? make_crl(*ca, generation) : make_arl(generation);
+}
+
+Result<std::string> LgpkiAuthority::ca_certificate_der(std::string_view name) {
+  JLIS_ASSIGN_OR_RETURN(auto list, ca_certificates());
+  for (const auto& c : list)
+    if (c.name == name) {
+      JLIS_ASSIGN_OR_RETURN(X509Ptr cert, x509_from_pem(c.pem));
+      return x509_der(cert.get());
+    }
+  return not_found("no LGPKI CA certificate is named " + std::string(name));
+}
+
 }  // namespace jlis::pki

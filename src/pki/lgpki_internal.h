@@ -37,6 +37,8 @@ struct LgpkiAuthority::Impl {
   // Guards `generations` and every use of a key (a PKCS#11 handle is one thread's at a time).
   // Never held while waiting for the writer: the writer's jobs take it to sign CRLs.
   mutable std::mutex mu;
+  // Serialises published_crl's decisions to make a new list (never held with mu while waiting).
+  std::mutex publish_mu;
   std::vector<std::unique_ptr<Generation>> generations;  // oldest first; the last issues
 
   Impl(store::Pool& p, store::Writer& w, KeyStore& k, LgpkiOptions o)

@@ -23,6 +23,7 @@
 #include "auth/directory.h"
 #include "http/server.h"
 #include "pki/ca.h"
+#include "pki/lgpki.h"
 
 namespace jlis::pki {
 
@@ -37,5 +38,13 @@ struct RouteOptions {
 // Needs the CA's keys (the OCSP responder signs): call after load_keys() succeeded.
 Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Directory& directory,
                   const RouteOptions& options = {});
+
+// LGPKI's public revocation information (lgpki.h; no token, no personal data), at the URLs its
+// certificates' CRL distribution points and caIssuers name:
+//   GET /lgpki/crl/{name}.crl   an issuing CA's CRL (organisation, position-g2, ...) or a
+//                               generation's ARL (arl, arl-g2), DER (LgpkiAuthority::published_crl)
+//   GET /lgpki/ca/{name}.cer    a CA certificate (root, root-g2, position, root-link-1-2, ...), DER
+// No OCSP for LGPKI yet (the certificates name <url>/lgpki/ocsp; nothing answers there).
+void add_lgpki_routes(http::Server& server, LgpkiAuthority& lgpki);
 
 }  // namespace jlis::pki

@@ -30,10 +30,13 @@ class ContractE2e : public ::testing::Test {
     fs::remove_all(dir_);
     ::setenv("JLIS_CA_PASSPHRASE", "e2e passphrase, not a real one", 1);
     // Prepared once per build and copied (template_dir.h).
-    const auto out = prepared_dir(dir_, {{"init", "--data", "{dir}"}, {"ca", "init", "--data", "{dir}"}});
-    ASSERT_EQ(out.size(), 2u) << out.back().err;
+    const auto out = prepared_dir(dir_, {{"init", "--data", "{dir}"},
+                                         {"ca", "init", "--data", "{dir}"},
+                                         {"lgpki", "init", "--data", "{dir}"}});
+    ASSERT_EQ(out.size(), 3u) << out.back().err;
     ASSERT_EQ(out[0].exit_code, 0);
     ASSERT_EQ(out[1].exit_code, 0) << out[1].err;
+    ASSERT_EQ(out[2].exit_code, 0) << out[2].err;
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
   static std::string dir_;
@@ -56,7 +59,8 @@ TEST_F(ContractE2e, RouteTableListsEveryComponentsRoutes) {
   }
   for (const char* route : {"GET /healthz\n", "GET /metrics\n", "GET /openapi.yaml\n",
                             "POST /v1/municipalities/{code}/events\n", "POST /v1/cards/applications\n",
-                            "GET /crl/{file}\n", "GET /ocsp/{request...}\n"}) {
+                            "GET /crl/{file}\n", "GET /ocsp/{request...}\n", "GET /lgpki/crl/{file}\n",
+                            "GET /lgpki/ca/{file}\n"}) {
     EXPECT_NE(out.out.find(route), std::string::npos) << route << " missing from\n" << out.out;
   }
   if (const char* log = std::getenv("JLIS_CONTRACT_LOG"); log != nullptr && *log != 0) {

@@ -1,0 +1,41 @@
+// LGPKI's public revocation information over HTTP (routes.h: add_lgpki_routes).
+#include "pki/routes.h"
+
+namespace jlis::pki {
+namespace {
+
+// "<name><suffix>" → name, when name is 1..32 of [a-z0-9-]; else empty.
+std::string strip(const std::string& file, std::string_view suffix) {
+  if (file.size() <= suffix.size() || file.size() > 32 + suffix.size() || !file.ends_with(suffix)) return "";
+  std::string name = file.substr(0, file.size() - suffix.size());
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return "";
+  return name;
+}
+
+}  // namespace
+
+void add_lgpki_routes(http::Server& server, LgpkiAuthority& lgpki) {
+  server.route("GET", "/lgpki/crl/{file}", [&lgpki](const http::Request& req) {
+    const std::string name = strip(req.path_params.at("file"), ".crl");
+    if (name.empty()) return http::Response::error(not_found("no such LGPKI CRL"));
+    auto der = lgpki.published_crl(name);
+    if (!der.ok()) return http::Response::error(der.status());
+    http::Response r;
+    r.content_type = "application/pkix-crl";
+    r.body = std::move(*der);
+    return r;
+  });
+  server.route("GET", "/lgpki/ca/{file}", [&lgpki](const http::Request& req) {
+    const std::string name = strip(req.path_params.at("file"), ".cer");
+    if (name.empty()) return http::Response::error(not_found("no such LGPKI CA certificate"));
+    auto der = lgpki.ca_certificate_der(name);
+    if (!der.ok()) return http::Response::error(der.status());
+    http::Response r;
+    r.content_type = "application/pkix-cert";
+    r.body = std::move(*der);
+    return r;
+  });
+}
+
+}  // namespace jlis::pki
