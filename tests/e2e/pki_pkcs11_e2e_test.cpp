@@ -102,3 +102,60 @@ TEST(PkiPkcs11E2E, CaKeysOnATokenIssueAndAnswerOcsp) {
 
 }  // namespace
 }  // namespace jlis::e2e
+
+namespace jlis::e2e {
+namespace {
+
+// LGPKI beside a JPKI CA whose keys are on a token: `jlis lgpki init` and `apply` make their keys on
+// the same token through the CA's one KeyStore (a module is open once per process), `jlis serve`
+// serves the LGPKI CRLs with both on the token, and no key file appears in the data directory.
+TEST(PkiPkcs11E2E, LgpkiSharesTheJpkiTokenForItsCasAndAGovernmentsKey) {
+  const std::string module = softhsm_module();
+  ASSERT_FALSE(module.empty()) << "softhsm2 is not installed (the Makefile installs it)";
+  const fs::path root = fs::temp_directory_path() / ("jlis-e2e-p11-lgpki-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root / "tokens");
+  std::ofstream(root / "softhsm2.conf") << "directories.tokendir = " << (root / "tokens").string()
+                                        << "\nobjectstore.backend = file\nlog.level = ERROR\n";
+  ::setenv("SOFTHSM2_CONF", (root / "softhsm2.conf").c_str(), 1);
+  ASSERT_EQ(run("softhsm2-util --init-token --free --label jlis-ca --so-pin 12345678 --pin 87654321"), 0);
+  ::setenv("JLIS_PKCS11_PIN", "87654321", 1);
+  ::unsetenv("JLIS_CA_PASSPHRASE");
+  const std::string dir = (root / "data").string();
+  ASSERT_EQ(jlis({"init", "--data", dir}).exit_code, 0);
+  auto init = jlis({"ca", "init", "--data", dir, "--pkcs11-module", module, "--pkcs11-token", "jlis-ca"});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  auto lgpki = jlis({"lgpki", "init", "--data", dir});
+  ASSERT_EQ(lgpki.exit_code, 0) << lgpki.err;
+  const std::string muni = jlis({"municipality", "token", "--data", dir, "--code", "132217"}).last_line();
+  const std::string ra =
+      jlis({"token", "create", "--data", dir, "--role", "lgpki-registration", "--name", "132217"}).last_line();
+  ::setenv("JLIS_TOKEN", muni.c_str(), 1);
+  auto applied = jlis({"lgpki", "apply", "--data", dir, "--municipality", "132217", "--profile", "document-signing",
+                       "--organisation", "清瀬市", "--common-name", "清瀬市 電子公印"});
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  const std::string id = applied.last_line();
+  ::setenv("JLIS_TOKEN", ra.c_str(), 1);
+  ASSERT_EQ(jlis({"lgpki", "review", "--data", dir, "--application", id}).exit_code, 0);
+  ::unsetenv("JLIS_TOKEN");
+  ASSERT_EQ(jlis({"lgpki", "approve", "--data", dir, "--application", id}).exit_code, 0);
+  auto issued = jlis({"lgpki", "issue", "--data", dir, "--application", id});
+  ASSERT_EQ(issued.exit_code, 0) << issued.err;
+  EXPECT_EQ(issued.out.rfind("-----BEGIN CERTIFICATE-----", 0), 0u);
+  EXPECT_FALSE(fs::exists(fs::path(dir) / "pki" / "keys")) << "no key file: every key is on the token";
+  auto shown = jlis({"lgpki", "show", "--data", dir, "--application", id});
+  EXPECT_NE(shown.out.find("key: lgpki-document-signing-132217-" + id.substr(3) + " (in the key store)"),
+            std::string::npos)
+      << shown.out;
+  Server server(dir);
+  ASSERT_NE(server.port(), 0);
+  auto crl = Client(server.port()).get("/lgpki/crl/organisation.crl");
+  EXPECT_EQ(crl.result_int(), 200) << crl.body();
+  EXPECT_EQ(crl[bhttp::field::content_type], "application/pkix-crl");
+  EXPECT_EQ(server.stop(), 0);
+  ::unsetenv("SOFTHSM2_CONF");
+  fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace jlis::e2e
