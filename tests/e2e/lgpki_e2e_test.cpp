@@ -231,6 +231,10 @@ TEST_F(LgpkiE2E, RefusalsExitOneWithAMessageAndWriteNothing) {
   // Another government's token sees none of it.
   o = lgpki(chiyoda_, {"list", "--municipality", "132217"});
   EXPECT_EQ(o.exit_code, 1);
+  // A sub-authority token is a government's: its name is a local-government code.
+  o = jlis({"token", "create", "--data", dir_, "--role", "lgpki-registration", "--name", "清瀬市"});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.err.find("6-digit code"), std::string::npos) << o.err;
 }
 
 TEST_F(LgpkiE2E, ADirectoryWithoutLgpkiSaysHowToMakeIt) {

@@ -233,6 +233,24 @@ TEST_F(LgpkiWorkflowTest, TwoIssuersAtOnceIssueOneCertificate) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM lgpki_certificates"), 1);
 }
 
+TEST_F(LgpkiWorkflowTest, TwoRevokersAtOnceRevokeOnceAndRecordOneStep) {
+  LgpkiApplication a = issued_application();
+  ASSERT_TRUE(workflow_->request_revocation(registration_, a.id, RevocationReason::key_compromise).ok());
+  std::atomic<int> ok{0}, conflicts{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back([&] {
+      auto r = workflow_->revoke(jlis_, a.id);
+      if (r.ok()) ++ok;
+      else if (r.status().code() == Code::conflict) ++conflicts;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(conflicts.load(), 3);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM lgpki_application_steps WHERE step = 'revoked'"), 1);
+  EXPECT_EQ(lgpki_->certificate(a.serial)->reason, RevocationReason::key_compromise);
+}
+
 TEST_F(LgpkiWorkflowTest, AKeyMadeInTheKeyStoreSignsAndTheSignerLookupFindsIt) {
   const int64_t now = now_.load();
   EXPECT_EQ(lgpki_->current_signer("132217", now).status().code(), Code::not_found);
