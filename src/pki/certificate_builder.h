@@ -35,4 +35,8 @@ Status add_policy(X509* cert, const char* oid);
 // Signs with SHA-256.
 Status sign(X509* cert, EVP_PKEY* key);
 
+// A self-signed CA certificate of `key` named `name` (a JPKI CA, an LGPKI root): a fresh serial,
+// basicConstraints CA:TRUE and keyUsage keyCertSign, cRLSign (both critical), subject key id.
+Result<X509Ptr> self_signed_ca(X509_NAME* name, int64_t not_before, int64_t not_after, EVP_PKEY* key);
+
 }  // namespace jlis::pki::build

@@ -103,6 +103,11 @@ struct LgpkiOptions {
   std::chrono::seconds crl_validity{std::chrono::hours(48)};  // a CRL's and an ARL's nextUpdate
 };
 
+// invalid_argument unless an LGPKI revocation takes `reason` (RFC 5280 §5.3.1): unspecified,
+// keyCompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn, and for
+// an issuing CA (`ca`) caCompromise too; never certificateHold: an LGPKI revocation is final.
+Status check_lgpki_revocation_reason(RevocationReason reason, bool ca);
+
 class LgpkiAuthority {
  public:
   // The tables (lgpki_authorities, lgpki_certificates, lgpki_crls), on SQLite and PostgreSQL.

@@ -11,6 +11,13 @@ using store::Row;
 
 namespace {
 
+// not_found unless LGPKI has `generation`.
+Status has_generation(LgpkiAuthority::Impl& d, int generation) {
+  std::lock_guard lock(d.mu);
+  if (d.generation(generation) == nullptr) return not_found("LGPKI has no generation " + std::to_string(generation));
+  return Status::ok();
+}
+
 // Signs and records the next CRL named `name` in the writer's transaction: `entries` are read by
 // `read` there, the signer is found by `signer` under the CA's mutex.
 Result<std::string> make_list(LgpkiAuthority::Impl& d, const std::string& name,
@@ -48,11 +55,7 @@ Result<std::string> make_list(LgpkiAuthority::Impl& d, const std::string& name,
 
 Result<std::string> LgpkiAuthority::make_crl(LgpkiCa ca, int generation) {
   Impl& d = *impl_;
-  {
-    std::lock_guard lock(d.mu);
-    if (d.generation(generation) == nullptr)
-      return not_found("LGPKI has no generation " + std::to_string(generation));
-  }
+  JLIS_RETURN_IF_ERROR(has_generation(d, generation));
   const int64_t now = d.now();
   return make_list(
       d, lgpki_crl_name(ca, generation),
@@ -73,11 +76,7 @@ Result<std::string> LgpkiAuthority::make_crl(LgpkiCa ca, int generation) {
 
 Result<std::string> LgpkiAuthority::make_arl(int generation) {
   Impl& d = *impl_;
-  {
-    std::lock_guard lock(d.mu);
-    if (d.generation(generation) == nullptr)
-      return not_found("LGPKI has no generation " + std::to_string(generation));
-  }
+  JLIS_RETURN_IF_ERROR(has_generation(d, generation));
   const int64_t now = d.now();
   return make_list(
       d, lgpki_arl_name(generation),

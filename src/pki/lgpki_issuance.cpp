@@ -53,9 +53,9 @@ Result<std::optional<LgpkiCertificate>> load(Connection& conn, const std::string
   return std::optional<LgpkiCertificate>(std::move(found->value()));
 }
 
-// The reasons a subscriber's or the CA's revocation may give (RFC 5280 §5.3.1); certificateHold
-// is not offered: an LGPKI revocation is final.
-Status check_reason(RevocationReason reason, bool ca) {
+}  // namespace
+
+Status check_lgpki_revocation_reason(RevocationReason reason, bool ca) {
   switch (reason) {
     case RevocationReason::unspecified:
     case RevocationReason::key_compromise:
@@ -72,8 +72,6 @@ Status check_reason(RevocationReason reason, bool ca) {
   }
   return invalid_argument("an LGPKI revocation does not take the reason " + std::string(reason_name(reason)));
 }
-
-}  // namespace
 
 Result<LgpkiCertificate> LgpkiAuthority::issue(const LgpkiIssuance& in) {
   Impl& d = *impl_;
@@ -145,7 +143,7 @@ Result<LgpkiCertificate> LgpkiAuthority::revoke(
     std::string_view serial_text, RevocationReason reason,
     const std::function<Status(store::Connection&, const LgpkiCertificate&)>& also) {
   Impl& d = *impl_;
-  JLIS_RETURN_IF_ERROR(check_reason(reason, false));
+  JLIS_RETURN_IF_ERROR(check_lgpki_revocation_reason(reason, false));
   JLIS_ASSIGN_OR_RETURN(const std::string serial, normalise_serial(serial_text));
   const int64_t now = d.now();
   LgpkiCertificate out;
@@ -166,7 +164,7 @@ Result<LgpkiCertificate> LgpkiAuthority::revoke(
 
 Status LgpkiAuthority::revoke_ca(LgpkiCa ca, int generation, RevocationReason reason) {
   Impl& d = *impl_;
-  JLIS_RETURN_IF_ERROR(check_reason(reason, true));
+  JLIS_RETURN_IF_ERROR(check_lgpki_revocation_reason(reason, true));
   const int64_t now = d.now();
   return d.writer.run([&](Connection& conn) -> Status {
     bool found = false, revoked = false;

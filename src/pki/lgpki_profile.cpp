@@ -162,13 +162,7 @@ Status check_lgpki_subject(LgpkiProfile profile, const LgpkiSubject& s) {
 Result<X509Ptr> make_lgpki_root(const LgpkiRootParams& p) {
   if (p.key == nullptr) return internal_error("the root needs its key");
   JLIS_ASSIGN_OR_RETURN(auto name, lgpki_name("Root CA"));
-  JLIS_ASSIGN_OR_RETURN(std::string serial, new_serial());
-  JLIS_ASSIGN_OR_RETURN(auto cert, skeleton(serial, p.not_before, p.not_after, name.get(), name.get(), {p.key}));
-  JLIS_RETURN_IF_ERROR(add_ext(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE"));
-  JLIS_RETURN_IF_ERROR(add_ext(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign"));
-  JLIS_RETURN_IF_ERROR(add_ext(cert.get(), cert.get(), NID_subject_key_identifier, "hash"));
-  JLIS_RETURN_IF_ERROR(sign(cert.get(), p.key));
-  return cert;
+  return self_signed_ca(name.get(), p.not_before, p.not_after, p.key);
 }
 
 Result<X509Ptr> make_lgpki_issuing_ca(const LgpkiIssuingCaParams& p) {

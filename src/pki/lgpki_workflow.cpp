@@ -267,17 +267,7 @@ Result<LgpkiApplication> LgpkiWorkflow::request_revocation(const auth::Principal
                                                            RevocationReason reason, const std::string& why) {
   JLIS_RETURN_IF_ERROR(check_id(id));
   JLIS_RETURN_IF_ERROR(check_reason_text(true, why));
-  switch (reason) {
-    case RevocationReason::unspecified:
-    case RevocationReason::key_compromise:
-    case RevocationReason::affiliation_changed:
-    case RevocationReason::superseded:
-    case RevocationReason::cessation_of_operation:
-    case RevocationReason::privilege_withdrawn:
-      break;
-    default:
-      return invalid_argument("an LGPKI revocation does not take the reason " + std::string(reason_name(reason)));
-  }
+  JLIS_RETURN_IF_ERROR(check_lgpki_revocation_reason(reason, /*ca=*/false));
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
     JLIS_ASSIGN_OR_RETURN(LgpkiApplication a, for_step(conn, caller, id, auth::Role::lgpki_registration, State::issued,
                                                        "request the revocation of"));

@@ -206,15 +206,21 @@ Result<std::string> new_serial() {
   return to_hex(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
 }
 
-Result<X509Ptr> make_ca_certificate(const CaCertificateParams& p) {
-  JLIS_ASSIGN_OR_RETURN(auto name, ca_name(p.kind, p.test_hierarchy));
+namespace build {
+Result<X509Ptr> self_signed_ca(X509_NAME* name, int64_t not_before, int64_t not_after, EVP_PKEY* key) {
   JLIS_ASSIGN_OR_RETURN(std::string serial, new_serial());
-  JLIS_ASSIGN_OR_RETURN(auto cert, skeleton(serial, p.not_before, p.not_after, name.get(), name.get(), {p.key}));
+  JLIS_ASSIGN_OR_RETURN(auto cert, skeleton(serial, not_before, not_after, name, name, {key}));
   JLIS_RETURN_IF_ERROR(add_ext(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE"));
   JLIS_RETURN_IF_ERROR(add_ext(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign"));
   JLIS_RETURN_IF_ERROR(add_ext(cert.get(), cert.get(), NID_subject_key_identifier, "hash"));
-  JLIS_RETURN_IF_ERROR(sign(cert.get(), p.key));
+  JLIS_RETURN_IF_ERROR(sign(cert.get(), key));
   return cert;
+}
+}  // namespace build
+
+Result<X509Ptr> make_ca_certificate(const CaCertificateParams& p) {
+  JLIS_ASSIGN_OR_RETURN(auto name, ca_name(p.kind, p.test_hierarchy));
+  return build::self_signed_ca(name.get(), p.not_before, p.not_after, p.key);
 }
 
 Result<X509Ptr> make_responder_certificate(const ResponderCertificateParams& p) {

@@ -24,17 +24,23 @@ std::string softhsm_module() {
 
 int run(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()); }
 
-TEST(PkiPkcs11E2E, CaKeysOnATokenIssueAndAnswerOcsp) {
-  const std::string module = softhsm_module();
-  ASSERT_FALSE(module.empty()) << "softhsm2 is not installed (the Makefile installs it)";
-  const fs::path root = fs::temp_directory_path() / ("jlis-e2e-p11-" + std::to_string(::getpid()));
+// A fresh SoftHSM2 configuration in `root` with one token "jlis-ca" (PIN 87654321, given to jlis in
+// JLIS_PKCS11_PIN); false when the token cannot be made.
+bool make_token(const fs::path& root) {
   fs::remove_all(root);
   fs::create_directories(root / "tokens");
   std::ofstream(root / "softhsm2.conf") << "directories.tokendir = " << (root / "tokens").string()
                                         << "\nobjectstore.backend = file\nlog.level = ERROR\n";
   ::setenv("SOFTHSM2_CONF", (root / "softhsm2.conf").c_str(), 1);
-  ASSERT_EQ(run("softhsm2-util --init-token --free --label jlis-ca --so-pin 12345678 --pin 87654321"), 0);
   ::setenv("JLIS_PKCS11_PIN", "87654321", 1);
+  return run("softhsm2-util --init-token --free --label jlis-ca --so-pin 12345678 --pin 87654321") == 0;
+}
+
+TEST(PkiPkcs11E2E, CaKeysOnATokenIssueAndAnswerOcsp) {
+  const std::string module = softhsm_module();
+  ASSERT_FALSE(module.empty()) << "softhsm2 is not installed (the Makefile installs it)";
+  const fs::path root = fs::temp_directory_path() / ("jlis-e2e-p11-" + std::to_string(::getpid()));
+  ASSERT_TRUE(make_token(root));
   const std::string dir = (root / "data").string();
   ASSERT_EQ(jlis({"init", "--data", dir}).exit_code, 0);
   auto init = jlis({"ca", "init", "--data", dir, "--pkcs11-module", module, "--pkcs11-token", "jlis-ca"});
@@ -113,13 +119,7 @@ TEST(PkiPkcs11E2E, LgpkiSharesTheJpkiTokenForItsCasAndAGovernmentsKey) {
   const std::string module = softhsm_module();
   ASSERT_FALSE(module.empty()) << "softhsm2 is not installed (the Makefile installs it)";
   const fs::path root = fs::temp_directory_path() / ("jlis-e2e-p11-lgpki-" + std::to_string(::getpid()));
-  fs::remove_all(root);
-  fs::create_directories(root / "tokens");
-  std::ofstream(root / "softhsm2.conf") << "directories.tokendir = " << (root / "tokens").string()
-                                        << "\nobjectstore.backend = file\nlog.level = ERROR\n";
-  ::setenv("SOFTHSM2_CONF", (root / "softhsm2.conf").c_str(), 1);
-  ASSERT_EQ(run("softhsm2-util --init-token --free --label jlis-ca --so-pin 12345678 --pin 87654321"), 0);
-  ::setenv("JLIS_PKCS11_PIN", "87654321", 1);
+  ASSERT_TRUE(make_token(root));
   ::unsetenv("JLIS_CA_PASSPHRASE");
   const std::string dir = (root / "data").string();
   ASSERT_EQ(jlis({"init", "--data", dir}).exit_code, 0);

@@ -73,15 +73,13 @@ class DocumentSealTest : public LgpkiTest {
   // certificates name the LGPKI OCSP responder, which no server answers in this test (NSS, asked
   // online, reports any failure to reach it as an unknown issue with the certificate).
   std::string pdfsig(const std::string& pdf) {
-    int rc = -1;
-    if (!std::filesystem::exists(tmp_ / "nss")) {
+    if (!std::filesystem::exists(tmp_ / "nssdb")) {
       save_ca_certificates();
-      cmd("mkdir nss && certutil -N -d sql:nss --empty-password && certutil -A -d sql:nss -n root -t CT,C,C -i root.pem",
-          &rc);
-      EXPECT_EQ(rc, 0);
+      nss_trusting("root");
     }
     save("sealed.pdf", pdf);
-    return cmd("pdfsig -no-ocsp -nssdir sql:nss sealed.pdf", &rc);
+    int rc = -1;
+    return cmd("pdfsig -no-ocsp -nssdir sql:nssdb sealed.pdf", &rc);
   }
 
   const auth::Principal kiyose_ = seal_caller(auth::Role::municipality, "132217");

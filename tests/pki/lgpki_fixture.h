@@ -123,6 +123,14 @@ class LgpkiTest : public ::testing::Test {
     }
     return out;
   }
+  // An NSS database DIR/nssdb trusting DIR/<root>.pem alone (as a CA, for every use).
+  void nss_trusting(const std::string& root) {
+    int rc = -1;
+    const std::string out = cmd("rm -rf nssdb && mkdir nssdb && certutil -N -d sql:nssdb --empty-password && "
+                                "certutil -A -d sql:nssdb -n root -t C,C,C -a -i " + root + ".pem",
+                                &rc);
+    ASSERT_EQ(rc, 0) << out;
+  }
   void save(const std::string& name, const std::string& data) { write_file((tmp_ / name).string(), data); }
   void save_cert(const LgpkiCertificate& c, const std::string& name) {
     save(name + ".pem", x509_pem(x509_from_der(c.der).value().get()).value());

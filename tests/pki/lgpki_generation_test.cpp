@@ -12,14 +12,6 @@ namespace {
 
 class LgpkiGenerationTest : public LgpkiTest {
  protected:
-  // An NSS database trusting `root` alone.
-  void nss_trusting(const std::string& root) {
-    int rc = -1;
-    const std::string out = cmd("rm -rf nssdb && mkdir nssdb && certutil -N -d sql:nssdb --empty-password && "
-                                "certutil -A -d sql:nssdb -n root -t C,C,C -a -i " + root + ".pem",
-                                &rc);
-    ASSERT_EQ(rc, 0) << out;
-  }
   // Each tool, trusting `root` alone, given `leaf` and the untrusted `chain` (most specific
   // first): `accepted` says whether they must accept it.
   void expect_tools(const std::string& root, const std::string& leaf, const std::vector<std::string>& chain,

@@ -38,17 +38,7 @@ LgpkiCrlView lgpki_crl_view(const std::string& der) {
   return v;
 }
 
-class LgpkiRevocationTest : public LgpkiTest {
- protected:
-  // An NSS database trusting the root (as a CA), with the issuing CAs as plain intermediates.
-  void nss_trusting(const std::string& root) {
-    int rc = -1;
-    const std::string out = cmd("rm -rf nssdb && mkdir nssdb && certutil -N -d sql:nssdb --empty-password && "
-                                "certutil -A -d sql:nssdb -n root -t C,C,C -a -i " + root + ".pem",
-                                &rc);
-    ASSERT_EQ(rc, 0) << out;
-  }
-};
+class LgpkiRevocationTest : public LgpkiTest {};
 
 TEST_F(LgpkiRevocationTest, ARevokedCertificateIsInItsCasCrlAndEveryToolRefusesIt) {
   auto cas = save_ca_certificates();
