@@ -28,8 +28,19 @@ Result<DocumentSeal::Sealed> DocumentSeal::seal(const std::string& municipality_
   auto signer = lgpki_.current_signer(municipality_code, now);
   if (!signer.ok() && signer.status().code() == Code::not_found) return Sealed{std::move(pdf), ""};
   if (!signer.ok()) return signer.status();
-  if (signer->key_label.empty()) return Sealed{std::move(pdf), ""};
-  JLIS_ASSIGN_OR_RETURN(auto key, keys_.load(signer->key_label));
+  const std::string& label = signer->certificate.key_label;
+  if (label.empty()) return Sealed{std::move(pdf), ""};
+  std::shared_ptr<const TimeStampAuthority> lgpki_tsa;
+  if (tsa_ == nullptr) {
+    JLIS_ASSIGN_OR_RETURN(lgpki_tsa, lgpki_.time_stamp_authority());
+  }
+  const TimeStampAuthority* tsa = tsa_ != nullptr ? tsa_ : lgpki_tsa.get();
+  std::lock_guard lock(mu_);
+  auto key = keys_by_label_.find(label);
+  if (key == keys_by_label_.end()) {
+    JLIS_ASSIGN_OR_RETURN(auto loaded, keys_.load(label));
+    key = keys_by_label_.emplace(label, std::move(loaded)).first;
+  }
   JLIS_ASSIGN_OR_RETURN(auto cert, x509_from_der(signer->certificate.der));
   std::vector<X509Ptr> chain;
   std::vector<X509*> chain_ptrs;
@@ -46,14 +57,12 @@ Result<DocumentSeal::Sealed> DocumentSeal::seal(const std::string& municipality_
   options.name = cn.empty() ? "" : cn.back();
   options.location = ou.size() >= 2 ? ou[1] : municipality_code;
   options.reason = reason;
-  if (tsa_ != nullptr) {
-    options.stamp = [this, now](std::string_view value) -> Result<std::string> {
-      JLIS_ASSIGN_OR_RETURN(auto query, timestamp_query(value));
-      JLIS_ASSIGN_OR_RETURN(auto answer, tsa_->respond(query, now));
-      return timestamp_token(answer, query);
-    };
-  }
-  JLIS_ASSIGN_OR_RETURN(auto signed_pdf, sign_pdf(pdf, {cert.get(), key.get(), chain_ptrs}, options));
+  options.stamp = [tsa, now](std::string_view value) -> Result<std::string> {
+    JLIS_ASSIGN_OR_RETURN(auto query, timestamp_query(value));
+    JLIS_ASSIGN_OR_RETURN(auto answer, tsa->respond(query, now));
+    return timestamp_token(answer, query);
+  };
+  JLIS_ASSIGN_OR_RETURN(auto signed_pdf, sign_pdf(pdf, {cert.get(), key->second.get(), chain_ptrs}, options));
   return Sealed{std::move(signed_pdf), signer->certificate.serial};
 }
 

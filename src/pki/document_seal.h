@@ -2,16 +2,22 @@
 // document is signed (sign_pdf, PAdES) with what LgpkiAuthority::current_signer answers for the
 // government at that moment (its document-signing certificate, else its mayor's position
 // certificate), when that certificate's key is in the data directory's key store; time-stamped
-// (PAdES B-T) when a time-stamp authority is given. The signature's /Name is the certificate's
+// (PAdES B-T) by the time-stamp authority given, else by LGPKI's (LgpkiAuthority::
+// time_stamp_authority). The signature's /Name is the certificate's
 // common name, /Location the government (the subject's organisation), /Reason the caller's.
 //
 // A government with no current signer (none issued, or revoked, or expired), or whose key is not in
 // this key store (it made its own request and keeps its key), gets its documents back unsigned:
 // Sealed::serial says which happened. A revoked certificate never signs again, because
 // current_signer skips it from the moment the revocation commits.
+//
+// Thread-safe. Each signing key is loaded from the key store once and kept (a key file is not
+// decrypted per document); signing is serialised, as a PKCS#11 key handle is one thread's at a time.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "common/status.h"
@@ -23,7 +29,7 @@ namespace jlis::pki {
 
 class DocumentSeal {
  public:
-  // Not owned; all must outlive this. `tsa` may be null (no time-stamp).
+  // Not owned; all must outlive this. `tsa` null: LGPKI's.
   DocumentSeal(LgpkiAuthority& lgpki, KeyStore& keys, const TimeStampAuthority* tsa = nullptr)
       : lgpki_(lgpki), keys_(keys), tsa_(tsa) {}
 
@@ -40,6 +46,8 @@ class DocumentSeal {
   LgpkiAuthority& lgpki_;
   KeyStore& keys_;
   const TimeStampAuthority* tsa_;
+  std::mutex mu_;                         // guards keys_by_label_ and every signature
+  std::map<std::string, EvpPkeyPtr> keys_by_label_;
 };
 
 }  // namespace jlis::pki

@@ -84,6 +84,11 @@ CREATE TABLE lgpki_application_steps (
   detail TEXT NOT NULL
 );
 CREATE INDEX lgpki_application_steps_application ON lgpki_application_steps (application, seq);
+)sql"},
+    {3, R"sql(
+ALTER TABLE lgpki_certificates ADD COLUMN key_label TEXT;  -- in the KeyStore when the key was made there
+UPDATE lgpki_certificates SET key_label =
+  (SELECT a.key_label FROM lgpki_applications a WHERE a.serial = lgpki_certificates.serial);
 )sql"}};
 
 std::string key_id_hex(const ASN1_OCTET_STRING* id) {

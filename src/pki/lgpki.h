@@ -45,6 +45,7 @@
 #include "pki/crl.h"
 #include "pki/keys.h"
 #include "pki/lgpki_profile.h"
+#include "pki/timestamp.h"
 #include "store/database.h"
 #include "store/writer.h"
 
@@ -62,6 +63,8 @@ struct LgpkiCertificate {
   std::optional<int64_t> revoked_at = {};
   RevocationReason reason = RevocationReason::unspecified;
   std::string der;
+  std::string key_label = {};  // the KeyStore label of its private key; empty when the key is not
+                               // in the key store (the government made its own request)
 };
 
 // One CA certificate of one generation, as published.
@@ -83,6 +86,9 @@ struct LgpkiIssuance {
   // Days from now; 0: the profile's default (application server 397, the others 3 years). Cut to
   // the issuing CA's own expiry. At most 5 years.
   int validity_days = 0;
+  // The KeyStore label of the request's key when it was made in the key store (recorded with the
+  // certificate: what signs with it finds its key); empty otherwise.
+  std::string key_label = {};
   // Optional: runs in the transaction that records the certificate, after the checks, with it; an
   // error rolls the issuance back (no certificate exists). The workflow (lgpki_workflow.h) checks
   // and records its application here.
@@ -93,8 +99,6 @@ struct LgpkiIssuance {
 struct LgpkiSigner {
   LgpkiCertificate certificate;     // document-signing, else position
   std::vector<std::string> chain;   // DER: the issuing CA, then its root
-  std::string key_label;            // the KeyStore label of its private key; empty when the key is
-                                    // not in the key store (the government made its own request)
 };
 
 struct LgpkiOptions {
@@ -162,10 +166,20 @@ class LgpkiAuthority {
 
   // What the document signer of `municipality_code` signs with at `now` (seconds since the epoch):
   // its newest issued, unrevoked, unexpired document-signing certificate, else its newest such
-  // position certificate (the mayor's), with the chain and the KeyStore label of its key when the
-  // key was generated there (`jlis lgpki apply` without --csr; the application records it).
+  // position certificate (the mayor's), with the chain (the certificate's key_label names its key
+  // when the key was generated in the key store: `jlis lgpki apply` without --csr).
   // not_found when the government has neither.
   Result<LgpkiSigner> current_signer(const std::string& municipality_code, int64_t now);
+
+  // J-LIS's time-stamp authority (RFC 3161, timestamp.h), which time-stamps the documents' seals
+  // (document_seal.h): its time-stamping certificate (lgpki_profile.h) comes from the current
+  // generation's application CA, its key is in the key store (label "lgpki-tsa-g<n>-<hex>",
+  // recorded with the certificate), its chain is that CA and its root, its policy
+  // lgpki_policy_oid(time_stamping). Made and recorded by the first call, then kept; replaced (a new
+  // key and certificate) once the one in use is revoked, within 30 days of its expiry, or of an
+  // older generation. A newer usable one recorded by another process is taken up instead of making
+  // one. Errors: conflict (no hierarchy), the key store's, issue()'s, the store's.
+  Result<std::shared_ptr<const TimeStampAuthority>> time_stamp_authority();
 
   // Makes, records and answers (DER) a new full CRL of issuing CA `ca` of `generation`, signed by
   // its key: its revoked certificates not yet expired, with a cRLNumber one above its last.

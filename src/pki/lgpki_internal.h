@@ -39,6 +39,10 @@ struct LgpkiAuthority::Impl {
   mutable std::mutex mu;
   // Serialises published_crl's decisions to make a new list (never held with mu while waiting).
   std::mutex publish_mu;
+  // The time-stamp authority in use (time_stamp_authority), guarded by tsa_mu (taken before mu).
+  std::mutex tsa_mu;
+  std::shared_ptr<const TimeStampAuthority> tsa;
+  LgpkiCertificate tsa_certificate;
   std::vector<std::unique_ptr<Generation>> generations;  // oldest first; the last issues
 
   Impl(store::Pool& p, store::Writer& w, KeyStore& k, LgpkiOptions o)

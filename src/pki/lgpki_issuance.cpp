@@ -2,11 +2,13 @@
 #include <algorithm>
 
 #include "common/clock.h"
+#include "common/digest.h"
 #include "pki/ca_internal.h"
 #include "pki/key_policy.h"
 #include "pki/lgpki.h"
 #include "pki/lgpki_internal.h"
 #include "pki/request.h"
+#include "pki/timestamp.h"
 
 namespace jlis::pki {
 
@@ -17,13 +19,15 @@ namespace {
 
 constexpr int64_t kDay = 86400;
 constexpr int kMaxValidityDays = 5 * 365 + 1;
+constexpr int64_t kTsaRenewBefore = 30 * kDay;
+constexpr const char* kTsaName = "LGPKI Time-Stamping Authority";
 
 int default_validity_days(LgpkiProfile profile) {
   return profile == LgpkiProfile::application_server ? 397 : 3 * 365;
 }
 
 constexpr const char* kColumns =
-    "serial, profile, ca, generation, municipality, subject, not_before, not_after, revoked_at, reason, der";
+    "serial, profile, ca, generation, municipality, subject, not_before, not_after, revoked_at, reason, der, key_label";
 
 Result<LgpkiCertificate> read_row(const Row& r) {
   LgpkiCertificate c;
@@ -38,6 +42,7 @@ Result<LgpkiCertificate> read_row(const Row& r) {
   if (!r.is_null(8)) c.revoked_at = r.int64(8);
   c.reason = static_cast<RevocationReason>(r.int64(9));
   JLIS_ASSIGN_OR_RETURN(c.der, base64_decode(r.text(10)));
+  c.key_label = r.optional_text(11).value_or("");
   return c;
 }
 
@@ -86,6 +91,7 @@ Result<LgpkiCertificate> LgpkiAuthority::issue(const LgpkiIssuance& in) {
   out.profile = in.profile;
   out.ca = lgpki_issuer_of(in.profile);
   out.municipality_code = in.subject.municipality_code;
+  out.key_label = in.key_label;
   out.not_before = now;
   {
     std::lock_guard lock(d.mu);
@@ -128,11 +134,13 @@ Result<LgpkiCertificate> LgpkiAuthority::issue(const LgpkiIssuance& in) {
       return conflict("the LGPKI " + std::string(lgpki_ca_name(out.ca)) + " CA of generation " +
                       std::to_string(out.generation) + " is revoked and issues no more");
     JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO lgpki_certificates (serial, profile, ca, generation, municipality, "
-                                      "subject, not_before, not_after, issued_at, der) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                      "subject, not_before, not_after, issued_at, der, key_label) "
+                                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                       {out.serial, std::string(lgpki_profile_name(out.profile)),
                                        std::string(lgpki_ca_name(out.ca)), static_cast<int64_t>(out.generation),
                                        out.municipality_code, out.subject, out.not_before, out.not_after, issued_at,
-                                       base64_encode(out.der)})
+                                       base64_encode(out.der),
+                                       out.key_label.empty() ? store::Value() : store::Value(out.key_label)})
                              .status());
     return in.also ? in.also(conn, out) : Status::ok();
   }));
@@ -197,7 +205,6 @@ Result<LgpkiCertificate> LgpkiAuthority::certificate(std::string_view serial_tex
 Result<LgpkiSigner> LgpkiAuthority::current_signer(const std::string& municipality_code, int64_t now) {
   Impl& d = *impl_;
   std::optional<Result<LgpkiCertificate>> found;
-  std::string label;
   {
     JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
     for (const char* profile : {"document-signing", "position"}) {
@@ -214,15 +221,9 @@ Result<LgpkiSigner> LgpkiAuthority::current_signer(const std::string& municipali
     if (!found) return not_found("local government " + municipality_code +
                                  " has no current LGPKI document-signing or position certificate");
     JLIS_RETURN_IF_ERROR(found->status());
-    JLIS_RETURN_IF_ERROR(conn->query("SELECT key_label FROM lgpki_applications WHERE serial = ?",
-                                     {found->value().serial}, [&](const Row& r) {
-                                       label = r.optional_text(0).value_or("");
-                                       return false;
-                                     }));
   }
   LgpkiSigner out;
   out.certificate = std::move(found->value());
-  out.key_label = std::move(label);
   std::lock_guard lock(d.mu);
   Impl::Generation* g = d.generation(out.certificate.generation);
   if (g == nullptr) return internal_error("an LGPKI certificate names a generation that does not exist");
@@ -230,6 +231,67 @@ Result<LgpkiSigner> LgpkiAuthority::current_signer(const std::string& municipali
   JLIS_ASSIGN_OR_RETURN(std::string root, x509_der(g->root.cert.get()));
   out.chain = {std::move(ca), std::move(root)};
   return out;
+}
+
+Result<std::shared_ptr<const TimeStampAuthority>> LgpkiAuthority::time_stamp_authority() {
+  Impl& d = *impl_;
+  std::lock_guard lock(d.tsa_mu);
+  const int64_t now = d.now();
+  const int current = generation();
+  if (current == 0) return conflict("the LGPKI hierarchy has not been created (init)");
+  JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
+  if (d.tsa && d.tsa_certificate.generation == current && d.tsa_certificate.not_after > now + kTsaRenewBefore) {
+    bool revoked = false;  // a row not found yet (a replica behind the writer) is the one just made
+    JLIS_RETURN_IF_ERROR(conn->query("SELECT revoked_at FROM lgpki_certificates WHERE serial = ?",
+                                     {d.tsa_certificate.serial}, [&](const Row& r) {
+                                       revoked = !r.is_null(0);
+                                       return false;
+                                     }));
+    if (!revoked) return d.tsa;
+  }
+  std::optional<Result<LgpkiCertificate>> found;
+  JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT ") + kColumns +
+                                       " FROM lgpki_certificates WHERE profile = ? AND generation = ? AND "
+                                       "revoked_at IS NULL AND key_label IS NOT NULL AND not_before <= ? AND "
+                                       "not_after > ? ORDER BY not_after DESC, serial LIMIT 1",
+                                   {std::string(lgpki_profile_name(LgpkiProfile::time_stamping)),
+                                    static_cast<int64_t>(current), now, now + kTsaRenewBefore},
+                                   [&](const Row& r) {
+                                     found = read_row(r);
+                                     return false;
+                                   }));
+  conn.reset();
+  LgpkiCertificate cert;
+  if (found) {
+    JLIS_RETURN_IF_ERROR(found->status());
+    cert = std::move(found->value());
+  } else {
+    JLIS_ASSIGN_OR_RETURN(std::string hex, random_hex(8));
+    LgpkiIssuance in;
+    in.profile = LgpkiProfile::time_stamping;
+    in.subject.common_name = kTsaName;
+    in.key_label = "lgpki-tsa-g" + std::to_string(current) + "-" + hex;
+    JLIS_ASSIGN_OR_RETURN(EvpPkeyPtr key, d.keys.generate(in.key_label));
+    JLIS_ASSIGN_OR_RETURN(in.request, make_certification_request(key.get(), in.key_label));
+    JLIS_ASSIGN_OR_RETURN(cert, issue(in));
+  }
+  JLIS_ASSIGN_OR_RETURN(X509Ptr x509, x509_from_der(cert.der));
+  JLIS_ASSIGN_OR_RETURN(EvpPkeyPtr key, d.keys.load(cert.key_label));
+  std::vector<X509Ptr> chain;
+  {
+    std::lock_guard g_lock(d.mu);
+    Impl::Generation* g = d.generation(cert.generation);
+    if (g == nullptr) return internal_error("the time-stamping certificate names a generation that does not exist");
+    for (X509* c : {g->issuing[static_cast<size_t>(cert.ca)].cert.get(), g->root.cert.get()}) {
+      if (X509_up_ref(c) != 1) return openssl_error("X509_up_ref");
+      chain.emplace_back(c);
+    }
+  }
+  JLIS_ASSIGN_OR_RETURN(auto tsa, TimeStampAuthority::make(std::move(x509), std::move(key), std::move(chain),
+                                                           lgpki_policy_oid(LgpkiProfile::time_stamping)));
+  d.tsa = std::make_shared<const TimeStampAuthority>(std::move(tsa));
+  d.tsa_certificate = std::move(cert);
+  return d.tsa;
 }
 
 }  // namespace jlis::pki

@@ -91,22 +91,24 @@ std::string_view lgpki_profile_name(LgpkiProfile profile) {
     case LgpkiProfile::position: return "position";
     case LgpkiProfile::application_server: return "application-server";
     case LgpkiProfile::document_signing: return "document-signing";
+    case LgpkiProfile::time_stamping: return "time-stamping";
   }
   return "";
 }
 
 Result<LgpkiProfile> parse_lgpki_profile(std::string_view text) {
   for (LgpkiProfile p : {LgpkiProfile::organisation, LgpkiProfile::position, LgpkiProfile::application_server,
-                         LgpkiProfile::document_signing})
+                         LgpkiProfile::document_signing, LgpkiProfile::time_stamping})
     if (text == lgpki_profile_name(p)) return p;
   return invalid_argument("no LGPKI profile is named \"" + std::string(text.substr(0, 64)) +
-                          "\": organisation, position, application-server or document-signing");
+                          "\": organisation, position, application-server, document-signing or time-stamping");
 }
 
 LgpkiCa lgpki_issuer_of(LgpkiProfile profile) {
   switch (profile) {
     case LgpkiProfile::position: return LgpkiCa::position;
-    case LgpkiProfile::application_server: return LgpkiCa::application;
+    case LgpkiProfile::application_server:
+    case LgpkiProfile::time_stamping: return LgpkiCa::application;
     case LgpkiProfile::organisation:
     case LgpkiProfile::document_signing: break;
   }
@@ -119,6 +121,7 @@ const char* lgpki_policy_oid(LgpkiProfile profile) {
     case LgpkiProfile::position: return "1.2.392.200149.8.6.1.2";
     case LgpkiProfile::application_server: return "1.2.392.200149.8.6.1.3";
     case LgpkiProfile::document_signing: return "1.2.392.200149.8.6.1.4";
+    case LgpkiProfile::time_stamping: return "1.2.392.200149.8.6.1.5";
   }
   return "";
 }
@@ -136,6 +139,13 @@ std::string lgpki_root_name(int generation) {
 
 Status check_lgpki_subject(LgpkiProfile profile, const LgpkiSubject& s) {
   if (lgpki_profile_name(profile).empty()) return invalid_argument("unknown LGPKI profile");
+  if (profile == LgpkiProfile::time_stamping) {
+    if (!s.municipality_code.empty() || !s.organisation.empty() || !s.unit.empty() || !s.position.empty() ||
+        !s.dns_names.empty())
+      return invalid_argument("a time-stamping certificate is J-LIS's own: it names no local government, only a "
+                              "common name");
+    return check_text("common_name", s.common_name);
+  }
   if (!LocalGovernmentCode::parse(s.municipality_code).ok())
     return invalid_argument("municipality_code must be a local government code of 6 digits with its check digit");
   JLIS_RETURN_IF_ERROR(check_text("organisation", s.organisation));
@@ -196,8 +206,12 @@ Result<X509Ptr> make_lgpki_certificate(const LgpkiCertificateParams& p) {
   X509_NAME* n = subject.get();
   JLIS_RETURN_IF_ERROR(add_entry(n, "C", "JP"));
   JLIS_RETURN_IF_ERROR(add_entry(n, "O", kOrganisation));
-  JLIS_RETURN_IF_ERROR(add_entry(n, "OU", s.municipality_code));
-  JLIS_RETURN_IF_ERROR(add_entry(n, "OU", s.organisation));
+  if (p.profile == LgpkiProfile::time_stamping) {
+    JLIS_RETURN_IF_ERROR(add_entry(n, "OU", "Time-Stamping Authority"));
+  } else {
+    JLIS_RETURN_IF_ERROR(add_entry(n, "OU", s.municipality_code));
+    JLIS_RETURN_IF_ERROR(add_entry(n, "OU", s.organisation));
+  }
   if (!s.unit.empty()) JLIS_RETURN_IF_ERROR(add_entry(n, "OU", s.unit));
   if (p.profile == LgpkiProfile::position) JLIS_RETURN_IF_ERROR(add_entry(n, "title", s.position));
   const std::string cn = p.profile == LgpkiProfile::application_server ? s.dns_names.front()
@@ -229,6 +243,10 @@ Result<X509Ptr> make_lgpki_certificate(const LgpkiCertificateParams& p) {
     case LgpkiProfile::document_signing:
       JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_key_usage, "critical,digitalSignature,nonRepudiation"));
       JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_ext_key_usage, std::string(kDocumentSigningEku) + ",emailProtection"));
+      break;
+    case LgpkiProfile::time_stamping:
+      JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_key_usage, "critical,digitalSignature,nonRepudiation"));
+      JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_ext_key_usage, "critical,timeStamping"));
       break;
   }
   JLIS_RETURN_IF_ERROR(add_policy(c, lgpki_policy_oid(p.profile)));

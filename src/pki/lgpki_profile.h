@@ -35,9 +35,15 @@
 // lacks emailProtection; the position certificate signs documents too (the mayor's seal) and
 // carries the same pair.
 //
+// The time-stamp authority's certificate (time-stamping) is J-LIS's own, never a local
+// government's (LgpkiAuthority::time_stamp_authority makes it; the workflow cannot ask for one):
+//   time-stamping    application    C=JP, O=LGPKI, OU=Time-Stamping   digitalSignature,            timeStamping
+//                                   Authority, CN=<common name>       nonRepudiation               (critical)
+// with the rest as above (policy, CRL DP, AIA with OCSP), as RFC 3161 §2.3 asks.
+//
 // Certificate policies: this implementation's arc under J-LIS's, 1.2.392.200149.8.6.1 (not the
 // values real LGPKI certificates carry): organisation .1, position .2, application server .3,
-// document signing .4.
+// document signing .4, time-stamping .5 (also the TSA policy its time-stamps name).
 #pragma once
 
 #include <cstdint>
@@ -53,12 +59,12 @@ namespace jlis::pki {
 // The issuing CAs under the root (each generation has one of each).
 enum class LgpkiCa { organisation, position, application };
 // The kinds of end-entity certificate.
-enum class LgpkiProfile { organisation, position, application_server, document_signing };
+enum class LgpkiProfile { organisation, position, application_server, document_signing, time_stamping };
 
 std::string_view lgpki_ca_name(LgpkiCa ca);  // "organisation", "position", "application"
 Result<LgpkiCa> parse_lgpki_ca(std::string_view text);
-// "organisation", "position", "application-server", "document-signing"; parse: invalid_argument
-// for any other name.
+// "organisation", "position", "application-server", "document-signing", "time-stamping"; parse:
+// invalid_argument for any other name.
 std::string_view lgpki_profile_name(LgpkiProfile profile);
 Result<LgpkiProfile> parse_lgpki_profile(std::string_view text);
 // The issuing CA of each profile (document signing: the organisation CA).
@@ -76,17 +82,17 @@ std::string lgpki_root_name(int generation);
 
 // Who the certificate is for. Which fields a profile needs: check_lgpki_subject.
 struct LgpkiSubject {
-  std::string municipality_code;  // 6 digits with the check digit (common/identifiers.h)
-  std::string organisation;       // the local government: "清瀬市"
+  std::string municipality_code;  // 6 digits with the check digit (common/identifiers.h); time-stamping: none
+  std::string organisation;       // the local government: "清瀬市"; time-stamping: none
   std::string unit = {};          // optional OU: a department, "総務部情報政策課"
   std::string position = {};      // position only (required there): "市長"
   std::string common_name = {};   // required for organisation and document signing; optional for position
   std::vector<std::string> dns_names = {};  // application server only (required there, at least one)
 };
-// invalid_argument, naming the field, unless `subject` suits `profile` (itself one of the four): a
-// valid municipality code;
-// an organisation; the fields the profile needs; none it does not take (a position outside the
-// position profile, DNS names outside the server profile); every text 1..64 characters without
+// invalid_argument, naming the field, unless `subject` suits `profile` (itself one of the five): a
+// valid municipality code and an organisation (time-stamping: neither, only a common name); the
+// fields the profile needs; none it does not take (a position outside the position profile, DNS
+// names outside the server profile); every text 1..64 characters without
 // control characters; DNS names lower-case LDH labels (a leading "*." is refused), at most 253
 // characters, at least two labels.
 Status check_lgpki_subject(LgpkiProfile profile, const LgpkiSubject& subject);

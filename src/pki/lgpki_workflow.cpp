@@ -158,18 +158,7 @@ Result<LgpkiKeyAndRequest> make_key_and_request(KeyStore& keys, LgpkiProfile pro
   out.id = "la-" + hex;
   out.key_label = "lgpki-" + std::string(lgpki_profile_name(profile)) + "-" + municipality_code + "-" + hex;
   JLIS_ASSIGN_OR_RETURN(EvpPkeyPtr key, keys.generate(out.key_label));
-  X509ReqPtr req(X509_REQ_new());
-  if (!req || X509_REQ_set_version(req.get(), 0) != 1) return internal_error("X509_REQ_new failed");
-  X509_NAME* name = X509_REQ_get_subject_name(req.get());
-  if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(out.key_label.c_str()),
-                                 -1, -1, 0) != 1 ||
-      X509_REQ_set_pubkey(req.get(), key.get()) != 1 || X509_REQ_sign(req.get(), key.get(), EVP_sha256()) <= 0)
-    return internal_error("making the PKCS#10 request failed");
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_X509_REQ(bio.get(), req.get()) != 1) return internal_error("writing the request failed");
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio.get(), &data);
-  out.request.assign(data, static_cast<size_t>(len));
+  JLIS_ASSIGN_OR_RETURN(out.request, make_certification_request(key.get(), out.key_label));
   return out;
 }
 
@@ -248,6 +237,7 @@ Result<LgpkiApplication> LgpkiWorkflow::issue(const auth::Principal& caller, con
   in.profile = a.profile;
   in.request = a.request;
   in.subject = a.subject;
+  in.key_label = a.key_label;
   in.also = [&](Connection& conn, const LgpkiCertificate& cert) -> Status {
     JLIS_RETURN_IF_ERROR(for_step(conn, caller, id, auth::Role::operator_, State::approved, "issue").status());
     JLIS_RETURN_IF_ERROR(

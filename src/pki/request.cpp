@@ -58,6 +58,21 @@ Result<CertificationRequest> parse_certification_request(std::string_view input)
   return out;
 }
 
+Result<std::string> make_certification_request(EVP_PKEY* key, const std::string& common_name) {
+  X509ReqPtr req(X509_REQ_new());
+  if (!req || X509_REQ_set_version(req.get(), 0) != 1) return internal_error("X509_REQ_new failed");
+  X509_NAME* name = X509_REQ_get_subject_name(req.get());
+  if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(common_name.c_str()),
+                                 -1, -1, 0) != 1 ||
+      X509_REQ_set_pubkey(req.get(), key) != 1 || X509_REQ_sign(req.get(), key, EVP_sha256()) <= 0)
+    return internal_error("making the PKCS#10 request failed");
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509_REQ(bio.get(), req.get()) != 1) return internal_error("writing the request failed");
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(len));
+}
+
 std::string spki_pem(std::string_view spki_der) {
   return "-----BEGIN PUBLIC KEY-----\n" + base64_encode(spki_der) + "\n-----END PUBLIC KEY-----\n";
 }

@@ -28,6 +28,10 @@ struct CertificationRequest {
 // may call it with any bytes. Thread-safe.
 Result<CertificationRequest> parse_certification_request(std::string_view pem_or_der);
 
+// A request (PEM) for `key`'s public key with the subject CN=`common_name`, signed by `key` with
+// sha256WithRSAEncryption: how a key made in the key store is put to a CA. internal on failure.
+Result<std::string> make_certification_request(EVP_PKEY* key, const std::string& common_name);
+
 // A SubjectPublicKeyInfo DER as PEM ("PUBLIC KEY").
 std::string spki_pem(std::string_view spki_der);
 

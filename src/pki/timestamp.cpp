@@ -50,13 +50,22 @@ Result<TsRespPtr> parse_response(std::string_view der) {
 
 Result<TimeStampAuthority> TimeStampAuthority::make(std::string_view cert_pem, std::string_view key_pem,
                                                     const std::vector<std::string>& chain_pem, std::string policy) {
-  TimeStampAuthority tsa;
-  JLIS_ASSIGN_OR_RETURN(tsa.cert_, x509_from_pem(cert_pem));
-  JLIS_ASSIGN_OR_RETURN(tsa.key_, private_key_from_pem(key_pem));
+  JLIS_ASSIGN_OR_RETURN(auto cert, x509_from_pem(cert_pem));
+  JLIS_ASSIGN_OR_RETURN(auto key, private_key_from_pem(key_pem));
+  std::vector<X509Ptr> chain;
   for (const auto& pem : chain_pem) {
     JLIS_ASSIGN_OR_RETURN(auto c, x509_from_pem(pem));
-    tsa.chain_.push_back(std::move(c));
+    chain.push_back(std::move(c));
   }
+  return make(std::move(cert), std::move(key), std::move(chain), std::move(policy));
+}
+
+Result<TimeStampAuthority> TimeStampAuthority::make(X509Ptr cert, EvpPkeyPtr key, std::vector<X509Ptr> chain,
+                                                    std::string policy) {
+  TimeStampAuthority tsa;
+  tsa.cert_ = std::move(cert);
+  tsa.key_ = std::move(key);
+  tsa.chain_ = std::move(chain);
   if (X509_check_private_key(tsa.cert_.get(), tsa.key_.get()) != 1)
     return invalid_argument("the time-stamp authority's key does not match its certificate");
   if (Asn1ObjectPtr(OBJ_txt2obj(policy.c_str(), 1)) == nullptr)

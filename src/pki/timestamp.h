@@ -31,6 +31,8 @@ class TimeStampAuthority {
   // critical timeStamping EKU), the key does not match it, or the policy is not an OID.
   static Result<TimeStampAuthority> make(std::string_view cert_pem, std::string_view key_pem,
                                          const std::vector<std::string>& chain_pem, std::string policy);
+  // The same with the objects (a key from the KeyStore: keys.h).
+  static Result<TimeStampAuthority> make(X509Ptr cert, EvpPkeyPtr key, std::vector<X509Ptr> chain, std::string policy);
 
   // The TimeStampResp (DER) to a TimeStampReq (DER), with genTime `now` (Unix seconds). Granted,
   // or a rejection whose status says why; an error only when OpenSSL itself fails.

@@ -259,7 +259,7 @@ TEST_F(LgpkiWorkflowTest, AKeyMadeInTheKeyStoreSignsAndTheSignerLookupFindsIt) {
   auto signer = lgpki_->current_signer("132217", now);
   ASSERT_TRUE(signer.ok()) << signer.status().to_string();
   EXPECT_EQ(signer->certificate.serial, mayor.serial);
-  EXPECT_TRUE(signer->key_label.empty());
+  EXPECT_TRUE(signer->certificate.key_label.empty());
   ASSERT_EQ(signer->chain.size(), 2u);
   // A document-signing certificate with its key in the key store is preferred.
   auto made = make_key_and_request(*keys_, LgpkiProfile::document_signing, "132217");
@@ -281,8 +281,8 @@ TEST_F(LgpkiWorkflowTest, AKeyMadeInTheKeyStoreSignsAndTheSignerLookupFindsIt) {
   signer = lgpki_->current_signer("132217", now);
   ASSERT_TRUE(signer.ok());
   EXPECT_EQ(signer->certificate.serial, issued->serial);
-  EXPECT_EQ(signer->key_label, made->key_label);
-  EvpPkeyPtr key = keys_->load(signer->key_label).value();
+  EXPECT_EQ(signer->certificate.key_label, made->key_label);
+  EvpPkeyPtr key = keys_->load(signer->certificate.key_label).value();
   X509Ptr cert = x509_from_der(signer->certificate.der).value();
   EXPECT_EQ(EVP_PKEY_eq(X509_get0_pubkey(cert.get()), key.get()), 1);
   // The chain validates it.
