@@ -2,15 +2,17 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 
 #include "kiosk/service_hours.h"
 #include "kiosk/terminals.h"
 #include "store/centre.h"
 #include "store/data_dir.h"
+#include "municipal/document_content.h"
 #include "municipal/fuhyo.h"
 #include "municipal/koseki.h"
 #include "municipal/tax.h"
-#include "pki/lgpki.h"
+#include "pki/lgpki_commands.h"
 #include "store/migrations.h"
 
 namespace jlis::cli {
@@ -133,8 +135,34 @@ Result<pki::KeyStore*> App::lgpki_keys(const std::string& data_dir) {
   return lgpki_keys_.get();
 }
 
+Result<pki::LgpkiAuthority*> App::lgpki(const std::string& data_dir) {
+  if (!lgpki_ && pki::lgpki_configured(data_dir)) {
+    JLIS_ASSIGN_OR_RETURN(pki::KeyStore * keys, lgpki_keys(data_dir));
+    JLIS_ASSIGN_OR_RETURN(lgpki_, pki::open_lgpki(data_dir, *pool_, *writer_, *keys));
+  }
+  return lgpki_.get();
+}
+
+Status App::seal_documents(const std::string& data_dir) {
+  JLIS_ASSIGN_OR_RETURN(pki::LgpkiAuthority * lgpki, this->lgpki(data_dir));
+  if (lgpki == nullptr || document_seal_) return Status::ok();
+  JLIS_ASSIGN_OR_RETURN(pki::KeyStore * keys, lgpki_keys(data_dir));
+  document_seal_ = std::make_unique<pki::DocumentSeal>(*lgpki, *keys);
+  issuance_->seal_with([seal = document_seal_.get()](const municipal::SealRequest& r,
+                                                     std::string pdf) -> Result<std::string> {
+    JLIS_ASSIGN_OR_RETURN(auto sealed, seal->seal(r.municipality.str(), std::move(pdf),
+                                                  std::string(municipal::document_title(r.type)) + " " +
+                                                      r.issuance_number,
+                                                  static_cast<int64_t>(std::time(nullptr))));
+    return std::move(sealed.pdf);
+  });
+  return Status::ok();
+}
+
 App::~App() {
   // Components first, then the writer (which finishes its queue), then the connections.
+  document_seal_.reset();
+  lgpki_.reset();
   ca_.reset();
   lgpki_keys_.reset();
   cards_.reset();

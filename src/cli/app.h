@@ -14,6 +14,8 @@
 #include "municipal/seal_registration.h"
 #include "numbering/numbering.h"
 #include "pki/ca.h"
+#include "pki/document_seal.h"
+#include "pki/lgpki.h"
 #include "registry/registry.h"
 #include "store/database.h"
 #include "store/data_dir.h"
@@ -58,6 +60,14 @@ class App {
   // loaded, so a PKCS#11 token is shared) when DIR has a CA, else encrypted files in DIR/pki/keys
   // under JLIS_CA_PASSPHRASE. Lives as long as this App.
   Result<pki::KeyStore*> lgpki_keys(const std::string& data_dir);
+  // LGPKI (pki/lgpki.h) with the keys of lgpki_keys, opened on first use; null when DIR has none
+  // (no `jlis lgpki init`). Lives as long as this App.
+  Result<pki::LgpkiAuthority*> lgpki(const std::string& data_dir);
+  // When DIR has an LGPKI: from now on every document the issuance server makes leaves with its
+  // municipality's electronic seal (pki/document_seal.h), time-stamped by LGPKI's time-stamp
+  // authority, once the municipality holds a document-signing or position certificate whose key is
+  // in the key store. The keys are opened now (their errors are this call's). Call before serving.
+  Status seal_documents(const std::string& data_dir);
   const ReferenceData& reference() const { return *reference_; }
   std::shared_ptr<const ReferenceData> reference_ptr() const { return reference_; }
 
@@ -77,6 +87,8 @@ class App {
   std::unique_ptr<card::CardSystem> cards_;
   std::unique_ptr<pki::CertificateAuthority> ca_;
   std::unique_ptr<pki::KeyStore> lgpki_keys_;  // without a JPKI CA only
+  std::unique_ptr<pki::LgpkiAuthority> lgpki_;
+  std::unique_ptr<pki::DocumentSeal> document_seal_;
 };
 
 }  // namespace jlis::cli

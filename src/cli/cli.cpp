@@ -408,6 +408,7 @@ int run(int argc, char** argv) {
   try {
     if (documents.chosen()) {
       auto app = check(App::open(data, reference));
+      if (documents.issues_documents()) check(app->seal_documents(data));  // signed once the government can
       check(documents.run(app->issuance(), std::cout));
       return 0;
     }
@@ -538,13 +539,11 @@ int run(int argc, char** argv) {
         check(ca->load_keys());  // fail now, not at the first handover
         check(pki::add_routes(server, *ca, app->directory(), pki_limits));
       }
-      // LGPKI's public CRLs, ARLs and CA certificates, with the pki component, when DIR has an LGPKI.
-      std::unique_ptr<pki::LgpkiAuthority> lgpki;
-      if (serving.count("pki") && pki::lgpki_configured(data)) {
-        pki::KeyStore* keys = check(app->lgpki_keys(data));
-        lgpki = check(pki::open_lgpki(data, app->pool(), app->writer(), *keys));
+      // LGPKI's public CRLs, ARLs and CA certificates, with the pki component, when DIR has an LGPKI;
+      // and then the municipalities' electronic seals on the documents of the window and the kiosk.
+      if (pki::LgpkiAuthority* lgpki = check(app->lgpki(data)); lgpki && serving.count("pki"))
         pki::add_lgpki_routes(server, *lgpki);
-      }
+      if (serving.count("municipal") || serving.count("kiosk")) check(app->seal_documents(data));
       // The issuance centre verifies log-ins with the CA's chain and OCSP responder in-process.
       std::unique_ptr<kiosk::Centre> centre;
       if (serving.count("kiosk")) {

@@ -64,6 +64,7 @@ DocumentCommands::DocumentCommands(CLI::App& cli, const std::function<void(CLI::
 
 DocumentCommands::~DocumentCommands() = default;
 
+bool DocumentCommands::issues_documents() const { return o_->render->parsed(); }
 bool DocumentCommands::chosen() const { return *o_->render || *o_->offer || *o_->support || *o_->log; }
 
 namespace {

@@ -31,6 +31,8 @@ class DocumentCommands {
 
   // True when the command line chose one of them (after parsing).
   bool chosen() const;
+  // True when the chosen subcommand issues a document (render): the caller seals them first.
+  bool issues_documents() const;
   // Runs the chosen one on `server`; what it answers goes to `out`. A refusal or a failure is the
   // Status (the caller prints its message and exits 1).
   Status run(IssuanceServer& server, std::ostream& out);
