@@ -6,12 +6,9 @@
 // were, the signature appended after them), written by PoDoFo: an invisible signature field on
 // the first page whose signature dictionary has /Filter /Adobe.PPKLite, /SubFilter
 // /ETSI.CAdES.detached, /ByteRange over the whole file but /Contents, /M (the signing time),
-// /Reason, /Location and /Name. /Contents is a detached CMS SignedData (OpenSSL) over those bytes:
-// SHA-256 with the signer's RSA key, the signer's certificate and its chain, the signed attributes
-// content-type, message-digest, signing-time (OpenSSL always adds it; PAdES baseline prefers /M
-// alone, and the two say the same time) and ESS signing-certificate-v2 (SHA-256 of the signer's
-// certificate: what makes it CAdES, not plain PKCS #7); with a time-stamper, the unsigned
-// attribute signature-time-stamp (RFC 3161 token over the signature value: PAdES B-T).
+// /Reason, /Location and /Name. /Contents is the detached CAdES signature over those bytes
+// (cades.h: cades_sign; its signing-time is /M's time, which PAdES baseline would have alone, and
+// the two say the same); with a time-stamper, its signature-time-stamp makes it PAdES B-T.
 #pragma once
 
 #include <cstdint>
@@ -21,21 +18,13 @@
 #include <vector>
 
 #include "common/status.h"
+#include "pki/cades.h"
 #include "pki/openssl.h"
 
 namespace jlis::pki {
 
-// Who signs: the certificate (keyUsage digitalSignature or nonRepudiation), its private key, and
-// the certificates up to (not including) the root, embedded so a verifier can build the chain.
-struct PdfSigner {
-  X509* certificate = nullptr;
-  EVP_PKEY* key = nullptr;
-  std::vector<X509*> chain;
-};
-
-// Given the signature value, answers an RFC 3161 TimeStampToken (DER) over it
-// (timestamp.h: timestamp_query, a time-stamp authority, timestamp_token).
-using TimeStamper = std::function<Result<std::string>(std::string_view signature_value)>;
+// Who signs (cades.h).
+using PdfSigner = CadesSigner;
 
 struct PdfSignOptions {
   int64_t signing_time = 0;  // Unix seconds: /M and the CMS signing-time
