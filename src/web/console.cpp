@@ -390,11 +390,11 @@ struct Console::Impl {
     b += "</tbody></table></section><section><h2>トークンを作る <span class=\"en\" lang=\"en\">New token</span></h2><form "
          "method=\"post\" action=\"/console/tokens/create\">" + csrf_field(s) +
          "<label for=\"role\">役割 <span class=\"en\" lang=\"en\">Role</span></label><select id=\"role\" name=\"role\">";
-    for (const char* role : {"card-centre", "call-centre", "verifier", "operator", "issuance-centre"})
+    for (const char* role : {"card-centre", "call-centre", "verifier", "operator", "issuance-centre", "lgpki-registration"})
       b += std::string("<option>") + role + "</option>";
     b += "</select><label for=\"holder\">持ち主 <span class=\"en\" lang=\"en\">Who holds it</span></label><input "
          "id=\"holder\" name=\"holder\" required><br><button type=\"submit\">作る</button></form><p>市区町村と機関の"
-         "トークンは <code>jlis municipality token</code>、下の「機関を登録する」で。</p></section><section><h2>機関を登録する <span class=\"en\" lang=\"en\">New agency</span></h2><form "
+         "トークンは <code>jlis municipality token</code>、下の「機関を登録する」で。LGPKI の登録分局（lgpki-registration）の持ち主は団体コード（6桁）。</p></section><section><h2>機関を登録する <span class=\"en\" lang=\"en\">New agency</span></h2><form "
          "method=\"post\" action=\"/console/agencies/add\">" + csrf_field(s) +
          "<label for=\"agency\">機関名 <span class=\"en\" lang=\"en\">Agency</span></label><input id=\"agency\" "
          "name=\"name\" required><label for=\"purposes\">利用目的（カンマ区切り） <span class=\"en\" lang=\"en\">Purposes, "

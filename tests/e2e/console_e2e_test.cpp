@@ -158,6 +158,17 @@ TEST_F(ConsoleE2E, AnOperatorLogsInWatchesTheFiguresAndRevokesAToken) {
   EXPECT_EQ(api.get("/v1/cards/0000000000000000", {{"Authorization", "Bearer " + call_centre_}}).result_int(), 401)
       << "revoked from the console: refused at once";
 
+  // An LGPKI registration sub-authority's token is its local government's: named by its code.
+  for (const std::string holder : {"清瀬市", "132217"}) {
+    browser.open(base + "/console/tokens");
+    browser.evaluate("document.querySelector('#role').value = 'lgpki-registration'");
+    browser.evaluate("document.querySelector('#holder').value = '" + holder + "'");
+    browser.click("form[action='/console/tokens/create'] button");
+    ASSERT_TRUE(browser.wait_until("document.querySelector('.secret, [role=alert]')")) << browser.text("main");
+  }
+  EXPECT_EQ(count("SELECT COUNT(*) FROM tokens WHERE role = 'lgpki-registration'"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM tokens WHERE role = 'lgpki-registration' AND subject = '132217'"), 1);
+
   browser.open(base + "/console/audit");
   const std::string audit = browser.text("table");
   EXPECT_NE(audit.find("token.revoke"), std::string::npos) << audit;
