@@ -595,27 +595,28 @@ std::vector<std::pair<std::string, std::string>> caching_headers(const OcspAnswe
 }
 
 std::string OcspResponder::metrics() const {
+  const std::string& m = impl_->options.metrics_prefix;
   std::string out;
-  out += "# HELP jlis_ocsp_requests_total OCSP requests answered, by outcome.\n";
-  out += "# TYPE jlis_ocsp_requests_total counter\n";
+  out += "# HELP " + m + "_requests_total OCSP requests answered, by outcome.\n";
+  out += "# TYPE " + m + "_requests_total counter\n";
   for (int i = 0; i < kOutcomes; ++i) {
-    out += "jlis_ocsp_requests_total{outcome=\"";
+    out += m + "_requests_total{outcome=\"";
     out += kOutcomeNames[static_cast<size_t>(i)];
     out += "\"} ";
     out += std::to_string(impl_->outcomes[static_cast<size_t>(i)].value.load(std::memory_order_relaxed));
     out += '\n';
   }
-  out += "# HELP jlis_ocsp_signatures_total OCSP responses signed (requests and refreshes).\n";
-  out += "# TYPE jlis_ocsp_signatures_total counter\n";
-  out += "jlis_ocsp_signatures_total " + std::to_string(impl_->signatures.value.load(std::memory_order_relaxed)) + "\n";
+  out += "# HELP " + m + "_signatures_total OCSP responses signed (requests and refreshes).\n";
+  out += "# TYPE " + m + "_signatures_total counter\n";
+  out += m + "_signatures_total " + std::to_string(impl_->signatures.value.load(std::memory_order_relaxed)) + "\n";
   size_t cached = 0;
   {
     std::shared_lock lock(impl_->mu);
     cached = impl_->variant_count;
   }
-  out += "# HELP jlis_ocsp_cached_responses Pre-produced OCSP responses held.\n";
-  out += "# TYPE jlis_ocsp_cached_responses gauge\n";
-  out += "jlis_ocsp_cached_responses " + std::to_string(cached) + "\n";
+  out += "# HELP " + m + "_cached_responses Pre-produced OCSP responses held.\n";
+  out += "# TYPE " + m + "_cached_responses gauge\n";
+  out += m + "_cached_responses " + std::to_string(cached) + "\n";
   return out;
 }
 

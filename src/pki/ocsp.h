@@ -78,6 +78,9 @@ struct OcspOptions {
   std::chrono::seconds validity{std::chrono::hours(24)};  // nextUpdate - thisUpdate (>= 2 s)
   std::chrono::seconds refresh_period{std::chrono::seconds(60)};  // how often the refresher runs
   std::function<int64_t()> clock = {};  // seconds since the epoch; time(nullptr) when empty (tests)
+  // The prefix of the metrics' names (metrics()): one per responder a server runs, so that JPKI's
+  // and LGPKI's counters do not collide.
+  std::string metrics_prefix = "jlis_ocsp";
 };
 
 class OcspResponder {
@@ -102,10 +105,11 @@ class OcspResponder {
   // Starts the thread that calls refresh_due() every refresh_period; stopped by the destructor.
   void start_refresher();
 
-  // Prometheus text: jlis_ocsp_requests_total{outcome="cached|signed|malformed|unauthorized|error|
-  // limited"} (error: tryLater or internalError; limited: tryLater for a client over its limit of
-  // unknown-serial answers), jlis_ocsp_signatures_total (requests and refreshes) and
-  // the gauge jlis_ocsp_cached_responses.
+  // Prometheus text, each name after OcspOptions::metrics_prefix (here the default jlis_ocsp):
+  // jlis_ocsp_requests_total{outcome="cached|signed|malformed|unauthorized|error|limited"} (error:
+  // tryLater or internalError; limited: tryLater for a client over its limit of unknown-serial
+  // answers), jlis_ocsp_signatures_total (requests and refreshes) and the gauge
+  // jlis_ocsp_cached_responses.
   std::string metrics() const;
 
  private:
@@ -128,5 +132,15 @@ std::vector<std::pair<std::string, std::string>> caching_headers(const OcspAnswe
 // that is not an OCSPRequest answers 200 with the malformedRequest response, as RFC 6960 asks.
 // Also adds the responder's metrics() to the server's /metrics.
 void add_ocsp_routes(http::Server& server, OcspResponder& responder, uint32_t unknown_per_minute = 100);
+
+// The responder that answers a request, asked once per request (and per scrape of /metrics): one
+// that may be replaced while the server runs (LGPKI's, rebuilt when a generation adds issuers).
+// Null when none can be made now (its keys do not load): the request answers 503.
+using OcspResponderSource = std::function<std::shared_ptr<OcspResponder>()>;
+
+// The same routes at `path` (e.g. "/lgpki/ocsp": POST <path>, GET <path>/{request...}), each
+// request answered by the responder `source` gives.
+void add_ocsp_routes(http::Server& server, OcspResponderSource source, std::string_view path,
+                     uint32_t unknown_per_minute = 100);
 
 }  // namespace jlis::pki

@@ -22,23 +22,36 @@ http::Response ocsp_response(const OcspAnswer& answer) {
 }  // namespace
 
 void add_ocsp_routes(http::Server& server, OcspResponder& responder, uint32_t unknown_per_minute) {
+  // Not owned: the caller keeps the responder alive as long as the server.
+  std::shared_ptr<OcspResponder> same(&responder, [](OcspResponder*) {});
+  add_ocsp_routes(server, [same] { return same; }, "/ocsp", unknown_per_minute);
+}
+
+void add_ocsp_routes(http::Server& server, OcspResponderSource source, std::string_view path,
+                     uint32_t unknown_per_minute) {
   // Unknown serials cost no signature, but a stranger may still sweep them: per address, at most
   // `unknown_per_minute` such answers, then tryLater.
   auto limiter = std::make_shared<RateLimiter>(unknown_per_minute);
   auto admit = [limiter](const http::Request& req) {
     return [limiter, &req] { return limiter->allow(req.peer); };
   };
-  server.route("POST", "/ocsp", [&responder, admit](const http::Request& req) {
-    return ocsp_response(*responder.answer(req.body, admit(req)));
-  });
+  auto answer = [source, admit](const http::Request& req, std::string_view der) {
+    std::shared_ptr<OcspResponder> responder = source();
+    if (!responder) return http::Response::error(unavailable("the OCSP responder cannot answer now"));
+    return ocsp_response(*responder->answer(der, admit(req)));
+  };
+  server.route("POST", std::string(path), [answer](const http::Request& req) { return answer(req, req.body); });
   // The router has decoded each segment ("%2F" and "%2B" included, '+' kept as '+') and joined
   // raw slashes back, so the parameter is the base64 text itself.
-  server.route("GET", "/ocsp/{request...}", [&responder, admit](const http::Request& req) {
+  server.route("GET", std::string(path) + "/{request...}", [answer](const http::Request& req) {
     auto der = base64_decode(req.path_params.at("request"));
     // Not base64: answered like any request that is not an OCSPRequest, malformedRequest.
-    return ocsp_response(*responder.answer(der.ok() ? std::string_view(*der) : std::string_view(), admit(req)));
+    return answer(req, der.ok() ? std::string_view(*der) : std::string_view());
   });
-  server.add_metrics_source([&responder] { return responder.metrics(); });
+  server.add_metrics_source([source] {
+    std::shared_ptr<OcspResponder> responder = source();
+    return responder ? responder->metrics() : std::string();
+  });
 }
 
 }  // namespace jlis::pki
