@@ -539,10 +539,10 @@ int run(int argc, char** argv) {
         check(ca->load_keys());  // fail now, not at the first handover
         check(pki::add_routes(server, *ca, app->directory(), pki_limits));
       }
-      // LGPKI's public CRLs, ARLs and CA certificates, with the pki component, when DIR has an LGPKI;
-      // and then the municipalities' electronic seals on the documents of the window and the kiosk.
-      if (pki::LgpkiAuthority* lgpki = check(app->lgpki(data)); lgpki && serving.count("pki"))
-        pki::add_lgpki_routes(server, *lgpki);
+      // LGPKI's public CRLs, ARLs, CA certificates and OCSP, with the pki component, when DIR has an
+      // LGPKI; and then the municipalities' electronic seals on the documents of the window and the kiosk.
+      pki::LgpkiAuthority* lgpki = serving.count("pki") ? check(app->lgpki(data)) : nullptr;
+      if (lgpki) pki::add_lgpki_routes(server, *lgpki, pki_limits.ocsp_unknown_per_minute);
       if (serving.count("municipal") || serving.count("kiosk")) check(app->seal_documents(data));
       // The issuance centre verifies log-ins with the CA's chain and OCSP responder in-process.
       std::unique_ptr<kiosk::Centre> centre;
@@ -592,6 +592,11 @@ int run(int argc, char** argv) {
           while (!stopping) {
             Status s = ca->tick();
             if (!s.is_ok()) spdlog::warn("pki: {}", s.message());
+            // Revocations by jlis lgpki revoke (another process) reach LGPKI's OCSP responses.
+            if (lgpki) {
+              s = lgpki->tick();
+              if (!s.is_ok()) spdlog::warn("lgpki: {}", s.message());
+            }
             for (int i = 0; i < 10 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
           }
         });

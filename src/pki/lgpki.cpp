@@ -272,6 +272,9 @@ Result<int> LgpkiAuthority::new_generation() {
   if (static_cast<int>(d.generations.size()) + 1 != n)
     return conflict("another LGPKI generation was made at the same time");
   d.generations.push_back(std::move(g));
+  // The next OCSP request makes a responder that serves the new issuing CAs too; requests being
+  // answered keep the old one until they are done.
+  d.ocsp.reset();
   return n;
 }
 

@@ -25,8 +25,15 @@
 // revoked issuing CAs of that generation. A revoked issuing CA issues no more.
 //
 // The application workflow of the registration sub-authorities (登録分局) and J-LIS, which calls
-// issue() once an application is approved: lgpki_workflow.h. Not here yet: OCSP (the certificates
-// already name <url>/lgpki/ocsp).
+// issue() once an application is approved: lgpki_workflow.h.
+//
+// OCSP (ocsp_responder): one responder (ocsp.h) for every issuing CA of every generation, at the
+// <url>/lgpki/ocsp the end-entity certificates name. Each issuing CA signs the responses about its
+// own certificates itself (RFC 6960 §4.2.2.2: no delegated responder certificate), with a key
+// handle of its own. revoke() re-signs the cached response of the certificate at once;
+// new_generation() replaces the responder with one that serves the new issuing CAs too. A
+// revocation made by another process (jlis lgpki revoke beside jlis serve) reaches the responses
+// of this one by tick().
 //
 // Thread-safe: signing is serialised by a mutex (a PKCS#11 handle is used by one thread at a
 // time); writes go through the Writer, and every check that guards a write (the serial unknown
@@ -45,6 +52,7 @@
 #include "pki/crl.h"
 #include "pki/keys.h"
 #include "pki/lgpki_profile.h"
+#include "pki/ocsp.h"
 #include "pki/timestamp.h"
 #include "store/database.h"
 #include "store/writer.h"
@@ -105,6 +113,9 @@ struct LgpkiOptions {
   std::function<int64_t()> clock = {};  // seconds since the epoch; time() when empty (tests)
   std::string public_url = "http://127.0.0.1:8080";  // the base of the URLs in certificates
   std::chrono::seconds crl_validity{std::chrono::hours(48)};  // a CRL's and an ARL's nextUpdate
+  // The OCSP responses' validity and refresher (ocsp.h); its clock is `clock` when it has none,
+  // and its metrics are named jlis_lgpki_ocsp_* unless it says otherwise.
+  OcspOptions ocsp = {.metrics_prefix = "jlis_lgpki_ocsp"};
 };
 
 // invalid_argument unless an LGPKI revocation takes `reason` (RFC 5280 §5.3.1): unspecified,
@@ -149,8 +160,10 @@ class LgpkiAuthority {
   // request, key or validity), conflict (no hierarchy; the issuing CA revoked).
   Result<LgpkiCertificate> issue(const LgpkiIssuance& issuance);
 
-  // Revokes an end-entity certificate. `reason`: unspecified, keyCompromise, affiliationChanged,
-  // superseded, cessationOfOperation or privilegeWithdrawn (invalid_argument for the others).
+  // Revokes an end-entity certificate, and re-signs its OCSP response (when this object's
+  // responder has one cached) before it answers. `reason`: unspecified, keyCompromise,
+  // affiliationChanged, superseded, cessationOfOperation or privilegeWithdrawn (invalid_argument
+  // for the others).
   // invalid_argument for a malformed serial, not_found for an unknown one, conflict when it is
   // revoked already.
   // `also` (optional) runs in the revoking transaction after the checks, as LgpkiIssuance::also.
@@ -195,6 +208,18 @@ class LgpkiAuthority {
   // The CA certificate named `name` (as ca_certificates names them: root, root-g2, position,
   // root-link-1-2, ...) as DER, for <url>/lgpki/ca/<name>.cer. not_found for any other name.
   Result<std::string> ca_certificate_der(std::string_view name);
+
+  // The OCSP responder for every issuing CA of every generation (above), made on first use and
+  // made again after new_generation(): hold the pointer for one request only. Each CA's CertIDs
+  // (SHA-1 or SHA-2, issuer name and key hashes) choose it; the status is the register's
+  // (lgpki_certificates) for a certificate of that CA and generation, and `unauthorized` for any
+  // other serial (another CA's certificate included). Errors: those of KeyStore::load (the
+  // responder loads a key handle of each issuing CA), conflict before init().
+  Result<std::shared_ptr<OcspResponder>> ocsp_responder();
+  // Re-signs the OCSP responses of the certificates revoked since the last call by anyone (another
+  // process included: its revocations are not seen otherwise before a response's refresh is
+  // due). Cheap when nothing was revoked; jlis serve calls it every second or so.
+  Status tick();
 
   // The state, private to src/pki (lgpki_internal.h).
   struct Impl;

@@ -1,8 +1,10 @@
 // Private to the LGPKI CA (lgpki.h): its state, shared by lgpki.cpp (hierarchy, generations),
-// lgpki_issuance.cpp (issuance, revocation, reads) and lgpki_crl.cpp (CRLs, ARLs).
+// lgpki_issuance.cpp (issuance, revocation, reads), lgpki_crl.cpp (CRLs, ARLs) and lgpki_ocsp.cpp
+// (the OCSP responder).
 #pragma once
 
 #include <array>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -30,6 +32,9 @@ struct LgpkiAuthority::Impl {
     int number = 1;
     Ca root;
     std::array<Ca, 3> issuing;
+    // The OCSP responder's handles of the issuing CAs' keys (by LgpkiCa), loaded when it is made:
+    // its request threads sign apart from `mu`.
+    std::array<EvpPkeyPtr, 3> ocsp_keys;
     X509Ptr link_from_previous;  // the previous root key certifies this root's public key
     X509Ptr link_to_previous;    // this root key certifies the previous root's public key
   };
@@ -44,6 +49,15 @@ struct LgpkiAuthority::Impl {
   std::shared_ptr<const TimeStampAuthority> tsa;
   LgpkiCertificate tsa_certificate;
   std::vector<std::unique_ptr<Generation>> generations;  // oldest first; the last issues
+  // The OCSP responder over all of them, or null until asked for (guarded by mu; reset by
+  // new_generation). Declared after `generations`: destroyed before the keys it signs with.
+  std::shared_ptr<OcspResponder> ocsp;
+  // tick() (lgpki_ocsp.cpp): the newest revoked_at seen (-1 before the first), and the serials
+  // refreshed with a revoked_at within kTickSlack of it.
+  static constexpr int64_t kTickSlack = 60;
+  std::mutex tick_mu;
+  int64_t ticked_at = -1;
+  std::map<std::string, int64_t> ticked;
 
   Impl(store::Pool& p, store::Writer& w, KeyStore& k, LgpkiOptions o)
       : pool(p), writer(w), keys(k), options(std::move(o)) {}
@@ -55,6 +69,10 @@ struct LgpkiAuthority::Impl {
                                                                     : nullptr;
   }
 };
+
+// Re-signs the OCSP response of the certificate `serial` (32 hex digits) of issuing CA `ca` of
+// `generation`, when a responder exists (lgpki_ocsp.cpp).
+void refresh_lgpki_ocsp(LgpkiAuthority::Impl& d, LgpkiCa ca, int generation, const std::string& serial);
 
 // "lgpki-<root|organisation|position|application>-g<n>": the label of a CA key in the KeyStore,
 // and the name of the CA in lgpki_authorities is its middle part.

@@ -167,6 +167,8 @@ Result<LgpkiCertificate> LgpkiAuthority::revoke(
     out.reason = reason;
     return also ? also(conn, out) : Status::ok();
   }));
+  // Committed: the next OCSP request must say revoked.
+  refresh_lgpki_ocsp(d, out.ca, out.generation, out.serial);
   return out;
 }
 

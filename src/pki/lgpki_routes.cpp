@@ -1,4 +1,6 @@
 // LGPKI's public revocation information over HTTP (routes.h: add_lgpki_routes).
+#include <spdlog/spdlog.h>
+
 #include "pki/routes.h"
 
 namespace jlis::pki {
@@ -15,7 +17,18 @@ std::string strip(const std::string& file, std::string_view suffix) {
 
 }  // namespace
 
-void add_lgpki_routes(http::Server& server, LgpkiAuthority& lgpki) {
+void add_lgpki_routes(http::Server& server, LgpkiAuthority& lgpki, uint32_t ocsp_unknown_per_minute) {
+  add_ocsp_routes(
+      server,
+      [&lgpki]() -> std::shared_ptr<OcspResponder> {
+        auto responder = lgpki.ocsp_responder();
+        if (!responder.ok()) {
+          spdlog::warn("lgpki: no OCSP responder: {}", responder.status().message());
+          return nullptr;
+        }
+        return std::move(*responder);
+      },
+      "/lgpki/ocsp", ocsp_unknown_per_minute);
   server.route("GET", "/lgpki/crl/{file}", [&lgpki](const http::Request& req) {
     const std::string name = strip(req.path_params.at("file"), ".crl");
     if (name.empty()) return http::Response::error(not_found("no such LGPKI CRL"));

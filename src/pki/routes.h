@@ -44,7 +44,10 @@ Status add_routes(http::Server& server, CertificateAuthority& ca, auth::Director
 //   GET /lgpki/crl/{name}.crl   an issuing CA's CRL (organisation, position-g2, ...) or a
 //                               generation's ARL (arl, arl-g2), DER (LgpkiAuthority::published_crl)
 //   GET /lgpki/ca/{name}.cer    a CA certificate (root, root-g2, position, root-link-1-2, ...), DER
-// No OCSP for LGPKI yet (the certificates name <url>/lgpki/ocsp; nothing answers there).
-void add_lgpki_routes(http::Server& server, LgpkiAuthority& lgpki);
+//   POST /lgpki/ocsp, GET /lgpki/ocsp/{request...}   the OCSP responder of every issuing CA of
+//                               every generation (LgpkiAuthority::ocsp_responder; add_ocsp_routes:
+//                               the same answers and limits as JPKI's /ocsp, with
+//                               `ocsp_unknown_per_minute` as RouteOptions'), metrics jlis_lgpki_ocsp_*
+void add_lgpki_routes(http::Server& server, LgpkiAuthority& lgpki, uint32_t ocsp_unknown_per_minute = 100);
 
 }  // namespace jlis::pki

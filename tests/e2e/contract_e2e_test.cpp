@@ -60,7 +60,7 @@ TEST_F(ContractE2e, RouteTableListsEveryComponentsRoutes) {
   for (const char* route : {"GET /healthz\n", "GET /metrics\n", "GET /openapi.yaml\n",
                             "POST /v1/municipalities/{code}/events\n", "POST /v1/cards/applications\n",
                             "GET /crl/{file}\n", "GET /ocsp/{request...}\n", "GET /lgpki/crl/{file}\n",
-                            "GET /lgpki/ca/{file}\n"}) {
+                            "GET /lgpki/ca/{file}\n", "POST /lgpki/ocsp\n", "GET /lgpki/ocsp/{request...}\n"}) {
     EXPECT_NE(out.out.find(route), std::string::npos) << route << " missing from\n" << out.out;
   }
   if (const char* log = std::getenv("JLIS_CONTRACT_LOG"); log != nullptr && *log != 0) {

@@ -17,8 +17,10 @@
 #include <vector>
 
 #include "../store/test_store.h"
+#include "http/server.h"
 #include "pki/keys.h"
 #include "pki/lgpki.h"
+#include "pki/routes.h"
 #include "requests.h"
 #include "store/database.h"
 #include "store/writer.h"
@@ -54,6 +56,8 @@ class LgpkiTest : public ::testing::Test {
     ASSERT_TRUE(s.is_ok()) << s.to_string();
   }
   void TearDown() override {
+    if (server_) server_->stop();
+    server_.reset();
     lgpki_.reset();
     keys_.reset();
     writer_.reset();
@@ -73,11 +77,35 @@ class LgpkiTest : public ::testing::Test {
     lgpki_.reset();
     LgpkiOptions options;
     options.clock = [this] { return now_.load(); };
-    options.public_url = kLgpkiUrl;
+    options.public_url = public_url_;
     auto opened = LgpkiAuthority::open(*pool_, *writer_, *keys_, options);
     ASSERT_TRUE(opened.ok()) << opened.status().to_string();
     lgpki_ = std::move(*opened);
   }
+
+  // Serves the LGPKI's public routes (CRLs, CA certificates, OCSP: add_lgpki_routes) on
+  // 127.0.0.1 at url(), the LGPKI reopened first with that public URL: the certificates it issues
+  // from now on name this server (their OCSP URL); the CA certificates init() made keep kLgpkiUrl.
+  // The routes hold this LGPKI object: no open() after serve().
+  void serve() {
+    http::ServerOptions o;
+    o.io_threads = 1;
+    o.worker_threads = 2;
+    {
+      // A free port, taken and let go: the URL is needed before the routes can be bound.
+      http::Server probe(o);
+      ASSERT_TRUE(probe.start().is_ok());
+      o.port = probe.port();
+      probe.stop();
+    }
+    public_url_ = "http://127.0.0.1:" + std::to_string(o.port);
+    open();
+    server_ = std::make_unique<http::Server>(o);
+    add_lgpki_routes(*server_, *lgpki_);
+    Status s = server_->start();
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+  }
+  std::string url() const { return public_url_; }
 
   static LgpkiSubject kiyose() { return {"132217", "清瀬市", "総務部情報政策課", "", "清瀬市 情報政策課"}; }
   static LgpkiSubject subject_for(LgpkiProfile profile) {
@@ -157,6 +185,8 @@ class LgpkiTest : public ::testing::Test {
   std::unique_ptr<KeyStore> keys_;
   std::unique_ptr<LgpkiAuthority> lgpki_;
   std::map<std::string, EvpPkeyPtr> subscriber_keys_;
+  std::string public_url_ = kLgpkiUrl;
+  std::unique_ptr<http::Server> server_;  // serve()
 };
 
 // What a certificate's extensions say, read with OpenSSL's parsers.
