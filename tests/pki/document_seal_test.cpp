@@ -1,7 +1,8 @@
 // The electronic seal on a government's documents (pki/document_seal.h): signed with the
 // certificate the LGPKI workflow issued to it, whose key the key store holds; verified by pdfsig
-// trusting the LGPKI root; never again once that certificate is revoked, which
-// `openssl verify -crl_check` against its CA's CRL confirms.
+// trusting the LGPKI root, offline and asking LGPKI's OCSP responder itself (the URL in the
+// certificate, served on 127.0.0.1); never again once that certificate is revoked, which
+// `openssl verify -crl_check` against its CA's CRL and pdfsig's own OCSP request confirm.
 #include <fstream>
 
 #include "lgpki_fixture.h"
@@ -20,6 +21,8 @@ class DocumentSealTest : public LgpkiTest {
  protected:
   void SetUp() override {
     LgpkiTest::SetUp();
+    if (HasFatalFailure()) return;
+    if (ocsp_served()) serve();
     workflow_ = std::make_unique<LgpkiWorkflow>(*pool_, *writer_, *lgpki_);
     // A time-stamp authority of its own test root (its chain is not what is checked here).
     tsa_root_key_ = testing::make_key();
@@ -69,9 +72,14 @@ class DocumentSealTest : public LgpkiTest {
     EXPECT_TRUE(out.ok()) << out.status().to_string();
     return out.ok() ? *out : DocumentSeal::Sealed{};
   }
-  // pdfsig's report on `pdf`, with an NSS database that trusts the LGPKI root; -no-ocsp: the
-  // certificates name the LGPKI OCSP responder, which no server answers in this test (NSS, asked
-  // online, reports any failure to reach it as an unknown issue with the certificate).
+  // Whether the LGPKI's routes are served (LgpkiTest::serve) before the workflow and the seal are
+  // made, so that the certificates issued name that server's OCSP responder.
+  virtual bool ocsp_served() const { return false; }
+  // pdfsig's report on `pdf`, with an NSS database that trusts the LGPKI root. Without
+  // ocsp_served(), -no-ocsp: the certificates name an OCSP responder no server answers (NSS, asked
+  // online, reports any failure to reach it as an unknown issue with the certificate); with it,
+  // NSS asks the responder the signer's certificate names, and a failure to get a good answer
+  // fails the validation (its hard-failure policy).
   std::string pdfsig(const std::string& pdf) {
     if (!std::filesystem::exists(tmp_ / "nssdb")) {
       save_ca_certificates();
@@ -79,7 +87,7 @@ class DocumentSealTest : public LgpkiTest {
     }
     save("sealed.pdf", pdf);
     int rc = -1;
-    return cmd("pdfsig -no-ocsp -nssdir sql:nssdb sealed.pdf", &rc);
+    return cmd(std::string("pdfsig ") + (ocsp_served() ? "" : "-no-ocsp ") + "-nssdir sql:nssdb sealed.pdf", &rc);
   }
 
   const auth::Principal kiyose_ = seal_caller(auth::Role::municipality, "132217");
@@ -147,6 +155,43 @@ TEST_F(DocumentSealTest, AGovernmentThatKeepsItsOwnKeyOrHasNoCertificateGetsItsD
   DocumentSeal::Sealed own = sealed(pdf);
   EXPECT_EQ(own.serial, "");
   EXPECT_EQ(own.pdf, pdf);
+}
+
+class DocumentSealOcspTest : public DocumentSealTest {
+ protected:
+  bool ocsp_served() const override { return true; }
+  // How many OCSP requests the LGPKI's responder answered with a signed response, cached or not.
+  long ocsp_answers() {
+    long total = 0;
+    for (const char* outcome : {"cached", "signed"}) {
+      const std::string metrics = server_->metrics_text();
+      const std::string line = std::string("jlis_lgpki_ocsp_requests_total{outcome=\"") + outcome + "\"} ";
+      const size_t at = metrics.find(line);
+      EXPECT_NE(at, std::string::npos) << metrics;
+      if (at != std::string::npos) total += std::stol(metrics.substr(at + line.size()));
+    }
+    return total;
+  }
+};
+
+TEST_F(DocumentSealOcspTest, PdfsigAskingTheResponderItselfTrustsAGoodSignerAndSeesTheRevokedOne) {
+  const LgpkiApplication doc = issued(LgpkiProfile::document_signing, /*key_in_store=*/true);
+  DocumentSeal::Sealed out = sealed(testing::one_page_pdf("Juminhyo"));
+  EXPECT_EQ(out.serial, doc.serial);
+  std::string report = pdfsig(out.pdf);
+  EXPECT_NE(report.find("Signature Validation: Signature is Valid."), std::string::npos) << report;
+  EXPECT_NE(report.find("Certificate Validation: Certificate is Trusted."), std::string::npos) << report;
+  const long asked = ocsp_answers();
+  EXPECT_GE(asked, 1) << "pdfsig trusted the signer without asking the OCSP responder";
+
+  ASSERT_TRUE(workflow_->request_revocation(registration_, doc.id, RevocationReason::key_compromise, "lost").ok());
+  ASSERT_TRUE(workflow_->revoke(jlis_, doc.id).ok());
+  report = pdfsig(out.pdf);
+  // The signature itself is still the signer's; its certificate is revoked, which only OCSP tells
+  // pdfsig here (it fetches no CRL).
+  EXPECT_NE(report.find("Signature Validation: Signature is Valid."), std::string::npos) << report;
+  EXPECT_NE(report.find("Certificate Validation: Certificate has been Revoked."), std::string::npos) << report;
+  EXPECT_GT(ocsp_answers(), asked);
 }
 
 }  // namespace
