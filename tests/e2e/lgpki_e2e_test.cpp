@@ -1,9 +1,14 @@
 // LGPKI through the real `jlis` binary (pki/lgpki_commands.h): a municipality files for its mayor's
 // position certificate, its registration sub-authority and J-LIS approve, the certificate is issued;
-// after revocation, `openssl verify -crl_check` with the CRL fetched from `jlis serve` rejects it.
+// after revocation, `openssl verify -crl_check` with the CRL fetched from `jlis serve` rejects it,
+// and `openssl ocsp` asking `jlis serve`'s LGPKI responder turns from good to revoked, the
+// revocation made by another `jlis` process.
 // And the refusals: wrong token, wrong government, wrong state, bad input, each exit 1 with nothing
 // written.
 #include <stdlib.h>
+
+#include <chrono>
+#include <thread>
 
 #include "pki_fixture.h"
 
@@ -108,6 +113,12 @@ TEST_F(LgpkiE2E, AMayorsPositionCertificateIsIssuedAndOnceRevokedTheCrlServedOve
       "openssl verify -crl_check -CAfile root.pem -untrusted position-ca.pem -CRLfile position.crl.pem mayor.pem";
   o = in_work(verify);
   EXPECT_EQ(o.exit_code, 0) << o.out;
+  // The OCSP responder the certificate names, asked with the root alone trusted: good (and cached).
+  const std::string ocsp = "openssl ocsp -issuer position-ca.pem -cert mayor.pem -CAfile root.pem -no_nonce -url "
+                           "http://127.0.0.1:" + std::to_string(server.port()) + "/lgpki/ocsp";
+  o = in_work(ocsp);
+  EXPECT_NE(o.out.find("Response verify OK"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("mayor.pem: good"), std::string::npos) << o.out;
 
   o = lgpki(kiyose_registration_, {"revoke", "--application", id, "--request", "--reason", "affiliationChanged",
                                    "--note", "市長の交代"});
@@ -120,6 +131,14 @@ TEST_F(LgpkiE2E, AMayorsPositionCertificateIsIssuedAndOnceRevokedTheCrlServedOve
                            "approved by operator:jlis-lgpki", "issued by operator:jlis-lgpki",
                            "revocation-requested by lgpki-registration:132217", "revoked by operator:jlis-lgpki"})
     EXPECT_NE(o.out.find(step), std::string::npos) << step << "\n" << o.out;
+  // Revoked by another process: jlis serve's ticker brings it into its OCSP answers within seconds.
+  for (int i = 0; i < 50; ++i) {
+    o = in_work(ocsp);
+    if (o.out.find("mayor.pem: revoked") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_NE(o.out.find("mayor.pem: revoked"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("Reason: affiliationChanged"), std::string::npos) << o.out;
 
   crl = client.get("/lgpki/crl/position.crl");
   ASSERT_EQ(crl.result_int(), 200);
