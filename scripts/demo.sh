@@ -23,6 +23,17 @@ if [ ! -f "$data/openjlis-data" ]; then
 fi
 agency=$("$jlis" agency add --data "$data" --name "Demo agency" --purposes pension,tax | tail -n 1)
 municipality=$("$jlis" municipality token --data "$data" --code 131016 | tail -n 1)
+# LGPKI, and 千代田区's mayor certified through its workflow (made once): from then on the ward's
+# documents leave with the mayor's electronic seal (a PAdES signature, time-stamped).
+if [ ! -f "$data/pki/lgpki.json" ]; then
+  "$jlis" lgpki init --data "$data" --public-url "http://$listen" > /dev/null
+  registration=$("$jlis" token create --data "$data" --role lgpki-registration --name 131016 | tail -n 1)
+  application=$(JLIS_TOKEN=$municipality "$jlis" lgpki apply --data "$data" --municipality 131016 --profile position \
+                  --organisation 千代田区 --position 区長 --common-name 千代田区長 | tail -n 1)
+  JLIS_TOKEN=$registration "$jlis" lgpki review --data "$data" --application "$application" > /dev/null
+  "$jlis" lgpki approve --data "$data" --application "$application" --by demo > /dev/null
+  "$jlis" lgpki issue --data "$data" --application "$application" --by demo > /dev/null
+fi
 verifier=$("$jlis" verifier add --data "$data" --name "Demo bank" --consent | tail -n 1)
 operator=$("$jlis" token create --data "$data" --role operator --name "Demo operator" | tail -n 1)
 # The issuance centre's kiosk terminal (its credential beside the data directory, made once), open at
@@ -75,9 +86,15 @@ Try:
   curl -s -o signature.crl "$base/crl/signature.crl" && openssl crl -inform DER -in signature.crl -noout -text | head
   curl -s "$base/metrics"
   (OCSP: openssl ocsp -issuer CA.pem -cert CERT.pem -url $base/ocsp -CAfile CA.pem)
-The resident's documents, as their municipality's window issues them (PDF; a refusal says why):
+The resident's documents, as their municipality's window issues them (PDF; a refusal says why),
+sealed with a key the CA passphrase encrypts, so first:
+  export JLIS_CA_PASSPHRASE=\$(cat $passphrase_file)
   $jlis documents render --data $data --resident $resident --type juminhyo --members all --with household --output 住民票.pdf
   (also --type kisai-jiko, inkan, koseki, koseki-fuhyo, kazei; jlis documents log --data $data --resident $resident)
+  Each carries 千代田区長's electronic seal (LGPKI); pdfsig checks it trusting the LGPKI root:
+  curl -s -o lgpki-root.cer $base/lgpki/ca/root.cer && rm -rf nssdb && mkdir nssdb && \
+       certutil -N -d sql:nssdb --empty-password && certutil -A -d sql:nssdb -n lgpki -t C,C,C -i lgpki-root.cer && \
+       pdfsig -nssdir sql:nssdb 住民票.pdf
 $( [ -n "$card" ] && [ -n "$screen_listen" ] && cat <<SCREEN
 The kiosk's touch screen, as a resident at a convenience store sees it: open http://$screen_listen/
 in a browser, place the card (the example resident's, PIN 1234), choose 住民票の写し and print it;

@@ -25,8 +25,8 @@ TEST(DemoE2E, EveryExampleMakeRunPrintsWorksAsPrinted) {
                    quote(source) + " " + quote(work));
   EXPECT_EQ(out.exit_code, 0) << out.out;
   EXPECT_EQ(count_of(out.out, "FAILED:"), 0u) << out.out;
-  // The curl examples (the API, the CA, the CRL, metrics) and the CLI ones.
-  EXPECT_EQ(count_of(out.out, "ok: curl "), 9u) << out.out;
+  // The curl examples (the API, the CA, the CRL, metrics, the LGPKI root for pdfsig) and the CLI ones.
+  EXPECT_EQ(count_of(out.out, "ok: curl "), 10u) << out.out;
   EXPECT_EQ(count_of(out.out, " card virtual --data "), 1u) << "the example resident has no card: " << out.out;
   EXPECT_EQ(count_of(out.out, " documents render --data "), 1u) << out.out;
   // The kiosk: the card played by a terminal, and its document confirmed by the verification page.
@@ -34,6 +34,7 @@ TEST(DemoE2E, EveryExampleMakeRunPrintsWorksAsPrinted) {
   EXPECT_EQ(count_of(out.out, "ok: the kiosk's document "), 1u) << out.out;
   EXPECT_EQ(count_of(out.out, "ok: the kiosk screen answers"), 1u) << out.out;
   EXPECT_EQ(count_of(out.out, "ok: the operator token logs in to the console"), 1u) << out.out;
+  EXPECT_EQ(count_of(out.out, "ok: the window's 住民票 carries the mayor's valid, trusted seal"), 1u) << out.out;
   std::filesystem::remove_all(work);
 }
 

@@ -2,8 +2,9 @@
 # Runs `make run`'s script (scripts/demo.sh) on a small population, then every example it prints,
 # exactly as printed (continuation lines joined), in a scratch directory: each curl with -f, so a
 # 4xx or 5xx answer fails it. Then the verification the demo describes: the issuance number the
-# kiosk example printed is confirmed by /v1/verify as a kiosk document, and the kiosk screen the
-# demo runs beside the server shows its first page.
+# kiosk example printed is confirmed by /v1/verify as a kiosk document, the window's 住民票 carries
+# the mayor's seal as pdfsig sees it, and the kiosk screen the demo runs beside the server shows its
+# first page.
 # Usage: demo_examples.sh JLIS SOURCE_DIR WORK_DIR. Prints "ok: …" or "FAILED: …" per example;
 # exits non-zero when the demo did not start or an example failed.
 set -uo pipefail
@@ -28,6 +29,14 @@ if [ -z "$started" ]; then
   cat demo.out demo.err
   exit 1
 fi
+# The demo asks for the CA passphrase in the environment before its document examples (they are
+# sealed with an LGPKI key): as printed.
+export_line=$(sed -n 's#^  export JLIS_CA_PASSPHRASE=\$(cat \(.*\))$#\1#p' demo.out)
+if [ -z "$export_line" ] || [ ! -f "$export_line" ]; then
+  echo "FAILED: the demo does not say where the CA passphrase is"
+  exit 1
+fi
+export JLIS_CA_PASSPHRASE=$(cat "$export_line")
 examples=$(sed -e ':a' -e '/\\$/N; s/\\\n *//; ta' demo.out | sed -n "s#^  \(curl .*\|$jlis .*\)\$#\1#p")
 failed=0 number=
 while IFS= read -r example; do
@@ -52,6 +61,16 @@ if grep -q "open http://127.0.0.1:$screen_port/" demo.out &&
   echo "ok: the kiosk screen answers"
 else
   echo "FAILED: the kiosk screen on 127.0.0.1:$screen_port does not answer as the demo says"
+  failed=1
+fi
+# The window's 住民票 the examples rendered carries 千代田区長's electronic seal, valid and trusted.
+sealed=$(pdfsig -nssdir sql:nssdb 住民票.pdf 2>&1)
+if grep -q 'Signer Certificate Common Name: 千代田区長' <<< "$sealed" &&
+   grep -q 'Signature Validation: Signature is Valid.' <<< "$sealed" &&
+   grep -q 'Certificate Validation: Certificate is Trusted.' <<< "$sealed"; then
+  echo "ok: the window's 住民票 carries the mayor's valid, trusted seal"
+else
+  echo "FAILED: the window's 住民票 does not carry a valid, trusted seal: $sealed"
   failed=1
 fi
 # The console's operator token, as printed, logs in (303 to /console with the session's cookie).
