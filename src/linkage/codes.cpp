@@ -1,0 +1,145 @@
+#include "linkage/codes.h"
+
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/sha.h>
+
+#include <optional>
+
+#include "common/digest.h"
+#include "store/migrations.h"
+
+namespace jlis::linkage {
+
+using store::Connection;
+using store::Row;
+
+namespace {
+
+const std::vector<store::Migration> kMigrations = {{1, R"sql(
+CREATE TABLE linkage_persons (
+  person_id TEXT PRIMARY KEY,          -- 32 hex digits, random; never leaves the platform
+  resident_code TEXT NOT NULL UNIQUE   -- the current one (move_resident follows a change)
+);
+CREATE TABLE linkage_codes (
+  body TEXT NOT NULL,
+  code TEXT NOT NULL,                  -- 32 hex digits (codes.h)
+  person_id TEXT NOT NULL,
+  PRIMARY KEY (body, person_id)
+);
+CREATE UNIQUE INDEX linkage_codes_code ON linkage_codes (body, code);
+)sql"}};
+
+Status check_body(const std::string& body) {
+  if (body.empty() || body.size() > 64) return invalid_argument("a body id is 1 to 64 of [a-z0-9-]");
+  for (char c : body)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+      return invalid_argument("a body id is 1 to 64 of [a-z0-9-]");
+  return Status::ok();
+}
+
+Status check_code(const std::string& code) {
+  if (code.size() != 32) return invalid_argument("a linkage code is 32 hex digits");
+  for (char c : code)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return invalid_argument("a linkage code is 32 hex digits");
+  return Status::ok();
+}
+
+std::string sha256(std::string_view data) {
+  unsigned char out[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
+  return std::string(reinterpret_cast<const char*>(out), sizeof out);
+}
+
+Result<std::optional<std::string>> one_text(Connection& conn, std::string_view sql, const store::Params& params) {
+  std::optional<std::string> out;
+  JLIS_RETURN_IF_ERROR(conn.query(sql, params, [&](const Row& r) {
+    out = r.text(0);
+    return false;
+  }));
+  return out;
+}
+
+}  // namespace
+
+Status LinkageCodes::migrate(Connection& conn) { return store::migrate(conn, "linkage", kMigrations); }
+
+Result<std::string> LinkageCodes::derive(const std::string& body, const std::string& person) const {
+  const std::string digest = sha256("jlis-linkage-code|" + body + "|" + person);
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(EVP_PKEY_CTX_new(key_, nullptr), EVP_PKEY_CTX_free);
+  size_t len = 0;
+  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
+      EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) != 1 ||
+      EVP_PKEY_sign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(digest.data()), digest.size()) != 1)
+    return pki::openssl_error("the linkage code key");
+  std::string signature(len, '\0');
+  if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &len,
+                    reinterpret_cast<const unsigned char*>(digest.data()), digest.size()) != 1)
+    return pki::openssl_error("signing with the linkage code key");
+  signature.resize(len);
+  return to_hex(sha256(signature).substr(0, 16));
+}
+
+Result<std::string> LinkageCodes::code_for(const std::string& body, const ResidentCode& resident) {
+  JLIS_RETURN_IF_ERROR(check_body(body));
+  const std::string rc = resident.str();
+  {  // Recorded already: a read.
+    JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+    JLIS_ASSIGN_OR_RETURN(auto code, one_text(*conn,
+                                              "SELECT c.code FROM linkage_codes c JOIN linkage_persons p ON "
+                                              "p.person_id = c.person_id WHERE p.resident_code = ? AND c.body = ?",
+                                              {rc, body}));
+    if (code) return *code;
+  }
+  // Made in the writer's transaction: the anchor and the code, each checked there (a concurrent
+  // request for the same person or code finds the other's row, never a second one).
+  JLIS_ASSIGN_OR_RETURN(std::string fresh_person, random_hex(16));
+  std::string out;
+  JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
+    JLIS_ASSIGN_OR_RETURN(auto person, one_text(conn, "SELECT person_id FROM linkage_persons WHERE resident_code = ?", {rc}));
+    if (!person) {
+      JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO linkage_persons (person_id, resident_code) VALUES (?, ?)",
+                                        {fresh_person, rc})
+                               .status());
+      person = fresh_person;
+    }
+    JLIS_ASSIGN_OR_RETURN(auto recorded, one_text(conn, "SELECT code FROM linkage_codes WHERE body = ? AND person_id = ?",
+                                                  {body, *person}));
+    if (recorded) {
+      out = *recorded;
+      return Status::ok();
+    }
+    JLIS_ASSIGN_OR_RETURN(out, derive(body, *person));
+    JLIS_ASSIGN_OR_RETURN(auto taken, one_text(conn, "SELECT person_id FROM linkage_codes WHERE body = ? AND code = ?",
+                                               {body, out}));
+    if (taken) return conflict("a linkage code collided; the person's code cannot be made");
+    return conn.execute("INSERT INTO linkage_codes (body, code, person_id) VALUES (?, ?, ?)", {body, out, *person})
+        .status();
+  }));
+  return out;
+}
+
+Result<ResidentCode> LinkageCodes::resident_of(const std::string& body, const std::string& code) {
+  JLIS_RETURN_IF_ERROR(check_body(body));
+  JLIS_RETURN_IF_ERROR(check_code(code));
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  JLIS_ASSIGN_OR_RETURN(auto rc, one_text(*conn,
+                                          "SELECT p.resident_code FROM linkage_codes c JOIN linkage_persons p ON "
+                                          "p.person_id = c.person_id WHERE c.body = ? AND c.code = ?",
+                                          {body, code}));
+  if (!rc) return not_found("body " + body + " has no such linkage code");
+  return ResidentCode::parse(*rc);
+}
+
+Result<std::string> LinkageCodes::convert(const std::string& from, const std::string& code, const std::string& to) {
+  JLIS_RETURN_IF_ERROR(check_body(to));
+  JLIS_ASSIGN_OR_RETURN(ResidentCode resident, resident_of(from, code));
+  return code_for(to, resident);
+}
+
+Status LinkageCodes::move_resident(Connection& conn, const ResidentCode& from, const ResidentCode& to) {
+  return conn.execute("UPDATE linkage_persons SET resident_code = ? WHERE resident_code = ?", {to.str(), from.str()})
+      .status();
+}
+
+}  // namespace jlis::linkage

@@ -1,0 +1,67 @@
+// 符号 (linkage codes, issue 11 §1): how a body of the information-linkage platform knows a person.
+// Each body gets its own code for each person; no two bodies share one, and no code says anything
+// about the person without the platform's key.
+//
+// A person is anchored by a random 128-bit person id (linkage_persons), made the first time any body
+// asks for the person and tied to the current resident code; when the resident code changes, the
+// anchor moves with it (move_resident), so every body's code stays the same. A My Number reissue
+// never touches it.
+//
+// The code of a person for a body is keyed and one-way: the hex of the first 16 bytes of
+//   SHA-256( RSA-PKCS#1-v1.5-sign_key( SHA-256("jlis-linkage-code|" body "|" person id) ) )
+// RSA PKCS#1 v1.5 signatures are deterministic, so this is a pseudo-random function of the key that
+// a PKCS#11 token can compute without the key ever leaving it (keys.h; an encrypted key file
+// otherwise). Without the key, one body's code tells nothing of another's. Each code is recorded
+// (linkage_codes, unique), so converting one body's code to another's is two indexed reads, and a
+// collision (2^-64 for a billion codes) is refused rather than merged.
+//
+// Every write's checks (the person still has this resident code, the code not yet recorded) run in
+// the writer's transaction. Thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/identifiers.h"
+#include "common/status.h"
+#include "pki/openssl.h"
+#include "store/database.h"
+#include "store/writer.h"
+
+namespace jlis::linkage {
+
+// The KeyStore label of the platform's code key.
+inline constexpr const char* kCodeKeyLabel = "linkage-code-key";
+
+class LinkageCodes {
+ public:
+  static Status migrate(store::Connection& conn);
+
+  // Not owned; all must outlive this. `key`: the platform's RSA key (kCodeKeyLabel).
+  LinkageCodes(store::Pool& pool, store::Writer& writer, EVP_PKEY* key) : pool_(pool), writer_(writer), key_(key) {}
+
+  // The code of the person with `resident` for `body` (a body id, [a-z0-9-]{1,64}): read when
+  // recorded, else made and recorded (the person anchored on first use). invalid_argument for a
+  // bad body id; conflict on a code collision; the store's errors.
+  Result<std::string> code_for(const std::string& body, const ResidentCode& resident);
+
+  // `code` of body `from` as body `to` knows the same person (made for `to` when it has none yet).
+  // not_found when `from` has no such code. Internal to the platform: never answered to a body.
+  Result<std::string> convert(const std::string& from, const std::string& code, const std::string& to);
+
+  // The resident code of `code` of `body`, for the platform's own reads (replicas, records).
+  Result<ResidentCode> resident_of(const std::string& body, const std::string& code);
+
+  // Moves the anchor of `from` to `to` (a resident-code change), in the caller's transaction (the
+  // registry's event): every code stays. Nothing to do when `from` was never anchored.
+  static Status move_resident(store::Connection& conn, const ResidentCode& from, const ResidentCode& to);
+
+ private:
+  Result<std::string> derive(const std::string& body, const std::string& person) const;
+
+  store::Pool& pool_;
+  store::Writer& writer_;
+  EVP_PKEY* key_;
+};
+
+}  // namespace jlis::linkage
