@@ -7,6 +7,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "common/files.h"
 #include "common/text.h"
 #include "common/text_internal.h"
 
@@ -20,14 +21,6 @@ namespace {
 
 std::u32string key_of(std::string_view text) { return address_fold(nfkc(text)); }
 
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return not_found("cannot open " + path);
-  std::string text(static_cast<size_t>(in.tellg()), '\0');
-  in.seekg(0);
-  if (!in.read(text.data(), static_cast<std::streamsize>(text.size()))) return unavailable("cannot read " + path);
-  return text;
-}
 
 // Calls row(line_number, fields) for each line after the header, which must equal `header`. These
 // files have no quoted fields (checked when they were packaged), so a comma always separates.

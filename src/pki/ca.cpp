@@ -14,6 +14,7 @@
 #include "card/validity.h"
 #include "common/clock.h"
 #include "common/digest.h"
+#include "common/files.h"
 #include "pki/ca_internal.h"
 #include "pki/key_policy.h"
 #include "pki/request.h"
@@ -43,26 +44,6 @@ std::string file_stem(CertificateKind kind, const char* role, int n) {
 }
 std::string link_stem(CertificateKind kind, int from, int to) {
   return std::string(kind_name(kind)) + "-link-" + std::to_string(from) + "-" + std::to_string(to);
-}
-
-// Writes `data` to `path` through a temporary file and a rename, so readers never see half a file.
-Status write_atomically(const fs::path& path, const std::string& data, mode_t mode) {
-  const std::string tmp = path.string() + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return internal_error("cannot write " + path.string());
-  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && ::fsync(fd) == 0;
-  ok = ::close(fd) == 0 && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return internal_error("cannot write " + path.string());
-  }
-  return Status::ok();
-}
-
-Result<std::string> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return not_found("cannot read " + path.string());
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 const std::vector<store::Migration> kMigrations = {
@@ -337,8 +318,8 @@ Status CertificateAuthority::init(const std::string& data_dir, const CaInitOptio
                                                                       now - 3600, now + 10 * kYear, serial}));
     JLIS_ASSIGN_OR_RETURN(std::string ca_pem, x509_pem(ca.get()));
     JLIS_ASSIGN_OR_RETURN(std::string responder_pem, x509_pem(responder.get()));
-    JLIS_RETURN_IF_ERROR(write_atomically(pki_dir(data_dir) / (label(kind, "ca") + ".pem"), ca_pem, 0644));
-    JLIS_RETURN_IF_ERROR(write_atomically(pki_dir(data_dir) / (label(kind, "ocsp") + ".pem"), responder_pem, 0644));
+    JLIS_RETURN_IF_ERROR(write_file_atomically(pki_dir(data_dir) / (label(kind, "ca") + ".pem"), ca_pem, 0644));
+    JLIS_RETURN_IF_ERROR(write_file_atomically(pki_dir(data_dir) / (label(kind, "ocsp") + ".pem"), responder_pem, 0644));
   }
   json config = {{"format", 1},
                  {"keys", keys.kind == KeyStoreConfig::Kind::file ? "file" : "pkcs11"},
@@ -349,7 +330,7 @@ Status CertificateAuthority::init(const std::string& data_dir, const CaInitOptio
     config["pkcs11_token"] = keys.token_label;
   }
   // Written last: its presence says the hierarchy is complete.
-  return write_atomically(config_path(data_dir), config.dump(2) + "\n", 0600);
+  return write_file_atomically(config_path(data_dir), config.dump(2) + "\n", 0600);
 }
 
 CertificateAuthority::CertificateAuthority(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -529,12 +510,12 @@ Result<CertificateAuthority::Generation> CertificateAuthority::new_generation(Ce
   const fs::path dir = pki_dir(d.dir);
   if (n == 2) {
     JLIS_ASSIGN_OR_RETURN(std::string first, x509_pem(old.cert.get()));
-    JLIS_RETURN_IF_ERROR(write_atomically(dir / (label(kind, "ca") + "-1.pem"), first, 0644));
+    JLIS_RETURN_IF_ERROR(write_file_atomically(dir / (label(kind, "ca") + "-1.pem"), first, 0644));
   }
-  JLIS_RETURN_IF_ERROR(write_atomically(dir / (file_stem(kind, "ca", n) + ".pem"), ca_pem, 0644));
-  JLIS_RETURN_IF_ERROR(write_atomically(dir / (file_stem(kind, "ocsp", n) + ".pem"), responder_pem, 0644));
-  JLIS_RETURN_IF_ERROR(write_atomically(dir / (link_stem(kind, n - 1, n) + ".pem"), from_pem, 0644));
-  JLIS_RETURN_IF_ERROR(write_atomically(dir / (link_stem(kind, n, n - 1) + ".pem"), to_pem, 0644));
+  JLIS_RETURN_IF_ERROR(write_file_atomically(dir / (file_stem(kind, "ca", n) + ".pem"), ca_pem, 0644));
+  JLIS_RETURN_IF_ERROR(write_file_atomically(dir / (file_stem(kind, "ocsp", n) + ".pem"), responder_pem, 0644));
+  JLIS_RETURN_IF_ERROR(write_file_atomically(dir / (link_stem(kind, n - 1, n) + ".pem"), from_pem, 0644));
+  JLIS_RETURN_IF_ERROR(write_file_atomically(dir / (link_stem(kind, n, n - 1) + ".pem"), to_pem, 0644));
   // Recorded in the store (the first generation with the first renewal), then named in ca.json,
   // last: a renewal that fails before leaves the CA as it was (its new key labels stay used).
   std::vector<Impl::Authority*> record;
@@ -569,7 +550,7 @@ Result<CertificateAuthority::Generation> CertificateAuthority::new_generation(Ce
   if (!config.is_object()) return internal_error(config_path(d.dir).string() + " is damaged");
   if (!config.contains("generations") || !config["generations"].is_object()) config["generations"] = json::object();
   config["generations"][ca] = n;
-  JLIS_RETURN_IF_ERROR(write_atomically(config_path(d.dir), config.dump(2) + "\n", 0600));
+  JLIS_RETURN_IF_ERROR(write_file_atomically(config_path(d.dir), config.dump(2) + "\n", 0600));
   {
     std::lock_guard spare(d.spare_mu);  // handles of the previous generation's key
     d.spare_keys[static_cast<size_t>(kind)].clear();
