@@ -149,4 +149,31 @@ Result<std::string> timestamp_token(std::string_view response_der, std::string_v
   return der_of<i2d_PKCS7>(token);
 }
 
+Result<int64_t> verify_timestamp_token(std::string_view token_der, std::string_view data,
+                                       const std::vector<X509*>& trusted) {
+  const auto* p = reinterpret_cast<const unsigned char*>(token_der.data());
+  std::unique_ptr<PKCS7, OpensslDeleter<PKCS7_free>> token(d2i_PKCS7(nullptr, &p, static_cast<long>(token_der.size())));
+  if (!token) return invalid_argument("not a time-stamp token");
+  TsVerifyCtxPtr ctx(TS_VERIFY_CTX_new());
+  X509_STORE* store = X509_STORE_new();
+  BIO* bio = BIO_new_mem_buf(data.data(), static_cast<int>(data.size()));
+  if (!ctx || store == nullptr || bio == nullptr) {
+    X509_STORE_free(store);
+    BIO_free(bio);
+    return openssl_error("TS_VERIFY_CTX_new");
+  }
+  TS_VERIFY_CTX_set_store(ctx.get(), store);  // the context owns both from here
+  TS_VERIFY_CTX_set_data(ctx.get(), bio);
+  for (X509* cert : trusted)
+    if (X509_STORE_add_cert(store, cert) != 1) return openssl_error("X509_STORE_add_cert");
+  TS_VERIFY_CTX_set_flags(ctx.get(), TS_VFY_VERSION | TS_VFY_SIGNATURE | TS_VFY_DATA);
+  if (TS_RESP_verify_token(ctx.get(), token.get()) != 1)
+    return openssl_error("the time-stamp token does not verify", Code::invalid_argument);
+  std::unique_ptr<TS_TST_INFO, OpensslDeleter<TS_TST_INFO_free>> info(PKCS7_to_TS_TST_INFO(token.get()));
+  struct tm tm {};
+  if (!info || ASN1_TIME_to_tm(TS_TST_INFO_get_time(info.get()), &tm) != 1)
+    return openssl_error("the time-stamp token's time", Code::invalid_argument);
+  return static_cast<int64_t>(timegm(&tm));
+}
+
 }  // namespace jlis::pki

@@ -56,4 +56,11 @@ Result<std::string> timestamp_query(std::string_view data);
 // when the answer is malformed, or its nonce or message imprint is not the query's.
 Result<std::string> timestamp_token(std::string_view response_der, std::string_view query_der);
 
+// Verifies a TimeStampToken (DER) over `data`: its signature by a time-stamping certificate that
+// chains to one of `trusted` (the certificates the token carries are the only intermediates), and
+// its message imprint, the hash of `data`. Answers the token's genTime (Unix seconds).
+// invalid_argument when the token is not one or does not verify.
+Result<int64_t> verify_timestamp_token(std::string_view token_der, std::string_view data,
+                                       const std::vector<X509*>& trusted);
+
 }  // namespace jlis::pki
