@@ -19,6 +19,7 @@
 #include "pki/ca_internal.h"
 #include "pki/openssl.h"
 #include "requests.h"
+#include "test_cache.h"
 
 namespace jlis::pki::testing {
 
@@ -45,7 +46,10 @@ class CaTest : public card::testing::CardTest {
     cards_->attach(*registry_);
     CaInitOptions init;
     init.keys.passphrase = "a test passphrase";
-    Status s = CertificateAuthority::init(dir_.string(), init);
+    // The hierarchy `jlis ca init` makes, copied from the test cache after the first (test_cache.h).
+    Status s = cached_directory("jpki-ca-file", dir_ / "pki", [&](const std::filesystem::path&) {
+      return CertificateAuthority::init(dir_.string(), init);
+    });
     ASSERT_TRUE(s.is_ok()) << s.to_string();
     CaOptions options;
     options.clock = [this] { return now_.load(); };
@@ -62,10 +66,11 @@ class CaTest : public card::testing::CardTest {
     CardTest::TearDown();
   }
 
-  // Fresh RSA-2048 key pairs, as a card (or a smartphone) generates them.
+  // RSA-2048 key pairs of this process's own, as a card (or a smartphone) generates them (from the
+  // test cache: test_cache.h).
   struct Keys {
-    EvpPkeyPtr signature = generate_rsa(2048).value();
-    EvpPkeyPtr authentication = generate_rsa(2048).value();
+    EvpPkeyPtr signature = next_cached_rsa_key();
+    EvpPkeyPtr authentication = next_cached_rsa_key();
     card::CardKeys pems() const {
       return {public_key_pem(signature.get()).value(), public_key_pem(authentication.get()).value()};
     }

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "pki/openssl.h"
+#include "test_cache.h"
 
 namespace jlis::pki::testing {
 
@@ -92,11 +93,8 @@ inline X509Ptr make_cert(const CertSpec& spec, EVP_PKEY* key) {
   return cert;
 }
 
-inline EvpPkeyPtr make_key() {
-  auto key = generate_rsa(2048);
-  check(key.ok(), "generate_rsa");
-  return std::move(key).value();
-}
+// A fresh RSA-2048 key for this process (from the test cache: test_cache.h).
+inline EvpPkeyPtr make_key() { return next_cached_rsa_key(); }
 
 inline std::string key_pem(EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
