@@ -15,7 +15,7 @@ namespace {
 
 constexpr std::string_view kRoles[] = {"municipality", "agency", "card-centre",
                                        "call-centre", "verifier", "operator", "issuance-centre",
-                                       "lgpki-registration"};
+                                       "lgpki-registration", "linkage-body"};
 
 
 bool valid_purpose(const std::string& p) {
@@ -23,6 +23,13 @@ bool valid_purpose(const std::string& p) {
   for (char c : p)
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
       return false;
+  return true;
+}
+
+bool valid_body_id(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
   return true;
 }
 
@@ -94,8 +101,8 @@ Result<int64_t> parse_expiry(std::string_view text, int64_t now) {
 std::string_view role_name(Role role) { return kRoles[static_cast<int>(role)]; }
 
 Status check_plain_token_role(Role role) {
-  if (role == Role::municipality || role == Role::agency)
-    return invalid_argument("use 'jlis municipality token' or 'jlis agency add' for that role");
+  if (role == Role::municipality || role == Role::agency || role == Role::linkage_body)
+    return invalid_argument("use 'jlis municipality token', 'jlis agency add' or 'jlis linkage body add' for that role");
   return Status::ok();
 }
 
@@ -103,7 +110,7 @@ Result<Role> parse_role(std::string_view name) {
   for (size_t i = 0; i < std::size(kRoles); ++i)
     if (kRoles[i] == name) return static_cast<Role>(i);
   return invalid_argument("unknown role '" + std::string(name) +
-                          "' (municipality, agency, card-centre, call-centre, verifier, operator, issuance-centre, lgpki-registration)");
+                          "' (municipality, agency, card-centre, call-centre, verifier, operator, issuance-centre, lgpki-registration, linkage-body)");
 }
 
 Status Directory::migrate(store::Connection& conn) {
@@ -201,6 +208,8 @@ Result<std::string> Directory::create_token(Role role, const std::string& subjec
   if (expires_at <= now) return invalid_argument("the token's expiry is not in the future");
   if (role == Role::lgpki_registration && !LocalGovernmentCode::parse(subject).ok())
     return invalid_argument("an lgpki-registration token is its local government's: --name is its 6-digit code");
+  if (role == Role::linkage_body && !valid_body_id(subject))
+    return invalid_argument("a linkage-body token is its body's: the subject is a body id, 1 to 64 of [a-z0-9-]");
   JLIS_ASSIGN_OR_RETURN(std::string secret, random_hex(32));
   JLIS_ASSIGN_OR_RETURN(std::string id, random_hex(8));
   const std::string token = "jlis_" + secret, token_id = "tk-" + id, at = iso8601_seconds(now);
@@ -250,6 +259,25 @@ Status Directory::revoke_token(const std::string& token_id, const std::string& b
     if (*revoked) return conflict("token " + token_id + " was already revoked at " + **revoked);
     JLIS_RETURN_IF_ERROR(c.execute("UPDATE tokens SET revoked_at = ? WHERE token_id = ?", {at, token_id}).status());
     return record_change(c, at, by, "token.revoke", token_id, "");
+  });
+}
+
+Status Directory::revoke_tokens_of(Role role, const std::string& subject, const std::string& by,
+                                   const std::function<Status(store::Connection&)>& also) {
+  const std::string at = iso8601_seconds(now_seconds());
+  return writer_.run([&](store::Connection& c) {
+    if (also) JLIS_RETURN_IF_ERROR(also(c));
+    std::vector<std::string> ids;
+    JLIS_RETURN_IF_ERROR(c.query("SELECT token_id FROM tokens WHERE role = ? AND subject = ? AND revoked_at IS NULL",
+                                 {std::string(role_name(role)), subject}, [&](const store::Row& r) {
+                                   ids.push_back(r.text(0));
+                                   return true;
+                                 }));
+    for (const auto& id : ids) {
+      JLIS_RETURN_IF_ERROR(c.execute("UPDATE tokens SET revoked_at = ? WHERE token_id = ?", {at, id}).status());
+      JLIS_RETURN_IF_ERROR(record_change(c, at, by, "token.revoke", id, std::string(role_name(role)) + " " + subject));
+    }
+    return Status::ok();
   });
 }
 

@@ -37,12 +37,15 @@ enum class Role {
   issuance_centre,  // 証明書交付センター: asks municipalities' issuance servers for a card holder's documents
   lgpki_registration,  // LGPKI 登録分局: a local government's registration sub-authority (subject: its
                        // code); reviews its government's certificate applications, asks for revocations
+  linkage_body,  // 情報照会者・情報提供者: a body of the information-linkage platform (subject: its body id,
+                 // linkage/bodies.h); made by `jlis linkage body add` only
 };
 std::string_view role_name(Role role);
 Result<Role> parse_role(std::string_view name);
 // The roles a token is made for directly (`jlis token create`, the console): all but municipality
-// (`jlis municipality token`: its code is checked against the reference data) and agency (`jlis
-// agency add`: with its purposes). invalid_argument, saying so, for those two.
+// (`jlis municipality token`: its code is checked against the reference data), agency (`jlis
+// agency add`: with its purposes) and linkage-body (`jlis linkage body add`: with its registered
+// body). invalid_argument, saying so, for those three.
 Status check_plain_token_role(Role role);
 
 // The authenticated caller.
@@ -118,7 +121,8 @@ class Directory {
                               const std::vector<std::string>& purposes, const std::string& by);
 
   // Creates a new token for `role` and `subject` (a municipality code for municipalities; a
-  // local-government code for lgpki-registration, invalid_argument otherwise).
+  // local-government code for lgpki-registration; a body id, [a-z0-9-]{1,64}, for linkage-body;
+  // invalid_argument otherwise).
   // invalid_argument when grant.expires_at is not in the future. `also` (optional) writes what the
   // token belongs to (a verifier's row) in the same transaction: the token exists only if it does.
   Result<std::string> create_token(Role role, const std::string& subject, const std::string& name,
@@ -135,6 +139,10 @@ class Directory {
   // the caller acts only when this succeeds.
   Status record_action(const std::string& by, const std::string& operator_token, const std::string& action,
                        const std::string& target, const std::string& detail);
+  // Revokes every token of `role` and `subject` not yet revoked (none is fine), recorded with `by`;
+  // `also` (optional) writes in the same transaction (a body's removal): both or neither.
+  Status revoke_tokens_of(Role role, const std::string& subject, const std::string& by,
+                          const std::function<Status(store::Connection&)>& also = {});
   // The recorded changes, oldest first.
   Result<std::vector<Change>> changes();
 
