@@ -6,6 +6,8 @@
 
 #include "kiosk/service_hours.h"
 #include "kiosk/terminals.h"
+#include "linkage/bodies.h"
+#include "linkage/codes.h"
 #include "store/centre.h"
 #include "store/data_dir.h"
 #include "municipal/document_content.h"
@@ -33,6 +35,8 @@ Status migrate_all(store::Database& db) {
   JLIS_RETURN_IF_ERROR(municipal::IssuanceServer::migrate(*conn));
   JLIS_RETURN_IF_ERROR(kiosk::Terminals::migrate(*conn));
   JLIS_RETURN_IF_ERROR(kiosk::ServiceHours::migrate(*conn));
+  JLIS_RETURN_IF_ERROR(linkage::LinkageCodes::migrate(*conn));
+  JLIS_RETURN_IF_ERROR(linkage::Bodies::migrate(*conn));
   return Status::ok();
 }
 

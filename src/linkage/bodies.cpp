@@ -1,0 +1,136 @@
+#include "linkage/bodies.h"
+
+#include "common/clock.h"
+#include "common/enum_names.h"
+#include "common/identifiers.h"
+#include "store/migrations.h"
+
+namespace jlis::linkage {
+
+using store::Connection;
+using store::Row;
+
+namespace {
+
+const std::vector<store::Migration> kMigrations = {{1, R"sql(
+CREATE TABLE linkage_bodies (
+  body_id TEXT PRIMARY KEY,            -- "<kind>-<code>" (bodies.h)
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  code TEXT NOT NULL,
+  registered_at TEXT NOT NULL,         -- ISO 8601 UTC
+  active BIGINT NOT NULL               -- 1, or 0 once removed
+);
+)sql"}};
+
+bool all_digits(const std::string& s, size_t n) {
+  return s.size() == n && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// 法人番号: the first digit checks the twelve after it: 9 - (Σ digit × (1 or 2, from the right) mod 9).
+bool valid_corporate_number(const std::string& s) {
+  if (!all_digits(s, 13)) return false;
+  int sum = 0;
+  for (int n = 1; n <= 12; ++n) sum += (s[13 - n] - '0') * (n % 2 == 1 ? 1 : 2);
+  return s[0] - '0' == 9 - sum % 9;
+}
+
+Body body_of(const Row& r) {
+  return {r.text(0), parse_body_kind(r.text(1)).value(), r.text(2), r.text(3), r.text(4), r.int64(5) != 0};
+}
+
+constexpr const char* kColumns = "SELECT body_id, kind, name, code, registered_at, active FROM linkage_bodies";
+
+}  // namespace
+
+Result<BodyKind> parse_body_kind(std::string_view name) {
+  return parse_enum_name<BodyKind>(kBodyKindNames, name, "the body kind");
+}
+
+Status check_body_code(BodyKind kind, const std::string& code) {
+  switch (kind) {
+    case BodyKind::municipality:
+    case BodyKind::prefecture: {
+      auto lg = LocalGovernmentCode::parse(code);
+      // A prefecture's code is PP000C; every other local government's has a non-zero middle.
+      const bool prefecture = lg.ok() && lg->body() % 1000 == 0;
+      if (!lg.ok() || prefecture != (kind == BodyKind::prefecture))
+        return invalid_argument(std::string("a ") + std::string(body_kind_name(kind)) + "'s code is its 6-digit " +
+                                (kind == BodyKind::prefecture ? "prefecture code (PP000C)" : "local-government code") +
+                                ", check digit included");
+      return Status::ok();
+    }
+    case BodyKind::health_insurer:
+      if (!all_digits(code, 8)) return invalid_argument("a health insurer's code is its 8-digit insurer number");
+      return Status::ok();
+    case BodyKind::pension_service:
+    case BodyKind::ministry:
+      if (!valid_corporate_number(code))
+        return invalid_argument("a " + std::string(body_kind_name(kind)) +
+                                "'s code is its 13-digit corporate number (法人番号), check digit included");
+      return Status::ok();
+  }
+  return invalid_argument("unknown body kind");
+}
+
+Status Bodies::migrate(Connection& conn) { return store::migrate(conn, "linkage_bodies", kMigrations); }
+
+Result<std::pair<Body, std::string>> Bodies::add(BodyKind kind, const std::string& name, const std::string& code,
+                                                 const auth::TokenGrant& grant) {
+  if (name.empty() || name.size() > 200) return invalid_argument("a body's name is 1 to 200 bytes");
+  JLIS_RETURN_IF_ERROR(check_body_code(kind, code));
+  Body b{std::string(body_kind_name(kind)) + "-" + code, kind, name, code, now_iso8601(), true};
+  // The body and its token in one transaction: the token exists only if the body does.
+  JLIS_ASSIGN_OR_RETURN(std::string token,
+                        directory_.create_token(auth::Role::linkage_body, b.body_id, b.name, grant, [&](Connection& c) {
+                          bool taken = false;
+                          JLIS_RETURN_IF_ERROR(c.query("SELECT 1 FROM linkage_bodies WHERE body_id = ?", {b.body_id},
+                                                       [&](const Row&) {
+                                                         taken = true;
+                                                         return false;
+                                                       }));
+                          if (taken) return conflict("body " + b.body_id + " is registered already");
+                          return c.execute("INSERT INTO linkage_bodies (body_id, kind, name, code, registered_at, "
+                                           "active) VALUES (?, ?, ?, ?, ?, 1)",
+                                           {b.body_id, std::string(body_kind_name(kind)), b.name, b.code,
+                                            b.registered_at})
+                              .status();
+                        }));
+  return std::pair{std::move(b), std::move(token)};
+}
+
+Result<std::vector<Body>> Bodies::list() {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  std::vector<Body> out;
+  JLIS_RETURN_IF_ERROR(conn->query(std::string(kColumns) + " ORDER BY registered_at, body_id", {}, [&](const Row& r) {
+    out.push_back(body_of(r));
+    return true;
+  }));
+  return out;
+}
+
+Result<Body> Bodies::get(const std::string& body_id) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  std::optional<Body> out;
+  JLIS_RETURN_IF_ERROR(conn->query(std::string(kColumns) + " WHERE body_id = ?", {body_id}, [&](const Row& r) {
+    out = body_of(r);
+    return false;
+  }));
+  if (!out) return not_found("no body " + body_id + " (jlis linkage body list)");
+  return *out;
+}
+
+Status Bodies::remove(const std::string& body_id, const std::string& by) {
+  return directory_.revoke_tokens_of(auth::Role::linkage_body, body_id, by, [&](Connection& c) -> Status {
+    std::optional<int64_t> active;
+    JLIS_RETURN_IF_ERROR(c.query("SELECT active FROM linkage_bodies WHERE body_id = ?", {body_id}, [&](const Row& r) {
+      active = r.int64(0);
+      return false;
+    }));
+    if (!active) return not_found("no body " + body_id + " (jlis linkage body list)");
+    if (*active == 0) return conflict("body " + body_id + " was removed already");
+    return c.execute("UPDATE linkage_bodies SET active = 0 WHERE body_id = ?", {body_id}).status();
+  });
+}
+
+}  // namespace jlis::linkage
