@@ -38,6 +38,7 @@
 #include "municipal/commands.h"
 #include "pki/commands.h"
 #include "pki/lgpki_commands.h"
+#include "linkage/commands.h"
 #include "pki/routes.h"
 #include "kiosk/card_key_pool.h"
 #include "kiosk/centre.h"
@@ -398,6 +399,7 @@ int run(int argc, char** argv) {
   pki::LgpkiCommands lgpki_commands(cli, add_data, add_by);
   kiosk::CardCommands card_commands(*cards_cmd, add_data);
   kiosk::KioskCommands kiosk_commands(cli, add_data);
+  linkage::LinkageCommands linkage_commands(cli, add_data, add_grant, add_by);
 
   try {
     cli.parse(argc, argv);
@@ -440,6 +442,17 @@ int run(int argc, char** argv) {
       const char* token = std::getenv("JLIS_TOKEN");
       context.token = token ? token : "";
       check(lgpki_commands.run(context, std::cout));
+      return 0;
+    }
+    if (linkage_commands.standalone()) {
+      check(linkage_commands.run_standalone(std::cout));
+      return 0;
+    }
+    if (linkage_commands.chosen()) {
+      check(linkage_commands.check_arguments());  // before the data directory is opened
+      const auth::TokenGrant grant = token_grant(expires, by);
+      auto app = check(App::open(data, reference));
+      check(linkage_commands.run(app->pool(), app->directory(), grant, std::cout));
       return 0;
     }
     if (certificates.chosen()) {

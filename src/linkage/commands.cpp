@@ -1,0 +1,99 @@
+#include "linkage/commands.h"
+
+#include <ostream>
+
+#include "common/csv.h"
+#include "common/date.h"
+#include "linkage/bodies.h"
+#include "linkage/layouts.h"
+
+namespace jlis::linkage {
+
+struct LinkageCommands::Options {
+  CLI::App* add = nullptr;
+  CLI::App* list = nullptr;
+  CLI::App* remove = nullptr;
+  CLI::App* layout = nullptr;
+  std::string kind, name, code, body, on;
+};
+
+LinkageCommands::LinkageCommands(CLI::App& cli, const std::function<void(CLI::App*)>& add_data,
+                                 const std::function<void(CLI::App*)>& add_grant,
+                                 const std::function<void(CLI::App*)>& add_by)
+    : o_(std::make_unique<Options>()) {
+  auto* linkage = cli.add_subcommand("linkage", "The information-linkage platform (中間サーバー)")->require_subcommand(1);
+  auto* body = linkage->add_subcommand("body", "Bodies that ask and provide (情報照会者・情報提供者)")->require_subcommand(1);
+  o_->add = body->add_subcommand("add", "Register a body; prints its token on the last line");
+  add_data(o_->add);
+  o_->add->add_option("--kind", o_->kind, "municipality, prefecture, pension-service, health-insurer or ministry")
+      ->required();
+  o_->add->add_option("--name", o_->name, "The body's name")->required();
+  o_->add->add_option("--code", o_->code,
+                      "Local-government code (municipality, prefecture), insurer number (health-insurer) or "
+                      "corporate number (pension-service, ministry)")
+      ->required();
+  add_grant(o_->add);
+  o_->list = body->add_subcommand("list", "List the bodies as CSV");
+  add_data(o_->list);
+  o_->remove = body->add_subcommand("remove", "Deactivate a body and revoke its tokens");
+  add_data(o_->remove);
+  o_->remove->add_option("--body", o_->body, "Body id (jlis linkage body list)")->required();
+  add_by(o_->remove);
+  o_->layout = linkage->add_subcommand("layout", "The data standard layout version in force on a day");
+  o_->layout->add_option("--on", o_->on, "The day, YYYY-MM-DD (default: today in Japan)");
+}
+
+LinkageCommands::~LinkageCommands() = default;
+
+bool LinkageCommands::chosen() const { return *o_->add || *o_->list || *o_->remove || *o_->layout; }
+bool LinkageCommands::standalone() const { return o_->layout->parsed(); }
+
+Status LinkageCommands::check_arguments() const {
+  if (*o_->add) {
+    JLIS_ASSIGN_OR_RETURN(BodyKind kind, parse_body_kind(o_->kind));
+    if (o_->name.empty() || o_->name.size() > 200) return invalid_argument("--name: a body's name is 1 to 200 bytes");
+    JLIS_RETURN_IF_ERROR(check_body_code(kind, o_->code));
+  }
+  if (*o_->layout && !o_->on.empty() && !Date::parse_iso(o_->on).ok())
+    return invalid_argument("--on must be a date YYYY-MM-DD");
+  return Status::ok();
+}
+
+Status LinkageCommands::run_standalone(std::ostream& out) {
+  JLIS_RETURN_IF_ERROR(check_arguments());
+  JLIS_ASSIGN_OR_RETURN(const DataLayouts* layouts, DataLayouts::shipped());
+  JLIS_ASSIGN_OR_RETURN(Date day, o_->on.empty() ? Result<Date>(Date::today()) : Date::parse_iso(o_->on));
+  JLIS_ASSIGN_OR_RETURN(const LayoutVersion* v, layouts->version_in_force(day));
+  out << "version " << v->version << " (" << v->revision << ") in force on " << day.to_iso() << ": from "
+      << v->effective_from.to_iso() << " until "
+      << (v->effective_until ? v->effective_until->to_iso() : std::string("a later version")) << "\n";
+  return Status::ok();
+}
+
+Status LinkageCommands::run(store::Pool& pool, auth::Directory& directory, const auth::TokenGrant& grant,
+                            std::ostream& out) {
+  JLIS_RETURN_IF_ERROR(check_arguments());
+  Bodies bodies(pool, directory);
+  if (*o_->add) {
+    JLIS_ASSIGN_OR_RETURN(BodyKind kind, parse_body_kind(o_->kind));
+    JLIS_ASSIGN_OR_RETURN(auto added, bodies.add(kind, o_->name, o_->code, grant));
+    out << "body " << added.first.body_id << " (" << added.first.name << ") registered\n" << added.second << "\n";
+    return Status::ok();
+  }
+  if (*o_->list) {
+    JLIS_ASSIGN_OR_RETURN(auto all, bodies.list());
+    out << "body_id,kind,name,code,registered_at,active\n";
+    for (const auto& b : all)
+      out << b.body_id << "," << body_kind_name(b.kind) << "," << csv_field(b.name) << "," << b.code << ","
+          << b.registered_at << "," << (b.active ? "yes" : "no") << "\n";
+    return Status::ok();
+  }
+  if (*o_->remove) {
+    JLIS_RETURN_IF_ERROR(bodies.remove(o_->body, grant.by));
+    out << "body " << o_->body << " removed; its tokens are revoked\n";
+    return Status::ok();
+  }
+  return invalid_argument("no linkage subcommand chosen");
+}
+
+}  // namespace jlis::linkage

@@ -1,0 +1,117 @@
+// `jlis linkage` through the real binary (linkage/commands.h): a body is added with its token (the
+// last line), listed, removed with its tokens revoked; bad input is a message and exit 1 with
+// nothing written; `jlis token create` makes no linkage-body token; `jlis linkage layout` names the
+// version in force on a day. On SQLite and PostgreSQL (the directory's store on the test server).
+#include <gtest/gtest.h>
+
+#include "../e2e/jlis_process.h"
+
+namespace jlis::linkage {
+namespace {
+
+using e2e::jlis;
+using e2e::Output;
+
+class LinkageCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = e2e::temp_dir("linkage-cli");
+    Output o = jlis({"init", "--data", dir_});
+    ASSERT_EQ(o.exit_code, 0) << o.err;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  Output run(std::vector<std::string> args) {
+    args.insert(args.begin() + 2, {"--data", dir_});
+    args.insert(args.begin(), "linkage");
+    return jlis(args);
+  }
+  std::string list() { return run({"body", "list"}).out; }
+  std::string tokens() { return jlis({"token", "list", "--data", dir_}).out; }
+
+  std::string dir_;
+};
+
+TEST_F(LinkageCli, ABodyIsAddedListedAndRemovedWithItsToken) {
+  Output added = run({"body", "add", "--kind", "pension-service", "--name", "日本年金機構", "--code", "1011105003233",
+                      "--by", "suzuki"});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  EXPECT_EQ(added.out.substr(0, added.out.find('\n')), "body pension-service-1011105003233 (日本年金機構) registered");
+  EXPECT_EQ(added.last_line().rfind("jlis_", 0), 0u) << added.out;
+  ASSERT_EQ(run({"body", "add", "--kind", "municipality", "--name", "千代田区", "--code", "131016"}).exit_code, 0);
+
+  const std::string listed = list();
+  EXPECT_EQ(listed.substr(0, listed.find('\n')), "body_id,kind,name,code,registered_at,active");
+  EXPECT_NE(listed.find("\npension-service-1011105003233,pension-service,日本年金機構,1011105003233,"), std::string::npos)
+      << listed;
+  EXPECT_NE(listed.find("\nmunicipality-131016,municipality,千代田区,131016,"), std::string::npos) << listed;
+  EXPECT_NE(listed.find(",yes\n"), std::string::npos);
+  EXPECT_NE(tokens().find(",linkage-body,pension-service-1011105003233,日本年金機構,"), std::string::npos) << tokens();
+
+  Output removed = run({"body", "remove", "--body", "pension-service-1011105003233", "--by", "suzuki"});
+  ASSERT_EQ(removed.exit_code, 0) << removed.err;
+  EXPECT_NE(list().find("pension-service-1011105003233,pension-service,日本年金機構,1011105003233,"), std::string::npos);
+  EXPECT_NE(list().find(",no\n"), std::string::npos) << list();
+  // The revoked token has its revocation time in the last column.
+  const std::string t = tokens();
+  const size_t row = t.find(",linkage-body,pension-service-1011105003233,");
+  ASSERT_NE(row, std::string::npos);
+  const std::string line = t.substr(row, t.find('\n', row) - row);
+  EXPECT_EQ(line.back(), 'Z') << line;
+
+  Output again = run({"body", "remove", "--body", "pension-service-1011105003233"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("removed already"), std::string::npos) << again.err;
+}
+
+TEST_F(LinkageCli, BadInputIsAMessageAndExitOneWithNothingWritten) {
+  const std::string before_bodies = list(), before_tokens = tokens();
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{"body", "add", "--kind", "school", "--name", "x", "--code", "131016"}, "the body kind must be one of"},
+      {{"body", "add", "--kind", "municipality", "--name", "千代田区", "--code", "131017"}, "check digit"},
+      {{"body", "add", "--kind", "prefecture", "--name", "千代田区", "--code", "131016"}, "prefecture code"},
+      {{"body", "add", "--kind", "ministry", "--name", "厚生労働省", "--code", "6000012070002"}, "corporate number"},
+      {{"body", "add", "--kind", "municipality", "--name", "", "--code", "131016"}, "name"},
+      {{"body", "add", "--kind", "municipality", "--name", "千代田区", "--code", "131016", "--expires", "yesterday"},
+       "expir"},
+      {{"body", "remove", "--body", "municipality-999999"}, "no body municipality-999999"},
+  };
+  for (const auto& c : cases) {
+    Output o = run(c.args);
+    EXPECT_EQ(o.exit_code, 1) << c.args[3] << " " << o.out;
+    EXPECT_NE(o.err.find(c.says), std::string::npos) << o.err;
+    EXPECT_EQ(o.out, "");
+  }
+  EXPECT_EQ(list(), before_bodies);
+  EXPECT_EQ(tokens(), before_tokens);
+  // A second registration of one body is refused, with no second token.
+  ASSERT_EQ(run({"body", "add", "--kind", "municipality", "--name", "千代田区", "--code", "131016"}).exit_code, 0);
+  const std::string one = tokens();
+  Output twice = run({"body", "add", "--kind", "municipality", "--name", "千代田区", "--code", "131016"});
+  EXPECT_EQ(twice.exit_code, 1);
+  EXPECT_NE(twice.err.find("registered already"), std::string::npos) << twice.err;
+  EXPECT_EQ(tokens(), one);
+  // No linkage-body token without a body.
+  Output plain = jlis({"token", "create", "--data", dir_, "--role", "linkage-body", "--name", "municipality-131016"});
+  EXPECT_EQ(plain.exit_code, 1);
+  EXPECT_NE(plain.err.find("jlis linkage body add"), std::string::npos) << plain.err;
+  EXPECT_EQ(tokens(), one);
+}
+
+TEST(LinkageCliLayout, TheVersionInForceOnADay) {
+  Output o = jlis({"linkage", "layout", "--on", "2025-11-01"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out, "version 2025.11 (interim) in force on 2025-11-01: from 2025-11-01 until 2026-06-30\n");
+  o = jlis({"linkage", "layout", "--on", "2026-07-01"});
+  EXPECT_EQ(o.out, "version 2026.07 (yearly) in force on 2026-07-01: from 2026-07-01 until a later version\n");
+  o = jlis({"linkage", "layout", "--on", "2025-06-30"});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.err.find("no data standard layout is in force on 2025-06-30"), std::string::npos) << o.err;
+  EXPECT_EQ(jlis({"linkage", "layout", "--on", "2025-13-01"}).exit_code, 1);
+}
+
+}  // namespace
+}  // namespace jlis::linkage
