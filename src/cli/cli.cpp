@@ -452,7 +452,7 @@ int run(int argc, char** argv) {
       check(linkage_commands.check_arguments());  // before the data directory is opened
       const auth::TokenGrant grant = token_grant(expires, by);
       auto app = check(App::open(data, reference));
-      check(linkage_commands.run(app->pool(), app->directory(), grant, std::cout));
+      check(linkage_commands.run(app->pool(), app->directory(), grant, app->reference(), std::cout));
       return 0;
     }
     if (certificates.chosen()) {

@@ -71,11 +71,19 @@ Status LinkageCommands::run_standalone(std::ostream& out) {
 }
 
 Status LinkageCommands::run(store::Pool& pool, auth::Directory& directory, const auth::TokenGrant& grant,
-                            std::ostream& out) {
+                            const ReferenceData& reference, std::ostream& out) {
   JLIS_RETURN_IF_ERROR(check_arguments());
   Bodies bodies(pool, directory);
   if (*o_->add) {
     JLIS_ASSIGN_OR_RETURN(BodyKind kind, parse_body_kind(o_->kind));
+    if (kind == BodyKind::municipality || kind == BodyKind::prefecture) {
+      const Municipality* m = reference.find(LocalGovernmentCode::parse(o_->code).value());  // checked above
+      const bool fits = m && (kind == BodyKind::prefecture ? m->type == "都道府県"
+                                                            : m->type != "都道府県" && m->type != "行政区");
+      if (!fits)
+        return invalid_argument("--code " + o_->code + " is not a " + std::string(body_kind_name(kind)) +
+                                " in the reference data");
+    }
     JLIS_ASSIGN_OR_RETURN(auto added, bodies.add(kind, o_->name, o_->code, grant));
     out << "body " << added.first.body_id << " (" << added.first.name << ") registered\n" << added.second << "\n";
     return Status::ok();

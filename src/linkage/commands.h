@@ -1,7 +1,9 @@
 // The `jlis linkage` subcommands, for operators on the data directory:
 //   jlis linkage body add --data DIR --kind KIND --name NAME --code CODE [--by WHO] [--expires WHEN]
 //     registers a body (bodies.h; KIND: municipality, prefecture, pension-service, health-insurer,
-//     ministry) and makes its linkage-body token: prints "body <id> (<name>) registered" and the
+//     ministry) and makes its linkage-body token; a municipality's or prefecture's code must be one of
+//     the reference data's (a city, ward of Tokyo, town, village or designated city — not one of a
+//     designated city's wards — or a prefecture): prints "body <id> (<name>) registered" and the
 //     token on the last line (the only time it is shown). The body and its token are written in one
 //     transaction: a refusal writes neither.
 //   jlis linkage body list --data DIR
@@ -21,6 +23,7 @@
 #include <CLI/CLI.hpp>
 
 #include "auth/directory.h"
+#include "common/reference_data.h"
 #include "common/status.h"
 #include "store/database.h"
 
@@ -43,8 +46,9 @@ class LinkageCommands {
   // Checks what needs no data directory: invalid_argument, saying what is wrong.
   Status check_arguments() const;
   // Runs the chosen subcommand on the data directory's store; `grant` makes a new token and says who
-  // acts. A refusal is the Status.
-  Status run(store::Pool& pool, auth::Directory& directory, const auth::TokenGrant& grant, std::ostream& out);
+  // acts; `reference` knows the local governments. A refusal is the Status.
+  Status run(store::Pool& pool, auth::Directory& directory, const auth::TokenGrant& grant,
+             const ReferenceData& reference, std::ostream& out);
 
  private:
   struct Options;

@@ -38,6 +38,10 @@ TEST_F(LinkageCli, ABodyIsAddedListedAndRemovedWithItsToken) {
   EXPECT_EQ(added.out.substr(0, added.out.find('\n')), "body pension-service-1011105003233 (日本年金機構) registered");
   EXPECT_EQ(added.last_line().rfind("jlis_", 0), 0u) << added.out;
   ASSERT_EQ(run({"body", "add", "--kind", "municipality", "--name", "千代田区", "--code", "131016"}).exit_code, 0);
+  Output tokyo = run({"body", "add", "--kind", "prefecture", "--name", "東京都", "--code", "130001"});
+  ASSERT_EQ(tokyo.exit_code, 0) << tokyo.err;
+  Output sapporo = run({"body", "add", "--kind", "municipality", "--name", "札幌市", "--code", "011002"});
+  ASSERT_EQ(sapporo.exit_code, 0) << sapporo.err;  // a designated city is a body; its wards are not
 
   const std::string listed = list();
   EXPECT_EQ(listed.substr(0, listed.find('\n')), "body_id,kind,name,code,registered_at,active");
@@ -74,6 +78,11 @@ TEST_F(LinkageCli, BadInputIsAMessageAndExitOneWithNothingWritten) {
       {{"body", "add", "--kind", "municipality", "--name", "千代田区", "--code", "131017"}, "check digit"},
       {{"body", "add", "--kind", "prefecture", "--name", "千代田区", "--code", "131016"}, "prefecture code"},
       {{"body", "add", "--kind", "ministry", "--name", "厚生労働省", "--code", "6000012070002"}, "corporate number"},
+      // Right check digits, but no such local government, or a designated city's ward (中央区, 札幌市).
+      {{"body", "add", "--kind", "municipality", "--name", "架空市", "--code", "479993"},
+       "--code 479993 is not a municipality in the reference data"},
+      {{"body", "add", "--kind", "municipality", "--name", "札幌市中央区", "--code", "011011"},
+       "--code 011011 is not a municipality in the reference data"},
       {{"body", "add", "--kind", "municipality", "--name", "", "--code", "131016"}, "name"},
       {{"body", "add", "--kind", "municipality", "--name", "千代田区", "--code", "131016", "--expires", "yesterday"},
        "expir"},
