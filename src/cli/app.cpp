@@ -8,6 +8,7 @@
 #include "kiosk/terminals.h"
 #include "linkage/bodies.h"
 #include "linkage/codes.h"
+#include "linkage/message_log.h"
 #include "store/centre.h"
 #include "store/data_dir.h"
 #include "municipal/document_content.h"
@@ -37,6 +38,7 @@ Status migrate_all(store::Database& db) {
   JLIS_RETURN_IF_ERROR(kiosk::ServiceHours::migrate(*conn));
   JLIS_RETURN_IF_ERROR(linkage::LinkageCodes::migrate(*conn));
   JLIS_RETURN_IF_ERROR(linkage::Bodies::migrate(*conn));
+  JLIS_RETURN_IF_ERROR(linkage::migrate_message_log(*conn));
   return Status::ok();
 }
 

@@ -452,7 +452,18 @@ int run(int argc, char** argv) {
       check(linkage_commands.check_arguments());  // before the data directory is opened
       const auth::TokenGrant grant = token_grant(expires, by);
       auto app = check(App::open(data, reference));
-      check(linkage_commands.run(app->pool(), app->directory(), grant, app->reference(), std::cout));
+      linkage::LinkageContext context{data, &app->pool(), &app->writer(), &app->directory(), grant, &app->reference(),
+                                      [&app, &data]() -> Result<linkage::TimeStampService> {
+                                        JLIS_ASSIGN_OR_RETURN(pki::LgpkiAuthority * lgpki, app->lgpki(data));
+                                        if (lgpki == nullptr)
+                                          return invalid_argument("the data directory has no LGPKI, whose time-stamp "
+                                                                  "authority stamps the log: jlis lgpki init");
+                                        JLIS_ASSIGN_OR_RETURN(auto tsa, lgpki->time_stamp_authority());
+                                        return linkage::TimeStampService([tsa](std::string_view query) {
+                                          return tsa->respond(query, static_cast<int64_t>(std::time(nullptr)));
+                                        });
+                                      }};
+      check(linkage_commands.run(context, std::cout));
       return 0;
     }
     if (certificates.chosen()) {

@@ -1,9 +1,13 @@
 #include "linkage/commands.h"
 
+#include <ctime>
+#include <filesystem>
 #include <ostream>
 
 #include "common/csv.h"
+#include "common/clock.h"
 #include "common/date.h"
+#include "common/files.h"
 #include "linkage/bodies.h"
 #include "linkage/layouts.h"
 
@@ -14,7 +18,11 @@ struct LinkageCommands::Options {
   CLI::App* list = nullptr;
   CLI::App* remove = nullptr;
   CLI::App* layout = nullptr;
-  std::string kind, name, code, body, on;
+  CLI::App* log_state = nullptr;
+  CLI::App* log_stamp = nullptr;
+  CLI::App* log_archive = nullptr;
+  CLI::App* log_verify = nullptr;
+  std::string kind, name, code, body, on, before, archive, trust;
 };
 
 LinkageCommands::LinkageCommands(CLI::App& cli, const std::function<void(CLI::App*)>& add_data,
@@ -39,13 +47,29 @@ LinkageCommands::LinkageCommands(CLI::App& cli, const std::function<void(CLI::Ap
   add_data(o_->remove);
   o_->remove->add_option("--body", o_->body, "Body id (jlis linkage body list)")->required();
   add_by(o_->remove);
+  auto* log = linkage->add_subcommand("log", "The message log: evidence of every message")->require_subcommand(1);
+  o_->log_state = log->add_subcommand("state", "Entries, bytes, the last stamp and since when the head is unstamped");
+  add_data(o_->log_state);
+  o_->log_stamp = log->add_subcommand("stamp", "Time-stamp the head with J-LIS's time-stamp authority");
+  add_data(o_->log_stamp);
+  o_->log_archive = log->add_subcommand("archive", "Move the stamped entries logged before a day to archive files");
+  add_data(o_->log_archive);
+  o_->log_archive->add_option("--before", o_->before, "The day, YYYY-MM-DD (UTC)")->required();
+  o_->log_verify = log->add_subcommand("verify", "Check the chain and every time-stamp");
+  add_data(o_->log_verify);
+  o_->log_verify->add_option("--trust", o_->trust, "PEM file of the time-stamp authority's roots")->required();
+  for (CLI::App* c : {o_->log_archive, o_->log_verify})
+    c->add_option("--archive", o_->archive, "The archive folder (default: DIR/linkage-log)");
   o_->layout = linkage->add_subcommand("layout", "The data standard layout version in force on a day");
   o_->layout->add_option("--on", o_->on, "The day, YYYY-MM-DD (default: today in Japan)");
 }
 
 LinkageCommands::~LinkageCommands() = default;
 
-bool LinkageCommands::chosen() const { return *o_->add || *o_->list || *o_->remove || *o_->layout; }
+bool LinkageCommands::chosen() const {
+  return *o_->add || *o_->list || *o_->remove || *o_->layout || *o_->log_state || *o_->log_stamp ||
+         *o_->log_archive || *o_->log_verify;
+}
 bool LinkageCommands::standalone() const { return o_->layout->parsed(); }
 
 Status LinkageCommands::check_arguments() const {
@@ -56,6 +80,7 @@ Status LinkageCommands::check_arguments() const {
   }
   if (*o_->layout && !o_->on.empty() && !Date::parse_iso(o_->on).ok())
     return invalid_argument("--on must be a date YYYY-MM-DD");
+  if (*o_->log_archive && !Date::parse_iso(o_->before).ok()) return invalid_argument("--before must be a date YYYY-MM-DD");
   return Status::ok();
 }
 
@@ -70,10 +95,12 @@ Status LinkageCommands::run_standalone(std::ostream& out) {
   return Status::ok();
 }
 
-Status LinkageCommands::run(store::Pool& pool, auth::Directory& directory, const auth::TokenGrant& grant,
-                            const ReferenceData& reference, std::ostream& out) {
+Status LinkageCommands::run(const LinkageContext& c, std::ostream& out) {
   JLIS_RETURN_IF_ERROR(check_arguments());
-  Bodies bodies(pool, directory);
+  if (*o_->log_state || *o_->log_stamp || *o_->log_archive || *o_->log_verify) return run_log(c, out);
+  const ReferenceData& reference = *c.reference;
+  const auth::TokenGrant& grant = c.grant;
+  Bodies bodies(*c.pool, *c.directory);
   if (*o_->add) {
     JLIS_ASSIGN_OR_RETURN(BodyKind kind, parse_body_kind(o_->kind));
     if (kind == BodyKind::municipality || kind == BodyKind::prefecture) {
@@ -102,6 +129,49 @@ Status LinkageCommands::run(store::Pool& pool, auth::Directory& directory, const
     return Status::ok();
   }
   return invalid_argument("no linkage subcommand chosen");
+}
+
+Status LinkageCommands::run_log(const LinkageContext& c, std::ostream& out) {
+  const std::filesystem::path archive = o_->archive.empty() ? std::filesystem::path(c.data_dir) / "linkage-log"
+                                                            : std::filesystem::path(o_->archive);
+  const std::string now = iso8601_seconds(static_cast<int64_t>(std::time(nullptr)));
+  if (*o_->log_state) {
+    JLIS_ASSIGN_OR_RETURN(auto conn, c.pool->acquire());
+    JLIS_ASSIGN_OR_RETURN(LogState s, log_state(*conn));
+    out << "entries " << s.entries << " (" << s.bytes << " bytes), archived " << s.archived_entries << "\n"
+        << "last entry " << s.last_seq << ", last stamped " << s.last_stamped_seq << "\n"
+        << "unstamped since " << s.oldest_unstamped_at.value_or("-") << "\n";
+    return Status::ok();
+  }
+  if (*o_->log_stamp) {
+    JLIS_ASSIGN_OR_RETURN(TimeStampService tsa, c.time_stamps());
+    JLIS_ASSIGN_OR_RETURN(auto stamp, stamp_log(*c.pool, *c.writer, tsa, now));
+    if (stamp) out << "entry " << stamp->seq << " stamped\n";
+    else out << "nothing to stamp: the head is stamped already\n";
+    return Status::ok();
+  }
+  if (*o_->log_archive) {
+    JLIS_ASSIGN_OR_RETURN(auto file, archive_log(*c.pool, *c.writer, o_->before + "T00:00:00Z", archive));
+    if (file) out << "archived to " << file->string() << "\n";
+    else out << "nothing to archive: no stamped entry was logged before " << o_->before << "\n";
+    return Status::ok();
+  }
+  JLIS_ASSIGN_OR_RETURN(std::string pem, read_file(o_->trust));
+  std::vector<pki::X509Ptr> roots;
+  for (size_t at = pem.find("-----BEGIN CERTIFICATE-----"); at != std::string::npos;
+       at = pem.find("-----BEGIN CERTIFICATE-----", at + 1)) {
+    JLIS_ASSIGN_OR_RETURN(auto cert, pki::x509_from_pem(pem.substr(at)));
+    roots.push_back(std::move(cert));
+  }
+  if (roots.empty()) return invalid_argument("--trust " + o_->trust + " holds no PEM certificate");
+  std::vector<X509*> trusted;
+  for (const auto& r : roots) trusted.push_back(r.get());
+  JLIS_ASSIGN_OR_RETURN(auto conn, c.pool->acquire());
+  JLIS_ASSIGN_OR_RETURN(LogVerification v, verify_log(*conn, archive, trusted));
+  if (!v.broken.empty()) return conflict("the message log is broken: " + v.broken);
+  out << "intact: " << v.entries << " entries, " << v.stamps << " time-stamps verified, " << v.unstamped
+      << " entries after the last stamp\n";
+  return Status::ok();
 }
 
 }  // namespace jlis::linkage

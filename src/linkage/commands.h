@@ -10,6 +10,17 @@
 //     CSV: body_id,kind,name,code,registered_at,active
 //   jlis linkage body remove --data DIR --body ID [--by WHO]
 //     deactivates the body and revokes its tokens, in one transaction
+//   jlis linkage log state --data DIR
+//     the message log (message_log.h): entries and bytes in the store, the last entry, the last
+//     stamped one and since when the head is unstamped (the time-stamping alarm), archived entries
+//   jlis linkage log stamp --data DIR
+//     time-stamps the head with J-LIS's time-stamp authority (LGPKI's; JLIS_CA_PASSPHRASE)
+//   jlis linkage log archive --data DIR --before YYYY-MM-DD [--archive FOLDER]
+//     moves the stamped entries logged before the day (UTC) to FOLDER (default DIR/linkage-log)
+//   jlis linkage log verify --data DIR --trust FILE [--archive FOLDER]
+//     checks the chain across the archives and the store and every stamp against the roots in FILE
+//     (PEM; LGPKI's root: <url>/lgpki/ca/root.cer converted, or its PEM); exit 1 naming the first
+//     break
 //   jlis linkage layout [--on YYYY-MM-DD]
 //     the data standard layout version in force on the day (default: today in Japan) and its
 //     effective dates (layouts.h); no data directory
@@ -19,15 +30,30 @@
 #include <functional>
 #include <iosfwd>
 #include <memory>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "auth/directory.h"
 #include "common/reference_data.h"
 #include "common/status.h"
+#include "linkage/message_log.h"
 #include "store/database.h"
+#include "store/writer.h"
 
 namespace jlis::linkage {
+
+// What the commands on a data directory work with (src/cli assembles it).
+struct LinkageContext {
+  std::string data_dir;
+  store::Pool* pool = nullptr;
+  store::Writer* writer = nullptr;
+  auth::Directory* directory = nullptr;
+  auth::TokenGrant grant;  // makes a new token and says who acts
+  const ReferenceData* reference = nullptr;  // knows the local governments
+  // J-LIS's time-stamp authority, opened when a command needs it (its keys want the passphrase).
+  std::function<Result<TimeStampService>()> time_stamps;
+};
 
 class LinkageCommands {
  public:
@@ -45,12 +71,11 @@ class LinkageCommands {
   Status run_standalone(std::ostream& out);
   // Checks what needs no data directory: invalid_argument, saying what is wrong.
   Status check_arguments() const;
-  // Runs the chosen subcommand on the data directory's store; `grant` makes a new token and says who
-  // acts; `reference` knows the local governments. A refusal is the Status.
-  Status run(store::Pool& pool, auth::Directory& directory, const auth::TokenGrant& grant,
-             const ReferenceData& reference, std::ostream& out);
+  // Runs the chosen subcommand on the data directory. A refusal (or a broken log) is the Status.
+  Status run(const LinkageContext& context, std::ostream& out);
 
  private:
+  Status run_log(const LinkageContext& context, std::ostream& out);
   struct Options;
   std::unique_ptr<Options> o_;
 };
