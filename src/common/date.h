@@ -9,6 +9,9 @@
 
 namespace jlis {
 
+// Japan's offset from UTC in seconds (JST is UTC+9 all year: no daylight saving time since 1951).
+inline constexpr int64_t kJstOffsetSeconds = 9 * 3600;
+
 // A proleptic Gregorian calendar date. Always valid once constructed through from_ymd/parse_iso.
 class Date {
  public:

@@ -11,12 +11,11 @@
 namespace jlis::kiosk {
 namespace {
 
-const std::vector<store::Migration> kMigrations = {{1, R"(
+const std::vector<store::Migration> kHoursMigrations = {{1, R"(
   CREATE TABLE kiosk_service_hours (
     id BIGINT PRIMARY KEY CHECK (id = 1), opens TEXT NOT NULL, closes TEXT NOT NULL, closed TEXT NOT NULL);
 )"}};
 
-constexpr int64_t kJapan = 9 * 3600;
 
 std::string hhmm(int minutes) {
   char out[24];
@@ -58,7 +57,7 @@ bool within(const ServiceHours::Closure& c, int month, int day) {
 }  // namespace
 
 bool ServiceHours::open_at(int64_t unix_seconds) const {
-  const int64_t local = unix_seconds + kJapan;
+  const int64_t local = unix_seconds + kJstOffsetSeconds;
   int64_t days = local / 86400, second = local % 86400;
   if (second < 0) {
     second += 86400;
@@ -101,7 +100,7 @@ Result<ServiceHours> ServiceHours::parse(std::string_view opens, std::string_vie
 }
 
 Status ServiceHours::migrate(store::Connection& conn) {
-  return store::migrate(conn, "kiosk_service_hours", kMigrations);
+  return store::migrate(conn, "kiosk_service_hours", kHoursMigrations);
 }
 
 Result<ServiceHours> ServiceHours::load(store::Connection& conn) {

@@ -19,7 +19,7 @@ using store::Connection;
 constexpr std::string_view kEndedPrefix = "the session has ended: ";
 constexpr std::string_view kRefusedPrefix = "refused (";
 
-constexpr const char* kColumns =
+constexpr const char* kSessionColumns =
     "session_id, terminal_id, challenge, expires_at, state, certificate_serial, resident_code, municipality_code, "
     "issuance_number, document_type, fee, copies, fetched_at, end_reason";
 
@@ -85,7 +85,7 @@ Status Sessions::with_session(std::string_view secret, const std::string& sessio
     timed_out = ended = false;
     JLIS_ASSIGN_OR_RETURN(Terminal t, Terminals::authenticate(conn, secret));
     std::optional<Row> row;
-    JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kColumns + " FROM kiosk_sessions WHERE session_id = ?",
+    JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kSessionColumns + " FROM kiosk_sessions WHERE session_id = ?",
                                     {session_id}, [&](const store::Row& r) {
                                       row = Row{r.text(0),  r.text(1),  r.text(2),  r.int64(3),  r.text(4),
                                                 r.text(5),  r.text(6),  r.text(7),  r.text(8),  r.text(9),

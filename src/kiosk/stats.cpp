@@ -5,10 +5,9 @@
 namespace jlis::kiosk {
 namespace {
 
-constexpr int64_t kJapan = 9 * 3600;
 
 // The first second of the month of `d` in Japan, as seconds since the epoch.
-int64_t month_start(Date d) { return Date::from_ymd(d.year(), d.month(), 1).value().days_since_epoch() * 86400 - kJapan; }
+int64_t month_start(Date d) { return Date::from_ymd(d.year(), d.month(), 1).value().days_since_epoch() * 86400 - kJstOffsetSeconds; }
 
 }  // namespace
 

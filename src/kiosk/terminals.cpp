@@ -20,7 +20,7 @@ using nlohmann::json;
 using store::Connection;
 using store::Row;
 
-const std::vector<store::Migration> kMigrations = {{1, R"(
+const std::vector<store::Migration> kTerminalMigrations = {{1, R"(
   CREATE TABLE kiosk_operators (
     name TEXT PRIMARY KEY, added_at TEXT NOT NULL);
   CREATE TABLE kiosk_terminals (
@@ -54,7 +54,7 @@ const std::vector<store::Migration> kMigrations = {{1, R"(
   CREATE INDEX kiosk_sessions_opened ON kiosk_sessions (opened_at);
 )"}};
 
-constexpr const char* kColumns = "terminal_id, operator_name, store_id, added_at, disabled_at";
+constexpr const char* kTerminalColumns = "terminal_id, operator_name, store_id, added_at, disabled_at";
 
 Terminal read_terminal(const Row& r) {
   Terminal t{r.text(0), r.text(1), r.text(2), r.text(3)};
@@ -70,7 +70,7 @@ bool printable_ascii(std::string_view s) {
 
 }  // namespace
 
-Status Terminals::migrate(Connection& conn) { return store::migrate(conn, "kiosk", kMigrations); }
+Status Terminals::migrate(Connection& conn) { return store::migrate(conn, "kiosk", kTerminalMigrations); }
 
 Terminals::Terminals(store::Pool& pool, store::Writer& writer) : pool_(pool), writer_(writer) {}
 
@@ -117,7 +117,7 @@ Result<TerminalCredential> Terminals::add_terminal(const std::string& operator_n
 Status Terminals::disable_terminal(const std::string& terminal_id) {
   return writer_.run([&](Connection& conn) -> Status {
     std::optional<Terminal> t;
-    JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kColumns + " FROM kiosk_terminals WHERE terminal_id = ?",
+    JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kTerminalColumns + " FROM kiosk_terminals WHERE terminal_id = ?",
                                     {terminal_id}, [&](const Row& r) {
                                       t = read_terminal(r);
                                       return false;
@@ -132,7 +132,7 @@ Status Terminals::disable_terminal(const std::string& terminal_id) {
 Result<std::vector<Terminal>> Terminals::terminals() {
   std::vector<Terminal> out;
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
-  JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT ") + kColumns + " FROM kiosk_terminals ORDER BY operator_name, "
+  JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT ") + kTerminalColumns + " FROM kiosk_terminals ORDER BY operator_name, "
                                    "store_id, terminal_id",
                                    {}, [&](const Row& r) {
                                      out.push_back(read_terminal(r));
@@ -144,7 +144,7 @@ Result<std::vector<Terminal>> Terminals::terminals() {
 Result<Terminal> Terminals::authenticate(Connection& conn, std::string_view secret) {
   std::optional<Terminal> t;
   if (secret.size() == 68 && secret.substr(0, 4) == "kts-") {
-    JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kColumns + " FROM kiosk_terminals WHERE secret_sha256 = ?",
+    JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kTerminalColumns + " FROM kiosk_terminals WHERE secret_sha256 = ?",
                                     {sha256_hex(secret)}, [&](const Row& r) {
                                       t = read_terminal(r);
                                       return false;

@@ -12,7 +12,7 @@ using store::Row;
 
 namespace {
 
-const std::vector<store::Migration> kMigrations = {{1, R"sql(
+const std::vector<store::Migration> kBodyMigrations = {{1, R"sql(
 CREATE TABLE linkage_bodies (
   body_id TEXT PRIMARY KEY,            -- "<kind>-<code>" (bodies.h)
   kind TEXT NOT NULL,
@@ -39,7 +39,7 @@ Body body_of(const Row& r) {
   return {r.text(0), parse_body_kind(r.text(1)).value(), r.text(2), r.text(3), r.text(4), r.int64(5) != 0};
 }
 
-constexpr const char* kColumns = "SELECT body_id, kind, name, code, registered_at, active FROM linkage_bodies";
+constexpr const char* kSelectBodies = "SELECT body_id, kind, name, code, registered_at, active FROM linkage_bodies";
 
 }  // namespace
 
@@ -73,7 +73,7 @@ Status check_body_code(BodyKind kind, const std::string& code) {
   return invalid_argument("unknown body kind");
 }
 
-Status Bodies::migrate(Connection& conn) { return store::migrate(conn, "linkage_bodies", kMigrations); }
+Status Bodies::migrate(Connection& conn) { return store::migrate(conn, "linkage_bodies", kBodyMigrations); }
 
 Result<std::pair<Body, std::string>> Bodies::add(BodyKind kind, const std::string& name, const std::string& code,
                                                  const auth::TokenGrant& grant) {
@@ -102,7 +102,7 @@ Result<std::pair<Body, std::string>> Bodies::add(BodyKind kind, const std::strin
 Result<std::vector<Body>> Bodies::list() {
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
   std::vector<Body> out;
-  JLIS_RETURN_IF_ERROR(conn->query(std::string(kColumns) + " ORDER BY registered_at, body_id", {}, [&](const Row& r) {
+  JLIS_RETURN_IF_ERROR(conn->query(std::string(kSelectBodies) + " ORDER BY registered_at, body_id", {}, [&](const Row& r) {
     out.push_back(body_of(r));
     return true;
   }));
@@ -112,7 +112,7 @@ Result<std::vector<Body>> Bodies::list() {
 Result<Body> Bodies::get(const std::string& body_id) {
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
   std::optional<Body> out;
-  JLIS_RETURN_IF_ERROR(conn->query(std::string(kColumns) + " WHERE body_id = ?", {body_id}, [&](const Row& r) {
+  JLIS_RETURN_IF_ERROR(conn->query(std::string(kSelectBodies) + " WHERE body_id = ?", {body_id}, [&](const Row& r) {
     out = body_of(r);
     return false;
   }));

@@ -16,7 +16,7 @@ using store::Row;
 
 namespace {
 
-const std::vector<store::Migration> kMigrations = {{1, R"sql(
+const std::vector<store::Migration> kCodeMigrations = {{1, R"sql(
 CREATE TABLE linkage_persons (
   person_id TEXT PRIMARY KEY,          -- 32 hex digits, random; never leaves the platform
   resident_code TEXT NOT NULL UNIQUE   -- the current one (move_resident follows a change)
@@ -62,7 +62,7 @@ Result<std::optional<std::string>> one_text(Connection& conn, std::string_view s
 
 }  // namespace
 
-Status LinkageCodes::migrate(Connection& conn) { return store::migrate(conn, "linkage", kMigrations); }
+Status LinkageCodes::migrate(Connection& conn) { return store::migrate(conn, "linkage", kCodeMigrations); }
 
 Result<std::string> LinkageCodes::derive(const std::string& body, const std::string& person) const {
   const std::string digest = sha256("jlis-linkage-code|" + body + "|" + person);

@@ -20,7 +20,7 @@ using nlohmann::json;
 
 namespace {
 
-const std::vector<store::Migration> kMigrations = {{1, R"sql(
+const std::vector<store::Migration> kLogMigrations = {{1, R"sql(
 CREATE TABLE linkage_log (
   seq BIGINT PRIMARY KEY,
   logged_at TEXT NOT NULL,
@@ -177,7 +177,7 @@ class ChainCheck {
 
 }  // namespace
 
-Status migrate_message_log(Connection& conn) { return store::migrate(conn, "linkage-log", kMigrations); }
+Status migrate_message_log(Connection& conn) { return store::migrate(conn, "linkage-log", kLogMigrations); }
 
 Result<LoggedMessage> append_message(Connection& conn, std::string_view sender, std::string_view kind,
                                      std::string_view message, std::string_view signature,

@@ -1,5 +1,7 @@
 #include "municipal/cairo_util.h"
 
+#include <algorithm>
+
 namespace jlis::municipal::internal {
 
 PangoContextPtr make_context(cairo_t* cr) {
@@ -56,7 +58,25 @@ cairo_status_t append_bytes(void* closure, const unsigned char* data, unsigned i
   static_cast<std::string*>(closure)->append(reinterpret_cast<const char*>(data), length);
   return CAIRO_STATUS_SUCCESS;
 }
+
+struct PngReader {
+  std::string_view data;
+  size_t at = 0;
+};
+
+cairo_status_t read_bytes(void* closure, unsigned char* out, unsigned int length) {
+  auto* reader = static_cast<PngReader*>(closure);
+  if (reader->data.size() - reader->at < length) return CAIRO_STATUS_READ_ERROR;
+  std::copy_n(reader->data.data() + reader->at, length, out);
+  reader->at += length;
+  return CAIRO_STATUS_SUCCESS;
+}
 }  // namespace
+
+SurfacePtr read_png(std::string_view png) {
+  PngReader reader{png};
+  return SurfacePtr(cairo_image_surface_create_from_png_stream(read_bytes, &reader));
+}
 
 Result<std::string> write_png(cairo_surface_t* surface) {
   std::string out;

@@ -50,5 +50,8 @@ Status check_cairo(cairo_t* cr, std::string_view what);
 
 // A PNG file's bytes of an image surface; internal when cairo fails.
 Result<std::string> write_png(cairo_surface_t* surface);
+// The image surface of a PNG file's bytes; a surface in an error state (cairo_surface_status) when
+// they do not decode.
+SurfacePtr read_png(std::string_view png);
 
 }  // namespace jlis::municipal::internal

@@ -12,7 +12,7 @@ constexpr std::array<std::string_view, 6> kTypeNames = {"juminhyo", "kisai-jiko"
 constexpr std::array<std::string_view, 6> kTitles = {"住民票の写し",     "住民票記載事項証明書", "印鑑登録証明書",
                                                      "戸籍全部事項証明書", "戸籍の附票の写し",     "所得・課税証明書"};
 
-std::string sex_text(registry::Sex sex) { return sex == registry::Sex::male ? "男" : "女"; }
+std::string sex_kanji(registry::Sex sex) { return sex == registry::Sex::male ? "男" : "女"; }
 
 // 1,234,567円
 std::string yen(int64_t amount) {
@@ -72,7 +72,7 @@ Document resident_sheet(const Issuer& issuer, Date issued_on, const std::string&
     FieldTable t;
     t.rows.push_back({"氏名", RubyText(who.name, who.name_kana)});
     t.rows.push_back({"生年月日", japanese_date(who.date_of_birth)});
-    t.rows.push_back({"性別", sex_text(who.sex)});
+    t.rows.push_back({"性別", sex_kanji(who.sex)});
     if (items.head_and_relationship) t.rows.push_back({"続柄", p.member.relationship});
     t.rows.push_back({"住民となった年月日", japanese_date(p.member.became_resident_on)});
     t.rows.push_back({"住所を定めた年月日", japanese_date(p.member.address_set_on) + "　届出 " +
@@ -98,7 +98,7 @@ Document seal_certificate(const Issuer& issuer, Date issued_on, const std::strin
   FieldTable t;
   t.rows.push_back({"氏名", RubyText(holder.person.name, holder.person.name_kana)});
   t.rows.push_back({"生年月日", japanese_date(holder.person.date_of_birth)});
-  t.rows.push_back({"性別", sex_text(holder.person.sex)});
+  t.rows.push_back({"性別", sex_kanji(holder.person.sex)});
   t.rows.push_back({"住所", holder.person.address});
   d.blocks.push_back(std::move(t));
   d.blocks.push_back(Note{"以下余白", Note::Align::center});
@@ -203,7 +203,7 @@ Document fuhyo_copy(const Issuer& issuer, Date issued_on, const std::string& num
     FieldTable who;
     who.rows.push_back({"氏名", RubyText(m.name, m.name_kana)});
     who.rows.push_back({"生年月日", japanese_date(m.date_of_birth)});
-    who.rows.push_back({"性別", sex_text(m.sex)});
+    who.rows.push_back({"性別", sex_kanji(m.sex)});
     if (!m.old_surname.empty()) who.rows.push_back({"旧氏", RubyText(m.old_surname, m.old_surname_kana)});
     d.blocks.push_back(std::move(who));
     GridTable addresses{{"住所", "住所を定めた年月日"}, {3, 1}, {}};

@@ -10,16 +10,19 @@
 #include "common/enum_names.h"
 #include "common/text.h"
 #include "store/migrations.h"
+#include "municipal/resident_key.h"
 
 namespace jlis::municipal {
 namespace {
 
+using internal::resident_key;
+using internal::resident_of_key;
 using nlohmann::json;
 using store::Connection;
 using store::Params;
 using store::Row;
 
-const std::vector<store::Migration> kMigrations = {{1, R"(
+const std::vector<store::Migration> kHouseholdMigrations = {{1, R"(
   CREATE TABLE municipal_households (
     id BIGINT PRIMARY KEY,
     municipality_code TEXT NOT NULL, head BIGINT NOT NULL,
@@ -47,8 +50,6 @@ constexpr std::array kRelationships = {
 constexpr std::array<std::string_view, 3> kEventTypes = {"change_head", "separate", "merge"};
 std::string_view event_type_name(HouseholdEventType t) { return kEventTypes[static_cast<size_t>(t)]; }
 
-int64_t body(const ResidentCode& c) { return static_cast<int64_t>(c.body()); }
-ResidentCode code_of(int64_t body) { return ResidentCode::from_body(static_cast<uint64_t>(body)); }
 
 struct Member {
   int64_t household_id = 0;
@@ -60,7 +61,7 @@ constexpr const char* kMemberColumns =
 
 Member read_member(const Row& r) {
   Member out;
-  out.m.resident_code = code_of(r.int64(0));
+  out.m.resident_code = resident_of_key(r.int64(0));
   out.household_id = r.int64(1);
   out.m.relationship = r.text(2);
   out.m.became_resident_on = Date::parse_iso(r.text(3)).value();
@@ -74,7 +75,7 @@ Result<std::optional<Member>> load_member(Connection& conn, const ResidentCode& 
   std::optional<Member> found;
   JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kMemberColumns +
                                       " FROM municipal_household_members WHERE resident_code = ?",
-                                  {body(code)}, [&](const Row& r) {
+                                  {resident_key(code)}, [&](const Row& r) {
                                     found = read_member(r);
                                     return false;
                                   }));
@@ -89,7 +90,7 @@ Result<Household> load_household(Connection& conn, int64_t id) {
         h.emplace();
         h->id = r.int64(0);
         h->municipality_code = LocalGovernmentCode::parse(r.text(1)).value();
-        h->head = code_of(r.int64(2));
+        h->head = resident_of_key(r.int64(2));
         h->formed_on = Date::parse_iso(r.text(3)).value();
         return false;
       }));
@@ -112,7 +113,7 @@ Status insert_member(Connection& conn, int64_t household_id, const HouseholdMemb
   return conn
       .execute("INSERT INTO municipal_household_members (resident_code, household_id, position, relationship, "
                "became_resident_on, address_set_on, notified_on, previous_address) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-               {body(m.resident_code), household_id, last.value_or(0) + 1, m.relationship,
+               {resident_key(m.resident_code), household_id, last.value_or(0) + 1, m.relationship,
                 m.became_resident_on.to_iso(), m.address_set_on.to_iso(), m.notified_on.to_iso(), m.previous_address})
       .status();
 }
@@ -125,7 +126,7 @@ Result<int64_t> create_household(Connection& conn, const LocalGovernmentCode& mu
   const int64_t id = last.value_or(0) + 1;
   JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO municipal_households (id, municipality_code, head, formed_on) "
                                     "VALUES (?, ?, ?, ?)",
-                                    {id, municipality.str(), body(head), formed_on.to_iso()})
+                                    {id, municipality.str(), resident_key(head), formed_on.to_iso()})
                            .status());
   return id;
 }
@@ -133,7 +134,7 @@ Result<int64_t> create_household(Connection& conn, const LocalGovernmentCode& mu
 Status set_relationship(Connection& conn, const ResidentCode& code, const std::string& relationship) {
   return conn
       .execute("UPDATE municipal_household_members SET relationship = ? WHERE resident_code = ?",
-               {relationship, body(code)})
+               {relationship, resident_key(code)})
       .status();
 }
 
@@ -143,12 +144,12 @@ Status move_member(Connection& conn, const ResidentCode& code, int64_t household
   return conn
       .execute("UPDATE municipal_household_members SET household_id = ?, position = ?, relationship = ? "
                "WHERE resident_code = ?",
-               {household_id, last.value_or(0) + 1, relationship, body(code)})
+               {household_id, last.value_or(0) + 1, relationship, resident_key(code)})
       .status();
 }
 
 Status set_head(Connection& conn, int64_t household_id, const ResidentCode& head) {
-  JLIS_RETURN_IF_ERROR(conn.execute("UPDATE municipal_households SET head = ? WHERE id = ?", {body(head), household_id})
+  JLIS_RETURN_IF_ERROR(conn.execute("UPDATE municipal_households SET head = ? WHERE id = ?", {resident_key(head), household_id})
                            .status());
   return set_relationship(conn, head, std::string(kHead));
 }
@@ -288,7 +289,7 @@ Result<HouseholdEvent> household_event_from_json(const json& j) {
   return e;
 }
 
-Status Households::migrate(Connection& conn) { return store::migrate(conn, "municipal_household", kMigrations); }
+Status Households::migrate(Connection& conn) { return store::migrate(conn, "municipal_household", kHouseholdMigrations); }
 
 Households::Households(store::Pool& pool, store::Writer& writer, registry::Registry& registry,
                        std::function<Date()> today)
@@ -311,7 +312,7 @@ Status leave(Connection& conn, registry::Registry& registry, const ResidentCode&
   JLIS_ASSIGN_OR_RETURN(auto member, load_member(conn, code));
   if (!member) return Status::ok();
   JLIS_RETURN_IF_ERROR(
-      conn.execute("DELETE FROM municipal_household_members WHERE resident_code = ?", {body(code)}).status());
+      conn.execute("DELETE FROM municipal_household_members WHERE resident_code = ?", {resident_key(code)}).status());
   JLIS_ASSIGN_OR_RETURN(Household h, load_household(conn, member->household_id));
   if (h.head != code) return Status::ok();
   if (h.members.empty()) return dissolve(conn, h.id, on);
@@ -399,7 +400,7 @@ Status Households::on_change(Connection& conn, const registry::ChangeEvent& even
           return conn
               .execute("UPDATE municipal_household_members SET address_set_on = ?, notified_on = ?, "
                        "previous_address = ? WHERE resident_code = ?",
-                       {moved.address_set_on.to_iso(), moved.notified_on.to_iso(), moved.previous_address, body(code)})
+                       {moved.address_set_on.to_iso(), moved.notified_on.to_iso(), moved.previous_address, resident_key(code)})
               .status();
         }
         JLIS_RETURN_IF_ERROR(leave(conn, registry_, code, event.date));
@@ -412,10 +413,10 @@ Status Households::on_change(Connection& conn, const registry::ChangeEvent& even
     case EventType::resident_code_change:
       if (!before) return Status::ok();
       JLIS_RETURN_IF_ERROR(conn.execute("UPDATE municipal_household_members SET resident_code = ? WHERE resident_code = ?",
-                                        {body(code), body(before->resident_code)})
+                                        {resident_key(code), resident_key(before->resident_code)})
                                .status());
       return conn
-          .execute("UPDATE municipal_households SET head = ? WHERE head = ?", {body(code), body(before->resident_code)})
+          .execute("UPDATE municipal_households SET head = ? WHERE head = ?", {resident_key(code), resident_key(before->resident_code)})
           .status();
     default:
       return Status::ok();
@@ -545,7 +546,7 @@ Result<int64_t> Households::adopt_unplaced() {
   }
   std::vector<registry::Resident> unplaced;
   JLIS_RETURN_IF_ERROR(registry_.for_each_resident(std::nullopt, [&](const registry::Resident& r) {
-    if (!placed.count(body(r.resident_code))) unplaced.push_back(r);
+    if (!placed.count(resident_key(r.resident_code))) unplaced.push_back(r);
   }));
   int64_t adopted = 0;
   constexpr size_t kBatch = 1000;

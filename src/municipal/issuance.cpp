@@ -24,15 +24,18 @@
 #include "pki/ca.h"
 #include "pki/openssl.h"
 #include "store/migrations.h"
+#include "municipal/resident_key.h"
 
 namespace jlis::municipal {
 namespace {
 
+using internal::resident_key;
+using internal::resident_of_key;
 using nlohmann::json;
 using store::Connection;
 using store::Row;
 
-const std::vector<store::Migration> kMigrations = {{1, R"(
+const std::vector<store::Migration> kIssuanceMigrations = {{1, R"(
   CREATE TABLE municipal_kiosk_offers (
     municipality_code TEXT PRIMARY KEY,
     documents TEXT NOT NULL, fees TEXT NOT NULL, shared_function BIGINT NOT NULL, mayor_name TEXT NOT NULL);
@@ -56,7 +59,6 @@ std::string key_path(const std::string& data_dir) {
   return (std::filesystem::path(data_dir) / "keys" / "documents.key").string();
 }
 
-int64_t body(const ResidentCode& c) { return static_cast<int64_t>(c.body()); }
 
 // The municipality's signing key: a P-256 scalar derived from the secret by HMAC-SHA256 over the
 // municipality code (the same in every centre that holds the data directory).
@@ -236,7 +238,7 @@ struct IssuanceServer::Impl {
     const std::string today_iso = today().to_iso();
     JLIS_ASSIGN_OR_RETURN(auto n, conn.query_int64("SELECT COUNT(*) FROM municipal_support_measures WHERE "
                                                    "resident_code = ? AND since <= ? AND (until IS NULL OR until > ?)",
-                                                   {body(resident), today_iso, today_iso}));
+                                                   {resident_key(resident), today_iso, today_iso}));
     return n.value_or(0) > 0;
   }
 
@@ -376,7 +378,7 @@ struct IssuanceServer::Impl {
   }
 };
 
-Status IssuanceServer::migrate(Connection& conn) { return store::migrate(conn, "municipal_issuance", kMigrations); }
+Status IssuanceServer::migrate(Connection& conn) { return store::migrate(conn, "municipal_issuance", kIssuanceMigrations); }
 
 Status IssuanceServer::create_key_file(const std::string& data_dir) {
   return create_secret_file(key_path(data_dir), kKeySize, "the document-signing key");
@@ -424,7 +426,7 @@ Result<IssuanceOutcome> IssuanceServer::issue(const LocalGovernmentCode& municip
     JLIS_RETURN_IF_ERROR(conn.execute(
         "INSERT INTO municipal_issuances (issuance_number, municipality_code, resident_code, type, channel, session, "
         "outcome, content_digest, recorded_at, issued_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        {d.document ? store::Value(number) : store::Value(nullptr), municipality.str(), body(r.applicant),
+        {d.document ? store::Value(number) : store::Value(nullptr), municipality.str(), resident_key(r.applicant),
          std::string(document_type_name(r.type)), r.channel, r.session, outcome,
          d.document ? store::Value(to_hex(content_digest(*d.document))) : store::Value(nullptr), now_iso8601(),
          d.document ? store::Value(d.document->issued_on.to_iso()) : store::Value(nullptr)})
@@ -494,7 +496,7 @@ Status IssuanceServer::place_support_measure(const LocalGovernmentCode& municipa
     return conn
         .execute("INSERT INTO municipal_support_measures (municipality_code, resident_code, since, until) "
                  "VALUES (?, ?, ?, ?)",
-                 {municipality.str(), body(resident), since.to_iso(),
+                 {municipality.str(), resident_key(resident), since.to_iso(),
                   until ? store::Value(until->to_iso()) : store::Value(nullptr)})
         .status();
   });
@@ -507,7 +509,7 @@ Result<std::vector<IssuanceRecord>> IssuanceServer::records_of(const ResidentCod
   JLIS_RETURN_IF_ERROR(conn->query(
       "SELECT issuance_number, municipality_code, type, channel, session, outcome, recorded_at FROM "
       "municipal_issuances WHERE resident_code = ? ORDER BY seq DESC",
-      {body(resident)}, [&](const Row& r) {
+      {resident_key(resident)}, [&](const Row& r) {
         auto type = parse_document_type(r.text(2));
         if (!type.ok()) bad = type.status();
         out.push_back({r.text(0), LocalGovernmentCode::parse(r.text(1)).value(), resident,

@@ -52,11 +52,11 @@ struct RowEdges {
 };
 
 // One unit of layout: pages break between rows.
-struct Row {
+struct LayoutRow {
   double height = 0;
   std::function<void(cairo_t*, double top, RowEdges)> draw;
   int block = -1;          // which block it belongs to (-1: a gap between blocks)
-  const Row* header = nullptr;  // the header row repeated above it on a new page (grid tables)
+  const LayoutRow* header = nullptr;  // the header row repeated above it on a new page (grid tables)
   bool is_header = false;
 };
 
@@ -111,9 +111,9 @@ class Renderer {
   SurfacePtr surface_;
   CairoPtr cr_;
   PangoContextPtr context_;
-  std::vector<std::unique_ptr<Row>> rows_;
-  std::vector<std::unique_ptr<Row>> headers_;
-  std::vector<std::vector<const Row*>> pages_;
+  std::vector<std::unique_ptr<LayoutRow>> rows_;
+  std::vector<std::unique_ptr<LayoutRow>> headers_;
+  std::vector<std::vector<const LayoutRow*>> pages_;
   std::vector<SurfacePtr> images_;
   PatternPtr fine_tint_, coarse_tint_;
   PatternPtr word_tile_;  // draw_background(): the words of the background, made at the first page
@@ -215,7 +215,7 @@ Status Renderer::add_field_table(const FieldTable& table, int block) {
   for (const auto& field : table.rows) {
     auto label = cell_text(RubyText(field.label), label_w - 2 * kCellPadX, kLabelSize, PANGO_ALIGN_CENTER);
     auto value = cell_text(field.value, value_w - 2 * kCellPadX, kBodySize);
-    auto row = std::make_unique<Row>();
+    auto row = std::make_unique<LayoutRow>();
     row->block = block;
     row->height = std::max({kMinRowHeight, label->height + 2 * kCellPadY, value->height + 2 * kCellPadY});
     row->draw = [label, value, label_w, height = row->height](cairo_t* cr, double top, RowEdges edges) {
@@ -245,7 +245,7 @@ Status Renderer::add_grid_table(const GridTable& table, int block) {
   for (double w : weights) xs.push_back(xs.back() + kContentWidth * w / total);
   xs.back() = kContentLeft + kContentWidth;
 
-  auto header = std::make_unique<Row>();
+  auto header = std::make_unique<LayoutRow>();
   header->block = block;
   header->is_header = true;
   std::vector<std::shared_ptr<CellText>> header_cells;
@@ -260,13 +260,13 @@ Status Renderer::add_grid_table(const GridTable& table, int block) {
     for (size_t c = 0; c < header_cells.size(); ++c) draw_cell_text(cr, *header_cells[c], xs[c] + kCellPadX, top, height);
     draw_row_box(cr, top, height, xs, edges);
   };
-  const Row* header_ptr = header.get();
-  rows_.push_back(std::make_unique<Row>(*header));  // the header in its place at the table's top
+  const LayoutRow* header_ptr = header.get();
+  rows_.push_back(std::make_unique<LayoutRow>(*header));  // the header in its place at the table's top
   headers_.push_back(std::move(header));
 
   for (const auto& cells : table.rows) {
     if (cells.size() != n) return invalid_argument("a grid table's rows need one cell per header");
-    auto row = std::make_unique<Row>();
+    auto row = std::make_unique<LayoutRow>();
     row->block = block;
     row->header = header_ptr;
     std::vector<std::shared_ptr<CellText>> texts;
@@ -284,24 +284,10 @@ Status Renderer::add_grid_table(const GridTable& table, int block) {
   return Status::ok();
 }
 
-struct PngReader {
-  std::string_view data;
-  size_t at = 0;
-};
-
-cairo_status_t read_png_bytes(void* closure, unsigned char* out, unsigned int length) {
-  auto* r = static_cast<PngReader*>(closure);
-  if (r->data.size() - r->at < length) return CAIRO_STATUS_READ_ERROR;
-  std::copy_n(r->data.data() + r->at, length, out);
-  r->at += length;
-  return CAIRO_STATUS_SUCCESS;
-}
-
 Status Renderer::add_image_box(const ImageBox& image, int block) {
   if (image.width_mm < 5 || image.width_mm > 150 || image.height_mm < 5 || image.height_mm > 150)
     return invalid_argument("an image box's image is 5 to 150 mm in each direction");
-  PngReader reader{image.png};
-  SurfacePtr surface(cairo_image_surface_create_from_png_stream(read_png_bytes, &reader));
+  SurfacePtr surface = internal::read_png(image.png);
   if (cairo_surface_status(surface.get()) != CAIRO_STATUS_SUCCESS || cairo_image_surface_get_width(surface.get()) <= 0)
     return invalid_argument("an image box's image is not a readable PNG");
   cairo_surface_t* picture = surface.get();
@@ -310,7 +296,7 @@ Status Renderer::add_image_box(const ImageBox& image, int block) {
   const double label_w = mm(36);
   auto caption = cell_text(RubyText(image.caption), label_w - 2 * kCellPadX, kLabelSize, PANGO_ALIGN_CENTER);
   const double w = mm(image.width_mm), h = mm(image.height_mm);
-  auto row = std::make_unique<Row>();
+  auto row = std::make_unique<LayoutRow>();
   row->block = block;
   row->height = std::max(h + 2 * mm(4), caption->height + 2 * kCellPadY);
   row->draw = [caption, picture, label_w, w, h, height = row->height](cairo_t* cr, double top, RowEdges edges) {
@@ -342,7 +328,7 @@ void Renderer::add_note(const Note& note, int block) {
                                : note.align == Note::Align::right ? PANGO_ALIGN_RIGHT
                                                                   : PANGO_ALIGN_LEFT;
   auto text = cell_text(RubyText(note.text), kContentWidth - 2 * kCellPadX, kBodySize, align);
-  auto row = std::make_unique<Row>();
+  auto row = std::make_unique<LayoutRow>();
   row->block = block;
   row->height = text->height + 2 * kCellPadY;
   row->draw = [text, height = row->height](cairo_t* cr, double top, RowEdges) {
@@ -358,7 +344,7 @@ Status Renderer::paginate() {
   double used = 0;
   const auto fits = [&](double h) { return used + h <= kContentHeight + 0.01; };
   for (size_t i = 0; i < rows_.size(); ++i) {
-    const Row* row = rows_[i].get();
+    const LayoutRow* row = rows_[i].get();
     if (row->block < 0) {  // a gap between blocks (drawn as kBlockGap): none at a page's top
       if (!pages_.back().empty()) used += row->height;
       continue;
@@ -380,7 +366,7 @@ Status Renderer::paginate() {
   // The certification goes below the last row: when it does not fit, the last row (a grid row
   // with its header) goes with it to a new page, so that it never stands alone; unless that row
   // is all its page holds (moving it would not make room) or is too tall to share a page with it.
-  const auto height_of = [](const std::vector<const Row*>& rows) {
+  const auto height_of = [](const std::vector<const LayoutRow*>& rows) {
     double h = 0;
     for (size_t k = 0; k < rows.size(); ++k) {
       if (k > 0 && rows[k - 1]->block != rows[k]->block) h += kBlockGap;
@@ -390,17 +376,17 @@ Status Renderer::paginate() {
   };
   auto& last = pages_.back();
   if (height_of(last) + kCertificationHeight > kContentHeight + 0.01) {
-    std::vector<const Row*> moved;
-    std::vector<const Row*> rest = last;
+    std::vector<const LayoutRow*> moved;
+    std::vector<const LayoutRow*> rest = last;
     if (!rest.empty() && !rest.back()->is_header) {
-      const Row* r = rest.back();
+      const LayoutRow* r = rest.back();
       rest.pop_back();
       while (!rest.empty() && rest.back()->is_header) rest.pop_back();  // no header without its rows
       if (r->header != nullptr) moved.push_back(r->header);
       moved.push_back(r);
     }
     const bool rest_has_content =
-        std::any_of(rest.begin(), rest.end(), [](const Row* r) { return !r->is_header; });
+        std::any_of(rest.begin(), rest.end(), [](const LayoutRow* r) { return !r->is_header; });
     if (!rest_has_content || height_of(moved) + kCertificationHeight > kContentHeight + 0.01) {
       moved.clear();
     } else {
@@ -628,7 +614,7 @@ Result<std::string> Renderer::run() {
   for (size_t i = 0; i < doc_.blocks.size(); ++i) {
     const int block = static_cast<int>(i);
     if (i > 0) {
-      auto gap = std::make_unique<Row>();
+      auto gap = std::make_unique<LayoutRow>();
       gap->height = kBlockGap;
       rows_.push_back(std::move(gap));
     }
@@ -653,7 +639,7 @@ Result<std::string> Renderer::run() {
     double top = kContentTop;
     const auto& rows = pages_[static_cast<size_t>(p)];
     for (size_t k = 0; k < rows.size(); ++k) {
-      const Row* row = rows[k];
+      const LayoutRow* row = rows[k];
       if (k > 0 && rows[k - 1]->block != row->block) top += kBlockGap;
       RowEdges edges{k == 0 || rows[k - 1]->block != row->block, k + 1 == rows.size() || rows[k + 1]->block != row->block};
       cairo_save(cr);

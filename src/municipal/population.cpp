@@ -23,7 +23,7 @@ using registry::Sex;
 
 constexpr const char* kSpace = "　";
 
-std::string surname_of(const std::string& name) { return name.substr(0, name.find(kSpace)); }
+std::string family_name_of(const std::string& name) { return name.substr(0, name.find(kSpace)); }
 std::string given_of(const std::string& name) {
   size_t at = name.find(kSpace);
   return at == std::string::npos ? name : name.substr(at + std::string(kSpace).size());
@@ -122,7 +122,7 @@ class Planner {
  private:
   // The seal of a surname, drawn once per surname ("" when it cannot be engraved: no seal then).
   const std::string& impression(const std::string& name) {
-    auto [it, added] = impressions_.try_emplace(surname_of(name));
+    auto [it, added] = impressions_.try_emplace(family_name_of(name));
     if (added) {
       auto png = generated_seal_impression(name);
       if (png.ok()) it->second = std::move(*png);
@@ -154,14 +154,14 @@ class Planner {
     std::sort(children.begin(), children.end(), [](const Person* a, const Person* b) {
       return a->resident.person.date_of_birth < b->resident.person.date_of_birth;
     });
-    const std::string surname = surname_of(head.resident.person.name);
+    const std::string surname = family_name_of(head.resident.person.name);
     // Children of the couple (or of the single parent): same surname, born when the mother was 15 to 50.
     const Person* mother = head.resident.person.sex == Sex::female ? &head
                            : spouse                                ? spouse
                                                                    : nullptr;
     std::vector<const Person*> own_children;
     for (const Person* c : children) {
-      bool fits = surname_of(c->resident.person.name) == surname &&
+      bool fits = family_name_of(c->resident.person.name) == surname &&
                   c->resident.person.date_of_birth > head.resident.person.date_of_birth.add_years(15);
       if (mother) {
         int at = age_on(mother->resident.person.date_of_birth, c->resident.person.date_of_birth);
@@ -176,7 +176,7 @@ class Planner {
       plan_couple(h, w, &husband, &wife, own_children);
     } else if (!own_children.empty()) {
       plan_single_parent(h, w, head, own_children);
-    } else if (!parents.empty() && surname_of(parents.front()->resident.person.name) == surname) {
+    } else if (!parents.empty() && family_name_of(parents.front()->resident.person.name) == surname) {
       // An unmarried head living with a parent: both in the parents' register.
       others.insert(others.begin(), &head);
     } else {
@@ -215,7 +215,7 @@ class Planner {
     const Date adults = std::max(husband->resident.person.date_of_birth, wife->resident.person.date_of_birth).add_years(18);
     married = clamp_date(married, adults, today_);
     made_on(r, married, "婚姻");
-    const std::string surname = surname_of(first->resident.person.name);
+    const std::string surname = family_name_of(first->resident.person.name);
     add_resident(r, *first, parents_names(surname), birth_order(first->resident.person.sex));
     add_resident(r, *second, parents_names(pick(names_.surnames).kanji), wife_heads ? "夫" : "妻");
     add_children(r, children, husband->resident.person.name, wife->resident.person.name);
@@ -230,7 +230,7 @@ class Planner {
     made_on(r, clamp_date(children.front()->resident.person.date_of_birth.add_days(uniform(0, 3650)),
                           head.resident.person.date_of_birth.add_years(18), today_),
             "離婚");
-    const std::string surname = surname_of(head.resident.person.name);
+    const std::string surname = family_name_of(head.resident.person.name);
     add_resident(r, head, parents_names(surname), birth_order(head.resident.person.sex));
     // The other parent, divorced and elsewhere, is named as such but is no member.
     const bool father_heads = head.resident.person.sex == Sex::male;
@@ -295,7 +295,7 @@ class Planner {
   void plan_alone(const HouseholdRow& h, HouseholdWork& w, const Person& p) {
     const int age = age_on(p.resident.person.date_of_birth, today_);
     const Sex sex = p.resident.person.sex;
-    const std::string surname = surname_of(p.resident.person.name);
+    const std::string surname = family_name_of(p.resident.person.name);
     const double u = real(0, 1);
     // A woman whose surname changed at marriage is married: the husband elsewhere, or dead.
     const bool took_his_name = !p.maiden_surname.empty();
@@ -457,7 +457,7 @@ class Planner {
       auto it = names_.kana[kind].find(kanji);
       return it == names_.kana[kind].end() ? "" : it->second;
     };
-    std::string s = find(0, surname_of(name));
+    std::string s = find(0, family_name_of(name));
     std::string g = find(sex == Sex::male ? 1 : 2, given_of(name));
     if (s.empty()) s = "ヤマダ";
     if (g.empty()) g = sex == Sex::male ? "タロウ" : "ハナコ";
@@ -663,7 +663,7 @@ Result<MunicipalPopulationReport> generate_municipal_records(store::Pool& pool, 
       names.kana[kind].emplace(kanji, kana);
     };
     JLIS_RETURN_IF_ERROR(registry.for_each_resident(std::nullopt, [&](const Resident& r) {
-      add(0, surname_of(r.person.name), surname_of(r.person.name_kana));
+      add(0, family_name_of(r.person.name), family_name_of(r.person.name_kana));
       add(r.person.sex == Sex::male ? 1 : 2, given_of(r.person.name), given_of(r.person.name_kana));
       residents.emplace(r.resident_code.body(), r);
     }));
@@ -706,8 +706,8 @@ Result<MunicipalPopulationReport> generate_municipal_records(store::Pool& pool, 
                      [](const registry::HistoryEntry& e) { return e.type == registry::EventType::name_change; }))
       continue;
     auto first = registry::resident_from_json(nlohmann::json::parse(history.front().resident_json, nullptr, false));
-    if (first.ok() && surname_of(first->person.name) != surname_of(p.resident.person.name))
-      p.maiden_surname = surname_of(first->person.name);
+    if (first.ok() && family_name_of(first->person.name) != family_name_of(p.resident.person.name))
+      p.maiden_surname = family_name_of(first->person.name);
   }
   // A household whose head is not among its residents (should not happen) is left out.
   std::erase_if(households, [](const HouseholdRow& h) { return h.members.front().relationship != "世帯主"; });

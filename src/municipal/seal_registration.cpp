@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -16,10 +15,13 @@
 #include "municipal/seal_image.h"
 #include "pki/openssl.h"
 #include "store/migrations.h"
+#include "municipal/resident_key.h"
 
 namespace jlis::municipal {
 namespace {
 
+using internal::resident_key;
+using internal::resident_of_key;
 using nlohmann::json;
 using store::Connection;
 using store::Row;
@@ -27,7 +29,7 @@ using store::Row;
 // One active registration per person, whatever the municipality: the partial unique index is the
 // database's own guard behind the check in the writer's transaction. An abolished row carries its
 // date and reason; an active one neither.
-const std::vector<store::Migration> kMigrations = {{1, R"(
+const std::vector<store::Migration> kSealMigrations = {{1, R"(
   CREATE TABLE municipal_seal_registrations (
     municipality_code TEXT NOT NULL, registration_number BIGINT NOT NULL,
     resident_code BIGINT NOT NULL,
@@ -61,19 +63,17 @@ constexpr std::array<std::string_view, 2> kStatusNames = {"active", "abolished"}
 constexpr std::array<std::string_view, 5> kReasonNames = {"request", "death", "move_out", "ex_officio", "changed"};
 constexpr std::array<std::string_view, 3> kRefusalNames = {"no_seal", "seal_abolished", "not_resident"};
 
-int64_t body(const ResidentCode& c) { return static_cast<int64_t>(c.body()); }
-ResidentCode code_of(int64_t body) { return ResidentCode::from_body(static_cast<uint64_t>(body)); }
 
-constexpr const char* kColumns =
+constexpr const char* kSealColumns =
     "municipality_code, registration_number, resident_code, status, registered_on, abolished_on, "
     "abolition_reason, replaces, replaced_by, impression_sha256";
 
-// A row of kColumns, with the base64 impression as column 10 when selected.
+// A row of kSealColumns, with the base64 impression as column 10 when selected.
 Result<SealRegistration> read_registration(const Row& r) {
   SealRegistration s;
   JLIS_ASSIGN_OR_RETURN(s.municipality_code, LocalGovernmentCode::parse(r.text(0)));
   s.registration_number = r.int64(1);
-  s.resident_code = code_of(r.int64(2));
+  s.resident_code = resident_of_key(r.int64(2));
   JLIS_ASSIGN_OR_RETURN(s.status, (parse_enum_name<SealStatus>(kStatusNames, r.text(3), "status")));
   JLIS_ASSIGN_OR_RETURN(s.registered_on, Date::parse_iso(r.text(4)));
   if (!r.is_null(5)) {
@@ -98,7 +98,7 @@ Result<std::vector<SealRegistration>> load(Connection& conn, const std::string& 
                                            bool with_impression) {
   std::vector<SealRegistration> out;
   Status failed;
-  JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kColumns +
+  JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kSealColumns +
                                       (with_impression ? ", (SELECT i.impression_png_base64 FROM municipal_seal_impressions i "
                                                          "WHERE i.impression_sha256 = municipal_seal_registrations.impression_sha256)"
                                                        : "") +
@@ -137,7 +137,7 @@ Result<SealRegistration> load_number(Connection& conn, const LocalGovernmentCode
 Result<std::optional<SealRegistration>> active_seal(Connection& conn, const LocalGovernmentCode& municipality,
                                                     const ResidentCode& resident, bool with_impression) {
   return load_one(conn, "resident_code = ? AND municipality_code = ? AND status = 'active'",
-                  {body(resident), municipality.str()}, with_impression);
+                  {resident_key(resident), municipality.str()}, with_impression);
 }
 
 // The resident of `municipality` with code `code`, as `conn` sees it; unknown_resident() for an
@@ -186,7 +186,7 @@ Status insert_registration(Connection& conn, const LocalGovernmentCode& municipa
   return conn
       .execute("INSERT INTO municipal_seal_registrations (municipality_code, registration_number, resident_code, "
                "status, registered_on, replaces, impression_sha256) VALUES (?, ?, ?, 'active', ?, ?, ?)",
-               {municipality.str(), number, body(resident), on.to_iso(), replaced, sha256})
+               {municipality.str(), number, resident_key(resident), on.to_iso(), replaced, sha256})
       .status();
 }
 
@@ -216,19 +216,6 @@ uint32_t big_endian32(std::string_view s, size_t at) {
          (static_cast<uint32_t>(static_cast<unsigned char>(s[at + 1])) << 16) |
          (static_cast<uint32_t>(static_cast<unsigned char>(s[at + 2])) << 8) |
          static_cast<uint32_t>(static_cast<unsigned char>(s[at + 3]));
-}
-
-struct PngReader {
-  std::string_view data;
-  size_t at = 0;
-};
-
-cairo_status_t read_png(void* closure, unsigned char* out, unsigned int length) {
-  auto* reader = static_cast<PngReader*>(closure);
-  if (reader->data.size() - reader->at < length) return CAIRO_STATUS_READ_ERROR;
-  std::memcpy(out, reader->data.data() + reader->at, length);
-  reader->at += length;
-  return CAIRO_STATUS_SUCCESS;
 }
 
 }  // namespace
@@ -347,15 +334,14 @@ Status validate_seal_impression(std::string_view png) {
     return invalid_argument("impression_png must be " + std::to_string(kMinSealImpressionPixels) + " to " +
                             std::to_string(kMaxSealImpressionPixels) + " pixels a side");
   if (png.substr(png.size() - kIend.size()) != kIend) return invalid_argument("impression_png does not end with IEND");
-  PngReader reader{png};
-  internal::SurfacePtr surface(cairo_image_surface_create_from_png_stream(read_png, &reader));
+  internal::SurfacePtr surface = internal::read_png(png);
   if (cairo_surface_status(surface.get()) != CAIRO_STATUS_SUCCESS)
     return invalid_argument(std::string("impression_png does not decode: ") +
                             cairo_status_to_string(cairo_surface_status(surface.get())));
   return Status::ok();
 }
 
-Status SealRegistrations::migrate(Connection& conn) { return store::migrate(conn, "municipal_seal", kMigrations); }
+Status SealRegistrations::migrate(Connection& conn) { return store::migrate(conn, "municipal_seal", kSealMigrations); }
 
 SealRegistrations::SealRegistrations(store::Pool& pool, store::Writer& writer, registry::Registry& registry,
                                      std::function<Date()> today)
@@ -391,7 +377,7 @@ Status SealRegistrations::on_change(Connection& conn, const registry::ChangeEven
     case EventType::move_out: {
       // Wherever it was registered: one active seal at most, and it dies or leaves with the person.
       JLIS_ASSIGN_OR_RETURN(auto active, load_one(conn, "resident_code = ? AND status = 'active'",
-                                                  {body(after.resident_code)}, false));
+                                                  {resident_key(after.resident_code)}, false));
       if (!active) return Status::ok();
       return abolish_row(conn, *active, event.date,
                          event.type == EventType::death ? SealAbolitionReason::death : SealAbolitionReason::move_out);
@@ -400,7 +386,7 @@ Status SealRegistrations::on_change(Connection& conn, const registry::ChangeEven
       if (!before) return Status::ok();
       return conn
           .execute("UPDATE municipal_seal_registrations SET resident_code = ? WHERE resident_code = ?",
-                   {body(after.resident_code), body(before->resident_code)})
+                   {resident_key(after.resident_code), resident_key(before->resident_code)})
           .status();
     default:
       return Status::ok();
@@ -486,7 +472,7 @@ Result<int64_t> SealRegistrations::register_row(Connection& conn, const LocalGov
   JLIS_RETURN_IF_ERROR(eligible(resident, request, on));
   // Any municipality's: a person has one registered seal.
   JLIS_ASSIGN_OR_RETURN(auto active, load_one(conn, "resident_code = ? AND status = 'active'",
-                                              {body(request.resident_code)}, false));
+                                              {resident_key(request.resident_code)}, false));
   if (active)
     return conflict("the resident already has a registered seal (number " +
                     std::to_string(active->registration_number) + "): change it or abolish it first");
@@ -555,7 +541,7 @@ Result<SealCertifiability> SealRegistrations::certifiable(Connection& conn, cons
   }
   JLIS_ASSIGN_OR_RETURN(auto any, conn.query_int64("SELECT COUNT(*) FROM municipal_seal_registrations "
                                                    "WHERE resident_code = ? AND municipality_code = ?",
-                                                   {body(resident), municipality.str()}));
+                                                   {resident_key(resident), municipality.str()}));
   out.refusal = any.value_or(0) > 0 ? SealRefusal::seal_abolished : SealRefusal::no_seal;
   return out;
 }
@@ -570,7 +556,7 @@ Result<std::vector<SealRegistration>> SealRegistrations::history(const LocalGove
                                                                  const ResidentCode& resident) {
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
   JLIS_ASSIGN_OR_RETURN(auto all, load(*conn, "resident_code = ? AND municipality_code = ?",
-                                       {body(resident), municipality.str()}, false));
+                                       {resident_key(resident), municipality.str()}, false));
   if (all.empty()) JLIS_RETURN_IF_ERROR(own_resident(*conn, registry_, municipality, resident).status());
   return all;
 }

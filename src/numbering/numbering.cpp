@@ -26,7 +26,7 @@ using store::Row;
 // {{id}} is used for the code and the number themselves (explicit values are inserted): in SQLite the
 // row is then keyed by them directly, one B-tree instead of a table plus a unique index, which
 // matters on the first-registration path.
-const std::vector<store::Migration> kMigrations = {{1, R"(
+const std::vector<store::Migration> kNumberingMigrations = {{1, R"(
   CREATE TABLE numbering_resident_codes (
     resident_code {{id}},
     municipality_code TEXT NOT NULL,
@@ -80,7 +80,7 @@ constexpr const char* kRecordColumns =
 
 }  // namespace
 
-Status Numbering::migrate(Connection& conn) { return store::migrate(conn, "numbering", kMigrations); }
+Status Numbering::migrate(Connection& conn) { return store::migrate(conn, "numbering", kNumberingMigrations); }
 
 std::string Numbering::key_path(const std::string& data_dir) {
   return (std::filesystem::path(data_dir) / "keys" / "my-number.key").string();

@@ -28,7 +28,6 @@ using nlohmann::json;
 using store::Connection;
 using store::Row;
 
-constexpr CertificateKind kKinds[] = {CertificateKind::signature, CertificateKind::authentication};
 
 fs::path pki_dir(const std::string& data_dir) { return fs::path(data_dir) / "pki"; }
 fs::path config_path(const std::string& data_dir) { return pki_dir(data_dir) / "ca.json"; }
@@ -46,7 +45,7 @@ std::string link_stem(CertificateKind kind, int from, int to) {
   return std::string(kind_name(kind)) + "-link-" + std::to_string(from) + "-" + std::to_string(to);
 }
 
-const std::vector<store::Migration> kMigrations = {
+const std::vector<store::Migration> kCaMigrations = {
     {1, R"sql(
 CREATE TABLE pki_certificates (
   serial TEXT PRIMARY KEY,           -- 32 lower-case hex digits
@@ -290,7 +289,7 @@ Result<std::string> normalise_serial(std::string_view text) {
   return first == std::string::npos ? std::string("0") : s.substr(first);
 }
 
-Status CertificateAuthority::migrate(Connection& conn) { return store::migrate(conn, "pki", kMigrations); }
+Status CertificateAuthority::migrate(Connection& conn) { return store::migrate(conn, "pki", kCaMigrations); }
 
 bool CertificateAuthority::exists(const std::string& data_dir) {
   std::error_code ec;
@@ -308,7 +307,7 @@ Status CertificateAuthority::init(const std::string& data_dir, const CaInitOptio
   JLIS_ASSIGN_OR_RETURN(auto store, KeyStore::open(keys));
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
   constexpr int64_t kYear = 365 * 86400 + 21600;
-  for (CertificateKind kind : kKinds) {
+  for (CertificateKind kind : kCardCertificateKinds) {
     JLIS_ASSIGN_OR_RETURN(auto ca_key, store->generate(label(kind, "ca")));
     JLIS_ASSIGN_OR_RETURN(auto ca, make_ca_certificate({kind, ca_key.get(), now - 3600, now + 20 * kYear,
                                                         options.simulation}));
@@ -353,7 +352,7 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::open(const s
   impl->pkcs11_token = config.value("pkcs11_token", "");
   impl->public_url = config.value("public_url", "http://127.0.0.1:8080");
   impl->simulation = config.value("simulation", false);
-  for (CertificateKind kind : kKinds) {
+  for (CertificateKind kind : kCardCertificateKinds) {
     int count = 1;
     if (config.contains("generations") && config["generations"].is_object())
       count = config["generations"].value(std::string(kind_name(kind)), 1);
@@ -410,7 +409,7 @@ Status CertificateAuthority::load_keys() {
     config.pin = d.secrets.pin;
   }
   JLIS_ASSIGN_OR_RETURN(d.keystore, KeyStore::open(config));
-  for (CertificateKind kind : kKinds) {
+  for (CertificateKind kind : kCardCertificateKinds) {
     for (auto& a : d.generations[static_cast<size_t>(kind)]) {
       JLIS_ASSIGN_OR_RETURN(a->key, d.keystore->load(key_label(kind, "ca", a->generation)));
       JLIS_ASSIGN_OR_RETURN(a->responder_key, d.keystore->load(key_label(kind, "ocsp", a->generation)));
@@ -435,7 +434,7 @@ std::string CertificateAuthority::public_url() const {
 
 std::vector<CertificateAuthority::Published> CertificateAuthority::published() const {
   std::vector<Published> out;
-  for (CertificateKind kind : kKinds) {
+  for (CertificateKind kind : kCardCertificateKinds) {
     for (const auto& a : impl_->generations[static_cast<size_t>(kind)]) {
       const int n = a->generation;
       out.push_back({file_stem(kind, "ca", n), x509_pem(a->cert.get()).value()});
@@ -572,7 +571,7 @@ Result<std::vector<CertificateAuthority::Generation>> CertificateAuthority::gene
   std::vector<Generation> out;
   JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
   const int64_t now = d.now();
-  for (CertificateKind kind : kKinds) {
+  for (CertificateKind kind : kCardCertificateKinds) {
     const auto& list = d.generations[static_cast<size_t>(kind)];
     for (const auto& a : list) {
       Generation g;
@@ -1033,7 +1032,7 @@ Result<std::vector<CertificateRecord>> CertificateAuthority::replace_certificate
   if (requests.challenge_id.empty()) return invalid_argument("challenge_id is required");
   // Parsing and the proof of possession need nothing from the database: done before queuing.
   std::optional<CertificationRequest> parsed[2];
-  for (CertificateKind kind : kKinds) {
+  for (CertificateKind kind : kCardCertificateKinds) {
     const std::string& text = kind == CertificateKind::signature ? requests.signature : requests.authentication;
     if (text.empty()) continue;
     auto r = parse_certification_request(text);
@@ -1087,7 +1086,7 @@ Result<std::vector<CertificateRecord>> CertificateAuthority::replace_certificate
           requests.authorisation, now));
     }
     Records out;
-    for (CertificateKind kind : kKinds) {
+    for (CertificateKind kind : kCardCertificateKinds) {
       const auto& p = parsed[static_cast<size_t>(kind)];
       if (!p) continue;
       // One card, and one smartphone, at a time: a good certificate of the kind is superseded.
@@ -1123,7 +1122,7 @@ std::array<std::optional<PreparedCertificate>, 2> CertificateAuthority::prepare_
   const auto& [card, resident] = *found;
   auto not_after = renewed_not_after(device, card, resident, today);
   if (!not_after.ok()) return out;
-  for (CertificateKind kind : kKinds) {
+  for (CertificateKind kind : kCardCertificateKinds) {
     const auto& request = requests[static_cast<size_t>(kind)];
     if (!request) continue;
     auto ready = prepare(kind, device, resident, spki_pem(request->key.spki), now - 60, *not_after);

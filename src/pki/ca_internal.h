@@ -117,6 +117,9 @@ inline std::string crl_name(CertificateKind kind, int n) {
 std::string serial_bytes(std::string_view hex);
 
 // Seconds since the epoch of 00:00 in Japan on `day`.
-inline int64_t start_of_day_jst(Date day) { return day.days_since_epoch() * 86400 - 9 * 3600; }
+inline int64_t start_of_day_jst(Date day) { return day.days_since_epoch() * 86400 - kJstOffsetSeconds; }
+
+// The two certificates of a card, in the order the CA keeps their keys, lists and counters.
+inline constexpr CertificateKind kCardCertificateKinds[] = {CertificateKind::signature, CertificateKind::authentication};
 
 }  // namespace jlis::pki

@@ -16,7 +16,7 @@ namespace {
 
 constexpr int64_t kYear = 365 * 86400 + 21600;
 
-const std::vector<store::Migration> kMigrations = {
+const std::vector<store::Migration> kLgpkiMigrations = {
     {1, R"sql(
 CREATE TABLE lgpki_authorities (
   name TEXT NOT NULL,                -- root | organisation | position | application
@@ -142,7 +142,7 @@ int64_t LgpkiAuthority::Impl::now() const {
   return options.clock ? options.clock() : static_cast<int64_t>(std::time(nullptr));
 }
 
-Status LgpkiAuthority::migrate(Connection& conn) { return store::migrate(conn, "lgpki", kMigrations); }
+Status LgpkiAuthority::migrate(Connection& conn) { return store::migrate(conn, "lgpki", kLgpkiMigrations); }
 
 LgpkiAuthority::LgpkiAuthority(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LgpkiAuthority::~LgpkiAuthority() = default;

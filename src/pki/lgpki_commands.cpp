@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path config_path(const std::string& data_dir) { return fs::path(data_dir) / "pki" / "lgpki.json"; }
+fs::path lgpki_config_path(const std::string& data_dir) { return fs::path(data_dir) / "pki" / "lgpki.json"; }
 
 // Writes `data` to `path` whole or not at all: a temporary file beside it, synced, renamed.
 Status write_whole(const fs::path& path, const std::string& data, mode_t mode = 0644) {
@@ -82,17 +82,17 @@ void print(std::ostream& out, const LgpkiApplication& a) {
 
 bool lgpki_configured(const std::string& data_dir) {
   std::error_code ec;
-  return fs::exists(config_path(data_dir), ec);
+  return fs::exists(lgpki_config_path(data_dir), ec);
 }
 
 Result<std::unique_ptr<LgpkiAuthority>> open_lgpki(const std::string& data_dir, store::Pool& pool,
                                                    store::Writer& writer, KeyStore& keys) {
   if (!lgpki_configured(data_dir))
     return invalid_argument("the data directory has no LGPKI (create it with: jlis lgpki init --data " + data_dir + ")");
-  std::ifstream in(config_path(data_dir));
+  std::ifstream in(lgpki_config_path(data_dir));
   auto j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("public_url") || !j["public_url"].is_string())
-    return internal_error(config_path(data_dir).string() + " is damaged");
+    return internal_error(lgpki_config_path(data_dir).string() + " is damaged");
   LgpkiOptions options;
   options.public_url = j["public_url"].get<std::string>();
   return LgpkiAuthority::open(pool, writer, keys, options);
@@ -224,10 +224,10 @@ Status LgpkiCommands::run(const LgpkiCommandContext& ctx, std::ostream& out) {
     JLIS_ASSIGN_OR_RETURN(auto lgpki, LgpkiAuthority::open(*ctx.pool, *ctx.writer, *keys, options));
     // The record first, taken back when the hierarchy is not made: DIR never names a hierarchy the
     // store lacks.
-    JLIS_RETURN_IF_ERROR(write_whole(config_path(ctx.data_dir), nlohmann::json{{"public_url", o.public_url}}.dump(2) + "\n"));
+    JLIS_RETURN_IF_ERROR(write_whole(lgpki_config_path(ctx.data_dir), nlohmann::json{{"public_url", o.public_url}}.dump(2) + "\n"));
     if (Status made = lgpki->init(); !made.is_ok()) {
       std::error_code ec;
-      fs::remove(config_path(ctx.data_dir), ec);
+      fs::remove(lgpki_config_path(ctx.data_dir), ec);
       return made;
     }
     out << "created the LGPKI hierarchy (generation 1) in " << ctx.data_dir << "; its URLs under " << o.public_url

@@ -26,7 +26,7 @@ int default_validity_days(LgpkiProfile profile) {
   return profile == LgpkiProfile::application_server ? 397 : 3 * 365;
 }
 
-constexpr const char* kColumns =
+constexpr const char* kLgpkiCertificateColumns =
     "serial, profile, ca, generation, municipality, subject, not_before, not_after, revoked_at, reason, der, key_label";
 
 Result<LgpkiCertificate> read_row(const Row& r) {
@@ -46,9 +46,9 @@ Result<LgpkiCertificate> read_row(const Row& r) {
   return c;
 }
 
-Result<std::optional<LgpkiCertificate>> load(Connection& conn, const std::string& serial) {
+Result<std::optional<LgpkiCertificate>> load_lgpki_certificate(Connection& conn, const std::string& serial) {
   std::optional<Result<LgpkiCertificate>> found;
-  JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kColumns + " FROM lgpki_certificates WHERE serial = ?",
+  JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kLgpkiCertificateColumns + " FROM lgpki_certificates WHERE serial = ?",
                                   {serial}, [&](const Row& r) {
                                     found = read_row(r);
                                     return false;
@@ -156,7 +156,7 @@ Result<LgpkiCertificate> LgpkiAuthority::revoke(
   const int64_t now = d.now();
   LgpkiCertificate out;
   JLIS_RETURN_IF_ERROR(d.writer.run([&](Connection& conn) -> Status {
-    JLIS_ASSIGN_OR_RETURN(auto rec, load(conn, serial));
+    JLIS_ASSIGN_OR_RETURN(auto rec, load_lgpki_certificate(conn, serial));
     if (!rec) return not_found("no LGPKI certificate has the serial " + serial);
     if (rec->revoked_at) return conflict("the LGPKI certificate " + serial + " is revoked already");
     JLIS_RETURN_IF_ERROR(conn.execute("UPDATE lgpki_certificates SET revoked_at = ?, reason = ? WHERE serial = ?",
@@ -199,7 +199,7 @@ Status LgpkiAuthority::revoke_ca(LgpkiCa ca, int generation, RevocationReason re
 Result<LgpkiCertificate> LgpkiAuthority::certificate(std::string_view serial_text) {
   JLIS_ASSIGN_OR_RETURN(const std::string serial, normalise_serial(serial_text));
   JLIS_ASSIGN_OR_RETURN(auto conn, impl_->pool.acquire());
-  JLIS_ASSIGN_OR_RETURN(auto rec, load(*conn, serial));
+  JLIS_ASSIGN_OR_RETURN(auto rec, load_lgpki_certificate(*conn, serial));
   if (!rec) return not_found("no LGPKI certificate has the serial " + serial);
   return std::move(*rec);
 }
@@ -210,7 +210,7 @@ Result<LgpkiSigner> LgpkiAuthority::current_signer(const std::string& municipali
   {
     JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
     for (const char* profile : {"document-signing", "position"}) {
-      JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT ") + kColumns +
+      JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT ") + kLgpkiCertificateColumns +
                                            " FROM lgpki_certificates WHERE municipality = ? AND profile = ? AND "
                                            "revoked_at IS NULL AND not_before <= ? AND not_after > ? "
                                            "ORDER BY not_after DESC, serial LIMIT 1",
@@ -252,7 +252,7 @@ Result<std::shared_ptr<const TimeStampAuthority>> LgpkiAuthority::time_stamp_aut
     if (!revoked) return d.tsa;
   }
   std::optional<Result<LgpkiCertificate>> found;
-  JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT ") + kColumns +
+  JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT ") + kLgpkiCertificateColumns +
                                        " FROM lgpki_certificates WHERE profile = ? AND generation = ? AND "
                                        "revoked_at IS NULL AND key_label IS NOT NULL AND not_before <= ? AND "
                                        "not_after > ? ORDER BY not_after DESC, serial LIMIT 1",

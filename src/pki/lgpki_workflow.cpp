@@ -60,13 +60,13 @@ Status check_id(const std::string& id) {
   return ok ? Status::ok() : invalid_argument("an application id is la- and 16 lower-case hex digits");
 }
 
-constexpr const char* kColumns =
+constexpr const char* kApplicationColumns =
     "a.id, a.municipality, a.profile, a.subject, a.request, a.key_label, a.state, a.serial, c.der";
 
 // The application `id` read on `conn`, with its steps; nullopt when there is none.
-Result<std::optional<LgpkiApplication>> load(Connection& conn, const std::string& id) {
+Result<std::optional<LgpkiApplication>> load_application(Connection& conn, const std::string& id) {
   std::optional<Result<LgpkiApplication>> found;
-  JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kColumns +
+  JLIS_RETURN_IF_ERROR(conn.query(std::string("SELECT ") + kApplicationColumns +
                                       " FROM lgpki_applications a LEFT JOIN lgpki_certificates c ON c.serial = a.serial "
                                       "WHERE a.id = ?",
                                   {id}, [&](const Row& r) {
@@ -128,7 +128,7 @@ Result<LgpkiApplication> for_step(Connection& conn, const auth::Principal& calle
   if (caller.role != role)
     return permission_denied("only the " + std::string(auth::role_name(role)) + " role may " + std::string(step) +
                              " an LGPKI application");
-  JLIS_ASSIGN_OR_RETURN(auto a, load(conn, id));
+  JLIS_ASSIGN_OR_RETURN(auto a, load_application(conn, id));
   if (!a || !sees(caller, a->municipality_code)) return not_found("no LGPKI application " + id);
   if (a->state != from)
     return conflict("LGPKI application " + id + " is " + std::string(lgpki_application_state_name(a->state)) +
@@ -229,7 +229,7 @@ Result<LgpkiApplication> LgpkiWorkflow::issue(const auth::Principal& caller, con
   LgpkiApplication a;
   {
     JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
-    JLIS_ASSIGN_OR_RETURN(auto found, load(*conn, id));
+    JLIS_ASSIGN_OR_RETURN(auto found, load_application(*conn, id));
     if (!found) return not_found("no LGPKI application " + id);
     a = std::move(*found);
   }
@@ -283,7 +283,7 @@ Result<LgpkiApplication> LgpkiWorkflow::revoke(const auth::Principal& caller, co
   RevocationReason reason = RevocationReason::unspecified;
   {
     JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
-    JLIS_ASSIGN_OR_RETURN(auto found, load(*conn, id));
+    JLIS_ASSIGN_OR_RETURN(auto found, load_application(*conn, id));
     if (!found) return not_found("no LGPKI application " + id);
     if (found->state != State::revocation_requested)
       return conflict("LGPKI application " + id + " is " + std::string(lgpki_application_state_name(found->state)) +
@@ -309,7 +309,7 @@ Result<LgpkiApplication> LgpkiWorkflow::revoke(const auth::Principal& caller, co
 Result<LgpkiApplication> LgpkiWorkflow::get(const auth::Principal& caller, const std::string& id) {
   JLIS_RETURN_IF_ERROR(check_id(id));
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
-  JLIS_ASSIGN_OR_RETURN(auto a, load(*conn, id));
+  JLIS_ASSIGN_OR_RETURN(auto a, load_application(*conn, id));
   if (!a || !sees(caller, a->municipality_code)) return not_found("no LGPKI application " + id);
   return std::move(*a);
 }

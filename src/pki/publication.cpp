@@ -21,7 +21,6 @@ namespace fs = std::filesystem;
 using store::Connection;
 using store::Row;
 
-constexpr CertificateKind kKinds[] = {CertificateKind::signature, CertificateKind::authentication};
 constexpr int64_t kCrlPeriod = 86400;   // a new CRL daily
 constexpr int64_t kCrlDebounce = 5;     // and a few seconds after revocations
 constexpr int64_t kCrlRetry = 10;       // after a failed generation
@@ -336,7 +335,7 @@ Result<std::vector<CertificateAuthority::CrlMade>> CertificateAuthority::generat
   std::vector<CrlMade> out;
   const bool all_partitions = d.now() - d.partitions_at.load() >= kCrlPeriod;
   int64_t partitions = 0;
-  for (CertificateKind kind : kKinds) {
+  for (CertificateKind kind : kCardCertificateKinds) {
    const std::string ca(kind_name(kind));
    for (const auto& generation : d.generations[static_cast<size_t>(kind)]) {
     Impl::Authority& a = *generation;
@@ -533,7 +532,7 @@ Result<std::string> CertificateAuthority::partition_crl(const std::string& munic
 }
 
 Result<std::pair<CertificateKind, int>> CertificateAuthority::parse_crl_name(std::string_view name) const {
-  for (CertificateKind kind : kKinds) {
+  for (CertificateKind kind : kCardCertificateKinds) {
     const std::string k(kind_name(kind));
     if (name == k) return std::pair<CertificateKind, int>{kind, 1};
     if (name.size() > k.size() + 2 && name.substr(0, k.size() + 2) == k + "-g") {
@@ -580,7 +579,7 @@ Result<std::vector<CertificateAuthority::PublishedCrl>> CertificateAuthority::pu
     const auto n = fs::file_size(path, ec);
     return ec ? int64_t{0} : static_cast<int64_t>(n);
   };
-  for (CertificateKind kind : kKinds) {
+  for (CertificateKind kind : kCardCertificateKinds) {
     for (int gen = 1;; ++gen) {
       const std::string name = crl_name(kind, gen);
       bool any = false;
@@ -633,7 +632,7 @@ Result<OcspResponder*> CertificateAuthority::responder() {
     // issuerKeyHash) chooses the generation by its key, and that generation's responder signs.
     std::vector<OcspIssuer> issuers;
     d.ocsp_issuers.clear();
-    for (CertificateKind kind : kKinds) {
+    for (CertificateKind kind : kCardCertificateKinds) {
       for (const auto& a : d.generations[static_cast<size_t>(kind)]) {
         issuers.push_back({a->cert.get(), a->responder_cert.get(), a->responder_key.get()});
         d.ocsp_issuers.emplace_back(kind, a->generation);
@@ -679,7 +678,7 @@ Status CertificateAuthority::tick() {
           const CertificateKind kind = r.text(1) == "signature" ? CertificateKind::signature
                                                                 : CertificateKind::authentication;
           size_t issuer = 0;  // the responder's issuer of that generation (responder())
-          for (CertificateKind k : kKinds) {
+          for (CertificateKind k : kCardCertificateKinds) {
             if (k == kind) break;
             issuer += d.generations[static_cast<size_t>(k)].size();
           }

@@ -19,7 +19,7 @@ using store::Params;
 using store::Row;
 using store::Value;
 
-const std::vector<store::Migration> kMigrations = {{1, R"(
+const std::vector<store::Migration> kRegistryMigrations = {{1, R"(
   CREATE TABLE residents (
     id {{id}},
     resident_code BIGINT NOT NULL UNIQUE,
@@ -439,7 +439,7 @@ Status unknown_resident() {
   return not_found("no resident with this code is registered in, or moving to, this municipality");
 }
 
-Status Registry::migrate(store::Connection& conn) { return store::migrate(conn, "registry", kMigrations); }
+Status Registry::migrate(store::Connection& conn) { return store::migrate(conn, "registry", kRegistryMigrations); }
 
 Registry::Registry(store::Pool& pool, store::Writer& writer, std::shared_ptr<const ReferenceData> reference,
                    numbering::Numbering* numbering)

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/data_dir.h"
+#include "store/libpq_handles.h"
 
 namespace jlis::store {
 namespace {
@@ -18,16 +19,9 @@ namespace {
 namespace fs = std::filesystem;
 constexpr const char* kCentreFile = "centre";  // name=…\nread_store=…\n
 
-struct ConnDeleter {
-  void operator()(PGconn* c) const { PQfinish(c); }
-};
-struct ResultDeleter {
-  void operator()(PGresult* r) const { PQclear(r); }
-};
-struct ConninfoDeleter {
-  void operator()(PQconninfoOption* o) const { PQconninfoFree(o); }
-};
-using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+using internal::ConninfoPtr;
+using internal::ConnPtr;
+using internal::ResultPtr;
 
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
@@ -134,7 +128,7 @@ Result<std::string> store_role(Connection& conn) {
 
 Result<std::vector<NodeStatus>> postgresql_nodes(const std::string& url) {
   char* error = nullptr;
-  std::unique_ptr<PQconninfoOption, ConninfoDeleter> options(PQconninfoParse(url.c_str(), &error));
+  ConninfoPtr options(PQconninfoParse(url.c_str(), &error));
   if (!options) {
     std::string m = error ? error : "out of memory";
     PQfreemem(error);
@@ -162,7 +156,7 @@ Result<std::vector<NodeStatus>> postgresql_nodes(const std::string& url) {
     k.push_back("port"), v.push_back(node.port.c_str());
     k.push_back("connect_timeout"), v.push_back("5");
     k.push_back(nullptr), v.push_back(nullptr);
-    std::unique_ptr<PGconn, ConnDeleter> conn(PQconnectdbParams(k.data(), v.data(), 0));
+    ConnPtr conn(PQconnectdbParams(k.data(), v.data(), 0));
     if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
       node.error = conn ? PQerrorMessage(conn.get()) : "out of memory";
       while (!node.error.empty() && (node.error.back() == '\n' || node.error.back() == ' ')) node.error.pop_back();

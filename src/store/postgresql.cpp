@@ -8,20 +8,15 @@
 #include <unordered_map>
 
 #include "store/database.h"
+#include "store/libpq_handles.h"
 
 namespace jlis::store {
 namespace {
 
 constexpr Oid kInt8Oid = 20;  // bigint, from catalog/pg_type.h (a server header)
 
-struct ConnDeleter {
-  void operator()(PGconn* c) const { PQfinish(c); }
-};
-using ConnPtr = std::unique_ptr<PGconn, ConnDeleter>;
-struct ResultDeleter {
-  void operator()(PGresult* r) const { PQclear(r); }
-};
-using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+using internal::ConnPtr;
+using internal::ResultPtr;
 
 class PgRow final : public Row {
  public:

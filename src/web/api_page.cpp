@@ -12,7 +12,7 @@ namespace {
 
 using http::html_escape;
 
-constexpr std::string_view kStyle =
+constexpr std::string_view kApiPageStyle =
     "body{font-family:'Noto Sans CJK JP',sans-serif;margin:0;background:#f4f6f8;color:#1a1a1a;line-height:1.55}"
     "header{background:#0b4f8a;color:#fff;padding:1rem 2rem}header h1{margin:0;font-size:1.6rem}"
     "header a{color:#fff}main{max-width:64rem;margin:1.5rem auto;padding:0 1.5rem}"
@@ -190,7 +190,7 @@ Result<std::string> render_api_page(std::string_view openapi_yaml) {
     const YAML::Node info = root["info"];
     std::string h = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
                     "content=\"width=device-width, initial-scale=1\"><title>" +
-                    html_escape(text_of(info, "title")) + "</title><style>" + std::string(kStyle) +
+                    html_escape(text_of(info, "title")) + "</title><style>" + std::string(kApiPageStyle) +
                     "</style></head><body><header><h1>" + html_escape(text_of(info, "title")) + " " +
                     html_escape(text_of(info, "version")) + "</h1><p><a href=\"/\">OpenJLIS</a> · <a "
                     "href=\"/openapi.yaml\">openapi.yaml</a> (for tools)</p></header><main><section>" +
@@ -240,7 +240,7 @@ Result<std::string> render_api_page(std::string_view openapi_yaml) {
 
 Status add_api_page(http::Server& server, std::string_view openapi_yaml) {
   JLIS_ASSIGN_OR_RETURN(std::string page, render_api_page(openapi_yaml));
-  const std::string policy = http::page_policy(kStyle);
+  const std::string policy = http::page_policy(kApiPageStyle);
   server.route("GET", "/api", [page = std::move(page), policy](const http::Request&) {
     return http::html_response(200, page, policy);
   });

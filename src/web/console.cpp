@@ -24,7 +24,7 @@ constexpr auto kSessionIdle = std::chrono::minutes(30);
 constexpr auto kTallyEvery = std::chrono::minutes(1);
 constexpr const char* kCookie = "jlis_console";
 
-constexpr std::string_view kStyle =
+constexpr std::string_view kConsoleStyle =
     "body{font-family:'Noto Sans CJK JP',sans-serif;margin:0;background:#f4f6f8;color:#1a1a1a;line-height:1.5}"
     "header{background:#0b4f8a;color:#fff;padding:.6rem 1.5rem;display:flex;gap:1.5rem;align-items:center;"
     "flex-wrap:wrap}header h1{font-size:1.3rem;margin:0}header a{color:#fff}header nav{display:flex;gap:1rem}"
@@ -154,8 +154,8 @@ struct Console::Impl {
   };
 
   Impl(auth::Directory& d, ConsoleOptions o)
-      : directory(d), options(std::move(o)), policy(http::page_policy(kStyle)),
-        overview_policy(http::page_policy(kStyle, kRefresh)) {}
+      : directory(d), options(std::move(o)), policy(http::page_policy(kConsoleStyle)),
+        overview_policy(http::page_policy(kConsoleStyle, kRefresh)) {}
 
   auth::Directory& directory;
   ConsoleOptions options;
@@ -218,7 +218,7 @@ struct Console::Impl {
   std::string page(std::string_view title, const std::string& body, const Session* s, std::string_view script = {}) {
     std::string h = "<!doctype html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
                     "content=\"width=device-width, initial-scale=1\">";
-    h += "<title>" + html_escape(title) + " — OpenJLIS 運用コンソール</title><style>" + std::string(kStyle) +
+    h += "<title>" + html_escape(title) + " — OpenJLIS 運用コンソール</title><style>" + std::string(kConsoleStyle) +
          "</style></head><body><header><h1>OpenJLIS 運用コンソール <span lang=\"en\">Console</span></h1>";
     if (s != nullptr)
       h += "<nav aria-label=\"コンソール\"><a href=\"/console\">概況 <span lang=\"en\">Overview</span></a><a "

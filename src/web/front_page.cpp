@@ -12,7 +12,7 @@ namespace {
 
 using http::html_escape;
 
-constexpr std::string_view kStyle =
+constexpr std::string_view kFrontPageStyle =
     "body{font-family:'Noto Sans CJK JP',sans-serif;margin:0;background:#f4f6f8;color:#1a1a1a;line-height:1.6}"
     "header{background:#0b4f8a;color:#fff;padding:1rem 2rem}header h1{margin:0;font-size:1.75rem}"
     "header p{margin:.25rem 0 0}main{max-width:60rem;margin:1.5rem auto;padding:0 1.5rem}"
@@ -42,7 +42,7 @@ std::string page(const FrontPageFacts& f, const std::string& population) {
   std::string h =
       "<!doctype html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
       "content=\"width=device-width, initial-scale=1\"><title>OpenJLIS</title><style>" +
-      std::string(kStyle) +
+      std::string(kFrontPageStyle) +
       "</style></head><body><header><h1>OpenJLIS</h1><p>地方公共団体情報システム機構（J-LIS）の基幹システムのオープンな"
       "実装 <span lang=\"en\">— an open implementation of the systems J-LIS runs for Japan's local governments"
       "</span></p></header><main>";
@@ -112,7 +112,7 @@ void add_front_page(http::Server& server, FrontPageFacts facts) {
   };
   auto state = std::make_shared<State>();
   state->facts = std::move(facts);
-  state->policy = http::page_policy(kStyle);
+  state->policy = http::page_policy(kFrontPageStyle);
   server.route("GET", "/", [state](const http::Request&) {
     std::string population;
     {
