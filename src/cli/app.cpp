@@ -9,6 +9,8 @@
 #include "linkage/bodies.h"
 #include "linkage/codes.h"
 #include "linkage/message_log.h"
+#include "linkage/queries.h"
+#include "linkage/replicas.h"
 #include "store/centre.h"
 #include "store/data_dir.h"
 #include "municipal/document_content.h"
@@ -39,6 +41,8 @@ Status migrate_all(store::Database& db) {
   JLIS_RETURN_IF_ERROR(linkage::LinkageCodes::migrate(*conn));
   JLIS_RETURN_IF_ERROR(linkage::Bodies::migrate(*conn));
   JLIS_RETURN_IF_ERROR(linkage::migrate_message_log(*conn));
+  JLIS_RETURN_IF_ERROR(linkage::Replicas::migrate(*conn));
+  JLIS_RETURN_IF_ERROR(linkage::Queries::migrate(*conn));
   return Status::ok();
 }
 

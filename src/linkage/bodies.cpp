@@ -120,6 +120,17 @@ Result<Body> Bodies::get(const std::string& body_id) {
   return *out;
 }
 
+Result<Body> Bodies::active(Connection& conn, const std::string& body_id) {
+  std::optional<Body> out;
+  JLIS_RETURN_IF_ERROR(conn.query(std::string(kSelectBodies) + " WHERE body_id = ?", {body_id}, [&](const Row& r) {
+    out = body_of(r);
+    return false;
+  }));
+  if (!out) return not_found("no body " + body_id + " is registered on the linkage platform");
+  if (!out->active) return permission_denied("body " + body_id + " was removed from the linkage platform");
+  return *out;
+}
+
 Status Bodies::remove(const std::string& body_id, const std::string& by) {
   return directory_.revoke_tokens_of(auth::Role::linkage_body, body_id, by, [&](Connection& c) -> Status {
     std::optional<int64_t> active;

@@ -53,6 +53,9 @@ class Bodies {
   Result<std::vector<Body>> list();
   // not_found for an unknown id.
   Result<Body> get(const std::string& body_id);
+  // The body `body_id` if registered and active, read on `conn` (the caller's transaction, so the
+  // check holds for what it writes): not_found for an unknown id, permission_denied for a removed body.
+  static Result<Body> active(store::Connection& conn, const std::string& body_id);
   // Deactivates a body and revokes its tokens (recorded with `by`). not_found for an unknown id;
   // conflict when removed already; both checked in the transaction that writes.
   Status remove(const std::string& body_id, const std::string& by);

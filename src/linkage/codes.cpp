@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "common/digest.h"
+#include "linkage/bodies.h"
 #include "store/migrations.h"
 
 namespace jlis::linkage {
@@ -51,15 +52,6 @@ std::string sha256(std::string_view data) {
   return std::string(reinterpret_cast<const char*>(out), sizeof out);
 }
 
-Result<std::optional<std::string>> one_text(Connection& conn, std::string_view sql, const store::Params& params) {
-  std::optional<std::string> out;
-  JLIS_RETURN_IF_ERROR(conn.query(sql, params, [&](const Row& r) {
-    out = r.text(0);
-    return false;
-  }));
-  return out;
-}
-
 }  // namespace
 
 Status LinkageCodes::migrate(Connection& conn) { return store::migrate(conn, "linkage", kCodeMigrations); }
@@ -85,10 +77,10 @@ Result<std::string> LinkageCodes::code_for(const std::string& body, const Reside
   const std::string rc = resident.str();
   {  // Recorded already: a read.
     JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
-    JLIS_ASSIGN_OR_RETURN(auto code, one_text(*conn,
-                                              "SELECT c.code FROM linkage_codes c JOIN linkage_persons p ON "
-                                              "p.person_id = c.person_id WHERE p.resident_code = ? AND c.body = ?",
-                                              {rc, body}));
+    JLIS_ASSIGN_OR_RETURN(auto code, conn->query_text("SELECT c.code FROM linkage_codes c JOIN linkage_persons p ON "
+                                                      "p.person_id = c.person_id JOIN linkage_bodies b ON b.body_id = "
+                                                      "c.body WHERE p.resident_code = ? AND c.body = ? AND b.active = 1",
+                                                      {rc, body}));
     if (code) return *code;
   }
   // Made in the writer's transaction: the anchor and the code, each checked there (a concurrent
@@ -96,21 +88,22 @@ Result<std::string> LinkageCodes::code_for(const std::string& body, const Reside
   JLIS_ASSIGN_OR_RETURN(std::string fresh_person, random_hex(16));
   std::string out;
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
-    JLIS_ASSIGN_OR_RETURN(auto person, one_text(conn, "SELECT person_id FROM linkage_persons WHERE resident_code = ?", {rc}));
+    JLIS_RETURN_IF_ERROR(Bodies::active(conn, body).status());
+    JLIS_ASSIGN_OR_RETURN(auto person, conn.query_text("SELECT person_id FROM linkage_persons WHERE resident_code = ?", {rc}));
     if (!person) {
       JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO linkage_persons (person_id, resident_code) VALUES (?, ?)",
                                         {fresh_person, rc})
                                .status());
       person = fresh_person;
     }
-    JLIS_ASSIGN_OR_RETURN(auto recorded, one_text(conn, "SELECT code FROM linkage_codes WHERE body = ? AND person_id = ?",
+    JLIS_ASSIGN_OR_RETURN(auto recorded, conn.query_text("SELECT code FROM linkage_codes WHERE body = ? AND person_id = ?",
                                                   {body, *person}));
     if (recorded) {
       out = *recorded;
       return Status::ok();
     }
     JLIS_ASSIGN_OR_RETURN(out, derive(body, *person));
-    JLIS_ASSIGN_OR_RETURN(auto taken, one_text(conn, "SELECT person_id FROM linkage_codes WHERE body = ? AND code = ?",
+    JLIS_ASSIGN_OR_RETURN(auto taken, conn.query_text("SELECT person_id FROM linkage_codes WHERE body = ? AND code = ?",
                                                {body, out}));
     if (taken) return conflict("a linkage code collided; the person's code cannot be made");
     return conn.execute("INSERT INTO linkage_codes (body, code, person_id) VALUES (?, ?, ?)", {body, out, *person})
@@ -123,7 +116,7 @@ Result<ResidentCode> LinkageCodes::resident_of(const std::string& body, const st
   JLIS_RETURN_IF_ERROR(check_body(body));
   JLIS_RETURN_IF_ERROR(check_code(code));
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
-  JLIS_ASSIGN_OR_RETURN(auto rc, one_text(*conn,
+  JLIS_ASSIGN_OR_RETURN(auto rc, conn->query_text(
                                           "SELECT p.resident_code FROM linkage_codes c JOIN linkage_persons p ON "
                                           "p.person_id = c.person_id WHERE c.body = ? AND c.code = ?",
                                           {body, code}));

@@ -40,9 +40,10 @@ class LinkageCodes {
   // Not owned; all must outlive this. `key`: the platform's RSA key (kCodeKeyLabel).
   LinkageCodes(store::Pool& pool, store::Writer& writer, EVP_PKEY* key) : pool_(pool), writer_(writer), key_(key) {}
 
-  // The code of the person with `resident` for `body` (a body id, [a-z0-9-]{1,64}): read when
+  // The code of the person with `resident` for `body` (a registered, active body's id): read when
   // recorded, else made and recorded (the person anchored on first use). invalid_argument for a
-  // bad body id; conflict on a code collision; the store's errors.
+  // bad body id; not_found for an unregistered body and permission_denied for a removed one
+  // (bodies.h, checked in the transaction that writes); conflict on a code collision.
   Result<std::string> code_for(const std::string& body, const ResidentCode& resident);
 
   // `code` of body `from` as body `to` knows the same person (made for `to` when it has none yet).

@@ -152,6 +152,44 @@ Result<const LayoutVersion*> DataLayouts::version(std::string_view id) const {
   return not_found("no data standard layout version " + std::string(id));
 }
 
+namespace {
+// The value's type, length and code-list rules (none when it keeps them).
+std::optional<Validation> check_value(const LayoutVersion& v, const LayoutItem& item, const std::string& value) {
+  const std::string& code = item.code;
+  const size_t limit = static_cast<size_t>(item.max_length);
+  switch (item.type) {
+    case ItemType::string:
+      if (utf8_chars(value) > limit)
+        return fail(LayoutRule::too_long, code, v, "is longer than " + std::to_string(limit) + " characters");
+      break;
+    case ItemType::integer:
+      if (!all_digits(value)) return fail(LayoutRule::wrong_type, code, v, "is not an integer (digits only)");
+      if (value.size() > limit)
+        return fail(LayoutRule::too_long, code, v, "has more than " + std::to_string(limit) + " digits");
+      break;
+    case ItemType::date:
+      if (!Date::parse_iso(value).ok()) return fail(LayoutRule::wrong_type, code, v, "is not a date (YYYY-MM-DD)");
+      break;
+    case ItemType::code:
+      if (value.empty()) return fail(LayoutRule::wrong_type, code, v, "is not a code (empty)");
+      if (utf8_chars(value) > limit)
+        return fail(LayoutRule::too_long, code, v, "is longer than " + std::to_string(limit) + " characters");
+      if (!item.codes.count(value)) return fail(LayoutRule::not_in_code_list, code, v, "has no code '" + value + "'");
+      break;
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+Validation DataLayouts::validate_items(const LayoutVersion& v, const std::map<std::string, std::string>& values) {
+  for (const auto& [code, value] : values) {
+    auto item = v.items.find(code);
+    if (item == v.items.end()) return fail(LayoutRule::unknown_item, code, v, "is not an item of this version");
+    if (auto failed = check_value(v, item->second, value)) return *failed;
+  }
+  return {LayoutRule::none, "", "layout " + v.version + ": valid items"};
+}
+
 Validation DataLayouts::validate(const LayoutVersion& v, std::string_view procedure,
                                  const std::map<std::string, std::string>& values) {
   auto p = v.procedures.find(std::string(procedure));
@@ -161,29 +199,7 @@ Validation DataLayouts::validate(const LayoutVersion& v, std::string_view proced
   for (const auto& [code, value] : values) {
     if (std::find(layout.items.begin(), layout.items.end(), code) == layout.items.end())
       return fail(LayoutRule::unknown_item, code, v, "is not in the layout of " + layout.procedure);
-    const LayoutItem& item = v.items.at(code);
-    const size_t limit = static_cast<size_t>(item.max_length);
-    switch (item.type) {
-      case ItemType::string:
-        if (utf8_chars(value) > limit)
-          return fail(LayoutRule::too_long, code, v, "is longer than " + std::to_string(limit) + " characters");
-        break;
-      case ItemType::integer:
-        if (!all_digits(value)) return fail(LayoutRule::wrong_type, code, v, "is not an integer (digits only)");
-        if (value.size() > limit)
-          return fail(LayoutRule::too_long, code, v, "has more than " + std::to_string(limit) + " digits");
-        break;
-      case ItemType::date:
-        if (!Date::parse_iso(value).ok()) return fail(LayoutRule::wrong_type, code, v, "is not a date (YYYY-MM-DD)");
-        break;
-      case ItemType::code:
-        if (value.empty()) return fail(LayoutRule::wrong_type, code, v, "is not a code (empty)");
-        if (utf8_chars(value) > limit)
-          return fail(LayoutRule::too_long, code, v, "is longer than " + std::to_string(limit) + " characters");
-        if (!item.codes.count(value))
-          return fail(LayoutRule::not_in_code_list, code, v, "has no code '" + value + "'");
-        break;
-    }
+    if (auto failed = check_value(v, v.items.at(code), value)) return *failed;
   }
   for (const auto& code : layout.items)
     if (layout.required.count(code)) {

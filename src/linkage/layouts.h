@@ -97,6 +97,9 @@ class DataLayouts {
   // Checks a record of `procedure` (item code → value) against `version`.
   static Validation validate(const LayoutVersion& version, std::string_view procedure,
                              const std::map<std::string, std::string>& values);
+  // Checks items outside any procedure (a replica's): each an item of `version` (unknown_item
+  // otherwise) keeping its type, length and code list, in item-code order.
+  static Validation validate_items(const LayoutVersion& version, const std::map<std::string, std::string>& values);
 
  private:
   std::vector<LayoutVersion> versions_;  // oldest first

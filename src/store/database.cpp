@@ -11,6 +11,15 @@ Result<std::optional<int64_t>> Connection::query_int64(std::string_view sql, con
   return value;
 }
 
+Result<std::optional<std::string>> Connection::query_text(std::string_view sql, const Params& params) {
+  std::optional<std::string> value;
+  JLIS_RETURN_IF_ERROR(query(sql, params, [&](const Row& row) {
+    if (!row.is_null(0)) value = row.text(0);
+    return false;
+  }));
+  return value;
+}
+
 Result<Pool::Lease> Pool::acquire() {
   std::unique_ptr<Connection> conn;
   {

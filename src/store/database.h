@@ -58,6 +58,8 @@ class Connection {
 
   // Convenience: the first column of the first row as an integer, or nullopt when no row.
   Result<std::optional<int64_t>> query_int64(std::string_view sql, const Params& params = {});
+  // The same as text (nullopt also for a NULL).
+  Result<std::optional<std::string>> query_text(std::string_view sql, const Params& params = {});
 };
 
 // Opens connections to one database. Thread-safe.

@@ -1,66 +1,15 @@
 // Registered bodies (linkage/bodies.h, issue 11 §1): a body and its linkage-body token are made
 // together, the token authenticates as that body, a refused registration writes nothing, removing
 // a body revokes its tokens and keeps its row. On SQLite and PostgreSQL.
-#include <gtest/gtest.h>
-#include <stdlib.h>
-
-#include <filesystem>
-
-#include "../store/test_store.h"
-#include "auth/directory.h"
-#include "linkage/bodies.h"
-#include "store/database.h"
-#include "store/writer.h"
+#include "linkage_world.h"
 
 namespace jlis::linkage {
 namespace {
 
-// 厚生労働省's corporate number (its check digit, 6, is right); the pension service's below is a
-// made-up one with a right check digit.
-constexpr const char* kMhlw = "6000012070001";
-constexpr const char* kPension = "1011105003233";
+using testing::kMhlw;
+using testing::kPension;
 
-class LinkageBodiesTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/jlis-bodies-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    tmp_ = tmpl;
-    auto db = store_.open_data_dir((tmp_ / "data").string());
-    ASSERT_TRUE(db.ok()) << db.status().to_string();
-    db_ = std::move(*db);
-    {
-      auto conn = db_->connect().value();
-      ASSERT_TRUE(auth::Directory::migrate(*conn).is_ok());
-      Status s = Bodies::migrate(*conn);
-      ASSERT_TRUE(s.is_ok()) << s.to_string();
-    }
-    pool_ = std::make_unique<store::Pool>(db_);
-    writer_ = store::Writer::start(*db_).value();
-    directory_ = std::make_unique<auth::Directory>(*pool_, *writer_);
-    bodies_ = std::make_unique<Bodies>(*pool_, *directory_);
-  }
-  void TearDown() override {
-    bodies_.reset();
-    directory_.reset();
-    writer_.reset();
-    pool_.reset();
-    db_.reset();
-    std::filesystem::remove_all(tmp_);
-  }
-  int64_t count(const std::string& sql) {
-    auto conn = pool_->acquire().value();
-    return conn->query_int64(sql).value().value_or(-1);
-  }
-
-  store::testing::TestStore store_;
-  std::filesystem::path tmp_;
-  std::shared_ptr<store::Database> db_;
-  std::unique_ptr<store::Pool> pool_;
-  std::unique_ptr<store::Writer> writer_;
-  std::unique_ptr<auth::Directory> directory_;
-  std::unique_ptr<Bodies> bodies_;
-};
+class LinkageBodiesTest : public testing::LinkageWorld {};
 
 // Rule: a registered body is listed with its kind, name, code, time and active; its id is
 // "<kind>-<code>"; its token authenticates as role linkage-body with the body id as subject.

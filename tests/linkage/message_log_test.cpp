@@ -12,9 +12,9 @@
 #include <thread>
 
 #include "../pki/test_ca.h"
-#include "../store/test_store.h"
 #include "common/clock.h"
 #include "linkage/message_log.h"
+#include "linkage_world.h"
 #include "pki/timestamp.h"
 #include "store/database.h"
 #include "store/writer.h"
@@ -49,30 +49,8 @@ struct LogTsa {
   std::unique_ptr<pki::TimeStampAuthority> tsa;
 };
 
-class MessageLogTest : public ::testing::Test {
+class MessageLogTest : public testing::LinkageWorld {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/jlis-linkage-log-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    tmp_ = tmpl;
-    auto db = store_.open_data_dir((tmp_ / "data").string());
-    ASSERT_TRUE(db.ok()) << db.status().to_string();
-    db_ = std::move(*db);
-    {
-      auto conn = db_->connect().value();
-      Status s = migrate_message_log(*conn);
-      ASSERT_TRUE(s.is_ok()) << s.to_string();
-    }
-    pool_ = std::make_unique<store::Pool>(db_);
-    writer_ = store::Writer::start(*db_).value();
-  }
-  void TearDown() override {
-    writer_.reset();
-    pool_.reset();
-    db_.reset();
-    fs::remove_all(tmp_);
-  }
-
   // A time `days` from now (negative: past), as the log writes it.
   static std::string at(int days) { return iso8601_seconds(static_cast<int64_t>(std::time(nullptr)) + days * 86400); }
 
@@ -103,17 +81,6 @@ class MessageLogTest : public ::testing::Test {
     auto conn = db_->connect().value();
     return log_state(*conn).value();
   }
-  void sql(const std::string& statement) {
-    auto conn = db_->connect().value();
-    auto r = conn->execute(statement);
-    ASSERT_TRUE(r.ok()) << r.status().to_string();
-  }
-
-  store::testing::TestStore store_;
-  fs::path tmp_;
-  std::shared_ptr<store::Database> db_;
-  std::unique_ptr<store::Pool> pool_;
-  std::unique_ptr<store::Writer> writer_;
   LogTsa tsa_{"Linkage Test TSA"};
 };
 

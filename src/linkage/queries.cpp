@@ -1,0 +1,176 @@
+#include "linkage/queries.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "common/digest.h"
+#include "linkage/bodies.h"
+#include "linkage/message_log.h"
+#include "store/migrations.h"
+
+namespace jlis::linkage {
+
+using nlohmann::json;
+using store::Connection;
+using store::Row;
+
+namespace {
+
+const std::vector<store::Migration> kProvisionMigrations = {{1, R"sql(
+CREATE TABLE linkage_provisions (
+  query_id TEXT PRIMARY KEY,
+  log_seq BIGINT NOT NULL UNIQUE,      -- the query's entry in the message log: the records' order
+  requester TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  procedure_code TEXT NOT NULL,
+  items TEXT NOT NULL,                 -- item codes, comma-separated, as asked
+  person_id TEXT,                      -- linkage_persons; NULL when the requester's code was unknown
+  requested_at TEXT NOT NULL,
+  answered_at TEXT NOT NULL,
+  outcome TEXT NOT NULL,               -- provided | refused
+  reason TEXT NOT NULL,                -- refused: the rule's name; else ''
+  layout_version TEXT NOT NULL         -- provided: the version answered in; else ''
+);
+CREATE INDEX linkage_provisions_person ON linkage_provisions (person_id, log_seq);
+CREATE INDEX linkage_provisions_requester ON linkage_provisions (requester, log_seq);
+CREATE INDEX linkage_provisions_provider ON linkage_provisions (provider, log_seq);
+)sql"}};
+
+constexpr const char* kRecordColumns =
+    "SELECT query_id, requester, provider, procedure_code, items, requested_at, answered_at, outcome, reason, "
+    "layout_version FROM linkage_provisions";
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
+  return out;
+}
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+ProvisionRecord record_of(const Row& r) {
+  return {r.text(0), r.text(1), r.text(2), r.text(3), split(r.text(4)), r.text(5), r.text(6),
+          r.text(7), r.text(8), r.text(9)};
+}
+
+Status check_query(const Query& q) {
+  if (q.requester.empty() || q.provider.empty()) return invalid_argument("a query names its requester and provider");
+  if (q.code.size() != 32 || q.code.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return invalid_argument("a query names the person by the requester's linkage code (32 hex digits)");
+  if (q.procedure.empty() || q.procedure.size() > 16) return invalid_argument("a query names its procedure (事務 code)");
+  if (q.items.size() > 64) return invalid_argument("a query asks for at most 64 items");
+  for (const auto& i : q.items)
+    if (i.size() != 5 || i.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != std::string::npos)
+      return invalid_argument("an item code is 5 of [A-Z0-9]");
+  return Status::ok();
+}
+
+// Says which asked item the procedure's layout in `version` lacks (empty when none does).
+std::string not_in_layout(const LayoutVersion& version, const std::string& procedure,
+                          const std::vector<std::string>& items) {
+  auto layout = version.procedures.find(procedure);
+  if (layout == version.procedures.end())
+    return "layout " + version.version + " has no layout for procedure " + procedure;
+  for (const auto& i : items)
+    if (std::find(layout->second.items.begin(), layout->second.items.end(), i) == layout->second.items.end())
+      return "layout " + version.version + ": item " + i + " is not in the layout of " + procedure;
+  return "";
+}
+
+}  // namespace
+
+Status Queries::migrate(Connection& conn) { return store::migrate(conn, "linkage_provisions", kProvisionMigrations); }
+
+Result<Answer> Queries::ask(const Query& q, Date today) {
+  JLIS_RETURN_IF_ERROR(check_query(q));
+  JLIS_ASSIGN_OR_RETURN(const LayoutVersion* version, layouts_.version_in_force(today));
+  JLIS_ASSIGN_OR_RETURN(std::string query_id, random_hex(16));
+  const std::string now = now_iso8601();
+  Answer answer{query_id, version->version, {}, {}};
+  Status refusal = Status::ok();  // committed with its record, then answered
+  JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
+    refusal = Status::ok();
+    answer.items.clear();
+    answer.not_registered.clear();
+    JLIS_ASSIGN_OR_RETURN(Body requester, Bodies::active(conn, q.requester));
+    JLIS_ASSIGN_OR_RETURN(Body provider, Bodies::active(conn, q.provider));
+    JLIS_ASSIGN_OR_RETURN(auto person, conn.query_text("SELECT person_id FROM linkage_codes WHERE body = ? AND code = ?",
+                                                       {q.requester, q.code}));
+    std::string reason;
+    if (!person) {
+      reason = std::string(kUnknownCode);
+      refusal = not_found("body " + q.requester + " has no such linkage code");
+    } else if (Decision d = table_.decide(requester.kind, q.procedure, provider.kind, q.items); !d.allowed()) {
+      reason = std::string(refusal_name(d.refusal));
+      refusal = permission_denied(d.message);
+    } else if (std::string missing = not_in_layout(*version, q.procedure, q.items); !missing.empty()) {
+      reason = std::string(kNotInLayout);
+      refusal = invalid_argument(missing);
+    }
+
+    json request = {{"query_id", query_id}, {"requester", q.requester}, {"code", q.code},
+                    {"procedure", q.procedure}, {"provider", q.provider}, {"items", q.items}};
+    JLIS_ASSIGN_OR_RETURN(LoggedMessage logged, append_message(conn, q.requester, "query", request.dump(), "", now));
+    if (refusal.is_ok()) {
+      // The provider's code for the person is converted here, inside the platform: the replica is
+      // the provider's, and neither code leaves towards the other body.
+      JLIS_ASSIGN_OR_RETURN(answer.items, Replicas::read(conn, q.provider, *person, q.items));
+      for (const auto& i : q.items)
+        if (!answer.items.count(i)) answer.not_registered.push_back(i);
+      json reply = {{"query_id", query_id}, {"layout_version", version->version}, {"items", answer.items},
+                    {"not_registered", answer.not_registered}};
+      JLIS_RETURN_IF_ERROR(append_message(conn, "platform", "answer", reply.dump(), "", now).status());
+    } else {
+      json reply = {{"query_id", query_id}, {"refusal", reason}, {"message", refusal.message()}};
+      JLIS_RETURN_IF_ERROR(append_message(conn, "platform", "refusal", reply.dump(), "", now).status());
+    }
+    return conn
+        .execute("INSERT INTO linkage_provisions (query_id, log_seq, requester, provider, procedure_code, items, "
+                 "person_id, requested_at, answered_at, outcome, reason, layout_version) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 {query_id, logged.seq, q.requester, q.provider, q.procedure, join(q.items),
+                  person ? store::Value(*person) : store::Value(nullptr), now, now,
+                  std::string(refusal.is_ok() ? "provided" : "refused"), reason,
+                  refusal.is_ok() ? version->version : std::string()})
+        .status();
+  }));
+  if (!refusal.is_ok()) return refusal;
+  return answer;
+}
+
+Result<std::vector<ProvisionRecord>> Queries::records_of_body(const std::string& body, int limit) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  std::vector<ProvisionRecord> out;
+  JLIS_RETURN_IF_ERROR(conn->query(std::string(kRecordColumns) +
+                                       " WHERE requester = ? OR provider = ? ORDER BY log_seq DESC LIMIT ?",
+                                   {body, body, int64_t{limit}}, [&](const Row& r) {
+                                     out.push_back(record_of(r));
+                                     return true;
+                                   }));
+  return out;
+}
+
+Result<std::vector<ProvisionRecord>> Queries::records_about(const ResidentCode& resident, int limit) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  std::vector<ProvisionRecord> out;
+  JLIS_RETURN_IF_ERROR(conn->query(std::string(kRecordColumns) +
+                                       " WHERE person_id = (SELECT person_id FROM linkage_persons WHERE resident_code = "
+                                       "?) ORDER BY log_seq DESC LIMIT ?",
+                                   {resident.str(), int64_t{limit}}, [&](const Row& r) {
+                                     out.push_back(record_of(r));
+                                     return true;
+                                   }));
+  return out;
+}
+
+}  // namespace jlis::linkage

@@ -1,0 +1,90 @@
+// Queries and provisions (情報照会・情報提供, issue 11 §3–4): a body asks for a person's items by its
+// own linkage code, the platform decides by the legal table, converts the code to the provider's,
+// reads the provider's replica (replicas.h) and answers in the data standard layout version in force.
+//
+// One query is one transaction on the writer's connection, and everything it decides is decided
+// there: both bodies registered and active (bodies.h), the requester's code known, the legal table
+// (legal_table.h), the items in the procedure's layout of the version in force (layouts.h). What it
+// writes there, committed before anything is answered:
+//   - the provision record (情報提供等記録, ProvisionRecord) — also for a refusal, with its reason;
+//     one record serves both sides: the requester's and the provider's lists and the person's own
+//     page read the same row;
+//   - the request and the answer (or refusal) in the message log (message_log.h).
+// A refusal is answered as an error only after its record is committed. No answer carries a
+// resident code, a My Number or another body's code: the person is named by the requester's code.
+// Thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/date.h"
+#include "common/identifiers.h"
+#include "common/status.h"
+#include "linkage/layouts.h"
+#include "linkage/legal_table.h"
+#include "linkage/replicas.h"
+#include "store/database.h"
+#include "store/writer.h"
+
+namespace jlis::linkage {
+
+struct Query {
+  std::string requester;   // the asking body's id
+  std::string code;        // the requester's code for the person
+  std::string procedure;   // 事務 code ("J031-01")
+  std::string provider;    // the providing body's id
+  std::vector<std::string> items;
+};
+
+struct Answer {
+  std::string query_id;
+  std::string layout_version;  // the version in force on the day, which the items are in
+  ItemValues items;            // what the provider's replica has of the items asked for
+  std::vector<std::string> not_registered;  // items asked for and allowed that the replica lacks
+};
+
+// Why a query was refused: the legal table's refusals (legal_table.h), then these.
+inline constexpr std::string_view kUnknownCode = "unknown-code";          // the requester has no such code
+inline constexpr std::string_view kNotInLayout = "item-not-in-layout";    // not in the version in force
+
+struct ProvisionRecord {
+  std::string query_id;
+  std::string requester, provider, procedure;
+  std::vector<std::string> items;
+  std::string requested_at, answered_at;  // ISO 8601 UTC
+  std::string outcome;                    // "provided" or "refused"
+  std::string reason;                     // refused: the rule's name ("item-not-allowed", …)
+  std::string layout_version;             // provided: the version answered in
+};
+
+class Queries {
+ public:
+  // Applies the provision records' migrations (component linkage-provisions).
+  static Status migrate(store::Connection& conn);
+
+  // Not owned; all must outlive this.
+  Queries(store::Pool& pool, store::Writer& writer, const LegalTable& table, const DataLayouts& layouts)
+      : pool_(pool), writer_(writer), table_(table), layouts_(layouts) {}
+
+  // Answers `query` on `today` (the day that picks the layout version). Refused, after the refusal
+  // is recorded: permission_denied with the legal table's message when the table does not allow it,
+  // invalid_argument when an item is not in the procedure's layout in force, not_found when the
+  // requester has no such code. Not recorded (nothing to record against): invalid_argument for a
+  // malformed query, not_found/permission_denied for an unregistered or removed body.
+  Result<Answer> ask(const Query& query, Date today);
+
+  // The records naming `body` as requester or provider, newest first, at most `limit`.
+  Result<std::vector<ProvisionRecord>> records_of_body(const std::string& body, int limit = 1000);
+  // The records about the person with `resident` (their own page), newest first, at most `limit`.
+  Result<std::vector<ProvisionRecord>> records_about(const ResidentCode& resident, int limit = 1000);
+
+ private:
+  store::Pool& pool_;
+  store::Writer& writer_;
+  const LegalTable& table_;
+  const DataLayouts& layouts_;
+};
+
+}  // namespace jlis::linkage

@@ -1,0 +1,94 @@
+#include "linkage/replicas.h"
+
+#include "common/clock.h"
+#include "linkage/bodies.h"
+#include "store/migrations.h"
+
+namespace jlis::linkage {
+
+using store::Connection;
+using store::Row;
+
+namespace {
+
+const std::vector<store::Migration> kReplicaMigrations = {{1, R"sql(
+CREATE TABLE linkage_replicas (
+  provider TEXT NOT NULL,              -- a body id
+  person_id TEXT NOT NULL,             -- linkage_persons; the provider knows the person by its code only
+  item TEXT NOT NULL,                  -- an item code of the data standard layout
+  value TEXT NOT NULL,
+  layout_version TEXT NOT NULL,        -- the version that validated it
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (provider, person_id, item)
+);
+)sql"}};
+
+// The person of `code` of `body`, or nullopt.
+Result<std::optional<std::string>> person_of(Connection& conn, const std::string& body, const std::string& code) {
+  return conn.query_text("SELECT person_id FROM linkage_codes WHERE body = ? AND code = ?", {body, code});
+}
+
+}  // namespace
+
+Status Replicas::migrate(Connection& conn) { return store::migrate(conn, "linkage_replicas", kReplicaMigrations); }
+
+Result<std::string> Replicas::put(const std::string& provider, const std::string& code, const ItemValues& items,
+                                  Date today) {
+  if (items.empty()) return invalid_argument("a replica registers at least one item");
+  JLIS_ASSIGN_OR_RETURN(const LayoutVersion* version, layouts_.version_in_force(today));
+  ItemValues present;
+  for (const auto& [item, value] : items)
+    if (!value.empty()) present.emplace(item, value);
+  const Validation v = DataLayouts::validate_items(*version, present);
+  if (!v.ok()) return invalid_argument(v.message + " [" + std::string(layout_rule_name(v.rule)) + "]");
+  for (const auto& [item, value] : items)  // a withdrawal names an item of the version too
+    if (!version->items.count(item))
+      return invalid_argument("layout " + version->version + ": item " + item + " is not an item of this version [" +
+                              std::string(layout_rule_name(LayoutRule::unknown_item)) + "]");
+  const std::string now = now_iso8601();
+  JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
+    JLIS_RETURN_IF_ERROR(Bodies::active(conn, provider).status());
+    JLIS_ASSIGN_OR_RETURN(auto person, person_of(conn, provider, code));
+    if (!person) return not_found("body " + provider + " has no such linkage code");
+    for (const auto& [item, value] : items) {
+      JLIS_RETURN_IF_ERROR(conn.execute("DELETE FROM linkage_replicas WHERE provider = ? AND person_id = ? AND item = ?",
+                                        {provider, *person, item})
+                               .status());
+      if (value.empty()) continue;
+      JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO linkage_replicas (provider, person_id, item, value, "
+                                        "layout_version, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                                        {provider, *person, item, value, version->version, now})
+                               .status());
+    }
+    return Status::ok();
+  }));
+  return version->version;
+}
+
+Result<ItemValues> Replicas::read(Connection& conn, const std::string& provider, const std::string& person_id,
+                                  const std::vector<std::string>& items) {
+  ItemValues out;
+  JLIS_RETURN_IF_ERROR(conn.query("SELECT item, value FROM linkage_replicas WHERE provider = ? AND person_id = ?",
+                                  {provider, person_id}, [&](const Row& r) {
+                                    std::string item = r.text(0);
+                                    if (std::find(items.begin(), items.end(), item) != items.end())
+                                      out.emplace(std::move(item), r.text(1));
+                                    return true;
+                                  }));
+  return out;
+}
+
+Result<ItemValues> Replicas::get(const std::string& provider, const std::string& code) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  JLIS_ASSIGN_OR_RETURN(auto person, person_of(*conn, provider, code));
+  if (!person) return not_found("body " + provider + " has no such linkage code");
+  ItemValues out;
+  JLIS_RETURN_IF_ERROR(conn->query("SELECT item, value FROM linkage_replicas WHERE provider = ? AND person_id = ?",
+                                   {provider, *person}, [&](const Row& r) {
+                                     out.emplace(r.text(0), r.text(1));
+                                     return true;
+                                   }));
+  return out;
+}
+
+}  // namespace jlis::linkage

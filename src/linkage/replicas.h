@@ -1,0 +1,57 @@
+// Replicas (副本, issue 11 §2): what a providing body has registered of its residents' items, so the
+// platform answers queries (queries.h) without asking the body each time. A replica belongs to the
+// provider's own linkage code for the person (codes.h), never to a resident code, and holds item code
+// → value: resident-register items (household composition, relationship) and local-tax items
+// (taxable income, tax amounts).
+//
+// A registration is validated whole against the data standard layout in force on its day
+// (DataLayouts::validate_items): one item that breaks a rule refuses it all, naming the item, the
+// rule and the version, and nothing is written. It replaces the items it names and keeps the others;
+// an empty value withdraws an item. Every check (the provider active, its code known) runs in the
+// writer's transaction that writes. Thread-safe.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/date.h"
+#include "common/status.h"
+#include "linkage/layouts.h"
+#include "store/database.h"
+#include "store/writer.h"
+
+namespace jlis::linkage {
+
+using ItemValues = std::map<std::string, std::string>;  // item code → value
+
+class Replicas {
+ public:
+  static Status migrate(store::Connection& conn);
+
+  // Not owned; all must outlive this.
+  Replicas(store::Pool& pool, store::Writer& writer, const DataLayouts& layouts)
+      : pool_(pool), writer_(writer), layouts_(layouts) {}
+
+  // Registers `items` of the person `code` of `provider` on `today`; answers the layout version
+  // that validated them. invalid_argument with the layout's message ("layout 2026.07: item TX001 is
+  // not an integer (digits only)") and the rule's name in brackets ("[wrong-type]") for a bad item or
+  // no items; not_found when `provider` has no such code or is not registered; permission_denied
+  // when it was removed.
+  Result<std::string> put(const std::string& provider, const std::string& code, const ItemValues& items, Date today);
+
+  // The registered `items` of the person `person_id` at `provider`, read on `conn` (the caller's
+  // transaction); items not registered are absent.
+  static Result<ItemValues> read(store::Connection& conn, const std::string& provider, const std::string& person_id,
+                                 const std::vector<std::string>& items);
+
+  // Every item registered for the person `code` of `provider`.
+  Result<ItemValues> get(const std::string& provider, const std::string& code);
+
+ private:
+  store::Pool& pool_;
+  store::Writer& writer_;
+  const DataLayouts& layouts_;
+};
+
+}  // namespace jlis::linkage
