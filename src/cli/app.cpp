@@ -145,6 +145,15 @@ Result<pki::KeyStore*> App::lgpki_keys(const std::string& data_dir) {
   return lgpki_keys_.get();
 }
 
+Result<linkage::TimeStampService> App::time_stamps(const std::string& data_dir) {
+  JLIS_ASSIGN_OR_RETURN(pki::LgpkiAuthority * authority, lgpki(data_dir));
+  if (authority == nullptr)
+    return invalid_argument("the data directory has no LGPKI, whose time-stamp authority stamps the log: jlis lgpki init");
+  JLIS_ASSIGN_OR_RETURN(auto tsa, authority->time_stamp_authority());
+  return linkage::TimeStampService(
+      [tsa](std::string_view query) { return tsa->respond(query, static_cast<int64_t>(std::time(nullptr))); });
+}
+
 Result<pki::LgpkiAuthority*> App::lgpki(const std::string& data_dir) {
   if (!lgpki_ && pki::lgpki_configured(data_dir)) {
     JLIS_ASSIGN_OR_RETURN(pki::KeyStore * keys, lgpki_keys(data_dir));

@@ -8,6 +8,7 @@
 
 #include "auth/directory.h"
 #include "common/reference_data.h"
+#include "linkage/message_log.h"
 #include "card/card_system.h"
 #include "municipal/household.h"
 #include "municipal/issuance.h"
@@ -63,6 +64,9 @@ class App {
   // LGPKI (pki/lgpki.h) with the keys of lgpki_keys, opened on first use; null when DIR has none
   // (no `jlis lgpki init`). Lives as long as this App.
   Result<pki::LgpkiAuthority*> lgpki(const std::string& data_dir);
+  // J-LIS's time-stamp authority (LGPKI's, in-process, at the current time): what stamps the
+  // linkage message log. invalid_argument when DIR has no LGPKI.
+  Result<linkage::TimeStampService> time_stamps(const std::string& data_dir);
   // When DIR has an LGPKI: from now on every document the issuance server makes leaves with its
   // municipality's electronic seal (pki/document_seal.h), time-stamped by LGPKI's time-stamp
   // authority, once the municipality holds a document-signing or position certificate whose key is

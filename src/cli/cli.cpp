@@ -39,6 +39,7 @@
 #include "pki/commands.h"
 #include "pki/lgpki_commands.h"
 #include "linkage/commands.h"
+#include "linkage/log_stamper.h"
 #include "pki/routes.h"
 #include "kiosk/card_key_pool.h"
 #include "kiosk/centre.h"
@@ -226,6 +227,11 @@ int run(int argc, char** argv) {
                     "Smartphone release challenges per client address per minute; beyond it 429 (0: no limit)")
       ->capture_default_str();
   bool print_routes = false;
+  double linkage_stamp_seconds = 60;
+  serve->add_option("--linkage-stamp-seconds", linkage_stamp_seconds,
+                    "How often the linkage message log's head is time-stamped (with an LGPKI, serving pki)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 86400.0));
   serve->add_flag("--print-routes", print_routes,
                   "Print the route table (METHOD PATTERN, one a line) instead of serving");
 
@@ -453,16 +459,7 @@ int run(int argc, char** argv) {
       const auth::TokenGrant grant = token_grant(expires, by);
       auto app = check(App::open(data, reference));
       linkage::LinkageContext context{data, &app->pool(), &app->writer(), &app->directory(), grant, &app->reference(),
-                                      [&app, &data]() -> Result<linkage::TimeStampService> {
-                                        JLIS_ASSIGN_OR_RETURN(pki::LgpkiAuthority * lgpki, app->lgpki(data));
-                                        if (lgpki == nullptr)
-                                          return invalid_argument("the data directory has no LGPKI, whose time-stamp "
-                                                                  "authority stamps the log: jlis lgpki init");
-                                        JLIS_ASSIGN_OR_RETURN(auto tsa, lgpki->time_stamp_authority());
-                                        return linkage::TimeStampService([tsa](std::string_view query) {
-                                          return tsa->respond(query, static_cast<int64_t>(std::time(nullptr)));
-                                        });
-                                      }};
+                                      [&app, &data] { return app->time_stamps(data); }};
       check(linkage_commands.run(context, std::cout));
       return 0;
     }
@@ -567,6 +564,18 @@ int run(int argc, char** argv) {
       // LGPKI; and then the municipalities' electronic seals on the documents of the window and the kiosk.
       pki::LgpkiAuthority* lgpki = serving.count("pki") ? check(app->lgpki(data)) : nullptr;
       if (lgpki) pki::add_lgpki_routes(server, *lgpki, pki_limits.ocsp_unknown_per_minute);
+      // The linkage message log time-stamped by LGPKI's authority on a timer, off the writer; its
+      // growth and the unstamped alarm on /metrics (linkage/log_stamper.h).
+      std::unique_ptr<linkage::LogStamper> stamper;
+      if (lgpki) {
+        stamper = std::make_unique<linkage::LogStamper>(
+            app->pool(), app->writer(), check(app->time_stamps(data)),
+            std::chrono::milliseconds(static_cast<int64_t>(linkage_stamp_seconds * 1000)));
+        server.add_metrics_source([&stamper] {
+          auto lines = stamper->metrics();
+          return lines.ok() ? *lines : "";
+        });
+      }
       if (serving.count("municipal") || serving.count("kiosk")) check(app->seal_documents(data));
       // The issuance centre verifies log-ins with the CA's chain and OCSP responder in-process.
       std::unique_ptr<kiosk::Centre> centre;

@@ -31,6 +31,14 @@ std::string format_utc(int64_t unix_seconds, const char* format) {
 
 std::string iso8601_seconds(int64_t unix_seconds) { return format_utc(unix_seconds, "%Y-%m-%dT%H:%M:%SZ"); }
 
+Result<int64_t> parse_iso8601_seconds(const std::string& text) {
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (end == nullptr || *end != '\0' || text.size() != 20)
+    return invalid_argument("not a UTC time to the second (YYYY-MM-DDTHH:MM:SSZ): " + text);
+  return static_cast<int64_t>(timegm(&tm));
+}
+
 std::string http_date(int64_t unix_seconds) { return format_utc(unix_seconds, "%a, %d %b %Y %H:%M:%S GMT"); }
 
 }  // namespace jlis

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/digest.h"
+#include "common/clock.h"
 #include "common/files.h"
 #include "pki/timestamp.h"
 #include "store/migrations.h"
@@ -90,13 +91,6 @@ std::string link(const std::string& previous_hex, const LoggedMessage& m) {
   return to_hex(raw_sha256(in));
 }
 
-Result<int64_t> unix_of(const std::string& iso) {
-  struct tm tm {};
-  const char* end = strptime(iso.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  if (end == nullptr || *end != '\0') return invalid_argument("not a UTC time: " + iso);
-  return static_cast<int64_t>(timegm(&tm));
-}
-
 constexpr const char* kEntryColumns = "SELECT seq, logged_at, sender, kind, message, signature, hash FROM linkage_log";
 
 Result<LoggedMessage> entry_of(const Row& r) {
@@ -161,7 +155,7 @@ class ChainCheck {
     if (s.hash != m.hash) return fail(what + " is over another hash than the entry's");
     auto time = pki::verify_timestamp_token(s.token, from_hex(s.hash), trusted_);
     if (!time.ok()) return fail(what + " does not verify: " + time.status().message());
-    auto logged = unix_of(m.logged_at);
+    auto logged = parse_iso8601_seconds(m.logged_at);
     if (!logged.ok() || *time < *logged) return fail(what + " is older than the entry");
     last_stamped_ = s.seq;
     ++out_.stamps;
@@ -183,6 +177,7 @@ Result<LoggedMessage> append_message(Connection& conn, std::string_view sender, 
                                      std::string_view message, std::string_view signature,
                                      std::string_view logged_at) {
   if (sender.empty() || kind.empty()) return invalid_argument("a logged message names its sender and kind");
+  JLIS_RETURN_IF_ERROR(parse_iso8601_seconds(std::string(logged_at)).status());
   LoggedMessage m{0, std::string(logged_at), std::string(sender), std::string(kind), std::string(message),
                   std::string(signature), ""};
   std::string previous;

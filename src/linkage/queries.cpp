@@ -1,5 +1,7 @@
 #include "linkage/queries.h"
 
+#include <ctime>
+
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
@@ -96,6 +98,7 @@ Result<Answer> Queries::ask(const Query& q, Date today) {
   JLIS_ASSIGN_OR_RETURN(const LayoutVersion* version, layouts_.version_in_force(today));
   JLIS_ASSIGN_OR_RETURN(std::string query_id, random_hex(16));
   const std::string now = now_iso8601();
+  const std::string logged_at = iso8601_seconds(static_cast<int64_t>(std::time(nullptr)));  // the log's form
   Answer answer{query_id, version->version, {}, {}};
   Status refusal = Status::ok();  // committed with its record, then answered
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
@@ -120,7 +123,7 @@ Result<Answer> Queries::ask(const Query& q, Date today) {
 
     json request = {{"query_id", query_id}, {"requester", q.requester}, {"code", q.code},
                     {"procedure", q.procedure}, {"provider", q.provider}, {"items", q.items}};
-    JLIS_ASSIGN_OR_RETURN(LoggedMessage logged, append_message(conn, q.requester, "query", request.dump(), "", now));
+    JLIS_ASSIGN_OR_RETURN(LoggedMessage logged, append_message(conn, q.requester, "query", request.dump(), "", logged_at));
     if (refusal.is_ok()) {
       // The provider's code for the person is converted here, inside the platform: the replica is
       // the provider's, and neither code leaves towards the other body.
@@ -129,10 +132,10 @@ Result<Answer> Queries::ask(const Query& q, Date today) {
         if (!answer.items.count(i)) answer.not_registered.push_back(i);
       json reply = {{"query_id", query_id}, {"layout_version", version->version}, {"items", answer.items},
                     {"not_registered", answer.not_registered}};
-      JLIS_RETURN_IF_ERROR(append_message(conn, "platform", "answer", reply.dump(), "", now).status());
+      JLIS_RETURN_IF_ERROR(append_message(conn, "platform", "answer", reply.dump(), "", logged_at).status());
     } else {
       json reply = {{"query_id", query_id}, {"refusal", reason}, {"message", refusal.message()}};
-      JLIS_RETURN_IF_ERROR(append_message(conn, "platform", "refusal", reply.dump(), "", now).status());
+      JLIS_RETURN_IF_ERROR(append_message(conn, "platform", "refusal", reply.dump(), "", logged_at).status());
     }
     return conn
         .execute("INSERT INTO linkage_provisions (query_id, log_seq, requester, provider, procedure_code, items, "

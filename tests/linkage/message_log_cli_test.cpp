@@ -8,10 +8,12 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "../e2e/data_dir_store.h"
 #include "../e2e/jlis_process.h"
 #include "../e2e/template_dir.h"
+#include "../http/client.h"
 #include "../pki/test_ca.h"
 #include "common/clock.h"
 #include "common/date.h"
@@ -32,8 +34,9 @@ class LinkageLogCli : public ::testing::Test {
     ::setenv("JLIS_CA_PASSPHRASE", "linkage log test passphrase", 1);
     const auto out = e2e::prepared_dir(
         dir_, {{"init", "--data", "{dir}"},
+               {"ca", "init", "--data", "{dir}"},  // jlis serve's pki component, which serves LGPKI
                {"lgpki", "init", "--data", "{dir}", "--public-url", "http://lgpki.example.jp"}});
-    ASSERT_EQ(out.size(), 2u) << out.back().err;
+    ASSERT_EQ(out.size(), 3u) << out.back().err;
     for (const auto& o : out) ASSERT_EQ(o.exit_code, 0) << o.err;
     auto conn = e2e::connect_data_dir(dir_);
     ASSERT_TRUE(conn);
@@ -129,6 +132,40 @@ TEST_F(LinkageLogCli, TheLogIsStampedVerifiedBrokenByAChangeAndArchived) {
   Output no_roots = log({"verify", "--trust", dir_ + "/not-a-certificate.txt"});
   EXPECT_EQ(no_roots.exit_code, 1);
   EXPECT_NE(no_roots.err.find("holds no PEM certificate"), std::string::npos) << no_roots.err;
+}
+
+// The value of the metric line starting with `name` on `server`'s /metrics (-1 when absent).
+int64_t metric(const e2e::Server& server, const std::string& name) {
+  http::testing::Client client(server.port());
+  const std::string body = client.get("/metrics").body();
+  const size_t at = body.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::atoll(body.c_str() + at + name.size() + 2);
+}
+
+// Rule: jlis serve time-stamps the log on its timer (--linkage-stamp-seconds) with LGPKI's authority,
+// off the writer, and /metrics shows the log's entries and bytes and how long its head has gone
+// unstamped: its age while no stamp covers it, 0 once stamped, with the stamps counted; what it
+// stamped verifies against LGPKI's root.
+TEST_F(LinkageLogCli, JlisServeStampsTheLogOnItsTimerAndItsMetricsShowTheAlarm) {
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  append_three(iso8601_seconds(now - 600));
+  {
+    e2e::Server server(dir_, {"--components", "pki", "--linkage-stamp-seconds", "3600"});
+    ASSERT_NE(server.port(), 0);
+    EXPECT_EQ(metric(server, "jlis_linkage_log_entries"), 3);
+    EXPECT_GT(metric(server, "jlis_linkage_log_bytes"), 0);
+    EXPECT_GE(metric(server, "jlis_linkage_log_unstamped_seconds"), 600);
+    EXPECT_EQ(metric(server, "jlis_linkage_log_stamps_total{outcome=\"stamped\"}"), 0);
+  }
+  e2e::Server server(dir_, {"--components", "pki", "--linkage-stamp-seconds", "0.2"});
+  ASSERT_NE(server.port(), 0);
+  for (int i = 0; i < 300 && metric(server, "jlis_linkage_log_stamps_total{outcome=\"stamped\"}") < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(metric(server, "jlis_linkage_log_stamps_total{outcome=\"stamped\"}"), 1);
+  EXPECT_EQ(metric(server, "jlis_linkage_log_stamps_total{outcome=\"failed\"}"), 0);
+  EXPECT_EQ(metric(server, "jlis_linkage_log_unstamped_seconds"), 0);
+  EXPECT_EQ(log({"verify", "--trust", dir_ + "-root.pem"}).out,
+            "intact: 3 entries, 1 time-stamps verified, 0 entries after the last stamp\n");
 }
 
 }  // namespace

@@ -103,6 +103,11 @@ TEST_F(LinkageQueriesTest, APensionBodyGetsHouseholdAndIncomeByItsOwnCode) {
   EXPECT_NE(logged.find("4250000"), std::string::npos);
   EXPECT_EQ(logged.find(city_code_), std::string::npos);
   EXPECT_EQ(logged.find(kResident.str()), std::string::npos);
+  // The entries are the log's (its time form and chain): the log verifies whole.
+  auto verified = verify_log(*db_->connect().value(), tmp_ / "archive", {});
+  ASSERT_TRUE(verified.ok()) << verified.status().to_string();
+  EXPECT_EQ(verified->broken, "");
+  EXPECT_EQ(verified->entries, 2);
 }
 
 // Rule: every refusal (each of the legal table's, an unknown code, an item not in the layout in
