@@ -112,6 +112,23 @@ Result<std::string> LinkageCodes::code_for(const std::string& body, const Reside
   return out;
 }
 
+Result<std::string> LinkageCodes::code_by_my_number(registry::Registry& registry, const std::string& body,
+                                                   const MyNumber& number, const std::string& request_id) {
+  JLIS_RETURN_IF_ERROR(check_body(body));
+  Result<Body> asking = [&]() -> Result<Body> {
+    JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+    return Bodies::active(*conn, body);
+  }();
+  if (!asking.ok()) return asking.status();
+  if (asking->kind == BodyKind::ministry)
+    return permission_denied("body " + body + " (a ministry) holds no My Numbers: it cannot be given a code by one");
+  JLIS_ASSIGN_OR_RETURN(registry::Resident resident, registry.find_by_my_number(number));
+  // Recorded before the code is made: no resident code reaches the platform unrecorded.
+  JLIS_RETURN_IF_ERROR(registry.record_provision(kLinkagePlatformAgency, "情報提供ネットワークシステム",
+                                                 "linkage code for " + body, {resident.resident_code}, request_id));
+  return code_for(body, resident.resident_code);
+}
+
 Result<ResidentCode> LinkageCodes::resident_of(const std::string& body, const std::string& code) {
   JLIS_RETURN_IF_ERROR(check_body(body));
   JLIS_RETURN_IF_ERROR(check_code(code));

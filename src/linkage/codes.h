@@ -25,10 +25,14 @@
 #include "common/identifiers.h"
 #include "common/status.h"
 #include "pki/openssl.h"
+#include "registry/registry.h"
 #include "store/database.h"
 #include "store/writer.h"
 
 namespace jlis::linkage {
+
+// The agency the registry's provision log names for the resident codes given to the platform.
+inline constexpr const char* kLinkagePlatformAgency = "linkage-platform";
 
 // The KeyStore label of the platform's code key.
 inline constexpr const char* kCodeKeyLabel = "linkage-code-key";
@@ -45,6 +49,16 @@ class LinkageCodes {
   // bad body id; not_found for an unregistered body and permission_denied for a removed one
   // (bodies.h, checked in the transaction that writes); conflict on a code collision.
   Result<std::string> code_for(const std::string& body, const ResidentCode& resident);
+
+  // The code for `body` of the person with My Number `number`: how a body first learns a person's
+  // code (by the My Number it holds), through the platform. The registry's provision of the resident
+  // code to the platform (住基ネット → 中間サーバー, issue 11 §1) is recorded in the registry's
+  // provision log first (agency kLinkagePlatformAgency, purpose "linkage code for <body>",
+  // `request_id` beside it), then the code is answered as code_for answers it: the resident code never
+  // leaves the platform. permission_denied for a body whose kind holds no My Numbers (a ministry);
+  // the registry's not_found (never issued) or conflict (changed after a leak) as they are.
+  Result<std::string> code_by_my_number(registry::Registry& registry, const std::string& body, const MyNumber& number,
+                                        const std::string& request_id);
 
   // `code` of body `from` as body `to` knows the same person (made for `to` when it has none yet).
   // not_found when `from` has no such code. Internal to the platform: never answered to a body.

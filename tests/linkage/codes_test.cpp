@@ -7,6 +7,8 @@
 
 #include "../pki/test_ca.h"
 #include "linkage_world.h"
+#include "numbering/numbering.h"
+#include "registry/registry.h"
 
 namespace jlis::linkage {
 namespace {
@@ -124,6 +126,48 @@ TEST_F(LinkageCodesTest, CodesAreOnlyForRegisteredActiveBodies) {
   EXPECT_EQ(codes_->code_for(nenkin_, ResidentCode::from_body(1234567)).status().code(), Code::permission_denied);
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_codes"), 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_persons"), 1);
+}
+
+// Rule: a body first learns a person's code by the My Number it holds: the answer is the body's
+// code (never the resident code), the registry's provision of the resident code to the platform is
+// recorded first (on the person's provision list, naming the body), and a ministry, which holds no My
+// Numbers, or a number never issued, gets nothing and records nothing.
+TEST_F(LinkageCodesTest, ABodyGetsItsCodeByTheMyNumberAndTheProvisionIsRecorded) {
+  auto conn = db_->connect().value();
+  ASSERT_TRUE(registry::Registry::migrate(*conn).is_ok());
+  ASSERT_TRUE(numbering::Numbering::migrate(*conn).is_ok());
+  ASSERT_TRUE(numbering::Numbering::create_key_file(tmp_.string()).is_ok());
+  auto numbering = numbering::Numbering::open(tmp_.string()).value();
+  auto reference = ReferenceData::load(JLIS_REFERENCE_DIR).value();
+  registry::Registry registry(*pool_, *writer_, reference, numbering.get());
+  registry::ChangeEvent birth;
+  birth.event_id = "b1";
+  birth.type = registry::EventType::birth;
+  birth.date = Date::today().add_days(-30);
+  birth.person = registry::Person{"山田　花子", "ヤマダ　ハナコ", birth.date, registry::Sex::female,
+                                  "東京都千代田区丸の内一丁目1番1号"};
+  auto born = registry.submit(LocalGovernmentCode::parse(testing::kChiyoda).value(), birth);
+  ASSERT_TRUE(born.ok()) << born.status().to_string();
+  const registry::Resident person = born->resident;
+  ASSERT_TRUE(person.my_number.has_value());
+
+  auto code = codes_->code_by_my_number(registry, nenkin_, *person.my_number, "req-1");
+  ASSERT_TRUE(code.ok()) << code.status().to_string();
+  EXPECT_EQ(*code, codes_->code_for(nenkin_, person.resident_code).value());
+  EXPECT_EQ(code->find(person.resident_code.str()), std::string::npos);
+  auto provisions = registry.provisions(person.resident_code).value();
+  ASSERT_EQ(provisions.size(), 1u);
+  EXPECT_EQ(provisions[0].agency_id, kLinkagePlatformAgency);
+  EXPECT_EQ(provisions[0].purpose, "linkage code for " + nenkin_);
+  EXPECT_EQ(provisions[0].request_id, "req-1");
+
+  const std::string ministry = add_body(BodyKind::ministry, "厚生労働省", testing::kMhlw);
+  EXPECT_EQ(codes_->code_by_my_number(registry, ministry, *person.my_number, "req-2").status().code(),
+            Code::permission_denied);
+  EXPECT_EQ(codes_->code_by_my_number(registry, city_, MyNumber::from_body(12345678901), "req-3").status().code(),
+            Code::not_found);
+  EXPECT_EQ(registry.provisions(person.resident_code).value().size(), 1u);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_codes"), 1);
 }
 
 // Rule: eight concurrent first asks for one person and body make one anchor and one code, and
