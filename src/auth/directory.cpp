@@ -4,10 +4,10 @@
 #include <openssl/rand.h>
 
 #include <ctime>
-#include <sstream>
 
 #include "common/clock.h"
 #include "common/digest.h"
+#include "common/text.h"
 #include "store/migrations.h"
 
 namespace jlis::auth {
@@ -33,18 +33,11 @@ bool valid_body_id(const std::string& id) {
   return true;
 }
 
-std::string join(const std::set<std::string>& s) {
-  std::string out;
-  for (const auto& p : s) out += (out.empty() ? "" : ",") + p;
-  return out;
-}
-
-std::set<std::string> split(const std::string& s) {
-  std::set<std::string> out;
-  std::stringstream in(s);
-  for (std::string p; std::getline(in, p, ',');)
-    if (!p.empty()) out.insert(p);
-  return out;
+// Purposes and scopes as stored: comma-separated.
+std::string join_commas(const std::set<std::string>& s) { return join(s, ","); }
+std::set<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> pieces = split_nonempty(s, ',');
+  return {pieces.begin(), pieces.end()};
 }
 
 int64_t now_seconds() { return static_cast<int64_t>(std::time(nullptr)); }
@@ -154,8 +147,8 @@ Result<std::pair<Agency, std::string>> Directory::add_agency(const std::string& 
   const std::string at = iso8601_seconds(now_seconds());
   JLIS_ASSIGN_OR_RETURN(std::string token, create_token(Role::agency, agency.agency_id, name, grant, [&](store::Connection& c) {
     JLIS_RETURN_IF_ERROR(c.execute("INSERT INTO agencies VALUES (?, ?, ?, ?)",
-                                   {agency.agency_id, agency.name, join(agency.purposes), at}).status());
-    return record_change(c, at, grant.by, "agency.add", agency.agency_id, join(agency.purposes));
+                                   {agency.agency_id, agency.name, join_commas(agency.purposes), at}).status());
+    return record_change(c, at, grant.by, "agency.add", agency.agency_id, join_commas(agency.purposes));
   }));
   return std::make_pair(agency, token);
 }
@@ -165,7 +158,7 @@ Result<std::vector<Agency>> Directory::agencies() {
   std::vector<Agency> out;
   JLIS_RETURN_IF_ERROR(conn->query("SELECT agency_id, name, purposes FROM agencies ORDER BY name", {},
                                    [&](const store::Row& r) {
-                                     out.push_back({r.text(0), r.text(1), split(r.text(2))});
+                                     out.push_back({r.text(0), r.text(1), split_commas(r.text(2))});
                                      return true;
                                    }));
   return out;
@@ -182,20 +175,20 @@ Result<Agency> Directory::set_purposes(const std::string& agency_id, PurposeChan
     bool found = false;
     JLIS_RETURN_IF_ERROR(c.query("SELECT agency_id, name, purposes FROM agencies WHERE agency_id = ?", {agency_id},
                                  [&](const store::Row& r) {
-                                   agency = {r.text(0), r.text(1), split(r.text(2))};
+                                   agency = {r.text(0), r.text(1), split_commas(r.text(2))};
                                    found = true;
                                    return false;
                                  }));
     if (!found) return not_found("no agency " + agency_id);
-    const std::string before = join(agency.purposes);
+    const std::string before = join_commas(agency.purposes);
     if (change == PurposeChange::set) agency.purposes.clear();
     for (const auto& p : purposes) {
       if (change == PurposeChange::remove) agency.purposes.erase(p);
       else agency.purposes.insert(p);
     }
     JLIS_RETURN_IF_ERROR(
-        c.execute("UPDATE agencies SET purposes = ? WHERE agency_id = ?", {join(agency.purposes), agency_id}).status());
-    return record_change(c, at, by, "agency.purposes", agency_id, before + " -> " + join(agency.purposes));
+        c.execute("UPDATE agencies SET purposes = ? WHERE agency_id = ?", {join_commas(agency.purposes), agency_id}).status());
+    return record_change(c, at, by, "agency.purposes", agency_id, before + " -> " + join_commas(agency.purposes));
   }));
   return agency;
 }
@@ -341,7 +334,7 @@ Result<Principal> Directory::authenticate(store::Connection& conn, const std::st
         {hash}, [&](const store::Row& r) {
           stored_hash = r.text(0);
           role = r.text(1);
-          found.principal = Principal{Role::operator_, r.text(2), r.text(3), split(r.text(4))};
+          found.principal = Principal{Role::operator_, r.text(2), r.text(3), split_commas(r.text(4))};
           found.expires_at = r.int64(5);
           found.revoked = !r.is_null(6);
           exists = true;

@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -13,6 +14,19 @@ bool is_valid_utf8(std::string_view text);
 
 // The number of characters (code points) of UTF-8 text; continuation bytes are not counted.
 size_t utf8_length(std::string_view text);
+
+// The pieces of `text` between `separator`s, empty ones dropped ("a,,b" → {"a", "b"}; "" → {}).
+std::vector<std::string> split_nonempty(std::string_view text, char separator);
+// `pieces` joined with `separator` between them.
+template <class Range>
+std::string join(const Range& pieces, std::string_view separator) {
+  std::string out;
+  for (const auto& p : pieces) {
+    if (!out.empty()) out += separator;
+    out += p;
+  }
+  return out;
+}
 
 // Folds variant characters to one representative, from a single table (ヶ→ケ, 檮→梼, 﨑/嵜→崎,
 // 髙→高, 邊/邉→辺, 濵/濱→浜, 德→徳, 齋→斎, 澤→沢 … about a hundred well-known pairs) and drops

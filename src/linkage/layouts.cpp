@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/enum_names.h"
+#include "common/text.h"
 
 namespace jlis::linkage {
 
@@ -15,10 +16,6 @@ using nlohmann::json;
 constexpr std::array<std::string_view, 4> kTypeNames = {"string", "integer", "date", "code"};
 
 bool is_string(const json& j, const char* key) { return j.contains(key) && j[key].is_string(); }
-
-size_t utf8_chars(const std::string& s) {
-  return std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
-}
 
 Result<LayoutItem> parse_item(const json& j, const std::string& where) {
   if (!j.is_object() || !is_string(j, "code") || !is_string(j, "name") || !is_string(j, "type") ||
@@ -38,7 +35,7 @@ Result<LayoutItem> parse_item(const json& j, const std::string& where) {
     if (item.type != ItemType::code) return invalid_argument(w + ": a code list on an item that is not of type code");
     if (!j["codes"].is_object()) return invalid_argument(w + ": the code list is not an object");
     for (const auto& [value, meaning] : j["codes"].items()) {
-      if (!meaning.is_string() || value.empty() || utf8_chars(value) > static_cast<size_t>(item.max_length))
+      if (!meaning.is_string() || value.empty() || utf8_length(value) > static_cast<size_t>(item.max_length))
         return invalid_argument(w + ": code '" + value + "' is empty, too long or has no meaning");
       item.codes[value] = meaning.get<std::string>();
     }
@@ -159,7 +156,7 @@ std::optional<Validation> check_value(const LayoutVersion& v, const LayoutItem& 
   const size_t limit = static_cast<size_t>(item.max_length);
   switch (item.type) {
     case ItemType::string:
-      if (utf8_chars(value) > limit)
+      if (utf8_length(value) > limit)
         return fail(LayoutRule::too_long, code, v, "is longer than " + std::to_string(limit) + " characters");
       break;
     case ItemType::integer:
@@ -172,7 +169,7 @@ std::optional<Validation> check_value(const LayoutVersion& v, const LayoutItem& 
       break;
     case ItemType::code:
       if (value.empty()) return fail(LayoutRule::wrong_type, code, v, "is not a code (empty)");
-      if (utf8_chars(value) > limit)
+      if (utf8_length(value) > limit)
         return fail(LayoutRule::too_long, code, v, "is longer than " + std::to_string(limit) + " characters");
       if (!item.codes.count(value)) return fail(LayoutRule::not_in_code_list, code, v, "has no code '" + value + "'");
       break;

@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/digest.h"
+#include "common/text.h"
 #include "linkage/bodies.h"
 #include "linkage/message_log.h"
 #include "store/migrations.h"
@@ -42,26 +43,8 @@ constexpr const char* kRecordColumns =
     "SELECT query_id, requester, provider, procedure_code, items, requested_at, answered_at, outcome, reason, "
     "layout_version FROM linkage_provisions";
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
-  return out;
-}
-
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    out.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
-
 ProvisionRecord record_of(const Row& r) {
-  return {r.text(0), r.text(1), r.text(2), r.text(3), split(r.text(4)), r.text(5), r.text(6),
+  return {r.text(0), r.text(1), r.text(2), r.text(3), split_nonempty(r.text(4), ','), r.text(5), r.text(6),
           r.text(7), r.text(8), r.text(9)};
 }
 
@@ -141,7 +124,7 @@ Result<Answer> Queries::ask(const Query& q, Date today) {
         .execute("INSERT INTO linkage_provisions (query_id, log_seq, requester, provider, procedure_code, items, "
                  "person_id, requested_at, answered_at, outcome, reason, layout_version) "
                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 {query_id, logged.seq, q.requester, q.provider, q.procedure, join(q.items),
+                 {query_id, logged.seq, q.requester, q.provider, q.procedure, join(q.items, ","),
                   person ? store::Value(*person) : store::Value(nullptr), now, now,
                   std::string(refusal.is_ok() ? "provided" : "refused"), reason,
                   refusal.is_ok() ? version->version : std::string()})

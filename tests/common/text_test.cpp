@@ -29,6 +29,22 @@ TEST(Utf8, Validity) {
   EXPECT_FALSE(is_valid_utf8("山\x80"));
 }
 
+// Rule: the pieces between separators, empty ones dropped; join puts the separator between pieces
+// only, and a split of a join gives the pieces back.
+TEST(SplitJoin, PiecesBetweenSeparatorsWithoutEmptyOnes) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(split_nonempty("", ','), V{});
+  EXPECT_EQ(split_nonempty(",", ','), V{});
+  EXPECT_EQ(split_nonempty("a", ','), V{"a"});
+  EXPECT_EQ(split_nonempty("a,,b,", ','), (V{"a", "b"}));
+  EXPECT_EQ(split_nonempty(",山田,花子", ','), (V{"山田", "花子"}));
+  EXPECT_EQ(join(V{}, ","), "");
+  EXPECT_EQ(join(V{"a"}, ","), "a");
+  EXPECT_EQ(join(std::set<std::string>{"b", "a"}, ", "), "a, b");
+  const V items = {"RS001", "TX001", "TX005"};
+  EXPECT_EQ(split_nonempty(join(items, ","), ','), items);
+}
+
 // ---- fold_variants --------------------------------------------------------------------------
 
 TEST(FoldVariants, WellKnownPairs) {
