@@ -103,8 +103,7 @@ Result<std::string> LinkageCodes::code_for(const std::string& body, const Reside
       return Status::ok();
     }
     JLIS_ASSIGN_OR_RETURN(out, derive(body, *person));
-    JLIS_ASSIGN_OR_RETURN(auto taken, conn.query_text("SELECT person_id FROM linkage_codes WHERE body = ? AND code = ?",
-                                               {body, out}));
+    JLIS_ASSIGN_OR_RETURN(auto taken, person_of(conn, body, out));
     if (taken) return conflict("a linkage code collided; the person's code cannot be made");
     return conn.execute("INSERT INTO linkage_codes (body, code, person_id) VALUES (?, ?, ?)", {body, out, *person})
         .status();
@@ -145,6 +144,11 @@ Result<std::string> LinkageCodes::convert(const std::string& from, const std::st
   JLIS_RETURN_IF_ERROR(check_body(to));
   JLIS_ASSIGN_OR_RETURN(ResidentCode resident, resident_of(from, code));
   return code_for(to, resident);
+}
+
+Result<std::optional<std::string>> LinkageCodes::person_of(Connection& conn, const std::string& body,
+                                                           const std::string& code) {
+  return conn.query_text("SELECT person_id FROM linkage_codes WHERE body = ? AND code = ?", {body, code});
 }
 
 Status LinkageCodes::move_resident(Connection& conn, const ResidentCode& from, const ResidentCode& to) {

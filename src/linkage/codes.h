@@ -67,6 +67,11 @@ class LinkageCodes {
   // The resident code of `code` of `body`, for the platform's own reads (replicas, records).
   Result<ResidentCode> resident_of(const std::string& body, const std::string& code);
 
+  // The person anchor (linkage_persons) of `code` of `body`, read on `conn` (the caller's transaction);
+  // nullopt when the body has no such code. Internal to the platform: never answered to a body.
+  static Result<std::optional<std::string>> person_of(store::Connection& conn, const std::string& body,
+                                                      const std::string& code);
+
   // Moves the anchor of `from` to `to` (a resident-code change), in the caller's transaction (the
   // registry's event): every code stays. Nothing to do when `from` was never anchored.
   static Status move_resident(store::Connection& conn, const ResidentCode& from, const ResidentCode& to);

@@ -8,6 +8,7 @@
 #include "common/digest.h"
 #include "common/text.h"
 #include "linkage/bodies.h"
+#include "linkage/codes.h"
 #include "linkage/message_log.h"
 #include "store/migrations.h"
 
@@ -90,8 +91,7 @@ Result<Answer> Queries::ask(const Query& q, Date today) {
     answer.not_registered.clear();
     JLIS_ASSIGN_OR_RETURN(Body requester, Bodies::active(conn, q.requester));
     JLIS_ASSIGN_OR_RETURN(Body provider, Bodies::active(conn, q.provider));
-    JLIS_ASSIGN_OR_RETURN(auto person, conn.query_text("SELECT person_id FROM linkage_codes WHERE body = ? AND code = ?",
-                                                       {q.requester, q.code}));
+    JLIS_ASSIGN_OR_RETURN(auto person, LinkageCodes::person_of(conn, q.requester, q.code));
     std::string reason;
     if (!person) {
       reason = std::string(kUnknownCode);

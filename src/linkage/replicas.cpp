@@ -2,6 +2,7 @@
 
 #include "common/clock.h"
 #include "linkage/bodies.h"
+#include "linkage/codes.h"
 #include "store/migrations.h"
 
 namespace jlis::linkage {
@@ -23,11 +24,6 @@ CREATE TABLE linkage_replicas (
 );
 )sql"}};
 
-// The person of `code` of `body`, or nullopt.
-Result<std::optional<std::string>> person_of(Connection& conn, const std::string& body, const std::string& code) {
-  return conn.query_text("SELECT person_id FROM linkage_codes WHERE body = ? AND code = ?", {body, code});
-}
-
 }  // namespace
 
 Status Replicas::migrate(Connection& conn) { return store::migrate(conn, "linkage_replicas", kReplicaMigrations); }
@@ -48,7 +44,7 @@ Result<std::string> Replicas::put(const std::string& provider, const std::string
   const std::string now = now_iso8601();
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
     JLIS_RETURN_IF_ERROR(Bodies::active(conn, provider).status());
-    JLIS_ASSIGN_OR_RETURN(auto person, person_of(conn, provider, code));
+    JLIS_ASSIGN_OR_RETURN(auto person, LinkageCodes::person_of(conn, provider, code));
     if (!person) return not_found("body " + provider + " has no such linkage code");
     for (const auto& [item, value] : items) {
       JLIS_RETURN_IF_ERROR(conn.execute("DELETE FROM linkage_replicas WHERE provider = ? AND person_id = ? AND item = ?",
@@ -80,7 +76,7 @@ Result<ItemValues> Replicas::read(Connection& conn, const std::string& provider,
 
 Result<ItemValues> Replicas::get(const std::string& provider, const std::string& code) {
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
-  JLIS_ASSIGN_OR_RETURN(auto person, person_of(*conn, provider, code));
+  JLIS_ASSIGN_OR_RETURN(auto person, LinkageCodes::person_of(*conn, provider, code));
   if (!person) return not_found("body " + provider + " has no such linkage code");
   ItemValues out;
   JLIS_RETURN_IF_ERROR(conn->query("SELECT item, value FROM linkage_replicas WHERE provider = ? AND person_id = ?",
