@@ -124,25 +124,25 @@ Result<std::unique_ptr<App>> App::open(const std::string& data_dir, const std::s
   return app;
 }
 
-Result<pki::KeyStore*> App::lgpki_keys(const std::string& data_dir) {
+Result<pki::KeyStore*> App::key_store(const std::string& data_dir) {
   if (ca_) {
     JLIS_RETURN_IF_ERROR(ca_->load_keys());
     pki::KeyStore* keys = ca_->key_store();
     if (keys == nullptr) return internal_error("the CA's key store is not open");
     return keys;
   }
-  if (!lgpki_keys_) {
+  if (!key_store_) {
     const pki::CaSecrets secrets = ca_secrets();
     if (secrets.passphrase.empty())
-      return invalid_argument("set JLIS_CA_PASSPHRASE: the LGPKI keys are encrypted with it (with no JPKI CA in the "
+      return invalid_argument("set JLIS_CA_PASSPHRASE: the keys of LGPKI and the linkage platform are encrypted with it (with no JPKI CA in the "
                               "data directory they are files in DIR/pki/keys; for keys on a PKCS#11 token, create the "
                               "JPKI CA on the token first: jlis ca init --pkcs11-module ...)");
     pki::KeyStoreConfig config;
     config.directory = data_dir + "/pki/keys";
     config.passphrase = secrets.passphrase;
-    JLIS_ASSIGN_OR_RETURN(lgpki_keys_, pki::KeyStore::open(config));
+    JLIS_ASSIGN_OR_RETURN(key_store_, pki::KeyStore::open(config));
   }
-  return lgpki_keys_.get();
+  return key_store_.get();
 }
 
 Result<linkage::TimeStampService> App::time_stamps(const std::string& data_dir) {
@@ -154,9 +154,17 @@ Result<linkage::TimeStampService> App::time_stamps(const std::string& data_dir) 
       [tsa](std::string_view query) { return tsa->respond(query, static_cast<int64_t>(std::time(nullptr))); });
 }
 
+Result<linkage::Platform*> App::linkage(const std::string& data_dir) {
+  if (!linkage_) {
+    JLIS_ASSIGN_OR_RETURN(pki::KeyStore * keys, key_store(data_dir));
+    JLIS_ASSIGN_OR_RETURN(linkage_, linkage::Platform::open(*pool_, *writer_, *directory_, *keys));
+  }
+  return linkage_.get();
+}
+
 Result<pki::LgpkiAuthority*> App::lgpki(const std::string& data_dir) {
   if (!lgpki_ && pki::lgpki_configured(data_dir)) {
-    JLIS_ASSIGN_OR_RETURN(pki::KeyStore * keys, lgpki_keys(data_dir));
+    JLIS_ASSIGN_OR_RETURN(pki::KeyStore * keys, key_store(data_dir));
     JLIS_ASSIGN_OR_RETURN(lgpki_, pki::open_lgpki(data_dir, *pool_, *writer_, *keys));
   }
   return lgpki_.get();
@@ -165,7 +173,7 @@ Result<pki::LgpkiAuthority*> App::lgpki(const std::string& data_dir) {
 Status App::seal_documents(const std::string& data_dir) {
   JLIS_ASSIGN_OR_RETURN(pki::LgpkiAuthority * lgpki, this->lgpki(data_dir));
   if (lgpki == nullptr || document_seal_) return Status::ok();
-  JLIS_ASSIGN_OR_RETURN(pki::KeyStore * keys, lgpki_keys(data_dir));
+  JLIS_ASSIGN_OR_RETURN(pki::KeyStore * keys, key_store(data_dir));
   document_seal_ = std::make_unique<pki::DocumentSeal>(*lgpki, *keys);
   issuance_->seal_with([seal = document_seal_.get()](const municipal::SealRequest& r,
                                                      std::string pdf) -> Result<std::string> {
@@ -180,10 +188,11 @@ Status App::seal_documents(const std::string& data_dir) {
 
 App::~App() {
   // Components first, then the writer (which finishes its queue), then the connections.
+  linkage_.reset();  // its key handle before the key store
   document_seal_.reset();
   lgpki_.reset();
   ca_.reset();
-  lgpki_keys_.reset();
+  key_store_.reset();
   cards_.reset();
   issuance_.reset();
   seals_.reset();

@@ -9,6 +9,7 @@
 #include "auth/directory.h"
 #include "common/reference_data.h"
 #include "linkage/message_log.h"
+#include "linkage/platform.h"
 #include "card/card_system.h"
 #include "municipal/household.h"
 #include "municipal/issuance.h"
@@ -57,10 +58,14 @@ class App {
   municipal::IssuanceServer& issuance() { return *issuance_; }
   // The JPKI CA; null when the data directory has none.
   pki::CertificateAuthority* ca() { return ca_.get(); }
-  // The key store of the LGPKI keys (pki/lgpki.h), opened on first use: the JPKI CA's (its keys
-  // loaded, so a PKCS#11 token is shared) when DIR has a CA, else encrypted files in DIR/pki/keys
-  // under JLIS_CA_PASSPHRASE. Lives as long as this App.
-  Result<pki::KeyStore*> lgpki_keys(const std::string& data_dir);
+  // The key store of the keys other than the JPKI CA's own (LGPKI's, pki/lgpki.h; the linkage
+  // platform's code key), opened on first use: the JPKI CA's (its keys loaded, so a PKCS#11 token
+  // is shared) when DIR has a CA, else encrypted files in DIR/pki/keys under JLIS_CA_PASSPHRASE.
+  // Lives as long as this App.
+  Result<pki::KeyStore*> key_store(const std::string& data_dir);
+  // The information-linkage platform (linkage/platform.h) with its code key from key_store,
+  // opened on first use. Lives as long as this App.
+  Result<linkage::Platform*> linkage(const std::string& data_dir);
   // LGPKI (pki/lgpki.h) with the keys of lgpki_keys, opened on first use; null when DIR has none
   // (no `jlis lgpki init`). Lives as long as this App.
   Result<pki::LgpkiAuthority*> lgpki(const std::string& data_dir);
@@ -90,9 +95,10 @@ class App {
   std::unique_ptr<municipal::IssuanceServer> issuance_;
   std::unique_ptr<card::CardSystem> cards_;
   std::unique_ptr<pki::CertificateAuthority> ca_;
-  std::unique_ptr<pki::KeyStore> lgpki_keys_;  // without a JPKI CA only
+  std::unique_ptr<pki::KeyStore> key_store_;  // without a JPKI CA only
   std::unique_ptr<pki::LgpkiAuthority> lgpki_;
   std::unique_ptr<pki::DocumentSeal> document_seal_;
+  std::unique_ptr<linkage::Platform> linkage_;
 };
 
 }  // namespace jlis::cli

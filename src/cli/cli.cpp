@@ -40,6 +40,7 @@
 #include "pki/lgpki_commands.h"
 #include "linkage/commands.h"
 #include "linkage/log_stamper.h"
+#include "linkage/routes.h"
 #include "pki/routes.h"
 #include "kiosk/card_key_pool.h"
 #include "kiosk/centre.h"
@@ -196,8 +197,8 @@ int run(int argc, char** argv) {
   int threads = 0;
   serve->add_option("--listen", listen, "HOST:PORT to listen on")->capture_default_str();
   serve->add_option("--components", components,
-                    "Components to serve, comma-separated: registry, card, pki, municipal, kiosk (default: all, pki and "
-                    "kiosk when the CA exists)");
+                    "Components to serve, comma-separated: registry, card, pki, municipal, kiosk, linkage (default: all, "
+                    "pki, kiosk and linkage when the CA exists)");
   serve->add_option("--public-url", public_url,
                     "Base of the CRL and OCSP URLs written into certificates (default: http://LISTEN)");
   serve->add_option("--threads", threads, "Worker threads (0: 4 per core)");
@@ -443,7 +444,7 @@ int run(int argc, char** argv) {
       context.pool = &app->pool();
       context.writer = &app->writer();
       context.directory = &app->directory();
-      context.keys = [&app, &data] { return app->lgpki_keys(data); };
+      context.keys = [&app, &data] { return app->key_store(data); };
       context.operator_identity = operator_identity(by);
       const char* token = std::getenv("JLIS_TOKEN");
       context.token = token ? token : "";
@@ -522,13 +523,14 @@ int run(int argc, char** argv) {
 
     if (*serve) {
       auto [host, port] = check(http::parse_listen(listen));
-      if (components.empty()) components = app->ca() ? "registry,card,pki,municipal,kiosk" : "registry,card,municipal";
+      if (components.empty())
+        components = app->ca() ? "registry,card,pki,municipal,kiosk,linkage" : "registry,card,municipal";
       std::set<std::string> serving;
       std::stringstream list(components);
       for (std::string c; std::getline(list, c, ',');) {
-        if (c != "registry" && c != "card" && c != "pki" && c != "municipal" && c != "kiosk")
-          throw Failure{
-              invalid_argument("unknown component '" + c + "' (available: registry, card, pki, municipal, kiosk)")};
+        if (c != "registry" && c != "card" && c != "pki" && c != "municipal" && c != "kiosk" && c != "linkage")
+          throw Failure{invalid_argument("unknown component '" + c +
+                                         "' (available: registry, card, pki, municipal, kiosk, linkage)")};
         serving.insert(c);
       }
       if ((serving.count("pki") || serving.count("kiosk")) && !app->ca())
@@ -547,14 +549,24 @@ int run(int argc, char** argv) {
         };
       http::Server server(options);
       const bool cards = serving.count("card") > 0;
+      // The information-linkage platform; its code key is in the key store (made there on first use).
+      linkage::Platform* platform = serving.count("linkage") ? check(app->linkage(data)) : nullptr;
+      // A resident's disclosure: the provisions, the issuances and, with the platform, its records.
+      registry::DisclosureDecorator disclose = municipal::disclosure(app->issuance());
+      if (platform)
+        disclose = [issuances = disclose, records = linkage::disclosure(*platform)](const ResidentCode& code,
+                                                                                      nlohmann::json& out) {
+          Status s = issuances(code, out);
+          return s.is_ok() ? records(code, out) : s;
+        };
       if (serving.count("registry"))
         registry::add_routes(server, app->registry(), app->directory(),
-                             cards ? card::resident_decorator(app->cards()) : registry::ResidentDecorator(),
-                             municipal::disclosure(app->issuance()));
+                             cards ? card::resident_decorator(app->cards()) : registry::ResidentDecorator(), disclose);
       if (cards) card::add_routes(server, app->cards(), app->directory());
       if (serving.count("municipal"))
         municipal::add_routes(server, {app->pool(), app->writer(), app->registry(), app->directory(),
                                        app->households(), app->seals(), app->issuance()});
+      if (platform) linkage::add_routes(server, {app->directory(), app->registry(), *platform});
       pki::CertificateAuthority* ca = serving.count("pki") ? app->ca() : nullptr;
       if (ca) {
         check(ca->load_keys());  // fail now, not at the first handover

@@ -21,4 +21,13 @@ inline Result<nlohmann::json> object_body(const Request& req) {
   return body;
 }
 
+// A handler that answers a Result: its value, or its error as the JSON error of its code.
+template <class F>
+Handler answering(F handle) {
+  return [handle](const Request& req) {
+    Result<Response> r = handle(req);
+    return r.ok() ? std::move(*r) : Response::error(r.status());
+  };
+}
+
 }  // namespace jlis::http

@@ -93,15 +93,16 @@ Result<Answer> Queries::ask(const Query& q, Date today) {
     JLIS_ASSIGN_OR_RETURN(Body provider, Bodies::active(conn, q.provider));
     JLIS_ASSIGN_OR_RETURN(auto person, LinkageCodes::person_of(conn, q.requester, q.code));
     std::string reason;
+    // Each refusal's message ends with its rule's name in brackets, as the record keeps it.
     if (!person) {
       reason = std::string(kUnknownCode);
-      refusal = not_found("body " + q.requester + " has no such linkage code");
+      refusal = not_found("body " + q.requester + " has no such linkage code [" + reason + "]");
     } else if (Decision d = table_.decide(requester.kind, q.procedure, provider.kind, q.items); !d.allowed()) {
       reason = std::string(refusal_name(d.refusal));
-      refusal = permission_denied(d.message);
+      refusal = permission_denied(d.message + " [" + reason + "]");
     } else if (std::string missing = not_in_layout(*version, q.procedure, q.items); !missing.empty()) {
       reason = std::string(kNotInLayout);
-      refusal = invalid_argument(missing);
+      refusal = invalid_argument(missing + " [" + reason + "]");
     }
 
     json request = {{"query_id", query_id}, {"requester", q.requester}, {"code", q.code},

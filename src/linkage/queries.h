@@ -69,7 +69,7 @@ class Queries {
       : pool_(pool), writer_(writer), table_(table), layouts_(layouts) {}
 
   // Answers `query` on `today` (the day that picks the layout version). Refused, after the refusal
-  // is recorded: permission_denied with the legal table's message when the table does not allow it,
+  // is recorded, with the refusal's name in brackets at the end of the message ("[item-not-allowed]"): permission_denied with the legal table's message when the table does not allow it,
   // invalid_argument when an item is not in the procedure's layout in force, not_found when the
   // requester has no such code. Not recorded (nothing to record against): invalid_argument for a
   // malformed query, not_found/permission_denied for an unregistered or removed body.

@@ -12,19 +12,11 @@
 namespace jlis::municipal {
 namespace {
 
+using http::answering;
 using http::json_response;
 using http::Request;
 using http::Response;
 using nlohmann::json;
-
-// A handler that answers a Result: its error as the JSON error of its code.
-template <class F>
-http::Handler answering(F handle) {
-  return [handle](const Request& req) {
-    Result<Response> r = handle(req);
-    return r.ok() ? std::move(*r) : Response::error(r.status());
-  };
-}
 
 Result<LocalGovernmentCode> municipality_param(const Request& req) {
   auto code = LocalGovernmentCode::parse(req.path_params.at("code"));

@@ -111,9 +111,10 @@ TEST_F(LinkageQueriesTest, APensionBodyGetsHouseholdAndIncomeByItsOwnCode) {
 }
 
 // Rule: every refusal (each of the legal table's, an unknown code, an item not in the layout in
-// force) is answered as its error with nothing of the replica, and recorded for both sides with the
-// rule's name, the query and the refusal in the log. Rows: procedure, requester kind, provider,
-// items, day (the newest version's unless said), the code, the reason.
+// force) is answered as its error with nothing of the replica, its rule's name in brackets ending
+// the message, and recorded for both sides with the rule's name, the query and the refusal in the
+// log. Rows: procedure, requester kind, provider, items, day (the newest version's unless said), the
+// code, the reason.
 TEST_F(LinkageQueriesTest, EveryRefusalIsRecordedAndAnswersNothing) {
   const std::string insurer = add_body(BodyKind::health_insurer, "協会けんぽ", "01130012");
   const std::string insurer_code = codes_->code_for(insurer, kResident).value();
@@ -144,6 +145,8 @@ TEST_F(LinkageQueriesTest, EveryRefusalIsRecordedAndAnswersNothing) {
     auto answer = queries_->ask({row.requester, row.code, row.procedure, row.provider, row.items}, row.day);
     ASSERT_FALSE(answer.ok());
     EXPECT_EQ(answer.status().code(), row.error) << answer.status().to_string();
+    const std::string& message = answer.status().message();
+    EXPECT_TRUE(message.ends_with(" [" + row.reason + "]")) << message;
     ++n;
     const ProvisionRecord r = last_record(row.requester);
     EXPECT_EQ(r.outcome, "refused");

@@ -1,7 +1,7 @@
-// A linkage-body token (a body of the information-linkage platform, linkage/bodies.h) reaches none
-// of the routes `jlis serve` has: the platform's routes do not exist yet, and no other component's
-// route takes the role. Each refusal is 403 JSON, changes nothing and provides nothing. Once the
-// body is removed, its token is 401 at once on the running server.
+// A linkage-body token (a body of the information-linkage platform, linkage/bodies.h) reaches no
+// route of `jlis serve` but the platform's own (/v1/linkage/..., linkage_attacks_test.cpp): no
+// other component's route takes the role. Each refusal is 403 JSON, changes nothing and provides
+// nothing. Once the body is removed, its token is 401 at once on the running server.
 #include "world.h"
 
 namespace jlis::security {

@@ -1,0 +1,57 @@
+// The information-linkage platform as a server runs it (issue 11): its bodies, linkage codes,
+// replicas and queries over one store, with the platform's code key and the shipped legal table and
+// data standard layouts. The code key (codes.h, kCodeKeyLabel) lives in the key store given (the
+// JPKI CA's, so a PKCS#11 token is shared, or encrypted files under the operator's passphrase); it
+// is generated there the first time a platform opens on the data directory, and loaded ever after.
+// Every code made is recorded, so the key is needed only for codes not made yet.
+#pragma once
+
+#include <memory>
+
+#include "auth/directory.h"
+#include "common/status.h"
+#include "linkage/bodies.h"
+#include "linkage/codes.h"
+#include "linkage/queries.h"
+#include "linkage/replicas.h"
+#include "pki/keys.h"
+#include "store/database.h"
+#include "store/writer.h"
+
+namespace jlis::linkage {
+
+class Platform {
+ public:
+  // Not owned; all must outlive the platform (and `keys` its key handle). Errors: the key store's
+  // (permission_denied for a wrong passphrase), internal when the shipped tables do not load.
+  static Result<std::unique_ptr<Platform>> open(store::Pool& pool, store::Writer& writer, auth::Directory& directory,
+                                                pki::KeyStore& keys);
+
+  Bodies& bodies() { return bodies_; }
+  LinkageCodes& codes() { return codes_; }
+  Replicas& replicas() { return replicas_; }
+  Queries& queries() { return queries_; }
+  const LegalTable& legal_table() const { return table_; }
+  const DataLayouts& layouts() const { return layouts_; }
+
+ private:
+  Platform(store::Pool& pool, store::Writer& writer, auth::Directory& directory, pki::EvpPkeyPtr key,
+           const LegalTable& table, const DataLayouts& layouts)
+      : key_(std::move(key)),
+        table_(table),
+        layouts_(layouts),
+        bodies_(pool, directory),
+        codes_(pool, writer, key_.get()),
+        replicas_(pool, writer, layouts),
+        queries_(pool, writer, table, layouts) {}
+
+  pki::EvpPkeyPtr key_;
+  const LegalTable& table_;
+  const DataLayouts& layouts_;
+  Bodies bodies_;
+  LinkageCodes codes_;
+  Replicas replicas_;
+  Queries queries_;
+};
+
+}  // namespace jlis::linkage

@@ -1,0 +1,145 @@
+#include "linkage/routes.h"
+
+#include <nlohmann/json.hpp>
+
+#include "http/json_body.h"
+
+namespace jlis::linkage {
+namespace {
+
+using http::answering;
+using http::json_response;
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+// The body the token is of: 401 without a good token, 403 for any other role.
+Result<std::string> calling_body(const Services& s, const Request& req) {
+  JLIS_ASSIGN_OR_RETURN(auth::Principal p, s.directory.authenticate(req.bearer_token()));
+  if (p.role != auth::Role::linkage_body)
+    return permission_denied("only a body registered with the information-linkage platform may call it");
+  return p.subject;
+}
+
+// The string member `name` of `body`; invalid_argument saying what it is for when absent or not a string.
+Result<std::string> string_member(const json& body, const char* name, const char* what) {
+  auto it = body.find(name);
+  if (it == body.end() || !it->is_string()) return invalid_argument(std::string(name) + " is required: " + what);
+  return it->get<std::string>();
+}
+
+json to_json(const ProvisionRecord& r) {
+  json j = {{"query_id", r.query_id},       {"requester", r.requester},     {"provider", r.provider},
+            {"procedure", r.procedure},     {"items", r.items},             {"requested_at", r.requested_at},
+            {"answered_at", r.answered_at}, {"outcome", r.outcome}};
+  if (!r.reason.empty()) j["reason"] = r.reason;
+  if (!r.layout_version.empty()) j["layout_version"] = r.layout_version;
+  return j;
+}
+
+Result<Response> code_by_my_number(const Services& s, const Request& req) {
+  JLIS_ASSIGN_OR_RETURN(std::string body, calling_body(s, req));
+  JLIS_ASSIGN_OR_RETURN(json in, http::object_body(req));
+  JLIS_ASSIGN_OR_RETURN(std::string text, string_member(in, "my_number", "the person's My Number (12 digits)"));
+  auto number = MyNumber::parse(text);
+  if (!number.ok()) return invalid_argument("my_number must be 12 digits with a valid check digit");
+  JLIS_ASSIGN_OR_RETURN(std::string code,
+                        s.platform.codes().code_by_my_number(s.registry, body, *number, req.server_request_id));
+  return json_response(200, {{"body", body}, {"code", code}});
+}
+
+Result<Response> put_replica(const Services& s, const Request& req) {
+  JLIS_ASSIGN_OR_RETURN(std::string body, calling_body(s, req));
+  JLIS_ASSIGN_OR_RETURN(json in, http::object_body(req));
+  auto items = in.find("items");
+  if (items == in.end() || !items->is_object() || items->empty())
+    return invalid_argument("items is required: an object of item code to value (an empty value withdraws the item)");
+  ItemValues values;
+  for (const auto& [item, value] : items->items()) {
+    if (!value.is_string()) return invalid_argument("item " + item + ": a value is a string");
+    values[item] = value.get<std::string>();
+  }
+  const std::string& code = req.path_params.at("code");
+  JLIS_ASSIGN_OR_RETURN(std::string version, s.platform.replicas().put(body, code, values, s.today()));
+  return json_response(200, {{"code", code}, {"layout_version", version}});
+}
+
+Result<Response> get_replica(const Services& s, const Request& req) {
+  JLIS_ASSIGN_OR_RETURN(std::string body, calling_body(s, req));
+  const std::string& code = req.path_params.at("code");
+  JLIS_ASSIGN_OR_RETURN(ItemValues items, s.platform.replicas().get(body, code));
+  return json_response(200, {{"code", code}, {"items", items}});
+}
+
+Result<Response> ask(const Services& s, const Request& req) {
+  JLIS_ASSIGN_OR_RETURN(std::string body, calling_body(s, req));
+  JLIS_ASSIGN_OR_RETURN(json in, http::object_body(req));
+  Query q{body, "", "", "", {}};
+  JLIS_ASSIGN_OR_RETURN(q.code, string_member(in, "code", "the requester's own linkage code for the person"));
+  JLIS_ASSIGN_OR_RETURN(q.procedure, string_member(in, "procedure", "the procedure (事務) code"));
+  JLIS_ASSIGN_OR_RETURN(q.provider, string_member(in, "provider", "the providing body's id"));
+  auto items = in.find("items");
+  if (items == in.end() || !items->is_array() || items->empty())
+    return invalid_argument("items is required: the item codes asked for");
+  for (const auto& item : *items) {
+    if (!item.is_string()) return invalid_argument("items are item codes (strings)");
+    q.items.push_back(item.get<std::string>());
+  }
+  JLIS_ASSIGN_OR_RETURN(Answer a, s.platform.queries().ask(q, s.today()));
+  return json_response(200, {{"query_id", a.query_id},
+                             {"layout_version", a.layout_version},
+                             {"items", a.items},
+                             {"not_registered", a.not_registered}});
+}
+
+Result<Response> records(const Services& s, const Request& req) {
+  JLIS_ASSIGN_OR_RETURN(std::string body, calling_body(s, req));
+  int limit = 100;
+  if (std::string text = req.query_param("limit"); !text.empty()) {
+    if (text.size() > 4 || text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) < 1 ||
+        std::stoi(text) > 1000)
+      return invalid_argument("limit must be 1 to 1000");
+    limit = std::stoi(text);
+  }
+  JLIS_ASSIGN_OR_RETURN(auto list, s.platform.queries().records_of_body(body, limit));
+  json out = json::array();
+  for (const ProvisionRecord& r : list) out.push_back(to_json(r));
+  return json_response(200, {{"body", body}, {"records", out}});
+}
+
+Result<Response> bodies(const Services& s, const Request& req) {
+  JLIS_RETURN_IF_ERROR(calling_body(s, req).status());
+  JLIS_ASSIGN_OR_RETURN(auto list, s.platform.bodies().list());
+  json out = json::array();
+  for (const Body& b : list)
+    out.push_back({{"body_id", b.body_id}, {"kind", std::string(body_kind_name(b.kind))}, {"name", b.name},
+                   {"active", b.active}});
+  return json_response(200, {{"bodies", out}});
+}
+
+}  // namespace
+
+void add_routes(http::Server& server, const Services& services) {
+  // The handlers keep copies of `services` (its references): the caller's may be a temporary.
+  auto route = [&](const char* method, const char* pattern, Result<Response> (*handle)(const Services&, const Request&)) {
+    server.route(method, pattern, answering([s = services, handle](const Request& req) { return handle(s, req); }));
+  };
+  route("POST", "/v1/linkage/codes", code_by_my_number);
+  route("PUT", "/v1/linkage/replicas/{code}", put_replica);
+  route("GET", "/v1/linkage/replicas/{code}", get_replica);
+  route("POST", "/v1/linkage/queries", ask);
+  route("GET", "/v1/linkage/records", records);
+  route("GET", "/v1/linkage/bodies", bodies);
+}
+
+registry::DisclosureDecorator disclosure(Platform& platform) {
+  return [&platform](const ResidentCode& code, json& out) -> Status {
+    JLIS_ASSIGN_OR_RETURN(auto list, platform.queries().records_about(code));
+    json records = json::array();
+    for (const ProvisionRecord& r : list) records.push_back(to_json(r));
+    out["linkage_records"] = std::move(records);
+    return Status::ok();
+  };
+}
+
+}  // namespace jlis::linkage

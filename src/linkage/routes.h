@@ -1,0 +1,53 @@
+// The information-linkage platform's HTTP API (docs/openapi.yaml, issue 11). Every route is for the
+// registered bodies (情報照会者・情報提供者) alone: a token of role linkage-body, whose subject is the
+// body's id (bodies.h); any other role is 403, no token 401. A body acts only as itself: the body of
+// the token is the requester, the provider or the code's holder, never one named in the request.
+//
+//   POST /v1/linkage/codes              {"my_number"}: the body's own linkage code for the person
+//                                       (codes.h: code_by_my_number; the registry's provision of the
+//                                       resident code to the platform recorded first). A ministry 403.
+//   PUT  /v1/linkage/replicas/{code}    {"items": {item code: value}}: registers the body's replica
+//                                       of the person it knows by {code} (replicas.h); 400 naming the
+//                                       item, rule and layout version that failed, nothing written
+//   GET  /v1/linkage/replicas/{code}    what the body registered of the person (404 for a code the
+//                                       body does not hold, another body's included)
+//   POST /v1/linkage/queries            {"code", "procedure", "provider", "items"}: a query by the
+//                                       body's own code (queries.h); the answer in the layout version
+//                                       in force, or the refusal (403 the legal table, 400 an item not
+//                                       in the layout, 404 an unknown code), recorded before it leaves
+//   GET  /v1/linkage/records?limit=     the provision records (情報提供等記録) naming the body as
+//                                       requester or provider, newest first
+//   GET  /v1/linkage/bodies             the registered bodies (id, kind, name, active): whom to ask
+//
+// No answer carries a resident code, a My Number or another body's code for a person.
+//
+// The person's own view: disclosure() adds the linkage records about a resident (queries and
+// provisions, both sides) to the registry's disclosure (GET /v1/residents/{code}/provisions).
+#pragma once
+
+#include <functional>
+
+#include "auth/directory.h"
+#include "common/date.h"
+#include "http/server.h"
+#include "linkage/platform.h"
+#include "registry/registry.h"
+#include "registry/routes.h"
+
+namespace jlis::linkage {
+
+struct Services {
+  auth::Directory& directory;
+  registry::Registry& registry;  // records the resident code's provision to the platform
+  Platform& platform;
+  std::function<Date()> today = Date::today;  // the day that picks the layout version (Japan's)
+};
+
+// Not owned: everything in `services` must outlive the server.
+void add_routes(http::Server& server, const Services& services);
+
+// Adds "linkage_records" (the provision records about the resident, newest first) to a resident's
+// disclosure.
+registry::DisclosureDecorator disclosure(Platform& platform);
+
+}  // namespace jlis::linkage

@@ -1,0 +1,213 @@
+// The information-linkage platform as its bodies use it, through `jlis serve` (issue 11's acceptance,
+// tried as a new user would): the city and the pension service each get their own code for a
+// resident born in the city, by the My Number they hold; the city registers its replica of the
+// resident's household and income; the pension service asks for them by its own code and gets them,
+// and is refused (and recorded) when it asks an item the legal table does not allow it; both bodies'
+// lists and the resident's disclosure show both records; the two codes differ and no answer to a body
+// names the resident code or the My Number.
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "../http/client.h"
+#include "common/identifiers.h"
+#include "jlis_process.h"
+#include "template_dir.h"
+
+namespace jlis::e2e {
+namespace {
+
+using http::testing::Client;
+using http::testing::Reply;
+using nlohmann::json;
+namespace bhttp = boost::beast::http;
+
+constexpr const char* kCity = "municipality-131016";
+constexpr const char* kPension = "pension-service-1011105003233";
+
+class LinkageE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ::setenv("JLIS_CA_PASSPHRASE", "e2e passphrase, not a real one", 1);
+    dir_ = temp_dir("linkage");
+    const auto out = prepared_dir(
+        dir_, {{"init", "--data", "{dir}"},
+               {"ca", "init", "--data", "{dir}"},
+               {"municipality", "token", "--data", "{dir}", "--code", "131016"},
+               {"linkage", "body", "add", "--data", "{dir}", "--kind", "municipality", "--name", "千代田区", "--code",
+                "131016"},
+               {"linkage", "body", "add", "--data", "{dir}", "--kind", "pension-service", "--name", "日本年金機構",
+                "--code", "1011105003233"},
+               {"linkage", "body", "add", "--data", "{dir}", "--kind", "ministry", "--name", "厚生労働省", "--code",
+                "6000012070001"}});
+    ASSERT_EQ(out.size(), 6u) << out.back().err;
+    for (const auto& o : out) ASSERT_EQ(o.exit_code, 0) << o.err;
+    window_ = out[2].last_line();
+    city_ = out[3].last_line();
+    pension_ = out[4].last_line();
+    ministry_ = out[5].last_line();
+    server_ = new Server(dir_);
+    ASSERT_NE(server_->port(), 0) << "jlis serve did not start";
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+    std::filesystem::remove_all(dir_);
+  }
+  void SetUp() override { ASSERT_TRUE(server_ && server_->port() != 0) << "the server did not start"; }
+
+  static Reply call(bhttp::verb method, const std::string& target, const std::string& token,
+                    const std::string& body = "") {
+    return Client(server_->port()).request(method, target, body, {{"Authorization", "Bearer " + token}});
+  }
+  static json body(const Reply& r) { return json::parse(r.body(), nullptr, false); }
+
+  // A resident born in 千代田区 through the window's event route: {resident_code, my_number}.
+  static std::pair<std::string, std::string> born(const std::string& event_id) {
+    json e = {{"event_id", event_id}, {"type", "birth"}, {"date", "2001-02-03"},
+              {"person", {{"name", "渡邊　結衣"}, {"name_kana", "ワタナベ　ユイ"}, {"date_of_birth", "2001-02-03"},
+                          {"sex", "female"}, {"address", "東京都千代田区丸の内一丁目2番3号"}}}};
+    auto r = call(bhttp::verb::post, "/v1/municipalities/131016/events", window_, e.dump());
+    EXPECT_EQ(r.result_int(), 201) << r.body();
+    json j = body(r);
+    return {j.value("resident_code", ""), j.value("my_number", "")};
+  }
+  // The body's code for the person with `my_number`.
+  static std::string code_of(const std::string& token, const std::string& my_number) {
+    auto r = call(bhttp::verb::post, "/v1/linkage/codes", token, json{{"my_number", my_number}}.dump());
+    EXPECT_EQ(r.result_int(), 200) << r.body();
+    return body(r).value("code", "");
+  }
+  static Reply ask(const std::string& token, const std::string& code, const std::vector<std::string>& items) {
+    json q = {{"code", code}, {"procedure", "J031-01"}, {"provider", kCity}, {"items", items}};
+    return call(bhttp::verb::post, "/v1/linkage/queries", token, q.dump());
+  }
+
+  static inline std::string dir_, window_, city_, pension_, ministry_;
+  static inline Server* server_ = nullptr;
+};
+
+// Rule (the acceptance): a pension body asks for a resident's household and income by its own code
+// and gets them; an item the legal table does not allow is refused with its rule; both records are
+// on both bodies' lists and on the resident's disclosure, beside the registry's provisions of the
+// resident code to the platform; the codes differ and nothing answered names the resident code or
+// the My Number.
+TEST_F(LinkageE2E, APensionBodyGetsHouseholdAndIncomeAndTheResidentSeesIt) {
+  const auto [resident, my_number] = born("linkage-e2e-1");
+  ASSERT_EQ(resident.size(), 11u);
+  const std::string city_code = code_of(city_, my_number);
+  const std::string pension_code = code_of(pension_, my_number);
+  ASSERT_EQ(city_code.size(), 32u);
+  ASSERT_EQ(pension_code.size(), 32u);
+  EXPECT_NE(city_code, pension_code);
+  EXPECT_EQ(code_of(pension_, my_number), pension_code) << "a body's code for a person is stable";
+
+  auto put = call(bhttp::verb::put, "/v1/linkage/replicas/" + city_code, city_,
+                  R"({"items":{"RS001":"3","RS002":"01","RS003":"2019-04-01","TX001":"4250000","TX005":"5100000"}})");
+  ASSERT_EQ(put.result_int(), 200) << put.body();
+  const std::string version = body(put).value("layout_version", "");
+  EXPECT_FALSE(version.empty());
+
+  std::vector<Reply> answers;
+  answers.push_back(ask(pension_, pension_code, {"RS001", "RS002", "TX001", "TX004"}));
+  ASSERT_EQ(answers.back().result_int(), 200) << answers.back().body();
+  json a = body(answers.back());
+  EXPECT_EQ(a["items"], (json{{"RS001", "3"}, {"RS002", "01"}, {"TX001", "4250000"}}));
+  EXPECT_EQ(a["not_registered"], json::array({"TX004"}));
+  EXPECT_EQ(a["layout_version"], version);
+
+  answers.push_back(ask(pension_, pension_code, {"RS001", "RS004"}));
+  EXPECT_EQ(answers.back().result_int(), 403) << answers.back().body();
+  EXPECT_NE(answers.back().body().find("[item-not-allowed]"), std::string::npos) << answers.back().body();
+  EXPECT_EQ(answers.back().body().find("\"3\""), std::string::npos) << "a refusal answers nothing of the replica";
+
+  // Both bodies' lists hold the same two records, newest first.
+  for (const std::string& token : {pension_, city_}) {
+    auto r = call(bhttp::verb::get, "/v1/linkage/records", token);
+    ASSERT_EQ(r.result_int(), 200) << r.body();
+    json records = body(r)["records"];
+    ASSERT_EQ(records.size(), 2u) << r.body();
+    EXPECT_EQ(records[0]["outcome"], "refused");
+    EXPECT_EQ(records[0]["reason"], "item-not-allowed");
+    EXPECT_EQ(records[1]["outcome"], "provided");
+    EXPECT_EQ(records[1]["query_id"], a["query_id"]);
+    EXPECT_EQ(records[1]["requester"], kPension);
+    EXPECT_EQ(records[1]["provider"], kCity);
+    answers.push_back(r);
+  }
+  // The resident's disclosure (at the window): the registry's provision of the resident code to the
+  // platform, once per code asked (the pension service asked twice), and the platform's two records.
+  auto disclosure = call(bhttp::verb::get, "/v1/residents/" + resident + "/provisions", window_);
+  ASSERT_EQ(disclosure.result_int(), 200) << disclosure.body();
+  json d = body(disclosure);
+  ASSERT_EQ(d["linkage_records"].size(), 2u) << disclosure.body();
+  EXPECT_EQ(d["linkage_records"][1]["query_id"], a["query_id"]);
+  std::multiset<std::string> purposes;
+  for (const auto& p : d["provisions"])
+    if (p["agency_id"] == "linkage-platform") purposes.insert(p["purpose"].get<std::string>());
+  EXPECT_EQ(purposes, (std::multiset<std::string>{std::string("linkage code for ") + kCity,
+                                                  std::string("linkage code for ") + kPension,
+                                                  std::string("linkage code for ") + kPension}));
+
+  answers.push_back(put);
+  answers.push_back(call(bhttp::verb::get, "/v1/linkage/replicas/" + city_code, city_));
+  EXPECT_EQ(body(answers.back())["items"]["TX001"], "4250000");
+  for (const Reply& r : answers) {
+    EXPECT_EQ(r.body().find(resident), std::string::npos) << r.body();
+    EXPECT_EQ(r.body().find(my_number), std::string::npos) << r.body();
+  }
+  EXPECT_EQ(answers[0].body().find(city_code), std::string::npos) << "the provider's code never reaches the requester";
+}
+
+// Rule: a replica is validated whole: one bad item refuses all, naming item and rule, and nothing is
+// written; an empty value withdraws an item.
+TEST_F(LinkageE2E, AReplicaIsValidatedWholeAndAnEmptyValueWithdraws) {
+  const std::string code = code_of(city_, born("linkage-e2e-2").second);
+  auto put = [&](const std::string& items) {
+    return call(bhttp::verb::put, "/v1/linkage/replicas/" + code, city_, R"({"items":)" + items + "}");
+  };
+  ASSERT_EQ(put(R"({"RS001":"2","TX001":"100"})").result_int(), 200);
+  auto bad = put(R"({"RS001":"4","TX001":"abc"})");
+  EXPECT_EQ(bad.result_int(), 400) << bad.body();
+  EXPECT_NE(bad.body().find("TX001"), std::string::npos) << bad.body();
+  EXPECT_NE(bad.body().find("[wrong-type]"), std::string::npos) << bad.body();
+  ASSERT_EQ(put(R"({"TX001":""})").result_int(), 200);
+  auto now = call(bhttp::verb::get, "/v1/linkage/replicas/" + code, city_);
+  ASSERT_EQ(now.result_int(), 200) << now.body();
+  EXPECT_EQ(body(now)["items"], (json{{"RS001", "2"}}));
+  EXPECT_EQ(put("{}").result_int(), 400);
+  EXPECT_EQ(put(R"({"RS001":3})").result_int(), 400);
+}
+
+// Rule: the refusals a body meets over HTTP, each its code and JSON: a ministry gets no code (403),
+// a number never issued 404, a malformed one 400; a query by an unknown code 404 (recorded), by a
+// malformed one 400; a bad limit 400; the body list names every body.
+TEST_F(LinkageE2E, RefusalsAnswerTheirCodes) {
+  const std::string my_number = born("linkage-e2e-3").second;
+  auto r = call(bhttp::verb::post, "/v1/linkage/codes", ministry_, json{{"my_number", my_number}}.dump());
+  EXPECT_EQ(r.result_int(), 403) << r.body();
+  r = call(bhttp::verb::post, "/v1/linkage/codes", pension_,
+           json{{"my_number", MyNumber::from_body(99999999999).str()}}.dump());
+  EXPECT_EQ(r.result_int(), 404) << "a number never issued: " << r.body();
+  r = call(bhttp::verb::post, "/v1/linkage/codes", pension_, R"({"my_number":"12345"})");
+  EXPECT_EQ(r.result_int(), 400) << r.body();
+  r = call(bhttp::verb::post, "/v1/linkage/codes", pension_, "{}");
+  EXPECT_EQ(r.result_int(), 400) << r.body();
+  const std::string city_code = code_of(city_, my_number);
+  r = ask(pension_, city_code, {"RS001"});
+  EXPECT_EQ(r.result_int(), 404) << "another body's code is unknown to the caller: " << r.body();
+  EXPECT_NE(r.body().find("[unknown-code]"), std::string::npos) << r.body();
+  r = ask(pension_, "not-a-code", {"RS001"});
+  EXPECT_EQ(r.result_int(), 400) << r.body();
+  r = call(bhttp::verb::get, "/v1/linkage/records?limit=0", pension_);
+  EXPECT_EQ(r.result_int(), 400) << r.body();
+  r = call(bhttp::verb::get, "/v1/linkage/bodies", pension_);
+  ASSERT_EQ(r.result_int(), 200) << r.body();
+  std::set<std::string> ids;
+  const json bodies = body(r)["bodies"];
+  for (const auto& b : bodies) ids.insert(b["body_id"].get<std::string>());
+  EXPECT_EQ(ids, (std::set<std::string>{kCity, kPension, "ministry-6000012070001"}));
+}
+
+}  // namespace
+}  // namespace jlis::e2e
