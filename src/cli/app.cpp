@@ -7,6 +7,7 @@
 #include "kiosk/service_hours.h"
 #include "kiosk/terminals.h"
 #include "linkage/bodies.h"
+#include "linkage/bulk_jobs.h"
 #include "linkage/codes.h"
 #include "linkage/message_log.h"
 #include "linkage/queries.h"
@@ -43,6 +44,7 @@ Status migrate_all(store::Database& db) {
   JLIS_RETURN_IF_ERROR(linkage::migrate_message_log(*conn));
   JLIS_RETURN_IF_ERROR(linkage::Replicas::migrate(*conn));
   JLIS_RETURN_IF_ERROR(linkage::Queries::migrate(*conn));
+  JLIS_RETURN_IF_ERROR(linkage::BulkJobs::migrate(*conn));
   return Status::ok();
 }
 

@@ -566,7 +566,12 @@ int run(int argc, char** argv) {
       if (serving.count("municipal"))
         municipal::add_routes(server, {app->pool(), app->writer(), app->registry(), app->directory(),
                                        app->households(), app->seals(), app->issuance()});
-      if (platform) linkage::add_routes(server, {app->directory(), app->registry(), *platform});
+      // The bulk jobs are answered on a thread of their own, a batch per writer transaction.
+      std::unique_ptr<linkage::BulkRunner> bulk_runner;
+      if (platform) {
+        bulk_runner = std::make_unique<linkage::BulkRunner>(platform->bulk_jobs());
+        linkage::add_routes(server, {app->directory(), app->registry(), *platform, bulk_runner.get()});
+      }
       pki::CertificateAuthority* ca = serving.count("pki") ? app->ca() : nullptr;
       if (ca) {
         check(ca->load_keys());  // fail now, not at the first handover

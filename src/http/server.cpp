@@ -237,6 +237,22 @@ struct ServerCore {
   const ServerOptions options;
   Metrics metrics;
   Router router;  // read-only while running
+  // Paths (by prefix) whose requests may carry more than options.max_body_bytes; read-only while running.
+  std::vector<std::pair<std::string, size_t>> large_bodies;
+
+  // The body limit of a request for `target`.
+  size_t body_limit(std::string_view target) const {
+    for (const auto& [prefix, bytes] : large_bodies)
+      if (target.starts_with(prefix)) return bytes;
+    return options.max_body_bytes;
+  }
+  // The largest body any request may carry: the parser's limit while the header is read (it checks
+  // a Content-Length against it), narrowed to the target's once the header is in.
+  size_t largest_body_limit() const {
+    size_t most = options.max_body_bytes;
+    for (const auto& [prefix, bytes] : large_bodies) most = std::max(most, bytes);
+    return most;
+  }
   std::unique_ptr<WorkerPool> pool;  // exists while running
 
   // Replies of deferred routes not yet sent: stop() waits for them before the pool and the
@@ -348,7 +364,7 @@ class Session : public internal::ReplyTarget, public std::enable_shared_from_thi
  private:
   void read_header() {
     parser_.emplace();
-    parser_->body_limit(server_.options.max_body_bytes);
+    parser_->body_limit(server_.largest_body_limit());
     stream_.expires_after(kReadTimeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -359,6 +375,12 @@ class Session : public internal::ReplyTarget, public std::enable_shared_from_thi
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
     if (parser_->is_done()) return on_request();
+    if (!server_.large_bodies.empty()) {
+      const size_t limit = server_.body_limit(to_sv(parser_->get().target()));
+      if (auto length = parser_->content_length(); length && *length > limit)
+        return on_read_error(bhttp::error::body_limit);
+      parser_->body_limit(limit);  // a chunked body is counted as it comes
+    }
     if (iequals(to_sv(parser_->get()[bhttp::field::expect]), "100-continue")) {
       // The client holds the body back until it sees this (curl waits a second otherwise).
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -829,6 +851,15 @@ void Server::route(std::string method, std::string pattern, Handler handler) {
     return;
   }
   impl_->router.add(std::move(method), pattern, std::move(handler));
+}
+
+void Server::allow_body_bytes(std::string path_prefix, size_t max_bytes) {
+  std::lock_guard lock(impl_->life_mu);
+  if (impl_->running) {
+    spdlog::error("http: body limit for {} set while running; ignored", path_prefix);
+    return;
+  }
+  impl_->large_bodies.emplace_back(std::move(path_prefix), max_bytes);
 }
 
 void Server::route_deferred(std::string method, std::string pattern, DeferredHandler handler) {

@@ -117,6 +117,9 @@ class Server {
   void route(std::string method, std::string pattern, Handler handler);
   // The same for a handler that answers later through its Reply (see Reply).
   void route_deferred(std::string method, std::string pattern, DeferredHandler handler);
+  // Requests whose target starts with `path_prefix` may carry bodies of up to `max_bytes` (others:
+  // ServerOptions::max_body_bytes); the body is still read whole into Request::body. Before start().
+  void allow_body_bytes(std::string path_prefix, size_t max_bytes);
   // Lines appended to /metrics (Prometheus text) on every scrape, besides the server's own.
   void add_metrics_source(std::function<std::string()> source);
   // What /metrics answers now (the server's own series, then every source's lines).

@@ -1,6 +1,6 @@
 // The information-linkage platform as a server runs it (issue 11): its bodies, linkage codes,
-// replicas and queries over one store, with the platform's code key and the shipped legal table and
-// data standard layouts. The code key (codes.h, kCodeKeyLabel) lives in the key store given (the
+// replicas, queries and bulk jobs over one store, with the platform's code key and the shipped
+// legal table and data standard layouts. The code key (codes.h, kCodeKeyLabel) lives in the key store given (the
 // JPKI CA's, so a PKCS#11 token is shared, or encrypted files under the operator's passphrase); it
 // is generated there the first time a platform opens on the data directory, and loaded ever after.
 // Every code made is recorded, so the key is needed only for codes not made yet.
@@ -11,6 +11,7 @@
 #include "auth/directory.h"
 #include "common/status.h"
 #include "linkage/bodies.h"
+#include "linkage/bulk_jobs.h"
 #include "linkage/codes.h"
 #include "linkage/queries.h"
 #include "linkage/replicas.h"
@@ -31,6 +32,7 @@ class Platform {
   LinkageCodes& codes() { return codes_; }
   Replicas& replicas() { return replicas_; }
   Queries& queries() { return queries_; }
+  BulkJobs& bulk_jobs() { return bulk_jobs_; }
   const LegalTable& legal_table() const { return table_; }
   const DataLayouts& layouts() const { return layouts_; }
 
@@ -43,7 +45,8 @@ class Platform {
         bodies_(pool, directory),
         codes_(pool, writer, key_.get()),
         replicas_(pool, writer, layouts),
-        queries_(pool, writer, table, layouts) {}
+        queries_(pool, writer, table, layouts),
+        bulk_jobs_(pool, writer, queries_) {}
 
   pki::EvpPkeyPtr key_;
   const LegalTable& table_;
@@ -52,6 +55,7 @@ class Platform {
   LinkageCodes codes_;
   Replicas replicas_;
   Queries queries_;
+  BulkJobs bulk_jobs_;
 };
 
 }  // namespace jlis::linkage

@@ -79,59 +79,87 @@ Status Queries::migrate(Connection& conn) { return store::migrate(conn, "linkage
 
 Result<Answer> Queries::ask(const Query& q, Date today) {
   JLIS_RETURN_IF_ERROR(check_query(q));
+  std::vector<Result<Answer>> answered;
+  JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
+    JLIS_ASSIGN_OR_RETURN(answered, ask_in(conn, {q}, today));
+    return Status::ok();
+  }));
+  return std::move(answered.front());
+}
+
+Result<std::vector<Result<Answer>>> Queries::ask_in(Connection& conn, const std::vector<Query>& queries, Date today) {
   JLIS_ASSIGN_OR_RETURN(const LayoutVersion* version, layouts_.version_in_force(today));
-  JLIS_ASSIGN_OR_RETURN(std::string query_id, random_hex(16));
   const std::string now = now_iso8601();
   const std::string logged_at = iso8601_seconds(static_cast<int64_t>(std::time(nullptr)));  // the log's form
-  Answer answer{query_id, version->version, {}, {}};
-  Status refusal = Status::ok();  // committed with its record, then answered
-  JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
-    refusal = Status::ok();
-    answer.items.clear();
-    answer.not_registered.clear();
-    JLIS_ASSIGN_OR_RETURN(Body requester, Bodies::active(conn, q.requester));
-    JLIS_ASSIGN_OR_RETURN(Body provider, Bodies::active(conn, q.provider));
-    JLIS_ASSIGN_OR_RETURN(auto person, LinkageCodes::person_of(conn, q.requester, q.code));
-    std::string reason;
-    // Each refusal's message ends with its rule's name in brackets, as the record keeps it.
-    if (!person) {
-      reason = std::string(kUnknownCode);
-      refusal = not_found("body " + q.requester + " has no such linkage code [" + reason + "]");
-    } else if (Decision d = table_.decide(requester.kind, q.procedure, provider.kind, q.items); !d.allowed()) {
-      reason = std::string(refusal_name(d.refusal));
-      refusal = permission_denied(d.message + " [" + reason + "]");
-    } else if (std::string missing = not_in_layout(*version, q.procedure, q.items); !missing.empty()) {
-      reason = std::string(kNotInLayout);
-      refusal = invalid_argument(missing + " [" + reason + "]");
+  std::vector<Result<Answer>> out;
+  out.reserve(queries.size());
+  for (const Query& q : queries) {
+    if (Status malformed = check_query(q); !malformed.is_ok()) {
+      out.push_back(malformed);
+      continue;
     }
-
-    json request = {{"query_id", query_id}, {"requester", q.requester}, {"code", q.code},
-                    {"procedure", q.procedure}, {"provider", q.provider}, {"items", q.items}};
-    JLIS_ASSIGN_OR_RETURN(LoggedMessage logged, append_message(conn, q.requester, "query", request.dump(), "", logged_at));
-    if (refusal.is_ok()) {
-      // The provider's code for the person is converted here, inside the platform: the replica is
-      // the provider's, and neither code leaves towards the other body.
-      JLIS_ASSIGN_OR_RETURN(answer.items, Replicas::read(conn, q.provider, *person, q.items));
-      for (const auto& i : q.items)
-        if (!answer.items.count(i)) answer.not_registered.push_back(i);
-      json reply = {{"query_id", query_id}, {"layout_version", version->version}, {"items", answer.items},
-                    {"not_registered", answer.not_registered}};
-      JLIS_RETURN_IF_ERROR(append_message(conn, "platform", "answer", reply.dump(), "", logged_at).status());
+    Status refusal = Status::ok();  // recorded, then answered
+    auto answer = decide(conn, q, *version, now, logged_at, refusal);
+    if (!answer.ok()) {
+      // Only what was decided before anything was written for the query (its bodies) is its own
+      // answer; a store failure ends the transaction.
+      const Code c = answer.status().code();
+      if (c != Code::not_found && c != Code::permission_denied && c != Code::invalid_argument) return answer.status();
+      out.push_back(answer.status());
+    } else if (!refusal.is_ok()) {
+      out.push_back(refusal);
     } else {
-      json reply = {{"query_id", query_id}, {"refusal", reason}, {"message", refusal.message()}};
-      JLIS_RETURN_IF_ERROR(append_message(conn, "platform", "refusal", reply.dump(), "", logged_at).status());
+      out.push_back(std::move(*answer));
     }
-    return conn
-        .execute("INSERT INTO linkage_provisions (query_id, log_seq, requester, provider, procedure_code, items, "
-                 "person_id, requested_at, answered_at, outcome, reason, layout_version) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 {query_id, logged.seq, q.requester, q.provider, q.procedure, join(q.items, ","),
-                  person ? store::Value(*person) : store::Value(nullptr), now, now,
-                  std::string(refusal.is_ok() ? "provided" : "refused"), reason,
-                  refusal.is_ok() ? version->version : std::string()})
-        .status();
-  }));
-  if (!refusal.is_ok()) return refusal;
+  }
+  return out;
+}
+
+Result<Answer> Queries::decide(Connection& conn, const Query& q, const LayoutVersion& version, const std::string& now,
+                               const std::string& logged_at, Status& refusal) {
+  JLIS_ASSIGN_OR_RETURN(Body requester, Bodies::active(conn, q.requester));
+  JLIS_ASSIGN_OR_RETURN(Body provider, Bodies::active(conn, q.provider));
+  JLIS_ASSIGN_OR_RETURN(auto person, LinkageCodes::person_of(conn, q.requester, q.code));
+  JLIS_ASSIGN_OR_RETURN(std::string query_id, random_hex(16));
+  Answer answer{query_id, version.version, {}, {}};
+  std::string reason;
+  // Each refusal's message ends with its rule's name in brackets, as the record keeps it.
+  if (!person) {
+    reason = std::string(kUnknownCode);
+    refusal = not_found("body " + q.requester + " has no such linkage code [" + reason + "]");
+  } else if (Decision d = table_.decide(requester.kind, q.procedure, provider.kind, q.items); !d.allowed()) {
+    reason = std::string(refusal_name(d.refusal));
+    refusal = permission_denied(d.message + " [" + reason + "]");
+  } else if (std::string missing = not_in_layout(version, q.procedure, q.items); !missing.empty()) {
+    reason = std::string(kNotInLayout);
+    refusal = invalid_argument(missing + " [" + reason + "]");
+  }
+
+  json request = {{"query_id", query_id}, {"requester", q.requester}, {"code", q.code},
+                  {"procedure", q.procedure}, {"provider", q.provider}, {"items", q.items}};
+  JLIS_ASSIGN_OR_RETURN(LoggedMessage logged, append_message(conn, q.requester, "query", request.dump(), "", logged_at));
+  if (refusal.is_ok()) {
+    // The provider's code for the person is converted here, inside the platform: the replica is
+    // the provider's, and neither code leaves towards the other body.
+    JLIS_ASSIGN_OR_RETURN(answer.items, Replicas::read(conn, q.provider, *person, q.items));
+    for (const auto& i : q.items)
+      if (!answer.items.count(i)) answer.not_registered.push_back(i);
+    json reply = {{"query_id", query_id}, {"layout_version", version.version}, {"items", answer.items},
+                  {"not_registered", answer.not_registered}};
+    JLIS_RETURN_IF_ERROR(append_message(conn, "platform", "answer", reply.dump(), "", logged_at).status());
+  } else {
+    json reply = {{"query_id", query_id}, {"refusal", reason}, {"message", refusal.message()}};
+    JLIS_RETURN_IF_ERROR(append_message(conn, "platform", "refusal", reply.dump(), "", logged_at).status());
+  }
+  JLIS_RETURN_IF_ERROR(
+      conn.execute("INSERT INTO linkage_provisions (query_id, log_seq, requester, provider, procedure_code, items, "
+                   "person_id, requested_at, answered_at, outcome, reason, layout_version) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   {query_id, logged.seq, q.requester, q.provider, q.procedure, join(q.items, ","),
+                    person ? store::Value(*person) : store::Value(nullptr), now, now,
+                    std::string(refusal.is_ok() ? "provided" : "refused"), reason,
+                    refusal.is_ok() ? version.version : std::string()})
+          .status());
   return answer;
 }
 

@@ -75,12 +75,25 @@ class Queries {
   // malformed query, not_found/permission_denied for an unregistered or removed body.
   Result<Answer> ask(const Query& query, Date today);
 
+  // Answers each of `queries` as ask() does, in the caller's transaction on the writer's connection
+  // `conn` (bulk jobs: many queries, one commit): one Result per query, in order; a malformed query,
+  // an unregistered or removed body and every refusal are that query's own answer (the refusals
+  // recorded in `conn`'s transaction, the others writing nothing). The call's own error (a store
+  // failure) leaves `conn`'s transaction to be rolled back.
+  Result<std::vector<Result<Answer>>> ask_in(store::Connection& conn, const std::vector<Query>& queries, Date today);
+
   // The records naming `body` as requester or provider, newest first, at most `limit`.
   Result<std::vector<ProvisionRecord>> records_of_body(const std::string& body, int limit = 1000);
   // The records about the person with `resident` (their own page), newest first, at most `limit`.
   Result<std::vector<ProvisionRecord>> records_about(const ResidentCode& resident, int limit = 1000);
 
  private:
+  // Decides and records one well-formed query on `conn`: the answer, or with `refusal` set, the
+  // refused query recorded (the answer then holds nothing of a replica). An error when a body is
+  // unregistered or removed, before anything is written.
+  Result<Answer> decide(store::Connection& conn, const Query& q, const LayoutVersion& version, const std::string& now,
+                        const std::string& logged_at, Status& refusal);
+
   store::Pool& pool_;
   store::Writer& writer_;
   const LegalTable& table_;

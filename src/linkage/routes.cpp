@@ -28,6 +28,22 @@ Result<std::string> string_member(const json& body, const char* name, const char
   return it->get<std::string>();
 }
 
+// A non-negative integer query parameter of at most `max` (`fallback` when absent).
+Result<int64_t> count_param(const Request& req, const std::string& name, int64_t fallback, int64_t min, int64_t max) {
+  const std::string text = req.query_param(name);
+  if (text.empty()) return fallback;
+  if (text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos || std::stoll(text) < min ||
+      std::stoll(text) > max)
+    return invalid_argument(name + " must be " + std::to_string(min) + " to " + std::to_string(max));
+  return std::stoll(text);
+}
+
+json to_json(const BulkJob& j) {
+  return {{"job_id", j.job_id}, {"state", j.state()},   {"total", j.total},
+          {"done", j.done},     {"failed", j.failed},   {"submitted_at", j.submitted_at},
+          {"day", j.day},       {"finished_at", j.finished_at.empty() ? json(nullptr) : json(j.finished_at)}};
+}
+
 json to_json(const ProvisionRecord& r) {
   json j = {{"query_id", r.query_id},       {"requester", r.requester},     {"provider", r.provider},
             {"procedure", r.procedure},     {"items", r.items},             {"requested_at", r.requested_at},
@@ -94,14 +110,8 @@ Result<Response> ask(const Services& s, const Request& req) {
 
 Result<Response> records(const Services& s, const Request& req) {
   JLIS_ASSIGN_OR_RETURN(std::string body, calling_body(s, req));
-  int limit = 100;
-  if (std::string text = req.query_param("limit"); !text.empty()) {
-    if (text.size() > 4 || text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) < 1 ||
-        std::stoi(text) > 1000)
-      return invalid_argument("limit must be 1 to 1000");
-    limit = std::stoi(text);
-  }
-  JLIS_ASSIGN_OR_RETURN(auto list, s.platform.queries().records_of_body(body, limit));
+  JLIS_ASSIGN_OR_RETURN(int64_t limit, count_param(req, "limit", 100, 1, 1000));
+  JLIS_ASSIGN_OR_RETURN(auto list, s.platform.queries().records_of_body(body, static_cast<int>(limit)));
   json out = json::array();
   for (const ProvisionRecord& r : list) out.push_back(to_json(r));
   return json_response(200, {{"body", body}, {"records", out}});
@@ -117,6 +127,34 @@ Result<Response> bodies(const Services& s, const Request& req) {
   return json_response(200, {{"bodies", out}});
 }
 
+Result<Response> submit_bulk(const Services& s, const Request& req) {
+  JLIS_ASSIGN_OR_RETURN(std::string body, calling_body(s, req));
+  JLIS_ASSIGN_OR_RETURN(BulkJob job, s.platform.bulk_jobs().submit(body, req.body, s.today()));
+  if (s.bulk_runner) s.bulk_runner->wake();
+  return json_response(202, to_json(job));
+}
+
+Result<Response> bulk_job(const Services& s, const Request& req) {
+  JLIS_ASSIGN_OR_RETURN(std::string body, calling_body(s, req));
+  JLIS_ASSIGN_OR_RETURN(BulkJob job, s.platform.bulk_jobs().get(body, req.path_params.at("job")));
+  return json_response(200, to_json(job));
+}
+
+Result<Response> bulk_results(const Services& s, const Request& req) {
+  JLIS_ASSIGN_OR_RETURN(std::string body, calling_body(s, req));
+  JLIS_ASSIGN_OR_RETURN(int64_t after, count_param(req, "after", 0, 0, 999'999'999));
+  JLIS_ASSIGN_OR_RETURN(int64_t limit, count_param(req, "limit", 1000, 1, 10000));
+  const std::string failed = req.query_param("failed");
+  if (!failed.empty() && failed != "true" && failed != "false") return invalid_argument("failed must be true or false");
+  const std::string& job = req.path_params.at("job");
+  JLIS_ASSIGN_OR_RETURN(auto results,
+                        s.platform.bulk_jobs().results(body, job, after, static_cast<int>(limit), failed == "true"));
+  json out = {{"job_id", job}, {"results", results}};
+  // Where the next page starts: after the last line listed, while the page was full.
+  out["next_after"] = static_cast<int64_t>(results.size()) == limit ? json(results.back()["line"]) : json(nullptr);
+  return json_response(200, out);
+}
+
 }  // namespace
 
 void add_routes(http::Server& server, const Services& services) {
@@ -130,6 +168,10 @@ void add_routes(http::Server& server, const Services& services) {
   route("POST", "/v1/linkage/queries", ask);
   route("GET", "/v1/linkage/records", records);
   route("GET", "/v1/linkage/bodies", bodies);
+  route("POST", "/v1/linkage/bulk-jobs", submit_bulk);
+  route("GET", "/v1/linkage/bulk-jobs/{job}", bulk_job);
+  route("GET", "/v1/linkage/bulk-jobs/{job}/results", bulk_results);
+  server.allow_body_bytes("/v1/linkage/bulk-jobs", kBulkBodyBytes);
 }
 
 registry::DisclosureDecorator disclosure(Platform& platform) {

@@ -18,6 +18,11 @@
 //   GET  /v1/linkage/records?limit=     the provision records (情報提供等記録) naming the body as
 //                                       requester or provider, newest first
 //   GET  /v1/linkage/bodies             the registered bodies (id, kind, name, active): whom to ask
+//   POST /v1/linkage/bulk-jobs          a file of queries (JSON Lines, up to 1,000,000, the body up
+//                                       to kBulkBodyBytes) as a bulk job (bulk_jobs.h): 202 and the job
+//   GET  /v1/linkage/bulk-jobs/{job}    its progress (404 for another body's job)
+//   GET  /v1/linkage/bulk-jobs/{job}/results?after=&limit=&failed=true
+//                                       the results of its lines in order, or only the failed ones
 //
 // No answer carries a resident code, a My Number or another body's code for a person.
 //
@@ -36,10 +41,14 @@
 
 namespace jlis::linkage {
 
+// The largest bulk-job file a body may post: 1,000,000 queries of about 150 bytes.
+inline constexpr size_t kBulkBodyBytes = size_t{160} << 20;
+
 struct Services {
   auth::Directory& directory;
   registry::Registry& registry;  // records the resident code's provision to the platform
   Platform& platform;
+  BulkRunner* bulk_runner = nullptr;  // woken when a job is submitted (none: the jobs wait for one)
   std::function<Date()> today = Date::today;  // the day that picks the layout version (Japan's)
 };
 

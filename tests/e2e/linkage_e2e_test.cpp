@@ -4,8 +4,10 @@
 // resident's household and income; the pension service asks for them by its own code and gets them,
 // and is refused (and recorded) when it asks an item the legal table does not allow it; both bodies'
 // lists and the resident's disclosure show both records; the two codes differ and no answer to a body
-// names the resident code or the My Number.
+// names the resident code or the My Number. A bulk job is answered line by line with its failures.
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -207,6 +209,67 @@ TEST_F(LinkageE2E, RefusalsAnswerTheirCodes) {
   const json bodies = body(r)["bodies"];
   for (const auto& b : bodies) ids.insert(b["body_id"].get<std::string>());
   EXPECT_EQ(ids, (std::set<std::string>{kCity, kPension, "ministry-6000012070001"}));
+}
+
+// Rule: a bulk job over HTTP: a file over the ordinary 1 MiB body limit is taken (202 and the job),
+// jlis serve's runner answers it without being asked, the progress ends done with the failures
+// counted, and the results list every line, or only the failed ones, by line number; another
+// body's job is 404.
+TEST_F(LinkageE2E, ABulkJobIsAnsweredWithItsFailuresByLine) {
+  const std::string my_number = born("linkage-e2e-4").second;
+  const std::string city_code = code_of(city_, my_number);
+  ASSERT_EQ(call(bhttp::verb::put, "/v1/linkage/replicas/" + city_code, city_, R"({"items":{"TX001":"777"}})")
+                .result_int(),
+            200);
+  const std::string pension_code = code_of(pension_, my_number);
+  // 1,000 lines of about 1.1 kB (the queries padded with spaces JSON allows): 1.1 MB. Every tenth
+  // asks an item the table does not allow.
+  std::string file;
+  for (int i = 1; i <= 1000; ++i)
+    file += json{{"code", pension_code}, {"procedure", "J031-01"}, {"provider", kCity},
+                 {"items", i % 10 == 0 ? json::array({"RS004"}) : json::array({"TX001"})}}
+                .dump()
+                .insert(1, std::string(1024, ' ')) +
+            "\n";
+  ASSERT_GT(file.size(), size_t{1} << 20);
+  auto submitted = call(bhttp::verb::post, "/v1/linkage/bulk-jobs", pension_, file);
+  ASSERT_EQ(submitted.result_int(), 202) << submitted.body();
+  const json job = body(submitted);
+  EXPECT_EQ(job["total"], 1000);
+  const std::string id = job["job_id"].get<std::string>();
+  json progress;
+  for (int i = 0; i < 600; ++i) {
+    progress = body(call(bhttp::verb::get, "/v1/linkage/bulk-jobs/" + id, pension_));
+    if (progress["state"] == "done") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(progress["state"], "done") << progress.dump();
+  EXPECT_EQ(progress["done"], 1000);
+  EXPECT_EQ(progress["failed"], 100);
+
+  auto failed = call(bhttp::verb::get, "/v1/linkage/bulk-jobs/" + id + "/results?failed=true&limit=1000", pension_);
+  ASSERT_EQ(failed.result_int(), 200) << failed.body();
+  const json listed = body(failed)["results"];
+  ASSERT_EQ(listed.size(), 100u);
+  for (size_t k = 0; k < listed.size(); ++k) {
+    EXPECT_EQ(listed[k]["line"], 10 * (k + 1));
+    EXPECT_EQ(listed[k]["error"]["code"], "permission_denied");
+  }
+  EXPECT_TRUE(body(failed)["next_after"].is_null());
+  auto page = call(bhttp::verb::get, "/v1/linkage/bulk-jobs/" + id + "/results?after=8&limit=2", pension_);
+  ASSERT_EQ(page.result_int(), 200) << page.body();
+  const json p = body(page);
+  ASSERT_EQ(p["results"].size(), 2u);
+  EXPECT_EQ(p["results"][0]["items"]["TX001"], "777");
+  EXPECT_EQ(p["results"][1]["line"], 10);
+  EXPECT_EQ(p["next_after"], 10);
+  EXPECT_EQ(page.body().find(my_number), std::string::npos);
+
+  EXPECT_EQ(call(bhttp::verb::get, "/v1/linkage/bulk-jobs/" + id, city_).result_int(), 404);
+  EXPECT_EQ(call(bhttp::verb::get, "/v1/linkage/bulk-jobs/" + id + "/results", city_).result_int(), 404);
+  EXPECT_EQ(call(bhttp::verb::post, "/v1/linkage/bulk-jobs", pension_, "\n").result_int(), 400);
+  EXPECT_EQ(call(bhttp::verb::get, "/v1/linkage/bulk-jobs/" + id + "/results?failed=maybe", pension_).result_int(),
+            400);
 }
 
 }  // namespace

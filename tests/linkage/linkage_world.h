@@ -14,6 +14,7 @@
 #include "../store/test_store.h"
 #include "auth/directory.h"
 #include "linkage/bodies.h"
+#include "linkage/bulk_jobs.h"
 #include "linkage/codes.h"
 #include "linkage/message_log.h"
 #include "linkage/queries.h"
@@ -43,7 +44,8 @@ class LinkageWorld : public ::testing::Test {
     {
       auto conn = db_->connect().value();
       for (Status s : {auth::Directory::migrate(*conn), Bodies::migrate(*conn), LinkageCodes::migrate(*conn),
-                       migrate_message_log(*conn), Replicas::migrate(*conn), Queries::migrate(*conn)})
+                       migrate_message_log(*conn), Replicas::migrate(*conn), Queries::migrate(*conn),
+                       BulkJobs::migrate(*conn)})
         ASSERT_TRUE(s.is_ok()) << s.to_string();
     }
     pool_ = std::make_unique<store::Pool>(db_);

@@ -4,7 +4,7 @@
 // query is refused as an unknown code and recorded), cannot act as another body (a requester named
 // in the body is ignored: the token's body is the requester), a ministry gets no code and the
 // registry records no provision for it; a removed body's token is 401 at once and a query to it as
-// provider is refused.
+// provider is refused; a bulk job is its body's alone.
 #include <nlohmann/json.hpp>
 
 #include "world.h"
@@ -67,7 +67,10 @@ std::vector<Route> linkage_routes(const std::string& my_number, const std::strin
           {bhttp::verb::get, "/v1/linkage/replicas/" + code, ""},
           {bhttp::verb::post, "/v1/linkage/queries", query},
           {bhttp::verb::get, "/v1/linkage/records", ""},
-          {bhttp::verb::get, "/v1/linkage/bodies", ""}};
+          {bhttp::verb::get, "/v1/linkage/bodies", ""},
+          {bhttp::verb::post, "/v1/linkage/bulk-jobs", query + "\n" + query},
+          {bhttp::verb::get, "/v1/linkage/bulk-jobs/" + std::string(32, '0'), ""},
+          {bhttp::verb::get, "/v1/linkage/bulk-jobs/" + std::string(32, '0') + "/results", ""}};
 }
 
 // Rule: the linkage routes are the bodies' alone: every other role 403, no token or a forged one
@@ -113,6 +116,22 @@ TEST_F(LinkageAttacks, AnotherBodysCodeIsUnknownToTheCaller) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_provisions WHERE outcome = 'refused'"), refused + 1);
   auto mine = call(bhttp::verb::get, "/v1/linkage/replicas/" + city_code, city_);
   EXPECT_EQ(json::parse(mine.body(), nullptr, false)["items"]["TX001"], "4250000") << "the write was refused whole";
+}
+
+// Rule: a bulk job and its results are its body's alone: another body gets 404, as for a job that
+// does not exist, and learns nothing of it.
+TEST_F(LinkageAttacks, AnotherBodysBulkJobIsNotFound) {
+  const std::string code = code_of(city_);
+  auto submitted = call(bhttp::verb::post, "/v1/linkage/bulk-jobs", city_,
+                        json{{"code", code}, {"procedure", "J074-01"}, {"provider", kCity}, {"items", {"RS001"}}}.dump());
+  ASSERT_EQ(submitted.result_int(), 202) << submitted.body();
+  const std::string job = json::parse(submitted.body(), nullptr, false).value("job_id", "");
+  ASSERT_EQ(job.size(), 32u);
+  for (const std::string& path : {"/v1/linkage/bulk-jobs/" + job, "/v1/linkage/bulk-jobs/" + job + "/results"}) {
+    auto r = call(bhttp::verb::get, path, pension_);
+    EXPECT_TRUE(is_error_json(r, 404)) << path << ": " << r.body();
+    EXPECT_EQ(r.body().find(code), std::string::npos);
+  }
 }
 
 // Rule: the token's body is the requester, whatever the request says: a requester named in the body

@@ -1,0 +1,241 @@
+#include "linkage/bulk_jobs.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+#include "common/digest.h"
+#include "linkage/bodies.h"
+#include "store/migrations.h"
+
+namespace jlis::linkage {
+
+using nlohmann::json;
+using store::Connection;
+using store::Row;
+
+namespace {
+
+const std::vector<store::Migration> kBulkMigrations = {{1, R"sql(
+CREATE TABLE linkage_bulk_jobs (
+  job_id TEXT PRIMARY KEY,
+  seq BIGINT NOT NULL UNIQUE,       -- submission order: the runner takes the oldest unfinished job
+  body TEXT NOT NULL,
+  submitted_at TEXT NOT NULL,
+  day TEXT NOT NULL,                -- the day whose layout version answers
+  total BIGINT NOT NULL,
+  done BIGINT NOT NULL,
+  failed BIGINT NOT NULL,
+  last_line BIGINT NOT NULL,        -- the last line answered (0 before the first)
+  finished_at TEXT NOT NULL
+);
+CREATE INDEX linkage_bulk_jobs_body ON linkage_bulk_jobs (body, seq);
+CREATE TABLE linkage_bulk_lines (
+  job_id TEXT NOT NULL,
+  line_no BIGINT NOT NULL,
+  request TEXT NOT NULL,            -- the line as submitted
+  result TEXT,                      -- BulkResult's JSON once answered
+  failed INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (job_id, line_no)
+);
+)sql"}};
+
+constexpr const char* kJobColumns =
+    "SELECT job_id, body, submitted_at, day, total, done, failed, finished_at FROM linkage_bulk_jobs";
+
+BulkJob job_of(const Row& r) {
+  return {r.text(0), r.text(1), r.text(2), r.text(3), r.int64(4), r.int64(5), r.int64(6), r.text(7)};
+}
+
+// The line as a query of `requester`; invalid_argument saying what is missing.
+Result<Query> query_of_line(const std::string& line, const std::string& requester) {
+  json j = json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return invalid_argument("the line is not a JSON object");
+  Query q{requester, "", "", "", {}};
+  for (auto [name, field] : {std::pair{"code", &q.code}, {"procedure", &q.procedure}, {"provider", &q.provider}}) {
+    auto it = j.find(name);
+    if (it == j.end() || !it->is_string()) return invalid_argument(std::string(name) + " is required (a string)");
+    *field = it->get<std::string>();
+  }
+  auto items = j.find("items");
+  if (items == j.end() || !items->is_array() || items->empty())
+    return invalid_argument("items is required: the item codes asked for");
+  for (const auto& i : *items) {
+    if (!i.is_string()) return invalid_argument("items are item codes (strings)");
+    q.items.push_back(i.get<std::string>());
+  }
+  return q;
+}
+
+BulkResult failure(int64_t line, const Status& s) {
+  return {{"line", line}, {"error", {{"code", std::string(code_name(s.code()))}, {"message", s.message()}}}};
+}
+
+}  // namespace
+
+Status BulkJobs::migrate(Connection& conn) { return store::migrate(conn, "linkage_bulk", kBulkMigrations); }
+
+Result<BulkJob> BulkJobs::submit(const std::string& body, std::string_view lines, Date today) {
+  std::vector<std::pair<int64_t, std::string_view>> queries;
+  int64_t number = 0;
+  for (size_t at = 0; at < lines.size();) {
+    size_t end = lines.find('\n', at);
+    if (end == std::string_view::npos) end = lines.size();
+    std::string_view line = lines.substr(at, end - at);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    ++number;
+    if (line.find_first_not_of(" \t") != std::string_view::npos) {
+      if (static_cast<int64_t>(queries.size()) == kMaxBulkLines)
+        return invalid_argument("a bulk job holds at most " + std::to_string(kMaxBulkLines) + " queries");
+      queries.emplace_back(number, line);
+    }
+    at = end + 1;
+  }
+  if (queries.empty()) return invalid_argument("a bulk job needs at least one query (one JSON object a line)");
+  JLIS_ASSIGN_OR_RETURN(std::string job_id, random_hex(16));
+  BulkJob job{job_id, body, now_iso8601(), today.to_iso(), static_cast<int64_t>(queries.size()), 0, 0, ""};
+  JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
+    JLIS_RETURN_IF_ERROR(Bodies::active(conn, body).status());
+    JLIS_ASSIGN_OR_RETURN(auto seq, conn.query_int64("SELECT COALESCE(MAX(seq), 0) + 1 FROM linkage_bulk_jobs"));
+    JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO linkage_bulk_jobs (job_id, seq, body, submitted_at, day, total, done, "
+                                      "failed, last_line, finished_at) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, '')",
+                                      {job.job_id, seq.value_or(1), job.body, job.submitted_at, job.day, job.total})
+                             .status());
+    for (const auto& [line_no, text] : queries)
+      JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO linkage_bulk_lines (job_id, line_no, request) VALUES (?, ?, ?)",
+                                        {job.job_id, line_no, std::string(text)})
+                               .status());
+    return Status::ok();
+  }));
+  return job;
+}
+
+Result<BulkJob> BulkJobs::get(const std::string& body, const std::string& job_id) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  std::optional<BulkJob> job;
+  JLIS_RETURN_IF_ERROR(conn->query(std::string(kJobColumns) + " WHERE job_id = ? AND body = ?", {job_id, body},
+                                   [&](const Row& r) {
+                                     job = job_of(r);
+                                     return false;
+                                   }));
+  if (!job) return not_found("no bulk job " + job_id + " of this body");
+  return *job;
+}
+
+Result<std::vector<BulkResult>> BulkJobs::results(const std::string& body, const std::string& job_id, int64_t after,
+                                                  int limit, bool failed_only) {
+  JLIS_RETURN_IF_ERROR(get(body, job_id).status());
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  std::vector<BulkResult> out;
+  JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT result FROM linkage_bulk_lines WHERE job_id = ? AND line_no > ? "
+                                               "AND result IS NOT NULL") +
+                                       (failed_only ? " AND failed = 1" : "") + " ORDER BY line_no LIMIT ?",
+                                   {job_id, after, int64_t{limit}}, [&](const Row& r) {
+                                     out.push_back(json::parse(r.text(0)));
+                                     return true;
+                                   }));
+  return out;
+}
+
+Result<int64_t> BulkJobs::run_batch(int batch) {
+  int64_t answered = 0;
+  JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
+    answered = 0;
+    std::optional<BulkJob> job;
+    JLIS_RETURN_IF_ERROR(conn.query(std::string(kJobColumns) + " WHERE done < total ORDER BY seq LIMIT 1", {},
+                                    [&](const Row& r) {
+                                      job = job_of(r);
+                                      return false;
+                                    }));
+    if (!job) return Status::ok();
+    JLIS_ASSIGN_OR_RETURN(auto last, conn.query_int64("SELECT last_line FROM linkage_bulk_jobs WHERE job_id = ?",
+                                                      {job->job_id}));
+    const int64_t last_line = last.value_or(0);
+    std::vector<std::pair<int64_t, std::string>> lines;
+    JLIS_RETURN_IF_ERROR(conn.query("SELECT line_no, request FROM linkage_bulk_lines WHERE job_id = ? AND line_no > ? "
+                                    "ORDER BY line_no LIMIT ?",
+                                    {job->job_id, last_line, int64_t{batch}}, [&](const Row& r) {
+                                      lines.emplace_back(r.int64(0), r.text(1));
+                                      return true;
+                                    }));
+    if (lines.empty()) return internal_error("bulk job " + job->job_id + " has fewer lines than its total");
+    JLIS_ASSIGN_OR_RETURN(Date day, Date::parse_iso(job->day));
+    // The well-formed lines are asked together; the others fail as they are.
+    std::vector<Query> queries;
+    std::vector<std::optional<BulkResult>> results(lines.size());
+    std::vector<size_t> asked;  // index into lines of each query
+    for (size_t i = 0; i < lines.size(); ++i) {
+      auto q = query_of_line(lines[i].second, job->body);
+      if (q.ok()) {
+        queries.push_back(std::move(*q));
+        asked.push_back(i);
+      } else {
+        results[i] = failure(lines[i].first, q.status());
+      }
+    }
+    JLIS_ASSIGN_OR_RETURN(auto answers, queries_.ask_in(conn, queries, day));
+    for (size_t k = 0; k < answers.size(); ++k) {
+      const int64_t line = lines[asked[k]].first;
+      const Result<Answer>& a = answers[k];
+      results[asked[k]] = a.ok() ? BulkResult{{"line", line},
+                                              {"query_id", a->query_id},
+                                              {"layout_version", a->layout_version},
+                                              {"items", a->items},
+                                              {"not_registered", a->not_registered}}
+                                 : failure(line, a.status());
+    }
+    int64_t failed = 0;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      const bool fail = results[i]->contains("error");
+      failed += fail;
+      JLIS_RETURN_IF_ERROR(conn.execute("UPDATE linkage_bulk_lines SET result = ?, failed = ? WHERE job_id = ? AND line_no = ?",
+                                        {results[i]->dump(), int64_t{fail}, job->job_id, lines[i].first})
+                               .status());
+    }
+    answered = static_cast<int64_t>(lines.size());
+    const bool finished = job->done + answered == job->total;
+    return conn
+        .execute("UPDATE linkage_bulk_jobs SET done = done + ?, failed = failed + ?, last_line = ?, finished_at = ? "
+                 "WHERE job_id = ?",
+                 {answered, failed, lines.back().first, finished ? now_iso8601() : std::string(), job->job_id})
+        .status();
+  }));
+  return answered;
+}
+
+BulkRunner::BulkRunner(BulkJobs& jobs, std::chrono::milliseconds idle) : jobs_(jobs), idle_(idle) {
+  thread_ = std::thread([this] { run(); });
+}
+
+BulkRunner::~BulkRunner() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void BulkRunner::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
+void BulkRunner::run() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    auto ran = jobs_.run_batch();
+    if (!ran.ok()) spdlog::warn("linkage: a bulk job's batch failed (tried again in {} ms): {}", idle_.count(),
+                                ran.status().message());
+    lock.lock();
+    // Straight on while a job waits; else until the next look or a submission.
+    if (ran.ok() && *ran > 0) continue;
+    wake_.wait_for(lock, idle_, [this] { return stopping_ || woken_; });
+    woken_ = false;
+  }
+}
+
+}  // namespace jlis::linkage

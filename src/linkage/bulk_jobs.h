@@ -1,0 +1,111 @@
+// Bulk queries (一括照会, issue 11 §3): the pension service's nightly batches. A body submits a file
+// of up to 1,000,000 queries (JSON Lines, one query object a line: {"code", "procedure",
+// "provider", "items"}; the requester is the submitting body), gets a job, follows its progress and
+// reads the results per line, failures listed by line.
+//
+// The job and its lines are stored whole when submitted (one transaction: the job exists with every
+// line or not at all), answered in the layout version in force on the day it was submitted. A
+// runner (BulkRunner, a thread of `jlis serve`) then answers the lines in order, a batch at a time:
+// each batch is one writer transaction that decides and records its queries (Queries::ask_in: the
+// same checks, provision records and message log as a single query) and writes their results and
+// the job's progress, so a restart resumes after the last committed batch and no line is answered
+// twice. A line that is not a query (bad JSON, a missing field) fails with invalid_argument; a
+// refusal fails with its error, recorded as every refusal is; the other lines are answered.
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/date.h"
+#include "common/status.h"
+#include "linkage/queries.h"
+#include "store/database.h"
+#include "store/writer.h"
+
+namespace jlis::linkage {
+
+inline constexpr int64_t kMaxBulkLines = 1'000'000;
+
+struct BulkJob {
+  std::string job_id;
+  std::string body;          // the submitting body: every line's requester
+  std::string submitted_at;  // ISO 8601 UTC
+  std::string day;           // the day whose layout version answers (YYYY-MM-DD)
+  int64_t total = 0;         // queries (non-empty lines)
+  int64_t done = 0;          // answered or failed
+  int64_t failed = 0;
+  std::string finished_at;   // "" until every line is done
+
+  std::string state() const { return done == total ? "done" : done == 0 ? "queued" : "running"; }
+};
+
+// One line's result, as the results list shows it: {"line", "query_id", "layout_version", "items",
+// "not_registered"} when answered, {"line", "error": {"code", "message"}} when it failed.
+using BulkResult = nlohmann::json;
+
+class BulkJobs {
+ public:
+  static Status migrate(store::Connection& conn);
+
+  // Not owned; all must outlive this.
+  BulkJobs(store::Pool& pool, store::Writer& writer, Queries& queries)
+      : pool_(pool), writer_(writer), queries_(queries) {}
+
+  // Stores a job of `body`'s queries, one a line of `lines` (empty lines skipped; a line's number is
+  // its place in the file, from 1), to be answered as on `today`. invalid_argument for no query or
+  // more than kMaxBulkLines; not_found/permission_denied for an unregistered or removed body (checked
+  // in the transaction that writes).
+  Result<BulkJob> submit(const std::string& body, std::string_view lines, Date today);
+
+  // The job `job_id` of `body`: not_found for an unknown job and for another body's.
+  Result<BulkJob> get(const std::string& body, const std::string& job_id);
+
+  // The results of the job's lines numbered after `after`, in order, at most `limit`; only the
+  // failed lines when `failed_only`. Lines not yet done are absent. not_found as get().
+  Result<std::vector<BulkResult>> results(const std::string& body, const std::string& job_id, int64_t after, int limit,
+                                          bool failed_only);
+
+  // Answers up to `batch` lines of the oldest unfinished job, in one writer transaction; answers how
+  // many (0: no job waits).
+  Result<int64_t> run_batch(int batch = 500);
+
+ private:
+  store::Pool& pool_;
+  store::Writer& writer_;
+  Queries& queries_;
+};
+
+// Runs the jobs' batches on a thread of its own until destroyed: batch after batch while a job
+// waits, then it looks again every `idle` (or at once after wake()).
+class BulkRunner {
+ public:
+  explicit BulkRunner(BulkJobs& jobs, std::chrono::milliseconds idle = std::chrono::milliseconds(500));
+  ~BulkRunner();  // stops after the batch in progress
+  BulkRunner(const BulkRunner&) = delete;
+  BulkRunner& operator=(const BulkRunner&) = delete;
+
+  void wake();  // a job was submitted
+
+ private:
+  void run();
+
+  BulkJobs& jobs_;
+  std::chrono::milliseconds idle_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false, woken_ = false;
+  std::thread thread_;
+};
+
+}  // namespace jlis::linkage

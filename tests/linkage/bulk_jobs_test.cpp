@@ -1,0 +1,159 @@
+// Bulk jobs (linkage/bulk_jobs.h; issue 11 §3): a file of queries becomes a job stored whole; its
+// lines are answered in order a batch per transaction, each as a single query would be (the same
+// refusals, provision records and message log); failures are listed by line; a job is its body's
+// alone. On SQLite and PostgreSQL.
+#include "../pki/test_ca.h"
+#include "linkage_world.h"
+
+namespace jlis::linkage {
+namespace {
+
+class BulkJobsTest : public testing::LinkageWorld {
+ protected:
+  void SetUp() override {
+    LinkageWorld::SetUp();
+    layouts_ = DataLayouts::shipped().value();
+    table_ = LegalTable::shipped().value();
+    key_ = pki::testing::make_key();
+    codes_ = std::make_unique<LinkageCodes>(*pool_, *writer_, key_.get());
+    replicas_ = std::make_unique<Replicas>(*pool_, *writer_, *layouts_);
+    queries_ = std::make_unique<Queries>(*pool_, *writer_, *table_, *layouts_);
+    jobs_ = std::make_unique<BulkJobs>(*pool_, *writer_, *queries_);
+    nenkin_ = add_body(BodyKind::pension_service, "日本年金機構", testing::kPension);
+    city_ = add_body(BodyKind::municipality, "千代田区", testing::kChiyoda);
+    today_ = layouts_->versions().back().effective_from;
+    for (int i = 0; i < 3; ++i) {
+      const ResidentCode r = ResidentCode::from_body(1000 + i);
+      pension_codes_.push_back(codes_->code_for(nenkin_, r).value());
+      auto put = replicas_->put(city_, codes_->code_for(city_, r).value(), {{"TX001", std::to_string(100 * (i + 1))}},
+                                today_);
+      ASSERT_TRUE(put.ok()) << put.status().to_string();
+    }
+  }
+  std::string line(const std::string& code, const std::string& items) {
+    return R"({"code":")" + code + R"(","procedure":"J031-01","provider":")" + city_ + R"(","items":)" + items + "}";
+  }
+  // Runs batches of `batch` until the runner finds nothing to do; answers the batches' sizes.
+  std::vector<int64_t> run_all(int batch) {
+    std::vector<int64_t> sizes;
+    for (;;) {
+      auto ran = jobs_->run_batch(batch);
+      EXPECT_TRUE(ran.ok()) << ran.status().to_string();
+      if (!ran.ok() || *ran == 0) return sizes;
+      sizes.push_back(*ran);
+    }
+  }
+
+  const DataLayouts* layouts_ = nullptr;
+  const LegalTable* table_ = nullptr;
+  pki::EvpPkeyPtr key_;
+  std::unique_ptr<LinkageCodes> codes_;
+  std::unique_ptr<Replicas> replicas_;
+  std::unique_ptr<Queries> queries_;
+  std::unique_ptr<BulkJobs> jobs_;
+  std::string nenkin_, city_;
+  std::vector<std::string> pension_codes_;
+  Date today_;
+};
+
+// Rule (the acceptance's bulk job with partial failures): every line is answered or fails on its
+// own, by line number (blank lines skipped but counted); the answered lines carry the replica's
+// items; the refusals are recorded like single queries; the progress counts both; the failed lines
+// are listed alone on request.
+TEST_F(BulkJobsTest, AJobWithPartialFailuresListsEachFailureByLine) {
+  const std::string file = line(pension_codes_[0], R"(["TX001"])") + "\n" +        // 1 answered
+                           line(pension_codes_[1], R"(["TX001","RS004"])") + "\n" +  // 2 refused: not allowed
+                           "\n" +                                                      // 3 blank
+                           line(std::string(32, 'a'), R"(["TX001"])") + "\r\n" +     // 4 refused: unknown code
+                           "{not json\n" +                                             // 5 malformed
+                           R"({"code":"x","procedure":"J031-01"})" + "\n" +           // 6 no provider
+                           line(pension_codes_[2], R"(["TX001","TX004"])");           // 7 answered
+  auto job = jobs_->submit(nenkin_, file, today_);
+  ASSERT_TRUE(job.ok()) << job.status().to_string();
+  EXPECT_EQ(job->total, 6);
+  EXPECT_EQ(job->state(), "queued");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_provisions"), 0) << "nothing is asked before the runner runs";
+
+  EXPECT_EQ(run_all(4), (std::vector<int64_t>{4, 2}));
+  auto done = jobs_->get(nenkin_, job->job_id);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->state(), "done");
+  EXPECT_EQ(done->done, 6);
+  EXPECT_EQ(done->failed, 4);
+  EXPECT_FALSE(done->finished_at.empty());
+
+  auto all = jobs_->results(nenkin_, job->job_id, 0, 100, false).value();
+  ASSERT_EQ(all.size(), 6u);
+  std::vector<int64_t> lines;
+  for (const auto& r : all) lines.push_back(r["line"].get<int64_t>());
+  EXPECT_EQ(lines, (std::vector<int64_t>{1, 2, 4, 5, 6, 7}));
+  EXPECT_EQ(all[0]["items"], (nlohmann::json{{"TX001", "100"}}));
+  EXPECT_EQ(all[5]["items"], (nlohmann::json{{"TX001", "300"}}));
+  EXPECT_EQ(all[5]["not_registered"], nlohmann::json::array({"TX004"}));
+  EXPECT_EQ(all[1]["error"]["code"], "permission_denied");
+  EXPECT_NE(all[1]["error"]["message"].get<std::string>().find("[item-not-allowed]"), std::string::npos);
+  EXPECT_EQ(all[2]["error"]["code"], "not_found");
+  EXPECT_EQ(all[3]["error"]["code"], "invalid_argument");
+  EXPECT_EQ(all[4]["error"]["code"], "invalid_argument");
+  EXPECT_NE(all[4]["error"]["message"].get<std::string>().find("provider"), std::string::npos);
+
+  auto failed = jobs_->results(nenkin_, job->job_id, 0, 100, true).value();
+  lines.clear();
+  for (const auto& r : failed) lines.push_back(r["line"].get<int64_t>());
+  EXPECT_EQ(lines, (std::vector<int64_t>{2, 4, 5, 6}));
+  auto page = jobs_->results(nenkin_, job->job_id, 2, 2, false).value();
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0]["line"], 4);
+  EXPECT_EQ(page[1]["line"], 5);
+
+  // The asked lines are recorded as single queries are: two provided, two refused (the malformed
+  // lines ask nothing).
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_provisions WHERE outcome = 'provided'"), 2);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_provisions WHERE outcome = 'refused'"), 2);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_log"), 8);
+  EXPECT_EQ(run_all(4), std::vector<int64_t>{}) << "a finished job is not run again";
+}
+
+// Rule: jobs run oldest first and each batch commits its lines and the progress together: after
+// every batch the job's done count is the lines with results.
+TEST_F(BulkJobsTest, BatchesCommitProgressWithTheirLinesOldestJobFirst) {
+  std::string file;
+  for (int i = 0; i < 5; ++i) file += line(pension_codes_[i % 3], R"(["TX001"])") + "\n";
+  const BulkJob first = jobs_->submit(nenkin_, file, today_).value();
+  const BulkJob second = jobs_->submit(nenkin_, line(pension_codes_[0], R"(["TX001"])"), today_).value();
+  for (int64_t expect_done : {2, 4, 5}) {
+    ASSERT_EQ(jobs_->run_batch(2).value(), expect_done == 5 ? 1 : 2);
+    EXPECT_EQ(jobs_->get(nenkin_, first.job_id)->done, expect_done);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_lines WHERE job_id = '" + first.job_id +
+                    "' AND result IS NOT NULL"),
+              expect_done);
+    EXPECT_EQ(jobs_->get(nenkin_, second.job_id)->done, 0);
+  }
+  EXPECT_EQ(jobs_->run_batch(2).value(), 1);
+  EXPECT_EQ(jobs_->get(nenkin_, second.job_id)->state(), "done");
+}
+
+// Rule: a job is its body's alone (another body's job is not_found, as an unknown one); a file of no
+// query or of more than 1,000,000 is refused and stores nothing; an unregistered or removed body
+// cannot submit.
+TEST_F(BulkJobsTest, AJobIsItsBodysAndItsSizeIsBounded) {
+  const BulkJob job = jobs_->submit(nenkin_, line(pension_codes_[0], R"(["TX001"])"), today_).value();
+  EXPECT_EQ(jobs_->get(city_, job.job_id).status().code(), Code::not_found);
+  EXPECT_EQ(jobs_->results(city_, job.job_id, 0, 10, false).status().code(), Code::not_found);
+  EXPECT_EQ(jobs_->get(nenkin_, std::string(32, '0')).status().code(), Code::not_found);
+
+  EXPECT_EQ(jobs_->submit(nenkin_, "\n \n", today_).status().code(), Code::invalid_argument);
+  std::string huge;
+  huge.reserve(3 * (kMaxBulkLines + 1));
+  for (int64_t i = 0; i <= kMaxBulkLines; ++i) huge += "{}\n";
+  auto refused = jobs_->submit(nenkin_, huge, today_);
+  EXPECT_EQ(refused.status().code(), Code::invalid_argument) << refused.status().to_string();
+  EXPECT_EQ(jobs_->submit("pension-service-0000000000000", "{}", today_).status().code(), Code::not_found);
+  ASSERT_TRUE(bodies_->remove(city_, "test").is_ok());
+  EXPECT_EQ(jobs_->submit(city_, "{}", today_).status().code(), Code::permission_denied);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_jobs"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_lines"), 1);
+}
+
+}  // namespace
+}  // namespace jlis::linkage
