@@ -40,6 +40,7 @@
 #include "pki/lgpki_commands.h"
 #include "linkage/commands.h"
 #include "linkage/log_stamper.h"
+#include "linkage/record_replicas.h"
 #include "linkage/routes.h"
 #include "pki/routes.h"
 #include "kiosk/card_key_pool.h"
@@ -231,6 +232,12 @@ int run(int argc, char** argv) {
   double linkage_stamp_seconds = 60;
   serve->add_option("--linkage-stamp-seconds", linkage_stamp_seconds,
                     "How often the linkage message log's head is time-stamped (with an LGPKI, serving pki)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 86400.0));
+  double linkage_refresh_seconds = 60;
+  serve->add_option("--linkage-refresh-seconds", linkage_refresh_seconds,
+                    "Pause between two passes of the sweep that refreshes the municipalities' linkage replicas from "
+                    "their households and tax records (serving linkage)")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 86400.0));
   serve->add_flag("--print-routes", print_routes,
@@ -566,9 +573,16 @@ int run(int argc, char** argv) {
       if (serving.count("municipal"))
         municipal::add_routes(server, {app->pool(), app->writer(), app->registry(), app->directory(),
                                        app->households(), app->seals(), app->issuance()});
-      // The bulk jobs are answered on a thread of their own, a batch per writer transaction.
+      // The bulk jobs are answered on a thread of their own, a batch per writer transaction; the
+      // municipalities' replicas follow their records on another (linkage/record_replicas.h).
       std::unique_ptr<linkage::BulkRunner> bulk_runner;
+      std::unique_ptr<linkage::RecordReplicas> record_replicas;
+      std::unique_ptr<linkage::ReplicaRefresher> refresher;
       if (platform) {
+        record_replicas = std::make_unique<linkage::RecordReplicas>(app->writer(), platform->layouts(), app->registry(),
+                                                                    app->households());
+        refresher = std::make_unique<linkage::ReplicaRefresher>(
+            *record_replicas, std::chrono::milliseconds(static_cast<int64_t>(linkage_refresh_seconds * 1000)));
         bulk_runner = std::make_unique<linkage::BulkRunner>(platform->bulk_jobs());
         linkage::add_routes(server, {app->directory(), app->registry(), *platform, bulk_runner.get()});
       }

@@ -285,6 +285,15 @@ const Municipality* ReferenceData::find(LocalGovernmentCode code) const {
   return it == index_->by_code.end() ? nullptr : &municipalities_[it->second];
 }
 
+const Municipality* ReferenceData::local_government_of(LocalGovernmentCode code) const {
+  const Municipality* m = find(code);
+  if (m == nullptr || m->type != "行政区") return m;
+  // A ward is named after its city (札幌市中央区: 札幌市) in the same prefecture.
+  for (const Municipality& city : municipalities_)
+    if (city.type == "政令市" && city.prefecture == m->prefecture && m->name.starts_with(city.name)) return &city;
+  return m;
+}
+
 std::vector<const Town*> ReferenceData::towns_of(LocalGovernmentCode code) const {
   std::vector<const Town*> out;
   const Index& index = with_towns();

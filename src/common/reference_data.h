@@ -53,6 +53,9 @@ class ReferenceData {
   // Municipalities that hold residents: not 都道府県 and not 政令市 (whose wards hold them).
   std::vector<const Municipality*> resident_municipalities() const;
   const Municipality* find(LocalGovernmentCode code) const;
+  // The local government that acts for `code`: a ward's (行政区) designated city (政令市), else the
+  // municipality itself; null for an unknown code.
+  const Municipality* local_government_of(LocalGovernmentCode code) const;
   // Towns of one municipality (empty when towns.csv has none for it).
   std::vector<const Town*> towns_of(LocalGovernmentCode code) const;
 

@@ -22,6 +22,10 @@ CREATE TABLE linkage_replicas (
   updated_at TEXT NOT NULL,
   PRIMARY KEY (provider, person_id, item)
 );
+)sql"},
+                                                           {2, R"sql(
+-- The providers of a person's items (record_replicas.h withdraws what a municipality left holds).
+CREATE INDEX linkage_replicas_person ON linkage_replicas (person_id);
 )sql"}};
 
 }  // namespace
@@ -69,6 +73,39 @@ Result<ItemValues> Replicas::read(Connection& conn, const std::string& provider,
                                     std::string item = r.text(0);
                                     if (std::find(items.begin(), items.end(), item) != items.end())
                                       out.emplace(std::move(item), r.text(1));
+                                    return true;
+                                  }));
+  return out;
+}
+
+Result<bool> Replicas::replace_owned(Connection& conn, const std::string& provider, const std::string& person_id,
+                                     const ItemValues& values, const std::vector<std::string>& owned,
+                                     const std::string& version, const std::string& now) {
+  JLIS_ASSIGN_OR_RETURN(ItemValues held, read(conn, provider, person_id, owned));
+  bool changed = false;
+  for (const std::string& item : owned) {
+    auto want = values.find(item);
+    auto have = held.find(item);
+    if (want == values.end() ? have == held.end() : have != held.end() && have->second == want->second) continue;
+    changed = true;
+    if (have != held.end())
+      JLIS_RETURN_IF_ERROR(conn.execute("DELETE FROM linkage_replicas WHERE provider = ? AND person_id = ? AND item = ?",
+                                        {provider, person_id, item})
+                               .status());
+    if (want != values.end())
+      JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO linkage_replicas (provider, person_id, item, value, "
+                                        "layout_version, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                                        {provider, person_id, item, want->second, version, now})
+                               .status());
+  }
+  return changed;
+}
+
+Result<std::vector<std::string>> Replicas::providers_of(Connection& conn, const std::string& person_id) {
+  std::vector<std::string> out;
+  JLIS_RETURN_IF_ERROR(conn.query("SELECT DISTINCT provider FROM linkage_replicas WHERE person_id = ? ORDER BY provider",
+                                  {person_id}, [&](const Row& r) {
+                                    out.push_back(r.text(0));
                                     return true;
                                   }));
   return out;

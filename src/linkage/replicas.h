@@ -45,6 +45,16 @@ class Replicas {
   static Result<ItemValues> read(store::Connection& conn, const std::string& provider, const std::string& person_id,
                                  const std::vector<std::string>& items);
 
+  // Sets the `owned` items of the person `person_id` at `provider` to `values` (an owned item absent
+  // from `values` is withdrawn), validated by `version` (whose id is recorded), in the caller's
+  // transaction `conn`; writes only what differs. Answers whether anything changed. For the platform's
+  // own writers (record_replicas.h): no body or code is checked.
+  static Result<bool> replace_owned(store::Connection& conn, const std::string& provider, const std::string& person_id,
+                                    const ItemValues& values, const std::vector<std::string>& owned,
+                                    const std::string& version, const std::string& now);
+  // The providers holding items of the person, read on `conn`.
+  static Result<std::vector<std::string>> providers_of(store::Connection& conn, const std::string& person_id);
+
   // Every item registered for the person `code` of `provider`.
   Result<ItemValues> get(const std::string& provider, const std::string& code);
 

@@ -7,11 +7,13 @@
 // names the resident code or the My Number. A bulk job is answered line by line with its failures.
 #include <chrono>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "../http/client.h"
+#include "common/date.h"
 #include "common/identifiers.h"
 #include "jlis_process.h"
 #include "template_dir.h"
@@ -270,6 +272,107 @@ TEST_F(LinkageE2E, ABulkJobIsAnsweredWithItsFailuresByLine) {
   EXPECT_EQ(call(bhttp::verb::post, "/v1/linkage/bulk-jobs", pension_, "\n").result_int(), 400);
   EXPECT_EQ(call(bhttp::verb::get, "/v1/linkage/bulk-jobs/" + id + "/results?failed=maybe", pension_).result_int(),
             400);
+}
+
+// The replicas without manual work, through `jlis serve` on a generated population (households and
+// three years of tax records): once a municipality is a registered body, its residents' household
+// and tax items reach its replica by the server's own sweep, and the pension service's query
+// answers them.
+class LinkageRecordsE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = temp_dir("linkage-records");
+    const auto out =
+        prepared_dir(dir_, {{"init", "--data", "{dir}", "--simulation"},
+                            {"population", "generate", "--data", "{dir}", "--count", "60", "--seed", "7"},
+                            {"linkage", "body", "add", "--data", "{dir}", "--kind", "pension-service", "--name",
+                             "日本年金機構", "--code", "1011105003233"}});
+    ASSERT_EQ(out.size(), 3u) << out.back().err;
+    for (const auto& o : out) ASSERT_EQ(o.exit_code, 0) << o.err;
+    pension_ = out[2].last_line();
+    // A resident of working age (assessed) whose municipality is a city, town or village (a ward's
+    // body would be its designated city): the city registers as a body.
+    auto csv = jlis({"residents", "export", "--data", dir_});
+    ASSERT_EQ(csv.exit_code, 0) << csv.err;
+    std::istringstream in(csv.out);
+    std::string line;
+    std::getline(in, line);  // resident_code,name,name_kana,date_of_birth,sex,address,municipality_code,status
+    const int this_year = std::stoi(Date::today().to_iso().substr(0, 4));
+    while (std::getline(in, line) && city_.empty()) {
+      std::vector<std::string> f;
+      std::istringstream row(line);
+      for (std::string cell; std::getline(row, cell, ',');) f.push_back(cell);
+      if (f.size() != 8 || f[7] != "resident") continue;
+      const int age = this_year - std::stoi(f[3].substr(0, 4));
+      if (age < 30 || age > 60) continue;
+      auto added = jlis({"linkage", "body", "add", "--data", dir_, "--kind", "municipality", "--name", "市", "--code",
+                         f[6]});
+      if (added.exit_code != 0) continue;  // a ward
+      resident_ = f[0];
+      municipality_ = f[6];
+      city_ = added.last_line();
+    }
+    ASSERT_FALSE(city_.empty()) << "no resident of working age in a city";
+    auto token = jlis({"municipality", "token", "--data", dir_, "--code", municipality_});
+    ASSERT_EQ(token.exit_code, 0) << token.err;
+    window_ = token.last_line();
+    // No CA here: the platform's code key is an encrypted file under the passphrase.
+    ::setenv("JLIS_CA_PASSPHRASE", "e2e passphrase, not a real one", 1);
+    server_ = new Server(dir_, {"--components", "registry,municipal,linkage", "--linkage-refresh-seconds", "0.2"});
+    ASSERT_NE(server_->port(), 0) << "jlis serve did not start";
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+    std::filesystem::remove_all(dir_);
+  }
+  void SetUp() override { ASSERT_TRUE(server_ && server_->port() != 0) << "the server did not start"; }
+
+  static Reply call(bhttp::verb method, const std::string& target, const std::string& token,
+                    const std::string& body = "") {
+    return Client(server_->port()).request(method, target, body, {{"Authorization", "Bearer " + token}});
+  }
+  static json body(const Reply& r) { return json::parse(r.body(), nullptr, false); }
+
+  static inline std::string dir_, pension_, city_, window_, resident_, municipality_;
+  static inline Server* server_ = nullptr;
+};
+
+// Rule: the city's replica follows its records with no PUT: the household's size (RS001) is the
+// household's, the tax items are there; the pension service's query answers the same.
+TEST_F(LinkageRecordsE2E, TheCitysRecordsReachThePensionServiceWithoutManualWork) {
+  auto person = call(bhttp::verb::get, "/v1/residents/" + resident_ + "?purpose=linkage", window_);
+  ASSERT_EQ(person.result_int(), 200) << person.body();
+  const std::string my_number = body(person).value("my_number", "");
+  ASSERT_EQ(my_number.size(), 12u) << person.body();
+  auto household = call(bhttp::verb::get, "/v1/municipalities/" + municipality_ + "/households/" + resident_, window_);
+  ASSERT_EQ(household.result_int(), 200) << household.body();
+  const size_t members = body(household)["members"].size();
+
+  std::string codes[2];
+  for (int i = 0; i < 2; ++i) {
+    auto r = call(bhttp::verb::post, "/v1/linkage/codes", i == 0 ? city_ : pension_, json{{"my_number", my_number}}.dump());
+    ASSERT_EQ(r.result_int(), 200) << r.body();
+    codes[i] = body(r).value("code", "");
+  }
+  json replica;
+  for (int i = 0; i < 100 && !replica.contains("RS001"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    replica = body(call(bhttp::verb::get, "/v1/linkage/replicas/" + codes[0], city_))["items"];
+  }
+  ASSERT_TRUE(replica.contains("RS001")) << "the sweep did not reach the replica: " << replica.dump();
+  EXPECT_EQ(replica["RS001"], std::to_string(members));
+  for (const char* item : {"RS002", "RS003", "TX004"}) EXPECT_TRUE(replica.contains(item)) << item;
+  EXPECT_NE(replica["TX004"], "3") << "a resident of working age was assessed: " << replica.dump();
+
+  json q = {{"code", codes[1]},
+            {"procedure", "J031-01"},
+            {"provider", "municipality-" + municipality_},
+            {"items", {"RS001", "RS002", "TX001", "TX004", "TX005"}}};
+  auto answer = call(bhttp::verb::post, "/v1/linkage/queries", pension_, q.dump());
+  ASSERT_EQ(answer.result_int(), 200) << answer.body();
+  for (const auto& [item, value] : body(answer)["items"].items()) EXPECT_EQ(value, replica[item]) << item;
+  EXPECT_EQ(body(answer)["items"]["RS001"], std::to_string(members));
 }
 
 }  // namespace
