@@ -10,6 +10,7 @@
 #include "common/files.h"
 #include "linkage/bodies.h"
 #include "linkage/layouts.h"
+#include "linkage/queries.h"
 
 namespace jlis::linkage {
 
@@ -22,6 +23,7 @@ struct LinkageCommands::Options {
   CLI::App* log_stamp = nullptr;
   CLI::App* log_archive = nullptr;
   CLI::App* log_verify = nullptr;
+  CLI::App* purge = nullptr;
   std::string kind, name, code, body, on, before, archive, trust;
 };
 
@@ -60,6 +62,10 @@ LinkageCommands::LinkageCommands(CLI::App& cli, const std::function<void(CLI::Ap
   o_->log_verify->add_option("--trust", o_->trust, "PEM file of the time-stamp authority's roots")->required();
   for (CLI::App* c : {o_->log_archive, o_->log_verify})
     c->add_option("--archive", o_->archive, "The archive folder (default: DIR/linkage-log)");
+  auto* records = linkage->add_subcommand("records", "The provision records (情報提供等記録)")->require_subcommand(1);
+  o_->purge = records->add_subcommand("purge", "Delete the records requested before a day, past their seven years");
+  add_data(o_->purge);
+  o_->purge->add_option("--before", o_->before, "The day, YYYY-MM-DD (UTC); seven years ago or earlier")->required();
   o_->layout = linkage->add_subcommand("layout", "The data standard layout version in force on a day");
   o_->layout->add_option("--on", o_->on, "The day, YYYY-MM-DD (default: today in Japan)");
 }
@@ -68,7 +74,7 @@ LinkageCommands::~LinkageCommands() = default;
 
 bool LinkageCommands::chosen() const {
   return *o_->add || *o_->list || *o_->remove || *o_->layout || *o_->log_state || *o_->log_stamp ||
-         *o_->log_archive || *o_->log_verify;
+         *o_->log_archive || *o_->log_verify || *o_->purge;
 }
 bool LinkageCommands::standalone() const { return o_->layout->parsed(); }
 
@@ -80,7 +86,8 @@ Status LinkageCommands::check_arguments() const {
   }
   if (*o_->layout && !o_->on.empty() && !Date::parse_iso(o_->on).ok())
     return invalid_argument("--on must be a date YYYY-MM-DD");
-  if (*o_->log_archive && !Date::parse_iso(o_->before).ok()) return invalid_argument("--before must be a date YYYY-MM-DD");
+  if ((*o_->log_archive || *o_->purge) && !Date::parse_iso(o_->before).ok())
+    return invalid_argument("--before must be a date YYYY-MM-DD");
   return Status::ok();
 }
 
@@ -121,6 +128,14 @@ Status LinkageCommands::run(const LinkageContext& c, std::ostream& out) {
     for (const auto& b : all)
       out << b.body_id << "," << body_kind_name(b.kind) << "," << csv_field(b.name) << "," << b.code << ","
           << b.registered_at << "," << (b.active ? "yes" : "no") << "\n";
+    return Status::ok();
+  }
+  if (*o_->purge) {
+    JLIS_ASSIGN_OR_RETURN(const LegalTable* table, LegalTable::shipped());
+    JLIS_ASSIGN_OR_RETURN(const DataLayouts* layouts, DataLayouts::shipped());
+    Queries queries(*c.pool, *c.writer, *table, *layouts);
+    JLIS_ASSIGN_OR_RETURN(int64_t purged, queries.purge_records(Date::parse_iso(o_->before).value(), Date::today()));
+    out << "purged " << purged << " provision records requested before " << o_->before << "\n";
     return Status::ok();
   }
   if (*o_->remove) {

@@ -21,6 +21,9 @@
 //     checks the chain across the archives and the store and every stamp against the roots in FILE
 //     (PEM; LGPKI's root: <url>/lgpki/ca/root.cer converted, or its PEM); exit 1 naming the first
 //     break
+//   jlis linkage records purge --data DIR --before YYYY-MM-DD
+//     deletes the provision records requested before the day (queries.h: purge_records); refused
+//     for a day within the records' seven years
 //   jlis linkage layout [--on YYYY-MM-DD]
 //     the data standard layout version in force on the day (default: today in Japan) and its
 //     effective dates (layouts.h); no data directory

@@ -188,4 +188,24 @@ Result<std::vector<ProvisionRecord>> Queries::records_about(const ResidentCode& 
   return out;
 }
 
+Result<int64_t> Queries::purge_records(Date before, Date today) {
+  const Date earliest = today.add_years(-kRecordRetentionYears);
+  if (earliest < before)
+    return invalid_argument("provision records are kept " + std::to_string(kRecordRetentionYears) +
+                            " years: the day must be " + earliest.to_iso() + " or earlier");
+  int64_t purged = 0;
+  for (;;) {
+    int64_t deleted = 0;
+    JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
+      JLIS_ASSIGN_OR_RETURN(deleted, conn.execute("DELETE FROM linkage_provisions WHERE log_seq IN (SELECT log_seq FROM "
+                                                  "linkage_provisions WHERE requested_at < ? ORDER BY log_seq LIMIT "
+                                                  "10000)",
+                                                  {before.to_iso()}));
+      return Status::ok();
+    }));
+    purged += deleted;
+    if (deleted < 10000) return purged;
+  }
+}
+
 }  // namespace jlis::linkage

@@ -49,6 +49,9 @@ struct Answer {
 inline constexpr std::string_view kUnknownCode = "unknown-code";          // the requester has no such code
 inline constexpr std::string_view kNotInLayout = "item-not-in-layout";    // not in the version in force
 
+// How long the provision records are kept: seven years (番号法 第23条 and its ordinance).
+inline constexpr int kRecordRetentionYears = 7;
+
 struct ProvisionRecord {
   std::string query_id;
   std::string requester, provider, procedure;
@@ -86,6 +89,11 @@ class Queries {
   Result<std::vector<ProvisionRecord>> records_of_body(const std::string& body, int limit = 1000);
   // The records about the person with `resident` (their own page), newest first, at most `limit`.
   Result<std::vector<ProvisionRecord>> records_about(const ResidentCode& resident, int limit = 1000);
+
+  // Deletes the records requested before the day `before` (UTC), oldest first, 10,000 per writer
+  // transaction; answers how many. invalid_argument when `before` is within the retention period
+  // (later than `today` minus kRecordRetentionYears): a record is kept its seven years.
+  Result<int64_t> purge_records(Date before, Date today);
 
  private:
   // Decides and records one well-formed query on `conn`: the answer, or with `refusal` set, the

@@ -2,6 +2,7 @@
 // last line), listed, removed with its tokens revoked; bad input is a message and exit 1 with
 // nothing written; `jlis token create` makes no linkage-body token; `jlis linkage layout` names the
 // version in force on a day. On SQLite and PostgreSQL (the directory's store on the test server).
+#include "common/date.h"
 #include <gtest/gtest.h>
 
 #include "../e2e/jlis_process.h"
@@ -87,6 +88,9 @@ TEST_F(LinkageCli, BadInputIsAMessageAndExitOneWithNothingWritten) {
       {{"body", "add", "--kind", "municipality", "--name", "千代田区", "--code", "131016", "--expires", "yesterday"},
        "expir"},
       {{"body", "remove", "--body", "municipality-999999"}, "no body municipality-999999"},
+      {{"records", "purge", "--before", "2019-02-30"}, "--before must be a date"},
+      // The records' seven years: a day one year back is refused (queries.h).
+      {{"records", "purge", "--before", Date::today().add_years(-1).to_iso()}, "kept 7 years"},
   };
   for (const auto& c : cases) {
     Output o = run(c.args);
@@ -108,6 +112,15 @@ TEST_F(LinkageCli, BadInputIsAMessageAndExitOneWithNothingWritten) {
   EXPECT_EQ(plain.exit_code, 1);
   EXPECT_NE(plain.err.find("jlis linkage body add"), std::string::npos) << plain.err;
   EXPECT_EQ(tokens(), one);
+}
+
+// Rule: `records purge` of the day seven years back is allowed and says how many it deleted (none
+// on a new platform).
+TEST_F(LinkageCli, RecordsPurgeSaysHowManyItDeleted) {
+  const std::string day = Date::today().add_years(-7).to_iso();
+  Output o = run({"records", "purge", "--before", day});
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out, "purged 0 provision records requested before " + day + "\n");
 }
 
 TEST(LinkageCliLayout, TheVersionInForceOnADay) {

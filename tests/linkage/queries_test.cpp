@@ -163,6 +163,26 @@ TEST_F(LinkageQueriesTest, EveryRefusalIsRecordedAndAnswersNothing) {
   EXPECT_EQ(queries_->records_about(kResident).value().size(), rows.size() - 1);
 }
 
+// Rule: the provision records are kept seven years: a purge of a later day is refused and deletes
+// nothing; a purge of the day seven years back deletes exactly the records requested before it.
+TEST_F(LinkageQueriesTest, RecordsAreKeptSevenYearsThenPurged) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(ask(nenkin_, pension_code_, "J031-01", city_, {"RS001"}).value().query_id);
+  const Date today = Date::today();
+  const Date limit = today.add_years(-kRecordRetentionYears);
+  sql("UPDATE linkage_provisions SET requested_at = '" + limit.add_days(-1).to_iso() +
+      "T23:59:59.999Z' WHERE query_id IN ('" + ids[0] + "', '" + ids[1] + "')");
+  auto early = queries_->purge_records(limit.add_days(1), today);
+  EXPECT_EQ(early.status().code(), Code::invalid_argument) << early.status().to_string();
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_provisions"), 3);
+  auto purged = queries_->purge_records(limit, today);
+  ASSERT_TRUE(purged.ok()) << purged.status().to_string();
+  EXPECT_EQ(*purged, 2);
+  auto left = queries_->records_of_body(nenkin_).value();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].query_id, ids[2]);
+}
+
 // Rule: a query from or to a body that is not registered or was removed, or a malformed one, is
 // refused before anything is decided and records nothing.
 TEST_F(LinkageQueriesTest, UnknownOrRemovedBodiesAndMalformedQueriesRecordNothing) {
