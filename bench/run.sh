@@ -30,6 +30,8 @@ echo "== OCSP GET throughput of jlis serve beside nginx (same DER bytes)"
 "$(dirname "$0")/ocsp_throughput.sh" "$build" 10 3 1000
 echo "== kiosk documents per second end to end through jlis serve beside the PDF rendering alone"
 "$(dirname "$0")/kiosk_throughput.sh" "$build" 10 3 16
+echo "== linkage bulk queries per second through jlis serve beside the replica reads alone"
+"$(dirname "$0")/linkage_bulk.py" "$build" 20000 3
 echo "== registry events per second through jlis serve: SQLite NORMAL beside FULL, PostgreSQL beside pgbench"
 "$(dirname "$0")/event_rate.sh" "$jlis" 10 3 --postgresql
 echo "== card production and certificate issuance: SQLite beside PostgreSQL, beside pgbench"

@@ -46,26 +46,6 @@ BulkJob job_of(const Row& r) {
   return {r.text(0), r.text(1), r.text(2), r.text(3), r.int64(4), r.int64(5), r.int64(6), r.text(7)};
 }
 
-// The line as a query of `requester`; invalid_argument saying what is missing.
-Result<Query> query_of_line(const std::string& line, const std::string& requester) {
-  json j = json::parse(line, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return invalid_argument("the line is not a JSON object");
-  Query q{requester, "", "", "", {}};
-  for (auto [name, field] : {std::pair{"code", &q.code}, {"procedure", &q.procedure}, {"provider", &q.provider}}) {
-    auto it = j.find(name);
-    if (it == j.end() || !it->is_string()) return invalid_argument(std::string(name) + " is required (a string)");
-    *field = it->get<std::string>();
-  }
-  auto items = j.find("items");
-  if (items == j.end() || !items->is_array() || items->empty())
-    return invalid_argument("items is required: the item codes asked for");
-  for (const auto& i : *items) {
-    if (!i.is_string()) return invalid_argument("items are item codes (strings)");
-    q.items.push_back(i.get<std::string>());
-  }
-  return q;
-}
-
 BulkResult failure(int64_t line, const Status& s) {
   return {{"line", line}, {"error", {{"code", std::string(code_name(s.code()))}, {"message", s.message()}}}};
 }
@@ -164,7 +144,8 @@ Result<int64_t> BulkJobs::run_batch(int batch) {
     std::vector<std::optional<BulkResult>> results(lines.size());
     std::vector<size_t> asked;  // index into lines of each query
     for (size_t i = 0; i < lines.size(); ++i) {
-      auto q = query_of_line(lines[i].second, job->body);
+      const json line = json::parse(lines[i].second, nullptr, false);
+      auto q = line.is_discarded() ? Result<Query>(invalid_argument("the line is not JSON")) : query_from_json(line, job->body);
       if (q.ok()) {
         queries.push_back(std::move(*q));
         asked.push_back(i);

@@ -173,29 +173,47 @@ class ChainCheck {
 
 Status migrate_message_log(Connection& conn) { return store::migrate(conn, "linkage-log", kLogMigrations); }
 
+Result<LoggedMessage> LogAppender::append(std::string_view sender, std::string_view kind, std::string_view message,
+                                          std::string_view signature, std::string_view logged_at) {
+  if (sender.empty() || kind.empty()) return invalid_argument("a logged message names its sender and kind");
+  JLIS_RETURN_IF_ERROR(parse_iso8601_seconds(std::string(logged_at)).status());
+  if (!taken_) {
+    // The UPDATE locks the head until the commit: appends from two processes take turns.
+    JLIS_RETURN_IF_ERROR(conn_.query("UPDATE linkage_log_head SET seq = seq WHERE id = 1 RETURNING seq, hash", {},
+                                     [&](const Row& r) {
+                                       seq_ = r.int64(0);
+                                       hash_ = r.text(1);
+                                       return false;
+                                     }));
+    if (hash_.empty()) return internal_error("the message log has no head (not migrated?)");
+    taken_ = true;
+  }
+  LoggedMessage m{seq_ + 1, std::string(logged_at), std::string(sender), std::string(kind), std::string(message),
+                  std::string(signature), ""};
+  m.hash = link(hash_, m);
+  JLIS_RETURN_IF_ERROR(conn_.execute("INSERT INTO linkage_log (seq, logged_at, sender, kind, message, signature, hash) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                     {m.seq, m.logged_at, m.sender, m.kind, m.message,
+                                      pki::base64_encode(m.signature), m.hash})
+                           .status());
+  seq_ = m.seq;
+  hash_ = m.hash;
+  appended_ = true;
+  return m;
+}
+
+Status LogAppender::finish() {
+  if (!appended_) return Status::ok();
+  appended_ = false;
+  return conn_.execute("UPDATE linkage_log_head SET seq = ?, hash = ? WHERE id = 1", {seq_, hash_}).status();
+}
+
 Result<LoggedMessage> append_message(Connection& conn, std::string_view sender, std::string_view kind,
                                      std::string_view message, std::string_view signature,
                                      std::string_view logged_at) {
-  if (sender.empty() || kind.empty()) return invalid_argument("a logged message names its sender and kind");
-  JLIS_RETURN_IF_ERROR(parse_iso8601_seconds(std::string(logged_at)).status());
-  LoggedMessage m{0, std::string(logged_at), std::string(sender), std::string(kind), std::string(message),
-                  std::string(signature), ""};
-  std::string previous;
-  // The UPDATE locks the head until the commit: appends from two processes take turns.
-  JLIS_RETURN_IF_ERROR(conn.query("UPDATE linkage_log_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash", {},
-                                  [&](const Row& r) {
-                                    m.seq = r.int64(0);
-                                    previous = r.text(1);
-                                    return false;
-                                  }));
-  if (m.seq == 0) return internal_error("the message log has no head (not migrated?)");
-  m.hash = link(previous, m);
-  JLIS_RETURN_IF_ERROR(conn.execute("UPDATE linkage_log_head SET hash = ? WHERE id = 1", {m.hash}).status());
-  JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO linkage_log (seq, logged_at, sender, kind, message, signature, hash) "
-                                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                    {m.seq, m.logged_at, m.sender, m.kind, m.message,
-                                     pki::base64_encode(m.signature), m.hash})
-                           .status());
+  LogAppender appender(conn);
+  JLIS_ASSIGN_OR_RETURN(LoggedMessage m, appender.append(sender, kind, message, signature, logged_at));
+  JLIS_RETURN_IF_ERROR(appender.finish());
   return m;
 }
 

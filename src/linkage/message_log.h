@@ -71,7 +71,27 @@ struct LogVerification {
 // Applies the log's migrations (component linkage-log).
 Status migrate_message_log(store::Connection& conn);
 
-// Appends a message in the caller's transaction (on the writer's connection). invalid_argument
+// Appends messages in the caller's transaction (on the writer's connection), many at a time: the
+// head is taken (its row locked) at the first append and written back once, by finish(), which
+// must run before the transaction commits (a transaction that appended and did not finish leaves
+// the head behind its entries: the next append then fails on the duplicate sequence number).
+class LogAppender {
+ public:
+  explicit LogAppender(store::Connection& conn) : conn_(conn) {}
+  // invalid_argument for an empty sender or kind or a time not of the log's form; the store's errors.
+  Result<LoggedMessage> append(std::string_view sender, std::string_view kind, std::string_view message,
+                               std::string_view signature, std::string_view logged_at);
+  Status finish();
+
+ private:
+  store::Connection& conn_;
+  bool taken_ = false;  // the head read (and locked)
+  int64_t seq_ = 0;     // the last entry's sequence number and hash
+  std::string hash_;
+  bool appended_ = false;
+};
+
+// One message appended and the head written back (a LogAppender of one). invalid_argument
 // for an empty sender or kind; the store's errors.
 Result<LoggedMessage> append_message(store::Connection& conn, std::string_view sender, std::string_view kind,
                                      std::string_view message, std::string_view signature,

@@ -1,6 +1,7 @@
 #include "linkage/queries.h"
 
 #include <ctime>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -75,6 +76,24 @@ std::string not_in_layout(const LayoutVersion& version, const std::string& proce
 
 }  // namespace
 
+Result<Query> query_from_json(const json& j, const std::string& requester) {
+  if (!j.is_object()) return invalid_argument("a query is a JSON object");
+  Query q{requester, "", "", "", {}};
+  for (auto [name, field] : {std::pair{"code", &q.code}, {"procedure", &q.procedure}, {"provider", &q.provider}}) {
+    auto it = j.find(name);
+    if (it == j.end() || !it->is_string()) return invalid_argument(std::string(name) + " is required (a string)");
+    *field = it->get<std::string>();
+  }
+  auto items = j.find("items");
+  if (items == j.end() || !items->is_array() || items->empty())
+    return invalid_argument("items is required: the item codes asked for");
+  for (const auto& i : *items) {
+    if (!i.is_string()) return invalid_argument("items are item codes (strings)");
+    q.items.push_back(i.get<std::string>());
+  }
+  return q;
+}
+
 Status Queries::migrate(Connection& conn) { return store::migrate(conn, "linkage_provisions", kProvisionMigrations); }
 
 Result<Answer> Queries::ask(const Query& q, Date today) {
@@ -93,13 +112,20 @@ Result<std::vector<Result<Answer>>> Queries::ask_in(Connection& conn, const std:
   const std::string logged_at = iso8601_seconds(static_cast<int64_t>(std::time(nullptr)));  // the log's form
   std::vector<Result<Answer>> out;
   out.reserve(queries.size());
+  LogAppender log(conn);
+  std::map<std::string, Result<Body>> bodies;  // read once a transaction: nothing else writes them meanwhile
+  auto active = [&](const std::string& id) -> Result<Body> {
+    auto it = bodies.find(id);
+    if (it == bodies.end()) it = bodies.emplace(id, Bodies::active(conn, id)).first;
+    return it->second;
+  };
   for (const Query& q : queries) {
     if (Status malformed = check_query(q); !malformed.is_ok()) {
       out.push_back(malformed);
       continue;
     }
     Status refusal = Status::ok();  // recorded, then answered
-    auto answer = decide(conn, q, *version, now, logged_at, refusal);
+    auto answer = decide(conn, log, active, q, *version, now, logged_at, refusal);
     if (!answer.ok()) {
       // Only what was decided before anything was written for the query (its bodies) is its own
       // answer; a store failure ends the transaction.
@@ -112,13 +138,16 @@ Result<std::vector<Result<Answer>>> Queries::ask_in(Connection& conn, const std:
       out.push_back(std::move(*answer));
     }
   }
+  JLIS_RETURN_IF_ERROR(log.finish());
   return out;
 }
 
-Result<Answer> Queries::decide(Connection& conn, const Query& q, const LayoutVersion& version, const std::string& now,
-                               const std::string& logged_at, Status& refusal) {
-  JLIS_ASSIGN_OR_RETURN(Body requester, Bodies::active(conn, q.requester));
-  JLIS_ASSIGN_OR_RETURN(Body provider, Bodies::active(conn, q.provider));
+Result<Answer> Queries::decide(Connection& conn, LogAppender& log,
+                               const std::function<Result<Body>(const std::string&)>& active, const Query& q,
+                               const LayoutVersion& version, const std::string& now, const std::string& logged_at,
+                               Status& refusal) {
+  JLIS_ASSIGN_OR_RETURN(Body requester, active(q.requester));
+  JLIS_ASSIGN_OR_RETURN(Body provider, active(q.provider));
   JLIS_ASSIGN_OR_RETURN(auto person, LinkageCodes::person_of(conn, q.requester, q.code));
   JLIS_ASSIGN_OR_RETURN(std::string query_id, random_hex(16));
   Answer answer{query_id, version.version, {}, {}};
@@ -137,7 +166,7 @@ Result<Answer> Queries::decide(Connection& conn, const Query& q, const LayoutVer
 
   json request = {{"query_id", query_id}, {"requester", q.requester}, {"code", q.code},
                   {"procedure", q.procedure}, {"provider", q.provider}, {"items", q.items}};
-  JLIS_ASSIGN_OR_RETURN(LoggedMessage logged, append_message(conn, q.requester, "query", request.dump(), "", logged_at));
+  JLIS_ASSIGN_OR_RETURN(LoggedMessage logged, log.append(q.requester, "query", request.dump(), "", logged_at));
   if (refusal.is_ok()) {
     // The provider's code for the person is converted here, inside the platform: the replica is
     // the provider's, and neither code leaves towards the other body.
@@ -146,10 +175,10 @@ Result<Answer> Queries::decide(Connection& conn, const Query& q, const LayoutVer
       if (!answer.items.count(i)) answer.not_registered.push_back(i);
     json reply = {{"query_id", query_id}, {"layout_version", version.version}, {"items", answer.items},
                   {"not_registered", answer.not_registered}};
-    JLIS_RETURN_IF_ERROR(append_message(conn, "platform", "answer", reply.dump(), "", logged_at).status());
+    JLIS_RETURN_IF_ERROR(log.append("platform", "answer", reply.dump(), "", logged_at).status());
   } else {
     json reply = {{"query_id", query_id}, {"refusal", reason}, {"message", refusal.message()}};
-    JLIS_RETURN_IF_ERROR(append_message(conn, "platform", "refusal", reply.dump(), "", logged_at).status());
+    JLIS_RETURN_IF_ERROR(log.append("platform", "refusal", reply.dump(), "", logged_at).status());
   }
   JLIS_RETURN_IF_ERROR(
       conn.execute("INSERT INTO linkage_provisions (query_id, log_seq, requester, provider, procedure_code, items, "

@@ -15,15 +15,20 @@
 // Thread-safe.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "common/date.h"
 #include "common/identifiers.h"
 #include "common/status.h"
+#include "linkage/bodies.h"
 #include "linkage/layouts.h"
 #include "linkage/legal_table.h"
+#include "linkage/message_log.h"
 #include "linkage/replicas.h"
 #include "store/database.h"
 #include "store/writer.h"
@@ -37,6 +42,10 @@ struct Query {
   std::string provider;    // the providing body's id
   std::vector<std::string> items;
 };
+
+// The query of `requester` that `j` (a JSON object: "code", "procedure", "provider", "items") asks;
+// invalid_argument naming what is missing or of the wrong type. The content is checked by ask().
+Result<Query> query_from_json(const nlohmann::json& j, const std::string& requester);
 
 struct Answer {
   std::string query_id;
@@ -99,8 +108,12 @@ class Queries {
   // Decides and records one well-formed query on `conn`: the answer, or with `refusal` set, the
   // refused query recorded (the answer then holds nothing of a replica). An error when a body is
   // unregistered or removed, before anything is written.
-  Result<Answer> decide(store::Connection& conn, const Query& q, const LayoutVersion& version, const std::string& now,
-                        const std::string& logged_at, Status& refusal);
+  // `log` appends to the message log (finished by the caller); `active` is Bodies::active, read
+  // once per transaction.
+  Result<Answer> decide(store::Connection& conn, LogAppender& log,
+                        const std::function<Result<Body>(const std::string&)>& active, const Query& q,
+                        const LayoutVersion& version, const std::string& now, const std::string& logged_at,
+                        Status& refusal);
 
   store::Pool& pool_;
   store::Writer& writer_;

@@ -21,13 +21,6 @@ Result<std::string> calling_body(const Services& s, const Request& req) {
   return p.subject;
 }
 
-// The string member `name` of `body`; invalid_argument saying what it is for when absent or not a string.
-Result<std::string> string_member(const json& body, const char* name, const char* what) {
-  auto it = body.find(name);
-  if (it == body.end() || !it->is_string()) return invalid_argument(std::string(name) + " is required: " + what);
-  return it->get<std::string>();
-}
-
 // A non-negative integer query parameter of at most `max` (`fallback` when absent).
 Result<int64_t> count_param(const Request& req, const std::string& name, int64_t fallback, int64_t min, int64_t max) {
   const std::string text = req.query_param(name);
@@ -56,8 +49,10 @@ json to_json(const ProvisionRecord& r) {
 Result<Response> code_by_my_number(const Services& s, const Request& req) {
   JLIS_ASSIGN_OR_RETURN(std::string body, calling_body(s, req));
   JLIS_ASSIGN_OR_RETURN(json in, http::object_body(req));
-  JLIS_ASSIGN_OR_RETURN(std::string text, string_member(in, "my_number", "the person's My Number (12 digits)"));
-  auto number = MyNumber::parse(text);
+  auto text = in.find("my_number");
+  if (text == in.end() || !text->is_string())
+    return invalid_argument("my_number is required: the person's My Number (12 digits)");
+  auto number = MyNumber::parse(text->get<std::string>());
   if (!number.ok()) return invalid_argument("my_number must be 12 digits with a valid check digit");
   JLIS_ASSIGN_OR_RETURN(std::string code,
                         s.platform.codes().code_by_my_number(s.registry, body, *number, req.server_request_id));
@@ -90,17 +85,7 @@ Result<Response> get_replica(const Services& s, const Request& req) {
 Result<Response> ask(const Services& s, const Request& req) {
   JLIS_ASSIGN_OR_RETURN(std::string body, calling_body(s, req));
   JLIS_ASSIGN_OR_RETURN(json in, http::object_body(req));
-  Query q{body, "", "", "", {}};
-  JLIS_ASSIGN_OR_RETURN(q.code, string_member(in, "code", "the requester's own linkage code for the person"));
-  JLIS_ASSIGN_OR_RETURN(q.procedure, string_member(in, "procedure", "the procedure (事務) code"));
-  JLIS_ASSIGN_OR_RETURN(q.provider, string_member(in, "provider", "the providing body's id"));
-  auto items = in.find("items");
-  if (items == in.end() || !items->is_array() || items->empty())
-    return invalid_argument("items is required: the item codes asked for");
-  for (const auto& item : *items) {
-    if (!item.is_string()) return invalid_argument("items are item codes (strings)");
-    q.items.push_back(item.get<std::string>());
-  }
+  JLIS_ASSIGN_OR_RETURN(Query q, query_from_json(in, body));
   JLIS_ASSIGN_OR_RETURN(Answer a, s.platform.queries().ask(q, s.today()));
   return json_response(200, {{"query_id", a.query_id},
                              {"layout_version", a.layout_version},

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Bulk linkage queries through `jlis serve` beside the replica reads alone (issue 11 §5).
+
+Usage: bench/linkage_bulk.py BUILD_DIR [PERSONS] [RUNS]   (defaults 20000, 3)
+
+Makes a population of PERSONS residents (households and tax records), registers the pension
+service and every municipality holding them as bodies, has the pension service get its code for
+each resident by My Number, and waits for jlis serve's sweep to fill the municipalities' replicas
+from their records. Then, RUNS times each, interleaved:
+  bulk     one bulk job of PERSONS queries (J031-01: household and income, five items each) posted
+           to jlis serve and followed to done: persons per second from the POST to the job done
+           (the legal check, code conversion, replica read, message log and provision records, each
+           batch committed);
+  ceiling  the same PERSONS replica reads alone, by the sqlite3 shell on the same database (the
+           store's raw read of what each answer carries): reads per second.
+The server measured is restarted after the sweep filled the replicas, its next sweep a day away, so
+the runs measure the queries alone; the fill time says what the sweep itself does.
+During the last bulk run a client sends single queries one after another and reports their p99
+latency under that load. Prints the medians and the ratio. Messages are not signed yet (issue 11 §3).
+"""
+import http.client, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time
+
+build = sys.argv[1]
+persons = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
+runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+jlis = os.path.join(build, "src/cli/jlis")
+work = tempfile.mkdtemp()
+data = os.path.join(work, "data")
+os.environ["JLIS_CA_PASSPHRASE"] = "benchmark passphrase, not a real one"
+
+
+def run(*args, **kw):
+    return subprocess.run([jlis, *args], check=True, capture_output=True, text=True, **kw).stdout
+
+
+def token(out):
+    return out.strip().splitlines()[-1]
+
+
+serve = None
+try:
+    run("init", "--data", data, "--simulation")
+    run("population", "generate", "--data", data, "--count", str(persons), "--seed", "1")
+    pension = token(run("linkage", "body", "add", "--data", data, "--kind", "pension-service", "--name",
+                        "日本年金機構", "--code", "1011105003233"))
+    rows = [line.split(",") for line in
+            run("residents", "export", "--data", data, "--with-my-number", "--purpose", "benchmark").splitlines()[1:]]
+    providers = {}
+    for r in rows:
+        code = r[7]
+        if code in providers:
+            continue
+        try:  # a ward's residents are its designated city's; the city is registered under its own code
+            run("linkage", "body", "add", "--data", data, "--kind", "municipality", "--name", code, "--code", code)
+            providers[code] = "municipality-" + code
+        except subprocess.CalledProcessError:
+            providers[code] = None
+    people = [(r[1], providers[r[7]]) for r in rows if r[8] == "resident" and providers[r[7]]]
+    def start(refresh_seconds):
+        p = subprocess.Popen([jlis, "serve", "--data", data, "--listen", "127.0.0.1:0", "--components",
+                              "registry,municipal,linkage", "--linkage-refresh-seconds", str(refresh_seconds)],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        return p, int(p.stdout.readline().strip().rsplit(":", 1)[1])
+
+    serve, port = start(0.5)
+
+    def call(conn, method, path, body=None):
+        conn.request(method, path, body=body, headers={"Authorization": "Bearer " + pension})
+        r = conn.getresponse()
+        return r.status, json.loads(r.read() or b"null")
+
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    codes = []
+    for number, provider in people:
+        status, body = call(conn, "POST", "/v1/linkage/codes", json.dumps({"my_number": number}))
+        assert status == 200, body
+        codes.append((body["code"], provider))
+    db = os.path.join(data, "jlis.db")
+
+    def sql(query):
+        return subprocess.run(["sqlite3", "-readonly", db, query], check=True, capture_output=True, text=True).stdout
+
+    deadline = time.time() + 600
+    filling = time.perf_counter()
+    while int(sql("SELECT COUNT(DISTINCT person_id) FROM linkage_replicas") or 0) < len(codes):
+        assert time.time() < deadline, "the sweep did not fill the replicas"
+        time.sleep(0.1)
+    filled = time.perf_counter() - filling
+    # The runs below measure the queries, not the sweep: the server again, its next sweep a day away.
+    serve.terminate()
+    serve.wait()
+    serve, port = start(86400)
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    items = ["RS001", "RS002", "TX001", "TX004", "TX005"]
+    bulk_file = "".join(json.dumps({"code": c, "procedure": "J031-01", "provider": p, "items": items}) + "\n"
+                        for c, p in codes)
+    # The ceiling's reads: what each answer carries, by provider and person, as the platform reads it.
+    anchors = sql("SELECT p.person_id FROM linkage_codes c JOIN linkage_persons p ON p.person_id = c.person_id "
+                  "WHERE c.body = 'pension-service-1011105003233' ORDER BY c.code").split()
+    reads = os.path.join(work, "reads.sql")
+    with open(reads, "w") as f:
+        for (code, provider), person in zip(sorted(codes), anchors):
+            f.write(f"SELECT item, value FROM linkage_replicas WHERE provider = '{provider}' AND person_id = '{person}';\n")
+
+    def bulk_once(latencies=None):
+        stop = threading.Event()
+        def singles():
+            c = http.client.HTTPConnection("127.0.0.1", port)
+            q = json.dumps({"code": codes[0][0], "procedure": "J031-01", "provider": codes[0][1], "items": items})
+            while not stop.is_set():
+                t = time.perf_counter()
+                status, _ = call(c, "POST", "/v1/linkage/queries", q)
+                assert status == 200
+                latencies.append(time.perf_counter() - t)
+        start = time.perf_counter()
+        status, job = call(conn, "POST", "/v1/linkage/bulk-jobs", bulk_file)
+        assert status == 202, job
+        t = threading.Thread(target=singles) if latencies is not None else None
+        if t:
+            t.start()
+        while True:
+            status, progress = call(conn, "GET", "/v1/linkage/bulk-jobs/" + job["job_id"])
+            if progress["state"] == "done":
+                break
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        stop.set()
+        if t:
+            t.join()
+        assert progress["failed"] == 0, progress
+        return len(codes) / elapsed
+
+    def ceiling_once():
+        start = time.perf_counter()
+        with open(reads) as f:
+            subprocess.run(["sqlite3", "-readonly", db], stdin=f, check=True, stdout=subprocess.DEVNULL)
+        return len(codes) / (time.perf_counter() - start)
+
+    bulk, ceiling, latencies = [], [], []
+    for i in range(runs):
+        bulk.append(bulk_once(latencies if i == runs - 1 else None))
+        ceiling.append(ceiling_once())
+    latencies.sort()
+    p99 = latencies[int(0.99 * (len(latencies) - 1))] * 1000 if latencies else float("nan")
+    print(f"persons: {len(codes)} (of {persons} generated: residents of municipalities that are bodies)")
+    print(f"the sweep (a 0.5 s pause between passes, running while the codes were made) had filled their "
+          f"replicas {filled:.1f} s after the last code")
+    print("bulk job through jlis serve (persons/s): " + ", ".join(f"{x:,.0f}" for x in bulk))
+    print("replica reads alone, sqlite3 (reads/s):   " + ", ".join(f"{x:,.0f}" for x in ceiling))
+    print(f"median: {statistics.median(bulk):,.0f} persons/s against {statistics.median(ceiling):,.0f} reads/s: "
+          f"{statistics.median(bulk) / statistics.median(ceiling):.2f} of the ceiling")
+    print(f"single query under the last bulk job: {len(latencies)} queries, p99 {p99:.1f} ms, "
+          f"median {statistics.median(latencies) * 1000 if latencies else float('nan'):.1f} ms")
+finally:
+    if serve:
+        serve.terminate()
+        serve.wait()
+    shutil.rmtree(work, ignore_errors=True)
