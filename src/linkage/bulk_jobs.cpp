@@ -183,40 +183,15 @@ Result<int64_t> BulkJobs::run_batch(int batch) {
   return answered;
 }
 
-BulkRunner::BulkRunner(BulkJobs& jobs, std::chrono::milliseconds idle) : jobs_(jobs), idle_(idle) {
-  thread_ = std::thread([this] { run(); });
-}
-
-BulkRunner::~BulkRunner() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-}
-
-void BulkRunner::wake() {
-  {
-    std::lock_guard lock(mutex_);
-    woken_ = true;
-  }
-  wake_.notify_all();
-}
-
-void BulkRunner::run() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    lock.unlock();
-    auto ran = jobs_.run_batch();
-    if (!ran.ok()) spdlog::warn("linkage: a bulk job's batch failed (tried again in {} ms): {}", idle_.count(),
-                                ran.status().message());
-    lock.lock();
-    // Straight on while a job waits; else until the next look or a submission.
-    if (ran.ok() && *ran > 0) continue;
-    wake_.wait_for(lock, idle_, [this] { return stopping_ || woken_; });
-    woken_ = false;
-  }
-}
+BulkRunner::BulkRunner(BulkJobs& jobs, std::chrono::milliseconds idle)
+    : loop_(
+          [&jobs, idle] {
+            auto ran = jobs.run_batch();
+            if (!ran.ok())
+              spdlog::warn("linkage: a bulk job's batch failed (tried again in {} ms): {}", idle.count(),
+                           ran.status().message());
+            return ran.ok() && *ran > 0;  // straight on while a job waits
+          },
+          idle, false) {}
 
 }  // namespace jlis::linkage

@@ -15,18 +15,16 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "common/background_loop.h"
 #include "common/date.h"
 #include "common/status.h"
 #include "linkage/queries.h"
@@ -86,26 +84,16 @@ class BulkJobs {
   Queries& queries_;
 };
 
-// Runs the jobs' batches on a thread of its own until destroyed: batch after batch while a job
-// waits, then it looks again every `idle` (or at once after wake()).
+// Runs the jobs' batches on a thread of its own until destroyed (the batch in progress finishes):
+// batch after batch while a job waits, then it looks again every `idle` (or at once after wake()).
 class BulkRunner {
  public:
   explicit BulkRunner(BulkJobs& jobs, std::chrono::milliseconds idle = std::chrono::milliseconds(500));
-  ~BulkRunner();  // stops after the batch in progress
-  BulkRunner(const BulkRunner&) = delete;
-  BulkRunner& operator=(const BulkRunner&) = delete;
 
-  void wake();  // a job was submitted
+  void wake() { loop_.wake(); }  // a job was submitted
 
  private:
-  void run();
-
-  BulkJobs& jobs_;
-  std::chrono::milliseconds idle_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false, woken_ = false;
-  std::thread thread_;
+  BackgroundLoop loop_;
 };
 
 }  // namespace jlis::linkage

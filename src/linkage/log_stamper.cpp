@@ -10,29 +10,19 @@ namespace jlis::linkage {
 
 LogStamper::LogStamper(store::Pool& pool, store::Writer& writer, TimeStampService tsa,
                        std::chrono::milliseconds interval)
-    : pool_(pool), writer_(writer), tsa_(std::move(tsa)), interval_(interval) {
-  thread_ = std::thread([this] { run(); });
-}
-
-LogStamper::~LogStamper() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-}
-
-void LogStamper::run() {
-  std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
-    lock.unlock();
-    Status s = stamp_now();
-    if (!s.is_ok()) spdlog::warn("linkage: the message log's time-stamp failed (tried again in {} ms): {}",
-                                 interval_.count(), s.message());
-    lock.lock();
-  }
-}
+    : pool_(pool),
+      writer_(writer),
+      tsa_(std::move(tsa)),
+      interval_(interval),
+      loop_(
+          [this] {
+            Status s = stamp_now();
+            if (!s.is_ok())
+              spdlog::warn("linkage: the message log's time-stamp failed (tried again in {} ms): {}",
+                           interval_.count(), s.message());
+            return false;
+          },
+          interval, true) {}
 
 Status LogStamper::stamp_now() {
   auto stamp = stamp_log(pool_, writer_, tsa_, now_iso8601());

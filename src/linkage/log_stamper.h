@@ -12,11 +12,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <string>
-#include <thread>
 
+#include "common/background_loop.h"
 #include "linkage/message_log.h"
 #include "store/database.h"
 #include "store/writer.h"
@@ -28,7 +26,7 @@ class LogStamper {
   // Starts stamping every `interval`; the first stamp comes one interval after the start. Not owned:
   // `pool` and `writer` must outlive this.
   LogStamper(store::Pool& pool, store::Writer& writer, TimeStampService tsa, std::chrono::milliseconds interval);
-  ~LogStamper();  // stops the thread (an ongoing stamp finishes first)
+  // Destroying it stops the thread (an ongoing stamp finishes first).
   LogStamper(const LogStamper&) = delete;
   LogStamper& operator=(const LogStamper&) = delete;
 
@@ -38,17 +36,12 @@ class LogStamper {
   Result<std::string> metrics();
 
  private:
-  void run();
-
   store::Pool& pool_;
   store::Writer& writer_;
   TimeStampService tsa_;
   std::chrono::milliseconds interval_;
   std::atomic<int64_t> stamped_{0}, failed_{0};
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  BackgroundLoop loop_;  // last: stops first
 };
 
 }  // namespace jlis::linkage

@@ -119,37 +119,15 @@ Result<SweepStep> RecordReplicas::sweep(const std::string& cursor, int batch, Da
 }
 
 ReplicaRefresher::ReplicaRefresher(RecordReplicas& replicas, std::chrono::milliseconds pause)
-    : replicas_(replicas), pause_(pause) {
-  thread_ = std::thread([this] { run(); });
-}
-
-ReplicaRefresher::~ReplicaRefresher() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-}
-
-void ReplicaRefresher::run() {
-  std::string cursor;
-  std::unique_lock lock(mutex_);
-  // The first pass one pause after the start, as every later one.
-  wake_.wait_for(lock, pause_, [this] { return stopping_; });
-  while (!stopping_) {
-    lock.unlock();
-    auto step = replicas_.sweep(cursor, 500, Date::today());
-    if (!step.ok()) spdlog::warn("linkage: the replicas' sweep failed (tried again in {} ms): {}", pause_.count(),
-                                 step.status().message());
-    lock.lock();
-    if (step.ok() && !step->cursor.empty()) {
-      cursor = step->cursor;
-      continue;
-    }
-    cursor.clear();
-    wake_.wait_for(lock, pause_, [this] { return stopping_; });
-  }
-}
+    : loop_(
+          [this, &replicas, pause] {
+            auto step = replicas.sweep(cursor_, 500, Date::today());
+            if (!step.ok())
+              spdlog::warn("linkage: the replicas' sweep failed (tried again in {} ms): {}", pause.count(),
+                           step.status().message());
+            cursor_ = step.ok() ? step->cursor : "";
+            return !cursor_.empty();  // the pass goes on; after its last batch, the pause
+          },
+          pause, true) {}
 
 }  // namespace jlis::linkage

@@ -21,11 +21,9 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <string>
-#include <thread>
 
+#include "common/background_loop.h"
 #include "common/date.h"
 #include "common/status.h"
 #include "linkage/layouts.h"
@@ -64,24 +62,15 @@ class RecordReplicas {
   municipal::Households& households_;
 };
 
-// Sweeps on a thread of its own until destroyed: the first pass `pause` after the start, each pass
-// batch after batch, then `pause` before the next.
+// Sweeps on a thread of its own until destroyed (the batch in progress finishes): the first pass
+// `pause` after the start, each pass batch after batch, then `pause` before the next.
 class ReplicaRefresher {
  public:
   ReplicaRefresher(RecordReplicas& replicas, std::chrono::milliseconds pause);
-  ~ReplicaRefresher();
-  ReplicaRefresher(const ReplicaRefresher&) = delete;
-  ReplicaRefresher& operator=(const ReplicaRefresher&) = delete;
 
  private:
-  void run();
-
-  RecordReplicas& replicas_;
-  std::chrono::milliseconds pause_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  std::string cursor_;  // the loop's own
+  BackgroundLoop loop_;
 };
 
 }  // namespace jlis::linkage

@@ -29,7 +29,24 @@ namespace bhttp = boost::beast::http;
 constexpr const char* kCity = "municipality-131016";
 constexpr const char* kPension = "pension-service-1011105003233";
 
-class LinkageE2E : public ::testing::Test {
+// What both suites do with their server: call it as a body, read the JSON.
+class LinkageServer : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(server_ && server_->port() != 0) << "the set-up or the server failed"; }
+  static void stop_server() {
+    delete server_;
+    server_ = nullptr;
+  }
+  static Reply call(bhttp::verb method, const std::string& target, const std::string& token,
+                    const std::string& body = "") {
+    return Client(server_->port()).request(method, target, body, {{"Authorization", "Bearer " + token}});
+  }
+  static json body(const Reply& r) { return json::parse(r.body(), nullptr, false); }
+
+  static inline Server* server_ = nullptr;
+};
+
+class LinkageE2E : public LinkageServer {
  protected:
   static void SetUpTestSuite() {
     ::setenv("JLIS_CA_PASSPHRASE", "e2e passphrase, not a real one", 1);
@@ -54,17 +71,9 @@ class LinkageE2E : public ::testing::Test {
     ASSERT_NE(server_->port(), 0) << "jlis serve did not start";
   }
   static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
+    stop_server();
     std::filesystem::remove_all(dir_);
   }
-  void SetUp() override { ASSERT_TRUE(server_ && server_->port() != 0) << "the server did not start"; }
-
-  static Reply call(bhttp::verb method, const std::string& target, const std::string& token,
-                    const std::string& body = "") {
-    return Client(server_->port()).request(method, target, body, {{"Authorization", "Bearer " + token}});
-  }
-  static json body(const Reply& r) { return json::parse(r.body(), nullptr, false); }
 
   // A resident born in 千代田区 through the window's event route: {resident_code, my_number}.
   static std::pair<std::string, std::string> born(const std::string& event_id) {
@@ -88,7 +97,6 @@ class LinkageE2E : public ::testing::Test {
   }
 
   static inline std::string dir_, window_, city_, pension_, ministry_;
-  static inline Server* server_ = nullptr;
 };
 
 // Rule (the acceptance): a pension body asks for a resident's household and income by its own code
@@ -278,7 +286,7 @@ TEST_F(LinkageE2E, ABulkJobIsAnsweredWithItsFailuresByLine) {
 // three years of tax records): once a municipality is a registered body, its residents' household
 // and tax items reach its replica by the server's own sweep, and the pension service's query
 // answers them.
-class LinkageRecordsE2E : public ::testing::Test {
+class LinkageRecordsE2E : public LinkageServer {
  protected:
   static void SetUpTestSuite() {
     dir_ = temp_dir("linkage-records");
@@ -322,20 +330,11 @@ class LinkageRecordsE2E : public ::testing::Test {
     ASSERT_NE(server_->port(), 0) << "jlis serve did not start";
   }
   static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
+    stop_server();
     std::filesystem::remove_all(dir_);
   }
-  void SetUp() override { ASSERT_TRUE(server_ && server_->port() != 0) << "the server did not start"; }
-
-  static Reply call(bhttp::verb method, const std::string& target, const std::string& token,
-                    const std::string& body = "") {
-    return Client(server_->port()).request(method, target, body, {{"Authorization", "Bearer " + token}});
-  }
-  static json body(const Reply& r) { return json::parse(r.body(), nullptr, false); }
 
   static inline std::string dir_, pension_, city_, window_, resident_, municipality_;
-  static inline Server* server_ = nullptr;
 };
 
 // Rule: the city's replica follows its records with no PUT: the household's size (RS001) is the

@@ -2,25 +2,16 @@
 // lines are answered in order a batch per transaction, each as a single query would be (the same
 // refusals, provision records and message log); failures are listed by line; a job is its body's
 // alone. On SQLite and PostgreSQL.
-#include "../pki/test_ca.h"
 #include "linkage_world.h"
 
 namespace jlis::linkage {
 namespace {
 
-class BulkJobsTest : public testing::LinkageWorld {
+class BulkJobsTest : public testing::QueriesWorld {
  protected:
   void SetUp() override {
-    LinkageWorld::SetUp();
-    layouts_ = DataLayouts::shipped().value();
-    table_ = LegalTable::shipped().value();
-    key_ = pki::testing::make_key();
-    codes_ = std::make_unique<LinkageCodes>(*pool_, *writer_, key_.get());
-    replicas_ = std::make_unique<Replicas>(*pool_, *writer_, *layouts_);
-    queries_ = std::make_unique<Queries>(*pool_, *writer_, *table_, *layouts_);
+    QueriesWorld::SetUp();
     jobs_ = std::make_unique<BulkJobs>(*pool_, *writer_, *queries_);
-    nenkin_ = add_body(BodyKind::pension_service, "日本年金機構", testing::kPension);
-    city_ = add_body(BodyKind::municipality, "千代田区", testing::kChiyoda);
     today_ = layouts_->versions().back().effective_from;
     for (int i = 0; i < 3; ++i) {
       const ResidentCode r = ResidentCode::from_body(1000 + i);
@@ -44,14 +35,7 @@ class BulkJobsTest : public testing::LinkageWorld {
     }
   }
 
-  const DataLayouts* layouts_ = nullptr;
-  const LegalTable* table_ = nullptr;
-  pki::EvpPkeyPtr key_;
-  std::unique_ptr<LinkageCodes> codes_;
-  std::unique_ptr<Replicas> replicas_;
-  std::unique_ptr<Queries> queries_;
   std::unique_ptr<BulkJobs> jobs_;
-  std::string nenkin_, city_;
   std::vector<std::string> pension_codes_;
   Date today_;
 };

@@ -1,7 +1,7 @@
 // The linkage tests' common ground: a fresh data directory on the test store (SQLite, or PostgreSQL
 // under JLIS_TEST_STORE) with every linkage table and the token directory migrated, a pool, the
-// writer, the registered bodies (bodies.h) and helpers to count and change rows. A fixture of a
-// folder's tests derives from it and adds what it tests.
+// writer, the registered bodies (bodies.h) and helpers to count and change rows; QueriesWorld adds
+// the query side. A fixture of a folder's tests derives from one and adds what it tests.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "../pki/test_ca.h"
 #include "../store/test_store.h"
 #include "auth/directory.h"
 #include "linkage/bodies.h"
@@ -85,6 +86,31 @@ class LinkageWorld : public ::testing::Test {
   std::unique_ptr<store::Writer> writer_;
   std::unique_ptr<auth::Directory> directory_;
   std::unique_ptr<Bodies> bodies_;
+};
+
+// The world with the platform's query side: the shipped legal table and layouts, a code key, the
+// codes, replicas and queries, and two bodies (the pension service and 千代田区).
+class QueriesWorld : public LinkageWorld {
+ protected:
+  void SetUp() override {
+    LinkageWorld::SetUp();
+    layouts_ = DataLayouts::shipped().value();
+    table_ = LegalTable::shipped().value();
+    key_ = pki::testing::make_key();
+    codes_ = std::make_unique<LinkageCodes>(*pool_, *writer_, key_.get());
+    replicas_ = std::make_unique<Replicas>(*pool_, *writer_, *layouts_);
+    queries_ = std::make_unique<Queries>(*pool_, *writer_, *table_, *layouts_);
+    nenkin_ = add_body(BodyKind::pension_service, "日本年金機構", kPension);
+    city_ = add_body(BodyKind::municipality, "千代田区", kChiyoda);
+  }
+
+  const DataLayouts* layouts_ = nullptr;
+  const LegalTable* table_ = nullptr;
+  pki::EvpPkeyPtr key_;
+  std::unique_ptr<LinkageCodes> codes_;
+  std::unique_ptr<Replicas> replicas_;
+  std::unique_ptr<Queries> queries_;
+  std::string nenkin_, city_;  // the bodies' ids
 };
 
 }  // namespace jlis::linkage::testing

@@ -6,24 +6,15 @@
 // PostgreSQL.
 #include <set>
 
-#include "../pki/test_ca.h"
 #include "linkage_world.h"
 
 namespace jlis::linkage {
 namespace {
 
-class LinkageQueriesTest : public testing::LinkageWorld {
+class LinkageQueriesTest : public testing::QueriesWorld {
  protected:
   void SetUp() override {
-    LinkageWorld::SetUp();
-    layouts_ = DataLayouts::shipped().value();
-    table_ = LegalTable::shipped().value();
-    key_ = pki::testing::make_key();
-    codes_ = std::make_unique<LinkageCodes>(*pool_, *writer_, key_.get());
-    replicas_ = std::make_unique<Replicas>(*pool_, *writer_, *layouts_);
-    queries_ = std::make_unique<Queries>(*pool_, *writer_, *table_, *layouts_);
-    nenkin_ = add_body(BodyKind::pension_service, "日本年金機構", testing::kPension);
-    city_ = add_body(BodyKind::municipality, "千代田区", testing::kChiyoda);
+    QueriesWorld::SetUp();
     newest_ = layouts_->versions().back().effective_from;
     pension_code_ = codes_->code_for(nenkin_, kResident).value();
     city_code_ = codes_->code_for(city_, kResident).value();
@@ -55,13 +46,7 @@ class LinkageQueriesTest : public testing::LinkageWorld {
   }
 
   const ResidentCode kResident = ResidentCode::from_body(1234567);
-  const DataLayouts* layouts_ = nullptr;
-  const LegalTable* table_ = nullptr;
-  pki::EvpPkeyPtr key_;
-  std::unique_ptr<LinkageCodes> codes_;
-  std::unique_ptr<Replicas> replicas_;
-  std::unique_ptr<Queries> queries_;
-  std::string nenkin_, city_, pension_code_, city_code_;
+  std::string pension_code_, city_code_;
   Date newest_;
 };
 
