@@ -182,10 +182,10 @@ std::string Request::header(std::string_view lower_name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
-std::string Request::bearer_token() const {
-  auto it = headers.find("authorization");
-  if (it == headers.end()) return "";
-  std::string_view v = it->second;
+namespace {
+
+// The token of an Authorization header's value "Bearer <token>", or "".
+std::string bearer_of(std::string_view v) {
   const size_t start = v.find_first_not_of(" \t");
   if (start == std::string_view::npos) return "";
   v.remove_prefix(start);
@@ -195,6 +195,13 @@ std::string Request::bearer_token() const {
   if (first == std::string_view::npos) return "";
   const size_t last = v.find_last_not_of(" \t");
   return std::string(v.substr(first, last - first + 1));
+}
+
+}  // namespace
+
+std::string Request::bearer_token() const {
+  auto it = headers.find("authorization");
+  return it == headers.end() ? "" : bearer_of(it->second);
 }
 
 std::string Request::query_param(const std::string& name) const {
@@ -237,20 +244,26 @@ struct ServerCore {
   const ServerOptions options;
   Metrics metrics;
   Router router;  // read-only while running
-  // Paths (by prefix) whose requests may carry more than options.max_body_bytes; read-only while running.
-  std::vector<std::pair<std::string, size_t>> large_bodies;
+  // Paths (by prefix) whose requests may carry more than options.max_body_bytes, for the callers
+  // `admit` lets (Server::allow_body_bytes); read-only while running.
+  struct LargeBodies {
+    std::string prefix;
+    size_t bytes;
+    std::function<bool(const std::string& bearer_token)> admit;
+  };
+  std::vector<LargeBodies> large_bodies;
 
-  // The body limit of a request for `target`.
-  size_t body_limit(std::string_view target) const {
-    for (const auto& [prefix, bytes] : large_bodies)
-      if (target.starts_with(prefix)) return bytes;
+  // The body limit of a request for `target` from the holder of `bearer_token`.
+  size_t body_limit(std::string_view target, const std::string& bearer_token) const {
+    for (const auto& l : large_bodies)
+      if (target.starts_with(l.prefix)) return l.admit(bearer_token) ? l.bytes : options.max_body_bytes;
     return options.max_body_bytes;
   }
   // The largest body any request may carry: the parser's limit while the header is read (it checks
-  // a Content-Length against it), narrowed to the target's once the header is in.
+  // a Content-Length against it), narrowed to the request's once the header is in.
   size_t largest_body_limit() const {
     size_t most = options.max_body_bytes;
-    for (const auto& [prefix, bytes] : large_bodies) most = std::max(most, bytes);
+    for (const auto& l : large_bodies) most = std::max(most, l.bytes);
     return most;
   }
   std::unique_ptr<WorkerPool> pool;  // exists while running
@@ -376,7 +389,12 @@ class Session : public internal::ReplyTarget, public std::enable_shared_from_thi
     if (ec) return on_read_error(ec);
     if (parser_->is_done()) return on_request();
     if (!server_.large_bodies.empty()) {
-      const size_t limit = server_.body_limit(to_sv(parser_->get().target()));
+      const auto& head = parser_->get();
+      const auto length_of = parser_->content_length();
+      // Only a body over the ordinary limit asks who sends it (the admission may read the store).
+      const size_t limit = length_of && *length_of <= server_.options.max_body_bytes
+                               ? server_.options.max_body_bytes
+                               : server_.body_limit(to_sv(head.target()), bearer_of(to_sv(head[bhttp::field::authorization])));
       if (auto length = parser_->content_length(); length && *length > limit)
         return on_read_error(bhttp::error::body_limit);
       parser_->body_limit(limit);  // a chunked body is counted as it comes
@@ -853,13 +871,14 @@ void Server::route(std::string method, std::string pattern, Handler handler) {
   impl_->router.add(std::move(method), pattern, std::move(handler));
 }
 
-void Server::allow_body_bytes(std::string path_prefix, size_t max_bytes) {
+void Server::allow_body_bytes(std::string path_prefix, size_t max_bytes,
+                              std::function<bool(const std::string& bearer_token)> admit) {
   std::lock_guard lock(impl_->life_mu);
   if (impl_->running) {
     spdlog::error("http: body limit for {} set while running; ignored", path_prefix);
     return;
   }
-  impl_->large_bodies.emplace_back(std::move(path_prefix), max_bytes);
+  impl_->large_bodies.push_back({std::move(path_prefix), max_bytes, std::move(admit)});
 }
 
 void Server::route_deferred(std::string method, std::string pattern, DeferredHandler handler) {

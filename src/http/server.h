@@ -118,8 +118,11 @@ class Server {
   // The same for a handler that answers later through its Reply (see Reply).
   void route_deferred(std::string method, std::string pattern, DeferredHandler handler);
   // Requests whose target starts with `path_prefix` may carry bodies of up to `max_bytes` (others:
-  // ServerOptions::max_body_bytes); the body is still read whole into Request::body. Before start().
-  void allow_body_bytes(std::string path_prefix, size_t max_bytes);
+  // ServerOptions::max_body_bytes) when `admit` says yes to their bearer token ("" without one),
+  // asked once the header is in and before the body is read: a body over the ordinary limit from
+  // anyone else is 413 unread. The body is read whole into Request::body. Before start().
+  void allow_body_bytes(std::string path_prefix, size_t max_bytes,
+                        std::function<bool(const std::string& bearer_token)> admit);
   // Lines appended to /metrics (Prometheus text) on every scrape, besides the server's own.
   void add_metrics_source(std::function<std::string()> source);
   // What /metrics answers now (the server's own series, then every source's lines).

@@ -156,7 +156,11 @@ void add_routes(http::Server& server, const Services& services) {
   route("POST", "/v1/linkage/bulk-jobs", submit_bulk);
   route("GET", "/v1/linkage/bulk-jobs/{job}", bulk_job);
   route("GET", "/v1/linkage/bulk-jobs/{job}/results", bulk_results);
-  server.allow_body_bytes("/v1/linkage/bulk-jobs", kBulkBodyBytes);
+  // A bulk file is read only from a registered body: anyone else's large body is 413 unread.
+  server.allow_body_bytes("/v1/linkage/bulk-jobs", kBulkBodyBytes, [&directory = services.directory](const std::string& t) {
+    auto p = directory.authenticate(t);
+    return p.ok() && p->role == auth::Role::linkage_body;
+  });
 }
 
 registry::DisclosureDecorator disclosure(Platform& platform) {

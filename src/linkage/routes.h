@@ -19,7 +19,9 @@
 //                                       requester or provider, newest first
 //   GET  /v1/linkage/bodies             the registered bodies (id, kind, name, active): whom to ask
 //   POST /v1/linkage/bulk-jobs          a file of queries (JSON Lines, up to 1,000,000, the body up
-//                                       to kBulkBodyBytes) as a bulk job (bulk_jobs.h): 202 and the job
+//                                       to kBulkBodyBytes, read only when the token is a body's: else
+//                                       a body over 1 MiB is 413 unread) as a bulk job (bulk_jobs.h):
+//                                       202 and the job
 //   GET  /v1/linkage/bulk-jobs/{job}    its progress (404 for another body's job)
 //   GET  /v1/linkage/bulk-jobs/{job}/results?after=&limit=&failed=true
 //                                       the results of its lines in order, or only the failed ones

@@ -4,7 +4,7 @@
 // query is refused as an unknown code and recorded), cannot act as another body (a requester named
 // in the body is ignored: the token's body is the requester), a ministry gets no code and the
 // registry records no provision for it; a removed body's token is 401 at once and a query to it as
-// provider is refused; a bulk job is its body's alone.
+// provider is refused; a bulk job is its body's alone, and only a body may send a large file.
 #include <nlohmann/json.hpp>
 
 #include "world.h"
@@ -116,6 +116,20 @@ TEST_F(LinkageAttacks, AnotherBodysCodeIsUnknownToTheCaller) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_provisions WHERE outcome = 'refused'"), refused + 1);
   auto mine = call(bhttp::verb::get, "/v1/linkage/replicas/" + city_code, city_);
   EXPECT_EQ(json::parse(mine.body(), nullptr, false)["items"]["TX001"], "4250000") << "the write was refused whole";
+}
+
+// Rule: a bulk file over the ordinary 1 MiB is read only from a registered body: without a token,
+// with a forged one or with another role's, it is 413 before its body is read, and nothing is
+// stored.
+TEST_F(LinkageAttacks, OnlyABodyMaySendALargeFile) {
+  const std::string big(2 << 20, ' ');
+  const std::string before = world_->table_digest();
+  for (const std::string& token :
+       {std::string(), "jlis_" + std::string(64, '0'), world_->tokens().by_name().at("municipality")}) {
+    auto r = call(bhttp::verb::post, "/v1/linkage/bulk-jobs", token, big);
+    EXPECT_TRUE(is_error_json(r, 413)) << r.body();
+  }
+  EXPECT_EQ(world_->table_digest(), before);
 }
 
 // Rule: a bulk job and its results are its body's alone: another body gets 404, as for a job that
