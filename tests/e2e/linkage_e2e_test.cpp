@@ -370,8 +370,9 @@ TEST_F(LinkageRecordsE2E, TheCitysRecordsReachThePensionServiceWithoutManualWork
             {"items", {"RS001", "RS002", "TX001", "TX004", "TX005"}}};
   auto answer = call(bhttp::verb::post, "/v1/linkage/queries", pension_, q.dump());
   ASSERT_EQ(answer.result_int(), 200) << answer.body();
-  for (const auto& [item, value] : body(answer)["items"].items()) EXPECT_EQ(value, replica[item]) << item;
-  EXPECT_EQ(body(answer)["items"]["RS001"], std::to_string(members));
+  const json answered = body(answer)["items"];  // kept: a temporary's member would not outlive the loop
+  for (const auto& [item, value] : answered.items()) EXPECT_EQ(value, replica[item]) << item;
+  EXPECT_EQ(answered["RS001"], std::to_string(members));
 }
 
 }  // namespace
