@@ -85,10 +85,12 @@ class BulkJobs {
 };
 
 // Runs the jobs' batches on a thread of its own until destroyed (the batch in progress finishes):
-// batch after batch while a job waits, then it looks again every `idle` (or at once after wake()).
+// batch after batch while a job waits (also at the start: a job a restart interrupted resumes at
+// once), then it waits for wake() (a submission), looking again every `idle` only as a safety net:
+// an idle server does not spend its writer on looking.
 class BulkRunner {
  public:
-  explicit BulkRunner(BulkJobs& jobs, std::chrono::milliseconds idle = std::chrono::milliseconds(500));
+  explicit BulkRunner(BulkJobs& jobs, std::chrono::milliseconds idle = std::chrono::seconds(60));
 
   void wake() { loop_.wake(); }  // a job was submitted
 
