@@ -164,10 +164,10 @@ Result<linkage::Platform*> App::linkage(const std::string& data_dir) {
   return linkage_.get();
 }
 
-Result<pki::LgpkiAuthority*> App::lgpki(const std::string& data_dir) {
+Result<pki::LgpkiAuthority*> App::lgpki(const std::string& data_dir, const pki::LgpkiOptions& options) {
   if (!lgpki_ && pki::lgpki_configured(data_dir)) {
     JLIS_ASSIGN_OR_RETURN(pki::KeyStore * keys, key_store(data_dir));
-    JLIS_ASSIGN_OR_RETURN(lgpki_, pki::open_lgpki(data_dir, *pool_, *writer_, *keys));
+    JLIS_ASSIGN_OR_RETURN(lgpki_, pki::open_lgpki(data_dir, *pool_, *writer_, *keys, options));
   }
   return lgpki_.get();
 }

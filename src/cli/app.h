@@ -66,9 +66,10 @@ class App {
   // The information-linkage platform (linkage/platform.h) with its code key from key_store,
   // opened on first use. Lives as long as this App.
   Result<linkage::Platform*> linkage(const std::string& data_dir);
-  // LGPKI (pki/lgpki.h) with the keys of lgpki_keys, opened on first use; null when DIR has none
-  // (no `jlis lgpki init`). Lives as long as this App.
-  Result<pki::LgpkiAuthority*> lgpki(const std::string& data_dir);
+  // LGPKI (pki/lgpki.h) with the keys of key_store, opened on first use with `options` (later
+  // calls' options are ignored); null when DIR has none (no `jlis lgpki init`). Lives as long as
+  // this App.
+  Result<pki::LgpkiAuthority*> lgpki(const std::string& data_dir, const pki::LgpkiOptions& options = {});
   // J-LIS's time-stamp authority (LGPKI's, in-process, at the current time): what stamps the
   // linkage message log. invalid_argument when DIR has no LGPKI.
   Result<linkage::TimeStampService> time_stamps(const std::string& data_dir);

@@ -240,6 +240,12 @@ int run(int argc, char** argv) {
                     "their households and tax records (serving linkage)")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 86400.0));
+  int64_t linkage_ocsp_max_age = 3600;
+  serve->add_option("--linkage-ocsp-max-age", linkage_ocsp_max_age,
+                    "Seconds: the oldest OCSP answer about a body's signing certificate the linkage platform accepts "
+                    "(older: the message is refused); LGPKI's OCSP answers are then re-signed at half this age")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{60}, int64_t{86400}));
   serve->add_flag("--print-routes", print_routes,
                   "Print the route table (METHOD PATTERN, one a line) instead of serving");
 
@@ -467,7 +473,14 @@ int run(int argc, char** argv) {
       const auth::TokenGrant grant = token_grant(expires, by);
       auto app = check(App::open(data, reference));
       linkage::LinkageContext context{data, &app->pool(), &app->writer(), &app->directory(), grant, &app->reference(),
-                                      [&app, &data] { return app->time_stamps(data); }};
+                                      [&app, &data] { return app->time_stamps(data); },
+                                      [&app, &data]() -> Result<linkage::MessageVerifier> {
+                                        JLIS_ASSIGN_OR_RETURN(pki::LgpkiAuthority * lgpki, app->lgpki(data));
+                                        if (lgpki == nullptr)
+                                          return invalid_argument("the data directory has no LGPKI, whose roots the "
+                                                                  "bodies' certificates chain to: jlis lgpki init");
+                                        return linkage::lgpki_verifier(*lgpki, std::chrono::hours(24));
+                                      }};
       check(linkage_commands.run(context, std::cout));
       return 0;
     }
@@ -558,6 +571,18 @@ int run(int argc, char** argv) {
       const bool cards = serving.count("card") > 0;
       // The information-linkage platform; its code key is in the key store (made there on first use).
       linkage::Platform* platform = serving.count("linkage") ? check(app->linkage(data)) : nullptr;
+      // LGPKI, opened first here: the platform verifies the bodies' signatures with its roots and its
+      // OCSP responder, whose answers then stay younger than the platform's freshness limit.
+      pki::LgpkiOptions lgpki_options;
+      if (platform) lgpki_options.ocsp.validity = std::chrono::seconds(linkage_ocsp_max_age);
+      pki::LgpkiAuthority* lgpki_opened =
+          serving.count("pki") || platform ? check(app->lgpki(data, lgpki_options)) : nullptr;
+      std::optional<linkage::MessageVerifier> verifier;
+      if (platform && lgpki_opened && lgpki_opened->exists())
+        verifier = check(linkage::lgpki_verifier(*lgpki_opened, std::chrono::seconds(linkage_ocsp_max_age)));
+      else if (platform)
+        spdlog::warn("linkage: this data directory has no LGPKI: the bodies' signed messages cannot be verified and "
+                     "are refused (jlis lgpki init)");
       // A resident's disclosure: the provisions, the issuances and, with the platform, its records.
       registry::DisclosureDecorator disclose = municipal::disclosure(app->issuance());
       if (platform)
@@ -584,7 +609,8 @@ int run(int argc, char** argv) {
         refresher = std::make_unique<linkage::ReplicaRefresher>(
             *record_replicas, std::chrono::milliseconds(static_cast<int64_t>(linkage_refresh_seconds * 1000)));
         bulk_runner = std::make_unique<linkage::BulkRunner>(platform->bulk_jobs());
-        linkage::add_routes(server, {app->directory(), app->registry(), *platform, bulk_runner.get()});
+        linkage::add_routes(server, {app->directory(), app->registry(), *platform, bulk_runner.get(),
+                                     verifier ? &*verifier : nullptr});
       }
       pki::CertificateAuthority* ca = serving.count("pki") ? app->ca() : nullptr;
       if (ca) {
@@ -593,7 +619,7 @@ int run(int argc, char** argv) {
       }
       // LGPKI's public CRLs, ARLs, CA certificates and OCSP, with the pki component, when DIR has an
       // LGPKI; and then the municipalities' electronic seals on the documents of the window and the kiosk.
-      pki::LgpkiAuthority* lgpki = serving.count("pki") ? check(app->lgpki(data)) : nullptr;
+      pki::LgpkiAuthority* lgpki = serving.count("pki") ? lgpki_opened : nullptr;
       if (lgpki) pki::add_lgpki_routes(server, *lgpki, pki_limits.ocsp_unknown_per_minute);
       // The linkage message log time-stamped by LGPKI's authority on a timer, off the writer; its
       // growth and the unstamped alarm on /metrics (linkage/log_stamper.h).
@@ -650,15 +676,17 @@ int run(int argc, char** argv) {
       // Revocations reach the OCSP responses and the CRLs within a second or a few (ca.h: tick).
       std::atomic<bool> stopping{false};
       std::thread ticker;
-      if (ca) {
+      if (ca)
         ca->set_public_url(public_url.empty() ? "http://" + host + ":" + std::to_string(server.port()) : public_url);
+      if (ca || lgpki_opened) {
         ticker = std::thread([&] {
           while (!stopping) {
-            Status s = ca->tick();
+            Status s = ca ? ca->tick() : Status::ok();
             if (!s.is_ok()) spdlog::warn("pki: {}", s.message());
-            // Revocations by jlis lgpki revoke (another process) reach LGPKI's OCSP responses.
-            if (lgpki) {
-              s = lgpki->tick();
+            // Revocations by jlis lgpki revoke (another process) reach LGPKI's OCSP responses, the
+            // linkage platform's checks of the bodies' signers included.
+            if (lgpki_opened) {
+              s = lgpki_opened->tick();
               if (!s.is_ok()) spdlog::warn("lgpki: {}", s.message());
             }
             for (int i = 0; i < 10 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -1,8 +1,12 @@
 #include "linkage/bodies.h"
 
 #include "common/clock.h"
+#include "common/digest.h"
 #include "common/enum_names.h"
 #include "common/identifiers.h"
+#include "linkage/signatures.h"
+#include "pki/lgpki_profile.h"
+#include "pki/openssl.h"
 #include "store/migrations.h"
 
 namespace jlis::linkage {
@@ -21,6 +25,19 @@ CREATE TABLE linkage_bodies (
   registered_at TEXT NOT NULL,         -- ISO 8601 UTC
   active BIGINT NOT NULL               -- 1, or 0 once removed
 );
+)sql"},
+                                                      {2, R"sql(
+CREATE TABLE linkage_body_certificates (
+  fingerprint TEXT PRIMARY KEY,        -- SHA-256 of the DER, hex
+  body_id TEXT NOT NULL REFERENCES linkage_bodies (body_id),
+  serial TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  not_after TEXT NOT NULL,
+  certificate TEXT NOT NULL,           -- PEM
+  registered_at TEXT NOT NULL,
+  removed_at TEXT                      -- NULL while in use
+);
+CREATE INDEX linkage_body_certificates_body ON linkage_body_certificates (body_id);
 )sql"}};
 
 bool all_digits(const std::string& s, size_t n) {
@@ -38,6 +55,13 @@ bool valid_corporate_number(const std::string& s) {
 Body body_of(const Row& r) {
   return {r.text(0), parse_body_kind(r.text(1)).value(), r.text(2), r.text(3), r.text(4), r.int64(5) != 0};
 }
+
+BodyCertificate certificate_of(const Row& r) {
+  return {r.text(0), r.text(1), r.text(2), r.text(3), r.text(4), r.text(5), r.is_null(6) ? "" : r.text(6)};
+}
+
+constexpr const char* kSelectCertificates =
+    "SELECT fingerprint, body_id, serial, subject, not_after, registered_at, removed_at FROM linkage_body_certificates";
 
 constexpr const char* kSelectBodies = "SELECT body_id, kind, name, code, registered_at, active FROM linkage_bodies";
 
@@ -142,6 +166,74 @@ Status Bodies::remove(const std::string& body_id, const std::string& by) {
     if (*active == 0) return conflict("body " + body_id + " was removed already");
     return c.execute("UPDATE linkage_bodies SET active = 0 WHERE body_id = ?", {body_id}).status();
   });
+}
+
+Result<BodyCertificate> Bodies::add_certificate(const std::string& body_id, const std::string& pem) {
+  auto cert = pki::x509_from_pem(pem);
+  if (!cert.ok()) return invalid_argument("not a PEM certificate: " + cert.status().message());
+  JLIS_ASSIGN_OR_RETURN(std::string der, pki::x509_der(cert->get()));
+  JLIS_ASSIGN_OR_RETURN(std::string clean_pem, pki::x509_pem(cert->get()));
+  struct tm tm {};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert->get()), &tm) != 1) return invalid_argument("the certificate's notAfter");
+  BodyCertificate c{sha256_hex(der), body_id, pki::serial_hex(X509_get0_serialNumber(cert->get())), pki::lgpki_name_text(X509_get_subject_name(cert->get())),
+                    iso8601_seconds(static_cast<int64_t>(timegm(&tm))), now_iso8601(), ""};
+  JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
+    JLIS_RETURN_IF_ERROR(active(conn, body_id).status());
+    std::string holder;
+    JLIS_RETURN_IF_ERROR(conn.query("SELECT body_id FROM linkage_body_certificates WHERE fingerprint = ?",
+                                    {c.fingerprint}, [&](const Row& r) {
+                                      holder = r.text(0);
+                                      return false;
+                                    }));
+    if (!holder.empty()) return conflict("the certificate is registered already (to " + holder + ")");
+    return conn
+        .execute("INSERT INTO linkage_body_certificates (fingerprint, body_id, serial, subject, not_after, certificate, "
+                 "registered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 {c.fingerprint, c.body_id, c.serial, c.subject, c.not_after, clean_pem, c.registered_at})
+        .status();
+  }));
+  return c;
+}
+
+Result<std::vector<BodyCertificate>> Bodies::certificates(const std::string& body_id) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  std::vector<BodyCertificate> out;
+  JLIS_RETURN_IF_ERROR(conn->query(std::string(kSelectCertificates) + " WHERE body_id = ? ORDER BY registered_at, fingerprint",
+                                   {body_id}, [&](const Row& r) {
+                                     out.push_back(certificate_of(r));
+                                     return true;
+                                   }));
+  return out;
+}
+
+Status Bodies::remove_certificate(const std::string& fingerprint) {
+  return writer_.run([&](Connection& conn) -> Status {
+    std::optional<BodyCertificate> c;
+    JLIS_RETURN_IF_ERROR(conn.query(std::string(kSelectCertificates) + " WHERE fingerprint = ?", {fingerprint},
+                                    [&](const Row& r) {
+                                      c = certificate_of(r);
+                                      return false;
+                                    }));
+    if (!c) return not_found("no certificate " + fingerprint + " is registered");
+    if (!c->removed_at.empty()) return conflict("certificate " + fingerprint + " was removed already");
+    return conn.execute("UPDATE linkage_body_certificates SET removed_at = ? WHERE fingerprint = ?",
+                        {now_iso8601(), fingerprint})
+        .status();
+  });
+}
+
+Status Bodies::check_signer(Connection& conn, const std::string& body_id, const std::string& fingerprint) {
+  bool registered = false;
+  JLIS_RETURN_IF_ERROR(conn.query("SELECT 1 FROM linkage_body_certificates WHERE fingerprint = ? AND body_id = ? AND "
+                                  "removed_at IS NULL",
+                                  {fingerprint, body_id}, [&](const Row&) {
+                                    registered = true;
+                                    return false;
+                                  }));
+  if (!registered)
+    return permission_denied("the message's signer is not a certificate registered to body " + body_id + " [" +
+                             std::string(kSignerNotRegistered) + "]");
+  return Status::ok();
 }
 
 }  // namespace jlis::linkage

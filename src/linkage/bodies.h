@@ -8,7 +8,11 @@
 // A body authenticates with a token of role linkage-body whose subject is its id (auth/directory.h):
 // add() registers the body and makes its first token in one transaction (both or neither). remove()
 // deactivates it and revokes its tokens in one transaction; the row stays, since the records of what
-// it asked and provided name it. Thread-safe.
+// it asked and provided name it.
+//
+// A body signs its messages (signatures.h) with a certificate registered to it here
+// (add_certificate, `jlis linkage body certificate`): the token says who calls, the registered
+// certificate that the message is the body's. A certificate belongs to one body. Thread-safe.
 #pragma once
 
 #include <optional>
@@ -32,6 +36,17 @@ struct Body {
   bool active = true;
 };
 
+// A signing certificate registered to a body.
+struct BodyCertificate {
+  std::string fingerprint;  // SHA-256 of the DER, 64 hex: how a signature's signer is matched
+  std::string body_id;
+  std::string serial;       // hex, as the issuer wrote it
+  std::string subject;      // RFC 2253 text
+  std::string not_after;    // ISO 8601 UTC
+  std::string registered_at;
+  std::string removed_at;   // empty while in use
+};
+
 // invalid_argument, saying which form `kind` needs, when `code` is not a code of that kind's (a
 // prefecture's code for a municipality and the reverse included).
 Status check_body_code(BodyKind kind, const std::string& code);
@@ -40,8 +55,9 @@ class Bodies {
  public:
   static Status migrate(store::Connection& conn);
 
-  // Not owned; both must outlive this. Writes go through the directory's writer.
-  Bodies(store::Pool& pool, auth::Directory& directory) : pool_(pool), directory_(directory) {}
+  // Not owned; all must outlive this.
+  Bodies(store::Pool& pool, store::Writer& writer, auth::Directory& directory)
+      : pool_(pool), writer_(writer), directory_(directory) {}
 
   // Registers a body and makes its first linkage-body token, made with `grant`; answers the body
   // and the token (the only time it is visible). invalid_argument for a bad code or a name empty or
@@ -60,8 +76,24 @@ class Bodies {
   // conflict when removed already; both checked in the transaction that writes.
   Status remove(const std::string& body_id, const std::string& by);
 
+  // Registers `pem` (one certificate; its chain and purpose checked by the caller:
+  // MessageVerifier::check_certificate) as a signing certificate of `body_id`. invalid_argument for
+  // what is not a PEM certificate; not_found or permission_denied for an unknown or removed body;
+  // conflict when the certificate is registered already (to any body); checked in the transaction
+  // that writes.
+  Result<BodyCertificate> add_certificate(const std::string& body_id, const std::string& pem);
+  // The body's certificates, removed ones included, oldest first.
+  Result<std::vector<BodyCertificate>> certificates(const std::string& body_id);
+  // Stops a certificate from signing for its body (a key lost, a certificate renewed). not_found
+  // for an unknown fingerprint, conflict when removed already.
+  Status remove_certificate(const std::string& fingerprint);
+  // On `conn` (the transaction acting on a signed message): the certificate `fingerprint` is
+  // registered to `body_id` and not removed; permission_denied [signer-not-registered] otherwise.
+  static Status check_signer(store::Connection& conn, const std::string& body_id, const std::string& fingerprint);
+
  private:
   store::Pool& pool_;
+  store::Writer& writer_;
   auth::Directory& directory_;
 };
 

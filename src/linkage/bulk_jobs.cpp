@@ -1,10 +1,13 @@
 #include "linkage/bulk_jobs.h"
 
+#include <ctime>
+
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
 #include "common/digest.h"
 #include "linkage/bodies.h"
+#include "linkage/signatures.h"
 #include "store/migrations.h"
 
 namespace jlis::linkage {
@@ -54,7 +57,8 @@ BulkResult failure(int64_t line, const Status& s) {
 
 Status BulkJobs::migrate(Connection& conn) { return store::migrate(conn, "linkage_bulk", kBulkMigrations); }
 
-Result<BulkJob> BulkJobs::submit(const std::string& body, std::string_view lines, Date today) {
+Result<BulkJob> BulkJobs::submit(const std::string& body, std::string_view lines, Date today,
+                                 const SignedMessage* signed_by) {
   std::vector<std::pair<int64_t, std::string_view>> queries;
   int64_t number = 0;
   for (size_t at = 0; at < lines.size();) {
@@ -73,8 +77,14 @@ Result<BulkJob> BulkJobs::submit(const std::string& body, std::string_view lines
   if (queries.empty()) return invalid_argument("a bulk job needs at least one query (one JSON object a line)");
   JLIS_ASSIGN_OR_RETURN(std::string job_id, random_hex(16));
   BulkJob job{job_id, body, now_iso8601(), today.to_iso(), static_cast<int64_t>(queries.size()), 0, 0, ""};
+  const std::string logged_at = iso8601_seconds(static_cast<int64_t>(std::time(nullptr)));
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
     JLIS_RETURN_IF_ERROR(Bodies::active(conn, body).status());
+    if (signed_by) {
+      LogAppender log(conn);
+      JLIS_RETURN_IF_ERROR(accept_signed(conn, log, body, "bulk-job", *signed_by, logged_at));
+      JLIS_RETURN_IF_ERROR(log.finish());
+    }
     JLIS_ASSIGN_OR_RETURN(auto seq, conn.query_int64("SELECT COALESCE(MAX(seq), 0) + 1 FROM linkage_bulk_jobs"));
     JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO linkage_bulk_jobs (job_id, seq, body, submitted_at, day, total, done, "
                                       "failed, last_line, finished_at) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, '')",

@@ -33,6 +33,8 @@
 
 namespace jlis::linkage {
 
+struct SignedMessage;  // signatures.h
+
 inline constexpr int64_t kMaxBulkLines = 1'000'000;
 
 struct BulkJob {
@@ -63,8 +65,11 @@ class BulkJobs {
   // Stores a job of `body`'s queries, one a line of `lines` (empty lines skipped; a line's number is
   // its place in the file, from 1), to be answered as on `today`. invalid_argument for no query or
   // more than kMaxBulkLines; not_found/permission_denied for an unregistered or removed body (checked
-  // in the transaction that writes).
-  Result<BulkJob> submit(const std::string& body, std::string_view lines, Date today);
+  // in the transaction that writes). `signed_by`: the file as the body signed it (signatures.h),
+  // its signer checked and the file logged (kind "bulk-job") in that transaction; its lines are
+  // then logged one by one as queries, as the platform read them.
+  Result<BulkJob> submit(const std::string& body, std::string_view lines, Date today,
+                         const SignedMessage* signed_by = nullptr);
 
   // The job `job_id` of `body`: not_found for an unknown job and for another body's.
   Result<BulkJob> get(const std::string& body, const std::string& job_id);

@@ -4,10 +4,13 @@
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
 
+#include <ctime>
 #include <optional>
 
+#include "common/clock.h"
 #include "common/digest.h"
 #include "linkage/bodies.h"
+#include "linkage/signatures.h"
 #include "store/migrations.h"
 
 namespace jlis::linkage {
@@ -112,8 +115,17 @@ Result<std::string> LinkageCodes::code_for(const std::string& body, const Reside
 }
 
 Result<std::string> LinkageCodes::code_by_my_number(registry::Registry& registry, const std::string& body,
-                                                   const MyNumber& number, const std::string& request_id) {
+                                                   const MyNumber& number, const std::string& request_id,
+                                                   const SignedMessage* signed_by) {
   JLIS_RETURN_IF_ERROR(check_body(body));
+  if (signed_by) {
+    const std::string logged_at = iso8601_seconds(static_cast<int64_t>(std::time(nullptr)));
+    JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
+      LogAppender log(conn);
+      JLIS_RETURN_IF_ERROR(accept_signed(conn, log, body, "code-request", *signed_by, logged_at));
+      return log.finish();
+    }));
+  }
   Result<Body> asking = [&]() -> Result<Body> {
     JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
     return Bodies::active(*conn, body);

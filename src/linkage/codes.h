@@ -31,6 +31,8 @@
 
 namespace jlis::linkage {
 
+struct SignedMessage;  // signatures.h
+
 // The agency the registry's provision log names for the resident codes given to the platform.
 inline constexpr const char* kLinkagePlatformAgency = "linkage-platform";
 
@@ -57,8 +59,10 @@ class LinkageCodes {
   // `request_id` beside it), then the code is answered as code_for answers it: the resident code never
   // leaves the platform. permission_denied for a body whose kind holds no My Numbers (a ministry);
   // the registry's not_found (never issued) or conflict (changed after a leak) as they are.
+  // `signed_by`: the request as the body signed it (signatures.h), its signer checked and the
+  // message logged (kind "code-request") in a transaction of its own before anything else.
   Result<std::string> code_by_my_number(registry::Registry& registry, const std::string& body, const MyNumber& number,
-                                        const std::string& request_id);
+                                        const std::string& request_id, const SignedMessage* signed_by = nullptr);
 
   // `code` of body `from` as body `to` knows the same person (made for `to` when it has none yet).
   // not_found when `from` has no such code. Internal to the platform: never answered to a body.

@@ -24,7 +24,10 @@ struct LinkageCommands::Options {
   CLI::App* log_archive = nullptr;
   CLI::App* log_verify = nullptr;
   CLI::App* purge = nullptr;
-  std::string kind, name, code, body, on, before, archive, trust;
+  CLI::App* cert_add = nullptr;
+  CLI::App* cert_list = nullptr;
+  CLI::App* cert_remove = nullptr;
+  std::string kind, name, code, body, on, before, archive, trust, certificate, fingerprint;
 };
 
 LinkageCommands::LinkageCommands(CLI::App& cli, const std::function<void(CLI::App*)>& add_data,
@@ -49,6 +52,18 @@ LinkageCommands::LinkageCommands(CLI::App& cli, const std::function<void(CLI::Ap
   add_data(o_->remove);
   o_->remove->add_option("--body", o_->body, "Body id (jlis linkage body list)")->required();
   add_by(o_->remove);
+  auto* cert = body->add_subcommand("certificate", "The certificates a body signs its messages with")->require_subcommand(1);
+  o_->cert_add = cert->add_subcommand("add", "Register a signing certificate (PEM) of a body; prints its fingerprint");
+  o_->cert_list = cert->add_subcommand("list", "List a body's certificates as CSV");
+  for (CLI::App* c : {o_->cert_add, o_->cert_list}) {
+    add_data(c);
+    c->add_option("--body", o_->body, "Body id (jlis linkage body list)")->required();
+  }
+  o_->cert_add->add_option("--certificate", o_->certificate, "PEM file of the certificate")->required();
+  o_->cert_remove = cert->add_subcommand("remove", "Stop a certificate from signing for its body");
+  add_data(o_->cert_remove);
+  o_->cert_remove->add_option("--fingerprint", o_->fingerprint, "SHA-256 of the certificate (certificate list)")
+      ->required();
   auto* log = linkage->add_subcommand("log", "The message log: evidence of every message")->require_subcommand(1);
   o_->log_state = log->add_subcommand("state", "Entries, bytes, the last stamp and since when the head is unstamped");
   add_data(o_->log_state);
@@ -74,7 +89,7 @@ LinkageCommands::~LinkageCommands() = default;
 
 bool LinkageCommands::chosen() const {
   return *o_->add || *o_->list || *o_->remove || *o_->layout || *o_->log_state || *o_->log_stamp ||
-         *o_->log_archive || *o_->log_verify || *o_->purge;
+         *o_->log_archive || *o_->log_verify || *o_->purge || *o_->cert_add || *o_->cert_list || *o_->cert_remove;
 }
 bool LinkageCommands::standalone() const { return o_->layout->parsed(); }
 
@@ -107,7 +122,32 @@ Status LinkageCommands::run(const LinkageContext& c, std::ostream& out) {
   if (*o_->log_state || *o_->log_stamp || *o_->log_archive || *o_->log_verify) return run_log(c, out);
   const ReferenceData& reference = *c.reference;
   const auth::TokenGrant& grant = c.grant;
-  Bodies bodies(*c.pool, *c.directory);
+  Bodies bodies(*c.pool, *c.writer, *c.directory);
+  if (*o_->cert_add) {
+    JLIS_ASSIGN_OR_RETURN(std::string pem, read_file(o_->certificate));
+    auto cert = pki::x509_from_pem(pem);
+    if (!cert.ok()) return invalid_argument("--certificate " + o_->certificate + " holds no PEM certificate");
+    JLIS_ASSIGN_OR_RETURN(MessageVerifier verifier, c.verifier());
+    JLIS_RETURN_IF_ERROR(verifier.check_certificate(cert->get()));
+    JLIS_ASSIGN_OR_RETURN(BodyCertificate added, bodies.add_certificate(o_->body, pem));
+    out << "certificate " << added.serial << " (" << added.subject << ") registered to " << added.body_id << "\n"
+        << added.fingerprint << "\n";
+    return Status::ok();
+  }
+  if (*o_->cert_list) {
+    JLIS_RETURN_IF_ERROR(bodies.get(o_->body).status());
+    JLIS_ASSIGN_OR_RETURN(auto all, bodies.certificates(o_->body));
+    out << "fingerprint,serial,subject,not_after,registered_at,removed_at\n";
+    for (const auto& b : all)
+      out << b.fingerprint << "," << b.serial << "," << csv_field(b.subject) << "," << b.not_after << ","
+          << b.registered_at << "," << b.removed_at << "\n";
+    return Status::ok();
+  }
+  if (*o_->cert_remove) {
+    JLIS_RETURN_IF_ERROR(bodies.remove_certificate(o_->fingerprint));
+    out << "certificate " << o_->fingerprint << " removed\n";
+    return Status::ok();
+  }
   if (*o_->add) {
     JLIS_ASSIGN_OR_RETURN(BodyKind kind, parse_body_kind(o_->kind));
     if (kind == BodyKind::municipality || kind == BodyKind::prefecture) {

@@ -10,6 +10,13 @@
 //     CSV: body_id,kind,name,code,registered_at,active
 //   jlis linkage body remove --data DIR --body ID [--by WHO]
 //     deactivates the body and revokes its tokens, in one transaction
+//   jlis linkage body certificate add --data DIR --body ID --certificate FILE
+//     registers the body's signing certificate (PEM; bodies.h, signatures.h) once it chains to
+//     LGPKI's roots now and may sign messages; prints its fingerprint on the last line
+//   jlis linkage body certificate list --data DIR --body ID
+//     CSV: fingerprint,serial,subject,not_after,registered_at,removed_at
+//   jlis linkage body certificate remove --data DIR --fingerprint HEX
+//     stops the certificate from signing for its body
 //   jlis linkage log state --data DIR
 //     the message log (message_log.h): entries and bytes in the store, the last entry, the last
 //     stamped one and since when the head is unstamped (the time-stamping alarm), archived entries
@@ -41,6 +48,7 @@
 #include "common/reference_data.h"
 #include "common/status.h"
 #include "linkage/message_log.h"
+#include "linkage/signatures.h"
 #include "store/database.h"
 #include "store/writer.h"
 
@@ -56,6 +64,8 @@ struct LinkageContext {
   const ReferenceData* reference = nullptr;  // knows the local governments
   // J-LIS's time-stamp authority, opened when a command needs it (its keys want the passphrase).
   std::function<Result<TimeStampService>()> time_stamps;
+  // What checks a body's certificate (LGPKI's roots), opened when a command needs it.
+  std::function<Result<MessageVerifier>()> verifier;
 };
 
 class LinkageCommands {

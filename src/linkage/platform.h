@@ -42,7 +42,7 @@ class Platform {
       : key_(std::move(key)),
         table_(table),
         layouts_(layouts),
-        bodies_(pool, directory),
+        bodies_(pool, writer, directory),
         codes_(pool, writer, key_.get()),
         replicas_(pool, writer, layouts),
         queries_(pool, writer, table, layouts),

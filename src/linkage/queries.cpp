@@ -146,6 +146,7 @@ Result<Answer> Queries::decide(Connection& conn, LogAppender& log,
                                const std::function<Result<Body>(const std::string&)>& active, const Query& q,
                                const LayoutVersion& version, const std::string& now, const std::string& logged_at,
                                Status& refusal) {
+  if (q.signed_by) JLIS_RETURN_IF_ERROR(Bodies::check_signer(conn, q.requester, q.signed_by->signer));
   JLIS_ASSIGN_OR_RETURN(Body requester, active(q.requester));
   JLIS_ASSIGN_OR_RETURN(Body provider, active(q.provider));
   JLIS_ASSIGN_OR_RETURN(auto person, LinkageCodes::person_of(conn, q.requester, q.code));
@@ -164,9 +165,14 @@ Result<Answer> Queries::decide(Connection& conn, LogAppender& log,
     refusal = invalid_argument(missing + " [" + reason + "]");
   }
 
-  json request = {{"query_id", query_id}, {"requester", q.requester}, {"code", q.code},
-                  {"procedure", q.procedure}, {"provider", q.provider}, {"items", q.items}};
-  JLIS_ASSIGN_OR_RETURN(LoggedMessage logged, log.append(q.requester, "query", request.dump(), "", logged_at));
+  // The request as signed when it was (the answer's entry names the query id), else as read.
+  const std::string read = q.signed_by ? std::string()
+                                       : json{{"query_id", query_id}, {"requester", q.requester}, {"code", q.code},
+                                              {"procedure", q.procedure}, {"provider", q.provider}, {"items", q.items}}
+                                             .dump();
+  JLIS_ASSIGN_OR_RETURN(LoggedMessage logged,
+                        log.append(q.requester, "query", q.signed_by ? q.signed_by->message : read,
+                                   q.signed_by ? std::string_view(q.signed_by->signature) : std::string_view(), logged_at));
   if (refusal.is_ok()) {
     // The provider's code for the person is converted here, inside the platform: the replica is
     // the provider's, and neither code leaves towards the other body.

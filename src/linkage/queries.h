@@ -30,6 +30,7 @@
 #include "linkage/legal_table.h"
 #include "linkage/message_log.h"
 #include "linkage/replicas.h"
+#include "linkage/signatures.h"
 #include "store/database.h"
 #include "store/writer.h"
 
@@ -41,6 +42,10 @@ struct Query {
   std::string procedure;   // 事務 code ("J031-01")
   std::string provider;    // the providing body's id
   std::vector<std::string> items;
+  // The query as the requester signed it (signatures.h), when it came over the network: its
+  // signer is checked in the transaction that answers it (a signer not the requester's refuses the
+  // query unrecorded), and the log keeps these bytes and signature as the request.
+  std::optional<SignedMessage> signed_by = {};
 };
 
 // The query of `requester` that `j` (a JSON object: "code", "procedure", "provider", "items") asks;

@@ -1,8 +1,11 @@
 #include "linkage/replicas.h"
 
+#include <ctime>
+
 #include "common/clock.h"
 #include "linkage/bodies.h"
 #include "linkage/codes.h"
+#include "linkage/signatures.h"
 #include "store/migrations.h"
 
 namespace jlis::linkage {
@@ -33,7 +36,7 @@ CREATE INDEX linkage_replicas_person ON linkage_replicas (person_id);
 Status Replicas::migrate(Connection& conn) { return store::migrate(conn, "linkage_replicas", kReplicaMigrations); }
 
 Result<std::string> Replicas::put(const std::string& provider, const std::string& code, const ItemValues& items,
-                                  Date today) {
+                                  Date today, const SignedMessage* signed_by) {
   if (items.empty()) return invalid_argument("a replica registers at least one item");
   JLIS_ASSIGN_OR_RETURN(const LayoutVersion* version, layouts_.version_in_force(today));
   ItemValues present;
@@ -46,8 +49,14 @@ Result<std::string> Replicas::put(const std::string& provider, const std::string
       return invalid_argument("layout " + version->version + ": item " + item + " is not an item of this version [" +
                               std::string(layout_rule_name(LayoutRule::unknown_item)) + "]");
   const std::string now = now_iso8601();
+  const std::string logged_at = iso8601_seconds(static_cast<int64_t>(std::time(nullptr)));
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
     JLIS_RETURN_IF_ERROR(Bodies::active(conn, provider).status());
+    if (signed_by) {
+      LogAppender log(conn);
+      JLIS_RETURN_IF_ERROR(accept_signed(conn, log, provider, "replica", *signed_by, logged_at));
+      JLIS_RETURN_IF_ERROR(log.finish());
+    }
     JLIS_ASSIGN_OR_RETURN(auto person, LinkageCodes::person_of(conn, provider, code));
     if (!person) return not_found("body " + provider + " has no such linkage code");
     for (const auto& [item, value] : items) {

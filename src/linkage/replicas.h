@@ -24,6 +24,7 @@
 namespace jlis::linkage {
 
 using ItemValues = std::map<std::string, std::string>;  // item code → value
+struct SignedMessage;  // signatures.h
 
 class Replicas {
  public:
@@ -37,8 +38,10 @@ class Replicas {
   // that validated them. invalid_argument with the layout's message ("layout 2026.07: item TX001 is
   // not an integer (digits only)") and the rule's name in brackets ("[wrong-type]") for a bad item or
   // no items; not_found when `provider` has no such code or is not registered; permission_denied
-  // when it was removed.
-  Result<std::string> put(const std::string& provider, const std::string& code, const ItemValues& items, Date today);
+  // when it was removed. `signed_by`: the registration as the provider signed it (signatures.h),
+  // its signer checked and the message logged (kind "replica") in the transaction that writes.
+  Result<std::string> put(const std::string& provider, const std::string& code, const ItemValues& items, Date today,
+                          const SignedMessage* signed_by = nullptr);
 
   // The registered `items` of the person `person_id` at `provider`, read on `conn` (the caller's
   // transaction); items not registered are absent.

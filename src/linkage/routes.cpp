@@ -31,6 +31,14 @@ Result<int64_t> count_param(const Request& req, const std::string& name, int64_t
   return std::stoll(text);
 }
 
+// The request's body as the calling body signed it (signatures.h): verified, or the refusal.
+Result<SignedMessage> signed_body(const Services& s, const Request& req) {
+  if (!s.verifier)
+    return unavailable("the platform verifies the bodies' signatures against LGPKI, which this data directory does "
+                       "not have (jlis lgpki init)");
+  return s.verifier->verify(req.body, req.header("jlis-signature"));
+}
+
 json to_json(const BulkJob& j) {
   return {{"job_id", j.job_id}, {"state", j.state()},   {"total", j.total},
           {"done", j.done},     {"failed", j.failed},   {"submitted_at", j.submitted_at},
@@ -48,6 +56,7 @@ json to_json(const ProvisionRecord& r) {
 
 Result<Response> code_by_my_number(const Services& s, const Request& req) {
   JLIS_ASSIGN_OR_RETURN(std::string body, calling_body(s, req));
+  JLIS_ASSIGN_OR_RETURN(SignedMessage message, signed_body(s, req));
   JLIS_ASSIGN_OR_RETURN(json in, http::object_body(req));
   auto text = in.find("my_number");
   if (text == in.end() || !text->is_string())
@@ -55,12 +64,13 @@ Result<Response> code_by_my_number(const Services& s, const Request& req) {
   auto number = MyNumber::parse(text->get<std::string>());
   if (!number.ok()) return invalid_argument("my_number must be 12 digits with a valid check digit");
   JLIS_ASSIGN_OR_RETURN(std::string code,
-                        s.platform.codes().code_by_my_number(s.registry, body, *number, req.server_request_id));
+                        s.platform.codes().code_by_my_number(s.registry, body, *number, req.server_request_id, &message));
   return json_response(200, {{"body", body}, {"code", code}});
 }
 
 Result<Response> put_replica(const Services& s, const Request& req) {
   JLIS_ASSIGN_OR_RETURN(std::string body, calling_body(s, req));
+  JLIS_ASSIGN_OR_RETURN(SignedMessage message, signed_body(s, req));
   JLIS_ASSIGN_OR_RETURN(json in, http::object_body(req));
   auto items = in.find("items");
   if (items == in.end() || !items->is_object() || items->empty())
@@ -71,7 +81,7 @@ Result<Response> put_replica(const Services& s, const Request& req) {
     values[item] = value.get<std::string>();
   }
   const std::string& code = req.path_params.at("code");
-  JLIS_ASSIGN_OR_RETURN(std::string version, s.platform.replicas().put(body, code, values, s.today()));
+  JLIS_ASSIGN_OR_RETURN(std::string version, s.platform.replicas().put(body, code, values, s.today(), &message));
   return json_response(200, {{"code", code}, {"layout_version", version}});
 }
 
@@ -84,8 +94,10 @@ Result<Response> get_replica(const Services& s, const Request& req) {
 
 Result<Response> ask(const Services& s, const Request& req) {
   JLIS_ASSIGN_OR_RETURN(std::string body, calling_body(s, req));
+  JLIS_ASSIGN_OR_RETURN(SignedMessage message, signed_body(s, req));
   JLIS_ASSIGN_OR_RETURN(json in, http::object_body(req));
   JLIS_ASSIGN_OR_RETURN(Query q, query_from_json(in, body));
+  q.signed_by = std::move(message);
   JLIS_ASSIGN_OR_RETURN(Answer a, s.platform.queries().ask(q, s.today()));
   return json_response(200, {{"query_id", a.query_id},
                              {"layout_version", a.layout_version},
@@ -114,7 +126,8 @@ Result<Response> bodies(const Services& s, const Request& req) {
 
 Result<Response> submit_bulk(const Services& s, const Request& req) {
   JLIS_ASSIGN_OR_RETURN(std::string body, calling_body(s, req));
-  JLIS_ASSIGN_OR_RETURN(BulkJob job, s.platform.bulk_jobs().submit(body, req.body, s.today()));
+  JLIS_ASSIGN_OR_RETURN(SignedMessage message, signed_body(s, req));
+  JLIS_ASSIGN_OR_RETURN(BulkJob job, s.platform.bulk_jobs().submit(body, req.body, s.today(), &message));
   if (s.bulk_runner) s.bulk_runner->wake();
   return json_response(202, to_json(job));
 }

@@ -26,6 +26,12 @@
 //   GET  /v1/linkage/bulk-jobs/{job}/results?after=&limit=&failed=true
 //                                       the results of its lines in order, or only the failed ones
 //
+// Every route that takes a message (codes, PUT replicas, queries, bulk-jobs) takes it signed by the
+// body (signatures.h): the header JLIS-Signature carries the CMS signature over the exact body; a
+// message unsigned, badly signed, or signed by a certificate revoked, of unknown or stale status
+// (the OCSP freshness limit) or not registered to the calling body is 403 naming the rule, before
+// anything is written; the message is logged with its signature in the transaction acting on it.
+//
 // No answer carries a resident code, a My Number or another body's code for a person.
 //
 // The person's own view: disclosure() adds the linkage records about a resident (queries and
@@ -38,6 +44,7 @@
 #include "common/date.h"
 #include "http/server.h"
 #include "linkage/platform.h"
+#include "linkage/signatures.h"
 #include "registry/registry.h"
 #include "registry/routes.h"
 
@@ -51,6 +58,8 @@ struct Services {
   registry::Registry& registry;  // records the resident code's provision to the platform
   Platform& platform;
   BulkRunner* bulk_runner = nullptr;  // woken when a job is submitted (none: the jobs wait for one)
+  // Verifies the messages' signatures (none: every route that takes a message answers 503).
+  const MessageVerifier* verifier = nullptr;
   std::function<Date()> today = Date::today;  // the day that picks the layout version (Japan's)
 };
 

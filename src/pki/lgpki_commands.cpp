@@ -86,14 +86,13 @@ bool lgpki_configured(const std::string& data_dir) {
 }
 
 Result<std::unique_ptr<LgpkiAuthority>> open_lgpki(const std::string& data_dir, store::Pool& pool,
-                                                   store::Writer& writer, KeyStore& keys) {
+                                                   store::Writer& writer, KeyStore& keys, LgpkiOptions options) {
   if (!lgpki_configured(data_dir))
     return invalid_argument("the data directory has no LGPKI (create it with: jlis lgpki init --data " + data_dir + ")");
   std::ifstream in(lgpki_config_path(data_dir));
   auto j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("public_url") || !j["public_url"].is_string())
     return internal_error(lgpki_config_path(data_dir).string() + " is damaged");
-  LgpkiOptions options;
   options.public_url = j["public_url"].get<std::string>();
   return LgpkiAuthority::open(pool, writer, keys, options);
 }

@@ -45,9 +45,9 @@ namespace jlis::pki {
 
 // True when DIR has an LGPKI (`jlis lgpki init` recorded DIR/pki/lgpki.json).
 bool lgpki_configured(const std::string& data_dir);
-// Opens the LGPKI of DIR with its recorded public URL. invalid_argument when DIR has none.
+// Opens the LGPKI of DIR with `options` and its recorded public URL. invalid_argument when DIR has none.
 Result<std::unique_ptr<LgpkiAuthority>> open_lgpki(const std::string& data_dir, store::Pool& pool,
-                                                   store::Writer& writer, KeyStore& keys);
+                                                   store::Writer& writer, KeyStore& keys, LgpkiOptions options = {});
 
 // What the commands are run with, from the data directory the CLI opened.
 struct LgpkiCommandContext {

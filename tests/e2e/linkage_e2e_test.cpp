@@ -6,6 +6,7 @@
 // lists and the resident's disclosure show both records; the two codes differ and no answer to a body
 // names the resident code or the My Number. A bulk job is answered line by line with its failures.
 #include <chrono>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "common/date.h"
 #include "common/identifiers.h"
 #include "jlis_process.h"
+#include "linkage_signers.h"
 #include "template_dir.h"
 
 namespace jlis::e2e {
@@ -37,13 +39,27 @@ class LinkageServer : public ::testing::Test {
     delete server_;
     server_ = nullptr;
   }
+  // As the body whose token it is: a message (POST, PUT) signed with the body's key.
   static Reply call(bhttp::verb method, const std::string& target, const std::string& token,
                     const std::string& body = "") {
-    return Client(server_->port()).request(method, target, body, {{"Authorization", "Bearer " + token}});
+    http::testing::Headers headers = {{"Authorization", "Bearer " + token}};
+    auto signer = signer_of_.find(token);
+    if ((method == bhttp::verb::post || method == bhttp::verb::put) && signer != signer_of_.end())
+      headers.emplace_back("JLIS-Signature", signers_.sign(signer->second, body));
+    return Client(server_->port()).request(method, target, body, headers);
+  }
+  // Gives each body (token → body id) its signing key, on the data directory before it is served.
+  static void certify(const std::string& dir, const std::map<std::string, std::string>& bodies) {
+    std::vector<std::string> ids;
+    for (const auto& [token, id] : bodies) ids.push_back(id);
+    signers_.certify(dir, ids);
+    signer_of_.insert(bodies.begin(), bodies.end());
   }
   static json body(const Reply& r) { return json::parse(r.body(), nullptr, false); }
 
   static inline Server* server_ = nullptr;
+  static inline LinkageSigners signers_;
+  static inline std::map<std::string, std::string> signer_of_;  // token → body id
 };
 
 class LinkageE2E : public LinkageServer {
@@ -54,6 +70,7 @@ class LinkageE2E : public LinkageServer {
     const auto out = prepared_dir(
         dir_, {{"init", "--data", "{dir}"},
                {"ca", "init", "--data", "{dir}"},
+               {"lgpki", "init", "--data", "{dir}"},
                {"municipality", "token", "--data", "{dir}", "--code", "131016"},
                {"linkage", "body", "add", "--data", "{dir}", "--kind", "municipality", "--name", "千代田区", "--code",
                 "131016"},
@@ -61,12 +78,13 @@ class LinkageE2E : public LinkageServer {
                 "--code", "1011105003233"},
                {"linkage", "body", "add", "--data", "{dir}", "--kind", "ministry", "--name", "厚生労働省", "--code",
                 "6000012070001"}});
-    ASSERT_EQ(out.size(), 6u) << out.back().err;
+    ASSERT_EQ(out.size(), 7u) << out.back().err;
     for (const auto& o : out) ASSERT_EQ(o.exit_code, 0) << o.err;
-    window_ = out[2].last_line();
-    city_ = out[3].last_line();
-    pension_ = out[4].last_line();
-    ministry_ = out[5].last_line();
+    window_ = out[3].last_line();
+    city_ = out[4].last_line();
+    pension_ = out[5].last_line();
+    ministry_ = out[6].last_line();
+    certify(dir_, {{city_, kCity}, {pension_, kPension}, {ministry_, "ministry-6000012070001"}});
     server_ = new Server(dir_);
     ASSERT_NE(server_->port(), 0) << "jlis serve did not start";
   }
@@ -290,14 +308,17 @@ class LinkageRecordsE2E : public LinkageServer {
  protected:
   static void SetUpTestSuite() {
     dir_ = temp_dir("linkage-records");
+    // No CA here: LGPKI's keys and the platform's code key are encrypted files under the passphrase.
+    ::setenv("JLIS_CA_PASSPHRASE", "e2e passphrase, not a real one", 1);
     const auto out =
         prepared_dir(dir_, {{"init", "--data", "{dir}", "--simulation"},
+                            {"lgpki", "init", "--data", "{dir}"},
                             {"population", "generate", "--data", "{dir}", "--count", "60", "--seed", "7"},
                             {"linkage", "body", "add", "--data", "{dir}", "--kind", "pension-service", "--name",
                              "日本年金機構", "--code", "1011105003233"}});
-    ASSERT_EQ(out.size(), 3u) << out.back().err;
+    ASSERT_EQ(out.size(), 4u) << out.back().err;
     for (const auto& o : out) ASSERT_EQ(o.exit_code, 0) << o.err;
-    pension_ = out[2].last_line();
+    pension_ = out[3].last_line();
     // A resident of working age (assessed) whose municipality is a city, town or village (a ward's
     // body would be its designated city): the city registers as a body.
     auto csv = jlis({"residents", "export", "--data", dir_});
@@ -324,8 +345,7 @@ class LinkageRecordsE2E : public LinkageServer {
     auto token = jlis({"municipality", "token", "--data", dir_, "--code", municipality_});
     ASSERT_EQ(token.exit_code, 0) << token.err;
     window_ = token.last_line();
-    // No CA here: the platform's code key is an encrypted file under the passphrase.
-    ::setenv("JLIS_CA_PASSPHRASE", "e2e passphrase, not a real one", 1);
+    certify(dir_, {{pension_, kPension}, {city_, "municipality-" + municipality_}});
     server_ = new Server(dir_, {"--components", "registry,municipal,linkage", "--linkage-refresh-seconds", "0.2"});
     ASSERT_NE(server_->port(), 0) << "jlis serve did not start";
   }

@@ -22,7 +22,7 @@ class LinkageCli : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   Output run(std::vector<std::string> args) {
-    args.insert(args.begin() + 2, {"--data", dir_});
+    args.insert(args.end(), {"--data", dir_});
     args.insert(args.begin(), "linkage");
     return jlis(args);
   }
@@ -133,6 +133,58 @@ TEST(LinkageCliLayout, TheVersionInForceOnADay) {
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_NE(o.err.find("no data standard layout is in force on 2025-06-30"), std::string::npos) << o.err;
   EXPECT_EQ(jlis({"linkage", "layout", "--on", "2025-13-01"}).exit_code, 1);
+}
+
+// Rule: a body's signing certificate is registered only when it chains to the directory's LGPKI
+// (and once), listed with its fingerprint, and removed; the messages of linkage/signatures.h then
+// match their signer by that fingerprint.
+TEST_F(LinkageCli, ABodysSigningCertificateIsRegisteredListedAndRemoved) {
+  ::setenv("JLIS_CA_PASSPHRASE", "linkage cli passphrase, not a real one", 1);
+  ASSERT_EQ(jlis({"lgpki", "init", "--data", dir_}).exit_code, 0);
+  ASSERT_EQ(run({"body", "add", "--kind", "pension-service", "--name", "日本年金機構", "--code", "1011105003233"}).exit_code, 0);
+  const std::string window = jlis({"municipality", "token", "--data", dir_, "--code", "131016"}).last_line();
+  const std::string registration =
+      jlis({"token", "create", "--data", dir_, "--role", "lgpki-registration", "--name", "131016"}).last_line();
+  // The LGPKI application of a certificate, as its workflow takes it (pki/lgpki_workflow.h).
+  ::setenv("JLIS_TOKEN", window.c_str(), 1);
+  const Output applied = jlis({"lgpki", "apply", "--data", dir_, "--municipality", "131016", "--profile", "organisation",
+                               "--organisation", "千代田区", "--common-name", "日本年金機構 情報連携"});
+  ::setenv("JLIS_TOKEN", registration.c_str(), 1);
+  const Output reviewed = jlis({"lgpki", "review", "--data", dir_, "--application", applied.last_line()});
+  ::unsetenv("JLIS_TOKEN");
+  ASSERT_EQ(applied.exit_code + reviewed.exit_code, 0) << applied.err << reviewed.err;
+  ASSERT_EQ(jlis({"lgpki", "approve", "--data", dir_, "--application", applied.last_line(), "--by", "t"}).exit_code, 0);
+  const Output issued = jlis({"lgpki", "issue", "--data", dir_, "--application", applied.last_line(), "--by", "t"});
+  ASSERT_EQ(issued.exit_code, 0) << issued.err;
+  const std::string pem_file = dir_ + "/body.pem";
+  e2e::write_file(pem_file, issued.out);
+
+  Output added = run({"body", "certificate", "add", "--body", "pension-service-1011105003233", "--certificate", pem_file});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  const std::string fingerprint = added.last_line();
+  ASSERT_EQ(fingerprint.size(), 64u) << added.out;
+  Output listed = run({"body", "certificate", "list", "--body", "pension-service-1011105003233"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(listed.out.substr(0, listed.out.find('\n')), "fingerprint,serial,subject,not_after,registered_at,removed_at");
+  EXPECT_NE(listed.out.find("\n" + fingerprint + ","), std::string::npos) << listed.out;
+  EXPECT_EQ(listed.out.back() == '\n' && listed.out[listed.out.size() - 2] == ',', true) << "in use: no removed_at";
+
+  Output again = run({"body", "certificate", "add", "--body", "pension-service-1011105003233", "--certificate", pem_file});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("registered already"), std::string::npos) << again.err;
+  // A certificate of no LGPKI: the CA's own first certificate re-signed by nobody we trust.
+  e2e::write_file(dir_ + "/self.pem", e2e::shell("openssl req -x509 -newkey rsa:2048 -nodes -keyout /dev/null -subj "
+                                                  "/CN=self -days 1 2>/dev/null").out);
+  Output foreign = run({"body", "certificate", "add", "--body", "pension-service-1011105003233", "--certificate",
+                        dir_ + "/self.pem"});
+  EXPECT_EQ(foreign.exit_code, 1);
+  EXPECT_NE(foreign.err.find("chain does not verify"), std::string::npos) << foreign.err;
+
+  Output removed = run({"body", "certificate", "remove", "--fingerprint", fingerprint});
+  ASSERT_EQ(removed.exit_code, 0) << removed.err;
+  listed = run({"body", "certificate", "list", "--body", "pension-service-1011105003233"});
+  EXPECT_EQ(listed.out.back() == '\n' && listed.out[listed.out.size() - 2] == 'Z', true) << listed.out;
+  EXPECT_EQ(run({"body", "certificate", "remove", "--fingerprint", fingerprint}).exit_code, 1);
 }
 
 }  // namespace

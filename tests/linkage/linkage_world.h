@@ -52,7 +52,7 @@ class LinkageWorld : public ::testing::Test {
     pool_ = std::make_unique<store::Pool>(db_);
     writer_ = store::Writer::start(*db_).value();
     directory_ = std::make_unique<auth::Directory>(*pool_, *writer_);
-    bodies_ = std::make_unique<Bodies>(*pool_, *directory_);
+    bodies_ = std::make_unique<Bodies>(*pool_, *writer_, *directory_);
   }
   void TearDown() override {
     bodies_.reset();

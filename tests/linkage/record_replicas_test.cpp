@@ -34,7 +34,7 @@ class RecordReplicasTest : public registry::testing::RegistryTest {
     households_ = std::make_unique<municipal::Households>(*pool_, *writer_, *registry_, [this] { return today_; });
     households_->attach();
     directory_ = std::make_unique<auth::Directory>(*pool_, *writer_);
-    bodies_ = std::make_unique<Bodies>(*pool_, *directory_);
+    bodies_ = std::make_unique<Bodies>(*pool_, *writer_, *directory_);
     key_ = pki::testing::make_key();
     codes_ = std::make_unique<LinkageCodes>(*pool_, *writer_, key_.get());
     layouts_ = DataLayouts::shipped().value();

@@ -5,8 +5,11 @@
 // in the body is ignored: the token's body is the requester), a ministry gets no code and the
 // registry records no provision for it; a removed body's token is 401 at once and a query to it as
 // provider is refused; a bulk job is its body's alone, and only a body may send a large file.
+// Every message is the body's own only with its signature (linkage/signatures.h): unsigned, forged,
+// signed by another body's key or by a revoked certificate, it is refused and changes nothing.
 #include <nlohmann/json.hpp>
 
+#include "../e2e/linkage_signers.h"
 #include "world.h"
 
 namespace jlis::security {
@@ -28,6 +31,17 @@ class LinkageAttacks : public ::testing::Test {
     city_ = body("municipality", "千代田区", "131016");
     pension_ = body("pension-service", "日本年金機構", "1011105003233");
     ministry_ = body("ministry", "厚生労働省", "6000012070001");
+    // The platform checks the bodies' signatures against LGPKI: made here, then served.
+    auto lgpki = world_->cli({"lgpki", "init", "--data", world_->dir()});
+    ASSERT_EQ(lgpki.exit_code, 0) << lgpki.err;
+    certify({{city_, kCity}, {pension_, kPension}, {ministry_, "ministry-6000012070001"}});
+    world_->start();
+  }
+  static void certify(const std::map<std::string, std::string>& bodies) {
+    std::vector<std::string> ids;
+    for (const auto& [token, id] : bodies) ids.push_back(id);
+    signers_.certify(world_->dir(), ids);
+    signer_of_.insert(bodies.begin(), bodies.end());
   }
   static void TearDownTestSuite() {
     delete world_;
@@ -35,9 +49,13 @@ class LinkageAttacks : public ::testing::Test {
   }
   void SetUp() override { ASSERT_TRUE(world_ && world_->ok()) << "the world was not built"; }
 
+  // As the body whose token it is: a message (POST, PUT) signed with the body's key.
   static Reply call(bhttp::verb method, const std::string& target, const std::string& token,
                     const std::string& body = "") {
-    return world_->request(method, target, body, token);
+    auto signer = signer_of_.find(token);
+    if ((method != bhttp::verb::post && method != bhttp::verb::put) || signer == signer_of_.end())
+      return world_->request(method, target, body, token);
+    return world_->request(method, target, body, token, {{"JLIS-Signature", signers_.sign(signer->second, body)}});
   }
   static std::string code_of(const std::string& token) {
     auto r = call(bhttp::verb::post, "/v1/linkage/codes", token, json{{"my_number", world_->resident().my_number}}.dump());
@@ -53,6 +71,8 @@ class LinkageAttacks : public ::testing::Test {
 
   static inline World* world_ = nullptr;
   static inline std::string city_, pension_, ministry_;
+  static inline e2e::LinkageSigners signers_;
+  static inline std::map<std::string, std::string> signer_of_;  // token → body id
 };
 
 struct Route {
@@ -181,6 +201,7 @@ TEST_F(LinkageAttacks, AMinistryGetsNoCodeAndNothingIsProvided) {
 TEST_F(LinkageAttacks, ARemovedBodyIsShutOutAtOnce) {
   const std::string token = world_->token({"linkage", "body", "add", "--data", world_->dir(), "--kind", "municipality",
                                            "--name", "八王子市", "--code", "132012"});
+  certify({{token, "municipality-132012"}});
   const std::string code = code_of(token);
   ASSERT_EQ(call(bhttp::verb::get, "/v1/linkage/bodies", token).result_int(), 200);
   auto removed = world_->cli({"linkage", "body", "remove", "--data", world_->dir(), "--body", "municipality-132012"});
@@ -196,6 +217,48 @@ TEST_F(LinkageAttacks, ARemovedBodyIsShutOutAtOnce) {
                     .dump());
   EXPECT_TRUE(is_error_json(q, 403)) << q.body();
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_provisions"), records);
+}
+
+// Rule: a message is the calling body's only with its own signature over these bytes: for every
+// route that takes one, no signature, a signature over other bytes, another body's signature and a
+// signature by a certificate of no body are each 403 naming the rule, and change nothing.
+TEST_F(LinkageAttacks, AMessageUnsignedForgedOrSignedByAnotherKeyIsRefused) {
+  const std::string code = code_of(pension_);
+  const std::string digest = world_->table_digest();
+  for (const auto& route : linkage_routes(world_->resident().my_number, code)) {
+    if (route.method != bhttp::verb::post && route.method != bhttp::verb::put) continue;
+    const struct {
+      std::string name, header;
+      const char* rule;
+    } forgeries[] = {
+        {"unsigned", "", "[signature-missing]"},
+        {"other bytes", signers_.sign(kPension, route.body + " "), "[signature-invalid]"},
+        {"the city's key", signers_.sign(kCity, route.body), "[signer-not-registered]"},
+        {"garbage", "AAAA", "[signature-invalid]"},
+    };
+    for (const auto& f : forgeries) {
+      auto r = world_->request(route.method, route.path, route.body, pension_, {{"JLIS-Signature", f.header}});
+      EXPECT_TRUE(is_error_json(r, 403)) << f.name << " " << route.path << ": " << r.body();
+      EXPECT_NE(r.body().find(f.rule), std::string::npos) << f.name << " " << route.path << ": " << r.body();
+    }
+  }
+  EXPECT_EQ(world_->table_digest(), digest);
+}
+
+// Rule: a signer's revocation reaches the platform by OCSP within the server's tick (LGPKI revoked
+// by another process): its next message is refused [signer-revoked] and nothing is answered.
+TEST_F(LinkageAttacks, ARevokedSignersMessagesAreRefused) {
+  const std::string code = code_of(pension_);
+  signers_.revoke(world_->dir(), kPension);
+  const std::string query =
+      json{{"code", code}, {"procedure", "J031-01"}, {"provider", kCity}, {"items", {"RS001"}}}.dump();
+  Reply r = call(bhttp::verb::post, "/v1/linkage/queries", pension_, query);
+  for (int i = 0; i < 100 && r.result_int() == 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    r = call(bhttp::verb::post, "/v1/linkage/queries", pension_, query);
+  }
+  EXPECT_TRUE(is_error_json(r, 403)) << r.body();
+  EXPECT_NE(r.body().find("[signer-revoked]"), std::string::npos) << r.body();
 }
 
 }  // namespace

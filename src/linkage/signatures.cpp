@@ -1,0 +1,95 @@
+#include "linkage/signatures.h"
+
+#include <ctime>
+
+#include "common/digest.h"
+#include "pki/cades.h"
+
+namespace jlis::linkage {
+namespace {
+
+Status refused(std::string_view rule, const std::string& why) {
+  return permission_denied(why + " [" + std::string(rule) + "]");
+}
+
+std::vector<X509*> raw(const std::vector<pki::X509Ptr>& certs) {
+  std::vector<X509*> out;
+  for (const auto& c : certs) out.push_back(c.get());
+  return out;
+}
+
+}  // namespace
+
+Result<MessageVerifier> MessageVerifier::make(VerifierOptions options) {
+  if (options.trusted.empty()) return invalid_argument("a message verifier needs trusted roots");
+  if (!options.ocsp) return invalid_argument("a message verifier needs an OCSP responder");
+  JLIS_ASSIGN_OR_RETURN(pki::X509StorePtr store, pki::trust_store_of(raw(options.trusted)));
+  return MessageVerifier(std::make_shared<const State>(State{std::move(options), std::move(store)}));
+}
+
+int64_t MessageVerifier::now() const {
+  return state_->options.clock ? state_->options.clock() : static_cast<int64_t>(std::time(nullptr));
+}
+
+Result<SignedMessage> MessageVerifier::verify(std::string_view message, std::string_view signature_base64) const {
+  if (signature_base64.empty())
+    return refused(kSignatureMissing, std::string("the message is not signed: the ") + kSignatureHeader +
+                                          " header carries the sender's CMS signature (base64)");
+  auto der = pki::base64_decode(signature_base64);
+  if (!der.ok()) return refused(kSignatureInvalid, std::string(kSignatureHeader) + " is not base64");
+  const int64_t t = now();
+  const auto untrusted = raw(state_->options.untrusted);
+  auto verified = pki::cades_verify(*der, message, raw(state_->options.trusted), untrusted, t);
+  if (!verified.ok()) return refused(kSignatureInvalid, verified.status().message());
+  X509* signer = verified->signer.get();
+  auto issuer = pki::verify_chain(state_->store.get(), signer, untrusted, t);
+  if (!issuer.ok()) return refused(kSignatureInvalid, issuer.status().message());
+
+  // The signer's status, as fresh as the limit says.
+  JLIS_ASSIGN_OR_RETURN(std::string request, pki::ocsp_request_for(signer, issuer->get()));
+  auto answer = state_->options.ocsp(request);
+  if (!answer.ok()) return refused(kSignerStatusUnknown, "the signer's OCSP responder: " + answer.status().message());
+  auto status = pki::read_ocsp_answer(*answer, signer, issuer->get(), state_->store.get(), t);
+  if (!status.ok()) return refused(kSignerStatusUnknown, "the signer's OCSP answer: " + status.status().message());
+  const int64_t age = t - status->this_update;
+  if (age > state_->options.max_status_age.count())
+    return refused(kSignerStatusStale, "the signer's OCSP answer is " + std::to_string(age) + " s old, over the limit of " +
+                                           std::to_string(state_->options.max_status_age.count()) + " s");
+  if (status->status == pki::OcspCheck::Status::revoked) return refused(kSignerRevoked, "the signer's certificate is revoked");
+  if (status->status != pki::OcspCheck::Status::good)
+    return refused(kSignerStatusUnknown, "the signer's OCSP responder does not know the certificate");
+
+  JLIS_ASSIGN_OR_RETURN(std::string cert_der, pki::x509_der(signer));
+  return SignedMessage{message, std::move(*der), sha256_hex(cert_der)};
+}
+
+Status MessageVerifier::check_certificate(X509* cert) const {
+  JLIS_RETURN_IF_ERROR(pki::verify_chain(state_->store.get(), cert, raw(state_->options.untrusted), now()).status());
+  if (X509_check_purpose(cert, X509_PURPOSE_SMIME_SIGN, 0) != 1)
+    return invalid_argument("the certificate may not sign messages (its key usage or extended key usage does not allow "
+                            "S/MIME signing: an LGPKI organisation, position or document-signing certificate does)");
+  return Status::ok();
+}
+
+Result<MessageVerifier> lgpki_verifier(pki::LgpkiAuthority& lgpki, std::chrono::seconds max_status_age,
+                                       std::function<int64_t()> clock) {
+  if (!lgpki.exists()) return conflict("LGPKI has no hierarchy yet (jlis lgpki init)");
+  VerifierOptions options{.max_status_age = max_status_age, .clock = std::move(clock)};
+  JLIS_ASSIGN_OR_RETURN(auto authorities, lgpki.ca_certificates());
+  for (const pki::LgpkiCaCertificate& c : authorities) {
+    JLIS_ASSIGN_OR_RETURN(pki::X509Ptr cert, pki::x509_from_pem(c.pem));
+    const bool root = c.name.rfind("root", 0) == 0 && c.name.find("link") == std::string::npos;
+    (root ? options.trusted : options.untrusted).push_back(std::move(cert));
+  }
+  JLIS_ASSIGN_OR_RETURN(std::shared_ptr<pki::OcspResponder> responder, lgpki.ocsp_responder());
+  options.ocsp = [responder](std::string_view request) -> Result<std::string> { return responder->answer(request)->der; };
+  return MessageVerifier::make(std::move(options));
+}
+
+Status accept_signed(store::Connection& conn, LogAppender& log, const std::string& body, std::string_view kind,
+                     const SignedMessage& message, std::string_view logged_at) {
+  JLIS_RETURN_IF_ERROR(Bodies::check_signer(conn, body, message.signer));
+  return log.append(body, kind, message.message, message.signature, logged_at).status();
+}
+
+}  // namespace jlis::linkage
