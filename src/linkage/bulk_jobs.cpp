@@ -193,6 +193,27 @@ Result<int64_t> BulkJobs::run_batch(int batch) {
   return answered;
 }
 
+Result<int64_t> BulkJobs::purge_finished(const std::string& before) {
+  int64_t purged = 0;
+  for (;;) {
+    std::optional<std::string> job;
+    JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
+      JLIS_ASSIGN_OR_RETURN(job, conn.query_text("SELECT job_id FROM linkage_bulk_jobs WHERE finished_at <> '' AND "
+                                                 "finished_at < ? ORDER BY seq LIMIT 1",
+                                                 {before}));
+      if (!job) return Status::ok();
+      JLIS_ASSIGN_OR_RETURN(int64_t deleted,
+                            conn.execute("DELETE FROM linkage_bulk_lines WHERE job_id = ? AND line_no IN (SELECT line_no "
+                                         "FROM linkage_bulk_lines WHERE job_id = ? ORDER BY line_no LIMIT 10000)",
+                                         {*job, *job}));
+      if (deleted > 0) return Status::ok();
+      ++purged;
+      return conn.execute("DELETE FROM linkage_bulk_jobs WHERE job_id = ?", {*job}).status();
+    }));
+    if (!job) return purged;
+  }
+}
+
 BulkRunner::BulkRunner(BulkJobs& jobs, std::chrono::milliseconds idle)
     : loop_(
           [&jobs, idle] {
@@ -200,7 +221,11 @@ BulkRunner::BulkRunner(BulkJobs& jobs, std::chrono::milliseconds idle)
             if (!ran.ok())
               spdlog::warn("linkage: a bulk job's batch failed (tried again in {} ms): {}", idle.count(),
                            ran.status().message());
-            return ran.ok() && *ran > 0;  // straight on while a job waits
+            if (ran.ok() && *ran > 0) return true;  // straight on while a job waits
+            const int64_t cutoff = static_cast<int64_t>(std::time(nullptr)) - int64_t{kBulkResultDays} * 86400;
+            if (auto purged = jobs.purge_finished(iso8601_seconds(cutoff)); !purged.ok())
+              spdlog::warn("linkage: purging finished bulk jobs failed: {}", purged.status().message());
+            return false;
           },
           idle, false) {}
 

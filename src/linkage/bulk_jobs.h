@@ -11,6 +11,10 @@
 // the job's progress, so a restart resumes after the last committed batch and no line is answered
 // twice. A line that is not a query (bad JSON, a missing field) fails with invalid_argument; a
 // refusal fails with its error, recorded as every refusal is; the other lines are answered.
+//
+// A finished job's results are the persons' items: they are kept kBulkResultDays for the body to
+// download, then deleted with the job (purge_finished; the runner does it when idle). The provision
+// records and the message log keep what was provided, for their own periods.
 // Thread-safe.
 #pragma once
 
@@ -36,6 +40,8 @@ namespace jlis::linkage {
 struct SignedMessage;  // signatures.h
 
 inline constexpr int64_t kMaxBulkLines = 1'000'000;
+// How long a finished job's results stay to be downloaded.
+inline constexpr int kBulkResultDays = 30;
 
 struct BulkJob {
   std::string job_id;
@@ -83,6 +89,11 @@ class BulkJobs {
   // many (0: no job waits).
   Result<int64_t> run_batch(int batch = 500);
 
+  // Deletes the jobs finished before `before` (ISO 8601 UTC, as finished_at) with their lines, at
+  // most 10,000 lines a writer transaction (the job's row last, so an interrupted purge resumes);
+  // answers how many jobs it deleted.
+  Result<int64_t> purge_finished(const std::string& before);
+
  private:
   store::Pool& pool_;
   store::Writer& writer_;
@@ -92,7 +103,8 @@ class BulkJobs {
 // Runs the jobs' batches on a thread of its own until destroyed (the batch in progress finishes):
 // batch after batch while a job waits (also at the start: a job a restart interrupted resumes at
 // once), then it waits for wake() (a submission), looking again every `idle` only as a safety net:
-// an idle server does not spend its writer on looking.
+// an idle server does not spend its writer on looking. When idle it also deletes the jobs finished
+// more than kBulkResultDays ago (BulkJobs::purge_finished).
 class BulkRunner {
  public:
   explicit BulkRunner(BulkJobs& jobs, std::chrono::milliseconds idle = std::chrono::seconds(60));

@@ -2,6 +2,7 @@
 // lines are answered in order a batch per transaction, each as a single query would be (the same
 // refusals, provision records and message log); failures are listed by line; a job is its body's
 // alone. On SQLite and PostgreSQL.
+#include "common/clock.h"
 #include "linkage_world.h"
 
 namespace jlis::linkage {
@@ -137,6 +138,31 @@ TEST_F(BulkJobsTest, AJobIsItsBodysAndItsSizeIsBounded) {
   EXPECT_EQ(jobs_->submit(city_, "{}", today_).status().code(), Code::permission_denied);
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_jobs"), 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_lines"), 1);
+}
+
+// Rule: a finished job's results are kept to be downloaded, then deleted with the job once it
+// finished before the cutoff (the runner's is kBulkResultDays ago); an unfinished job is never
+// deleted, and the provision records stay.
+TEST_F(BulkJobsTest, AFinishedJobIsDeletedWithItsResultsAfterTheCutoffOnly) {
+  std::string file;
+  for (int i = 0; i < 3; ++i) file += line(pension_codes_[i], R"(["TX001"])") + "\n";
+  const BulkJob finished = jobs_->submit(nenkin_, file, today_).value();
+  run_all(500);
+  const BulkJob waiting = jobs_->submit(nenkin_, file, today_).value();
+  const std::string finished_at = jobs_->get(nenkin_, finished.job_id)->finished_at;
+  ASSERT_FALSE(finished_at.empty());
+  const int64_t records = count("SELECT COUNT(*) FROM linkage_provisions");
+  ASSERT_EQ(records, 3);
+
+  const int64_t at = parse_iso8601_seconds(finished_at.substr(0, 19) + "Z").value();
+  EXPECT_EQ(jobs_->purge_finished(iso8601_seconds(at - 1)).value(), 0) << "finished after the cutoff: kept";
+  EXPECT_EQ(jobs_->get(nenkin_, finished.job_id)->done, 3);
+  EXPECT_EQ(jobs_->purge_finished(iso8601_seconds(at + 86400)).value(), 1);
+  EXPECT_EQ(jobs_->get(nenkin_, finished.job_id).status().code(), Code::not_found);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_lines WHERE job_id = '" + finished.job_id + "'"), 0);
+  EXPECT_EQ(jobs_->get(nenkin_, waiting.job_id)->total, 3) << "an unfinished job stays";
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_lines WHERE job_id = '" + waiting.job_id + "'"), 3);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_provisions"), records) << "the records keep their own period";
 }
 
 }  // namespace
