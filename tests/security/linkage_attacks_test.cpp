@@ -6,7 +6,8 @@
 // registry records no provision for it; a removed body's token is 401 at once and a query to it as
 // provider is refused; a bulk job is its body's alone, and only a body may send a large file.
 // Every message is the body's own only with its signature (linkage/signatures.h): unsigned, forged,
-// signed by another body's key or by a revoked certificate, it is refused and changes nothing.
+// signed by another body's key or by a revoked certificate, it is refused and changes nothing. An
+// unknown procedure is refused and recorded; an expired body token is 401 everywhere.
 #include <nlohmann/json.hpp>
 
 #include "../e2e/linkage_signers.h"
@@ -259,6 +260,33 @@ TEST_F(LinkageAttacks, ARevokedSignersMessagesAreRefused) {
   }
   EXPECT_TRUE(is_error_json(r, 403)) << r.body();
   EXPECT_NE(r.body().find("[signer-revoked]"), std::string::npos) << r.body();
+}
+
+// Rule: a procedure the legal table does not have is refused by name over HTTP ([unknown-procedure],
+// 403) and the refusal is recorded, with nothing of the replica answered.
+TEST_F(LinkageAttacks, AnUnknownProcedureIsRefusedAndRecorded) {
+  const std::string code = code_of(pension_);
+  const int64_t records = count("SELECT COUNT(*) FROM linkage_provisions WHERE outcome = 'refused' AND reason = "
+                                "'unknown-procedure'");
+  auto r = call(bhttp::verb::post, "/v1/linkage/queries", pension_,
+                json{{"code", code}, {"procedure", "X999-99"}, {"provider", kCity}, {"items", {"RS001"}}}.dump());
+  EXPECT_TRUE(is_error_json(r, 403)) << r.body();
+  EXPECT_NE(r.body().find("[unknown-procedure]"), std::string::npos) << r.body();
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_provisions WHERE outcome = 'refused' AND reason = 'unknown-procedure'"),
+            records + 1);
+}
+
+// Rule: a body's token that has expired is 401 on every route at once, as an unknown one.
+TEST_F(LinkageAttacks, AnExpiredBodyTokenIsRefusedEveryRoute) {
+  const std::string token = world_->token({"linkage", "body", "add", "--data", world_->dir(), "--kind",
+                                           "health-insurer", "--name", "全国健康保険協会", "--code", "01130012",
+                                           "--expires", "2s"});
+  ASSERT_EQ(call(bhttp::verb::get, "/v1/linkage/bodies", token).result_int(), 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  for (const auto& route : linkage_routes(world_->resident().my_number, std::string(32, 'a'))) {
+    auto r = call(route.method, route.path, token, route.body);
+    EXPECT_TRUE(is_error_json(r, 401)) << route.path << ": " << r.body();
+  }
 }
 
 }  // namespace
