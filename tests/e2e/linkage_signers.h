@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "../pki/requests.h"
+#include "../pki/test_ca.h"
 #include "cli/app.h"
 #include "linkage/bodies.h"
 #include "linkage/signatures.h"
@@ -34,11 +35,10 @@ class LinkageSigners {
     ASSERT_TRUE(lgpki.ok() && *lgpki != nullptr) << "the data directory has no LGPKI";
     linkage::Bodies registry((*app)->pool(), (*app)->writer(), (*app)->directory());
     for (const std::string& body : bodies) {
-      auto key = pki::generate_rsa();
-      ASSERT_TRUE(key.ok()) << key.status().to_string();
+      pki::EvpPkeyPtr key = pki::testing::make_key();
       pki::LgpkiIssuance in;
       in.profile = pki::LgpkiProfile::organisation;
-      in.request = pki::testing::request_pem({key->get()});
+      in.request = pki::testing::request_pem({key.get()});
       in.subject = {"131016", "千代田区", "情報連携", "", body};
       auto issued = (*lgpki)->issue(in);
       ASSERT_TRUE(issued.ok()) << issued.status().to_string();
@@ -49,7 +49,7 @@ class LinkageSigners {
       pki::X509Ptr ca;
       for (const auto& c : authorities)
         if (c.name == "organisation") ca = pki::x509_from_pem(c.pem).value();
-      signers_.insert_or_assign(body, Signer{std::move(cert), std::move(ca), std::move(*key)});
+      signers_.insert_or_assign(body, Signer{std::move(cert), std::move(ca), std::move(key)});
     }
   }
   // Revokes `body`'s certificate (keyCompromise) through the data directory's LGPKI, as another

@@ -23,7 +23,8 @@ constexpr const char* kPension = "pension-service-1011105003233";
 class LinkageAttacks : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    world_ = World::create("linkage-attacks").release();
+    // The platform checks the bodies' signatures against LGPKI: made with the world, then served.
+    world_ = World::create("linkage-attacks", {{"lgpki", "init", "--data", "{dir}"}}).release();
     if (!world_->ok()) return;
     auto body = [](const char* kind, const char* name, const char* code) {
       return world_->token({"linkage", "body", "add", "--data", world_->dir(), "--kind", kind, "--name", name,
@@ -32,11 +33,7 @@ class LinkageAttacks : public ::testing::Test {
     city_ = body("municipality", "千代田区", "131016");
     pension_ = body("pension-service", "日本年金機構", "1011105003233");
     ministry_ = body("ministry", "厚生労働省", "6000012070001");
-    // The platform checks the bodies' signatures against LGPKI: made here, then served.
-    auto lgpki = world_->cli({"lgpki", "init", "--data", world_->dir()});
-    ASSERT_EQ(lgpki.exit_code, 0) << lgpki.err;
     certify({{city_, kCity}, {pension_, kPension}, {ministry_, "ministry-6000012070001"}});
-    world_->start();
   }
   static void certify(const std::map<std::string, std::string>& bodies) {
     std::vector<std::string> ids;
@@ -249,14 +246,15 @@ TEST_F(LinkageAttacks, AMessageUnsignedForgedOrSignedByAnotherKeyIsRefused) {
 // Rule: a signer's revocation reaches the platform by OCSP within the server's tick (LGPKI revoked
 // by another process): its next message is refused [signer-revoked] and nothing is answered.
 TEST_F(LinkageAttacks, ARevokedSignersMessagesAreRefused) {
-  const std::string code = code_of(pension_);
-  signers_.revoke(world_->dir(), kPension);
-  const std::string query =
-      json{{"code", code}, {"procedure", "J031-01"}, {"provider", kCity}, {"items", {"RS001"}}}.dump();
-  Reply r = call(bhttp::verb::post, "/v1/linkage/queries", pension_, query);
+  const std::string token = world_->token({"linkage", "body", "add", "--data", world_->dir(), "--kind",
+                                           "health-insurer", "--name", "協会けんぽ東京支部", "--code", "01130012"});
+  certify({{token, "health-insurer-01130012"}});
+  ASSERT_EQ(code_of(token).size(), 32u);
+  signers_.revoke(world_->dir(), "health-insurer-01130012");
+  Reply r = call(bhttp::verb::post, "/v1/linkage/codes", token, json{{"my_number", world_->resident().my_number}}.dump());
   for (int i = 0; i < 100 && r.result_int() == 200; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    r = call(bhttp::verb::post, "/v1/linkage/queries", pension_, query);
+    r = call(bhttp::verb::post, "/v1/linkage/codes", token, json{{"my_number", world_->resident().my_number}}.dump());
   }
   EXPECT_TRUE(is_error_json(r, 403)) << r.body();
   EXPECT_NE(r.body().find("[signer-revoked]"), std::string::npos) << r.body();
@@ -279,7 +277,7 @@ TEST_F(LinkageAttacks, AnUnknownProcedureIsRefusedAndRecorded) {
 // Rule: a body's token that has expired is 401 on every route at once, as an unknown one.
 TEST_F(LinkageAttacks, AnExpiredBodyTokenIsRefusedEveryRoute) {
   const std::string token = world_->token({"linkage", "body", "add", "--data", world_->dir(), "--kind",
-                                           "health-insurer", "--name", "全国健康保険協会", "--code", "01130012",
+                                           "health-insurer", "--name", "全国健康保険協会", "--code", "01130020",
                                            "--expires", "2s"});
   ASSERT_EQ(call(bhttp::verb::get, "/v1/linkage/bodies", token).result_int(), 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));

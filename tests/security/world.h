@@ -104,15 +104,16 @@ class World {
   static constexpr const char* kPassphrase = "security test passphrase, not a real one";
 
   // Builds the world under the temporary directory, named `name` and the process id. Failures are
-  // reported with ADD_FAILURE; check ok() before using it.
-  static std::unique_ptr<World> create(const std::string& name) {
+  // reported with ADD_FAILURE; check ok() before using it. `extra`: more set-up steps (jlis
+  // arguments, "{dir}" the data directory), run after the world's own and kept in its template.
+  static std::unique_ptr<World> create(const std::string& name,
+                                       const std::vector<std::vector<std::string>>& extra = {}) {
     std::unique_ptr<World> w(new World());
     w->dir_ = (fs::temp_directory_path() / ("jlis-security-" + name + "-" + std::to_string(::getpid()))).string();
     fs::remove_all(w->dir_);
     ::setenv("JLIS_CA_PASSPHRASE", kPassphrase, 1);
     // init, ca init and the tokens: prepared once per build and copied (tests/e2e/template_dir.h).
-    const auto outs = e2e::prepared_dir(
-        w->dir_, {{"init", "--data", "{dir}"},
+    std::vector<std::vector<std::string>> steps = {{"init", "--data", "{dir}"},
                   {"ca", "init", "--data", "{dir}"},
                   {"municipality", "token", "--data", "{dir}", "--code", "131016"},
                   {"municipality", "token", "--data", "{dir}", "--code", "131024"},
@@ -122,7 +123,12 @@ class World {
                   {"verifier", "add", "--data", "{dir}", "--name", "Bank", "--consent"},
                   {"token", "create", "--data", "{dir}", "--role", "verifier", "--name", "Unregistered"},
                   {"token", "create", "--data", "{dir}", "--role", "operator"},
-                  {"token", "create", "--data", "{dir}", "--role", "issuance-centre", "--name", "Kiosk centre"}});
+                  {"token", "create", "--data", "{dir}", "--role", "issuance-centre", "--name", "Kiosk centre"}};
+    const size_t own = steps.size();
+    steps.insert(steps.end(), extra.begin(), extra.end());
+    const auto outs = e2e::prepared_dir(w->dir_, steps);
+    for (size_t i = own; i < steps.size(); ++i)
+      if (!w->cli_ok(outs, i, "an extra set-up step")) return w;
     if (!w->cli_ok(outs, 0, "init") || !w->cli_ok(outs, 1, "ca init")) return w;
     Tokens& t = w->tokens_;
     std::string* const slots[] = {&t.chiyoda,     &t.chuo,     &t.agency,
