@@ -166,14 +166,18 @@ Result<int64_t> verify_timestamp_token(std::string_view token_der, std::string_v
   TS_VERIFY_CTX_set_data(ctx.get(), bio);
   for (X509* cert : trusted)
     if (X509_STORE_add_cert(store, cert) != 1) return openssl_error("X509_STORE_add_cert");
-  TS_VERIFY_CTX_set_flags(ctx.get(), TS_VFY_VERSION | TS_VFY_SIGNATURE | TS_VFY_DATA);
-  if (TS_RESP_verify_token(ctx.get(), token.get()) != 1)
-    return openssl_error("the time-stamp token does not verify", Code::invalid_argument);
   std::unique_ptr<TS_TST_INFO, OpensslDeleter<TS_TST_INFO_free>> info(PKCS7_to_TS_TST_INFO(token.get()));
   struct tm tm {};
   if (!info || ASN1_TIME_to_tm(TS_TST_INFO_get_time(info.get()), &tm) != 1)
     return openssl_error("the time-stamp token's time", Code::invalid_argument);
-  return static_cast<int64_t>(timegm(&tm));
+  const int64_t gen_time = static_cast<int64_t>(timegm(&tm));
+  // The authority's chain is checked at the time it stamped: a stamp stays evidence after its
+  // certificate expires (what a stamp is for).
+  X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), static_cast<time_t>(gen_time));
+  TS_VERIFY_CTX_set_flags(ctx.get(), TS_VFY_VERSION | TS_VFY_SIGNATURE | TS_VFY_DATA);
+  if (TS_RESP_verify_token(ctx.get(), token.get()) != 1)
+    return openssl_error("the time-stamp token does not verify", Code::invalid_argument);
+  return gen_time;
 }
 
 }  // namespace jlis::pki

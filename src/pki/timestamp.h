@@ -58,7 +58,9 @@ Result<std::string> timestamp_token(std::string_view response_der, std::string_v
 
 // Verifies a TimeStampToken (DER) over `data`: its signature by a time-stamping certificate that
 // chains to one of `trusted` (the certificates the token carries are the only intermediates), and
-// its message imprint, the hash of `data`. Answers the token's genTime (Unix seconds).
+// its message imprint, the hash of `data`; the chain is checked at the token's own genTime, so a
+// stamp made while the authority's certificate was valid verifies after it expired. Answers the
+// genTime (Unix seconds).
 // invalid_argument when the token is not one or does not verify.
 Result<int64_t> verify_timestamp_token(std::string_view token_der, std::string_view data,
                                        const std::vector<X509*>& trusted);
