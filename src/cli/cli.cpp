@@ -639,11 +639,24 @@ int run(int argc, char** argv) {
         check(app->ca()->load_keys());
         resident_portal = std::make_unique<portal::Portal>(app->pool(), app->writer(), app->registry(), *app->ca(),
                                                            disclose, portal_options);
-        if (platform)
+        if (platform) {
           portal_routes.body_name = [platform](const std::string& id) {
             auto body = platform->bodies().get(id);
             return body.ok() ? body->name : std::string();
           };
+          portal_routes.procedure_name = [platform](const std::string& code) {
+            for (const auto& row : platform->legal_table().rows())
+              if (row.procedure == code) return row.procedure_name;
+            return std::string();
+          };
+          // An item's name as the newest layout version has it (names do not change between versions).
+          portal_routes.item_name = [platform](const std::string& code) {
+            const auto& versions = platform->layouts().versions();
+            for (auto v = versions.rbegin(); v != versions.rend(); ++v)
+              if (auto it = v->items.find(code); it != v->items.end()) return it->second.name;
+            return std::string();
+          };
+        }
         portal::add_routes(server, *resident_portal, portal_routes);
       }
       web::add_front_page(server, {.components = {serving.begin(), serving.end()},

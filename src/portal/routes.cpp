@@ -122,6 +122,14 @@ struct Labels {
     const std::string name = options.body_name ? options.body_name(id) : "";
     return name.empty() ? html_escape(id) : html_escape(name) + " <span class=\"none\">(" + html_escape(id) + ")</span>";
   }
+  std::string procedure(const std::string& code) const {
+    const std::string name = options.procedure_name ? options.procedure_name(code) : "";
+    return html_escape(code) + (name.empty() ? "" : "<br>" + html_escape(name));
+  }
+  std::string item(const std::string& code) const {
+    const std::string name = options.item_name ? options.item_name(code) : "";
+    return html_escape(code) + (name.empty() ? "" : "（" + html_escape(name) + "）");
+  }
 };
 
 std::string sex_text(const std::string& sex) {
@@ -180,12 +188,12 @@ std::string record_html(const json& rec, const Labels& labels) {
         std::string items;
         if (q.contains("items") && q["items"].is_array())
           for (const auto& i : q["items"])
-            if (i.is_string()) items += (items.empty() ? "" : "、") + html_escape(i.get<std::string>());
+            if (i.is_string()) items += (items.empty() ? "" : "<br>") + labels.item(i.get<std::string>());
         const bool provided = text(q, "outcome") == "provided";
         std::string outcome = provided ? "<span class=\"provided\">提供</span>（" + when(text(q, "answered_at")) + "）"
                                        : "<span class=\"refused\">不提供</span>（理由: " + html_escape(text(q, "reason")) + "）";
         b += "<tr><td>" + when(text(q, "requested_at")) + "</td><td>" + labels.body(text(q, "requester")) + "</td><td>" +
-             labels.body(text(q, "provider")) + "</td><td>" + html_escape(text(q, "procedure")) + "</td><td>" + items +
+             labels.body(text(q, "provider")) + "</td><td>" + labels.procedure(text(q, "procedure")) + "</td><td>" + items +
              "</td><td>" + outcome + "</td></tr>";
       }
       b += "</tbody></table>";

@@ -34,6 +34,9 @@ struct RouteOptions {
   // The display name of a linkage body by its id ("" when unknown): the page names the requesting
   // and providing bodies (none: their ids).
   std::function<std::string(const std::string& body_id)> body_name = {};
+  // The names of a procedure (事務) and of an item (特定個人情報) by their codes ("" when unknown).
+  std::function<std::string(const std::string& procedure)> procedure_name = {};
+  std::function<std::string(const std::string& item)> item_name = {};
 };
 
 // Not owned: `portal` must outlive the server.

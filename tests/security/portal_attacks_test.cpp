@@ -151,6 +151,8 @@ TEST_F(PortalAttacks, EndedOrMadeUpSessionsAre401) {
   EXPECT_TRUE(is_error_json(client_->me(std::string(64, '0')), 401));
   EXPECT_TRUE(is_error_json(client_->me(""), 401));
   EXPECT_TRUE(is_error_json(client_->me_by_cookie(""), 401));
+  // No role's token is a resident's session: the municipality's, the agency's, the operator's...
+  for (const auto& [role, token] : world_->tokens().by_name()) EXPECT_TRUE(is_error_json(client_->me(token), 401)) << role;
   auto page = world_->request(bhttp::verb::get, "/portal/me", "", "", {{"Cookie", "jlis_portal=" + s["secret"].get<std::string>()}});
   EXPECT_EQ(page.result_int(), 401);
 }
