@@ -13,7 +13,7 @@ namespace {
 
 class PortalTest : public PortalSuite {
  protected:
-  static void SetUpTestSuite() { build("portal-rules", {"--portal-idle-seconds", "2"}); }
+  static void SetUpTestSuite() { build("portal-rules", {"--portal-idle-seconds", "3"}); }
 
   // A resident of its own with a card (for the tests that suspend, revoke or expire it).
   static std::pair<security::Resident, e2e::CardKey> holder(const std::string& id, const std::string& name = "髙橋　花子") {
@@ -171,11 +171,11 @@ TEST_F(PortalTest, LogOutAndSuspensionEndTheSession) {
   EXPECT_EQ(logins("login_id = '" + cs["session_id"].get<std::string>() + "' AND end_reason = 'certificate'"), 1);
 }
 
-// Rule: a session left idle past --portal-idle-seconds (2 s here) ends: 401, recorded as idle.
+// Rule: a session left idle past --portal-idle-seconds (3 s here) ends: 401, recorded as idle.
 TEST_F(PortalTest, AnIdleSessionEnds) {
   json s = client_->logged_in(world_->resident().authentication_serial, world_->authentication_key());
   ASSERT_EQ(client_->me(s["secret"]).result_int(), 200);
-  std::this_thread::sleep_for(std::chrono::milliseconds(2300));
+  std::this_thread::sleep_for(std::chrono::milliseconds(3300));
   EXPECT_TRUE(security::is_error_json(client_->me(s["secret"]), 401));
   EXPECT_EQ(logins("login_id = '" + s["session_id"].get<std::string>() + "' AND end_reason = 'idle'"), 1);
 }
