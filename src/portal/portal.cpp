@@ -22,7 +22,7 @@ namespace {
 using nlohmann::json;
 using store::Connection;
 
-const std::vector<store::Migration> kMigrations = {{1, R"(
+const std::vector<store::Migration> kPortalMigrations = {{1, R"(
 CREATE TABLE portal_logins (
   login_id TEXT PRIMARY KEY,            -- the session's id (ps-…): never its secret
   resident_code TEXT NOT NULL,          -- the certificate's holder at the log-in
@@ -48,7 +48,7 @@ struct Live {
 
 }  // namespace
 
-Status Portal::migrate(Connection& conn) { return store::migrate(conn, "portal", kMigrations); }
+Status Portal::migrate(Connection& conn) { return store::migrate(conn, "portal", kPortalMigrations); }
 
 struct Portal::Impl {
   Impl(store::Pool& p, store::Writer& w, registry::Registry& r, pki::CertificateAuthority& c,

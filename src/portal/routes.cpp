@@ -71,8 +71,10 @@ std::string credential(const Request& req) {
   return bearer.empty() ? cookie(req) : bearer;
 }
 
-std::string set_cookie(const std::string& secret, int64_t max_age) {
-  return std::string(kCookie) + "=" + secret + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age);
+// A browser-session cookie (no Max-Age: it goes when the browser closes); the server ends the
+// session itself when it is idle or old (portal.h).
+std::string set_cookie(const std::string& secret) {
+  return std::string(kCookie) + "=" + secret + "; Path=/; HttpOnly; SameSite=Strict";
 }
 std::string clear_cookie() { return std::string(kCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"; }
 
@@ -272,7 +274,7 @@ void add_routes(http::Server& server, Portal& portal, RouteOptions options) {
     if (!s.ok()) return failure(s.status());
     Response r = json_response(200, {{"session_id", s->session_id}, {"secret", s->secret},
                                      {"expires_at", iso8601_seconds(s->expires_at)}});
-    r.headers.emplace_back("Set-Cookie", set_cookie(s->secret, s->expires_at - portal.now()));
+    r.headers.emplace_back("Set-Cookie", set_cookie(s->secret));
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
   });
@@ -332,7 +334,7 @@ void add_routes(http::Server& server, Portal& portal, RouteOptions options) {
       if (s.status().code() == Code::invalid_argument) return again(400, "証明書または署名の形式が正しくありません。");
       return again(Response::error(s.status()).status, "ログインできませんでした。");
     }
-    return redirect("/portal/me", set_cookie(s->secret, s->expires_at - portal.now()));
+    return redirect("/portal/me", set_cookie(s->secret));
   });
 
   server.route("GET", "/portal/me", [&portal, labels, csp](const Request& req) {
