@@ -12,6 +12,7 @@
 #include "linkage/message_log.h"
 #include "linkage/queries.h"
 #include "linkage/replicas.h"
+#include "portal/portal.h"
 #include "store/centre.h"
 #include "store/data_dir.h"
 #include "municipal/document_content.h"
@@ -45,6 +46,7 @@ Status migrate_all(store::Database& db) {
   JLIS_RETURN_IF_ERROR(linkage::Replicas::migrate(*conn));
   JLIS_RETURN_IF_ERROR(linkage::Queries::migrate(*conn));
   JLIS_RETURN_IF_ERROR(linkage::BulkJobs::migrate(*conn));
+  JLIS_RETURN_IF_ERROR(portal::Portal::migrate(*conn));
   return Status::ok();
 }
 

@@ -48,6 +48,8 @@
 #include "kiosk/commands.h"
 #include "kiosk/routes.h"
 #include "kiosk/verify_page.h"
+#include "portal/portal.h"
+#include "portal/routes.h"
 #include "municipal/population.h"
 #include "municipal/routes.h"
 #include "registry/population.h"
@@ -198,8 +200,8 @@ int run(int argc, char** argv) {
   int threads = 0;
   serve->add_option("--listen", listen, "HOST:PORT to listen on")->capture_default_str();
   serve->add_option("--components", components,
-                    "Components to serve, comma-separated: registry, card, pki, municipal, kiosk, linkage (default: all, "
-                    "pki, kiosk and linkage when the CA exists)");
+                    "Components to serve, comma-separated: registry, card, pki, municipal, kiosk, linkage, portal "
+                    "(default: all, pki, kiosk, linkage and portal when the CA exists)");
   serve->add_option("--public-url", public_url,
                     "Base of the CRL and OCSP URLs written into certificates (default: http://LISTEN)");
   serve->add_option("--threads", threads, "Worker threads (0: 4 per core)");
@@ -216,6 +218,15 @@ int run(int argc, char** argv) {
                     "How long a kiosk session lasts from its opening before it times out")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{86400}));
+  portal::PortalOptions portal_options;
+  serve->add_option("--portal-idle-seconds", portal_options.idle_seconds,
+                    "How long a session of the resident's own page lasts without a request")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{86400}));
+  portal::RouteOptions portal_routes;
+  serve->add_option("--portal-login-limit", portal_routes.logins_per_minute,
+                    "Log-ins to the resident's own page opened per client address per minute; beyond it 429 (0: no limit)")
+      ->capture_default_str();
   int64_t sqlite_memory_mib = 32;
   serve->add_option("--sqlite-memory", sqlite_memory_mib,
                     "MiB that SQLite's page caches hold together, all connections (0: up to 1 GiB each)")
@@ -544,16 +555,17 @@ int run(int argc, char** argv) {
     if (*serve) {
       auto [host, port] = check(http::parse_listen(listen));
       if (components.empty())
-        components = app->ca() ? "registry,card,pki,municipal,kiosk,linkage" : "registry,card,municipal";
+        components = app->ca() ? "registry,card,pki,municipal,kiosk,linkage,portal" : "registry,card,municipal";
       std::set<std::string> serving;
       std::stringstream list(components);
       for (std::string c; std::getline(list, c, ',');) {
-        if (c != "registry" && c != "card" && c != "pki" && c != "municipal" && c != "kiosk" && c != "linkage")
+        if (c != "registry" && c != "card" && c != "pki" && c != "municipal" && c != "kiosk" && c != "linkage" &&
+            c != "portal")
           throw Failure{invalid_argument("unknown component '" + c +
-                                         "' (available: registry, card, pki, municipal, kiosk, linkage)")};
+                                         "' (available: registry, card, pki, municipal, kiosk, linkage, portal)")};
         serving.insert(c);
       }
-      if ((serving.count("pki") || serving.count("kiosk")) && !app->ca())
+      if ((serving.count("pki") || serving.count("kiosk") || serving.count("portal")) && !app->ca())
         throw Failure{invalid_argument("the data directory has no CA (create it with: jlis ca init --data " + data + ")")};
       store::limit_sqlite_memory(sqlite_memory_mib);
       http::ServerOptions options;
@@ -645,6 +657,33 @@ int run(int argc, char** argv) {
                                                  centre_options);
         kiosk::add_routes(server, *centre);
         kiosk::add_verify_routes(server, app->issuance());
+      }
+      // The resident's own page: the card log-in verified in-process like the kiosk's; the record is
+      // the registry's disclosure with the same decorators as GET /v1/residents/{code}/provisions.
+      std::unique_ptr<portal::Portal> resident_portal;
+      if (serving.count("portal")) {
+        check(app->ca()->load_keys());
+        resident_portal = std::make_unique<portal::Portal>(app->pool(), app->writer(), app->registry(), *app->ca(),
+                                                           disclose, portal_options);
+        if (platform) {
+          portal_routes.body_name = [platform](const std::string& id) {
+            auto body = platform->bodies().get(id);
+            return body.ok() ? body->name : std::string();
+          };
+          portal_routes.procedure_name = [platform](const std::string& code) {
+            for (const auto& row : platform->legal_table().rows())
+              if (row.procedure == code) return row.procedure_name;
+            return std::string();
+          };
+          // An item's name as the newest layout version has it (names do not change between versions).
+          portal_routes.item_name = [platform](const std::string& code) {
+            const auto& versions = platform->layouts().versions();
+            for (auto v = versions.rbegin(); v != versions.rend(); ++v)
+              if (auto it = v->items.find(code); it != v->items.end()) return it->second.name;
+            return std::string();
+          };
+        }
+        portal::add_routes(server, *resident_portal, portal_routes);
       }
       web::add_front_page(server, {.components = {serving.begin(), serving.end()},
                                    .simulation = options.simulation,

@@ -2,9 +2,6 @@
 
 #include <fcntl.h>
 #include <unistd.h>
-#include <openssl/err.h>
-#include <openssl/ocsp.h>
-#include <openssl/x509_vfy.h>
 #include <unicode/unistr.h>
 
 #include <cctype>
@@ -23,108 +20,15 @@
 #include "common/clock.h"
 #include "http/client.h"
 #include "municipal/issuance.h"
+#include "pki/card_login.h"
 #include "pki/openssl.h"
 
 namespace jlis::kiosk {
 namespace {
 
 using nlohmann::json;
-using X509StorePtr = std::unique_ptr<X509_STORE, pki::OpensslDeleter<X509_STORE_free>>;
-using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, pki::OpensslDeleter<X509_STORE_CTX_free>>;
 
 constexpr std::string_view kIncidentPrefix = "incident: ";
-
-// A trust store of the published CA certificates of `kind` (every generation; not the links).
-Result<X509StorePtr> trust_store(pki::CertificateAuthority& ca, std::string_view kind) {
-  X509StorePtr store(X509_STORE_new());
-  if (!store) return pki::openssl_error("X509_STORE_new");
-  const std::string prefix = std::string(kind) + "-ca";
-  for (const auto& p : ca.published()) {
-    if (p.kind != prefix && p.kind.rfind(prefix + "-", 0) != 0) continue;
-    if (p.kind.find("link") != std::string::npos) continue;
-    JLIS_ASSIGN_OR_RETURN(pki::X509Ptr cert, pki::x509_from_pem(p.pem));
-    if (X509_STORE_add_cert(store.get(), cert.get()) != 1) return pki::openssl_error("X509_STORE_add_cert");
-  }
-  return store;
-}
-
-// Verifies `cert`'s chain in `store` at `now`: the issuing CA certificate, or the X509_V_ERR code.
-struct ChainResult {
-  int error = X509_V_OK;
-  pki::X509Ptr issuer;
-};
-Result<ChainResult> verify_chain(X509_STORE* store, X509* cert, int64_t now) {
-  X509StoreCtxPtr ctx(X509_STORE_CTX_new());
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), store, cert, nullptr) != 1) return pki::openssl_error("X509_STORE_CTX_init");
-  X509_STORE_CTX_set_time(ctx.get(), 0, static_cast<time_t>(now));
-  X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_ANY);
-  ChainResult out;
-  if (X509_verify_cert(ctx.get()) != 1) {
-    out.error = X509_STORE_CTX_get_error(ctx.get());
-    ERR_clear_error();
-    return out;
-  }
-  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
-  if (sk_X509_num(chain) < 2) return internal_error("the chain has no issuer");
-  X509* issuer = sk_X509_value(chain, 1);
-  X509_up_ref(issuer);
-  out.issuer.reset(issuer);
-  return out;
-}
-
-bool verifies(X509* cert, const std::string& data, const std::string& signature) {
-  EVP_PKEY* key = X509_get0_pubkey(cert);
-  pki::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  const bool ok = key && ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) == 1 &&
-                  EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
-                                   reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
-  ERR_clear_error();
-  return ok;
-}
-
-// The certificate's status by OCSP, as a relying party asks it: a request for the certificate,
-// answered by the CA's responder, whose signature and authority are verified against `store`.
-Status ocsp_status(pki::CertificateAuthority& ca, X509_STORE* store, X509* cert, X509* issuer) {
-  JLIS_ASSIGN_OR_RETURN(pki::OcspResponder * responder, ca.responder());
-  pki::OcspRequestPtr req(OCSP_REQUEST_new());
-  OCSP_CERTID* id = OCSP_cert_to_id(EVP_sha1(), cert, issuer);
-  if (!req || !id) return pki::openssl_error("OCSP request");
-  pki::OcspCertIdPtr lookup(OCSP_CERTID_dup(id));
-  if (!OCSP_request_add0_id(req.get(), id)) return pki::openssl_error("OCSP_request_add0_id");
-  unsigned char* der = nullptr;
-  const int len = i2d_OCSP_REQUEST(req.get(), &der);
-  if (len <= 0) return pki::openssl_error("i2d_OCSP_REQUEST");
-  const std::string request(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
-  auto answer = responder->answer(request);
-  const auto* p = reinterpret_cast<const unsigned char*>(answer->der.data());
-  pki::OcspResponsePtr resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(answer->der.size())));
-  if (!resp) return pki::openssl_error("the OCSP answer", Code::unavailable);
-  if (OCSP_response_status(resp.get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
-    if (OCSP_response_status(resp.get()) == OCSP_RESPONSE_STATUS_UNAUTHORIZED)
-      return refused(kRefusedUnknown, "the OCSP responder does not know the certificate");
-    return unavailable("the OCSP responder cannot answer now");
-  }
-  pki::OcspBasicRespPtr basic(OCSP_response_get1_basic(resp.get()));
-  if (!basic) return pki::openssl_error("OCSP basic response", Code::unavailable);
-  if (OCSP_basic_verify(basic.get(), nullptr, store, 0) != 1)
-    return pki::openssl_error("the OCSP answer's signature does not verify", Code::unavailable);
-  int status = -1, reason = -1;
-  ASN1_GENERALIZEDTIME *revoked = nullptr, *this_update = nullptr, *next_update = nullptr;
-  if (OCSP_resp_find_status(basic.get(), lookup.get(), &status, &reason, &revoked, &this_update, &next_update) != 1)
-    return unavailable("the OCSP answer does not name the certificate");
-  if (OCSP_check_validity(this_update, next_update, 300, -1) != 1) {
-    ERR_clear_error();
-    return unavailable("the OCSP answer is not current");
-  }
-  if (status == V_OCSP_CERTSTATUS_GOOD) return Status::ok();
-  if (status == V_OCSP_CERTSTATUS_REVOKED) {
-    if (reason == OCSP_REVOKED_STATUS_CERTIFICATEHOLD)
-      return refused(kRefusedOnHold, "the certificate is on hold (the card is suspended)");
-    return refused(kRefusedRevoked, "the certificate is revoked");
-  }
-  return refused(kRefusedUnknown, "the OCSP responder does not know the certificate");
-}
 
 // A text entry (`/Subject`, `/Keywords`) of the document information dictionary of a PDF as cairo
 // writes it: a literal string, or a hexadecimal UTF-16BE one with its byte-order mark. The last
@@ -185,20 +89,7 @@ struct Centre::Impl {
   CentreOptions options;
   Sessions sessions;
 
-  // The trust stores of the published CA certificates, made at the first log-in (a new CA
-  // generation is published by a restart: ca.h), then shared by every log-in.
-  std::mutex stores_mu;
-  std::map<std::string, X509StorePtr, std::less<>> stores;  // guarded by stores_mu
-
-  Result<X509_STORE*> store(std::string_view kind) {
-    std::lock_guard lock(stores_mu);
-    auto it = stores.find(kind);
-    if (it == stores.end()) {
-      JLIS_ASSIGN_OR_RETURN(X509StorePtr made, trust_store(ca, kind));
-      it = stores.emplace(std::string(kind), std::move(made)).first;
-    }
-    return it->second.get();
-  }
+  pki::CardAuthenticator authenticator{ca};  // the card's log-in (pki/card_login.h)
 
   std::mutex mu;
   std::condition_variable wake;
@@ -282,29 +173,8 @@ void Centre::post(std::function<void()> task) {
 Result<json> Centre::log_in(std::string_view secret, const std::string& session_id, const std::string& certificate_pem,
                             const std::string& signature_base64) {
   JLIS_ASSIGN_OR_RETURN(std::string challenge, impl_->sessions.challenge(secret, session_id));
-  auto cert = pki::x509_from_pem(certificate_pem);
-  if (!cert.ok()) return invalid_argument("certificate must be the PEM of the user-authentication certificate");
-  auto signature = pki::base64_decode(signature_base64);
-  if (!signature.ok() || signature->empty()) return invalid_argument("signature must be base64");
-  JLIS_ASSIGN_OR_RETURN(std::string challenge_bytes, pki::base64_decode(challenge));
-  if (!verifies(cert->get(), challenge_bytes, *signature))
-    return refused(kRefusedSignature, "the signature does not verify with the certificate's key over the challenge");
-  const int64_t now = impl_->sessions.now();
-  JLIS_ASSIGN_OR_RETURN(X509_STORE * authentication, impl_->store("authentication"));
-  JLIS_ASSIGN_OR_RETURN(ChainResult chain, verify_chain(authentication, cert->get(), now));
-  if (chain.error == X509_V_ERR_CERT_HAS_EXPIRED) return refused(kRefusedExpired, "the certificate has expired");
-  if (chain.error != X509_V_OK) {
-    JLIS_ASSIGN_OR_RETURN(X509_STORE * signature_cas, impl_->store("signature"));
-    JLIS_ASSIGN_OR_RETURN(ChainResult as_signature, verify_chain(signature_cas, cert->get(), now));
-    if (as_signature.error == X509_V_OK || as_signature.error == X509_V_ERR_CERT_HAS_EXPIRED)
-      return refused(kRefusedNotAuthentication,
-                     "a signature certificate does not log in: use the user-authentication certificate");
-    return refused(kRefusedUntrusted, std::string("the certificate does not chain to the JPKI authentication CA (") +
-                                          X509_verify_cert_error_string(chain.error) + ")");
-  }
-  JLIS_RETURN_IF_ERROR(ocsp_status(impl_->ca, authentication, cert->get(), chain.issuer.get()));
-  JLIS_ASSIGN_OR_RETURN(std::string der, pki::x509_der(cert->get()));
-  VerifiedLogin login{challenge, der, pki::serial_hex(X509_get0_serialNumber(cert->get()))};
+  JLIS_ASSIGN_OR_RETURN(VerifiedLogin login, impl_->authenticator.verify(challenge, certificate_pem, signature_base64,
+                                                                          impl_->sessions.now()));
   JLIS_ASSIGN_OR_RETURN(Holder holder, impl_->sessions.log_in(secret, session_id, login));
 
   JLIS_ASSIGN_OR_RETURN(std::string base, base_url(holder.municipality));

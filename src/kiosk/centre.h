@@ -10,6 +10,7 @@
 //      hold, revoked, unknown or expired is refused). Then, in the writer transaction that records
 //      the log-in, the certificate must be the register's (byte for byte), a user-authentication
 //      certificate, good; its holder and the municipality that holds them come from the registers.
+//      Both checks are the card log-in's, shared with the resident's own page (pki/card_login.h).
 //      The answer is the municipality's kiosk offer (documents and fees): nothing personal.
 //   3. document: the centre claims the session's one relay (a second request is refused while
 //      one is in flight or after a document was issued), asks the holder's municipality's

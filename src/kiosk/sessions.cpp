@@ -17,7 +17,6 @@ namespace {
 using store::Connection;
 
 constexpr std::string_view kEndedPrefix = "the session has ended: ";
-constexpr std::string_view kRefusedPrefix = "refused (";
 
 constexpr const char* kSessionColumns =
     "session_id, terminal_id, challenge, expires_at, state, certificate_serial, resident_code, municipality_code, "
@@ -29,15 +28,6 @@ Status session_ended(std::string message) { return conflict(std::string(kEndedPr
 bool is_session_ended(const Status& s) {
   return s.code() == Code::conflict && s.message().rfind(kEndedPrefix, 0) == 0;
 }
-Status refused(std::string_view reason, std::string message) {
-  return permission_denied(std::string(kRefusedPrefix) + std::string(reason) + "): " + message);
-}
-std::string refusal_reason(const Status& s) {
-  if (s.code() != Code::permission_denied || s.message().rfind(kRefusedPrefix, 0) != 0) return "";
-  const size_t close = s.message().find(')');
-  return close == std::string::npos ? "" : s.message().substr(kRefusedPrefix.size(), close - kRefusedPrefix.size());
-}
-
 struct Sessions::Row {
   std::string session_id, terminal_id, challenge;
   int64_t expires_at = 0;
@@ -141,17 +131,9 @@ Result<Holder> Sessions::log_in(std::string_view secret, const std::string& sess
   JLIS_RETURN_IF_ERROR(with_session(secret, session_id, [&](Connection& conn, Row& row) -> Status {
     if (row.state != "open") return conflict("a card has logged in on this session already");
     if (row.challenge != login.challenge) return refused(kRefusedSignature, "the signature is not over this session's challenge");
-    auto rec = pki::CertificateAuthority::find_in(conn, login.serial);
-    if (!rec.ok()) return refused(kRefusedUnknown, "the certificate is not in the JPKI register");
-    if (rec->der != login.certificate_der) return refused(kRefusedUntrusted, "the certificate is not the one the CA issued");
-    if (rec->kind != pki::CertificateKind::authentication)
-      return refused(kRefusedNotAuthentication, "a signature certificate does not log in: use the user-authentication certificate");
-    const std::string_view status = rec->status(now());
-    if (status == "onHold") return refused(kRefusedOnHold, "the certificate is on hold (the card is suspended)");
-    if (status == "revoked") return refused(kRefusedRevoked, "the certificate is revoked");
-    if (status == "expired") return refused(kRefusedExpired, "the certificate has expired");
-    JLIS_ASSIGN_OR_RETURN(registry::Resident resident, registry_.get(conn, rec->resident_code));
-    holder = {rec->serial, rec->resident_code, resident.municipality_code};
+    JLIS_ASSIGN_OR_RETURN(pki::CertificateRecord rec, pki::CardAuthenticator::check_register(conn, login, now()));
+    JLIS_ASSIGN_OR_RETURN(registry::Resident resident, registry_.get(conn, rec.resident_code));
+    holder = {rec.serial, rec.resident_code, resident.municipality_code};
     return conn
         .execute("UPDATE kiosk_sessions SET state = 'authenticated', certificate_serial = ?, resident_code = ?, "
                  "municipality_code = ? WHERE session_id = ?",

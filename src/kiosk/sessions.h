@@ -34,6 +34,7 @@
 #include "common/identifiers.h"
 #include "common/status.h"
 #include "http/labelled_counter.h"
+#include "pki/card_login.h"
 #include "registry/registry.h"
 #include "store/database.h"
 #include "store/writer.h"
@@ -43,19 +44,17 @@ namespace jlis::kiosk {
 // A session that has ended: Code::conflict with a message that says so (HTTP 410 "gone").
 Status session_ended(std::string message);
 bool is_session_ended(const Status& status);
-// A refusal with a reason code the kiosk shows (HTTP 403 with {"refusal": {"reason", "message"}}).
-Status refused(std::string_view reason, std::string message);
-// The reason of a refused() status; "" for any other status.
-std::string refusal_reason(const Status& status);
-
-// Refusal reasons of a log-in.
-inline constexpr std::string_view kRefusedSignature = "signature_invalid";        // not the challenge's signature
-inline constexpr std::string_view kRefusedNotAuthentication = "not_authentication_certificate";
-inline constexpr std::string_view kRefusedUntrusted = "untrusted_certificate";    // no chain to the JPKI CA
-inline constexpr std::string_view kRefusedUnknown = "unknown_certificate";        // not in the register
-inline constexpr std::string_view kRefusedOnHold = "certificate_on_hold";
-inline constexpr std::string_view kRefusedRevoked = "certificate_revoked";
-inline constexpr std::string_view kRefusedExpired = "certificate_expired";
+// Refusals and the log-in's reasons are the card log-in's (pki/card_login.h), shared with the
+// resident's own page.
+using pki::refusal_reason;
+using pki::refused;
+using pki::kRefusedExpired;
+using pki::kRefusedNotAuthentication;
+using pki::kRefusedOnHold;
+using pki::kRefusedRevoked;
+using pki::kRefusedSignature;
+using pki::kRefusedUnknown;
+using pki::kRefusedUntrusted;
 // Refusal of an opening outside the centre's service hours (service_hours.h).
 inline constexpr std::string_view kRefusedOutsideHours = "outside_service_hours";
 
@@ -72,12 +71,7 @@ struct Holder {
   LocalGovernmentCode municipality;  // where the holder is registered now
 };
 
-// What a log-in presents, after its signature, chain and OCSP status were verified.
-struct VerifiedLogin {
-  std::string challenge;        // the challenge the signature covers
-  std::string certificate_der;  // the certificate presented
-  std::string serial;           // its serial (lower-case hex)
-};
+using pki::VerifiedLogin;  // what a log-in presents, verified (pki/card_login.h)
 
 // A document the municipality made for a session.
 struct RelayedDocument {

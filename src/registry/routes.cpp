@@ -77,6 +77,19 @@ http::DeferredHandler providing(Registry& registry, ProvidingRead read, std::str
   };
 }
 
+Result<json> disclosure(Registry& registry, const ResidentCode& code, const DisclosureDecorator& disclose) {
+  JLIS_ASSIGN_OR_RETURN(auto list, registry.provisions(code));
+  json out = json::array();
+  for (const auto& p : list) {
+    out.push_back({{"agency_id", p.agency_id}, {"agency_name", p.agency_name}, {"purpose", p.purpose},
+                   {"information", p.information}, {"provided_at", p.provided_at}, {"request_id", p.request_id}});
+    if (!p.client_request_id.empty()) out.back()["client_request_id"] = p.client_request_id;
+  }
+  json answer = {{"resident_code", code.str()}, {"provisions", out}};
+  if (disclose) JLIS_RETURN_IF_ERROR(disclose(code, answer));
+  return answer;
+}
+
 void add_routes(http::Server& server, Registry& registry, auth::Directory& directory, ResidentDecorator decorate,
                 DisclosureDecorator disclose) {
   // The resident as the API shows it, with what other components add.
@@ -168,20 +181,9 @@ void add_routes(http::Server& server, Registry& registry, auth::Directory& direc
     if (!code.ok()) return Response::error(code.status());
     auto r = registry.get_for_municipality(*code, principal->subject);
     if (!r.ok()) return Response::error(r.status());
-    auto list = registry.provisions(*code);
-    if (!list.ok()) return Response::error(list.status());
-    json out = json::array();
-    for (const auto& p : *list) {
-      out.push_back({{"agency_id", p.agency_id}, {"agency_name", p.agency_name}, {"purpose", p.purpose},
-                     {"information", p.information}, {"provided_at", p.provided_at}, {"request_id", p.request_id}});
-      if (!p.client_request_id.empty()) out.back()["client_request_id"] = p.client_request_id;
-    }
-    json disclosure = {{"resident_code", code->str()}, {"provisions", out}};
-    if (disclose) {
-      Status s = disclose(*code, disclosure);
-      if (!s.is_ok()) return Response::error(s);
-    }
-    return json_response(200, disclosure);
+    auto answer = disclosure(registry, *code, disclose);
+    if (!answer.ok()) return Response::error(answer.status());
+    return json_response(200, *answer);
   });
 
   server.add_metrics_source([&] { return registry.metrics(); });

@@ -57,6 +57,12 @@ using ResidentDecorator = std::function<void(store::Connection& conn, const Resi
 // Adds other components' records to a resident's disclosure answer (the municipal issuance log).
 using DisclosureDecorator = std::function<Status(const ResidentCode& code, nlohmann::json& disclosure)>;
 
+// A resident's disclosure record: {"resident_code", "provisions": [{agency_id, agency_name, purpose,
+// information, provided_at, request_id, client_request_id?}]} and what `disclose` (optional) adds.
+// GET /v1/residents/{code}/provisions answers it to the resident's municipality; the resident's own
+// page (portal) shows the same to the resident. The caller decides who may see it.
+Result<nlohmann::json> disclosure(Registry& registry, const ResidentCode& code, const DisclosureDecorator& disclose);
+
 void add_routes(http::Server& server, Registry& registry, auth::Directory& directory,
                 ResidentDecorator decorate = nullptr, DisclosureDecorator disclose = nullptr);
 

@@ -36,6 +36,8 @@ constexpr Component kComponents[] = {
      "Municipal records and documents: households, family registers, seals, tax, issuance",
      "/v1/municipalities/…, /v1/issuance/…"},
     {"kiosk", "証明書交付センター（コンビニ交付）", "Convenience-store issuance centre", "/v1/kiosk/sessions, /verify"},
+    {"portal", "本人のページ（カードでログイン、提供の記録の確認）",
+     "The resident's own page: card log-in, who got their data", "/portal, /v1/portal/…"},
 };
 
 std::string page(const FrontPageFacts& f, const std::string& population) {
@@ -88,6 +90,11 @@ std::string page(const FrontPageFacts& f, const std::string& population) {
   if (kiosk)
     h += "<li><a href=\"/verify\">証明書の確認</a> <span class=\"en\" lang=\"en\">Check a printed document by its "
          "issuance number</span></li>";
+  bool portal = false;
+  for (const std::string& name : f.components) portal |= name == "portal";
+  if (portal)
+    h += "<li><a href=\"/portal\">本人のページ</a> <span class=\"en\" lang=\"en\">Your own record: log in with "
+         "your card and see who got your data</span></li>";
   if (!f.kiosk_screen_url.empty())
     h += "<li><a href=\"" + html_escape(f.kiosk_screen_url) + "\">コンビニの端末の画面</a> <span class=\"en\" "
          "lang=\"en\">The kiosk's touch screen, as a resident at a store sees it</span></li>";
