@@ -15,6 +15,7 @@
 #include "../http/chromium.h"
 #include "../portal/portal_client.h"
 #include "kiosk/virtual_card.h"
+#include "linkage_signers.h"
 
 namespace jlis::e2e {
 namespace {
@@ -26,11 +27,13 @@ using security::World;
 namespace bhttp = boost::beast::http;
 
 constexpr const char* kCity = "municipality-131016";
+constexpr const char* kPension = "pension-service-1011105003233";
 
 class PortalE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    world_ = World::create("portal-e2e").release();
+    // LGPKI too: the bodies sign their messages with its certificates (linkage/signatures.h).
+    world_ = World::create("portal-e2e", {{"lgpki", "init", "--data", "{dir}"}}).release();
     if (!world_ || !world_->ok()) return;
     // The linkage bodies: the city (the world's resident lives there) and the pension service.
     auto city = world_->cli({"linkage", "body", "add", "--data", world_->dir(), "--kind", "municipality", "--name",
@@ -41,6 +44,7 @@ class PortalE2E : public ::testing::Test {
     ASSERT_EQ(pension.exit_code, 0) << pension.err;
     city_ = city.last_line();
     pension_ = pension.last_line();
+    signers_.certify(world_->dir(), {kCity, kPension});
     world_->start();  // the new bodies' tokens, read fresh
   }
   static void TearDownTestSuite() {
@@ -49,9 +53,11 @@ class PortalE2E : public ::testing::Test {
   }
   void SetUp() override { ASSERT_TRUE(world_ && world_->ok() && !city_.empty()) << "the world was not built"; }
 
+  // As the body whose token it is, its message signed with its key.
   static http::testing::Reply call(bhttp::verb method, const std::string& target, const std::string& token,
                                    const std::string& body = "") {
-    return world_->request(method, target, body, token);
+    return world_->request(method, target, body, token,
+                           {{"JLIS-Signature", signers_.sign(token == city_ ? kCity : kPension, body)}});
   }
   static std::string code_of(const std::string& token) {
     auto r = call(bhttp::verb::post, "/v1/linkage/codes", token, json{{"my_number", world_->resident().my_number}}.dump());
@@ -65,6 +71,7 @@ class PortalE2E : public ::testing::Test {
 
   static inline World* world_ = nullptr;
   static inline std::string city_, pension_;
+  static inline LinkageSigners signers_;
 };
 
 // Rule (issue 11's acceptance, the resident's side): after an agency's read and the pension
