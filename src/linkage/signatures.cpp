@@ -42,29 +42,34 @@ Result<SignedMessage> MessageVerifier::verify(std::string_view message, std::str
   auto verified = pki::cades_verify(*der, message, raw(state_->options.trusted), untrusted, t);
   if (!verified.ok()) return refused(kSignatureInvalid, verified.status().message());
   X509* signer = verified->signer.get();
-  auto issuer = pki::verify_chain(state_->store.get(), signer, untrusted, t);
-  if (!issuer.ok()) return refused(kSignatureInvalid, issuer.status().message());
+  JLIS_ASSIGN_OR_RETURN(pki::ChainCheck chain, pki::verify_chain(state_->store.get(), signer, untrusted, t));
+  if (chain.error != X509_V_OK)
+    return refused(kSignatureInvalid,
+                   std::string("the signer's chain does not verify: ") + X509_verify_cert_error_string(chain.error));
 
-  // The signer's status, as fresh as the limit says.
-  JLIS_ASSIGN_OR_RETURN(std::string request, pki::ocsp_request_for(signer, issuer->get()));
+  // The signer's status: known, not revoked, and as fresh as the limit says.
+  JLIS_ASSIGN_OR_RETURN(std::string request, pki::ocsp_request_for(signer, chain.issuer.get()));
   auto answer = state_->options.ocsp(request);
   if (!answer.ok()) return refused(kSignerStatusUnknown, "the signer's OCSP responder: " + answer.status().message());
-  auto status = pki::read_ocsp_answer(*answer, signer, issuer->get(), state_->store.get(), t);
+  auto status = pki::read_ocsp_answer(*answer, signer, chain.issuer.get(), state_->store.get(), t);
   if (!status.ok()) return refused(kSignerStatusUnknown, "the signer's OCSP answer: " + status.status().message());
+  if (status->status == pki::OcspCheck::Status::unknown)
+    return refused(kSignerStatusUnknown, "the signer's OCSP responder does not know the certificate");
+  if (status->status == pki::OcspCheck::Status::revoked) return refused(kSignerRevoked, "the signer's certificate is revoked");
   const int64_t age = t - status->this_update;
   if (age > state_->options.max_status_age.count())
     return refused(kSignerStatusStale, "the signer's OCSP answer is " + std::to_string(age) + " s old, over the limit of " +
                                            std::to_string(state_->options.max_status_age.count()) + " s");
-  if (status->status == pki::OcspCheck::Status::revoked) return refused(kSignerRevoked, "the signer's certificate is revoked");
-  if (status->status != pki::OcspCheck::Status::good)
-    return refused(kSignerStatusUnknown, "the signer's OCSP responder does not know the certificate");
 
   JLIS_ASSIGN_OR_RETURN(std::string cert_der, pki::x509_der(signer));
   return SignedMessage{message, std::move(*der), sha256_hex(cert_der)};
 }
 
 Status MessageVerifier::check_certificate(X509* cert) const {
-  JLIS_RETURN_IF_ERROR(pki::verify_chain(state_->store.get(), cert, raw(state_->options.untrusted), now()).status());
+  JLIS_ASSIGN_OR_RETURN(pki::ChainCheck chain, pki::verify_chain(state_->store.get(), cert, raw(state_->options.untrusted), now()));
+  if (chain.error != X509_V_OK)
+    return invalid_argument(std::string("the certificate's chain does not verify: ") +
+                            X509_verify_cert_error_string(chain.error));
   if (X509_check_purpose(cert, X509_PURPOSE_SMIME_SIGN, 0) != 1)
     return invalid_argument("the certificate may not sign messages (its key usage or extended key usage does not allow "
                             "S/MIME signing: an LGPKI organisation, position or document-signing certificate does)");

@@ -4,19 +4,19 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509_vfy.h>
 
+#include <ctime>
 #include <map>
 #include <mutex>
 
 #include "pki/ocsp.h"
 #include "pki/openssl.h"
+#include "pki/relying_party.h"
 
 namespace jlis::pki {
 namespace {
 
 constexpr std::string_view kRefusedPrefix = "refused (";
 
-using X509StorePtr = std::unique_ptr<X509_STORE, OpensslDeleter<X509_STORE_free>>;
-using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, OpensslDeleter<X509_STORE_CTX_free>>;
 
 constexpr std::string_view kIncidentPrefix = "incident: ";
 
@@ -34,30 +34,6 @@ Result<X509StorePtr> trust_store(CertificateAuthority& ca, std::string_view kind
   return store;
 }
 
-// Verifies `cert`'s chain in `store` at `now`: the issuing CA certificate, or the X509_V_ERR code.
-struct ChainResult {
-  int error = X509_V_OK;
-  X509Ptr issuer;
-};
-Result<ChainResult> verify_chain(X509_STORE* store, X509* cert, int64_t now) {
-  X509StoreCtxPtr ctx(X509_STORE_CTX_new());
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), store, cert, nullptr) != 1) return openssl_error("X509_STORE_CTX_init");
-  X509_STORE_CTX_set_time(ctx.get(), 0, static_cast<time_t>(now));
-  X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_ANY);
-  ChainResult out;
-  if (X509_verify_cert(ctx.get()) != 1) {
-    out.error = X509_STORE_CTX_get_error(ctx.get());
-    ERR_clear_error();
-    return out;
-  }
-  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
-  if (sk_X509_num(chain) < 2) return internal_error("the chain has no issuer");
-  X509* issuer = sk_X509_value(chain, 1);
-  X509_up_ref(issuer);
-  out.issuer.reset(issuer);
-  return out;
-}
-
 bool verifies(X509* cert, const std::string& data, const std::string& signature) {
   EVP_PKEY* key = X509_get0_pubkey(cert);
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
@@ -68,46 +44,24 @@ bool verifies(X509* cert, const std::string& data, const std::string& signature)
   return ok;
 }
 
-// The certificate's status by OCSP, as a relying party asks it: a request for the certificate,
-// answered by the CA's responder, whose signature and authority are verified against `store`.
+// The certificate's status by OCSP, as a relying party asks it (relying_party.h): a request for the
+// certificate, answered by the CA's responder, whose signature and authority are verified against
+// `store`, current now.
 Status ocsp_status(CertificateAuthority& ca, X509_STORE* store, X509* cert, X509* issuer) {
   JLIS_ASSIGN_OR_RETURN(OcspResponder * responder, ca.responder());
-  OcspRequestPtr req(OCSP_REQUEST_new());
-  OCSP_CERTID* id = OCSP_cert_to_id(EVP_sha1(), cert, issuer);
-  if (!req || !id) return openssl_error("OCSP request");
-  OcspCertIdPtr lookup(OCSP_CERTID_dup(id));
-  if (!OCSP_request_add0_id(req.get(), id)) return openssl_error("OCSP_request_add0_id");
-  unsigned char* der = nullptr;
-  const int len = i2d_OCSP_REQUEST(req.get(), &der);
-  if (len <= 0) return openssl_error("i2d_OCSP_REQUEST");
-  const std::string request(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
-  auto answer = responder->answer(request);
-  const auto* p = reinterpret_cast<const unsigned char*>(answer->der.data());
-  OcspResponsePtr resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(answer->der.size())));
-  if (!resp) return openssl_error("the OCSP answer", Code::unavailable);
-  if (OCSP_response_status(resp.get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
-    if (OCSP_response_status(resp.get()) == OCSP_RESPONSE_STATUS_UNAUTHORIZED)
-      return refused(kRefusedUnknown, "the OCSP responder does not know the certificate");
-    return unavailable("the OCSP responder cannot answer now");
-  }
-  OcspBasicRespPtr basic(OCSP_response_get1_basic(resp.get()));
-  if (!basic) return openssl_error("OCSP basic response", Code::unavailable);
-  if (OCSP_basic_verify(basic.get(), nullptr, store, 0) != 1)
-    return openssl_error("the OCSP answer's signature does not verify", Code::unavailable);
-  int status = -1, reason = -1;
-  ASN1_GENERALIZEDTIME *revoked = nullptr, *this_update = nullptr, *next_update = nullptr;
-  if (OCSP_resp_find_status(basic.get(), lookup.get(), &status, &reason, &revoked, &this_update, &next_update) != 1)
-    return unavailable("the OCSP answer does not name the certificate");
-  if (OCSP_check_validity(this_update, next_update, 300, -1) != 1) {
-    ERR_clear_error();
-    return unavailable("the OCSP answer is not current");
-  }
-  if (status == V_OCSP_CERTSTATUS_GOOD) return Status::ok();
-  if (status == V_OCSP_CERTSTATUS_REVOKED) {
-    if (reason == OCSP_REVOKED_STATUS_CERTIFICATEHOLD)
-      return refused(kRefusedOnHold, "the certificate is on hold (the card is suspended)");
-    return refused(kRefusedRevoked, "the certificate is revoked");
+  JLIS_ASSIGN_OR_RETURN(std::string request, ocsp_request_for(cert, issuer));
+  auto answer = read_ocsp_answer(responder->answer(request)->der, cert, issuer, store,
+                                 static_cast<int64_t>(std::time(nullptr)));
+  if (!answer.ok()) return answer.status();
+  switch (answer->status) {
+    case OcspCheck::Status::good:
+      return Status::ok();
+    case OcspCheck::Status::revoked:
+      if (answer->reason == OCSP_REVOKED_STATUS_CERTIFICATEHOLD)
+        return refused(kRefusedOnHold, "the certificate is on hold (the card is suspended)");
+      return refused(kRefusedRevoked, "the certificate is revoked");
+    case OcspCheck::Status::unknown:
+      break;
   }
   return refused(kRefusedUnknown, "the OCSP responder does not know the certificate");
 }
@@ -155,11 +109,11 @@ Result<VerifiedLogin> CardAuthenticator::verify(const std::string& challenge, co
   if (!verifies(cert->get(), challenge_bytes, *signature))
     return refused(kRefusedSignature, "the signature does not verify with the certificate's key over the challenge");
   JLIS_ASSIGN_OR_RETURN(X509_STORE * authentication, impl_->store("authentication"));
-  JLIS_ASSIGN_OR_RETURN(ChainResult chain, verify_chain(authentication, cert->get(), now));
+  JLIS_ASSIGN_OR_RETURN(ChainCheck chain, verify_chain(authentication, cert->get(), {}, now));
   if (chain.error == X509_V_ERR_CERT_HAS_EXPIRED) return refused(kRefusedExpired, "the certificate has expired");
   if (chain.error != X509_V_OK) {
     JLIS_ASSIGN_OR_RETURN(X509_STORE * signature_cas, impl_->store("signature"));
-    JLIS_ASSIGN_OR_RETURN(ChainResult as_signature, verify_chain(signature_cas, cert->get(), now));
+    JLIS_ASSIGN_OR_RETURN(ChainCheck as_signature, verify_chain(signature_cas, cert->get(), {}, now));
     if (as_signature.error == X509_V_OK || as_signature.error == X509_V_ERR_CERT_HAS_EXPIRED)
       return refused(kRefusedNotAuthentication,
                      "a signature certificate does not log in: use the user-authentication certificate");

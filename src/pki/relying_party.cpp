@@ -25,7 +25,7 @@ Result<X509StorePtr> trust_store_of(const std::vector<X509*>& roots) {
   return store;
 }
 
-Result<X509Ptr> verify_chain(X509_STORE* store, X509* cert, const std::vector<X509*>& untrusted, int64_t now) {
+Result<ChainCheck> verify_chain(X509_STORE* store, X509* cert, const std::vector<X509*>& untrusted, int64_t now) {
   X509StackPtr others(sk_X509_new_null());
   if (!others) return openssl_error("sk_X509_new_null");
   for (X509* c : untrusted)
@@ -35,17 +35,18 @@ Result<X509Ptr> verify_chain(X509_STORE* store, X509* cert, const std::vector<X5
     return openssl_error("X509_STORE_CTX_init");
   X509_STORE_CTX_set_time(ctx.get(), 0, static_cast<time_t>(now));
   X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_ANY);
+  ChainCheck out;
   if (X509_verify_cert(ctx.get()) != 1) {
-    const int error = X509_STORE_CTX_get_error(ctx.get());
+    out.error = X509_STORE_CTX_get_error(ctx.get());
     ERR_clear_error();
-    return invalid_argument(std::string("the certificate's chain does not verify: ") +
-                            X509_verify_cert_error_string(error));
+    return out;
   }
   STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
-  if (sk_X509_num(chain) < 2) return invalid_argument("the certificate is a trusted root itself, not a signer's");
+  if (sk_X509_num(chain) < 2) return internal_error("the chain has no issuer");
   X509* issuer = sk_X509_value(chain, 1);
   X509_up_ref(issuer);
-  return X509Ptr(issuer);
+  out.issuer.reset(issuer);
+  return out;
 }
 
 Result<std::string> ocsp_request_for(X509* cert, X509* issuer) {
@@ -74,6 +75,7 @@ Result<OcspCheck> read_ocsp_answer(std::string_view der, X509* cert, X509* issue
     ERR_clear_error();
     return unavailable("the OCSP answer does not parse");
   }
+  if (OCSP_response_status(resp.get()) == OCSP_RESPONSE_STATUS_UNAUTHORIZED) return OcspCheck{};
   if (OCSP_response_status(resp.get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL)
     return unavailable(std::string("the OCSP responder answers ") +
                        OCSP_response_status_str(OCSP_response_status(resp.get())));

@@ -1,6 +1,7 @@
 // What a relying party checks of someone else's certificate, in one place: its chain to trusted
 // roots at a given time, and its status by OCSP (RFC 6960) with the answer's signature, subject and
-// age checked. Used by the linkage platform for the bodies' signing certificates (LGPKI's).
+// age checked. Used by the card log-ins (card_login.h: JPKI's authentication certificates) and by
+// the linkage platform for the bodies' signing certificates (LGPKI's).
 #pragma once
 
 #include <cstdint>
@@ -22,9 +23,14 @@ using X509StorePtr = std::unique_ptr<X509_STORE, OpensslDeleter<X509_STORE_free>
 Result<X509StorePtr> trust_store_of(const std::vector<X509*>& roots);
 
 // `cert`'s chain in `store` at `now` (seconds since the epoch), with `untrusted` as further
-// intermediates: the issuer's certificate. invalid_argument with OpenSSL's reason when no chain
-// verifies (expired, not yet valid, unknown issuer, a bad signature...).
-Result<X509Ptr> verify_chain(X509_STORE* store, X509* cert, const std::vector<X509*>& untrusted, int64_t now);
+// intermediates: X509_V_OK and the issuer's certificate, or why no chain verifies (X509_V_ERR_*:
+// expired, not yet valid, unknown issuer, a bad signature...; X509_verify_cert_error_string says
+// it in words). internal only when OpenSSL itself fails.
+struct ChainCheck {
+  int error = X509_V_OK;
+  X509Ptr issuer;  // when error is X509_V_OK
+};
+Result<ChainCheck> verify_chain(X509_STORE* store, X509* cert, const std::vector<X509*>& untrusted, int64_t now);
 
 // The DER OCSPRequest for `cert` issued by `issuer` (a SHA-1 CertID, as RFC 5019 clients send).
 Result<std::string> ocsp_request_for(X509* cert, X509* issuer);
@@ -39,9 +45,10 @@ struct OcspCheck {
 
 // Reads the DER OCSPResponse `der` about `cert` (issued by `issuer`): successful, signed by a
 // responder `store` trusts (the issuer itself or its delegate), naming the certificate, and current
-// at `now` (thisUpdate not more than 5 minutes ahead, nextUpdate not passed). unavailable, saying
-// why, for an answer that says nothing usable (an error status such as tryLater, a bad signature,
-// another certificate, out of date); `unknown` is an answer, not an error.
+// at `now` (thisUpdate not more than 5 minutes ahead, nextUpdate not passed). The status
+// `unauthorized` (the responder does not serve the certificate) reads as `unknown`, with no times.
+// unavailable, saying why, for an answer that says nothing usable (another error status such as
+// tryLater, a bad signature, another certificate, out of date).
 Result<OcspCheck> read_ocsp_answer(std::string_view der, X509* cert, X509* issuer, X509_STORE* store, int64_t now);
 
 }  // namespace jlis::pki
