@@ -621,8 +621,16 @@ int run(int argc, char** argv) {
         refresher = std::make_unique<linkage::ReplicaRefresher>(
             *record_replicas, std::chrono::milliseconds(static_cast<int64_t>(linkage_refresh_seconds * 1000)));
         bulk_runner = std::make_unique<linkage::BulkRunner>(platform->bulk_jobs());
+        // The platform signs its answers with its own LGPKI key, made now when it has none yet (a
+        // centre that cannot write yet makes it at its first answer; until then those answer 503).
+        linkage::AnswerKey answer_key;
+        if (verifier) {
+          if (Status made = lgpki_opened->message_signer().status(); !made.is_ok())
+            spdlog::warn("linkage: the platform's answer-signing key: {}", made.to_string());
+          answer_key = [lgpki_opened] { return lgpki_opened->message_signer(); };
+        }
         linkage::add_routes(server, {app->directory(), app->registry(), *platform, bulk_runner.get(),
-                                     verifier ? &*verifier : nullptr});
+                                     verifier ? &*verifier : nullptr, answer_key});
       }
       pki::CertificateAuthority* ca = serving.count("pki") ? app->ca() : nullptr;
       if (ca) {

@@ -1,5 +1,8 @@
 #include "linkage/routes.h"
 
+#include <spdlog/spdlog.h>
+
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "http/json_body.h"
@@ -153,12 +156,33 @@ Result<Response> bulk_results(const Services& s, const Request& req) {
   return json_response(200, out);
 }
 
+// The answer, signed by the platform when the caller is a registered body (routes.h).
+Response signed_answer(const Services& s, const Request& req, const http::Handler& handle) {
+  if (!s.answer_key) return handle(req);
+  auto caller = s.directory.authenticate(req.bearer_token());
+  if (!caller.ok() || caller->role != auth::Role::linkage_body) return handle(req);
+  auto key = s.answer_key();
+  if (!key.ok())
+    return Response::error(unavailable("the platform cannot sign its answers: " + key.status().message()));
+  Response out = handle(req);
+  auto signature = (*key)->sign(out.body, static_cast<int64_t>(std::time(nullptr)));
+  if (!signature.ok()) {
+    spdlog::error("linkage: signing an answer failed: {}", signature.status().to_string());
+    return Response::error(internal_error("the platform could not sign its answer"));
+  }
+  out.headers.emplace_back(kSignatureHeader, pki::base64_encode(*signature));
+  return out;
+}
+
 }  // namespace
 
 void add_routes(http::Server& server, const Services& services) {
   // The handlers keep copies of `services` (its references): the caller's may be a temporary.
   auto route = [&](const char* method, const char* pattern, Result<Response> (*handle)(const Services&, const Request&)) {
-    server.route(method, pattern, answering([s = services, handle](const Request& req) { return handle(s, req); }));
+    http::Handler answer = answering([s = services, handle](const Request& req) { return handle(s, req); });
+    server.route(method, pattern, [s = services, answer = std::move(answer)](const Request& req) {
+      return signed_answer(s, req, answer);
+    });
   };
   route("POST", "/v1/linkage/codes", code_by_my_number);
   route("PUT", "/v1/linkage/replicas/{code}", put_replica);

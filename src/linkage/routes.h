@@ -32,6 +32,12 @@
 // (the OCSP freshness limit) or not registered to the calling body is 403 naming the rule, before
 // anything is written; the message is logged with its signature in the transaction acting on it.
 //
+// Every answer to a registered body is signed by the platform (signatures.h: the platform's
+// message-signing key), the CMS signature over the answer's exact body in the same header,
+// JLIS-Signature; 503 before the request is acted on when the platform has no key to sign with.
+// Answers to a caller that is not a registered body (401, 403) are not signed: the platform spends
+// no signature on a caller it does not know.
+//
 // No answer carries a resident code, a My Number or another body's code for a person.
 //
 // The person's own view: disclosure() adds the linkage records about a resident (queries and
@@ -60,6 +66,8 @@ struct Services {
   BulkRunner* bulk_runner = nullptr;  // woken when a job is submitted (none: the jobs wait for one)
   // Verifies the messages' signatures (none: every route that takes a message answers 503).
   const MessageVerifier* verifier = nullptr;
+  // The key the platform signs its answers with (none: they go unsigned).
+  AnswerKey answer_key = {};
   std::function<Date()> today = Date::today;  // the day that picks the layout version (Japan's)
 };
 

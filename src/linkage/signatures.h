@@ -11,6 +11,12 @@
 // answer older than that refuses the message (X-Road's ocspFreshnessSeconds): a responder that
 // cannot sign does not let a revoked signer through for longer than the limit.
 //
+// The platform signs its answers the same way (X-Road's security servers sign both directions): a
+// detached CAdES signature over the answer's exact body in the same header, made with its own
+// message-signing certificate from LGPKI (LgpkiAuthority::message_signer: organisation CA,
+// OU=Information-Linkage Platform), so a body verifies the answer as the platform verifies its
+// messages: the chain to LGPKI's root, the certificate's status by OCSP.
+//
 // Then, in the transaction that acts on the message (on the writer's connection), accept_signed():
 // the signer's certificate must be one registered to the acting body (Bodies::add_certificate;
 // the token says who acts, the certificate must agree), and the message is appended to the log
@@ -52,6 +58,10 @@ struct SignedMessage {
   std::string signature;     // the CMS signature (DER)
   std::string signer;        // SHA-256 (64 hex) of the signer's certificate (DER)
 };
+
+// The platform's answer-signing key in use (LgpkiAuthority::message_signer: renewed when revoked or
+// near its expiry, so asked for each answer).
+using AnswerKey = std::function<Result<std::shared_ptr<const pki::LgpkiOwnKey>>()>;
 
 // An OCSP responder: a DER OCSPRequest in, the DER OCSPResponse out (in-process or over HTTP).
 using OcspService = std::function<Result<std::string>(std::string_view request_der)>;

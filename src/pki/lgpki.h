@@ -44,11 +44,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "pki/cades.h"
 #include "pki/crl.h"
 #include "pki/keys.h"
 #include "pki/lgpki_profile.h"
@@ -107,6 +109,18 @@ struct LgpkiIssuance {
 struct LgpkiSigner {
   LgpkiCertificate certificate;     // document-signing, else position
   std::vector<std::string> chain;   // DER: the issuing CA, then its root
+};
+
+// A certificate of J-LIS's own with its key and chain (message_signer).
+struct LgpkiOwnKey {
+  LgpkiCertificate certificate;
+  X509Ptr x509;
+  EvpPkeyPtr key;
+  std::vector<X509Ptr> chain;  // the issuing CA, then its root
+  // The detached CAdES signature (cades_sign, the chain embedded) over `data`, signed at
+  // `signing_time`. One at a time: a PKCS#11 key handle is one thread's at a time.
+  Result<std::string> sign(std::string_view data, int64_t signing_time) const;
+  mutable std::mutex sign_mu;
 };
 
 struct LgpkiOptions {
@@ -193,6 +207,11 @@ class LgpkiAuthority {
   // older generation. A newer usable one recorded by another process is taken up instead of making
   // one. Errors: conflict (no hierarchy), the key store's, issue()'s, the store's.
   Result<std::shared_ptr<const TimeStampAuthority>> time_stamp_authority();
+  // The information-linkage platform's message-signing key (profile message-signing, from the
+  // current generation's organisation CA; label "lgpki-message-signing-g<n>-<hex>"), with which it
+  // signs its answers to the bodies (linkage/signatures.h). Made, recorded, kept and replaced as the
+  // time-stamp authority is. Errors as time_stamp_authority's.
+  Result<std::shared_ptr<const LgpkiOwnKey>> message_signer();
 
   // Makes, records and answers (DER) a new full CRL of issuing CA `ca` of `generation`, signed by
   // its key: its revoked certificates not yet expired, with a cRLNumber one above its last.
@@ -226,6 +245,11 @@ class LgpkiAuthority {
 
  private:
   explicit LgpkiAuthority(std::unique_ptr<Impl> impl);
+  // J-LIS's own certificate of `profile` (time-stamping, message-signing) to use instead of
+  // `in_use` (none: the first call): `in_use` while it is of the current generation, not revoked
+  // and more than 30 days from its expiry (nullptr then); else the newest such recorded; else a new
+  // key and certificate. The caller holds the mutex that guards `in_use`.
+  Result<std::unique_ptr<LgpkiOwnKey>> own_key(LgpkiProfile profile, const LgpkiCertificate* in_use);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -48,6 +48,9 @@ struct LgpkiAuthority::Impl {
   std::mutex tsa_mu;
   std::shared_ptr<const TimeStampAuthority> tsa;
   LgpkiCertificate tsa_certificate;
+  // The linkage platform's message-signing key in use (message_signer), guarded by signer_mu.
+  std::mutex signer_mu;
+  std::shared_ptr<const LgpkiOwnKey> signer;
   std::vector<std::unique_ptr<Generation>> generations;  // oldest first; the last issues
   // The OCSP responder over all of them, or null until asked for (guarded by mu; reset by
   // new_generation). Declared after `generations`: destroyed before the keys it signs with.

@@ -19,8 +19,9 @@ namespace {
 
 constexpr int64_t kDay = 86400;
 constexpr int kMaxValidityDays = 5 * 365 + 1;
-constexpr int64_t kTsaRenewBefore = 30 * kDay;
+constexpr int64_t kOwnRenewBefore = 30 * kDay;  // J-LIS's own certificates are replaced this long before expiry
 constexpr const char* kTsaName = "LGPKI Time-Stamping Authority";
+constexpr const char* kMessageSignerName = "J-LIS Information-Linkage Platform";
 
 int default_validity_days(LgpkiProfile profile) {
   return profile == LgpkiProfile::application_server ? 397 : 3 * 365;
@@ -235,65 +236,88 @@ Result<LgpkiSigner> LgpkiAuthority::current_signer(const std::string& municipali
   return out;
 }
 
-Result<std::shared_ptr<const TimeStampAuthority>> LgpkiAuthority::time_stamp_authority() {
+Result<std::string> LgpkiOwnKey::sign(std::string_view data, int64_t signing_time) const {
+  CadesSigner signer{x509.get(), key.get(), {}};
+  for (const X509Ptr& c : chain) signer.chain.push_back(c.get());
+  std::lock_guard lock(sign_mu);
+  return cades_sign(data, signer, signing_time);
+}
+
+Result<std::unique_ptr<LgpkiOwnKey>> LgpkiAuthority::own_key(LgpkiProfile profile, const LgpkiCertificate* in_use) {
   Impl& d = *impl_;
-  std::lock_guard lock(d.tsa_mu);
   const int64_t now = d.now();
   const int current = generation();
   if (current == 0) return conflict("the LGPKI hierarchy has not been created (init)");
   JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
-  if (d.tsa && d.tsa_certificate.generation == current && d.tsa_certificate.not_after > now + kTsaRenewBefore) {
+  if (in_use != nullptr && in_use->generation == current && in_use->not_after > now + kOwnRenewBefore) {
     bool revoked = false;  // a row not found yet (a replica behind the writer) is the one just made
-    JLIS_RETURN_IF_ERROR(conn->query("SELECT revoked_at FROM lgpki_certificates WHERE serial = ?",
-                                     {d.tsa_certificate.serial}, [&](const Row& r) {
+    JLIS_RETURN_IF_ERROR(conn->query("SELECT revoked_at FROM lgpki_certificates WHERE serial = ?", {in_use->serial},
+                                     [&](const Row& r) {
                                        revoked = !r.is_null(0);
                                        return false;
                                      }));
-    if (!revoked) return d.tsa;
+    if (!revoked) return std::unique_ptr<LgpkiOwnKey>();
   }
   std::optional<Result<LgpkiCertificate>> found;
   JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT ") + kLgpkiCertificateColumns +
                                        " FROM lgpki_certificates WHERE profile = ? AND generation = ? AND "
                                        "revoked_at IS NULL AND key_label IS NOT NULL AND not_before <= ? AND "
                                        "not_after > ? ORDER BY not_after DESC, serial LIMIT 1",
-                                   {std::string(lgpki_profile_name(LgpkiProfile::time_stamping)),
-                                    static_cast<int64_t>(current), now, now + kTsaRenewBefore},
+                                   {std::string(lgpki_profile_name(profile)), static_cast<int64_t>(current), now,
+                                    now + kOwnRenewBefore},
                                    [&](const Row& r) {
                                      found = read_row(r);
                                      return false;
                                    }));
   conn.reset();
-  LgpkiCertificate cert;
+  auto out = std::make_unique<LgpkiOwnKey>();
   if (found) {
     JLIS_RETURN_IF_ERROR(found->status());
-    cert = std::move(found->value());
+    out->certificate = std::move(found->value());
   } else {
+    const bool tsa = profile == LgpkiProfile::time_stamping;
     JLIS_ASSIGN_OR_RETURN(std::string hex, random_hex(8));
     LgpkiIssuance in;
-    in.profile = LgpkiProfile::time_stamping;
-    in.subject.common_name = kTsaName;
-    in.key_label = "lgpki-tsa-g" + std::to_string(current) + "-" + hex;
+    in.profile = profile;
+    in.subject.common_name = tsa ? kTsaName : kMessageSignerName;
+    in.key_label =
+        std::string(tsa ? "lgpki-tsa" : "lgpki-message-signing") + "-g" + std::to_string(current) + "-" + hex;
     JLIS_ASSIGN_OR_RETURN(EvpPkeyPtr key, d.keys.generate(in.key_label));
     JLIS_ASSIGN_OR_RETURN(in.request, make_certification_request(key.get(), in.key_label));
-    JLIS_ASSIGN_OR_RETURN(cert, issue(in));
+    JLIS_ASSIGN_OR_RETURN(out->certificate, issue(in));
   }
-  JLIS_ASSIGN_OR_RETURN(X509Ptr x509, x509_from_der(cert.der));
-  JLIS_ASSIGN_OR_RETURN(EvpPkeyPtr key, d.keys.load(cert.key_label));
-  std::vector<X509Ptr> chain;
-  {
-    std::lock_guard g_lock(d.mu);
-    Impl::Generation* g = d.generation(cert.generation);
-    if (g == nullptr) return internal_error("the time-stamping certificate names a generation that does not exist");
-    for (X509* c : {g->issuing[static_cast<size_t>(cert.ca)].cert.get(), g->root.cert.get()}) {
-      if (X509_up_ref(c) != 1) return openssl_error("X509_up_ref");
-      chain.emplace_back(c);
-    }
+  JLIS_ASSIGN_OR_RETURN(out->x509, x509_from_der(out->certificate.der));
+  JLIS_ASSIGN_OR_RETURN(out->key, d.keys.load(out->certificate.key_label));
+  std::lock_guard g_lock(d.mu);
+  Impl::Generation* g = d.generation(out->certificate.generation);
+  if (g == nullptr) return internal_error("a certificate of J-LIS's own names a generation that does not exist");
+  for (X509* c : {g->issuing[static_cast<size_t>(out->certificate.ca)].cert.get(), g->root.cert.get()}) {
+    if (X509_up_ref(c) != 1) return openssl_error("X509_up_ref");
+    out->chain.emplace_back(c);
   }
-  JLIS_ASSIGN_OR_RETURN(auto tsa, TimeStampAuthority::make(std::move(x509), std::move(key), std::move(chain),
+  return out;
+}
+
+Result<std::shared_ptr<const TimeStampAuthority>> LgpkiAuthority::time_stamp_authority() {
+  Impl& d = *impl_;
+  std::lock_guard lock(d.tsa_mu);
+  JLIS_ASSIGN_OR_RETURN(auto own, own_key(LgpkiProfile::time_stamping, d.tsa ? &d.tsa_certificate : nullptr));
+  if (own == nullptr) return d.tsa;
+  JLIS_ASSIGN_OR_RETURN(auto tsa, TimeStampAuthority::make(std::move(own->x509), std::move(own->key),
+                                                           std::move(own->chain),
                                                            lgpki_policy_oid(LgpkiProfile::time_stamping)));
   d.tsa = std::make_shared<const TimeStampAuthority>(std::move(tsa));
-  d.tsa_certificate = std::move(cert);
+  d.tsa_certificate = std::move(own->certificate);
   return d.tsa;
+}
+
+Result<std::shared_ptr<const LgpkiOwnKey>> LgpkiAuthority::message_signer() {
+  Impl& d = *impl_;
+  std::lock_guard lock(d.signer_mu);
+  JLIS_ASSIGN_OR_RETURN(auto own,
+                        own_key(LgpkiProfile::message_signing, d.signer ? &d.signer->certificate : nullptr));
+  if (own != nullptr) d.signer = std::move(own);
+  return d.signer;
 }
 
 }  // namespace jlis::pki

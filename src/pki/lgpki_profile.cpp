@@ -92,16 +92,18 @@ std::string_view lgpki_profile_name(LgpkiProfile profile) {
     case LgpkiProfile::application_server: return "application-server";
     case LgpkiProfile::document_signing: return "document-signing";
     case LgpkiProfile::time_stamping: return "time-stamping";
+    case LgpkiProfile::message_signing: return "message-signing";
   }
   return "";
 }
 
 Result<LgpkiProfile> parse_lgpki_profile(std::string_view text) {
   for (LgpkiProfile p : {LgpkiProfile::organisation, LgpkiProfile::position, LgpkiProfile::application_server,
-                         LgpkiProfile::document_signing, LgpkiProfile::time_stamping})
+                         LgpkiProfile::document_signing, LgpkiProfile::time_stamping, LgpkiProfile::message_signing})
     if (text == lgpki_profile_name(p)) return p;
   return invalid_argument("no LGPKI profile is named \"" + std::string(text.substr(0, 64)) +
-                          "\": organisation, position, application-server, document-signing or time-stamping");
+                          "\": organisation, position, application-server, document-signing, time-stamping or "
+                          "message-signing");
 }
 
 LgpkiCa lgpki_issuer_of(LgpkiProfile profile) {
@@ -110,7 +112,8 @@ LgpkiCa lgpki_issuer_of(LgpkiProfile profile) {
     case LgpkiProfile::application_server:
     case LgpkiProfile::time_stamping: return LgpkiCa::application;
     case LgpkiProfile::organisation:
-    case LgpkiProfile::document_signing: break;
+    case LgpkiProfile::document_signing:
+    case LgpkiProfile::message_signing: break;
   }
   return LgpkiCa::organisation;
 }
@@ -122,6 +125,7 @@ const char* lgpki_policy_oid(LgpkiProfile profile) {
     case LgpkiProfile::application_server: return "1.2.392.200149.8.6.1.3";
     case LgpkiProfile::document_signing: return "1.2.392.200149.8.6.1.4";
     case LgpkiProfile::time_stamping: return "1.2.392.200149.8.6.1.5";
+    case LgpkiProfile::message_signing: return "1.2.392.200149.8.6.1.6";
   }
   return "";
 }
@@ -139,11 +143,11 @@ std::string lgpki_root_name(int generation) {
 
 Status check_lgpki_subject(LgpkiProfile profile, const LgpkiSubject& s) {
   if (lgpki_profile_name(profile).empty()) return invalid_argument("unknown LGPKI profile");
-  if (profile == LgpkiProfile::time_stamping) {
+  if (lgpki_jlis_own(profile)) {
     if (!s.municipality_code.empty() || !s.organisation.empty() || !s.unit.empty() || !s.position.empty() ||
         !s.dns_names.empty())
-      return invalid_argument("a time-stamping certificate is J-LIS's own: it names no local government, only a "
-                              "common name");
+      return invalid_argument("a " + std::string(lgpki_profile_name(profile)) +
+                              " certificate is J-LIS's own: it names no local government, only a common name");
     return check_text("common_name", s.common_name);
   }
   if (!LocalGovernmentCode::parse(s.municipality_code).ok())
@@ -208,6 +212,8 @@ Result<X509Ptr> make_lgpki_certificate(const LgpkiCertificateParams& p) {
   JLIS_RETURN_IF_ERROR(add_entry(n, "O", kOrganisation));
   if (p.profile == LgpkiProfile::time_stamping) {
     JLIS_RETURN_IF_ERROR(add_entry(n, "OU", "Time-Stamping Authority"));
+  } else if (p.profile == LgpkiProfile::message_signing) {
+    JLIS_RETURN_IF_ERROR(add_entry(n, "OU", "Information-Linkage Platform"));
   } else {
     JLIS_RETURN_IF_ERROR(add_entry(n, "OU", s.municipality_code));
     JLIS_RETURN_IF_ERROR(add_entry(n, "OU", s.organisation));
@@ -247,6 +253,10 @@ Result<X509Ptr> make_lgpki_certificate(const LgpkiCertificateParams& p) {
     case LgpkiProfile::time_stamping:
       JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_key_usage, "critical,digitalSignature,nonRepudiation"));
       JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_ext_key_usage, "critical,timeStamping"));
+      break;
+    case LgpkiProfile::message_signing:
+      JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_key_usage, "critical,digitalSignature,nonRepudiation"));
+      JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_ext_key_usage, "emailProtection"));
       break;
   }
   JLIS_RETURN_IF_ERROR(add_policy(c, lgpki_policy_oid(p.profile)));

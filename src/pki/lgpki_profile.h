@@ -40,10 +40,16 @@
 //   time-stamping    application    C=JP, O=LGPKI, OU=Time-Stamping   digitalSignature,            timeStamping
 //                                   Authority, CN=<common name>       nonRepudiation               (critical)
 // with the rest as above (policy, CRL DP, AIA with OCSP), as RFC 3161 §2.3 asks.
+// The information-linkage platform's message-signing certificate (message-signing) is J-LIS's own
+// too (LgpkiAuthority::message_signer makes it): what the platform signs its answers to the bodies
+// with (linkage/signatures.h):
+//   message          organisation   C=JP, O=LGPKI, OU=Information-   digitalSignature,            emailProtection
+//   signing                         Linkage Platform, CN=<name>       nonRepudiation
+// (emailProtection: CMS signatures' purpose, as the bodies' organisation certificates carry.)
 //
 // Certificate policies: this implementation's arc under J-LIS's, 1.2.392.200149.8.6.1 (not the
 // values real LGPKI certificates carry): organisation .1, position .2, application server .3,
-// document signing .4, time-stamping .5 (also the TSA policy its time-stamps name).
+// document signing .4, time-stamping .5 (also the TSA policy its time-stamps name), message signing .6.
 #pragma once
 
 #include <cstdint>
@@ -59,11 +65,23 @@ namespace jlis::pki {
 // The issuing CAs under the root (each generation has one of each).
 enum class LgpkiCa { organisation, position, application };
 // The kinds of end-entity certificate.
-enum class LgpkiProfile { organisation, position, application_server, document_signing, time_stamping };
+enum class LgpkiProfile {
+  organisation,
+  position,
+  application_server,
+  document_signing,
+  time_stamping,
+  message_signing
+};
+// J-LIS's own profiles: no local government is issued one (check_lgpki_subject).
+inline bool lgpki_jlis_own(LgpkiProfile p) {
+  return p == LgpkiProfile::time_stamping || p == LgpkiProfile::message_signing;
+}
 
 std::string_view lgpki_ca_name(LgpkiCa ca);  // "organisation", "position", "application"
 Result<LgpkiCa> parse_lgpki_ca(std::string_view text);
-// "organisation", "position", "application-server", "document-signing", "time-stamping"; parse:
+// "organisation", "position", "application-server", "document-signing", "time-stamping",
+// "message-signing"; parse:
 // invalid_argument for any other name.
 std::string_view lgpki_profile_name(LgpkiProfile profile);
 Result<LgpkiProfile> parse_lgpki_profile(std::string_view text);

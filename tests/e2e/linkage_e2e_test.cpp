@@ -39,14 +39,20 @@ class LinkageServer : public ::testing::Test {
     delete server_;
     server_ = nullptr;
   }
-  // As the body whose token it is: a message (POST, PUT) signed with the body's key.
+  // As the body whose token it is: a message (POST, PUT) signed with the body's key, and every
+  // answer's signature checked as the body's software checks it (the platform's, over its bytes).
   static Reply call(bhttp::verb method, const std::string& target, const std::string& token,
                     const std::string& body = "") {
     http::testing::Headers headers = {{"Authorization", "Bearer " + token}};
     auto signer = signer_of_.find(token);
     if ((method == bhttp::verb::post || method == bhttp::verb::put) && signer != signer_of_.end())
       headers.emplace_back("JLIS-Signature", signers_.sign(signer->second, body));
-    return Client(server_->port()).request(method, target, body, headers);
+    Reply r = Client(server_->port()).request(method, target, body, headers);
+    if (signer != signer_of_.end() && target.starts_with("/v1/linkage/")) {
+      EXPECT_EQ(signers_.platform_signed(r.body(), std::string(r["JLIS-Signature"])), "")
+          << target << " answered " << r.result_int() << " " << r.body();
+    }
+    return r;
   }
   // Gives each body (token → body id) its signing key, on the data directory before it is served.
   static void certify(const std::string& dir, const std::map<std::string, std::string>& bodies) {
@@ -187,6 +193,41 @@ TEST_F(LinkageE2E, APensionBodyGetsHouseholdAndIncomeAndTheResidentSeesIt) {
     EXPECT_EQ(r.body().find(my_number), std::string::npos) << r.body();
   }
   EXPECT_EQ(answers[0].body().find(city_code), std::string::npos) << "the provider's code never reaches the requester";
+}
+
+// Rule (issue 11 §3: every request and answer signed by its sender): the platform's answer to a
+// body, a refusal included, carries its CMS signature over the exact body, which openssl cms verifies
+// from the LGPKI root with the S/MIME signing purpose, naming the platform's own certificate; the
+// same signature fails over altered bytes; a caller that is not a body gets its 401 unsigned.
+TEST_F(LinkageE2E, EveryAnswerToABodyIsSignedByThePlatform) {
+  const std::string code = code_of(pension_, born("linkage-e2e-sig").second);
+  const Reply answers[] = {ask(pension_, code, {"RS001"}), ask(pension_, code, {"RS004"})};
+  ASSERT_EQ(answers[0].result_int(), 200) << answers[0].body();
+  ASSERT_EQ(answers[1].result_int(), 403) << answers[1].body();
+  const std::string dir = temp_dir("linkage-answer");
+  std::filesystem::create_directories(dir);
+  write_file(dir + "/root.pem", signers_.root_pem());
+  for (const Reply& r : answers) {
+    write_file(dir + "/answer.json", r.body());
+    auto signature = pki::base64_decode(std::string(r["JLIS-Signature"]));
+    ASSERT_TRUE(signature.ok()) << "the answer is not signed: " << r.body();
+    write_file(dir + "/answer.p7s", *signature);
+    const std::string verify = "cd " + quote(dir) +
+                               " && openssl cms -verify -binary -inform DER -in answer.p7s -purpose smimesign "
+                               "-CAfile root.pem -out /dev/null -signer signer.pem -content ";
+    Output out = shell(verify + "answer.json");
+    EXPECT_EQ(out.exit_code, 0) << out.out;
+    EXPECT_NE(out.out.find("Verification successful"), std::string::npos) << out.out;
+    out = shell("openssl x509 -noout -subject -nameopt RFC2253 -in " + quote(dir + "/signer.pem"));
+    EXPECT_NE(out.out.find("OU=Information-Linkage Platform"), std::string::npos) << out.out;
+    write_file(dir + "/altered.json", r.body() + " ");
+    out = shell(verify + "altered.json");
+    EXPECT_NE(out.exit_code, 0) << "a signature over other bytes: " << out.out;
+  }
+  const Reply anonymous = Client(server_->port()).get("/v1/linkage/bodies");
+  EXPECT_EQ(anonymous.result_int(), 401) << anonymous.body();
+  EXPECT_EQ(anonymous.count("JLIS-Signature"), 0u);
+  std::filesystem::remove_all(dir);
 }
 
 // Rule: a replica is validated whole: one bad item refuses all, naming item and rule, and nothing is

@@ -4,7 +4,7 @@
 // and `jlis linkage body certificate add`; here in the test process, on the same store and key store
 // (JLIS_CA_PASSPHRASE), which costs one key-store opening instead of a dozen `jlis` runs. The test
 // then signs each message as the body's own software would: a detached CMS signature over the exact
-// body, base64, in the JLIS-Signature header.
+// body, base64, in the JLIS-Signature header, and checks the platform's signature on each answer.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -47,8 +47,10 @@ class LinkageSigners {
       ASSERT_TRUE(added.ok()) << added.status().to_string();
       auto authorities = (*lgpki)->ca_certificates().value();
       pki::X509Ptr ca;
-      for (const auto& c : authorities)
+      for (const auto& c : authorities) {
         if (c.name == "organisation") ca = pki::x509_from_pem(c.pem).value();
+        if (c.name == "root") root_ = pki::x509_from_pem(c.pem).value();
+      }
       signers_.insert_or_assign(body, Signer{std::move(cert), std::move(ca), std::move(key)});
     }
   }
@@ -72,6 +74,26 @@ class LinkageSigners {
     EXPECT_TRUE(der.ok()) << der.status().to_string();
     return der.ok() ? pki::base64_encode(*der) : std::string();
   }
+  // LGPKI's first root (PEM), which the answers verify from.
+  std::string root_pem() const {
+    auto pem = root_ ? pki::x509_pem(root_.get()) : Result<std::string>(not_found("certify() first"));
+    return pem.ok() ? *pem : "";
+  }
+  // Whether `signature_base64` (an answer's JLIS-Signature) is the platform's over `answer`, as a
+  // body's software checks it: the CMS signature over the exact bytes, its chain to the LGPKI root
+  // (of the data directory certified last), its signer the platform's message-signing certificate.
+  // "" when it is, else why not.
+  std::string platform_signed(const std::string& answer, const std::string& signature_base64) const {
+    if (!root_) return "no root: certify() first";
+    if (signature_base64.empty()) return "the answer is not signed";
+    auto der = pki::base64_decode(signature_base64);
+    if (!der.ok()) return "the signature is not base64";
+    auto verified = pki::cades_verify(*der, answer, {root_.get()}, {}, static_cast<int64_t>(std::time(nullptr)));
+    if (!verified.ok()) return verified.status().to_string();
+    const std::string subject = pki::lgpki_name_text(X509_get_subject_name(verified->signer.get()));
+    if (subject.find("OU=Information-Linkage Platform") == std::string::npos) return "signed by " + subject;
+    return "";
+  }
 
  private:
   struct Signer {
@@ -79,6 +101,7 @@ class LinkageSigners {
     pki::EvpPkeyPtr key;
   };
   std::map<std::string, Signer> signers_;
+  pki::X509Ptr root_;  // the first root of the LGPKI certified last
 };
 
 }  // namespace jlis::e2e
