@@ -628,6 +628,7 @@ int run(int argc, char** argv) {
           if (Status made = lgpki_opened->message_signer().status(); !made.is_ok())
             spdlog::warn("linkage: the platform's answer-signing key: {}", made.to_string());
           answer_key = [lgpki_opened] { return lgpki_opened->message_signer(); };
+          platform->queries().set_forwarding({answer_key, &*verifier});
         }
         linkage::add_routes(server, {app->directory(), app->registry(), *platform, bulk_runner.get(),
                                      verifier ? &*verifier : nullptr, answer_key});

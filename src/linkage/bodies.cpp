@@ -38,6 +38,10 @@ CREATE TABLE linkage_body_certificates (
   removed_at TEXT                      -- NULL while in use
 );
 CREATE INDEX linkage_body_certificates_body ON linkage_body_certificates (body_id);
+)sql"},
+                                                      {3, R"sql(
+-- The provider's own system, which answers the queries the platform forwards (queries.h); '' for none.
+ALTER TABLE linkage_bodies ADD COLUMN endpoint TEXT NOT NULL DEFAULT '';
 )sql"}};
 
 bool all_digits(const std::string& s, size_t n) {
@@ -53,7 +57,7 @@ bool valid_corporate_number(const std::string& s) {
 }
 
 Body body_of(const Row& r) {
-  return {r.text(0), parse_body_kind(r.text(1)).value(), r.text(2), r.text(3), r.text(4), r.int64(5) != 0};
+  return {r.text(0), parse_body_kind(r.text(1)).value(), r.text(2), r.text(3), r.text(4), r.int64(5) != 0, r.text(6)};
 }
 
 BodyCertificate certificate_of(const Row& r) {
@@ -63,7 +67,8 @@ BodyCertificate certificate_of(const Row& r) {
 constexpr const char* kSelectCertificates =
     "SELECT fingerprint, body_id, serial, subject, not_after, registered_at, removed_at FROM linkage_body_certificates";
 
-constexpr const char* kSelectBodies = "SELECT body_id, kind, name, code, registered_at, active FROM linkage_bodies";
+constexpr const char* kSelectBodies =
+    "SELECT body_id, kind, name, code, registered_at, active, endpoint FROM linkage_bodies";
 
 }  // namespace
 
@@ -165,6 +170,16 @@ Status Bodies::remove(const std::string& body_id, const std::string& by) {
     if (!active) return not_found("no body " + body_id + " (jlis linkage body list)");
     if (*active == 0) return conflict("body " + body_id + " was removed already");
     return c.execute("UPDATE linkage_bodies SET active = 0 WHERE body_id = ?", {body_id}).status();
+  });
+}
+
+Status Bodies::set_endpoint(const std::string& body_id, const std::string& url) {
+  if (!url.empty() && (!url.starts_with("http://") || url.size() > 500 ||
+                       url.find_first_of(" \t\r\n") != std::string::npos))
+    return invalid_argument("an endpoint is an http:// URL of at most 500 characters (TLS ends at the proxy)");
+  return writer_.run([&](Connection& conn) -> Status {
+    JLIS_RETURN_IF_ERROR(active(conn, body_id).status());
+    return conn.execute("UPDATE linkage_bodies SET endpoint = ? WHERE body_id = ?", {url, body_id}).status();
   });
 }
 

@@ -34,6 +34,7 @@ struct Body {
   std::string code;           // local-government code, insurer number or corporate number
   std::string registered_at;  // ISO 8601 UTC
   bool active = true;
+  std::string endpoint = {};  // its own system's URL for forwarded queries (queries.h); empty: none
 };
 
 // A signing certificate registered to a body.
@@ -75,6 +76,11 @@ class Bodies {
   // Deactivates a body and revokes its tokens (recorded with `by`). not_found for an unknown id;
   // conflict when removed already; both checked in the transaction that writes.
   Status remove(const std::string& body_id, const std::string& by);
+
+  // Sets the URL of the body's own system, to which the platform forwards the queries it answers
+  // live (queries.h); empty clears it. invalid_argument for what is not an http:// URL; not_found
+  // or permission_denied for an unknown or removed body, checked in the transaction that writes.
+  Status set_endpoint(const std::string& body_id, const std::string& url);
 
   // Registers `pem` (one certificate; its chain and purpose checked by the caller:
   // MessageVerifier::check_certificate) as a signing certificate of `body_id`. invalid_argument for

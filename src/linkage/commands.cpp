@@ -27,7 +27,8 @@ struct LinkageCommands::Options {
   CLI::App* cert_add = nullptr;
   CLI::App* cert_list = nullptr;
   CLI::App* cert_remove = nullptr;
-  std::string kind, name, code, body, on, before, archive, trust, certificate, fingerprint;
+  CLI::App* endpoint = nullptr;
+  std::string kind, name, code, body, on, before, archive, trust, certificate, fingerprint, url;
 };
 
 LinkageCommands::LinkageCommands(CLI::App& cli, const std::function<void(CLI::App*)>& add_data,
@@ -52,6 +53,11 @@ LinkageCommands::LinkageCommands(CLI::App& cli, const std::function<void(CLI::Ap
   add_data(o_->remove);
   o_->remove->add_option("--body", o_->body, "Body id (jlis linkage body list)")->required();
   add_by(o_->remove);
+  o_->endpoint = body->add_subcommand("endpoint", "Set (or with --url \"\" clear) the URL of a body's own system, "
+                                                 "to which the platform forwards the queries it answers live");
+  add_data(o_->endpoint);
+  o_->endpoint->add_option("--body", o_->body, "Body id (jlis linkage body list)")->required();
+  o_->endpoint->add_option("--url", o_->url, "http://HOST[:PORT]/PATH (TLS ends at the proxy)")->required();
   auto* cert = body->add_subcommand("certificate", "The certificates a body signs its messages with")->require_subcommand(1);
   o_->cert_add = cert->add_subcommand("add", "Register a signing certificate (PEM) of a body; prints its fingerprint");
   o_->cert_list = cert->add_subcommand("list", "List a body's certificates as CSV");
@@ -89,7 +95,8 @@ LinkageCommands::~LinkageCommands() = default;
 
 bool LinkageCommands::chosen() const {
   return *o_->add || *o_->list || *o_->remove || *o_->layout || *o_->log_state || *o_->log_stamp ||
-         *o_->log_archive || *o_->log_verify || *o_->purge || *o_->cert_add || *o_->cert_list || *o_->cert_remove;
+         *o_->log_archive || *o_->log_verify || *o_->purge || *o_->cert_add || *o_->cert_list || *o_->cert_remove ||
+         *o_->endpoint;
 }
 bool LinkageCommands::standalone() const { return o_->layout->parsed(); }
 
@@ -143,6 +150,11 @@ Status LinkageCommands::run(const LinkageContext& c, std::ostream& out) {
           << b.registered_at << "," << b.removed_at << "\n";
     return Status::ok();
   }
+  if (*o_->endpoint) {
+    JLIS_RETURN_IF_ERROR(bodies.set_endpoint(o_->body, o_->url));
+    out << "body " << o_->body << (o_->url.empty() ? ": no endpoint\n" : ": endpoint " + o_->url + "\n");
+    return Status::ok();
+  }
   if (*o_->cert_remove) {
     JLIS_RETURN_IF_ERROR(bodies.remove_certificate(o_->fingerprint));
     out << "certificate " << o_->fingerprint << " removed\n";
@@ -164,10 +176,10 @@ Status LinkageCommands::run(const LinkageContext& c, std::ostream& out) {
   }
   if (*o_->list) {
     JLIS_ASSIGN_OR_RETURN(auto all, bodies.list());
-    out << "body_id,kind,name,code,registered_at,active\n";
+    out << "body_id,kind,name,code,registered_at,active,endpoint\n";
     for (const auto& b : all)
       out << b.body_id << "," << body_kind_name(b.kind) << "," << csv_field(b.name) << "," << b.code << ","
-          << b.registered_at << "," << (b.active ? "yes" : "no") << "\n";
+          << b.registered_at << "," << (b.active ? "yes" : "no") << "," << csv_field(b.endpoint) << "\n";
     return Status::ok();
   }
   if (*o_->purge) {

@@ -1,5 +1,6 @@
 #include "linkage/queries.h"
 
+#include <algorithm>
 #include <ctime>
 #include <map>
 
@@ -8,6 +9,7 @@
 #include "common/clock.h"
 #include "common/digest.h"
 #include "common/text.h"
+#include "http/client.h"
 #include "linkage/bodies.h"
 #include "linkage/codes.h"
 #include "linkage/message_log.h"
@@ -99,14 +101,92 @@ Status Queries::migrate(Connection& conn) { return store::migrate(conn, "linkage
 Result<Answer> Queries::ask(const Query& q, Date today) {
   JLIS_RETURN_IF_ERROR(check_query(q));
   std::vector<Result<Answer>> answered;
+  std::optional<Forwarded> forwarded;
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
-    JLIS_ASSIGN_OR_RETURN(answered, ask_in(conn, {q}, today));
+    forwarded.reset();  // a retried transaction decides again
+    JLIS_ASSIGN_OR_RETURN(answered, ask_all(conn, {q}, today, &forwarded));
     return Status::ok();
   }));
-  return std::move(answered.front());
+  if (!forwarded || !answered.front().ok()) return std::move(answered.front());
+  return forward(q, *forwarded, std::move(answered.front().value()));
+}
+
+Result<Answer> Queries::forward(const Query& q, const Forwarded& f, Answer answer) {
+  // Step 2, outside the writer: sign, send, verify.
+  http::ClientResponse response;
+  std::optional<SignedMessage> reply;
+  ItemValues items;
+  Status failure = [&]() -> Status {
+    if (!forwarding_.key || !forwarding_.verifier)
+      return unavailable("the platform has no key or verifier to forward with");
+    JLIS_ASSIGN_OR_RETURN(auto key, forwarding_.key());
+    JLIS_ASSIGN_OR_RETURN(std::string signature, key->sign(f.message, static_cast<int64_t>(std::time(nullptr))));
+    http::ClientRequest request;
+    request.method = "POST";
+    request.url = f.endpoint;
+    request.body = f.message;
+    request.headers = {{kSignatureHeader, pki::base64_encode(signature)}};
+    request.connect_timeout = request.timeout = forwarding_.timeout;
+    request.max_body_bytes = 1 << 20;
+    JLIS_ASSIGN_OR_RETURN(response, http::fetch(request));
+    if (response.status != 200)
+      return unavailable("the provider's system answered HTTP " + std::to_string(response.status));
+    JLIS_ASSIGN_OR_RETURN(reply, forwarding_.verifier->verify(response.body, response.header("jlis-signature")));
+    const json j = json::parse(response.body, nullptr, false);
+    if (!j.is_object() || j.value("query_id", "") != answer.query_id || !j.contains("items") || !j["items"].is_object())
+      return invalid_argument("the provider's answer is not {\"query_id\": this query's, \"items\": {...}}");
+    for (const auto& [item, value] : j["items"].items()) {
+      if (!value.is_string()) return invalid_argument("the provider's item " + item + " is not a string");
+      if (std::find(q.items.begin(), q.items.end(), item) == q.items.end())
+        return invalid_argument("the provider answered item " + item + ", which was not asked");
+      items[item] = value.get<std::string>();
+    }
+    const Validation v = DataLayouts::validate_items(*f.version, items);
+    if (!v.ok()) return invalid_argument("the provider's answer: " + v.message);
+    return Status::ok();
+  }();
+  // Step 3: recorded, then answered.
+  const std::string now = now_iso8601();
+  const std::string logged_at = iso8601_seconds(static_cast<int64_t>(std::time(nullptr)));
+  answer.items = std::move(items);
+  for (const auto& i : q.items)
+    if (!answer.items.count(i)) answer.not_registered.push_back(i);
+  JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
+    JLIS_RETURN_IF_ERROR(Bodies::active(conn, q.requester).status());
+    JLIS_RETURN_IF_ERROR(Bodies::active(conn, q.provider).status());
+    Status outcome = failure;
+    if (outcome.is_ok()) outcome = Bodies::check_signer(conn, q.provider, reply->signer);
+    LogAppender log(conn);
+    if (outcome.is_ok()) {
+      JLIS_RETURN_IF_ERROR(
+          log.append(q.provider, "provider-answer", reply->message, reply->signature, logged_at).status());
+      json out = {{"query_id", answer.query_id}, {"layout_version", answer.layout_version}, {"items", answer.items},
+                  {"not_registered", answer.not_registered}, {"answered_by", answer.answered_by}};
+      JLIS_RETURN_IF_ERROR(log.append("platform", "answer", out.dump(), "", logged_at).status());
+    } else {
+      json out = {{"query_id", answer.query_id}, {"refusal", kProviderUnavailable}, {"message", outcome.message()}};
+      JLIS_RETURN_IF_ERROR(log.append("platform", "refusal", out.dump(), "", logged_at).status());
+    }
+    JLIS_RETURN_IF_ERROR(log.finish());
+    failure = outcome;
+    return conn
+        .execute("UPDATE linkage_provisions SET outcome = ?, reason = ?, answered_at = ? WHERE query_id = ?",
+                 {std::string(failure.is_ok() ? "provided" : "failed"),
+                  failure.is_ok() ? std::string() : std::string(kProviderUnavailable), now, answer.query_id})
+        .status();
+  }));
+  if (!failure.is_ok())
+    return unavailable("the provider's own system did not answer the forwarded query: " + failure.message() + " [" +
+                       std::string(kProviderUnavailable) + "]");
+  return answer;
 }
 
 Result<std::vector<Result<Answer>>> Queries::ask_in(Connection& conn, const std::vector<Query>& queries, Date today) {
+  return ask_all(conn, queries, today, nullptr);
+}
+
+Result<std::vector<Result<Answer>>> Queries::ask_all(Connection& conn, const std::vector<Query>& queries, Date today,
+                                                     std::optional<Forwarded>* forward) {
   JLIS_ASSIGN_OR_RETURN(const LayoutVersion* version, layouts_.version_in_force(today));
   const std::string now = now_iso8601();
   const std::string logged_at = iso8601_seconds(static_cast<int64_t>(std::time(nullptr)));  // the log's form
@@ -125,7 +205,7 @@ Result<std::vector<Result<Answer>>> Queries::ask_in(Connection& conn, const std:
       continue;
     }
     Status refusal = Status::ok();  // recorded, then answered
-    auto answer = decide(conn, log, active, q, *version, now, logged_at, refusal);
+    auto answer = decide(conn, log, active, q, *version, now, logged_at, refusal, forward);
     if (!answer.ok()) {
       // Only what was decided before anything was written for the query (its bodies) is its own
       // answer; a store failure ends the transaction.
@@ -145,7 +225,7 @@ Result<std::vector<Result<Answer>>> Queries::ask_in(Connection& conn, const std:
 Result<Answer> Queries::decide(Connection& conn, LogAppender& log,
                                const std::function<Result<Body>(const std::string&)>& active, const Query& q,
                                const LayoutVersion& version, const std::string& now, const std::string& logged_at,
-                               Status& refusal) {
+                               Status& refusal, std::optional<Forwarded>* forward) {
   if (q.signed_by) JLIS_RETURN_IF_ERROR(Bodies::check_signer(conn, q.requester, q.signed_by->signer));
   JLIS_ASSIGN_OR_RETURN(Body requester, active(q.requester));
   JLIS_ASSIGN_OR_RETURN(Body provider, active(q.provider));
@@ -164,6 +244,16 @@ Result<Answer> Queries::decide(Connection& conn, LogAppender& log,
     reason = std::string(kNotInLayout);
     refusal = invalid_argument(missing + " [" + reason + "]");
   }
+  // Whether the provider answers the person itself (the query forwarded, not read from the replica).
+  bool live = false;
+  if (refusal.is_ok()) {
+    JLIS_ASSIGN_OR_RETURN(live, Replicas::answered_live(conn, q.provider, *person));
+  }
+  if (live && forward == nullptr) {
+    reason = std::string(kLiveOnly);
+    refusal = unavailable("body " + q.provider + " answers this person's queries itself: ask them one by one [" +
+                          reason + "]");
+  }
 
   // The request as signed when it was (the answer's entry names the query id), else as read.
   const std::string read = q.signed_by ? std::string()
@@ -173,7 +263,22 @@ Result<Answer> Queries::decide(Connection& conn, LogAppender& log,
   JLIS_ASSIGN_OR_RETURN(LoggedMessage logged,
                         log.append(q.requester, "query", q.signed_by ? q.signed_by->message : read,
                                    q.signed_by ? std::string_view(q.signed_by->signature) : std::string_view(), logged_at));
-  if (refusal.is_ok()) {
+  if (refusal.is_ok() && live) {
+    // The provider's own code for the person goes to the provider's own system, and nowhere else.
+    std::string provider_code;
+    JLIS_RETURN_IF_ERROR(conn.query("SELECT code FROM linkage_codes WHERE body = ? AND person_id = ?",
+                                    {q.provider, *person}, [&](const Row& r) {
+                                      provider_code = r.text(0);
+                                      return false;
+                                    }));
+    const std::string message = json{{"query_id", query_id},          {"code", provider_code},
+                                     {"procedure", q.procedure},      {"requester", q.requester},
+                                     {"items", q.items},              {"layout_version", version.version}}
+                                    .dump();
+    JLIS_RETURN_IF_ERROR(log.append("platform", "forward", message, "", logged_at).status());
+    *forward = Forwarded{provider.endpoint, message, &version};
+    answer.answered_by = "provider";
+  } else if (refusal.is_ok()) {
     // The provider's code for the person is converted here, inside the platform: the replica is
     // the provider's, and neither code leaves towards the other body.
     JLIS_ASSIGN_OR_RETURN(answer.items, Replicas::read(conn, q.provider, *person, q.items));
@@ -192,7 +297,7 @@ Result<Answer> Queries::decide(Connection& conn, LogAppender& log,
                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    {query_id, logged.seq, q.requester, q.provider, q.procedure, join(q.items, ","),
                     person ? store::Value(*person) : store::Value(nullptr), now, now,
-                    std::string(refusal.is_ok() ? "provided" : "refused"), reason,
+                    std::string(!refusal.is_ok() ? "refused" : live ? "forwarded" : "provided"), reason,
                     refusal.is_ok() ? version.version : std::string()})
           .status());
   return answer;

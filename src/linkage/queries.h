@@ -12,9 +12,24 @@
 //   - the request and the answer (or refusal) in the message log (message_log.h).
 // A refusal is answered as an error only after its record is committed. No answer carries a
 // resident code, a My Number or another body's code: the person is named by the requester's code.
+//
+// Live answers (自動応答不可, replicas.h: set_live): when the provider answers the person itself, an
+// allowed query is forwarded to the provider's own system instead of reading the replica, in three
+// steps. (1) The query's transaction decides everything above, logs the forwarded message (kind
+// "forward": query id, the provider's own code for the person, procedure, requester, items, layout
+// version) and records the query as "forwarded". (2) Outside the writer, the platform POSTs that
+// message, signed with its own key (signatures.h, JLIS-Signature), to the provider's endpoint
+// (bodies.h), and verifies the answer: HTTP 200, signed by a certificate the verifier accepts,
+// {"query_id", "items": {item: value}} naming only items asked, valid in the layout version.
+// (3) A second transaction checks both bodies still active and the provider's signer registered to
+// it, logs the provider's answer with its signature (kind "provider-answer") and the platform's,
+// and records the query "provided", or "failed" [provider-unavailable] when any step failed; only
+// then is it answered. A bulk job never waits on a provider: its line about such a person is
+// refused [live-only] (ask it singly).
 // Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -56,12 +71,22 @@ struct Answer {
   std::string query_id;
   std::string layout_version;  // the version in force on the day, which the items are in
   ItemValues items;            // what the provider's replica has of the items asked for
-  std::vector<std::string> not_registered;  // items asked for and allowed that the replica lacks
+  std::vector<std::string> not_registered;  // items asked for and allowed that the answer lacks
+  std::string answered_by = "replica";      // or "provider": forwarded to the provider's own system
 };
 
 // Why a query was refused: the legal table's refusals (legal_table.h), then these.
 inline constexpr std::string_view kUnknownCode = "unknown-code";          // the requester has no such code
 inline constexpr std::string_view kNotInLayout = "item-not-in-layout";    // not in the version in force
+inline constexpr std::string_view kLiveOnly = "live-only";                // a bulk line the provider answers live
+inline constexpr std::string_view kProviderUnavailable = "provider-unavailable";  // a forwarded query failed
+
+// How the platform forwards a query to a provider's own system (above).
+struct Forwarding {
+  AnswerKey key = {};                          // signs the forwarded message
+  const MessageVerifier* verifier = nullptr;   // verifies the provider's answer
+  std::chrono::milliseconds timeout{10000};    // connect, send and answer, each
+};
 
 // How long the provision records are kept: seven years (番号法 第23条 and its ordinance).
 inline constexpr int kRecordRetentionYears = 7;
@@ -71,7 +96,8 @@ struct ProvisionRecord {
   std::string requester, provider, procedure;
   std::vector<std::string> items;
   std::string requested_at, answered_at;  // ISO 8601 UTC
-  std::string outcome;                    // "provided" or "refused"
+  std::string outcome;                    // "provided", "refused", "failed" (a forwarded query
+                                          // unanswered) or "forwarded" (its answer awaited)
   std::string reason;                     // refused: the rule's name ("item-not-allowed", …)
   std::string layout_version;             // provided: the version answered in
 };
@@ -85,11 +111,17 @@ class Queries {
   Queries(store::Pool& pool, store::Writer& writer, const LegalTable& table, const DataLayouts& layouts)
       : pool_(pool), writer_(writer), table_(table), layouts_(layouts) {}
 
+  // Enables forwarding (above); without it a query about a person answered live fails
+  // [provider-unavailable]. Call before the first query.
+  void set_forwarding(Forwarding forwarding) { forwarding_ = std::move(forwarding); }
+
   // Answers `query` on `today` (the day that picks the layout version). Refused, after the refusal
   // is recorded, with the refusal's name in brackets at the end of the message ("[item-not-allowed]"): permission_denied with the legal table's message when the table does not allow it,
   // invalid_argument when an item is not in the procedure's layout in force, not_found when the
   // requester has no such code. Not recorded (nothing to record against): invalid_argument for a
-  // malformed query, not_found/permission_denied for an unregistered or removed body.
+  // malformed query, not_found/permission_denied for an unregistered or removed body. A forwarded
+  // query the provider did not answer: unavailable [provider-unavailable], recorded "failed".
+  // Blocks for the forwarding (at most three times its timeout): not on a writer job.
   Result<Answer> ask(const Query& query, Date today);
 
   // Answers each of `queries` as ask() does, in the caller's transaction on the writer's connection
@@ -110,20 +142,33 @@ class Queries {
   Result<int64_t> purge_records(Date before, Date today);
 
  private:
+  // A query decided to be forwarded (step 1 above).
+  struct Forwarded {
+    std::string endpoint;
+    std::string message;  // what is signed and sent, as logged
+    const LayoutVersion* version = nullptr;
+  };
+  Result<std::vector<Result<Answer>>> ask_all(store::Connection& conn, const std::vector<Query>& queries, Date today,
+                                              std::optional<Forwarded>* forward);
+  // Steps 2 and 3 above for `answer` (decided in step 1).
+  Result<Answer> forward(const Query& q, const Forwarded& f, Answer answer);
+
   // Decides and records one well-formed query on `conn`: the answer, or with `refusal` set, the
   // refused query recorded (the answer then holds nothing of a replica). An error when a body is
   // unregistered or removed, before anything is written.
   // `log` appends to the message log (finished by the caller); `active` is Bodies::active, read
-  // once per transaction.
+  // once per transaction. `forward`: set when the query is to be forwarded (null: a bulk job's,
+  // refused [live-only] instead).
   Result<Answer> decide(store::Connection& conn, LogAppender& log,
                         const std::function<Result<Body>(const std::string&)>& active, const Query& q,
                         const LayoutVersion& version, const std::string& now, const std::string& logged_at,
-                        Status& refusal);
+                        Status& refusal, std::optional<Forwarded>* forward);
 
   store::Pool& pool_;
   store::Writer& writer_;
   const LegalTable& table_;
   const DataLayouts& layouts_;
+  Forwarding forwarding_;
 };
 
 }  // namespace jlis::linkage

@@ -29,6 +29,15 @@ CREATE TABLE linkage_replicas (
                                                            {2, R"sql(
 -- The providers of a person's items (record_replicas.h withdraws what a municipality left holds).
 CREATE INDEX linkage_replicas_person ON linkage_replicas (person_id);
+)sql"},
+                                                           {3, R"sql(
+-- The persons whose queries the provider answers itself (自動応答不可): forwarded, never read here.
+CREATE TABLE linkage_live_answers (
+  provider TEXT NOT NULL,
+  person_id TEXT NOT NULL,
+  since TEXT NOT NULL,
+  PRIMARY KEY (provider, person_id)
+);
 )sql"}};
 
 }  // namespace
@@ -72,6 +81,40 @@ Result<std::string> Replicas::put(const std::string& provider, const std::string
     return Status::ok();
   }));
   return version->version;
+}
+
+Status Replicas::set_live(const std::string& provider, const std::string& code, bool live,
+                          const SignedMessage* signed_by) {
+  const std::string logged_at = iso8601_seconds(static_cast<int64_t>(std::time(nullptr)));
+  return writer_.run([&](Connection& conn) -> Status {
+    JLIS_ASSIGN_OR_RETURN(Body body, Bodies::active(conn, provider));
+    if (signed_by) {
+      LogAppender log(conn);
+      JLIS_RETURN_IF_ERROR(accept_signed(conn, log, provider, "replica-live", *signed_by, logged_at));
+      JLIS_RETURN_IF_ERROR(log.finish());
+    }
+    JLIS_ASSIGN_OR_RETURN(auto person, LinkageCodes::person_of(conn, provider, code));
+    if (!person) return not_found("body " + provider + " has no such linkage code");
+    if (live && body.endpoint.empty())
+      return conflict("body " + provider + " has no endpoint to forward queries to (jlis linkage body endpoint)");
+    JLIS_RETURN_IF_ERROR(conn.execute("DELETE FROM linkage_live_answers WHERE provider = ? AND person_id = ?",
+                                      {provider, *person})
+                             .status());
+    if (!live) return Status::ok();
+    return conn.execute("INSERT INTO linkage_live_answers (provider, person_id, since) VALUES (?, ?, ?)",
+                        {provider, *person, now_iso8601()})
+        .status();
+  });
+}
+
+Result<bool> Replicas::answered_live(Connection& conn, const std::string& provider, const std::string& person_id) {
+  bool live = false;
+  JLIS_RETURN_IF_ERROR(conn.query("SELECT 1 FROM linkage_live_answers WHERE provider = ? AND person_id = ?",
+                                  {provider, person_id}, [&](const Row&) {
+                                    live = true;
+                                    return false;
+                                  }));
+  return live;
 }
 
 Result<ItemValues> Replicas::read(Connection& conn, const std::string& provider, const std::string& person_id,

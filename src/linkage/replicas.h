@@ -43,6 +43,17 @@ class Replicas {
   Result<std::string> put(const std::string& provider, const std::string& code, const ItemValues& items, Date today,
                           const SignedMessage* signed_by = nullptr);
 
+  // Marks the person `code` of `provider` as answered live (自動応答不可: a DV case, a record under
+  // review), or no longer: the platform then forwards each allowed query about the person to the
+  // provider's own system (its endpoint, bodies.h) instead of reading the replica (queries.h).
+  // conflict when `live` and the provider has no endpoint; not_found when it has no such
+  // code or is not registered; permission_denied when removed. `signed_by` as put's (kind
+  // "replica-live").
+  Status set_live(const std::string& provider, const std::string& code, bool live,
+                  const SignedMessage* signed_by = nullptr);
+  // Whether `provider` answers the person `person_id` live, read on `conn`.
+  static Result<bool> answered_live(store::Connection& conn, const std::string& provider, const std::string& person_id);
+
   // The registered `items` of the person `person_id` at `provider`, read on `conn` (the caller's
   // transaction); items not registered are absent.
   static Result<ItemValues> read(store::Connection& conn, const std::string& provider, const std::string& person_id,

@@ -88,6 +88,18 @@ Result<Response> put_replica(const Services& s, const Request& req) {
   return json_response(200, {{"code", code}, {"layout_version", version}});
 }
 
+Result<Response> put_live(const Services& s, const Request& req) {
+  JLIS_ASSIGN_OR_RETURN(std::string body, calling_body(s, req));
+  JLIS_ASSIGN_OR_RETURN(SignedMessage message, signed_body(s, req));
+  JLIS_ASSIGN_OR_RETURN(json in, http::object_body(req));
+  auto live = in.find("live");
+  if (live == in.end() || !live->is_boolean())
+    return invalid_argument("live is required: true when the body answers this person's queries itself");
+  const std::string& code = req.path_params.at("code");
+  JLIS_RETURN_IF_ERROR(s.platform.replicas().set_live(body, code, live->get<bool>(), &message));
+  return json_response(200, {{"code", code}, {"live", live->get<bool>()}});
+}
+
 Result<Response> get_replica(const Services& s, const Request& req) {
   JLIS_ASSIGN_OR_RETURN(std::string body, calling_body(s, req));
   const std::string& code = req.path_params.at("code");
@@ -101,11 +113,16 @@ Result<Response> ask(const Services& s, const Request& req) {
   JLIS_ASSIGN_OR_RETURN(json in, http::object_body(req));
   JLIS_ASSIGN_OR_RETURN(Query q, query_from_json(in, body));
   q.signed_by = std::move(message);
-  JLIS_ASSIGN_OR_RETURN(Answer a, s.platform.queries().ask(q, s.today()));
+  Result<Answer> asked = s.platform.queries().ask(q, s.today());
+  // The provider's own system failed a forwarded query: a gateway's failure, not the caller's.
+  if (!asked.ok() && asked.status().message().ends_with("[" + std::string(kProviderUnavailable) + "]"))
+    return Response::error(502, "bad_gateway", asked.status().message());
+  JLIS_ASSIGN_OR_RETURN(Answer a, std::move(asked));
   return json_response(200, {{"query_id", a.query_id},
                              {"layout_version", a.layout_version},
                              {"items", a.items},
-                             {"not_registered", a.not_registered}});
+                             {"not_registered", a.not_registered},
+                             {"answered_by", a.answered_by}});
 }
 
 Result<Response> records(const Services& s, const Request& req) {
@@ -187,6 +204,7 @@ void add_routes(http::Server& server, const Services& services) {
   route("POST", "/v1/linkage/codes", code_by_my_number);
   route("PUT", "/v1/linkage/replicas/{code}", put_replica);
   route("GET", "/v1/linkage/replicas/{code}", get_replica);
+  route("PUT", "/v1/linkage/replicas/{code}/live", put_live);
   route("POST", "/v1/linkage/queries", ask);
   route("GET", "/v1/linkage/records", records);
   route("GET", "/v1/linkage/bodies", bodies);

@@ -9,12 +9,17 @@
 //   PUT  /v1/linkage/replicas/{code}    {"items": {item code: value}}: registers the body's replica
 //                                       of the person it knows by {code} (replicas.h); 400 naming the
 //                                       item, rule and layout version that failed, nothing written
+//   PUT  /v1/linkage/replicas/{code}/live  {"live": true|false}: the body answers the person's
+//                                       queries itself (自動応答不可, replicas.h: set_live); 409
+//                                       when the body has no endpoint
 //   GET  /v1/linkage/replicas/{code}    what the body registered of the person (404 for a code the
 //                                       body does not hold, another body's included)
 //   POST /v1/linkage/queries            {"code", "procedure", "provider", "items"}: a query by the
 //                                       body's own code (queries.h); the answer in the layout version
 //                                       in force, or the refusal (403 the legal table, 400 an item not
-//                                       in the layout, 404 an unknown code), recorded before it leaves
+//                                       in the layout, 404 an unknown code), recorded before it leaves;
+//                                       "answered_by": "provider" when forwarded to the provider's own
+//                                       system (queries.h), 503 [provider-unavailable] when it failed
 //   GET  /v1/linkage/records?limit=     the provision records (情報提供等記録) naming the body as
 //                                       requester or provider, newest first
 //   GET  /v1/linkage/bodies             the registered bodies (id, kind, name, active): whom to ask
@@ -26,8 +31,8 @@
 //   GET  /v1/linkage/bulk-jobs/{job}/results?after=&limit=&failed=true
 //                                       the results of its lines in order, or only the failed ones
 //
-// Every route that takes a message (codes, PUT replicas, queries, bulk-jobs) takes it signed by the
-// body (signatures.h): the header JLIS-Signature carries the CMS signature over the exact body; a
+// Every route that takes a message (codes, PUT replicas and live, queries, bulk-jobs) takes it signed
+// by the body (signatures.h): the header JLIS-Signature carries the CMS signature over the exact body; a
 // message unsigned, badly signed, or signed by a certificate revoked, of unknown or stale status
 // (the OCSP freshness limit) or not registered to the calling body is 403 naming the rule, before
 // anything is written; the message is logged with its signature in the transaction acting on it.

@@ -7,6 +7,7 @@
 // names the resident code or the My Number. A bulk job is answered line by line with its failures.
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "../http/client.h"
 #include "common/date.h"
 #include "common/identifiers.h"
+#include "http/server.h"
 #include "jlis_process.h"
 #include "linkage_signers.h"
 #include "template_dir.h"
@@ -228,6 +230,139 @@ TEST_F(LinkageE2E, EveryAnswerToABodyIsSignedByThePlatform) {
   EXPECT_EQ(anonymous.result_int(), 401) << anonymous.body();
   EXPECT_EQ(anonymous.count("JLIS-Signature"), 0u);
   std::filesystem::remove_all(dir);
+}
+
+// The city's own system (its endpoint) as the platform reaches it: it checks that each forwarded
+// query is the platform's, signed over its bytes, remembers it, and answers as `mode` says, signed.
+class ProviderSystem {
+ public:
+  enum class Mode { answers, answers_an_item_not_asked, signed_by_another_body };
+  ProviderSystem(const LinkageSigners& signers, std::string self, std::string other)
+      : signers_(signers), self_(std::move(self)), other_(std::move(other)), server_(http::ServerOptions{}) {
+    server_.route("POST", "/answer", [this](const http::Request& req) {
+      std::lock_guard lock(mu_);
+      seen_.push_back(json::parse(req.body, nullptr, false));
+      verified_.push_back(signers_.platform_signed(req.body, req.header("jlis-signature")));
+      json items = {{"RS001", "4"}, {"TX001", "4300000"}};
+      if (mode_ == Mode::answers_an_item_not_asked) items["TX005"] = "1";
+      const std::string body = json{{"query_id", seen_.back().value("query_id", "")}, {"items", items}}.dump();
+      http::Response r = http::Response::json(200, body);
+      r.headers = {{"JLIS-Signature", signers_.sign(mode_ == Mode::signed_by_another_body ? other_ : self_, body)}};
+      return r;
+    });
+    EXPECT_TRUE(server_.start().is_ok());
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_.port()) + "/answer"; }
+  void set(Mode m) {
+    std::lock_guard lock(mu_);
+    mode_ = m;
+  }
+  std::vector<json> seen() {
+    std::lock_guard lock(mu_);
+    return seen_;
+  }
+  std::vector<std::string> verified() {
+    std::lock_guard lock(mu_);
+    return verified_;
+  }
+
+ private:
+  const LinkageSigners& signers_;
+  const std::string self_, other_;
+  std::mutex mu_;
+  Mode mode_ = Mode::answers;
+  std::vector<json> seen_;
+  std::vector<std::string> verified_;
+  http::Server server_;  // last: stopped before the rest goes
+};
+
+// Rule (issue 11 §3: "forwards to the provider when live data is required"; 自動応答不可): a person
+// the city answers itself is never read from its replica: the platform forwards the allowed query,
+// signed, to the city's endpoint with the city's own code for the person (not the asker's, not the
+// resident code), and answers what the city's system answered, signed by the city, as
+// "answered_by": "provider", recorded provided. An answer naming an item not asked, or signed by a
+// certificate not the city's, is 502 [provider-unavailable], recorded failed; a refused query is
+// never forwarded; a bulk line about the person is refused [live-only]; without an endpoint the flag
+// is 409; cleared, the replica answers again.
+TEST_F(LinkageE2E, APersonTheProviderAnswersItselfIsForwardedToItsSystem) {
+  const auto [resident, my_number] = born("linkage-e2e-live");
+  const std::string city_code = code_of(city_, my_number);
+  const std::string pension_code = code_of(pension_, my_number);
+  ASSERT_EQ(call(bhttp::verb::put, "/v1/linkage/replicas/" + city_code, city_,
+                 R"({"items":{"RS001":"3","TX001":"4250000"}})")
+                .result_int(),
+            200);
+  const std::string live = "/v1/linkage/replicas/" + city_code + "/live";
+  auto r = call(bhttp::verb::put, live, city_, R"({"live":true})");
+  EXPECT_EQ(r.result_int(), 409) << "no endpoint yet: " << r.body();
+
+  ProviderSystem city_system(signers_, kCity, kPension);
+  const Output set = jlis({"linkage", "body", "endpoint", "--data", dir_, "--body", kCity, "--url", city_system.url()});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  r = call(bhttp::verb::put, live, city_, R"({"live":true})");
+  ASSERT_EQ(r.result_int(), 200) << r.body();
+
+  r = ask(pension_, pension_code, {"RS001", "TX001", "TX004"});
+  ASSERT_EQ(r.result_int(), 200) << r.body();
+  const json a = body(r);
+  EXPECT_EQ(a["answered_by"], "provider");
+  EXPECT_EQ(a["items"], (json{{"RS001", "4"}, {"TX001", "4300000"}})) << "the system's values, not the replica's";
+  EXPECT_EQ(a["not_registered"], json::array({"TX004"}));
+  ASSERT_EQ(city_system.seen().size(), 1u);
+  const json forwarded = city_system.seen().front();
+  EXPECT_EQ(forwarded["code"], city_code);
+  EXPECT_EQ(forwarded["requester"], kPension);
+  EXPECT_EQ(forwarded["query_id"], a["query_id"]);
+  EXPECT_EQ(forwarded["items"], json::array({"RS001", "TX001", "TX004"}));
+  EXPECT_EQ(forwarded.dump().find(pension_code), std::string::npos);
+  EXPECT_EQ(forwarded.dump().find(resident), std::string::npos);
+  EXPECT_EQ(forwarded.dump().find(my_number), std::string::npos);
+  EXPECT_EQ(city_system.verified().front(), "") << "the forwarded query is the platform's, signed";
+
+  r = ask(pension_, pension_code, {"RS004"});
+  EXPECT_EQ(r.result_int(), 403) << r.body();
+  EXPECT_EQ(city_system.seen().size(), 1u) << "a refused query is never forwarded";
+
+  city_system.set(ProviderSystem::Mode::answers_an_item_not_asked);
+  r = ask(pension_, pension_code, {"RS001", "TX001"});
+  EXPECT_EQ(r.result_int(), 502) << r.body();
+  EXPECT_NE(r.body().find("[provider-unavailable]"), std::string::npos) << r.body();
+  EXPECT_EQ(r.body().find("4300000"), std::string::npos) << r.body();
+  city_system.set(ProviderSystem::Mode::signed_by_another_body);
+  r = ask(pension_, pension_code, {"RS001"});
+  EXPECT_EQ(r.result_int(), 502) << r.body();
+  EXPECT_EQ(city_system.seen().size(), 3u);
+
+  auto records = body(call(bhttp::verb::get, "/v1/linkage/records?limit=4", city_))["records"];
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_EQ(records[0]["outcome"], "failed");
+  EXPECT_EQ(records[0]["reason"], "provider-unavailable");
+  EXPECT_EQ(records[1]["outcome"], "failed");
+  EXPECT_EQ(records[2]["outcome"], "refused");
+  EXPECT_EQ(records[3]["outcome"], "provided");
+  EXPECT_EQ(records[3]["query_id"], a["query_id"]);
+
+  const std::string line = json{{"code", pension_code}, {"procedure", "J031-01"}, {"provider", kCity},
+                                {"items", json::array({"TX001"})}}
+                               .dump();
+  auto submitted = call(bhttp::verb::post, "/v1/linkage/bulk-jobs", pension_, line + "\n");
+  ASSERT_EQ(submitted.result_int(), 202) << submitted.body();
+  const std::string job = body(submitted)["job_id"].get<std::string>();
+  json results;
+  for (int i = 0; i < 300 && results.empty(); ++i) {
+    results = body(call(bhttp::verb::get, "/v1/linkage/bulk-jobs/" + job + "/results", pension_))["results"];
+    if (results.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_NE(results[0].dump().find("[live-only]"), std::string::npos) << results.dump();
+  EXPECT_EQ(city_system.seen().size(), 3u) << "a bulk job never waits on a provider";
+
+  ASSERT_EQ(call(bhttp::verb::put, live, city_, R"({"live":false})").result_int(), 200);
+  r = ask(pension_, pension_code, {"TX001"});
+  ASSERT_EQ(r.result_int(), 200) << r.body();
+  EXPECT_EQ(body(r)["answered_by"], "replica");
+  EXPECT_EQ(body(r)["items"], (json{{"TX001", "4250000"}}));
+  EXPECT_EQ(city_system.seen().size(), 3u);
 }
 
 // Rule: a replica is validated whole: one bad item refuses all, naming item and rule, and nothing is

@@ -45,17 +45,26 @@ TEST_F(LinkageCli, ABodyIsAddedListedAndRemovedWithItsToken) {
   ASSERT_EQ(sapporo.exit_code, 0) << sapporo.err;  // a designated city is a body; its wards are not
 
   const std::string listed = list();
-  EXPECT_EQ(listed.substr(0, listed.find('\n')), "body_id,kind,name,code,registered_at,active");
+  EXPECT_EQ(listed.substr(0, listed.find('\n')), "body_id,kind,name,code,registered_at,active,endpoint");
   EXPECT_NE(listed.find("\npension-service-1011105003233,pension-service,日本年金機構,1011105003233,"), std::string::npos)
       << listed;
   EXPECT_NE(listed.find("\nmunicipality-131016,municipality,千代田区,131016,"), std::string::npos) << listed;
-  EXPECT_NE(listed.find(",yes\n"), std::string::npos);
+  EXPECT_NE(listed.find(",yes,\n"), std::string::npos);
+  // The city's own system, for the queries it answers live: an http:// URL, listed; anything else refused.
+  Output endpoint = run({"body", "endpoint", "--body", "municipality-131016", "--url", "http://10.0.0.5:8443/linkage"});
+  ASSERT_EQ(endpoint.exit_code, 0) << endpoint.err;
+  EXPECT_NE(list().find("\nmunicipality-131016,municipality,千代田区,131016,"), std::string::npos);
+  EXPECT_NE(list().find(",yes,http://10.0.0.5:8443/linkage\n"), std::string::npos) << list();
+  Output bad = run({"body", "endpoint", "--body", "municipality-131016", "--url", "ftp://10.0.0.5/linkage"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("http://"), std::string::npos) << bad.err;
+  EXPECT_NE(list().find(",yes,http://10.0.0.5:8443/linkage\n"), std::string::npos) << "a refused URL changes nothing";
   EXPECT_NE(tokens().find(",linkage-body,pension-service-1011105003233,日本年金機構,"), std::string::npos) << tokens();
 
   Output removed = run({"body", "remove", "--body", "pension-service-1011105003233", "--by", "suzuki"});
   ASSERT_EQ(removed.exit_code, 0) << removed.err;
   EXPECT_NE(list().find("pension-service-1011105003233,pension-service,日本年金機構,1011105003233,"), std::string::npos);
-  EXPECT_NE(list().find(",no\n"), std::string::npos) << list();
+  EXPECT_NE(list().find(",no,\n"), std::string::npos) << list();
   // The revoked token has its revocation time in the last column.
   const std::string t = tokens();
   const size_t row = t.find(",linkage-body,pension-service-1011105003233,");

@@ -83,6 +83,7 @@ std::vector<Route> linkage_routes(const std::string& my_number, const std::strin
   return {{bhttp::verb::post, "/v1/linkage/codes", json{{"my_number", my_number}}.dump()},
           {bhttp::verb::put, "/v1/linkage/replicas/" + code, R"({"items":{"RS001":"3"}})"},
           {bhttp::verb::get, "/v1/linkage/replicas/" + code, ""},
+          {bhttp::verb::put, "/v1/linkage/replicas/" + code + "/live", R"({"live":true})"},
           {bhttp::verb::post, "/v1/linkage/queries", query},
           {bhttp::verb::get, "/v1/linkage/records", ""},
           {bhttp::verb::get, "/v1/linkage/bodies", ""},
@@ -112,8 +113,8 @@ TEST_F(LinkageAttacks, EveryOtherRoleIsRefusedEveryRoute) {
 }
 
 // Rule: a body holds only its own codes: another body's code reads and writes no replica (404, as
-// for a code that does not exist), and a query by it is refused as an unknown code and recorded as
-// the caller's refusal, with nothing of the replica answered.
+// for a code that does not exist) and marks nothing answered live, and a query by it is refused as
+// an unknown code and recorded as the caller's refusal, with nothing of the replica answered.
 TEST_F(LinkageAttacks, AnotherBodysCodeIsUnknownToTheCaller) {
   const std::string city_code = code_of(city_);
   ASSERT_EQ(call(bhttp::verb::put, "/v1/linkage/replicas/" + city_code, city_, R"({"items":{"TX001":"4250000"}})")
@@ -123,6 +124,10 @@ TEST_F(LinkageAttacks, AnotherBodysCodeIsUnknownToTheCaller) {
   EXPECT_TRUE(is_error_json(read, 404)) << read.body();
   auto write = call(bhttp::verb::put, "/v1/linkage/replicas/" + city_code, pension_, R"({"items":{"TX001":"1"}})");
   EXPECT_TRUE(is_error_json(write, 404)) << write.body();
+  // Nor may it divert the city's answers about the person to a system of its choosing.
+  auto live = call(bhttp::verb::put, "/v1/linkage/replicas/" + city_code + "/live", pension_, R"({"live":true})");
+  EXPECT_TRUE(is_error_json(live, 404)) << live.body();
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_live_answers"), 0);
   const int64_t refused = count("SELECT COUNT(*) FROM linkage_provisions WHERE outcome = 'refused'");
   auto q = call(bhttp::verb::post, "/v1/linkage/queries", pension_,
                 json{{"code", city_code}, {"procedure", "J031-01"}, {"provider", kCity}, {"items", {"TX001"}}}.dump());
