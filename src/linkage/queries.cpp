@@ -151,10 +151,13 @@ Result<Answer> Queries::forward(const Query& q, const Forwarded& f, Answer answe
   answer.items = std::move(items);
   for (const auto& i : q.items)
     if (!answer.items.count(i)) answer.not_registered.push_back(i);
+  std::string reason;  // of a failure
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
-    JLIS_RETURN_IF_ERROR(Bodies::active(conn, q.requester).status());
-    JLIS_RETURN_IF_ERROR(Bodies::active(conn, q.provider).status());
-    Status outcome = failure;
+    // A body removed meanwhile gets nothing, and the record says so.
+    Status outcome = Bodies::active(conn, q.requester).status();
+    if (outcome.is_ok()) outcome = Bodies::active(conn, q.provider).status();
+    reason = outcome.is_ok() ? std::string(kProviderUnavailable) : std::string(kBodyRemoved);
+    if (outcome.is_ok()) outcome = failure;
     if (outcome.is_ok()) outcome = Bodies::check_signer(conn, q.provider, reply->signer);
     LogAppender log(conn);
     if (outcome.is_ok()) {
@@ -164,17 +167,18 @@ Result<Answer> Queries::forward(const Query& q, const Forwarded& f, Answer answe
                   {"not_registered", answer.not_registered}, {"answered_by", answer.answered_by}};
       JLIS_RETURN_IF_ERROR(log.append("platform", "answer", out.dump(), "", logged_at).status());
     } else {
-      json out = {{"query_id", answer.query_id}, {"refusal", kProviderUnavailable}, {"message", outcome.message()}};
+      json out = {{"query_id", answer.query_id}, {"refusal", reason}, {"message", outcome.message()}};
       JLIS_RETURN_IF_ERROR(log.append("platform", "refusal", out.dump(), "", logged_at).status());
     }
     JLIS_RETURN_IF_ERROR(log.finish());
     failure = outcome;
     return conn
         .execute("UPDATE linkage_provisions SET outcome = ?, reason = ?, answered_at = ? WHERE query_id = ?",
-                 {std::string(failure.is_ok() ? "provided" : "failed"),
-                  failure.is_ok() ? std::string() : std::string(kProviderUnavailable), now, answer.query_id})
+                 {std::string(failure.is_ok() ? "provided" : "failed"), failure.is_ok() ? std::string() : reason,
+                  now, answer.query_id})
         .status();
   }));
+  if (!failure.is_ok() && reason == kBodyRemoved) return failure;
   if (!failure.is_ok())
     return unavailable("the provider's own system did not answer the forwarded query: " + failure.message() + " [" +
                        std::string(kProviderUnavailable) + "]");

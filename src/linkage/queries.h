@@ -23,8 +23,9 @@
 // {"query_id", "items": {item: value}} naming only items asked, valid in the layout version.
 // (3) A second transaction checks both bodies still active and the provider's signer registered to
 // it, logs the provider's answer with its signature (kind "provider-answer") and the platform's,
-// and records the query "provided", or "failed" [provider-unavailable] when any step failed; only
-// then is it answered. A bulk job never waits on a provider: its line about such a person is
+// and records the query "provided", or "failed" [provider-unavailable] when any step failed
+// ("failed" [body-removed], answered with that body's error, when a body was removed meanwhile);
+// only then is it answered. A bulk job never waits on a provider: its line about such a person is
 // refused [live-only] (ask it singly).
 // Thread-safe.
 #pragma once
@@ -80,6 +81,7 @@ inline constexpr std::string_view kUnknownCode = "unknown-code";          // the
 inline constexpr std::string_view kNotInLayout = "item-not-in-layout";    // not in the version in force
 inline constexpr std::string_view kLiveOnly = "live-only";                // a bulk line the provider answers live
 inline constexpr std::string_view kProviderUnavailable = "provider-unavailable";  // a forwarded query failed
+inline constexpr std::string_view kBodyRemoved = "body-removed";  // removed while its query was forwarded
 
 // How the platform forwards a query to a provider's own system (above).
 struct Forwarding {

@@ -236,12 +236,21 @@ TEST_F(LinkageE2E, EveryAnswerToABodyIsSignedByThePlatform) {
 // query is the platform's, signed over its bytes, remembers it, and answers as `mode` says, signed.
 class ProviderSystem {
  public:
-  enum class Mode { answers, answers_an_item_not_asked, signed_by_another_body };
-  ProviderSystem(const LinkageSigners& signers, std::string self, std::string other)
-      : signers_(signers), self_(std::move(self)), other_(std::move(other)), server_(http::ServerOptions{}) {
+  enum class Mode { answers, answers_an_item_not_asked, signed_by_another_body, removes_the_asker_first };
+  ProviderSystem(const LinkageSigners& signers, std::string dir, std::string self, std::string other)
+      : signers_(signers),
+        dir_(std::move(dir)),
+        self_(std::move(self)),
+        other_(std::move(other)),
+        server_(http::ServerOptions{}) {
     server_.route("POST", "/answer", [this](const http::Request& req) {
       std::lock_guard lock(mu_);
       seen_.push_back(json::parse(req.body, nullptr, false));
+      if (mode_ == Mode::removes_the_asker_first) {  // an operator removes it while the city answers
+        const Output removed = jlis({"linkage", "body", "remove", "--data", dir_, "--body",
+                                     seen_.back().value("requester", ""), "--by", "e2e"});
+        EXPECT_EQ(removed.exit_code, 0) << removed.err;
+      }
       verified_.push_back(signers_.platform_signed(req.body, req.header("jlis-signature")));
       json items = {{"RS001", "4"}, {"TX001", "4300000"}};
       if (mode_ == Mode::answers_an_item_not_asked) items["TX005"] = "1";
@@ -268,7 +277,7 @@ class ProviderSystem {
 
  private:
   const LinkageSigners& signers_;
-  const std::string self_, other_;
+  const std::string dir_, self_, other_;
   std::mutex mu_;
   Mode mode_ = Mode::answers;
   std::vector<json> seen_;
@@ -283,7 +292,8 @@ class ProviderSystem {
 // "answered_by": "provider", recorded provided. An answer naming an item not asked, or signed by a
 // certificate not the city's, is 502 [provider-unavailable], recorded failed; a refused query is
 // never forwarded; a bulk line about the person is refused [live-only]; without an endpoint the flag
-// is 409; cleared, the replica answers again.
+// is 409; cleared, the replica answers again; an asker removed meanwhile gets nothing, recorded
+// failed [body-removed].
 TEST_F(LinkageE2E, APersonTheProviderAnswersItselfIsForwardedToItsSystem) {
   const auto [resident, my_number] = born("linkage-e2e-live");
   const std::string city_code = code_of(city_, my_number);
@@ -296,7 +306,7 @@ TEST_F(LinkageE2E, APersonTheProviderAnswersItselfIsForwardedToItsSystem) {
   auto r = call(bhttp::verb::put, live, city_, R"({"live":true})");
   EXPECT_EQ(r.result_int(), 409) << "no endpoint yet: " << r.body();
 
-  ProviderSystem city_system(signers_, kCity, kPension);
+  ProviderSystem city_system(signers_, dir_, kCity, kPension);
   const Output set = jlis({"linkage", "body", "endpoint", "--data", dir_, "--body", kCity, "--url", city_system.url()});
   ASSERT_EQ(set.exit_code, 0) << set.err;
   r = call(bhttp::verb::put, live, city_, R"({"live":true})");
@@ -363,6 +373,18 @@ TEST_F(LinkageE2E, APersonTheProviderAnswersItselfIsForwardedToItsSystem) {
   EXPECT_EQ(body(r)["answered_by"], "replica");
   EXPECT_EQ(body(r)["items"], (json{{"TX001", "4250000"}}));
   EXPECT_EQ(city_system.seen().size(), 3u);
+
+  // The asker removed while the city's system answers: nothing is delivered, and the record says why.
+  ASSERT_EQ(call(bhttp::verb::put, live, city_, R"({"live":true})").result_int(), 200);
+  city_system.set(ProviderSystem::Mode::removes_the_asker_first);
+  r = ask(pension_, pension_code, {"TX001"});
+  EXPECT_EQ(r.result_int(), 403) << r.body();
+  EXPECT_EQ(r.body().find("4300000"), std::string::npos) << r.body();
+  EXPECT_EQ(city_system.seen().size(), 4u);
+  records = body(call(bhttp::verb::get, "/v1/linkage/records?limit=1", city_))["records"];
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["outcome"], "failed");
+  EXPECT_EQ(records[0]["reason"], "body-removed");
 }
 
 // Rule: a replica is validated whole: one bad item refuses all, naming item and rule, and nothing is
