@@ -158,6 +158,11 @@ Result<std::string> LinkageCodes::convert(const std::string& from, const std::st
   return code_for(to, resident);
 }
 
+Result<std::optional<std::string>> LinkageCodes::code_of(Connection& conn, const std::string& body,
+                                                         const std::string& person_id) {
+  return conn.query_text("SELECT code FROM linkage_codes WHERE body = ? AND person_id = ?", {body, person_id});
+}
+
 Result<std::optional<std::string>> LinkageCodes::person_of(Connection& conn, const std::string& body,
                                                            const std::string& code) {
   return conn.query_text("SELECT person_id FROM linkage_codes WHERE body = ? AND code = ?", {body, code});

@@ -76,6 +76,11 @@ class LinkageCodes {
   static Result<std::optional<std::string>> person_of(store::Connection& conn, const std::string& body,
                                                       const std::string& code);
 
+  // The code `body` knows the person `person_id` by, read on `conn`; nullopt when it has none.
+  // Internal to the platform: only ever sent to that body itself.
+  static Result<std::optional<std::string>> code_of(store::Connection& conn, const std::string& body,
+                                                    const std::string& person_id);
+
   // Moves the anchor of `from` to `to` (a resident-code change), in the caller's transaction (the
   // registry's event): every code stays. Nothing to do when `from` was never anchored.
   static Status move_resident(store::Connection& conn, const ResidentCode& from, const ResidentCode& to);

@@ -269,13 +269,9 @@ Result<Answer> Queries::decide(Connection& conn, LogAppender& log,
                                    q.signed_by ? std::string_view(q.signed_by->signature) : std::string_view(), logged_at));
   if (refusal.is_ok() && live) {
     // The provider's own code for the person goes to the provider's own system, and nowhere else.
-    std::string provider_code;
-    JLIS_RETURN_IF_ERROR(conn.query("SELECT code FROM linkage_codes WHERE body = ? AND person_id = ?",
-                                    {q.provider, *person}, [&](const Row& r) {
-                                      provider_code = r.text(0);
-                                      return false;
-                                    }));
-    const std::string message = json{{"query_id", query_id},          {"code", provider_code},
+    JLIS_ASSIGN_OR_RETURN(auto provider_code, LinkageCodes::code_of(conn, q.provider, *person));
+    if (!provider_code) return internal_error("a provider marked a person live without a code for them");
+    const std::string message = json{{"query_id", query_id},          {"code", *provider_code},
                                      {"procedure", q.procedure},      {"requester", q.requester},
                                      {"items", q.items},              {"layout_version", version.version}}
                                     .dump();

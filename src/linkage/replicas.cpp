@@ -40,6 +40,23 @@ CREATE TABLE linkage_live_answers (
 );
 )sql"}};
 
+// On `conn`, for a write by `provider` about the person it knows by `code`: the provider active (into
+// `body`), its signed message accepted and logged as `kind`, the person's anchor. not_found when the
+// provider has no such code.
+Result<std::string> own_person(Connection& conn, const std::string& provider, const std::string& code,
+                               std::string_view kind, const SignedMessage* signed_by, const std::string& logged_at,
+                               Body& body) {
+  JLIS_ASSIGN_OR_RETURN(body, Bodies::active(conn, provider));
+  if (signed_by) {
+    LogAppender log(conn);
+    JLIS_RETURN_IF_ERROR(accept_signed(conn, log, provider, kind, *signed_by, logged_at));
+    JLIS_RETURN_IF_ERROR(log.finish());
+  }
+  JLIS_ASSIGN_OR_RETURN(auto person, LinkageCodes::person_of(conn, provider, code));
+  if (!person) return not_found("body " + provider + " has no such linkage code");
+  return *person;
+}
+
 }  // namespace
 
 Status Replicas::migrate(Connection& conn) { return store::migrate(conn, "linkage_replicas", kReplicaMigrations); }
@@ -60,22 +77,16 @@ Result<std::string> Replicas::put(const std::string& provider, const std::string
   const std::string now = now_iso8601();
   const std::string logged_at = iso8601_seconds(static_cast<int64_t>(std::time(nullptr)));
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
-    JLIS_RETURN_IF_ERROR(Bodies::active(conn, provider).status());
-    if (signed_by) {
-      LogAppender log(conn);
-      JLIS_RETURN_IF_ERROR(accept_signed(conn, log, provider, "replica", *signed_by, logged_at));
-      JLIS_RETURN_IF_ERROR(log.finish());
-    }
-    JLIS_ASSIGN_OR_RETURN(auto person, LinkageCodes::person_of(conn, provider, code));
-    if (!person) return not_found("body " + provider + " has no such linkage code");
+    Body body;
+    JLIS_ASSIGN_OR_RETURN(std::string person, own_person(conn, provider, code, "replica", signed_by, logged_at, body));
     for (const auto& [item, value] : items) {
       JLIS_RETURN_IF_ERROR(conn.execute("DELETE FROM linkage_replicas WHERE provider = ? AND person_id = ? AND item = ?",
-                                        {provider, *person, item})
+                                        {provider, person, item})
                                .status());
       if (value.empty()) continue;
       JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO linkage_replicas (provider, person_id, item, value, "
                                         "layout_version, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                                        {provider, *person, item, value, version->version, now})
+                                        {provider, person, item, value, version->version, now})
                                .status());
     }
     return Status::ok();
@@ -87,22 +98,17 @@ Status Replicas::set_live(const std::string& provider, const std::string& code, 
                           const SignedMessage* signed_by) {
   const std::string logged_at = iso8601_seconds(static_cast<int64_t>(std::time(nullptr)));
   return writer_.run([&](Connection& conn) -> Status {
-    JLIS_ASSIGN_OR_RETURN(Body body, Bodies::active(conn, provider));
-    if (signed_by) {
-      LogAppender log(conn);
-      JLIS_RETURN_IF_ERROR(accept_signed(conn, log, provider, "replica-live", *signed_by, logged_at));
-      JLIS_RETURN_IF_ERROR(log.finish());
-    }
-    JLIS_ASSIGN_OR_RETURN(auto person, LinkageCodes::person_of(conn, provider, code));
-    if (!person) return not_found("body " + provider + " has no such linkage code");
+    Body body;
+    JLIS_ASSIGN_OR_RETURN(std::string person,
+                          own_person(conn, provider, code, "replica-live", signed_by, logged_at, body));
     if (live && body.endpoint.empty())
       return conflict("body " + provider + " has no endpoint to forward queries to (jlis linkage body endpoint)");
     JLIS_RETURN_IF_ERROR(conn.execute("DELETE FROM linkage_live_answers WHERE provider = ? AND person_id = ?",
-                                      {provider, *person})
+                                      {provider, person})
                              .status());
     if (!live) return Status::ok();
     return conn.execute("INSERT INTO linkage_live_answers (provider, person_id, since) VALUES (?, ?, ?)",
-                        {provider, *person, now_iso8601()})
+                        {provider, person, now_iso8601()})
         .status();
   });
 }
