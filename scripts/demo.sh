@@ -45,12 +45,13 @@ if [ ! -f "$terminal" ]; then
   "$jlis" kiosk terminal add --data "$data" --operator "Demo store" --store DEMO-1 --output "$terminal" > /dev/null
 fi
 "$jlis" kiosk hours --data "$data" --opens 00:00 --closes 24:00 --closed none > /dev/null
-# The example resident: one of 千代田区's who holds an active card with certificates still good (so
-# the certificate examples answer something), else its first resident.
+# The example resident: one of 千代田区's who holds an active card with certificates still good and a
+# signature certificate (15 or over at handover), so the certificate and kiosk examples answer
+# something; else its first resident.
 residents=$("$jlis" residents export --data "$data" --municipality 131016 | tail -n +2 | cut -d, -f1)
 cards=$("$jlis" cards list --data "$data" --municipality 131016 --status active --limit 100000 | tail -n +2)
 card=$(awk -F, -v today="$(date +%F)" 'NR == FNR {lives[$1] = 1; next}
-                                       $6 >= today && ($2 in lives) {print $1 "," $2; exit}' \
+                                       $6 >= today && $7 == "yes" && ($2 in lives) {print $1 "," $2; exit}' \
          <(printf '%s\n' "$residents") <(printf '%s\n' "$cards"))
 resident=${card#*,}
 card=${card%%,*}

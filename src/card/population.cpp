@@ -31,6 +31,17 @@ struct SplitMix64 {
   }
 };
 
+// A person's own draw under the seed, from who they are (the generated name, birth date and address
+// are reproducible under a seed; the resident code is not: numbering draws it at random).
+uint64_t person_seed(const registry::Person& p) {
+  uint64_t h = 0xCBF29CE484222325ULL;  // FNV-1a
+  for (const std::string& part : {p.name, p.date_of_birth.to_iso(), p.address}) {
+    for (unsigned char c : part) h = (h ^ c) * 0x100000001B3ULL;
+    h = (h ^ 0xFF) * 0x100000001B3ULL;
+  }
+  return h;
+}
+
 enum class Outcome { none, active, suspended, lost, returned, expired, shipped, queued };
 
 struct Tally {
@@ -43,7 +54,7 @@ class Story {
  public:
   Story(Connection& conn, const Holder& h, Date today, uint64_t seed, const std::string& at, Tally& tally,
         const std::vector<CardListener>* listeners, const std::function<CardKeys(uint64_t)>& card_keys)
-      : conn_(conn), h_(h), today_(today), rng_{seed ^ (h.resident_code.body() * 0xD1B54A32D192ED03ULL)}, at_(at),
+      : conn_(conn), h_(h), today_(today), rng_{seed}, at_(at),
         tally_(tally), listeners_(listeners), card_keys_(card_keys) {}
 
   Status tell(double applied_share) {
@@ -176,11 +187,13 @@ struct Population {
                                        }));
     }
     std::vector<Holder> holders;
+    std::vector<uint64_t> seeds;
     JLIS_RETURN_IF_ERROR(cards.registry_.for_each_resident(std::nullopt, [&](const registry::Resident& r) {
       if (applied.count(r.resident_code.body())) {
         ++report.skipped;
       } else {
         holders.push_back(internal::holder_of(r));
+        seeds.push_back(o.seed ^ (person_seed(r.person) * 0xD1B54A32D192ED03ULL));
       }
     }));
     report.residents = static_cast<int64_t>(holders.size());
@@ -213,7 +226,7 @@ struct Population {
       for (size_t i = begin; i < end; ++i) {
         jobs.push_back([&, i](Connection& conn) {
           tallies[i] = {};  // the writer may run a job twice
-          return Story(conn, holders[i], today, o.seed, at, tallies[i], &cards.listeners_, o.card_keys)
+          return Story(conn, holders[i], today, seeds[i], at, tallies[i], &cards.listeners_, o.card_keys)
               .tell(o.applied_share);
         });
       }

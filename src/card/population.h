@@ -12,8 +12,11 @@
 // still queued or shipped. The residents' current municipality stands in for where they lived
 // when they applied.
 //
-// Deterministic choices for a given seed (card ids are random). A resident who already has an
-// application is left alone, so running it again adds nothing.
+// Reproducible: each resident's history is drawn from the seed and who they are (name, date of
+// birth, address, which the registry's generator reproduces under its seed), not from the resident
+// code, which numbering draws at random; so the same population, seed and today give the same
+// histories (card ids are random). A resident who already has an application is left alone, so
+// running it again adds nothing.
 #pragma once
 
 #include <cstdint>

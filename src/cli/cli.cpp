@@ -908,11 +908,12 @@ int run(int argc, char** argv) {
       std::optional<card::CardStatus> status;
       if (!cards_status.empty()) status = check(card::parse_card_status(cards_status));
       const Date today = app->cards().today();
-      std::cout << "card_id,resident_code,status,expires_on,delivered_on,cert_expires_on\n";
+      std::cout << "card_id,resident_code,status,expires_on,delivered_on,cert_expires_on,signature_certificate\n";
       for (const auto& c : check(app->cards().shipped_to(code, status, cards_limit)))
         std::cout << c.card_id << "," << c.resident_code.str() << "," << c.display_status(today) << ","
                   << c.expires_on.to_iso() << "," << (c.delivered_on ? c.delivered_on->to_iso() : "") << ","
-                  << (c.cert_expires_on ? c.cert_expires_on->to_iso() : "") << "\n";
+                  << (c.cert_expires_on ? c.cert_expires_on->to_iso() : "") << ","
+                  << (c.signature_certificate_allowed ? "yes" : "no") << "\n";
       return 0;
     }
     if (*notices) {

@@ -41,7 +41,7 @@ class CardTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    db_ = test_store_.open_data_dir(dir_.string()).value();
+    db_ = test_store_->open_data_dir(dir_.string()).value();
     auto conn = db_->connect().value();
     Status rs = registry::Registry::migrate(*conn);
     ASSERT_TRUE(rs.is_ok()) << rs.to_string();
@@ -191,7 +191,9 @@ class CardTest : public ::testing::Test {
   }
 
   Date today_ = date("2025-06-02");
-  store::testing::TestStore test_store_;  // SQLite, or a fresh PostgreSQL database (JLIS_TEST_STORE)
+  // SQLite, or a fresh PostgreSQL database (JLIS_TEST_STORE); a test may start over on a new one:
+  // TearDown(), a new test_store_, SetUp().
+  std::unique_ptr<store::testing::TestStore> test_store_ = std::make_unique<store::testing::TestStore>();
   std::filesystem::path dir_;
   std::shared_ptr<store::Database> db_;
   std::unique_ptr<store::Pool> pool_;

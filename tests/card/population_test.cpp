@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -90,6 +92,53 @@ TEST_F(CardTest, GeneratedCardsAreConsistentAndPlausible) {
   EXPECT_EQ(again->skipped, r.applicants);
   EXPECT_EQ(again->residents, living - r.applicants);
   EXPECT_EQ(count("SELECT COUNT(*) FROM card_applications"), r.applications + again->applications);
+}
+
+// The same population, seed and today give every person the same card history, though numbering
+// draws their resident codes (and the cards' ids) at random in each run; another seed gives others.
+TEST_F(CardTest, TheSameSeedGivesEveryPersonTheSameCardHistory) {
+  today_ = Date::today();  // the population's ages are counted from today
+  const auto histories = [this](uint64_t card_seed) {
+    registry::PopulationOptions people;
+    people.count = 600;
+    people.seed = 5;
+    EXPECT_TRUE(registry::generate_population(*registry_, JLIS_REFERENCE_DIR, people).ok());
+    EXPECT_TRUE(generate_cards(*cards_, {.seed = card_seed}).ok());
+    std::map<int64_t, std::string> who;
+    EXPECT_TRUE(registry_->for_each_resident(std::nullopt, [&](const registry::Resident& r) {
+      who[static_cast<int64_t>(r.resident_code.body())] =
+          r.person.name + "|" + r.person.date_of_birth.to_iso() + "|" + r.person.address;
+    }).is_ok());
+    std::multiset<std::string> out;
+    auto conn = pool_->acquire().value();
+    EXPECT_TRUE(conn->query("SELECT resident_code, status, issued_on, expires_on, COALESCE(delivered_on, ''), "
+                            "signature_certificate_allowed FROM card_cards", {}, [&](const store::Row& row) {
+      out.insert(who.at(row.int64(0)) + "|" + row.text(1) + "|" + row.text(2) + "|" + row.text(3) + "|" +
+                 row.text(4) + "|" + std::to_string(row.int64(5)));
+      return true;
+    }).is_ok());
+    return out;
+  };
+  const auto first = histories(9);
+  std::set<std::string> codes_before;
+  ASSERT_TRUE(registry_->for_each_resident(std::nullopt, [&](const registry::Resident& r) {
+    codes_before.insert(r.resident_code.str());
+  }).is_ok());
+  ASSERT_GT(first.size(), 300u);
+  TearDown();  // and again on a new store
+  test_store_ = std::make_unique<store::testing::TestStore>();
+  SetUp();
+  const auto second = histories(9);
+  size_t codes_again = 0;
+  ASSERT_TRUE(registry_->for_each_resident(std::nullopt, [&](const registry::Resident& r) {
+    codes_again += codes_before.count(r.resident_code.str());
+  }).is_ok());
+  EXPECT_LT(codes_again, 5u);  // new resident codes, so the histories do not hang on them
+  EXPECT_EQ(first, second);
+  TearDown();  // and again on a new store
+  test_store_ = std::make_unique<store::testing::TestStore>();
+  SetUp();
+  EXPECT_NE(histories(10), first);
 }
 
 // Production empties a deep queue over many writer transactions, express first across them (its

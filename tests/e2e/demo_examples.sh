@@ -12,7 +12,7 @@ jlis=$1 source_dir=$2 work=$3
 mkdir -p "$work" && cd "$work" || exit 2
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 screen_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$source_dir/scripts/demo.sh" "$jlis" "$work/data" "127.0.0.1:$port" 1500 "127.0.0.1:$screen_port" > demo.out 2> demo.err &
+"$source_dir/scripts/demo.sh" "$jlis" "$work/data" "127.0.0.1:$port" 3000 "127.0.0.1:$screen_port" > demo.out 2> demo.err &
 pid=$!
 trap 'kill $pid 2> /dev/null; wait $pid 2> /dev/null' EXIT
 started=

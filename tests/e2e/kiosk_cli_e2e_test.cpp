@@ -163,13 +163,15 @@ TEST_F(KioskCliE2E, KioskOperatorsAndTerminalsFromTheCommandLine) {
   EXPECT_NE(list.out.substr(list.out.find(id)).find("Z,20"), std::string::npos) << "no disabled_at: " << list.out;
 }
 
-// `jlis cards list`: the card register of a municipality as CSV, filtered by state; what the demo
-// uses to find a resident with a card.
+// `jlis cards list`: the card register of a municipality as CSV, filtered by state, saying which cards
+// carry a signature certificate (15 or over at handover); what the demo uses to find a resident with
+// a card.
 TEST_F(KioskCliE2E, CardsListShowsAMunicipalitysCardsByState) {
   auto active = jlis({"cards", "list", "--data", dir_, "--municipality", municipality_, "--status", "active",
                       "--limit", "100000"});
   ASSERT_EQ(active.exit_code, 0) << active.err;
-  EXPECT_EQ(active.out.rfind("card_id,resident_code,status,expires_on,delivered_on,cert_expires_on\n", 0), 0u);
+  EXPECT_EQ(active.out.rfind("card_id,resident_code,status,expires_on,delivered_on,cert_expires_on,signature_certificate\n",
+                               0), 0u);
   EXPECT_NE(active.out.find("\n" + card_id_ + ","), std::string::npos) << active.out;
   EXPECT_EQ(active.out.find(",suspended,"), std::string::npos);
   auto conn = connect_data_dir(dir_);
@@ -179,6 +181,17 @@ TEST_F(KioskCliE2E, CardsListShowsAMunicipalitysCardsByState) {
                         {municipality_})
           ->value_or(-1);
   EXPECT_EQ(static_cast<int64_t>(std::count(active.out.begin(), active.out.end(), '\n')) - 1, expected);
+  const int64_t signing = conn->query_int64("SELECT COUNT(*) FROM card_cards WHERE municipality_code = ? AND "
+                                            "status = 'active' AND signature_certificate_allowed = 1",
+                                            {municipality_})
+                              ->value_or(-1);
+  size_t yes = 0, no = 0;
+  for (size_t at = 0; (at = active.out.find('\n', at + 1)) != std::string::npos;) {
+    yes += active.out.compare(at - 4, 4, ",yes") == 0;
+    no += active.out.compare(at - 3, 3, ",no") == 0;
+  }
+  EXPECT_EQ(static_cast<int64_t>(yes), signing);
+  EXPECT_EQ(static_cast<int64_t>(yes + no), expected);
   auto one = jlis({"cards", "list", "--data", dir_, "--municipality", municipality_, "--limit", "1"});
   EXPECT_EQ(std::count(one.out.begin(), one.out.end(), '\n'), 2);
   EXPECT_NE(jlis({"cards", "list", "--data", dir_, "--municipality", municipality_, "--status", "happy"}).exit_code, 0);
