@@ -7,6 +7,7 @@
 
 #include "card/ledger.h"
 #include "common/clock.h"
+#include "registry/population.h"
 
 namespace jlis::card {
 namespace {
@@ -30,17 +31,6 @@ struct SplitMix64 {
     return z ^ (z >> 31);
   }
 };
-
-// A person's own draw under the seed, from who they are (the generated name, birth date and address
-// are reproducible under a seed; the resident code is not: numbering draws it at random).
-uint64_t person_seed(const registry::Person& p) {
-  uint64_t h = 0xCBF29CE484222325ULL;  // FNV-1a
-  for (const std::string& part : {p.name, p.date_of_birth.to_iso(), p.address}) {
-    for (unsigned char c : part) h = (h ^ c) * 0x100000001B3ULL;
-    h = (h ^ 0xFF) * 0x100000001B3ULL;
-  }
-  return h;
-}
 
 enum class Outcome { none, active, suspended, lost, returned, expired, shipped, queued };
 
@@ -193,7 +183,7 @@ struct Population {
         ++report.skipped;
       } else {
         holders.push_back(internal::holder_of(r));
-        seeds.push_back(o.seed ^ (person_seed(r.person) * 0xD1B54A32D192ED03ULL));
+        seeds.push_back(o.seed ^ (registry::generated_identity(r.person) * 0xD1B54A32D192ED03ULL));
       }
     }));
     report.residents = static_cast<int64_t>(holders.size());

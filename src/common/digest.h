@@ -1,6 +1,7 @@
 // Message digests, hex and random identifiers.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -11,6 +12,13 @@ namespace jlis {
 // SHA-256 of `data` as 64 lower-case hex digits (OpenSSL). Aborts if OpenSSL cannot digest: there is
 // no safe answer to give instead.
 std::string sha256_hex(std::string_view data);
+
+// FNV-1a (64-bit) of `data`, continuing from `h`: a fast, stable, non-cryptographic hash for seeding
+// reproducible choices (never for anything an attacker may choose to collide).
+inline uint64_t fnv1a(std::string_view data, uint64_t h = 0xCBF29CE484222325ULL) {
+  for (unsigned char c : data) h = (h ^ c) * 0x100000001B3ULL;
+  return h;
+}
 
 // `bytes` as lower-case hex, two digits a byte.
 std::string to_hex(std::string_view bytes);

@@ -14,6 +14,7 @@
 #include "municipal/fuhyo.h"
 #include "municipal/koseki.h"
 #include "municipal/tax.h"
+#include "registry/population.h"
 
 namespace jlis::municipal {
 namespace {
@@ -82,12 +83,6 @@ struct JobOutcome {
   int64_t registers = 0, linked = 0, seals = 0;
 };
 
-uint64_t fnv1a(const std::string& text) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ull;
-  return h;
-}
-
 Date clamp_date(Date d, Date lo, Date hi) { return std::min(std::max(d, lo), hi); }
 
 class Planner {
@@ -104,7 +99,7 @@ class Planner {
   HouseholdWork plan(const HouseholdRow& h) {
     // Seeded by what the seed decides about the head (resident codes come from the store's pools).
     const registry::Person& head = h.members.front().resident.person;
-    rng_.seed(seed_ * 0x9E3779B97F4A7C15ull ^ fnv1a(head.name + "|" + head.date_of_birth.to_iso() + "|" + head.address));
+    rng_.seed(seed_ * 0x9E3779B97F4A7C15ull ^ registry::generated_identity(head));
     HouseholdWork w;
     w.household = &h;
     key_ = "gen-" + std::to_string(seed_) + "-k" + h.members.front().resident.resident_code.str();

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/digest.h"
 #include "municipal/cairo_util.h"
 
 namespace jlis::municipal {
@@ -53,15 +54,6 @@ std::vector<size_t> columns(size_t n, Seal::Shape shape) {
   std::vector<size_t> out(count, n / count);
   for (size_t i = 0; i < n % count; ++i) ++out[i];
   return out;
-}
-
-// FNV-1a: the seed of a seal's wear, so that the same seal always wears the same.
-uint64_t fnv1a(std::string_view s, uint64_t h = 1469598103934665603ull) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
 }
 
 // A small deterministic generator (splitmix64).

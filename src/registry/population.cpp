@@ -7,6 +7,8 @@
 #include <random>
 #include <sstream>
 
+#include "common/digest.h"
+
 namespace jlis::registry {
 
 Result<Names> load_names(const std::string& dir) {
@@ -456,6 +458,10 @@ class Generator {
 };
 
 }  // namespace
+
+uint64_t generated_identity(const Person& p) {
+  return fnv1a(p.name + "|" + p.date_of_birth.to_iso() + "|" + p.address);
+}
 
 Result<PopulationReport> generate_population(Registry& registry, const std::string& reference_dir,
                                              const PopulationOptions& options) {

@@ -69,4 +69,9 @@ struct PopulationReport {
 Result<PopulationReport> generate_population(Registry& registry, const std::string& reference_dir,
                                              const PopulationOptions& options);
 
+// A generated person's key for other generators' reproducible choices about them (the municipal
+// records, the cards): a hash of what a seed decides (name, date of birth, address), because the
+// resident codes come from each store's pools at random.
+uint64_t generated_identity(const Person& person);
+
 }  // namespace jlis::registry
