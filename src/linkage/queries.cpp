@@ -116,7 +116,12 @@ Result<Answer> Queries::forward(const Query& q, const Forwarded& f, Answer answe
   http::ClientResponse response;
   std::optional<SignedMessage> reply;
   ItemValues items;
+  const std::shared_ptr<void> slot = in_flight_->acquire(q.provider);
   Status failure = [&]() -> Status {
+    if (!slot)
+      return unavailable("the provider's system already has " + std::to_string(forwarding_.per_provider) +
+                         " forwarded queries in flight, or the platform " + std::to_string(forwarding_.in_total) +
+                         " in all");
     if (!forwarding_.key || !forwarding_.verifier)
       return unavailable("the platform has no key or verifier to forward with");
     JLIS_ASSIGN_OR_RETURN(auto key, forwarding_.key());
@@ -156,7 +161,7 @@ Result<Answer> Queries::forward(const Query& q, const Forwarded& f, Answer answe
     // A body removed meanwhile gets nothing, and the record says so.
     Status outcome = Bodies::active(conn, q.requester).status();
     if (outcome.is_ok()) outcome = Bodies::active(conn, q.provider).status();
-    reason = outcome.is_ok() ? std::string(kProviderUnavailable) : std::string(kBodyRemoved);
+    reason = std::string(!outcome.is_ok() ? kBodyRemoved : slot ? kProviderUnavailable : kProviderBusy);
     if (outcome.is_ok()) outcome = failure;
     if (outcome.is_ok()) outcome = Bodies::check_signer(conn, q.provider, reply->signer);
     LogAppender log(conn);
@@ -179,10 +184,28 @@ Result<Answer> Queries::forward(const Query& q, const Forwarded& f, Answer answe
         .status();
   }));
   if (!failure.is_ok() && reason == kBodyRemoved) return failure;
+  if (!failure.is_ok() && reason == kProviderBusy)
+    return unavailable("not forwarded, ask again later: " + failure.message() + " [" + reason + "]");
   if (!failure.is_ok())
     return unavailable("the provider's own system did not answer the forwarded query: " + failure.message() + " [" +
-                       std::string(kProviderUnavailable) + "]");
+                       reason + "]");
   return answer;
+}
+
+std::shared_ptr<void> ForwardLimits::acquire(const std::string& provider) {
+  std::lock_guard lock(mu_);
+  int& to = to_[provider];
+  if (to >= per_provider_ || all_ >= in_total_) {
+    if (to == 0) to_.erase(provider);
+    return nullptr;
+  }
+  ++to;
+  ++all_;
+  return std::shared_ptr<void>(static_cast<void*>(this), [this, provider](void*) {  // deletes nothing
+    std::lock_guard lock(mu_);
+    if (--to_[provider] == 0) to_.erase(provider);
+    --all_;
+  });
 }
 
 Result<std::vector<Result<Answer>>> Queries::ask_in(Connection& conn, const std::vector<Query>& queries, Date today) {

@@ -25,13 +25,18 @@
 // it, logs the provider's answer with its signature (kind "provider-answer") and the platform's,
 // and records the query "provided", or "failed" [provider-unavailable] when any step failed
 // ("failed" [body-removed], answered with that body's error, when a body was removed meanwhile);
-// only then is it answered. A bulk job never waits on a provider: its line about such a person is
-// refused [live-only] (ask it singly).
+// only then is it answered. Past Forwarding's limits of forwards in flight (to that provider, or in
+// all) step 2 is skipped: recorded "failed" [provider-busy], answered unavailable, to be asked again.
+// A bulk job never waits on a provider: its line about such a person is refused [live-only] (ask it
+// singly).
 // Thread-safe.
 #pragma once
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -82,12 +87,33 @@ inline constexpr std::string_view kNotInLayout = "item-not-in-layout";    // not
 inline constexpr std::string_view kLiveOnly = "live-only";                // a bulk line the provider answers live
 inline constexpr std::string_view kProviderUnavailable = "provider-unavailable";  // a forwarded query failed
 inline constexpr std::string_view kBodyRemoved = "body-removed";  // removed while its query was forwarded
+inline constexpr std::string_view kProviderBusy = "provider-busy";  // the provider's forwards at their limit
 
 // How the platform forwards a query to a provider's own system (above).
 struct Forwarding {
   AnswerKey key = {};                          // signs the forwarded message
   const MessageVerifier* verifier = nullptr;   // verifies the provider's answer
   std::chrono::milliseconds timeout{10000};    // connect, send and answer, each
+  // Forwards in flight at once, to one provider and to all: each holds a server worker while the
+  // provider's system answers, so a slow or hanging system holds at most `per_provider` of them,
+  // and all providers together `in_total`; a query past either limit is not sent.
+  int per_provider = 2;
+  int in_total = 4;
+};
+
+// Counts forwards in flight against Forwarding's two limits. Thread-safe.
+class ForwardLimits {
+ public:
+  ForwardLimits(int per_provider, int in_total) : per_provider_(per_provider), in_total_(in_total) {}
+  // A slot for one forward to `provider`, held until the returned guard goes; null when that
+  // provider already has per_provider forwards in flight, or all providers in_total.
+  std::shared_ptr<void> acquire(const std::string& provider);
+
+ private:
+  const int per_provider_, in_total_;
+  std::mutex mu_;
+  std::map<std::string, int> to_;  // in flight, by provider (none: erased)
+  int all_ = 0;                    // in flight, in all
 };
 
 // How long the provision records are kept: seven years (番号法 第23条 and its ordinance).
@@ -115,14 +141,18 @@ class Queries {
 
   // Enables forwarding (above); without it a query about a person answered live fails
   // [provider-unavailable]. Call before the first query.
-  void set_forwarding(Forwarding forwarding) { forwarding_ = std::move(forwarding); }
+  void set_forwarding(Forwarding forwarding) {
+    forwarding_ = std::move(forwarding);
+    in_flight_ = std::make_unique<ForwardLimits>(forwarding_.per_provider, forwarding_.in_total);
+  }
 
   // Answers `query` on `today` (the day that picks the layout version). Refused, after the refusal
   // is recorded, with the refusal's name in brackets at the end of the message ("[item-not-allowed]"): permission_denied with the legal table's message when the table does not allow it,
   // invalid_argument when an item is not in the procedure's layout in force, not_found when the
   // requester has no such code. Not recorded (nothing to record against): invalid_argument for a
   // malformed query, not_found/permission_denied for an unregistered or removed body. A forwarded
-  // query the provider did not answer: unavailable [provider-unavailable], recorded "failed".
+  // query the provider did not answer: unavailable [provider-unavailable], recorded "failed"; one
+  // past the limits of forwards in flight: unavailable [provider-busy], recorded "failed".
   // Blocks for the forwarding (at most three times its timeout): not on a writer job.
   Result<Answer> ask(const Query& query, Date today);
 
@@ -171,6 +201,8 @@ class Queries {
   const LegalTable& table_;
   const DataLayouts& layouts_;
   Forwarding forwarding_;
+  std::unique_ptr<ForwardLimits> in_flight_ = std::make_unique<ForwardLimits>(forwarding_.per_provider,
+                                                                             forwarding_.in_total);
 };
 
 }  // namespace jlis::linkage

@@ -6,6 +6,8 @@
 // lists and the resident's disclosure show both records; the two codes differ and no answer to a body
 // names the resident code or the My Number. A bulk job is answered line by line with its failures.
 #include <chrono>
+#include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -236,7 +238,8 @@ TEST_F(LinkageE2E, EveryAnswerToABodyIsSignedByThePlatform) {
 // query is the platform's, signed over its bytes, remembers it, and answers as `mode` says, signed.
 class ProviderSystem {
  public:
-  enum class Mode { answers, answers_an_item_not_asked, signed_by_another_body, removes_the_asker_first };
+  // hangs: holds each query until release() (or 20 s), then answers.
+  enum class Mode { answers, answers_an_item_not_asked, signed_by_another_body, removes_the_asker_first, hangs };
   ProviderSystem(const LinkageSigners& signers, std::string dir, std::string self, std::string other)
       : signers_(signers),
         dir_(std::move(dir)),
@@ -244,17 +247,19 @@ class ProviderSystem {
         other_(std::move(other)),
         server_(http::ServerOptions{}) {
     server_.route("POST", "/answer", [this](const http::Request& req) {
-      std::lock_guard lock(mu_);
-      seen_.push_back(json::parse(req.body, nullptr, false));
+      std::unique_lock lock(mu_);
+      const json asked = json::parse(req.body, nullptr, false);
+      seen_.push_back(asked);
+      if (mode_ == Mode::hangs) released_.wait_for(lock, std::chrono::seconds(20), [&] { return mode_ != Mode::hangs; });
       if (mode_ == Mode::removes_the_asker_first) {  // an operator removes it while the city answers
         const Output removed = jlis({"linkage", "body", "remove", "--data", dir_, "--body",
-                                     seen_.back().value("requester", ""), "--by", "e2e"});
+                                     asked.value("requester", ""), "--by", "e2e"});
         EXPECT_EQ(removed.exit_code, 0) << removed.err;
       }
       verified_.push_back(signers_.platform_signed(req.body, req.header("jlis-signature")));
       json items = {{"RS001", "4"}, {"TX001", "4300000"}};
       if (mode_ == Mode::answers_an_item_not_asked) items["TX005"] = "1";
-      const std::string body = json{{"query_id", seen_.back().value("query_id", "")}, {"items", items}}.dump();
+      const std::string body = json{{"query_id", asked.value("query_id", "")}, {"items", items}}.dump();
       http::Response r = http::Response::json(200, body);
       r.headers = {{"JLIS-Signature", signers_.sign(mode_ == Mode::signed_by_another_body ? other_ : self_, body)}};
       return r;
@@ -265,6 +270,7 @@ class ProviderSystem {
   void set(Mode m) {
     std::lock_guard lock(mu_);
     mode_ = m;
+    released_.notify_all();
   }
   std::vector<json> seen() {
     std::lock_guard lock(mu_);
@@ -279,6 +285,7 @@ class ProviderSystem {
   const LinkageSigners& signers_;
   const std::string dir_, self_, other_;
   std::mutex mu_;
+  std::condition_variable released_;
   Mode mode_ = Mode::answers;
   std::vector<json> seen_;
   std::vector<std::string> verified_;
@@ -385,6 +392,50 @@ TEST_F(LinkageE2E, APersonTheProviderAnswersItselfIsForwardedToItsSystem) {
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0]["outcome"], "failed");
   EXPECT_EQ(records[0]["reason"], "body-removed");
+}
+
+// Rule: a provider's system that hangs holds at most two of the platform's workers (Forwarding's
+// per_provider): a third forwarded query to it is not sent, answered 503 [provider-busy] at once and
+// recorded failed, while queries the replicas answer go on; the two held queries are answered when
+// the system answers, and then forwarding works again.
+TEST_F(LinkageE2E, AHangingProviderSystemHoldsAtMostTwoWorkers) {
+  const std::string my_number = born("linkage-e2e-hang").second;
+  const std::string city_code = code_of(city_, my_number), pension_code = code_of(pension_, my_number);
+  const std::string other = code_of(pension_, born("linkage-e2e-hang-2").second);
+  ASSERT_EQ(call(bhttp::verb::put, "/v1/linkage/replicas/" + city_code, city_,
+                 R"({"items":{"TX001":"1"}})").result_int(), 200);
+  ProviderSystem city_system(signers_, dir_, kCity, kPension);
+  ASSERT_EQ(jlis({"linkage", "body", "endpoint", "--data", dir_, "--body", kCity, "--url", city_system.url()}).exit_code,
+            0);
+  ASSERT_EQ(call(bhttp::verb::put, "/v1/linkage/replicas/" + city_code + "/live", city_, R"({"live":true})")
+                .result_int(), 200);
+  city_system.set(ProviderSystem::Mode::hangs);
+  auto held1 = std::async(std::launch::async, [&] { return ask(pension_, pension_code, {"RS001", "TX001"}); });
+  auto held2 = std::async(std::launch::async, [&] { return ask(pension_, pension_code, {"RS001", "TX001"}); });
+  for (int i = 0; i < 200 && city_system.seen().size() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(city_system.seen().size(), 2u);
+
+  Reply r = ask(pension_, pension_code, {"RS001", "TX001"});
+  EXPECT_EQ(r.result_int(), 503) << r.body();
+  EXPECT_NE(r.body().find("[provider-busy]"), std::string::npos) << r.body();
+  EXPECT_EQ(city_system.seen().size(), 2u) << "not sent";
+  auto records = body(call(bhttp::verb::get, "/v1/linkage/records?limit=1", pension_))["records"];
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["outcome"], "failed");
+  EXPECT_EQ(records[0]["reason"], "provider-busy");
+  r = ask(pension_, other, {"RS001", "TX001"});
+  EXPECT_EQ(r.result_int(), 200) << "a replica's answer meanwhile: " << r.body();
+  EXPECT_EQ(body(r)["answered_by"], "replica");
+
+  city_system.set(ProviderSystem::Mode::answers);
+  for (auto* held : {&held1, &held2}) {
+    const Reply answered = held->get();
+    EXPECT_EQ(answered.result_int(), 200) << answered.body();
+    EXPECT_EQ(body(answered)["answered_by"], "provider");
+  }
+  r = ask(pension_, pension_code, {"RS001", "TX001"});
+  EXPECT_EQ(r.result_int(), 200) << "the slots are back: " << r.body();
+  EXPECT_EQ(city_system.seen().size(), 3u);
 }
 
 // Rule: a replica is validated whole: one bad item refuses all, naming item and rule, and nothing is

@@ -240,5 +240,26 @@ TEST_F(LinkageQueriesTest, ReplicasAreValidatedAgainstTheLayoutInForce) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_replicas WHERE item = 'RS001' AND value = '3'"), 1);
 }
 
+// Rule: forwards in flight are limited per provider and in all; a slot comes back when its guard goes.
+TEST(ForwardLimits, PerProviderAndInAll) {
+  ForwardLimits limits(2, 3);
+  auto a1 = limits.acquire("a"), a2 = limits.acquire("a");
+  ASSERT_TRUE(a1 && a2);
+  EXPECT_FALSE(limits.acquire("a")) << "a third to one provider";
+  auto b1 = limits.acquire("b");
+  ASSERT_TRUE(b1);
+  EXPECT_FALSE(limits.acquire("c")) << "a fourth in all";
+  EXPECT_FALSE(limits.acquire("b"));
+  a1.reset();
+  auto c1 = limits.acquire("c");
+  EXPECT_TRUE(c1) << "a slot freed";
+  EXPECT_FALSE(limits.acquire("a"));
+  b1.reset();
+  c1.reset();
+  auto a3 = limits.acquire("a");
+  EXPECT_TRUE(a3) << "one of a's two back";
+  EXPECT_FALSE(limits.acquire("a"));
+}
+
 }  // namespace
 }  // namespace jlis::linkage
