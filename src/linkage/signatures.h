@@ -5,7 +5,9 @@
 //
 // The platform verifies, before acting (MessageVerifier::verify): the signature over the bytes;
 // the signer's chain to a trusted root (LGPKI's roots of every generation, their link certificates
-// and issuing CAs as intermediates) at the platform's time; and the signer's status by OCSP, whose
+// and issuing CAs as intermediates) at the platform's time; the issuing CA not revoked, in the ARL
+// of its generation signed by the root that issued it (LGPKI revokes a CA there, and its OCSP
+// responder goes on answering for the CA's certificates); and the signer's status by OCSP, whose
 // answer must be signed by the issuer, say good, and be fresh: its thisUpdate no older than the
 // freshness limit (VerifierOptions::max_status_age, `jlis serve --linkage-ocsp-max-age`). An
 // answer older than that refuses the message (X-Road's ocspFreshnessSeconds): a responder that
@@ -65,18 +67,23 @@ using AnswerKey = std::function<Result<std::shared_ptr<const pki::LgpkiOwnKey>>(
 
 // An OCSP responder: a DER OCSPRequest in, the DER OCSPResponse out (in-process or over HTTP).
 using OcspService = std::function<Result<std::string>(std::string_view request_der)>;
+// Where the ARLs come from: the DER ARL that covers issuing CA `ca` (its generation's, signed by
+// the root that issued it), in-process or over HTTP.
+using ArlService = std::function<Result<std::string>(X509* ca)>;
 
 struct VerifierOptions {
   std::vector<pki::X509Ptr> trusted = {};    // the roots
   std::vector<pki::X509Ptr> untrusted = {};  // intermediates and link certificates
   OcspService ocsp = {};
+  ArlService arl = {};
   std::chrono::seconds max_status_age{3600};       // the OCSP freshness limit
   std::function<int64_t()> clock = {};             // seconds since the epoch; time() when empty
 };
 
 class MessageVerifier {
  public:
-  // internal when the trust store cannot be made; invalid_argument without roots or a responder.
+  // internal when the trust store cannot be made; invalid_argument without roots, a responder or
+  // the ARLs.
   static Result<MessageVerifier> make(VerifierOptions options);
 
   // Verifies `signature_base64` (the header's value) over `message`: the signer, or
@@ -84,8 +91,9 @@ class MessageVerifier {
   // [signature-invalid], [signer-revoked], [signer-status-unknown], [signer-status-stale]).
   Result<SignedMessage> verify(std::string_view message, std::string_view signature_base64) const;
 
-  // Checks a certificate a body is to be registered with: its chain to the trusted roots now,
-  // and that it may sign messages (pki/cades.h's purpose). invalid_argument saying why not.
+  // Checks a certificate a body is to be registered with: its chain to the trusted roots now, its
+  // issuing CA not revoked (the ARL), and that it may sign messages (pki/cades.h's purpose).
+  // invalid_argument saying why not.
   Status check_certificate(X509* cert) const;
 
   std::chrono::seconds max_status_age() const { return state_->options.max_status_age; }
@@ -97,6 +105,10 @@ class MessageVerifier {
   };
   explicit MessageVerifier(std::shared_ptr<const State> state) : state_(std::move(state)) {}
   int64_t now() const;
+  // The issuing CA `ca` at `now`: OK, or why it vouches for nothing ([signer-revoked] when its
+  // generation's ARL lists it, [signer-status-unknown] when no current, signed ARL can be had).
+  // A CA that is itself a trusted root is not in an ARL.
+  Status check_issuing_ca(X509* ca, int64_t now) const;
 
   std::shared_ptr<const State> state_;  // shared by copies, immutable: verify() is thread-safe
 };

@@ -99,11 +99,13 @@ Result<std::unique_ptr<LgpkiAuthority>> open_lgpki(const std::string& data_dir, 
 
 struct LgpkiCommands::Options {
   CLI::App *init = nullptr, *apply = nullptr, *review = nullptr, *approve = nullptr, *issue = nullptr,
-           *show = nullptr, *list = nullptr, *revoke = nullptr, *crl = nullptr, *rollover = nullptr;
+           *show = nullptr, *list = nullptr, *revoke = nullptr, *revoke_ca = nullptr, *crl = nullptr,
+           *rollover = nullptr;
   std::string public_url = "http://127.0.0.1:8080";
   std::string municipality, profile, organisation, unit, position, common_name, csr;
   std::vector<std::string> dns;
-  std::string application, refuse, reason = "unspecified", note, out_dir;
+  std::string application, refuse, reason = "unspecified", note, out_dir, ca, ca_reason = "cACompromise";
+  int generation = 1;
   bool pem = false, request = false;
 };
 
@@ -165,6 +167,16 @@ LgpkiCommands::LgpkiCommands(CLI::App& cli, const std::function<void(CLI::App*)>
                        "cessationOfOperation or privilegeWithdrawn")
       ->capture_default_str();
   o.revoke->add_option("--note", o.note, "With --request: why, in words (recorded)");
+  o.revoke_ca = lgpki->add_subcommand("revoke-ca", "J-LIS revokes an issuing CA of a generation (a compromised key): "
+                                                   "it issues no more and its generation's ARL lists it, so relying "
+                                                   "parties that read the ARL refuse its certificates");
+  add_data(o.revoke_ca);
+  add_by(o.revoke_ca);
+  o.revoke_ca->add_option("--ca", o.ca, "organisation, position or application")->required();
+  o.revoke_ca->add_option("--generation", o.generation, "The CA's generation")->capture_default_str();
+  o.revoke_ca->add_option("--reason", o.ca_reason,
+                          "cACompromise, keyCompromise, affiliationChanged, superseded or cessationOfOperation")
+      ->capture_default_str();
   o.crl = lgpki->add_subcommand("crl", "Make every generation's CRLs and ARL now and write them as <name>.crl");
   add_data(o.crl);
   o.crl->add_option("--out", o.out_dir, "Directory to write them to (default: DIR/lgpki/crl)");
@@ -177,7 +189,8 @@ LgpkiCommands::~LgpkiCommands() = default;
 
 bool LgpkiCommands::chosen() const {
   const Options& o = *o_;
-  for (CLI::App* c : {o.init, o.apply, o.review, o.approve, o.issue, o.show, o.list, o.revoke, o.crl, o.rollover})
+  for (CLI::App* c :
+       {o.init, o.apply, o.review, o.approve, o.issue, o.show, o.list, o.revoke, o.revoke_ca, o.crl, o.rollover})
     if (*c) return true;
   return false;
 }
@@ -194,6 +207,10 @@ Status LgpkiCommands::check_arguments() const {
     if (!o.request && (o.reason != "unspecified" || !o.note.empty()))
       return invalid_argument("--reason and --note go with --request (J-LIS carries out the reason requested)");
     if (o.request) JLIS_RETURN_IF_ERROR(parse_reason(o.reason).status());
+  }
+  if (*o.revoke_ca) {
+    JLIS_RETURN_IF_ERROR(parse_lgpki_ca(o.ca).status());
+    JLIS_RETURN_IF_ERROR(parse_reason(o.ca_reason).status());
   }
   if (o.refuse.empty() && o.review->count("--refuse") + o.approve->count("--refuse") > 0)
     return invalid_argument("--refuse needs a reason");
@@ -317,6 +334,17 @@ Status LgpkiCommands::run(const LgpkiCommandContext& ctx, std::ostream& out) {
     JLIS_ASSIGN_OR_RETURN(auth::Principal caller, jlis());
     JLIS_ASSIGN_OR_RETURN(LgpkiApplication a, workflow.revoke(caller, o.application));
     print(out, a);
+    return Status::ok();
+  }
+  if (*o.revoke_ca) {
+    JLIS_ASSIGN_OR_RETURN(auth::Principal caller, jlis());
+    if (caller.role != auth::Role::operator_) return permission_denied("only J-LIS's operator revokes an LGPKI CA");
+    JLIS_ASSIGN_OR_RETURN(LgpkiCa ca, parse_lgpki_ca(o.ca));
+    JLIS_ASSIGN_OR_RETURN(RevocationReason reason, parse_reason(o.ca_reason));
+    JLIS_RETURN_IF_ERROR(lgpki->revoke_ca(ca, o.generation, reason));
+    out << "revoked the LGPKI " << lgpki_ca_name(ca) << " CA of generation " << o.generation << " ("
+        << o.ca_reason << ", by " << caller.subject << "); the ARL " << lgpki_arl_name(o.generation)
+        << " lists it from its next issue\n";
     return Status::ok();
   }
   if (*o.crl) {

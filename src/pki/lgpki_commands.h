@@ -21,6 +21,7 @@
 //   jlis lgpki list [--municipality CODE]   CSV: id,municipality,profile,state,serial,filed_at
 //   jlis lgpki revoke --application ID --request --reason R [--note T]   the sub-authority asks
 //   jlis lgpki revoke --application ID   J-LIS carries a requested revocation out
+//   jlis lgpki revoke-ca --ca CA [--generation N] [--reason R]   J-LIS revokes an issuing CA (ARL)
 //   jlis lgpki crl [--out DIR2]          every generation's CRLs and ARL, made now, written to
 //                                        DIR/lgpki/crl/<name>.crl (or DIR2), each file whole
 //   jlis lgpki rollover                  a new generation (lgpki.h new_generation)

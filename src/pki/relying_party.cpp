@@ -110,4 +110,25 @@ Result<OcspCheck> read_ocsp_answer(std::string_view der, X509* cert, X509* issue
   return out;
 }
 
+Result<bool> crl_lists(std::string_view der, X509* cert, X509* crl_issuer, int64_t now) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())));
+  if (!crl) {
+    ERR_clear_error();
+    return unavailable("the revocation list does not parse");
+  }
+  if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(crl_issuer)) != 0 ||
+      X509_CRL_verify(crl.get(), X509_get0_pubkey(crl_issuer)) != 1) {
+    ERR_clear_error();
+    return unavailable("the revocation list is not signed by the certificate's issuer");
+  }
+  const auto this_update = seconds_of(X509_CRL_get0_lastUpdate(crl.get()));
+  if (!this_update || *this_update > now + 300) return unavailable("the revocation list is from the future");
+  const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get());
+  if (next != nullptr && seconds_of(next).value_or(0) < now)
+    return unavailable("the revocation list is past its nextUpdate");
+  X509_REVOKED* entry = nullptr;
+  return X509_CRL_get0_by_cert(crl.get(), &entry, cert) == 1;
+}
+
 }  // namespace jlis::pki

@@ -1,6 +1,6 @@
 // What a relying party checks of someone else's certificate, in one place: its chain to trusted
-// roots at a given time, and its status by OCSP (RFC 6960) with the answer's signature, subject and
-// age checked. Used by the card log-ins (card_login.h: JPKI's authentication certificates) and by
+// roots at a given time, its status by OCSP (RFC 6960) with the answer's signature, subject and
+// age checked, and a CA's place in a revocation list (RFC 5280 §6.3: an ARL). Used by the card log-ins (card_login.h: JPKI's authentication certificates) and by
 // the linkage platform for the bodies' signing certificates (LGPKI's).
 #pragma once
 
@@ -50,5 +50,11 @@ struct OcspCheck {
 // unavailable, saying why, for an answer that says nothing usable (another error status such as
 // tryLater, a bad signature, another certificate, out of date).
 Result<OcspCheck> read_ocsp_answer(std::string_view der, X509* cert, X509* issuer, X509_STORE* store, int64_t now);
+
+// Whether the CRL `der` (DER; an ARL when `cert` is a CA) lists `cert`: the list must be issued and
+// signed by `crl_issuer` (its name and key) and current at `now` (thisUpdate not more than 5
+// minutes ahead, nextUpdate, when it has one, not passed). unavailable, saying why, for a list that
+// is not all of that.
+Result<bool> crl_lists(std::string_view der, X509* cert, X509* crl_issuer, int64_t now);
 
 }  // namespace jlis::pki

@@ -163,6 +163,67 @@ TEST_F(LgpkiE2E, AMayorsPositionCertificateIsIssuedAndOnceRevokedTheCrlServedOve
   EXPECT_TRUE(fs::exists(work_ + "/crls/arl.crl"));
 }
 
+// Rule: J-LIS revokes a compromised issuing CA with `jlis lgpki revoke-ca` (the operator only, beside
+// a running `jlis serve`): the ARL that server serves lists it from then on, so `openssl verify
+// -crl_check_all` rejects the mayor's certificate it issued, though that certificate's own CRL
+// does not list it; the CA issues no more; bad input, another caller and a second revocation
+// exit 1.
+TEST_F(LgpkiE2E, ARevokedIssuingCaIsListedInTheServedArlAndItsCertificatesFail) {
+  const std::string id = filed();
+  ASSERT_EQ(lgpki(kiyose_registration_, {"review", "--application", id}).exit_code, 0);
+  ASSERT_EQ(lgpki("", {"approve", "--application", id}).exit_code, 0);
+  Output o = lgpki("", {"issue", "--application", id});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  save("mayor.pem", o.out);
+  Server server(dir_);
+  ASSERT_NE(server.port(), 0);
+  Client client(server.port());
+  save("root.pem", der_to_pem(client.get("/lgpki/ca/root.cer").body()));
+  save("position-ca.pem", der_to_pem(client.get("/lgpki/ca/position.cer").body()));
+  const auto lists = [&] {
+    save("arl.crl.pem", crl_pem(client.get("/lgpki/crl/arl.crl").body()));
+    save("position.crl.pem", crl_pem(client.get("/lgpki/crl/position.crl").body()));
+  };
+  const std::string verify = "openssl verify -crl_check_all -CAfile root.pem -untrusted position-ca.pem "
+                             "-CRLfile arl.crl.pem -CRLfile position.crl.pem mayor.pem";
+  lists();
+  o = in_work(verify);
+  ASSERT_EQ(o.exit_code, 0) << o.out;
+
+  for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+           {"revoke-ca", "--ca", "treasury"},
+           {"revoke-ca", "--ca", "position", "--generation", "9"},
+           {"revoke-ca", "--ca", "position", "--reason", "certificateHold"},
+           {"revoke-ca", "--ca", "position", "--reason", "sleepy"}}) {
+    o = lgpki("", bad);
+    EXPECT_EQ(o.exit_code, 1) << bad[2] << ": " << o.out;
+    EXPECT_FALSE(o.err.empty());
+  }
+  o = lgpki(kiyose_registration_, {"revoke-ca", "--ca", "position"});
+  EXPECT_EQ(o.exit_code, 1) << "a government's token: " << o.out;
+  o = in_work(verify);
+  EXPECT_EQ(o.exit_code, 0) << "nothing revoked yet: " << o.out;
+
+  o = lgpki("", {"revoke-ca", "--ca", "position", "--by", "jlis-security"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.out.find("revoked the LGPKI position CA of generation 1"), std::string::npos) << o.out;
+  EXPECT_EQ(lgpki("", {"revoke-ca", "--ca", "position"}).exit_code, 1) << "revoked already";
+  lists();
+  o = in_work("openssl crl -in arl.crl.pem -noout -text");
+  EXPECT_NE(o.out.find("CA Compromise"), std::string::npos) << o.out;
+  o = in_work(verify);
+  EXPECT_NE(o.exit_code, 0) << o.out;
+  EXPECT_NE(o.out.find("certificate revoked"), std::string::npos) << o.out;
+  o = lgpki(chiyoda_, {"apply", "--municipality", "131016", "--profile", "position", "--organisation", "千代田区",
+                       "--position", "区長", "--common-name", "千代田区長"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const std::string next = o.last_line();
+  ASSERT_EQ(lgpki(chiyoda_registration_, {"review", "--application", next}).exit_code, 0);
+  ASSERT_EQ(lgpki("", {"approve", "--application", next}).exit_code, 0);
+  o = lgpki("", {"issue", "--application", next});
+  EXPECT_EQ(o.exit_code, 1) << "a revoked CA issues no more: " << o.out;
+}
+
 TEST_F(LgpkiE2E, AnApplicationWithItsOwnCsrIsIssuedForThatKey) {
   Output o = in_work("openssl req -new -newkey rsa:2048 -nodes -keyout own.key -subj /CN=ignored -sha256 -out own.csr");
   ASSERT_EQ(o.exit_code, 0) << o.out;

@@ -17,6 +17,7 @@
 #include "linkage/message_log.h"
 #include "linkage/signatures.h"
 #include "pki/cades.h"
+#include "pki/lgpki_profile.h"
 
 namespace jlis::linkage {
 namespace {
@@ -175,10 +176,55 @@ TEST_F(SignaturesTest, ARevokedSignerOrAnUnansweredStatusIsRefused) {
     (root ? options.trusted : options.untrusted).push_back(pki::x509_from_pem(pki::x509_pem(cert.get()).value()).value());
   }
   options.ocsp = [](std::string_view) -> Result<std::string> { return unavailable("connection refused"); };
+  options.arl = [this](X509*) { return lgpki_->published_crl(pki::lgpki_arl_name(1)); };
   options.clock = [this] { return now_.load(); };
   auto down = MessageVerifier::make(std::move(options));
   ASSERT_TRUE(down.ok()) << down.status().to_string();
   EXPECT_TRUE(names(refusal(*down, pension_, kMessage, sign(other, kMessage)), kSignerStatusUnknown));
+}
+
+// Rule: the signer's issuing CA is checked in its generation's ARL (signed by the root that issued
+// the CA): once LGPKI revokes the CA, every certificate it issued is refused, though OCSP still
+// answers good for each, and none of them registers; an ARL that cannot be had refuses too.
+TEST_F(SignaturesTest, ACertificateOfARevokedIssuingCaIsRefusedByTheArl) {
+  const LgpkiCertificate c = certificate(pension_);
+  const std::string header = sign(c, kMessage);
+  ASSERT_EQ(refusal(verifier(), pension_, kMessage, header), "");
+
+  // A verifier as the platform's, but for where its ARLs come from.
+  auto responder = lgpki_->ocsp_responder().value();
+  const auto with_arls = [&](ArlService arl) {
+    VerifierOptions options;
+    for (const auto& [name, ca] : cas_) {
+      const bool root = name.rfind("root", 0) == 0 && name.find("link") == std::string::npos;
+      (root ? options.trusted : options.untrusted).push_back(pki::x509_from_pem(pki::x509_pem(ca.get()).value()).value());
+    }
+    options.ocsp = [responder](std::string_view request) -> Result<std::string> { return responder->answer(request)->der; };
+    options.arl = std::move(arl);
+    options.clock = [this] { return now_.load(); };
+    return MessageVerifier::make(std::move(options)).value();
+  };
+  // No ARL to be had, another list, an ARL past its nextUpdate: nothing vouches for the issuing CA.
+  std::string why = refusal(with_arls([](X509*) -> Result<std::string> { return unavailable("connection refused"); }),
+                            pension_, kMessage, header);
+  EXPECT_TRUE(names(why, kSignerStatusUnknown)) << why;
+  why = refusal(with_arls([this](X509*) { return lgpki_->make_crl(pki::LgpkiCa::organisation, 1); }), pension_,
+                kMessage, header);
+  EXPECT_TRUE(names(why, kSignerStatusUnknown)) << why;
+  const std::string arl = lgpki_->published_crl(pki::lgpki_arl_name(1)).value();
+  const MessageVerifier fixed = with_arls([arl](X509*) -> Result<std::string> { return arl; });
+  ASSERT_EQ(refusal(fixed, pension_, kMessage, header), "");
+  now_ += 400 * 24 * 3600;
+  why = fixed.verify(kMessage, header).status().message();
+  now_ -= 400 * 24 * 3600;
+  EXPECT_NE(why.find("nextUpdate"), std::string::npos) << why;
+
+  ASSERT_TRUE(lgpki_->revoke_ca(pki::LgpkiCa::organisation, 1, pki::RevocationReason::ca_compromise).is_ok());
+  why = refusal(verifier(), pension_, kMessage, header);
+  EXPECT_TRUE(names(why, kSignerRevoked)) << why;
+  EXPECT_NE(why.find("issuing CA"), std::string::npos) << why;
+  auto cert = pki::x509_from_der(c.der).value();
+  EXPECT_FALSE(verifier().check_certificate(cert.get()).is_ok()) << "a certificate of a revoked CA registers";
 }
 
 // Rule: the OCSP freshness limit: an answer older than the limit refuses the message, a longer
