@@ -192,9 +192,10 @@ class LgpkiAuthority {
   Result<LgpkiCertificate> certificate(std::string_view serial);
 
   // What the document signer of `municipality_code` signs with at `now` (seconds since the epoch):
-  // its newest issued, unrevoked, unexpired document-signing certificate, else its newest such
-  // position certificate (the mayor's), with the chain (the certificate's key_label names its key
-  // when the key was generated in the key store: `jlis lgpki apply` without --csr).
+  // its newest issued, unrevoked, unexpired document-signing certificate whose issuing CA is not
+  // revoked, else its newest such position certificate (the mayor's), with the chain (the
+  // certificate's key_label names its key when the key was generated in the key store: `jlis
+  // lgpki apply` without --csr).
   // not_found when the government has neither.
   Result<LgpkiSigner> current_signer(const std::string& municipality_code, int64_t now);
 

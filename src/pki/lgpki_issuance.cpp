@@ -213,7 +213,10 @@ Result<LgpkiSigner> LgpkiAuthority::current_signer(const std::string& municipali
     for (const char* profile : {"document-signing", "position"}) {
       JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT ") + kLgpkiCertificateColumns +
                                            " FROM lgpki_certificates WHERE municipality = ? AND profile = ? AND "
-                                           "revoked_at IS NULL AND not_before <= ? AND not_after > ? "
+                                           "revoked_at IS NULL AND not_before <= ? AND not_after > ? AND "
+                                           "NOT EXISTS (SELECT 1 FROM lgpki_authorities a WHERE a.name = "
+                                           "lgpki_certificates.ca AND a.generation = lgpki_certificates.generation "
+                                           "AND a.revoked_at IS NOT NULL) "
                                            "ORDER BY not_after DESC, serial LIMIT 1",
                                        {municipality_code, std::string(profile), now, now}, [&](const Row& r) {
                                          found = read_row(r);

@@ -298,6 +298,9 @@ TEST_F(LgpkiWorkflowTest, AKeyMadeInTheKeyStoreSignsAndTheSignerLookupFindsIt) {
   EXPECT_EQ(lgpki_->current_signer("131016", now).status().code(), Code::not_found);
   // Not yet valid or expired: not current.
   EXPECT_EQ(lgpki_->current_signer("132217", lgpki_->certificate(mayor.serial)->not_after + 1).status().code(), Code::not_found);
+  // Its issuing CA revoked (a compromised key), the mayor's certificate signs nothing more.
+  ASSERT_TRUE(lgpki_->revoke_ca(LgpkiCa::position, 1, RevocationReason::ca_compromise).is_ok());
+  EXPECT_EQ(lgpki_->current_signer("132217", now).status().code(), Code::not_found);
 }
 
 }  // namespace
