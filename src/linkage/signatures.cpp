@@ -79,14 +79,16 @@ Status MessageVerifier::check_issuing_ca(X509* ca, int64_t now) const {
   auto arl = state_->options.arl(ca);
   if (!arl.ok()) return refused(kSignerStatusUnknown, "the ARL of the signer's issuing CA: " + arl.status().message());
   auto listed = pki::crl_lists(*arl, ca, root, now);
-  if (!listed.ok()) return refused(kSignerStatusUnknown, "the ARL of the signer's issuing CA: " + listed.status().message());
+  if (!listed.ok())
+    return refused(kSignerStatusUnknown, "the ARL of the signer's issuing CA: " + listed.status().message());
   if (*listed) return refused(kSignerRevoked, "the signer's issuing CA is revoked (in its generation's ARL)");
   return Status::ok();
 }
 
 Status MessageVerifier::check_certificate(X509* cert) const {
   const int64_t t = now();
-  JLIS_ASSIGN_OR_RETURN(pki::ChainCheck chain, pki::verify_chain(state_->store.get(), cert, raw(state_->options.untrusted), t));
+  JLIS_ASSIGN_OR_RETURN(pki::ChainCheck chain,
+                        pki::verify_chain(state_->store.get(), cert, raw(state_->options.untrusted), t));
   if (chain.error != X509_V_OK)
     return invalid_argument(std::string("the certificate's chain does not verify: ") +
                             X509_verify_cert_error_string(chain.error));

@@ -1,7 +1,8 @@
 // What a relying party checks of someone else's certificate, in one place: its chain to trusted
 // roots at a given time, its status by OCSP (RFC 6960) with the answer's signature, subject and
-// age checked, and a CA's place in a revocation list (RFC 5280 §6.3: an ARL). Used by the card log-ins (card_login.h: JPKI's authentication certificates) and by
-// the linkage platform for the bodies' signing certificates (LGPKI's).
+// age checked, and a CA's place in a revocation list (RFC 5280 §6.3: an ARL). Used by the card
+// log-ins (card_login.h: JPKI's authentication certificates) and by the linkage platform for the
+// bodies' signing certificates (LGPKI's).
 #pragma once
 
 #include <cstdint>

@@ -170,8 +170,9 @@ TEST_F(KioskCliE2E, CardsListShowsAMunicipalitysCardsByState) {
   auto active = jlis({"cards", "list", "--data", dir_, "--municipality", municipality_, "--status", "active",
                       "--limit", "100000"});
   ASSERT_EQ(active.exit_code, 0) << active.err;
-  EXPECT_EQ(active.out.rfind("card_id,resident_code,status,expires_on,delivered_on,cert_expires_on,signature_certificate\n",
-                               0), 0u);
+  const std::string header =
+      "card_id,resident_code,status,expires_on,delivered_on,cert_expires_on,signature_certificate\n";
+  EXPECT_EQ(active.out.rfind(header, 0), 0u);
   EXPECT_NE(active.out.find("\n" + card_id_ + ","), std::string::npos) << active.out;
   EXPECT_EQ(active.out.find(",suspended,"), std::string::npos);
   auto conn = connect_data_dir(dir_);

@@ -250,7 +250,8 @@ class ProviderSystem {
       std::unique_lock lock(mu_);
       const json asked = json::parse(req.body, nullptr, false);
       seen_.push_back(asked);
-      if (mode_ == Mode::hangs) released_.wait_for(lock, std::chrono::seconds(20), [&] { return mode_ != Mode::hangs; });
+      if (mode_ == Mode::hangs)
+        released_.wait_for(lock, std::chrono::seconds(20), [&] { return mode_ != Mode::hangs; });
       if (mode_ == Mode::removes_the_asker_first) {  // an operator removes it while the city answers
         const Output removed = jlis({"linkage", "body", "remove", "--data", dir_, "--body",
                                      asked.value("requester", ""), "--by", "e2e"});
@@ -405,14 +406,15 @@ TEST_F(LinkageE2E, AHangingProviderSystemHoldsAtMostTwoWorkers) {
   ASSERT_EQ(call(bhttp::verb::put, "/v1/linkage/replicas/" + city_code, city_,
                  R"({"items":{"TX001":"1"}})").result_int(), 200);
   ProviderSystem city_system(signers_, dir_, kCity, kPension);
-  ASSERT_EQ(jlis({"linkage", "body", "endpoint", "--data", dir_, "--body", kCity, "--url", city_system.url()}).exit_code,
-            0);
+  const Output set = jlis({"linkage", "body", "endpoint", "--data", dir_, "--body", kCity, "--url", city_system.url()});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
   ASSERT_EQ(call(bhttp::verb::put, "/v1/linkage/replicas/" + city_code + "/live", city_, R"({"live":true})")
                 .result_int(), 200);
   city_system.set(ProviderSystem::Mode::hangs);
   auto held1 = std::async(std::launch::async, [&] { return ask(pension_, pension_code, {"RS001", "TX001"}); });
   auto held2 = std::async(std::launch::async, [&] { return ask(pension_, pension_code, {"RS001", "TX001"}); });
-  for (int i = 0; i < 200 && city_system.seen().size() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 0; i < 200 && city_system.seen().size() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_EQ(city_system.seen().size(), 2u);
 
   Reply r = ask(pension_, pension_code, {"RS001", "TX001"});

@@ -53,6 +53,18 @@ class SignaturesTest : public pki::testing::LgpkiTest {
     EXPECT_TRUE(v.ok()) << v.status().to_string();
     return std::move(v).value();
   }
+  // A verifier trusting LGPKI's roots, asking `ocsp` and `arl`.
+  MessageVerifier verifier_with(OcspService ocsp, ArlService arl) {
+    VerifierOptions options;
+    for (const auto& [name, ca] : cas_) {
+      const bool root = name.rfind("root", 0) == 0 && name.find("link") == std::string::npos;
+      (root ? options.trusted : options.untrusted).push_back(pki::x509_from_der(pki::x509_der(ca.get()).value()).value());
+    }
+    options.ocsp = std::move(ocsp);
+    options.arl = std::move(arl);
+    options.clock = [this] { return now_.load(); };
+    return MessageVerifier::make(std::move(options)).value();
+  }
   // An organisation certificate with its key, registered to `body` unless empty.
   LgpkiCertificate certificate(const std::string& body) {
     LgpkiCertificate c = issued(LgpkiProfile::organisation);
@@ -170,17 +182,10 @@ TEST_F(SignaturesTest, ARevokedSignerOrAnUnansweredStatusIsRefused) {
 
   // A responder that cannot answer (an outage): nothing vouches for the signer.
   const LgpkiCertificate other = certificate(pension_);
-  VerifierOptions options;
-  for (const auto& [name, cert] : cas_) {
-    const bool root = name.rfind("root", 0) == 0 && name.find("link") == std::string::npos;
-    (root ? options.trusted : options.untrusted).push_back(pki::x509_from_pem(pki::x509_pem(cert.get()).value()).value());
-  }
-  options.ocsp = [](std::string_view) -> Result<std::string> { return unavailable("connection refused"); };
-  options.arl = [this](X509*) { return lgpki_->published_crl(pki::lgpki_arl_name(1)); };
-  options.clock = [this] { return now_.load(); };
-  auto down = MessageVerifier::make(std::move(options));
-  ASSERT_TRUE(down.ok()) << down.status().to_string();
-  EXPECT_TRUE(names(refusal(*down, pension_, kMessage, sign(other, kMessage)), kSignerStatusUnknown));
+  const MessageVerifier down =
+      verifier_with([](std::string_view) -> Result<std::string> { return unavailable("connection refused"); },
+                    [this](X509*) { return lgpki_->published_crl(pki::lgpki_arl_name(1)); });
+  EXPECT_TRUE(names(refusal(down, pension_, kMessage, sign(other, kMessage)), kSignerStatusUnknown));
 }
 
 // Rule: the signer's issuing CA is checked in its generation's ARL (signed by the root that issued
@@ -194,15 +199,8 @@ TEST_F(SignaturesTest, ACertificateOfARevokedIssuingCaIsRefusedByTheArl) {
   // A verifier as the platform's, but for where its ARLs come from.
   auto responder = lgpki_->ocsp_responder().value();
   const auto with_arls = [&](ArlService arl) {
-    VerifierOptions options;
-    for (const auto& [name, ca] : cas_) {
-      const bool root = name.rfind("root", 0) == 0 && name.find("link") == std::string::npos;
-      (root ? options.trusted : options.untrusted).push_back(pki::x509_from_pem(pki::x509_pem(ca.get()).value()).value());
-    }
-    options.ocsp = [responder](std::string_view request) -> Result<std::string> { return responder->answer(request)->der; };
-    options.arl = std::move(arl);
-    options.clock = [this] { return now_.load(); };
-    return MessageVerifier::make(std::move(options)).value();
+    return verifier_with([responder](std::string_view request) { return responder->answer(request)->der; },
+                         std::move(arl));
   };
   // No ARL to be had, another list, an ARL past its nextUpdate: nothing vouches for the issuing CA.
   std::string why = refusal(with_arls([](X509*) -> Result<std::string> { return unavailable("connection refused"); }),
