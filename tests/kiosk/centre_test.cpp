@@ -421,6 +421,9 @@ TEST_F(CentreTest, ParallelTerminalsGetOnlyTheirOwnHoldersDocuments) {
 // the server.)
 TEST_F(CentreTest, ZZASessionTimesOut) {
   world_->start({"--kiosk-session-seconds", "4"});
+  // The server is on a new port now: an earlier test of the suite pinned 131016's issuance server to
+  // the old one (AMunicipalRefusal…, TheMunicipalityTheResidentNames…).
+  kiosk_->municipal_server(kiosk_->own_url());
   VirtualCard card = kiosk_->world_card();
   json s = kiosk_->open(terminal_);
   const std::string id = s["session_id"];
@@ -442,6 +445,7 @@ TEST_F(CentreTest, ZZASessionTimesOut) {
   EXPECT_EQ(kiosk_->printed(terminal_, id).result_int(), 410);
   EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + id + "' AND end_reason = 'timeout'"), 1);
   world_->start();
+  kiosk_->municipal_server(kiosk_->own_url());
 }
 
 }  // namespace
