@@ -1,5 +1,7 @@
 #include "common/digest.h"
 
+#include <chrono>
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -30,6 +32,16 @@ Result<std::string> random_hex(size_t bytes) {
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
     return internal_error("no randomness");
   return to_hex(raw);
+}
+
+Result<std::string> time_ordered_hex_id() {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  std::string raw(6, '\0');
+  for (int i = 0; i < 6; ++i) raw[i] = static_cast<char>((static_cast<uint64_t>(ms) >> (8 * (5 - i))) & 0xff);
+  JLIS_ASSIGN_OR_RETURN(std::string random, random_hex(10));
+  return to_hex(raw) + random;
 }
 
 }  // namespace jlis

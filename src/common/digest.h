@@ -27,4 +27,9 @@ std::string to_hex(std::string_view bytes);
 // OpenSSL has no randomness to give.
 Result<std::string> random_hex(size_t bytes);
 
+// An id of 32 lower-case hex digits laid out as UUIDv7 lays out its bits: the first 12 digits the
+// milliseconds since the epoch, the other 20 random (80 bits). For the ids of rows written at a high
+// rate: an index on it grows at its end, not at random pages. internal as random_hex.
+Result<std::string> time_ordered_hex_id();
+
 }  // namespace jlis
