@@ -163,7 +163,8 @@ Result<int64_t> BulkJobs::run_batch(int batch) {
         results[i] = failure(lines[i].first, q.status());
       }
     }
-    JLIS_ASSIGN_OR_RETURN(auto answers, queries_.ask_in(conn, queries, day));
+    LogAppender log(conn);
+    JLIS_ASSIGN_OR_RETURN(auto answers, queries_.ask_in(conn, log, queries, day));
     for (size_t k = 0; k < answers.size(); ++k) {
       const int64_t line = lines[asked[k]].first;
       const Result<Answer>& a = answers[k];
@@ -175,13 +176,23 @@ Result<int64_t> BulkJobs::run_batch(int batch) {
                                  : failure(line, a.status());
     }
     int64_t failed = 0;
+    // The batch's answer, every line's result as the body reads it, is one entry of the message log:
+    // the one its provision records name (Queries::ask_in).
+    std::string logged = R"({"job_id":")" + job->job_id + R"(","results":[)";
     for (size_t i = 0; i < lines.size(); ++i) {
       const bool fail = results[i]->contains("error");
       failed += fail;
+      const std::string result = results[i]->dump();
       JLIS_RETURN_IF_ERROR(conn.execute("UPDATE linkage_bulk_lines SET result = ?, failed = ? WHERE job_id = ? AND line_no = ?",
-                                        {results[i]->dump(), int64_t{fail}, job->job_id, lines[i].first})
+                                        {result, int64_t{fail}, job->job_id, lines[i].first})
                                .status());
+      logged += (i ? "," : "") + result;
     }
+    logged += "]}";
+    JLIS_RETURN_IF_ERROR(
+        log.append("platform", "bulk-answers", logged, "", iso8601_seconds(static_cast<int64_t>(std::time(nullptr))))
+            .status());
+    JLIS_RETURN_IF_ERROR(log.finish());
     answered = static_cast<int64_t>(lines.size());
     const bool finished = job->done + answered == job->total;
     return conn

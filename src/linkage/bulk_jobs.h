@@ -7,9 +7,11 @@
 // line or not at all), answered in the layout version in force on the day it was submitted. A
 // runner (BulkRunner, a thread of `jlis serve`) then answers the lines in order, a batch at a time:
 // each batch is one writer transaction that decides and records its queries (Queries::ask_in: the
-// same checks, provision records and message log as a single query) and writes their results and
-// the job's progress, so a restart resumes after the last committed batch and no line is answered
-// twice. A line that is not a query (bad JSON, a missing field) fails with invalid_argument; a
+// same checks and provision records as a single query), writes their results and the job's
+// progress, and logs the batch's answer as one message-log entry (kind "bulk-answers": {"job_id",
+// "results": every line's result as the results list shows it}; the lines' requests are in the
+// job's logged file), which the batch's provision records name; so a restart resumes after the last
+// committed batch and no line is answered twice. A line that is not a query (bad JSON, a missing field) fails with invalid_argument; a
 // refusal fails with its error, recorded as every refusal is; the other lines are answered.
 //
 // A finished job's results are the persons' items: they are kept kBulkResultDays for the body to

@@ -177,17 +177,7 @@ Result<LoggedMessage> LogAppender::append(std::string_view sender, std::string_v
                                           std::string_view signature, std::string_view logged_at) {
   if (sender.empty() || kind.empty()) return invalid_argument("a logged message names its sender and kind");
   JLIS_RETURN_IF_ERROR(parse_iso8601_seconds(std::string(logged_at)).status());
-  if (!taken_) {
-    // The UPDATE locks the head until the commit: appends from two processes take turns.
-    JLIS_RETURN_IF_ERROR(conn_.query("UPDATE linkage_log_head SET seq = seq WHERE id = 1 RETURNING seq, hash", {},
-                                     [&](const Row& r) {
-                                       seq_ = r.int64(0);
-                                       hash_ = r.text(1);
-                                       return false;
-                                     }));
-    if (hash_.empty()) return internal_error("the message log has no head (not migrated?)");
-    taken_ = true;
-  }
+  JLIS_RETURN_IF_ERROR(take());
   LoggedMessage m{seq_ + 1, std::string(logged_at), std::string(sender), std::string(kind), std::string(message),
                   std::string(signature), ""};
   m.hash = link(hash_, m);
@@ -200,6 +190,25 @@ Result<LoggedMessage> LogAppender::append(std::string_view sender, std::string_v
   hash_ = m.hash;
   appended_ = true;
   return m;
+}
+
+Status LogAppender::take() {
+  if (taken_) return Status::ok();
+  // The UPDATE locks the head until the commit: appends from two processes take turns.
+  JLIS_RETURN_IF_ERROR(conn_.query("UPDATE linkage_log_head SET seq = seq WHERE id = 1 RETURNING seq, hash", {},
+                                   [&](const Row& r) {
+                                     seq_ = r.int64(0);
+                                     hash_ = r.text(1);
+                                     return false;
+                                   }));
+  if (hash_.empty()) return internal_error("the message log has no head (not migrated?)");
+  taken_ = true;
+  return Status::ok();
+}
+
+Result<int64_t> LogAppender::next_seq() {
+  JLIS_RETURN_IF_ERROR(take());
+  return seq_ + 1;
 }
 
 Status LogAppender::finish() {

@@ -81,9 +81,13 @@ class LogAppender {
   // invalid_argument for an empty sender or kind or a time not of the log's form; the store's errors.
   Result<LoggedMessage> append(std::string_view sender, std::string_view kind, std::string_view message,
                                std::string_view signature, std::string_view logged_at);
+  // The sequence number the next append() gets (the head read and locked, as by an append): what a
+  // record written before its entry names (a bulk batch's provision records, then their answers).
+  Result<int64_t> next_seq();
   Status finish();
 
  private:
+  Status take();  // reads and locks the head, once
   store::Connection& conn_;
   bool taken_ = false;  // the head read (and locked)
   int64_t seq_ = 0;     // the last entry's sequence number and hash

@@ -41,6 +41,32 @@ CREATE TABLE linkage_provisions (
 CREATE INDEX linkage_provisions_person ON linkage_provisions (person_id, log_seq);
 CREATE INDEX linkage_provisions_requester ON linkage_provisions (requester, log_seq);
 CREATE INDEX linkage_provisions_provider ON linkage_provisions (provider, log_seq);
+)sql"},
+                                                           {2, R"sql(
+-- A bulk batch's records share the batch's one log entry (bulk_jobs.h): log_seq is no longer unique.
+CREATE TABLE linkage_provisions_2 (
+  query_id TEXT PRIMARY KEY,
+  log_seq BIGINT NOT NULL,             -- the entry in the message log of the query's answer (a single
+                                       -- query's own; a bulk batch's, shared): the records' order
+  requester TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  procedure_code TEXT NOT NULL,
+  items TEXT NOT NULL,
+  person_id TEXT,
+  requested_at TEXT NOT NULL,
+  answered_at TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  layout_version TEXT NOT NULL
+);
+INSERT INTO linkage_provisions_2 SELECT query_id, log_seq, requester, provider, procedure_code, items, person_id,
+  requested_at, answered_at, outcome, reason, layout_version FROM linkage_provisions;
+DROP TABLE linkage_provisions;
+ALTER TABLE linkage_provisions_2 RENAME TO linkage_provisions;
+CREATE INDEX linkage_provisions_log ON linkage_provisions (log_seq);
+CREATE INDEX linkage_provisions_person ON linkage_provisions (person_id, log_seq);
+CREATE INDEX linkage_provisions_requester ON linkage_provisions (requester, log_seq);
+CREATE INDEX linkage_provisions_provider ON linkage_provisions (provider, log_seq);
 )sql"}};
 
 constexpr const char* kRecordColumns =
@@ -104,8 +130,9 @@ Result<Answer> Queries::ask(const Query& q, Date today) {
   std::optional<Forwarded> forwarded;
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
     forwarded.reset();  // a retried transaction decides again
-    JLIS_ASSIGN_OR_RETURN(answered, ask_all(conn, {q}, today, &forwarded));
-    return Status::ok();
+    LogAppender log(conn);
+    JLIS_ASSIGN_OR_RETURN(answered, ask_all(conn, log, {q}, today, &forwarded));
+    return log.finish();
   }));
   if (!forwarded || !answered.front().ok()) return std::move(answered.front());
   return forward(q, *forwarded, std::move(answered.front().value()));
@@ -208,20 +235,21 @@ std::shared_ptr<void> ForwardLimits::acquire(const std::string& provider) {
   });
 }
 
-Result<std::vector<Result<Answer>>> Queries::ask_in(Connection& conn, const std::vector<Query>& queries, Date today) {
-  return ask_all(conn, queries, today, nullptr);
+Result<std::vector<Result<Answer>>> Queries::ask_in(Connection& conn, LogAppender& log, const std::vector<Query>& queries,
+                                                    Date today) {
+  return ask_all(conn, log, queries, today, nullptr);
 }
 
-Result<std::vector<Result<Answer>>> Queries::ask_all(Connection& conn, const std::vector<Query>& queries, Date today,
+Result<std::vector<Result<Answer>>> Queries::ask_all(Connection& conn, LogAppender& log,
+                                                     const std::vector<Query>& queries, Date today,
                                                      std::optional<Forwarded>* forward) {
   JLIS_ASSIGN_OR_RETURN(const LayoutVersion* version, layouts_.version_in_force(today));
   const std::string now = now_iso8601();
   const std::string logged_at = iso8601_seconds(static_cast<int64_t>(std::time(nullptr)));  // the log's form
   std::vector<Result<Answer>> out;
   out.reserve(queries.size());
-  LogAppender log(conn);
   std::map<std::string, Result<Body>> bodies;  // read once a transaction: nothing else writes them meanwhile
-  auto active = [&](const std::string& id) -> Result<Body> {
+  auto active = [&](const std::string& id) -> const Result<Body>& {
     auto it = bodies.find(id);
     if (it == bodies.end()) it = bodies.emplace(id, Bodies::active(conn, id)).first;
     return it->second;
@@ -245,26 +273,27 @@ Result<std::vector<Result<Answer>>> Queries::ask_all(Connection& conn, const std
       out.push_back(std::move(*answer));
     }
   }
-  JLIS_RETURN_IF_ERROR(log.finish());
   return out;
 }
 
 Result<Answer> Queries::decide(Connection& conn, LogAppender& log,
-                               const std::function<Result<Body>(const std::string&)>& active, const Query& q,
+                               const std::function<const Result<Body>&(const std::string&)>& active, const Query& q,
                                const LayoutVersion& version, const std::string& now, const std::string& logged_at,
                                Status& refusal, std::optional<Forwarded>* forward) {
   if (q.signed_by) JLIS_RETURN_IF_ERROR(Bodies::check_signer(conn, q.requester, q.signed_by->signer));
-  JLIS_ASSIGN_OR_RETURN(Body requester, active(q.requester));
-  JLIS_ASSIGN_OR_RETURN(Body provider, active(q.provider));
+  const Result<Body>& requester = active(q.requester);
+  if (!requester.ok()) return requester.status();
+  const Result<Body>& provider = active(q.provider);
+  if (!provider.ok()) return provider.status();
   JLIS_ASSIGN_OR_RETURN(auto person, LinkageCodes::person_of(conn, q.requester, q.code));
-  JLIS_ASSIGN_OR_RETURN(std::string query_id, random_hex(16));
+  JLIS_ASSIGN_OR_RETURN(std::string query_id, time_ordered_hex_id());  // the records' key, written in order
   Answer answer{query_id, version.version, {}, {}};
   std::string reason;
   // Each refusal's message ends with its rule's name in brackets, as the record keeps it.
   if (!person) {
     reason = std::string(kUnknownCode);
     refusal = not_found("body " + q.requester + " has no such linkage code [" + reason + "]");
-  } else if (Decision d = table_.decide(requester.kind, q.procedure, provider.kind, q.items); !d.allowed()) {
+  } else if (Decision d = table_.decide(requester->kind, q.procedure, provider->kind, q.items); !d.allowed()) {
     reason = std::string(refusal_name(d.refusal));
     refusal = permission_denied(d.message + " [" + reason + "]");
   } else if (std::string missing = not_in_layout(version, q.procedure, q.items); !missing.empty()) {
@@ -282,14 +311,25 @@ Result<Answer> Queries::decide(Connection& conn, LogAppender& log,
                           reason + "]");
   }
 
-  // The request as signed when it was (the answer's entry names the query id), else as read.
-  const std::string read = q.signed_by ? std::string()
-                                       : json{{"query_id", query_id}, {"requester", q.requester}, {"code", q.code},
-                                              {"procedure", q.procedure}, {"provider", q.provider}, {"items", q.items}}
-                                             .dump();
-  JLIS_ASSIGN_OR_RETURN(LoggedMessage logged,
-                        log.append(q.requester, "query", q.signed_by ? q.signed_by->message : read,
-                                   q.signed_by ? std::string_view(q.signed_by->signature) : std::string_view(), logged_at));
+  // A single query's request is logged here, as signed when it was (the answer's entry names the
+  // query id), else as read, and then its answer. A bulk line is not logged alone: its request is in
+  // the job's logged file, its answer in the batch's entry, which the caller appends next
+  // (bulk_jobs.h) and the record names.
+  const bool bulk = forward == nullptr;
+  int64_t log_seq = 0;
+  if (bulk) {
+    JLIS_ASSIGN_OR_RETURN(log_seq, log.next_seq());
+  } else {
+    const std::string read = q.signed_by ? std::string()
+                                         : json{{"query_id", query_id}, {"requester", q.requester}, {"code", q.code},
+                                                {"procedure", q.procedure}, {"provider", q.provider}, {"items", q.items}}
+                                               .dump();
+    JLIS_ASSIGN_OR_RETURN(LoggedMessage logged,
+                          log.append(q.requester, "query", q.signed_by ? q.signed_by->message : read,
+                                     q.signed_by ? std::string_view(q.signed_by->signature) : std::string_view(),
+                                     logged_at));
+    log_seq = logged.seq;
+  }
   if (refusal.is_ok() && live) {
     // The provider's own code for the person goes to the provider's own system, and nowhere else.
     JLIS_ASSIGN_OR_RETURN(auto provider_code, LinkageCodes::code_of(conn, q.provider, *person));
@@ -299,7 +339,7 @@ Result<Answer> Queries::decide(Connection& conn, LogAppender& log,
                                      {"items", q.items},              {"layout_version", version.version}}
                                     .dump();
     JLIS_RETURN_IF_ERROR(log.append("platform", "forward", message, "", logged_at).status());
-    *forward = Forwarded{provider.endpoint, message, &version};
+    *forward = Forwarded{provider->endpoint, message, &version};
     answer.answered_by = "provider";
   } else if (refusal.is_ok()) {
     // The provider's code for the person is converted here, inside the platform: the replica is
@@ -307,10 +347,12 @@ Result<Answer> Queries::decide(Connection& conn, LogAppender& log,
     JLIS_ASSIGN_OR_RETURN(answer.items, Replicas::read(conn, q.provider, *person, q.items));
     for (const auto& i : q.items)
       if (!answer.items.count(i)) answer.not_registered.push_back(i);
-    json reply = {{"query_id", query_id}, {"layout_version", version.version}, {"items", answer.items},
-                  {"not_registered", answer.not_registered}};
-    JLIS_RETURN_IF_ERROR(log.append("platform", "answer", reply.dump(), "", logged_at).status());
-  } else {
+    if (!bulk) {
+      json reply = {{"query_id", query_id}, {"layout_version", version.version}, {"items", answer.items},
+                    {"not_registered", answer.not_registered}};
+      JLIS_RETURN_IF_ERROR(log.append("platform", "answer", reply.dump(), "", logged_at).status());
+    }
+  } else if (!bulk) {
     json reply = {{"query_id", query_id}, {"refusal", reason}, {"message", refusal.message()}};
     JLIS_RETURN_IF_ERROR(log.append("platform", "refusal", reply.dump(), "", logged_at).status());
   }
@@ -318,7 +360,7 @@ Result<Answer> Queries::decide(Connection& conn, LogAppender& log,
       conn.execute("INSERT INTO linkage_provisions (query_id, log_seq, requester, provider, procedure_code, items, "
                    "person_id, requested_at, answered_at, outcome, reason, layout_version) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   {query_id, logged.seq, q.requester, q.provider, q.procedure, join(q.items, ","),
+                   {query_id, log_seq, q.requester, q.provider, q.procedure, join(q.items, ","),
                     person ? store::Value(*person) : store::Value(nullptr), now, now,
                     std::string(!refusal.is_ok() ? "refused" : live ? "forwarded" : "provided"), reason,
                     refusal.is_ok() ? version.version : std::string()})
@@ -330,7 +372,8 @@ Result<std::vector<ProvisionRecord>> Queries::records_of_body(const std::string&
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
   std::vector<ProvisionRecord> out;
   JLIS_RETURN_IF_ERROR(conn->query(std::string(kRecordColumns) +
-                                       " WHERE requester = ? OR provider = ? ORDER BY log_seq DESC LIMIT ?",
+                                       " WHERE requester = ? OR provider = ? ORDER BY log_seq DESC, query_id DESC "
+                                       "LIMIT ?",
                                    {body, body, int64_t{limit}}, [&](const Row& r) {
                                      out.push_back(record_of(r));
                                      return true;
@@ -343,7 +386,7 @@ Result<std::vector<ProvisionRecord>> Queries::records_about(const ResidentCode& 
   std::vector<ProvisionRecord> out;
   JLIS_RETURN_IF_ERROR(conn->query(std::string(kRecordColumns) +
                                        " WHERE person_id = (SELECT person_id FROM linkage_persons WHERE resident_code = "
-                                       "?) ORDER BY log_seq DESC LIMIT ?",
+                                       "?) ORDER BY log_seq DESC, query_id DESC LIMIT ?",
                                    {resident.str(), int64_t{limit}}, [&](const Row& r) {
                                      out.push_back(record_of(r));
                                      return true;
@@ -360,7 +403,7 @@ Result<int64_t> Queries::purge_records(Date before, Date today) {
   for (;;) {
     int64_t deleted = 0;
     JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
-      JLIS_ASSIGN_OR_RETURN(deleted, conn.execute("DELETE FROM linkage_provisions WHERE log_seq IN (SELECT log_seq FROM "
+      JLIS_ASSIGN_OR_RETURN(deleted, conn.execute("DELETE FROM linkage_provisions WHERE query_id IN (SELECT query_id FROM "
                                                   "linkage_provisions WHERE requested_at < ? ORDER BY log_seq LIMIT "
                                                   "10000)",
                                                   {before.to_iso()}));

@@ -9,7 +9,8 @@
 //   - the provision record (情報提供等記録, ProvisionRecord) — also for a refusal, with its reason;
 //     one record serves both sides: the requester's and the provider's lists and the person's own
 //     page read the same row;
-//   - the request and the answer (or refusal) in the message log (message_log.h).
+//   - the request and the answer (or refusal) in the message log (message_log.h); a bulk job's
+//     lines instead in their batch's one entry, the job's file being logged already (ask_in).
 // A refusal is answered as an error only after its record is committed. No answer carries a
 // resident code, a My Number or another body's code: the person is named by the requester's code.
 //
@@ -160,8 +161,11 @@ class Queries {
   // `conn` (bulk jobs: many queries, one commit): one Result per query, in order; a malformed query,
   // an unregistered or removed body and every refusal are that query's own answer (the refusals
   // recorded in `conn`'s transaction, the others writing nothing). The call's own error (a store
-  // failure) leaves `conn`'s transaction to be rolled back.
-  Result<std::vector<Result<Answer>>> ask_in(store::Connection& conn, const std::vector<Query>& queries, Date today);
+  // failure) leaves `conn`'s transaction to be rolled back. The queries are not logged one by one:
+  // their provision records name `log`'s next entry (LogAppender::next_seq), which the caller then
+  // appends with every answer and finishes in the same transaction (a bulk batch's one entry).
+  Result<std::vector<Result<Answer>>> ask_in(store::Connection& conn, LogAppender& log,
+                                             const std::vector<Query>& queries, Date today);
 
   // The records naming `body` as requester or provider, newest first, at most `limit`.
   Result<std::vector<ProvisionRecord>> records_of_body(const std::string& body, int limit = 1000);
@@ -180,7 +184,9 @@ class Queries {
     std::string message;  // what is signed and sent, as logged
     const LayoutVersion* version = nullptr;
   };
-  Result<std::vector<Result<Answer>>> ask_all(store::Connection& conn, const std::vector<Query>& queries, Date today,
+  // `forward` null: a bulk batch's (ask_in), else a single query's.
+  Result<std::vector<Result<Answer>>> ask_all(store::Connection& conn, LogAppender& log,
+                                              const std::vector<Query>& queries, Date today,
                                               std::optional<Forwarded>* forward);
   // Steps 2 and 3 above for `answer` (decided in step 1).
   Result<Answer> forward(const Query& q, const Forwarded& f, Answer answer);
@@ -190,9 +196,9 @@ class Queries {
   // unregistered or removed, before anything is written.
   // `log` appends to the message log (finished by the caller); `active` is Bodies::active, read
   // once per transaction. `forward`: set when the query is to be forwarded (null: a bulk job's,
-  // refused [live-only] instead).
+  // refused [live-only] instead, and not logged alone: see ask_in).
   Result<Answer> decide(store::Connection& conn, LogAppender& log,
-                        const std::function<Result<Body>(const std::string&)>& active, const Query& q,
+                        const std::function<const Result<Body>&(const std::string&)>& active, const Query& q,
                         const LayoutVersion& version, const std::string& now, const std::string& logged_at,
                         Status& refusal, std::optional<Forwarded>* forward);
 

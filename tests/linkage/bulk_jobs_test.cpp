@@ -95,8 +95,77 @@ TEST_F(BulkJobsTest, AJobWithPartialFailuresListsEachFailureByLine) {
   // lines ask nothing).
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_provisions WHERE outcome = 'provided'"), 2);
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_provisions WHERE outcome = 'refused'"), 2);
-  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_log"), 8);
   EXPECT_EQ(run_all(4), std::vector<int64_t>{}) << "a finished job is not run again";
+}
+
+// Rule: a batch's answers are one entry of the message log, kind "bulk-answers", holding every line's
+// result exactly as the body downloads it (failures too), and each of the batch's provision records
+// names that entry; the chain stays whole.
+TEST_F(BulkJobsTest, EachBatchIsLoggedAsOneEntryThatItsRecordsName) {
+  const std::string file = line(pension_codes_[0], R"(["TX001"])") + "\n" +         // answered
+                           line(pension_codes_[1], R"(["TX001","RS004"])") + "\n" +   // refused
+                           "{not json\n" +                                              // malformed
+                           line(pension_codes_[2], R"(["TX001"])") + "\n" +         // answered
+                           line(std::string(32, 'a'), R"(["TX001"])");              // refused: unknown code
+  const BulkJob job = jobs_->submit(nenkin_, file, today_).value();
+  EXPECT_EQ(run_all(3), (std::vector<int64_t>{3, 2}));
+  const auto results = jobs_->results(nenkin_, job.job_id, 0, 100, false).value();
+  ASSERT_EQ(results.size(), 5u);
+
+  std::vector<std::pair<int64_t, nlohmann::json>> entries;
+  ASSERT_TRUE(db_->connect()
+                  .value()
+                  ->query("SELECT seq, message FROM linkage_log WHERE kind = 'bulk-answers' ORDER BY seq", {},
+                          [&](const store::Row& r) {
+                            entries.emplace_back(r.int64(0), nlohmann::json::parse(r.text(1)));
+                            return true;
+                          })
+                  .is_ok());
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_log"), 2) << "no line is logged alone";
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].second, (nlohmann::json{{"job_id", job.job_id},
+                                               {"results", {results[0], results[1], results[2]}}}));
+  EXPECT_EQ(entries[1].second, (nlohmann::json{{"job_id", job.job_id}, {"results", {results[3], results[4]}}}));
+  // Four lines asked (the malformed one asks nothing), two a batch: each record names its batch's
+  // entry; the answered lines' by their query ids.
+  for (auto [index, entry] : {std::pair{0, 0}, {3, 1}})
+    EXPECT_EQ(count("SELECT log_seq FROM linkage_provisions WHERE query_id = '" +
+                    results[index]["query_id"].get<std::string>() + "'"),
+              entries[entry].first);
+  for (const auto& [seq, message] : entries)
+    EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_provisions WHERE log_seq = " + std::to_string(seq)), 2);
+  auto verified = verify_log(*db_->connect().value(), tmp_ / "archive", {});
+  ASSERT_TRUE(verified.ok()) << verified.status().to_string();
+  EXPECT_EQ(verified->broken, "");
+  EXPECT_EQ(verified->entries, 2);
+}
+
+// Rule: a data directory from before bulk batches were logged whole (provision records' migration 1,
+// one log entry each) keeps every record through migration 2, after which two records may name one
+// entry.
+TEST_F(BulkJobsTest, TheRecordsOfAnOlderDirectoryKeepThroughTheMigration) {
+  sql("DROP TABLE linkage_provisions");
+  sql("DELETE FROM schema_migrations WHERE component = 'linkage_provisions'");
+  sql("CREATE TABLE linkage_provisions (query_id TEXT PRIMARY KEY, log_seq BIGINT NOT NULL UNIQUE, requester TEXT "
+      "NOT NULL, provider TEXT NOT NULL, procedure_code TEXT NOT NULL, items TEXT NOT NULL, person_id TEXT, "
+      "requested_at TEXT NOT NULL, answered_at TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL, "
+      "layout_version TEXT NOT NULL)");
+  sql("INSERT INTO schema_migrations (component, version, applied_at) VALUES ('linkage_provisions', 1, "
+      "'2026-01-01T00:00:00Z')");
+  sql("INSERT INTO linkage_provisions VALUES ('q1', 7, '" + nenkin_ + "', '" + city_ +
+      "', 'J031-01', 'TX001,TX004', 'p1', '2026-01-02T03:04:05Z', '2026-01-02T03:04:06Z', 'provided', '', "
+      "'2026.07')");
+  ASSERT_TRUE(Queries::migrate(*db_->connect().value()).is_ok());
+  const auto records = queries_->records_of_body(nenkin_).value();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].query_id, "q1");
+  EXPECT_EQ(records[0].items, (std::vector<std::string>{"TX001", "TX004"}));
+  EXPECT_EQ(records[0].answered_at, "2026-01-02T03:04:06Z");
+  EXPECT_EQ(records[0].layout_version, "2026.07");
+  EXPECT_EQ(count("SELECT log_seq FROM linkage_provisions WHERE query_id = 'q1'"), 7);
+  sql("INSERT INTO linkage_provisions SELECT 'q2', log_seq, requester, provider, procedure_code, items, person_id, "
+      "requested_at, answered_at, outcome, reason, layout_version FROM linkage_provisions");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_provisions WHERE log_seq = 7"), 2);
 }
 
 // Rule: jobs run oldest first and each batch commits its lines and the progress together: after
