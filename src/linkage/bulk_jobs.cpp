@@ -126,7 +126,7 @@ Result<std::vector<BulkResult>> BulkJobs::results(const std::string& body, const
   return out;
 }
 
-Result<int64_t> BulkJobs::run_batch(int batch) {
+Result<int64_t> BulkJobs::run_batch(int batch, int chunk) {
   int64_t answered = 0;
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
     answered = 0;
@@ -149,31 +149,40 @@ Result<int64_t> BulkJobs::run_batch(int batch) {
                                     }));
     if (lines.empty()) return internal_error("bulk job " + job->job_id + " has fewer lines than its total");
     JLIS_ASSIGN_OR_RETURN(Date day, Date::parse_iso(job->day));
-    // The well-formed lines are asked together; the others fail as they are.
-    std::vector<Query> queries;
+    // A chunk's well-formed lines are asked together; the others fail as they are. Between chunks the
+    // batch ends early when another write waits on the writer (a single query's answer, say).
     std::vector<std::optional<BulkResult>> results(lines.size());
-    std::vector<size_t> asked;  // index into lines of each query
-    for (size_t i = 0; i < lines.size(); ++i) {
-      const json line = json::parse(lines[i].second, nullptr, false);
-      auto q = line.is_discarded() ? Result<Query>(invalid_argument("the line is not JSON")) : query_from_json(line, job->body);
-      if (q.ok()) {
-        queries.push_back(std::move(*q));
-        asked.push_back(i);
-      } else {
-        results[i] = failure(lines[i].first, q.status());
-      }
-    }
     LogAppender log(conn);
-    JLIS_ASSIGN_OR_RETURN(auto answers, queries_.ask_in(conn, log, queries, day));
-    for (size_t k = 0; k < answers.size(); ++k) {
-      const int64_t line = lines[asked[k]].first;
-      const Result<Answer>& a = answers[k];
-      results[asked[k]] = a.ok() ? BulkResult{{"line", line},
-                                              {"query_id", a->query_id},
-                                              {"layout_version", a->layout_version},
-                                              {"items", a->items},
-                                              {"not_registered", a->not_registered}}
-                                 : failure(line, a.status());
+    for (size_t from = 0; from < lines.size(); from += static_cast<size_t>(chunk)) {
+      if (from > 0 && writer_.queued() > 0) {
+        lines.resize(from);
+        results.resize(from);
+        break;
+      }
+      std::vector<Query> queries;
+      std::vector<size_t> asked;  // index into lines of each query
+      for (size_t i = from; i < std::min(lines.size(), from + static_cast<size_t>(chunk)); ++i) {
+        const json line = json::parse(lines[i].second, nullptr, false);
+        auto q = line.is_discarded() ? Result<Query>(invalid_argument("the line is not JSON"))
+                                     : query_from_json(line, job->body);
+        if (q.ok()) {
+          queries.push_back(std::move(*q));
+          asked.push_back(i);
+        } else {
+          results[i] = failure(lines[i].first, q.status());
+        }
+      }
+      JLIS_ASSIGN_OR_RETURN(auto answers, queries_.ask_in(conn, log, queries, day));
+      for (size_t k = 0; k < answers.size(); ++k) {
+        const int64_t line = lines[asked[k]].first;
+        const Result<Answer>& a = answers[k];
+        results[asked[k]] = a.ok() ? BulkResult{{"line", line},
+                                                {"query_id", a->query_id},
+                                                {"layout_version", a->layout_version},
+                                                {"items", a->items},
+                                                {"not_registered", a->not_registered}}
+                                   : failure(line, a.status());
+      }
     }
     int64_t failed = 0;
     // The batch's answer, every line's result as the body reads it, is one entry of the message log:

@@ -2,6 +2,11 @@
 // lines are answered in order a batch per transaction, each as a single query would be (the same
 // refusals, provision records and message log); failures are listed by line; a job is its body's
 // alone. On SQLite and PostgreSQL.
+#include <chrono>
+#include <future>
+#include <optional>
+#include <thread>
+
 #include "common/clock.h"
 #include "linkage_world.h"
 
@@ -185,6 +190,41 @@ TEST_F(BulkJobsTest, BatchesCommitProgressWithTheirLinesOldestJobFirst) {
   }
   EXPECT_EQ(jobs_->run_batch(2).value(), 1);
   EXPECT_EQ(jobs_->get(nenkin_, second.job_id)->state(), "done");
+}
+
+// Rule: a batch ends after a chunk when another job waits on the writer (a single query is not held
+// behind a whole batch), and goes on to its full size when none waits.
+TEST_F(BulkJobsTest, ABatchYieldsAfterAChunkWhenAnotherWriteWaits) {
+  std::string file;
+  for (int i = 0; i < 6; ++i) file += line(pension_codes_[i % 3], R"(["TX001"])") + "\n";
+  const BulkJob job = jobs_->submit(nenkin_, file, today_).value();
+
+  // The writer held by `blocker`; behind it, in the next transaction, a job that queues another
+  // write (as a single query arriving would), then the batch.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  store::Writer::Ticket held = writer_->enqueue({[released](store::Connection&) {
+    released.wait();
+    return Status::ok();
+  }});
+  while (writer_->queued() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the blocker runs
+  std::optional<store::Writer::Ticket> waiting;
+  store::Writer::Ticket arrives = writer_->enqueue({[&](store::Connection&) {
+    if (!waiting) waiting = writer_->enqueue({[](store::Connection&) { return Status::ok(); }});
+    return Status::ok();
+  }});
+  auto first = std::async(std::launch::async, [&] { return jobs_->run_batch(6, 2); });
+  while (writer_->queued() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  release.set_value();
+  ASSERT_EQ(first.get().value(), 2) << "the batch ended after its first chunk";
+  held.wait();
+  arrives.wait();
+  ASSERT_TRUE(waiting.has_value());
+  waiting->wait();
+  EXPECT_EQ(jobs_->get(nenkin_, job.job_id)->done, 2);
+  EXPECT_EQ(jobs_->run_batch(6, 2).value(), 4) << "with nothing waiting, the batch goes on to its size";
+  EXPECT_EQ(jobs_->get(nenkin_, job.job_id)->state(), "done");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_log WHERE kind = 'bulk-answers'"), 2);
 }
 
 // Rule: a job is its body's alone (another body's job is not_found, as an unknown one); a file of no
