@@ -90,7 +90,7 @@ class BulkJobs {
   // Answers up to `batch` lines of the oldest unfinished job, in one writer transaction, `chunk` at a
   // time: after a chunk, when another job waits on the writer, the batch ends there and commits, so
   // a single query waits for a chunk, not a whole batch. Answers how many (0: no job waits).
-  Result<int64_t> run_batch(int batch = 2000, int chunk = 250);
+  Result<int64_t> run_batch(int batch = 500, int chunk = 250);
 
   // Deletes the jobs finished before `before` (ISO 8601 UTC, as finished_at) with their lines, at
   // most 10,000 lines a writer transaction (the job's row last, so an interrupted purge resumes);
