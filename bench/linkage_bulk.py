@@ -9,8 +9,8 @@ each resident by My Number, and waits for jlis serve's sweep to fill the municip
 from their records. Then, RUNS times each, interleaved:
   bulk     one bulk job of PERSONS queries (J031-01: household and income, five items each) posted
            to jlis serve and followed to done: persons per second from the POST to the job done
-           (the legal check, code conversion, replica read, message log and provision records, each
-           batch committed);
+           (the legal check, code conversion, replica read and provision records, each batch's
+           results and its one message-log entry committed);
   ceiling  the same PERSONS replica reads alone, by the sqlite3 shell on the same database (the
            store's raw read of what each answer carries): reads per second.
 The server measured is restarted after the sweep filled the replicas, its next sweep a day away, so
