@@ -19,7 +19,8 @@
 //                                       in force, or the refusal (403 the legal table, 400 an item not
 //                                       in the layout, 404 an unknown code), recorded before it leaves;
 //                                       "answered_by": "provider" when forwarded to the provider's own
-//                                       system (queries.h), 503 [provider-unavailable] when it failed
+//                                       system (queries.h), 502 [provider-unavailable] when it failed,
+//                                       503 [provider-busy] past the limits of forwards in flight
 //   GET  /v1/linkage/records?limit=     the provision records (情報提供等記録) naming the body as
 //                                       requester or provider, newest first
 //   GET  /v1/linkage/bodies             the registered bodies (id, kind, name, active): whom to ask
