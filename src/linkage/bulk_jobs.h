@@ -11,8 +11,9 @@
 // progress, and logs the batch's answer as one message-log entry (kind "bulk-answers": {"job_id",
 // "results": every line's result as the results list shows it}; the lines' requests are in the
 // job's logged file), which the batch's provision records name; so a restart resumes after the last
-// committed batch and no line is answered twice. A line that is not a query (bad JSON, a missing field) fails with invalid_argument; a
-// refusal fails with its error, recorded as every refusal is; the other lines are answered.
+// committed batch and no line is answered twice. A line that is not a query (bad JSON, a missing
+// field) fails with invalid_argument; a refusal fails with its error, recorded as every refusal is;
+// the other lines are answered.
 //
 // A finished job's results are the persons' items: they are kept kBulkResultDays for the body to
 // download, then deleted with the job (purge_finished; the runner does it when idle). The provision
