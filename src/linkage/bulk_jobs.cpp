@@ -49,8 +49,11 @@ BulkJob job_of(const Row& r) {
   return {r.text(0), r.text(1), r.text(2), r.text(3), r.int64(4), r.int64(5), r.int64(6), r.text(7)};
 }
 
-BulkResult failure(int64_t line, const Status& s) {
-  return {{"line", line}, {"error", {{"code", std::string(code_name(s.code()))}, {"message", s.message()}}}};
+// A failed line's result; a refused query's names its id (its record's).
+BulkResult failure(int64_t line, const Status& s, const std::string& query_id = "") {
+  BulkResult out = {{"line", line}, {"error", {{"code", std::string(code_name(s.code()))}, {"message", s.message()}}}};
+  if (!query_id.empty()) out["query_id"] = query_id;
+  return out;
 }
 
 }  // namespace
@@ -172,7 +175,8 @@ Result<int64_t> BulkJobs::run_batch(int batch, int chunk) {
           results[i] = failure(lines[i].first, q.status());
         }
       }
-      JLIS_ASSIGN_OR_RETURN(auto answers, queries_.ask_in(conn, log, queries, day));
+      std::vector<std::string> query_ids;
+      JLIS_ASSIGN_OR_RETURN(auto answers, queries_.ask_in(conn, log, queries, day, query_ids));
       for (size_t k = 0; k < answers.size(); ++k) {
         const int64_t line = lines[asked[k]].first;
         const Result<Answer>& a = answers[k];
@@ -181,7 +185,7 @@ Result<int64_t> BulkJobs::run_batch(int batch, int chunk) {
                                                 {"layout_version", a->layout_version},
                                                 {"items", a->items},
                                                 {"not_registered", a->not_registered}}
-                                   : failure(line, a.status());
+                                   : failure(line, a.status(), query_ids[k]);
       }
     }
     int64_t failed = 0;

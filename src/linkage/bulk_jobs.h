@@ -60,7 +60,8 @@ struct BulkJob {
 };
 
 // One line's result, as the results list shows it: {"line", "query_id", "layout_version", "items",
-// "not_registered"} when answered, {"line", "error": {"code", "message"}} when it failed.
+// "not_registered"} when answered, {"line", "error": {"code", "message"}} when it failed, with
+// "query_id" too when it was refused (recorded, as a single query's refusal is).
 using BulkResult = nlohmann::json;
 
 class BulkJobs {

@@ -131,7 +131,8 @@ Result<Answer> Queries::ask(const Query& q, Date today) {
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
     forwarded.reset();  // a retried transaction decides again
     LogAppender log(conn);
-    JLIS_ASSIGN_OR_RETURN(answered, ask_all(conn, log, {q}, today, &forwarded));
+    std::vector<std::string> query_ids;
+    JLIS_ASSIGN_OR_RETURN(answered, ask_all(conn, log, {q}, today, &forwarded, query_ids));
     return log.finish();
   }));
   if (!forwarded || !answered.front().ok()) return std::move(answered.front());
@@ -236,25 +237,28 @@ std::shared_ptr<void> ForwardLimits::acquire(const std::string& provider) {
 }
 
 Result<std::vector<Result<Answer>>> Queries::ask_in(Connection& conn, LogAppender& log, const std::vector<Query>& queries,
-                                                    Date today) {
-  return ask_all(conn, log, queries, today, nullptr);
+                                                    Date today, std::vector<std::string>& query_ids) {
+  return ask_all(conn, log, queries, today, nullptr, query_ids);
 }
 
 Result<std::vector<Result<Answer>>> Queries::ask_all(Connection& conn, LogAppender& log,
                                                      const std::vector<Query>& queries, Date today,
-                                                     std::optional<Forwarded>* forward) {
+                                                     std::optional<Forwarded>* forward,
+                                                     std::vector<std::string>& query_ids) {
   JLIS_ASSIGN_OR_RETURN(const LayoutVersion* version, layouts_.version_in_force(today));
   const std::string now = now_iso8601();
   const std::string logged_at = iso8601_seconds(static_cast<int64_t>(std::time(nullptr)));  // the log's form
   std::vector<Result<Answer>> out;
   out.reserve(queries.size());
+  query_ids.assign(queries.size(), "");
   std::map<std::string, Result<Body>> bodies;  // read once a transaction: nothing else writes them meanwhile
   auto active = [&](const std::string& id) -> const Result<Body>& {
     auto it = bodies.find(id);
     if (it == bodies.end()) it = bodies.emplace(id, Bodies::active(conn, id)).first;
     return it->second;
   };
-  for (const Query& q : queries) {
+  for (size_t i = 0; i < queries.size(); ++i) {
+    const Query& q = queries[i];
     if (Status malformed = check_query(q); !malformed.is_ok()) {
       out.push_back(malformed);
       continue;
@@ -267,10 +271,12 @@ Result<std::vector<Result<Answer>>> Queries::ask_all(Connection& conn, LogAppend
       const Code c = answer.status().code();
       if (c != Code::not_found && c != Code::permission_denied && c != Code::invalid_argument) return answer.status();
       out.push_back(answer.status());
-    } else if (!refusal.is_ok()) {
-      out.push_back(refusal);
     } else {
-      out.push_back(std::move(*answer));
+      query_ids[i] = answer->query_id;
+      if (refusal.is_ok())
+        out.push_back(std::move(*answer));
+      else
+        out.push_back(refusal);
     }
   }
   return out;

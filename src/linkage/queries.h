@@ -164,8 +164,11 @@ class Queries {
   // failure) leaves `conn`'s transaction to be rolled back. The queries are not logged one by one:
   // their provision records name `log`'s next entry (LogAppender::next_seq), which the caller then
   // appends with every answer and finishes in the same transaction (a bulk batch's one entry).
+  // `query_ids` gets each query's id: its record's, answered or refused ("" when nothing was recorded),
+  // so that the entry names the refused queries too.
   Result<std::vector<Result<Answer>>> ask_in(store::Connection& conn, LogAppender& log,
-                                             const std::vector<Query>& queries, Date today);
+                                             const std::vector<Query>& queries, Date today,
+                                             std::vector<std::string>& query_ids);
 
   // The records naming `body` as requester or provider, newest first, at most `limit`.
   Result<std::vector<ProvisionRecord>> records_of_body(const std::string& body, int limit = 1000);
@@ -187,7 +190,7 @@ class Queries {
   // `forward` null: a bulk batch's (ask_in), else a single query's.
   Result<std::vector<Result<Answer>>> ask_all(store::Connection& conn, LogAppender& log,
                                               const std::vector<Query>& queries, Date today,
-                                              std::optional<Forwarded>* forward);
+                                              std::optional<Forwarded>* forward, std::vector<std::string>& query_ids);
   // Steps 2 and 3 above for `answer` (decided in step 1).
   Result<Answer> forward(const Query& q, const Forwarded& f, Answer answer);
 

@@ -81,6 +81,15 @@ TEST_F(BulkJobsTest, AJobWithPartialFailuresListsEachFailureByLine) {
   EXPECT_EQ(all[5]["items"], (nlohmann::json{{"TX001", "300"}}));
   EXPECT_EQ(all[5]["not_registered"], nlohmann::json::array({"TX004"}));
   EXPECT_EQ(all[1]["error"]["code"], "permission_denied");
+  // The refused lines name their recorded queries; the lines that are not queries recorded nothing.
+  for (int refused : {1, 2}) {
+    ASSERT_TRUE(all[refused].contains("query_id")) << all[refused].dump();
+    EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_provisions WHERE outcome = 'refused' AND query_id = '" +
+                    all[refused]["query_id"].get<std::string>() + "'"),
+              1);
+  }
+  EXPECT_FALSE(all[3].contains("query_id"));
+  EXPECT_FALSE(all[4].contains("query_id"));
   EXPECT_NE(all[1]["error"]["message"].get<std::string>().find("[item-not-allowed]"), std::string::npos);
   EXPECT_EQ(all[2]["error"]["code"], "not_found");
   EXPECT_EQ(all[3]["error"]["code"], "invalid_argument");
@@ -132,11 +141,13 @@ TEST_F(BulkJobsTest, EachBatchIsLoggedAsOneEntryThatItsRecordsName) {
                                                {"results", {results[0], results[1], results[2]}}}));
   EXPECT_EQ(entries[1].second, (nlohmann::json{{"job_id", job.job_id}, {"results", {results[3], results[4]}}}));
   // Four lines asked (the malformed one asks nothing), two a batch: each record names its batch's
-  // entry; the answered lines' by their query ids.
-  for (auto [index, entry] : {std::pair{0, 0}, {3, 1}})
+  // entry, where its line's result carries its query id, answered or refused.
+  EXPECT_FALSE(results[2].contains("query_id")) << "the malformed line recorded nothing";
+  for (auto [index, entry] : {std::pair{0, 0}, {1, 0}, {3, 1}, {4, 1}})
     EXPECT_EQ(count("SELECT log_seq FROM linkage_provisions WHERE query_id = '" +
                     results[index]["query_id"].get<std::string>() + "'"),
-              entries[entry].first);
+              entries[entry].first)
+        << results[index].dump();
   for (const auto& [seq, message] : entries)
     EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_provisions WHERE log_seq = " + std::to_string(seq)), 2);
   auto verified = verify_log(*db_->connect().value(), tmp_ / "archive", {});
