@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -71,7 +72,7 @@ CREATE INDEX linkage_provisions_provider ON linkage_provisions (provider, log_se
 
 constexpr const char* kRecordColumns =
     "SELECT query_id, requester, provider, procedure_code, items, requested_at, answered_at, outcome, reason, "
-    "layout_version FROM linkage_provisions";
+    "layout_version, log_seq FROM linkage_provisions";
 
 ProvisionRecord record_of(const Row& r) {
   return {r.text(0), r.text(1), r.text(2), r.text(3), split_nonempty(r.text(4), ','), r.text(5), r.text(6),
@@ -376,14 +377,30 @@ Result<Answer> Queries::decide(Connection& conn, LogAppender& log,
 
 Result<std::vector<ProvisionRecord>> Queries::records_of_body(const std::string& body, int limit) {
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  // Each side newest first along its own index, `limit` of each, then merged: one query with OR
+  // would sort every record the body has (the pension service's run to hundreds of millions).
+  std::vector<std::pair<int64_t, ProvisionRecord>> rows;
+  for (const char* side : {"requester", "provider"}) {
+    JLIS_RETURN_IF_ERROR(conn->query(std::string(kRecordColumns) + " WHERE " + side +
+                                         " = ? ORDER BY log_seq DESC, query_id DESC LIMIT ?",
+                                     {body, int64_t{limit}}, [&](const Row& r) {
+                                       rows.emplace_back(r.int64(10), record_of(r));
+                                       return true;
+                                     }));
+  }
+  auto newer = [](const auto& a, const auto& b) {
+    return std::tie(a.first, a.second.query_id) > std::tie(b.first, b.second.query_id);
+  };
+  std::sort(rows.begin(), rows.end(), newer);
+  // A record naming the body on both sides was read twice.
+  rows.erase(std::unique(rows.begin(), rows.end(),
+                         [](const auto& a, const auto& b) { return a.second.query_id == b.second.query_id; }),
+             rows.end());
   std::vector<ProvisionRecord> out;
-  JLIS_RETURN_IF_ERROR(conn->query(std::string(kRecordColumns) +
-                                       " WHERE requester = ? OR provider = ? ORDER BY log_seq DESC, query_id DESC "
-                                       "LIMIT ?",
-                                   {body, body, int64_t{limit}}, [&](const Row& r) {
-                                     out.push_back(record_of(r));
-                                     return true;
-                                   }));
+  for (auto& [seq, record] : rows) {
+    if (out.size() == static_cast<size_t>(std::max(limit, 0))) break;
+    out.push_back(std::move(record));
+  }
   return out;
 }
 

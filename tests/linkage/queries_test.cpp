@@ -5,6 +5,7 @@
 // the same record; nothing answered names the resident code or another body's code. On SQLite and
 // PostgreSQL.
 #include <set>
+#include <tuple>
 
 #include "linkage_world.h"
 
@@ -259,6 +260,32 @@ TEST(ForwardLimits, PerProviderAndInAll) {
   auto a3 = limits.acquire("a");
   EXPECT_TRUE(a3) << "one of a's two back";
   EXPECT_FALSE(limits.acquire("a"));
+}
+
+// Rule: a body's records are those naming it as requester or provider, merged newest first (by
+// their log entry, then id), at most `limit`; a record naming it on both sides is listed once.
+TEST_F(LinkageQueriesTest, ABodysRecordsMergeBothSidesNewestFirst) {
+  const std::string other = add_body(BodyKind::municipality, "八王子市", testing::kHachioji);
+  // seq: 1, 4, 5 asked by the city; 2, 3, 6 provided by it; 7 both (the city asked itself).
+  const std::vector<std::tuple<int, std::string, std::string>> rows = {
+      {1, city_, nenkin_}, {2, nenkin_, city_}, {3, other, city_}, {4, city_, other},
+      {5, city_, nenkin_}, {6, nenkin_, city_}, {7, city_, city_}, {8, nenkin_, other}};
+  for (const auto& [seq, requester, provider] : rows)
+    sql("INSERT INTO linkage_provisions (query_id, log_seq, requester, provider, procedure_code, items, person_id, "
+        "requested_at, answered_at, outcome, reason, layout_version) VALUES ('q" + std::to_string(seq) + "', " +
+        std::to_string(seq) + ", '" + requester + "', '" + provider +
+        "', 'J031-01', 'TX001', NULL, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'provided', '', '2026.07')");
+  auto ids = [&](int limit) {
+    std::vector<std::string> out;
+    const auto records = queries_->records_of_body(city_, limit);
+    EXPECT_TRUE(records.ok());
+    for (const auto& r : records.value()) out.push_back(r.query_id);
+    return out;
+  };
+  EXPECT_EQ(ids(1000), (std::vector<std::string>{"q7", "q6", "q5", "q4", "q3", "q2", "q1"}));
+  EXPECT_EQ(ids(4), (std::vector<std::string>{"q7", "q6", "q5", "q4"}));
+  EXPECT_EQ(ids(1), (std::vector<std::string>{"q7"}));
+  EXPECT_EQ(queries_->records_of_body(other).value().size(), 3u);
 }
 
 }  // namespace
