@@ -206,6 +206,12 @@ class SqliteConnection final : public Connection {
 // call per page. Writes still go through the WAL.
 constexpr int64_t kMmapBytes = int64_t{1} << 40;
 
+// SQLite keeps the WAL file as large as the largest transaction ever written into it, reusing it
+// rather than shrinking it: after a bulk load (one transaction, as large as the register: tens of GB
+// at national size) the file would hold that disk for good beside the database. With this limit the
+// first commit after a checkpoint has copied the WAL back cuts the file down to it.
+constexpr int64_t kWalKeepBytes = int64_t{64} << 20;
+
 std::string sql_literal(const std::string& text) {
   std::string out = "'";
   for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
@@ -225,10 +231,12 @@ Result<DbPtr> open_connection(const std::string& path, const SqliteOptions& opti
   const std::string synchronous = options.synchronous_full ? "FULL" : "NORMAL";
   std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=" + synchronous +
                         "; PRAGMA cache_size=-" + std::to_string(options.cache_mib * 1024) +
-                        "; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=" + std::to_string(kMmapBytes) + ";";
+                        "; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=" + std::to_string(kMmapBytes) +
+                        "; PRAGMA journal_size_limit=" + std::to_string(kWalKeepBytes) + ";";
   for (const auto& [alias, file] : options.attach) {
     pragmas += "ATTACH DATABASE " + sql_literal(file) + " AS " + alias + "; PRAGMA " + alias +
-               ".journal_mode=WAL; PRAGMA " + alias + ".synchronous=" + synchronous + ";";
+               ".journal_mode=WAL; PRAGMA " + alias + ".synchronous=" + synchronous + "; PRAGMA " + alias +
+               ".journal_size_limit=" + std::to_string(kWalKeepBytes) + ";";
   }
   char* message = nullptr;
   rc = sqlite3_exec(db.get(), pragmas.c_str(), nullptr, nullptr, &message);

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <mutex>
@@ -199,6 +200,35 @@ TEST_F(StoreTest, AFailedMigrationLeavesTheSchemaVersionUnchanged) {
   EXPECT_FALSE(migrate(*conn_, "bad", bad).is_ok());
   EXPECT_EQ(schema_version(*conn_, "bad").value(), 0);
   EXPECT_FALSE(conn_->execute("INSERT INTO b VALUES ('x')").ok());  // rolled back
+}
+
+// Rule: the WAL file does not keep the size of the largest transaction ever written (SQLite reuses
+// the file without shrinking it): once a checkpoint has copied it back, the next commit cuts it to at
+// most 64 MiB, so the disk a bulk load's WAL took (as large as the register) is given back.
+TEST_F(StoreTest, TheWalShrinksOnceALargeTransactionIsCheckpointed) {
+  if (store_.postgresql()) GTEST_SKIP() << "SQLite's WAL";
+  const auto wal = dir_ / "test.db-wal";
+  constexpr uintmax_t kLimit = uintmax_t{64} << 20;
+  const std::string value(100'000, 'x');
+  ASSERT_TRUE(conn_->execute_script("BEGIN").is_ok());
+  for (int64_t k = 0; k < 1000; ++k) ASSERT_TRUE(conn_->execute("INSERT INTO t VALUES (?, ?)", {k, value}).ok());
+  ASSERT_TRUE(conn_->execute_script("COMMIT").is_ok());
+  ASSERT_GT(std::filesystem::file_size(wal), kLimit) << "one transaction of 100 MB is in the WAL";
+
+  // Checkpointed whole (the store's background checkpointer may be at it already: then again).
+  bool whole = false;
+  for (int tries = 0; !whole && tries < 500; ++tries) {
+    ASSERT_TRUE(conn_->query("PRAGMA wal_checkpoint(PASSIVE)", {}, [&](const Row& r) {
+      whole = r.int64(0) == 0 && r.int64(1) == r.int64(2);
+      return false;
+    }).is_ok());
+    if (!whole) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(whole) << "no reader holds the WAL, so a checkpoint copies it all back";
+  EXPECT_GT(std::filesystem::file_size(wal), kLimit) << "a checkpoint alone leaves the file as it was";
+  ASSERT_TRUE(conn_->execute("INSERT INTO t VALUES (?, 'small')", {int64_t{1000}}).ok());
+  EXPECT_LE(std::filesystem::file_size(wal), kLimit);
+  EXPECT_EQ(count(), 1001);
 }
 
 TEST(Sqlite, OpeningAMissingDatabaseWithoutCreateFails) {
