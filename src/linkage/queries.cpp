@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
-#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -377,30 +376,18 @@ Result<Answer> Queries::decide(Connection& conn, LogAppender& log,
 
 Result<std::vector<ProvisionRecord>> Queries::records_of_body(const std::string& body, int limit) {
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
-  // Each side newest first along its own index, `limit` of each, then merged: one query with OR
-  // would sort every record the body has (the pension service's run to hundreds of millions).
-  std::vector<std::pair<int64_t, ProvisionRecord>> rows;
-  for (const char* side : {"requester", "provider"}) {
-    JLIS_RETURN_IF_ERROR(conn->query(std::string(kRecordColumns) + " WHERE " + side +
-                                         " = ? ORDER BY log_seq DESC, query_id DESC LIMIT ?",
-                                     {body, int64_t{limit}}, [&](const Row& r) {
-                                       rows.emplace_back(r.int64(10), record_of(r));
-                                       return true;
-                                     }));
-  }
-  auto newer = [](const auto& a, const auto& b) {
-    return std::tie(a.first, a.second.query_id) > std::tie(b.first, b.second.query_id);
-  };
-  std::sort(rows.begin(), rows.end(), newer);
-  // A record naming the body on both sides was read twice.
-  rows.erase(std::unique(rows.begin(), rows.end(),
-                         [](const auto& a, const auto& b) { return a.second.query_id == b.second.query_id; }),
-             rows.end());
+  // Each side newest first along its own index, `limit` of each, then merged (UNION lists a record
+  // naming the body on both sides once): one query with OR would sort every record the body has
+  // (the pension service's run to hundreds of millions).
+  const std::string side = " ORDER BY log_seq DESC, query_id DESC LIMIT ?";
   std::vector<ProvisionRecord> out;
-  for (auto& [seq, record] : rows) {
-    if (out.size() == static_cast<size_t>(std::max(limit, 0))) break;
-    out.push_back(std::move(record));
-  }
+  JLIS_RETURN_IF_ERROR(conn->query("SELECT * FROM (" + std::string(kRecordColumns) + " WHERE requester = ?" + side +
+                                       ") AS asked UNION SELECT * FROM (" + kRecordColumns + " WHERE provider = ?" +
+                                       side + ") AS provided" + side,
+                                   {body, int64_t{limit}, body, int64_t{limit}, int64_t{limit}}, [&](const Row& r) {
+                                     out.push_back(record_of(r));
+                                     return true;
+                                   }));
   return out;
 }
 
