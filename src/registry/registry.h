@@ -191,7 +191,10 @@ class Registry {
 
   // Starts a bulk load of this register through its writer (registry/bulk_load.h): conflict unless
   // the register is empty. Events are then submitted as usual and the load ends with finish().
-  Result<std::unique_ptr<BulkLoad>> begin_bulk_load() { return BulkLoad::begin(writer_); }
+  Result<std::unique_ptr<BulkLoad>> begin_bulk_load() {
+    pool_.close_idle();  // see store::Writer::hold
+    return BulkLoad::begin(writer_);
+  }
 
   // Adds a listener for applied changes (not thread-safe: call before submitting events).
   void add_listener(ChangeListener listener) { listeners_.push_back(std::move(listener)); }

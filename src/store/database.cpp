@@ -38,6 +38,11 @@ Result<Pool::Lease> Pool::acquire() {
   });
 }
 
+void Pool::close_idle() {
+  std::lock_guard lock(mu_);
+  idle_.clear();
+}
+
 Status Pool::read(const std::function<Status(Connection&)>& reads) {
   JLIS_ASSIGN_OR_RETURN(auto conn, acquire());
   const bool sqlite = conn->dialect() == "sqlite";

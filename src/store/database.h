@@ -145,6 +145,8 @@ class Pool {
   // take one connection and one transaction, not one each. Answers what `reads` answered.
   Status read(const std::function<Status(Connection&)>& reads);
   Database& database() { return *db_; }
+  // Closes the idle connections (a bulk load's writer needs SQLite's database to itself).
+  void close_idle();
 
  private:
   std::shared_ptr<Database> db_;

@@ -93,9 +93,27 @@ Status Writer::hold() { return queue_control(kHold); }
 
 Status Writer::release(bool commit) { return queue_control(commit ? kCommitHeld : kRollbackHeld); }
 
+// SQLite: a held transaction (a bulk load, as large as the register) runs with a rollback journal
+// instead of the WAL. In WAL mode the pages a transaction dirties beyond the page cache spill into
+// the WAL, and every later cache miss searches the WAL's index block by block, so each miss costs
+// in proportion to the transaction's size: a load of millions of residents slowed quadratically
+// (12,991 residents/s in its first million, 1,460 in its fifth). With a rollback journal a spilled
+// page is written to the database file and read back from it, and a page new to the file needs no
+// journal entry, so the journal stays small and a rollback (or a crash) still undoes the whole load.
+// SQLite changes the mode only for the database's one connection; with another open (a server on
+// the same directory) it stays in WAL and the load runs as before. Answers whether it changed.
+namespace {
+bool rollback_journal(Connection& conn, bool on) {
+  if (conn.dialect() != "sqlite") return false;
+  auto mode = conn.query_text(on ? "PRAGMA journal_mode=DELETE" : "PRAGMA journal_mode=WAL");
+  return mode.ok() && *mode == std::optional<std::string>(on ? "delete" : "wal");
+}
+}  // namespace
+
 Status Writer::control(int kind) {
   if (kind == kHold) {
     if (holding_) return conflict("the writer already holds a transaction");
+    held_journal_ = rollback_journal(*conn_, true);
     auto begin = [&] {
       auto tx = Transaction::begin(*conn_);
       // As for a batch: nothing has run yet, so a lost connection may reconnect on a second BEGIN.
@@ -115,10 +133,12 @@ Status Writer::control(int kind) {
   held_failure_ = Status::ok();
   if (kind == kRollbackHeld || !out.is_ok()) {
     held_.reset();  // rolls back (a failed load was rolled back already)
+    if (held_journal_) rollback_journal(*conn_, false);
     return kind == kRollbackHeld ? Status::ok() : out;
   }
   out = held_->commit();
   held_.reset();
+  if (held_journal_) rollback_journal(*conn_, false);
   if (out.is_ok()) {
     std::lock_guard lock(mu_);
     ++commits_;

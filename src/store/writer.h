@@ -65,6 +65,8 @@ class Writer {
   // load, never a server's traffic). The first job that fails rolls the whole held transaction back
   // at once; it answers its own failure and every later job until release() answers conflict
   // ("the bulk load was rolled back: ..."). Both wait for the jobs queued before them.
+  // On SQLite the held transaction runs with a rollback journal, not the WAL, when the writer's is
+  // the database's only connection (writer.cpp says why); release() sets WAL again.
   // hold(): conflict when already holding; the BEGIN's failure otherwise.
   Status hold();
   // release(true) commits and answers the COMMIT's status, or the first job failure (nothing
@@ -95,6 +97,7 @@ class Writer {
   // before it). held_failure_: the first job failure since hold(), which rolled it back.
   std::optional<Transaction> held_;
   bool holding_ = false;
+  bool held_journal_ = false;  // the held transaction runs with SQLite's rollback journal (writer.cpp)
   Status held_failure_;
   size_t max_batch_;
   mutable std::mutex mu_;

@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -229,6 +231,110 @@ TEST_F(StoreTest, TheWalShrinksOnceALargeTransactionIsCheckpointed) {
   ASSERT_TRUE(conn_->execute("INSERT INTO t VALUES (?, 'small')", {int64_t{1000}}).ok());
   EXPECT_LE(std::filesystem::file_size(wal), kLimit);
   EXPECT_EQ(count(), 1001);
+}
+
+// A held transaction (a bulk load) on SQLite, larger than its page cache. The database is the
+// writer's alone (the bulk load closes the pool's idle connections first), or `other` keeps one open.
+class SqliteHeldTransaction : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (testing::testing_on_postgresql()) GTEST_SKIP() << "SQLite's journal";
+    dir_ = std::filesystem::temp_directory_path() / ("jlis-held-" + std::to_string(::getpid()) + "-" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    db_ = open_sqlite(path("test.db"), {.create = true, .cache_mib = 1}).value();
+    ASSERT_TRUE(db_->connect().value()->execute_script("CREATE TABLE t (k BIGINT PRIMARY KEY, v TEXT)").is_ok());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string path(const char* name) const { return (dir_ / name).string(); }
+  uintmax_t size(const char* name) const {
+    std::error_code ec;
+    auto n = std::filesystem::file_size(dir_ / name, ec);
+    return ec ? 0 : n;
+  }
+  // 20 MB in the held transaction, twenty times the page cache.
+  static Status load(Writer& writer) {
+    return writer.run([](Connection& conn) -> Status {
+      const std::string value(100'000, 'x');
+      for (int64_t k = 0; k < 200; ++k) JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO t VALUES (?, ?)", {k, value}).status());
+      return Status::ok();
+    });
+  }
+  std::string journal_mode() { return db_->connect().value()->query_text("PRAGMA journal_mode").value().value(); }
+  int64_t count() { return db_->connect().value()->query_int64("SELECT COUNT(*) FROM t").value().value(); }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Database> db_;
+};
+
+// Rule: the pages a held transaction cannot keep in its cache spill to the database file, not into
+// the WAL (whose every later cache miss would search an index as large as the load: a bulk load of
+// millions slowed quadratically); the journal beside it stays small, since a page new to the file
+// needs no entry; after the commit the database is in WAL mode again.
+TEST_F(SqliteHeldTransaction, SpillsToTheDatabaseFileNotTheWal) {
+  auto writer = Writer::start(*db_).value();
+  ASSERT_TRUE(writer->hold().is_ok());
+  ASSERT_TRUE(load(*writer).is_ok());
+  EXPECT_EQ(size("test.db-wal"), 0u);
+  EXPECT_GT(size("test.db"), uintmax_t{10} << 20) << "spilled pages are in the database file";
+  EXPECT_GT(size("test.db-journal"), 0u);
+  EXPECT_LT(size("test.db-journal"), uintmax_t{1} << 20);
+  ASSERT_TRUE(writer->release(true).is_ok());
+  writer.reset();
+  EXPECT_EQ(journal_mode(), "wal");
+  EXPECT_EQ(count(), 200);
+}
+
+// Rule: released without a commit, the held transaction leaves nothing, the database file is cut
+// back to its size before, and the database is in WAL mode again.
+TEST_F(SqliteHeldTransaction, ARollbackLeavesTheDatabaseAsItWas) {
+  const auto before = size("test.db");
+  auto writer = Writer::start(*db_).value();
+  ASSERT_TRUE(writer->hold().is_ok());
+  ASSERT_TRUE(load(*writer).is_ok());
+  ASSERT_TRUE(writer->release(false).is_ok());
+  writer.reset();
+  EXPECT_EQ(count(), 0);
+  EXPECT_EQ(journal_mode(), "wal");
+  EXPECT_EQ(size("test.db"), before);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "test.db-journal"));
+}
+
+// Rule: a process killed inside the held transaction commits nothing: the next open rolls the
+// journal back (the spilled pages included) and the database opens in WAL mode, intact.
+TEST_F(SqliteHeldTransaction, AProcessKilledInsideItLeavesNothingCommitted) {
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto db = open_sqlite(path("test.db"), {.cache_mib = 1});
+    auto writer = db.ok() ? Writer::start(**db) : Result<std::unique_ptr<Writer>>(internal_error("open"));
+    const bool loaded = writer.ok() && (*writer)->hold().is_ok() && load(**writer).is_ok();
+    ::_exit(loaded && size("test.db-journal") > 0 ? 0 : 1);  // no destructor: as a kill would leave it
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child loaded and left its journal";
+  ASSERT_TRUE(std::filesystem::exists(dir_ / "test.db-journal"));
+  db_ = open_sqlite(path("test.db")).value();
+  EXPECT_EQ(count(), 0);
+  EXPECT_EQ(journal_mode(), "wal");
+  EXPECT_EQ(db_->connect().value()->query_text("PRAGMA integrity_check").value(), "ok");
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "test.db-journal"));
+}
+
+// Rule: while another connection is open (a server on the same directory) SQLite keeps the WAL, and
+// the held transaction runs there as before: committed whole.
+TEST_F(SqliteHeldTransaction, WithAnotherConnectionOpenItStaysInTheWal) {
+  auto other = db_->connect().value();
+  auto writer = Writer::start(*db_).value();
+  ASSERT_TRUE(writer->hold().is_ok());
+  ASSERT_TRUE(load(*writer).is_ok());
+  EXPECT_GT(size("test.db-wal"), uintmax_t{10} << 20);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "test.db-journal"));
+  ASSERT_TRUE(writer->release(true).is_ok());
+  writer.reset();
+  EXPECT_EQ(other->query_int64("SELECT COUNT(*) FROM t").value(), 200);
 }
 
 TEST(Sqlite, OpeningAMissingDatabaseWithoutCreateFails) {
