@@ -121,7 +121,10 @@ Status Writer::control(int kind) {
       return tx;
     };
     auto tx = begin();
-    if (!tx.ok()) return tx.status();
+    if (!tx.ok()) {
+      if (held_journal_) rollback_journal(*conn_, false);
+      return tx.status();
+    }
     held_.emplace(std::move(*tx));
     holding_ = true;
     held_failure_ = Status::ok();
