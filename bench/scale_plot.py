@@ -44,6 +44,9 @@ def main():
     rows.sort(key=lambda r: r["residents"])
     ns = [r["residents"] for r in rows]
 
+    def mib(kb):
+        return "not measured" if kb is None else f"{kb / 1024:,.1f}"
+
     def p99(r):
         return "not measured" if r["search_p99_ms"] is None else f"{r['search_p99_ms']:.3f}"
 
@@ -61,7 +64,7 @@ def main():
         lines.append(
             f"| {r['residents']:,} | {r['load_s']:,.1f} | {r['load_per_s']:,.0f} | {r['db_bytes']:,.0f} "
             f"| {r['bytes_per_resident']:,.0f} | {p99(r)} | {r['lookup_req_s']:,.0f} | {r['lookup_ratio']:.2f} "
-            f"| {r['vmhwm_kb'] / 1024:,.1f} | {r['vmrss_kb'] / 1024:,.1f} | {r['rssanon_kb'] / 1024:,.1f} |"
+            f"| {mib(r['vmhwm_kb'])} | {mib(r['vmrss_kb'])} | {mib(r['rssanon_kb'])} |"
         )
 
     method = (
