@@ -134,15 +134,12 @@ Status Writer::control(int kind) {
   holding_ = false;
   Status out = held_failure_;
   held_failure_ = Status::ok();
-  if (kind == kRollbackHeld || !out.is_ok()) {
-    held_.reset();  // rolls back (a failed load was rolled back already)
-    if (held_journal_) rollback_journal(*conn_, false);
-    return kind == kRollbackHeld ? Status::ok() : out;
-  }
-  out = held_->commit();
-  held_.reset();
+  const bool commit = kind == kCommitHeld && out.is_ok();
+  if (commit) out = held_->commit();
+  held_.reset();  // rolls back unless committed (a failed load was rolled back already)
   if (held_journal_) rollback_journal(*conn_, false);
-  if (out.is_ok()) {
+  if (kind == kRollbackHeld) return Status::ok();
+  if (commit && out.is_ok()) {
     std::lock_guard lock(mu_);
     ++commits_;
   }
