@@ -19,7 +19,7 @@
 // - On SQLite the held transaction runs with a rollback journal instead of the WAL (store::Writer::hold;
 //   Registry::begin_bulk_load closes the pool's idle connections first so that SQLite allows it):
 //   pages beyond the writer's cache spill to the database file, so the load keeps its rate at
-//   millions of residents. Meanwhile another process reading the database blocks the load.
+//   millions of residents. Meanwhile other processes cannot read the database for long (ARCHITECTURE §4.12).
 //
 // Only for an empty register (no resident and no change event): begin() refuses any other with
 // conflict. Only one load at a time, and nothing else may write through the writer meanwhile (a

@@ -257,7 +257,8 @@ class SqliteHeldTransaction : public ::testing::Test {
   static Status load(Writer& writer) {
     return writer.run([](Connection& conn) -> Status {
       const std::string value(100'000, 'x');
-      for (int64_t k = 0; k < 200; ++k) JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO t VALUES (?, ?)", {k, value}).status());
+      for (int64_t k = 0; k < 200; ++k)
+        JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO t VALUES (?, ?)", {k, value}).status());
       return Status::ok();
     });
   }
