@@ -232,6 +232,59 @@ TEST(KeyPolicy, FermatIsBoundedByItsRounds) {
   EXPECT_TRUE(verdict(pem_of(primes_apart(520).get(), bn(65537).get())).is_ok());
 }
 
+// floor(sqrt(a)), the test's own (Newton's iteration).
+BignumPtr floor_sqrt(const BIGNUM* a) {
+  BnCtxPtr ctx(BN_CTX_new());
+  BignumPtr x(BN_new()), y(BN_new());
+  BN_set_bit(x.get(), (BN_num_bits(a) + 1) / 2);
+  for (;;) {
+    BN_div(y.get(), nullptr, a, x.get(), ctx.get());
+    BN_add(y.get(), y.get(), x.get());
+    BN_rshift1(y.get(), y.get());
+    if (BN_cmp(y.get(), x.get()) >= 0) return x;
+    std::swap(x, y);
+  }
+}
+
+// n = c^2 - d^2 = (c - d)(c + d), 2048 bits without a factor up to 751, where c = a0 + round and
+// a0 = ceil(sqrt(n)): Fermat's method, starting at a0, finds it in round `round` (counted from 0).
+BignumPtr fermat_in_round(unsigned round) {
+  BnCtxPtr ctx(BN_CTX_new());
+  BignumPtr a0(BN_new()), c(BN_new()), d2(BN_new()), n(BN_new()), t(BN_new());
+  for (;;) {
+    BN_rand(a0.get(), 1024, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY);
+    BN_copy(c.get(), a0.get());
+    BN_add_word(c.get(), round);
+    // d^2 >= c^2 - a0^2 = round * (2 a0 + round): the least such d keeps n above (a0 - 1)^2.
+    BN_lshift1(d2.get(), a0.get());
+    BN_add_word(d2.get(), round);
+    BN_mul_word(d2.get(), round);
+    BignumPtr d = floor_sqrt(d2.get());
+    BN_sqr(t.get(), d.get(), ctx.get());
+    if (BN_cmp(t.get(), d2.get()) < 0) BN_add_word(d.get(), 1);
+    BN_sqr(t.get(), d.get(), ctx.get());
+    BN_sqr(n.get(), c.get(), ctx.get());
+    BN_sub(n.get(), n.get(), t.get());
+    if (BN_num_bits(n.get()) != 2048 || has_factor_up_to(n.get(), 751)) continue;
+    // The construction's premise, checked: a0 = ceil(sqrt(n)).
+    BignumPtr r = floor_sqrt(n.get());
+    BN_sqr(t.get(), r.get(), ctx.get());
+    if (BN_cmp(t.get(), n.get()) < 0) BN_add_word(r.get(), 1);
+    EXPECT_EQ(BN_cmp(r.get(), a0.get()), 0);
+    return n;
+  }
+}
+
+TEST(KeyPolicy, FermatRunsExactlyKFermatRounds) {
+  static_assert(kFermatRounds == 100);
+  for (unsigned round : {0u, 1u, 2u, 37u, 64u, 98u, 99u}) {
+    Status s = verdict(pem_of(fermat_in_round(round).get(), bn(65537).get()));
+    EXPECT_NE(s.message().find("Fermat"), std::string::npos) << "round " << round << ": " << s.message();
+  }
+  for (unsigned round : {100u, 101u, 150u})
+    EXPECT_TRUE(verdict(pem_of(fermat_in_round(round).get(), bn(65537).get())).is_ok()) << "round " << round;
+}
+
 TEST(KeyPolicy, RefusesTheRocaFingerprint) {
   // n = 65537^k mod M + t*M, M the product of the detector's primes: the structure of RSALib's
   // primes (k*M + 65537^a mod M) survives in their product.
