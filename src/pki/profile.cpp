@@ -244,18 +244,23 @@ std::string crl_name_of(const EndEntityParams& p) {
   return p.crl_name.empty() ? std::string(kind_name(p.kind)) : p.crl_name;
 }
 
+// What the extensions of one CA, kind, device and public URL are cached under: the CA's key
+// identifier (what the authorityKeyIdentifier copies), not its address: another CA (a new
+// generation, another test's) may be allocated where an earlier one was.
+Result<std::string> extension_cache_key(const EndEntityParams& p) {
+  const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(p.ca);
+  if (ski == nullptr) return internal_error("the CA certificate has no subject key identifier");
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(ski)),
+                     static_cast<size_t>(ASN1_STRING_length(ski))) +
+         "|" + std::string(kind_name(p.kind)) + "|" + std::string(device_name(p.device)) + "|" + p.public_url + "|" +
+         p.crl_name;
+}
+
 // The extensions every end-entity certificate of one CA, kind, device and public URL shares, made
 // once: parsing their configuration text costs more than copying them.
 Result<const std::vector<X509ExtensionPtr>*> shared_extensions(const EndEntityParams& p) {
   thread_local std::map<std::string, std::vector<X509ExtensionPtr>> cache;
-  // Keyed by the CA's key identifier (what the authorityKeyIdentifier copies), not its address:
-  // another CA (a new generation, another test's) may be allocated where an earlier one was.
-  const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(p.ca);
-  if (ski == nullptr) return internal_error("the CA certificate has no subject key identifier");
-  const std::string key = std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(ski)),
-                                      static_cast<size_t>(ASN1_STRING_length(ski))) +
-                          "|" + std::string(kind_name(p.kind)) +
-                          "|" + std::string(device_name(p.device)) + "|" + p.public_url + "|" + p.crl_name;
+  JLIS_ASSIGN_OR_RETURN(const std::string key, extension_cache_key(p));
   if (auto it = cache.find(key); it != cache.end()) return &it->second;
   std::vector<X509ExtensionPtr> exts;
   auto conf = [&](int nid, const std::string& value) -> Status {
@@ -291,25 +296,36 @@ Result<const std::vector<X509ExtensionPtr>*> shared_extensions(const EndEntityPa
   return &(cache[key] = std::move(exts));
 }
 
-// cRLDistributionPoints naming the partition of the certificate's municipality.
+// cRLDistributionPoints naming the partition of the certificate's municipality, made once per
+// municipality (and CA, kind, device and public URL) on each thread: the partition's name is the
+// CA's name copied and extended, which costs more than copying the finished extension.
 Status add_partition_distribution_point(X509* cert, const EndEntityParams& p) {
   using CrlDistPointsPtr = std::unique_ptr<CRL_DIST_POINTS, OpensslDeleter<CRL_DIST_POINTS_free>>;
-  JLIS_ASSIGN_OR_RETURN(X509NamePtr name, crl_partition_name(p.ca, p.locality->prefecture, p.municipality_code));
-  JLIS_ASSIGN_OR_RETURN(GeneralNamesPtr names,
-                        distribution_point_names(name.get(), crl_partition_url(p.public_url, crl_name_of(p),
-                                                                                      p.municipality_code)));
-  CrlDistPointsPtr points(sk_DIST_POINT_new_null());
-  DIST_POINT* point = DIST_POINT_new();
-  if (!points || point == nullptr || sk_DIST_POINT_push(points.get(), point) <= 0) {
-    DIST_POINT_free(point);
-    return openssl_error("allocating cRLDistributionPoints");
+  thread_local std::map<std::string, X509ExtensionPtr> cache;
+  JLIS_ASSIGN_OR_RETURN(std::string key, extension_cache_key(p));
+  key += "|" + p.locality->prefecture + "|" + std::string(p.municipality_code);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    JLIS_ASSIGN_OR_RETURN(X509NamePtr name, crl_partition_name(p.ca, p.locality->prefecture, p.municipality_code));
+    JLIS_ASSIGN_OR_RETURN(GeneralNamesPtr names,
+                          distribution_point_names(name.get(), crl_partition_url(p.public_url, crl_name_of(p),
+                                                                                        p.municipality_code)));
+    CrlDistPointsPtr points(sk_DIST_POINT_new_null());
+    DIST_POINT* point = DIST_POINT_new();
+    if (!points || point == nullptr || sk_DIST_POINT_push(points.get(), point) <= 0) {
+      DIST_POINT_free(point);
+      return openssl_error("allocating cRLDistributionPoints");
+    }
+    point->distpoint = DIST_POINT_NAME_new();
+    if (point->distpoint == nullptr) return openssl_error("allocating cRLDistributionPoints");
+    point->distpoint->type = 0;  // fullName
+    point->distpoint->name.fullname = names.release();
+    X509ExtensionPtr ext(X509V3_EXT_i2d(NID_crl_distribution_points, 0, points.get()));
+    if (!ext) return openssl_error("making cRLDistributionPoints");
+    if (cache.size() > 4096) cache.clear();  // more than Japan's municipalities: CAs or URLs changed
+    it = cache.emplace(std::move(key), std::move(ext)).first;
   }
-  point->distpoint = DIST_POINT_NAME_new();
-  if (point->distpoint == nullptr) return openssl_error("allocating cRLDistributionPoints");
-  point->distpoint->type = 0;  // fullName
-  point->distpoint->name.fullname = names.release();
-  if (X509_add1_ext_i2d(cert, NID_crl_distribution_points, points.get(), 0, X509V3_ADD_DEFAULT) != 1)
-    return openssl_error("adding cRLDistributionPoints");
+  if (X509_add_ext(cert, it->second.get(), -1) != 1) return openssl_error("adding cRLDistributionPoints");
   return Status::ok();
 }
 
