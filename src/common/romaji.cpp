@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cctype>
+#include <cstdio>
 #include <vector>
 
 namespace jlis {
@@ -202,10 +203,14 @@ Result<std::string> romaji_name(const ReferenceData& reference, const Municipali
 Result<RomajiLocality> romaji_locality(const ReferenceData& reference, LocalGovernmentCode code) {
   const Municipality* place = reference.find(code);
   if (place == nullptr) return not_found("no municipality has the code " + code.str());
-  const Municipality* prefecture = nullptr;
-  for (const Municipality& m : reference.municipalities())
-    if (m.type == "都道府県" && m.code.prefecture() == code.prefecture()) prefecture = &m;
-  if (prefecture == nullptr) return not_found("the prefecture of " + code.str() + " is not in the reference data");
+  // The prefecture's own entry: its code is the prefecture's two digits, 000 and the check digit.
+  const auto prefecture_body = static_cast<uint32_t>(code.prefecture()) * 1000;
+  char text[24];
+  std::snprintf(text, sizeof text, "%05u%d", prefecture_body, LocalGovernmentCode::check_digit(prefecture_body));
+  auto prefecture_code = LocalGovernmentCode::parse(text);
+  const Municipality* prefecture = prefecture_code.ok() ? reference.find(*prefecture_code) : nullptr;
+  if (prefecture == nullptr || prefecture->type != "都道府県")
+    return not_found("the prefecture of " + code.str() + " is not in the reference data");
   RomajiLocality out;
   JLIS_ASSIGN_OR_RETURN(out.prefecture, romaji_name(reference, *prefecture));
   JLIS_ASSIGN_OR_RETURN(out.municipality, romaji_name(reference, *place));

@@ -127,6 +127,23 @@ TEST_F(RomajiTest, LocalityIsThePrefectureAndTheMunicipality) {
   }
 }
 
+TEST_F(RomajiTest, EveryMunicipalitysLocalityNamesItsOwnPrefecture) {
+  std::map<std::string, std::string> prefectures;  // 東京都 -> Tokyo-to
+  for (const Municipality& m : reference_->municipalities())
+    if (m.type == "都道府県") prefectures[m.name] = romaji_name(*reference_, m).value();
+  ASSERT_EQ(prefectures.size(), 47u);
+  int checked = 0;
+  for (const Municipality& m : reference_->municipalities()) {
+    if (m.type == "都道府県") continue;
+    auto locality = romaji_locality(*reference_, m.code);
+    ASSERT_TRUE(locality.ok()) << m.name << ": " << locality.status().to_string();
+    EXPECT_EQ(locality->prefecture, prefectures.at(m.prefecture)) << m.name;
+    EXPECT_EQ(locality->municipality, romaji_name(*reference_, m).value()) << m.name;
+    ++checked;
+  }
+  EXPECT_EQ(checked, static_cast<int>(reference_->municipalities().size()) - 47);
+}
+
 TEST(Hepburn, SyllablesAndItsVariant) {
   const std::map<std::string, std::string> cases = {
       {"きょうと", "kyoto"},   {"しゃ", "sha"},        {"ちゅうおう", "chuo"},   {"じょうえつ", "joetsu"},
