@@ -1,17 +1,20 @@
 // Certificate issuance rate beside OpenSSL's own RSA-2048 signing rate, in one run.
 // Usage: issuance_rate [N] [ROUNDS]. Per round: issues N signature certificates with one thread,
-// then N with two threads, then runs `openssl speed -seconds 3 rsa2048` (one thread); prints the
-// medians and the ratios. Each certificate goes the way a handover's does: built from the JPKI
-// profile and signed on the issuing thread (CertificateAuthority::prepare), then checked again,
-// stored and committed by a job on the single writer (CertificateAuthority::issue), which
-// group-commits the jobs that queue up meanwhile. An issuing thread queues each job and goes on to
-// the next certificate; the round ends when every job has committed. So "one thread" signs on one
-// core while the writer commits beside it, and "two threads" sign on both cores. Each pass prints
-// its writer transactions; a third pass times the preparation alone on one thread (the bound of one
-// issuing thread: the key policy's checks and the certificate's building beside the signature),
-// then the writer alone (N signed beforehand, queued at once). The data
+// then N with two threads, then runs `openssl speed -seconds 3 rsa2048` on one core and with
+// `-multi 2` on both; prints the medians and the ratios. Each certificate goes the way a handover's
+// does: built from the JPKI profile and signed on the issuing thread (CertificateAuthority::prepare),
+// then checked again, stored and committed by a job on the single writer
+// (CertificateAuthority::issue), which group-commits the jobs that queue up meanwhile. An issuing
+// thread queues each job and goes on to the next certificate; the round ends when every job has
+// committed. So "one thread" signs on one core while the writer commits beside it, and "two
+// threads" sign on both cores. Each pass prints its writer transactions and the process's CPU time
+// per certificate. Then the parts alone: the preparation on one thread and on two (the bound of
+// that many issuing threads: the key policy's checks and the certificate's building beside the
+// signature, no writer), then the writer alone (N signed beforehand, queued at once). The data
 // directory's store is SQLite, or the PostgreSQL database JLIS_BENCH_STORE names (which must be
 // empty: bench/store_rate.sh makes one).
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -32,9 +35,11 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// Signatures per second that `openssl speed` reports for rsa2048 (its "sign/s" column).
-double openssl_speed() {
-  FILE* p = ::popen("openssl speed -seconds 3 rsa2048 2>/dev/null", "r");
+// Signatures per second that `openssl speed` reports for rsa2048 (its "sign/s" column), on one
+// core or, with `processes` > 1, summed over that many processes (`-multi`).
+double openssl_speed(int processes) {
+  const std::string multi = processes > 1 ? "-multi " + std::to_string(processes) + " " : "";
+  FILE* p = ::popen(("openssl speed " + multi + "-seconds 3 rsa2048 2>/dev/null").c_str(), "r");
   if (!p) return 0;
   char line[512];
   double rate = 0;
@@ -59,6 +64,8 @@ double issue_all(cli::App& app, const std::vector<registry::Resident>& holders, 
   std::vector<Status> failures(threads);
   const int64_t not_after = now + 5 * 365 * 86400;
   const uint64_t commits_before = app.writer().commits();
+  struct rusage before;
+  ::getrusage(RUSAGE_SELF, &before);
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
@@ -87,30 +94,51 @@ double issue_all(cli::App& app, const std::vector<registry::Resident>& holders, 
     }
   }
   const double rate = n / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("  %d thread(s): %.0f certificates/s in %llu writer transactions\n", threads, rate,
-              static_cast<unsigned long long>(app.writer().commits() - commits_before));
+  struct rusage after;
+  ::getrusage(RUSAGE_SELF, &after);
+  auto us = [&](const timeval& a, const timeval& b) {
+    return ((b.tv_sec - a.tv_sec) * 1e6 + static_cast<double>(b.tv_usec - a.tv_usec)) / n;
+  };
+  std::printf("  %d thread(s): %.0f certificates/s in %llu writer transactions; CPU per certificate %.0f us user, "
+              "%.0f us system; %ld context switches\n",
+              threads, rate, static_cast<unsigned long long>(app.writer().commits() - commits_before),
+              us(before.ru_utime, after.ru_utime), us(before.ru_stime, after.ru_stime),
+              (after.ru_nvcsw - before.ru_nvcsw) + (after.ru_nivcsw - before.ru_nivcsw));
   return rate;
 }
 
-// The two parts alone. First the issuing thread's part with nothing beside it: every certificate
-// prepared (built from the profile, the key checked by the key policy, signed) on this thread,
-// which bounds one issuing thread; answered in `prepare_rate`. Then the writer's share: all the
-// jobs queued at once; answers the commits' rate (certificates/s of writer work, not of issuance).
-double writer_only(cli::App& app, const std::vector<registry::Resident>& holders, const std::string& key, int64_t now,
-                   double& prepare_rate) {
+// The issuing threads' part with nothing beside it: every certificate prepared (built from the
+// profile, the key checked by the key policy, signed) on `threads` threads, no writer: the bound of
+// that many issuing threads. Answers certificates/s; the certificates in `prepared`.
+double prepare_alone(cli::App& app, const std::vector<registry::Resident>& holders, const std::string& key,
+                     int64_t now, int threads, std::vector<std::optional<pki::PreparedCertificate>>& prepared) {
   pki::CertificateAuthority& ca = *app.ca();
   const int64_t not_after = now + 5 * 365 * 86400;
-  std::vector<pki::PreparedCertificate> prepared;
-  const auto prepare_start = std::chrono::steady_clock::now();
-  for (const auto& h : holders)
-    prepared.push_back(ca.prepare(pki::CertificateKind::signature, pki::Device::card, h, key, now, not_after).value());
-  prepare_rate =
-      holders.size() / std::chrono::duration<double>(std::chrono::steady_clock::now() - prepare_start).count();
-  std::printf("  prepared alone on one thread (no writer beside it): %.0f certificates/s\n", prepare_rate);
+  prepared.assign(holders.size(), std::nullopt);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&, t] {
+      for (size_t i = t; i < holders.size(); i += threads)
+        prepared[i] = ca.prepare(pki::CertificateKind::signature, pki::Device::card, holders[i], key, now, not_after)
+                          .value();
+    });
+  for (auto& w : workers) w.join();
+  const double rate = holders.size() / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("  prepared alone on %d thread(s) (no writer beside it): %.0f certificates/s\n", threads, rate);
+  return rate;
+}
+
+// The writer's share: the prepared certificates' jobs queued at once; answers the commits' rate
+// (certificates/s of writer work, not of issuance).
+double writer_only(cli::App& app, const std::vector<registry::Resident>& holders,
+                   std::vector<std::optional<pki::PreparedCertificate>>& prepared, int64_t now) {
+  pki::CertificateAuthority& ca = *app.ca();
+  const int64_t not_after = now + 5 * 365 * 86400;
   std::vector<store::Writer::Job> jobs;
   for (size_t i = 0; i < holders.size(); ++i)
     jobs.push_back([&, i](store::Connection& conn) {
-      return ca.issue(conn, prepared[i], holders[i], "0000000000000000", now, not_after).status();
+      return ca.issue(conn, *prepared[i], holders[i], "0000000000000000", now, not_after).status();
     });
   const uint64_t commits_before = app.writer().commits();
   const auto start = std::chrono::steady_clock::now();
@@ -155,7 +183,7 @@ int main(int argc, char** argv) {
   // One card key, as every card's would be: the CA's work does not depend on which key it certifies.
   const std::string key = pki::public_key_pem(pki::generate_rsa(2048).value().get()).value();
   const int64_t now = std::time(nullptr);
-  std::vector<double> one, two, theirs, alone;
+  std::vector<double> one, two, theirs, theirs_both, alone, alone_both;
   uint64_t next_code = 1000000000ULL;
   // One certificate per resident, as at the window (the same record under other resident codes).
   auto holders = [&] {
@@ -166,20 +194,28 @@ int main(int argc, char** argv) {
   for (int round = 0; round < rounds; ++round) {
     one.push_back(issue_all(*app, holders(), key, now, 1));
     two.push_back(issue_all(*app, holders(), key, now, 2));
-    writer_only(*app, holders(), key, now, alone.emplace_back());
     if (one.back() == 0 || two.back() == 0) return 1;
-    theirs.push_back(openssl_speed());
+    std::vector<std::optional<pki::PreparedCertificate>> prepared;
+    alone_both.push_back(prepare_alone(*app, holders(), key, now, 2, prepared));
+    const auto writer_holders = holders();
+    alone.push_back(prepare_alone(*app, writer_holders, key, now, 1, prepared));
+    if (writer_only(*app, writer_holders, prepared, now) == 0) return 1;
+    theirs.push_back(openssl_speed(1));
+    theirs_both.push_back(openssl_speed(2));
     std::printf("round %d: jlis one thread %.0f certificates/s, two threads %.0f certificates/s; "
-                "openssl speed rsa2048 %.0f signs/s\n",
-                round + 1, one.back(), two.back(), theirs.back());
+                "openssl speed rsa2048 %.0f signs/s on one core, %.0f on both\n",
+                round + 1, one.back(), two.back(), theirs.back(), theirs_both.back());
   }
-  const double a = median(one), b = median(two), c = median(theirs), d = median(alone);
+  const double a = median(one), b = median(two), c = median(theirs), d = median(alone), e = median(alone_both),
+               f = median(theirs_both);
+  if (c <= 0) return 1;
   std::printf("certificate issuance: median %.0f certificates/s with one thread, %.0f with two; "
               "openssl speed rsa2048 (one core): median %.0f signs/s; ratios %.2f (one thread), %.2f (two threads)\n",
-              a, b, c, c > 0 ? a / c : 0, c > 0 ? b / c : 0);
-  std::printf("the issuing thread's own work alone (prepare: profile, key policy, signature): median %.0f "
-              "certificates/s, %.2f of openssl's signs/s; the whole path with one thread is %.2f of it\n",
-              d, c > 0 ? d / c : 0, d > 0 ? a / d : 0);
+              a, b, c, a / c, b / c);
+  std::printf("the bounds beside them, as ratios to one core's signs/s: the issuing threads' own work alone "
+              "(prepare: profile, key policy, signature) %.2f on one thread (%.0f/s), %.2f on two (%.0f/s); "
+              "openssl speed -multi 2 %.2f (%.0f signs/s)\n",
+              d / c, d, e / c, e, f / c, f);
   app.reset();
   std::filesystem::remove_all(dir);
   return 0;
