@@ -75,7 +75,8 @@ bool split_path(std::string_view path, std::vector<std::string>& segments) {
   }
 }
 
-void Router::add(std::string method, std::string_view pattern, Handler handler, DeferredHandler deferred) {
+void Router::add(std::string method, std::string_view pattern, Handler handler, DeferredHandler deferred,
+                 FastHandler fast) {
   assert(!pattern.empty() && pattern[0] == '/');
   Pattern* p = nullptr;
   for (auto& existing : patterns_) {
@@ -109,11 +110,13 @@ void Router::add(std::string method, std::string_view pattern, Handler handler, 
     if (r.method == method) {
       r.handler = std::move(handler);
       r.deferred = std::move(deferred);
+      r.fast = std::move(fast);
       return;
     }
   }
   Series* series = metrics_.series(pattern, method, true);
-  p->routes.push_back({std::move(method), std::string(pattern), std::move(handler), std::move(deferred), series});
+  p->routes.push_back(
+      {std::move(method), std::string(pattern), std::move(handler), std::move(deferred), std::move(fast), series});
 }
 
 std::vector<RouteEntry> Router::routes() const {

@@ -34,6 +34,7 @@ class Router {
     std::string pattern;
     Handler handler;           // one of the two is set
     DeferredHandler deferred;
+    FastHandler fast;          // with handler, optionally: tried first on the I/O thread
     Series* series;  // metrics of this route
   };
 
@@ -47,7 +48,8 @@ class Router {
   explicit Router(Metrics& metrics) : metrics_(metrics) {}
 
   // Adds or replaces the handler of (method, pattern): `handler`, or `deferred` when it is empty.
-  void add(std::string method, std::string_view pattern, Handler handler, DeferredHandler deferred = {});
+  void add(std::string method, std::string_view pattern, Handler handler, DeferredHandler deferred = {},
+           FastHandler fast = {});
   // Every (method, pattern), in the order patterns were first added.
   std::vector<RouteEntry> routes() const;
 

@@ -7,7 +7,9 @@
 // the response itself with a non-blocking write and starts the next read; only when the socket
 // would block is the rest written asynchronously on the strand. Posting every response back to the
 // strand costs a second thread wake-up per request, which measured as the largest cost of the
-// server. Completion handlers always run on the strand.
+// server. Completion handlers always run on the strand. A route with a FastHandler (server.h) is
+// first offered the request on the strand itself: an answer ready in memory is sent from there,
+// with no worker at all; only when it passes is the request handed to a worker.
 //
 // Shutdown: stop() stops the io_context, joins its threads, then stops the pool (handlers already
 // running finish; queued ones are dropped), and finally destroys the io_context, which destroys
@@ -509,6 +511,7 @@ class Session : public internal::ReplyTarget, public std::enable_shared_from_thi
     switch (match.kind) {
       case internal::Router::Match::kFound:
         route_ = match.route;
+        if (route_->fast && run_fast()) return;
         server_.pool->post([self = shared_from_this()] { self->run_handler(); });
         return;
       case internal::Router::Match::kNotFound:
@@ -519,6 +522,26 @@ class Session : public internal::ReplyTarget, public std::enable_shared_from_thi
         res_.headers.emplace_back("Allow", std::move(match.allow));
         return respond();
     }
+  }
+
+  // On the strand: the route's FastHandler; true when it answered (and the answer is on its way).
+  bool run_fast() {
+    std::optional<Response> answer;
+    try {
+      answer = route_->fast(req_);
+    } catch (const std::exception& e) {
+      spdlog::error("http: fast handler {} {} threw: {} (request {})", route_->method, route_->pattern, e.what(),
+                    req_.request_id);
+      answer = internal_error_response();
+    } catch (...) {
+      spdlog::error("http: fast handler {} {} threw a non-exception (request {})", route_->method, route_->pattern,
+                    req_.request_id);
+      answer = internal_error_response();
+    }
+    if (!answer) return false;
+    res_ = std::move(*answer);
+    respond();
+    return true;
   }
 
   // From the thread that holds the deferred route's Reply, which owns the session as a worker does.
@@ -863,12 +886,16 @@ std::string Server::metrics_text() const {
 Server::~Server() { stop(); }
 
 void Server::route(std::string method, std::string pattern, Handler handler) {
+  route(std::move(method), std::move(pattern), std::move(handler), {});
+}
+
+void Server::route(std::string method, std::string pattern, Handler handler, FastHandler fast) {
   std::lock_guard lock(impl_->life_mu);
   if (impl_->running) {  // matching reads the routes without a lock
     spdlog::error("http: route {} {} added while running; ignored", method, pattern);
     return;
   }
-  impl_->router.add(std::move(method), pattern, std::move(handler));
+  impl_->router.add(std::move(method), pattern, std::move(handler), {}, std::move(fast));
 }
 
 void Server::allow_body_bytes(std::string path_prefix, size_t max_bytes,

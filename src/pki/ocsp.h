@@ -94,6 +94,11 @@ class OcspResponder {
   // as outcome "limited". It is never asked about a certificate the lookup knows.
   std::shared_ptr<const OcspAnswer> answer(std::string_view der_request,
                                            const std::function<bool()>& admit_unknown = {});
+  // What answer() gives these exact request bytes when it is a cached response in the first half
+  // of its validity (not yet due for re-signing), else null: a shared lock and one lookup, never a
+  // parse, a signature or a status lookup, so that the HTTP server can answer it on its I/O thread
+  // (http::FastHandler). Counted as outcome "cached", as answer() counts it.
+  std::shared_ptr<const OcspAnswer> cached(std::string_view der_request);
   // Re-signs the cached responses of one certificate now (after it was revoked), so the next
   // request sees the new status, and makes sure no answer looked up before this call is cached
   // afterwards. A certificate not cached is left for its first request; one whose lookup fails
@@ -130,7 +135,8 @@ std::vector<std::pair<std::string, std::string>> caching_headers(const OcspAnswe
 // certificates the CA issued are always answered.
 // Both answer 200 application/ocsp-response, with the caching headers when successful; a body
 // that is not an OCSPRequest answers 200 with the malformedRequest response, as RFC 6960 asks.
-// Also adds the responder's metrics() to the server's /metrics.
+// Also adds the responder's metrics() to the server's /metrics. A GET whose response is cached and
+// fresh (OcspResponder::cached) is answered on the server's I/O thread, without a worker.
 void add_ocsp_routes(http::Server& server, OcspResponder& responder, uint32_t unknown_per_minute = 100);
 
 // The responder that answers a request, asked once per request (and per scrape of /metrics): one
@@ -139,8 +145,9 @@ void add_ocsp_routes(http::Server& server, OcspResponder& responder, uint32_t un
 using OcspResponderSource = std::function<std::shared_ptr<OcspResponder>()>;
 
 // The same routes at `path` (e.g. "/lgpki/ocsp": POST <path>, GET <path>/{request...}), each
-// request answered by the responder `source` gives.
+// request answered by the responder `source` gives. Cached GETs are answered on the I/O thread only
+// when `source_never_blocks` (a source that may make its responder, loading keys, must not run there).
 void add_ocsp_routes(http::Server& server, OcspResponderSource source, std::string_view path,
-                     uint32_t unknown_per_minute = 100);
+                     uint32_t unknown_per_minute = 100, bool source_never_blocks = false);
 
 }  // namespace jlis::pki

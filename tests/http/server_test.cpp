@@ -587,6 +587,57 @@ TEST(ServerLifecycle, RouteOverridesBuiltin) {
 // Rule (deferred routes): the answer leaves when the Reply is sent, from whichever thread holds it;
 // the connection then serves its next request; a Reply dropped unsent answers 500; a second send
 // is ignored; stop() waits for a Reply still held.
+// A FastHandler answers on the I/O thread: with the one worker blocked, its answer still leaves;
+// one that passes (nullopt) leaves the request to the handler on a worker, so it waits for one;
+// one that throws answers 500.
+TEST(ServerFast, AFastAnswerNeedsNoWorkerAndAPassedOneWaitsForTheHandler) {
+  ServerOptions o = small_options();
+  o.worker_threads = 1;
+  Server s(o);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool blocking = false, release = false;
+  s.route("GET", "/block", [&](const Request&) {
+    std::unique_lock lock(mu);
+    blocking = true;
+    cv.notify_all();
+    cv.wait_for(lock, 60s, [&] { return release; });
+    return Response::json(200, "released");
+  });
+  s.route(
+      "GET", "/fast/{v}", [](const Request&) { return Response::json(200, "from the handler"); },
+      [](const Request& r) -> std::optional<Response> {
+        const std::string& v = r.path_params.at("v");
+        if (v == "throw") throw std::runtime_error("secret detail");
+        if (v == "pass") return std::nullopt;
+        return Response::json(200, "fast " + v);
+      });
+  ASSERT_TRUE(s.start().is_ok());
+  auto blocked = std::async(std::launch::async, [&] { return Client(s.port()).get("/block"); });
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return blocking; })) << "the handler never started";
+  }
+  Client c(s.port());
+  auto fast = std::async(std::launch::async, [&] { return c.get("/fast/ready"); });
+  const bool answered = fast.wait_for(30s) == std::future_status::ready;
+  auto passed = std::async(std::launch::async, [&] { return Client(s.port()).get("/fast/pass"); });
+  const bool passed_early = passed.wait_for(300ms) == std::future_status::ready;
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(answered) << "the fast answer waited for the blocked worker";
+  EXPECT_EQ(fast.get().body(), "fast ready");
+  EXPECT_FALSE(passed_early) << "a passed request was answered without the (blocked) worker";
+  EXPECT_EQ(passed.get().body(), "from the handler");
+  EXPECT_EQ(blocked.get().body(), "released");
+  auto thrown = c.get("/fast/throw");
+  EXPECT_EQ(thrown.result_int(), 500);
+  EXPECT_EQ(thrown.body().find("secret"), std::string::npos);
+}
+
 TEST(ServerDeferred, TheAnswerLeavesWhenTheReplyIsSentFromAnotherThread) {
   Server s(small_options());
   std::mutex mu;

@@ -305,6 +305,39 @@ TEST_F(OcspTest, SecondRequestAnswersTheSameBytesWithoutLookingUp) {
   EXPECT_NE(m.find("jlis_ocsp_cached_responses 1\n"), std::string::npos) << m;
 }
 
+// cached() (what the HTTP server answers on its I/O thread) gives only what answer() would give
+// without a lookup or a signature: a response already made for these exact bytes, in the first half
+// of its validity; and after a refresh, the new one.
+TEST_F(OcspTest, CachedIsOnlyAFreshResponseToTheSameBytes) {
+  auto r = responder();
+  auto id = cert_id(f.good.get(), f.ca.cert.get());
+  const std::string request = request_der({id.get()});
+  EXPECT_EQ(r->cached(request), nullptr);  // nothing made yet
+  auto first = r->answer(request);
+  const int lookups = table.lookups();
+  EXPECT_EQ(r->cached(request).get(), first.get());
+  auto sha256_id = cert_id(f.good.get(), f.ca.cert.get(), EVP_sha256());
+  EXPECT_EQ(r->cached(request_der({sha256_id.get()})), nullptr);  // another CertID: not made yet
+  EXPECT_EQ(r->cached("not an OCSP request"), nullptr);
+  now += 12 * 3600 - 1;
+  EXPECT_EQ(r->cached(request).get(), first.get());
+  EXPECT_EQ(table.lookups(), lookups);
+  EXPECT_NE(r->metrics().find("jlis_ocsp_requests_total{outcome=\"cached\"} 2\n"), std::string::npos);
+  now += 1;  // half the validity: due for re-signing, which answer() does
+  EXPECT_EQ(r->cached(request), nullptr);
+  auto resigned = r->answer(request);
+  EXPECT_NE(resigned->der, first->der);
+  EXPECT_EQ(r->cached(request).get(), resigned.get());
+  // Revoked and refreshed: cached() gives the new status at once.
+  table.set(0, "1001", StatusTable::revoked(RevocationReason::key_compromise));
+  r->refresh(0, "1001");
+  auto after = r->cached(request);
+  ASSERT_NE(after, nullptr);
+  Parsed p = parse_response(after->der);
+  ASSERT_NE(p.basic, nullptr);
+  EXPECT_EQ(find(p.basic.get(), id.get()).status, V_OCSP_CERTSTATUS_REVOKED);
+}
+
 TEST_F(OcspTest, Sha256CertIdsAnswerAndAreCachedApart) {
   auto r = responder();
   std::string sha1_der, sha256_der;
