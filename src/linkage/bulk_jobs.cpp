@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/digest.h"
+#include "common/text.h"
 #include "linkage/bodies.h"
 #include "linkage/signatures.h"
 #include "store/migrations.h"
@@ -36,10 +37,25 @@ CREATE TABLE linkage_bulk_lines (
   job_id TEXT NOT NULL,
   line_no BIGINT NOT NULL,
   request TEXT NOT NULL,            -- the line as submitted
-  result TEXT,                      -- BulkResult's JSON once answered
+  result TEXT,                      -- BulkResult's JSON once answered (until migration 2)
   failed INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (job_id, line_no)
 );
+)sql"},
+                                                    {2, R"sql(
+-- A batch's results are one row, not an UPDATE of each of its lines (a quarter of a batch's time).
+CREATE TABLE linkage_bulk_results (
+  job_id TEXT NOT NULL,
+  first_line BIGINT NOT NULL,
+  last_line BIGINT NOT NULL,
+  failed BIGINT NOT NULL,           -- how many of these lines failed
+  results TEXT NOT NULL,            -- each line's BulkResult (JSON, one line each), in line order
+  PRIMARY KEY (job_id, first_line)
+);
+INSERT INTO linkage_bulk_results (job_id, first_line, last_line, failed, results)
+  SELECT job_id, line_no, line_no, failed, result FROM linkage_bulk_lines WHERE result IS NOT NULL;
+ALTER TABLE linkage_bulk_lines DROP COLUMN result;
+ALTER TABLE linkage_bulk_lines DROP COLUMN failed;
 )sql"}};
 
 constexpr const char* kJobColumns =
@@ -119,13 +135,21 @@ Result<std::vector<BulkResult>> BulkJobs::results(const std::string& body, const
   JLIS_RETURN_IF_ERROR(get(body, job_id).status());
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
   std::vector<BulkResult> out;
-  JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT result FROM linkage_bulk_lines WHERE job_id = ? AND line_no > ? "
-                                               "AND result IS NOT NULL") +
-                                       (failed_only ? " AND failed = 1" : "") + " ORDER BY line_no LIMIT ?",
-                                   {job_id, after, int64_t{limit}}, [&](const Row& r) {
-                                     out.push_back(json::parse(r.text(0)));
-                                     return true;
-                                   }));
+  if (limit <= 0) return out;
+  // From the batch holding line after + 1 (the last to start at or before it) on, along the key.
+  JLIS_RETURN_IF_ERROR(conn->query(
+      std::string("SELECT results FROM linkage_bulk_results WHERE job_id = ? AND first_line >= COALESCE((SELECT "
+                  "MAX(first_line) FROM linkage_bulk_results WHERE job_id = ? AND first_line <= ?), 0)") +
+          (failed_only ? " AND failed > 0" : "") + " ORDER BY first_line",
+      {job_id, job_id, after + 1}, [&](const Row& r) {
+        for (const std::string& text : split_nonempty(r.text(0), '\n')) {
+          json result = json::parse(text);
+          if (result["line"].get<int64_t>() <= after || (failed_only && !result.contains("error"))) continue;
+          out.push_back(std::move(result));
+          if (static_cast<int>(out.size()) == limit) return false;
+        }
+        return true;
+      }));
   return out;
 }
 
@@ -192,16 +216,18 @@ Result<int64_t> BulkJobs::run_batch(int batch, int chunk) {
     // The batch's answer, every line's result as the body reads it, is one entry of the message log:
     // the one its provision records name (Queries::ask_in).
     std::string logged = R"({"job_id":")" + job->job_id + R"(","results":[)";
+    std::string stored;  // the same results, one a line
     for (size_t i = 0; i < lines.size(); ++i) {
-      const bool fail = results[i]->contains("error");
-      failed += fail;
+      failed += results[i]->contains("error");
       const std::string result = results[i]->dump();
-      JLIS_RETURN_IF_ERROR(conn.execute("UPDATE linkage_bulk_lines SET result = ?, failed = ? WHERE job_id = ? AND line_no = ?",
-                                        {result, int64_t{fail}, job->job_id, lines[i].first})
-                               .status());
       logged += (i ? "," : "") + result;
+      stored += (i ? "\n" : "") + result;
     }
     logged += "]}";
+    JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO linkage_bulk_results (job_id, first_line, last_line, failed, results) "
+                                      "VALUES (?, ?, ?, ?, ?)",
+                                      {job->job_id, lines.front().first, lines.back().first, failed, stored})
+                             .status());
     JLIS_RETURN_IF_ERROR(
         log.append("platform", "bulk-answers", logged, "", iso8601_seconds(static_cast<int64_t>(std::time(nullptr))))
             .status());
@@ -230,6 +256,11 @@ Result<int64_t> BulkJobs::purge_finished(const std::string& before) {
                             conn.execute("DELETE FROM linkage_bulk_lines WHERE job_id = ? AND line_no IN (SELECT line_no "
                                          "FROM linkage_bulk_lines WHERE job_id = ? ORDER BY line_no LIMIT 10000)",
                                          {*job, *job}));
+      if (deleted > 0) return Status::ok();
+      JLIS_ASSIGN_OR_RETURN(deleted, conn.execute("DELETE FROM linkage_bulk_results WHERE job_id = ? AND first_line IN "
+                                                  "(SELECT first_line FROM linkage_bulk_results WHERE job_id = ? "
+                                                  "ORDER BY first_line LIMIT 20)",
+                                                  {*job, *job}));
       if (deleted > 0) return Status::ok();
       ++purged;
       return conn.execute("DELETE FROM linkage_bulk_jobs WHERE job_id = ?", {*job}).status();

@@ -7,8 +7,8 @@
 // line or not at all), answered in the layout version in force on the day it was submitted. A
 // runner (BulkRunner, a thread of `jlis serve`) then answers the lines in order, a batch at a time:
 // each batch is one writer transaction that decides and records its queries (Queries::ask_in: the
-// same checks and provision records as a single query), writes their results and the job's
-// progress, and logs the batch's answer as one message-log entry (kind "bulk-answers": {"job_id",
+// same checks and provision records as a single query), writes their results (one row a batch) and
+// the job's progress, and logs the batch's answer as one message-log entry (kind "bulk-answers": {"job_id",
 // "results": every line's result as the results list shows it}; the lines' requests are in the
 // job's logged file), which the batch's provision records name; so a restart resumes after the last
 // committed batch and no line is answered twice. A line that is not a query (bad JSON, a missing
@@ -94,9 +94,9 @@ class BulkJobs {
   // a single query waits for a chunk, not a whole batch. Answers how many (0: no job waits).
   Result<int64_t> run_batch(int batch = 500, int chunk = 250);
 
-  // Deletes the jobs finished before `before` (ISO 8601 UTC, as finished_at) with their lines, at
-  // most 10,000 lines a writer transaction (the job's row last, so an interrupted purge resumes);
-  // answers how many jobs it deleted.
+  // Deletes the jobs finished before `before` (ISO 8601 UTC, as finished_at) with their lines and
+  // results, at most 10,000 lines or 20 batches' results a writer transaction (the job's row last, so
+  // an interrupted purge resumes); answers how many jobs it deleted.
   Result<int64_t> purge_finished(const std::string& before);
 
  private:

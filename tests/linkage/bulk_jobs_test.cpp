@@ -104,6 +104,17 @@ TEST_F(BulkJobsTest, AJobWithPartialFailuresListsEachFailureByLine) {
   ASSERT_EQ(page.size(), 2u);
   EXPECT_EQ(page[0]["line"], 4);
   EXPECT_EQ(page[1]["line"], 5);
+  // Pages across the two batches' results (lines 1-5 and 6-7), from inside each and from its start.
+  for (auto [after, expect] : std::vector<std::pair<int64_t, std::vector<int64_t>>>{
+           {4, {5, 6, 7}}, {5, {6, 7}}, {6, {7}}, {7, {}}, {0, {1, 2, 4}}}) {
+    lines.clear();
+    page = jobs_->results(nenkin_, job->job_id, after, 3, false).value();
+    for (const auto& r : page) lines.push_back(r["line"].get<int64_t>());
+    EXPECT_EQ(lines, expect) << "after line " << after;
+  }
+  page = jobs_->results(nenkin_, job->job_id, 4, 1, true).value();
+  ASSERT_EQ(page.size(), 1u) << "failed lines, a page of one";
+  EXPECT_EQ(page[0]["line"], 5);
 
   // The asked lines are recorded as single queries are: two provided, two refused (the malformed
   // lines ask nothing).
@@ -194,9 +205,7 @@ TEST_F(BulkJobsTest, BatchesCommitProgressWithTheirLinesOldestJobFirst) {
   for (int64_t expect_done : {2, 4, 5}) {
     ASSERT_EQ(jobs_->run_batch(2).value(), expect_done == 5 ? 1 : 2);
     EXPECT_EQ(jobs_->get(nenkin_, first.job_id)->done, expect_done);
-    EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_lines WHERE job_id = '" + first.job_id +
-                    "' AND result IS NOT NULL"),
-              expect_done);
+    EXPECT_EQ(jobs_->results(nenkin_, first.job_id, 0, 100, false)->size(), static_cast<size_t>(expect_done));
     EXPECT_EQ(jobs_->get(nenkin_, second.job_id)->done, 0);
   }
   EXPECT_EQ(jobs_->run_batch(2).value(), 1);
@@ -260,6 +269,35 @@ TEST_F(BulkJobsTest, AJobIsItsBodysAndItsSizeIsBounded) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_lines"), 1);
 }
 
+// Rule: a data directory from before a batch's results were one row (bulk migration 1: a result on
+// each line's row) keeps every answered line's result, its failure flag and its place through
+// migration 2; an unanswered line is still answered after it.
+TEST_F(BulkJobsTest, TheResultsOfAnOlderDirectoryKeepThroughTheMigration) {
+  sql("DROP TABLE linkage_bulk_results");
+  sql("ALTER TABLE linkage_bulk_lines ADD COLUMN result TEXT");
+  sql("ALTER TABLE linkage_bulk_lines ADD COLUMN failed INTEGER NOT NULL DEFAULT 0");
+  sql("DELETE FROM schema_migrations WHERE component = 'linkage_bulk' AND version = 2");
+  sql("INSERT INTO linkage_bulk_jobs VALUES ('j1', 1, '" + nenkin_ +
+      "', '2026-01-02T03:04:05Z', '" + today_.to_iso() + "', 3, 2, 1, 2, '')");
+  sql("INSERT INTO linkage_bulk_lines (job_id, line_no, request, result, failed) VALUES ('j1', 1, '{}', "
+      "'{\"line\":1,\"items\":{\"TX001\":\"100\"}}', 0), ('j1', 2, '{}', "
+      "'{\"line\":2,\"error\":{\"code\":\"not_found\",\"message\":\"m\"}}', 1), ('j1', 3, '" +
+      line(pension_codes_[0], R"(["TX001"])") + "', NULL, 0)");
+  ASSERT_TRUE(BulkJobs::migrate(*db_->connect().value()).is_ok());
+  auto all = jobs_->results(nenkin_, "j1", 0, 10, false).value();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0]["items"], (nlohmann::json{{"TX001", "100"}}));
+  EXPECT_EQ(all[1]["error"]["code"], "not_found");
+  auto failed = jobs_->results(nenkin_, "j1", 0, 10, true).value();
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]["line"], 2);
+  EXPECT_EQ(run_all(500), std::vector<int64_t>{1});
+  all = jobs_->results(nenkin_, "j1", 0, 10, false).value();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[2]["items"], (nlohmann::json{{"TX001", "100"}}));
+  EXPECT_EQ(jobs_->get(nenkin_, "j1")->state(), "done");
+}
+
 // Rule: a finished job's results are kept to be downloaded, then deleted with the job once it
 // finished before the cutoff (the runner's is kBulkResultDays ago); an unfinished job is never
 // deleted, and the provision records stay.
@@ -280,6 +318,7 @@ TEST_F(BulkJobsTest, AFinishedJobIsDeletedWithItsResultsAfterTheCutoffOnly) {
   EXPECT_EQ(jobs_->purge_finished(iso8601_seconds(at + 86400)).value(), 1);
   EXPECT_EQ(jobs_->get(nenkin_, finished.job_id).status().code(), Code::not_found);
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_lines WHERE job_id = '" + finished.job_id + "'"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_results WHERE job_id = '" + finished.job_id + "'"), 0);
   EXPECT_EQ(jobs_->get(nenkin_, waiting.job_id)->total, 3) << "an unfinished job stays";
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_lines WHERE job_id = '" + waiting.job_id + "'"), 3);
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_provisions"), records) << "the records keep their own period";
