@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <set>
 #include <string>
@@ -36,6 +39,28 @@ TEST(TimeOrderedHexId, MillisecondsThenRandomSortedByTime) {
     last = std::move(next);
   }
   EXPECT_EQ(ids.size(), 1000u);
+}
+
+// Rule: the ids' random digits are drawn ahead, a buffer per thread; a process forked after that
+// draws its own, so its next id's random digits are not its parent's next id's.
+TEST(TimeOrderedHexId, AForkedChildDoesNotRepeatItsParentsRandomDigits) {
+  ASSERT_TRUE(time_ordered_hex_id().ok());  // this thread's buffer is filled
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string id = time_ordered_hex_id().value();
+    _exit(write(out[1], id.data(), id.size()) == static_cast<ssize_t>(id.size()) ? 0 : 1);
+  }
+  close(out[1]);
+  const std::string mine = time_ordered_hex_id().value();
+  char theirs[32];
+  ASSERT_EQ(read(out[0], theirs, sizeof theirs), 32);
+  close(out[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_NE(std::string(theirs + 12, 20), mine.substr(12)) << "the child used the parent's next random digits";
 }
 
 }  // namespace
