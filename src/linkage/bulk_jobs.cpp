@@ -1,12 +1,12 @@
 #include "linkage/bulk_jobs.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
 #include "common/digest.h"
-#include "common/text.h"
 #include "linkage/bodies.h"
 #include "linkage/signatures.h"
 #include "store/migrations.h"
@@ -56,10 +56,46 @@ INSERT INTO linkage_bulk_results (job_id, first_line, last_line, failed, results
   SELECT job_id, line_no, line_no, failed, result FROM linkage_bulk_lines WHERE result IS NOT NULL;
 ALTER TABLE linkage_bulk_lines DROP COLUMN result;
 ALTER TABLE linkage_bulk_lines DROP COLUMN failed;
+)sql"},
+                                                    {3, R"sql(
+-- The file is stored a chunk of lines a row, not a row a line (a fifth of a job's time went to those).
+CREATE TABLE linkage_bulk_requests (
+  job_id TEXT NOT NULL,
+  first_line BIGINT NOT NULL,
+  last_line BIGINT NOT NULL,
+  lines TEXT NOT NULL,              -- the file's lines first_line..last_line as submitted (a blank one
+                                    -- empty, a final CR dropped), one a line
+  PRIMARY KEY (job_id, first_line)
+);
+INSERT INTO linkage_bulk_requests (job_id, first_line, last_line, lines)
+  SELECT job_id, line_no, line_no, request FROM linkage_bulk_lines;
+DROP TABLE linkage_bulk_lines;
 )sql"}};
 
 constexpr const char* kJobColumns =
     "SELECT job_id, body, submitted_at, day, total, done, failed, finished_at FROM linkage_bulk_jobs";
+
+// The file is stored kChunkLines lines a row (linkage_bulk_requests), a batch's results a row
+// (linkage_bulk_results).
+constexpr int64_t kChunkLines = 500;
+
+// Rows of `table` (keyed by job_id, first_line; rows of consecutive lines) of job ?1 from the one
+// holding line ?2 on, in line order; ?1 given twice.
+std::string rows_from_line(const std::string& columns, const std::string& table) {
+  return "SELECT " + columns + " FROM " + table + " WHERE job_id = ? AND first_line >= COALESCE((SELECT MAX(first_line) "
+         "FROM " + table + " WHERE job_id = ? AND first_line <= ?), 0)";
+}
+
+// Calls `each(number, line)` for the lines of `text` (rows_from_line's lines, from `first`), blank
+// ones too, until it answers false; false then.
+bool each_line(std::string_view text, int64_t first, const std::function<bool(int64_t, std::string_view)>& each) {
+  for (size_t at = 0;; ++first) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    if (!each(first, text.substr(at, end - at))) return false;
+    if (end == text.size()) return true;
+    at = end + 1;
+  }
+}
 
 BulkJob job_of(const Row& r) {
   return {r.text(0), r.text(1), r.text(2), r.text(3), r.int64(4), r.int64(5), r.int64(6), r.text(7)};
@@ -78,24 +114,25 @@ Status BulkJobs::migrate(Connection& conn) { return store::migrate(conn, "linkag
 
 Result<BulkJob> BulkJobs::submit(const std::string& body, std::string_view lines, Date today,
                                  const SignedMessage* signed_by) {
-  std::vector<std::pair<int64_t, std::string_view>> queries;
-  int64_t number = 0;
+  // The file's lines, kChunkLines to a chunk (its first line's number, its text); numbered from 1.
+  std::vector<std::pair<int64_t, std::string>> chunks;
+  int64_t number = 0, total = 0;
   for (size_t at = 0; at < lines.size();) {
     size_t end = lines.find('\n', at);
     if (end == std::string_view::npos) end = lines.size();
     std::string_view line = lines.substr(at, end - at);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    ++number;
-    if (line.find_first_not_of(" \t") != std::string_view::npos) {
-      if (static_cast<int64_t>(queries.size()) == kMaxBulkLines)
-        return invalid_argument("a bulk job holds at most " + std::to_string(kMaxBulkLines) + " queries");
-      queries.emplace_back(number, line);
-    }
+    if (number++ % kChunkLines == 0) chunks.emplace_back(number, "");
+    std::string& chunk = chunks.back().second;
+    if (number != chunks.back().first) chunk += '\n';
+    chunk += line;
+    if (line.find_first_not_of(" \t") != std::string_view::npos && ++total > kMaxBulkLines)
+      return invalid_argument("a bulk job holds at most " + std::to_string(kMaxBulkLines) + " queries");
     at = end + 1;
   }
-  if (queries.empty()) return invalid_argument("a bulk job needs at least one query (one JSON object a line)");
+  if (total == 0) return invalid_argument("a bulk job needs at least one query (one JSON object a line)");
   JLIS_ASSIGN_OR_RETURN(std::string job_id, random_hex(16));
-  BulkJob job{job_id, body, now_iso8601(), today.to_iso(), static_cast<int64_t>(queries.size()), 0, 0, ""};
+  BulkJob job{job_id, body, now_iso8601(), today.to_iso(), total, 0, 0, ""};
   const std::string logged_at = iso8601_seconds(static_cast<int64_t>(std::time(nullptr)));
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
     JLIS_RETURN_IF_ERROR(Bodies::active(conn, body).status());
@@ -109,9 +146,11 @@ Result<BulkJob> BulkJobs::submit(const std::string& body, std::string_view lines
                                       "failed, last_line, finished_at) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, '')",
                                       {job.job_id, seq.value_or(1), job.body, job.submitted_at, job.day, job.total})
                              .status());
-    for (const auto& [line_no, text] : queries)
-      JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO linkage_bulk_lines (job_id, line_no, request) VALUES (?, ?, ?)",
-                                        {job.job_id, line_no, std::string(text)})
+    for (size_t i = 0; i < chunks.size(); ++i)
+      JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO linkage_bulk_requests (job_id, first_line, last_line, lines) "
+                                        "VALUES (?, ?, ?, ?)",
+                                        {job.job_id, chunks[i].first,
+                                         i + 1 < chunks.size() ? chunks[i + 1].first - 1 : number, chunks[i].second})
                                .status());
     return Status::ok();
   }));
@@ -138,17 +177,14 @@ Result<std::vector<BulkResult>> BulkJobs::results(const std::string& body, const
   if (limit <= 0) return out;
   // From the batch holding line after + 1 (the last to start at or before it) on, along the key.
   JLIS_RETURN_IF_ERROR(conn->query(
-      std::string("SELECT results FROM linkage_bulk_results WHERE job_id = ? AND first_line >= COALESCE((SELECT "
-                  "MAX(first_line) FROM linkage_bulk_results WHERE job_id = ? AND first_line <= ?), 0)") +
-          (failed_only ? " AND failed > 0" : "") + " ORDER BY first_line",
+      rows_from_line("results", "linkage_bulk_results") + (failed_only ? " AND failed > 0" : "") + " ORDER BY first_line",
       {job_id, job_id, after + 1}, [&](const Row& r) {
-        for (const std::string& text : split_nonempty(r.text(0), '\n')) {
+        return each_line(r.text(0), 0, [&](int64_t, std::string_view text) {
           json result = json::parse(text);
-          if (result["line"].get<int64_t>() <= after || (failed_only && !result.contains("error"))) continue;
+          if (result["line"].get<int64_t>() <= after || (failed_only && !result.contains("error"))) return true;
           out.push_back(std::move(result));
-          if (static_cast<int>(out.size()) == limit) return false;
-        }
-        return true;
+          return static_cast<int>(out.size()) < limit;
+        });
       }));
   return out;
 }
@@ -167,12 +203,14 @@ Result<int64_t> BulkJobs::run_batch(int batch, int chunk) {
     JLIS_ASSIGN_OR_RETURN(auto last, conn.query_int64("SELECT last_line FROM linkage_bulk_jobs WHERE job_id = ?",
                                                       {job->job_id}));
     const int64_t last_line = last.value_or(0);
-    std::vector<std::pair<int64_t, std::string>> lines;
-    JLIS_RETURN_IF_ERROR(conn.query("SELECT line_no, request FROM linkage_bulk_lines WHERE job_id = ? AND line_no > ? "
-                                    "ORDER BY line_no LIMIT ?",
-                                    {job->job_id, last_line, int64_t{batch}}, [&](const Row& r) {
-                                      lines.emplace_back(r.int64(0), r.text(1));
-                                      return true;
+    std::vector<std::pair<int64_t, std::string>> lines;  // the next `batch` queries (non-blank lines)
+    JLIS_RETURN_IF_ERROR(conn.query(rows_from_line("first_line, lines", "linkage_bulk_requests") + " ORDER BY first_line",
+                                    {job->job_id, job->job_id, last_line + 1}, [&](const Row& r) {
+                                      return each_line(r.text(1), r.int64(0), [&](int64_t number, std::string_view line) {
+                                        if (number > last_line && line.find_first_not_of(" \t") != std::string_view::npos)
+                                          lines.emplace_back(number, line);
+                                        return lines.size() < static_cast<size_t>(batch);
+                                      });
                                     }));
     if (lines.empty()) return internal_error("bulk job " + job->job_id + " has fewer lines than its total");
     JLIS_ASSIGN_OR_RETURN(Date day, Date::parse_iso(job->day));
@@ -252,16 +290,14 @@ Result<int64_t> BulkJobs::purge_finished(const std::string& before) {
                                                  "finished_at < ? ORDER BY seq LIMIT 1",
                                                  {before}));
       if (!job) return Status::ok();
-      JLIS_ASSIGN_OR_RETURN(int64_t deleted,
-                            conn.execute("DELETE FROM linkage_bulk_lines WHERE job_id = ? AND line_no IN (SELECT line_no "
-                                         "FROM linkage_bulk_lines WHERE job_id = ? ORDER BY line_no LIMIT 10000)",
-                                         {*job, *job}));
-      if (deleted > 0) return Status::ok();
-      JLIS_ASSIGN_OR_RETURN(deleted, conn.execute("DELETE FROM linkage_bulk_results WHERE job_id = ? AND first_line IN "
-                                                  "(SELECT first_line FROM linkage_bulk_results WHERE job_id = ? "
-                                                  "ORDER BY first_line LIMIT 20)",
-                                                  {*job, *job}));
-      if (deleted > 0) return Status::ok();
+      for (const char* table : {"linkage_bulk_requests", "linkage_bulk_results"}) {
+        JLIS_ASSIGN_OR_RETURN(int64_t deleted,
+                              conn.execute(std::string("DELETE FROM ") + table + " WHERE job_id = ? AND first_line IN "
+                                           "(SELECT first_line FROM " + table + " WHERE job_id = ? ORDER BY first_line "
+                                           "LIMIT 20)",
+                                           {*job, *job}));
+        if (deleted > 0) return Status::ok();
+      }
       ++purged;
       return conn.execute("DELETE FROM linkage_bulk_jobs WHERE job_id = ?", {*job}).status();
     }));

@@ -4,7 +4,7 @@
 // reads the results per line, failures listed by line.
 //
 // The job and its lines are stored whole when submitted (one transaction: the job exists with every
-// line or not at all), answered in the layout version in force on the day it was submitted. A
+// line or not at all; 500 lines a row), answered in the layout version in force on the day it was submitted. A
 // runner (BulkRunner, a thread of `jlis serve`) then answers the lines in order, a batch at a time:
 // each batch is one writer transaction that decides and records its queries (Queries::ask_in: the
 // same checks and provision records as a single query), writes their results (one row a batch) and

@@ -212,6 +212,29 @@ TEST_F(BulkJobsTest, BatchesCommitProgressWithTheirLinesOldestJobFirst) {
   EXPECT_EQ(jobs_->get(nenkin_, second.job_id)->state(), "done");
 }
 
+// Rule: a file is stored 500 lines a row; its queries keep their line numbers across those rows
+// (blank lines counted, a final CR dropped), and batches resume inside a row and across rows.
+TEST_F(BulkJobsTest, QueriesKeepTheirLineNumbersAcrossTheStoredChunks) {
+  const std::vector<int64_t> asked = {1, 499, 500, 501, 1000, 1001, 1203};
+  std::string file;
+  for (int64_t n = 1, k = 0; n <= 1203; ++n) {
+    if (n == asked[k]) file += line(pension_codes_[k++ % 3], R"(["TX001"])") + (n == 500 ? "\r" : "");
+    file += "\n";
+  }
+  const BulkJob job = jobs_->submit(nenkin_, file, today_).value();
+  EXPECT_EQ(job.total, 7);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_requests WHERE job_id = '" + job.job_id + "'"), 3);
+  EXPECT_EQ(run_all(2), (std::vector<int64_t>{2, 2, 2, 1}));
+  const auto results = jobs_->results(nenkin_, job.job_id, 0, 100, false).value();
+  std::vector<int64_t> lines;
+  for (const auto& r : results) {
+    lines.push_back(r["line"].get<int64_t>());
+    EXPECT_FALSE(r.contains("error")) << r.dump();
+  }
+  EXPECT_EQ(lines, asked);
+  EXPECT_EQ(results[2]["items"], (nlohmann::json{{"TX001", "300"}})) << "line 500, its CR dropped";
+}
+
 // Rule: a batch ends after a chunk when another job waits on the writer (a single query is not held
 // behind a whole batch), and goes on to its full size when none waits.
 TEST_F(BulkJobsTest, ABatchYieldsAfterAChunkWhenAnotherWriteWaits) {
@@ -266,17 +289,18 @@ TEST_F(BulkJobsTest, AJobIsItsBodysAndItsSizeIsBounded) {
   ASSERT_TRUE(bodies_->remove(city_, "test").is_ok());
   EXPECT_EQ(jobs_->submit(city_, "{}", today_).status().code(), Code::permission_denied);
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_jobs"), 1);
-  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_lines"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_requests"), 1);
 }
 
-// Rule: a data directory from before a batch's results were one row (bulk migration 1: a result on
-// each line's row) keeps every answered line's result, its failure flag and its place through
-// migration 2; an unanswered line is still answered after it.
+// Rule: a data directory from before a batch's results were one row and the file a chunk of lines a
+// row (bulk migration 1: a row a line, its result on it) keeps every answered line's result, its
+// failure flag and its place through migrations 2 and 3; an unanswered line is answered after them.
 TEST_F(BulkJobsTest, TheResultsOfAnOlderDirectoryKeepThroughTheMigration) {
   sql("DROP TABLE linkage_bulk_results");
-  sql("ALTER TABLE linkage_bulk_lines ADD COLUMN result TEXT");
-  sql("ALTER TABLE linkage_bulk_lines ADD COLUMN failed INTEGER NOT NULL DEFAULT 0");
-  sql("DELETE FROM schema_migrations WHERE component = 'linkage_bulk' AND version = 2");
+  sql("DROP TABLE linkage_bulk_requests");
+  sql("CREATE TABLE linkage_bulk_lines (job_id TEXT NOT NULL, line_no BIGINT NOT NULL, request TEXT NOT NULL, result "
+      "TEXT, failed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (job_id, line_no))");
+  sql("DELETE FROM schema_migrations WHERE component = 'linkage_bulk' AND version > 1");
   sql("INSERT INTO linkage_bulk_jobs VALUES ('j1', 1, '" + nenkin_ +
       "', '2026-01-02T03:04:05Z', '" + today_.to_iso() + "', 3, 2, 1, 2, '')");
   sql("INSERT INTO linkage_bulk_lines (job_id, line_no, request, result, failed) VALUES ('j1', 1, '{}', "
@@ -317,10 +341,11 @@ TEST_F(BulkJobsTest, AFinishedJobIsDeletedWithItsResultsAfterTheCutoffOnly) {
   EXPECT_EQ(jobs_->get(nenkin_, finished.job_id)->done, 3);
   EXPECT_EQ(jobs_->purge_finished(iso8601_seconds(at + 86400)).value(), 1);
   EXPECT_EQ(jobs_->get(nenkin_, finished.job_id).status().code(), Code::not_found);
-  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_lines WHERE job_id = '" + finished.job_id + "'"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_requests WHERE job_id = '" + finished.job_id + "'"), 0);
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_results WHERE job_id = '" + finished.job_id + "'"), 0);
   EXPECT_EQ(jobs_->get(nenkin_, waiting.job_id)->total, 3) << "an unfinished job stays";
-  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_lines WHERE job_id = '" + waiting.job_id + "'"), 3);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bulk_requests WHERE job_id = '" + waiting.job_id + "'"), 1)
+      << "its three lines, one chunk";
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_provisions"), records) << "the records keep their own period";
 }
 
