@@ -15,6 +15,10 @@ bool is_valid_utf8(std::string_view text);
 // The number of characters (code points) of UTF-8 text; continuation bytes are not counted.
 size_t utf8_length(std::string_view text);
 
+// Appends `s` as a JSON string: quoted, with '"', '\\' and the control characters escaped, every
+// other byte as it is (the caller gives valid UTF-8).
+void append_json_string(std::string& out, std::string_view s);
+
 // The pieces of `text` between `separator`s, empty ones dropped ("a,,b" → {"a", "b"}; "" → {}).
 std::vector<std::string> split_nonempty(std::string_view text, char separator);
 // `pieces` joined with `separator` between them.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -46,6 +48,23 @@ TEST(SplitJoin, PiecesBetweenSeparatorsWithoutEmptyOnes) {
 }
 
 // ---- fold_variants --------------------------------------------------------------------------
+
+// Rule: append_json_string writes a JSON string any JSON parser reads back as the same bytes: every
+// control character, the quote and the backslash escaped, UTF-8 as it is.
+TEST(JsonString, EveryControlCharacterQuoteAndBackslashRoundTrips) {
+  std::string text = "\"\\/ 高橋　花子 ok";
+  for (int c = 0; c < 0x20; ++c) text += static_cast<char>(c);
+  text += '\x7f';
+  std::string out = "[";
+  append_json_string(out, text);
+  out += "]";
+  EXPECT_EQ(out.find_first_of(std::string("\n\r\t\0", 4)), std::string::npos) << "no raw control character";
+  const auto parsed = nlohmann::json::parse(out);
+  EXPECT_EQ(parsed.at(0).get<std::string>(), text);
+  std::string empty;
+  append_json_string(empty, "");
+  EXPECT_EQ(empty, "\"\"");
+}
 
 TEST(FoldVariants, WellKnownPairs) {
   EXPECT_EQ(fold_variants("髙橋"), "高橋");
