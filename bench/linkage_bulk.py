@@ -160,7 +160,7 @@ try:
             status, progress = call(conn, "GET", "/v1/linkage/bulk-jobs/" + job["job_id"])
             if progress["state"] == "done":
                 break
-            time.sleep(0.05)
+            time.sleep(0.01)
         elapsed = time.perf_counter() - start
         stop.set()
         if t:
