@@ -76,8 +76,8 @@ class BulkJobs {
   // its place in the file, from 1), to be answered as on `today`. invalid_argument for no query or
   // more than kMaxBulkLines; not_found/permission_denied for an unregistered or removed body (checked
   // in the transaction that writes). `signed_by`: the file as the body signed it (signatures.h),
-  // its signer checked and the file logged (kind "bulk-job") in that transaction; its lines are
-  // then logged one by one as queries, as the platform read them.
+  // its signer checked and the file logged (kind "bulk-job") in that transaction: the lines'
+  // requests are logged there, once (each batch's entry holds their answers).
   Result<BulkJob> submit(const std::string& body, std::string_view lines, Date today,
                          const SignedMessage* signed_by = nullptr);
 
