@@ -67,7 +67,14 @@ case "$cmd" in
     pgid=$(cut -d ' ' -f 5 "/proc/$pid/stat")  # "pid (postgres) state ppid pgrp ..."
     [ -n "$pgid" ] && [ "$pgid" != "$(cut -d ' ' -f 5 /proc/$$/stat)" ] || { echo "no process group of its own" >&2; exit 1; }
     kill -KILL "-$pgid"
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    # Dead once gone or a zombie: the PID 1 of some machines reaps an orphan only a second or more
+    # later, and a zombie holds no port, file or memory.
+    while [ -e "/proc/$pid" ] && [ "$(cut -d ' ' -f 3 "/proc/$pid/stat" 2>/dev/null)" != Z ]; do sleep 0.02; done
+    # A zombie's PID in the lock files would make the restart refuse ("lock file already exists"):
+    # they go, with the interlock shared memory segment postmaster.pid's seventh line names ("key id").
+    shmid=$(sed -n 7p "$tmp/data/postmaster.pid" | cut -d ' ' -f 2)
+    rm -f "$tmp/data/postmaster.pid" "$tmp"/.s.PGSQL.*.lock
+    if [ -n "$shmid" ]; then ipcrm -m "$shmid" 2>/dev/null || true; fi
     ;;
   restart)
     tmp=$(cat "$state/dir")
