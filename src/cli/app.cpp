@@ -129,12 +129,7 @@ Result<std::unique_ptr<App>> App::open(const std::string& data_dir, const std::s
 }
 
 Result<pki::KeyStore*> App::key_store(const std::string& data_dir) {
-  if (ca_) {
-    JLIS_RETURN_IF_ERROR(ca_->load_keys());
-    pki::KeyStore* keys = ca_->key_store();
-    if (keys == nullptr) return internal_error("the CA's key store is not open");
-    return keys;
-  }
+  if (ca_) return ca_->key_store();
   if (!key_store_) {
     const pki::CaSecrets secrets = ca_secrets();
     if (secrets.passphrase.empty())

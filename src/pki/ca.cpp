@@ -32,12 +32,8 @@ using store::Row;
 fs::path pki_dir(const std::string& data_dir) { return fs::path(data_dir) / "pki"; }
 fs::path config_path(const std::string& data_dir) { return pki_dir(data_dir) / "ca.json"; }
 std::string label(CertificateKind kind, const char* role) { return std::string(kind_name(kind)) + "-" + role; }
-// The key label, or file name stem, of generation `n`: the first keeps the names it had before
-// generations existed ("signature-ca"), the next are "signature-ca-g2" (keys) and
-// "signature-ca-2" (files).
-std::string key_label(CertificateKind kind, const char* role, int n) {
-  return n <= 1 ? label(kind, role) : label(kind, role) + "-g" + std::to_string(n);
-}
+// The file name stem of generation `n`: the first keeps the names it had before generations
+// existed ("signature-ca"), the next are "signature-ca-2" (its key: key_label, ca_internal.h).
 std::string file_stem(CertificateKind kind, const char* role, int n) {
   return n <= 1 ? label(kind, role) : label(kind, role) + "-" + std::to_string(n);
 }
@@ -386,33 +382,39 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::open(const s
   return std::unique_ptr<CertificateAuthority>(new CertificateAuthority(std::move(impl)));
 }
 
-KeyStore* CertificateAuthority::key_store() {
+Status CertificateAuthority::Impl::open_key_store() {
+  if (keystore) return Status::ok();
+  KeyStoreConfig config;
+  config.kind = key_kind;
+  if (key_kind == KeyStoreConfig::Kind::file) {
+    if (secrets.passphrase.empty())
+      return unavailable("the CA keys are encrypted: set JLIS_CA_PASSPHRASE to the passphrase given to jlis ca init");
+    config.directory = (pki_dir(dir) / "keys").string();
+    config.passphrase = secrets.passphrase;
+  } else {
+    if (secrets.pin.empty()) return unavailable("the CA keys are on a PKCS#11 token: set JLIS_PKCS11_PIN");
+    config.module = pkcs11_module;
+    config.token_label = pkcs11_token;
+    config.pin = secrets.pin;
+  }
+  JLIS_ASSIGN_OR_RETURN(keystore, KeyStore::open(config));
+  return Status::ok();
+}
+
+Result<KeyStore*> CertificateAuthority::key_store() {
   std::lock_guard lock(impl_->mu);
-  return impl_->keys_loaded ? impl_->keystore.get() : nullptr;
+  JLIS_RETURN_IF_ERROR(impl_->open_key_store());
+  return impl_->keystore.get();
 }
 
 Status CertificateAuthority::load_keys() {
   Impl& d = *impl_;
   std::lock_guard lock(d.mu);
   if (d.keys_loaded) return Status::ok();
-  KeyStoreConfig config;
-  config.kind = d.key_kind;
-  if (d.key_kind == KeyStoreConfig::Kind::file) {
-    if (d.secrets.passphrase.empty())
-      return unavailable("the CA keys are encrypted: set JLIS_CA_PASSPHRASE to the passphrase given to jlis ca init");
-    config.directory = (pki_dir(d.dir) / "keys").string();
-    config.passphrase = d.secrets.passphrase;
-  } else {
-    if (d.secrets.pin.empty()) return unavailable("the CA keys are on a PKCS#11 token: set JLIS_PKCS11_PIN");
-    config.module = d.pkcs11_module;
-    config.token_label = d.pkcs11_token;
-    config.pin = d.secrets.pin;
-  }
-  JLIS_ASSIGN_OR_RETURN(d.keystore, KeyStore::open(config));
+  JLIS_RETURN_IF_ERROR(d.open_key_store());
   for (CertificateKind kind : kCardCertificateKinds) {
     for (auto& a : d.generations[static_cast<size_t>(kind)]) {
       JLIS_ASSIGN_OR_RETURN(a->key, d.keystore->load(key_label(kind, "ca", a->generation)));
-      JLIS_ASSIGN_OR_RETURN(a->responder_key, d.keystore->load(key_label(kind, "ocsp", a->generation)));
       if (X509_check_private_key(a->cert.get(), a->key.get()) != 1 && d.key_kind == KeyStoreConfig::Kind::file)
         return openssl_error("the " + key_label(kind, "ca", a->generation) + " key does not match its certificate");
     }

@@ -201,10 +201,11 @@ class CertificateAuthority {
 
   // Loads the keys now (so `serve` fails at start, not at the first handover).
   Status load_keys();
-  // The KeyStore the keys are in, once load_keys() succeeded (null before). Other users of the same
-  // key store in this process (LGPKI, lgpki.h) use it: a PKCS#11 module is open in one KeyStore
-  // per process. It lives as long as this CA.
-  KeyStore* key_store();
+  // The KeyStore the keys are in, opened now if it is not (no key is decrypted: the store decrypts
+  // a key when it is loaded). Other users of the same key store in this process (LGPKI, lgpki.h)
+  // use it: a PKCS#11 module is open in one KeyStore per process. It lives as long as this CA.
+  // Errors: unavailable (no passphrase or PIN set), and KeyStore::open's.
+  Result<KeyStore*> key_store();
   // The base of the URLs written into new certificates.
   void set_public_url(std::string url);
   std::string public_url() const;

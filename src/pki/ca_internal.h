@@ -93,6 +93,8 @@ struct CertificateAuthority::Impl {
   }
   // A CA key handle of `kind` for one thread's signature (keys loaded): empty for file keys, which
   // every thread shares (authority(kind).key); for PKCS#11 one of its own, to give back after.
+  // Opens the key store (keystore) when it is not open yet, decrypting no key. Under mu.
+  Status open_key_store();
   Result<EvpPkeyPtr> borrow_ca_key(CertificateKind kind);
   void give_back_ca_key(CertificateKind kind, EvpPkeyPtr key);
 };
@@ -111,6 +113,13 @@ Result<std::string> normalise_serial(std::string_view text);
 // /crl/<name>-delta.crl, /crl/<name>/<code>.crl, and pki_crls.ca, pki_crl_partitions.ca.
 inline std::string crl_name(CertificateKind kind, int n) {
   return n <= 1 ? std::string(kind_name(kind)) : std::string(kind_name(kind)) + "-g" + std::to_string(n);
+}
+
+// The KeyStore label of generation `n`'s key of `role` ("ca", "ocsp"): the first keeps the label it
+// had before generations existed ("signature-ca"), the next are "signature-ca-g2".
+inline std::string key_label(CertificateKind kind, const char* role, int n) {
+  const std::string base = std::string(kind_name(kind)) + "-" + role;
+  return n <= 1 ? base : base + "-g" + std::to_string(n);
 }
 
 // Big-endian bytes of a stored serial (lower-case hex, as the rows hold it).

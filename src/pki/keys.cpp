@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <set>
 #include <system_error>
@@ -191,11 +192,14 @@ class FileKeyStore final : public KeyStore {
     JLIS_ASSIGN_OR_RETURN(EvpPkeyPtr key, generate_rsa(kKeyBits));
     JLIS_ASSIGN_OR_RETURN(std::string pem, encrypted_pem(key.get(), passphrase_));
     JLIS_RETURN_IF_ERROR(write_new_file(directory_, path, pem, label));
-    return key;
+    std::lock_guard lock(mu_);
+    return kept(label, std::move(key));
   }
 
   Result<EvpPkeyPtr> load(const std::string& label) override {
     if (!valid_label(label)) return bad_label();
+    std::lock_guard lock(mu_);
+    if (auto at = loaded_.find(label); at != loaded_.end()) return shared(at->second.get());
     JLIS_ASSIGN_OR_RETURN(std::string pem, read_key_file(path_of(label), label));
     BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     if (!bio) return openssl_error("reading a key file");
@@ -212,14 +216,31 @@ class FileKeyStore final : public KeyStore {
     if (!key) return openssl_error("decoding the key labelled '" + label + "'");
     if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA)
       return internal_error("the key labelled '" + label + "' is not an RSA key");
-    return key;
+    return kept(label, std::move(key));
   }
 
  private:
   std::string path_of(const std::string& label) const { return directory_ + "/" + label + ".key.pem"; }
 
+  // Another handle on `key`: a file key signs from many threads at once (keys.h).
+  static EvpPkeyPtr shared(EVP_PKEY* key) {
+    EVP_PKEY_up_ref(key);
+    return EvpPkeyPtr(key);
+  }
+  // Keeps `key` as `label`'s and answers a handle on it. Under mu_.
+  EvpPkeyPtr kept(const std::string& label, EvpPkeyPtr key) {
+    EvpPkeyPtr answer = shared(key.get());
+    loaded_[label] = std::move(key);
+    return answer;
+  }
+
   const std::string directory_;
   std::string passphrase_;
+  // Each label is decrypted once per store: the file's scrypt derivation takes ~45 ms of CPU and
+  // 16 MiB, and the components load a key more than once (an LGPKI CA signs certificates and OCSP
+  // answers). A label's file is never replaced (generate refuses an existing one).
+  std::mutex mu_;
+  std::map<std::string, EvpPkeyPtr> loaded_;
 };
 
 // ---------------------------------------------------------------------------------------------

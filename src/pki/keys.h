@@ -66,9 +66,10 @@ class KeyStore {
   // handle. Fails with conflict when the label exists (for pkcs11, checked under the store's mutex:
   // two processes generating one label on one token at the same moment are not excluded).
   virtual Result<EvpPkeyPtr> generate(const std::string& label) = 0;
-  // The private key handle of `label`. Errors: invalid_argument (bad label), not_found (no such
-  // key), permission_denied (wrong passphrase: the file cannot be decrypted), internal (a damaged
-  // key file, or the token failed).
+  // The private key handle of `label`. A file store decrypts a label once and answers handles on
+  // the same key after that (also for a key it generated). Errors: invalid_argument (bad label),
+  // not_found (no such key), permission_denied (wrong passphrase: the file cannot be decrypted),
+  // internal (a damaged key file, or the token failed).
   virtual Result<EvpPkeyPtr> load(const std::string& label) = 0;
 };
 

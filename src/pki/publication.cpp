@@ -634,6 +634,11 @@ Result<OcspResponder*> CertificateAuthority::responder() {
     d.ocsp_issuers.clear();
     for (CertificateKind kind : kCardCertificateKinds) {
       for (const auto& a : d.generations[static_cast<size_t>(kind)]) {
+        // The responders' keys are decrypted when the responder is made (`jlis serve` makes it at
+        // start), not with the CA's: a command that answers no OCSP request leaves them encrypted.
+        if (!a->responder_key) {
+          JLIS_ASSIGN_OR_RETURN(a->responder_key, d.keystore->load(key_label(kind, "ocsp", a->generation)));
+        }
         issuers.push_back({a->cert.get(), a->responder_cert.get(), a->responder_key.get()});
         d.ocsp_issuers.emplace_back(kind, a->generation);
       }
