@@ -91,10 +91,10 @@ struct CertificateAuthority::Impl {
     params.next_update = now + options.crl_validity.count();
     return params;
   }
-  // A CA key handle of `kind` for one thread's signature (keys loaded): empty for file keys, which
-  // every thread shares (authority(kind).key); for PKCS#11 one of its own, to give back after.
   // Opens the key store (keystore) when it is not open yet, decrypting no key. Under mu.
   Status open_key_store();
+  // A CA key handle of `kind` for one thread's signature (keys loaded): empty for file keys, which
+  // every thread shares (authority(kind).key); for PKCS#11 one of its own, to give back after.
   Result<EvpPkeyPtr> borrow_ca_key(CertificateKind kind);
   void give_back_ca_key(CertificateKind kind, EvpPkeyPtr key);
 };
