@@ -148,9 +148,12 @@ Result<linkage::TimeStampService> App::time_stamps(const std::string& data_dir) 
   JLIS_ASSIGN_OR_RETURN(pki::LgpkiAuthority * authority, lgpki(data_dir));
   if (authority == nullptr)
     return invalid_argument("the data directory has no LGPKI, whose time-stamp authority stamps the log: jlis lgpki init");
-  JLIS_ASSIGN_OR_RETURN(auto tsa, authority->time_stamp_authority());
-  return linkage::TimeStampService(
-      [tsa](std::string_view query) { return tsa->respond(query, static_cast<int64_t>(std::time(nullptr))); });
+  // The authority is asked at each stamp: it makes its key at the first (a log never stamped needs
+  // none) and renews its certificate when that runs out.
+  return linkage::TimeStampService([authority](std::string_view query) -> Result<std::string> {
+    JLIS_ASSIGN_OR_RETURN(auto tsa, authority->time_stamp_authority());
+    return tsa->respond(query, static_cast<int64_t>(std::time(nullptr)));
+  });
 }
 
 Result<linkage::Platform*> App::linkage(const std::string& data_dir) {

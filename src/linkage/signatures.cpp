@@ -115,8 +115,11 @@ Result<MessageVerifier> lgpki_verifier(pki::LgpkiAuthority& lgpki, std::chrono::
     }
     (root && c.name.find("link") == std::string::npos ? options.trusted : options.untrusted).push_back(std::move(cert));
   }
-  JLIS_ASSIGN_OR_RETURN(std::shared_ptr<pki::OcspResponder> responder, lgpki.ocsp_responder());
-  options.ocsp = [responder](std::string_view request) -> Result<std::string> { return responder->answer(request)->der; };
+  // LGPKI's responder is made at the first status asked (it decrypts the issuing CAs' keys).
+  options.ocsp = [&lgpki](std::string_view request) -> Result<std::string> {
+    JLIS_ASSIGN_OR_RETURN(std::shared_ptr<pki::OcspResponder> responder, lgpki.ocsp_responder());
+    return responder->answer(request)->der;
+  };
   options.arl = [&lgpki, arl_of](X509* ca) -> Result<std::string> {
     JLIS_ASSIGN_OR_RETURN(std::string der, pki::x509_der(ca));
     auto it = arl_of->find(der);

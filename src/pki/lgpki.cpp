@@ -189,7 +189,7 @@ Result<std::unique_ptr<LgpkiAuthority>> LgpkiAuthority::open(store::Pool& pool, 
       ca = &g.issuing[static_cast<size_t>(which)];
     }
     JLIS_ASSIGN_OR_RETURN(ca->cert, x509_from_pem(s.pem));
-    JLIS_ASSIGN_OR_RETURN(ca->key, keys.load(s.label));
+    ca->label = s.label;
   }
   for (const auto& g : impl->generations) {
     bool whole = g->root.cert != nullptr;
@@ -218,17 +218,19 @@ Result<int> LgpkiAuthority::new_generation() {
   std::vector<AuthorityRow> rows;
   {
     std::lock_guard lock(d.mu);
-    const Impl::Generation* previous = d.generations.empty() ? nullptr : d.generations.back().get();
+    Impl::Generation* previous = d.generations.empty() ? nullptr : d.generations.back().get();
     g->number = previous ? previous->number + 1 : 1;
     const int n = g->number;
-    JLIS_ASSIGN_OR_RETURN(g->root.key, d.keys.generate(lgpki_key_label("root", n)));
+    g->root.label = lgpki_key_label("root", n);
+    JLIS_ASSIGN_OR_RETURN(g->root.key, d.keys.generate(g->root.label));
     JLIS_ASSIGN_OR_RETURN(g->root.cert, make_lgpki_root({g->root.key.get(), now, now + 20 * kYear}));
     JLIS_ASSIGN_OR_RETURN(AuthorityRow root, row_of("root", n, g->root.cert.get()));
     if (previous != nullptr) {
       // Each link certificate is valid as long as the previous root.
       JLIS_ASSIGN_OR_RETURN(const int64_t until, unix_seconds(X509_get0_notAfter(previous->root.cert.get())));
+      JLIS_ASSIGN_OR_RETURN(EVP_PKEY * previous_key, d.key_of(previous->root));
       JLIS_ASSIGN_OR_RETURN(g->link_from_previous,
-                            make_link_certificate({previous->root.cert.get(), previous->root.key.get(),
+                            make_link_certificate({previous->root.cert.get(), previous_key,
                                                    g->root.cert.get(), now, until}));
       JLIS_ASSIGN_OR_RETURN(g->link_to_previous, make_link_certificate({g->root.cert.get(), g->root.key.get(),
                                                                         previous->root.cert.get(), now, until}));
@@ -239,7 +241,8 @@ Result<int> LgpkiAuthority::new_generation() {
     for (LgpkiCa which : kLgpkiCas) {
       Impl::Ca& ca = g->issuing[static_cast<size_t>(which)];
       const std::string_view name = lgpki_ca_name(which);
-      JLIS_ASSIGN_OR_RETURN(ca.key, d.keys.generate(lgpki_key_label(name, n)));
+      ca.label = lgpki_key_label(name, n);
+      JLIS_ASSIGN_OR_RETURN(ca.key, d.keys.generate(ca.label));
       LgpkiIssuingCaParams p;
       p.ca = which;
       p.root = g->root.cert.get();

@@ -144,9 +144,10 @@ class LgpkiAuthority {
 
   // Opens the LGPKI of the store with the keys of `keys` (not owned; it must outlive this object;
   // the KeyStore JPKI's CA uses, as a PKCS#11 module is open in one KeyStore per process). Loads
-  // the CA certificates and their keys. A store with no hierarchy yet opens too (exists() false):
-  // init() creates it. Errors: those of KeyStore::load (a key missing: not_found; the wrong
-  // passphrase: permission_denied) and of the store.
+  // the CA certificates; a CA's key is loaded when it first signs (an issuance, a CRL, a rollover),
+  // so that call answers the errors of KeyStore::load (a key missing: not_found; the wrong
+  // passphrase: permission_denied) and writes nothing. A store with no hierarchy yet opens too
+  // (exists() false): init() creates it. Errors: the store's.
   static Result<std::unique_ptr<LgpkiAuthority>> open(store::Pool& pool, store::Writer& writer, KeyStore& keys,
                                                      LgpkiOptions options = {});
   ~LgpkiAuthority();
@@ -236,6 +237,8 @@ class LgpkiAuthority {
   // other serial (another CA's certificate included). Errors: those of KeyStore::load (the
   // responder loads a key handle of each issuing CA), conflict before init().
   Result<std::shared_ptr<OcspResponder>> ocsp_responder();
+  // The responder ocsp_responder made, or null before it was first asked for.
+  std::shared_ptr<OcspResponder> ocsp_responder_made() const;
   // Re-signs the OCSP responses of the certificates revoked since the last call by anyone (another
   // process included: its revocations are not seen otherwise before a response's refresh is
   // due). Cheap when nothing was revoked; jlis serve calls it every second or so.

@@ -36,7 +36,7 @@ Result<std::string> make_list(LgpkiAuthority::Impl& d, const std::string& name,
       if (ca == nullptr) return not_found("LGPKI has no CA for the CRL " + name);
       CrlParams params;
       params.issuer = ca->cert.get();
-      params.key = ca->key.get();
+      JLIS_ASSIGN_OR_RETURN(params.key, d.key_of(*ca));
       params.this_update = now;
       params.next_update = now + d.options.crl_validity.count();
       params.crl_number = number;

@@ -21,9 +21,10 @@ struct LgpkiAuthority::Impl {
   KeyStore& keys;
   LgpkiOptions options;
 
-  // One CA: its certificate and its key handle.
+  // One CA: its certificate, its key's label in `keys`, and its key handle once used (key_of).
   struct Ca {
     X509Ptr cert;
+    std::string label;
     EvpPkeyPtr key;
   };
   // One generation: its root, its issuing CAs (by LgpkiCa) and, from the second on, the link
@@ -66,6 +67,14 @@ struct LgpkiAuthority::Impl {
       : pool(p), writer(w), keys(k), options(std::move(o)) {}
 
   int64_t now() const;
+  // The key of `ca`, decrypted at its first use, not when the authority opens: most commands and
+  // a server that issues nothing sign with none of them (callers hold mu).
+  Result<EVP_PKEY*> key_of(Ca& ca) {
+    if (!ca.key) {
+      JLIS_ASSIGN_OR_RETURN(ca.key, keys.load(ca.label));
+    }
+    return ca.key.get();
+  }
   // Generation `n`, or null (callers hold mu).
   Generation* generation(int n) {
     return n >= 1 && static_cast<size_t>(n) <= generations.size() ? generations[static_cast<size_t>(n - 1)].get()

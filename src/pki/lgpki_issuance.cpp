@@ -108,7 +108,7 @@ Result<LgpkiCertificate> LgpkiAuthority::issue(const LgpkiIssuance& in) {
     p.profile = in.profile;
     p.subject = &in.subject;
     p.ca = ca.cert.get();
-    p.ca_key = ca.key.get();
+    JLIS_ASSIGN_OR_RETURN(p.ca_key, d.key_of(ca));
     p.ca_crl_name = lgpki_crl_name(out.ca, g.number);
     p.rsa_public_key = request.key.rsa_public_key;
     p.serial_hex = out.serial;

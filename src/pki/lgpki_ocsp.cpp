@@ -72,6 +72,11 @@ Result<std::shared_ptr<OcspResponder>> LgpkiAuthority::ocsp_responder() {
   return d.ocsp;
 }
 
+std::shared_ptr<OcspResponder> LgpkiAuthority::ocsp_responder_made() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->ocsp;
+}
+
 void refresh_lgpki_ocsp(LgpkiAuthority::Impl& d, LgpkiCa ca, int generation, const std::string& serial) {
   std::shared_ptr<OcspResponder> responder;
   {

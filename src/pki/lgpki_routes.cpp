@@ -28,7 +28,8 @@ void add_lgpki_routes(http::Server& server, LgpkiAuthority& lgpki, uint32_t ocsp
         }
         return std::move(*responder);
       },
-      "/lgpki/ocsp", ocsp_unknown_per_minute);
+      "/lgpki/ocsp", ocsp_unknown_per_minute, /*source_never_blocks=*/false,
+      [&lgpki] { return lgpki.ocsp_responder_made(); });
   server.route("GET", "/lgpki/crl/{file}", [&lgpki](const http::Request& req) {
     const std::string name = strip(req.path_params.at("file"), ".crl");
     if (name.empty()) return http::Response::error(not_found("no such LGPKI CRL"));

@@ -147,7 +147,10 @@ using OcspResponderSource = std::function<std::shared_ptr<OcspResponder>()>;
 // The same routes at `path` (e.g. "/lgpki/ocsp": POST <path>, GET <path>/{request...}), each
 // request answered by the responder `source` gives. Cached GETs are answered on the I/O thread only
 // when `source_never_blocks` (a source that may make its responder, loading keys, must not run there).
+// /metrics asks `made` (null: `source`), which answers the responder only once made: a scrape does
+// not make it.
 void add_ocsp_routes(http::Server& server, OcspResponderSource source, std::string_view path,
-                     uint32_t unknown_per_minute = 100, bool source_never_blocks = false);
+                     uint32_t unknown_per_minute = 100, bool source_never_blocks = false,
+                     OcspResponderSource made = nullptr);
 
 }  // namespace jlis::pki

@@ -28,7 +28,7 @@ void add_ocsp_routes(http::Server& server, OcspResponder& responder, uint32_t un
 }
 
 void add_ocsp_routes(http::Server& server, OcspResponderSource source, std::string_view path,
-                     uint32_t unknown_per_minute, bool source_never_blocks) {
+                     uint32_t unknown_per_minute, bool source_never_blocks, OcspResponderSource made) {
   // Unknown serials cost no signature, but a stranger may still sweep them: per address, at most
   // `unknown_per_minute` such answers, then tryLater.
   auto limiter = std::make_shared<RateLimiter>(unknown_per_minute);
@@ -61,8 +61,8 @@ void add_ocsp_routes(http::Server& server, OcspResponderSource source, std::stri
       return ocsp_response(*cached);
     };
   server.route("GET", std::string(path) + "/{request...}", get, cached_get);
-  server.add_metrics_source([source] {
-    std::shared_ptr<OcspResponder> responder = source();
+  server.add_metrics_source([made = made ? std::move(made) : source] {
+    std::shared_ptr<OcspResponder> responder = made();
     return responder ? responder->metrics() : std::string();
   });
 }

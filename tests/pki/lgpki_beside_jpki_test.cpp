@@ -52,12 +52,24 @@ TEST_F(CaTest, LgpkiKeepsItsKeysInTheJpkiKeyStoreBesideJpkisOwn) {
   keys->reset();
   keys = KeyStore::open(config);
   ASSERT_TRUE(keys.ok());
-  EXPECT_TRUE(LgpkiAuthority::open(*pool_, *writer_, **keys, options).ok());
-  // With the wrong passphrase the keys do not open.
+  auto reopened = LgpkiAuthority::open(*pool_, *writer_, **keys, options);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().to_string();
+  EXPECT_TRUE((*reopened)->make_crl(LgpkiCa::organisation, 1).ok());
+  // With the wrong passphrase the authority opens (its keys are loaded when they first sign), and
+  // signing is refused: no certificate and no CRL is made or recorded.
   config.passphrase = "another passphrase";
   auto wrong = KeyStore::open(config);
   ASSERT_TRUE(wrong.ok());
-  EXPECT_EQ(LgpkiAuthority::open(*pool_, *writer_, **wrong, options).status().code(), Code::permission_denied);
+  auto locked = LgpkiAuthority::open(*pool_, *writer_, **wrong, options);
+  ASSERT_TRUE(locked.ok()) << locked.status().to_string();
+  in.request = request_der({make_key().get()});
+  EXPECT_EQ((*locked)->issue(in).status().code(), Code::permission_denied);
+  EXPECT_EQ((*locked)->make_crl(LgpkiCa::organisation, 1).status().code(), Code::permission_denied);
+  auto conn = pool_->acquire().value();
+  EXPECT_EQ(conn->query_int64("SELECT COUNT(*) FROM lgpki_certificates", {}).value(), std::optional<int64_t>(1));
+  EXPECT_EQ(conn->query_int64("SELECT COUNT(*) FROM lgpki_crls WHERE name = ?",
+                              {lgpki_crl_name(LgpkiCa::organisation, 1)}).value(),
+            std::optional<int64_t>(1));
 }
 
 }  // namespace
