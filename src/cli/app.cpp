@@ -25,28 +25,27 @@
 namespace jlis::cli {
 namespace {
 
-Status migrate_all(store::Database& db) {
-  JLIS_ASSIGN_OR_RETURN(auto conn, db.connect());
-  JLIS_RETURN_IF_ERROR(auth::Directory::migrate(*conn));
-  JLIS_RETURN_IF_ERROR(registry::Registry::migrate(*conn));
-  JLIS_RETURN_IF_ERROR(numbering::Numbering::migrate(*conn));
-  JLIS_RETURN_IF_ERROR(card::CardSystem::migrate(*conn));
-  JLIS_RETURN_IF_ERROR(pki::CertificateAuthority::migrate(*conn));
-  JLIS_RETURN_IF_ERROR(pki::LgpkiAuthority::migrate(*conn));
-  JLIS_RETURN_IF_ERROR(municipal::Households::migrate(*conn));
-  JLIS_RETURN_IF_ERROR(municipal::Koseki::migrate(*conn));
-  JLIS_RETURN_IF_ERROR(municipal::TaxRecords::migrate(*conn));
-  JLIS_RETURN_IF_ERROR(municipal::SealRegistrations::migrate(*conn));
-  JLIS_RETURN_IF_ERROR(municipal::IssuanceServer::migrate(*conn));
-  JLIS_RETURN_IF_ERROR(kiosk::Terminals::migrate(*conn));
-  JLIS_RETURN_IF_ERROR(kiosk::ServiceHours::migrate(*conn));
-  JLIS_RETURN_IF_ERROR(linkage::LinkageCodes::migrate(*conn));
-  JLIS_RETURN_IF_ERROR(linkage::Bodies::migrate(*conn));
-  JLIS_RETURN_IF_ERROR(linkage::migrate_message_log(*conn));
-  JLIS_RETURN_IF_ERROR(linkage::Replicas::migrate(*conn));
-  JLIS_RETURN_IF_ERROR(linkage::Queries::migrate(*conn));
-  JLIS_RETURN_IF_ERROR(linkage::BulkJobs::migrate(*conn));
-  JLIS_RETURN_IF_ERROR(portal::Portal::migrate(*conn));
+Status migrate_all(store::Connection& conn) {
+  JLIS_RETURN_IF_ERROR(auth::Directory::migrate(conn));
+  JLIS_RETURN_IF_ERROR(registry::Registry::migrate(conn));
+  JLIS_RETURN_IF_ERROR(numbering::Numbering::migrate(conn));
+  JLIS_RETURN_IF_ERROR(card::CardSystem::migrate(conn));
+  JLIS_RETURN_IF_ERROR(pki::CertificateAuthority::migrate(conn));
+  JLIS_RETURN_IF_ERROR(pki::LgpkiAuthority::migrate(conn));
+  JLIS_RETURN_IF_ERROR(municipal::Households::migrate(conn));
+  JLIS_RETURN_IF_ERROR(municipal::Koseki::migrate(conn));
+  JLIS_RETURN_IF_ERROR(municipal::TaxRecords::migrate(conn));
+  JLIS_RETURN_IF_ERROR(municipal::SealRegistrations::migrate(conn));
+  JLIS_RETURN_IF_ERROR(municipal::IssuanceServer::migrate(conn));
+  JLIS_RETURN_IF_ERROR(kiosk::Terminals::migrate(conn));
+  JLIS_RETURN_IF_ERROR(kiosk::ServiceHours::migrate(conn));
+  JLIS_RETURN_IF_ERROR(linkage::LinkageCodes::migrate(conn));
+  JLIS_RETURN_IF_ERROR(linkage::Bodies::migrate(conn));
+  JLIS_RETURN_IF_ERROR(linkage::migrate_message_log(conn));
+  JLIS_RETURN_IF_ERROR(linkage::Replicas::migrate(conn));
+  JLIS_RETURN_IF_ERROR(linkage::Queries::migrate(conn));
+  JLIS_RETURN_IF_ERROR(linkage::BulkJobs::migrate(conn));
+  JLIS_RETURN_IF_ERROR(portal::Portal::migrate(conn));
   return Status::ok();
 }
 
@@ -68,7 +67,8 @@ Status App::init(const std::string& data_dir, bool simulation, const std::string
   JLIS_RETURN_IF_ERROR(store::init_data_dir(data_dir, simulation, store));
   if (sqlite_sync) JLIS_RETURN_IF_ERROR(store::set_data_dir_sqlite_sync(data_dir, *sqlite_sync));
   JLIS_ASSIGN_OR_RETURN(auto db, store::open_data_dir_database(data_dir, /*create=*/true));
-  JLIS_RETURN_IF_ERROR(migrate_all(*db));
+  JLIS_ASSIGN_OR_RETURN(auto conn, db->connect());
+  JLIS_RETURN_IF_ERROR(migrate_all(*conn));
   JLIS_RETURN_IF_ERROR(municipal::IssuanceServer::create_key_file(data_dir));
   return numbering::Numbering::create_key_file(data_dir);
 }
@@ -79,19 +79,18 @@ Result<std::unique_ptr<App>> App::open(const std::string& data_dir, const std::s
   JLIS_ASSIGN_OR_RETURN(app->numbering_, numbering::Numbering::open(data_dir));
   JLIS_ASSIGN_OR_RETURN(auto db, store::open_data_dir_database(data_dir, /*create=*/false));
   app->db_ = std::move(db);
-  bool before_households = false;  // a directory made before households existed: its residents get one
-  {
-    JLIS_ASSIGN_OR_RETURN(auto conn, app->db_->connect());
-    JLIS_ASSIGN_OR_RETURN(int version, store::schema_version(*conn, "municipal_household"));
-    before_households = version == 0;
-  }
-  JLIS_RETURN_IF_ERROR(migrate_all(*app->db_));
+  // One connection checks and migrates the schemas, then writes (each is a server process on PostgreSQL).
+  JLIS_ASSIGN_OR_RETURN(auto conn, app->db_->connect());
+  // A directory made before households existed: its residents get one.
+  JLIS_ASSIGN_OR_RETURN(int household_version, store::schema_version(*conn, "municipal_household"));
+  const bool before_households = household_version == 0;
+  JLIS_RETURN_IF_ERROR(migrate_all(*conn));
   JLIS_ASSIGN_OR_RETURN(app->reference_,
                         ReferenceData::load(reference_dir.empty() ? ReferenceData::default_dir() : reference_dir));
   JLIS_ASSIGN_OR_RETURN(auto read_db, store::open_data_dir_read_database(data_dir));
   app->read_db_ = read_db ? std::shared_ptr<store::Database>(std::move(read_db)) : app->db_;
   app->pool_ = std::make_unique<store::Pool>(app->read_db_);
-  JLIS_ASSIGN_OR_RETURN(app->writer_, store::Writer::start(*app->db_));
+  JLIS_ASSIGN_OR_RETURN(app->writer_, store::Writer::start(std::move(conn)));
   app->directory_ = std::make_unique<auth::Directory>(*app->pool_, *app->writer_);
   app->registry_ = std::make_unique<registry::Registry>(*app->pool_, *app->writer_, app->reference_,
                                                         app->numbering_.get());

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -275,14 +276,26 @@ class PgDatabase final : public Database {
       : url_(std::move(url)), synchronous_commit_(std::move(synchronous_commit)), home_(std::move(home)) {}
 
   Result<std::unique_ptr<Connection>> connect() override {
+    {
+      std::lock_guard lock(mu_);
+      if (spare_) return std::move(spare_);
+    }
     JLIS_ASSIGN_OR_RETURN(auto conn, open_connection(url_, synchronous_commit_));
     return std::unique_ptr<Connection>(std::make_unique<PgConnection>(std::move(conn), home_));
+  }
+
+  // The next connect() answers `conn` (open_postgresql's probe): a server process fewer per jlis.
+  void keep(std::unique_ptr<Connection> conn) {
+    std::lock_guard lock(mu_);
+    spare_ = std::move(conn);
   }
 
  private:
   std::string url_;
   std::string synchronous_commit_;
   std::string home_;
+  std::mutex mu_;
+  std::unique_ptr<Connection> spare_;
 };
 
 // "host:port" of the first host of `url`, "" when it cannot be parsed.
@@ -336,6 +349,7 @@ Result<std::unique_ptr<Database>> open_postgresql(const std::string& url, Postgr
     Status s = probe->execute_script("CREATE SCHEMA IF NOT EXISTS " + schema);
     if (!s.is_ok() && s.code() != Code::conflict) return s;  // conflict: another process made it
   }
+  db->keep(std::move(probe));
   return std::unique_ptr<Database>(std::move(db));
 }
 

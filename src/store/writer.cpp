@@ -28,6 +28,10 @@ std::vector<Status> Writer::Ticket::wait() {
 
 Result<std::unique_ptr<Writer>> Writer::start(Database& db, size_t max_batch) {
   JLIS_ASSIGN_OR_RETURN(auto conn, db.connect());
+  return start(std::move(conn), max_batch);
+}
+
+Result<std::unique_ptr<Writer>> Writer::start(std::unique_ptr<Connection> conn, size_t max_batch) {
   return std::unique_ptr<Writer>(new Writer(std::move(conn), max_batch));
 }
 

@@ -43,6 +43,8 @@ class Writer {
   // Takes its own connection from `db`. `max_batch` bounds the jobs per transaction: large enough
   // that a bulk load commits rarely (each commit rewrites every page it dirtied).
   static Result<std::unique_ptr<Writer>> start(Database& db, size_t max_batch = 65536);
+  // Takes `conn`, a connection of the database it writes (one its opener used already).
+  static Result<std::unique_ptr<Writer>> start(std::unique_ptr<Connection> conn, size_t max_batch = 65536);
   ~Writer();  // finishes queued jobs, then stops
 
   // Runs `job` in the writer's transaction and waits for the commit. Returns the job's own failure,
