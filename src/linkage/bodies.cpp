@@ -160,6 +160,12 @@ Result<Body> Bodies::active(Connection& conn, const std::string& body_id) {
   return *out;
 }
 
+const Result<Body>& ActiveBodies::operator()(const std::string& body_id) {
+  auto it = read_.find(body_id);
+  if (it == read_.end()) it = read_.emplace(body_id, Bodies::active(conn_, body_id)).first;
+  return it->second;
+}
+
 Status Bodies::remove(const std::string& body_id, const std::string& by) {
   return directory_.revoke_tokens_of(auth::Role::linkage_body, body_id, by, [&](Connection& c) -> Status {
     std::optional<int64_t> active;

@@ -15,6 +15,7 @@
 // certificate that the message is the body's. A certificate belongs to one body. Thread-safe.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -101,6 +102,18 @@ class Bodies {
   store::Pool& pool_;
   store::Writer& writer_;
   auth::Directory& directory_;
+};
+
+// Bodies::active for the queries of one writer transaction on `conn`: each body read once (nothing
+// else writes them while the transaction lasts). Lives no longer than that transaction.
+class ActiveBodies {
+ public:
+  explicit ActiveBodies(store::Connection& conn) : conn_(conn) {}
+  const Result<Body>& operator()(const std::string& body_id);
+
+ private:
+  store::Connection& conn_;
+  std::map<std::string, Result<Body>> read_;
 };
 
 }  // namespace jlis::linkage

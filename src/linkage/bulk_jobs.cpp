@@ -242,6 +242,7 @@ Result<int64_t> BulkJobs::run_batch(int batch, int chunk) {
     std::vector<std::string> results(lines.size());  // each line's BulkResult as JSON text
     int64_t failed = 0;
     LogAppender log(conn);
+    ActiveBodies bodies(conn);
     for (size_t from = 0; from < lines.size(); from += static_cast<size_t>(chunk)) {
       if (from > 0 && writer_.queued() > 0) {
         lines.resize(from);
@@ -263,7 +264,7 @@ Result<int64_t> BulkJobs::run_batch(int batch, int chunk) {
         }
       }
       std::vector<std::string> query_ids;
-      JLIS_ASSIGN_OR_RETURN(auto answers, queries_.ask_in(conn, log, queries, day, query_ids));
+      JLIS_ASSIGN_OR_RETURN(auto answers, queries_.ask_in(conn, log, bodies, queries, day, query_ids));
       for (size_t k = 0; k < answers.size(); ++k) {
         const int64_t line = lines[asked[k]].first;
         const Result<Answer>& a = answers[k];

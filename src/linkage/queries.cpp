@@ -67,6 +67,10 @@ CREATE INDEX linkage_provisions_log ON linkage_provisions (log_seq);
 CREATE INDEX linkage_provisions_person ON linkage_provisions (person_id, log_seq);
 CREATE INDEX linkage_provisions_requester ON linkage_provisions (requester, log_seq);
 CREATE INDEX linkage_provisions_provider ON linkage_provisions (provider, log_seq);
+)sql"},
+                                                           {3, R"sql(
+-- The purge goes oldest first along the records' time-ordered key: one index fewer to write a record.
+DROP INDEX linkage_provisions_log;
 )sql"}};
 
 constexpr const char* kRecordColumns =
@@ -131,8 +135,9 @@ Result<Answer> Queries::ask(const Query& q, Date today) {
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
     forwarded.reset();  // a retried transaction decides again
     LogAppender log(conn);
+    ActiveBodies bodies(conn);
     std::vector<std::string> query_ids;
-    JLIS_ASSIGN_OR_RETURN(answered, ask_all(conn, log, {q}, today, &forwarded, query_ids));
+    JLIS_ASSIGN_OR_RETURN(answered, ask_all(conn, log, bodies, {q}, today, &forwarded, query_ids));
     return log.finish();
   }));
   if (!forwarded || !answered.front().ok()) return std::move(answered.front());
@@ -236,12 +241,13 @@ std::shared_ptr<void> ForwardLimits::acquire(const std::string& provider) {
   });
 }
 
-Result<std::vector<Result<Answer>>> Queries::ask_in(Connection& conn, LogAppender& log, const std::vector<Query>& queries,
-                                                    Date today, std::vector<std::string>& query_ids) {
-  return ask_all(conn, log, queries, today, nullptr, query_ids);
+Result<std::vector<Result<Answer>>> Queries::ask_in(Connection& conn, LogAppender& log, ActiveBodies& bodies,
+                                                    const std::vector<Query>& queries, Date today,
+                                                    std::vector<std::string>& query_ids) {
+  return ask_all(conn, log, bodies, queries, today, nullptr, query_ids);
 }
 
-Result<std::vector<Result<Answer>>> Queries::ask_all(Connection& conn, LogAppender& log,
+Result<std::vector<Result<Answer>>> Queries::ask_all(Connection& conn, LogAppender& log, ActiveBodies& bodies,
                                                      const std::vector<Query>& queries, Date today,
                                                      std::optional<Forwarded>* forward,
                                                      std::vector<std::string>& query_ids) {
@@ -251,12 +257,6 @@ Result<std::vector<Result<Answer>>> Queries::ask_all(Connection& conn, LogAppend
   std::vector<Result<Answer>> out;
   out.reserve(queries.size());
   query_ids.assign(queries.size(), "");
-  std::map<std::string, Result<Body>> bodies;  // read once a transaction: nothing else writes them meanwhile
-  auto active = [&](const std::string& id) -> const Result<Body>& {
-    auto it = bodies.find(id);
-    if (it == bodies.end()) it = bodies.emplace(id, Bodies::active(conn, id)).first;
-    return it->second;
-  };
   for (size_t i = 0; i < queries.size(); ++i) {
     const Query& q = queries[i];
     if (Status malformed = check_query(q); !malformed.is_ok()) {
@@ -264,7 +264,7 @@ Result<std::vector<Result<Answer>>> Queries::ask_all(Connection& conn, LogAppend
       continue;
     }
     Status refusal = Status::ok();  // recorded, then answered
-    auto answer = decide(conn, log, active, q, *version, now, logged_at, refusal, forward);
+    auto answer = decide(conn, log, bodies, q, *version, now, logged_at, refusal, forward);
     if (!answer.ok()) {
       // Only what was decided before anything was written for the query (its bodies) is its own
       // answer; a store failure ends the transaction.
@@ -282,8 +282,7 @@ Result<std::vector<Result<Answer>>> Queries::ask_all(Connection& conn, LogAppend
   return out;
 }
 
-Result<Answer> Queries::decide(Connection& conn, LogAppender& log,
-                               const std::function<const Result<Body>&(const std::string&)>& active, const Query& q,
+Result<Answer> Queries::decide(Connection& conn, LogAppender& log, ActiveBodies& active, const Query& q,
                                const LayoutVersion& version, const std::string& now, const std::string& logged_at,
                                Status& refusal, std::optional<Forwarded>* forward) {
   if (q.signed_by) JLIS_RETURN_IF_ERROR(Bodies::check_signer(conn, q.requester, q.signed_by->signer));
@@ -414,7 +413,7 @@ Result<int64_t> Queries::purge_records(Date before, Date today) {
     int64_t deleted = 0;
     JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
       JLIS_ASSIGN_OR_RETURN(deleted, conn.execute("DELETE FROM linkage_provisions WHERE query_id IN (SELECT query_id FROM "
-                                                  "linkage_provisions WHERE requested_at < ? ORDER BY log_seq LIMIT "
+                                                  "linkage_provisions WHERE requested_at < ? ORDER BY query_id LIMIT "
                                                   "10000)",
                                                   {before.to_iso()}));
       return Status::ok();

@@ -166,7 +166,8 @@ class Queries {
   // appends with every answer and finishes in the same transaction (a bulk batch's one entry).
   // `query_ids` gets each query's id: its record's, answered or refused ("" when nothing was recorded),
   // so that the entry names the refused queries too.
-  Result<std::vector<Result<Answer>>> ask_in(store::Connection& conn, LogAppender& log,
+  // `bodies` reads the bodies on `conn`, once for the whole transaction.
+  Result<std::vector<Result<Answer>>> ask_in(store::Connection& conn, LogAppender& log, ActiveBodies& bodies,
                                              const std::vector<Query>& queries, Date today,
                                              std::vector<std::string>& query_ids);
 
@@ -188,7 +189,7 @@ class Queries {
     const LayoutVersion* version = nullptr;
   };
   // `forward` null: a bulk batch's (ask_in), else a single query's.
-  Result<std::vector<Result<Answer>>> ask_all(store::Connection& conn, LogAppender& log,
+  Result<std::vector<Result<Answer>>> ask_all(store::Connection& conn, LogAppender& log, ActiveBodies& bodies,
                                               const std::vector<Query>& queries, Date today,
                                               std::optional<Forwarded>* forward, std::vector<std::string>& query_ids);
   // Steps 2 and 3 above for `answer` (decided in step 1).
@@ -197,11 +198,9 @@ class Queries {
   // Decides and records one well-formed query on `conn`: the answer, or with `refusal` set, the
   // refused query recorded (the answer then holds nothing of a replica). An error when a body is
   // unregistered or removed, before anything is written.
-  // `log` appends to the message log (finished by the caller); `active` is Bodies::active, read
-  // once per transaction. `forward`: set when the query is to be forwarded (null: a bulk job's,
-  // refused [live-only] instead, and not logged alone: see ask_in).
-  Result<Answer> decide(store::Connection& conn, LogAppender& log,
-                        const std::function<const Result<Body>&(const std::string&)>& active, const Query& q,
+  // `log` appends to the message log (finished by the caller). `forward`: set when the query is to
+  // be forwarded (null: a bulk job's, refused [live-only] instead, and not logged alone: see ask_in).
+  Result<Answer> decide(store::Connection& conn, LogAppender& log, ActiveBodies& active, const Query& q,
                         const LayoutVersion& version, const std::string& now, const std::string& logged_at,
                         Status& refusal, std::optional<Forwarded>* forward);
 
