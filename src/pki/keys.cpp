@@ -4,7 +4,6 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,21 +20,12 @@
 #include <libp11.h>
 
 #include "common/digest.h"
+#include "pki/passphrase_cipher.h"
 
 namespace jlis::pki {
 namespace {
 
-using P8InfoPtr = std::unique_ptr<PKCS8_PRIV_KEY_INFO, OpensslDeleter<PKCS8_PRIV_KEY_INFO_free>>;
-using X509SigPtr = std::unique_ptr<X509_SIG, OpensslDeleter<X509_SIG_free>>;
-using X509AlgorPtr = std::unique_ptr<X509_ALGOR, OpensslDeleter<X509_ALGOR_free>>;
-
 constexpr int kKeyBits = 2048;
-// scrypt cost: N = 2^14, r = 8, p = 1 (16 MiB, the parameters of `openssl pkcs8 -scrypt`). Larger N
-// would exceed the 32 MiB that OpenSSL allows scrypt by default when it decrypts the file again.
-constexpr uint64_t kScryptN = 1u << 14;
-constexpr uint64_t kScryptR = 8;
-constexpr uint64_t kScryptP = 1;
-constexpr size_t kSaltBytes = 16;
 constexpr size_t kMinPassphrase = 8;
 constexpr off_t kMaxKeyFile = 64 * 1024;
 
@@ -161,27 +151,10 @@ std::string bio_contents(BIO* bio) {
   return n > 0 ? std::string(data, static_cast<size_t>(n)) : std::string();
 }
 
-// PKCS#8 EncryptedPrivateKeyInfo, PBES2 with scrypt and AES-256-CBC, as PEM.
-Result<std::string> encrypted_pem(EVP_PKEY* key, const std::string& passphrase) {
-  P8InfoPtr info(EVP_PKEY2PKCS8(key));
-  if (!info) return openssl_error("encoding a private key");
-  unsigned char salt[kSaltBytes];
-  if (RAND_bytes(salt, sizeof salt) != 1) return openssl_error("drawing a salt");
-  X509AlgorPtr pbe(PKCS5_pbe2_set_scrypt(EVP_aes_256_cbc(), salt, sizeof salt, nullptr, kScryptN, kScryptR, kScryptP));
-  if (!pbe) return openssl_error("setting up scrypt");
-  X509SigPtr sig(PKCS8_set0_pbe(passphrase.data(), static_cast<int>(passphrase.size()), info.get(), pbe.get()));
-  if (!sig) return openssl_error("encrypting a private key");
-  static_cast<void>(pbe.release());  // owned by sig from here on
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PKCS8(bio.get(), sig.get()) != 1) return openssl_error("writing an encrypted key");
-  return bio_contents(bio.get());
-}
-
 class FileKeyStore final : public KeyStore {
  public:
   FileKeyStore(std::string directory, std::string passphrase)
-      : directory_(std::move(directory)), passphrase_(std::move(passphrase)) {}
-  ~FileKeyStore() override { OPENSSL_cleanse(passphrase_.data(), passphrase_.size()); }
+      : directory_(std::move(directory)), cipher_(std::move(passphrase)) {}
 
   Result<EvpPkeyPtr> generate(const std::string& label) override {
     if (!valid_label(label)) return bad_label();
@@ -190,7 +163,12 @@ class FileKeyStore final : public KeyStore {
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0) return conflict("a key labelled '" + label + "' already exists");
     JLIS_ASSIGN_OR_RETURN(EvpPkeyPtr key, generate_rsa(kKeyBits));
-    JLIS_ASSIGN_OR_RETURN(std::string pem, encrypted_pem(key.get(), passphrase_));
+    P8InfoPtr info(EVP_PKEY2PKCS8(key.get()));
+    if (!info) return openssl_error("encoding a private key");
+    JLIS_ASSIGN_OR_RETURN(X509SigPtr sig, cipher_.encrypt(info.get()));
+    BioPtr bio(BIO_new(BIO_s_mem()));
+    if (!bio || PEM_write_bio_PKCS8(bio.get(), sig.get()) != 1) return openssl_error("writing an encrypted key");
+    const std::string pem = bio_contents(bio.get());
     JLIS_RETURN_IF_ERROR(write_new_file(directory_, path, pem, label));
     std::lock_guard lock(mu_);
     return kept(label, std::move(key));
@@ -207,12 +185,11 @@ class FileKeyStore final : public KeyStore {
     // passphrase (permission_denied) are told apart.
     X509SigPtr sig(PEM_read_bio_PKCS8(bio.get(), nullptr, nullptr, nullptr));
     if (!sig) return openssl_error("the key file of '" + label + "' is not an encrypted PKCS#8 key");
-    P8InfoPtr info(PKCS8_decrypt(sig.get(), passphrase_.data(), static_cast<int>(passphrase_.size())));
-    if (!info) {
-      ERR_clear_error();
+    auto info = cipher_.decrypt(sig.get());
+    if (!info.ok() && info.status().code() == Code::permission_denied)
       return permission_denied("the passphrase does not decrypt the key labelled '" + label + "'");
-    }
-    EvpPkeyPtr key(EVP_PKCS82PKEY(info.get()));
+    if (!info.ok()) return info.status();
+    EvpPkeyPtr key(EVP_PKCS82PKEY(info->get()));
     if (!key) return openssl_error("decoding the key labelled '" + label + "'");
     if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA)
       return internal_error("the key labelled '" + label + "' is not an RSA key");
@@ -235,10 +212,10 @@ class FileKeyStore final : public KeyStore {
   }
 
   const std::string directory_;
-  std::string passphrase_;
-  // Each label is decrypted once per store: the file's scrypt derivation takes ~45 ms of CPU and
-  // 16 MiB, and the components load a key more than once (an LGPKI CA signs certificates and OCSP
-  // answers). A label's file is never replaced (generate refuses an existing one).
+  PassphraseCipher cipher_;  // derives once per salt, not once per file (passphrase_cipher.h)
+  // Each label is decrypted once per store: the components load a key more than once (an LGPKI CA
+  // signs certificates and OCSP answers). A label's file is never replaced (generate refuses an
+  // existing one).
   std::mutex mu_;
   std::map<std::string, EvpPkeyPtr> loaded_;
 };

@@ -5,7 +5,8 @@
 // Two kinds:
 //   file    DIR/pki/keys/<label>.key.pem: PKCS#8 EncryptedPrivateKeyInfo (PEM "ENCRYPTED PRIVATE
 //           KEY"), PBES2 with AES-256-CBC under a key derived from the passphrase by scrypt
-//           (N = 2^14, r = 8, p = 1, 16-byte random salt; `openssl pkey` reads it). The file is
+//           (N = 2^14, r = 8, p = 1, a 16-byte random salt shared by the files one store writes,
+//           a random IV each; `openssl pkey` reads it: passphrase_cipher.h). The file is
 //           created 0600 (in a directory created 0700 when missing), written to a temporary name,
 //           synced and then linked to its name, so it appears whole or not at all and an existing
 //           label is never overwritten (also across processes). The passphrase comes from the
