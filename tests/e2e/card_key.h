@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "../pki/test_cache.h"
 #include "pki/openssl.h"
 
 namespace jlis::e2e {
@@ -15,9 +16,10 @@ struct CardKey {
   pki::EvpPkeyPtr key;
   std::string public_pem;
 
-  // A fresh RSA-2048 pair.
+  // A fresh RSA-2048 pair of this process (distinct within it; from the build's test cache, as
+  // the pki tests' keys: tests/pki/test_cache.h).
   static CardKey make() {
-    CardKey k{pki::generate_rsa(2048).value(), ""};
+    CardKey k{pki::testing::next_cached_rsa_key(), ""};
     k.public_pem = pki::public_key_pem(k.key.get()).value();
     return k;
   }

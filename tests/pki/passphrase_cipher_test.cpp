@@ -9,13 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "test_cache.h"
+
 namespace jlis::pki {
 namespace {
 
 using P8 = P8InfoPtr;
 
 P8 new_key() {
-  EvpPkeyPtr key(EVP_RSA_gen(2048));
+  EvpPkeyPtr key = testing::next_cached_rsa_key();
   return P8(EVP_PKEY2PKCS8(key.get()));
 }
 
