@@ -17,6 +17,8 @@ if [ ! -f "$data/openjlis-data" ]; then
   # A simulation: generated people sharing test keys, a CA named O=JPKI-TEST (/healthz says so).
   "$jlis" init --data "$data" --simulation
   "$jlis" ca init --data "$data" --public-url "http://$listen"
+  # The linkage platform's code key, in its key ceremony (prints the SHA-256 of its public key).
+  "$jlis" linkage key --data "$data"
   # Simulated cards draw their key pairs from 32 pre-generated ones, so handed-over cards carry
   # certificates (signing them is most of the time this takes).
   "$jlis" population generate --data "$data" --count "$count" --seed 1 --key-pool 32

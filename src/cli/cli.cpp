@@ -491,7 +491,8 @@ int run(int argc, char** argv) {
                                           return invalid_argument("the data directory has no LGPKI, whose roots the "
                                                                   "bodies' certificates chain to: jlis lgpki init");
                                         return linkage::lgpki_verifier(*lgpki, std::chrono::hours(24));
-                                      }};
+                                      },
+                                      [&app, &data] { return app->linkage(data); }};
       check(linkage_commands.run(context, std::cout));
       return 0;
     }

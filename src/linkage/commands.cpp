@@ -10,6 +10,7 @@
 #include "common/files.h"
 #include "linkage/bodies.h"
 #include "linkage/layouts.h"
+#include "linkage/platform.h"
 #include "linkage/queries.h"
 
 namespace jlis::linkage {
@@ -28,6 +29,7 @@ struct LinkageCommands::Options {
   CLI::App* cert_list = nullptr;
   CLI::App* cert_remove = nullptr;
   CLI::App* endpoint = nullptr;
+  CLI::App* key = nullptr;
   std::string kind, name, code, body, on, before, archive, trust, certificate, fingerprint, url;
 };
 
@@ -70,6 +72,9 @@ LinkageCommands::LinkageCommands(CLI::App& cli, const std::function<void(CLI::Ap
   add_data(o_->cert_remove);
   o_->cert_remove->add_option("--fingerprint", o_->fingerprint, "SHA-256 of the certificate (certificate list)")
       ->required();
+  o_->key = linkage->add_subcommand("key", "Make the platform's code key (the key ceremony) when it has none; "
+                                           "prints the SHA-256 of its public key");
+  add_data(o_->key);
   auto* log = linkage->add_subcommand("log", "The message log: evidence of every message")->require_subcommand(1);
   o_->log_state = log->add_subcommand("state", "Entries, bytes, the last stamp and since when the head is unstamped");
   add_data(o_->log_state);
@@ -96,7 +101,7 @@ LinkageCommands::~LinkageCommands() = default;
 bool LinkageCommands::chosen() const {
   return *o_->add || *o_->list || *o_->remove || *o_->layout || *o_->log_state || *o_->log_stamp ||
          *o_->log_archive || *o_->log_verify || *o_->purge || *o_->cert_add || *o_->cert_list || *o_->cert_remove ||
-         *o_->endpoint;
+         *o_->endpoint || *o_->key;
 }
 bool LinkageCommands::standalone() const { return o_->layout->parsed(); }
 
@@ -127,6 +132,12 @@ Status LinkageCommands::run_standalone(std::ostream& out) {
 Status LinkageCommands::run(const LinkageContext& c, std::ostream& out) {
   JLIS_RETURN_IF_ERROR(check_arguments());
   if (*o_->log_state || *o_->log_stamp || *o_->log_archive || *o_->log_verify) return run_log(c, out);
+  if (*o_->key) {
+    JLIS_ASSIGN_OR_RETURN(Platform * platform, c.platform());
+    JLIS_ASSIGN_OR_RETURN(std::string fingerprint, platform->code_key_fingerprint());
+    out << "linkage code key " << kCodeKeyLabel << ", SHA-256 of its public key:\n" << fingerprint << "\n";
+    return Status::ok();
+  }
   const ReferenceData& reference = *c.reference;
   const auth::TokenGrant& grant = c.grant;
   Bodies bodies(*c.pool, *c.writer, *c.directory);

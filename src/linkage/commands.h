@@ -17,6 +17,10 @@
 //     CSV: fingerprint,serial,subject,not_after,registered_at,removed_at
 //   jlis linkage body certificate remove --data DIR --fingerprint HEX
 //     stops the certificate from signing for its body
+//   jlis linkage key --data DIR
+//     the key ceremony: makes the platform's code key in the key store when it has none (else the
+//     first `jlis serve` makes it; JLIS_CA_PASSPHRASE) and prints "linkage code key" and the
+//     SHA-256 of its public key; run again, prints the same fingerprint and changes nothing
 //   jlis linkage log state --data DIR
 //     the message log (message_log.h): entries and bytes in the store, the last entry, the last
 //     stamped one and since when the head is unstamped (the time-stamping alarm), archived entries
@@ -54,6 +58,8 @@
 
 namespace jlis::linkage {
 
+class Platform;  // platform.h
+
 // What the commands on a data directory work with (src/cli assembles it).
 struct LinkageContext {
   std::string data_dir;
@@ -66,6 +72,8 @@ struct LinkageContext {
   std::function<Result<TimeStampService>()> time_stamps;
   // What checks a body's certificate (LGPKI's roots), opened when a command needs it.
   std::function<Result<MessageVerifier>()> verifier;
+  // The platform with its code key (platform.h; the key wants the passphrase), opened when needed.
+  std::function<Result<Platform*>()> platform;
 };
 
 class LinkageCommands {

@@ -1,5 +1,9 @@
 #include "linkage/platform.h"
 
+#include <openssl/x509.h>
+
+#include "common/digest.h"
+
 namespace jlis::linkage {
 
 Result<std::unique_ptr<Platform>> Platform::open(store::Pool& pool, store::Writer& writer, auth::Directory& directory,
@@ -14,6 +18,15 @@ Result<std::unique_ptr<Platform>> Platform::open(store::Pool& pool, store::Write
   }
   if (!key.ok()) return key.status();
   return std::unique_ptr<Platform>(new Platform(pool, writer, directory, std::move(*key), *table, *layouts));
+}
+
+Result<std::string> Platform::code_key_fingerprint() const {
+  unsigned char* der = nullptr;
+  const int length = i2d_PUBKEY(key_.get(), &der);
+  if (length <= 0) return pki::openssl_error("encoding the linkage code key's public key");
+  std::string fingerprint = sha256_hex(std::string_view(reinterpret_cast<const char*>(der), length));
+  OPENSSL_free(der);
+  return fingerprint;
 }
 
 }  // namespace jlis::linkage

@@ -2,7 +2,8 @@
 // replicas, queries and bulk jobs over one store, with the platform's code key and the shipped
 // legal table and data standard layouts. The code key (codes.h, kCodeKeyLabel) lives in the key store given (the
 // JPKI CA's, so a PKCS#11 token is shared, or encrypted files under the operator's passphrase); it
-// is generated there the first time a platform opens on the data directory, and loaded ever after.
+// is generated there the first time a platform opens on the data directory (`jlis linkage key`, the
+// key ceremony, or else the first `jlis serve`), and loaded ever after.
 // Every code made is recorded, so the key is needed only for codes not made yet.
 #pragma once
 
@@ -35,6 +36,9 @@ class Platform {
   BulkJobs& bulk_jobs() { return bulk_jobs_; }
   const LegalTable& legal_table() const { return table_; }
   const DataLayouts& layouts() const { return layouts_; }
+  // SHA-256 of the code key's public key (SubjectPublicKeyInfo DER), as lower-case hex: what a key
+  // ceremony records (`jlis linkage key`) and a later one compares.
+  Result<std::string> code_key_fingerprint() const;
 
  private:
   Platform(store::Pool& pool, store::Writer& writer, auth::Directory& directory, pki::EvpPkeyPtr key,

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
@@ -162,6 +163,7 @@ class FileKeyStore final : public KeyStore {
     // Early refusal saves a key generation; write_new_file refuses again without a race.
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0) return conflict("a key labelled '" + label + "' already exists");
+    JLIS_RETURN_IF_ERROR(adopt_salt());
     JLIS_ASSIGN_OR_RETURN(EvpPkeyPtr key, generate_rsa(kKeyBits));
     P8InfoPtr info(EVP_PKEY2PKCS8(key.get()));
     if (!info) return openssl_error("encoding a private key");
@@ -198,6 +200,29 @@ class FileKeyStore final : public KeyStore {
 
  private:
   std::string path_of(const std::string& label) const { return directory_ + "/" + label + ".key.pem"; }
+
+  // Before the first key this store writes: reads one of the directory's keys (the first by name),
+  // so that the new file shares its salt and a process opening them all derives once, not twice.
+  // A passphrase that does not decrypt it is refused (a store's files are under one passphrase);
+  // a file that cannot be read otherwise leaves the new key a salt of its own.
+  Status adopt_salt() {
+    if (cipher_.has_salt()) return Status::ok();
+    std::error_code ec;
+    std::set<std::string> labels;
+    for (const auto& entry : std::filesystem::directory_iterator(directory_, ec)) {
+      const std::string name = entry.path().filename().string();
+      const std::string suffix = ".key.pem";
+      if (name.size() > suffix.size() && name.ends_with(suffix))
+        labels.insert(name.substr(0, name.size() - suffix.size()));
+    }
+    for (const auto& label : labels) {
+      if (!valid_label(label)) continue;
+      auto read = load(label);
+      if (!read.ok() && read.status().code() == Code::permission_denied) return read.status();
+      return Status::ok();
+    }
+    return Status::ok();
+  }
 
   // Another handle on `key`: a file key signs from many threads at once (keys.h).
   static EvpPkeyPtr shared(EVP_PKEY* key) {

@@ -65,7 +65,9 @@ class KeyStore {
 
   // Generates a new RSA-2048 key pair under `label` ([a-z0-9-]{1,64}) and answers its private key
   // handle. Fails with conflict when the label exists (for pkcs11, checked under the store's mutex:
-  // two processes generating one label on one token at the same moment are not excluded).
+  // two processes generating one label on one token at the same moment are not excluded). A file
+  // store that has read no key yet reads one of its directory's first, so that the new file shares
+  // its salt (passphrase_cipher.h): permission_denied when the passphrase does not decrypt it.
   virtual Result<EvpPkeyPtr> generate(const std::string& label) = 0;
   // The private key handle of `label`. A file store decrypts a label once and answers handles on
   // the same key after that (also for a key it generated). Errors: invalid_argument (bad label),

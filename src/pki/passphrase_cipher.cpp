@@ -107,6 +107,11 @@ PassphraseCipher::~PassphraseCipher() {
   OPENSSL_cleanse(passphrase_.data(), passphrase_.size());
 }
 
+bool PassphraseCipher::has_salt() const {
+  std::lock_guard lock(mu_);
+  return !last_salt_.empty();
+}
+
 int PassphraseCipher::derivations() const {
   std::lock_guard lock(mu_);
   return derivations_;

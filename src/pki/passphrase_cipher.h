@@ -41,6 +41,9 @@ class PassphraseCipher {
   // `sig` decrypted; permission_denied when the passphrase does not decrypt it.
   Result<P8InfoPtr> decrypt(const X509_SIG* sig);
 
+  // Whether the files written next have a salt already (one derived, or one written): a store
+  // whose cipher has none reads one of its files first, so that a new key shares its salt.
+  bool has_salt() const;
   // How many scrypt derivations this cipher has made (what the cache saves is tested by it).
   int derivations() const;
 

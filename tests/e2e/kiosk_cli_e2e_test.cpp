@@ -32,8 +32,10 @@ class KioskCliE2E : public ::testing::Test {
     ::setenv("JLIS_CA_PASSPHRASE", "e2e passphrase, not a real one", 1);
     const auto out = prepared_dir(dir_, {{"init", "--data", "{dir}", "--simulation"},
                                          {"ca", "init", "--data", "{dir}"},
-                                         {"population", "generate", "--data", "{dir}", "--count", "150", "--key-pool", "2"}});
-    ASSERT_EQ(out.size(), 3u) << out.back().err;
+                                         {"population", "generate", "--data", "{dir}", "--count", "150",
+                                          "--key-pool", "2"},
+                                         {"linkage", "key", "--data", "{dir}"}});
+    ASSERT_EQ(out.size(), 4u) << out.back().err;
     ASSERT_EQ(out[2].exit_code, 0) << out[2].err;
     // An active card whose holder has both certificates, still good.
     auto conn = connect_data_dir(dir_);

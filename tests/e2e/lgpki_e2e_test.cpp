@@ -32,8 +32,9 @@ class LgpkiE2E : public ::testing::Test {
                                           "--name", "132217"},
                                          {"municipality", "token", "--data", "{dir}", "--code", "131016"},
                                          {"token", "create", "--data", "{dir}", "--role", "lgpki-registration",
-                                          "--name", "131016"}});
-    ASSERT_EQ(out.size(), 7u) << out.back().err;
+                                          "--name", "131016"},
+                                         {"linkage", "key", "--data", "{dir}"}});
+    ASSERT_EQ(out.size(), 8u) << out.back().err;
     for (const auto& o : out) ASSERT_EQ(o.exit_code, 0) << o.err;
     kiyose_ = out[3].last_line();
     kiyose_registration_ = out[4].last_line();

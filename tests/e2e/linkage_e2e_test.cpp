@@ -80,6 +80,7 @@ class LinkageE2E : public LinkageServer {
     const auto out = prepared_dir(
         dir_, {{"init", "--data", "{dir}"},
                {"ca", "init", "--data", "{dir}"},
+               {"linkage", "key", "--data", "{dir}"},
                {"lgpki", "init", "--data", "{dir}"},
                {"municipality", "token", "--data", "{dir}", "--code", "131016"},
                {"linkage", "body", "add", "--data", "{dir}", "--kind", "municipality", "--name", "千代田区", "--code",
@@ -88,12 +89,13 @@ class LinkageE2E : public LinkageServer {
                 "--code", "1011105003233"},
                {"linkage", "body", "add", "--data", "{dir}", "--kind", "ministry", "--name", "厚生労働省", "--code",
                 "6000012070001"}});
-    ASSERT_EQ(out.size(), 7u) << out.back().err;
+    ASSERT_EQ(out.size(), 8u) << out.back().err;
     for (const auto& o : out) ASSERT_EQ(o.exit_code, 0) << o.err;
-    window_ = out[3].last_line();
-    city_ = out[4].last_line();
-    pension_ = out[5].last_line();
-    ministry_ = out[6].last_line();
+    code_key_ = out[2].last_line();
+    window_ = out[4].last_line();
+    city_ = out[5].last_line();
+    pension_ = out[6].last_line();
+    ministry_ = out[7].last_line();
     certify(dir_, {{city_, kCity}, {pension_, kPension}, {ministry_, "ministry-6000012070001"}});
     server_ = new Server(dir_);
     ASSERT_NE(server_->port(), 0) << "jlis serve did not start";
@@ -124,7 +126,7 @@ class LinkageE2E : public LinkageServer {
     return call(bhttp::verb::post, "/v1/linkage/queries", token, q.dump());
   }
 
-  static inline std::string dir_, window_, city_, pension_, ministry_;
+  static inline std::string dir_, window_, city_, pension_, ministry_, code_key_;
 };
 
 // Rule (the acceptance): a pension body asks for a resident's household and income by its own code
@@ -203,6 +205,27 @@ TEST_F(LinkageE2E, APensionBodyGetsHouseholdAndIncomeAndTheResidentSeesIt) {
 // body, a refusal included, carries its CMS signature over the exact body, which openssl cms verifies
 // from the LGPKI root with the S/MIME signing purpose, naming the platform's own certificate; the
 // same signature fails over altered bytes; a caller that is not a body gets its 401 unsigned.
+// Rule (platform.h, `jlis linkage key`): the key ceremony makes the code key once, in the key
+// store, and prints the SHA-256 of its public key, which OpenSSL computes the same from the file;
+// the server makes no other (a second ceremony while it serves prints the same fingerprint).
+TEST_F(LinkageE2E, TheKeyCeremonysCodeKeyIsTheOneTheServerKeeps) {
+  ASSERT_EQ(code_key_.size(), 64u) << code_key_;
+  const auto by_openssl =
+      shell("openssl pkey -in " + quote(dir_ + "/pki/keys/linkage-code-key.key.pem") +
+            " -passin env:JLIS_CA_PASSPHRASE -pubout -outform DER | sha256sum");
+  ASSERT_EQ(by_openssl.exit_code, 0) << by_openssl.err;
+  EXPECT_EQ(by_openssl.out.substr(0, 64), code_key_);
+  EXPECT_FALSE(code_of(pension_, born("linkage-key-1").second).empty());  // the served key makes codes
+  const auto again = jlis({"linkage", "key", "--data", dir_});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.last_line(), code_key_);
+  ::unsetenv("JLIS_CA_PASSPHRASE");
+  const auto without = jlis({"linkage", "key", "--data", dir_});
+  ::setenv("JLIS_CA_PASSPHRASE", "e2e passphrase, not a real one", 1);
+  EXPECT_NE(without.exit_code, 0);
+  EXPECT_NE(without.err.find("JLIS_CA_PASSPHRASE"), std::string::npos) << without.err;
+}
+
 TEST_F(LinkageE2E, EveryAnswerToABodyIsSignedByThePlatform) {
   const std::string code = code_of(pension_, born("linkage-e2e-sig").second);
   const Reply answers[] = {ask(pension_, code, {"RS001"}), ask(pension_, code, {"RS004"})};

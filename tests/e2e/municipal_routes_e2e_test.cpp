@@ -40,8 +40,9 @@ class MunicipalRoutesE2E : public ::testing::Test {
                 {"ca", "init", "--data", "{dir}"},
                 {"population", "generate", "--data", "{dir}", "--count", "300", "--seed", "11", "--key-pool", "4"},
                 {"token", "create", "--data", "{dir}", "--role", "issuance-centre", "--name", "Kiosk centre"},
-                {"agency", "add", "--data", "{dir}", "--name", "Pension", "--purposes", "pension"}});
-    ASSERT_EQ(out.size(), 5u) << out.back().err;
+                {"agency", "add", "--data", "{dir}", "--name", "Pension", "--purposes", "pension"},
+                {"linkage", "key", "--data", "{dir}"}});
+    ASSERT_EQ(out.size(), 6u) << out.back().err;
     for (const auto& o : out) ASSERT_EQ(o.exit_code, 0) << o.err;
     centre_ = new std::string(out[3].last_line());
     agency_ = new std::string(out[4].last_line());

@@ -65,8 +65,9 @@ class PkiE2E : public ::testing::Test {
                                          {"verifier", "add", "--data", "{dir}", "--name", "Bank", "--consent"},
                                          {"token", "create", "--data", "{dir}", "--role", "verifier", "--name", "x"},
                                          {"agency", "add", "--data", "{dir}", "--name", "Pension", "--purposes",
-                                          "pension"}});
-    ASSERT_EQ(out.size(), 8u) << out.back().err;
+                                          "pension"},
+                                         {"linkage", "key", "--data", "{dir}"}});
+    ASSERT_EQ(out.size(), 9u) << out.back().err;
     ASSERT_EQ(out[0].exit_code, 0);
     ASSERT_EQ(out[1].exit_code, 0) << out[1].err;
     chiyoda_ = out[2].last_line();

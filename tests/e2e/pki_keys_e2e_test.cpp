@@ -60,8 +60,9 @@ class PkiKeysE2E : public ::testing::Test {
     // Prepared once per build and copied (template_dir.h).
     const auto out = prepared_dir(dir_, {{"init", "--data", "{dir}"},
                                          {"ca", "init", "--data", "{dir}"},
-                                         {"municipality", "token", "--data", "{dir}", "--code", "131016"}});
-    ASSERT_EQ(out.size(), 3u) << out.back().err;
+                                         {"municipality", "token", "--data", "{dir}", "--code", "131016"},
+                                         {"linkage", "key", "--data", "{dir}"}});
+    ASSERT_EQ(out.size(), 4u) << out.back().err;
     ASSERT_EQ(out[0].exit_code, 0);
     ASSERT_EQ(out[1].exit_code, 0) << out[1].err;
     chiyoda_ = out[2].last_line();

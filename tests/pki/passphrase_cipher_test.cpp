@@ -4,11 +4,16 @@
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/pkcs12.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
+#include "pki/keys.h"
 #include "test_cache.h"
 
 namespace jlis::pki {
@@ -124,6 +129,61 @@ TEST(PassphraseCipher, AWrongPassphraseIsPermissionDeniedOnEveryScheme) {
     ASSERT_FALSE(info.ok());
     EXPECT_EQ(info.status().code(), Code::permission_denied) << info.status().to_string();
   }
+}
+
+// The salt of a file key store's key file.
+std::string salt_of_file(const std::filesystem::path& file) {
+  std::unique_ptr<FILE, decltype(&std::fclose)> in(std::fopen(file.c_str(), "r"), &std::fclose);
+  if (!in) return "";
+  X509SigPtr sig(PEM_read_PKCS8(in.get(), nullptr, nullptr, nullptr));
+  return sig ? parameters_of(sig.get()).salt : "";
+}
+
+// A key store over a temporary directory; removed with it.
+struct KeyDirectory {
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("jlis-cipher-store-" + std::to_string(::getpid()));
+  KeyDirectory() { std::filesystem::remove_all(path); }
+  ~KeyDirectory() { std::filesystem::remove_all(path); }
+  std::unique_ptr<KeyStore> open(const std::string& passphrase) const {
+    KeyStoreConfig config;
+    config.directory = path.string();
+    config.passphrase = passphrase;
+    auto store = KeyStore::open(config);
+    EXPECT_TRUE(store.ok()) << store.status().to_string();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+};
+
+TEST(PassphraseCipher, AStoresFirstNewKeySharesTheSaltOfTheKeysAlreadyThere) {
+  // `jlis ca init` writes the CA's keys, a later process the linkage code key: one salt, so a
+  // `jlis serve` that opens them all derives once.
+  KeyDirectory dir;
+  auto first = dir.open("the store's passphrase");
+  ASSERT_NE(first, nullptr);
+  ASSERT_TRUE(first->generate("authentication-ca").ok());
+  first.reset();
+  auto later = dir.open("the store's passphrase");
+  ASSERT_NE(later, nullptr);
+  ASSERT_TRUE(later->generate("linkage-code-key").ok());
+  const std::string salt = salt_of_file(dir.path / "authentication-ca.key.pem");
+  EXPECT_EQ(salt.size(), 16u);
+  EXPECT_EQ(salt_of_file(dir.path / "linkage-code-key.key.pem"), salt);
+}
+
+TEST(PassphraseCipher, AStoreAddsNoKeyUnderAPassphraseThatDoesNotOpenItsKeys) {
+  // A mistyped passphrase would otherwise leave a store whose keys need two.
+  KeyDirectory dir;
+  auto first = dir.open("the store's passphrase");
+  ASSERT_NE(first, nullptr);
+  ASSERT_TRUE(first->generate("authentication-ca").ok());
+  first.reset();
+  auto mistyped = dir.open("the store's passphrasf");
+  ASSERT_NE(mistyped, nullptr);
+  auto added = mistyped->generate("linkage-code-key");
+  ASSERT_FALSE(added.ok());
+  EXPECT_EQ(added.status().code(), Code::permission_denied) << added.status().to_string();
+  EXPECT_FALSE(std::filesystem::exists(dir.path / "linkage-code-key.key.pem"));
 }
 
 }  // namespace

@@ -123,7 +123,8 @@ class World {
                   {"verifier", "add", "--data", "{dir}", "--name", "Bank", "--consent"},
                   {"token", "create", "--data", "{dir}", "--role", "verifier", "--name", "Unregistered"},
                   {"token", "create", "--data", "{dir}", "--role", "operator"},
-                  {"token", "create", "--data", "{dir}", "--role", "issuance-centre", "--name", "Kiosk centre"}};
+                  {"token", "create", "--data", "{dir}", "--role", "issuance-centre", "--name", "Kiosk centre"},
+                  {"linkage", "key", "--data", "{dir}"}};  // the code key, made once here, not at each serve
     const size_t own = steps.size();
     steps.insert(steps.end(), extra.begin(), extra.end());
     const auto outs = e2e::prepared_dir(w->dir_, steps);
