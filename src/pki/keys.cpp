@@ -207,21 +207,18 @@ class FileKeyStore final : public KeyStore {
   // a file that cannot be read otherwise leaves the new key a salt of its own.
   Status adopt_salt() {
     if (cipher_.has_salt()) return Status::ok();
-    std::error_code ec;
+    const std::string suffix = ".key.pem";
     std::set<std::string> labels;
-    for (const auto& entry : std::filesystem::directory_iterator(directory_, ec)) {
-      const std::string name = entry.path().filename().string();
-      const std::string suffix = ".key.pem";
-      if (name.size() > suffix.size() && name.ends_with(suffix))
-        labels.insert(name.substr(0, name.size() - suffix.size()));
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(directory_, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (!name.ends_with(suffix)) continue;
+      std::string label = name.substr(0, name.size() - suffix.size());
+      if (valid_label(label)) labels.insert(std::move(label));
     }
-    for (const auto& label : labels) {
-      if (!valid_label(label)) continue;
-      auto read = load(label);
-      if (!read.ok() && read.status().code() == Code::permission_denied) return read.status();
-      return Status::ok();
-    }
-    return Status::ok();
+    if (labels.empty()) return Status::ok();
+    auto read = load(*labels.begin());
+    return !read.ok() && read.status().code() == Code::permission_denied ? read.status() : Status::ok();
   }
 
   // Another handle on `key`: a file key signs from many threads at once (keys.h).
