@@ -139,11 +139,17 @@ std::string salt_of_file(const std::filesystem::path& file) {
   return sig ? parameters_of(sig.get()).salt : "";
 }
 
-// A key store over a temporary directory; removed with it.
+// A key store's directory holding one key, "authentication-ca", written by a store closed since
+// (as `jlis ca init` leaves it); removed with it.
 struct KeyDirectory {
+  static constexpr const char* kPassphrase = "the store's passphrase";
   std::filesystem::path path = std::filesystem::temp_directory_path() /
                                ("jlis-cipher-store-" + std::to_string(::getpid()));
-  KeyDirectory() { std::filesystem::remove_all(path); }
+  KeyDirectory() {
+    std::filesystem::remove_all(path);
+    auto first = open(kPassphrase);
+    EXPECT_TRUE(first && first->generate("authentication-ca").ok());
+  }
   ~KeyDirectory() { std::filesystem::remove_all(path); }
   std::unique_ptr<KeyStore> open(const std::string& passphrase) const {
     KeyStoreConfig config;
@@ -159,11 +165,7 @@ TEST(PassphraseCipher, AStoresFirstNewKeySharesTheSaltOfTheKeysAlreadyThere) {
   // `jlis ca init` writes the CA's keys, a later process the linkage code key: one salt, so a
   // `jlis serve` that opens them all derives once.
   KeyDirectory dir;
-  auto first = dir.open("the store's passphrase");
-  ASSERT_NE(first, nullptr);
-  ASSERT_TRUE(first->generate("authentication-ca").ok());
-  first.reset();
-  auto later = dir.open("the store's passphrase");
+  auto later = dir.open(KeyDirectory::kPassphrase);
   ASSERT_NE(later, nullptr);
   ASSERT_TRUE(later->generate("linkage-code-key").ok());
   const std::string salt = salt_of_file(dir.path / "authentication-ca.key.pem");
@@ -174,10 +176,6 @@ TEST(PassphraseCipher, AStoresFirstNewKeySharesTheSaltOfTheKeysAlreadyThere) {
 TEST(PassphraseCipher, AStoreAddsNoKeyUnderAPassphraseThatDoesNotOpenItsKeys) {
   // A mistyped passphrase would otherwise leave a store whose keys need two.
   KeyDirectory dir;
-  auto first = dir.open("the store's passphrase");
-  ASSERT_NE(first, nullptr);
-  ASSERT_TRUE(first->generate("authentication-ca").ok());
-  first.reset();
   auto mistyped = dir.open("the store's passphrasf");
   ASSERT_NE(mistyped, nullptr);
   auto added = mistyped->generate("linkage-code-key");
