@@ -434,6 +434,11 @@ int run(int argc, char** argv) {
 
   try {
     cli.parse(argc, argv);
+  } catch (const CLI::RequiredError& e) {
+    // An unknown option is named before a missing one: `--dta DIR` is a mistyped --data, and
+    // "--data is required" would not say so.
+    if (auto extra = cli.remaining(true); !extra.empty()) return cli.exit(CLI::ExtrasError(extra));
+    return cli.exit(e);
   } catch (const CLI::ParseError& e) {
     return cli.exit(e);
   }
