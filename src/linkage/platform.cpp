@@ -1,6 +1,6 @@
 #include "linkage/platform.h"
 
-#include <openssl/x509.h>
+#include "pki/openssl.h"
 
 #include "common/digest.h"
 
@@ -21,12 +21,8 @@ Result<std::unique_ptr<Platform>> Platform::open(store::Pool& pool, store::Write
 }
 
 Result<std::string> Platform::code_key_fingerprint() const {
-  unsigned char* der = nullptr;
-  const int length = i2d_PUBKEY(key_.get(), &der);
-  if (length <= 0) return pki::openssl_error("encoding the linkage code key's public key");
-  std::string fingerprint = sha256_hex(std::string_view(reinterpret_cast<const char*>(der), length));
-  OPENSSL_free(der);
-  return fingerprint;
+  JLIS_ASSIGN_OR_RETURN(std::string der, pki::public_key_der(key_.get()));
+  return sha256_hex(der);
 }
 
 }  // namespace jlis::linkage

@@ -28,11 +28,9 @@ Result<CertificationRequest> parse_certification_request(std::string_view input)
   EVP_PKEY* key = X509_REQ_get0_pubkey(req.get());
   if (key == nullptr) return openssl_error("the request's public key cannot be read", Code::invalid_argument);
   {
-    unsigned char* spki = nullptr;
-    const int len = i2d_PUBKEY(key, &spki);
-    if (len <= 0) return openssl_error("encoding a public key", Code::invalid_argument);
-    auto parsed = rsa_public_key_der_from_spki(std::string_view(reinterpret_cast<char*>(spki), static_cast<size_t>(len)));
-    OPENSSL_free(spki);
+    auto spki = public_key_der(key);
+    if (!spki.ok()) return invalid_argument("the request's public key cannot be encoded");
+    auto parsed = rsa_public_key_der_from_spki(*spki);
     if (!parsed.ok()) return invalid_argument("the request's key is not an RSA-2048 key (the JPKI profile)");
     out.key = std::move(*parsed);
   }
