@@ -81,9 +81,9 @@ contract-deps:
 	  cd $(CONTRACT) && npm ci --no-audit --no-fund; \
 	fi
 
-# Three at a time on two cores: the tests wait on fsyncs, servers and browsers more than they compute
-# (a -j2 run of the normal build kept the two cores 60 % busy); the sanitizer pass too (889 cases in
-# 491 s at -j3 on a quiet machine, the slowest 32 s against its 180 s timeout).
+# Three at a time on two cores: the tests wait on fsyncs, servers and browsers as well as computing
+# (a -j2 run of the normal build kept the two cores 60 % busy; at -j3 they are busy throughout, so a
+# build beside the suite only slows it: docs/ARCHITECTURE.md §9); the sanitizer pass too.
 test-fast: build test-deps
 	cd $(BUILD) && ctest --output-on-failure -j3
 
