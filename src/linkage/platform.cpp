@@ -21,7 +21,7 @@ Result<std::unique_ptr<Platform>> Platform::open(store::Pool& pool, store::Write
 }
 
 Result<std::string> Platform::code_key_fingerprint() const {
-  JLIS_ASSIGN_OR_RETURN(std::string der, pki::public_key_der(key_.get()));
+  JLIS_ASSIGN_OR_RETURN(std::string der, pki::der_of<i2d_PUBKEY>(key_.get()));  // SubjectPublicKeyInfo
   return sha256_hex(der);
 }
 

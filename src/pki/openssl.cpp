@@ -90,15 +90,6 @@ Result<std::string> public_key_pem(EVP_PKEY* key) {
   return bio_string(bio.get());
 }
 
-Result<std::string> public_key_der(EVP_PKEY* key) {
-  unsigned char* out = nullptr;
-  const int n = i2d_PUBKEY(key, &out);
-  if (n <= 0) return openssl_error("encoding a public key");
-  std::string der(reinterpret_cast<char*>(out), static_cast<size_t>(n));
-  OPENSSL_free(out);
-  return der;
-}
-
 Result<EvpPkeyPtr> private_key_from_pem(std::string_view pem) {
   BioPtr bio = memory_bio(pem);
   EvpPkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);

@@ -68,8 +68,6 @@ Result<std::string> x509_pem(X509* cert);
 Result<EvpPkeyPtr> public_key_from_pem(std::string_view pem);
 Result<EvpPkeyPtr> public_key_from_der(std::string_view der);
 Result<std::string> public_key_pem(EVP_PKEY* key);
-// Its SubjectPublicKeyInfo DER (what a key's fingerprint is taken over).
-Result<std::string> public_key_der(EVP_PKEY* key);
 // An unencrypted private key as PEM PKCS#8 ("-----BEGIN PRIVATE KEY-----"), both ways: for keys
 // that are not the CA's (simulated cards; the CA's are in keys.h, encrypted).
 Result<EvpPkeyPtr> private_key_from_pem(std::string_view pem);

@@ -28,7 +28,7 @@ Result<CertificationRequest> parse_certification_request(std::string_view input)
   EVP_PKEY* key = X509_REQ_get0_pubkey(req.get());
   if (key == nullptr) return openssl_error("the request's public key cannot be read", Code::invalid_argument);
   {
-    auto spki = public_key_der(key);
+    auto spki = der_of<i2d_PUBKEY>(key);  // SubjectPublicKeyInfo
     if (!spki.ok()) return invalid_argument("the request's public key cannot be encoded");
     auto parsed = rsa_public_key_der_from_spki(*spki);
     if (!parsed.ok()) return invalid_argument("the request's key is not an RSA-2048 key (the JPKI profile)");
