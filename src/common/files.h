@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "common/status.h"
 
@@ -12,6 +14,25 @@ namespace jlis {
 
 // The bytes of `path`; not_found when it cannot be read.
 Result<std::string> read_file(const std::filesystem::path& path);
+
+// A whole file mapped read-only: for large files read once and kept (no copy, and the pages are the
+// page cache's). Empty when default-constructed.
+class MappedFile {
+ public:
+  MappedFile() = default;
+  // not_found when `path` is not a regular file that can be opened and mapped (a pipe is refused at once).
+  static Result<MappedFile> open(const std::filesystem::path& path);
+  MappedFile(MappedFile&& other) noexcept : text_(std::exchange(other.text_, {})) {}
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+  std::string_view text() const { return text_; }
+
+ private:
+  explicit MappedFile(std::string_view text) : text_(text) {}
+  std::string_view text_;
+};
 
 // Writes `data` to `path` through a temporary file beside it (fsynced, then renamed over `path`) with
 // permissions `mode`: readers see the old file or the new one, and after a crash the new one is whole
