@@ -93,6 +93,7 @@ struct ReferenceData::Index {
   std::string dir;
   std::once_flag towns_ready;
   Status towns_status = Status::ok();
+  MappedFile towns_csv;  // which the towns' names view
   std::vector<Town> towns;
   size_t unjoined_town_rows = 0;
   std::vector<std::string> unjoined_cities;
@@ -209,8 +210,11 @@ Status ReferenceData::load_towns(const std::vector<Municipality>& munis, Index& 
   for (uint32_t i = 0; i < munis.size(); ++i)
     if (munis[i].type != "都道府県") by_pref_name.emplace(join_key(munis[i].prefecture, munis[i].name), i);
 
-  JLIS_ASSIGN_OR_RETURN(std::string ttext, read_file(index.dir + "/towns.csv"));
-  index.towns.reserve(static_cast<size_t>(std::count(ttext.begin(), ttext.end(), '\n')));
+  JLIS_ASSIGN_OR_RETURN(index.towns_csv, MappedFile::open(index.dir + "/towns.csv"));
+  const std::string_view ttext = index.towns_csv.text();
+  size_t lines = 0;  // std::count would compare byte by byte; find is memchr
+  for (size_t at = ttext.find('\n'); at != std::string_view::npos; at = ttext.find('\n', at + 1)) ++lines;
+  index.towns.reserve(lines);
   std::string last_city;  // rows come grouped by city: join once per city
   int64_t last_index = -1;
   JLIS_RETURN_IF_ERROR(for_each_row(
@@ -243,8 +247,7 @@ Status ReferenceData::load_towns(const std::vector<Municipality>& munis, Index& 
         if (last_index < 0) {
           ++index.unjoined_town_rows;
         } else {
-          index.towns.push_back(
-              Town{static_cast<uint32_t>(last_index), std::string(f[2]), std::string(f[3])});
+          index.towns.push_back(Town{static_cast<uint32_t>(last_index), f[2], f[3]});
         }
         return Status::ok();
       }));
@@ -257,7 +260,7 @@ Status ReferenceData::load_towns(const std::vector<Municipality>& munis, Index& 
   index.town_range.resize(munis.size());
   for (size_t m = 0; m < munis.size(); ++m) index.town_range[m] = {next[m], next[m + 1]};
   std::vector<Town> grouped(towns.size());
-  for (Town& t : towns) grouped[next[t.municipality_index]++] = std::move(t);
+  for (const Town& t : towns) grouped[next[t.municipality_index]++] = t;
   towns = std::move(grouped);
   index.town_keys = std::make_unique<Index::TownKeys[]>(munis.size());
   return Status::ok();

@@ -21,10 +21,11 @@ struct Municipality {
   std::string furigana;    // hiragana
 };
 
+// name and koaza view the ReferenceData's copy of towns.csv: valid as long as the ReferenceData.
 struct Town {
   uint32_t municipality_index;  // into ReferenceData::municipalities()
-  std::string name;             // 旭ケ丘一丁目
-  std::string koaza;            // may be empty
+  std::string_view name;        // 旭ケ丘一丁目
+  std::string_view koaza;       // may be empty
 };
 
 // A free-text address split into its parts.

@@ -397,7 +397,7 @@ class Planner {
     const Place& p = places_[static_cast<size_t>(uniform(0, static_cast<int64_t>(places_.size()) - 1))];
     const Town& t = *p.towns[static_cast<size_t>(uniform(0, static_cast<int64_t>(p.towns.size()) - 1))];
     by = p.municipality->code;
-    honseki = p.municipality->prefecture + p.municipality->name + t.name;
+    honseki = p.municipality->prefecture + p.municipality->name + std::string(t.name);
     honseki += t.name.find("丁目") != std::string::npos ? std::to_string(uniform(1, 30)) + "番"
                                                       : std::to_string(uniform(1, 3000)) + "番地";
   }

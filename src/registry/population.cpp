@@ -432,7 +432,7 @@ class Generator {
   std::string address(size_t place) {
     const Place& p = places_[place];
     const Town& t = *p.towns[uniform(0, static_cast<int64_t>(p.towns.size()) - 1)];
-    std::string out = p.municipality->prefecture + p.municipality->name + t.name;
+    std::string out = p.municipality->prefecture + p.municipality->name + std::string(t.name);
     if (t.name.find("丁目") != std::string::npos)
       out += std::to_string(uniform(1, 30)) + "番" + std::to_string(uniform(1, 20)) + "号";
     else

@@ -84,7 +84,7 @@ TEST_F(ReferenceDataTest, TownsAreGroupedByMunicipality) {
   std::set<std::string> names;
   for (const Town* t : chiyoda) {
     EXPECT_EQ(&data_->municipalities()[t->municipality_index], &muni("131016"));
-    names.insert(t->name);
+    names.emplace(t->name);
   }
   EXPECT_TRUE(names.count("千代田"));
   EXPECT_TRUE(names.count("飯田橋一丁目"));
@@ -224,7 +224,7 @@ TEST_F(ReferenceDataTest, SampledTownsParseBackToThemselves) {
   for (size_t i = 0; i < towns.size(); i += 97) {
     const Town& t = towns[i];
     const Municipality& m = data_->municipalities()[t.municipality_index];
-    std::string text = m.prefecture + m.name + t.name + "1番地";
+    std::string text = m.prefecture + m.name + std::string(t.name) + "1番地";
     auto r = data_->parse_address(text);
     ASSERT_TRUE(r.ok()) << text << ": " << r.status().to_string();
     EXPECT_EQ(r->municipality, &m) << text;

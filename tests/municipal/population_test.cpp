@@ -311,7 +311,7 @@ TEST_F(GeneratedPopulationTest, EveryLinkedMembersFuhyoHoldsTheResidentsAddressA
   const auto towns = registry_->reference().towns_of(someone->municipality_code);
   ASSERT_FALSE(towns.empty());
   const Municipality* m = registry_->reference().find(someone->municipality_code);
-  move.address = m->prefecture + m->name + towns.front()->name + "9999番地";
+  move.address = m->prefecture + m->name + std::string(towns.front()->name) + "9999番地";
   auto applied = registry_->submit(someone->municipality_code, move);
   ASSERT_TRUE(applied.ok()) << applied.status().to_string();
   auto after = Fuhyo::identity(*conn, someone->resident_code);
