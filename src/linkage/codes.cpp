@@ -59,9 +59,20 @@ std::string sha256(std::string_view data) {
 
 Status LinkageCodes::migrate(Connection& conn) { return store::migrate(conn, "linkage", kCodeMigrations); }
 
-Result<std::string> LinkageCodes::derive(const std::string& body, const std::string& person) const {
+Result<EVP_PKEY*> LinkageCodes::key() {
+  std::lock_guard lock(key_mu_);
+  if (key_ != nullptr || keys_ == nullptr) return key_;
+  auto made = keys_->generate(kCodeKeyLabel);
+  // Another process made it between the platform's load and now: its key is the platform's.
+  if (!made.ok() && made.status().code() == Code::conflict) made = keys_->load(kCodeKeyLabel);
+  if (!made.ok()) return made.status();
+  owned_key_ = std::move(*made);
+  return key_ = owned_key_.get();
+}
+
+Result<std::string> LinkageCodes::derive(EVP_PKEY* key, const std::string& body, const std::string& person) {
   const std::string digest = sha256("jlis-linkage-code|" + body + "|" + person);
-  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(EVP_PKEY_CTX_new(key_, nullptr), EVP_PKEY_CTX_free);
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(EVP_PKEY_CTX_new(key, nullptr), EVP_PKEY_CTX_free);
   size_t len = 0;
   if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
       EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) != 1 ||
@@ -87,7 +98,9 @@ Result<std::string> LinkageCodes::code_for(const std::string& body, const Reside
     if (code) return *code;
   }
   // Made in the writer's transaction: the anchor and the code, each checked there (a concurrent
-  // request for the same person or code finds the other's row, never a second one).
+  // request for the same person or code finds the other's row, never a second one). The key first,
+  // outside it: the first code of a data directory may have to generate it.
+  JLIS_ASSIGN_OR_RETURN(EVP_PKEY* const code_key, key());
   JLIS_ASSIGN_OR_RETURN(std::string fresh_person, random_hex(16));
   std::string out;
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
@@ -105,7 +118,7 @@ Result<std::string> LinkageCodes::code_for(const std::string& body, const Reside
       out = *recorded;
       return Status::ok();
     }
-    JLIS_ASSIGN_OR_RETURN(out, derive(body, *person));
+    JLIS_ASSIGN_OR_RETURN(out, derive(code_key, body, *person));
     JLIS_ASSIGN_OR_RETURN(auto taken, person_of(conn, body, out));
     if (taken) return conflict("a linkage code collided; the person's code cannot be made");
     return conn.execute("INSERT INTO linkage_codes (body, code, person_id) VALUES (?, ?, ?)", {body, out, *person})

@@ -20,10 +20,12 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/identifiers.h"
 #include "common/status.h"
+#include "pki/keys.h"
 #include "pki/openssl.h"
 #include "registry/registry.h"
 #include "store/database.h"
@@ -45,6 +47,14 @@ class LinkageCodes {
 
   // Not owned; all must outlive this. `key`: the platform's RSA key (kCodeKeyLabel).
   LinkageCodes(store::Pool& pool, store::Writer& writer, EVP_PKEY* key) : pool_(pool), writer_(writer), key_(key) {}
+  // The key is `keys`' kCodeKeyLabel: `loaded` when the store has it, else (null) generated there
+  // when the first code is made or key() is asked, once (one another process made meanwhile is
+  // loaded instead), so that a platform that never makes a code never makes a key.
+  LinkageCodes(store::Pool& pool, store::Writer& writer, pki::KeyStore& keys, pki::EvpPkeyPtr loaded)
+      : pool_(pool), writer_(writer), keys_(&keys), owned_key_(std::move(loaded)), key_(owned_key_.get()) {}
+
+  // The code key (generated now in the key store when it has none: see the constructor).
+  Result<EVP_PKEY*> key();
 
   // The code of the person with `resident` for `body` (a registered, active body's id): read when
   // recorded, else made and recorded (the person anchored on first use). invalid_argument for a
@@ -86,10 +96,13 @@ class LinkageCodes {
   static Status move_resident(store::Connection& conn, const ResidentCode& from, const ResidentCode& to);
 
  private:
-  Result<std::string> derive(const std::string& body, const std::string& person) const;
+  static Result<std::string> derive(EVP_PKEY* key, const std::string& body, const std::string& person);
 
   store::Pool& pool_;
   store::Writer& writer_;
+  pki::KeyStore* keys_ = nullptr;  // where a missing key is made; null: key_ is given
+  std::mutex key_mu_;
+  pki::EvpPkeyPtr owned_key_;
   EVP_PKEY* key_;
 };
 

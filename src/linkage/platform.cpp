@@ -10,18 +10,15 @@ Result<std::unique_ptr<Platform>> Platform::open(store::Pool& pool, store::Write
                                                  pki::KeyStore& keys) {
   JLIS_ASSIGN_OR_RETURN(const LegalTable* table, LegalTable::shipped());
   JLIS_ASSIGN_OR_RETURN(const DataLayouts* layouts, DataLayouts::shipped());
-  auto key = keys.load(kCodeKeyLabel);
-  if (!key.ok() && key.status().code() == Code::not_found) {
-    key = keys.generate(kCodeKeyLabel);
-    // Another process generated it between the two calls: its key is the platform's.
-    if (!key.ok() && key.status().code() == Code::conflict) key = keys.load(kCodeKeyLabel);
-  }
-  if (!key.ok()) return key.status();
-  return std::unique_ptr<Platform>(new Platform(pool, writer, directory, std::move(*key), *table, *layouts));
+  auto key = keys.load(kCodeKeyLabel);  // a wrong passphrase fails here, at start
+  if (!key.ok() && key.status().code() != Code::not_found) return key.status();
+  pki::EvpPkeyPtr loaded = key.ok() ? std::move(*key) : nullptr;  // none yet: made by the first code
+  return std::unique_ptr<Platform>(new Platform(pool, writer, directory, keys, std::move(loaded), *table, *layouts));
 }
 
-Result<std::string> Platform::code_key_fingerprint() const {
-  JLIS_ASSIGN_OR_RETURN(std::string der, pki::der_of<i2d_PUBKEY>(key_.get()));  // SubjectPublicKeyInfo
+Result<std::string> Platform::code_key_fingerprint() {
+  JLIS_ASSIGN_OR_RETURN(EVP_PKEY* key, codes_.key());
+  JLIS_ASSIGN_OR_RETURN(std::string der, pki::der_of<i2d_PUBKEY>(key));  // SubjectPublicKeyInfo
   return sha256_hex(der);
 }
 

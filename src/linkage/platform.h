@@ -1,9 +1,10 @@
 // The information-linkage platform as a server runs it (issue 11): its bodies, linkage codes,
 // replicas, queries and bulk jobs over one store, with the platform's code key and the shipped
 // legal table and data standard layouts. The code key (codes.h, kCodeKeyLabel) lives in the key store given (the
-// JPKI CA's, so a PKCS#11 token is shared, or encrypted files under the operator's passphrase); it
-// is generated there the first time a platform opens on the data directory (`jlis linkage key`, the
-// key ceremony, or else the first `jlis serve`), and loaded ever after.
+// JPKI CA's, so a PKCS#11 token is shared, or encrypted files under the operator's passphrase): loaded
+// when the platform opens (a wrong passphrase fails there), and generated there by the key ceremony
+// (`jlis linkage key`) or else when the platform makes its first code, then loaded ever after; a
+// `jlis serve` that makes no code makes no key.
 // Every code made is recorded, so the key is needed only for codes not made yet.
 #pragma once
 
@@ -38,21 +39,20 @@ class Platform {
   const DataLayouts& layouts() const { return layouts_; }
   // SHA-256 of the code key's public key (SubjectPublicKeyInfo DER), as lower-case hex: what a key
   // ceremony records (`jlis linkage key`) and a later one compares.
-  Result<std::string> code_key_fingerprint() const;
+  // Generates the key when the store has none yet (the ceremony).
+  Result<std::string> code_key_fingerprint();
 
  private:
-  Platform(store::Pool& pool, store::Writer& writer, auth::Directory& directory, pki::EvpPkeyPtr key,
-           const LegalTable& table, const DataLayouts& layouts)
-      : key_(std::move(key)),
-        table_(table),
+  Platform(store::Pool& pool, store::Writer& writer, auth::Directory& directory, pki::KeyStore& keys,
+           pki::EvpPkeyPtr loaded_key, const LegalTable& table, const DataLayouts& layouts)
+      : table_(table),
         layouts_(layouts),
         bodies_(pool, writer, directory),
-        codes_(pool, writer, key_.get()),
+        codes_(pool, writer, keys, std::move(loaded_key)),
         replicas_(pool, writer, layouts),
         queries_(pool, writer, table, layouts),
         bulk_jobs_(pool, writer, queries_) {}
 
-  pki::EvpPkeyPtr key_;
   const LegalTable& table_;
   const DataLayouts& layouts_;
   Bodies bodies_;

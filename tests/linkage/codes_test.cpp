@@ -2,10 +2,12 @@
 // every ask, kept across a resident-code change and a restart; different under another key (so no
 // code can be computed from a resident code without the platform's key); converted between bodies
 // only through the platform; made once under concurrent asks. On SQLite and PostgreSQL.
+#include <filesystem>
 #include <set>
 #include <thread>
 
 #include "../pki/test_ca.h"
+#include "linkage/platform.h"
 #include "linkage_world.h"
 #include "numbering/numbering.h"
 #include "registry/registry.h"
@@ -181,6 +183,49 @@ TEST_F(LinkageCodesTest, ConcurrentFirstAsksMakeOneCode) {
   EXPECT_EQ(std::set<std::string>(answers.begin(), answers.end()).size(), 1u);
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_persons"), 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_codes"), 1);
+}
+
+// Rule (platform.h): the code key is made in the key store by the first code, not when the platform
+// opens: a platform that makes no code leaves the store without a key; eight concurrent first asks
+// make one key file and one code; a platform opened later loads that key (the same public key, the
+// same codes); and a wrong passphrase fails when the platform opens, not at its first code.
+TEST_F(LinkageCodesTest, TheCodeKeyIsMadeByTheFirstCodeOnceAndLoadedAfter) {
+  const std::filesystem::path key_dir = tmp_ / "keys";
+  auto key_store = [&](const std::string& passphrase) {
+    pki::KeyStoreConfig config;
+    config.directory = key_dir.string();
+    config.passphrase = passphrase;
+    return pki::KeyStore::open(config).value();
+  };
+  auto key_files = [&] {
+    size_t n = 0;
+    for (const auto& f : std::filesystem::directory_iterator(key_dir)) n += f.path().extension() == ".pem";
+    return n;
+  };
+  auto keys = key_store("linkage test passphrase");
+  auto platform = Platform::open(*pool_, *writer_, *directory_, *keys);
+  ASSERT_TRUE(platform.ok()) << platform.status().to_string();
+  EXPECT_EQ(key_files(), 0u) << "opening makes no key";
+
+  std::vector<std::string> answers(8);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < answers.size(); ++i)
+    threads.emplace_back(
+        [&, i] { answers[i] = (*platform)->codes().code_for(nenkin_, ResidentCode::from_body(77)).value(); });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(std::set<std::string>(answers.begin(), answers.end()).size(), 1u);
+  EXPECT_EQ(key_files(), 1u);
+  const std::string fingerprint = (*platform)->code_key_fingerprint().value();
+
+  auto reopened_keys = key_store("linkage test passphrase");
+  auto reopened = Platform::open(*pool_, *writer_, *directory_, *reopened_keys);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().to_string();
+  EXPECT_EQ((*reopened)->code_key_fingerprint().value(), fingerprint);
+  EXPECT_EQ((*reopened)->codes().code_for(nenkin_, ResidentCode::from_body(77)).value(), answers[0]);
+  EXPECT_EQ(key_files(), 1u);
+
+  auto mistyped_keys = key_store("not the passphrase at all");
+  EXPECT_EQ(Platform::open(*pool_, *writer_, *directory_, *mistyped_keys).status().code(), Code::permission_denied);
 }
 
 }  // namespace
