@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "store/database.h"
+#include "store/wal_vfs.h"
 
 namespace jlis::store {
 namespace {
@@ -223,7 +224,7 @@ Result<DbPtr> open_connection(const std::string& path, const SqliteOptions& opti
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
   if (options.create) flags |= SQLITE_OPEN_CREATE;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, buffered_wal_vfs());
   DbPtr db(raw);
   if (rc != SQLITE_OK) return unavailable("cannot open database " + path + ": " + sqlite3_errstr(rc));
   sqlite3_busy_timeout(db.get(), options.busy_timeout_ms);
