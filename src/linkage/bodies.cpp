@@ -42,7 +42,17 @@ CREATE INDEX linkage_body_certificates_body ON linkage_body_certificates (body_i
                                                       {3, R"sql(
 -- The provider's own system, which answers the queries the platform forwards (queries.h); '' for none.
 ALTER TABLE linkage_bodies ADD COLUMN endpoint TEXT NOT NULL DEFAULT '';
+)sql"},
+                                                      {4, R"sql(
+-- How many times the bodies have changed: queries keep the bodies they read while it stands (ActiveBodies).
+CREATE TABLE linkage_body_changes (id INTEGER PRIMARY KEY, n BIGINT NOT NULL);
+INSERT INTO linkage_body_changes (id, n) VALUES (1, 0);
 )sql"}};
+
+// In the transaction that registers, removes or changes a body.
+Status count_change(Connection& conn) {
+  return conn.execute("UPDATE linkage_body_changes SET n = n + 1 WHERE id = 1").status();
+}
 
 bool all_digits(const std::string& s, size_t n) {
   return s.size() == n && s.find_first_not_of("0123456789") == std::string::npos;
@@ -119,6 +129,7 @@ Result<std::pair<Body, std::string>> Bodies::add(BodyKind kind, const std::strin
                                                          return false;
                                                        }));
                           if (taken) return conflict("body " + b.body_id + " is registered already");
+                          JLIS_RETURN_IF_ERROR(count_change(c));
                           return c.execute("INSERT INTO linkage_bodies (body_id, kind, name, code, registered_at, "
                                            "active) VALUES (?, ?, ?, ?, ?, 1)",
                                            {b.body_id, std::string(body_kind_name(kind)), b.name, b.code,
@@ -161,9 +172,21 @@ Result<Body> Bodies::active(Connection& conn, const std::string& body_id) {
 }
 
 const Result<Body>& ActiveBodies::operator()(const std::string& body_id) {
-  auto it = read_.find(body_id);
-  if (it == read_.end()) it = read_.emplace(body_id, Bodies::active(conn_, body_id)).first;
-  return it->second;
+  if (!counted_) {
+    auto changes = conn_.query_int64("SELECT n FROM linkage_body_changes WHERE id = 1");
+    if (!changes.ok()) return failed_.emplace(changes.status());
+    if (changes->value_or(0) != known_.changes) {
+      known_.read.clear();
+      known_.changes = changes->value_or(0);
+    }
+    counted_ = true;
+  }
+  if (auto it = known_.read.find(body_id); it != known_.read.end()) return it->second;
+  Result<Body> read = Bodies::active(conn_, body_id);
+  const bool answer = read.ok() || read.status().code() == Code::not_found ||
+                      read.status().code() == Code::permission_denied;
+  if (!answer) return failed_.emplace(std::move(read));  // the store failed: not kept
+  return known_.read.emplace(body_id, std::move(read)).first->second;
 }
 
 Status Bodies::remove(const std::string& body_id, const std::string& by) {
@@ -175,6 +198,7 @@ Status Bodies::remove(const std::string& body_id, const std::string& by) {
     }));
     if (!active) return not_found("no body " + body_id + " (jlis linkage body list)");
     if (*active == 0) return conflict("body " + body_id + " was removed already");
+    JLIS_RETURN_IF_ERROR(count_change(c));
     return c.execute("UPDATE linkage_bodies SET active = 0 WHERE body_id = ?", {body_id}).status();
   });
 }
@@ -185,6 +209,7 @@ Status Bodies::set_endpoint(const std::string& body_id, const std::string& url) 
     return invalid_argument("an endpoint is an http:// URL of at most 500 characters (TLS ends at the proxy)");
   return writer_.run([&](Connection& conn) -> Status {
     JLIS_RETURN_IF_ERROR(active(conn, body_id).status());
+    JLIS_RETURN_IF_ERROR(count_change(conn));
     return conn.execute("UPDATE linkage_bodies SET endpoint = ? WHERE body_id = ?", {url, body_id}).status();
   });
 }

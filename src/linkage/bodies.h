@@ -15,7 +15,9 @@
 // certificate that the message is the body's. A certificate belongs to one body. Thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -104,16 +106,32 @@ class Bodies {
   auth::Directory& directory_;
 };
 
-// Bodies::active for the queries of one writer transaction on `conn`: each body read once (nothing
-// else writes them while the transaction lasts). Lives no longer than that transaction.
+// The bodies a process's writer transactions have read (ActiveBodies), kept across them while no body
+// changes.
+struct KnownBodies {
+  std::mutex mu;
+  int64_t changes = -1;  // linkage_body_changes's count when `read` was filled
+  std::map<std::string, Result<Body>> read;
+};
+
+// Bodies::active for the queries of one writer transaction on `conn`, through `known`: the first
+// lookup reads the bodies' change count (linkage_body_changes, counted up in the transaction of every
+// registration, removal and endpoint change, by any process) on `conn`, inside the transaction, and
+// drops what `known` kept when the count has moved; so each body is read once while it stands, not
+// once per transaction (a bulk batch names hundreds of municipalities). A body's answer is kept (found,
+// not_found or permission_denied), a failure of the store is not. Holds `known` while it lives,
+// which is no longer than the transaction; used only by transactions that change no body.
 class ActiveBodies {
  public:
-  explicit ActiveBodies(store::Connection& conn) : conn_(conn) {}
+  ActiveBodies(store::Connection& conn, KnownBodies& known) : conn_(conn), known_(known), lock_(known.mu) {}
   const Result<Body>& operator()(const std::string& body_id);
 
  private:
   store::Connection& conn_;
-  std::map<std::string, Result<Body>> read_;
+  KnownBodies& known_;
+  std::lock_guard<std::mutex> lock_;
+  bool counted_ = false;
+  std::optional<Result<Body>> failed_;  // a read the store failed (the count's or a body's): answered, not kept
 };
 
 }  // namespace jlis::linkage

@@ -242,7 +242,6 @@ Result<int64_t> BulkJobs::run_batch(int batch, int chunk) {
     std::vector<std::string> results(lines.size());  // each line's BulkResult as JSON text
     int64_t failed = 0;
     LogAppender log(conn);
-    ActiveBodies bodies(conn);
     for (size_t from = 0; from < lines.size(); from += static_cast<size_t>(chunk)) {
       if (from > 0 && writer_.queued() > 0) {
         lines.resize(from);
@@ -264,7 +263,7 @@ Result<int64_t> BulkJobs::run_batch(int batch, int chunk) {
         }
       }
       std::vector<std::string> query_ids;
-      JLIS_ASSIGN_OR_RETURN(auto answers, queries_.ask_in(conn, log, bodies, queries, day, query_ids));
+      JLIS_ASSIGN_OR_RETURN(auto answers, queries_.ask_in(conn, log, queries, day, query_ids));
       for (size_t k = 0; k < answers.size(); ++k) {
         const int64_t line = lines[asked[k]].first;
         const Result<Answer>& a = answers[k];
@@ -277,8 +276,9 @@ Result<int64_t> BulkJobs::run_batch(int batch, int chunk) {
     std::string logged = R"({"job_id":")" + job->job_id + R"(","results":[)";
     std::string stored;  // the same results, one a line
     for (size_t i = 0; i < lines.size(); ++i) {
-      logged += (i ? "," : "") + results[i];
-      stored += (i ? "\n" : "") + results[i];
+      if (i > 0) logged += ',', stored += '\n';
+      logged += results[i];
+      stored += results[i];
     }
     logged += "]}";
     JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO linkage_bulk_results (job_id, first_line, last_line, failed, results) "

@@ -135,9 +135,8 @@ Result<Answer> Queries::ask(const Query& q, Date today) {
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
     forwarded.reset();  // a retried transaction decides again
     LogAppender log(conn);
-    ActiveBodies bodies(conn);
     std::vector<std::string> query_ids;
-    JLIS_ASSIGN_OR_RETURN(answered, ask_all(conn, log, bodies, {q}, today, &forwarded, query_ids));
+    JLIS_ASSIGN_OR_RETURN(answered, ask_all(conn, log, {q}, today, &forwarded, query_ids));
     return log.finish();
   }));
   if (!forwarded || !answered.front().ok()) return std::move(answered.front());
@@ -241,17 +240,18 @@ std::shared_ptr<void> ForwardLimits::acquire(const std::string& provider) {
   });
 }
 
-Result<std::vector<Result<Answer>>> Queries::ask_in(Connection& conn, LogAppender& log, ActiveBodies& bodies,
+Result<std::vector<Result<Answer>>> Queries::ask_in(Connection& conn, LogAppender& log,
                                                     const std::vector<Query>& queries, Date today,
                                                     std::vector<std::string>& query_ids) {
-  return ask_all(conn, log, bodies, queries, today, nullptr, query_ids);
+  return ask_all(conn, log, queries, today, nullptr, query_ids);
 }
 
-Result<std::vector<Result<Answer>>> Queries::ask_all(Connection& conn, LogAppender& log, ActiveBodies& bodies,
+Result<std::vector<Result<Answer>>> Queries::ask_all(Connection& conn, LogAppender& log,
                                                      const std::vector<Query>& queries, Date today,
                                                      std::optional<Forwarded>* forward,
                                                      std::vector<std::string>& query_ids) {
   JLIS_ASSIGN_OR_RETURN(const LayoutVersion* version, layouts_.version_in_force(today));
+  ActiveBodies bodies(conn, known_bodies_);
   const std::string now = now_iso8601();
   const std::string logged_at = iso8601_seconds(static_cast<int64_t>(std::time(nullptr)));  // the log's form
   std::vector<Result<Answer>> out;

@@ -165,8 +165,7 @@ class Queries {
   // appends with every answer and finishes in the same transaction (a bulk batch's one entry).
   // `query_ids` gets each query's id: its record's, answered or refused ("" when nothing was recorded),
   // so that the entry names the refused queries too.
-  // `bodies` reads the bodies on `conn`, once for the whole transaction.
-  Result<std::vector<Result<Answer>>> ask_in(store::Connection& conn, LogAppender& log, ActiveBodies& bodies,
+  Result<std::vector<Result<Answer>>> ask_in(store::Connection& conn, LogAppender& log,
                                              const std::vector<Query>& queries, Date today,
                                              std::vector<std::string>& query_ids);
 
@@ -188,7 +187,7 @@ class Queries {
     const LayoutVersion* version = nullptr;
   };
   // `forward` null: a bulk batch's (ask_in), else a single query's.
-  Result<std::vector<Result<Answer>>> ask_all(store::Connection& conn, LogAppender& log, ActiveBodies& bodies,
+  Result<std::vector<Result<Answer>>> ask_all(store::Connection& conn, LogAppender& log,
                                               const std::vector<Query>& queries, Date today,
                                               std::optional<Forwarded>* forward, std::vector<std::string>& query_ids);
   // Steps 2 and 3 above for `answer` (decided in step 1).
@@ -207,6 +206,7 @@ class Queries {
   store::Writer& writer_;
   const LegalTable& table_;
   const DataLayouts& layouts_;
+  KnownBodies known_bodies_;  // for the writer's transactions (ActiveBodies)
   Forwarding forwarding_;
   std::unique_ptr<ForwardLimits> in_flight_ = std::make_unique<ForwardLimits>(forwarding_.per_provider,
                                                                              forwarding_.in_total);

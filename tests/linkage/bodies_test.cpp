@@ -85,6 +85,30 @@ TEST_F(LinkageBodiesTest, ABodyIsRegisteredOnce) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_bodies"), 1);
 }
 
+// Rule: the bodies kept across writer transactions (ActiveBodies, KnownBodies) are read again once
+// any body changes: a registration, an endpoint change and a removal are each seen by the next
+// transaction, though the body was read and kept before.
+TEST_F(LinkageBodiesTest, KeptBodiesFollowEveryChange) {
+  KnownBodies known;
+  auto seen = [&](const std::string& id) {
+    std::optional<Result<Body>> out;
+    EXPECT_TRUE(writer_->run([&](store::Connection& c) {
+      ActiveBodies active(c, known);
+      out = active(id);
+      return Status::ok();
+    }).is_ok());
+    return *out;
+  };
+  EXPECT_EQ(seen("municipality-131016").status().code(), Code::not_found);
+  add_body(BodyKind::municipality, "千代田区", "131016");
+  ASSERT_TRUE(seen("municipality-131016").ok());
+  EXPECT_EQ(seen("municipality-131016")->endpoint, "");
+  ASSERT_TRUE(bodies_->set_endpoint("municipality-131016", "http://127.0.0.1:9/answer").is_ok());
+  EXPECT_EQ(seen("municipality-131016")->endpoint, "http://127.0.0.1:9/answer");
+  ASSERT_TRUE(bodies_->remove("municipality-131016", "operator:test").is_ok());
+  EXPECT_EQ(seen("municipality-131016").status().code(), Code::permission_denied);
+}
+
 // Rule: removing a body deactivates it (its row stays, for the records that name it) and revokes
 // every token of it, recorded with who removed it; another body's token still works; removing an
 // unknown body or a removed one is refused.

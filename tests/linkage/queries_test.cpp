@@ -183,6 +183,22 @@ TEST_F(LinkageQueriesTest, UnknownOrRemovedBodiesAndMalformedQueriesRecordNothin
   EXPECT_EQ(count("SELECT COUNT(*) FROM linkage_log"), 0);
 }
 
+// Rule: the bodies a query read are kept for the next queries only while no body changes: a provider
+// that answered one query refuses the next at once once removed, and a provider unknown to one query
+// is found by the next once registered.
+TEST_F(LinkageQueriesTest, KeptBodiesAreReadAgainOnceAnyBodyChanges) {
+  ASSERT_TRUE(ask(nenkin_, pension_code_, "J031-01", city_, {"RS001"}).ok());
+  ASSERT_TRUE(bodies_->remove(city_, "test").is_ok());
+  EXPECT_EQ(ask(nenkin_, pension_code_, "J031-01", city_, {"RS001"}).status().code(), Code::permission_denied);
+  EXPECT_EQ(ask(nenkin_, pension_code_, "J031-01", "municipality-011002", {"RS001"}).status().code(),
+            Code::not_found);
+  const std::string sapporo = add_body(BodyKind::municipality, "札幌市", "011002");
+  ASSERT_EQ(sapporo, "municipality-011002");
+  auto answered = ask(nenkin_, pension_code_, "J031-01", sapporo, {"RS001"});
+  ASSERT_TRUE(answered.ok()) << answered.status().to_string();
+  EXPECT_EQ(answered->not_registered, std::vector<std::string>{"RS001"}) << "札幌市 holds nothing of the person";
+}
+
 // Rule: the answer is in the version in force on the query's day: each shipped version answers for
 // a day from its effective date, and names itself.
 TEST_F(LinkageQueriesTest, TheAnswerIsInTheVersionInForceOnTheDay) {
