@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bulk linkage queries through `jlis serve` beside the replica reads alone (issue 11 §5).
 
-Usage: bench/linkage_bulk.py BUILD_DIR [PERSONS] [RUNS]   (defaults 20000, 3)
+Usage: bench/linkage_bulk.py BUILD_DIR [PERSONS] [RUNS] [--baseline JLIS]   (defaults 20000, 3)
 
 Makes a population of PERSONS residents (households and tax records), registers the pension
 service and every municipality holding them as bodies, has the pension service get its code for
@@ -18,6 +18,10 @@ the runs measure the queries alone; the fill time says what the sweep itself doe
 During the last bulk run a client sends single queries one after another and reports their p99
 latency under that load. Prints the medians and the ratio. Every message is signed with the pension
 service's LGPKI certificate, registered to it (the bulk file once, each single query: issue 11 §3).
+With --baseline JLIS (another build's jlis, say the commit before a change), that binary makes the
+data directory and fills the replicas (a newer build opens it and migrates its schema as an upgrade
+would), then serves a copy of it, and each run posts the same bulk job to it right after the
+measured server's: the two builds side by side, on equal databases.
 """
 import base64, http.client, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time
 
@@ -26,9 +30,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-build = sys.argv[1]
-persons = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
-runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+args = sys.argv[1:]
+baseline = None
+if "--baseline" in args:
+    at = args.index("--baseline")
+    baseline = os.path.abspath(args[at + 1])
+    del args[at:at + 2]
+build = args[0]
+persons = int(args[1]) if len(args) > 1 else 20000
+runs = int(args[2]) if len(args) > 2 else 3
 jlis = os.path.join(build, "src/cli/jlis")
 work = tempfile.mkdtemp()
 data = os.path.join(work, "data")
@@ -36,14 +46,14 @@ os.environ["JLIS_CA_PASSPHRASE"] = "benchmark passphrase, not a real one"
 
 
 def run(*args, **kw):
-    return subprocess.run([jlis, *args], check=True, capture_output=True, text=True, **kw).stdout
+    return subprocess.run([baseline or jlis, *args], check=True, capture_output=True, text=True, **kw).stdout
 
 
 def token(out):
     return out.strip().splitlines()[-1]
 
 
-serve = None
+serve = served_base = None
 try:
     run("init", "--data", data, "--simulation")
     run("population", "generate", "--data", data, "--count", str(persons), "--seed", "1")
@@ -91,13 +101,13 @@ try:
         except subprocess.CalledProcessError:
             providers[code] = None
     people = [(r[1], providers[r[7]]) for r in rows if r[8] == "resident" and providers[r[7]]]
-    def start(refresh_seconds):
-        p = subprocess.Popen([jlis, "serve", "--data", data, "--listen", "127.0.0.1:0", "--components",
+    def start(refresh_seconds, binary=jlis, directory=data):
+        p = subprocess.Popen([binary, "serve", "--data", directory, "--listen", "127.0.0.1:0", "--components",
                               "registry,municipal,linkage", "--linkage-refresh-seconds", str(refresh_seconds)],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         return p, int(p.stdout.readline().strip().rsplit(":", 1)[1])
 
-    serve, port = start(0.5)
+    serve, port = start(0.5, baseline or jlis)
 
     def call(conn, method, path, body=None):
         headers = {"Authorization": "Bearer " + pension}
@@ -127,8 +137,10 @@ try:
     # The runs below measure the queries, not the sweep: the server again, its next sweep a day away.
     serve.terminate()
     serve.wait()
+    if baseline:
+        shutil.copytree(data, data + "-baseline")
+        served_base, base_port = start(86400, baseline, data + "-baseline")
     serve, port = start(86400)
-    conn = http.client.HTTPConnection("127.0.0.1", port)
     items = ["RS001", "RS002", "TX001", "TX004", "TX005"]
     bulk_file = "".join(json.dumps({"code": c, "procedure": "J031-01", "provider": p, "items": items}) + "\n"
                         for c, p in codes)
@@ -140,7 +152,8 @@ try:
         for (code, provider), person in zip(sorted(codes), anchors):
             f.write(f"SELECT item, value FROM linkage_replicas WHERE provider = '{provider}' AND person_id = '{person}';\n")
 
-    def bulk_once(latencies=None):
+    def bulk_once(port, latencies=None):
+        conn = http.client.HTTPConnection("127.0.0.1", port)
         stop = threading.Event()
         def singles():
             c = http.client.HTTPConnection("127.0.0.1", port)
@@ -174,9 +187,11 @@ try:
             subprocess.run(["sqlite3", "-readonly", db], stdin=f, check=True, stdout=subprocess.DEVNULL)
         return len(codes) / (time.perf_counter() - start)
 
-    bulk, ceiling, latencies = [], [], []
+    bulk, base, ceiling, latencies = [], [], [], []
     for i in range(runs):
-        bulk.append(bulk_once(latencies if i == runs - 1 else None))
+        bulk.append(bulk_once(port, latencies if i == runs - 1 else None))
+        if baseline:
+            base.append(bulk_once(base_port))
         ceiling.append(ceiling_once())
     latencies.sort()
     p99 = latencies[int(0.99 * (len(latencies) - 1))] * 1000 if latencies else float("nan")
@@ -187,10 +202,15 @@ try:
     print("replica reads alone, sqlite3 (reads/s):   " + ", ".join(f"{x:,.0f}" for x in ceiling))
     print(f"median: {statistics.median(bulk):,.0f} persons/s against {statistics.median(ceiling):,.0f} reads/s: "
           f"{statistics.median(bulk) / statistics.median(ceiling):.2f} of the ceiling")
+    if baseline:
+        print(f"baseline {baseline} (persons/s): " + ", ".join(f"{x:,.0f}" for x in base))
+        ratio = statistics.median(bulk) / statistics.median(base)
+        print(f"median: {statistics.median(base):,.0f}; this build {ratio:.2f} of the baseline's rate")
     print(f"single query under the last bulk job: {len(latencies)} queries, p99 {p99:.1f} ms, "
           f"median {statistics.median(latencies) * 1000 if latencies else float('nan'):.1f} ms")
 finally:
-    if serve:
-        serve.terminate()
-        serve.wait()
+    for p in (serve, served_base):
+        if p:
+            p.terminate()
+            p.wait()
     shutil.rmtree(work, ignore_errors=True)
