@@ -54,6 +54,10 @@ const std::vector<store::Migration> kMigrations = {{1, R"(
     caller TEXT NOT NULL, request_key TEXT NOT NULL, fingerprint TEXT NOT NULL, card_id TEXT NOT NULL,
     answer_json TEXT NOT NULL, recorded_at TEXT NOT NULL,
     PRIMARY KEY (caller, request_key));
+)"}, {4, R"(
+  -- A resident's cards in one index (each read of a resident shows its card), and a resident code
+  -- change finds the cards without a scan.
+  CREATE INDEX card_cards_resident ON card_cards (resident_code, application_id);
 )"}};
 
 namespace {
@@ -70,10 +74,8 @@ constexpr const char* kApplicationColumns =
 constexpr const char* kCardColumns =
     "c.card_id, c.application_id, c.resident_code, c.municipality_code, c.status, c.express, c.email, c.issued_on, "
     "c.expires_on, c.delivered_on, c.cert_expires_on, c.signature_certificate_allowed";
-// A resident's cards, newest first: through the applications, whose resident index is written when
-// the application arrives, not when the card is made.
-constexpr const char* kResidentCards =
-    " FROM card_applications a JOIN card_cards c ON c.card_id = a.card_id WHERE a.resident_code = ?";
+// A resident's cards (card_cards_resident).
+constexpr const char* kResidentCards = " FROM card_cards c WHERE c.resident_code = ?";
 
 Value code_value(const ResidentCode& c) { return static_cast<int64_t>(c.body()); }
 Value opt(const std::optional<std::string>& s) { return s ? Value(*s) : Value(nullptr); }
@@ -533,7 +535,7 @@ Result<std::optional<std::string>> current_card_id(Connection& conn, const Resid
   std::optional<std::string> out;
   JLIS_RETURN_IF_ERROR(conn.query(
       std::string("SELECT c.card_id, c.expires_on") + kResidentCards +
-          " AND c.status IN ('active', 'suspended') ORDER BY a.application_id DESC LIMIT 1",
+          " AND c.status IN ('active', 'suspended') ORDER BY c.application_id DESC LIMIT 1",
       {code_value(resident)}, [&](const Row& r) {
         if (Date::parse_iso(r.text(1)).value() >= today) out = r.text(0);
         return false;

@@ -530,7 +530,7 @@ TEST_F(CardTest, ReadingIsForTheRightRoles) {
 TEST_F(CardTest, MigrationsAreIdempotentAndVersioned) {
   auto conn = db_->connect().value();
   EXPECT_TRUE(CardSystem::migrate(*conn).is_ok());
-  EXPECT_EQ(store::schema_version(*conn, "card").value(), 3);  // 2: card_continued_use; 3: card_requests
+  EXPECT_EQ(store::schema_version(*conn, "card").value(), 4);  // 2: card_continued_use; 3: card_requests; 4: card_cards_resident
 }
 
 }  // namespace
