@@ -530,7 +530,8 @@ TEST_F(CardTest, ReadingIsForTheRightRoles) {
 TEST_F(CardTest, MigrationsAreIdempotentAndVersioned) {
   auto conn = db_->connect().value();
   EXPECT_TRUE(CardSystem::migrate(*conn).is_ok());
-  EXPECT_EQ(store::schema_version(*conn, "card").value(), 4);  // 2: card_continued_use; 3: card_requests; 4: card_cards_resident
+  // 2: card_continued_use; 3: card_requests; 4: card_cards_resident
+  EXPECT_EQ(store::schema_version(*conn, "card").value(), 4);
 }
 
 }  // namespace
