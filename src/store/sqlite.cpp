@@ -54,6 +54,13 @@ struct ResetGuard {
 // server is the single writer's: about a tenth of the server's CPU under lookups, paid on the one
 // thread every change waits for. Each connection's WAL hook asks for a checkpoint instead; a
 // connection far past the threshold (the checkpointer starved) still checkpoints itself.
+//
+// The threshold is about 64 MB of WAL (the size the file is cut back to, kWalKeepBytes), not SQLite's
+// 4 MB: a checkpoint copies each page once however often it was rewritten since the last, so the
+// pages a stream of small commits keeps dirtying again (the provision index's leaves under lookups,
+// the certificates' under issuance) are written back a sixteenth as often, with a sixteenth of the
+// fsyncs and wake-ups. Measured: the checkpointer's share of the server's CPU under lookups 12 % ->
+// 3.4 %; issuance's system CPU per certificate about halved (docs/PERFORMANCE.md).
 class Checkpointer {
  public:
   using Opener = std::function<DbPtr()>;
@@ -78,7 +85,7 @@ class Checkpointer {
   }
 
  private:
-  static constexpr int kPages = 1000;        // SQLite's own default threshold
+  static constexpr int kPages = 16000;       // 62.5 MiB of 4 KiB pages
   static constexpr int kHardPages = 100000;  // about 400 MB of WAL
 
   void request(const char* schema) {
