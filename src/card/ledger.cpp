@@ -532,14 +532,14 @@ Result<std::vector<Card>> cards_shipped_to(Connection& conn, const LocalGovernme
 }
 
 Result<std::optional<std::string>> current_card_id(Connection& conn, const ResidentCode& resident, Date today) {
+  // Made once: this runs on every lookup of a resident (the view's card_id).
+  static const std::string sql = std::string("SELECT c.card_id, c.expires_on") + kResidentCards +
+                                 " AND c.status IN ('active', 'suspended') ORDER BY c.application_id DESC LIMIT 1";
   std::optional<std::string> out;
-  JLIS_RETURN_IF_ERROR(conn.query(
-      std::string("SELECT c.card_id, c.expires_on") + kResidentCards +
-          " AND c.status IN ('active', 'suspended') ORDER BY c.application_id DESC LIMIT 1",
-      {code_value(resident)}, [&](const Row& r) {
-        if (Date::parse_iso(r.text(1)).value() >= today) out = r.text(0);
-        return false;
-      }));
+  JLIS_RETURN_IF_ERROR(conn.query(sql, {code_value(resident)}, [&](const Row& r) {
+    if (Date::parse_iso(r.text(1)).value() >= today) out = r.text(0);
+    return false;
+  }));
   return out;
 }
 
