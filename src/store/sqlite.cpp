@@ -60,7 +60,8 @@ struct ResetGuard {
 // pages a stream of small commits keeps dirtying again (the provision index's leaves under lookups,
 // the certificates' under issuance) are written back a sixteenth as often, with a sixteenth of the
 // fsyncs and wake-ups. Measured: the checkpointer's share of the server's CPU under lookups 12 % ->
-// 3.4 %; issuance's system CPU per certificate about halved (docs/PERFORMANCE.md).
+// 3.4 %; issuance's system CPU per certificate about halved (docs/PERFORMANCE.md). The price: with
+// synchronous=NORMAL the WAL is fsynced at checkpoints, so a power loss may roll back up to this much.
 class Checkpointer {
  public:
   using Opener = std::function<DbPtr()>;
