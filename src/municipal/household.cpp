@@ -107,13 +107,18 @@ Result<Household> load_household(Connection& conn, int64_t id) {
   return *h;
 }
 
-Status insert_member(Connection& conn, int64_t household_id, const HouseholdMember& m) {
-  JLIS_ASSIGN_OR_RETURN(auto last, conn.query_int64(
-      "SELECT MAX(position) FROM municipal_household_members WHERE household_id = ?", {household_id}));
+// Adds `m` to the household at `position`; by default after its last member.
+Status insert_member(Connection& conn, int64_t household_id, const HouseholdMember& m,
+                     std::optional<int64_t> position = {}) {
+  if (!position) {
+    JLIS_ASSIGN_OR_RETURN(auto last, conn.query_int64(
+        "SELECT MAX(position) FROM municipal_household_members WHERE household_id = ?", {household_id}));
+    position = last.value_or(0) + 1;
+  }
   return conn
       .execute("INSERT INTO municipal_household_members (resident_code, household_id, position, relationship, "
                "became_resident_on, address_set_on, notified_on, previous_address) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-               {resident_key(m.resident_code), household_id, last.value_or(0) + 1, m.relationship,
+               {resident_key(m.resident_code), household_id, *position, m.relationship,
                 m.became_resident_on.to_iso(), m.address_set_on.to_iso(), m.notified_on.to_iso(), m.previous_address})
       .status();
 }
@@ -160,13 +165,21 @@ Status dissolve(Connection& conn, int64_t household_id, Date on) {
       .status();
 }
 
+// The id of the household `head` heads in `municipality`, if any: one lookup, for placing a member.
+Result<std::optional<int64_t>> household_headed_by(Connection& conn, const ResidentCode& head,
+                                                   const LocalGovernmentCode& municipality) {
+  return conn.query_int64(
+      "SELECT h.id FROM municipal_household_members m JOIN municipal_households h ON h.id = m.household_id "
+      "WHERE m.resident_code = ? AND h.head = ? AND h.municipality_code = ?",
+      {resident_key(head), resident_key(head), municipality.str()});
+}
+
 // The household `head` heads in `municipality`, if any.
 Result<std::optional<Household>> headed_by(Connection& conn, const ResidentCode& head,
                                            const LocalGovernmentCode& municipality) {
-  JLIS_ASSIGN_OR_RETURN(auto m, load_member(conn, head));
-  if (!m) return std::optional<Household>();
-  JLIS_ASSIGN_OR_RETURN(Household h, load_household(conn, m->household_id));
-  if (h.head != head || h.municipality_code != municipality) return std::optional<Household>();
+  JLIS_ASSIGN_OR_RETURN(auto id, household_headed_by(conn, head, municipality));
+  if (!id) return std::optional<Household>();
+  JLIS_ASSIGN_OR_RETURN(Household h, load_household(conn, *id));
   return std::optional<Household>(std::move(h));
 }
 
@@ -352,16 +365,16 @@ Status place(Connection& conn, const LocalGovernmentCode& municipality, Househol
     if (!known_relationship(placement->relationship) || placement->relationship == kHead)
       return invalid_argument("household.relationship '" + placement->relationship +
                               "' is not a 続柄 of a member the register writes");
-    JLIS_ASSIGN_OR_RETURN(auto h, headed_by(conn, *placement->head, municipality));
-    if (!h) return conflict("household.head does not head a household of this municipality");
+    JLIS_ASSIGN_OR_RETURN(auto id, household_headed_by(conn, *placement->head, municipality));
+    if (!id) return conflict("household.head does not head a household of this municipality");
     member.relationship = placement->relationship;
-    return insert_member(conn, h->id, member);
+    return insert_member(conn, *id, member);
   }
   if (placement && !placement->relationship.empty() && placement->relationship != kHead)
     return invalid_argument("a person placed without household.head heads their own household: relationship 世帯主");
   JLIS_ASSIGN_OR_RETURN(int64_t id, create_household(conn, municipality, member.resident_code, on));
   member.relationship = std::string(kHead);
-  return insert_member(conn, id, member);
+  return insert_member(conn, id, member, 1);  // a new household's first member
 }
 
 }  // namespace
@@ -373,7 +386,8 @@ Status Households::on_change(Connection& conn, const registry::ChangeEvent& even
   switch (event.type) {
     case EventType::birth:
     case EventType::move_in: {
-      JLIS_RETURN_IF_ERROR(leave(conn, registry_, code, event.date));  // a record left by an earlier stay
+      // A record left by an earlier stay (a first registration's code was never anyone's).
+      if (before) JLIS_RETURN_IF_ERROR(leave(conn, registry_, code, event.date));
       std::string previous;
       if (before) previous = before->status == registry::ResidentStatus::abroad ? before->address_abroad
                                                                                 : before->person.address;
@@ -570,7 +584,7 @@ Result<int64_t> Households::adopt_unplaced() {
         JLIS_ASSIGN_OR_RETURN(auto existing, load_member(conn, m.resident_code));
         if (existing) return Status::ok();  // placed meanwhile by an event
         JLIS_ASSIGN_OR_RETURN(int64_t id, create_household(conn, municipality, m.resident_code, m.became_resident_on));
-        return insert_member(conn, id, m);
+        return insert_member(conn, id, m, 1);
       });
     }
     for (const Status& s : writer_.run_all(std::move(jobs))) JLIS_RETURN_IF_ERROR(s);

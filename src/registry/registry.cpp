@@ -96,6 +96,12 @@ Value opt_text(const std::optional<LocalGovernmentCode>& c) {
   return c ? Value(c->str()) : Value(nullptr);
 }
 
+// The folded keys the search finds a record by (registry's migration 1: residents' *_key columns).
+struct SearchKeys {
+  std::string name, kana, address;
+};
+
+SearchKeys search_keys(const Person& p) { return {name_key(p.name), name_key(p.name_kana), address_key(p.address)}; }
 
 }  // namespace
 
@@ -110,6 +116,7 @@ struct Prepared {
   ChangeEvent event;       // normalised
   std::string event_json;  // as submitted, canonical JSON: stored, and hashed for idempotency
   std::string hash;
+  std::optional<SearchKeys> person_keys = {};  // of event.person: a first registration's, folded off the writer
 };
 
 namespace {
@@ -164,6 +171,7 @@ Result<Prepared> prepare(const ReferenceData& ref, const LocalGovernmentCode& mu
     JLIS_ASSIGN_OR_RETURN(person.name_kana, checked_kana(person.name_kana));
     JLIS_ASSIGN_OR_RETURN(person.address, address_in(ref, municipality, person.address, what));
     if (person.date_of_birth > Date::today()) return invalid_argument("date_of_birth is in the future");
+    p.person_keys = search_keys(person);
   }
   if (e.name) {
     JLIS_ASSIGN_OR_RETURN(*e.name, checked_name(*e.name));
@@ -415,9 +423,11 @@ struct Registry::Apply {
   Status save(const Stored& s) {
     const Resident& r = s.resident;
     const Person& p = r.person;
+    // A first registration's person is the event's, its keys folded in preparation.
+    const SearchKeys keys = is_new && prepared.person_keys ? *prepared.person_keys : search_keys(p);
     Params params = {r.my_number ? Value(static_cast<int64_t>(r.my_number->body())) : Value(nullptr),
-                     p.name, p.name_kana, name_key(p.name), name_key(p.name_kana), p.date_of_birth.to_iso(),
-                     std::string(sex_name(p.sex)), p.address, address_key(p.address), r.municipality_code.str(),
+                     p.name, p.name_kana, keys.name, keys.kana, p.date_of_birth.to_iso(),
+                     std::string(sex_name(p.sex)), p.address, keys.address, r.municipality_code.str(),
                      std::string(status_name(r.status)), opt_text(r.moving_to),
                      r.address_abroad.empty() ? Value(nullptr) : Value(r.address_abroad),
                      s.last_event_date.to_iso(), static_cast<int64_t>(r.resident_code.body())};
