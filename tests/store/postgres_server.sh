@@ -6,8 +6,8 @@
 #   postgres_server.sh start STATE_DIR durable
 #                                        the same with fsync and synchronous_commit on (the defaults),
 #                                        for the durability test, which crashes it
-#   postgres_server.sh crash STATE_DIR   SIGKILL to the server and all its backends at once (its
-#                                        process group), as when the database host dies
+#   postgres_server.sh crash STATE_DIR   SIGKILL to the server and all its backends at once, as when
+#                                        the database host dies
 #   postgres_server.sh restart STATE_DIR starts it again on the same port (crash recovery first)
 #   postgres_server.sh stop STATE_DIR    stops it and removes the temporary directory
 # The server refuses to run as root: as root it runs as the Debian `postgres` user. It is a test
@@ -23,7 +23,7 @@ as_server_user() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# Starts the server in its own process group (setsid), so that crash reaches every process of it.
+# Starts the server in a session of its own (setsid), away from the test's terminal and its signals.
 start_server() {
   (cd "$tmp" && as_server_user setsid "$BIN/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -t 60 \
      -o "-c listen_addresses=127.0.0.1 -p $port -k $tmp $(cat "$state/options") -c max_connections=200" start >/dev/null)
@@ -64,12 +64,27 @@ case "$cmd" in
   crash)
     tmp=$(cat "$state/dir")
     pid=$(head -n 1 "$tmp/data/postmaster.pid")
-    pgid=$(cut -d ' ' -f 5 "/proc/$pid/stat")  # "pid (postgres) state ppid pgrp ..."
-    [ -n "$pgid" ] && [ "$pgid" != "$(cut -d ' ' -f 5 /proc/$$/stat)" ] || { echo "no process group of its own" >&2; exit 1; }
-    kill -KILL "-$pgid"
-    # Dead once gone or a zombie: the PID 1 of some machines reaps an orphan only a second or more
-    # later, and a zombie holds no port, file or memory.
-    while [ -e "/proc/$pid" ] && [ "$(cut -d ' ' -f 3 "/proc/$pid/stat" 2>/dev/null)" != Z ]; do sleep 0.02; done
+    # PostgreSQL's children each call setsid(), so no process group holds them all: the postmaster
+    # is stopped first (it forks no new backend meanwhile), its children are listed (the processes
+    # whose parent it is), then all of them get SIGKILL together.
+    kill -STOP "$pid"
+    pids=$pid
+    for stat in /proc/[0-9]*/stat; do
+      read -r line 2>/dev/null < "$stat" || continue
+      set -- ${line##*) }  # after "pid (comm) ": state, parent, ...
+      [ "${2:-}" = "$pid" ] && pids="$pids ${line%% *}"
+    done
+    kill -KILL $pids 2>/dev/null || true
+    # Each is dead once gone or a zombie: the PID 1 of some machines reaps an orphan only a second or
+    # more later, and a zombie holds no port, file or memory. A backend still running could finish a
+    # commit after the "crash", and would keep the old shared memory attached at the restart.
+    for p in $pids; do
+      while read -r line 2>/dev/null < "/proc/$p/stat"; do
+        set -- ${line##*) }
+        [ "$1" = Z ] && break
+        sleep 0.02
+      done
+    done
     # A zombie's PID in the lock files would make the restart refuse ("lock file already exists"):
     # they go, with the interlock shared memory segment postmaster.pid's seventh line names ("key id").
     shmid=$(sed -n 7p "$tmp/data/postmaster.pid" | cut -d ' ' -f 2)
