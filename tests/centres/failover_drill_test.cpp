@@ -200,6 +200,7 @@ TEST(FailoverDrill, EveryAcknowledgedChangeSurvivesTheLossOfThePrimaryAndASwitch
   std::mutex mu;
   std::map<std::string, std::string> acknowledged;  // event_id → resident_code
   std::map<std::string, std::string> how;  // event_id → where and when it was acknowledged (for a failure's message)
+  auto centre = [&](uint16_t port) { return std::string(port == west.port() ? "west" : "east"); };
   std::vector<std::pair<uint16_t, json>> unacknowledged;  // where it was sent, and the event
   std::atomic<bool> changed{false}, stop{false};
   std::atomic<int> acked_after[2] = {0, 0};
@@ -211,7 +212,7 @@ TEST(FailoverDrill, EveryAcknowledgedChangeSurvivesTheLossOfThePrimaryAndASwitch
       std::lock_guard lock(mu);
       if (r.status / 100 == 2) {
         acknowledged[event["event_id"]] = json::parse(r.body)["resident_code"];
-        how[event["event_id"]] = std::to_string(port) + (after ? ", after the change began" : ", before the change");
+        how[event["event_id"]] = centre(port) + (after ? ", after the change began" : ", before the change");
         if (after) ++acked_after[which];
       } else {
         unacknowledged.emplace_back(port, event);
@@ -246,7 +247,7 @@ TEST(FailoverDrill, EveryAcknowledgedChangeSurvivesTheLossOfThePrimaryAndASwitch
       auto r = post(port, "/v1/municipalities/131016/events", event);
       ASSERT_EQ(r.status / 100, 2) << event["event_id"] << ": " << r.body;
       acknowledged[event["event_id"]] = json::parse(r.body)["resident_code"];
-      how[event["event_id"]] = std::to_string(port) + ", submitted again after the change (" + std::to_string(r.status) + ")";
+      how[event["event_id"]] = centre(port) + ", submitted again after the change (" + std::to_string(r.status) + ")";
     }
   };
   // Every acknowledged change is in both centres (each reads its own node, primary or standby);
@@ -268,9 +269,10 @@ TEST(FailoverDrill, EveryAcknowledgedChangeSurvivesTheLossOfThePrimaryAndASwitch
         if (r.status != 200) {  // lost, or a standby still behind? The other centre and the formation tell.
           const uint16_t other = port == east.port() ? west.port() : east.port();
           auto there = call(other, bhttp::verb::get, "/v1/residents/" + code + "/history", "", chiyoda);
-          FAIL() << id << " (acknowledged by " << how[id] << ") " << code << " on " << port << ": " << r.body
-                 << "\non " << other << ": " << there.status << "\nwest " << health(west.port()).dump() << "\neast "
-                 << health(east.port()).dump() << "\n" << formation.run("state").out;
+          FAIL() << id << " (acknowledged by " << how[id] << ") " << code << " at " << centre(port) << ": "
+                 << r.body << "\nat " << centre(other) << ": " << there.status << "\nwest /healthz "
+                 << call(west.port(), bhttp::verb::get, "/healthz", "", "").body << "\neast /healthz "
+                 << call(east.port(), bhttp::verb::get, "/healthz", "", "").body << "\n" << formation.run("state").out;
         }
       }
     }
