@@ -107,10 +107,12 @@ void limit_sqlite_memory(int64_t mib);
 // Errors: a constraint violation (SQLSTATE class 23: unique, foreign key, check, not null) fails
 // with Code::conflict, as on SQLite; a serialization failure or deadlock (40001, 40P01) and a lost
 // connection fail with Code::unavailable. A connection lost outside a transaction reconnects on its
-// next statement; one lost inside a transaction keeps failing until ROLLBACK (a ROLLBACK TO
-// SAVEPOINT stays inside it; a ROLLBACK that finds the session gone ends it), so that no statement
-// of a half-done transaction ever runs outside it; a COMMIT whose connection was lost fails with
-// Code::unavailable and a message saying that its outcome is unknown (never retry it blindly).
+// next statement (a session the server ended while the connection sat idle is noticed before the
+// statement is sent, and the statement runs on the new session); one lost inside a transaction
+// keeps failing until ROLLBACK (a ROLLBACK TO SAVEPOINT stays inside it; a ROLLBACK that finds the
+// session gone ends it), so that no statement of a half-done transaction ever runs outside it; a
+// COMMIT whose connection was lost fails with Code::unavailable and a message saying that its
+// outcome is unknown (never retry it blindly).
 // Unlike SQLite, a failed statement aborts the whole transaction on PostgreSQL: a Writer job must
 // return the failure (the Writer then reruns the batch with a savepoint per job), never carry on.
 // A lost connection and a write refused by a standby (SQLSTATE 25006: the server was demoted by a

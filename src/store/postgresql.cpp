@@ -1,5 +1,6 @@
 // PostgreSQL backend (libpq): the same portable SQL as sqlite.cpp, prepared once per connection.
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <cctype>
 #include <chrono>
@@ -88,7 +89,16 @@ class PgConnection final : public Connection {
  public:
   // `home`: "host:port" of the node this connection should be on when it can (the first host of a
   // read store's URI); "" when any host will do.
-  PgConnection(ConnPtr conn, std::string home) : conn_(std::move(conn)), home_(std::move(home)) {}
+  PgConnection(ConnPtr conn, std::string home) : conn_(std::move(conn)), home_(std::move(home)) {
+    // The server's last words before it ends a session reach an idle connection as a notice of
+    // severity FATAL (libpq hands such an unexpected error to the notice hooks): remember them, so
+    // that the next statement outside a transaction goes to a new session. Other notices are dropped.
+    PQsetNoticeReceiver(conn_.get(), [](void* self, const PGresult* r) {
+      const char* severity = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+      if (severity && (std::string_view(severity) == "FATAL" || std::string_view(severity) == "PANIC"))
+        static_cast<PgConnection*>(self)->ended_ = true;
+    }, this);
+  }
 
   Result<int64_t> execute(std::string_view sql, const Params& params) override {
     int64_t changed = 0;
@@ -118,17 +128,32 @@ class PgConnection final : public Connection {
   // Makes sure the connection can take `sql`: reconnects a connection lost outside a transaction;
   // refuses everything but ROLLBACK on one lost inside a transaction.
   Status usable(std::string_view sql) {
-    if (!in_transaction_ && away_from_home()) reconnect_ = true;
+    if (!in_transaction_) notice_an_ended_session();
+    if (!in_transaction_ && (ended_ || away_from_home())) reconnect_ = true;
     if (PQstatus(conn_.get()) == CONNECTION_OK && !(reconnect_ && !in_transaction_)) return Status::ok();
     if (in_transaction_ && !ends_transaction(sql))
       return unavailable("postgresql: the connection was lost inside a transaction; it was rolled back");
     in_transaction_ = false;
     reconnect_ = false;
+    ended_ = false;
     cache_.clear();  // prepared statements die with the session
     PQreset(conn_.get());  // a multi-host URI tries every host again: after a failover, the new primary
     if (PQstatus(conn_.get()) != CONNECTION_OK)
       return unavailable(std::string("postgresql: cannot reconnect: ") + PQerrorMessage(conn_.get()));
     return Status::ok();
+  }
+
+  // A session the server ended while this connection sat idle (a node's shutdown, a
+  // pg_terminate_backend) left its last words (ended_, above) and an end of file in the socket, which
+  // libpq reads only when asked: read them now (a poll first, so an idle healthy socket costs one
+  // system call), so that the next statement goes to a new session instead of failing on the dead
+  // one. Nothing was sent yet, so nothing runs twice.
+  void notice_an_ended_session() {
+    pollfd fd{PQsocket(conn_.get()), POLLIN, 0};
+    for (int i = 0; i < 4 && PQstatus(conn_.get()) == CONNECTION_OK && ::poll(&fd, 1, 0) == 1; ++i) {
+      if (!PQconsumeInput(conn_.get())) break;
+      (void)PQisBusy(conn_.get());  // parses what was read: a FATAL reaches the notice receiver
+    }
   }
 
   // True when this connection fell back to another host while its home was down, and it is time to
@@ -247,6 +272,7 @@ class PgConnection final : public Connection {
   ConnPtr conn_;
   bool in_transaction_ = false;
   bool reconnect_ = false;
+  bool ended_ = false;  // the server said it ends this session (a FATAL notice while idle)
   std::string home_;
   std::chrono::steady_clock::time_point last_home_try_ = std::chrono::steady_clock::now();
   uint64_t next_statement_ = 0;
