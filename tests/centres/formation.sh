@@ -175,6 +175,10 @@ EOF
   switchover)
     load; node=${3:?node}
     other=west; [ "$node" = west ] && other=east
+    # The monitor refuses a switchover while no node is primary (a rejoined standby's primary can
+    # still be wait_primary): wait until the formation is settled first.
+    wait_state "^ *$other .*\| *primary *\| *primary$" 90
+    wait_state "^ *$node .*\| *secondary *\| *secondary$" 90
     autoctl perform switchover --pgdata "$tmp/monitor" --formation default >"$tmp/switchover.log" 2>&1 ||
       { cat "$tmp/switchover.log" >&2; exit 1; }
     wait_state "^ *$node .*\| *primary *\| *primary$" 90
