@@ -92,7 +92,8 @@ class PgConnection final : public Connection {
   PgConnection(ConnPtr conn, std::string home) : conn_(std::move(conn)), home_(std::move(home)) {
     // The server's last words before it ends a session reach an idle connection as a notice of
     // severity FATAL (libpq hands such an unexpected error to the notice hooks): remember them, so
-    // that the next statement outside a transaction goes to a new session. Other notices are dropped.
+    // that the next statement outside a transaction goes to a new session. Other notices (warnings,
+    // CREATE … IF NOT EXISTS) are not errors: dropped, kept off stderr.
     PQsetNoticeReceiver(conn_.get(), [](void* self, const PGresult* r) {
       const char* severity = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
       if (severity && (std::string_view(severity) == "FATAL" || std::string_view(severity) == "PANIC"))
@@ -144,16 +145,14 @@ class PgConnection final : public Connection {
   }
 
   // A session the server ended while this connection sat idle (a node's shutdown, a
-  // pg_terminate_backend) left its last words (ended_, above) and an end of file in the socket, which
-  // libpq reads only when asked: read them now (a poll first, so an idle healthy socket costs one
-  // system call), so that the next statement goes to a new session instead of failing on the dead
-  // one. Nothing was sent yet, so nothing runs twice.
+  // pg_terminate_backend) left its last words and an end of file in the socket, which libpq reads
+  // only when asked: read and parse them now (a poll first, so an idle healthy socket costs one
+  // system call). The FATAL sets ended_ (above), the end of file the connection's status; either way
+  // the next statement goes to a new session. Nothing was sent yet, so nothing runs twice.
   void notice_an_ended_session() {
     pollfd fd{PQsocket(conn_.get()), POLLIN, 0};
-    for (int i = 0; i < 4 && PQstatus(conn_.get()) == CONNECTION_OK && ::poll(&fd, 1, 0) == 1; ++i) {
-      if (!PQconsumeInput(conn_.get())) break;
-      (void)PQisBusy(conn_.get());  // parses what was read: a FATAL reaches the notice receiver
-    }
+    if (PQstatus(conn_.get()) == CONNECTION_OK && ::poll(&fd, 1, 0) == 1 && PQconsumeInput(conn_.get()))
+      (void)PQisBusy(conn_.get());
   }
 
   // True when this connection fell back to another host while its home was down, and it is time to
@@ -291,9 +290,7 @@ Result<ConnPtr> open_connection(const std::string& url, const std::string& synch
     while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
     return unavailable("cannot connect to PostgreSQL: " + m);
   }
-  // Warnings and notices (CREATE ... IF NOT EXISTS) are not errors; keep them off stderr.
-  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
-  return conn;
+  return conn;  // its notices go to PgConnection's receiver
 }
 
 class PgDatabase final : public Database {
