@@ -442,6 +442,9 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return cli.exit(e);
   }
+  // `jlis serve` bounds SQLite's memory (--sqlite-memory), which needs SQLite's statistics of it;
+  // every other command runs faster without them (store/database.h).
+  if (!*serve) store::skip_sqlite_memory_statistics();
 
   try {
     if (documents.chosen()) {

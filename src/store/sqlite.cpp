@@ -285,6 +285,8 @@ int64_t sqlite_memory_used() { return sqlite3_memory_used(); }
 
 void limit_sqlite_memory(int64_t mib) { sqlite3_soft_heap_limit64(mib * 1024 * 1024); }
 
+bool skip_sqlite_memory_statistics() { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK; }
+
 Result<std::unique_ptr<Database>> open_sqlite(const std::string& path, SqliteOptions options) {
   auto db = std::make_unique<SqliteDatabase>(path, options);
   // Open one connection now so that a missing or unreadable file fails here, not later.

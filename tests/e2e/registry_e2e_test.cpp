@@ -267,6 +267,14 @@ TEST_F(RegistryE2E, HealthAndMetrics) {
   ASSERT_EQ(metrics.result_int(), 200);
   EXPECT_NE(metrics.body().find("jlis_registry_events_total{outcome=\"applied\"}"), std::string::npos);
   EXPECT_NE(metrics.body().find("route=\"/v1/municipalities/{code}/events\""), std::string::npos);
+  // jlis serve keeps SQLite's memory statistics, which its bound (--sqlite-memory) needs; every
+  // other command turns them off (store::skip_sqlite_memory_statistics).
+  const std::string gauge = "\njlis_store_sqlite_memory_bytes ";
+  const size_t at = metrics.body().find(gauge);
+  ASSERT_NE(at, std::string::npos) << metrics.body();
+  if (!store::testing::testing_on_postgresql()) {
+    EXPECT_GT(std::atoll(metrics.body().c_str() + at + gauge.size()), 0);
+  }
   EXPECT_EQ(get("/v1/nothing", "").result_int(), 404);
 }
 

@@ -338,6 +338,26 @@ TEST_F(SqliteHeldTransaction, WithAnotherConnectionOpenItStaysInTheWal) {
   EXPECT_EQ(other->query_int64("SELECT COUNT(*) FROM t").value(), 200);
 }
 
+// Rule: SQLite's memory statistics are turned off only before SQLite's first use in the process (as
+// every command but `jlis serve` does): then nothing SQLite allocates is counted; once SQLite is in
+// use the call changes nothing. In a process of its own (a death test's), which has not used SQLite.
+TEST(SqliteMemoryStatistics, OffBeforeTheFirstUseNothingIsCountedAndAfterItTheCallChangesNothing) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // the child runs this test alone, from the start
+  const auto dir = std::filesystem::temp_directory_path() / ("jlis-memstat-" + std::to_string(::getpid()));
+  EXPECT_EXIT(
+      {
+        std::filesystem::create_directories(dir);
+        const bool off = skip_sqlite_memory_statistics();
+        auto db = open_sqlite((dir / "m.db").string(), {.create = true});
+        auto conn = db.ok() ? (*db)->connect() : Result<std::unique_ptr<Connection>>(db.status());
+        const bool wrote = conn.ok() && (*conn)->execute_script("CREATE TABLE t (x); INSERT INTO t VALUES "
+                                                                "(randomblob(100000))").is_ok();
+        std::exit(off && wrote && sqlite_memory_used() == 0 && !skip_sqlite_memory_statistics() ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Sqlite, OpeningAMissingDatabaseWithoutCreateFails) {
   if (testing::testing_on_postgresql()) GTEST_SKIP() << "SQLite only";
   auto db = open_sqlite("/nonexistent-dir/none.db");
