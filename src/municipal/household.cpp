@@ -311,6 +311,10 @@ Households::Households(store::Pool& pool, store::Writer& writer, registry::Regis
 Date Households::today() const { return today_ ? today_() : Date::today(); }
 
 void Households::attach() {
+  // Placing a member finds the head's household through the member's row, never by head: a bulk
+  // load builds this index after its rows (migration 1's statement).
+  registry_.defer_in_bulk_load(
+      {{"municipal_households_head", "CREATE INDEX municipal_households_head ON municipal_households (head)"}});
   registry_.add_listener([this](Connection& conn, const registry::ChangeEvent& event,
                                 const std::optional<registry::Resident>& before, const registry::Resident& after) {
     return on_change(conn, event, before, after);

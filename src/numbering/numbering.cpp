@@ -82,6 +82,15 @@ constexpr const char* kRecordColumns =
 
 Status Numbering::migrate(Connection& conn) { return store::migrate(conn, "numbering", kNumberingMigrations); }
 
+const std::vector<store::DeferrableIndex>& Numbering::deferrable_indexes() {
+  // As migration 1 creates it (above).
+  static const std::vector<store::DeferrableIndex> indexes = {
+      {"numbering_letters_pending",
+       "CREATE INDEX numbering_letters_pending ON numbering_my_numbers (letter_municipality, my_number) "
+       "WHERE letter_state = 'pending'"}};
+  return indexes;
+}
+
 std::string Numbering::key_path(const std::string& data_dir) {
   return (std::filesystem::path(data_dir) / "keys" / "my-number.key").string();
 }

@@ -55,6 +55,7 @@
 #include "common/status.h"
 #include "numbering/ff1.h"
 #include "store/database.h"
+#include "store/migrations.h"
 
 namespace jlis::numbering {
 
@@ -92,6 +93,9 @@ class Numbering {
 
   // Applies the numbering schema migrations (component "numbering", tables numbering_*).
   static Status migrate(store::Connection& conn);
+  // The index a bulk load of the register may build after its rows (store::DeferrableIndex): the
+  // pending letters by municipality, which only the letters' printing reads.
+  static const std::vector<store::DeferrableIndex>& deferrable_indexes();
 
   // DIR/keys/my-number.key.
   static std::string key_path(const std::string& data_dir);

@@ -9,9 +9,10 @@
 //   and every other component's tables with all their indexes.
 // - Dropped at begin() and built again by finish(), in the same transaction: the register's
 //   secondary indexes, which only searches and history reads use (residents by name key, kana key,
-//   date of birth and address key; change_events by resident and the move-ins by date). No check of
-//   the event path reads through them (a resident_code_change would scan change_events: rare, and
-//   never made by the generator).
+//   date of birth and address key; change_events by resident and the move-ins by date), and those
+//   the register's other components hand it for the same reason (Registry::defer_in_bulk_load: the
+//   My Numbers' pending letters, the households by head). No check of the event path reads through
+//   them (a resident_code_change would scan change_events: rare, and never made by the generator).
 // - The whole load is one transaction held by the writer (store::Writer::hold): the first refused
 //   event rolls everything back, the index drop included, and finish() answers that refusal; the
 //   data directory is left as it was. A load that is not finished (destroyed, or the process
@@ -31,24 +32,21 @@
 #include <vector>
 
 #include "common/status.h"
+#include "store/migrations.h"
 #include "store/writer.h"
 
 namespace jlis::registry {
 
 class BulkLoad {
  public:
-  // The register's secondary indexes as the schema defines them: name, CREATE statement. finish()
-  // builds exactly these; a test compares them with a migrated database's.
-  struct Index {
-    const char* name;
-    const char* create;
-  };
-  static const std::vector<Index>& secondary_indexes();
+  // The register's own secondary indexes as the schema defines them; a test compares them with a
+  // migrated database's.
+  static const std::vector<store::DeferrableIndex>& secondary_indexes();
 
-  // Holds the writer's transaction, checks that the register is empty and drops the secondary
-  // indexes in it. conflict when the register holds residents or events (nothing is changed), or
-  // when the writer already holds a transaction; the store's failure otherwise.
-  static Result<std::unique_ptr<BulkLoad>> begin(store::Writer& writer);
+  // Holds the writer's transaction, checks that the register is empty and drops `indexes` in it;
+  // finish() builds exactly these. conflict when the register holds residents or events (nothing
+  // is changed), or when the writer already holds a transaction; the store's failure otherwise.
+  static Result<std::unique_ptr<BulkLoad>> begin(store::Writer& writer, std::vector<store::DeferrableIndex> indexes);
   ~BulkLoad();  // not finished: rolls the load back
 
   // Builds the indexes and commits the load. When an event of the load was refused, answers that
@@ -61,8 +59,10 @@ class BulkLoad {
   BulkLoad& operator=(const BulkLoad&) = delete;
 
  private:
-  explicit BulkLoad(store::Writer& writer) : writer_(writer) {}
+  BulkLoad(store::Writer& writer, std::vector<store::DeferrableIndex> indexes)
+      : writer_(writer), indexes_(std::move(indexes)) {}
   store::Writer& writer_;
+  const std::vector<store::DeferrableIndex> indexes_;
   bool open_ = true;
 };
 

@@ -453,7 +453,13 @@ Status Registry::migrate(store::Connection& conn) { return store::migrate(conn, 
 
 Registry::Registry(store::Pool& pool, store::Writer& writer, std::shared_ptr<const ReferenceData> reference,
                    numbering::Numbering* numbering)
-    : pool_(pool), writer_(writer), reference_(std::move(reference)), numbering_(numbering) {}
+    : pool_(pool),
+      writer_(writer),
+      reference_(std::move(reference)),
+      numbering_(numbering),
+      bulk_load_indexes_(BulkLoad::secondary_indexes()) {
+  if (numbering_) defer_in_bulk_load(numbering::Numbering::deferrable_indexes());
+}
 
 Result<Applied> Registry::submit(const LocalGovernmentCode& municipality, const ChangeEvent& event) {
   auto results = submit_all({{municipality, event}});

@@ -193,8 +193,17 @@ class Registry {
   // the register is empty. Events are then submitted as usual and the load ends with finish().
   Result<std::unique_ptr<BulkLoad>> begin_bulk_load() {
     pool_.close_idle();  // see store::Writer::hold
-    return BulkLoad::begin(writer_);
+    return BulkLoad::begin(writer_, bulk_load_indexes_);
   }
+  // Adds indexes of a component that follows the register (a listener's tables) to those a bulk load
+  // drops and builds after: only indexes that neither the component's listener nor any check reads
+  // while events are applied. Not thread-safe: call before a load, as add_listener.
+  void defer_in_bulk_load(const std::vector<store::DeferrableIndex>& indexes) {
+    bulk_load_indexes_.insert(bulk_load_indexes_.end(), indexes.begin(), indexes.end());
+  }
+  // What a bulk load drops and builds after: the register's secondary indexes, the numbering's
+  // (numbering::Numbering::deferrable_indexes) and the components' added above.
+  const std::vector<store::DeferrableIndex>& bulk_load_indexes() const { return bulk_load_indexes_; }
 
   // Adds a listener for applied changes (not thread-safe: call before submitting events).
   void add_listener(ChangeListener listener) { listeners_.push_back(std::move(listener)); }
@@ -211,6 +220,7 @@ class Registry {
   std::shared_ptr<const ReferenceData> reference_;
   numbering::Numbering* numbering_ = nullptr;
   std::vector<ChangeListener> listeners_;
+  std::vector<store::DeferrableIndex> bulk_load_indexes_;
   std::atomic<uint64_t> events_applied_{0}, events_refused_{0}, events_replayed_{0}, provisions_{0};
   // Applied events by EventType (jlis_registry_events_applied_total{type}).
   std::array<std::atomic<uint64_t>, static_cast<size_t>(EventType::my_number_reissue) + 1> applied_by_type_{};

@@ -31,6 +31,15 @@ struct Migration {
 // UPDATE, new ids as INSERT … RETURNING, integers as BIGINT (PostgreSQL's INTEGER is 32-bit).
 std::string expand_dialect_tokens(std::string_view dialect, std::string sql);
 
+// An index a bulk load may drop at its start and build again at its end, inside the load's
+// transaction (registry/bulk_load.h), because nothing a load's writes check reads through it.
+// `create` is the statement of the component's migration, so the index comes back as the schema
+// defines it.
+struct DeferrableIndex {
+  const char* name;
+  const char* create;
+};
+
 // Applies the migrations of `component` that are missing. Fails with Code::conflict when the
 // database holds a newer schema of the component than `migrations` describe.
 Status migrate(Connection& conn, const std::string& component, const std::vector<Migration>& migrations);

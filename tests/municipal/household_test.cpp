@@ -116,6 +116,25 @@ TEST_F(HouseholdTest, APlacementJoinsTheHeadsHouseholdWithItsRelationshipInOrder
   EXPECT_EQ(count("SELECT COUNT(*) FROM municipal_households"), 1);
 }
 
+// Rule: a bulk load of the register builds the households' head index after its rows
+// (Registry::defer_in_bulk_load), and places every member as the normal path does; the index comes
+// back as migration 1 defines it.
+TEST_F(HouseholdTest, ABulkLoadPlacesMembersAsTheNormalPathAndBuildsTheHeadIndexAfter) {
+  const std::string definition = index_definition("municipal_households_head");
+  ASSERT_NE(definition.find("municipal_households"), std::string::npos) << definition;
+  ASSERT_EQ(registry_->bulk_load_indexes().back().name, std::string("municipal_households_head"));
+  auto load = registry_->begin_bulk_load();
+  ASSERT_TRUE(load.ok()) << load.status().to_string();
+  Family f = family();
+  ASSERT_TRUE((*load)->finish().is_ok());
+  EXPECT_EQ(index_definition("municipal_households_head"), definition);
+  Household h = household_of(f.son);
+  EXPECT_EQ(h.head, f.head.resident_code);
+  EXPECT_EQ(relationships(h), (std::vector<std::string>{rel(f.head, "世帯主"), rel(f.wife, "妻"),
+                                                         rel(f.daughter, "子"), rel(f.son, "子"), rel(f.mother, "母")}));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM municipal_households"), 1);
+}
+
 TEST_F(HouseholdTest, APlacementUnderSomeoneWhoHeadsNoHouseholdRefusesTheWholeEvent) {
   Family f = family();
   const int64_t residents = count("SELECT COUNT(*) FROM residents");

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
+#include <string>
 
 #include "auth/directory.h"
 #include "numbering/numbering.h"
@@ -89,6 +91,21 @@ class RegistryTest : public ::testing::Test {
   int64_t count(const char* sql) {
     auto conn = pool_->acquire().value();
     return conn->query_int64(sql).value().value_or(0);
+  }
+  // The definition of index `name` as the store holds it, its runs of white space made one space;
+  // "" when there is no such index.
+  std::string index_definition(const std::string& name) {
+    auto conn = pool_->acquire().value();
+    const char* sql = conn->dialect() == "sqlite"
+                          ? "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?"
+                          : "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = ?";
+    std::string out;
+    for (char c : conn->query_text(sql, {name}).value().value_or("")) {
+      const bool space = std::isspace(static_cast<unsigned char>(c));
+      if (space && (out.empty() || out.back() == ' ')) continue;
+      out += space ? ' ' : c;
+    }
+    return out;
   }
 
   store::testing::TestStore test_store_;  // SQLite, or a fresh PostgreSQL database (JLIS_TEST_STORE)
