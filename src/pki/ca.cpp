@@ -673,10 +673,10 @@ Status CertificateAuthority::sign(PreparedCertificate& prepared) {
   p.basic_four = t.basic_four ? &*t.basic_four : nullptr;
   p.locality = t.locality ? &*t.locality : nullptr;
   p.municipality_code = t.municipality_code;
-  auto cert = make_end_entity_certificate(p);
+  auto der = make_end_entity_der(p);
   d.give_back_ca_key(t.kind, std::move(own_key));
-  if (!cert.ok()) return cert.status();
-  JLIS_ASSIGN_OR_RETURN(prepared.der_, x509_der(cert->get()));
+  if (!der.ok()) return der.status();
+  prepared.der_ = std::move(*der);
   return Status::ok();
 }
 

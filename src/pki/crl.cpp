@@ -25,6 +25,7 @@
 #include <ctime>
 
 #include "common/enum_names.h"
+#include "pki/der.h"
 
 namespace jlis::pki {
 
@@ -270,21 +271,6 @@ Status add_entries(X509_CRL* crl, const std::vector<RevokedEntry>& entries, cons
   return Status::ok();
 }
 
-// Signs the concatenation of `tbs_pieces` (the DER tbsCertList) with SHA-256, streaming.
-Result<std::string> sign_pieces(EVP_PKEY* key, const std::vector<std::string_view>& tbs_pieces) {
-  JLIS_ASSIGN_OR_RETURN(EvpMdCtxPtr signer, sha256_signer(key));
-  for (std::string_view piece : tbs_pieces) {
-    if (EVP_DigestSignUpdate(signer.get(), piece.data(), piece.size()) != 1) return openssl_error("signing the CRL");
-  }
-  size_t signature_len = 0;
-  if (EVP_DigestSignFinal(signer.get(), nullptr, &signature_len) != 1) return openssl_error("signing the CRL");
-  std::string signature(signature_len, '\0');
-  if (EVP_DigestSignFinal(signer.get(), reinterpret_cast<unsigned char*>(signature.data()), &signature_len) != 1)
-    return openssl_error("signing the CRL");
-  signature.resize(signature_len);
-  return signature;
-}
-
 // The DER of the signatureValue BIT STRING, every bit significant (as X509_CRL_sign records it).
 Result<std::string> encode_signature(std::string& signature) {
   using BitStringPtr = std::unique_ptr<ASN1_BIT_STRING, OpensslDeleter<ASN1_BIT_STRING_free>>;
@@ -305,7 +291,7 @@ Result<std::string> encode_signature(std::string& signature) {
 // tbsCertList given as pieces (signed as they are, copied once into the answer). `crl` carries
 // the signature algorithm already, from signing it empty with the same key and parameters.
 Result<std::string> sign_and_encode(X509_CRL* crl, EVP_PKEY* key, const std::vector<std::string_view>& tbs_pieces) {
-  JLIS_ASSIGN_OR_RETURN(std::string signature, sign_pieces(key, tbs_pieces));
+  JLIS_ASSIGN_OR_RETURN(std::string signature, der::sha256_signature(key, tbs_pieces));
   JLIS_ASSIGN_OR_RETURN(std::string bits, encode_signature(signature));
   const ASN1_BIT_STRING* empty_signature = nullptr;
   const X509_ALGOR* algorithm = nullptr;
@@ -471,14 +457,7 @@ Result<std::string> encode_crl_entry(const RevokedEntry& entry) {
 
 Status append_sequence_header(std::string& out, size_t content_length) {
   if (content_length > static_cast<size_t>(INT_MAX - 16)) return invalid_argument("a DER SEQUENCE is too long");
-  const int length = static_cast<int>(content_length);
-  const int header = ASN1_object_size(1, length, V_ASN1_SEQUENCE) - length;
-  if (header <= 0) return invalid_argument("a DER SEQUENCE is too long");
-  const size_t at = out.size();
-  out.resize(at + static_cast<size_t>(header));
-  auto* p = reinterpret_cast<unsigned char*>(out.data() + at);
-  ASN1_put_object(&p, 1, length, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
-  if (p != reinterpret_cast<unsigned char*>(out.data() + out.size())) return internal_error("encoding a DER header");
+  der::append_header(out, der::kSequence, content_length);
   return Status::ok();
 }
 

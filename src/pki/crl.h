@@ -77,7 +77,7 @@ Result<std::string> build_crl(const CrlParams& params, const std::vector<Revoked
 Result<std::string> encode_crl_entry(const RevokedEntry& entry);
 
 // Appends the DER identifier and definite length octets of a constructed universal SEQUENCE
-// whose contents are `content_length` bytes (what ASN1_put_object writes). invalid_argument when
+// whose contents are `content_length` bytes (der::append_header). invalid_argument when
 // the length does not fit OpenSSL's int lengths.
 Status append_sequence_header(std::string& out, size_t content_length);
 

@@ -12,6 +12,7 @@
 #include "common/text.h"
 #include "pki/certificate_builder.h"
 #include "pki/crl.h"
+#include "pki/der.h"
 
 namespace jlis::pki {
 namespace build {
@@ -119,43 +120,6 @@ Result<X509NamePtr> ca_name(CertificateKind kind, bool test_hierarchy) {
   return name;
 }
 
-// subjectAltName with the basic four as otherName UTF8String values under kBasicFourArc.
-Status add_basic_four(X509* cert, const BasicFourValues& v) {
-  GeneralNamesPtr names(sk_GENERAL_NAME_new_null());
-  if (!names) return openssl_error("allocating subjectAltName");
-  const std::string* values[] = {&v.name, &v.name_substitute, &v.sex, &v.date_of_birth, &v.address,
-                                 &v.address_substitute};
-  for (int i = 0; i < 6; ++i) {
-    const std::string oid_text = std::string(kBasicFourArc) + "." + std::to_string(i + 1);
-    ASN1_OBJECT* oid = OBJ_txt2obj(oid_text.c_str(), 1);
-    ASN1_UTF8STRING* text = ASN1_UTF8STRING_new();
-    ASN1_TYPE* value = ASN1_TYPE_new();
-    GENERAL_NAME* name = GENERAL_NAME_new();
-    if (!oid || !text || !value || !name ||
-        ASN1_STRING_set(text, values[i]->data(), static_cast<int>(values[i]->size())) != 1) {
-      ASN1_OBJECT_free(oid);
-      ASN1_UTF8STRING_free(text);
-      ASN1_TYPE_free(value);
-      GENERAL_NAME_free(name);
-      return openssl_error("building a basic-four value");
-    }
-    ASN1_TYPE_set(value, V_ASN1_UTF8STRING, text);  // takes text
-    if (GENERAL_NAME_set0_othername(name, oid, value) != 1) {  // takes oid and value
-      ASN1_OBJECT_free(oid);
-      ASN1_TYPE_free(value);
-      GENERAL_NAME_free(name);
-      return openssl_error("building a basic-four value");
-    }
-    if (sk_GENERAL_NAME_push(names.get(), name) == 0) {
-      GENERAL_NAME_free(name);
-      return openssl_error("building subjectAltName");
-    }
-  }
-  if (X509_add1_ext_i2d(cert, NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT) != 1)
-    return openssl_error("adding subjectAltName");
-  return Status::ok();
-}
-
 }  // namespace
 
 std::string_view kind_name(CertificateKind kind) {
@@ -244,33 +208,39 @@ std::string crl_name_of(const EndEntityParams& p) {
   return p.crl_name.empty() ? std::string(kind_name(p.kind)) : p.crl_name;
 }
 
-// What the extensions of one CA, kind, device and public URL are cached under: the CA's key
-// identifier (what the authorityKeyIdentifier copies), not its address: another CA (a new
-// generation, another test's) may be allocated where an earlier one was.
-Result<std::string> extension_cache_key(const EndEntityParams& p) {
+// What the parts of one CA, kind, device and public URL are cached under: the CA's name (`issuer`,
+// its DER: what a partition's name extends) and key identifier (what the authorityKeyIdentifier
+// copies), not its address: another CA (a new generation, another test's) may be allocated where an
+// earlier one was.
+Result<std::string> extension_cache_key(const EndEntityParams& p, const std::string& issuer) {
   const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(p.ca);
   if (ski == nullptr) return internal_error("the CA certificate has no subject key identifier");
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(ski)),
+  return issuer + "|" +
+         std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(ski)),
                      static_cast<size_t>(ASN1_STRING_length(ski))) +
          "|" + std::string(kind_name(p.kind)) + "|" + std::string(device_name(p.device)) + "|" + p.public_url + "|" +
          p.crl_name;
 }
 
-// The extensions every end-entity certificate of one CA, kind, device and public URL shares, made
-// once: parsing their configuration text costs more than copying them.
-Result<const std::vector<X509ExtensionPtr>*> shared_extensions(const EndEntityParams& p) {
-  thread_local std::map<std::string, std::vector<X509ExtensionPtr>> cache;
-  JLIS_ASSIGN_OR_RETURN(const std::string key, extension_cache_key(p));
+// The DER of the extensions every end-entity certificate of one CA, kind, device and public URL
+// carries before the holder's own, in the certificate's order: made by OpenSSL once per thread.
+Result<const std::string*> shared_extensions(const EndEntityParams& p, const std::string& issuer) {
+  thread_local std::map<std::string, std::string> cache;
+  JLIS_ASSIGN_OR_RETURN(const std::string key, extension_cache_key(p, issuer));
   if (auto it = cache.find(key); it != cache.end()) return &it->second;
-  std::vector<X509ExtensionPtr> exts;
+  std::string out;
+  auto append = [&](const X509_EXTENSION* ext) -> Status {
+    JLIS_ASSIGN_OR_RETURN(std::string der, der_of<i2d_X509_EXTENSION>(ext));
+    out += der;
+    return Status::ok();
+  };
   auto conf = [&](int nid, const std::string& value) -> Status {
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
     X509V3_set_ctx(&ctx, p.ca, nullptr, nullptr, nullptr, 0);
     X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
     if (!ext) return openssl_error("making a certificate extension");
-    exts.push_back(std::move(ext));
-    return Status::ok();
+    return append(ext.get());
   };
   if (p.kind == CertificateKind::signature) {
     JLIS_RETURN_IF_ERROR(conf(NID_key_usage, "critical,digitalSignature,nonRepudiation"));
@@ -284,8 +254,7 @@ Result<const std::vector<X509ExtensionPtr>*> shared_extensions(const EndEntityPa
     X509Ptr scratch(X509_new());
     if (!scratch) return openssl_error("allocating a certificate");
     JLIS_RETURN_IF_ERROR(add_policy(scratch.get(), policy_oid(p.kind, p.device)));
-    exts.emplace_back(X509_EXTENSION_dup(X509_get_ext(scratch.get(), 0)));
-    if (!exts.back()) return openssl_error("copying certificatePolicies");
+    JLIS_RETURN_IF_ERROR(append(X509_get_ext(scratch.get(), 0)));
   }
   // The signature certificate's distribution point is its municipality's partition: its own.
   if (p.kind == CertificateKind::authentication)
@@ -293,40 +262,90 @@ Result<const std::vector<X509ExtensionPtr>*> shared_extensions(const EndEntityPa
   JLIS_RETURN_IF_ERROR(conf(NID_info_access, "OCSP;URI:" + p.public_url + "/ocsp"));
   JLIS_RETURN_IF_ERROR(conf(NID_authority_key_identifier, "keyid:always"));
   if (cache.size() > 64) cache.clear();  // public URLs or CAs changed many times: start over
-  return &(cache[key] = std::move(exts));
+  return &(cache[key] = std::move(out));
 }
 
-// cRLDistributionPoints naming the partition of the certificate's municipality, made once per
-// municipality (and CA, kind, device and public URL) on each thread: the partition's name is the
-// CA's name copied and extended, which costs more than copying the finished extension.
-Status add_partition_distribution_point(X509* cert, const EndEntityParams& p) {
+// The DER of the cRLDistributionPoints extension naming the partition of the certificate's
+// municipality, made once per municipality (and CA, kind, device and public URL) on each thread.
+Result<const std::string*> partition_distribution_point(const EndEntityParams& p, const std::string& issuer) {
   using CrlDistPointsPtr = std::unique_ptr<CRL_DIST_POINTS, OpensslDeleter<CRL_DIST_POINTS_free>>;
-  thread_local std::map<std::string, X509ExtensionPtr> cache;
-  JLIS_ASSIGN_OR_RETURN(std::string key, extension_cache_key(p));
+  thread_local std::map<std::string, std::string> cache;
+  JLIS_ASSIGN_OR_RETURN(std::string key, extension_cache_key(p, issuer));
   key += "|" + p.locality->prefecture + "|" + std::string(p.municipality_code);
-  auto it = cache.find(key);
-  if (it == cache.end()) {
-    JLIS_ASSIGN_OR_RETURN(X509NamePtr name, crl_partition_name(p.ca, p.locality->prefecture, p.municipality_code));
-    JLIS_ASSIGN_OR_RETURN(GeneralNamesPtr names,
-                          distribution_point_names(name.get(), crl_partition_url(p.public_url, crl_name_of(p),
-                                                                                        p.municipality_code)));
-    CrlDistPointsPtr points(sk_DIST_POINT_new_null());
-    DIST_POINT* point = DIST_POINT_new();
-    if (!points || point == nullptr || sk_DIST_POINT_push(points.get(), point) <= 0) {
-      DIST_POINT_free(point);
-      return openssl_error("allocating cRLDistributionPoints");
-    }
-    point->distpoint = DIST_POINT_NAME_new();
-    if (point->distpoint == nullptr) return openssl_error("allocating cRLDistributionPoints");
-    point->distpoint->type = 0;  // fullName
-    point->distpoint->name.fullname = names.release();
-    X509ExtensionPtr ext(X509V3_EXT_i2d(NID_crl_distribution_points, 0, points.get()));
-    if (!ext) return openssl_error("making cRLDistributionPoints");
-    if (cache.size() > 4096) cache.clear();  // more than Japan's municipalities: CAs or URLs changed
-    it = cache.emplace(std::move(key), std::move(ext)).first;
+  if (auto it = cache.find(key); it != cache.end()) return &it->second;
+  JLIS_ASSIGN_OR_RETURN(X509NamePtr name, crl_partition_name(p.ca, p.locality->prefecture, p.municipality_code));
+  JLIS_ASSIGN_OR_RETURN(GeneralNamesPtr names,
+                        distribution_point_names(name.get(), crl_partition_url(p.public_url, crl_name_of(p),
+                                                                                      p.municipality_code)));
+  CrlDistPointsPtr points(sk_DIST_POINT_new_null());
+  DIST_POINT* point = DIST_POINT_new();
+  if (!points || point == nullptr || sk_DIST_POINT_push(points.get(), point) <= 0) {
+    DIST_POINT_free(point);
+    return openssl_error("allocating cRLDistributionPoints");
   }
-  if (X509_add_ext(cert, it->second.get(), -1) != 1) return openssl_error("adding cRLDistributionPoints");
-  return Status::ok();
+  point->distpoint = DIST_POINT_NAME_new();
+  if (point->distpoint == nullptr) return openssl_error("allocating cRLDistributionPoints");
+  point->distpoint->type = 0;  // fullName
+  point->distpoint->name.fullname = names.release();
+  X509ExtensionPtr ext(X509V3_EXT_i2d(NID_crl_distribution_points, 0, points.get()));
+  if (!ext) return openssl_error("making cRLDistributionPoints");
+  JLIS_ASSIGN_OR_RETURN(std::string der, der_of<i2d_X509_EXTENSION>(ext.get()));
+  if (cache.size() > 4096) cache.clear();  // more than Japan's municipalities: CAs or URLs changed
+  return &(cache[key] = std::move(der));
+}
+
+// The DER the JPKI profile fixes (X.690; RFC 5280 §4.1 and §4.2.1; PKCS #1 for the algorithms).
+using namespace std::string_view_literals;
+constexpr std::string_view kVersion3 = "\xa0\x03\x02\x01\x02"sv;  // [0] INTEGER 2
+constexpr std::string_view kSha256WithRsa = "\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b\x05\x00"sv;
+constexpr std::string_view kRsaEncryption = "\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01\x05\x00"sv;
+constexpr std::string_view kCountryJp = "\x31\x0b\x30\x09\x06\x03\x55\x04\x06\x13\x02JP"sv;  // C=JP, PrintableString
+constexpr std::string_view kLocalityName = "\x06\x03\x55\x04\x07"sv;
+constexpr size_t kLocalityBound = 128;  // romaji, one octet a character
+constexpr std::string_view kCommonName = "\x06\x03\x55\x04\x03"sv;
+constexpr std::string_view kSubjectAltName = "\x06\x03\x55\x1d\x11"sv;
+constexpr std::string_view kSubjectKeyIdentifier = "\x06\x03\x55\x1d\x0e"sv;
+
+// One relative distinguished name of one attribute, its value a UTF8String (as OpenSSL's default
+// string mask, utf8only, encodes every field of ours but the country).
+std::string rdn(std::string_view type, std::string_view value) {
+  const std::string attribute = std::string(type) + der::element(der::kUtf8String, value);
+  return der::element(der::kSet, der::element(der::kSequence, attribute));
+}
+
+// subjectAltName with the basic four as otherName UTF8String values under kBasicFourArc.1 to .6.
+Result<std::string> basic_four_extension(const BasicFourValues& v) {
+  static const std::vector<std::string> kOids = [] {
+    std::vector<std::string> out;
+    for (int i = 1; i <= 6; ++i) {
+      std::unique_ptr<ASN1_OBJECT, OpensslDeleter<ASN1_OBJECT_free>> oid(
+          OBJ_txt2obj((std::string(kBasicFourArc) + "." + std::to_string(i)).c_str(), 1));
+      if (!oid) break;
+      auto der = der_of<i2d_ASN1_OBJECT>(oid.get());
+      if (!der.ok()) break;
+      out.push_back(std::move(*der));
+    }
+    return out;
+  }();
+  if (kOids.size() != 6) return internal_error("encoding the basic four's object identifiers");
+  const std::string* values[] = {&v.name, &v.name_substitute, &v.sex, &v.date_of_birth, &v.address,
+                                 &v.address_substitute};
+  std::string names;
+  for (size_t i = 0; i < 6; ++i)  // otherName: [0] { type-id, [0] EXPLICIT value }
+    der::append(names, der::kContext0,
+                kOids[i] + der::element(der::kContext0, der::element(der::kUtf8String, *values[i])));
+  return der::element(der::kSequence, std::string(kSubjectAltName) +
+                                          der::element(der::kOctetString, der::element(der::kSequence, names)));
+}
+
+// subjectKeyIdentifier: SHA-1 of the subjectPublicKey's bits (RFC 5280 §4.2.1.2 (1), OpenSSL's "hash").
+Result<std::string> key_identifier_extension(std::string_view rsa_public_key) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(rsa_public_key.data(), rsa_public_key.size(), md, &length, EVP_sha1(), nullptr) != 1)
+    return openssl_error("hashing the public key");
+  const std::string id = der::element(der::kOctetString, std::string_view(reinterpret_cast<char*>(md), length));
+  return der::element(der::kSequence, std::string(kSubjectKeyIdentifier) + der::element(der::kOctetString, id));
 }
 
 }  // namespace
@@ -359,31 +378,43 @@ Result<X509Ptr> make_link_certificate(const LinkCertificateParams& p) {
   return cert;
 }
 
-Result<X509Ptr> make_end_entity_certificate(const EndEntityParams& p) {
+Result<std::string> make_end_entity_der(const EndEntityParams& p) {
   if (p.kind == CertificateKind::signature &&
       (p.basic_four == nullptr || p.locality == nullptr || p.municipality_code.size() != 6))
     return internal_error("a signature certificate needs the basic four, its locality and its municipality code");
-  X509NamePtr subject(X509_NAME_new());
-  if (!subject) return openssl_error("allocating a name");
-  JLIS_RETURN_IF_ERROR(add_entry(subject.get(), "C", "JP"));
+  if (p.kind == CertificateKind::signature &&
+      (p.locality->prefecture.size() > kLocalityBound || p.locality->municipality.size() > kLocalityBound))
+    return internal_error("a locality name is at most 128 characters (RFC 5280 ub-locality-name)");
+  if (p.ca == nullptr || p.ca_key == nullptr || EVP_PKEY_get_base_id(p.ca_key) != EVP_PKEY_RSA)
+    return internal_error("an end-entity certificate is signed by its CA's RSA key");
+  // The CA's name as its certificate encodes it (OpenSSL keeps those octets: a copy).
+  JLIS_ASSIGN_OR_RETURN(std::string issuer, der_of<i2d_X509_NAME>(X509_get_subject_name(p.ca)));
+  JLIS_ASSIGN_OR_RETURN(const std::string* shared, shared_extensions(p, issuer));
+  JLIS_ASSIGN_OR_RETURN(std::string serial, der::integer_content(p.serial_hex));
+  JLIS_ASSIGN_OR_RETURN(std::string from, der::time_element(p.not_before));
+  JLIS_ASSIGN_OR_RETURN(std::string until, der::time_element(p.not_after));
+  std::string subject(kCountryJp);
+  if (p.kind == CertificateKind::signature)
+    subject += rdn(kLocalityName, p.locality->prefecture) + rdn(kLocalityName, p.locality->municipality);
+  subject += rdn(kCommonName, issuance_identifier(p.serial_hex, p.not_before));
+  std::string extensions = *shared;
   if (p.kind == CertificateKind::signature) {
-    JLIS_RETURN_IF_ERROR(add_entry(subject.get(), "L", p.locality->prefecture));
-    JLIS_RETURN_IF_ERROR(add_entry(subject.get(), "L", p.locality->municipality));
+    JLIS_ASSIGN_OR_RETURN(const std::string* point, partition_distribution_point(p, issuer));
+    JLIS_ASSIGN_OR_RETURN(std::string four, basic_four_extension(*p.basic_four));
+    extensions += *point + four;
   }
-  JLIS_RETURN_IF_ERROR(add_entry(subject.get(), "CN", issuance_identifier(p.serial_hex, p.not_before)));
-  JLIS_ASSIGN_OR_RETURN(auto cert, skeleton(p.serial_hex, p.not_before, p.not_after, subject.get(),
-                                            X509_get_subject_name(p.ca), {nullptr, p.rsa_public_key}));
-  X509* c = cert.get();
-  JLIS_ASSIGN_OR_RETURN(const auto* shared, shared_extensions(p));
-  for (const auto& ext : *shared)
-    if (X509_add_ext(c, ext.get(), -1) != 1) return openssl_error("adding a certificate extension");
-  if (p.kind == CertificateKind::signature) {
-    JLIS_RETURN_IF_ERROR(add_partition_distribution_point(c, p));
-    JLIS_RETURN_IF_ERROR(add_basic_four(c, *p.basic_four));
-  }
-  JLIS_RETURN_IF_ERROR(add_ext(c, p.ca, NID_subject_key_identifier, "hash"));
-  JLIS_RETURN_IF_ERROR(sign(c, p.ca_key));
-  return cert;
+  JLIS_ASSIGN_OR_RETURN(std::string key_id, key_identifier_extension(p.rsa_public_key));
+  extensions += key_id;
+
+  std::string body = std::string(kVersion3) + der::element(der::kInteger, serial) + std::string(kSha256WithRsa);
+  body += issuer + der::element(der::kSequence, from + until) + der::element(der::kSequence, subject);
+  body += der::element(der::kSequence, std::string(kRsaEncryption) +
+                                           der::element(der::kBitString, '\0' + std::string(p.rsa_public_key)));
+  der::append(body, der::kContext3, der::element(der::kSequence, extensions));
+  const std::string tbs = der::element(der::kSequence, body);
+  JLIS_ASSIGN_OR_RETURN(std::string signature, der::sha256_signature(p.ca_key, {tbs}));
+  return der::element(der::kSequence,
+                      tbs + std::string(kSha256WithRsa) + der::element(der::kBitString, '\0' + signature));
 }
 
 }  // namespace jlis::pki

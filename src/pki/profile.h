@@ -111,7 +111,18 @@ struct EndEntityParams {
   // signature certificate <url>/crl/<name>/<code>.crl.
   std::string crl_name = {};
 };
-Result<X509Ptr> make_end_entity_certificate(const EndEntityParams& params);
+// The DER of the signed end-entity certificate: subject C=JP (a signature certificate then its
+// locality's prefecture and municipality as L, L), CN issuance_identifier(); the issuer the CA's
+// subject; extensions keyUsage, (authentication: extKeyUsage clientAuth), certificatePolicies,
+// cRLDistributionPoints (signature: its municipality's partition), authorityInfoAccess (OCSP),
+// authorityKeyIdentifier, (signature: subjectAltName with the basic four), subjectKeyIdentifier;
+// sha256WithRSAEncryption by the CA's RSA key. Assembled as DER from parts OpenSSL encodes once
+// per CA (the issuer and the shared extensions) and the holder's own, which costs a fraction of
+// building OpenSSL's objects for each certificate; tests/pki/end_entity_der_test.cpp compares it
+// byte for byte with the same certificate built from OpenSSL's objects. internal for parameters
+// the CA never passes (a signature certificate without its basic four, a CA key that is not RSA),
+// invalid_argument for a bad serial or time.
+Result<std::string> make_end_entity_der(const EndEntityParams& params);
 
 // The directoryName of the CRL partition of the municipality `municipality_code` (6 digits) in the
 // prefecture `prefecture` (romaji) under the CA `ca` (profile above).

@@ -120,7 +120,9 @@ TEST(EndEntitySubject, ATestHierarchyIssuesUnderItsNameAndSubjectsCarryNoOrganis
     p.basic_four = &four;
     p.locality = &where;
     p.municipality_code = "132217";
-    auto cert = make_end_entity_certificate(p);
+    auto der = make_end_entity_der(p);
+    ASSERT_TRUE(der.ok()) << der.status().to_string();
+    auto cert = x509_from_der(*der);
     ASSERT_TRUE(cert.ok()) << cert.status().to_string();
     const Entries issuer = name_entries(X509_get_issuer_name(cert->get()));
     ASSERT_GE(issuer.size(), 2u);
@@ -138,7 +140,7 @@ TEST(EndEntitySubject, ATestHierarchyIssuesUnderItsNameAndSubjectsCarryNoOrganis
   p.rsa_public_key = der.rsa_public_key;
   p.serial_hex = new_serial().value();
   p.basic_four = &four;
-  EXPECT_EQ(make_end_entity_certificate(p).status().code(), Code::internal);
+  EXPECT_EQ(make_end_entity_der(p).status().code(), Code::internal);
 }
 
 TEST(EndEntitySubject, TheIssuanceIdentifierIsTheDayInJapanAndADigestOfTheSerial) {
