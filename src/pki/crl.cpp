@@ -157,24 +157,8 @@ Result<Asn1OctetStringPtr> ca_key_id(X509* ca) {
   return id;
 }
 
-using CrlDistPointsPtr = std::unique_ptr<CRL_DIST_POINTS, OpensslDeleter<CRL_DIST_POINTS_free>>;
 using IssuingDistPointPtr = std::unique_ptr<ISSUING_DIST_POINT, OpensslDeleter<ISSUING_DIST_POINT_free>>;
 
-// CRLDistributionPoints with one distribution point: the URI `url` (the freshestCRL syntax).
-Result<CrlDistPointsPtr> distribution_point(const std::string& url) {
-  CrlDistPointsPtr points(sk_DIST_POINT_new_null());
-  DIST_POINT* point = DIST_POINT_new();
-  if (!points || point == nullptr || sk_DIST_POINT_push(points.get(), point) <= 0) {
-    DIST_POINT_free(point);
-    return openssl_error("allocating the freshestCRL extension");
-  }
-  point->distpoint = DIST_POINT_NAME_new();
-  if (point->distpoint == nullptr) return openssl_error("allocating the freshestCRL extension");
-  JLIS_ASSIGN_OR_RETURN(GeneralNamesPtr names, distribution_point_names(nullptr, url));
-  point->distpoint->type = 0;  // fullName
-  point->distpoint->name.fullname = names.release();
-  return points;
-}
 
 // The critical issuingDistributionPoint of a partition (RFC 5280 §5.2.5: critical).
 Status add_issuing_distribution_point(X509_CRL* crl, const CrlParams& params) {
@@ -210,7 +194,7 @@ Status add_crl_extensions(X509_CRL* crl, const CrlParams& params) {
   // RFC 5280 §5.2.4: deltaCRLIndicator is critical.
   if (params.delta_base) JLIS_RETURN_IF_ERROR(add_crl_number(crl, NID_delta_crl, *params.delta_base, 1));
   if (!params.freshest_crl_url.empty()) {
-    JLIS_ASSIGN_OR_RETURN(CrlDistPointsPtr points, distribution_point(params.freshest_crl_url));
+    JLIS_ASSIGN_OR_RETURN(CrlDistPointsPtr points, distribution_points(nullptr, params.freshest_crl_url));
     if (X509_CRL_add1_ext_i2d(crl, NID_freshest_crl, points.get(), 0, X509V3_ADD_DEFAULT) != 1)
       return openssl_error("adding the freshestCRL extension");
   }
@@ -417,6 +401,21 @@ Result<GeneralNamesPtr> distribution_point_names(const X509_NAME* name, const st
     return openssl_error("building a distribution point name");
   }
   return names;
+}
+
+Result<CrlDistPointsPtr> distribution_points(const X509_NAME* name, const std::string& url) {
+  CrlDistPointsPtr points(sk_DIST_POINT_new_null());
+  DIST_POINT* point = DIST_POINT_new();
+  if (!points || point == nullptr || sk_DIST_POINT_push(points.get(), point) <= 0) {
+    DIST_POINT_free(point);
+    return openssl_error("allocating a distribution point");
+  }
+  point->distpoint = DIST_POINT_NAME_new();
+  if (point->distpoint == nullptr) return openssl_error("allocating a distribution point");
+  JLIS_ASSIGN_OR_RETURN(GeneralNamesPtr names, distribution_point_names(name, url));
+  point->distpoint->type = 0;  // fullName
+  point->distpoint->name.fullname = names.release();
+  return points;
 }
 
 Result<std::string> build_crl(const CrlParams& params, const std::vector<RevokedEntry>& entries) {

@@ -64,6 +64,10 @@ using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, OpensslDeleter<GENERAL_NA
 // issuingDistributionPoint are both built from it, so that relying parties (RFC 5280 §6.3.3
 // (b)(2)) find the same names in both.
 Result<GeneralNamesPtr> distribution_point_names(const X509_NAME* name, const std::string& url);
+using CrlDistPointsPtr = std::unique_ptr<CRL_DIST_POINTS, OpensslDeleter<CRL_DIST_POINTS_free>>;
+// CRLDistributionPoints (also the freshestCRL syntax) with one distribution point, its fullName
+// distribution_point_names(name, url).
+Result<CrlDistPointsPtr> distribution_points(const X509_NAME* name, const std::string& url);
 
 // Builds and signs a v2 CRL listing `entries` (any order; duplicates are a caller bug), with the
 // authorityKeyIdentifier and cRLNumber extensions (and freshestCRL or deltaCRLIndicator as the

@@ -268,25 +268,14 @@ Result<const std::string*> shared_extensions(const EndEntityParams& p, const std
 // The DER of the cRLDistributionPoints extension naming the partition of the certificate's
 // municipality, made once per municipality (and CA, kind, device and public URL) on each thread.
 Result<const std::string*> partition_distribution_point(const EndEntityParams& p, const std::string& issuer) {
-  using CrlDistPointsPtr = std::unique_ptr<CRL_DIST_POINTS, OpensslDeleter<CRL_DIST_POINTS_free>>;
   thread_local std::map<std::string, std::string> cache;
   JLIS_ASSIGN_OR_RETURN(std::string key, extension_cache_key(p, issuer));
   key += "|" + p.locality->prefecture + "|" + std::string(p.municipality_code);
   if (auto it = cache.find(key); it != cache.end()) return &it->second;
   JLIS_ASSIGN_OR_RETURN(X509NamePtr name, crl_partition_name(p.ca, p.locality->prefecture, p.municipality_code));
-  JLIS_ASSIGN_OR_RETURN(GeneralNamesPtr names,
-                        distribution_point_names(name.get(), crl_partition_url(p.public_url, crl_name_of(p),
-                                                                                      p.municipality_code)));
-  CrlDistPointsPtr points(sk_DIST_POINT_new_null());
-  DIST_POINT* point = DIST_POINT_new();
-  if (!points || point == nullptr || sk_DIST_POINT_push(points.get(), point) <= 0) {
-    DIST_POINT_free(point);
-    return openssl_error("allocating cRLDistributionPoints");
-  }
-  point->distpoint = DIST_POINT_NAME_new();
-  if (point->distpoint == nullptr) return openssl_error("allocating cRLDistributionPoints");
-  point->distpoint->type = 0;  // fullName
-  point->distpoint->name.fullname = names.release();
+  JLIS_ASSIGN_OR_RETURN(CrlDistPointsPtr points,
+                        distribution_points(name.get(), crl_partition_url(p.public_url, crl_name_of(p),
+                                                                                 p.municipality_code)));
   X509ExtensionPtr ext(X509V3_EXT_i2d(NID_crl_distribution_points, 0, points.get()));
   if (!ext) return openssl_error("making cRLDistributionPoints");
   JLIS_ASSIGN_OR_RETURN(std::string der, der_of<i2d_X509_EXTENSION>(ext.get()));

@@ -16,8 +16,6 @@
 namespace jlis::pki::testing {
 namespace {
 
-using CrlDistPointsPtr = std::unique_ptr<CRL_DIST_POINTS, OpensslDeleter<CRL_DIST_POINTS_free>>;
-
 // subjectAltName with the basic four as otherName UTF8String values, from OpenSSL's objects.
 void add_basic_four(X509* cert, const BasicFourValues& v) {
   GeneralNamesPtr names(sk_GENERAL_NAME_new_null());
@@ -39,14 +37,8 @@ void add_basic_four(X509* cert, const BasicFourValues& v) {
 // cRLDistributionPoints naming the municipality's partition, from OpenSSL's objects.
 void add_partition_point(X509* cert, const EndEntityParams& p, const std::string& crl_name) {
   auto name = crl_partition_name(p.ca, p.locality->prefecture, p.municipality_code).value();
-  auto names =
-      distribution_point_names(name.get(), crl_partition_url(p.public_url, crl_name, p.municipality_code)).value();
-  CrlDistPointsPtr points(sk_DIST_POINT_new_null());
-  DIST_POINT* point = DIST_POINT_new();
-  sk_DIST_POINT_push(points.get(), point);
-  point->distpoint = DIST_POINT_NAME_new();
-  point->distpoint->type = 0;
-  point->distpoint->name.fullname = names.release();
+  auto points =
+      distribution_points(name.get(), crl_partition_url(p.public_url, crl_name, p.municipality_code)).value();
   ASSERT_EQ(X509_add1_ext_i2d(cert, NID_crl_distribution_points, points.get(), 0, X509V3_ADD_DEFAULT), 1);
 }
 
