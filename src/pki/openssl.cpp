@@ -55,14 +55,7 @@ Result<X509Ptr> x509_from_pem(std::string_view pem) {
   return cert;
 }
 
-Result<std::string> x509_der(X509* cert) {
-  unsigned char* out = nullptr;
-  int n = i2d_X509(cert, &out);
-  if (n <= 0) return openssl_error("encoding a certificate");
-  std::string der(reinterpret_cast<char*>(out), static_cast<size_t>(n));
-  OPENSSL_free(out);
-  return der;
-}
+Result<std::string> x509_der(X509* cert) { return der_of<i2d_X509>(cert); }
 
 Result<std::string> x509_pem(X509* cert) {
   BioPtr bio(BIO_new(BIO_s_mem()));

@@ -129,8 +129,10 @@ class PgConnection final : public Connection {
   // Makes sure the connection can take `sql`: reconnects a connection lost outside a transaction;
   // refuses everything but ROLLBACK on one lost inside a transaction.
   Status usable(std::string_view sql) {
-    if (!in_transaction_) notice_an_ended_session();
-    if (!in_transaction_ && (ended_ || away_from_home())) reconnect_ = true;
+    if (!in_transaction_) {
+      notice_an_ended_session();
+      if (ended_ || away_from_home()) reconnect_ = true;
+    }
     if (PQstatus(conn_.get()) == CONNECTION_OK && !(reconnect_ && !in_transaction_)) return Status::ok();
     if (in_transaction_ && !ends_transaction(sql))
       return unavailable("postgresql: the connection was lost inside a transaction; it was rolled back");
