@@ -159,7 +159,6 @@ Result<Asn1OctetStringPtr> ca_key_id(X509* ca) {
 
 using IssuingDistPointPtr = std::unique_ptr<ISSUING_DIST_POINT, OpensslDeleter<ISSUING_DIST_POINT_free>>;
 
-
 // The critical issuingDistributionPoint of a partition (RFC 5280 §5.2.5: critical).
 Status add_issuing_distribution_point(X509_CRL* crl, const CrlParams& params) {
   IssuingDistPointPtr idp(ISSUING_DIST_POINT_new());

@@ -1,5 +1,6 @@
 #include "pki/der.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 

@@ -15,8 +15,8 @@ namespace jlis::pki::der {
 
 // Identifier octets (class, constructed bit and tag number in one octet) of the elements written here.
 inline constexpr unsigned char kInteger = 0x02, kBitString = 0x03, kOctetString = 0x04, kUtf8String = 0x0c,
-                               kPrintableString = 0x13, kUtcTime = 0x17, kGeneralizedTime = 0x18, kSequence = 0x30,
-                               kSet = 0x31, kContext0 = 0xa0, kContext3 = 0xa3;
+                               kUtcTime = 0x17, kGeneralizedTime = 0x18, kSequence = 0x30, kSet = 0x31,
+                               kContext0 = 0xa0, kContext3 = 0xa3;
 
 // Appends the identifier octet and the definite length octets of an element of `content_length`
 // content octets (X.690 §8.1.3: one octet below 128, else 0x80 | n and n big-endian octets).
