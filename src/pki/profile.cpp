@@ -223,10 +223,10 @@ Result<std::string> extension_cache_key(const EndEntityParams& p, const std::str
 }
 
 // The DER of the extensions every end-entity certificate of one CA, kind, device and public URL
-// carries before the holder's own, in the certificate's order: made by OpenSSL once per thread.
-Result<const std::string*> shared_extensions(const EndEntityParams& p, const std::string& issuer) {
+// carries before the holder's own, in the certificate's order: made by OpenSSL once per thread
+// and kept under `key` (extension_cache_key).
+Result<const std::string*> shared_extensions(const EndEntityParams& p, const std::string& key) {
   thread_local std::map<std::string, std::string> cache;
-  JLIS_ASSIGN_OR_RETURN(const std::string key, extension_cache_key(p, issuer));
   if (auto it = cache.find(key); it != cache.end()) return &it->second;
   std::string out;
   auto append = [&](const X509_EXTENSION* ext) -> Status {
@@ -266,11 +266,11 @@ Result<const std::string*> shared_extensions(const EndEntityParams& p, const std
 }
 
 // The DER of the cRLDistributionPoints extension naming the partition of the certificate's
-// municipality, made once per municipality (and CA, kind, device and public URL) on each thread.
-Result<const std::string*> partition_distribution_point(const EndEntityParams& p, const std::string& issuer) {
+// municipality, made once per municipality on each thread and kept under `ca_key`
+// (extension_cache_key) and the municipality.
+Result<const std::string*> partition_distribution_point(const EndEntityParams& p, const std::string& ca_key) {
   thread_local std::map<std::string, std::string> cache;
-  JLIS_ASSIGN_OR_RETURN(std::string key, extension_cache_key(p, issuer));
-  key += "|" + p.locality->prefecture + "|" + std::string(p.municipality_code);
+  const std::string key = ca_key + "|" + p.locality->prefecture + "|" + std::string(p.municipality_code);
   if (auto it = cache.find(key); it != cache.end()) return &it->second;
   JLIS_ASSIGN_OR_RETURN(X509NamePtr name, crl_partition_name(p.ca, p.locality->prefecture, p.municipality_code));
   JLIS_ASSIGN_OR_RETURN(CrlDistPointsPtr points,
@@ -378,7 +378,8 @@ Result<std::string> make_end_entity_der(const EndEntityParams& p) {
     return internal_error("an end-entity certificate is signed by its CA's RSA key");
   // The CA's name as its certificate encodes it (OpenSSL keeps those octets: a copy).
   JLIS_ASSIGN_OR_RETURN(std::string issuer, der_of<i2d_X509_NAME>(X509_get_subject_name(p.ca)));
-  JLIS_ASSIGN_OR_RETURN(const std::string* shared, shared_extensions(p, issuer));
+  JLIS_ASSIGN_OR_RETURN(const std::string cache_key, extension_cache_key(p, issuer));
+  JLIS_ASSIGN_OR_RETURN(const std::string* shared, shared_extensions(p, cache_key));
   JLIS_ASSIGN_OR_RETURN(std::string serial, der::integer_content(p.serial_hex));
   JLIS_ASSIGN_OR_RETURN(std::string from, der::time_element(p.not_before));
   JLIS_ASSIGN_OR_RETURN(std::string until, der::time_element(p.not_after));
@@ -388,7 +389,7 @@ Result<std::string> make_end_entity_der(const EndEntityParams& p) {
   subject += rdn(kCommonName, issuance_identifier(p.serial_hex, p.not_before));
   std::string extensions = *shared;
   if (p.kind == CertificateKind::signature) {
-    JLIS_ASSIGN_OR_RETURN(const std::string* point, partition_distribution_point(p, issuer));
+    JLIS_ASSIGN_OR_RETURN(const std::string* point, partition_distribution_point(p, cache_key));
     JLIS_ASSIGN_OR_RETURN(std::string four, basic_four_extension(*p.basic_four));
     extensions += *point + four;
   }
