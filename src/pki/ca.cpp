@@ -757,17 +757,21 @@ Result<CertificateRecord> CertificateAuthority::issue(Connection& conn, const Pr
        cert.terms_.municipality_code.empty() ? store::Value() : store::Value(cert.terms_.municipality_code),
        static_cast<int64_t>(cert.terms_.generation)}).status());
   if (kind == CertificateKind::signature) {
-    // 新旧紐付け: the newest earlier signature certificate revoked by a change or superseded.
+    // 新旧紐付け: the newest earlier signature certificate revoked by a change or superseded. A holder
+    // has a few; the newest is chosen here, since an ORDER BY would sort them in a temporary B-tree.
     std::optional<std::string> previous;
+    int64_t newest = 0;
     JLIS_RETURN_IF_ERROR(conn.query(
-        "SELECT serial FROM pki_certificates WHERE resident_code = ? AND ca = 'signature' AND serial <> ? "
-        "AND next_serial IS NULL AND revoked_at IS NOT NULL AND reason IN (?, ?) "
-        "ORDER BY revocation_seq DESC LIMIT 1",
+        "SELECT serial, revocation_seq FROM pki_certificates WHERE resident_code = ? AND ca = 'signature' "
+        "AND serial <> ? AND next_serial IS NULL AND revoked_at IS NOT NULL AND (reason = ? OR reason = ?)",
         {static_cast<int64_t>(resident.resident_code.body()), serial,
          static_cast<int64_t>(RevocationReason::affiliation_changed), static_cast<int64_t>(RevocationReason::superseded)},
         [&](const Row& r) {
-          previous = r.text(0);
-          return false;
+          if (!previous || r.int64(1) > newest) {
+            previous = r.text(0);
+            newest = r.int64(1);
+          }
+          return true;
         }));
     if (previous) {
       JLIS_RETURN_IF_ERROR(

@@ -5,8 +5,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "ca_fixture.h"
@@ -155,6 +157,43 @@ TEST_F(RevocationTable, RenewalSupersedesTheGoodCertificates) {
   EXPECT_EQ(changed(before, certificates()),
             Changes({"card/signature revoked superseded", "card/authentication revoked superseded",
                      "card/signature good (new)", "card/authentication good (new)"}));
+}
+
+// Rule (新旧紐付け, pki/ca.h): a new signature certificate is linked from the holder's newest earlier
+// one revoked as affiliationChanged or superseded, i.e. the one revoked last, and from no other.
+// A name change revokes the card's and the smartphone's signature certificates; the renewal that
+// follows links exactly one of them, the later revocation, to the new certificate.
+TEST_F(RevocationTable, ANewSignatureCertificateIsLinkedFromTheOneRevokedLast) {
+  Keys phone;
+  ASSERT_EQ(smartphone(card_, phone).size(), 2u);
+  auto e = change_of("n1", EventType::name_change);
+  e.name = "鈴木　花子";
+  e.name_kana = "スズキ　ハナコ";
+  ASSERT_TRUE(change(card::testing::kChiyoda, e).is_ok());
+  Keys fresh;
+  auto renewed = ca_->renew(municipality(), card_, requests(card_, fresh, false));
+  ASSERT_TRUE(renewed.ok()) << renewed.status().to_string();
+  std::string new_signature;
+  for (const auto& c : *renewed)
+    if (c.kind == CertificateKind::signature) new_signature = c.serial;
+  ASSERT_FALSE(new_signature.empty());
+  struct Old {
+    int64_t seq;
+    std::string next;
+  };
+  std::map<std::string, Old> revoked;  // the holder's revoked signature certificates, by serial
+  auto conn = pool_->acquire().value();
+  ASSERT_TRUE(conn->query("SELECT serial, revocation_seq, next_serial FROM pki_certificates WHERE ca = 'signature' "
+                          "AND revoked_at IS NOT NULL", {}, [&](const store::Row& r) {
+                            revoked[r.text(0)] = {r.int64(1), r.is_null(2) ? "" : r.text(2)};
+                            return true;
+                          }).is_ok());
+  ASSERT_EQ(revoked.size(), 2u);
+  const auto last = std::max_element(revoked.begin(), revoked.end(), [](const auto& a, const auto& b) {
+    return a.second.seq < b.second.seq;
+  });
+  for (const auto& [serial, old] : revoked)
+    EXPECT_EQ(old.next, serial == last->first ? new_signature : "") << serial << " revocation " << old.seq;
 }
 
 TEST_F(RevocationTable, HoldersRequestRevokesThatCertificateOnly) {
