@@ -30,6 +30,11 @@ int default_validity_days(LgpkiProfile profile) {
 constexpr const char* kLgpkiCertificateColumns =
     "serial, profile, ca, generation, municipality, subject, not_before, not_after, revoked_at, reason, der, key_label";
 
+// A certificate whose issuing CA is revoked (revoke_ca) signs nothing more, as if it were revoked.
+constexpr const char* kIssuerNotRevoked =
+    "NOT EXISTS (SELECT 1 FROM lgpki_authorities a WHERE a.name = lgpki_certificates.ca AND "
+    "a.generation = lgpki_certificates.generation AND a.revoked_at IS NOT NULL)";
+
 Result<LgpkiCertificate> read_row(const Row& r) {
   LgpkiCertificate c;
   c.serial = r.text(0);
@@ -213,11 +218,8 @@ Result<LgpkiSigner> LgpkiAuthority::current_signer(const std::string& municipali
     for (const char* profile : {"document-signing", "position"}) {
       JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT ") + kLgpkiCertificateColumns +
                                            " FROM lgpki_certificates WHERE municipality = ? AND profile = ? AND "
-                                           "revoked_at IS NULL AND not_before <= ? AND not_after > ? AND "
-                                           "NOT EXISTS (SELECT 1 FROM lgpki_authorities a WHERE a.name = "
-                                           "lgpki_certificates.ca AND a.generation = lgpki_certificates.generation "
-                                           "AND a.revoked_at IS NOT NULL) "
-                                           "ORDER BY not_after DESC, serial LIMIT 1",
+                                           "revoked_at IS NULL AND not_before <= ? AND not_after > ? AND " +
+                                           kIssuerNotRevoked + " ORDER BY not_after DESC, serial LIMIT 1",
                                        {municipality_code, std::string(profile), now, now}, [&](const Row& r) {
                                          found = read_row(r);
                                          return false;
@@ -253,25 +255,37 @@ Result<std::unique_ptr<LgpkiOwnKey>> LgpkiAuthority::own_key(LgpkiProfile profil
   if (current == 0) return conflict("the LGPKI hierarchy has not been created (init)");
   JLIS_ASSIGN_OR_RETURN(auto conn, d.pool.acquire());
   if (in_use != nullptr && in_use->generation == current && in_use->not_after > now + kOwnRenewBefore) {
-    bool revoked = false;  // a row not found yet (a replica behind the writer) is the one just made
-    JLIS_RETURN_IF_ERROR(conn->query("SELECT revoked_at FROM lgpki_certificates WHERE serial = ?", {in_use->serial},
-                                     [&](const Row& r) {
-                                       revoked = !r.is_null(0);
-                                       return false;
-                                     }));
-    if (!revoked) return std::unique_ptr<LgpkiOwnKey>();
+    // Kept unless it or its issuing CA is revoked (a row not found yet, on a replica behind the
+    // writer, is the one just made).
+    JLIS_ASSIGN_OR_RETURN(auto revoked, conn->query_int64(
+        "SELECT (SELECT COUNT(*) FROM lgpki_certificates WHERE serial = ? AND revoked_at IS NOT NULL) + "
+        "(SELECT COUNT(*) FROM lgpki_authorities WHERE name = ? AND generation = ? AND revoked_at IS NOT NULL)",
+        {in_use->serial, std::string(lgpki_ca_name(in_use->ca)), static_cast<int64_t>(in_use->generation)}));
+    if (revoked.value_or(0) == 0) return std::unique_ptr<LgpkiOwnKey>();
   }
   std::optional<Result<LgpkiCertificate>> found;
   JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT ") + kLgpkiCertificateColumns +
                                        " FROM lgpki_certificates WHERE profile = ? AND generation = ? AND "
                                        "revoked_at IS NULL AND key_label IS NOT NULL AND not_before <= ? AND "
-                                       "not_after > ? ORDER BY not_after DESC, serial LIMIT 1",
+                                       "not_after > ? AND " + kIssuerNotRevoked +
+                                       " ORDER BY not_after DESC, serial LIMIT 1",
                                    {std::string(lgpki_profile_name(profile)), static_cast<int64_t>(current), now,
                                     now + kOwnRenewBefore},
                                    [&](const Row& r) {
                                      found = read_row(r);
                                      return false;
                                    }));
+  if (!found) {
+    // No key is made for a CA that would refuse it (issue checks again in its transaction).
+    const std::string issuer(lgpki_ca_name(lgpki_issuer_of(profile)));
+    JLIS_ASSIGN_OR_RETURN(auto refused, conn->query_int64("SELECT COUNT(*) FROM lgpki_authorities WHERE name = ? AND "
+                                                          "generation = ? AND revoked_at IS NOT NULL",
+                                                          {issuer, static_cast<int64_t>(current)}));
+    if (refused.value_or(0) > 0)
+      return conflict("the LGPKI " + issuer + " CA of generation " + std::to_string(current) +
+                      " is revoked: J-LIS's own " + std::string(lgpki_profile_name(profile)) +
+                      " certificate is made again from the next generation (jlis lgpki rollover)");
+  }
   conn.reset();
   auto out = std::make_unique<LgpkiOwnKey>();
   if (found) {

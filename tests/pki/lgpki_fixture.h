@@ -171,6 +171,11 @@ class LgpkiTest : public ::testing::Test {
     EXPECT_EQ(rc, 0) << out;
   }
   std::string cmd(const std::string& line, int* rc) { return run("cd " + tmp_.string() + " && " + line + " 2>&1", rc); }
+  // The keys the file key store holds (J-LIS's own keys are made there).
+  int64_t key_files() {
+    const std::filesystem::directory_iterator files(key_store_config().directory);
+    return std::distance(begin(files), end(files));
+  }
   int64_t count(const std::string& sql) {
     auto conn = pool_->acquire().value();
     return conn->query_int64(sql).value().value_or(-1);

@@ -104,6 +104,31 @@ TEST_F(LgpkiMessageSignerTest, KeptAcrossCallsAndProcessesReplacedWhenRevokedExp
   EXPECT_EQ(rc, 0) << out;
 }
 
+// Rule: the platform's message-signing certificate signs nothing once its issuing CA is revoked
+// (revoke_ca): the key is refused (conflict), here and in another process, and no key or
+// certificate is made for the revoked CA; the next generation's organisation CA certifies a new one.
+TEST_F(LgpkiMessageSignerTest, RefusedWhileItsIssuingCaIsRevokedThenMadeFromTheNextGeneration) {
+  auto first = signer();
+  ASSERT_NE(first, nullptr);
+  const int64_t keys = key_files();
+  ASSERT_TRUE(lgpki_->revoke_ca(LgpkiCa::organisation, 1, RevocationReason::ca_compromise).is_ok());
+  for (int call = 0; call < 2; ++call) {
+    auto refused = lgpki_->message_signer();
+    ASSERT_FALSE(refused.ok()) << "call " << call;
+    EXPECT_EQ(refused.status().code(), Code::conflict) << refused.status().to_string();
+  }
+  open();  // another process
+  EXPECT_EQ(lgpki_->message_signer().status().code(), Code::conflict);
+  EXPECT_EQ(recorded(), 1);
+  EXPECT_EQ(key_files(), keys);
+
+  ASSERT_EQ(lgpki_->new_generation().value(), 2);
+  auto second = signer();
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(recorded(), 2);
+  EXPECT_EQ(second->certificate.generation, 2);
+}
+
 // Rule: a message-signing certificate is never a local government's: issuance refuses the profile
 // for a subject that names one.
 TEST_F(LgpkiMessageSignerTest, NoLocalGovernmentGetsAMessageSigningCertificate) {
