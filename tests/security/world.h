@@ -230,10 +230,11 @@ class World {
     return out;
   }
 
-  // SHA-256 over every row of every table of the register and the provision record (one read
-  // snapshot, through the data directory's store: SQLite in WAL mode or PostgreSQL, beside the
-  // running server). Rows are hashed in a canonical order, so the digest changes exactly when some
-  // row was added, removed or changed.
+  // One line per table of the register and the provision record, its row count and a SHA-256 over
+  // its rows (one read snapshot, through the data directory's store: SQLite in WAL mode or
+  // PostgreSQL, beside the running server). Rows are hashed in a canonical order, so the digest
+  // changes exactly when some row was added, removed or changed, and a failed comparison names the
+  // table.
   // `except` names tables left out (for attacks that, by design, spend a one-time challenge).
   std::string table_digest(const std::set<std::string>& except = {}) const {
     auto conn = e2e::connect_data_dir(dir_);
@@ -256,11 +257,12 @@ class World {
         rows.push_back(std::move(row));
       });
       std::sort(rows.begin(), rows.end());
-      all += schema + "." + table + "#" + std::to_string(rows.size()) + "\n";
-      for (const auto& r : rows) all += sha256_hex(r) + "\n";
+      std::string hashes;
+      for (const auto& r : rows) hashes += sha256_hex(r) + "\n";
+      all += schema + "." + table + " " + std::to_string(rows.size()) + " rows " + sha256_hex(hashes) + "\n";
     }
     exec(*conn, "COMMIT");
-    return sha256_hex(all);
+    return all;
   }
 
   // Time passing for one certificate: `jlis serve` has no injectable clock, so the record the CA
