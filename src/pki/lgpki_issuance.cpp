@@ -35,6 +35,14 @@ constexpr const char* kIssuerNotRevoked =
     "NOT EXISTS (SELECT 1 FROM lgpki_authorities a WHERE a.name = lgpki_certificates.ca AND "
     "a.generation = lgpki_certificates.generation AND a.revoked_at IS NOT NULL)";
 
+// Whether `ca` of `generation` is revoked (revoke_ca).
+Result<bool> ca_revoked(Connection& conn, LgpkiCa ca, int generation) {
+  JLIS_ASSIGN_OR_RETURN(auto n, conn.query_int64("SELECT COUNT(*) FROM lgpki_authorities WHERE name = ? AND "
+                                                 "generation = ? AND revoked_at IS NOT NULL",
+                                                 {std::string(lgpki_ca_name(ca)), static_cast<int64_t>(generation)}));
+  return n.value_or(0) > 0;
+}
+
 Result<LgpkiCertificate> read_row(const Row& r) {
   LgpkiCertificate c;
   c.serial = r.text(0);
@@ -258,10 +266,9 @@ Result<std::unique_ptr<LgpkiOwnKey>> LgpkiAuthority::own_key(LgpkiProfile profil
     // Kept unless it or its issuing CA is revoked (a row not found yet, on a replica behind the
     // writer, is the one just made).
     JLIS_ASSIGN_OR_RETURN(auto revoked, conn->query_int64(
-        "SELECT (SELECT COUNT(*) FROM lgpki_certificates WHERE serial = ? AND revoked_at IS NOT NULL) + "
-        "(SELECT COUNT(*) FROM lgpki_authorities WHERE name = ? AND generation = ? AND revoked_at IS NOT NULL)",
-        {in_use->serial, std::string(lgpki_ca_name(in_use->ca)), static_cast<int64_t>(in_use->generation)}));
-    if (revoked.value_or(0) == 0) return std::unique_ptr<LgpkiOwnKey>();
+        "SELECT COUNT(*) FROM lgpki_certificates WHERE serial = ? AND revoked_at IS NOT NULL", {in_use->serial}));
+    JLIS_ASSIGN_OR_RETURN(bool issuer_revoked, ca_revoked(*conn, in_use->ca, in_use->generation));
+    if (revoked.value_or(0) == 0 && !issuer_revoked) return std::unique_ptr<LgpkiOwnKey>();
   }
   std::optional<Result<LgpkiCertificate>> found;
   JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT ") + kLgpkiCertificateColumns +
@@ -277,13 +284,12 @@ Result<std::unique_ptr<LgpkiOwnKey>> LgpkiAuthority::own_key(LgpkiProfile profil
                                    }));
   if (!found) {
     // No key is made for a CA that would refuse it (issue checks again in its transaction).
-    const std::string issuer(lgpki_ca_name(lgpki_issuer_of(profile)));
-    JLIS_ASSIGN_OR_RETURN(auto refused, conn->query_int64("SELECT COUNT(*) FROM lgpki_authorities WHERE name = ? AND "
-                                                          "generation = ? AND revoked_at IS NOT NULL",
-                                                          {issuer, static_cast<int64_t>(current)}));
-    if (refused.value_or(0) > 0)
-      return conflict("the LGPKI " + issuer + " CA of generation " + std::to_string(current) +
-                      " is revoked: J-LIS's own " + std::string(lgpki_profile_name(profile)) +
+    const LgpkiCa issuer = lgpki_issuer_of(profile);
+    JLIS_ASSIGN_OR_RETURN(bool refused, ca_revoked(*conn, issuer, current));
+    if (refused)
+      return unavailable("the LGPKI " + std::string(lgpki_ca_name(issuer)) + " CA of generation " +
+                      std::to_string(current) + " is revoked: J-LIS's own " +
+                      std::string(lgpki_profile_name(profile)) +
                       " certificate is made again from the next generation (jlis lgpki rollover)");
   }
   conn.reset();

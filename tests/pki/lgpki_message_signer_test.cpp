@@ -105,7 +105,7 @@ TEST_F(LgpkiMessageSignerTest, KeptAcrossCallsAndProcessesReplacedWhenRevokedExp
 }
 
 // Rule: the platform's message-signing certificate signs nothing once its issuing CA is revoked
-// (revoke_ca): the key is refused (conflict), here and in another process, and no key or
+// (revoke_ca): the key is unavailable, here and in another process, and no key or
 // certificate is made for the revoked CA; the next generation's organisation CA certifies a new one.
 TEST_F(LgpkiMessageSignerTest, RefusedWhileItsIssuingCaIsRevokedThenMadeFromTheNextGeneration) {
   auto first = signer();
@@ -115,10 +115,10 @@ TEST_F(LgpkiMessageSignerTest, RefusedWhileItsIssuingCaIsRevokedThenMadeFromTheN
   for (int call = 0; call < 2; ++call) {
     auto refused = lgpki_->message_signer();
     ASSERT_FALSE(refused.ok()) << "call " << call;
-    EXPECT_EQ(refused.status().code(), Code::conflict) << refused.status().to_string();
+    EXPECT_EQ(refused.status().code(), Code::unavailable) << refused.status().to_string();
   }
   open();  // another process
-  EXPECT_EQ(lgpki_->message_signer().status().code(), Code::conflict);
+  EXPECT_EQ(lgpki_->message_signer().status().code(), Code::unavailable);
   EXPECT_EQ(recorded(), 1);
   EXPECT_EQ(key_files(), keys);
 

@@ -123,7 +123,7 @@ TEST_F(LgpkiTsaTest, KeptAcrossCallsAndProcessesReplacedWhenRevokedExpiringOrOfA
 }
 
 // Rule: J-LIS's time-stamping certificate signs nothing once its issuing CA is revoked (revoke_ca):
-// the authority is refused (conflict), here and in another process, and no key or certificate is
+// the authority is unavailable, here and in another process, and no key or certificate is
 // made for the revoked CA; the next generation's application CA certifies a new one.
 TEST_F(LgpkiTsaTest, RefusedWhileItsIssuingCaIsRevokedThenMadeFromTheNextGeneration) {
   auto first = tsa();
@@ -133,10 +133,10 @@ TEST_F(LgpkiTsaTest, RefusedWhileItsIssuingCaIsRevokedThenMadeFromTheNextGenerat
   for (int call = 0; call < 2; ++call) {
     auto refused = lgpki_->time_stamp_authority();
     ASSERT_FALSE(refused.ok()) << "call " << call;
-    EXPECT_EQ(refused.status().code(), Code::conflict) << refused.status().to_string();
+    EXPECT_EQ(refused.status().code(), Code::unavailable) << refused.status().to_string();
   }
   open();  // another process
-  EXPECT_EQ(lgpki_->time_stamp_authority().status().code(), Code::conflict);
+  EXPECT_EQ(lgpki_->time_stamp_authority().status().code(), Code::unavailable);
   EXPECT_EQ(recorded(), 1);
   EXPECT_EQ(key_files(), keys);
 
