@@ -214,13 +214,6 @@ Result<std::array<Asn1EnumeratedPtr, kReasonNames.size()>> reason_codes() {
   return out;
 }
 
-Result<EvpMdCtxPtr> sha256_signer(EVP_PKEY* key) {
-  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1)
-    return openssl_error("preparing to sign the CRL");
-  return ctx;
-}
-
 // Adds the entries to `crl` in the order of `keys`, which is already the order of the serials.
 Status add_entries(X509_CRL* crl, const std::vector<RevokedEntry>& entries, const std::vector<SortKey>& keys) {
   JLIS_ASSIGN_OR_RETURN(auto reasons, reason_codes());
@@ -316,7 +309,7 @@ Result<X509CrlPtr> empty_signed_crl(const CrlParams& params) {
       X509_CRL_set1_nextUpdate(crl.get(), next_update.get()) != 1)
     return openssl_error("setting the CRL's update times");
   JLIS_RETURN_IF_ERROR(add_crl_extensions(crl.get(), params));
-  JLIS_ASSIGN_OR_RETURN(EvpMdCtxPtr signer, sha256_signer(params.key));
+  JLIS_ASSIGN_OR_RETURN(EvpMdCtxPtr signer, der::sha256_signer(params.key));
   if (X509_CRL_sign_ctx(crl.get(), signer.get()) <= 0) return openssl_error("signing the CRL");
   return crl;
 }

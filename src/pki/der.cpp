@@ -56,14 +56,20 @@ Result<std::string> time_element(int64_t unix_seconds) {
   return element(utc ? kUtcTime : kGeneralizedTime, text);
 }
 
-Result<std::string> sha256_signature(EVP_PKEY* key, const std::vector<std::string_view>& pieces) {
-  EvpMdCtxPtr signer(EVP_MD_CTX_new());
-  if (!signer || EVP_DigestSignInit(signer.get(), nullptr, EVP_sha256(), nullptr, key) != 1)
+Result<EvpMdCtxPtr> sha256_signer(EVP_PKEY* key) {
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1)
     return openssl_error("preparing to sign");
+  return ctx;
+}
+
+Result<std::string> sha256_signature(EVP_PKEY* key, const std::vector<std::string_view>& pieces) {
+  JLIS_ASSIGN_OR_RETURN(EvpMdCtxPtr signer, sha256_signer(key));
   for (std::string_view piece : pieces)
     if (EVP_DigestSignUpdate(signer.get(), piece.data(), piece.size()) != 1) return openssl_error("signing");
-  size_t length = 0;
-  if (EVP_DigestSignFinal(signer.get(), nullptr, &length) != 1) return openssl_error("signing");
+  // Signed once: finalised in place, not on a copy of the context kept for more input.
+  EVP_MD_CTX_set_flags(signer.get(), EVP_MD_CTX_FLAG_FINALISE);
+  size_t length = static_cast<size_t>(EVP_PKEY_get_size(key));
   std::string signature(length, '\0');
   if (EVP_DigestSignFinal(signer.get(), reinterpret_cast<unsigned char*>(signature.data()), &length) != 1)
     return openssl_error("signing");

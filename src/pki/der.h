@@ -1,7 +1,7 @@
 // DER written directly, for the hot paths that assemble a signed object from parts encoded once
 // (a CRL from its entries, crl.cpp; an end-entity certificate from its CA's shared parts,
-// profile.cpp). Each has a reference built from OpenSSL's objects that its tests compare byte for
-// byte. Private to src/pki.
+// profile.cpp), and the SHA-256 signing of src/pki. Each assembly has a reference built from
+// OpenSSL's objects that its tests compare byte for byte. Private to src/pki.
 #pragma once
 
 #include <string>
@@ -35,6 +35,10 @@ Result<std::string> integer_content(std::string_view hex);
 // A certificate's Time (RFC 5280 §4.1.2.5): UTCTime YYMMDDHHMMSSZ for 1950 to 2049, GeneralizedTime
 // YYYYMMDDHHMMSSZ otherwise (what ASN1_TIME_set chooses). invalid_argument outside years 0 to 9999.
 Result<std::string> time_element(int64_t unix_seconds);
+
+// A context that signs SHA-256 digests with `key` (EVP_DigestSignInit): for OpenSSL's own signing
+// of a CRL or an OCSP response (X509_CRL_sign_ctx, OCSP_basic_sign_ctx), and sha256_signature's.
+Result<EvpMdCtxPtr> sha256_signer(EVP_PKEY* key);
 
 // The signature of SHA-256 over the concatenation of `pieces` with `key`, streaming (EVP_DigestSign).
 Result<std::string> sha256_signature(EVP_PKEY* key, const std::vector<std::string_view>& pieces);

@@ -28,6 +28,7 @@
 
 #include "common/clock.h"
 #include "common/digest.h"
+#include "pki/der.h"
 
 namespace jlis::pki {
 
@@ -386,9 +387,7 @@ Result<std::shared_ptr<const OcspAnswer>> OcspResponder::Impl::sign(size_t issue
   auto* produced_at = const_cast<ASN1_GENERALIZEDTIME*>(OCSP_resp_get0_produced_at(basic.get()));
   if (produced_at == nullptr || ASN1_GENERALIZEDTIME_set(produced_at, static_cast<time_t>(t)) == nullptr)
     return openssl_error("setting producedAt");
-  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, by.responder_key) != 1)
-    return openssl_error("preparing to sign an OCSP response");
+  JLIS_ASSIGN_OR_RETURN(EvpMdCtxPtr ctx, der::sha256_signer(by.responder_key));
   // The responder certificate goes in the response (no OCSP_NOCERTS): clients need it to check
   // the delegation.
   if (OCSP_basic_sign_ctx(basic.get(), by.responder, ctx.get(), nullptr, OCSP_RESPID_KEY | OCSP_NOTIME) != 1)
