@@ -439,13 +439,23 @@ Result<IssuanceOutcome> IssuanceServer::issue(const LocalGovernmentCode& municip
     return out;
   }
   // Committed: now signed and drawn, outside the writer.
-  JLIS_ASSIGN_OR_RETURN(EVP_PKEY* key, impl_->key_of(municipality));
-  JLIS_ASSIGN_OR_RETURN(VerificationCode code, make_verification_code(*decision.document, key));
-  JLIS_ASSIGN_OR_RETURN(std::string pdf, render_pdf(*decision.document, code));
-  if (impl_->sealer) {
-    JLIS_ASSIGN_OR_RETURN(pdf, impl_->sealer(SealRequest{municipality, r.type, number}, std::move(pdf)));
+  auto made = [&]() -> Result<std::string> {
+    JLIS_ASSIGN_OR_RETURN(EVP_PKEY* key, impl_->key_of(municipality));
+    JLIS_ASSIGN_OR_RETURN(VerificationCode code, make_verification_code(*decision.document, key));
+    JLIS_ASSIGN_OR_RETURN(std::string pdf, render_pdf(*decision.document, code));
+    if (!impl_->sealer) return pdf;
+    return impl_->sealer(SealRequest{municipality, r.type, number}, std::move(pdf));
+  }();
+  if (!made.ok()) {
+    // Nothing left: the record says so. Its number stays taken, and no longer verifies.
+    (void)impl_->writer.run([&](Connection& conn) {
+      return conn.execute("UPDATE municipal_issuances SET outcome = ? WHERE issuance_number = ? AND outcome = 'issued'",
+                          {std::string(kUndelivered), number}).status();
+    });
+    return made.status();
   }
-  out.document = IssuedDocument{number, r.type, decision.document->subject, r.applicant, decision.fee, std::move(pdf)};
+  out.document =
+      IssuedDocument{number, r.type, decision.document->subject, r.applicant, decision.fee, std::move(*made)};
   return out;
 }
 
@@ -539,7 +549,7 @@ Result<IssuanceCheck> IssuanceServer::check_code(std::string_view code) {
   Status bad = Status::ok();
   JLIS_RETURN_IF_ERROR(conn->query(
       "SELECT municipality_code, type, channel, COALESCE(issued_on, SUBSTR(recorded_at, 1, 10)), content_digest "
-      "FROM municipal_issuances WHERE issuance_number = ?",
+      "FROM municipal_issuances WHERE issuance_number = ? AND outcome = 'issued'",
       {std::string(code)}, [&](const Row& r) {
         auto municipality = LocalGovernmentCode::parse(r.text(0));
         auto type = parse_document_type(r.text(1));

@@ -10,7 +10,8 @@
 // records it with its content digest; (2) after the commit, outside the writer, the document is
 // signed (its verification code, with the municipality's key) and rendered to PDF, then sealed when
 // a sealer is set (seal_with). So no check is a race with a change, and nothing leaves unrecorded. A
-// refusal is recorded the same way.
+// refusal is recorded the same way. When step (2) fails, the document does not leave and a second
+// transaction marks its record kUndelivered.
 #pragma once
 
 #include <functional>
@@ -57,6 +58,9 @@ inline constexpr std::string_view kRefusedNoTaxRecord = "no_tax_record";
 inline constexpr std::string_view kRefusedNotOffered = "not_offered";  // not at kiosks in this municipality
 // The kiosk's log-in certificate is revoked, on hold (a suspended card) or expired.
 inline constexpr std::string_view kRefusedCertificateNotGood = "certificate_not_good";
+// The outcome of a document numbered and recorded whose signing, drawing or sealing then failed: it
+// never left, its number is not used again and does not verify (check_code).
+inline constexpr std::string_view kUndelivered = "undelivered";
 
 struct IssuanceRequest {
   DocumentType type = DocumentType::juminhyo;
@@ -102,7 +106,7 @@ struct IssuanceRecord {
   ResidentCode resident;
   DocumentType type = DocumentType::juminhyo;
   std::string channel, session;
-  std::string outcome;  // "issued" or the refusal's reason
+  std::string outcome;  // "issued", kUndelivered, or the refusal's reason
   std::string recorded_at;
 };
 
@@ -147,7 +151,8 @@ class IssuanceServer {
 
   // From now on every document drawn goes through `sealer` before it leaves: like the drawing, after
   // the issuance is committed, so a sealer's failure is issue()'s error, the document does not leave
-  // and the record stays (as for a failed drawing). Call before serving: not safe beside issue().
+  // and its record becomes kUndelivered (as for a failed drawing). Call before serving: not safe
+  // beside issue().
   void seal_with(Sealer sealer);
 
   // Makes the document `request` asks of `municipality` (see the top of this file), or refuses it.
@@ -174,7 +179,8 @@ class IssuanceServer {
   // The verification page's question: `code` is the issuance number printed on a document
   // (131016-2026-0000001) or the payload of its QR code (JLIS1:…). A payload is issued only when its
   // signature verifies with the municipality's key and it names the record's municipality, date and
-  // content digest. invalid_argument when `code` is neither (a number is 1 to 32 letters, digits and
+  // content digest. A number whose document never left (kUndelivered) is not issued.
+  // invalid_argument when `code` is neither (a number is 1 to 32 letters, digits and
   // hyphens; a payload must decode).
   Result<IssuanceCheck> check_code(std::string_view code);
 

@@ -361,6 +361,44 @@ TEST_F(IssuanceTest, WithASealerEveryDocumentLeavesSignedByTheMunicipalitysCerti
   EXPECT_EQ(failed.status().code(), Code::unavailable);
 }
 
+// A document numbered and recorded that then cannot be made (here its seal fails) never left: its
+// record says undelivered, its number does not verify and is not given again; the documents before
+// and after it are untouched.
+TEST_F(IssuanceTest, ADocumentThatCouldNotBeMadeIsRecordedUndeliveredAndItsNumberNeverVerifies) {
+  IssuanceOutcome before = issue(request(DocumentType::juminhyo, taro_));
+  ASSERT_TRUE(before.document.has_value());
+  server_->seal_with([](const SealRequest&, std::string) -> Result<std::string> {
+    return unavailable("the time-stamp authority is down");
+  });
+  auto failed = server_->issue(kChiyoda, request(DocumentType::juminhyo, taro_));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), Code::unavailable);
+  server_->seal_with(Sealer{});
+  IssuanceOutcome after = issue(request(DocumentType::juminhyo, taro_));
+  ASSERT_TRUE(after.document.has_value());
+
+  auto log = server_->records_of(taro_.resident_code);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 3u);
+  const IssuanceRecord& undelivered = (*log)[1];
+  EXPECT_EQ(undelivered.outcome, kUndelivered);
+  EXPECT_EQ((*log)[0].outcome, "issued");
+  EXPECT_EQ((*log)[2].outcome, "issued");
+  const std::string year = std::to_string(Date::today().year());
+  EXPECT_EQ(before.document->issuance_number, "131016-" + year + "-0000001");
+  EXPECT_EQ(undelivered.issuance_number, "131016-" + year + "-0000002");
+  EXPECT_EQ(after.document->issuance_number, "131016-" + year + "-0000003");
+
+  auto check = [&](const std::string& number) {
+    auto c = server_->check_code(number);
+    EXPECT_TRUE(c.ok()) << c.status().to_string();
+    return c.ok() && c->issued;
+  };
+  EXPECT_FALSE(check(undelivered.issuance_number));
+  EXPECT_TRUE(check(before.document->issuance_number));
+  EXPECT_TRUE(check(after.document->issuance_number));
+}
+
 TEST(IssuanceRequestJson, RefusesUnknownFieldsTypesAndItems) {
   using nlohmann::json;
   EXPECT_TRUE(issuance_request_from_json({{"type", "juminhyo"}, {"members", "all"}, {"items", {"household"}}}).ok());
