@@ -113,6 +113,22 @@ struct Decision {
 
 Refusal refusal(std::string_view reason, std::string message) { return {std::string(reason), std::move(message)}; }
 
+// The document `number` that `municipality` issued through `channel` for `session` becomes
+// kUndelivered (again, when it was already); answers whether there is such a document.
+Result<bool> undeliver(store::Writer& writer, const LocalGovernmentCode& municipality, const std::string& number,
+                       const std::string& channel, const std::string& session) {
+  int64_t changed = 0;
+  JLIS_RETURN_IF_ERROR(writer.run([&](Connection& conn) -> Status {
+    JLIS_ASSIGN_OR_RETURN(changed, conn.execute("UPDATE municipal_issuances SET outcome = ? WHERE issuance_number = ? "
+                                                "AND municipality_code = ? AND channel = ? AND session = ? "
+                                                "AND outcome IN ('issued', ?)",
+                                                {std::string(kUndelivered), number, municipality.str(), channel,
+                                                 session, std::string(kUndelivered)}));
+    return Status::ok();
+  }));
+  return changed > 0;
+}
+
 }  // namespace
 
 KioskOffer default_offer(const LocalGovernmentCode& municipality, const registry::Names& names) {
@@ -448,10 +464,7 @@ Result<IssuanceOutcome> IssuanceServer::issue(const LocalGovernmentCode& municip
   }();
   if (!made.ok()) {
     // Nothing left: the record says so. Its number stays taken, and no longer verifies.
-    (void)impl_->writer.run([&](Connection& conn) {
-      return conn.execute("UPDATE municipal_issuances SET outcome = ? WHERE issuance_number = ? AND outcome = 'issued'",
-                          {std::string(kUndelivered), number}).status();
-    });
+    (void)undeliver(impl_->writer, municipality, number, r.channel, r.session);
     return made.status();
   }
   out.document =
@@ -510,6 +523,13 @@ Status IssuanceServer::place_support_measure(const LocalGovernmentCode& municipa
                   until ? store::Value(until->to_iso()) : store::Value(nullptr)})
         .status();
   });
+}
+
+Status IssuanceServer::returned(const LocalGovernmentCode& municipality, const std::string& issuance_number,
+                                const std::string& session) {
+  JLIS_ASSIGN_OR_RETURN(bool found, undeliver(impl_->writer, municipality, issuance_number, "kiosk", session));
+  if (!found) return not_found("no kiosk document " + issuance_number + " of this session was issued here");
+  return Status::ok();
 }
 
 Result<std::vector<IssuanceRecord>> IssuanceServer::records_of(const ResidentCode& resident) {

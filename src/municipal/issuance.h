@@ -173,6 +173,13 @@ class IssuanceServer {
   Status place_support_measure(const LocalGovernmentCode& municipality, const ResidentCode& resident, Date since,
                                std::optional<Date> until);
 
+  // The issuance centre returns a kiosk document that never reached its terminal (discarded as
+  // another person's, or its session ended before the terminal fetched it): the record `session`
+  // made of `issuance_number` at `municipality` becomes kUndelivered (ok when it was already).
+  // not_found when `municipality` recorded no such kiosk document for that session.
+  Status returned(const LocalGovernmentCode& municipality, const std::string& issuance_number,
+                  const std::string& session);
+
   // The issuance log of a resident, newest first.
   Result<std::vector<IssuanceRecord>> records_of(const ResidentCode& resident);
 

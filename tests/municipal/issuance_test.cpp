@@ -392,6 +392,33 @@ TEST_F(IssuanceTest, ADocumentThatCouldNotBeMadeIsRecordedUndeliveredAndItsNumbe
   EXPECT_TRUE(check(after.document->issuance_number));
 }
 
+// The issuance centre returns a kiosk document that never reached its terminal: only the kiosk
+// document of the session named, at the municipality that issued it, becomes undelivered; asking
+// again answers the same; a window's document is never a kiosk's to return.
+TEST_F(IssuanceTest, OnlyTheSessionsOwnKioskDocumentIsReturnedAndThenNeverVerifies) {
+  const std::string number = issue(request(DocumentType::juminhyo, taro_)).document->issuance_number;
+  const std::string window = issue(request(DocumentType::juminhyo, taro_, "window")).document->issuance_number;
+  auto outcome_of = [&](const std::string& n) {
+    auto log = server_->records_of(taro_.resident_code);
+    EXPECT_TRUE(log.ok());
+    for (const IssuanceRecord& r : log.ok() ? *log : std::vector<IssuanceRecord>{})
+      if (r.issuance_number == n) return r.outcome;
+    return std::string("(none)");
+  };
+  EXPECT_EQ(server_->returned(kChiyoda, number, "session-2").code(), Code::not_found);
+  EXPECT_EQ(server_->returned(kChuo, number, "session-1").code(), Code::not_found);
+  EXPECT_EQ(server_->returned(kChiyoda, window, "").code(), Code::not_found);
+  EXPECT_EQ(outcome_of(number), "issued");
+  EXPECT_TRUE(server_->check_code(number)->issued);
+
+  EXPECT_TRUE(server_->returned(kChiyoda, number, "session-1").is_ok());
+  EXPECT_EQ(outcome_of(number), kUndelivered);
+  EXPECT_FALSE(server_->check_code(number)->issued);
+  EXPECT_TRUE(server_->returned(kChiyoda, number, "session-1").is_ok()) << "asking again answers the same";
+  EXPECT_EQ(outcome_of(window), "issued");
+  EXPECT_TRUE(server_->check_code(window)->issued);
+}
+
 TEST(IssuanceRequestJson, RefusesUnknownFieldsTypesAndItems) {
   using nlohmann::json;
   EXPECT_TRUE(issuance_request_from_json({{"type", "juminhyo"}, {"members", "all"}, {"items", {"household"}}}).ok());
