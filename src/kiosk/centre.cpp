@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -97,8 +98,9 @@ struct Centre::Impl {
   bool stopping = false;                    // guarded by mu
   std::string default_base_url;             // guarded by mu
   std::vector<std::thread> threads;
-  std::thread sweeper;  // Sessions::expire_held every second
+  std::thread sweeper;  // Sessions::expire_held every second, then the returns
   std::condition_variable sweep_wake;  // the sweeper's own: post() wakes only relay threads
+  bool returning = false;              // guarded by mu: a return_documents() is queued or running
 
   void sweep() {
     std::unique_lock lock(mu);
@@ -108,8 +110,20 @@ struct Centre::Impl {
       lock.unlock();
       (void)sessions.expire_held();  // a failure is retried a second later
       lock.lock();
+      if (!returning) {
+        returning = true;
+        queue.push_back([this] { return_documents(); });
+        wake.notify_one();
+      }
     }
   }
+
+  // Returns to their issuance servers the documents that never reached a terminal
+  // (Sessions::unreturned), on a relay thread: the municipality records each undelivered. A
+  // municipality that does not answer is asked again at the next sweep; one that has no such
+  // document (404: a discarded answer's number that was not its own) has nothing to take back.
+  void return_documents();
+  Result<std::string> base_url(const LocalGovernmentCode& municipality);
 
   void run() {
     for (;;) {
@@ -135,6 +149,34 @@ struct Centre::Impl {
     return r;
   }
 };
+
+void Centre::Impl::return_documents() {
+  auto due = sessions.unreturned(100);
+  std::set<std::string> down;  // municipalities that did not answer in this round
+  for (const Unreturned& u : due.ok() ? *due : std::vector<Unreturned>{}) {
+    auto municipality = LocalGovernmentCode::parse(u.issuance_number.substr(0, 6));
+    if (!municipality.ok()) {  // not a number any issuance server gave: nothing to take back
+      (void)sessions.returned(u.session_id);
+      continue;
+    }
+    if (down.count(municipality->str())) continue;
+    auto base = base_url(*municipality);
+    std::optional<http::ClientResponse> answer;
+    if (base.ok()) {
+      http::ClientRequest r = call("POST", *base + "/v1/issuance/" + municipality->str() + "/documents/" +
+                                               u.issuance_number + "/returned");
+      r.body = json{{"session", u.session_id}}.dump();
+      if (auto a = http::fetch(r); a.ok()) answer = std::move(*a);
+    }
+    if (answer && (answer->status == 200 || answer->status == 404)) {
+      (void)sessions.returned(u.session_id);
+    } else {
+      down.insert(municipality->str());
+    }
+  }
+  std::lock_guard lock(mu);
+  returning = false;
+}
 
 Centre::Centre(store::Pool& pool, store::Writer& writer, registry::Registry& registry, pki::CertificateAuthority& ca,
                CentreOptions options)
@@ -287,8 +329,10 @@ Result<DocumentIssued> Centre::request_document(std::string_view secret, const s
   return DocumentIssued{session_id, number, type, fee * copies, copies};
 }
 
-Result<std::string> Centre::base_url(const LocalGovernmentCode& municipality) {
-  JLIS_ASSIGN_OR_RETURN(auto conn, impl_->pool.acquire());
+Result<std::string> Centre::base_url(const LocalGovernmentCode& municipality) { return impl_->base_url(municipality); }
+
+Result<std::string> Centre::Impl::base_url(const LocalGovernmentCode& municipality) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool.acquire());
   std::optional<std::string> url;
   JLIS_RETURN_IF_ERROR(conn->query("SELECT base_url FROM kiosk_municipal_servers WHERE municipality_code = ?",
                                    {municipality.str()}, [&](const store::Row& r) {
@@ -296,9 +340,9 @@ Result<std::string> Centre::base_url(const LocalGovernmentCode& municipality) {
                                      return false;
                                    }));
   if (url) return *url;
-  std::lock_guard lock(impl_->mu);
-  if (impl_->default_base_url.empty()) return unavailable("the centre knows no URL of the municipal issuance servers");
-  return impl_->default_base_url;
+  std::lock_guard lock(mu);
+  if (default_base_url.empty()) return unavailable("the centre knows no URL of the municipal issuance servers");
+  return default_base_url;
 }
 
 Status Centre::set_municipal_server(store::Writer& writer, const LocalGovernmentCode& municipality,

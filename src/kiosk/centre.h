@@ -22,6 +22,10 @@
 //      issuance number answered). A document of anyone else is discarded, recorded as an incident
 //      and the session ends: never a document.
 //   4. fetch: the terminal gets the PDF once; 5. printed (or the deadline) ends the session.
+//   6. return (交付中止): a document that never reached the terminal (discarded in step 3, held
+//      past the deadline, or lost with a restart: Sessions::unreturned) goes back to the issuing
+//      municipality (POST /v1/issuance/{code}/documents/{number}/returned with the session id),
+//      which records it undelivered; the centre's sweep asks every second until it answered.
 //
 // The relays (steps 2 and 3 call out over HTTP) run on the centre's own threads, never on an HTTP
 // server's worker: the default municipal server is this very process, and a worker waiting on

@@ -22,6 +22,10 @@ constexpr const char* kSessionColumns =
     "session_id, terminal_id, challenge, expires_at, state, certificate_serial, resident_code, municipality_code, "
     "issuance_number, document_type, fee, copies, fetched_at, end_reason";
 
+// The sessions whose document was numbered but neither fetched nor returned (the partial index
+// kiosk_sessions_unfetched, kiosk migration 4).
+constexpr const char* kUnfetched = "issuance_number IS NOT NULL AND fetched_at IS NULL AND returned_at IS NULL";
+
 }  // namespace
 
 Status session_ended(std::string message) { return conflict(std::string(kEndedPrefix) + message); }
@@ -182,11 +186,11 @@ Status Sessions::issued(const std::string& session_id, RelayedDocument doc) {
                                                "WHERE session_id = ? AND state = 'requesting' AND expires_at > ?",
                                                {number, type, fee, int64_t{copies}, session_id, now()}));
     if (n == 1) return Status::ok();
-    gone = true;  // timed out meanwhile: end it, discard the document
+    gone = true;  // timed out meanwhile: end it, discard the document (returned: unreturned())
     return conn
-        .execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, end_reason = 'timeout' "
-                 "WHERE session_id = ? AND state <> 'ended'",
-                 {now(), session_id})
+        .execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, end_reason = 'timeout', "
+                 "issuance_number = ? WHERE session_id = ? AND state <> 'ended'",
+                 {now(), number, session_id})
         .status();
   });
   if (!s.is_ok() || gone) drop(session_id);
@@ -213,8 +217,9 @@ Status Sessions::incident(const std::string& session_id, const std::string& issu
                                       {"ki-" + id, session_id, issuance_number, detail, now_iso8601()})
                              .status());
     return conn
-        .execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, end_reason = 'incident' WHERE session_id = ?",
-                 {now(), session_id})
+        .execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, end_reason = 'incident', "
+                 "issuance_number = NULLIF(?, '') WHERE session_id = ?",
+                 {now(), issuance_number, session_id})
         .status();
   }));
   drop(session_id);
@@ -227,12 +232,24 @@ Result<FetchedDocument> Sessions::fetch(std::string_view secret, const std::stri
     if (row.fetched) return conflict("this session's document was fetched already: it is fetched once");
     return conn.execute("UPDATE kiosk_sessions SET fetched_at = ? WHERE session_id = ?", {now(), session_id}).status();
   }));
-  std::lock_guard lock(mu_);
-  auto it = held_.find(session_id);
-  if (it == held_.end()) return session_ended("its document is no longer held (the centre restarted)");
-  FetchedDocument out = std::move(it->second.document);
-  held_.erase(it);
-  return out;
+  {
+    std::lock_guard lock(mu_);
+    auto it = held_.find(session_id);
+    if (it != held_.end()) {
+      FetchedDocument out = std::move(it->second.document);
+      held_.erase(it);
+      return out;
+    }
+  }
+  // Lost with a restart of the centre: it never left, so it was not fetched; the session ends.
+  JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
+    return conn
+        .execute("UPDATE kiosk_sessions SET fetched_at = NULL, state = 'ended', ended_at = ?, end_reason = 'lost' "
+                 "WHERE session_id = ?",
+                 {now(), session_id})
+        .status();
+  }));
+  return session_ended("its document is no longer held (the centre restarted)");
 }
 
 Result<EndedSession> Sessions::printed(std::string_view secret, const std::string& session_id) {
@@ -252,23 +269,35 @@ Result<EndedSession> Sessions::printed(std::string_view secret, const std::strin
 
 Result<size_t> Sessions::expire_held() {
   const int64_t at = now();
-  std::vector<std::string> due;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [id, held] : held_)
-      if (held.expires_at <= at) due.push_back(id);
-  }
-  if (due.empty()) return size_t{0};
+  int64_t ended = 0;
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
-    for (const std::string& id : due)
-      JLIS_RETURN_IF_ERROR(conn.execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, end_reason = 'timeout' "
-                                        "WHERE session_id = ? AND state <> 'ended' AND expires_at <= ?",
-                                        {at, id, at})
-                               .status());
+    JLIS_ASSIGN_OR_RETURN(ended, conn.execute(std::string("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, "
+                                                          "end_reason = 'timeout' WHERE ") +
+                                                  kUnfetched + " AND state = 'issued' AND expires_at <= ?",
+                                              {at, at}));
     return Status::ok();
   }));
-  for (const std::string& id : due) drop(id);
-  return due.size();
+  std::lock_guard lock(mu_);
+  std::erase_if(held_, [&](const auto& held) { return held.second.expires_at <= at; });
+  return static_cast<size_t>(ended);
+}
+
+Result<std::vector<Unreturned>> Sessions::unreturned(size_t limit) {
+  JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
+  std::vector<Unreturned> out;
+  JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT session_id, issuance_number FROM kiosk_sessions WHERE ") +
+                                       kUnfetched + " AND state = 'ended' AND end_reason <> 'printed' LIMIT ?",
+                                   {static_cast<int64_t>(limit)}, [&](const store::Row& r) {
+                                     out.push_back({r.text(0), r.text(1)});
+                                     return true;
+                                   }));
+  return out;
+}
+
+Status Sessions::returned(const std::string& session_id) {
+  return writer_.run([&](Connection& conn) -> Status {
+    return conn.execute("UPDATE kiosk_sessions SET returned_at = ? WHERE session_id = ?", {now(), session_id}).status();
+  });
 }
 
 std::string Sessions::metrics() const {

@@ -6,7 +6,8 @@
 // A session moves one way: open → authenticated (a good user-authentication certificate signed
 // its challenge) → requesting (one relay to the municipality in flight; a second request waits
 // for none: it is refused) → issued (a document is held for the terminal; fetched at most once)
-// → ended (printed, timed out, or an incident). A relay that is refused or fails goes back to
+// → ended (printed, timed out, an incident, or lost: a fetch that found the document gone with a
+// restart of the centre). A relay that is refused or fails goes back to
 // authenticated (the resident may choose again); an incident (a document of another person) ends
 // the session. Nothing of an ended session is ever answered again: its document is dropped.
 //
@@ -96,6 +97,11 @@ struct EndedSession {
   int64_t fee = 0;
 };
 
+// A document a municipality numbered for a session that ended without its terminal fetching it.
+struct Unreturned {
+  std::string session_id, issuance_number;
+};
+
 struct SessionOptions {
   int64_t lifetime_seconds = 300;           // from open to the deadline
   std::function<int64_t()> clock = {};      // seconds since the epoch; time() when empty (tests)
@@ -129,7 +135,8 @@ class Sessions {
   // the issuance number, what was expected and what came) and the session ends (reason incident).
   Status incident(const std::string& session_id, const std::string& issuance_number, const std::string& detail);
   // The session's document, once: the fetch is marked in the transaction that decides it (a second
-  // fetch is conflict), then the document leaves memory.
+  // fetch is conflict), then the document leaves memory. A document a restart of the centre lost
+  // is session_ended, and the session ends (reason lost), not fetched.
   Result<FetchedDocument> fetch(std::string_view secret, const std::string& session_id);
   // The print confirmation: ends the session (reason printed) and drops its document.
   Result<EndedSession> printed(std::string_view secret, const std::string& session_id);
@@ -137,7 +144,15 @@ class Sessions {
   // Ends (reason timeout) the sessions past their deadline that hold a document, and drops those
   // documents: a terminal that vanished leaves nothing behind. Answers how many were ended. The
   // centre runs it every second; any other session past its deadline is ended by its next request.
+  // A session whose document a restart of the centre lost is ended here too, at its deadline.
   Result<size_t> expire_held();
+
+  // The documents to return to their municipalities (交付中止): numbered for a session that ended
+  // without its terminal fetching them (a timeout, an incident, or a fetch that found the document
+  // lost to a restart: reason lost) and not yet returned; at most `limit`. returned() records
+  // that the municipality took one back.
+  Result<std::vector<Unreturned>> unreturned(size_t limit);
+  Status returned(const std::string& session_id);
 
   // Prometheus text: jlis_kiosk_sessions_held_documents, jlis_kiosk_documents_total{type} (issued:
   // committed to a session; a document discarded for a timeout does not count).

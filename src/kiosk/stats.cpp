@@ -28,7 +28,7 @@ Result<MonthlyStats> monthly_stats(store::Connection& conn, Date month) {
       "SELECT SUBSTR(s.issuance_number, 1, 6) AS m, s.document_type, t.operator_name, COUNT(*), SUM(s.copies), "
       "SUM(s.fee), SUM(CASE WHEN s.end_reason = 'printed' THEN 1 ELSE 0 END) "
       "FROM kiosk_sessions s JOIN kiosk_terminals t ON t.terminal_id = s.terminal_id "
-      "WHERE s.opened_at >= ? AND s.opened_at < ? AND s.issuance_number IS NOT NULL AND "
+      "WHERE s.opened_at >= ? AND s.opened_at < ? AND s.document_type IS NOT NULL AND "
       "(s.end_reason IS NULL OR s.end_reason <> 'incident') "
       "GROUP BY SUBSTR(s.issuance_number, 1, 6), s.document_type, t.operator_name ORDER BY 1, 2, 3",
       {from, to}, [&](const store::Row& r) {

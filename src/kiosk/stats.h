@@ -1,7 +1,9 @@
 // The centre's monthly statistics (`jlis kiosk stats --month YYYY-MM`): the documents handed to
 // kiosks in a month (Japan time, by the opening of their session), per issuing municipality (the
 // issuance number's code), document type and operator, with copies, fees and how many were
-// confirmed printed. Read from the centre's own register of sessions (sessions.h).
+// confirmed printed. Read from the centre's own register of sessions (sessions.h): a document is
+// one recorded on its session (a type); a number discarded before that (another person's, or its
+// session timed out while the municipality answered) is not one.
 #pragma once
 
 #include <cstdint>

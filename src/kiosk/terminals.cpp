@@ -52,6 +52,14 @@ const std::vector<store::Migration> kTerminalMigrations = {{1, R"(
                                                    {3, R"(
   -- 3: a month's sessions for the statistics (stats.h) without reading every month's.
   CREATE INDEX kiosk_sessions_opened ON kiosk_sessions (opened_at);
+)"},
+                                                   {4, R"(
+  -- 4: a municipality's document that never reached its terminal is returned to its issuance
+  -- server (sessions.h, unreturned); returned_at: when that server recorded it undelivered. The
+  -- index holds only the documents not fetched and not returned: those held now, and those to return.
+  ALTER TABLE kiosk_sessions ADD COLUMN returned_at BIGINT;
+  CREATE INDEX kiosk_sessions_unfetched ON kiosk_sessions (session_id)
+    WHERE issuance_number IS NOT NULL AND fetched_at IS NULL AND returned_at IS NULL;
 )"}};
 
 constexpr const char* kTerminalColumns = "terminal_id, operator_name, store_id, added_at, disabled_at";

@@ -316,6 +316,41 @@ TEST_F(CentreTest, ADocumentOfAnotherPersonIsDiscardedAndRecorded) {
             1);
   EXPECT_EQ(kiosk_->fetch(terminal_, second).result_int(), 410);
   EXPECT_EQ(calls.load(), 2);
+  // Both discarded numbers go back to 131016's issuance server (the real one again, which has no
+  // such kiosk document: nothing to take back), and are not asked again.
+  bool returned = false;
+  for (int i = 0; i < 100 && !returned; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    returned = kiosk_->count("kiosk_sessions", "session_id IN ('" + id + "', '" + second +
+                                                   "') AND end_reason = 'incident' AND returned_at IS NOT NULL") == 2;
+  }
+  EXPECT_TRUE(returned) << "the discarded documents were not returned";
+}
+
+// Rule: a document the centre lost with a restart, before its terminal fetched it, never left: the
+// fetch ends the session (reason lost, not fetched) and the document goes back to its municipality,
+// which records it undelivered; its number no longer verifies.
+TEST_F(CentreTest, ADocumentLostToARestartIsReturnedToItsMunicipality) {
+  VirtualCard card = kiosk_->world_card();
+  const std::string id = kiosk_->logged_in(terminal_, card);
+  auto doc = kiosk_->request(terminal_, id, juminhyo());
+  ASSERT_EQ(doc.result_int(), 201) << doc.body();
+  const std::string number = json::parse(doc.body())["issuance_number"];
+  world_->start();  // a new process: the held document is gone
+  kiosk_->municipal_server(kiosk_->own_url());
+  EXPECT_EQ(kiosk_->fetch(terminal_, id).result_int(), 410);
+  EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + id + "' AND end_reason = 'lost' AND fetched_at IS NULL"),
+            1);
+  bool returned = false;
+  for (int i = 0; i < 100 && !returned; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    returned = kiosk_->count("municipal_issuances", "issuance_number = '" + number + "' AND outcome = 'undelivered'") == 1;
+  }
+  EXPECT_TRUE(returned) << "the lost document was not returned";
+  EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + id + "' AND returned_at IS NOT NULL"), 1);
+  auto check = world_->get("/v1/verify/" + number, "");
+  ASSERT_EQ(check.result_int(), 200) << check.body();
+  EXPECT_EQ(json::parse(check.body())["issued"], false) << check.body();
 }
 
 // Bad input: 400 JSON, nothing claimed.
@@ -428,14 +463,22 @@ TEST_F(CentreTest, ZZASessionTimesOut) {
   json s = kiosk_->open(terminal_);
   const std::string id = s["session_id"];
   const std::string held = kiosk_->logged_in(terminal_, card);
-  ASSERT_EQ(kiosk_->request(terminal_, held, juminhyo()).result_int(), 201);
-  // The deadline passes; the centre's sweep ends the session that holds a document by itself.
+  auto doc = kiosk_->request(terminal_, held, juminhyo());
+  ASSERT_EQ(doc.result_int(), 201);
+  const std::string number = json::parse(doc.body())["issuance_number"];
+  EXPECT_EQ(kiosk_->count("municipal_issuances", "issuance_number = '" + number + "' AND outcome = 'issued'"), 1);
+  // The deadline passes; the centre's sweep ends the session that holds a document by itself, and
+  // returns the document to the municipality, which records it undelivered.
   bool swept = false;
   for (int i = 0; i < 150 && !swept; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    swept = kiosk_->count("kiosk_sessions", "session_id = '" + held + "' AND end_reason = 'timeout'") == 1;
+    swept = kiosk_->count("kiosk_sessions", "session_id = '" + held + "' AND end_reason = 'timeout' AND "
+                                            "returned_at IS NOT NULL") == 1;
   }
-  EXPECT_TRUE(swept) << "the session holding a document was not ended at its deadline";
+  EXPECT_TRUE(swept) << "the session holding a document was not ended and returned after its deadline";
+  EXPECT_EQ(kiosk_->count("municipal_issuances", "issuance_number = '" + number + "' AND outcome = 'undelivered' "
+                                                 "AND session = '" + held + "'"),
+            1);
   auto metrics = world_->get("/metrics", "");
   EXPECT_NE(metrics.body().find("jlis_kiosk_sessions_held_documents 0"), std::string::npos);
   EXPECT_EQ(kiosk_->fetch(terminal_, held).result_int(), 410);

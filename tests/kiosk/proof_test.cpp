@@ -30,9 +30,11 @@
 //     document) + sessions the terminal saw end (410); incident = 0; logged in = log-ins answered
 //     200; held but never fetched = the vanished-after-document ones (+ at most those that ended
 //     under their terminal);
-//   - the municipality's kiosk issuances for these sessions (all issued) = the relay's 200s, each
+//   - the municipality's kiosk issuances for these sessions (none refused) = the relay's 200s, each
 //     either recorded on its session by the centre, or swallowed by the relay (never on any
-//     session), or too late for a session whose deadline passed; and on every session whose
+//     session), or too late for a session whose deadline passed; those the centre had and no
+//     terminal fetched (held past the deadline, too late) are returned, and exactly those are
+//     undelivered at the municipality, the swallowed ones still issued; and on every session whose
 //     terminal never cut an answer off, the 502 bad_gateway answers it saw = the failures the
 //     relay injected on that session.
 // Mix per session: 3% vanish after the log-in, 3% after the document; 15% with the 100 ms
@@ -177,10 +179,13 @@ class FlakyMunicipality {
     boost::system::error_code ec;
     bhttp::read(socket, buffer, req, ec);
     if (ec) return;
-    const bool document = req.method() == bhttp::verb::post;
+    // A POST is a document request, or a return of one that never reached its terminal; both meet
+    // the same fates, but only the requests are tallied (a failed return is asked again).
+    const bool post = req.method() == bhttp::verb::post;
+    const bool document = post && !req.target().ends_with("/returned");
     int delay = 0;
-    Fate fate = document ? draw(&delay) : Fate::forward;
-    if (!document) delay = 5;
+    Fate fate = post ? draw(&delay) : Fate::forward;
+    if (!post) delay = 5;
     std::this_thread::sleep_for(std::chrono::milliseconds(delay));
     const std::string session = document ? json::parse(req.body(), nullptr, false).value("session", "") : "";
     auto answer = [&](int status, const std::string& type, const std::map<std::string, std::string>& headers,
@@ -196,7 +201,7 @@ class FlakyMunicipality {
       socket.shutdown(tcp::socket::shutdown_both, ec);
     };
     if (fate == Fate::unavailable || fate == Fate::error || fate == Fate::drop) {
-      {
+      if (document) {
         std::lock_guard lock(mu_);
         ++failed_without_issuing[session];
       }
@@ -596,21 +601,35 @@ TEST_F(KioskProof, EveryPdfIsTheLoggedInHoldersAndTheCountsReconcile) {
   for (const Terminal& lane : lanes)
     for (const std::string& id : lane.opened) ids += (ids.empty() ? "'" : ", '") + id + "'";
   const std::string ours = "channel = 'kiosk' AND session IN (" + ids + ")";
-  EXPECT_EQ(kiosk.count("municipal_issuances", ours + " AND outcome <> 'issued'"), 0) << "no refusal of a juminhyo";
+  EXPECT_EQ(kiosk.count("municipal_issuances", ours + " AND outcome NOT IN ('issued', 'undelivered')"), 0)
+      << "no refusal of a juminhyo";
   EXPECT_EQ(kiosk.count("municipal_issuances", ours),
             static_cast<int64_t>(municipality.passed.size() + municipality.swallowed_numbers.size()));
-  EXPECT_EQ(kiosk.count("kiosk_sessions", mine + " AND issuance_number IS NOT NULL"),
-            kiosk.count("kiosk_sessions", mine + " AND document_type IS NOT NULL"));
   int64_t recorded = 0, lost_to_deadline = 0;
   for (const auto& [number, session] : municipality.passed) {
-    if (kiosk.count("kiosk_sessions", "session_id = '" + session + "' AND issuance_number = '" + number + "'") == 1) {
+    const std::string row = "session_id = '" + session + "' AND issuance_number = '" + number + "'";
+    if (kiosk.count("kiosk_sessions", row + " AND document_type IS NOT NULL") == 1) {
       ++recorded;
     } else {
       ++lost_to_deadline;
-      EXPECT_EQ(kiosk.count("kiosk_sessions", "session_id = '" + session + "' AND end_reason = 'timeout'"), 1)
+      EXPECT_EQ(kiosk.count("kiosk_sessions", row + " AND end_reason = 'timeout'"), 1)
           << number << " reached the centre for " << session << " and was neither recorded nor too late";
     }
   }
+  EXPECT_EQ(kiosk.count("kiosk_sessions", mine + " AND issuance_number IS NOT NULL"), recorded + lost_to_deadline);
+  // Every document the centre had that never reached its terminal goes back (交付中止): the
+  // municipality records exactly those undelivered, once the sweep has returned them all (a
+  // return the relay failed is asked again a second later). One the relay swallowed never
+  // reached the centre and stays issued.
+  const std::string to_return = mine + " AND issuance_number IS NOT NULL AND fetched_at IS NULL";
+  for (int i = 0; i < 300 && kiosk.count("kiosk_sessions", to_return + " AND returned_at IS NULL") > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(kiosk.count("kiosk_sessions", to_return + " AND returned_at IS NULL"), 0) << "documents not returned";
+  EXPECT_EQ(kiosk.count("municipal_issuances", ours + " AND outcome = 'undelivered'"),
+            kiosk.count("kiosk_sessions", to_return));
+  EXPECT_EQ(kiosk.count("kiosk_sessions", to_return), unfetched + lost_to_deadline);
+  for (const std::string& number : municipality.swallowed_numbers)
+    EXPECT_EQ(kiosk.count("municipal_issuances", "issuance_number = '" + number + "' AND outcome = 'issued'"), 1);
   for (const std::string& number : municipality.swallowed_numbers)
     EXPECT_EQ(kiosk.count("kiosk_sessions", "issuance_number = '" + number + "'"), 0) << number;
   EXPECT_EQ(recorded, kiosk.count("kiosk_sessions", mine + " AND document_type IS NOT NULL"));
