@@ -58,8 +58,9 @@ inline constexpr std::string_view kRefusedNoTaxRecord = "no_tax_record";
 inline constexpr std::string_view kRefusedNotOffered = "not_offered";  // not at kiosks in this municipality
 // The kiosk's log-in certificate is revoked, on hold (a suspended card) or expired.
 inline constexpr std::string_view kRefusedCertificateNotGood = "certificate_not_good";
-// The outcome of a document numbered and recorded whose signing, drawing or sealing then failed: it
-// never left, its number is not used again and does not verify (check_code).
+// The outcome of a document numbered and recorded that never reached its applicant: its signing,
+// drawing or sealing failed, or the issuance centre returned it (returned()). Its number is not
+// used again and does not verify (check_code).
 inline constexpr std::string_view kUndelivered = "undelivered";
 
 struct IssuanceRequest {
