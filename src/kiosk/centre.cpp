@@ -151,8 +151,8 @@ struct Centre::Impl {
 };
 
 void Centre::Impl::return_documents() {
-  auto due = sessions.unreturned(100);
-  std::set<std::string> down;  // municipalities that did not answer in this round
+  auto due = sessions.unreturned();
+  std::set<std::string> down;  // municipalities that did not answer in this round: not asked again in it
   for (const Unreturned& u : due.ok() ? *due : std::vector<Unreturned>{}) {
     auto municipality = LocalGovernmentCode::parse(u.issuance_number.substr(0, 6));
     if (!municipality.ok()) {  // not a number any issuance server gave: nothing to take back

@@ -149,9 +149,9 @@ class Sessions {
 
   // The documents to return to their municipalities (交付中止): numbered for a session that ended
   // without its terminal fetching them (a timeout, an incident, or a fetch that found the document
-  // lost to a restart: reason lost) and not yet returned; at most `limit`. returned() records
-  // that the municipality took one back.
-  Result<std::vector<Unreturned>> unreturned(size_t limit);
+  // lost to a restart: reason lost) and not yet returned: few, the partial index holds only these
+  // and the documents held now. returned() records that the municipality took one back.
+  Result<std::vector<Unreturned>> unreturned();
   Status returned(const std::string& session_id);
 
   // Prometheus text: jlis_kiosk_sessions_held_documents, jlis_kiosk_documents_total{type} (issued:
