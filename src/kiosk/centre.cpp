@@ -11,7 +11,6 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -118,10 +117,11 @@ struct Centre::Impl {
     }
   }
 
-  // Returns to their issuance servers the documents that never reached a terminal
-  // (Sessions::unreturned), on a relay thread: the municipality records each undelivered. A
-  // municipality that does not answer is asked again at the next sweep; one that has no such
-  // document (404: a discarded answer's number that was not its own) has nothing to take back.
+  // Returns to their issuance servers the documents of ended sessions that never reached a terminal
+  // (Sessions::unreturned), on a relay thread: each municipality asked records what it issued for
+  // the session, but the number its terminal fetched, undelivered. A municipality that does not
+  // answer is asked again at the next sweep; an unknown one (404: a discarded answer's number that
+  // was no municipality's) has nothing to take back.
   void return_documents();
   Result<std::string> base_url(const LocalGovernmentCode& municipality);
 
@@ -152,27 +152,29 @@ struct Centre::Impl {
 
 void Centre::Impl::return_documents() {
   auto due = sessions.unreturned();
-  std::set<std::string> down;  // municipalities that did not answer in this round: not asked again in it
+  // A municipality that failed three times in a row in this round is not asked again in it: one that
+  // is down costs the round a few timeouts, not one per session.
+  std::map<std::string, int> failures;
   for (const Unreturned& u : due.ok() ? *due : std::vector<Unreturned>{}) {
-    auto municipality = LocalGovernmentCode::parse(u.issuance_number.substr(0, 6));
-    if (!municipality.ok()) {  // not a number any issuance server gave: nothing to take back
-      (void)sessions.returned(u.session_id);
-      continue;
+    bool all = true;
+    for (const std::string& code : u.municipalities) {
+      auto municipality = LocalGovernmentCode::parse(code);
+      if (!municipality.ok()) continue;  // not a number any issuance server gave: nothing to take back
+      std::optional<http::ClientResponse> answer;
+      if (auto base = base_url(*municipality); failures[code] < 3 && base.ok()) {
+        http::ClientRequest r =
+            call("POST", *base + "/v1/issuance/" + code + "/sessions/" + u.session_id + "/returned");
+        r.body = u.delivered.empty() ? "{}" : json{{"delivered", u.delivered}}.dump();
+        if (auto a = http::fetch(r); a.ok()) answer = std::move(*a);
+      }
+      if (!answer || (answer->status != 200 && answer->status != 404)) {
+        ++failures[code];
+        all = false;
+      } else {
+        failures[code] = 0;
+      }
     }
-    if (down.count(municipality->str())) continue;
-    auto base = base_url(*municipality);
-    std::optional<http::ClientResponse> answer;
-    if (base.ok()) {
-      http::ClientRequest r = call("POST", *base + "/v1/issuance/" + municipality->str() + "/documents/" +
-                                               u.issuance_number + "/returned");
-      r.body = json{{"session", u.session_id}}.dump();
-      if (auto a = http::fetch(r); a.ok()) answer = std::move(*a);
-    }
-    if (answer && (answer->status == 200 || answer->status == 404)) {
-      (void)sessions.returned(u.session_id);
-    } else {
-      down.insert(municipality->str());
-    }
+    if (all) (void)sessions.returned(u.session_id);
   }
   std::lock_guard lock(mu);
   returning = false;
@@ -281,7 +283,8 @@ Result<DocumentIssued> Centre::request_document(std::string_view secret, const s
   };
   Result<http::ClientResponse> answer = relay();
   if (!answer.ok() || (answer->status != 200 && answer->status != 403)) {
-    JLIS_RETURN_IF_ERROR(impl_->sessions.failed(session_id));
+    // It may have issued all the same (its answer lost on the way): returned once the session ends.
+    JLIS_RETURN_IF_ERROR(impl_->sessions.failed(session_id, asked));
     if (!answer.ok()) return unavailable("the municipality's issuance server did not answer: " + answer.status().message());
     return unavailable("the municipality's issuance server answered HTTP " + std::to_string(answer->status));
   }

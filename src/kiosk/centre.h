@@ -22,10 +22,13 @@
 //      issuance number answered). A document of anyone else is discarded, recorded as an incident
 //      and the session ends: never a document.
 //   4. fetch: the terminal gets the PDF once; 5. printed (or the deadline) ends the session.
-//   6. return (交付中止): a document that never reached the terminal (discarded in step 3, held
-//      past the deadline, or lost with a restart: Sessions::unreturned) goes back to the issuing
-//      municipality (POST /v1/issuance/{code}/documents/{number}/returned with the session id),
-//      which records it undelivered; the centre's sweep asks every second until it answered.
+//   6. return (交付中止): once a session has ended, what its municipalities issued for it and the
+//      terminal never fetched (discarded in step 3, held past the deadline, lost with a restart,
+//      or issued while its answer was lost on the way: a relay without an answer records the
+//      municipality asked; Sessions::unreturned) goes back: POST
+//      /v1/issuance/{code}/sessions/{session}/returned {"delivered"?: the number fetched}, and the
+//      municipality records the rest undelivered. The centre's sweep asks every second until each
+//      municipality answered.
 //
 // The relays (steps 2 and 3 call out over HTTP) run on the centre's own threads, never on an HTTP
 // server's worker: the default municipal server is this very process, and a worker waiting on

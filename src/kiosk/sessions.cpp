@@ -3,6 +3,8 @@
 #include <openssl/rand.h>
 
 #include <ctime>
+#include <set>
+#include <sstream>
 
 #include "common/clock.h"
 #include "common/digest.h"
@@ -22,9 +24,11 @@ constexpr const char* kSessionColumns =
     "session_id, terminal_id, challenge, expires_at, state, certificate_serial, resident_code, municipality_code, "
     "issuance_number, document_type, fee, copies, fetched_at, end_reason";
 
-// The sessions whose document was numbered but neither fetched nor returned (the partial index
-// kiosk_sessions_unfetched, kiosk migration 4).
-constexpr const char* kUnfetched = "issuance_number IS NOT NULL AND fetched_at IS NULL AND returned_at IS NULL";
+// The sessions not returned yet whose municipalities were asked without an answer, or whose document
+// was numbered and not fetched: the partial index kiosk_sessions_to_return (kiosk migration 5),
+// which a query uses only when its WHERE has these very terms.
+constexpr const char* kToReturn =
+    "returned_at IS NULL AND (unanswered IS NOT NULL OR (issuance_number IS NOT NULL AND fetched_at IS NULL))";
 
 }  // namespace
 
@@ -186,11 +190,14 @@ Status Sessions::issued(const std::string& session_id, RelayedDocument doc) {
                                                "WHERE session_id = ? AND state = 'requesting' AND expires_at > ?",
                                                {number, type, fee, int64_t{copies}, session_id, now()}));
     if (n == 1) return Status::ok();
-    gone = true;  // timed out meanwhile: end it, discard the document (returned: unreturned())
+    gone = true;  // timed out meanwhile: end it, discard the document, return it (unreturned())
+    JLIS_RETURN_IF_ERROR(conn.execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, end_reason = 'timeout' "
+                                      "WHERE session_id = ? AND state <> 'ended'",
+                                      {now(), session_id})
+                             .status());
     return conn
-        .execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, end_reason = 'timeout', "
-                 "issuance_number = ? WHERE session_id = ? AND state <> 'ended'",
-                 {now(), number, session_id})
+        .execute("UPDATE kiosk_sessions SET issuance_number = ?, returned_at = NULL WHERE session_id = ?",
+                 {number, session_id})
         .status();
   });
   if (!s.is_ok() || gone) drop(session_id);
@@ -200,11 +207,24 @@ Status Sessions::issued(const std::string& session_id, RelayedDocument doc) {
   return Status::ok();
 }
 
-Status Sessions::failed(const std::string& session_id) {
+Status Sessions::failed(const std::string& session_id, const std::optional<LocalGovernmentCode>& unanswered) {
   return writer_.run([&](Connection& conn) -> Status {
+    JLIS_RETURN_IF_ERROR(
+        conn.execute("UPDATE kiosk_sessions SET state = 'authenticated' WHERE session_id = ? AND state = 'requesting'",
+                     {session_id})
+            .status());
+    if (!unanswered) return Status::ok();
+    std::string codes;
+    JLIS_RETURN_IF_ERROR(conn.query("SELECT unanswered FROM kiosk_sessions WHERE session_id = ?", {session_id},
+                                    [&](const store::Row& r) {
+                                      if (!r.is_null(0)) codes = r.text(0);
+                                      return false;
+                                    }));
+    if (codes.find(unanswered->str()) == std::string::npos) codes += (codes.empty() ? "" : " ") + unanswered->str();
+    // Returned again if the session had ended and was returned meanwhile (its deadline passed).
     return conn
-        .execute("UPDATE kiosk_sessions SET state = 'authenticated' WHERE session_id = ? AND state = 'requesting'",
-                 {session_id})
+        .execute("UPDATE kiosk_sessions SET unanswered = ?, returned_at = NULL WHERE session_id = ?",
+                 {codes, session_id})
         .status();
   });
 }
@@ -269,7 +289,7 @@ Result<EndedSession> Sessions::printed(std::string_view secret, const std::strin
 
 Result<size_t> Sessions::expire_held() {
   const int64_t at = now();
-  const std::string due = std::string(kUnfetched) + " AND state = 'issued' AND expires_at <= ?";
+  const std::string due = std::string(kToReturn) + " AND state IN ('authenticated', 'issued') AND expires_at <= ?";
   {
     // Most seconds nothing is due: only then is the writer asked (its UPDATE judges again).
     JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
@@ -291,12 +311,22 @@ Result<size_t> Sessions::expire_held() {
 Result<std::vector<Unreturned>> Sessions::unreturned() {
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
   std::vector<Unreturned> out;
-  JLIS_RETURN_IF_ERROR(conn->query(std::string("SELECT session_id, issuance_number FROM kiosk_sessions WHERE ") +
-                                       kUnfetched + " AND state = 'ended' AND end_reason <> 'printed'",
-                                   {}, [&](const store::Row& r) {
-                                     out.push_back({r.text(0), r.text(1)});
-                                     return true;
-                                   }));
+  JLIS_RETURN_IF_ERROR(conn->query(
+      std::string("SELECT session_id, issuance_number, fetched_at, unanswered FROM kiosk_sessions WHERE ") +
+          kToReturn + " AND state = 'ended'",
+      {}, [&](const store::Row& r) {
+        Unreturned u{r.text(0), {}, {}};
+        std::set<std::string> asked;
+        if (!r.is_null(3)) {
+          std::istringstream codes(r.text(3));
+          for (std::string code; codes >> code;) asked.insert(code);
+        }
+        if (!r.is_null(1) && !r.is_null(2)) u.delivered = r.text(1);
+        if (!r.is_null(1) && r.is_null(2)) asked.insert(r.text(1).substr(0, 6));  // the number's issuer
+        u.municipalities.assign(asked.begin(), asked.end());
+        out.push_back(std::move(u));
+        return true;
+      }));
   return out;
 }
 

@@ -97,9 +97,13 @@ struct EndedSession {
   int64_t fee = 0;
 };
 
-// A document a municipality numbered for a session that ended without its terminal fetching it.
+// An ended session with documents to return (交付中止): the municipalities to ask (where its
+// document came from when the terminal never fetched it, and those whose answer never came), and
+// the number its terminal fetched (kept), if any.
 struct Unreturned {
-  std::string session_id, issuance_number;
+  std::string session_id;
+  std::vector<std::string> municipalities;
+  std::string delivered;
 };
 
 struct SessionOptions {
@@ -128,9 +132,11 @@ class Sessions {
   // once a document was issued.
   Result<Holder> begin_request(std::string_view secret, const std::string& session_id);
   // The relay's outcome. issued: requesting → issued, the document held (session_ended when the
-  // session timed out meanwhile: the document is discarded). failed: back to authenticated.
+  // session timed out meanwhile: the document is discarded, and returned). failed: back to
+  // authenticated; `unanswered`, the municipality asked when no answer came (it may have issued
+  // all the same), is recorded so that what it issued for the session is returned.
   Status issued(const std::string& session_id, RelayedDocument document);
-  Status failed(const std::string& session_id);
+  Status failed(const std::string& session_id, const std::optional<LocalGovernmentCode>& unanswered = {});
   // A document that is not the holder's: the incident is recorded (kiosk_incidents: the session,
   // the issuance number, what was expected and what came) and the session ends (reason incident).
   Status incident(const std::string& session_id, const std::string& issuance_number, const std::string& detail);
@@ -141,16 +147,18 @@ class Sessions {
   // The print confirmation: ends the session (reason printed) and drops its document.
   Result<EndedSession> printed(std::string_view secret, const std::string& session_id);
 
-  // Ends (reason timeout) the sessions past their deadline that hold a document, and drops those
-  // documents: a terminal that vanished leaves nothing behind. Answers how many were ended. The
-  // centre runs it every second; any other session past its deadline is ended by its next request.
-  // A session whose document a restart of the centre lost is ended here too, at its deadline.
+  // Ends (reason timeout) the sessions past their deadline that hold a document or were left
+  // without an answer (not those whose relay is in flight: it ends them), and drops their documents:
+  // a terminal that vanished leaves nothing behind. Answers how many were ended. The centre runs it
+  // every second; any other session past its deadline is ended by its next request. A session whose
+  // document a restart of the centre lost is ended here too, at its deadline.
   Result<size_t> expire_held();
 
-  // The documents to return to their municipalities (交付中止): numbered for a session that ended
-  // without its terminal fetching them (a timeout, an incident, or a fetch that found the document
-  // lost to a restart: reason lost) and not yet returned: few, the partial index holds only these
-  // and the documents held now. returned() records that the municipality took one back.
+  // The ended sessions with documents to return to their municipalities (交付中止), not returned
+  // yet: numbered for a session whose terminal never fetched them (a timeout, an incident, a fetch
+  // that found the document lost to a restart, a print confirmed without a fetch), or asked for
+  // without an answer. Few: the partial index holds only these and the sessions that may become
+  // them. returned() records that every municipality asked answered.
   Result<std::vector<Unreturned>> unreturned();
   Status returned(const std::string& session_id);
 

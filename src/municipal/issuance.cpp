@@ -52,6 +52,8 @@ const std::vector<store::Migration> kIssuanceMigrations = {{1, R"(
   CREATE INDEX municipal_issuances_resident ON municipal_issuances (resident_code, seq);
 )"}, {2, R"(
   ALTER TABLE municipal_issuances ADD COLUMN issued_on TEXT;
+)"}, {3, R"(
+  CREATE INDEX municipal_issuances_session ON municipal_issuances (session) WHERE channel = 'kiosk';
 )"}};
 
 constexpr size_t kKeySize = 32;
@@ -112,22 +114,6 @@ struct Decision {
 };
 
 Refusal refusal(std::string_view reason, std::string message) { return {std::string(reason), std::move(message)}; }
-
-// The document `number` that `municipality` issued through `channel` for `session` becomes
-// kUndelivered (again, when it was already); answers whether there is such a document.
-Result<bool> undeliver(store::Writer& writer, const LocalGovernmentCode& municipality, const std::string& number,
-                       const std::string& channel, const std::string& session) {
-  int64_t changed = 0;
-  JLIS_RETURN_IF_ERROR(writer.run([&](Connection& conn) -> Status {
-    JLIS_ASSIGN_OR_RETURN(changed, conn.execute("UPDATE municipal_issuances SET outcome = ? WHERE issuance_number = ? "
-                                                "AND municipality_code = ? AND channel = ? AND session = ? "
-                                                "AND outcome IN ('issued', ?)",
-                                                {std::string(kUndelivered), number, municipality.str(), channel,
-                                                 session, std::string(kUndelivered)}));
-    return Status::ok();
-  }));
-  return changed > 0;
-}
 
 }  // namespace
 
@@ -464,7 +450,12 @@ Result<IssuanceOutcome> IssuanceServer::issue(const LocalGovernmentCode& municip
   }();
   if (!made.ok()) {
     // Nothing left: the record says so. Its number stays taken, and no longer verifies.
-    (void)undeliver(impl_->writer, municipality, number, r.channel, r.session);
+    (void)impl_->writer.run([&](Connection& conn) {
+      return conn
+          .execute("UPDATE municipal_issuances SET outcome = ? WHERE issuance_number = ?",
+                   {std::string(kUndelivered), number})
+          .status();
+    });
     return made.status();
   }
   out.document =
@@ -525,11 +516,24 @@ Status IssuanceServer::place_support_measure(const LocalGovernmentCode& municipa
   });
 }
 
-Status IssuanceServer::returned(const LocalGovernmentCode& municipality, const std::string& issuance_number,
-                                const std::string& session) {
-  JLIS_ASSIGN_OR_RETURN(bool found, undeliver(impl_->writer, municipality, issuance_number, "kiosk", session));
-  if (!found) return not_found("no kiosk document " + issuance_number + " of this session was issued here");
-  return Status::ok();
+Result<std::vector<std::string>> IssuanceServer::returned(const LocalGovernmentCode& municipality,
+                                                          const std::string& session, const std::string& delivered) {
+  std::vector<std::string> numbers;
+  JLIS_RETURN_IF_ERROR(impl_->writer.run([&](Connection& conn) -> Status {
+    numbers.clear();  // a second run (store/writer.h) reads them again
+    const std::string which = "session = ? AND channel = 'kiosk' AND municipality_code = ? AND outcome = 'issued' "
+                              "AND issuance_number <> ?";
+    JLIS_RETURN_IF_ERROR(conn.query("SELECT issuance_number FROM municipal_issuances WHERE " + which + " ORDER BY seq",
+                                    {session, municipality.str(), delivered}, [&](const store::Row& r) {
+                                      numbers.push_back(r.text(0));
+                                      return true;
+                                    }));
+    return conn
+        .execute("UPDATE municipal_issuances SET outcome = ? WHERE " + which,
+                 {std::string(kUndelivered), session, municipality.str(), delivered})
+        .status();
+  }));
+  return numbers;
 }
 
 Result<std::vector<IssuanceRecord>> IssuanceServer::records_of(const ResidentCode& resident) {

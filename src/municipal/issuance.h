@@ -174,12 +174,14 @@ class IssuanceServer {
   Status place_support_measure(const LocalGovernmentCode& municipality, const ResidentCode& resident, Date since,
                                std::optional<Date> until);
 
-  // The issuance centre returns a kiosk document that never reached its terminal (discarded as
-  // another person's, or its session ended before the terminal fetched it): the record `session`
-  // made of `issuance_number` at `municipality` becomes kUndelivered (ok when it was already).
-  // not_found when `municipality` recorded no such kiosk document for that session.
-  Status returned(const LocalGovernmentCode& municipality, const std::string& issuance_number,
-                  const std::string& session);
+  // The issuance centre returns what a kiosk session got here and never reached its terminal
+  // (交付中止): every kiosk document `municipality` recorded for `session` becomes kUndelivered,
+  // except `delivered` (the number its terminal fetched, when it fetched one). The centre asks once
+  // the session has ended, so no document of it is being made any more; it asks for documents it
+  // holds (discarded as another person's, or never fetched) and for those whose answer it never
+  // received. Answers the numbers it changed (none when asked again).
+  Result<std::vector<std::string>> returned(const LocalGovernmentCode& municipality, const std::string& session,
+                                            const std::string& delivered);
 
   // The issuance log of a resident, newest first.
   Result<std::vector<IssuanceRecord>> records_of(const ResidentCode& resident);

@@ -81,16 +81,17 @@ Result<Response> issue_document(const Services& s, const Request& req) {
   return r;
 }
 
-// The centre returns a kiosk document that never reached its terminal: {"session"} → 200.
-Result<Response> returned_document(const Services& s, const Request& req) {
+// The centre returns what a kiosk session got here and never reached its terminal: {"delivered"?}
+// (the number the terminal fetched, kept) → 200 {"session", "returned": [numbers now undelivered]}.
+Result<Response> returned_documents(const Services& s, const Request& req) {
   JLIS_ASSIGN_OR_RETURN(LocalGovernmentCode code, issuing_municipality(s, req));
   JLIS_ASSIGN_OR_RETURN(json body, http::object_body(req));
-  if (body.size() != 1 || !body.contains("session") || !body["session"].is_string() ||
-      body["session"].get<std::string>().empty())
-    return invalid_argument("a returned document is {\"session\"}: the kiosk session it was issued for");
-  const std::string& number = req.path_params.at("issuance_number");
-  JLIS_RETURN_IF_ERROR(s.issuance.returned(code, number, body["session"].get<std::string>()));
-  return json_response(200, {{"issuance_number", number}, {"outcome", std::string(kUndelivered)}});
+  for (const auto& [k, v] : body.items())
+    if (k != "delivered" || !v.is_string() || v.get<std::string>().empty())
+      return invalid_argument("a return is {\"delivered\"?}: the issuance number the session's terminal fetched, if any");
+  const std::string& session = req.path_params.at("session");
+  JLIS_ASSIGN_OR_RETURN(auto numbers, s.issuance.returned(code, session, body.value("delivered", std::string())));
+  return json_response(200, {{"session", session}, {"returned", numbers}});
 }
 
 Result<Response> kiosk_offer(const Services& s, const Request& req) {
@@ -174,8 +175,8 @@ void add_routes(http::Server& server, const Services& s) {
   // The handlers keep copies of `s` (its references): the caller's Services may be a temporary.
   server.route("POST", "/v1/issuance/{code}/documents", answering([s](const Request& req) { return issue_document(s, req); }));
   server.route("GET", "/v1/issuance/{code}/offer", answering([s](const Request& req) { return kiosk_offer(s, req); }));
-  server.route("POST", "/v1/issuance/{code}/documents/{issuance_number}/returned",
-               answering([s](const Request& req) { return returned_document(s, req); }));
+  server.route("POST", "/v1/issuance/{code}/sessions/{session}/returned",
+               answering([s](const Request& req) { return returned_documents(s, req); }));
 
   server.route("GET", "/v1/municipalities/{code}/households/{resident_code}",
                answering([s](const Request& req) -> Result<Response> {

@@ -5,6 +5,8 @@
 //                                             user-authentication certificate named in the body:
 //                                             the PDF, or 403 with the refusal's reason code
 //     GET  /v1/issuance/{code}/offer          the documents {code} offers at kiosks, with their fees
+//     POST /v1/issuance/{code}/sessions/{session}/returned   交付中止: the session's kiosk documents
+//                                             here that never reached its terminal become undelivered
 //   the municipality itself, for its own residents and households (others get 404, as for an
 //   unknown resident):
 //     GET  /v1/municipalities/{code}/households/{resident_code}   the resident's household

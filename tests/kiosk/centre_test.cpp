@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "../pki/requests.h"
+#include "http/client.h"
 #include "http/server.h"
 #include "pki/ca.h"
 #include "kiosk_world.h"
@@ -353,6 +354,68 @@ TEST_F(CentreTest, ADocumentLostToARestartIsReturnedToItsMunicipality) {
   EXPECT_EQ(json::parse(check.body())["issued"], false) << check.body();
 }
 
+// Rule: a municipality may issue a document whose answer never reaches the centre (here it
+// answers 500 after issuing). The centre records the municipality it asked without an answer; the
+// session asks again and its terminal gets the second document; once the session has ended, the
+// first goes back to the municipality, which records it undelivered, and the second, which the
+// terminal fetched, stays issued.
+TEST_F(CentreTest, ADocumentWhoseAnswerWasLostIsReturnedAndTheFetchedOneKept) {
+  http::Server relay({});
+  std::vector<std::string> swallowed;
+  const std::string upstream = kiosk_->own_url();
+  relay.route("POST", "/v1/issuance/{code}/documents", [&](const http::Request& req) {
+    http::ClientRequest up;
+    up.method = "POST";
+    up.url = upstream + req.path;
+    up.body = req.body;
+    up.headers = {{"Authorization", req.header("authorization")}};
+    auto issued = http::fetch(up);
+    if (issued.ok() && issued->status == 200) swallowed.push_back(issued->header("x-issuance-number"));
+    http::Response r;
+    r.status = 500;
+    r.body = R"({"error":{"code":"internal","message":"lost on the way"}})";
+    return r;
+  });
+  ASSERT_TRUE(relay.start().is_ok());
+  VirtualCard card = kiosk_->world_card();
+  const std::string id = kiosk_->logged_in(terminal_, card);
+  kiosk_->municipal_server("http://127.0.0.1:" + std::to_string(relay.port()));
+  auto lost = kiosk_->request(terminal_, id, juminhyo());
+  kiosk_->municipal_server(upstream);
+  EXPECT_EQ(lost.result_int(), 502) << lost.body();
+  ASSERT_EQ(swallowed.size(), 1u);
+  EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + id + "' AND unanswered = '131016'"), 1);
+
+  auto doc = kiosk_->request(terminal_, id, juminhyo());
+  ASSERT_EQ(doc.result_int(), 201) << doc.body();
+  const std::string fetched = json::parse(doc.body())["issuance_number"];
+  EXPECT_NE(fetched, swallowed[0]);
+  EXPECT_EQ(kiosk_->fetch(terminal_, id).result_int(), 200);
+  auto outcome = [&](const std::string& number) {
+    for (const char* o : {"issued", "undelivered"})
+      if (kiosk_->count("municipal_issuances", "issuance_number = '" + number + "' AND outcome = '" + o + "'") == 1)
+        return std::string(o);
+    return std::string("(none)");
+  };
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // two sweeps: nothing goes back mid-session
+  EXPECT_EQ(outcome(swallowed[0]), "issued");
+  ASSERT_EQ(kiosk_->printed(terminal_, id).result_int(), 200);
+
+  for (int i = 0; i < 100 && outcome(swallowed[0]) != "undelivered"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(outcome(swallowed[0]), "undelivered") << "the document whose answer was lost was not returned";
+  EXPECT_EQ(outcome(fetched), "issued") << "the document the terminal fetched was returned";
+  for (int i = 0; i < 50 && kiosk_->count("kiosk_sessions", "session_id = '" + id + "' AND returned_at IS NOT NULL") == 0;
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + id + "' AND returned_at IS NOT NULL"), 1);
+  auto verify = [&](const std::string& number) {
+    return json::parse(world_->get("/v1/verify/" + number, "").body()).value("issued", false);
+  };
+  EXPECT_FALSE(verify(swallowed[0]));
+  EXPECT_TRUE(verify(fetched));
+}
+
 // Bad input: 400 JSON, nothing claimed.
 TEST_F(CentreTest, BadRequestsAreRejected) {
   VirtualCard card = kiosk_->world_card();
@@ -467,15 +530,21 @@ TEST_F(CentreTest, ZZASessionTimesOut) {
   ASSERT_EQ(doc.result_int(), 201);
   const std::string number = json::parse(doc.body())["issuance_number"];
   EXPECT_EQ(kiosk_->count("municipal_issuances", "issuance_number = '" + number + "' AND outcome = 'issued'"), 1);
-  // The deadline passes; the centre's sweep ends the session that holds a document by itself, and
-  // returns the document to the municipality, which records it undelivered.
+  // A session whose municipality did not answer, and whose terminal then went away.
+  const std::string unanswered = kiosk_->logged_in(terminal_, card);
+  kiosk_->municipal_server("http://127.0.0.1:1");  // nobody answers there
+  EXPECT_EQ(kiosk_->request(terminal_, unanswered, juminhyo()).result_int(), 502);
+  kiosk_->municipal_server(kiosk_->own_url());
+  // The deadline passes; the centre's sweep ends both sessions by itself and returns what they may
+  // hold to the municipality, which records the held document undelivered.
   bool swept = false;
   for (int i = 0; i < 150 && !swept; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    swept = kiosk_->count("kiosk_sessions", "session_id = '" + held + "' AND end_reason = 'timeout' AND "
-                                            "returned_at IS NOT NULL") == 1;
+    swept = kiosk_->count("kiosk_sessions", "session_id IN ('" + held + "', '" + unanswered +
+                                            "') AND end_reason = 'timeout' AND returned_at IS NOT NULL") == 2;
   }
-  EXPECT_TRUE(swept) << "the session holding a document was not ended and returned after its deadline";
+  EXPECT_TRUE(swept) << "the sessions holding a document or left unanswered were not ended and returned after "
+                        "their deadline";
   EXPECT_EQ(kiosk_->count("municipal_issuances", "issuance_number = '" + number + "' AND outcome = 'undelivered' "
                                                  "AND session = '" + held + "'"),
             1);

@@ -392,11 +392,18 @@ TEST_F(IssuanceTest, ADocumentThatCouldNotBeMadeIsRecordedUndeliveredAndItsNumbe
   EXPECT_TRUE(check(after.document->issuance_number));
 }
 
-// The issuance centre returns a kiosk document that never reached its terminal: only the kiosk
-// document of the session named, at the municipality that issued it, becomes undelivered; asking
-// again answers the same; a window's document is never a kiosk's to return.
-TEST_F(IssuanceTest, OnlyTheSessionsOwnKioskDocumentIsReturnedAndThenNeverVerifies) {
-  const std::string number = issue(request(DocumentType::juminhyo, taro_)).document->issuance_number;
+// The issuance centre returns what a kiosk session got and never reached its terminal: every
+// kiosk document of that session at that municipality becomes undelivered, except the one its
+// terminal fetched; another session's, another municipality's and a window's are never touched;
+// asking again changes nothing more.
+TEST_F(IssuanceTest, ASessionsKioskDocumentsButTheDeliveredOneAreReturnedAndThenNeverVerify) {
+  auto kiosk = [&](const std::string& session) {
+    IssuanceRequest r = request(DocumentType::juminhyo, taro_);
+    r.session = session;
+    return issue(r).document->issuance_number;
+  };
+  const std::string lost = kiosk("session-1"), held = kiosk("session-1"), fetched = kiosk("session-1");
+  const std::string other = kiosk("session-2");
   const std::string window = issue(request(DocumentType::juminhyo, taro_, "window")).document->issuance_number;
   auto outcome_of = [&](const std::string& n) {
     auto log = server_->records_of(taro_.resident_code);
@@ -405,18 +412,28 @@ TEST_F(IssuanceTest, OnlyTheSessionsOwnKioskDocumentIsReturnedAndThenNeverVerifi
       if (r.issuance_number == n) return r.outcome;
     return std::string("(none)");
   };
-  EXPECT_EQ(server_->returned(kChiyoda, number, "session-2").code(), Code::not_found);
-  EXPECT_EQ(server_->returned(kChuo, number, "session-1").code(), Code::not_found);
-  EXPECT_EQ(server_->returned(kChiyoda, window, "").code(), Code::not_found);
-  EXPECT_EQ(outcome_of(number), "issued");
-  EXPECT_TRUE(server_->check_code(number)->issued);
+  using Numbers = std::vector<std::string>;
+  auto returned = [&](const LocalGovernmentCode& at, const std::string& session, const std::string& delivered) {
+    auto r = server_->returned(at, session, delivered);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? *r : Numbers{"(failed)"};
+  };
+  EXPECT_EQ(returned(kChuo, "session-1", ""), Numbers{}) << "another municipality's documents are not its to return";
+  EXPECT_EQ(returned(kChiyoda, "session-3", ""), Numbers{});
+  EXPECT_EQ(returned(kChiyoda, "", ""), Numbers{}) << "a window's document is never a kiosk's";
+  for (const std::string& n : {lost, held, fetched, other, window}) EXPECT_EQ(outcome_of(n), "issued") << n;
 
-  EXPECT_TRUE(server_->returned(kChiyoda, number, "session-1").is_ok());
-  EXPECT_EQ(outcome_of(number), kUndelivered);
-  EXPECT_FALSE(server_->check_code(number)->issued);
-  EXPECT_TRUE(server_->returned(kChiyoda, number, "session-1").is_ok()) << "asking again answers the same";
-  EXPECT_EQ(outcome_of(window), "issued");
-  EXPECT_TRUE(server_->check_code(window)->issued);
+  EXPECT_EQ(returned(kChiyoda, "session-1", fetched), (Numbers{lost, held}));
+  EXPECT_EQ(outcome_of(lost), kUndelivered);
+  EXPECT_EQ(outcome_of(held), kUndelivered);
+  EXPECT_FALSE(server_->check_code(lost)->issued);
+  EXPECT_FALSE(server_->check_code(held)->issued);
+  EXPECT_EQ(returned(kChiyoda, "session-1", fetched), Numbers{}) << "asking again changes nothing more";
+  for (const std::string& n : {fetched, other, window}) {
+    EXPECT_EQ(outcome_of(n), "issued") << n;
+    EXPECT_TRUE(server_->check_code(n)->issued) << n;
+  }
+  EXPECT_EQ(returned(kChiyoda, "session-2", ""), Numbers{other}) << "nothing delivered: all of it goes back";
 }
 
 TEST(IssuanceRequestJson, RefusesUnknownFieldsTypesAndItems) {

@@ -63,7 +63,7 @@ const std::vector<Route>& routes() {
       {"kiosk_document", "POST", "/v1/issuance/131016/documents",
        R"({"certificate_serial":"{U}","session":"ks-attack","type":"juminhyo"})", {"issuance-centre"}, true},
       {"kiosk_offer", "GET", "/v1/issuance/131016/offer", "", {"issuance-centre"}, false},
-      {"kiosk_return", "POST", "/v1/issuance/131016/documents/131016-2026-0000001/returned", R"({"session":"ks-attack"})",
+      {"kiosk_return", "POST", "/v1/issuance/131016/sessions/ks-attack/returned", R"({})",
        {"issuance-centre"}, false},
       {"household", "GET", "/v1/municipalities/131016/households/{R}", "", {"municipality"}, true},
       {"household_event", "POST", "/v1/municipalities/131016/households/events",

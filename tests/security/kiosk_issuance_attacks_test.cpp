@@ -56,17 +56,22 @@ TEST_F(KioskIssuanceAttacks, TheHolderOfAGoodAuthenticationCertificateGetsTheirD
   EXPECT_TRUE(found) << issuances().dump();
 }
 
-// Attack: returning a kiosk document (交付中止) voids only what the centre asked for that session.
-// Another session's return, another municipality's, a municipality's own token: refused, the
-// record stays issued and its number verifies; the centre's own return records it undelivered, and
-// its number verifies no more.
+// Attack: returning a session's kiosk documents (交付中止) voids only what the centre asked for
+// that session at that municipality, and never the one its terminal fetched. Another session's
+// return, another municipality's, a municipality's own token, a malformed body: the record stays
+// issued and its number verifies; the centre's own return records it undelivered, and its number
+// verifies no more.
 TEST_F(KioskIssuanceAttacks, OnlyTheCentreReturnsAKioskDocumentAndOnlyForItsSession) {
   auto r = kiosk("131016", juminhyo_of(world_->resident().authentication_serial, "ks-return"));
   ASSERT_EQ(r.result_int(), 200) << r.body();
   const std::string number(r["X-Issuance-Number"]);
-  auto give_back = [&](const std::string& municipality, const std::string& session, const std::string& token) {
-    return world_->post("/v1/issuance/" + municipality + "/documents/" + number + "/returned",
-                        json{{"session", session}}.dump(), token);
+  auto give_back = [&](const std::string& municipality, const std::string& session, const std::string& token,
+                       const std::string& body = "{}") {
+    return world_->post("/v1/issuance/" + municipality + "/sessions/" + session + "/returned", body, token);
+  };
+  auto returned = [](const auto& answer) {
+    EXPECT_EQ(answer.result_int(), 200) << answer.body();
+    return json::parse(answer.body(), nullptr, false).value("returned", json::array()).size();
   };
   auto outcome = [&] {
     for (const auto& i : issuances())
@@ -75,18 +80,19 @@ TEST_F(KioskIssuanceAttacks, OnlyTheCentreReturnsAKioskDocumentAndOnlyForItsSess
   };
   auto verified = [&] { return json::parse(world_->get("/v1/verify/" + number, "").body()).value("issued", false); };
   const std::string centre = world_->tokens().issuance_centre;
-  EXPECT_TRUE(is_error_json(give_back("131016", "ks-other", centre), 404));
-  EXPECT_TRUE(is_error_json(give_back("131024", "ks-return", centre), 404));
+  EXPECT_EQ(returned(give_back("131016", "ks-other", centre)), 0u);
+  EXPECT_EQ(returned(give_back("131024", "ks-return", centre)), 0u);
+  EXPECT_EQ(returned(give_back("131016", "ks-return", centre, json{{"delivered", number}}.dump())), 0u)
+      << "the document the terminal fetched is never returned";
   EXPECT_TRUE(is_error_json(give_back("131016", "ks-return", world_->tokens().chiyoda), 403));
-  EXPECT_TRUE(is_error_json(world_->post("/v1/issuance/131016/documents/" + number + "/returned",
-                                         R"({"session":"ks-return","outcome":"issued"})", centre),
-                            400));
+  EXPECT_TRUE(is_error_json(give_back("131016", "ks-return", centre, R"({"outcome":"issued"})"), 400));
+  EXPECT_TRUE(is_error_json(give_back("131016", "ks-return", centre, R"({"delivered":7})"), 400));
   EXPECT_EQ(outcome(), "issued");
   EXPECT_TRUE(verified());
 
   auto back = give_back("131016", "ks-return", centre);
   ASSERT_EQ(back.result_int(), 200) << back.body();
-  EXPECT_EQ(json::parse(back.body())["outcome"], "undelivered");
+  EXPECT_EQ(json::parse(back.body())["returned"], json::array({number}));
   EXPECT_EQ(outcome(), "undelivered");
   EXPECT_FALSE(verified());
 }
