@@ -535,16 +535,50 @@ TEST_F(CentreTest, ZZASessionTimesOut) {
   kiosk_->municipal_server("http://127.0.0.1:1");  // nobody answers there
   EXPECT_EQ(kiosk_->request(terminal_, unanswered, juminhyo()).result_int(), 502);
   kiosk_->municipal_server(kiosk_->own_url());
-  // The deadline passes; the centre's sweep ends both sessions by itself and returns what they may
-  // hold to the municipality, which records the held document undelivered.
+  // A session whose municipality answers after its deadline (a relay that waits past it, then
+  // forwards; the returns it forwards at once).
+  const std::string late = kiosk_->logged_in(terminal_, card);
+  http::Server relay({});
+  const std::string upstream = kiosk_->own_url();
+  auto forward = [upstream](const http::Request& req) {
+    http::ClientRequest up;
+    up.method = "POST";
+    up.url = upstream + req.path;
+    up.body = req.body;
+    up.headers = {{"Authorization", req.header("authorization")}};
+    auto a = http::fetch(up);
+    http::Response r;
+    r.status = a.ok() ? a->status : 502;
+    r.content_type = a.ok() ? a->content_type : "application/json";
+    if (a.ok()) r.headers = {{"X-Issuance-Number", a->header("x-issuance-number")},
+                             {"X-Fee", a->header("x-fee")},
+                             {"X-Subject-Resident", a->header("x-subject-resident")}};
+    r.body = a.ok() ? a->body : "{}";
+    return r;
+  };
+  relay.route("POST", "/v1/issuance/{code}/documents", [&](const http::Request& req) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(4500));
+    return forward(req);
+  });
+  relay.route("POST", "/v1/issuance/{code}/sessions/{session}/returned", forward);
+  ASSERT_TRUE(relay.start().is_ok());
+  kiosk_->municipal_server("http://127.0.0.1:" + std::to_string(relay.port()));
+  EXPECT_EQ(kiosk_->request(terminal_, late, juminhyo()).result_int(), 410) << "the answer came after the deadline";
+  kiosk_->municipal_server(upstream);
+  EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + late + "' AND end_reason = 'timeout' AND "
+                                            "issuance_number IS NOT NULL AND document_type IS NULL"),
+            1);
+  // The deadline passes; the centre's sweep ends the first two sessions by itself and returns what
+  // the three may hold to the municipality, which records both documents undelivered.
   bool swept = false;
   for (int i = 0; i < 150 && !swept; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    swept = kiosk_->count("kiosk_sessions", "session_id IN ('" + held + "', '" + unanswered +
-                                            "') AND end_reason = 'timeout' AND returned_at IS NOT NULL") == 2;
+    swept = kiosk_->count("kiosk_sessions", "session_id IN ('" + held + "', '" + unanswered + "', '" + late +
+                                            "') AND end_reason = 'timeout' AND returned_at IS NOT NULL") == 3;
   }
-  EXPECT_TRUE(swept) << "the sessions holding a document or left unanswered were not ended and returned after "
-                        "their deadline";
+  EXPECT_TRUE(swept) << "the sessions holding a document, left unanswered or answered too late were not ended and "
+                        "returned after their deadline";
+  EXPECT_EQ(kiosk_->count("municipal_issuances", "outcome = 'undelivered' AND session = '" + late + "'"), 1);
   EXPECT_EQ(kiosk_->count("municipal_issuances", "issuance_number = '" + number + "' AND outcome = 'undelivered' "
                                                  "AND session = '" + held + "'"),
             1);
