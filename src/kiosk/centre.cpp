@@ -161,7 +161,7 @@ void Centre::Impl::return_documents() {
       auto municipality = LocalGovernmentCode::parse(code);
       if (!municipality.ok()) continue;  // not a number any issuance server gave: nothing to take back
       std::optional<http::ClientResponse> answer;
-      if (auto base = base_url(*municipality); failures[code] < 3 && base.ok()) {
+      if (auto base = failures[code] < 3 ? base_url(*municipality) : unavailable(code + " failed"); base.ok()) {
         http::ClientRequest r =
             call("POST", *base + "/v1/issuance/" + code + "/sessions/" + u.session_id + "/returned");
         r.body = u.delivered.empty() ? "{}" : json{{"delivered", u.delivered}}.dump();
@@ -319,7 +319,7 @@ Result<DocumentIssued> Centre::request_document(std::string_view secret, const s
       detail = "the PDF's subject is not the session's card holder";
   }
   if (!detail.empty()) {
-    JLIS_RETURN_IF_ERROR(impl_->sessions.incident(session_id, number, detail));
+    JLIS_RETURN_IF_ERROR(impl_->sessions.incident(session_id, asked, number, detail));
     return incident_status("the municipality's answer was not the card holder's document: it was discarded and "
                            "the session ended");
   }

@@ -24,11 +24,26 @@ constexpr const char* kSessionColumns =
     "session_id, terminal_id, challenge, expires_at, state, certificate_serial, resident_code, municipality_code, "
     "issuance_number, document_type, fee, copies, fetched_at, end_reason";
 
-// The sessions not returned yet whose municipalities were asked without an answer, or whose document
-// was numbered and not fetched: the partial index kiosk_sessions_to_return (kiosk migration 5),
-// which a query uses only when its WHERE has these very terms.
+// The sessions not returned yet that have municipalities to ask (return_to), or whose document was
+// numbered and not fetched: the partial index kiosk_sessions_to_return (kiosk migration 5), which a
+// query uses only when its WHERE has these very terms.
 constexpr const char* kToReturn =
-    "returned_at IS NULL AND (unanswered IS NOT NULL OR (issuance_number IS NOT NULL AND fetched_at IS NULL))";
+    "returned_at IS NULL AND (return_to IS NOT NULL OR (issuance_number IS NOT NULL AND fetched_at IS NULL))";
+
+// Adds `municipality` to the session's return_to, and has the session returned (again: it may have
+// been returned already, when it had ended meanwhile).
+Status add_return_to(store::Connection& conn, const std::string& session_id, const LocalGovernmentCode& municipality) {
+  std::string codes;
+  JLIS_RETURN_IF_ERROR(conn.query("SELECT return_to FROM kiosk_sessions WHERE session_id = ?", {session_id},
+                                  [&](const store::Row& r) {
+                                    if (!r.is_null(0)) codes = r.text(0);
+                                    return false;
+                                  }));
+  if (codes.find(municipality.str()) == std::string::npos) codes += (codes.empty() ? "" : " ") + municipality.str();
+  return conn
+      .execute("UPDATE kiosk_sessions SET return_to = ?, returned_at = NULL WHERE session_id = ?", {codes, session_id})
+      .status();
+}
 
 }  // namespace
 
@@ -213,34 +228,23 @@ Status Sessions::failed(const std::string& session_id, const std::optional<Local
         conn.execute("UPDATE kiosk_sessions SET state = 'authenticated' WHERE session_id = ? AND state = 'requesting'",
                      {session_id})
             .status());
-    if (!unanswered) return Status::ok();
-    std::string codes;
-    JLIS_RETURN_IF_ERROR(conn.query("SELECT unanswered FROM kiosk_sessions WHERE session_id = ?", {session_id},
-                                    [&](const store::Row& r) {
-                                      if (!r.is_null(0)) codes = r.text(0);
-                                      return false;
-                                    }));
-    if (codes.find(unanswered->str()) == std::string::npos) codes += (codes.empty() ? "" : " ") + unanswered->str();
-    // Returned again if the session had ended and was returned meanwhile (its deadline passed).
-    return conn
-        .execute("UPDATE kiosk_sessions SET unanswered = ?, returned_at = NULL WHERE session_id = ?",
-                 {codes, session_id})
-        .status();
+    return unanswered ? add_return_to(conn, session_id, *unanswered) : Status::ok();
   });
 }
 
-Status Sessions::incident(const std::string& session_id, const std::string& issuance_number, const std::string& detail) {
+Status Sessions::incident(const std::string& session_id, const LocalGovernmentCode& asked,
+                          const std::string& issuance_number, const std::string& detail) {
   JLIS_ASSIGN_OR_RETURN(std::string id, random_hex(16));
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
     JLIS_RETURN_IF_ERROR(conn.execute("INSERT INTO kiosk_incidents (incident_id, session_id, issuance_number, detail, "
                                       "recorded_at) VALUES (?, ?, ?, ?, ?)",
                                       {"ki-" + id, session_id, issuance_number, detail, now_iso8601()})
                              .status());
-    return conn
-        .execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, end_reason = 'incident', "
-                 "issuance_number = NULLIF(?, '') WHERE session_id = ?",
-                 {now(), issuance_number, session_id})
-        .status();
+    JLIS_RETURN_IF_ERROR(conn.execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, "
+                                      "end_reason = 'incident', issuance_number = NULLIF(?, '') WHERE session_id = ?",
+                                      {now(), issuance_number, session_id})
+                             .status());
+    return add_return_to(conn, session_id, asked);  // what it issued, whatever number the answer gave
   }));
   drop(session_id);
   return Status::ok();
@@ -312,7 +316,7 @@ Result<std::vector<Unreturned>> Sessions::unreturned() {
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
   std::vector<Unreturned> out;
   JLIS_RETURN_IF_ERROR(conn->query(
-      std::string("SELECT session_id, issuance_number, fetched_at, unanswered FROM kiosk_sessions WHERE ") +
+      std::string("SELECT session_id, issuance_number, fetched_at, return_to FROM kiosk_sessions WHERE ") +
           kToReturn + " AND state = 'ended'",
       {}, [&](const store::Row& r) {
         Unreturned u{r.text(0), {}, {}};

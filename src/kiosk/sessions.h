@@ -98,8 +98,8 @@ struct EndedSession {
 };
 
 // An ended session with documents to return (交付中止): the municipalities to ask (where its
-// document came from when the terminal never fetched it, and those whose answer never came), and
-// the number its terminal fetched (kept), if any.
+// document came from when the terminal never fetched it, those whose answer never came or was
+// discarded), and the number its terminal fetched (kept), if any.
 struct Unreturned {
   std::string session_id;
   std::vector<std::string> municipalities;
@@ -138,8 +138,10 @@ class Sessions {
   Status issued(const std::string& session_id, RelayedDocument document);
   Status failed(const std::string& session_id, const std::optional<LocalGovernmentCode>& unanswered = {});
   // A document that is not the holder's: the incident is recorded (kiosk_incidents: the session,
-  // the issuance number, what was expected and what came) and the session ends (reason incident).
-  Status incident(const std::string& session_id, const std::string& issuance_number, const std::string& detail);
+  // the issuance number, what was expected and what came) and the session ends (reason incident);
+  // what `asked` issued for the session is returned.
+  Status incident(const std::string& session_id, const LocalGovernmentCode& asked, const std::string& issuance_number,
+                  const std::string& detail);
   // The session's document, once: the fetch is marked in the transaction that decides it (a second
   // fetch is conflict), then the document leaves memory. A document a restart of the centre lost
   // is session_ended, and the session ends (reason lost), not fetched.
@@ -157,7 +159,7 @@ class Sessions {
   // The ended sessions with documents to return to their municipalities (交付中止), not returned
   // yet: numbered for a session whose terminal never fetched them (a timeout, an incident, a fetch
   // that found the document lost to a restart, a print confirmed without a fetch), or asked for
-  // without an answer. Few: the partial index holds only these and the sessions that may become
+  // without an answer or with one discarded (an incident). Few: the partial index holds only these and the sessions that may become
   // them. returned() records that every municipality asked answered.
   Result<std::vector<Unreturned>> unreturned();
   Status returned(const std::string& session_id);

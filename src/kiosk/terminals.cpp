@@ -63,13 +63,14 @@ const std::vector<store::Migration> kTerminalMigrations = {{1, R"(
 )"},
                                                    {5, R"(
   -- 5: a document request whose answer never came (no answer in time, a lost connection, an
-  -- error) may have been issued all the same: `unanswered` lists the municipalities so asked
-  -- (codes, space-separated), and what they issued for the session is returned with the rest
-  -- once it has ended. The index holds the sessions with something to return, or to watch.
-  ALTER TABLE kiosk_sessions ADD COLUMN unanswered TEXT;
+  -- error) may have been issued all the same, and one whose answer was discarded (an incident)
+  -- was: `return_to` lists the municipalities so asked (codes, space-separated), and what they
+  -- issued for the session is returned with the rest once it has ended. The index holds the
+  -- sessions with something to return, or to watch.
+  ALTER TABLE kiosk_sessions ADD COLUMN return_to TEXT;
   DROP INDEX kiosk_sessions_unfetched;
   CREATE INDEX kiosk_sessions_to_return ON kiosk_sessions (session_id)
-    WHERE returned_at IS NULL AND (unanswered IS NOT NULL OR (issuance_number IS NOT NULL AND fetched_at IS NULL));
+    WHERE returned_at IS NULL AND (return_to IS NOT NULL OR (issuance_number IS NOT NULL AND fetched_at IS NULL));
 )"}};
 
 constexpr const char* kTerminalColumns = "terminal_id, operator_name, store_id, added_at, disabled_at";

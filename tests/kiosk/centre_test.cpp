@@ -326,6 +326,8 @@ TEST_F(CentreTest, ADocumentOfAnotherPersonIsDiscardedAndRecorded) {
                                                    "') AND end_reason = 'incident' AND returned_at IS NOT NULL") == 2;
   }
   EXPECT_TRUE(returned) << "the discarded documents were not returned";
+  // Whatever number an answer gave, the municipality asked is asked to take back what it issued.
+  EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id IN ('" + id + "', '" + second + "') AND return_to = '131016'"), 2);
 }
 
 // Rule: a document the centre lost with a restart, before its terminal fetched it, never left: the
@@ -384,7 +386,7 @@ TEST_F(CentreTest, ADocumentWhoseAnswerWasLostIsReturnedAndTheFetchedOneKept) {
   kiosk_->municipal_server(upstream);
   EXPECT_EQ(lost.result_int(), 502) << lost.body();
   ASSERT_EQ(swallowed.size(), 1u);
-  EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + id + "' AND unanswered = '131016'"), 1);
+  EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + id + "' AND return_to = '131016'"), 1);
 
   auto doc = kiosk_->request(terminal_, id, juminhyo());
   ASSERT_EQ(doc.result_int(), 201) << doc.body();
