@@ -16,6 +16,16 @@
 namespace jlis::kiosk::testing {
 namespace {
 
+// A municipal relay's step: `req` sent on to the issuance server at `upstream`, and its answer.
+Result<http::ClientResponse> forward(const std::string& upstream, const http::Request& req) {
+  http::ClientRequest up;
+  up.method = req.method;
+  up.url = upstream + req.path;
+  up.body = req.body;
+  up.headers = {{"Authorization", req.header("authorization")}};
+  return http::fetch(up);
+}
+
 class CentreTest : public KioskSuite {
  protected:
   static void SetUpTestSuite() {
@@ -366,12 +376,7 @@ TEST_F(CentreTest, ADocumentWhoseAnswerWasLostIsReturnedAndTheFetchedOneKept) {
   std::vector<std::string> swallowed;
   const std::string upstream = kiosk_->own_url();
   relay.route("POST", "/v1/issuance/{code}/documents", [&](const http::Request& req) {
-    http::ClientRequest up;
-    up.method = "POST";
-    up.url = upstream + req.path;
-    up.body = req.body;
-    up.headers = {{"Authorization", req.header("authorization")}};
-    auto issued = http::fetch(up);
+    auto issued = forward(upstream, req);
     if (issued.ok() && issued->status == 200) swallowed.push_back(issued->header("x-issuance-number"));
     http::Response r;
     r.status = 500;
@@ -542,27 +547,24 @@ TEST_F(CentreTest, ZZASessionTimesOut) {
   const std::string late = kiosk_->logged_in(terminal_, card);
   http::Server relay({});
   const std::string upstream = kiosk_->own_url();
-  auto forward = [upstream](const http::Request& req) {
-    http::ClientRequest up;
-    up.method = "POST";
-    up.url = upstream + req.path;
-    up.body = req.body;
-    up.headers = {{"Authorization", req.header("authorization")}};
-    auto a = http::fetch(up);
+  auto pass_on = [upstream](const http::Request& req) {
+    auto a = forward(upstream, req);
     http::Response r;
     r.status = a.ok() ? a->status : 502;
-    r.content_type = a.ok() ? a->content_type : "application/json";
-    if (a.ok()) r.headers = {{"X-Issuance-Number", a->header("x-issuance-number")},
-                             {"X-Fee", a->header("x-fee")},
-                             {"X-Subject-Resident", a->header("x-subject-resident")}};
-    r.body = a.ok() ? a->body : "{}";
+    if (a.ok()) {
+      r.content_type = a->content_type;
+      r.headers = {{"X-Issuance-Number", a->header("x-issuance-number")},
+                   {"X-Fee", a->header("x-fee")},
+                   {"X-Subject-Resident", a->header("x-subject-resident")}};
+      r.body = std::move(a->body);
+    }
     return r;
   };
   relay.route("POST", "/v1/issuance/{code}/documents", [&](const http::Request& req) {
     std::this_thread::sleep_for(std::chrono::milliseconds(4500));
-    return forward(req);
+    return pass_on(req);
   });
-  relay.route("POST", "/v1/issuance/{code}/sessions/{session}/returned", forward);
+  relay.route("POST", "/v1/issuance/{code}/sessions/{session}/returned", pass_on);
   ASSERT_TRUE(relay.start().is_ok());
   kiosk_->municipal_server("http://127.0.0.1:" + std::to_string(relay.port()));
   EXPECT_EQ(kiosk_->request(terminal_, late, juminhyo()).result_int(), 410) << "the answer came after the deadline";
