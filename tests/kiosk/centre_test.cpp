@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include "../pki/requests.h"
@@ -24,6 +25,21 @@ Result<http::ClientResponse> forward(const std::string& upstream, const http::Re
   up.body = req.body;
   up.headers = {{"Authorization", req.header("authorization")}};
   return http::fetch(up);
+}
+
+// The same, as the relay's answer (502 when the issuance server did not answer).
+http::Response pass_on(const std::string& upstream, const http::Request& req) {
+  auto a = forward(upstream, req);
+  http::Response r;
+  r.status = a.ok() ? a->status : 502;
+  if (a.ok()) {
+    r.content_type = a->content_type;
+    r.headers = {{"X-Issuance-Number", a->header("x-issuance-number")},
+                 {"X-Fee", a->header("x-fee")},
+                 {"X-Subject-Resident", a->header("x-subject-resident")}};
+    r.body = std::move(a->body);
+  }
+  return r;
 }
 
 class CentreTest : public KioskSuite {
@@ -547,24 +563,12 @@ TEST_F(CentreTest, ZZASessionTimesOut) {
   const std::string late = kiosk_->logged_in(terminal_, card);
   http::Server relay({});
   const std::string upstream = kiosk_->own_url();
-  auto pass_on = [upstream](const http::Request& req) {
-    auto a = forward(upstream, req);
-    http::Response r;
-    r.status = a.ok() ? a->status : 502;
-    if (a.ok()) {
-      r.content_type = a->content_type;
-      r.headers = {{"X-Issuance-Number", a->header("x-issuance-number")},
-                   {"X-Fee", a->header("x-fee")},
-                   {"X-Subject-Resident", a->header("x-subject-resident")}};
-      r.body = std::move(a->body);
-    }
-    return r;
-  };
   relay.route("POST", "/v1/issuance/{code}/documents", [&](const http::Request& req) {
     std::this_thread::sleep_for(std::chrono::milliseconds(4500));
-    return pass_on(req);
+    return pass_on(upstream, req);
   });
-  relay.route("POST", "/v1/issuance/{code}/sessions/{session}/returned", pass_on);
+  relay.route("POST", "/v1/issuance/{code}/sessions/{session}/returned",
+              [upstream](const http::Request& req) { return pass_on(upstream, req); });
   ASSERT_TRUE(relay.start().is_ok());
   kiosk_->municipal_server("http://127.0.0.1:" + std::to_string(relay.port()));
   EXPECT_EQ(kiosk_->request(terminal_, late, juminhyo()).result_int(), 410) << "the answer came after the deadline";
@@ -594,6 +598,57 @@ TEST_F(CentreTest, ZZASessionTimesOut) {
                                       410));
   EXPECT_EQ(kiosk_->printed(terminal_, id).result_int(), 410);
   EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + id + "' AND end_reason = 'timeout'"), 1);
+  world_->start();
+  kiosk_->municipal_server(kiosk_->own_url());
+}
+
+// Rule: a session already ended and returned is returned again when a relay still in flight then
+// fails: here the municipality issues only after the first return (its server was that slow), so
+// only the second return takes that document back.
+TEST_F(CentreTest, ZZBASessionReturnedBeforeItsLastRelayFailedIsReturnedAgain) {
+  world_->start({"--kiosk-session-seconds", "4"});
+  const std::string upstream = kiosk_->own_url();
+  kiosk_->municipal_server(upstream);
+  VirtualCard card = kiosk_->world_card();
+  const std::string id = kiosk_->logged_in(terminal_, card);
+  const auto opened = std::chrono::steady_clock::now();
+  kiosk_->municipal_server("http://127.0.0.1:1");  // nobody answers there: the session has a return_to
+  EXPECT_EQ(kiosk_->request(terminal_, id, juminhyo()).result_int(), 502);
+
+  std::promise<void> go;
+  std::shared_future<void> released = go.get_future().share();
+  http::Server relay({});
+  relay.route("POST", "/v1/issuance/{code}/documents", [&, released](const http::Request& req) {
+    released.wait();
+    auto issued = forward(upstream, req);  // the municipality issues now; its answer is lost
+    http::Response r;
+    r.status = issued.ok() && issued->status == 200 ? 500 : 502;
+    r.body = R"({"error":{"code":"internal","message":"lost on the way"}})";
+    return r;
+  });
+  relay.route("POST", "/v1/issuance/{code}/sessions/{session}/returned",
+              [upstream](const http::Request& req) { return pass_on(upstream, req); });
+  ASSERT_TRUE(relay.start().is_ok());
+  kiosk_->municipal_server("http://127.0.0.1:" + std::to_string(relay.port()));
+  std::thread asking([&] { EXPECT_EQ(kiosk_->request(terminal_, id, juminhyo()).result_int(), 502); });
+
+  // Past the deadline the terminal's next request ends the session; the sweep returns it.
+  std::this_thread::sleep_until(opened + std::chrono::milliseconds(4500));
+  EXPECT_EQ(kiosk_->fetch(terminal_, id).result_int(), 410);
+  const std::string returned = "session_id = '" + id + "' AND returned_at IS NOT NULL";
+  for (int i = 0; i < 100 && kiosk_->count("kiosk_sessions", returned) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(kiosk_->count("kiosk_sessions", returned), 1);
+  EXPECT_EQ(kiosk_->count("municipal_issuances", "session = '" + id + "'"), 0) << "nothing was issued yet";
+
+  go.set_value();
+  asking.join();
+  kiosk_->municipal_server(upstream);
+  ASSERT_EQ(kiosk_->count("municipal_issuances", "session = '" + id + "'"), 1);
+  const std::string back = "session = '" + id + "' AND outcome = 'undelivered'";
+  for (int i = 0; i < 100 && kiosk_->count("municipal_issuances", back) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(kiosk_->count("municipal_issuances", back), 1) << "the document issued after the return stayed issued";
   world_->start();
   kiosk_->municipal_server(kiosk_->own_url());
 }
