@@ -159,8 +159,8 @@ class Sessions {
   // The ended sessions with documents to return to their municipalities (交付中止), not returned
   // yet: numbered for a session whose terminal never fetched them (a timeout, an incident, a fetch
   // that found the document lost to a restart, a print confirmed without a fetch), or asked for
-  // without an answer or with one discarded (an incident). Few: the partial index holds only these and the sessions that may become
-  // them. returned() records that every municipality asked answered.
+  // without an answer or with one discarded (an incident). Few: the partial index holds only these
+  // and the sessions that may become them. returned() records that every municipality asked answered.
   Result<std::vector<Unreturned>> unreturned();
   Status returned(const std::string& session_id);
 

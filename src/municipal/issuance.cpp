@@ -451,10 +451,8 @@ Result<IssuanceOutcome> IssuanceServer::issue(const LocalGovernmentCode& municip
   if (!made.ok()) {
     // Nothing left: the record says so. Its number stays taken, and no longer verifies.
     (void)impl_->writer.run([&](Connection& conn) {
-      return conn
-          .execute("UPDATE municipal_issuances SET outcome = ? WHERE issuance_number = ?",
-                   {std::string(kUndelivered), number})
-          .status();
+      return conn.execute("UPDATE municipal_issuances SET outcome = ? WHERE issuance_number = ? AND outcome = 'issued'",
+                          {std::string(kUndelivered), number}).status();
     });
     return made.status();
   }

@@ -88,7 +88,8 @@ Result<Response> returned_documents(const Services& s, const Request& req) {
   JLIS_ASSIGN_OR_RETURN(json body, http::object_body(req));
   for (const auto& [k, v] : body.items())
     if (k != "delivered" || !v.is_string() || v.get<std::string>().empty())
-      return invalid_argument("a return is {\"delivered\"?}: the issuance number the session's terminal fetched, if any");
+      return invalid_argument(
+          "a return is {\"delivered\"?}: the issuance number the session's terminal fetched, if any");
   const std::string& session = req.path_params.at("session");
   JLIS_ASSIGN_OR_RETURN(auto numbers, s.issuance.returned(code, session, body.value("delivered", std::string())));
   return json_response(200, {{"session", session}, {"returned", numbers}});

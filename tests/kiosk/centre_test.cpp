@@ -353,7 +353,9 @@ TEST_F(CentreTest, ADocumentOfAnotherPersonIsDiscardedAndRecorded) {
   }
   EXPECT_TRUE(returned) << "the discarded documents were not returned";
   // Whatever number an answer gave, the municipality asked is asked to take back what it issued.
-  EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id IN ('" + id + "', '" + second + "') AND return_to = '131016'"), 2);
+  EXPECT_EQ(kiosk_->count("kiosk_sessions",
+                          "session_id IN ('" + id + "', '" + second + "') AND return_to = '131016'"),
+            2);
 }
 
 // Rule: a document the centre lost with a restart, before its terminal fetched it, never left: the
@@ -373,7 +375,8 @@ TEST_F(CentreTest, ADocumentLostToARestartIsReturnedToItsMunicipality) {
   bool returned = false;
   for (int i = 0; i < 100 && !returned; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    returned = kiosk_->count("municipal_issuances", "issuance_number = '" + number + "' AND outcome = 'undelivered'") == 1;
+    returned =
+        kiosk_->count("municipal_issuances", "issuance_number = '" + number + "' AND outcome = 'undelivered'") == 1;
   }
   EXPECT_TRUE(returned) << "the lost document was not returned";
   EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + id + "' AND returned_at IS NOT NULL"), 1);
@@ -428,10 +431,10 @@ TEST_F(CentreTest, ADocumentWhoseAnswerWasLostIsReturnedAndTheFetchedOneKept) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(outcome(swallowed[0]), "undelivered") << "the document whose answer was lost was not returned";
   EXPECT_EQ(outcome(fetched), "issued") << "the document the terminal fetched was returned";
-  for (int i = 0; i < 50 && kiosk_->count("kiosk_sessions", "session_id = '" + id + "' AND returned_at IS NOT NULL") == 0;
-       ++i)
+  const std::string returned = "session_id = '" + id + "' AND returned_at IS NOT NULL";
+  for (int i = 0; i < 50 && kiosk_->count("kiosk_sessions", returned) == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + id + "' AND returned_at IS NOT NULL"), 1);
+  EXPECT_EQ(kiosk_->count("kiosk_sessions", returned), 1);
   auto verify = [&](const std::string& number) {
     return json::parse(world_->get("/v1/verify/" + number, "").body()).value("issued", false);
   };

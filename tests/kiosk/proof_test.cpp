@@ -623,8 +623,8 @@ TEST_F(KioskProof, EveryPdfIsTheLoggedInHoldersAndTheCountsReconcile) {
   // municipality it asked without an answer). So the municipality's kiosk documents for these
   // sessions are issued exactly when a terminal fetched them, and undelivered otherwise.
   const std::string to_return = mine + " AND issuance_number IS NOT NULL AND fetched_at IS NULL";
-  const std::string pending =
-      mine + " AND returned_at IS NULL AND (return_to IS NOT NULL OR (issuance_number IS NOT NULL AND fetched_at IS NULL))";
+  const std::string pending = mine + " AND returned_at IS NULL AND (return_to IS NOT NULL OR "
+                                    "(issuance_number IS NOT NULL AND fetched_at IS NULL))";
   for (int i = 0; i < 600 && kiosk.count("kiosk_sessions", pending) > 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(kiosk.count("kiosk_sessions", pending), 0) << "documents not returned";
