@@ -174,7 +174,7 @@ void Centre::Impl::return_documents() {
         failures[code] = 0;
       }
     }
-    if (all) (void)sessions.returned(u.session_id);
+    if (all) (void)sessions.returned(u);
   }
   std::lock_guard lock(mu);
   returning = false;

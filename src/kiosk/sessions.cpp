@@ -319,7 +319,7 @@ Result<std::vector<Unreturned>> Sessions::unreturned() {
       std::string("SELECT session_id, issuance_number, fetched_at, return_to FROM kiosk_sessions WHERE ") +
           kToReturn + " AND state = 'ended'",
       {}, [&](const store::Row& r) {
-        Unreturned u{r.text(0), {}, {}};
+        Unreturned u{r.text(0), {}, {}, r.is_null(3) ? "" : r.text(3), r.is_null(1) ? "" : r.text(1)};
         std::set<std::string> asked;
         if (!r.is_null(3)) {
           std::istringstream codes(r.text(3));
@@ -334,9 +334,13 @@ Result<std::vector<Unreturned>> Sessions::unreturned() {
   return out;
 }
 
-Status Sessions::returned(const std::string& session_id) {
+Status Sessions::returned(const Unreturned& session) {
   return writer_.run([&](Connection& conn) -> Status {
-    return conn.execute("UPDATE kiosk_sessions SET returned_at = ? WHERE session_id = ?", {now(), session_id}).status();
+    return conn
+        .execute("UPDATE kiosk_sessions SET returned_at = ? WHERE session_id = ? AND returned_at IS NULL "
+                 "AND COALESCE(return_to, '') = ? AND COALESCE(issuance_number, '') = ?",
+                 {now(), session.session_id, session.return_to, session.issuance_number})
+        .status();
   });
 }
 

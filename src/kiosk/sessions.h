@@ -104,6 +104,7 @@ struct Unreturned {
   std::string session_id;
   std::vector<std::string> municipalities;
   std::string delivered;
+  std::string return_to, issuance_number;  // as read ("" for none): what returned() checks is unchanged
 };
 
 struct SessionOptions {
@@ -160,9 +161,11 @@ class Sessions {
   // yet: numbered for a session whose terminal never fetched them (a timeout, an incident, a fetch
   // that found the document lost to a restart, a print confirmed without a fetch), or asked for
   // without an answer or with one discarded (an incident). Few: the partial index holds only these
-  // and the sessions that may become them. returned() records that every municipality asked answered.
+  // and the sessions that may become them. returned() records that every municipality asked answered,
+  // unless the session has changed since it was read (a relay that failed meanwhile named another
+  // municipality, or a late answer its number): then the next sweep asks again, all of them.
   Result<std::vector<Unreturned>> unreturned();
-  Status returned(const std::string& session_id);
+  Status returned(const Unreturned& session);
 
   // Prometheus text: jlis_kiosk_sessions_held_documents, jlis_kiosk_documents_total{type} (issued:
   // committed to a session; a document discarded for a timeout does not count).

@@ -54,6 +54,10 @@ const std::vector<store::Migration> kIssuanceMigrations = {{1, R"(
   ALTER TABLE municipal_issuances ADD COLUMN issued_on TEXT;
 )"}, {3, R"(
   CREATE INDEX municipal_issuances_session ON municipal_issuances (session) WHERE channel = 'kiosk';
+)"}, {4, R"(
+  CREATE TABLE municipal_returned_sessions (
+    municipality_code TEXT NOT NULL, session TEXT NOT NULL, returned_at TEXT NOT NULL,
+    PRIMARY KEY (municipality_code, session));
 )"}};
 
 constexpr size_t kKeySize = 32;
@@ -412,6 +416,13 @@ Result<IssuanceOutcome> IssuanceServer::issue(const LocalGovernmentCode& municip
   JLIS_ASSIGN_OR_RETURN(Decision decision, store::run_for<Decision>(impl_->writer, [&](Connection& conn) -> Result<Decision> {
     number.clear();
     Decision d;
+    if (req.channel == "kiosk") {
+      JLIS_ASSIGN_OR_RETURN(auto ended, conn.query_int64(
+          "SELECT 1 FROM municipal_returned_sessions WHERE municipality_code = ? AND session = ?",
+          {municipality.str(), req.session}));
+      if (ended)
+        return conflict("kiosk session " + req.session + " has ended and was returned: it gets no more documents");
+    }
     if (!req.certificate_serial.empty()) {
       // The kiosk's log-in, as the certificate register stands in this transaction.
       JLIS_ASSIGN_OR_RETURN(pki::CertificateRecord cert, pki::CertificateAuthority::find_in(conn, req.certificate_serial));
@@ -516,9 +527,14 @@ Status IssuanceServer::place_support_measure(const LocalGovernmentCode& municipa
 
 Result<std::vector<std::string>> IssuanceServer::returned(const LocalGovernmentCode& municipality,
                                                           const std::string& session, const std::string& delivered) {
+  if (session.empty()) return invalid_argument("a return names the kiosk session");
   std::vector<std::string> numbers;
   JLIS_RETURN_IF_ERROR(impl_->writer.run([&](Connection& conn) -> Status {
     numbers.clear();  // a second run (store/writer.h) reads them again
+    JLIS_RETURN_IF_ERROR(conn.execute(
+        "INSERT INTO municipal_returned_sessions (municipality_code, session, returned_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (municipality_code, session) DO NOTHING",
+        {municipality.str(), session, now_iso8601()}).status());
     const std::string which = "session = ? AND channel = 'kiosk' AND municipality_code = ? AND outcome = 'issued' "
                               "AND issuance_number <> ?";
     JLIS_RETURN_IF_ERROR(conn.query("SELECT issuance_number FROM municipal_issuances WHERE " + which + " ORDER BY seq",

@@ -157,7 +157,8 @@ class IssuanceServer {
   void seal_with(Sealer sealer);
 
   // Makes the document `request` asks of `municipality` (see the top of this file), or refuses it.
-  // Errors (not refusals): invalid_argument for a request that does not hold together; internal.
+  // Errors (not refusals): invalid_argument for a request that does not hold together; conflict for
+  // a kiosk session this municipality has returned (returned()), nothing recorded; internal.
   Result<IssuanceOutcome> issue(const LocalGovernmentCode& municipality, const IssuanceRequest& request);
 
   // The municipality whose server makes `type` for `resident` when none is named: where the resident
@@ -177,9 +178,11 @@ class IssuanceServer {
   // The issuance centre returns what a kiosk session got here and never reached its terminal
   // (交付中止): every kiosk document `municipality` recorded for `session` becomes kUndelivered,
   // except `delivered` (the number its terminal fetched, when it fetched one). The centre asks once
-  // the session has ended, so no document of it is being made any more; it asks for documents it
-  // holds (discarded as another person's, or never fetched) and for those whose answer it never
-  // received. Answers the numbers it changed (none when asked again).
+  // the session has ended; it asks for documents it holds (discarded as another person's, or never
+  // fetched) and for those whose answer it never received. From then on the session gets no more
+  // documents here: issue() refuses it with conflict, in its own transaction, so a request that
+  // reaches the municipality after the return (a late relay) issues nothing the return missed.
+  // Answers the numbers it changed (none when asked again); invalid_argument for an empty session.
   Result<std::vector<std::string>> returned(const LocalGovernmentCode& municipality, const std::string& session,
                                             const std::string& delivered);
 

@@ -143,9 +143,22 @@ class KioskWorld {
     return n.ok() ? n->value_or(-1) : -1;
   }
 
-  // Where the centre asks 131016's issuance server.
-  void municipal_server(const std::string& url) {
-    auto o = w_.cli({"kiosk", "municipal-server", "--data", w_.dir(), "--code", "131016", "--url", url});
+  // The rows of a table that satisfy `where`, one line each, `columns` as text: for a failure's message.
+  std::string rows(const std::string& table, const std::string& columns, const std::string& where) {
+    auto conn = e2e::connect_data_dir(w_.dir());
+    if (!conn) return "(no store)";
+    std::string out;
+    auto s = conn->query("SELECT " + columns + " FROM " + table + " WHERE " + where, {}, [&](const store::Row& r) {
+      for (int c = 0; c < r.columns(); ++c) out += (c ? " | " : "") + (r.is_null(c) ? "NULL" : r.text(c));
+      out += "\n";
+      return true;
+    });
+    return s.is_ok() ? out : s.message();
+  }
+
+  // Where the centre asks the issuance server of `code` (the world's resident lives in 131016).
+  void municipal_server(const std::string& url, const std::string& code = "131016") {
+    auto o = w_.cli({"kiosk", "municipal-server", "--data", w_.dir(), "--code", code, "--url", url});
     EXPECT_EQ(o.exit_code, 0) << o.err;
   }
   std::string own_url() const { return "http://127.0.0.1:" + std::to_string(w_.port()); }

@@ -627,7 +627,10 @@ TEST_F(KioskProof, EveryPdfIsTheLoggedInHoldersAndTheCountsReconcile) {
                                     "(issuance_number IS NOT NULL AND fetched_at IS NULL))";
   for (int i = 0; i < 600 && kiosk.count("kiosk_sessions", pending) > 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_EQ(kiosk.count("kiosk_sessions", pending), 0) << "documents not returned";
+  EXPECT_EQ(kiosk.count("kiosk_sessions", pending), 0)
+      << "documents not returned:\n"
+      << kiosk.rows("kiosk_sessions", "session_id, state, end_reason, ended_at, return_to, returned_at, "
+                    "issuance_number, fetched_at", pending);
   EXPECT_EQ(kiosk.count("municipal_issuances", ours + " AND outcome = 'issued'"), total.documents);
   EXPECT_EQ(kiosk.count("municipal_issuances", ours + " AND outcome = 'undelivered'"),
             kiosk.count("kiosk_sessions", to_return) + static_cast<int64_t>(municipality.swallowed_numbers.size()));

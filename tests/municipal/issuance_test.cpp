@@ -420,7 +420,8 @@ TEST_F(IssuanceTest, ASessionsKioskDocumentsButTheDeliveredOneAreReturnedAndThen
   };
   EXPECT_EQ(returned(kChuo, "session-1", ""), Numbers{}) << "another municipality's documents are not its to return";
   EXPECT_EQ(returned(kChiyoda, "session-3", ""), Numbers{});
-  EXPECT_EQ(returned(kChiyoda, "", ""), Numbers{}) << "a window's document is never a kiosk's";
+  EXPECT_EQ(server_->returned(kChiyoda, "", "").status().code(), Code::invalid_argument)
+      << "a window's document (no session) is never a kiosk's";
   for (const std::string& n : {lost, held, fetched, other, window}) EXPECT_EQ(outcome_of(n), "issued") << n;
 
   EXPECT_EQ(returned(kChiyoda, "session-1", fetched), (Numbers{lost, held}));
@@ -434,6 +435,32 @@ TEST_F(IssuanceTest, ASessionsKioskDocumentsButTheDeliveredOneAreReturnedAndThen
     EXPECT_TRUE(server_->check_code(n)->issued) << n;
   }
   EXPECT_EQ(returned(kChiyoda, "session-2", ""), Numbers{other}) << "nothing delivered: all of it goes back";
+}
+
+// Once the centre has returned a session here, the session gets nothing more here: a request of it
+// that arrives after the return (a relay late past the session's end) is refused in the issuing
+// transaction and recorded nowhere, so no document escapes the return. Another session, another
+// municipality and the window go on as before.
+TEST_F(IssuanceTest, ASessionReturnedHereGetsNoMoreDocumentsHere) {
+  IssuanceRequest first = request(DocumentType::juminhyo, taro_);
+  const std::string number = issue(first).document->issuance_number;
+  ASSERT_EQ(server_->returned(kChiyoda, first.session, "").value(), std::vector<std::string>{number});
+  const size_t records = server_->records_of(taro_.resident_code)->size();
+
+  auto late = server_->issue(kChiyoda, first);
+  EXPECT_EQ(late.status().code(), Code::conflict) << "the returned session got a document after its return";
+  EXPECT_EQ(server_->records_of(taro_.resident_code)->size(), records) << "a refused late request records nothing";
+  IssuanceRequest another_type = first;
+  another_type.type = DocumentType::kisai_jiko;
+  EXPECT_EQ(server_->issue(kChiyoda, another_type).status().code(), Code::conflict) << "any document of the session";
+  EXPECT_EQ(server_->returned(kChiyoda, first.session, "").value(), std::vector<std::string>{}) << "asked again";
+
+  IssuanceRequest other = first;
+  other.session = "session-2";
+  EXPECT_TRUE(issue(other).document.has_value()) << "another session is not returned";
+  EXPECT_EQ(refused(first, kChuo), kRefusedNotResident) << "the return was Chiyoda's: Chuo still decides";
+  EXPECT_TRUE(issue(request(DocumentType::juminhyo, taro_, "window")).document.has_value());
+  EXPECT_EQ(server_->records_of(taro_.resident_code)->size(), records + 3);
 }
 
 TEST(IssuanceRequestJson, RefusesUnknownFieldsTypesAndItems) {

@@ -58,9 +58,10 @@ TEST_F(KioskIssuanceAttacks, TheHolderOfAGoodAuthenticationCertificateGetsTheirD
 
 // Attack: returning a session's kiosk documents (交付中止) voids only what the centre asked for
 // that session at that municipality, and never the one its terminal fetched. Another session's
-// return, another municipality's, a municipality's own token, a malformed body: the record stays
-// issued and its number verifies; the centre's own return records it undelivered, and its number
-// verifies no more.
+// return, another municipality's, a municipality's own token (nothing written), a malformed body:
+// the record stays issued and its number verifies; the centre's own return records it
+// undelivered, and its number verifies no more. A request of the session that arrives after the
+// return (a late relay, or a replay) gets 409 and nothing is written: no document escapes it.
 TEST_F(KioskIssuanceAttacks, OnlyTheCentreReturnsAKioskDocumentAndOnlyForItsSession) {
   auto r = kiosk("131016", juminhyo_of(world_->resident().authentication_serial, "ks-return"));
   ASSERT_EQ(r.result_int(), 200) << r.body();
@@ -84,9 +85,11 @@ TEST_F(KioskIssuanceAttacks, OnlyTheCentreReturnsAKioskDocumentAndOnlyForItsSess
   EXPECT_EQ(returned(give_back("131024", "ks-return", centre)), 0u);
   EXPECT_EQ(returned(give_back("131016", "ks-return", centre, json{{"delivered", number}}.dump())), 0u)
       << "the document the terminal fetched is never returned";
+  const std::string before = world_->table_digest();
   EXPECT_TRUE(is_error_json(give_back("131016", "ks-return", world_->tokens().chiyoda), 403));
   EXPECT_TRUE(is_error_json(give_back("131016", "ks-return", centre, R"({"outcome":"issued"})"), 400));
   EXPECT_TRUE(is_error_json(give_back("131016", "ks-return", centre, R"({"delivered":7})"), 400));
+  EXPECT_EQ(world_->table_digest(), before);
   EXPECT_EQ(outcome(), "issued");
   EXPECT_TRUE(verified());
 
@@ -95,6 +98,10 @@ TEST_F(KioskIssuanceAttacks, OnlyTheCentreReturnsAKioskDocumentAndOnlyForItsSess
   EXPECT_EQ(json::parse(back.body())["returned"], json::array({number}));
   EXPECT_EQ(outcome(), "undelivered");
   EXPECT_FALSE(verified());
+
+  const std::string after = world_->table_digest();
+  EXPECT_TRUE(is_error_json(kiosk("131016", juminhyo_of(world_->resident().authentication_serial, "ks-return")), 409));
+  EXPECT_EQ(world_->table_digest(), after);
 }
 
 // Attack: the centre names a signature certificate (whose serial a relying party may have seen)
