@@ -25,7 +25,8 @@ build=$1 count=${2:-200000} runs=${3:-3}
 jlis=$build/src/cli/jlis raw=$build/bench/raw_sqlite_insert replay=$build/bench/replay_statements
 recorder=$build/bench/libsqlite_statement_log.so
 [ -x "$jlis" ] && [ -x "$raw" ] && [ -x "$replay" ] && [ -f "$recorder" ] ||
-  { echo "error: build $jlis, $raw, $replay and $recorder first (cmake --build $build --target benchmarks)" >&2; exit 1; }
+  { echo "error: build $jlis, $raw, $replay and $recorder first (cmake --build $build --target benchmarks)" >&2
+    exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -75,8 +76,8 @@ echo "median residents/s: bulk $mb (${bulk[*]}), raw indexes-after $ma (${after[
 awk -v b="$mb" -v a="$ma" -v n="$mn" -v p="$mp" \
   'BEGIN {printf "ratio bulk / raw indexes-after %.2f, bulk / raw %.2f, normal / raw %.2f\n", b / a, b / p, n / p}'
 echo "the bulk load's own statements through SQLite alone (replayed): median $mr residents/s (${replayed[*]})"
-awk -v b="$mb" -v a="$ma" -v r="$mr" \
-  'BEGIN {printf "ratio bulk / its statements alone %.2f; its statements alone / raw indexes-after %.2f\n", b / r, r / a}'
+awk -v b="$mb" -v a="$ma" -v r="$mr" 'BEGIN {
+  printf "ratio bulk / its statements alone %.2f; its statements alone / raw indexes-after %.2f\n", b / r, r / a}'
 echo "the statements the replay spent most on (first run):"
 echo "$top"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -112,9 +112,8 @@ int main(int argc, char** argv) try {
   // The writer's connection: the one that ran the most statements.
   std::map<uint64_t, size_t> per_connection;
   for (const Record& r : records) per_connection[r.connection] += r.kind == 'S';
-  const uint64_t writer =
-      std::max_element(per_connection.begin(), per_connection.end(), [](auto& a, auto& b) { return a.second < b.second; })
-          ->first;
+  auto fewer = [](const auto& a, const auto& b) { return a.second < b.second; };
+  const uint64_t writer = std::max_element(per_connection.begin(), per_connection.end(), fewer)->first;
 
   jlis::store::skip_sqlite_memory_statistics();  // as every command but `jlis serve`
   auto db = jlis::store::open_data_dir_database(argv[2], false);
