@@ -218,6 +218,11 @@ int run(int argc, char** argv) {
                     "How long a kiosk session lasts from its opening before it times out")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{86400}));
+  int64_t kiosk_relay_seconds = 30;
+  serve->add_option("--kiosk-relay-seconds", kiosk_relay_seconds,
+                    "How long the kiosk centre waits for a municipality's issuance server to answer")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{600}));
   portal::PortalOptions portal_options;
   serve->add_option("--portal-idle-seconds", portal_options.idle_seconds,
                     "How long a session of the resident's own page lasts without a request")
@@ -671,6 +676,7 @@ int run(int argc, char** argv) {
         kiosk::CentreOptions centre_options;
         centre_options.token = check(kiosk::Centre::ensure_centre_token(data, app->directory()));
         centre_options.sessions.lifetime_seconds = kiosk_session_seconds;
+        centre_options.relay_timeout = std::chrono::seconds(kiosk_relay_seconds);
         centre = std::make_unique<kiosk::Centre>(app->pool(), app->writer(), app->registry(), *app->ca(),
                                                  centre_options);
         kiosk::add_routes(server, *centre);

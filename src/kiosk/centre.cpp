@@ -107,7 +107,9 @@ struct Centre::Impl {
       sweep_wake.wait_for(lock, std::chrono::seconds(1));
       if (stopping) break;
       lock.unlock();
-      (void)sessions.expire_held();  // a failure is retried a second later
+      // A relay lasts at most its two timeouts: a session requesting longer past its deadline has none.
+      const auto relay = std::chrono::ceil<std::chrono::seconds>(options.connect_timeout + options.relay_timeout);
+      (void)sessions.expire_held(relay.count());  // a failure is retried a second later
       lock.lock();
       if (!returning) {
         returning = true;
@@ -270,11 +272,11 @@ Result<DocumentIssued> Centre::request_document(std::string_view secret, const s
   request["certificate_serial"] = "0";
   JLIS_RETURN_IF_ERROR(municipal::issuance_request_from_json(request).status());
 
-  JLIS_ASSIGN_OR_RETURN(Holder holder, impl_->sessions.begin_request(secret, session_id));
-  request["certificate_serial"] = holder.certificate_serial;
   // Where the holder lives, unless the resident named another municipality (the 本籍地 that holds
   // their 戸籍 and 附票): that municipality's server decides whether it holds anything of theirs.
-  const LocalGovernmentCode asked = issuer.value_or(holder.municipality);
+  JLIS_ASSIGN_OR_RETURN(Holder holder, impl_->sessions.begin_request(secret, session_id, issuer));
+  request["certificate_serial"] = holder.certificate_serial;
+  const LocalGovernmentCode& asked = holder.asked;
   auto relay = [&]() -> Result<http::ClientResponse> {
     JLIS_ASSIGN_OR_RETURN(std::string base, base_url(asked));
     http::ClientRequest call = impl_->call("POST", base + "/v1/issuance/" + asked.str() + "/documents");

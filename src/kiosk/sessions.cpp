@@ -24,11 +24,13 @@ constexpr const char* kSessionColumns =
     "session_id, terminal_id, challenge, expires_at, state, certificate_serial, resident_code, municipality_code, "
     "issuance_number, document_type, fee, copies, fetched_at, end_reason";
 
-// The sessions not returned yet that have municipalities to ask (return_to), or whose document was
-// numbered and not fetched: the partial index kiosk_sessions_to_return (kiosk migration 5), which a
-// query uses only when its WHERE has these very terms.
+// The sessions not returned yet that have municipalities to ask (return_to), a relay that has not
+// answered (asking), or a document numbered and not fetched: the partial index
+// kiosk_sessions_to_return (kiosk migration 6), which a query uses only when its WHERE has these
+// very terms.
 constexpr const char* kToReturn =
-    "returned_at IS NULL AND (return_to IS NOT NULL OR (issuance_number IS NOT NULL AND fetched_at IS NULL))";
+    "returned_at IS NULL AND (return_to IS NOT NULL OR asking IS NOT NULL "
+    "OR (issuance_number IS NOT NULL AND fetched_at IS NULL))";
 
 // Adds `municipality` to the session's return_to, and has the session returned (again: it may have
 // been returned already, when it had ended meanwhile).
@@ -156,7 +158,7 @@ Result<Holder> Sessions::log_in(std::string_view secret, const std::string& sess
     if (row.challenge != login.challenge) return refused(kRefusedSignature, "the signature is not over this session's challenge");
     JLIS_ASSIGN_OR_RETURN(pki::CertificateRecord rec, pki::CardAuthenticator::check_register(conn, login, now()));
     JLIS_ASSIGN_OR_RETURN(registry::Resident resident, registry_.get(conn, rec.resident_code));
-    holder = {rec.serial, rec.resident_code, resident.municipality_code};
+    holder = {rec.serial, rec.resident_code, resident.municipality_code, resident.municipality_code};
     return conn
         .execute("UPDATE kiosk_sessions SET state = 'authenticated', certificate_serial = ?, resident_code = ?, "
                  "municipality_code = ? WHERE session_id = ?",
@@ -166,7 +168,8 @@ Result<Holder> Sessions::log_in(std::string_view secret, const std::string& sess
   return holder;
 }
 
-Result<Holder> Sessions::begin_request(std::string_view secret, const std::string& session_id) {
+Result<Holder> Sessions::begin_request(std::string_view secret, const std::string& session_id,
+                                       const std::optional<LocalGovernmentCode>& named) {
   Holder holder;
   JLIS_RETURN_IF_ERROR(with_session(secret, session_id, [&](Connection& conn, Row& row) -> Status {
     if (row.state == "open") return conflict("no card has logged in on this session");
@@ -175,7 +178,11 @@ Result<Holder> Sessions::begin_request(std::string_view secret, const std::strin
     JLIS_ASSIGN_OR_RETURN(holder.resident_code, ResidentCode::parse(row.resident_code));
     JLIS_ASSIGN_OR_RETURN(holder.municipality, LocalGovernmentCode::parse(row.municipality_code));
     holder.certificate_serial = row.certificate_serial;
-    return conn.execute("UPDATE kiosk_sessions SET state = 'requesting' WHERE session_id = ?", {session_id}).status();
+    holder.asked = named.value_or(holder.municipality);
+    return conn
+        .execute("UPDATE kiosk_sessions SET state = 'requesting', asking = ? WHERE session_id = ?",
+                 {holder.asked.str(), session_id})
+        .status();
   }));
   return holder;
 }
@@ -201,7 +208,7 @@ Status Sessions::issued(const std::string& session_id, RelayedDocument doc) {
   Status s = writer_.run([&](Connection& conn) -> Status {
     gone = false;
     JLIS_ASSIGN_OR_RETURN(auto n, conn.execute("UPDATE kiosk_sessions SET state = 'issued', issuance_number = ?, "
-                                               "document_type = ?, fee = ?, copies = ? "
+                                               "document_type = ?, fee = ?, copies = ?, asking = NULL "
                                                "WHERE session_id = ? AND state = 'requesting' AND expires_at > ?",
                                                {number, type, fee, int64_t{copies}, session_id, now()}));
     if (n == 1) return Status::ok();
@@ -211,7 +218,7 @@ Status Sessions::issued(const std::string& session_id, RelayedDocument doc) {
                                       {now(), session_id})
                              .status());
     return conn
-        .execute("UPDATE kiosk_sessions SET issuance_number = ?, returned_at = NULL WHERE session_id = ?",
+        .execute("UPDATE kiosk_sessions SET issuance_number = ?, asking = NULL, returned_at = NULL WHERE session_id = ?",
                  {number, session_id})
         .status();
   });
@@ -224,10 +231,10 @@ Status Sessions::issued(const std::string& session_id, RelayedDocument doc) {
 
 Status Sessions::failed(const std::string& session_id, const std::optional<LocalGovernmentCode>& unanswered) {
   return writer_.run([&](Connection& conn) -> Status {
-    JLIS_RETURN_IF_ERROR(
-        conn.execute("UPDATE kiosk_sessions SET state = 'authenticated' WHERE session_id = ? AND state = 'requesting'",
-                     {session_id})
-            .status());
+    JLIS_RETURN_IF_ERROR(conn.execute("UPDATE kiosk_sessions SET asking = NULL, state = CASE state WHEN 'requesting' "
+                                      "THEN 'authenticated' ELSE state END WHERE session_id = ?",
+                                      {session_id})
+                             .status());
     return unanswered ? add_return_to(conn, session_id, *unanswered) : Status::ok();
   });
 }
@@ -240,8 +247,8 @@ Status Sessions::incident(const std::string& session_id, const LocalGovernmentCo
                                       "recorded_at) VALUES (?, ?, ?, ?, ?)",
                                       {"ki-" + id, session_id, issuance_number, detail, now_iso8601()})
                              .status());
-    JLIS_RETURN_IF_ERROR(conn.execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, "
-                                      "end_reason = 'incident', issuance_number = NULLIF(?, '') WHERE session_id = ?",
+    JLIS_RETURN_IF_ERROR(conn.execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, end_reason = 'incident', "
+                                      "issuance_number = NULLIF(?, ''), asking = NULL WHERE session_id = ?",
                                       {now(), issuance_number, session_id})
                              .status());
     return add_return_to(conn, session_id, asked);  // what it issued, whatever number the answer gave
@@ -291,20 +298,23 @@ Result<EndedSession> Sessions::printed(std::string_view secret, const std::strin
   return out;
 }
 
-Result<size_t> Sessions::expire_held() {
+Result<size_t> Sessions::expire_held(int64_t relay_seconds) {
   const int64_t at = now();
-  const std::string due = std::string(kToReturn) + " AND state IN ('authenticated', 'issued') AND expires_at <= ?";
+  const std::string due = std::string(kToReturn) +
+                          " AND ((state IN ('authenticated', 'issued') AND expires_at <= ?) "
+                          "OR (state = 'requesting' AND expires_at <= ?))";
   {
     // Most seconds nothing is due: only then is the writer asked (its UPDATE judges again).
     JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
-    JLIS_ASSIGN_OR_RETURN(auto any, conn->query_int64("SELECT 1 FROM kiosk_sessions WHERE " + due + " LIMIT 1", {at}));
+    JLIS_ASSIGN_OR_RETURN(auto any, conn->query_int64("SELECT 1 FROM kiosk_sessions WHERE " + due + " LIMIT 1",
+                                                      {at, at - relay_seconds}));
     if (!any) return size_t{0};
   }
   int64_t ended = 0;
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
-    JLIS_ASSIGN_OR_RETURN(ended, conn.execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, "
-                                              "end_reason = 'timeout' WHERE " + due,
-                                              {at, at}));
+    JLIS_ASSIGN_OR_RETURN(ended, conn.execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, end_reason = "
+                                              "CASE state WHEN 'requesting' THEN 'lost' ELSE 'timeout' END WHERE " + due,
+                                              {at, at, at - relay_seconds}));
     return Status::ok();
   }));
   std::lock_guard lock(mu_);
@@ -316,7 +326,7 @@ Result<std::vector<Unreturned>> Sessions::unreturned() {
   JLIS_ASSIGN_OR_RETURN(auto conn, pool_.acquire());
   std::vector<Unreturned> out;
   JLIS_RETURN_IF_ERROR(conn->query(
-      std::string("SELECT session_id, issuance_number, fetched_at, return_to FROM kiosk_sessions WHERE ") +
+      std::string("SELECT session_id, issuance_number, fetched_at, return_to, asking FROM kiosk_sessions WHERE ") +
           kToReturn + " AND state = 'ended'",
       {}, [&](const store::Row& r) {
         Unreturned u{r.text(0), {}, {}, r.is_null(3) ? "" : r.text(3), r.is_null(1) ? "" : r.text(1)};
@@ -327,6 +337,7 @@ Result<std::vector<Unreturned>> Sessions::unreturned() {
         }
         if (!r.is_null(1) && !r.is_null(2)) u.delivered = r.text(1);
         if (!r.is_null(1) && r.is_null(2)) asked.insert(r.text(1).substr(0, 6));  // the number's issuer
+        if (!r.is_null(4)) asked.insert(r.text(4));  // a relay that never answered (or is answering late)
         u.municipalities.assign(asked.begin(), asked.end());
         out.push_back(std::move(u));
         return true;

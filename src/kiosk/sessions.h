@@ -70,6 +70,7 @@ struct Holder {
   std::string certificate_serial;
   ResidentCode resident_code;
   LocalGovernmentCode municipality;  // where the holder is registered now
+  LocalGovernmentCode asked;         // where a request goes: begin_request's named one, else municipality
 };
 
 using pki::VerifiedLogin;  // what a log-in presents, verified (pki/card_login.h)
@@ -129,9 +130,11 @@ class Sessions {
   // challenge the one verified, the certificate (byte for byte) a user-authentication certificate
   // of the register, good now (refused() otherwise). Answers the holder.
   Result<Holder> log_in(std::string_view secret, const std::string& session_id, const VerifiedLogin& login);
-  // Claims the relay: authenticated → requesting. conflict while another request is in flight or
-  // once a document was issued.
-  Result<Holder> begin_request(std::string_view secret, const std::string& session_id);
+  // Claims the relay: authenticated → requesting, recording the municipality asked (`named`, else
+  // where the holder lives) until the answer. conflict while another request is in flight or once a
+  // document was issued.
+  Result<Holder> begin_request(std::string_view secret, const std::string& session_id,
+                               const std::optional<LocalGovernmentCode>& named = {});
   // The relay's outcome. issued: requesting → issued, the document held (session_ended when the
   // session timed out meanwhile: the document is discarded, and returned). failed: back to
   // authenticated; `unanswered`, the municipality asked when no answer came (it may have issued
@@ -154,8 +157,10 @@ class Sessions {
   // without an answer (not those whose relay is in flight: it ends them), and drops their documents:
   // a terminal that vanished leaves nothing behind. Answers how many were ended. The centre runs it
   // every second; any other session past its deadline is ended by its next request. A session whose
-  // document a restart of the centre lost is ended here too, at its deadline.
-  Result<size_t> expire_held();
+  // document a restart of the centre lost is ended here too, at its deadline. A session still
+  // requesting `relay_seconds` after its deadline (longer than any relay lasts: the centre stopped
+  // while it relayed) ends with reason lost, and is returned to the municipality it was asking.
+  Result<size_t> expire_held(int64_t relay_seconds);
 
   // The ended sessions with documents to return to their municipalities (交付中止), not returned
   // yet: numbered for a session whose terminal never fetched them (a timeout, an incident, a fetch

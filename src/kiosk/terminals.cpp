@@ -71,6 +71,17 @@ const std::vector<store::Migration> kTerminalMigrations = {{1, R"(
   DROP INDEX kiosk_sessions_unfetched;
   CREATE INDEX kiosk_sessions_to_return ON kiosk_sessions (session_id)
     WHERE returned_at IS NULL AND (return_to IS NOT NULL OR (issuance_number IS NOT NULL AND fetched_at IS NULL));
+)"},
+                                                   {6, R"(
+  -- 6: `asking`, the municipality a document request is being relayed to, from the request's start
+  -- to its answer. When the centre stops while it relays (a crash), the answer never comes and the
+  -- municipality may have issued: the sweep ends such a session (reason lost) once no relay can be
+  -- in flight, and returns it there. The index holds the sessions being relayed too.
+  ALTER TABLE kiosk_sessions ADD COLUMN asking TEXT;
+  DROP INDEX kiosk_sessions_to_return;
+  CREATE INDEX kiosk_sessions_to_return ON kiosk_sessions (session_id)
+    WHERE returned_at IS NULL AND (return_to IS NOT NULL OR asking IS NOT NULL
+                                   OR (issuance_number IS NOT NULL AND fetched_at IS NULL));
 )"}};
 
 constexpr const char* kTerminalColumns = "terminal_id, operator_name, store_id, added_at, disabled_at";

@@ -716,5 +716,54 @@ TEST_F(CentreTest, ZZBBAMunicipalityNamedDuringAReturnIsAskedToo) {
   world_->start();
 }
 
+// Rule: when the centre stops while it relays a request (a crash), the municipality may have issued
+// and its answer is lost with the process. The session stays requesting, so nothing would end it;
+// once no relay can be in flight any more (its deadline, then the connect and relay timeouts), the
+// sweep ends it (reason lost) and returns it to the municipality it was asking, which records the
+// document undelivered.
+TEST_F(CentreTest, ZZBCASessionTheCentreStoppedUnderIsReturnedWhereItAsked) {
+  const std::vector<std::string> options = {"--kiosk-session-seconds", "4", "--kiosk-relay-seconds", "2"};
+  world_->start(options);
+  VirtualCard card = kiosk_->world_card();
+  const std::string id = kiosk_->logged_in(terminal_, card);
+  std::promise<std::string> issued;
+  std::promise<void> go;
+  std::shared_future<void> released = go.get_future().share();
+  http::Server relay({});
+  relay.route("POST", "/v1/issuance/{code}/documents", [&, released](const http::Request& req) {
+    auto answer = forward(kiosk_->own_url(), req);  // the municipality issues...
+    issued.set_value(answer.ok() ? answer->header("x-issuance-number") : "");
+    released.wait();  // ...and its answer is still on the way when the centre stops
+    return pass_on(kiosk_->own_url(), req);
+  });
+  ASSERT_TRUE(relay.start().is_ok());
+  kiosk_->municipal_server("http://127.0.0.1:" + std::to_string(relay.port()));
+  std::thread asking([&] {
+    try {
+      (void)kiosk_->request(terminal_, id, juminhyo());
+    } catch (const std::exception&) {  // the centre dies under it: no answer
+    }
+  });
+  auto number = issued.get_future();
+  ASSERT_EQ(number.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  const std::string n = number.get();
+  ASSERT_FALSE(n.empty()) << "the municipality did not issue";
+  world_->crash();
+  asking.join();
+  go.set_value();
+  world_->start(options);
+  kiosk_->municipal_server(kiosk_->own_url());
+  EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + id + "' AND state = 'requesting'"), 1);
+
+  const std::string back = "issuance_number = '" + n + "' AND outcome = 'undelivered'";
+  for (int i = 0; i < 200 && kiosk_->count("municipal_issuances", back) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(kiosk_->count("municipal_issuances", back), 1) << "the document issued under the crash stayed issued";
+  EXPECT_EQ(kiosk_->count("kiosk_sessions", "session_id = '" + id + "' AND end_reason = 'lost'"), 1);
+  auto check = world_->get("/v1/verify/" + n, "");
+  EXPECT_EQ(json::parse(check.body()).value("issued", true), false) << check.body();
+  world_->start();
+}
+
 }  // namespace
 }  // namespace jlis::kiosk::testing

@@ -19,6 +19,8 @@
 //   }
 #pragma once
 
+#include <csignal>
+
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -164,6 +166,12 @@ class World {
     if (server_) server_->stop();
     server_ = std::make_unique<e2e::Server>(dir_, extra);
     EXPECT_NE(server_->port(), 0) << "jlis serve did not start";
+  }
+
+  // Kills `jlis serve` as a crash would (SIGKILL: no shutdown code runs); start() brings it back.
+  void crash() {
+    if (server_) server_->kill(SIGKILL);
+    server_.reset();
   }
 
   // Runs `jlis ARGS` (add "--data", dir() yourself).
