@@ -218,7 +218,8 @@ Status Sessions::issued(const std::string& session_id, RelayedDocument doc) {
                                       {now(), session_id})
                              .status());
     return conn
-        .execute("UPDATE kiosk_sessions SET issuance_number = ?, asking = NULL, returned_at = NULL WHERE session_id = ?",
+        .execute("UPDATE kiosk_sessions SET issuance_number = ?, asking = NULL, returned_at = NULL "
+                 "WHERE session_id = ?",
                  {number, session_id})
         .status();
   });
@@ -247,8 +248,9 @@ Status Sessions::incident(const std::string& session_id, const LocalGovernmentCo
                                       "recorded_at) VALUES (?, ?, ?, ?, ?)",
                                       {"ki-" + id, session_id, issuance_number, detail, now_iso8601()})
                              .status());
-    JLIS_RETURN_IF_ERROR(conn.execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, end_reason = 'incident', "
-                                      "issuance_number = NULLIF(?, ''), asking = NULL WHERE session_id = ?",
+    JLIS_RETURN_IF_ERROR(conn.execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, "
+                                      "end_reason = 'incident', issuance_number = NULLIF(?, ''), asking = NULL "
+                                      "WHERE session_id = ?",
                                       {now(), issuance_number, session_id})
                              .status());
     return add_return_to(conn, session_id, asked);  // what it issued, whatever number the answer gave
@@ -312,8 +314,9 @@ Result<size_t> Sessions::expire_held(int64_t relay_seconds) {
   }
   int64_t ended = 0;
   JLIS_RETURN_IF_ERROR(writer_.run([&](Connection& conn) -> Status {
-    JLIS_ASSIGN_OR_RETURN(ended, conn.execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, end_reason = "
-                                              "CASE state WHEN 'requesting' THEN 'lost' ELSE 'timeout' END WHERE " + due,
+    JLIS_ASSIGN_OR_RETURN(ended, conn.execute("UPDATE kiosk_sessions SET state = 'ended', ended_at = ?, "
+                                              "end_reason = CASE state WHEN 'requesting' THEN 'lost' "
+                                              "ELSE 'timeout' END WHERE " + due,
                                               {at, at, at - relay_seconds}));
     return Status::ok();
   }));
